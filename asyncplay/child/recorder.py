@@ -1,0 +1,79 @@
+"""The child's side of the event channel: buffering, the string table, liveness checks.
+
+Records are packed with the protocol's structs into one buffer and written in batches;
+the tracer decides when (at step ends, before the loop blocks, at exit).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from asyncplay import protocol
+
+
+class Channel:
+    """A write-only pipe to the parent that a program cannot silently hijack.
+
+    The fd number is private to the runtime, but a program may close every fd above 2 and
+    open a file that happens to get the same number: each write first checks that the fd is
+    still the pipe it was (device and inode), and after any failure the channel goes quiet
+    for good rather than writing events into the program's files.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.alive = True
+        st = os.fstat(fd)
+        self._ident = (st.st_dev, st.st_ino)
+        self._pid = os.getpid()
+        self.last_flush = time.perf_counter()
+
+    def _still_ours(self) -> bool:
+        if os.getpid() != self._pid:
+            return False
+        try:
+            st = os.fstat(self.fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._ident
+
+    def flush(self) -> None:
+        buf = self.buf
+        if not buf:
+            return
+        self.last_flush = time.perf_counter()
+        if not self.alive:
+            buf.clear()
+            return
+        if not self._still_ours():
+            self.alive = False
+            buf.clear()
+            return
+        data = memoryview(bytes(buf))
+        buf.clear()
+        try:
+            while data:
+                n = os.write(self.fd, data)
+                data = data[n:]
+        except OSError:
+            self.alive = False
+
+
+class Strings:
+    """Interns strings so a step record carries small integers, not text."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._ids: dict[str, int] = {}
+        self._channel = channel
+
+    def sid(self, text: str | None) -> int:
+        if text is None:
+            return 0
+        sid = self._ids.get(text)
+        if sid is None:
+            sid = len(self._ids) + 1
+            self._ids[text] = sid
+            self._channel.buf += protocol.pack_str(sid, text)
+        return sid

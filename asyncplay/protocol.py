@@ -1,0 +1,233 @@
+"""The event protocol: the only thing that crosses the child/parent process boundary.
+
+Both sides import this module, so it is standard library only and runs on CPython 3.10-3.13.
+On the wire the child writes compact binary records (see ``docs/protocol.md``) because
+JSON-encoding per task step is far too slow for the tracing budget; the parent decodes them
+into plain JSON-compatible dicts, which are the protocol everyone else sees.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+PROTOCOL_VERSION = 1
+
+# Record header: kind (1 byte), payload length (u32).
+HEADER = struct.Struct("<BI")
+MAX_PAYLOAD = 64 * 1024 * 1024
+
+K_JSON = ord("J")  # a JSON object: hello, warning, limit, bye, and other rare events
+K_STR = ord("T")  # string-table entry: u32 id + utf-8 text
+K_CREATED = ord("C")  # task created
+K_STEP = ord("S")  # one task step
+K_DONE = ord("D")  # task finished
+K_OUTPUT = ord("O")  # text written through sys.stdout / sys.stderr
+
+# id, parent, t, coro sid, file sid, line, internal + name (utf-8)
+CREATED = struct.Struct("<IIdIIIB")
+# task, start, duration, awaiting sid, file sid, line
+STEP = struct.Struct("<IddIII")
+# id, t, state, exception-type sid, file sid, line + text (result repr or message)
+DONE = struct.Struct("<IdBIII")
+# stream (1 stdout, 2 stderr), task (0 none), t + text
+OUTPUT = struct.Struct("<BId")
+STR = struct.Struct("<I")
+
+STATES = ("done", "cancelled", "failed")
+STREAMS = {1: "stdout", 2: "stderr"}
+
+# Event kinds the child may send as JSON records.
+JSON_KINDS = frozenset({"hello", "warning", "limit", "bye", "task_renamed"})
+# Every event kind a consumer may see (the parent adds the rest).
+EVENT_KINDS = JSON_KINDS | {
+    "task_created",
+    "steps",
+    "task_done",
+    "output",
+    "protocol_error",
+    "run_start",
+    "run_end",
+}
+
+_HEAD_STEP = HEADER.pack(K_STEP, STEP.size)
+
+
+def pack_json(obj: dict) -> bytes:
+    data = json.dumps(obj, separators=(",", ":"), default=repr).encode("utf-8", "replace")
+    return HEADER.pack(K_JSON, len(data)) + data
+
+
+def pack_str(sid: int, text: str) -> bytes:
+    data = text.encode("utf-8", "replace")
+    return HEADER.pack(K_STR, STR.size + len(data)) + STR.pack(sid) + data
+
+
+def pack_created(
+    tid: int, parent: int, t: float, coro: int, file: int, line: int, internal: bool, name: str
+) -> bytes:
+    data = name.encode("utf-8", "replace")
+    body = CREATED.pack(tid, parent, t, coro, file, line, internal)
+    return HEADER.pack(K_CREATED, len(body) + len(data)) + body + data
+
+
+def pack_step(task: int, start: float, dur: float, awaiting: int, file: int, line: int) -> bytes:
+    return _HEAD_STEP + STEP.pack(task, start, dur, awaiting, file, line)
+
+
+def pack_done(tid: int, t: float, state: int, exc: int, file: int, line: int, text: str) -> bytes:
+    data = text.encode("utf-8", "replace")
+    body = DONE.pack(tid, t, state, exc, file, line)
+    return HEADER.pack(K_DONE, len(body) + len(data)) + body + data
+
+
+def pack_output(stream: int, task: int, t: float, text: str) -> bytes:
+    data = text.encode("utf-8", "replace")
+    return HEADER.pack(K_OUTPUT, OUTPUT.size + len(data)) + OUTPUT.pack(stream, task, t) + data
+
+
+class Decoder:
+    """Turns the child's byte stream into event dicts.
+
+    Anything malformed becomes one ``protocol_error`` event and the rest of the stream is
+    ignored: after garbage there is no way to find the next record boundary, and a program
+    that forges records must never crash or steer the parent.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._strings: dict[int, str] = {0: ""}
+        self.broken = False
+        self.last_t = 0.0
+
+    def feed(self, data: bytes) -> list[dict]:
+        if self.broken:
+            return []
+        self._buf += data
+        events: list[dict] = []
+        steps: list[dict] = []
+        buf = self._buf
+        pos = 0
+        end = len(buf)
+        try:
+            while end - pos >= HEADER.size:
+                kind, size = HEADER.unpack_from(buf, pos)
+                if size > MAX_PAYLOAD:
+                    raise ValueError(f"record of {size} bytes")
+                if end - pos - HEADER.size < size:
+                    break
+                start = pos + HEADER.size
+                pos = start + size
+                if kind == K_STEP:
+                    if size != STEP.size:
+                        raise ValueError("bad step record")
+                    steps.append(self._step(buf, start))
+                    continue
+                if steps:
+                    events.append(self._steps_event(steps))
+                    steps = []
+                ev = self._record(kind, bytes(buf[start:pos]))
+                if ev is not None:
+                    events.append(ev)
+        except (
+            ValueError,
+            struct.error,
+            UnicodeDecodeError,
+            KeyError,
+            IndexError,
+            TypeError,
+        ) as exc:
+            self.broken = True
+            del self._buf[:]
+            if steps:
+                events.append(self._steps_event(steps))
+            events.append(
+                {
+                    "event": "protocol_error",
+                    "t": self.last_t,
+                    "message": f"malformed data on the event channel ({exc}); "
+                    "events after this point are ignored",
+                }
+            )
+            return events
+        if steps:
+            events.append(self._steps_event(steps))
+        del self._buf[:pos]
+        return events
+
+    def _s(self, sid: int) -> str | None:
+        if sid == 0:
+            return None
+        return self._strings[sid]
+
+    def _step(self, buf: bytearray, start: int) -> dict:
+        task, t0, dur, awaiting, file, line = STEP.unpack_from(buf, start)
+        return {
+            "task": task,
+            "start": t0,
+            "dur": dur,
+            "awaiting": self._s(awaiting),
+            "file": self._s(file),
+            "line": line or None,
+        }
+
+    def _steps_event(self, steps: list[dict]) -> dict:
+        last = steps[-1]
+        self.last_t = max(self.last_t, last["start"] + last["dur"])
+        return {"event": "steps", "t": self.last_t, "steps": steps}
+
+    def _record(self, kind: int, payload: bytes) -> dict | None:
+        if kind == K_STR:
+            (sid,) = STR.unpack_from(payload)
+            self._strings[sid] = payload[STR.size :].decode("utf-8")
+            return None
+        if kind == K_CREATED:
+            tid, parent, t, coro, file, line, internal = CREATED.unpack_from(payload)
+            self.last_t = t
+            return {
+                "event": "task_created",
+                "t": t,
+                "id": tid,
+                "name": payload[CREATED.size :].decode("utf-8"),
+                "coro": self._s(coro),
+                "parent": parent or None,
+                "internal": bool(internal),
+                "file": self._s(file),
+                "line": line or None,
+            }
+        if kind == K_DONE:
+            tid, t, state, exc, file, line = DONE.unpack_from(payload)
+            self.last_t = t
+            text = payload[DONE.size :].decode("utf-8")
+            failed = state == 2
+            return {
+                "event": "task_done",
+                "t": t,
+                "id": tid,
+                "state": STATES[state],
+                "result": text if state == 0 else None,
+                "exc_type": self._s(exc) if failed else None,
+                "exc_msg": text if failed else None,
+                "file": self._s(file),
+                "line": line or None,
+            }
+        if kind == K_OUTPUT:
+            stream, task, t = OUTPUT.unpack_from(payload)
+            self.last_t = t
+            return {
+                "event": "output",
+                "t": t,
+                "stream": STREAMS[stream],
+                "text": payload[OUTPUT.size :].decode("utf-8"),
+                "task": task or None,
+            }
+        if kind == K_JSON:
+            obj = json.loads(payload.decode("utf-8"))
+            if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:
+                raise ValueError("unknown JSON event")
+            t = obj.get("t")
+            if not isinstance(t, (int, float)):
+                raise ValueError("event without a time")
+            self.last_t = float(t)
+            return obj
+        raise ValueError(f"unknown record kind {kind}")

@@ -1,0 +1,86 @@
+"""The headless command line's driver: a plain ``selectors`` loop around ``SessionCore``.
+
+No asyncio in the parent here: importing it would cost a hello-world run about as much as
+the whole rest of asyncplay's start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+from collections.abc import Callable
+
+from asyncplay.runner.core import SessionCore
+from asyncplay.runner.spec import RunSpec
+
+EventSink = Callable[[dict], None]
+RawSink = Callable[[str, bytes], None]
+
+
+def run_blocking(
+    spec: RunSpec, on_event: EventSink, on_raw: RawSink | None = None, stdin: str = "inherit"
+) -> dict:
+    """Run ``spec`` to its end, feeding every event to ``on_event``; returns ``run_end``.
+
+    Ctrl+C in the terminal stops the program (SIGINT to its group, SIGKILL after a grace
+    period) instead of abandoning it; a second Ctrl+C kills it at once.
+    """
+    core = SessionCore(spec, stdin=stdin)
+    core.spawn()
+    on_event(core.run_start_event())
+    sel = selectors.DefaultSelector()
+    streams = core.fds()
+    for fd, name in streams.items():
+        sel.register(fd, selectors.EVENT_READ, name)
+    pidfd = core.pidfd()
+    if pidfd is not None:
+        sel.register(pidfd, selectors.EVENT_READ, "exit")
+    open_streams = set(streams)
+    end: dict = {}
+    try:
+        while True:
+            try:
+                if core.poll_exit() and pidfd is not None:
+                    sel.unregister(pidfd)
+                    os.close(pidfd)
+                    pidfd = None
+                if core.drained_enough(len(open_streams)):
+                    break
+                for key, _mask in sel.select(0.05):
+                    if key.data == "exit":
+                        continue
+                    events, raw, eof = core.on_readable(key.fd, key.data)
+                    if raw and on_raw is not None:
+                        on_raw(key.data, raw)
+                    for ev in events:
+                        on_event(ev)
+                    if eof:
+                        sel.unregister(key.fd)
+                        open_streams.discard(key.fd)
+                for ev in core.tick():
+                    on_event(ev)
+            except KeyboardInterrupt:
+                if core.kill_reason == "stopped":
+                    core.killpg(9)
+                core.request_stop()
+        for ev in core.finish():
+            if ev["event"] == "run_end":
+                end = ev
+            on_event(ev)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+        sel.close()
+        if not core.finished:
+            core.kill("stopped")
+            core.cleanup()
+        if core.proc is not None:
+            for f in (core.proc.stdout, core.proc.stderr):
+                if f is not None:
+                    f.close()
+            if core.proc.returncode is None:
+                try:
+                    core.proc.wait(1)
+                except Exception:
+                    pass
+    return end

@@ -1,0 +1,391 @@
+"""The session's logic without its I/O: spawning arguments, stream handling, limits, endings.
+
+Two drivers share it: the asyncio ``RunSession`` (the TUI's API) and the blocking driver of
+the headless command line, which must not pay for importing asyncio before the program
+even starts. Whatever one driver decides, the other decides the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import asyncplay
+from asyncplay.protocol import Decoder
+from asyncplay.runner import sandbox
+from asyncplay.runner.outmatch import OutputMerger
+from asyncplay.runner.spec import RunSpec
+
+# Exit statuses asyncplay itself decides (the program's own status passes through).
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_PROCS = 120
+EXIT_OUTPUT = 121
+EXIT_MEMORY = 122
+EXIT_CPU = 123
+EXIT_TIMEOUT = 124
+EXIT_EVENTS = 125
+EXIT_STOPPED = 130
+
+STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
+DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
+BOOTSTRAP = (
+    "import sys;sys.path.insert(0,{root!r});"
+    "from asyncplay.child import boot as _b;del sys.path[0];_b.main()"
+)
+
+LIMIT_FLAGS = {
+    "timeout": ("--timeout", "the wall-clock limit", "s"),
+    "cpu": ("--cpu", "the CPU-time limit", "s"),
+    "memory": ("--memory", "the memory limit", "MiB"),
+    "output-limit": ("--output-limit", "the output limit", "MiB"),
+    "procs": ("--procs", "the process limit", ""),
+    "events": ("", "the event limit", ""),
+}
+LIMIT_EXIT = {
+    "timeout": EXIT_TIMEOUT,
+    "cpu": EXIT_CPU,
+    "memory": EXIT_MEMORY,
+    "output-limit": EXIT_OUTPUT,
+    "procs": EXIT_PROCS,
+    "events": EXIT_EVENTS,
+}
+
+
+class SessionCore:
+    """One run: spawn, route bytes to events, enforce limits, describe the ending."""
+
+    def __init__(self, spec: RunSpec, stdin: str = "null") -> None:
+        self.spec = spec
+        self.stdin = stdin
+        self.decoder = Decoder()
+        self.merger = OutputMerger()
+        self.proc: subprocess.Popen | None = None
+        self.start = 0.0
+        self.run_dir = ""
+        self.channel_r = -1
+        self.output_bytes = 0
+        self.events = 0
+        self.kill_reason: str | None = None  # a limit's name, or "stopped"
+        self.stop_requested_at: float | None = None
+        self.saw_hello = False
+        self.saw_bye = False
+        self.memory_limit_hit = False
+        self.exited_at: float | None = None
+        self.finished = False
+
+    # ---- spawning ------------------------------------------------------------------
+
+    def spawn(self) -> subprocess.Popen:
+        self.run_dir = tempfile.mkdtemp(prefix="asyncplay-run-")
+        r, w = os.pipe()
+        self.channel_r = r
+        spec_path = os.path.join(self.run_dir, "spec.json")
+        fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self.spec.child_spec(w), f)
+        argv = [self.spec.python, "-c", BOOTSTRAP.format(root=_ROOT), spec_path]
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL if self.stdin == "null" else None,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(w,),
+                cwd=self.spec.cwd,
+                env=sandbox.child_env(),
+                start_new_session=True,
+                preexec_fn=sandbox.preexec(self.spec.limits),
+            )
+        except BaseException:
+            os.close(r)
+            self.cleanup()
+            raise
+        finally:
+            os.close(w)
+        self.start = time.monotonic()
+        os.set_blocking(r, False)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        os.set_blocking(self.proc.stderr.fileno(), False)
+        return self.proc
+
+    def now(self) -> float:
+        return time.monotonic() - self.start
+
+    def run_start_event(self) -> dict:
+        spec = self.spec
+        return {
+            "event": "run_start",
+            "t": 0.0,
+            "python": spec.python,
+            "mode": spec.mode,
+            "target": spec.module or spec.path,
+            "args": list(spec.args),
+            "pid": self.proc.pid if self.proc else None,
+            "limits": {
+                "timeout": spec.limits.timeout,
+                "memory": spec.limits.memory_mib,
+                "cpu": spec.limits.cpu,
+                "output_limit": spec.limits.output_mib,
+            },
+        }
+
+    # ---- incoming bytes ------------------------------------------------------------
+
+    def on_output(self, stream: str, data: bytes) -> list[dict]:
+        self.output_bytes += len(data)
+        limit = self.spec.limits.output_mib
+        if limit and self.output_bytes > limit * 1024 * 1024 and self.kill_reason is None:
+            self.kill("output-limit")
+        return self._segments(self.merger.feed_raw(stream, data, self.now()))
+
+    def on_channel(self, data: bytes) -> list[dict]:
+        out: list[dict] = []
+        for ev in self.decoder.feed(data):
+            kind = ev["event"]
+            if kind == "output":
+                out += self._segments(
+                    self.merger.feed_chunk(
+                        ev["stream"], ev["task"], ev["text"], ev["t"], self.now()
+                    )
+                )
+                continue
+            if kind == "hello":
+                self.saw_hello = True
+            elif kind == "bye":
+                self.saw_bye = True
+                continue
+            elif kind == "limit":
+                if ev.get("name") == "memory":
+                    self.memory_limit_hit = True
+                continue
+            out.append(ev)
+        self.events += len(out)
+        if self.events > self.spec.limits.max_events and self.kill_reason is None:
+            self.kill("events")
+        return out
+
+    def _segments(self, segs: list) -> list[dict]:
+        return [
+            {"event": "output", "t": t, "stream": stream, "text": text, "task": task}
+            for stream, text, task, t in segs
+        ]
+
+    def tick(self) -> list[dict]:
+        """Called a few times a second: wall-clock limit, stop escalation, held output."""
+        now = self.now()
+        if self.exited_at is None and self.proc is not None:
+            timeout = self.spec.limits.timeout
+            if timeout and now > timeout and self.kill_reason is None:
+                self.kill("timeout")
+            if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
+                self.killpg(signal.SIGKILL)
+        return self._segments(self.merger.tick(now))
+
+    # ---- stopping ------------------------------------------------------------------
+
+    def killpg(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill(self, reason: str) -> None:
+        """asyncplay ends the run: a limit was hit. The whole process group goes at once."""
+        self.kill_reason = reason
+        self.killpg(signal.SIGKILL)
+
+    def request_stop(self) -> None:
+        """SIGINT first, so ``finally`` blocks run; SIGKILL after a grace period (tick)."""
+        if self.exited_at is not None or self.kill_reason is not None:
+            return
+        self.kill_reason = "stopped"
+        self.stop_requested_at = self.now()
+        self.killpg(signal.SIGINT)
+
+    def fds(self) -> dict[int, str]:
+        """The parent's ends of the three streams, by the name ``on_readable`` routes on."""
+        assert self.proc is not None and self.proc.stdout and self.proc.stderr
+        return {
+            self.proc.stdout.fileno(): "stdout",
+            self.proc.stderr.fileno(): "stderr",
+            self.channel_r: "channel",
+        }
+
+    def on_readable(self, fd: int, name: str) -> tuple[list[dict], bytes, bool]:
+        """Read what is there: (events, raw bytes for a pass-through view, end of stream)."""
+        try:
+            data = os.read(fd, 256 * 1024)
+        except BlockingIOError:
+            return [], b"", False
+        except OSError:
+            data = b""
+        if not data:
+            return [], b"", True
+        if name == "channel":
+            return self.on_channel(data), b"", False
+        return self.on_output(name, data), data, False
+
+    # ---- the end -------------------------------------------------------------------
+
+    def poll_exit(self) -> bool:
+        """Reap the program if it has ended; True once it has."""
+        if self.exited_at is None and self.proc is not None:
+            st = wait_status(self.proc.pid)
+            if st is not None:
+                self.proc.returncode = st[0]
+                self.on_exit(*st)
+        return self.exited_at is not None
+
+    def drained_enough(self, open_streams: int) -> bool:
+        """After the exit, stop reading once the pipes closed or a leftover holds them."""
+        if self.exited_at is None:
+            return False
+        return open_streams == 0 or self.now() - self.exited_at > DRAIN_GRACE
+
+    def pidfd(self) -> int | None:
+        try:
+            return os.pidfd_open(self.proc.pid) if self.proc is not None else None
+        except (AttributeError, OSError):
+            return None
+
+    def on_exit(self, status: int, cpu: float | None) -> None:
+        self.exited_at = self.now()
+        self.wait_status = status
+        self.cpu_used = cpu
+        # The run is the whole tree: nothing it started may outlive it.
+        self.killpg(signal.SIGKILL)
+
+    def finish(self) -> list[dict]:
+        self.finished = True
+        out = self._segments(self.merger.finish(self.now()))
+        end = self.end_event()
+        if (
+            self.saw_hello
+            and not self.saw_bye
+            and not self.decoder.broken
+            and end["reason"] == "exited"
+        ):
+            out.append(
+                {
+                    "event": "warning",
+                    "t": end["t"],
+                    "kind": "channel_lost",
+                    "message": "the program closed or lost asyncplay's event channel "
+                    "(or left with os._exit): what it did after that is not shown.",
+                    "task": None,
+                    "file": None,
+                    "line": None,
+                }
+            )
+        out.append(end)
+        self.cleanup()
+        return out
+
+    def end_event(self) -> dict:
+        status = getattr(self, "wait_status", 0)
+        signum = -status if status < 0 else 0
+        code = 128 + signum if signum else status
+        reason = "signal" if signum else "exited"
+        by = "program"
+        limit = None
+        if self.kill_reason == "stopped":
+            reason, by, code = "stopped", "asyncplay", EXIT_STOPPED
+        elif self.kill_reason is not None:
+            limit = self.kill_reason
+        elif signum == signal.SIGXCPU or (
+            signum == signal.SIGKILL
+            and self.cpu_used is not None
+            and self.spec.limits.cpu
+            and self.cpu_used >= self.spec.limits.cpu
+        ):
+            limit = "cpu"
+        elif self.memory_limit_hit and status != 0:
+            limit = "memory"
+        elif not self.saw_hello and status != 0:
+            reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
+        if limit is not None:
+            reason, by, code = limit, "asyncplay", LIMIT_EXIT[limit]
+        return {
+            "event": "run_end",
+            "t": self.now(),
+            "exit_code": code,
+            "reason": reason,
+            "by": by,
+            "status": status,
+            "message": self.describe_end(reason, code, status),
+        }
+
+    def describe_end(self, reason: str, code: int, status: int) -> str:
+        secs = f"{self.exited_at if self.exited_at is not None else self.now():.2f} s"
+        lim = self.spec.limits
+        if reason == "exited":
+            return f"the program exited with status {code} after {secs}"
+        if reason == "signal":
+            name = _signame(-status)
+            return f"the program was killed by signal {-status} ({name}) after {secs}"
+        if reason == "stopped":
+            return f"asyncplay stopped the program on request after {secs}"
+        if reason == "crashed":
+            return (
+                f"asyncplay could not start the program with {self.spec.python} "
+                f"(status {status}); see the messages above"
+            )
+        flag, what, unit = LIMIT_FLAGS[reason]
+        value = {
+            "timeout": lim.timeout,
+            "cpu": lim.cpu,
+            "memory": lim.memory_mib,
+            "output-limit": lim.output_mib,
+            "procs": lim.procs,
+            "events": lim.max_events,
+        }[reason]
+        value_s = f"{value:g}" if isinstance(value, float) else str(value)
+        if reason == "events":
+            return (
+                f"asyncplay stopped the program after {secs}: it produced more than "
+                f"{value_s} trace events"
+            )
+        return (
+            f"asyncplay stopped the program after {secs}: it reached {what} "
+            f"({flag} {value_s}{' ' + unit if unit else ''}); raise it with {flag}"
+        )
+
+    def cleanup(self) -> None:
+        if self.channel_r >= 0:
+            try:
+                os.close(self.channel_r)
+            except OSError:
+                pass
+            self.channel_r = -1
+        if self.run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = ""
+
+
+def _signame(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "unknown"
+
+
+def wait_status(pid: int) -> tuple[int, float | None] | None:
+    """Reap ``pid`` if it has exited: (Popen-style returncode, CPU seconds used)."""
+    try:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+    except ChildProcessError:
+        return (0, None)
+    if got == 0:
+        return None
+    return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime

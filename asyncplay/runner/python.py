@@ -1,0 +1,67 @@
+"""Checking the interpreter a run uses (``--python``): CPython 3.10 or newer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+MIN = (3, 10)
+TESTED = ((3, 10), (3, 11), (3, 12), (3, 13))
+_PROBE = "import sys;print(sys.implementation.name, *sys.version_info[:3])"
+
+
+class PythonError(ValueError):
+    """The interpreter cannot run asyncplay's child runtime; the message says why."""
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    path: str
+    version: tuple[int, int, int]
+
+    @property
+    def untested(self) -> bool:
+        return self.version[:2] not in TESTED
+
+    @property
+    def label(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+def current() -> PythonInfo:
+    return PythonInfo(sys.executable, tuple(sys.version_info[:3]))  # type: ignore[arg-type]
+
+
+def resolve(name: str) -> PythonInfo:
+    """Find and probe ``name`` (a path or a command on PATH)."""
+    path = name if os.sep in name else shutil.which(name)
+    if not path or not os.path.exists(path):
+        raise PythonError(f"--python {name}: no such interpreter")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise PythonError(f"--python {name}: not an executable file")
+    try:
+        proc = subprocess.run(
+            [path, "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise PythonError(f"--python {name}: could not run it ({exc})") from None
+    words = proc.stdout.split()
+    if proc.returncode != 0 or len(words) != 4 or not all(w.isdigit() for w in words[1:]):
+        detail = (proc.stderr.strip().splitlines() or ["it did not answer like Python"])[0]
+        raise PythonError(f"--python {name}: not a working Python interpreter ({detail})")
+    impl, version = words[0], tuple(int(w) for w in words[1:])
+    if impl != "cpython":
+        raise PythonError(f"--python {name}: {impl} is not supported; asyncplay needs CPython")
+    if version[:2] < MIN or version[0] != 3:
+        raise PythonError(
+            f"--python {name}: Python {'.'.join(map(str, version))} is too old; "
+            "asyncplay needs Python 3.10 or newer"
+        )
+    return PythonInfo(os.path.abspath(path), version)  # type: ignore[arg-type]

@@ -1,0 +1,61 @@
+"""Process-level containment applied to every run (the layer that always exists).
+
+Each run gets its own session and process group (so the whole tree can be killed at once),
+rlimits for address space, CPU time and core dumps, and a parent-death signal so an
+asyncplay that dies abruptly does not leave a snippet running.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from collections.abc import Callable
+
+from asyncplay.runner.spec import Limits
+
+MIB = 1024 * 1024
+PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+def preexec(limits: Limits) -> Callable[[], None]:
+    """Build the function the forked child runs before exec (async-signal-safe enough)."""
+    prctl = _libc_prctl()
+    parent = os.getpid()
+    mem = int(limits.memory_mib * MIB) if limits.memory_mib else None
+    cpu = int(limits.cpu + 0.999) if limits.cpu else None
+
+    def _apply() -> None:
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died between fork and prctl
+                os._exit(1)
+        if mem is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        if cpu is not None:
+            # SIGXCPU at the soft limit, SIGKILL one second later at the hard one.
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+    return _apply
+
+
+def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a run sees: the user's, minus what would change Python's behaviour
+    behind the program's back (asyncplay's own venv activation is kept out of the way)."""
+    env = dict(os.environ if base is None else base)
+    for key in ("PYTHONSTARTUP", "PYTHONINSPECT"):
+        env.pop(key, None)
+    return env
