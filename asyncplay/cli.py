@@ -7,13 +7,15 @@ hello-world budget. Every usage problem is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
-from typing import NoReturn
 
 import asyncplay
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -187,6 +189,7 @@ def _run_headless(spec, ns: argparse.Namespace) -> int:  # noqa: ANN001
             broken.add(stream)
 
     if ns.json:
+        import json
 
         def on_event(ev: dict) -> None:
             apply(model, ev)
@@ -203,7 +206,7 @@ def _run_headless(spec, ns: argparse.Namespace) -> int:  # noqa: ANN001
         if not ns.quiet:
             from asyncplay import report
 
-            width = shutil.get_terminal_size((120, 24)).columns
+            width = _terminal_width()
             text = report.summary(model, all_tasks=ns.all_tasks, cwd=spec.cwd, width=width)
             if text:
                 lines.append(text)
@@ -212,6 +215,13 @@ def _run_headless(spec, ns: argparse.Namespace) -> int:  # noqa: ANN001
         if lines:
             emit(err, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", EXIT_INTERNAL))
+
+
+def _terminal_width() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
+    except (ValueError, OSError):
+        return 0
 
 
 def _cmd_snippets(ns: argparse.Namespace) -> int:

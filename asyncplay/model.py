@@ -9,7 +9,6 @@ place: copying it per step would make a 100,000-step run quadratic.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 MAX_OUTPUT_LINES = 10_000
 MAX_SPANS_PER_TASK = 2_000
@@ -17,34 +16,57 @@ MAX_SPANS_PER_TASK = 2_000
 FINISHED = frozenset({"done", "cancelled", "failed"})
 
 
-@dataclass
 class TaskInfo:
-    id: int
-    name: str
-    coro: str
-    parent: int | None = None
-    internal: bool = False
-    file: str | None = None  # where it was created
-    line: int | None = None
-    created: float = 0.0
-    state: str = "pending"  # pending, waiting, ready, done, cancelled, failed
-    awaiting: str | None = None
-    wait_file: str | None = None  # where it is suspended (or last was)
-    wait_line: int | None = None
-    steps: int = 0
-    running: float = 0.0
-    longest_step: float = 0.0
-    first_step: float | None = None
-    last_active: float = 0.0
-    ended: float | None = None
-    result: str | None = None
-    exc_type: str | None = None
-    exc_msg: str | None = None
-    exc_file: str | None = None
-    exc_line: int | None = None
-    last_awaited: str | None = None  # the last non-empty thing it waited on
-    children: list[int] = field(default_factory=list)
-    spans: list[tuple[float, float]] = field(default_factory=list)  # (start, duration)
+    """One task as the views see it. Plain ``__slots__`` classes, not dataclasses: the
+    headless ``run`` path imports this module and dataclasses cost start-up time."""
+
+    __slots__ = (
+        "id", "name", "coro", "parent", "internal", "file", "line", "created", "state",
+        "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
+        "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
+        "exc_line", "last_awaited", "children", "spans",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: int,
+        name: str,
+        coro: str,
+        parent: int | None = None,
+        internal: bool = False,
+        file: str | None = None,
+        line: int | None = None,
+        created: float = 0.0,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.coro = coro
+        self.parent = parent
+        self.internal = internal
+        self.file = file  # where it was created
+        self.line = line
+        self.created = created
+        self.state = "pending"  # pending, waiting, ready, done, cancelled, failed
+        self.awaiting: str | None = None
+        self.wait_file: str | None = None  # where it is suspended (or last was)
+        self.wait_line: int | None = None
+        self.steps = 0
+        self.running = 0.0
+        self.longest_step = 0.0
+        self.first_step: float | None = None
+        self.last_active = created
+        self.ended: float | None = None
+        self.result: str | None = None
+        self.exc_type: str | None = None
+        self.exc_msg: str | None = None
+        self.exc_file: str | None = None
+        self.exc_line: int | None = None
+        self.last_awaited: str | None = None  # the last non-empty thing it waited on
+        self.children: list[int] = []
+        self.spans: list[tuple[float, float]] = []  # (start, duration)
+
+    def __repr__(self) -> str:
+        return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
 
     @property
     def finished(self) -> bool:
@@ -60,29 +82,36 @@ class TaskInfo:
         return max(0.0, end - self.created - self.running)
 
 
-@dataclass
 class OutputLine:
-    stream: str
-    text: str  # without the trailing newline
-    task: int | None
-    t: float
+    __slots__ = ("stream", "text", "task", "t")
+
+    def __init__(self, stream: str, text: str, task: int | None, t: float) -> None:
+        self.stream = stream
+        self.text = text  # without the trailing newline
+        self.task = task
+        self.t = t
+
+    def __repr__(self) -> str:
+        return f"<OutputLine {self.stream} task={self.task} {self.text!r}>"
 
 
-@dataclass
 class RunModel:
-    tasks: dict[int, TaskInfo] = field(default_factory=dict)
-    output: deque[OutputLine] = field(default_factory=lambda: deque(maxlen=MAX_OUTPUT_LINES))
-    dropped_lines: int = 0
-    partial: dict[str, OutputLine] = field(default_factory=dict)
-    warnings: list[dict] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    status: str = "idle"  # idle, running, ended
-    python: str | None = None
-    protocol: int | None = None
-    target: str | None = None
-    now: float = 0.0
-    steps: int = 0
-    end: dict | None = None
+    """Everything known about one run, as the reducer has folded it."""
+
+    def __init__(self, max_lines: int = MAX_OUTPUT_LINES) -> None:
+        self.tasks: dict[int, TaskInfo] = {}
+        self.output: deque[OutputLine] = deque(maxlen=max_lines)
+        self.dropped_lines = 0
+        self.partial: dict[str, OutputLine] = {}
+        self.warnings: list[dict] = []
+        self.errors: list[str] = []
+        self.status = "idle"  # idle, running, ended
+        self.python: str | None = None
+        self.protocol: int | None = None
+        self.target: str | None = None
+        self.now = 0.0
+        self.steps = 0
+        self.end: dict | None = None
 
     @property
     def exit_code(self) -> int | None:
@@ -125,7 +154,6 @@ def _task_created(m: RunModel, ev: dict) -> None:
         file=ev.get("file"),
         line=ev.get("line"),
         created=ev.get("t", 0.0),
-        last_active=ev.get("t", 0.0),
     )
     m.tasks[tid] = info
     parent = m.tasks.get(info.parent) if info.parent is not None else None
@@ -140,13 +168,13 @@ def _task_renamed(m: RunModel, ev: dict) -> None:
 
 
 def _steps(m: RunModel, ev: dict) -> None:
+    """Steps come batched, each ``[task, start, dur, awaiting, file, line]``."""
     tasks = m.tasks
-    for st in ev["steps"]:
-        info = tasks.get(st["task"])
+    steps = ev["steps"]
+    for tid, start, dur, awaiting, file, line in steps:
+        info = tasks.get(tid)
         if info is None:
             continue
-        dur = st["dur"]
-        start = st["start"]
         info.steps += 1
         info.running += dur
         if dur > info.longest_step:
@@ -157,15 +185,16 @@ def _steps(m: RunModel, ev: dict) -> None:
         if len(info.spans) < MAX_SPANS_PER_TASK:
             info.spans.append((start, dur))
         if info.state not in FINISHED:
-            awaiting = st.get("awaiting")
             info.awaiting = awaiting
-            info.state = "waiting" if awaiting and awaiting != "sleep(0)" else "ready"
             if awaiting:
+                info.state = "waiting"
                 info.last_awaited = awaiting
-            if st.get("line"):
-                info.wait_file = st.get("file")
-                info.wait_line = st.get("line")
-    m.steps += len(ev["steps"])
+            else:
+                info.state = "ready"
+            if line:
+                info.wait_file = file
+                info.wait_line = line
+    m.steps += len(steps)
 
 
 def _task_done(m: RunModel, ev: dict) -> None:
@@ -183,24 +212,40 @@ def _task_done(m: RunModel, ev: dict) -> None:
 
 
 def _output(m: RunModel, ev: dict) -> None:
+    """Split text into lines; a line without its newline yet waits in ``partial``.
+
+    Only the newest ``maxlen`` lines are kept, so a flood of 200,000 lines in one event
+    builds objects for the ones that survive, not for all of them.
+    """
     stream = ev.get("stream", "stdout")
     task = ev.get("task")
     t = ev.get("t", m.now)
-    pieces = ev.get("text", "").split("\n")
+    text = ev.get("text", "")
     head = m.partial.pop(stream, None)
-    for i, piece in enumerate(pieces):
-        last = i == len(pieces) - 1
+    if "\n" not in text:
         if head is not None:
-            head.text += piece
-            line, head = head, None
-        else:
-            if last and not piece:
-                break
-            line = OutputLine(stream, piece, task, t)
-        if last:
-            m.partial[stream] = line
-        else:
-            _append_line(m, line)
+            head.text += text
+            m.partial[stream] = head
+        elif text:
+            m.partial[stream] = OutputLine(stream, text, task, t)
+        return
+    pieces = text.split("\n")
+    last = pieces.pop()
+    first = 0
+    if head is not None:
+        head.text += pieces[0]
+        _append_line(m, head)
+        first = 1
+    keep = m.output.maxlen or len(pieces)
+    skip = max(0, len(pieces) - first - keep)
+    if skip:
+        m.dropped_lines += skip + len(m.output)
+        m.output.clear()
+        first += skip
+    for i in range(first, len(pieces)):
+        _append_line(m, OutputLine(stream, pieces[i], task, t))
+    if last:
+        m.partial[stream] = OutputLine(stream, last, task, t)
 
 
 def _append_line(m: RunModel, line: OutputLine) -> None:

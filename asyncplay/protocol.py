@@ -50,7 +50,8 @@ EVENT_KINDS = JSON_KINDS | {
     "run_end",
 }
 
-_HEAD_STEP = HEADER.pack(K_STEP, STEP.size)
+# Header and step in one struct: the child packs a step with a single call.
+STEP_RECORD = struct.Struct("<BIIddIII")
 
 
 def pack_json(obj: dict) -> bytes:
@@ -72,7 +73,7 @@ def pack_created(
 
 
 def pack_step(task: int, start: float, dur: float, awaiting: int, file: int, line: int) -> bytes:
-    return _HEAD_STEP + STEP.pack(task, start, dur, awaiting, file, line)
+    return STEP_RECORD.pack(K_STEP, STEP.size, task, start, dur, awaiting, file, line)
 
 
 def pack_done(tid: int, t: float, state: int, exc: int, file: int, line: int, text: str) -> bytes:
@@ -96,7 +97,8 @@ class Decoder:
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self._strings: dict[int, str] = {0: ""}
+        # Id 0 is "none": decoded to None, and line 0 means "unknown".
+        self._strings: dict[int, str | None] = {0: None}
         self.broken = False
         self.last_t = 0.0
 
@@ -105,24 +107,30 @@ class Decoder:
             return []
         self._buf += data
         events: list[dict] = []
-        steps: list[dict] = []
+        steps: list[list] = []
         buf = self._buf
         pos = 0
         end = len(buf)
         try:
             while end - pos >= HEADER.size:
                 kind, size = HEADER.unpack_from(buf, pos)
+                if kind == K_STEP:
+                    # A run of step records: unpack them all in one C call.
+                    run_end = pos
+                    rec = STEP_RECORD.size
+                    while run_end + rec <= end and buf[run_end] == K_STEP:
+                        run_end += rec
+                    if run_end == pos:
+                        break  # an incomplete step record: wait for the rest
+                    steps += self._steps(buf, pos, run_end)
+                    pos = run_end
+                    continue
                 if size > MAX_PAYLOAD:
                     raise ValueError(f"record of {size} bytes")
                 if end - pos - HEADER.size < size:
                     break
                 start = pos + HEADER.size
                 pos = start + size
-                if kind == K_STEP:
-                    if size != STEP.size:
-                        raise ValueError("bad step record")
-                    steps.append(self._step(buf, start))
-                    continue
                 if steps:
                     events.append(self._steps_event(steps))
                     steps = []
@@ -156,24 +164,22 @@ class Decoder:
         return events
 
     def _s(self, sid: int) -> str | None:
-        if sid == 0:
-            return None
         return self._strings[sid]
 
-    def _step(self, buf: bytearray, start: int) -> dict:
-        task, t0, dur, awaiting, file, line = STEP.unpack_from(buf, start)
-        return {
-            "task": task,
-            "start": t0,
-            "dur": dur,
-            "awaiting": self._s(awaiting),
-            "file": self._s(file),
-            "line": line or None,
-        }
+    def _steps(self, buf: bytearray, start: int, end: int) -> list[list]:
+        strings = self._strings
+        out = []
+        for _k, size, task, t0, dur, awaiting, file, line in STEP_RECORD.iter_unpack(
+            bytes(buf[start:end])
+        ):
+            if size != STEP.size:
+                raise ValueError("bad step record")
+            out.append([task, t0, dur, strings[awaiting], strings[file], line])
+        return out
 
-    def _steps_event(self, steps: list[dict]) -> dict:
+    def _steps_event(self, steps: list[list]) -> dict:
         last = steps[-1]
-        self.last_t = max(self.last_t, last["start"] + last["dur"])
+        self.last_t = max(self.last_t, last[1] + last[2])
         return {"event": "steps", "t": self.last_t, "steps": steps}
 
     def _record(self, kind: int, payload: bytes) -> dict | None:

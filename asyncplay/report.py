@@ -95,10 +95,10 @@ def rows(model: RunModel, all_tasks: bool = False, cwd: str = ".") -> list[tuple
 def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) -> list[str]:
     widths = [len(h) for h in header]
     for row in body:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     lines = []
     for row in (header, *body):
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         lines.append(line[:width] if width else line)
     return lines
 

@@ -35,7 +35,6 @@ User snippets (from the user's data directory) use the same format via :func:`lo
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.util
 import os
 import re
@@ -296,6 +295,8 @@ def find_bundled(name: str) -> Snippet | None:
 
 def close_matches(name: str) -> list[str]:
     """Bundled names that look like ``name``, best first, for "did you mean" messages."""
+    import difflib  # only needed on this error path; keeps the module's import cheap
+
     names = bundled_names()
     lowered = name.lower()
     matches = difflib.get_close_matches(lowered, names, n=5, cutoff=0.6)

@@ -13,12 +13,16 @@ import json
 import os
 import sys
 import time
-from typing import Any
 
 from asyncplay import protocol
 from asyncplay.child import output
 from asyncplay.child.recorder import Channel
 from asyncplay.child.tracer import Tracer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _THIS = os.path.abspath(__file__)
 HIGH_FD = 200
@@ -186,8 +190,14 @@ def main() -> None:
         },
         now=True,
     )
-    output.install(tracer)
-    atexit.register(tracer.at_exit)
+    flusher = output.install(tracer)
+
+    def at_exit() -> None:
+        if flusher is not None:
+            flusher.stop()
+        tracer.at_exit()
+
+    atexit.register(at_exit)
     _install_warning_hook(tracer)
     if "asyncio" in sys.modules:
         _install_tracer(tracer, sys.modules["asyncio"])

@@ -3,57 +3,135 @@
 The replacement streams are ``io.TextIOWrapper`` subclasses over the very same buffers, so
 ``isinstance(sys.stdout, io.TextIOWrapper)`` still holds and the bytes reach fd 1/2 as
 before. A write only appends the text to a list; the tracer turns the list into records at
-task-switch points (a task cannot switch in the middle of a step), which is what keeps
-200,000 prints within budget. Writes from a thread other than the one running a step are
-recorded as unattributed. Writes through ``sys.stdout.buffer``, ``os.write`` or child
-processes reach the fd untouched and are never seen here.
+task-switch points (a task cannot switch in the middle of a step). Writes from a thread
+other than the one running a step are recorded as unattributed. Writes through
+``sys.stdout.buffer``, ``os.write`` or child processes reach the fd untouched and are
+never seen here.
+
+Liveness without a syscall per line: stdout stays block-buffered, as plain Python's is
+into a pipe, but the runtime flushes it at the end of every step that printed, whenever the
+loop is about to wait, before anything is written to stderr (so a traceback never overtakes
+the lines printed before it), and from a small flusher thread when one step or synchronous
+code runs long. stderr is line-buffered, as it always is in Python 3.9+.
 """
 
 from __future__ import annotations
 
+import _thread
 import io
 import sys
-import threading
-from typing import Any
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
 
 
-def install(tracer: Any) -> None:
-    get_ident = threading.get_ident
+class Flusher:
+    """Flushes stdout when nothing else has for a while (a long step, synchronous code)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self._stop = _thread.allocate_lock()
+        self._stop.acquire()
+        self._stopped = _thread.allocate_lock()
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        self._stopped.acquire()
+        _thread.start_new_thread(self._loop, ())
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.acquire(timeout=FLUSH_EVERY):
+                if time.monotonic() - self.last >= FLUSH_EVERY:
+                    out = sys.stdout
+                    try:
+                        out.flush()
+                    except Exception:
+                        pass
+                    self.last = time.monotonic()
+        finally:
+            self._stopped.release()
+
+    def stop(self) -> None:
+        """Before interpreter shutdown: a thread still touching stdout then is fatal."""
+        if self.running:
+            self.running = False
+            self._stop.release()
+            self._stopped.acquire(timeout=1.0)
+
+
+def install(tracer: Any) -> Flusher | None:
+    get_ident = _thread.get_ident
     tw_write = io.TextIOWrapper.write
+    tw_flush = io.TextIOWrapper.flush
+    streams: dict[int, Any] = {}
 
-    def make(stream_id: int) -> type:
-        unattributed = stream_id + 2
+    class _Stdout(io.TextIOWrapper):
+        def write(self, s: str) -> int:
+            if tracer.enabled:
+                key = 1 if get_ident() == tracer.cur_thread else 3
+                if key != tracer.out_key:
+                    tracer.switch_output(key)
+                tracer.out.append(s)
+            return tw_write(self, s)
 
-        class _Traced(io.TextIOWrapper):
-            def write(self, s: str) -> int:
-                n = tw_write(self, s)
-                if tracer.enabled:
-                    tracer.out.append(
-                        (stream_id if get_ident() == tracer.cur_thread else unattributed, s)
-                    )
-                return n
+    class _Stderr(io.TextIOWrapper):
+        def write(self, s: str) -> int:
+            out = streams.get(1)
+            if out is not None:
+                try:
+                    tw_flush(out)
+                except Exception:
+                    pass
+            if tracer.enabled:
+                key = 2 if get_ident() == tracer.cur_thread else 4
+                if key != tracer.out_key:
+                    tracer.switch_output(key)
+                tracer.out.append(s)
+            return tw_write(self, s)
 
-        _Traced.__name__ = _Traced.__qualname__ = "TextIOWrapper"
-        return _Traced
+    for cls in (_Stdout, _Stderr):
+        cls.__name__ = cls.__qualname__ = "TextIOWrapper"
 
-    for name, stream_id in (("stdout", 1), ("stderr", 2)):
+    for name, stream_id, cls in (("stdout", 1, _Stdout), ("stderr", 2, _Stderr)):
         old = getattr(sys, name)
         if not isinstance(old, io.TextIOWrapper):
             continue
         old.flush()
-        new = make(stream_id)(
+        new = cls(
             old.buffer,
             encoding=old.encoding,
             errors=old.errors,
             newline="\n",
-            # Live output: line-buffered even into a pipe, as a terminal would be.
-            line_buffering=True,
-            write_through=stream_id == 2,
+            # Keep what the user asked for (python -u, PYTHONUNBUFFERED, a terminal).
+            line_buffering=stream_id == 2 or old.line_buffering,
+            write_through=stream_id == 2 or old.write_through,
         )
         try:
             new.mode = old.mode  # type: ignore[misc]
         except AttributeError:
             pass
         old.detach()
+        streams[stream_id] = new
         setattr(sys, name, new)
         setattr(sys, "__" + name + "__", new)
+    if 1 not in streams:
+        return None
+    flusher = Flusher()
+    stdout = streams[1]
+
+    def flush_stdout() -> None:
+        flusher.last = time.monotonic()
+        try:
+            tw_flush(stdout)
+        except Exception:
+            pass
+
+    tracer.flush_stdout = flush_stdout
+    flusher.start()
+    return flusher

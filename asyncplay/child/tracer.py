@@ -14,16 +14,20 @@ it would under plain Python.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
 import time
 import types
 import weakref
-from typing import Any
 
 from asyncplay import protocol
 from asyncplay.child.recorder import Channel, Strings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _CHILD_DIR = os.path.dirname(os.path.abspath(__file__))
 _PKG_DIR = os.path.dirname(_CHILD_DIR)
@@ -38,7 +42,10 @@ PRIVATE_NAMES = {
     "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result"),
 }
 
-# asyncio's public calls that create a task on the caller's behalf.
+# asyncio's public calls that create a task on the caller's behalf. A task is asyncio's own
+# ("internal") when its coroutine is asyncio's and other asyncio code stands between it and
+# the user's code (the shutdown tasks asyncio.run creates); create_task(asyncio.sleep(1))
+# is the user's.
 _SPAWNERS = frozenset(
     {
         "create_task",
@@ -89,13 +96,18 @@ class Tracer:
         self.next_tid = 1
         self.current: _Rec | None = None
         self.cur_thread = 0
-        self.out: list[tuple[int, str]] = []
+        self.out: list[str] = []  # the current run of writes, all of kind out_key
+        self.out_key = 1
+        self.segs: list[tuple[int, list[str]]] = []
         self.code_kind: dict[types.CodeType, int] = {}
         self.wait_names: dict[types.CodeType, Any] = {}
+        self.coro_info: dict[types.CodeType, tuple[int, bool]] = {}
+        self.file_sids: dict[types.CodeType, int] = {}
         self.warned: set[str] = set()
         self.enabled = True
         self.nested = 0.0
         self.aio_dir = ""
+        self.flush_stdout: Any = _nothing
 
     # ---- records -------------------------------------------------------------------
 
@@ -128,33 +140,37 @@ class Tracer:
             now=True,
         )
 
+    def switch_output(self, key: int) -> None:
+        """Start a new run of writes: another stream, or attributed versus not.
+
+        Writes are kept as runs of plain strings so a print flood costs one list append
+        per write and one ``join`` per run, not a tuple per write.
+        """
+        if self.out:
+            self.segs.append((self.out_key, self.out))
+            self.out = []
+        self.out_key = key
+
     def flush_output(self, rec: _Rec | None) -> None:
-        out = self.out
-        if not out:
+        if not self.out:
             return
+        segs = self.segs
+        segs.append((self.out_key, self.out))
+        self.segs = []
         self.out = []
         tid = rec.tid if rec is not None else 0
         t = time.perf_counter() - self.t0
         buf = self.channel.buf
-        cur_stream = 0
-        parts: list[str] = []
-        for stream, text in out:
-            if stream != cur_stream and parts:
-                s = cur_stream
-                buf += protocol.pack_output(
-                    s if s < 3 else s - 2, tid if s < 3 else 0, t, "".join(parts)
-                )
-                parts = []
-            cur_stream = stream
-            parts.append(text)
-        if parts:
-            s = cur_stream
+        for key, parts in segs:
+            # key: 1/2 stdout/stderr written by the running task, 3/4 by another thread.
+            attributed = key < 3
             buf += protocol.pack_output(
-                s if s < 3 else s - 2, tid if s < 3 else 0, t, "".join(parts)
+                key if attributed else key - 2, tid if attributed else 0, t, "".join(parts)
             )
 
     def flush(self) -> None:
         self.flush_output(self.current)
+        self.flush_stdout()
         self.channel.flush()
 
     def at_exit(self) -> None:
@@ -187,31 +203,6 @@ class Tracer:
                 return frame
             frame = frame.f_back
         return None
-
-    def creation_site(
-        self, frame: types.FrameType | None, code: types.CodeType | None
-    ) -> tuple[int, int, bool]:
-        """The user's line that created a task, and whether asyncio made it for itself.
-
-        A task is asyncio's own when its coroutine is asyncio's and asyncio code other than
-        the public task-spawning calls stands between it and the user's code (e.g. the
-        shutdown tasks ``asyncio.run`` creates); ``create_task(asyncio.sleep(1))`` is the
-        user's.
-        """
-        kind_of = self.kind_of
-        spawned_by_asyncio = False
-        while frame is not None:
-            c = frame.f_code
-            k = kind_of(c)
-            if k == 0:
-                break
-            if k == 1 and c.co_name not in _SPAWNERS:
-                spawned_by_asyncio = True
-            frame = frame.f_back
-        internal = code is not None and kind_of(code) == 1 and (spawned_by_asyncio or frame is None)
-        if frame is None:
-            return 0, 0, internal
-        return self.strings.sid(frame.f_code.co_filename), frame.f_lineno or 0, internal
 
     def rename_if_needed(self, rec: _Rec, task: Any) -> None:
         rec.fresh = False
@@ -247,19 +238,46 @@ class Tracer:
             name = f"Task-{tid}"
         rec = _Rec(tid, task, coro, name)
         self.tasks[id(task)] = rec
-        code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
-        if code is not None:
-            qual = getattr(coro, "__qualname__", None) or code.co_name
+        code = coro.cr_code if type(coro) is types.CoroutineType else None
+        if code is None:
+            code = getattr(coro, "gi_code", None)
+        info = self.coro_info.get(code) if code is not None else None
+        if info is None:
+            if code is not None:
+                qual = getattr(coro, "__qualname__", None) or code.co_name
+                info = (self.strings.sid(qual), self.kind_of(code) == 1)
+                self.coro_info[code] = info
+            else:
+                info = (self.strings.sid(type(coro).__qualname__), False)
+        # Where it was created: the first frame of the user's code, walking out.
+        kind_get = self.code_kind.get
+        spawned_by_asyncio = False
+        while frame is not None:
+            c = frame.f_code
+            k = kind_get(c)
+            if k is None:
+                k = self.kind_of(c)
+            if k == 0:
+                break
+            if k == 1 and c.co_name not in _SPAWNERS:
+                spawned_by_asyncio = True
+            frame = frame.f_back
+        internal = info[1] and (spawned_by_asyncio or frame is None)
+        if frame is not None:
+            c = frame.f_code
+            file = self.file_sids.get(c)
+            if file is None:
+                file = self.file_sids[c] = self.strings.sid(c.co_filename)
+            line = frame.f_lineno or 0
         else:
-            qual = type(coro).__qualname__
-        file, line, internal = self.creation_site(frame, code)
+            file = line = 0
         rec.where = (file, line)
         parent = self.current
         self.channel.buf += protocol.pack_created(
             tid,
             parent.tid if parent is not None else 0,
             time.perf_counter() - self.t0,
-            self.strings.sid(qual),
+            info[0],
             file,
             line,
             internal,
@@ -283,6 +301,7 @@ class Tracer:
         c = cref() if cref is not None else None
         user = None
         aio = None
+        kind_get = self.code_kind.get
         kind_of = self.kind_of
         coro_t = types.CoroutineType
         gen_t = types.GeneratorType
@@ -298,7 +317,9 @@ class Tracer:
                 break
             if f is None:
                 break
-            k = kind_of(f.f_code)
+            k = kind_get(f.f_code)
+            if k is None:
+                k = kind_of(f.f_code)
             if k == 0:
                 user = f
                 aio = None
@@ -356,7 +377,8 @@ class Tracer:
 
     def done(self, rec: _Rec, task: Any) -> None:
         self.tasks.pop(id(task), None)
-        self.rename_if_needed(rec, task)
+        if rec.fresh:
+            self.rename_if_needed(rec, task)
         t = time.perf_counter() - self.t0
         if task.cancelled():
             state, exc_sid, file, line, text = 1, 0, 0, 0, ""
@@ -365,13 +387,14 @@ class Tracer:
             if exc is not None:
                 file, line = self.tb_where(exc)
                 exc_sid = self.strings.sid(type(exc).__qualname__)
-                state, text = 2, _short(str(exc))
+                state = 2
+                try:
+                    text = _short(str(exc))
+                except Exception:
+                    text = "<unprintable>"
             else:
                 state, exc_sid, file, line = 0, 0, 0, 0
-                try:
-                    text = _short(repr(task._result))
-                except Exception:
-                    text = "<unrepresentable>"
+                text = safe_repr(task._result)
         self.channel.buf += protocol.pack_done(rec.tid, t, state, exc_sid, file, line, text)
 
     # ---- installation ------------------------------------------------------------------
@@ -394,16 +417,25 @@ class Tracer:
         self.channel.alive = False
 
     def _install_step_hook(self, handle_cls: type) -> None:
+        """Wrap ``Handle._run``: the hottest path there is, so everything is a local.
+
+        Per step it records the task, start and duration. What the task now waits on (the
+        frame walk) is only worked out when it suspends on a future: a bare yield
+        (``sleep(0)``) means "ready again at once", and walking for it would double the
+        cost of a busy program (see the bench/ figures in the README).
+        """
         orig_run = handle_cls._run
         tracer = self
         perf = time.perf_counter
-        get_ident = threading.get_ident
+        get_ident = _thread.get_ident
         cb_kinds: dict[type, int] = {}
         step_names = frozenset(
             {"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"}
         )
         channel = self.channel
-        pack_step = protocol.pack_step
+        pack_step = protocol.STEP_RECORD.pack
+        k_step, step_size = protocol.K_STEP, protocol.STEP.size
+        tasks = self.tasks
         t0 = self.t0
 
         def cb_kind(cb: Any) -> int:
@@ -422,17 +454,14 @@ class Tracer:
             k = cb_kinds.get(type(cb))
             if k is None:
                 k = cb_kind(cb)
-            if k == 0 or not tracer.enabled:
+            if k == 0:
                 return orig_run(self)
-            if k == 2:
-                if cb.__name__ not in step_names:
-                    return orig_run(self)
-                task = cb.__self__
-                if not hasattr(type(task), "get_coro"):
-                    return orig_run(self)
-            else:
-                task = cb.__self__
-            rec = tracer.tasks.get(id(task))
+            task = cb.__self__
+            if k == 2 and (cb.__name__ not in step_names or not hasattr(type(task), "get_coro")):
+                return orig_run(self)
+            if not tracer.enabled:
+                return orig_run(self)
+            rec = tasks.get(id(task))
             if rec is None or rec.tref() is not task:
                 rec = tracer.lookup(task)
             if rec.fresh:
@@ -440,7 +469,6 @@ class Tracer:
             if tracer.out:
                 tracer.flush_output(None)
             prev = tracer.current
-            prev_thread = tracer.cur_thread
             prev_nested = tracer.nested
             tracer.current = rec
             tracer.cur_thread = get_ident()
@@ -454,15 +482,19 @@ class Tracer:
                 tracer.nested = prev_nested
                 if tracer.out:
                     tracer.flush_output(rec)
+                    tracer.flush_stdout()
                 tracer.current = prev
-                tracer.cur_thread = prev_thread
+                if prev is None:
+                    tracer.cur_thread = 0
                 if task.done():
-                    channel.buf += pack_step(rec.tid, start - t0, dur, 0, 0, 0)
+                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, 0, 0, 0)
                     tracer.done(rec, task)
+                elif task._fut_waiter is None:
+                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, 0, 0, 0)
                 else:
                     a, f, ln = tracer.describe(rec, task)
-                    channel.buf += pack_step(rec.tid, start - t0, dur, a, f, ln)
-                if end - channel.last_flush > FLUSH_INTERVAL or len(channel.buf) > FLUSH_BYTES:
+                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, a, f, ln)
+                if end - channel.last_flush > FLUSH_INTERVAL:
                     channel.flush()
 
         handle_cls._run = _run
@@ -643,6 +675,38 @@ class Tracer:
             return orig(loop)
 
         runners_mod._cancel_all_tasks = _cancel_all_tasks
+
+
+_PLAIN = (type(None), bool, int, float, complex)
+_TEXT = (str, bytes)
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def safe_repr(value: Any, limit: int = 200) -> str:
+    """A result's repr without running the program's own ``__repr__`` inside the tracer
+    (it could print, block or raise there)."""
+    t = type(value)
+    if t in _PLAIN:
+        if t is int and value.bit_length() > 600:
+            return f"<int of {value.bit_length()} bits>"
+        return repr(value)
+    if t in _TEXT:
+        return _short(repr(value[: limit + 1]), limit)
+    if t in _CONTAINERS or t is dict:
+        items = list(value.items())[:11] if t is dict else list(value)[:11]
+        flat = [x for pair in items for x in pair] if t is dict else items
+        if len(value) <= 10 and all(type(x) in _PLAIN or type(x) in _TEXT for x in flat):
+            return _short(repr(value), limit)
+        return f"<{t.__name__} of {len(value)} items>"
+    return (
+        f"<{t.__module__}.{t.__qualname__} object>"
+        if t.__module__ != "builtins"
+        else f"<{t.__qualname__}>"
+    )
+
+
+def _nothing() -> None:
+    pass
 
 
 def _short(text: str, limit: int = 200) -> str:

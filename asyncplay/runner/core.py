@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import asyncplay
@@ -84,8 +82,9 @@ class SessionCore:
     # ---- spawning ------------------------------------------------------------------
 
     def spawn(self) -> subprocess.Popen:
-        self.run_dir = tempfile.mkdtemp(prefix="asyncplay-run-")
+        self.run_dir = _make_run_dir()
         r, w = os.pipe()
+        _grow_pipe(r)
         self.channel_r = r
         spec_path = os.path.join(self.run_dir, "spec.json")
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -113,8 +112,9 @@ class SessionCore:
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        os.set_blocking(self.proc.stderr.fileno(), False)
+        for f in (self.proc.stdout, self.proc.stderr):
+            os.set_blocking(f.fileno(), False)
+            _grow_pipe(f.fileno(), 1024 * 1024)
         return self.proc
 
     def now(self) -> float:
@@ -369,8 +369,44 @@ class SessionCore:
                 pass
             self.channel_r = -1
         if self.run_dir:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+            for name in os.listdir(self.run_dir):
+                try:
+                    os.unlink(os.path.join(self.run_dir, name))
+                except OSError:
+                    pass
+            try:
+                os.rmdir(self.run_dir)
+            except OSError:
+                pass
             self.run_dir = ""
+
+
+def _make_run_dir() -> str:
+    """A private (0700) directory for the run's files; tempfile costs start-up time."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    for _ in range(100):
+        path = os.path.join(base, "asyncplay-run-" + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"cannot create a run directory in {base}")
+
+
+F_SETPIPE_SZ = 1031
+
+
+def _grow_pipe(fd: int, size: int = 4 * 1024 * 1024) -> None:
+    """A deep event pipe lets the child write its batches without waiting for the parent."""
+    import fcntl
+
+    for want in (size, 1024 * 1024):
+        try:
+            fcntl.fcntl(fd, F_SETPIPE_SZ, want)
+            return
+        except OSError:
+            continue
 
 
 def _signame(signum: int) -> str:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 
 MIN = (3, 10)
 TESTED = ((3, 10), (3, 11), (3, 12), (3, 13))
@@ -17,10 +15,12 @@ class PythonError(ValueError):
     """The interpreter cannot run asyncplay's child runtime; the message says why."""
 
 
-@dataclass(frozen=True)
 class PythonInfo:
-    path: str
-    version: tuple[int, int, int]
+    __slots__ = ("path", "version")
+
+    def __init__(self, path: str, version: tuple[int, ...]) -> None:
+        self.path = path
+        self.version = version
 
     @property
     def untested(self) -> bool:
@@ -37,7 +37,12 @@ def current() -> PythonInfo:
 
 def resolve(name: str) -> PythonInfo:
     """Find and probe ``name`` (a path or a command on PATH)."""
-    path = name if os.sep in name else shutil.which(name)
+    if os.sep in name:
+        path: str | None = name
+    else:
+        import shutil
+
+        path = shutil.which(name)
     if not path or not os.path.exists(path):
         raise PythonError(f"--python {name}: no such interpreter")
     if os.path.isdir(path) or not os.access(path, os.X_OK):

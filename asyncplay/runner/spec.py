@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
 class Limits:
-    """Every limit a run is held to; each names the flag that raises it in its message."""
+    """Every limit a run is held to; each names the flag that raises it in its message.
 
-    timeout: float = 30.0  # wall clock, seconds (--timeout)
-    memory_mib: int = 1024  # address space, MiB (--memory)
-    cpu: float = 30.0  # CPU seconds (--cpu)
-    output_mib: float = 8.0  # stdout + stderr bytes, MiB (--output-limit)
-    procs: int = 64  # processes of the run alive at once (--procs)
-    max_events: int = 5_000_000  # events the parent keeps before it stops the run
+    A plain class rather than a dataclass: importing dataclasses costs the headless ``run``
+    path a measurable slice of its start-up budget.
+    """
+
+    __slots__ = ("timeout", "memory_mib", "cpu", "output_mib", "procs", "max_events")
+
+    def __init__(
+        self,
+        timeout: float = 30.0,  # wall clock, seconds (--timeout)
+        memory_mib: int = 1024,  # address space, MiB (--memory)
+        cpu: float = 30.0,  # CPU seconds (--cpu)
+        output_mib: float = 8.0,  # stdout + stderr, MiB (--output-limit)
+        procs: int = 64,  # processes of the run alive at once (--procs)
+        max_events: int = 5_000_000,  # events the parent takes before it stops the run
+    ) -> None:
+        self.timeout = timeout
+        self.memory_mib = memory_mib
+        self.cpu = cpu
+        self.output_mib = output_mib
+        self.procs = procs
+        self.max_events = max_events
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"Limits({fields})"
 
 
-@dataclass(frozen=True)
 class RunSpec:
     """A program to run: exactly one of ``path`` (a file), ``module`` or ``source``.
 
@@ -27,21 +43,29 @@ class RunSpec:
     lines point at the buffer's own line numbers.
     """
 
-    path: str | None = None
-    module: str | None = None
-    source: str | None = None
-    args: tuple[str, ...] = ()
-    python: str = field(default_factory=lambda: sys.executable)
-    cwd: str = field(default_factory=os.getcwd)
-    limits: Limits = field(default_factory=Limits)
-    argv0: str | None = None
-
-    def __post_init__(self) -> None:
-        chosen = (self.path is not None and self.source is None) + (self.module is not None)
-        chosen += self.source is not None
+    def __init__(
+        self,
+        path: str | None = None,
+        module: str | None = None,
+        source: str | None = None,
+        args: tuple[str, ...] = (),
+        python: str | None = None,
+        cwd: str | None = None,
+        limits: Limits | None = None,
+        argv0: str | None = None,
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.source = source
+        self.args = tuple(args)
+        self.python = python or sys.executable
+        self.cwd = cwd or os.getcwd()
+        self.limits = limits or Limits()
+        self.argv0 = argv0
+        chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")
-        if self.source is not None and not self.path:
+        if source is not None and not path:
             raise ValueError("source text needs a file name to be compiled under")
 
     @property

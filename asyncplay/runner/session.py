@@ -1,0 +1,179 @@
+"""``RunSession``: the asyncio API a UI uses to drive one run.
+
+    session = await RunSession.start(spec)
+    async for event in session.events():   # typed as protocol dicts; ends after run_end
+        model = apply(model, event)
+    end = await session.wait()              # the run_end event
+    await session.stop()                    # SIGINT, then SIGKILL after a grace period
+
+The three streams are read with ``loop.add_reader`` the moment they are readable, into an
+unbounded-by-count but size-limited path (the output limit stops a flood), so a slow
+consumer never blocks a chatty child; the logic lives in ``SessionCore``, shared with the
+headless driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asyncplay.runner.core import SessionCore
+from asyncplay.runner.spec import RunSpec
+
+TICK = 0.05
+
+
+class RunSession:
+    def __init__(self, spec: RunSpec, keep_raw: bool = False) -> None:
+        self.spec = spec
+        self.core = SessionCore(spec, stdin="null")
+        self._queue: asyncio.Queue[dict] = asyncio.Queue()
+        self._raw: asyncio.Queue[tuple[str, bytes]] | None = asyncio.Queue() if keep_raw else None
+        self._done = asyncio.Event()
+        self._end: dict = {}
+        self._open: set[int] = set()
+        self._pidfd: int | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    async def start(cls, spec: RunSpec, keep_raw: bool = False) -> RunSession:
+        self = cls(spec, keep_raw)
+        self._loop = asyncio.get_running_loop()
+        self.core.spawn()
+        self._emit([self.core.run_start_event()])
+        for fd, name in self.core.fds().items():
+            self._open.add(fd)
+            self._loop.add_reader(fd, self._on_readable, fd, name)
+        self._pidfd = self.core.pidfd()
+        if self._pidfd is not None:
+            self._loop.add_reader(self._pidfd, self._check)
+        self._ticker = asyncio.create_task(self._tick(), name="asyncplay-session-tick")
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.core.proc.pid if self.core.proc else None
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def _emit(self, events: list[dict]) -> None:
+        for ev in events:
+            self._queue.put_nowait(ev)
+
+    def _on_readable(self, fd: int, name: str) -> None:
+        events, raw, eof = self.core.on_readable(fd, name)
+        if raw and self._raw is not None:
+            self._raw.put_nowait((name, raw))
+        self._emit(events)
+        if eof:
+            self._close_reader(fd)
+        self._check()
+
+    def _close_reader(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            assert self._loop is not None
+            self._loop.remove_reader(fd)
+
+    def _check(self) -> None:
+        if self._done.is_set():
+            return
+        if self.core.poll_exit() and self._pidfd is not None:
+            assert self._loop is not None
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self.core.drained_enough(len(self._open)):
+            self._finish()
+
+    def _finish(self) -> None:
+        names = self.core.fds()
+        for fd in list(self._open):
+            # Drain what a leftover grandchild left in the pipe, then stop listening.
+            while True:
+                events, raw, eof = self.core.on_readable(fd, names[fd])
+                self._emit(events)
+                if raw and self._raw is not None:
+                    self._raw.put_nowait((names[fd], raw))
+                if eof or not (events or raw):
+                    break
+            self._close_reader(fd)
+        events = self.core.finish()
+        self._end = next((e for e in events if e["event"] == "run_end"), {})
+        self._emit(events)
+        self._close_pipes()
+        self._done.set()
+
+    def _close_pipes(self) -> None:
+        proc = self.core.proc
+        if proc is None:
+            return
+        for f in (proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+
+    async def _tick(self) -> None:
+        while not self._done.is_set():
+            await asyncio.sleep(TICK)
+            self._emit(self.core.tick())
+            self._check()
+
+    async def events(self) -> AsyncIterator[dict]:
+        """Every event of the run in order, ending with ``run_end``."""
+        while True:
+            if self._done.is_set() and self._queue.empty():
+                return
+            ev = await self._queue.get()
+            yield ev
+            if ev["event"] == "run_end":
+                return
+
+    def drain(self) -> list[dict]:
+        """The events that have arrived so far, without waiting (for a UI's steady tick)."""
+        out: list[dict] = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+    def raw_nowait(self) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        while self._raw is not None and not self._raw.empty():
+            out.append(self._raw.get_nowait())
+        return out
+
+    async def wait(self) -> dict:
+        """The ``run_end`` event, once the run is over."""
+        await self._done.wait()
+        return self._end
+
+    async def stop(self, grace: float | None = None) -> dict:
+        """Ask the program to stop (SIGINT), kill its whole tree if it has not gone soon."""
+        self.core.request_stop()
+        if grace is not None:
+            try:
+                await asyncio.wait_for(self._done.wait(), grace)
+            except asyncio.TimeoutError:
+                self.core.killpg(9)
+        return await self.wait()
+
+    async def aclose(self) -> None:
+        """Stop the run if it is still going and release everything it holds."""
+        if self.running:
+            await self.stop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+
+    async def __aenter__(self) -> RunSession:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()

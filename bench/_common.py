@@ -1,0 +1,63 @@
+"""Side-by-side timing: plain Python versus ``asyncplay run``, interleaved in one process.
+
+The machines this runs on are noisy, so each round times both commands back to back and the
+figure reported is the ratio of the medians (plus the best-of ratio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def compare(name: str, program: str, default_rounds: int) -> None:
+    ap = argparse.ArgumentParser(description=f"bench: {name}")
+    ap.add_argument("--python", default=sys.executable, help="interpreter for both sides")
+    ap.add_argument("--rounds", type=int, default=default_rounds)
+    ns = ap.parse_args()
+    env = dict(os.environ)
+    # Measure what a user gets: cached bytecode, and Python's default buffering.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONUNBUFFERED", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    subprocess.run(
+        [ns.python, "-m", "compileall", "-q", str(ROOT / "asyncplay")], env=env, check=True
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.py"
+        path.write_text(program)
+        plain_argv = [ns.python, str(path)]
+        traced_argv = [ns.python, "-m", "asyncplay", "run", "--quiet", str(path)]
+        timed(plain_argv, env)  # warm caches and .pyc files
+        timed(traced_argv, env)
+        plain, traced = [], []
+        for _ in range(ns.rounds):
+            plain.append(timed(plain_argv, env))
+            traced.append(timed(traced_argv, env))
+    pm, tm = statistics.median(plain), statistics.median(traced)
+    version = subprocess.run(
+        [ns.python, "-c", "import sys;print(*sys.version_info[:3], sep='.')"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(
+        f"{name} (Python {version}, {ns.rounds} rounds): plain {pm:.3f}s, asyncplay {tm:.3f}s, "
+        f"ratio {tm / pm:.2f}x (best-of {min(traced) / min(plain):.2f}x)"
+    )

@@ -1,0 +1,107 @@
+"""Shared fixtures: above all, proof that no test leaves a process of a run alive.
+
+The test process makes itself a child subreaper, so every process a run starts - even one
+that called setsid() and double-forked - stays its descendant. After each test, every
+descendant must be gone (zombies are reaped); otherwise the test fails and the leftovers
+are killed so they cannot poison the next test.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PR_SET_CHILD_SUBREAPER = 36
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+SUBREAPER = _become_subreaper()
+
+
+def _children_map() -> dict[int, list[tuple[int, str, str]]]:
+    kids: dict[int, list[tuple[int, str, str]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = (
+                Path(f"/proc/{entry}/cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
+        except OSError:
+            continue
+        rest = stat[stat.rfind(")") + 2 :].split()
+        state, ppid = rest[0], int(rest[1])
+        kids.setdefault(ppid, []).append((int(entry), state, cmd.strip()))
+    return kids
+
+
+def descendants(pid: int | None = None) -> list[tuple[int, str, str]]:
+    """Live (non-zombie) descendants of ``pid`` (default: this process)."""
+    kids = _children_map()
+    out: list[tuple[int, str, str]] = []
+    todo = [pid or os.getpid()]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            todo.append(child[0])
+            if child[1] != "Z":
+                out.append(child)
+    return out
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def assert_nothing_left(grace: float = 3.0) -> None:
+    deadline = time.monotonic() + grace
+    while True:
+        _reap()
+        left = descendants()
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            for pid, _state, _cmd in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+            _reap()
+            pytest.fail(
+                "processes of a run were left alive: "
+                + "; ".join(f"{p} {c[:80]}" for p, _, c in left)
+            )
+        time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes():
+    """Every test: afterwards, nothing it started may be alive."""
+    yield
+    assert_nothing_left()
