@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.run(argv, capture_output=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
