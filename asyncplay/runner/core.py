@@ -78,6 +78,8 @@ class SessionCore:
         self.memory_limit_hit = False
         self.exited_at: float | None = None
         self.finished = False
+        self.subreaper = False
+        self.known_children: set[int] = set()
 
     # ---- spawning ------------------------------------------------------------------
 
@@ -91,6 +93,8 @@ class SessionCore:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(self.spec.child_spec(w), f)
         argv = [self.spec.python, "-c", BOOTSTRAP.format(root=_ROOT), spec_path]
+        self.subreaper = sandbox.become_subreaper()
+        self.known_children = sandbox.children_of(os.getpid()) if self.subreaper else set()
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -263,8 +267,11 @@ class SessionCore:
         self.exited_at = self.now()
         self.wait_status = status
         self.cpu_used = cpu
-        # The run is the whole tree: nothing it started may outlive it.
+        # The run is the whole tree: nothing it started may outlive it, not even a
+        # grandchild that left the process group (we are its subreaper).
         self.killpg(signal.SIGKILL)
+        if self.subreaper:
+            sandbox.kill_orphans(self.known_children)
 
     def finish(self) -> list[dict]:
         self.finished = True

@@ -59,3 +59,73 @@ def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
     for key in ("PYTHONSTARTUP", "PYTHONINSPECT"):
         env.pop(key, None)
     return env
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of the run's orphans.
+
+    A program's grandchild that calls setsid() and double-forks leaves the process group, so
+    killpg cannot reach it; as a subreaper, asyncplay inherits it instead of init, sees it,
+    and kills it when the run ends.
+    """
+    prctl = _libc_prctl()
+    if prctl is None:
+        return False
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def children_of(pid: int) -> set[int]:
+    """Direct children of ``pid`` (Linux ``/proc``)."""
+    kids: set[int] = set()
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    kids.update(int(x) for x in f.read().split())
+            except OSError:
+                raise LookupError from None
+        return kids
+    except (LookupError, OSError):
+        pass
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat[stat.rfind(")") + 2 :].split()[1]) == pid:
+            kids.add(int(entry))
+    return kids
+
+
+def kill_orphans(known: set[int], deadline: float = 2.0) -> int:
+    """Kill and reap every child of ours not in ``known``: what a finished run left behind.
+
+    Killing one may hand us its own children, so repeat until none is left.
+    """
+    import time
+
+    me = os.getpid()
+    killed = 0
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        left = children_of(me) - known
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in left:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return killed

@@ -1,0 +1,187 @@
+"""The headless command line: usage errors, exit statuses, limits, JSON, the summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+from helpers import asyncplay
+
+from asyncplay.runner import core
+
+
+def _one_line(stderr: bytes) -> str:
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run"], "needs a FILE"),
+        (["run", "no_such_file.py"], "no such file"),
+        (["run", "no-such-snippet-name"], "no file or snippet named"),
+        (["run", "--timeout", "abc", "x.py"], "--timeout takes a number"),
+        (["run", "--timeout", "-1", "x.py"], "--timeout must be more than"),
+        (["run", "--memory", "0", "x.py"], "--memory must be more than"),
+        (["run", "--python", "/nonexistent/python", "x.py"], "no such interpreter"),
+        (["run", "--python", "/bin/true", "x.py"], "not a working Python"),
+        (["run", "--bogus", "x.py"], "unrecognized arguments"),
+        (["nonsense"], "invalid choice"),
+        (["run", "."], "is a directory"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, needle) -> None:
+    (tmp_path / "x.py").write_text("print(1)\n")
+    r = asyncplay(*args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    line = _one_line(r.stderr)
+    assert line.startswith("asyncplay: ") and needle in line
+
+
+def test_old_python_is_a_usage_error(tmp_path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho cpython 3 8 10\n")
+    fake.chmod(0o755)
+    (tmp_path / "x.py").write_text("print(1)\n")
+    r = asyncplay("run", "--python", str(fake), "x.py", cwd=tmp_path)
+    assert r.returncode == 2 and "too old" in _one_line(r.stderr)
+
+
+def test_version_and_help() -> None:
+    r = asyncplay("--version")
+    assert r.returncode == 0 and r.stdout.decode().startswith("asyncplay ")
+    for args in (["--help"], ["run", "--help"], ["snippets", "--help"]):
+        r = asyncplay(*args)
+        assert r.returncode == 0 and b"usage:" in r.stdout
+    assert b"default: 30" in asyncplay("run", "--help").stdout  # defaults are shown
+
+
+def test_exit_status_args_and_passthrough(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import sys\nprint('args', sys.argv[1:])\nsys.stderr.write('err\\n')\nsys.exit(7)\n"
+    )
+    r = asyncplay("run", "--quiet", "p.py", "a", "--json", "b", cwd=tmp_path)
+    assert r.returncode == 7
+    assert r.stdout == b"args ['a', '--json', 'b']\n"  # flags after FILE are the program's
+    assert r.stderr == b"err\n"
+
+
+def test_summary_names_tasks_and_end(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def worker(d):\n    await asyncio.sleep(d)\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(asyncio.create_task(worker(0.01), name=f'w{i}') for i in range(3)))\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "p.py", cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 0
+    for needle in ("w0", "w1", "w2", "worker", "p.py:5", "sleep(0.01)", "main", "done"):
+        assert needle in err, needle
+    assert "asyncplay: the program exited with status 0" in err
+
+
+def test_many_tasks_of_one_coroutine_are_folded(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\nasync def tiny():\n    await asyncio.sleep(0)\n"
+        "async def main():\n    await asyncio.gather(*(tiny() for _ in range(50)))\n"
+        "asyncio.run(main())\n"
+    )
+    err = asyncplay("run", "p.py", cwd=tmp_path).stderr.decode()
+    assert "50 tasks" in err and "50 done" in err
+    assert err.count("tiny") == 1
+
+
+def test_timeout_is_124_with_one_sentence(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("import time\nprint('hi', flush=True)\ntime.sleep(60)\n")
+    start = time.monotonic()
+    r = asyncplay("run", "--quiet", "--timeout", "0.5", "p.py", cwd=tmp_path)
+    assert time.monotonic() - start < 10
+    assert r.returncode == core.EXIT_TIMEOUT == 124
+    assert r.stdout == b"hi\n"
+    line = _one_line(r.stderr)
+    assert "--timeout 0.5" in line and "raise it with --timeout" in line
+
+
+def test_output_limit(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n")
+    r = asyncplay("run", "--quiet", "--output-limit", "1", "p.py", cwd=tmp_path, timeout=60)
+    assert r.returncode == core.EXIT_OUTPUT
+    assert "--output-limit" in _one_line(r.stderr)
+    assert len(r.stdout) < 8 * 1024 * 1024
+
+
+def test_cpu_limit(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("while True:\n    pass\n")
+    r = asyncplay("run", "--quiet", "--cpu", "1", "p.py", cwd=tmp_path, timeout=60)
+    assert r.returncode == core.EXIT_CPU
+    assert "--cpu 1" in _one_line(r.stderr)
+
+
+def test_memory_error_under_the_limit_is_the_limit(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "x = []\nwhile True:\n    x.append(bytearray(10 * 1024 * 1024))\n"
+    )
+    r = asyncplay("run", "--quiet", "--memory", "200", "p.py", cwd=tmp_path, timeout=60)
+    assert r.returncode == core.EXIT_MEMORY
+    assert b"MemoryError" in r.stderr  # Python's own traceback still shows
+    assert "--memory 200" in r.stderr.decode().strip().splitlines()[-1]
+
+
+def test_killed_by_signal_is_128_plus_n(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    r = asyncplay("run", "p.py", cwd=tmp_path)
+    assert r.returncode == 128 + 15
+    assert "killed by signal 15 (SIGTERM)" in r.stderr.decode()
+
+
+def test_json_is_the_protocol(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\nasync def main():\n    print('hi')\n    return 5\nprint(asyncio.run(main()))\n"
+    )
+    r = asyncplay("run", "--json", "p.py", cwd=tmp_path)
+    assert r.returncode == 0
+    events = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run_start" and kinds[1] == "hello" and kinds[-1] == "run_end"
+    assert all(isinstance(e["t"], (int, float)) for e in events)
+    text = "".join(e["text"] for e in events if e["event"] == "output")
+    assert text == "hi\n5\n"
+    main = next(e for e in events if e["event"] == "task_created" and e["coro"] == "main")
+    hi = next(e for e in events if e["event"] == "output" and e["text"].startswith("hi"))
+    assert hi["task"] == main["id"]
+    done = next(e for e in events if e["event"] == "task_done" and e["id"] == main["id"])
+    assert done["state"] == "done" and done["result"] == "5"
+    assert events[-1]["reason"] == "exited" and events[-1]["by"] == "program"
+
+
+def test_module_mode(tmp_path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text("import sys\nprint(__name__, sys.argv[1:])\n")
+    r = asyncplay("run", "--quiet", "-m", "pkg", "x", "y", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"__main__ ['x', 'y']\n"
+
+
+def test_runs_under_another_python(tmp_path) -> None:
+    from pythons import find_pythons
+
+    others = {
+        v: p
+        for v, p in find_pythons().items()
+        if v != f"{sys.version_info[0]}.{sys.version_info[1]}"
+    }
+    if not others:
+        pytest.skip("no other CPython 3.10+ installed")
+    version, exe = sorted(others.items())[0]
+    (tmp_path / "p.py").write_text("import sys\nprint(sys.version_info[:2])\n")
+    r = asyncplay("run", "--quiet", "--python", exe, "p.py", cwd=tmp_path)
+    assert r.returncode == 0
+    assert r.stdout.decode().strip() == str(tuple(int(x) for x in version.split(".")))

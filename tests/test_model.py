@@ -1,0 +1,77 @@
+"""The reducer, from recorded event streams: no processes needed."""
+
+from __future__ import annotations
+
+from asyncplay.model import RunModel, apply, build
+
+STREAM = [
+    {"event": "run_start", "t": 0.0, "target": "x.py"},
+    {"event": "hello", "t": 0.0, "version": 1, "python": "3.11.7"},
+    {"event": "task_created", "t": 0.01, "id": 1, "name": "Task-1", "coro": "main",
+     "parent": None, "internal": False, "file": "x.py", "line": 20},
+    {"event": "task_created", "t": 0.02, "id": 2, "name": "Task-2", "coro": "worker",
+     "parent": 1, "internal": False, "file": "x.py", "line": 12},
+    {"event": "task_renamed", "t": 0.02, "id": 2, "name": "fetcher"},
+    {"event": "steps", "t": 0.03, "steps": [
+        [1, 0.01, 0.004, "fetcher", "x.py", 13],
+        [2, 0.02, 0.001, "sleep(1.0)", "x.py", 5],
+    ]},
+    {"event": "output", "t": 0.02, "stream": "stdout", "text": "a\nb", "task": 2},
+    {"event": "output", "t": 0.03, "stream": "stdout", "text": "c\n", "task": 1},
+    {"event": "output", "t": 0.03, "stream": "stderr", "text": "oops\n", "task": None},
+    {"event": "steps", "t": 1.05, "steps": [[2, 1.02, 0.003, None, None, 0]]},
+    {"event": "task_done", "t": 1.05, "id": 2, "state": "failed", "result": None,
+     "exc_type": "ValueError", "exc_msg": "bad", "file": "x.py", "line": 6},
+    {"event": "warning", "t": 1.06, "kind": "exception_never_retrieved", "message": "m",
+     "task": 2, "file": "x.py", "line": 6},
+    {"event": "steps", "t": 1.1, "steps": [[1, 1.09, 0.002, None, None, 0]]},
+    {"event": "task_done", "t": 1.1, "id": 1, "state": "done", "result": "None"},
+    {"event": "run_end", "t": 1.2, "exit_code": 0, "reason": "exited", "by": "program"},
+]  # fmt: skip
+
+
+def test_tasks_steps_and_states() -> None:
+    m = build(STREAM)
+    main, worker = m.tasks[1], m.tasks[2]
+    assert worker.name == "fetcher" and worker.parent == 1 and main.children == [2]
+    assert worker.state == "failed" and worker.exc_type == "ValueError" and worker.exc_line == 6
+    assert worker.steps == 2 and abs(worker.running - 0.004) < 1e-9
+    assert worker.last_awaited == "sleep(1.0)" and worker.wait_line == 5
+    assert main.state == "done" and main.steps == 2 and main.longest_step == 0.004
+    assert abs(worker.lifetime(m.now) - 1.03) < 1e-9
+    assert m.status == "ended" and m.exit_code == 0 and m.steps == 4
+    assert [w["kind"] for w in m.warnings] == ["exception_never_retrieved"]
+
+
+def test_output_lines_keep_task_and_order_across_streams() -> None:
+    m = build(STREAM)
+    assert [(o.stream, o.text, o.task) for o in m.output] == [
+        ("stdout", "a", 2),
+        ("stdout", "bc", 2),  # a line belongs to the task that started it
+        ("stderr", "oops", None),
+    ]
+
+
+def test_partial_line_is_kept_until_the_end() -> None:
+    m = RunModel()
+    apply(m, {"event": "output", "t": 0, "stream": "stdout", "text": "no newline", "task": None})
+    assert list(m.output) == []
+    apply(m, {"event": "run_end", "t": 1, "exit_code": 0, "reason": "exited"})
+    assert [o.text for o in m.output] == ["no newline"]
+
+
+def test_output_is_bounded_and_counts_what_it_dropped() -> None:
+    m = RunModel(max_lines=100)
+    text = "".join(f"{i}\n" for i in range(1000))
+    apply(m, {"event": "output", "t": 0, "stream": "stdout", "text": text, "task": None})
+    apply(m, {"event": "output", "t": 0, "stream": "stdout", "text": "x\ny\n", "task": None})
+    assert len(m.output) == 100 and m.dropped_lines == 902
+    assert [o.text for o in m.output][-3:] == ["999", "x", "y"]
+
+
+def test_unknown_events_and_tasks_are_ignored() -> None:
+    m = RunModel()
+    apply(m, {"event": "from_the_future", "t": 5})
+    apply(m, {"event": "steps", "t": 1, "steps": [[42, 0.0, 0.1, None, None, 0]]})
+    apply(m, {"event": "task_done", "t": 1, "id": 42, "state": "done"})
+    assert m.tasks == {} and m.now == 5

@@ -1,0 +1,63 @@
+"""Loud failure when a CPython asyncio internal the tracer depends on moves.
+
+The tracer lists every private name it touches in ``PRIVATE_NAMES``; this checks each of
+them on every installed CPython 3.10-3.13, plus the one behaviour the step hook relies on:
+a task step is a Handle whose callback's ``__self__`` is the task.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from helpers import ROOT
+from pythons import SUPPORTED_VERSIONS, find_pythons
+
+PROBE = r"""
+import asyncio, importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+from asyncplay.child.tracer import PRIVATE_NAMES
+missing = []
+for owner, names in PRIVATE_NAMES.items():
+    mod_name, _, attr = owner.rpartition(".")
+    try:
+        obj = importlib.import_module(owner)
+    except ImportError:
+        obj = getattr(importlib.import_module(mod_name), attr)
+    for name in names:
+        if not hasattr(obj, name):
+            # Instance attributes of the C Task only exist on instances.
+            if owner.endswith(".Task"):
+                async def probe():
+                    t = asyncio.ensure_future(asyncio.sleep(0))
+                    ok = hasattr(t, name)
+                    await t
+                    return ok
+                if asyncio.run(probe()):
+                    continue
+            missing.append(f"{owner}.{name}")
+seen = []
+orig = asyncio.events.Handle._run
+def _run(self):
+    cb = self._callback
+    seen.append(type(getattr(cb, "__self__", None)).__name__)
+    return orig(self)
+asyncio.events.Handle._run = _run
+async def main():
+    await asyncio.sleep(0)
+asyncio.run(main())
+print(json.dumps({"missing": missing, "task_steps": seen.count("Task")}))
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_private_names_exist(version: str) -> None:
+    exe = find_pythons().get(version)
+    if exe is None:
+        pytest.skip(f"CPython {version} is not installed here")
+    out = subprocess.run([exe, "-c", PROBE, str(ROOT)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["missing"] == [], f"asyncio internals moved on {version}: {result['missing']}"
+    assert result["task_steps"] >= 2, "task steps no longer surface as Handle callbacks"

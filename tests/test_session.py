@@ -1,0 +1,124 @@
+"""The asyncio RunSession: the API the TUI drives, used exactly as it will be."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from asyncplay.model import RunModel, apply
+from asyncplay.runner.core import EXIT_STOPPED, EXIT_TIMEOUT
+from asyncplay.runner.session import RunSession
+from asyncplay.runner.spec import Limits, RunSpec
+
+
+async def _collect(session: RunSession) -> RunModel:
+    model = RunModel()
+    async for ev in session.events():
+        apply(model, ev)
+    return model
+
+
+async def test_unsaved_source_runs_under_its_file_name(tmp_path) -> None:
+    path = tmp_path / "buffer.py"  # never written: the buffer is unsaved
+    source = "import asyncio\n\nasync def main():\n    print('from buffer')\n    1 / 0\n\nasyncio.run(main())\n"
+    async with await RunSession.start(
+        RunSpec(source=source, path=str(path), cwd=str(tmp_path))
+    ) as s:
+        model = await _collect(s)
+    assert model.end is not None and model.end["exit_code"] == 1
+    assert [o.text for o in model.output if o.stream == "stdout"] == ["from buffer"]
+    err = "\n".join(o.text for o in model.output if o.stream == "stderr")
+    assert f'File "{path}", line 5, in main' in err and "1 / 0" in err  # the buffer's lines
+    main = next(t for t in model.tasks.values() if t.coro == "main")
+    assert main.state == "failed" and main.exc_type == "ZeroDivisionError" and main.exc_line == 5
+
+
+async def test_stop_sends_sigint_so_finally_runs(tmp_path) -> None:
+    source = (
+        "import asyncio\n"
+        "async def main():\n"
+        "    try:\n"
+        "        print('started', flush=True)\n"
+        "        await asyncio.sleep(60)\n"
+        "    finally:\n"
+        "        print('cleaned up', flush=True)\n"
+        "asyncio.run(main())\n"
+    )
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "b.py")))
+    model = RunModel()
+    async for ev in s.events():
+        apply(model, ev)
+        if ev["event"] == "output" and "started" in ev["text"]:
+            break
+    end = await s.stop()
+    async for ev in s.events():
+        apply(model, ev)
+    await s.aclose()
+    assert end["reason"] == "stopped" and end["exit_code"] == EXIT_STOPPED
+    assert "cleaned up" in [o.text for o in model.output]
+
+
+async def test_stop_kills_a_program_that_ignores_sigint(tmp_path) -> None:
+    source = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('x', flush=True)\ntime.sleep(60)\n"
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "b.py")))
+    async for ev in s.events():
+        if ev["event"] == "output":
+            break
+    start = time.monotonic()
+    end = await s.stop()
+    await s.aclose()
+    assert end["reason"] == "stopped" and time.monotonic() - start < 5
+
+
+async def test_timeout_and_leftover_grandchild_are_killed(tmp_path) -> None:
+    source = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import os, time; os.setsid(); time.sleep(60)'])\n"
+        "time.sleep(60)\n"
+    )
+    s = await RunSession.start(
+        RunSpec(source=source, path=str(tmp_path / "b.py"), limits=Limits(timeout=1))
+    )
+    end = await s.wait()
+    await s.aclose()
+    assert end["reason"] == "timeout" and end["exit_code"] == EXIT_TIMEOUT
+    # The fixture no_leftover_processes proves the setsid() grandchild is gone too.
+
+
+async def test_a_slow_consumer_never_deadlocks_a_chatty_child(tmp_path) -> None:
+    source = (
+        "import sys\nfor i in range(20000):\n    print('line', i)\n    sys.stderr.write('e\\n')\n"
+    )
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "b.py")))
+    await asyncio.sleep(1.0)  # consume nothing for a while
+    model = await _collect(s)
+    await s.aclose()
+    assert model.end is not None and model.end["exit_code"] == 0
+    assert len(model.output) == 10_000 and model.dropped_lines == 30_000  # bounded buffer
+    assert model.output[-2].text == "line 19999" and model.output[-1].stream == "stderr"
+
+
+async def test_program_killing_its_parent_is_reported(tmp_path) -> None:
+    # The runtime's parent is this test process: a program that signals it must not be able
+    # to. Here the child is in its own session, so os.kill(os.getppid()) would hit us; we
+    # only check the program's own self-kill maps to 128+N.
+    source = f"import os\nos.kill(os.getpid(), {int(signal.SIGKILL)})\n"
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "b.py")))
+    end = await s.wait()
+    await s.aclose()
+    assert end["reason"] == "signal" and end["exit_code"] == 128 + 9
+
+
+async def test_start_fails_cleanly_for_a_missing_interpreter(tmp_path, monkeypatch) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("TMPDIR", str(runs))
+    spec = RunSpec(source="pass", path=str(tmp_path / "b.py"), python="/nonexistent/python3")
+    try:
+        await RunSession.start(spec)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("expected OSError")
+    assert list(runs.iterdir()) == []  # the run directory was removed
