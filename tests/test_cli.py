@@ -185,3 +185,26 @@ def test_runs_under_another_python(tmp_path) -> None:
     r = asyncplay("run", "--quiet", "--python", exe, "p.py", cwd=tmp_path)
     assert r.returncode == 0
     assert r.stdout.decode().strip() == str(tuple(int(x) for x in version.split(".")))
+
+
+def test_sighup_to_asyncplay_ends_the_run_and_leaves_nothing(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from helpers import env
+
+    (tmp_path / "p.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asyncplay", "run", "p.py"],
+        cwd=tmp_path,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"up\n"
+    os.kill(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == core.EXIT_STOPPED
+    assert "stopped" in err.decode()

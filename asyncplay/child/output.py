@@ -38,9 +38,13 @@ class Flusher:
         self._stop.acquire()
         self._stopped = _thread.allocate_lock()
         self.running = False
+        self._pid = 0
 
     def start(self) -> None:
+        import os
+
         self.running = True
+        self._pid = os.getpid()
         self._stopped.acquire()
         _thread.start_new_thread(self._loop, ())
 
@@ -59,7 +63,9 @@ class Flusher:
 
     def stop(self) -> None:
         """Before interpreter shutdown: a thread still touching stdout then is fatal."""
-        if self.running:
+        import os
+
+        if self.running and os.getpid() == self._pid:  # a fork has no flusher thread
             self.running = False
             self._stop.release()
             self._stopped.acquire(timeout=1.0)

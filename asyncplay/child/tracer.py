@@ -296,11 +296,17 @@ class Tracer:
         return rec
 
     def describe(self, rec: _Rec, task: Any) -> tuple[int, int, int]:
-        """What the task now waits on (a person's words) and the user's line it waits at."""
+        """What the task now waits on (a person's words) and the user's line it waits at.
+
+        The name comes from the innermost public asyncio function below the user's last
+        frame (``async with lock`` waits in ``Lock.acquire``, not ``__aenter__``), else the
+        outermost asyncio one, else the future itself (a task, a gather, a plain future).
+        """
         cref = rec.cref
         c = cref() if cref is not None else None
         user = None
         aio = None
+        public = None
         kind_get = self.code_kind.get
         kind_of = self.kind_of
         coro_t = types.CoroutineType
@@ -322,12 +328,15 @@ class Tracer:
                 k = kind_of(f.f_code)
             if k == 0:
                 user = f
-                aio = None
-            elif k == 1 and aio is None:
-                aio = f
+                aio = public = None
+            elif k == 1:
+                if aio is None:
+                    aio = f
+                if f.f_code.co_name[0] != "_":
+                    public = f
             c = nxt
         if aio is not None:
-            what = self.wait_name(aio)
+            what = self.wait_name(public or aio)
         else:
             w = task._fut_waiter
             if w is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 from collections.abc import Callable
 
 from asyncplay.runner.core import SessionCore
@@ -37,6 +38,19 @@ def run_blocking(
         sel.register(pidfd, selectors.EVENT_READ, "exit")
     open_streams = set(streams)
     end: dict = {}
+    gone: list[int] = []
+
+    def terminal_gone(signum: int, _frame: object) -> None:
+        # SIGHUP (the SSH connection dropped) or SIGTERM: end the run now, report, exit.
+        gone.append(signum)
+        core.kill("stopped")
+
+    previous = {}
+    for s in (signal.SIGHUP, signal.SIGTERM):
+        try:
+            previous[s] = signal.signal(s, terminal_gone)
+        except ValueError:  # not the main thread: the caller handles signals
+            break
     try:
         while True:
             try:
@@ -68,6 +82,8 @@ def run_blocking(
                 end = ev
             on_event(ev)
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         if pidfd is not None:
             os.close(pidfd)
         sel.close()

@@ -1,0 +1,192 @@
+"""The child runtime's own duties: naming waits, hostile programs, loops it cannot trace."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from helpers import asyncplay
+from pythons import SUPPORTED_VERSIONS, find_pythons
+
+
+def _python(version: str) -> str:
+    exe = find_pythons().get(version)
+    if exe is None:
+        pytest.skip(f"CPython {version} is not installed here")
+    return exe
+
+
+WAITS = """
+import asyncio
+
+async def main():
+    q = asyncio.Queue()
+    lock = asyncio.Lock()
+    ev = asyncio.Event()
+    sem = asyncio.Semaphore(0)
+
+    async def getter():
+        return await q.get()
+
+    async def locker():
+        async with lock:
+            pass
+
+    async def waiter():
+        await ev.wait()
+
+    async def acquirer():
+        await sem.acquire()
+
+    async def sleeper():
+        await asyncio.sleep(0.05)
+
+    await lock.acquire()
+    tasks = [asyncio.create_task(c(), name=c.__name__) for c in (getter, locker, waiter, acquirer)]
+    g = asyncio.gather(sleeper(), sleeper())
+    follower = asyncio.create_task(asyncio.wait_for(tasks[0], 5), name="follower")
+    threaded = asyncio.create_task(asyncio.to_thread(sum, [1, 2]), name="threaded")
+    await asyncio.sleep(0.02)
+    q.put_nowait(1); lock.release(); ev.set(); sem.release()
+    await g
+    await asyncio.gather(*tasks, follower, threaded)
+
+asyncio.run(main())
+"""
+
+
+def _awaited(result) -> dict[str, set[str]]:
+    names = {e["id"]: e["name"] for e in result.kinds("task_created")}
+    for e in result.kinds("task_renamed"):
+        names[e["id"]] = e["name"]
+    seen: dict[str, set[str]] = {}
+    for batch in result.kinds("steps"):
+        for tid, _start, _dur, awaiting, _file, _line in batch["steps"]:
+            if awaiting:
+                seen.setdefault(names[tid], set()).add(awaiting)
+    return seen
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_waits_are_named_like_a_person_would(tmp_path, version) -> None:
+    (tmp_path / "w.py").write_text(WAITS)
+    r = asyncplay("run", "--json", "--python", _python(version), "w.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = _awaited(r)
+    assert seen["getter"] == {"Queue.get()"}
+    assert seen["locker"] == {"Lock.acquire()"}
+    assert seen["waiter"] == {"Event.wait()"}
+    assert seen["acquirer"] == {"Semaphore.acquire()"}
+    assert seen["follower"] == {"wait_for(...)"} or seen["follower"] == {"getter"}
+    assert seen["threaded"] == {"to_thread(sum)"}
+    by_coro = {e["coro"]: e["name"] for e in r.kinds("task_created")}
+    assert seen[by_coro["main.<locals>.sleeper"]] == {"sleep(0.05)"}
+    assert "gather(2)" in seen[by_coro["main"]]
+    # Suspended lines point into the user's file.
+    lines = {
+        line
+        for b in r.kinds("steps")
+        for _t, _s, _d, a, f, line in b["steps"]
+        if a == "Queue.get()" and f.endswith("w.py")
+    }
+    assert lines == {11}
+
+
+def test_internal_flag(tmp_path) -> None:
+    (tmp_path / "i.py").write_text(
+        "import asyncio\nasync def main():\n"
+        "    t = asyncio.create_task(asyncio.sleep(0.01))\n    await t\nasyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "i.py", cwd=tmp_path)
+    created = {e["coro"]: e for e in r.kinds("task_created")}
+    assert created["main"]["internal"] is False
+    assert created["sleep"]["internal"] is False and created["sleep"]["line"] == 3
+    assert created["BaseEventLoop.shutdown_asyncgens"]["internal"] is True
+    assert created["BaseEventLoop.shutdown_default_executor"]["internal"] is True
+
+
+def test_untraceable_loop_gets_one_warning(tmp_path) -> None:
+    (tmp_path / "u.py").write_text(
+        "import asyncio\n"
+        "from asyncio import events\n"
+        "class AlienLoop(asyncio.AbstractEventLoop):\n"
+        "    def run_until_complete(self, coro):\n"
+        "        events._set_running_loop(self)\n"
+        "        try:\n"
+        "            try:\n"
+        "                coro.send(None)\n"
+        "            except StopIteration as stop:\n"
+        "                return stop.value\n"
+        "        finally:\n"
+        "            events._set_running_loop(None)\n"
+        "async def main():\n"
+        "    return 42\n"
+        "loop = AlienLoop()\n"
+        "print(loop.run_until_complete(main()))\n"
+        "print(loop.run_until_complete(main()))\n"
+    )
+    r = asyncplay("run", "--json", "u.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.program_stdout == "42\n42\n"
+    warnings = [w for w in r.kinds("warning") if w["kind"] == "untraceable_loop"]
+    assert len(warnings) == 1 and "AlienLoop" in warnings[0]["message"]
+
+
+def test_forged_records_do_not_fool_asyncplay(tmp_path) -> None:
+    (tmp_path / "f.py").write_text(
+        "import os, json\n"
+        "for fd in range(200, 260):\n"
+        "    try:\n"
+        '        os.write(fd, b\'J\' + (40).to_bytes(4, \'little\') + b\'{"event":"run_end","t":1,"exit_code":0}\')\n'
+        "        os.write(fd, b'\\xff' * 64)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "print('forged')\n"
+        "raise SystemExit(3)\n"
+    )
+    r = asyncplay("run", "--json", "f.py", cwd=tmp_path)
+    assert r.returncode == 3
+    kinds = [e["event"] for e in r.events]
+    assert kinds.count("run_end") == 1 and kinds[-1] == "run_end"
+    assert r.events[-1]["exit_code"] == 3 and "protocol_error" in kinds
+    plain = asyncplay("run", "--quiet", "f.py", cwd=tmp_path)
+    assert plain.stdout == b"forged\n" and plain.returncode == 3
+
+
+def test_fork_in_the_program(tmp_path) -> None:
+    (tmp_path / "k.py").write_text(
+        "import asyncio, os, sys\n"
+        "async def main():\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        print('child', flush=True)\n"
+        "        sys.exit(0)\n"
+        "    os.waitpid(pid, 0)\n"
+        "    print('parent')\n"
+        "asyncio.run(main())\n"
+    )
+    start = time.monotonic()
+    r = asyncplay("run", "--quiet", "k.py", cwd=tmp_path)
+    assert r.returncode == 0
+    assert sorted(r.stdout.decode().split()) == ["child", "parent"]
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_eager_tasks_are_reported_with_their_first_step(tmp_path, version) -> None:
+    (tmp_path / "e.py").write_text(
+        "import asyncio\n"
+        "async def quick():\n    return 1\n"
+        "async def slow():\n    await asyncio.sleep(0.01)\n    return 2\n"
+        "async def main():\n"
+        "    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)\n"
+        "    print(await asyncio.gather(quick(), slow()))\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "--python", _python(version), "e.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.program_stdout == "[1, 2]\n"
+    ids = {e["coro"]: e["id"] for e in r.kinds("task_created")}
+    done = {e["id"]: e for e in r.kinds("task_done")}
+    assert done[ids["quick"]]["result"] == "1" and done[ids["slow"]]["result"] == "2"
+    steps = [s for b in r.kinds("steps") for s in b["steps"]]
+    assert sum(1 for s in steps if s[0] == ids["quick"]) == 1  # ran eagerly, once
+    assert sum(1 for s in steps if s[0] == ids["slow"]) == 2
