@@ -7,7 +7,7 @@ A snippet is a runnable ``.py`` file whose module docstring has this layout::
 
     Title on the first line (at most 60 characters)
 
-    What it teaches: one or more paragraphs of explanation.
+    One or more paragraphs explaining what it teaches.
 
     What to look for: what to watch when it runs -- which task waits on
     what, what order the lines come in, how long it takes.
@@ -19,9 +19,9 @@ A snippet is a runnable ``.py`` file whose module docstring has this layout::
 - The explanation is everything between the title and the first field line.
   It must not be empty.
 - Field lines start at the beginning of a line with a known label followed by a colon:
-  ``What to look for:`` (required), ``Exit status:`` (optional, an integer 0-255, default 0)
-  and ``Requires Python:`` (optional, ``3.N``). A field's text runs until the next field line,
-  so "What to look for" may span several paragraphs.
+  ``What to look for:`` (required), ``Exit status:`` (optional, an integer 0-255, default 0:
+  the status on a Python the snippet supports) and ``Requires Python:`` (optional, ``3.N``).
+  A field's text runs until the next field line, so "What to look for" may span paragraphs.
 - A snippet that declares ``Requires Python: 3.N`` must, on an older Python, print one line
   to stderr and exit with status 1 (:data:`UNSUPPORTED_EXIT_STATUS`) instead of failing with a
   traceback; ``sys.exit("...message...")`` does exactly that.

@@ -20,11 +20,14 @@ sys.path.insert(0, sys.argv[1])
 from asyncplay.child.tracer import PRIVATE_NAMES
 missing = []
 for owner, names in PRIVATE_NAMES.items():
-    mod_name, _, attr = owner.rpartition(".")
+    instance = owner.endswith("()")
+    mod_name, _, attr = owner.removesuffix("()").rpartition(".")
     try:
-        obj = importlib.import_module(owner)
+        obj = importlib.import_module(owner.removesuffix("()"))
     except ImportError:
         obj = getattr(importlib.import_module(mod_name), attr)
+    if instance:
+        obj = asyncio.new_event_loop() if attr == "BaseEventLoop" else obj()
     for name in names:
         if not hasattr(obj, name):
             # Instance attributes of the C Task only exist on instances.

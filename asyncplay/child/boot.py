@@ -1,9 +1,14 @@
-"""Entry point of the child process: run the program the way ``python FILE`` would.
+"""Start-up of the child runtime, inside the program's own interpreter.
 
-Started as ``python -c BOOTSTRAP SPEC_PATH``; the bootstrap imports this module and removes
-asyncplay's directory from ``sys.path`` again, so the program sees the interpreter's own
-path with the program's directory first, exactly as under plain Python. The tracer is only
-installed once the program imports asyncio, which keeps a hello-world's start-up cheap.
+A program file or module runs natively (``python FILE ARGS``, ``python -m MODULE``): the
+runtime is loaded by ``inject/sitecustomize.py`` while ``site`` runs, ``setup`` wires the
+event channel, the output attribution and the hooks, and then erases the injection, so
+Python itself runs the program with its own ``__main__``, ``sys.argv``, ``sys.path[0]``,
+tracebacks and exit status. The tracer is only installed once the program imports asyncio,
+which keeps a hello-world's start-up cheap.
+
+Unsaved editor text (``source`` mode) cannot run natively from a file; ``run_source``
+compiles it under the buffer's file name and runs it as ``__main__``.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-
-_THIS = os.path.abspath(__file__)
 HIGH_FD = 200
+ENV_SPEC = "ASYNCPLAY_CHILD_SPEC"
+ENV_PATH = "ASYNCPLAY_ORIG_PYTHONPATH"  # the user's PYTHONPATH; absent when it was unset
+
+_state: dict[str, Any] = {}
 
 
 def _move_fd_high(fd: int) -> int:
@@ -38,6 +45,27 @@ def _move_fd_high(fd: int) -> int:
         return fd
     os.close(fd)
     return new
+
+
+def _erase_injection(inject_dir: str) -> None:
+    """Leave the environment, ``sys.path`` and ``sitecustomize`` as plain Python has them."""
+    orig = os.environ.pop(ENV_PATH, None)
+    os.environ.pop(ENV_SPEC, None)
+    if orig is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = orig
+    while inject_dir in sys.path:
+        sys.path.remove(inject_dir)
+    sys.path_importer_cache.pop(inject_dir, None)
+    ours = sys.modules.pop("sitecustomize", None)
+    try:
+        import sitecustomize  # noqa: F401  (the interpreter's own, if it has one)
+    except ImportError:
+        if ours is not None:  # site expects the module it is importing to exist
+            sys.modules["sitecustomize"] = ours
+    except Exception as exc:  # what site itself would print for a broken sitecustomize
+        print(f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n{exc!r}", file=sys.stderr)
 
 
 class _AsyncioHook:
@@ -99,86 +127,21 @@ def _install_warning_hook(tracer: Tracer) -> None:
     warnings._showwarnmsg = _showwarnmsg  # type: ignore[attr-defined]
 
 
-def _strip_own_frames(exc: BaseException) -> Any:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == _THIS:
-        tb = tb.tb_next
-    return tb
-
-
-def _report_uncaught(exc: BaseException, spec: dict, tracer: Tracer) -> None:
-    tb = _strip_own_frames(exc)
-    exc.__traceback__ = tb
-    if isinstance(exc, MemoryError) and spec.get("memory_limit"):
-        tracer.send_json({"event": "limit", "name": "memory"}, now=True)
-    if spec["mode"] == "source" and sys.excepthook is sys.__excepthook__:
-        # The default hook of 3.10-3.12 reads source lines from disk, not from linecache,
-        # and an unsaved buffer is not on disk.
-        import traceback
-
-        traceback.print_exception(type(exc), exc, tb)
-    else:
-        sys.excepthook(type(exc), exc, tb)
-
-
-def _prepare_main(path: str, spec: dict) -> dict:
-    main = sys.modules["__main__"]
-    d = main.__dict__
-    builtins = d.get("__builtins__")
-    d.clear()
-    d.update(
-        __name__="__main__",
-        __doc__=None,
-        __package__=None,
-        __spec__=None,
-        __file__=path,
-        __cached__=None,
-        __builtins__=builtins,
-    )
-    if spec["mode"] == "file":
-        from importlib.machinery import SourceFileLoader
-
-        d["__loader__"] = SourceFileLoader("__main__", path)
-    else:
-        d["__loader__"] = None
-    return d
-
-
-def _run(spec: dict) -> None:
-    mode = spec["mode"]
-    args = list(spec.get("args", []))
-    if mode == "module":
-        import runpy
-
-        sys.argv = ["-m", *args]
-        sys.path[0] = os.getcwd()
-        runpy._run_module_as_main(spec["module"], True)  # type: ignore[attr-defined]
-        return
-    path = os.path.abspath(spec["path"])
-    sys.argv = [spec.get("argv0", spec["path"]), *args]
-    sys.path[0] = os.path.dirname(os.path.realpath(path))
-    if mode == "source":
-        source = spec["source"]
-        import linecache
-
-        lines = source.splitlines(True)
-        linecache.cache[path] = (len(source), None, lines, path)
-    else:
-        with open(path, "rb") as f:
-            source = f.read()
-    code = compile(source, path, "exec", dont_inherit=True)
-    exec(code, _prepare_main(path, spec))
-
-
-def main() -> None:
+def setup(inject_dir: str) -> None:
+    """Called from ``sitecustomize``: everything the runtime needs before the program."""
     t0 = time.perf_counter()
-    spec_path = sys.argv[1]
-    with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
-    fd = _move_fd_high(spec["channel_fd"])
-    channel = Channel(fd)
-    main_file = os.path.abspath(spec["path"]) if spec.get("path") else None
-    tracer = Tracer(channel, t0, main_file)
+    spec_path = os.environ.get(ENV_SPEC, "")
+    _erase_injection(inject_dir)
+    try:
+        with open(spec_path, encoding="utf-8") as f:
+            spec = json.load(f)
+        fd = _move_fd_high(int(spec["channel_fd"]))
+        channel = Channel(fd)
+    except (OSError, ValueError, KeyError):
+        return  # not ours to trace (a subprocess that inherited the environment)
+    _state["spec"] = spec
+    tracer = Tracer(channel, t0, spec.get("path"))
+    _state["tracer"] = tracer
     tracer.send_json(
         {
             "event": "hello",
@@ -203,19 +166,66 @@ def main() -> None:
         _install_tracer(tracer, sys.modules["asyncio"])
     else:
         sys.meta_path.insert(0, _AsyncioHook(tracer))
+
+
+# ---- source mode: unsaved editor text --------------------------------------------------
+
+
+def _own_code(code: Any) -> bool:
+    return code.co_filename == __file__ or code.co_filename == "<string>"
+
+
+def _strip_own_frames(exc: BaseException) -> Any:
+    tb = exc.__traceback__
+    while tb is not None and _own_code(tb.tb_frame.f_code):
+        tb = tb.tb_next
+    return tb
+
+
+def run_source() -> None:
+    """Run the buffer text from the spec as ``__main__`` under the buffer's file name."""
+    spec = _state.get("spec") or {}
+    path = os.path.abspath(spec["path"])
+    source = spec["source"]
+    sys.argv = [spec.get("argv0") or spec["path"], *spec.get("args", [])]
+    sys.path[0] = os.path.dirname(os.path.realpath(path))
+    import linecache
+
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+    main = sys.modules["__main__"]
+    d = main.__dict__
+    builtins = d.get("__builtins__")
+    d.clear()
+    d.update(
+        __name__="__main__",
+        __doc__=None,
+        __package__=None,
+        __spec__=None,
+        __file__=path,
+        __cached__=None,
+        __loader__=None,
+        __builtins__=builtins,
+    )
     try:
-        _run(spec)
+        exec(compile(source, path, "exec", dont_inherit=True), d)
     except SystemExit:
         raise
-    except KeyboardInterrupt as exc:
-        _report_uncaught(exc, spec, tracer)
-        _die_of_sigint(tracer)
     except BaseException as exc:
-        _report_uncaught(exc, spec, tracer)
+        exc.__traceback__ = _strip_own_frames(exc)
+        if sys.excepthook is sys.__excepthook__:
+            # The default hook of 3.10-3.12 reads source lines from disk, not from
+            # linecache, and an unsaved buffer is not on disk.
+            import traceback
+
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        else:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        if isinstance(exc, KeyboardInterrupt):
+            _die_of_sigint()
         sys.exit(1)
 
 
-def _die_of_sigint(tracer: Tracer) -> None:
+def _die_of_sigint() -> None:
     """Exit the way CPython does after an uncaught KeyboardInterrupt: killed by SIGINT."""
     import signal
 
@@ -226,4 +236,3 @@ def _die_of_sigint(tracer: Tracer) -> None:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
-        sys.exit(130)

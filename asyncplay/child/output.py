@@ -71,6 +71,14 @@ class Flusher:
             self._stopped.acquire(timeout=1.0)
 
 
+def _drop_own_frame(exc: BaseException) -> None:
+    """A failing write (BrokenPipeError, UnicodeEncodeError) must show Python's traceback,
+    without this wrapper's frame (3.11+; 3.10 re-adds it on ``raise``)."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        exc.__traceback__ = tb.tb_next
+
+
 def install(tracer: Any) -> Flusher | None:
     get_ident = _thread.get_ident
     tw_write = io.TextIOWrapper.write
@@ -84,7 +92,11 @@ def install(tracer: Any) -> Flusher | None:
                 if key != tracer.out_key:
                     tracer.switch_output(key)
                 tracer.out.append(s)
-            return tw_write(self, s)
+            try:
+                return tw_write(self, s)
+            except BaseException as exc:
+                _drop_own_frame(exc)
+                raise
 
     class _Stderr(io.TextIOWrapper):
         def write(self, s: str) -> int:
@@ -99,7 +111,11 @@ def install(tracer: Any) -> Flusher | None:
                 if key != tracer.out_key:
                     tracer.switch_output(key)
                 tracer.out.append(s)
-            return tw_write(self, s)
+            try:
+                return tw_write(self, s)
+            except BaseException as exc:
+                _drop_own_frame(exc)
+                raise
 
     for cls in (_Stdout, _Stderr):
         cls.__name__ = cls.__qualname__ = "TextIOWrapper"

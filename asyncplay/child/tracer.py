@@ -1,15 +1,18 @@
 """Tracing asyncio from the inside: the one module that touches CPython's asyncio internals.
 
 Every task step, whatever the task class or factory, is run by the loop as a
-``Handle._run`` callback whose ``__self__`` is the task (see ENGINE-NOTES.md), so one patch
-there sees all steps. ``BaseEventLoop.create_task`` gives creation (and eager first steps on
-3.12+), ``call_exception_handler`` asyncio's complaints, ``runners._cancel_all_tasks`` the
-tasks cut off when ``main`` returned, ``events._set_running_loop`` every loop that starts
-(and loops we cannot trace). The private names used here are checked by
-``tests/test_private_asyncio.py``, which fails loudly when one moves.
+``Handle._run`` callback whose ``__self__`` is the task (see ENGINE-NOTES.md), so one
+replacement there sees all steps. ``BaseEventLoop.create_task`` gives creation (and eager
+first steps on 3.12+), ``call_exception_handler`` asyncio's complaints, ``tasks.all_tasks``
+called from ``runners._cancel_all_tasks`` the tasks cut off when ``main`` returned, and
+``events._set_running_loop`` every loop that starts (and loops we cannot trace). The
+private names used here are listed in ``PRIVATE_NAMES`` and checked on every installed
+CPython by ``tests/test_private_asyncio.py``.
 
-Tasks and coroutines are held only through weak references, so nothing lives longer than
-it would under plain Python.
+Transparency rules: tasks and coroutines are held only through weak references; the
+replacement ``Handle._run`` keeps the original's frame shape (same file, name and line for
+the callback call), so stack depth and tracebacks are Python's own; the other wrappers drop
+their own frame from exceptions that pass through them (3.11+; 3.10 re-raises with it).
 """
 
 from __future__ import annotations
@@ -28,24 +31,29 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-
 _CHILD_DIR = os.path.dirname(os.path.abspath(__file__))
 _PKG_DIR = os.path.dirname(_CHILD_DIR)
 
 # Private asyncio names this module depends on (verified by a test on every 3.1X).
 PRIVATE_NAMES = {
-    "asyncio.events.Handle": ("_run", "_callback"),
+    "asyncio.events.Handle": ("_run", "_callback", "_args", "_context", "_loop"),
     "asyncio.events": ("_set_running_loop",),
-    "asyncio.base_events.BaseEventLoop": ("create_task", "call_exception_handler"),
+    "asyncio.base_events.BaseEventLoop": (
+        "create_task",
+        "call_exception_handler",
+        "_asyncgen_finalizer_hook",
+    ),
+    "asyncio.base_events.BaseEventLoop()": ("_ready",),
     "asyncio.runners": ("_cancel_all_tasks",),
-    "asyncio.tasks": ("_GatheringFuture", "__sleep0"),
+    "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
     "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result"),
+    "asyncio.format_helpers": ("_format_callback_source",),
 }
 
 # asyncio's public calls that create a task on the caller's behalf. A task is asyncio's own
-# ("internal") when its coroutine is asyncio's and other asyncio code stands between it and
-# the user's code (the shutdown tasks asyncio.run creates); create_task(asyncio.sleep(1))
-# is the user's.
+# ("internal") when asyncio code other than these stands between it and the user's code
+# and its coroutine is asyncio's (the shutdown tasks asyncio.run creates), or when
+# asyncio's async-generator finalizer made it; create_task(asyncio.sleep(1)) is the user's.
 _SPAWNERS = frozenset(
     {
         "create_task",
@@ -62,20 +70,25 @@ _SPAWNERS = frozenset(
         "__aexit__",
         "_aexit",
         "_wrap_awaitable",
+        "staggered_race",
     }
 )
+_STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"})
 
 FLUSH_INTERVAL = 0.05
-FLUSH_BYTES = 256 * 1024
+MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
 
 class _Rec:
-    __slots__ = ("tid", "tref", "cref", "name", "fresh", "where")
+    __slots__ = ("tid", "tref", "cref", "name", "fresh", "where", "wait", "root", "internal")
 
     def __init__(self, tid: int, task: Any, coro: Any, name: str) -> None:
         self.tid = tid
         self.fresh = True  # no step seen yet: its name may still be set after creation
-        self.where: tuple[int, int] = (0, 0)
+        self.where: tuple[int, int] = (0, 0)  # (file sid, line) of its creation
+        self.wait: tuple[int, int, int] = (0, 0, 0)  # the last (awaiting, file, line)
+        self.root = False  # created outside any task (asyncio.run's main task)
+        self.internal = False  # asyncio's own
         self.tref = weakref.ref(task)
         try:
             self.cref = weakref.ref(coro) if coro is not None else None
@@ -93,6 +106,8 @@ class Tracer:
         self.t0 = t0
         self.main_file = main_file
         self.tasks: dict[int, _Rec] = {}
+        self.failed: dict[int, _Rec] = {}
+        self.recent_done: tuple[int, _Rec | None] = (0, None)
         self.next_tid = 1
         self.current: _Rec | None = None
         self.cur_thread = 0
@@ -107,6 +122,7 @@ class Tracer:
         self.enabled = True
         self.nested = 0.0
         self.aio_dir = ""
+        self.gathering: Any = None
         self.flush_stdout: Any = _nothing
 
     # ---- records -------------------------------------------------------------------
@@ -196,24 +212,6 @@ class Tracer:
             self.code_kind[code] = k
         return k
 
-    def user_frame(self, frame: types.FrameType | None) -> types.FrameType | None:
-        kind_of = self.kind_of
-        while frame is not None:
-            if kind_of(frame.f_code) == 0:
-                return frame
-            frame = frame.f_back
-        return None
-
-    def rename_if_needed(self, rec: _Rec, task: Any) -> None:
-        rec.fresh = False
-        try:
-            name = task.get_name()
-        except Exception:
-            return
-        if name != rec.name:
-            rec.name = name
-            self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
-
     def tb_where(self, exc: BaseException | None) -> tuple[int, int]:
         """The user's line where an exception was raised (the innermost user frame)."""
         if exc is None:
@@ -226,6 +224,14 @@ class Tracer:
                 best = (self.strings.sid(code.co_filename), tb.tb_lineno)
             tb = tb.tb_next
         return best
+
+    def _str(self, sid: int) -> str | None:
+        if not sid:
+            return None
+        for text, i in self.strings._ids.items():
+            if i == sid:
+                return text
+        return None
 
     # ---- tasks -----------------------------------------------------------------------
 
@@ -262,7 +268,8 @@ class Tracer:
             if k == 1 and c.co_name not in _SPAWNERS:
                 spawned_by_asyncio = True
             frame = frame.f_back
-        internal = info[1] and (spawned_by_asyncio or frame is None)
+        asyncio_made = info[1] or type(coro).__name__ == "async_generator_athrow"
+        internal = asyncio_made and (spawned_by_asyncio or frame is None)
         if frame is not None:
             c = frame.f_code
             file = self.file_sids.get(c)
@@ -273,6 +280,8 @@ class Tracer:
             file = line = 0
         rec.where = (file, line)
         parent = self.current
+        rec.root = parent is None and not internal
+        rec.internal = internal
         self.channel.buf += protocol.pack_created(
             tid,
             parent.tid if parent is not None else 0,
@@ -294,6 +303,25 @@ class Tracer:
                 coro = None
             rec = self.register(task, coro, None)
         return rec
+
+    def find(self, task: Any) -> _Rec | None:
+        """The record of a task being finalized: its weak reference may already be dead,
+        but its id cannot have been reused while the object still exists."""
+        key = id(task)
+        rec = self.tasks.get(key) or self.failed.get(key)
+        if rec is not None and rec.tref() not in (task, None):
+            return None
+        return rec
+
+    def rename_if_needed(self, rec: _Rec, task: Any) -> None:
+        rec.fresh = False
+        try:
+            name = task.get_name()
+        except Exception:
+            return
+        if name != rec.name:
+            rec.name = name
+            self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
 
     def describe(self, rec: _Rec, task: Any) -> tuple[int, int, int]:
         """What the task now waits on (a person's words) and the user's line it waits at.
@@ -352,8 +380,11 @@ class Tracer:
                     what = "future"
         sid = self.strings.sid
         if user is None:
-            return sid(what), 0, 0
-        return sid(what), sid(user.f_code.co_filename), user.f_lineno or 0
+            result = (sid(what), 0, 0)
+        else:
+            result = (sid(what), sid(user.f_code.co_filename), user.f_lineno or 0)
+        rec.wait = result
+        return result
 
     def wait_name(self, frame: types.FrameType) -> str:
         code = frame.f_code
@@ -386,6 +417,7 @@ class Tracer:
 
     def done(self, rec: _Rec, task: Any) -> None:
         self.tasks.pop(id(task), None)
+        self.recent_done = (id(task), rec)  # no strong reference: see _set_task_name
         if rec.fresh:
             self.rename_if_needed(rec, task)
         t = time.perf_counter() - self.t0
@@ -401,6 +433,8 @@ class Tracer:
                     text = _short(str(exc))
                 except Exception:
                     text = "<unprintable>"
+                if len(self.failed) < MAX_FAILED:
+                    self.failed[id(task)] = rec  # for "exception was never retrieved"
             else:
                 state, exc_sid, file, line = 0, 0, 0, 0
                 text = safe_repr(task._result)
@@ -413,100 +447,18 @@ class Tracer:
 
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
         self.gathering = tasks._GatheringFuture
-        self._install_step_hook(events.Handle)
+        _install_step_hook(self, events.Handle)
         self._install_create_task(base_events.BaseEventLoop)
         self._install_exception_handler(base_events.BaseEventLoop)
         self._install_running_loop(events, base_events.BaseEventLoop)
-        self._install_cancel_all(runners, tasks)
+        self._install_cut_off_check(runners, tasks)
+        self._install_set_name(tasks)
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
         # A forked child must not write into the parent's channel or claim its tasks.
         self.enabled = False
         self.channel.alive = False
-
-    def _install_step_hook(self, handle_cls: type) -> None:
-        """Wrap ``Handle._run``: the hottest path there is, so everything is a local.
-
-        Per step it records the task, start and duration. What the task now waits on (the
-        frame walk) is only worked out when it suspends on a future: a bare yield
-        (``sleep(0)``) means "ready again at once", and walking for it would double the
-        cost of a busy program (see the bench/ figures in the README).
-        """
-        orig_run = handle_cls._run
-        tracer = self
-        perf = time.perf_counter
-        get_ident = _thread.get_ident
-        cb_kinds: dict[type, int] = {}
-        step_names = frozenset(
-            {"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"}
-        )
-        channel = self.channel
-        pack_step = protocol.STEP_RECORD.pack
-        k_step, step_size = protocol.K_STEP, protocol.STEP.size
-        tasks = self.tasks
-        t0 = self.t0
-
-        def cb_kind(cb: Any) -> int:
-            tcb = type(cb)
-            if tcb.__name__ == "TaskStepMethWrapper":
-                k = 1
-            elif isinstance(cb, (types.MethodType, types.BuiltinMethodType)):
-                k = 2
-            else:
-                k = 0
-            cb_kinds[tcb] = k
-            return k
-
-        def _run(self: Any) -> None:
-            cb = self._callback
-            k = cb_kinds.get(type(cb))
-            if k is None:
-                k = cb_kind(cb)
-            if k == 0:
-                return orig_run(self)
-            task = cb.__self__
-            if k == 2 and (cb.__name__ not in step_names or not hasattr(type(task), "get_coro")):
-                return orig_run(self)
-            if not tracer.enabled:
-                return orig_run(self)
-            rec = tasks.get(id(task))
-            if rec is None or rec.tref() is not task:
-                rec = tracer.lookup(task)
-            if rec.fresh:
-                tracer.rename_if_needed(rec, task)
-            if tracer.out:
-                tracer.flush_output(None)
-            prev = tracer.current
-            prev_nested = tracer.nested
-            tracer.current = rec
-            tracer.cur_thread = get_ident()
-            tracer.nested = 0.0
-            start = perf()
-            try:
-                orig_run(self)
-            finally:
-                end = perf()
-                dur = end - start - tracer.nested
-                tracer.nested = prev_nested
-                if tracer.out:
-                    tracer.flush_output(rec)
-                    tracer.flush_stdout()
-                tracer.current = prev
-                if prev is None:
-                    tracer.cur_thread = 0
-                if task.done():
-                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, 0, 0, 0)
-                    tracer.done(rec, task)
-                elif task._fut_waiter is None:
-                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, 0, 0, 0)
-                else:
-                    a, f, ln = tracer.describe(rec, task)
-                    channel.buf += pack_step(k_step, step_size, rec.tid, start - t0, dur, a, f, ln)
-                if end - channel.last_flush > FLUSH_INTERVAL:
-                    channel.flush()
-
-        handle_cls._run = _run
 
     def _install_create_task(self, loop_cls: type) -> None:
         orig = loop_cls.create_task
@@ -518,18 +470,26 @@ class Tracer:
         def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             if not tracer.enabled:
                 return orig(self, coro, *args, **kwargs)
+            if eager_possible and tracer.out:
+                tracer.flush_output(tracer.current)  # what came before belongs to the parent
             start = perf()
-            task = orig(self, coro, *args, **kwargs)
+            try:
+                task = orig(self, coro, *args, **kwargs)
+            except BaseException as exc:
+                _drop_own_frame(exc)
+                raise
             rec = tracer.register(task, coro, sys._getframe(1))
             if (
                 eager_possible
                 and type(coro) is coro_t
                 and (coro.cr_suspended or coro.cr_frame is None)
             ):
-                # The eager first step ran inside create_task: record it, and take its
-                # time out of the step of the task that created it.
+                # The eager first step ran inside create_task: record it (and its output),
+                # and take its time out of the step of the task that created it.
                 dur = perf() - start
                 tracer.nested += dur
+                if tracer.out:
+                    tracer.flush_output(rec)
                 if task.done():
                     tracer.channel.buf += protocol.pack_step(
                         rec.tid, start - tracer.t0, dur, 0, 0, 0
@@ -543,7 +503,28 @@ class Tracer:
             return task
 
         create_task.__wrapped__ = orig  # type: ignore[attr-defined]
+        create_task.__qualname__ = orig.__qualname__
+        create_task.__doc__ = orig.__doc__
         loop_cls.create_task = create_task
+
+    def _install_set_name(self, tasks_mod: Any) -> None:
+        """3.10-3.12 name a task after ``loop.create_task`` returns (``create_task(name=)``,
+        task factories): report the name then, even for an eager task already finished."""
+        orig = getattr(tasks_mod, "_set_task_name", None)
+        if orig is None:
+            return
+        tracer = self
+
+        def _set_task_name(task: Any, name: Any) -> None:
+            orig(task, name)
+            if name is not None and tracer.enabled:
+                rec = tracer.tasks.get(id(task))
+                if rec is None and tracer.recent_done[0] == id(task):
+                    rec = tracer.recent_done[1]
+                if rec is not None and rec.tref() is task:
+                    tracer.rename_if_needed(rec, task)
+
+        tasks_mod._set_task_name = _set_task_name
 
     def _install_exception_handler(self, loop_cls: type) -> None:
         orig = loop_cls.call_exception_handler
@@ -554,21 +535,29 @@ class Tracer:
                 tracer.on_loop_complaint(context)
             except Exception:
                 pass
-            return orig(self, context)
+            try:
+                return orig(self, context)
+            except BaseException as exc:
+                _drop_own_frame(exc)
+                raise
 
+        call_exception_handler.__qualname__ = orig.__qualname__
+        call_exception_handler.__doc__ = orig.__doc__
         loop_cls.call_exception_handler = call_exception_handler
 
     def on_loop_complaint(self, context: dict) -> None:
         message = str(context.get("message", ""))
         fut = context.get("task") or context.get("future")
-        rec = self.tasks.get(id(fut)) if fut is not None else None
-        if rec is not None and rec.tref() is not fut:
-            rec = None
-        name = rec.name if rec is not None else getattr(fut, "get_name", lambda: "a task")()
-        file = line = None
+        rec = self.find(fut) if fut is not None else None
+        try:
+            name = rec.name if rec is not None else fut.get_name()  # type: ignore[union-attr]
+        except Exception:
+            name = "a task"
         if "exception was never retrieved" in message:
-            f, ln = self.tb_where(context.get("exception"))
             exc = context.get("exception")
+            f, ln = self.tb_where(exc)
+            if fut is not None:
+                self.failed.pop(id(fut), None)
             self.warn(
                 "exception_never_retrieved",
                 f"{name} failed with {type(exc).__name__}: {exc}, and nothing ever awaited it "
@@ -580,8 +569,9 @@ class Tracer:
             )
             return
         if "destroyed but it is pending" in message:
+            file = line = None
             if rec is not None:
-                _a, f, ln = self.describe(rec, fut)
+                _a, f, ln = rec.wait
                 if not ln:
                     f, ln = rec.where
                 file, line = self._str(f), ln or None
@@ -596,38 +586,26 @@ class Tracer:
             )
             return
         exc = context.get("exception")
+        file = line = None
         if exc is not None:
             f, ln = self.tb_where(exc)
             file, line = self._str(f), ln or None
         self.warn("loop_error", f"the event loop reported: {message}", rec, file, line)
 
-    def _str(self, sid: int) -> str | None:
-        if not sid:
-            return None
-        for text, i in self.strings._ids.items():
-            if i == sid:
-                return text
-        return None
-
     def _install_running_loop(self, events_mod: Any, base_cls: type) -> None:
         orig = events_mod._set_running_loop
         tracer = self
-        instrumented: weakref.WeakSet[Any] = weakref.WeakSet()
 
         def _set_running_loop(loop: Any) -> None:
-            if loop is not None and tracer.enabled:
-                if not isinstance(loop, base_cls):
-                    key = type(loop).__module__ + "." + type(loop).__qualname__
-                    if key not in tracer.warned:
-                        tracer.warned.add(key)
-                        tracer.warn(
-                            "untraceable_loop",
-                            f"this program runs its own event loop ({key}), which asyncplay "
-                            "cannot trace: its tasks are not visible.",
-                        )
-                elif loop not in instrumented:
-                    instrumented.add(loop)
-                    tracer._wrap_selector(loop)
+            if loop is not None and tracer.enabled and not isinstance(loop, base_cls):
+                key = type(loop).__module__ + "." + type(loop).__qualname__
+                if key not in tracer.warned:
+                    tracer.warned.add(key)
+                    tracer.warn(
+                        "untraceable_loop",
+                        f"this program runs its own event loop ({key}), which asyncplay "
+                        "cannot trace: its tasks are not visible.",
+                    )
             return orig(loop)
 
         events_mod._set_running_loop = _set_running_loop
@@ -637,53 +615,218 @@ class Tracer:
         if getattr(asyncio, "_set_running_loop", None) is orig:
             asyncio._set_running_loop = _set_running_loop
 
-    def _wrap_selector(self, loop: Any) -> None:
-        """Flush buffered events whenever the loop is about to block, so views stay live."""
-        sel = getattr(loop, "_selector", None)
-        if sel is None:
-            return
-        orig_select = sel.select
+    def _install_cut_off_check(self, runners_mod: Any, tasks_mod: Any) -> None:
+        """Warn about tasks still pending when ``main()`` returned.
+
+        ``runners._cancel_all_tasks`` starts with ``tasks.all_tasks(loop)``: hooking that
+        call (and returning at once) leaves no frame of ours on the stack while asyncio
+        cancels them, so tracebacks stay Python's own.
+        """
+        orig = tasks_mod.all_tasks
+        shutdown_code = runners_mod._cancel_all_tasks.__code__
         tracer = self
 
-        def select(timeout: float | None = None) -> Any:
-            if timeout is None or timeout > 0:
-                if tracer.enabled and (tracer.channel.buf or tracer.out):
-                    tracer.flush()
-            return orig_select(timeout)
-
-        try:
-            sel.select = select
-        except AttributeError:
-            pass
-
-    def _install_cancel_all(self, runners_mod: Any, tasks_mod: Any) -> None:
-        orig = runners_mod._cancel_all_tasks
-        tracer = self
-
-        def _cancel_all_tasks(loop: Any) -> Any:
+        def all_tasks(loop: Any = None) -> Any:
+            result = orig(loop)
             try:
-                for task in tasks_mod.all_tasks(loop):
-                    if task.done():
-                        continue
-                    rec = tracer.tasks.get(id(task))
-                    if rec is None or rec.tref() is not task:
-                        continue
-                    _a, f, ln = tracer.describe(rec, task)
-                    if not ln:
-                        f, ln = rec.where
-                    tracer.warn(
-                        "cut_off",
-                        f"{rec.name} was still running when main() returned, so asyncio.run "
-                        "cancelled it: await it (or gather it) if it must finish.",
-                        rec,
-                        tracer._str(f),
-                        ln or None,
-                    )
+                if sys._getframe(1).f_code is shutdown_code and tracer.enabled:
+                    tracer.warn_cut_off(result)
             except Exception:
                 pass
-            return orig(loop)
+            return result
 
-        runners_mod._cancel_all_tasks = _cancel_all_tasks
+        all_tasks.__doc__ = orig.__doc__
+        tasks_mod.all_tasks = all_tasks
+        import asyncio
+
+        if getattr(asyncio, "all_tasks", None) is orig:
+            asyncio.all_tasks = all_tasks
+
+    def warn_cut_off(self, pending: Any) -> None:
+        recs = []
+        for task in pending:
+            if task.done():
+                continue
+            rec = self.tasks.get(id(task))
+            if rec is None or rec.tref() is not task:
+                continue
+            if rec.root:
+                return  # main() itself did not return (an exception is on its way out)
+            recs.append((rec, task))
+        for rec, task in recs:
+            if rec.internal:
+                continue
+            _a, f, ln = self.describe(rec, task)
+            if not ln:
+                f, ln = rec.where
+            self.warn(
+                "cut_off",
+                f"{rec.name} was still running when main() returned, so asyncio.run "
+                "cancelled it: await it (or gather it) if it must finish.",
+                rec,
+                self._str(f),
+                ln or None,
+            )
+
+
+def _drop_own_frame(exc: BaseException) -> None:
+    """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
+    the change across a bare ``raise``; 3.10 re-adds the frame)."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PKG_DIR):
+        exc.__traceback__ = tb.tb_next
+
+
+# ---- the step hook ---------------------------------------------------------------------
+# Module globals, set by _install_step_hook: LOAD_GLOBAL is as fast as a closure cell, and
+# the replacement below must be a plain function of this module.
+_tracer: Any = None
+_tasks: dict = {}
+_channel: Any = None
+_t0 = 0.0
+_cb_kinds: dict = {}
+_perf = time.perf_counter
+_get_ident = _thread.get_ident
+_pack_step = protocol.STEP_RECORD.pack
+_K_STEP = protocol.K_STEP
+_STEP_SIZE = protocol.STEP.size
+
+
+def _cb_kind(cb: Any) -> int:
+    tcb = type(cb)
+    if tcb.__name__ == "TaskStepMethWrapper":
+        k = 1
+    elif isinstance(cb, (types.MethodType, types.BuiltinMethodType)):
+        k = 2
+    else:
+        k = 0
+    _cb_kinds[tcb] = k
+    return k
+
+
+def _callback_failed(handle: Any, exc: BaseException) -> None:
+    """What ``Handle._run`` does with an exception from a callback (all of 3.10-3.13)."""
+    from asyncio import format_helpers
+
+    try:
+        cb = format_helpers._format_callback_source(
+            handle._callback, handle._args, debug=handle._loop.get_debug()
+        )
+    except TypeError:
+        cb = format_helpers._format_callback_source(handle._callback, handle._args)
+    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
+
+
+class _HandleScaffold:
+    """Holds the replacement ``Handle._run`` so that its call of the callback sits at the
+    same indentation as in asyncio's events.py; ``_install_step_hook`` then gives its code
+    events.py's file name and line, and the frame looks exactly like the original's."""
+
+    def _run(self):  # noqa: ANN001, ANN202 - the shape must match asyncio's
+        cb = self._callback
+        k = _cb_kinds.get(type(cb))
+        if k is None:
+            k = _cb_kind(cb)
+        tracer = _tracer
+        rec = None
+        if k and tracer.enabled:
+            task = cb.__self__
+            if k == 1 or (cb.__name__ in _STEP_NAMES and hasattr(type(task), "get_coro")):
+                rec = _tasks.get(id(task))
+                if rec is None or rec.tref() is not task:
+                    rec = tracer.lookup(task)
+                if rec.fresh:
+                    tracer.rename_if_needed(rec, task)
+                if tracer.out:
+                    tracer.flush_output(None)
+                prev = tracer.current
+                prev_nested = tracer.nested
+                tracer.current = rec
+                tracer.cur_thread = _get_ident()
+                tracer.nested = 0.0
+                start = _perf()
+        try:
+            self._context.run(self._callback, *self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            _callback_failed(self, exc)
+        finally:
+            if rec is not None:
+                end = _perf()
+                dur = end - start - tracer.nested
+                tracer.nested = prev_nested
+                if tracer.out:
+                    tracer.flush_output(rec)
+                    tracer.flush_stdout()
+                tracer.current = prev
+                if prev is None:
+                    tracer.cur_thread = 0
+                if task.done():
+                    _channel.buf += _pack_step(
+                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
+                    )
+                    tracer.done(rec, task)
+                elif task._fut_waiter is None:
+                    _channel.buf += _pack_step(
+                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
+                    )
+                else:
+                    a, f, ln = tracer.describe(rec, task)
+                    _channel.buf += _pack_step(
+                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, a, f, ln
+                    )
+                # Send when the loop is about to wait (nothing else ready) or every 50 ms.
+                if not self._loop._ready or end - _channel.last_flush > FLUSH_INTERVAL:
+                    tracer.flush()
+        self = None  # Needed to break cycles when an exception occurs.
+
+
+_CALL = "self._context.run(self._callback, *self._args)"
+
+
+def _call_line(func: Any) -> int:
+    """The absolute line number of the callback call in ``func``'s source."""
+    import inspect
+
+    lines, first = inspect.getsourcelines(func)
+    for i, text in enumerate(lines):
+        if text.strip() == _CALL:
+            return first + i
+    raise LookupError(f"no callback call found in {func.__qualname__}")
+
+
+def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
+    """Replace ``Handle._run``: the hottest path there is, so everything is a global.
+
+    Per step it records the task, start and duration. What the task now waits on (the
+    frame walk) is only worked out when it suspends on a future: a bare yield
+    (``sleep(0)``) means "ready again at once", and walking for it would double the cost
+    of a busy program (see the bench/ figures in the README).
+    """
+    global _tracer, _tasks, _channel, _t0
+    _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
+    orig = handle_cls._run
+    code = _HandleScaffold._run.__code__
+    shift = _call_line(orig) - _call_line(_HandleScaffold._run)
+    fields: dict[str, Any] = {
+        "co_filename": orig.__code__.co_filename,
+        "co_name": "_run",
+        "co_firstlineno": code.co_firstlineno + shift,
+    }
+    if sys.version_info >= (3, 11):
+        fields["co_qualname"] = orig.__code__.co_qualname
+    run = types.FunctionType(code.replace(**fields), globals(), "_run")
+    run.__qualname__ = orig.__qualname__
+    run.__module__ = orig.__module__
+    handle_cls._run = run
+
+
+def _nothing() -> None:
+    pass
 
 
 _PLAIN = (type(None), bool, int, float, complex)
@@ -707,15 +850,9 @@ def safe_repr(value: Any, limit: int = 200) -> str:
         if len(value) <= 10 and all(type(x) in _PLAIN or type(x) in _TEXT for x in flat):
             return _short(repr(value), limit)
         return f"<{t.__name__} of {len(value)} items>"
-    return (
-        f"<{t.__module__}.{t.__qualname__} object>"
-        if t.__module__ != "builtins"
-        else f"<{t.__qualname__}>"
-    )
-
-
-def _nothing() -> None:
-    pass
+    if t.__module__ == "builtins":
+        return f"<{t.__qualname__}>"
+    return f"<{t.__module__}.{t.__qualname__} object>"
 
 
 def _short(text: str, limit: int = 200) -> str:

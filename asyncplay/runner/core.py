@@ -34,10 +34,8 @@ STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
-BOOTSTRAP = (
-    "import sys;sys.path.insert(0,{root!r});"
-    "from asyncplay.child import boot as _b;del sys.path[0];_b.main()"
-)
+INJECT_DIR = os.path.join(_ROOT, "asyncplay", "child", "inject")
+SOURCE_STUB = "import asyncplay.child.boot as _b;_b.run_source()"
 
 LIMIT_FLAGS = {
     "timeout": ("--timeout", "the wall-clock limit", "s"),
@@ -76,6 +74,7 @@ class SessionCore:
         self.saw_hello = False
         self.saw_bye = False
         self.memory_limit_hit = False
+        self.stderr_tail = b""
         self.exited_at: float | None = None
         self.finished = False
         self.subreaper = False
@@ -92,7 +91,15 @@ class SessionCore:
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(self.spec.child_spec(w), f)
-        argv = [self.spec.python, "-c", BOOTSTRAP.format(root=_ROOT), spec_path]
+        argv = self.argv()
+        env = sandbox.child_env()
+        # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
+        if "PYTHONPATH" in env:
+            env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
+            env["PYTHONPATH"] = INJECT_DIR + os.pathsep + env["PYTHONPATH"]
+        else:
+            env["PYTHONPATH"] = INJECT_DIR
+        env["ASYNCPLAY_CHILD_SPEC"] = spec_path
         self.subreaper = sandbox.become_subreaper()
         self.known_children = sandbox.children_of(os.getpid()) if self.subreaper else set()
         try:
@@ -103,7 +110,7 @@ class SessionCore:
                 stderr=subprocess.PIPE,
                 pass_fds=(w,),
                 cwd=self.spec.cwd,
-                env=sandbox.child_env(),
+                env=env,
                 start_new_session=True,
                 preexec_fn=sandbox.preexec(self.spec.limits),
             )
@@ -120,6 +127,18 @@ class SessionCore:
             os.set_blocking(f.fileno(), False)
             _grow_pipe(f.fileno(), 1024 * 1024)
         return self.proc
+
+    def argv(self) -> list[str]:
+        """The command line plain Python would be given: the program runs natively."""
+        spec = self.spec
+        if spec.module is not None:
+            return [spec.python, "-m", spec.module, *spec.args]
+        if spec.source is not None:
+            return [spec.python, "-c", SOURCE_STUB]
+        target = spec.argv0 or spec.path or ""
+        if target.startswith("-"):
+            target = os.path.join(".", target)
+        return [spec.python, target, *spec.args]
 
     def now(self) -> float:
         return time.monotonic() - self.start
@@ -146,6 +165,8 @@ class SessionCore:
 
     def on_output(self, stream: str, data: bytes) -> list[dict]:
         self.output_bytes += len(data)
+        if stream == "stderr":
+            self.stderr_tail = (self.stderr_tail + data)[-4096:]
         limit = self.spec.limits.output_mib
         if limit and self.output_bytes > limit * 1024 * 1024 and self.kill_reason is None:
             self.kill("output-limit")
@@ -317,7 +338,11 @@ class SessionCore:
             and self.cpu_used >= self.spec.limits.cpu
         ):
             limit = "cpu"
-        elif self.memory_limit_hit and status != 0:
+        elif (
+            status != 0
+            and self.spec.limits.memory_mib
+            and (self.memory_limit_hit or _died_of_memory_error(self.stderr_tail))
+        ):
             limit = "memory"
         elif not self.saw_hello and status != 0:
             reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
@@ -414,6 +439,12 @@ def _grow_pipe(fd: int, size: int = 4 * 1024 * 1024) -> None:
             return
         except OSError:
             continue
+
+
+def _died_of_memory_error(stderr_tail: bytes) -> bool:
+    """Python's last words were an uncaught MemoryError (the limit, not a program bug)."""
+    lines = stderr_tail.rstrip().splitlines()
+    return bool(lines) and (lines[-1] == b"MemoryError" or lines[-1].startswith(b"MemoryError:"))
 
 
 def _signame(signum: int) -> str:

@@ -87,6 +87,13 @@ class OutputMerger:
                     out.append((s.name, raw[:i], None, now))
                     s.raw = raw[i:]
                     continue
+                lines = text.splitlines(keepends=True)
+                if len(lines) > 1:
+                    # Bytes that bypassed the text layer landed between the chunk's lines
+                    # (sys.stdout.buffer, os.write): match the lines one by one.
+                    s.chunks.popleft()
+                    s.chunks.extendleft([task, line, t] for line in reversed(lines))
+                    continue
                 if len(raw) >= len(text) or final:
                     # The chunk's text is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.

@@ -1,0 +1,27 @@
+"""Loads asyncplay's child runtime while ``site`` starts the interpreter.
+
+asyncplay runs a program as ``python FILE ARGS`` (or ``python -m MODULE``), exactly as the
+user would, with this folder first on ``PYTHONPATH``: so no frame of asyncplay's sits under
+the program's, and tracebacks, ``sys.argv``, ``sys.path`` and exit handling are Python's own.
+``boot.setup`` then removes every trace of the injection (this folder from ``sys.path``,
+the environment variables) and chains to the interpreter's own ``sitecustomize``, if any.
+"""
+
+import os
+import sys
+
+
+def _inject() -> None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    sys.path.insert(0, root)
+    try:
+        from asyncplay.child import boot
+    finally:
+        del sys.path[0]
+    boot.setup(here)
+
+
+if os.environ.get("ASYNCPLAY_CHILD_SPEC"):
+    _inject()
+del _inject

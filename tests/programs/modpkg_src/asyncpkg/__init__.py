@@ -1,0 +1,1 @@
+print("asyncpkg imported as", __name__)

@@ -1,0 +1,65 @@
+"""Find the CPython 3.10-3.13 interpreters installed here, for tests that run on each.
+
+pyenv shims on PATH fail for versions that are not selected unless PYENV_VERSION is set, so
+every candidate is verified by running it, and pyenv's real binaries are tried as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+#: The versions asyncplay supports, oldest first.
+SUPPORTED_VERSIONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+
+
+def _candidates(version: str) -> list[str]:
+    """Possible executables for ``version``, most likely first."""
+    found: list[str] = []
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        found.append(sys.executable)
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        found.append(on_path)
+    roots = {os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv"), "/root/.pyenv"}
+    for root in sorted(r for r in roots if r):
+        pattern = os.path.join(root, "versions", f"{version}*", "bin", f"python{version}")
+        found.extend(sorted(glob.glob(pattern), reverse=True))  # newest patch release first
+    return list(dict.fromkeys(found))
+
+
+def _reports_version(executable: str, version: str) -> bool:
+    """Whether ``executable`` really runs and is ``version`` (shims may fail or lie)."""
+    try:
+        result = subprocess.run(
+            [executable, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    major, minor = version.split(".")
+    return result.returncode == 0 and result.stdout.strip() == f"({major}, {minor})"
+
+
+@functools.cache
+def find_pythons() -> dict[str, str]:
+    """Map each installed supported version ("3.12") to a working interpreter path."""
+    pythons: dict[str, str] = {}
+    for version in SUPPORTED_VERSIONS:
+        for candidate in _candidates(version):
+            if _reports_version(candidate, version):
+                pythons[version] = candidate
+                break
+    return pythons
+
+
+if __name__ == "__main__":
+    for found_version, path in find_pythons().items():
+        print(found_version, path)
