@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from pythons import SUPPORTED_VERSIONS, find_pythons
 
+from asyncplay.model import build
 from asyncplay.snippets import (
     COURSE,
     MAX_TITLE_LENGTH,
