@@ -88,6 +88,7 @@ class Program:
 
 PROGRAM_LIST = [
     Program("gather_run", {"main": 1, "worker": 3, **RUN}),
+    Program("fork_plain", {}),
     Program("runner_311", {"main": 2, "step": 2, **RUN}, min_version="3.11"),
     Program(
         "new_loop_run_until_complete",

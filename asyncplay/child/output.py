@@ -30,25 +30,37 @@ FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
 
 
 class Flusher:
-    """Flushes stdout when nothing else has for a while (a long step, synchronous code)."""
+    """Flushes stdout when nothing else has for a while (a long step, synchronous code).
+
+    A ``_thread`` thread, so ``threading.enumerate()`` does not list it. It steps aside
+    around ``os.fork()``: 3.12+ warn when a process with other threads forks, and a
+    plain Python program that forks has no other thread.
+    """
 
     def __init__(self) -> None:
         self.last = time.monotonic()
+        self.running = False
+        self.wanted = False
+        self._pid = 0
+        self._native_id = 0
+        # _stop is held while the thread should run (it takes it back when told to stop);
+        # _stopped is held while the thread runs.
         self._stop = _thread.allocate_lock()
         self._stop.acquire()
         self._stopped = _thread.allocate_lock()
-        self.running = False
-        self._pid = 0
 
     def start(self) -> None:
         import os
 
+        if self.running:
+            return
         self.running = True
         self._pid = os.getpid()
         self._stopped.acquire()
         _thread.start_new_thread(self._loop, ())
 
     def _loop(self) -> None:
+        self._native_id = _thread.get_native_id()
         try:
             while not self._stop.acquire(timeout=FLUSH_EVERY):
                 if time.monotonic() - self.last >= FLUSH_EVERY:
@@ -62,13 +74,38 @@ class Flusher:
             self._stopped.release()
 
     def stop(self) -> None:
-        """Before interpreter shutdown: a thread still touching stdout then is fatal."""
+        """Before interpreter shutdown (a thread still touching stdout then is fatal) and
+        before a fork: wait until the thread has really gone."""
         import os
 
-        if self.running and os.getpid() == self._pid:  # a fork has no flusher thread
-            self.running = False
-            self._stop.release()
-            self._stopped.acquire(timeout=1.0)
+        self.wanted = False
+        if not self.running or os.getpid() != self._pid:  # a fork has no flusher thread
+            return
+        self.running = False
+        self._stop.release()
+        self._stopped.acquire(timeout=1.0)
+        self._stopped.release()
+        task = f"/proc/self/task/{self._native_id}"
+        deadline = time.monotonic() + 0.1
+        while self._native_id and os.path.exists(task) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+    def install_fork_hooks(self) -> None:
+        """Stop before a fork; start again lazily, at the next flush of the runtime (3.13
+        counts threads only after the fork's after-in-parent hooks have run)."""
+        import os
+
+        def before() -> None:
+            if self.running:
+                self.stop()
+                self.wanted = True
+
+        os.register_at_fork(before=before)
+
+    def ensure_running(self) -> None:
+        if self.wanted and not self.running:
+            self.wanted = False
+            self.start()
 
 
 def _drop_own_frame(exc: BaseException) -> None:
@@ -149,11 +186,14 @@ def install(tracer: Any) -> Flusher | None:
 
     def flush_stdout() -> None:
         flusher.last = time.monotonic()
+        if flusher.wanted:
+            flusher.ensure_running()
         try:
             tw_flush(stdout)
         except Exception:
             pass
 
     tracer.flush_stdout = flush_stdout
+    flusher.install_fork_hooks()
     flusher.start()
     return flusher
