@@ -50,8 +50,9 @@ EVENT_KINDS = JSON_KINDS | {
     "run_end",
 }
 
-# Header and step in one struct: the child packs a step with a single call.
+# Header and body in one struct: the child packs a record with a single call.
 STEP_RECORD = struct.Struct("<BIIddIII")
+CREATED_RECORD = struct.Struct("<BIIIdIIIB")
 
 
 def pack_json(obj: dict) -> bytes:

@@ -44,7 +44,7 @@ def compare(name: str, program: str, default_rounds: int) -> None:
         path = Path(tmp) / f"{name}.py"
         path.write_text(program)
         plain_argv = [ns.python, str(path)]
-        traced_argv = [ns.python, "-m", "asyncplay", "run", "--quiet", str(path)]
+        traced_argv = [ns.python, "-m", "asyncplay", "run", str(path)]  # summary included
         timed(plain_argv, env)  # warm caches and .pyc files
         timed(traced_argv, env)
         plain, traced = [], []

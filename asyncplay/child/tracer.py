@@ -80,21 +80,21 @@ MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieve
 
 
 class _Rec:
-    __slots__ = ("tid", "tref", "cref", "name", "fresh", "where", "wait", "root", "internal")
+    """What the tracer keeps per task. No reference to the coroutine: ``describe`` asks
+    the (still pending) task for it, and a pending task's ``get_coro()`` is safe (the
+    3.12.1 segfault is for eagerly *completed* tasks)."""
 
-    def __init__(self, tid: int, task: Any, coro: Any, name: str) -> None:
+    __slots__ = ("tid", "tref", "name", "fresh", "where", "wait", "root", "internal")
+
+    def __init__(self, tid: int, tref: Any, name: str) -> None:
         self.tid = tid
+        self.tref = tref
+        self.name = name
         self.fresh = True  # no step seen yet: its name may still be set after creation
         self.where: tuple[int, int] = (0, 0)  # (file sid, line) of its creation
         self.wait: tuple[int, int, int] = (0, 0, 0)  # the last (awaiting, file, line)
         self.root = False  # created outside any task (asyncio.run's main task)
         self.internal = False  # asyncio's own
-        self.tref = weakref.ref(task)
-        try:
-            self.cref = weakref.ref(coro) if coro is not None else None
-        except TypeError:
-            self.cref = None
-        self.name = name
 
 
 class Tracer:
@@ -242,7 +242,7 @@ class Tracer:
             name = task.get_name()
         except Exception:
             name = f"Task-{tid}"
-        rec = _Rec(tid, task, coro, name)
+        rec = _Rec(tid, weakref.ref(task), name)
         self.tasks[id(task)] = rec
         code = coro.cr_code if type(coro) is types.CoroutineType else None
         if code is None:
@@ -282,7 +282,10 @@ class Tracer:
         parent = self.current
         rec.root = parent is None and not internal
         rec.internal = internal
-        self.channel.buf += protocol.pack_created(
+        data = name.encode("utf-8", "replace")
+        self.channel.buf += _pack_created_head(
+            _K_CREATED,
+            _CREATED_SIZE + len(data),
             tid,
             parent.tid if parent is not None else 0,
             time.perf_counter() - self.t0,
@@ -290,8 +293,8 @@ class Tracer:
             file,
             line,
             internal,
-            name,
         )
+        self.channel.buf += data
         return rec
 
     def lookup(self, task: Any) -> _Rec:
@@ -330,8 +333,10 @@ class Tracer:
         frame (``async with lock`` waits in ``Lock.acquire``, not ``__aenter__``), else the
         outermost asyncio one, else the future itself (a task, a gather, a plain future).
         """
-        cref = rec.cref
-        c = cref() if cref is not None else None
+        try:
+            c = task.get_coro()
+        except Exception:
+            c = None
         user = None
         aio = None
         public = None
@@ -436,8 +441,14 @@ class Tracer:
                 if len(self.failed) < MAX_FAILED:
                     self.failed[id(task)] = rec  # for "exception was never retrieved"
             else:
+                result = task._result
+                if result is None:
+                    self.channel.buf += _DONE_NONE(
+                        _K_DONE, _DONE_SIZE + 4, rec.tid, t, 0, 0, 0, 0, b"None"
+                    )
+                    return
                 state, exc_sid, file, line = 0, 0, 0, 0
-                text = safe_repr(task._result)
+                text = safe_repr(result)
         self.channel.buf += protocol.pack_done(rec.tid, t, state, exc_sid, file, line, text)
 
     # ---- installation ------------------------------------------------------------------
@@ -690,6 +701,12 @@ _get_ident = _thread.get_ident
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
+_pack_created_head = protocol.CREATED_RECORD.pack
+_DONE_NONE = protocol.struct.Struct("<BIIdBIII4s").pack  # a done record whose result is None
+_K_DONE = protocol.K_DONE
+_DONE_SIZE = protocol.DONE.size
+_K_CREATED = protocol.K_CREATED
+_CREATED_SIZE = protocol.CREATED.size
 
 
 def _cb_kind(cb: Any) -> int:
