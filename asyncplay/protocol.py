@@ -45,6 +45,7 @@ EVENT_KINDS = JSON_KINDS | {
     "steps",
     "task_done",
     "output",
+    "output_record",
     "protocol_error",
     "run_start",
     "run_end",
@@ -83,8 +84,7 @@ def pack_done(tid: int, t: float, state: int, exc: int, file: int, line: int, te
     return HEADER.pack(K_DONE, len(body) + len(data)) + body + data
 
 
-def pack_output(stream: int, task: int, t: float, text: str) -> bytes:
-    data = text.encode("utf-8", "replace")
+def pack_output(stream: int, task: int, t: float, data: bytes) -> bytes:
     return HEADER.pack(K_OUTPUT, OUTPUT.size + len(data)) + OUTPUT.pack(stream, task, t) + data
 
 
@@ -219,13 +219,15 @@ class Decoder:
                 "line": line or None,
             }
         if kind == K_OUTPUT:
+            # The exact bytes a task's step wrote: the session matches them against the
+            # pipes and emits the public ``output`` events (with text) itself.
             stream, task, t = OUTPUT.unpack_from(payload)
             self.last_t = t
             return {
-                "event": "output",
+                "event": "output_record",
                 "t": t,
                 "stream": STREAMS[stream],
-                "text": payload[OUTPUT.size :].decode("utf-8"),
+                "data": payload[OUTPUT.size :],
                 "task": task or None,
             }
         if kind == K_JSON:

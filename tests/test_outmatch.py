@@ -1,4 +1,4 @@
-"""Merging raw pipe output with attribution records."""
+"""Merging raw pipe output with attribution records (bytes in, text out)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from asyncplay.runner.outmatch import HOLD_SECONDS, OutputMerger
 def test_raw_then_chunk_is_attributed() -> None:
     m = OutputMerger()
     assert m.feed_raw("stdout", b"hello\n", 0.0) == []  # held: its record may be coming
-    assert m.feed_chunk("stdout", 3, "hello\n", 0.1, 0.01) == [("stdout", "hello\n", 3, 0.1)]
+    assert m.feed_chunk("stdout", 3, b"hello\n", 0.1, 0.01) == [("stdout", "hello\n", 3, 0.1)]
 
 
 def test_chunk_before_raw_and_split_raw() -> None:
     m = OutputMerger()
-    assert m.feed_chunk("stdout", 1, "abcdef", 0.1, 0.0) == []
+    assert m.feed_chunk("stdout", 1, b"abcdef", 0.1, 0.0) == []
     assert m.feed_raw("stdout", b"abc", 0.0) == [("stdout", "abc", 1, 0.1)]
     assert m.feed_raw("stdout", b"def", 0.0) == [("stdout", "def", 1, 0.1)]
 
 
-def test_bypassing_bytes_before_attributed_text_are_unattributed() -> None:
+def test_bypassing_bytes_before_attributed_bytes_are_unattributed() -> None:
     m = OutputMerger()
     m.feed_raw("stdout", b"RAW\nmine\n", 0.0)
-    out = m.feed_chunk("stdout", 2, "mine\n", 0.2, 0.01)
+    out = m.feed_chunk("stdout", 2, b"mine\n", 0.2, 0.01)
     assert out == [("stdout", "RAW\n", None, 0.01), ("stdout", "mine\n", 2, 0.2)]
 
 
@@ -31,17 +31,24 @@ def test_unmatched_raw_is_released_after_the_hold() -> None:
     assert m.tick(HOLD_SECONDS / 2) == []
     assert m.tick(HOLD_SECONDS + 0.01) == [("stderr", "from os.write\n", None, HOLD_SECONDS + 0.01)]
     # Its late record then matches nothing and is dropped rather than duplicated.
-    assert m.feed_chunk("stderr", 1, "from os.write\n", 0.0, 1.0) == []
+    assert m.feed_chunk("stderr", 1, b"from os.write\n", 0.0, 1.0) == []
     m.feed_raw("stderr", b"next\n", 1.0)
     assert m.finish(1.1) == [("stderr", "next\n", None, 1.1)]
 
 
-def test_utf8_split_across_reads() -> None:
+def test_utf8_split_across_reads_and_chunks() -> None:
     m = OutputMerger()
     data = "é€\n".encode()
-    m.feed_chunk("stdout", 1, "é€\n", 0.0, 0.0)
+    m.feed_chunk("stdout", 1, data[:2], 0.0, 0.0)
+    m.feed_chunk("stdout", 2, data[2:], 0.0, 0.0)
     out = []
     for i in range(len(data)):
         out += m.feed_raw("stdout", data[i : i + 1], 0.0)
     assert "".join(t for _s, t, _task, _t in out) == "é€\n"
-    assert {task for _s, _t, task, _tt in out} == {1}
+    assert {task for _s, _t, task, _tt in out} <= {1, 2}
+
+
+def test_binary_bytes_pass_as_replacement_text() -> None:
+    m = OutputMerger()
+    m.feed_chunk("stdout", 1, b"\xff\xfe\n", 0.0, 0.0)
+    assert m.feed_raw("stdout", b"\xff\xfe\n", 0.0) == [("stdout", "\ufffd\ufffd\n", 1, 0.0)]

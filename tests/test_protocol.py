@@ -16,7 +16,7 @@ def _stream() -> bytes:
     buf += P.pack_created(1, 0, 0.01, 1, 2, 7, False, "Task-1")
     buf += P.pack_step(1, 0.02, 0.001, 3, 2, 9)
     buf += P.pack_step(1, 0.03, 0.002, 0, 0, 0)
-    buf += P.pack_output(1, 1, 0.04, "héllo\n")
+    buf += P.pack_output(1, 1, 0.04, "héllo\n".encode())
     buf += P.pack_str(4, "ValueError")
     buf += P.pack_done(1, 0.05, 2, 4, 2, 11, "boom")
     return bytes(buf)
@@ -40,7 +40,13 @@ EXPECTED = [
         "t": 0.032,
         "steps": [[1, 0.02, 0.001, "sleep(1.0)", "/tmp/x.py", 9], [1, 0.03, 0.002, None, None, 0]],
     },
-    {"event": "output", "t": 0.04, "stream": "stdout", "text": "héllo\n", "task": 1},
+    {
+        "event": "output_record",
+        "t": 0.04,
+        "stream": "stdout",
+        "data": "héllo\n".encode(),
+        "task": 1,
+    },
     {
         "event": "task_done",
         "t": 0.05,

@@ -552,7 +552,7 @@ ATTRIBUTION: dict[str, list[tuple[str, str, str | None]]] = {
     ],
     "raw_fd_writes": [
         ("stdout", "text line 1", "Task-1"),
-        ("stdout", "buffer line", None),
+        ("stdout", "buffer line", "Task-1"),  # sys.stdout.buffer: attributed too
         ("stdout", "fd line", None),
         ("stdout", "text line 2", "Task-1"),
         ("stdout", "text line 3", "Task-1"),

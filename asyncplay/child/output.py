@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import _thread
 import io
+import os
 import sys
 import time
 
@@ -116,60 +117,112 @@ def _drop_own_frame(exc: BaseException) -> None:
         exc.__traceback__ = tb.tb_next
 
 
+class _Raw(io.RawIOBase):
+    """The raw layer under the program's stdout/stderr: writes to the same fd and keeps a
+    copy of each chunk, which the tracer attributes to the task whose step it came from.
+
+    The text and buffered layers above it are CPython's own C objects, so a ``print`` costs
+    no Python call at all; this ``write`` runs only when a buffer is flushed.
+    """
+
+    def __init__(self, fd: int, stream_id: int, chunks: list, old: Any) -> None:
+        super().__init__()
+        self._fd = fd
+        self._sid = stream_id
+        self._chunks = chunks
+        self._old = old  # the original raw object: keeps its name/mode, never closes the fd
+        self.pos = 0
+
+    def write(self, b: Any) -> int:
+        try:
+            n = os.write(self._fd, b)
+        except BaseException as exc:
+            _drop_own_frame(exc)
+            raise
+        if n:
+            self._chunks.append((self._sid, bytes(b[:n])))
+            self.pos += n
+        return n
+
+    def tell(self) -> int:
+        return self.pos
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:  # like the std streams' FileIO(closefd=False)
+        super().close()
+
+    @property
+    def name(self) -> Any:
+        return getattr(self._old, "name", self._fd)
+
+    @property
+    def mode(self) -> str:
+        return getattr(self._old, "mode", "wb")
+
+    @property
+    def closefd(self) -> bool:
+        return False
+
+
 def install(tracer: Any) -> Flusher | None:
-    get_ident = _thread.get_ident
+    """Put new std streams over new raw layers on fds 1 and 2.
+
+    stdout is a plain ``io.TextIOWrapper`` (write-through into a block ``BufferedWriter``:
+    live output comes from the runtime's flushes, see the module docstring). stderr is a
+    thin subclass whose ``write`` first flushes stdout, so the two streams keep their order
+    in the pipes and in the records, as on a terminal.
+    """
     tw_write = io.TextIOWrapper.write
     tw_flush = io.TextIOWrapper.flush
+    chunks: list = tracer.chunks
     streams: dict[int, Any] = {}
-
-    class _Stdout(io.TextIOWrapper):
-        def write(self, s: str) -> int:
-            if tracer.enabled:
-                key = 1 if get_ident() == tracer.cur_thread else 3
-                if key != tracer.out_key:
-                    tracer.switch_output(key)
-                tracer.out.append(s)
-            try:
-                return tw_write(self, s)
-            except BaseException as exc:
-                _drop_own_frame(exc)
-                raise
 
     class _Stderr(io.TextIOWrapper):
         def write(self, s: str) -> int:
             out = streams.get(1)
-            if out is not None:
-                try:
-                    tw_flush(out)
-                except Exception:
-                    pass
-            if tracer.enabled:
-                key = 2 if get_ident() == tracer.cur_thread else 4
-                if key != tracer.out_key:
-                    tracer.switch_output(key)
-                tracer.out.append(s)
             try:
+                if out is not None:
+                    tw_flush(out)
                 return tw_write(self, s)
             except BaseException as exc:
                 _drop_own_frame(exc)
                 raise
 
-    for cls in (_Stdout, _Stderr):
-        cls.__name__ = cls.__qualname__ = "TextIOWrapper"
+    _Stderr.__name__ = _Stderr.__qualname__ = "TextIOWrapper"
 
-    for name, stream_id, cls in (("stdout", 1, _Stdout), ("stderr", 2, _Stderr)):
+    for name, stream_id, cls in (("stdout", 1, io.TextIOWrapper), ("stderr", 2, _Stderr)):
         old = getattr(sys, name)
         if not isinstance(old, io.TextIOWrapper):
             continue
+        try:
+            fd = old.fileno()
+        except (OSError, ValueError):
+            continue
         old.flush()
+        old_buffer = old.buffer
+        raw_old = getattr(old_buffer, "raw", old_buffer)
+        unbuffered = old.write_through or not isinstance(old_buffer, io.BufferedWriter)
+        buffer = io.BufferedWriter(_Raw(fd, stream_id, chunks, raw_old))
         new = cls(
-            old.buffer,
+            buffer,
             encoding=old.encoding,
             errors=old.errors,
             newline="\n",
-            # Keep what the user asked for (python -u, PYTHONUNBUFFERED, a terminal).
-            line_buffering=stream_id == 2 or old.line_buffering,
-            write_through=stream_id == 2 or old.write_through,
+            # stderr is line-buffered, as always in 3.9+; so is stdout under python -u,
+            # PYTHONUNBUFFERED or a terminal (each line is out at once).
+            line_buffering=stream_id == 2 or old.line_buffering or unbuffered,
+            write_through=True,
         )
         try:
             new.mode = old.mode  # type: ignore[misc]
@@ -179,17 +232,19 @@ def install(tracer: Any) -> Flusher | None:
         streams[stream_id] = new
         setattr(sys, name, new)
         setattr(sys, "__" + name + "__", new)
+        if stream_id == 1:
+            tracer.obuf = buffer
     if 1 not in streams:
         return None
     flusher = Flusher()
-    stdout = streams[1]
+    stdout_buffer = tracer.obuf
 
     def flush_stdout() -> None:
         flusher.last = time.monotonic()
         if flusher.wanted:
             flusher.ensure_running()
         try:
-            tw_flush(stdout)
+            stdout_buffer.flush()
         except Exception:
             pass
 

@@ -111,9 +111,11 @@ class Tracer:
         self.next_tid = 1
         self.current: _Rec | None = None
         self.cur_thread = 0
-        self.out: list[str] = []  # the current run of writes, all of kind out_key
-        self.out_key = 1
-        self.segs: list[tuple[int, list[str]]] = []
+        # Output: chunks the std streams' raw layers wrote (any thread), and where stdout's
+        # buffer stood when they were last taken (see output.py).
+        self.chunks: list[tuple[int, bytes]] = []
+        self.obuf: Any = _NULL_BUFFER
+        self.opos = 0
         self.code_kind: dict[types.CodeType, int] = {}
         self.wait_names: dict[types.CodeType, Any] = {}
         self.coro_info: dict[types.CodeType, tuple[int, bool]] = {}
@@ -143,7 +145,7 @@ class Tracer:
         file: str | None = None,
         line: int | None = None,
     ) -> None:
-        self.flush_output(None)
+        self.flush_output(self.current)
         self.send_json(
             {
                 "event": "warning",
@@ -156,33 +158,25 @@ class Tracer:
             now=True,
         )
 
-    def switch_output(self, key: int) -> None:
-        """Start a new run of writes: another stream, or attributed versus not.
-
-        Writes are kept as runs of plain strings so a print flood costs one list append
-        per write and one ``join`` per run, not a tuple per write.
-        """
-        if self.out:
-            self.segs.append((self.out_key, self.out))
-            self.out = []
-        self.out_key = key
-
     def flush_output(self, rec: _Rec | None) -> None:
-        if not self.out:
+        """Attribute what was written since the last call to ``rec`` (None: no task)."""
+        obuf = self.obuf
+        if obuf.tell() != self.opos:
+            try:
+                obuf.flush()
+            except Exception:
+                pass
+            self.opos = obuf.tell()
+        chunks = self.chunks
+        if not chunks:
             return
-        segs = self.segs
-        segs.append((self.out_key, self.out))
-        self.segs = []
-        self.out = []
+        taken = chunks[:]
+        del chunks[: len(taken)]  # another thread may append meanwhile
         tid = rec.tid if rec is not None else 0
         t = time.perf_counter() - self.t0
         buf = self.channel.buf
-        for key, parts in segs:
-            # key: 1/2 stdout/stderr written by the running task, 3/4 by another thread.
-            attributed = key < 3
-            buf += protocol.pack_output(
-                key if attributed else key - 2, tid if attributed else 0, t, "".join(parts)
-            )
+        for stream, data in taken:
+            buf += protocol.pack_output(stream, tid, t, data)
 
     def flush(self) -> None:
         self.flush_output(self.current)
@@ -481,7 +475,7 @@ class Tracer:
         def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             if not tracer.enabled:
                 return orig(self, coro, *args, **kwargs)
-            if eager_possible and tracer.out:
+            if eager_possible:
                 tracer.flush_output(tracer.current)  # what came before belongs to the parent
             start = perf()
             try:
@@ -499,8 +493,7 @@ class Tracer:
                 # and take its time out of the step of the task that created it.
                 dur = perf() - start
                 tracer.nested += dur
-                if tracer.out:
-                    tracer.flush_output(rec)
+                tracer.flush_output(rec)
                 if task.done():
                     tracer.channel.buf += protocol.pack_step(
                         rec.tid, start - tracer.t0, dur, 0, 0, 0
@@ -692,6 +685,7 @@ def _drop_own_frame(exc: BaseException) -> None:
 # Module globals, set by _install_step_hook: LOAD_GLOBAL is as fast as a closure cell, and
 # the replacement below must be a plain function of this module.
 _tracer: Any = None
+_obuf: Any = None
 _tasks: dict = {}
 _channel: Any = None
 _t0 = 0.0
@@ -757,7 +751,7 @@ class _HandleScaffold:
                     rec = tracer.lookup(task)
                 if rec.fresh:
                     tracer.rename_if_needed(rec, task)
-                if tracer.out:
+                if tracer.chunks or _obuf.tell() != tracer.opos:
                     tracer.flush_output(None)
                 prev = tracer.current
                 prev_nested = tracer.nested
@@ -776,9 +770,8 @@ class _HandleScaffold:
                 end = _perf()
                 dur = end - start - tracer.nested
                 tracer.nested = prev_nested
-                if tracer.out:
+                if tracer.chunks or _obuf.tell() != tracer.opos:
                     tracer.flush_output(rec)
-                    tracer.flush_stdout()
                 tracer.current = prev
                 if prev is None:
                     tracer.cur_thread = 0
@@ -824,8 +817,9 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     (``sleep(0)``) means "ready again at once", and walking for it would double the cost
     of a busy program (see the bench/ figures in the README).
     """
-    global _tracer, _tasks, _channel, _t0
+    global _tracer, _tasks, _channel, _t0, _obuf
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
+    _obuf = tracer.obuf
     orig = handle_cls._run
     code = _HandleScaffold._run.__code__
     shift = _call_line(orig) - _call_line(_HandleScaffold._run)
@@ -844,6 +838,17 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
 
 def _nothing() -> None:
     pass
+
+
+class _NullBuffer:
+    def tell(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+_NULL_BUFFER = _NullBuffer()
 
 
 _PLAIN = (type(None), bool, int, float, complex)

@@ -176,10 +176,10 @@ class SessionCore:
         out: list[dict] = []
         for ev in self.decoder.feed(data):
             kind = ev["event"]
-            if kind == "output":
+            if kind == "output_record":
                 out += self._segments(
                     self.merger.feed_chunk(
-                        ev["stream"], ev["task"], ev["text"], ev["t"], self.now()
+                        ev["stream"], ev["task"], ev["data"], ev["t"], self.now()
                     )
                 )
                 continue

@@ -1,11 +1,13 @@
 """Merging the program's raw output with the child's attribution records.
 
 The pipes carry the truth (every byte, including ``os.write``, C extensions and
-subprocesses); the event channel says which task wrote the text that went through
-``sys.stdout``/``sys.stderr``. Per stream, attributed chunks appear in the raw text in the
-same order, so the merge walks both: raw text that matches the next chunk takes its task,
-raw text that does not is unattributed. Raw text with no chunk to match is held back
-briefly (its record may still be on the way) and then released unattributed.
+subprocesses); the event channel says which task's step wrote which bytes through
+``sys.stdout``/``sys.stderr``. Per stream, those chunks appear in the pipe in the same
+order, so the merge walks both, byte for byte: pipe bytes that match the next chunk take its
+task, pipe bytes that do not are unattributed. Pipe bytes with no chunk to match are held
+back briefly (their record may still be on the way) and then released unattributed. Text
+is decoded (UTF-8, with replacement) only at the end, by one incremental decoder per
+stream, so a character split between two segments still decodes right.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ class _Stream:
     def __init__(self, name: str) -> None:
         self.name = name
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.raw = ""
+        self.raw = bytearray()
         self.raw_since = 0.0
-        self.chunks: deque[list] = deque()  # [task, text, t]
+        self.chunks: deque[list] = deque()  # [task, data, t]
+
+    def emit(self, out: list[Segment], data: bytes, task: int | None, t: float) -> None:
+        text = self.decoder.decode(data)
+        if text:
+            out.append((self.name, text, task, t))
 
 
 class OutputMerger:
@@ -33,19 +40,18 @@ class OutputMerger:
 
     def feed_raw(self, stream: str, data: bytes, now: float) -> list[Segment]:
         s = self.streams[stream]
-        text = s.decoder.decode(data)
-        if text:
+        if data:
             if not s.raw:
                 s.raw_since = now
-            s.raw += text
+            s.raw += data
         return self._match(s, now, final=False)
 
     def feed_chunk(
-        self, stream: str, task: int | None, text: str, t: float, now: float
+        self, stream: str, task: int | None, data: bytes, t: float, now: float
     ) -> list[Segment]:
         s = self.streams[stream]
-        if text:
-            s.chunks.append([task, text, t])
+        if data:
+            s.chunks.append([task, bytes(data), t])
         return self._match(s, now, final=False)
 
     def tick(self, now: float) -> list[Segment]:
@@ -57,51 +63,47 @@ class OutputMerger:
     def finish(self, now: float) -> list[Segment]:
         out: list[Segment] = []
         for s in self.streams.values():
-            s.raw += s.decoder.decode(b"", final=True)
             out += self._match(s, now, final=True)
             s.chunks.clear()
+            tail = s.decoder.decode(b"", final=True)
+            if tail:
+                out.append((s.name, tail, None, now))
         return out
 
     def _match(self, s: _Stream, now: float, final: bool) -> list[Segment]:
         out: list[Segment] = []
-        while s.raw:
+        raw = s.raw
+        while raw:
             if s.chunks:
                 chunk = s.chunks[0]
-                task, text, t = chunk
-                raw = s.raw
-                if raw.startswith(text):
-                    out.append((s.name, text, task, t))
-                    s.raw = raw[len(text) :]
+                task, data, t = chunk
+                n = len(data)
+                if raw.startswith(data):
+                    s.emit(out, data, task, t)
+                    del raw[:n]
                     s.chunks.popleft()
                     s.raw_since = now
                     continue
-                if text.startswith(raw):
+                if data.startswith(raw):
                     # Only part of the chunk has come through the pipe so far.
-                    out.append((s.name, raw, task, t))
-                    chunk[1] = text[len(raw) :]
-                    s.raw = ""
+                    s.emit(out, bytes(raw), task, t)
+                    chunk[1] = data[len(raw) :]
+                    raw.clear()
                     break
-                probe = text[:64]
-                i = raw.find(probe)
+                i = raw.find(data[:64])
                 if i > 0:
-                    out.append((s.name, raw[:i], None, now))
-                    s.raw = raw[i:]
+                    # Bytes that bypassed the std streams came first.
+                    s.emit(out, bytes(raw[:i]), None, now)
+                    del raw[:i]
                     continue
-                lines = text.splitlines(keepends=True)
-                if len(lines) > 1:
-                    # Bytes that bypassed the text layer landed between the chunk's lines
-                    # (sys.stdout.buffer, os.write): match the lines one by one.
-                    s.chunks.popleft()
-                    s.chunks.extendleft([task, line, t] for line in reversed(lines))
-                    continue
-                if len(raw) >= len(text) or final:
-                    # The chunk's text is not in what arrived: it was released earlier as
+                if len(raw) >= n or final:
+                    # The chunk is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.
                     s.chunks.popleft()
                     continue
                 break
             if final or now - s.raw_since >= HOLD_SECONDS:
-                out.append((s.name, s.raw, None, now))
-                s.raw = ""
+                s.emit(out, bytes(raw), None, now)
+                raw.clear()
             break
         return out
