@@ -114,8 +114,7 @@ class Tracer:
         # Output: chunks the std streams' raw layers wrote (any thread), and where stdout's
         # buffer stood when they were last taken (see output.py).
         self.chunks: list[tuple[int, bytes]] = []
-        self.obuf: Any = _NULL_BUFFER
-        self.opos = 0
+        self.oflush: Any = _nothing  # flushes stdout's text and buffer layers into chunks
         self.code_kind: dict[types.CodeType, int] = {}
         self.wait_names: dict[types.CodeType, Any] = {}
         self.coro_info: dict[types.CodeType, tuple[int, bool]] = {}
@@ -160,13 +159,11 @@ class Tracer:
 
     def flush_output(self, rec: _Rec | None) -> None:
         """Attribute what was written since the last call to ``rec`` (None: no task)."""
-        obuf = self.obuf
-        if obuf.tell() != self.opos:
-            try:
-                obuf.flush()
-            except Exception:
-                pass
-            self.opos = obuf.tell()
+        try:
+            self.oflush()
+        except Exception:  # the program closed or broke stdout: stop trying
+            self.oflush = _nothing
+            _set_oflush(_nothing)
         chunks = self.chunks
         if not chunks:
             return
@@ -685,7 +682,8 @@ def _drop_own_frame(exc: BaseException) -> None:
 # Module globals, set by _install_step_hook: LOAD_GLOBAL is as fast as a closure cell, and
 # the replacement below must be a plain function of this module.
 _tracer: Any = None
-_obuf: Any = None
+_oflush: Any = None
+_chunks: list = []
 _tasks: dict = {}
 _channel: Any = None
 _t0 = 0.0
@@ -751,7 +749,11 @@ class _HandleScaffold:
                     rec = tracer.lookup(task)
                 if rec.fresh:
                     tracer.rename_if_needed(rec, task)
-                if tracer.chunks or _obuf.tell() != tracer.opos:
+                try:
+                    _oflush()
+                except Exception:
+                    _set_oflush(_nothing)
+                if _chunks:
                     tracer.flush_output(None)
                 prev = tracer.current
                 prev_nested = tracer.nested
@@ -770,7 +772,11 @@ class _HandleScaffold:
                 end = _perf()
                 dur = end - start - tracer.nested
                 tracer.nested = prev_nested
-                if tracer.chunks or _obuf.tell() != tracer.opos:
+                try:
+                    _oflush()
+                except Exception:
+                    _set_oflush(_nothing)
+                if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
                 if prev is None:
@@ -817,9 +823,10 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     (``sleep(0)``) means "ready again at once", and walking for it would double the cost
     of a busy program (see the bench/ figures in the README).
     """
-    global _tracer, _tasks, _channel, _t0, _obuf
+    global _tracer, _tasks, _channel, _t0, _chunks
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
-    _obuf = tracer.obuf
+    _chunks = tracer.chunks
+    _set_oflush(tracer.oflush)
     orig = handle_cls._run
     code = _HandleScaffold._run.__code__
     shift = _call_line(orig) - _call_line(_HandleScaffold._run)
@@ -840,15 +847,9 @@ def _nothing() -> None:
     pass
 
 
-class _NullBuffer:
-    def tell(self) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-
-_NULL_BUFFER = _NullBuffer()
+def _set_oflush(fn: Any) -> None:
+    global _oflush
+    _oflush = fn
 
 
 _PLAIN = (type(None), bool, int, float, complex)
