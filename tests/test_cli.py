@@ -208,3 +208,17 @@ def test_sighup_to_asyncplay_ends_the_run_and_leaves_nothing(tmp_path) -> None:
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == core.EXIT_STOPPED
     assert "stopped" in err.decode()
+
+
+def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
+    fake = tmp_path / "python3.99"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-c" ] && [ "$#" -eq 2 ]; then echo "cpython 3 99 0"; exit 0; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    fake.chmod(0o755)
+    (tmp_path / "p.py").write_text("print('ran')\n")
+    r = asyncplay("run", "--quiet", "--python", str(fake), "p.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"ran\n"
+    assert r.stderr.decode().strip() == "asyncplay: Python 3.99.0 is untested; tracing may miss tasks"
