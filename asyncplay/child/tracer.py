@@ -17,7 +17,6 @@ their own frame from exceptions that pass through them (3.11+; 3.10 re-raises wi
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
 import time
@@ -110,7 +109,6 @@ class Tracer:
         self.recent_done: tuple[int, _Rec | None] = (0, None)
         self.next_tid = 1
         self.current: _Rec | None = None
-        self.cur_thread = 0
         # Output: chunks the std streams' raw layers wrote (any thread), and where stdout's
         # buffer stood when they were last taken (see output.py).
         self.chunks: list[tuple[int, bytes]] = []
@@ -689,7 +687,6 @@ _channel: Any = None
 _t0 = 0.0
 _cb_kinds: dict = {}
 _perf = time.perf_counter
-_get_ident = _thread.get_ident
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
@@ -758,7 +755,6 @@ class _HandleScaffold:
                 prev = tracer.current
                 prev_nested = tracer.nested
                 tracer.current = rec
-                tracer.cur_thread = _get_ident()
                 tracer.nested = 0.0
                 start = _perf()
         try:
@@ -779,8 +775,6 @@ class _HandleScaffold:
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
-                if prev is None:
-                    tracer.cur_thread = 0
                 if task.done():
                     _channel.buf += _pack_step(
                         _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
