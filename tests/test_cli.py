@@ -221,4 +221,6 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
     (tmp_path / "p.py").write_text("print('ran')\n")
     r = asyncplay("run", "--quiet", "--python", str(fake), "p.py", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == b"ran\n"
-    assert r.stderr.decode().strip() == "asyncplay: Python 3.99.0 is untested; tracing may miss tasks"
+    assert (
+        r.stderr.decode().strip() == "asyncplay: Python 3.99.0 is untested; tracing may miss tasks"
+    )

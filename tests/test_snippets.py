@@ -769,3 +769,20 @@ def test_wheel_ships_the_snippets(tmp_path: Path) -> None:
     assert Path(directory) == site / "snippets_data"
     assert int(count) == len(bundled_names())
     assert Path(chain) == site / "snippets_data" / "chain.py"
+
+    # And a run from the unpacked wheel, elsewhere, sees the snippet's tasks: the child
+    # runtime (with its sitecustomize injection folder) ships too.
+    ran = subprocess.run(
+        [sys.executable, "-m", "asyncplay", "run", "--json", "gather"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=elsewhere,
+        env={**env, "PYTHONPATH": str(tmp_path / "site")},
+    )
+    assert ran.returncode == 0, ran.stderr
+    events = [json.loads(line) for line in ran.stdout.splitlines()]
+    created = [e for e in events if e["event"] == "task_created" and not e["internal"]]
+    assert "main" in {e["coro"] for e in created} and len(created) >= 2, created
+    # The snippet is the user's code even though it lives inside the installed package.
+    assert all(e["line"] and e["file"].endswith("gather.py") for e in created), created

@@ -30,8 +30,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# asyncplay's own code in the child: the runtime and the protocol. Not the whole package:
+# installed, the bundled snippets live inside it and are the user's code.
 _CHILD_DIR = os.path.dirname(os.path.abspath(__file__))
-_PKG_DIR = os.path.dirname(_CHILD_DIR)
+_OWN = (_CHILD_DIR + os.sep, os.path.abspath(protocol.__file__))
 
 # Private asyncio names this module depends on (verified by a test on every 3.1X).
 PRIVATE_NAMES = {
@@ -194,7 +196,7 @@ class Tracer:
             fn = code.co_filename
             if self.aio_dir and fn.startswith(self.aio_dir):
                 k = 1
-            elif fn.startswith(_PKG_DIR) or fn.startswith("<frozen"):
+            elif fn.startswith(_OWN) or fn.startswith("<frozen"):
                 k = 2
             else:
                 k = 0
@@ -672,7 +674,7 @@ def _drop_own_frame(exc: BaseException) -> None:
     """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
     the change across a bare ``raise``; 3.10 re-adds the frame)."""
     tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PKG_DIR):
+    if tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN):
         exc.__traceback__ = tb.tb_next
 
 
