@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asyncplay.runner.outmatch import HOLD_SECONDS, OutputMerger
+from asyncplay.runner.outmatch import HOLD_SECONDS, MAX_HELD, OutputMerger
 
 
 def test_raw_then_chunk_is_attributed() -> None:
@@ -52,3 +52,10 @@ def test_binary_bytes_pass_as_replacement_text() -> None:
     m = OutputMerger()
     m.feed_chunk("stdout", 1, b"\xff\xfe\n", 0.0, 0.0)
     assert m.feed_raw("stdout", b"\xff\xfe\n", 0.0) == [("stdout", "\ufffd\ufffd\n", 1, 0.0)]
+
+
+def test_a_flood_is_never_held_beyond_the_cap() -> None:
+    m = OutputMerger()
+    out = m.feed_raw("stdout", b"x" * (MAX_HELD + 1), 0.0)
+    assert sum(len(t) for _s, t, _task, _t in out) == MAX_HELD + 1
+    assert not m.streams["stdout"].raw

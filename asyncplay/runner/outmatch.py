@@ -16,6 +16,7 @@ import codecs
 from collections import deque
 
 HOLD_SECONDS = 0.25
+MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not grow us
 
 Segment = tuple[str, str, "int | None", float]  # stream, text, task, t
 
@@ -102,7 +103,7 @@ class OutputMerger:
                     s.chunks.popleft()
                     continue
                 break
-            if final or now - s.raw_since >= HOLD_SECONDS:
+            if final or now - s.raw_since >= HOLD_SECONDS or len(raw) > MAX_HELD:
                 s.emit(out, bytes(raw), None, now)
                 raw.clear()
             break
