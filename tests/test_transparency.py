@@ -34,36 +34,9 @@ from pathlib import Path
 import pytest
 from helpers import PROGRAMS, Result
 from helpers import env as helpers_env
+from pythons import SUPPORTED_VERSIONS, find_pythons
 
-try:
-    from pythons import find_pythons
-except ImportError:  # pragma: no cover - tests/pythons.py is written by another change
-    import glob
-
-    def find_pythons() -> dict[str, str]:
-        found: dict[str, str] = {}
-        for version in ("3.10", "3.11", "3.12", "3.13"):
-            candidates = sorted(
-                glob.glob(f"/root/.pyenv/versions/{version}*/bin/python{version}"), reverse=True
-            )
-            which = shutil.which(f"python{version}")
-            for exe in [*candidates, *([which] if which else [])]:
-                try:
-                    out = subprocess.run(
-                        [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                        capture_output=True,
-                        text=True,
-                        timeout=20,
-                    )
-                except (OSError, subprocess.SubprocessError):
-                    continue
-                if out.returncode == 0 and out.stdout.strip() == version:
-                    found[version] = exe
-                    break
-        return found
-
-
-VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+VERSIONS = SUPPORTED_VERSIONS
 PYTHONS = find_pythons()
 TESTS_DIR = PROGRAMS.parent
 
