@@ -38,7 +38,7 @@ STATES = ("done", "cancelled", "failed")
 STREAMS = {1: "stdout", 2: "stderr"}
 
 # Event kinds the child may send as JSON records.
-JSON_KINDS = frozenset({"hello", "warning", "limit", "bye", "task_renamed"})
+JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed"})
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",

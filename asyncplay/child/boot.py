@@ -140,7 +140,7 @@ def setup(inject_dir: str) -> None:
     except (OSError, ValueError, KeyError):
         return  # not ours to trace (a subprocess that inherited the environment)
     _state["spec"] = spec
-    tracer = Tracer(channel, t0, spec.get("path"))
+    tracer = Tracer(channel, t0)
     _state["tracer"] = tracer
     tracer.send_json(
         {

@@ -101,11 +101,10 @@ class _Rec:
 class Tracer:
     """Holds the run's trace state; ``install`` wires it into asyncio."""
 
-    def __init__(self, channel: Channel, t0: float, main_file: str | None) -> None:
+    def __init__(self, channel: Channel, t0: float) -> None:
         self.channel = channel
         self.strings = Strings(channel)
         self.t0 = t0
-        self.main_file = main_file
         self.tasks: dict[int, _Rec] = {}
         self.failed: dict[int, _Rec] = {}
         self.recent_done: tuple[int, _Rec | None] = (0, None)

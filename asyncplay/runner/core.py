@@ -73,7 +73,6 @@ class SessionCore:
         self.stop_requested_at: float | None = None
         self.saw_hello = False
         self.saw_bye = False
-        self.memory_limit_hit = False
         self.stderr_tail = b""
         self.exited_at: float | None = None
         self.finished = False
@@ -187,10 +186,6 @@ class SessionCore:
                 self.saw_hello = True
             elif kind == "bye":
                 self.saw_bye = True
-                continue
-            elif kind == "limit":
-                if ev.get("name") == "memory":
-                    self.memory_limit_hit = True
                 continue
             out.append(ev)
         self.events += len(out)
@@ -339,9 +334,7 @@ class SessionCore:
         ):
             limit = "cpu"
         elif (
-            status != 0
-            and self.spec.limits.memory_mib
-            and (self.memory_limit_hit or _died_of_memory_error(self.stderr_tail))
+            status != 0 and self.spec.limits.memory_mib and _died_of_memory_error(self.stderr_tail)
         ):
             limit = "memory"
         elif not self.saw_hello and status != 0:

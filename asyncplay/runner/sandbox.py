@@ -106,7 +106,10 @@ def children_of(pid: int) -> set[int]:
 def kill_orphans(known: set[int], deadline: float = 2.0) -> int:
     """Kill and reap every child of ours not in ``known``: what a finished run left behind.
 
-    Killing one may hand us its own children, so repeat until none is left.
+    Killing one may hand us its own children, so repeat until none is left. Anything this
+    process itself starts while a run goes on would count as left behind too: a UI that
+    spawns helpers must add them to ``known`` (or wait for the sandbox's cgroup/PID
+    namespace, which will name the run's processes exactly).
     """
     import time
 

@@ -80,7 +80,6 @@ class RunSpec:
             "mode": self.mode,
             "channel_fd": channel_fd,
             "args": list(self.args),
-            "memory_limit": self.limits.memory_mib,
         }
         if self.module is not None:
             spec["module"] = self.module
