@@ -1,21 +1,22 @@
 """The ``asyncplay`` command: argument parsing and dispatch.
 
-The ``run`` path imports neither Textual nor asyncio: start-up time is part of the
-hello-world budget. Every usage problem is one line on stderr and exit status 2.
+The ``run`` path imports neither Textual nor asyncio, and a well-formed ``run`` command
+line is parsed without argparse either: start-up time is part of the hello-world budget.
+Every usage problem is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from types import SimpleNamespace
 
 import asyncplay
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import NoReturn
-
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -25,32 +26,143 @@ class UsageError(Exception):
     """Bad input from the user: reported as one line, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+class _Value:
+    """A checked option value: the one definition both parsers use."""
 
+    def __init__(self, kind: type, name: str, minimum: float) -> None:
+        self.kind, self.name, self.minimum = kind, name, minimum
 
-def _positive(kind: type, name: str, minimum: float = 0.0):  # noqa: ANN202
-    def parse(text: str) -> float:
+    def __call__(self, text: str) -> object:
         try:
-            value = kind(text)
+            value = self.kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} takes a number, not {text!r}") from None
-        if value != value or value <= minimum:  # NaN or too small
-            raise argparse.ArgumentTypeError(f"{name} must be more than {minimum:g}, not {text!r}")
+            raise ValueError(f"{self.name} takes a number, not {text!r}") from None
+        if value != value or value <= self.minimum:  # NaN, or too small
+            raise ValueError(f"{self.name} must be more than {self.minimum:g}, not {text!r}")
         return value
 
-    return parse
+
+# The options of ``run``: flag -> (destination, converter, default, metavar, help).
+RUN_OPTIONS: dict[str, tuple[str, _Value | None, object, str, str]] = {
+    "-m": ("module", None, None, "MODULE", "run a module, like python -m"),
+    "--timeout": (
+        "timeout",
+        _Value(float, "--timeout", 0),
+        30.0,
+        "SECONDS",
+        "wall-clock limit (exit status 124 when reached)",
+    ),
+    "--memory": (
+        "memory",
+        _Value(int, "--memory", 31),
+        1024,
+        "MiB",
+        "address-space limit (exit status 122)",
+    ),
+    "--cpu": (
+        "cpu",
+        _Value(float, "--cpu", 0),
+        30.0,
+        "SECONDS",
+        "CPU-time limit (exit status 123)",
+    ),
+    "--output-limit": (
+        "output_limit",
+        _Value(float, "--output-limit", 0),
+        8.0,
+        "MiB",
+        "stdout + stderr limit (exit status 121)",
+    ),
+    "--python": (
+        "python",
+        None,
+        None,
+        "PATH",
+        "the CPython 3.10+ to run the program with (default: the one running asyncplay)",
+    ),
+}
+RUN_FLAGS: dict[str, tuple[str, str]] = {
+    "--json": (
+        "json",
+        "print the event protocol as JSON lines on stdout instead of the program's output "
+        "(which travels inside 'output' events)",
+    ),
+    "--quiet": ("quiet", "no task summary at the end"),
+    "--all-tasks": ("all_tasks", "include asyncio's own tasks in the summary"),
+}
+
+
+def fast_parse(argv: list[str]) -> SimpleNamespace | None:
+    """``run`` with well-formed options, without importing argparse (about 8 ms of a
+    hello world's start-up). Anything else — help, errors, other commands, abbreviated
+    flags — returns None and goes to argparse, which says it properly."""
+    if not argv or argv[0] != "run":
+        return None
+    ns = SimpleNamespace(command="run", target=None, args=[])
+    for dest, _conv, default, _meta, _help in RUN_OPTIONS.values():
+        setattr(ns, dest, default)
+    for dest, _help in RUN_FLAGS.values():
+        setattr(ns, dest, False)
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        if token in RUN_FLAGS:
+            setattr(ns, RUN_FLAGS[token][0], True)
+            i += 1
+            continue
+        name, eq, inline = token.partition("=")
+        if name in RUN_OPTIONS:
+            if not eq and i + 1 >= len(argv):
+                return None
+            dest, conv, _default, _meta, _help = RUN_OPTIONS[name]
+            text = inline if eq else argv[i + 1]
+            if not eq and text.startswith("-") and not _is_number(text):
+                return None
+            try:
+                setattr(ns, dest, conv(text) if conv is not None else text)
+            except ValueError:
+                return None
+            i += 1 if eq else 2
+            continue
+        if token.startswith("-"):
+            return None
+        ns.target = token
+        ns.args = argv[i + 1 :]
+        break
+    return ns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def checked(conv: _Value):  # noqa: ANN202
+        def parse(text: str) -> object:
+            try:
+                return conv(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        return parse
+
+    p = Parser(
         prog="asyncplay",
         description="A terminal playground for Python's asyncio: run a program and see "
         "every task it creates.",
     )
     p.add_argument("--version", action="version", version=f"asyncplay {asyncplay.__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser(
         "run",
@@ -59,51 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
         "with its output passed through unchanged, then summarise every task on stderr.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
-    run.add_argument(
-        "--timeout",
-        type=_positive(float, "--timeout"),
-        default=30.0,
-        metavar="SECONDS",
-        help="wall-clock limit (exit status 124 when reached)",
-    )
-    run.add_argument(
-        "--memory",
-        type=_positive(int, "--memory", 31),
-        default=1024,
-        metavar="MiB",
-        help="address-space limit (exit status 122)",
-    )
-    run.add_argument(
-        "--cpu",
-        type=_positive(float, "--cpu"),
-        default=30.0,
-        metavar="SECONDS",
-        help="CPU-time limit (exit status 123)",
-    )
-    run.add_argument(
-        "--output-limit",
-        type=_positive(float, "--output-limit"),
-        default=8.0,
-        metavar="MiB",
-        help="stdout + stderr limit (exit status 121)",
-    )
-    run.add_argument(
-        "--python",
-        metavar="PATH",
-        default=None,
-        help="the CPython 3.10+ to run the program with (default: the one running asyncplay)",
-    )
-    run.add_argument(
-        "--json",
-        action="store_true",
-        help="print the event protocol as JSON lines on stdout instead of the program's "
-        "output (which travels inside 'output' events)",
-    )
-    run.add_argument("--quiet", action="store_true", help="no task summary at the end")
-    run.add_argument(
-        "--all-tasks", action="store_true", help="include asyncio's own tasks in the summary"
-    )
+    for flag, (dest, conv, default, metavar, help_) in RUN_OPTIONS.items():
+        kwargs: dict = {"dest": dest, "metavar": metavar, "help": help_}
+        if conv is not None:
+            kwargs["type"] = checked(conv)
+        if default is not None:
+            kwargs["default"] = default
+        run.add_argument(flag, **kwargs)
+    for flag, (dest, help_) in RUN_FLAGS.items():
+        run.add_argument(flag, dest=dest, action="store_true", help=help_)
     run.add_argument("target", nargs="?", metavar="FILE|NAME", help="the program to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
 
@@ -138,7 +214,7 @@ def _resolve_target(target: str) -> str:
     raise UsageError(f"no such file: {target}")
 
 
-def _cmd_run(ns: argparse.Namespace) -> int:
+def _cmd_run(ns: SimpleNamespace) -> int:
     from asyncplay.runner import python as pyinfo
     from asyncplay.runner.spec import Limits, RunSpec
 
@@ -170,7 +246,7 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     return _run_headless(spec, ns)
 
 
-def _run_headless(spec, ns: argparse.Namespace) -> int:  # noqa: ANN001
+def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     from asyncplay.model import RunModel, apply
     from asyncplay.runner.blocking import run_blocking
 
@@ -224,7 +300,7 @@ def _terminal_width() -> int:
         return 0
 
 
-def _cmd_snippets(ns: argparse.Namespace) -> int:
+def _cmd_snippets(ns: SimpleNamespace) -> int:
     from asyncplay import snippets
 
     for s in snippets.list_bundled():
@@ -233,14 +309,16 @@ def _cmd_snippets(ns: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        ns = parser.parse_args(argv)
+        ns = fast_parse(argv)
+        if ns is None:
+            ns = build_parser().parse_args(argv)
         if ns.command == "run":
             return _cmd_run(ns)
         if ns.command == "snippets":
             return _cmd_snippets(ns)
-        parser.print_help()
+        build_parser().print_help()
         return 0
     except UsageError as exc:
         print(f"asyncplay: {exc}", file=sys.stderr)

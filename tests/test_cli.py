@@ -224,3 +224,32 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
     assert (
         r.stderr.decode().strip() == "asyncplay: Python 3.99.0 is untested; tracing may miss tasks"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "p.py"],
+        ["run", "--quiet", "--json", "--all-tasks", "p.py", "a", "--timeout", "3"],
+        ["run", "--timeout", "2.5", "--memory", "512", "--cpu=4", "--output-limit", "1", "p.py"],
+        ["run", "-m", "pkg.mod", "x", "-y"],
+        ["run", "--python", "/usr/bin/python3", "gather"],
+        ["run", "--timeout=-1", "p.py"],
+        ["run", "--time", "5", "p.py"],
+        ["run", "--help"],
+        ["run"],
+        ["snippets"],
+    ],
+)
+def test_fast_parser_agrees_with_argparse(argv) -> None:
+    """The argparse-free path for ``run`` must mean exactly what argparse means."""
+    from asyncplay.cli import UsageError, build_parser, fast_parse
+
+    fast = fast_parse(argv)
+    if fast is None:
+        return  # argparse handles it (and test_usage_errors checks what it says)
+    try:
+        slow = build_parser().parse_args(argv)
+    except (UsageError, SystemExit) as exc:
+        raise AssertionError(f"fast path accepted what argparse rejects: {argv}") from exc
+    assert vars(fast) == vars(slow)
