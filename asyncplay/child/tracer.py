@@ -114,10 +114,13 @@ class Tracer:
         # buffer stood when they were last taken (see output.py).
         self.chunks: list[tuple[int, bytes]] = []
         self.oflush: Any = _nothing  # flushes stdout's text and buffer layers into chunks
-        self.code_kind: dict[types.CodeType, int] = {}
-        self.wait_names: dict[types.CodeType, Any] = {}
-        self.coro_info: dict[types.CodeType, tuple[int, bool]] = {}
-        self.file_sids: dict[types.CodeType, int] = {}
+        # Caches keyed by id(code): hashing a code object hashes its contents (slow, more
+        # so on 3.13). The code objects are kept alive in ``codes`` so no id is reused.
+        self.codes: list[types.CodeType] = []
+        self.code_kind: dict[int, int] = {}
+        self.wait_names: dict[int, Any] = {}
+        self.coro_info: dict[int, tuple[int, bool]] = {}
+        self.file_sids: dict[int, int] = {}
         self.warned: set[str] = set()
         self.enabled = True
         self.nested = 0.0
@@ -190,7 +193,7 @@ class Tracer:
 
     def kind_of(self, code: types.CodeType) -> int:
         """0: the user's code, 1: asyncio, 2: asyncplay or the interpreter's frozen bits."""
-        k = self.code_kind.get(code)
+        k = self.code_kind.get(id(code))
         if k is None:
             fn = code.co_filename
             if self.aio_dir and fn.startswith(self.aio_dir):
@@ -199,7 +202,8 @@ class Tracer:
                 k = 2
             else:
                 k = 0
-            self.code_kind[code] = k
+            self.code_kind[id(code)] = k
+            self.codes.append(code)
         return k
 
     def tb_where(self, exc: BaseException | None) -> tuple[int, int]:
@@ -237,12 +241,13 @@ class Tracer:
         code = coro.cr_code if type(coro) is types.CoroutineType else None
         if code is None:
             code = getattr(coro, "gi_code", None)
-        info = self.coro_info.get(code) if code is not None else None
+        info = self.coro_info.get(id(code)) if code is not None else None
         if info is None:
             if code is not None:
                 qual = getattr(coro, "__qualname__", None) or code.co_name
                 info = (self.strings.sid(qual), self.kind_of(code) == 1)
-                self.coro_info[code] = info
+                self.coro_info[id(code)] = info
+                self.codes.append(code)
             else:
                 info = (self.strings.sid(type(coro).__qualname__), False)
         # Where it was created: the first frame of the user's code, walking out.
@@ -250,7 +255,7 @@ class Tracer:
         spawned_by_asyncio = False
         while frame is not None:
             c = frame.f_code
-            k = kind_get(c)
+            k = kind_get(id(c))
             if k is None:
                 k = self.kind_of(c)
             if k == 0:
@@ -262,9 +267,10 @@ class Tracer:
         internal = asyncio_made and (spawned_by_asyncio or frame is None)
         if frame is not None:
             c = frame.f_code
-            file = self.file_sids.get(c)
+            file = self.file_sids.get(id(c))
             if file is None:
-                file = self.file_sids[c] = self.strings.sid(c.co_filename)
+                file = self.file_sids[id(c)] = self.strings.sid(c.co_filename)
+                self.codes.append(c)
             line = frame.f_lineno or 0
         else:
             file = line = 0
@@ -346,9 +352,10 @@ class Tracer:
                 break
             if f is None:
                 break
-            k = kind_get(f.f_code)
+            code = f.f_code
+            k = kind_get(id(code))
             if k is None:
-                k = kind_of(f.f_code)
+                k = kind_of(code)
             if k == 0:
                 user = f
                 aio = public = None
@@ -383,10 +390,11 @@ class Tracer:
 
     def wait_name(self, frame: types.FrameType) -> str:
         code = frame.f_code
-        fn = self.wait_names.get(code)
+        fn = self.wait_names.get(id(code))
         if fn is None:
             fn = self._wait_namer(code)
-            self.wait_names[code] = fn
+            self.wait_names[id(code)] = fn
+            self.codes.append(code)
         try:
             return fn(frame) if callable(fn) else fn
         except Exception:
