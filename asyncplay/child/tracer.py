@@ -479,7 +479,9 @@ class Tracer:
         def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             if not tracer.enabled:
                 return orig(self, coro, *args, **kwargs)
-            if eager_possible:
+            # Only a task factory can start tasks eagerly (eager_task_factory, 3.12+).
+            eager = eager_possible and self._task_factory is not None
+            if eager:
                 tracer.flush_output(tracer.current)  # what came before belongs to the parent
             start = perf()
             try:
@@ -488,11 +490,7 @@ class Tracer:
                 _drop_own_frame(exc)
                 raise
             rec = tracer.register(task, coro, sys._getframe(1))
-            if (
-                eager_possible
-                and type(coro) is coro_t
-                and (coro.cr_suspended or coro.cr_frame is None)
-            ):
+            if eager and type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
                 # The eager first step ran inside create_task: record it (and its output),
                 # and take its time out of the step of the task that created it.
                 dur = perf() - start
