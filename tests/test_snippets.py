@@ -554,27 +554,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _leftover_processes(markers: list[str]) -> list[str]:
-    """`ps` lines of processes (other than this one) whose command line has a marker."""
-    listing = subprocess.run(
-        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
-    ).stdout
-    leftovers = []
-    for line in listing.splitlines()[1:]:
-        pid, _, args = line.strip().partition(" ")
-        if int(pid) != os.getpid() and any(marker in args for marker in markers):
-            leftovers.append(line.strip())
-    return leftovers
-
-
-def assert_nothing_left(markers: list[str], grace: float = 3.0) -> None:
-    """Fail if a process of the run is still alive once ``grace`` seconds have passed."""
-    deadline = time.monotonic() + grace
-    while (leftovers := _leftover_processes(markers)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not leftovers, f"processes left behind by the run: {leftovers}"
-
-
 def run_asyncplay(name: str, python: str, cwd: Path) -> RunResult:
     """``asyncplay run --python PYTHON --json NAME``, parsed into events."""
     start = time.monotonic()
@@ -587,7 +566,7 @@ def run_asyncplay(name: str, python: str, cwd: Path) -> RunResult:
         env=_env(),
     )
     elapsed = time.monotonic() - start
-    assert_nothing_left([str(cwd), str(BUNDLED / f"{name}.py")])
+    # conftest's autouse fixture then proves nothing of the run is left alive.
     log = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     events = []
     for line in proc.stdout.splitlines():
@@ -616,7 +595,6 @@ def run_plain(path: Path, python: str, cwd: Path) -> RunResult:
         [python, str(path)], cwd=cwd, capture_output=True, text=True, timeout=30, env=_env()
     )
     elapsed = time.monotonic() - start
-    assert_nothing_left([str(path)])
     log = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     return RunResult(proc.returncode, proc.stdout, proc.stderr, elapsed, log=log)
 
