@@ -9,6 +9,7 @@ into plain JSON-compatible dicts, which are the protocol everyone else sees.
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 PROTOCOL_VERSION = 1
@@ -36,6 +37,20 @@ STR = struct.Struct("<I")
 
 STATES = ("done", "cancelled", "failed")
 STREAMS = {1: "stdout", 2: "stderr"}
+
+# Field types the parent insists on in the child's JSON records (a program can forge them).
+_NONE = type(None)
+_JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "hello": {"version": (int,), "python": (str, _NONE)},
+    "warning": {
+        "kind": (str,),
+        "message": (str,),
+        "task": (int, _NONE),
+        "file": (str, _NONE),
+        "line": (int, _NONE),
+    },
+    "task_renamed": {"id": (int,), "name": (str,)},
+}
 
 # Event kinds the child may send as JSON records.
 JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed"})
@@ -138,14 +153,7 @@ class Decoder:
                 ev = self._record(kind, bytes(buf[start:pos]))
                 if ev is not None:
                     events.append(ev)
-        except (
-            ValueError,
-            struct.error,
-            UnicodeDecodeError,
-            KeyError,
-            IndexError,
-            TypeError,
-        ) as exc:
+        except Exception as exc:  # noqa: BLE001 - nothing a program sends may crash us
             self.broken = True
             del self._buf[:]
             if steps:
@@ -235,8 +243,11 @@ class Decoder:
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:
                 raise ValueError("unknown JSON event")
             t = obj.get("t")
-            if not isinstance(t, (int, float)):
+            if type(t) not in (int, float) or not math.isfinite(t):
                 raise ValueError("event without a time")
+            for key, types_ in _JSON_FIELDS.get(obj["event"], {}).items():
+                if type(obj.get(key)) not in types_:
+                    raise ValueError(f"bad {key!r} in a {obj['event']} event")
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

@@ -75,9 +75,10 @@ class _AsyncioHook:
         self.tracer = tracer
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        # Stays on sys.meta_path until asyncio is really executed: a probe such as
+        # importlib.util.find_spec("asyncio") must not use up the hook.
         if name != "asyncio":
             return None
-        sys.meta_path.remove(self)
         from importlib.machinery import PathFinder
 
         spec = PathFinder.find_spec(name, path)
@@ -87,7 +88,11 @@ class _AsyncioHook:
         orig_exec = loader.exec_module  # type: ignore[attr-defined]
         tracer = self.tracer
 
+        hook = self
+
         def exec_module(module: Any) -> None:
+            if hook in sys.meta_path:
+                sys.meta_path.remove(hook)
             orig_exec(module)
             _install_tracer(tracer, module)
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
+MAX_PENDING = 4 * 1024 * 1024  # bytes of output kept for attribution between two steps
 
 
 class Flusher:
@@ -42,6 +43,7 @@ class Flusher:
         self.last = time.monotonic()
         self.running = False
         self.wanted = False
+        self.stream: Any = None
         self._pid = 0
         self._native_id = 0
         # _stop is held while the thread should run (it takes it back when told to stop);
@@ -58,16 +60,27 @@ class Flusher:
         self.running = True
         self._pid = os.getpid()
         self._stopped.acquire()
-        _thread.start_new_thread(self._loop, ())
+        # The thread must never take a signal meant for the program's main thread (a
+        # signal it blocks to sigwait() for, say): start it with every signal blocked.
+        import signal
+
+        try:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        except (AttributeError, OSError, ValueError):
+            old = None
+        try:
+            _thread.start_new_thread(self._loop, ())
+        finally:
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def _loop(self) -> None:
         self._native_id = _thread.get_native_id()
         try:
             while not self._stop.acquire(timeout=FLUSH_EVERY):
-                if time.monotonic() - self.last >= FLUSH_EVERY:
-                    out = sys.stdout
+                if time.monotonic() - self.last >= FLUSH_EVERY and self.stream is not None:
                     try:
-                        out.flush()
+                        self.stream.flush()  # the runtime's stdout, never a replacement
                     except Exception:
                         pass
                     self.last = time.monotonic()
@@ -132,6 +145,7 @@ class _Raw(io.RawIOBase):
         self._chunks = chunks
         self._old = old  # the original raw object: keeps its name/mode, never closes the fd
         self.pos = 0
+        self.taken = 0  # pos when the runtime last took the chunks
 
     def write(self, b: Any) -> int:
         try:
@@ -140,8 +154,11 @@ class _Raw(io.RawIOBase):
             _drop_own_frame(exc)
             raise
         if n:
-            self._chunks.append((self._sid, bytes(b[:n])))
             self.pos += n
+            if self.pos - self.taken <= MAX_PENDING:
+                self._chunks.append((self._sid, bytes(b[:n])))
+            # Past the cap (synchronous code writing a flood) the bytes still go out; they
+            # are just not attributed, so the runtime's copy stays bounded.
         return n
 
     def tell(self) -> int:
@@ -191,9 +208,12 @@ def install(tracer: Any) -> Flusher | None:
     class _Stderr(io.TextIOWrapper):
         def write(self, s: str) -> int:
             out = streams.get(1)
-            try:
-                if out is not None:
+            if out is not None:
+                try:
                     tw_flush(out)
+                except Exception:  # stdout closed or broken: stderr must still work
+                    pass
+            try:
                 return tw_write(self, s)
             except BaseException as exc:
                 _drop_own_frame(exc)
@@ -212,8 +232,12 @@ def install(tracer: Any) -> Flusher | None:
         old.flush()
         old_buffer = old.buffer
         raw_old = getattr(old_buffer, "raw", old_buffer)
-        unbuffered = old.write_through or not isinstance(old_buffer, io.BufferedWriter)
-        buffer = io.BufferedWriter(_Raw(fd, stream_id, chunks, raw_old))
+        raw = _Raw(fd, stream_id, chunks, raw_old)
+        # Under python -u / PYTHONUNBUFFERED Python puts the text layer straight on the raw
+        # file (no BufferedWriter): so do we, and every write goes out at once.
+        buffer: Any = (
+            raw if not isinstance(old_buffer, io.BufferedWriter) else io.BufferedWriter(raw)
+        )
         new = cls(
             buffer,
             encoding=old.encoding,
@@ -221,10 +245,11 @@ def install(tracer: Any) -> Flusher | None:
             newline="\n",
             # stderr is line-buffered, as always in 3.9+; so is stdout under python -u,
             # PYTHONUNBUFFERED or a terminal (each line is out at once).
-            line_buffering=stream_id == 2 or old.line_buffering or unbuffered,
+            line_buffering=stream_id == 2 or old.line_buffering,
             # stdout: text gathers in the C text layer (no call per print); the runtime
             # flushes it at every step boundary (about 0.1 us when there is nothing).
-            write_through=stream_id == 2,
+            # Under python -u / PYTHONUNBUFFERED every write goes straight out, as there.
+            write_through=stream_id == 2 or old.write_through,
         )
         try:
             new.mode = old.mode  # type: ignore[misc]
@@ -240,6 +265,14 @@ def install(tracer: Any) -> Flusher | None:
         return None
     flusher = Flusher()
     stdout = streams[1]
+    flusher.stream = stdout
+    raws = [getattr(s.buffer, "raw", s.buffer) for s in streams.values()]
+
+    def taken() -> None:
+        for raw in raws:
+            raw.taken = raw.pos
+
+    tracer.chunks_taken = taken
 
     def flush_stdout() -> None:
         flusher.last = time.monotonic()

@@ -114,6 +114,7 @@ class Tracer:
         # buffer stood when they were last taken (see output.py).
         self.chunks: list[tuple[int, bytes]] = []
         self.oflush: Any = _nothing  # flushes stdout's text and buffer layers into chunks
+        self.chunks_taken: Any = _nothing
         # Caches keyed by id(code): hashing a code object hashes its contents (slow, more
         # so on 3.13). The code objects are kept alive in ``codes`` so no id is reused.
         self.codes: list[types.CodeType] = []
@@ -171,6 +172,7 @@ class Tracer:
             return
         taken = chunks[:]
         del chunks[: len(taken)]  # another thread may append meanwhile
+        self.chunks_taken()
         tid = rec.tid if rec is not None else 0
         t = time.perf_counter() - self.t0
         buf = self.channel.buf
@@ -421,8 +423,7 @@ class Tracer:
     def done(self, rec: _Rec, task: Any) -> None:
         self.tasks.pop(id(task), None)
         self.recent_done = (id(task), rec)  # no strong reference: see _set_task_name
-        if rec.fresh:
-            self.rename_if_needed(rec, task)
+        self.rename_if_needed(rec, task)  # set_name() may have come at any point
         t = time.perf_counter() - self.t0
         if task.cancelled():
             state, exc_sid, file, line, text = 1, 0, 0, 0, ""
@@ -432,10 +433,7 @@ class Tracer:
                 file, line = self.tb_where(exc)
                 exc_sid = self.strings.sid(type(exc).__qualname__)
                 state = 2
-                try:
-                    text = _short(str(exc))
-                except Exception:
-                    text = "<unprintable>"
+                text = safe_message(exc)
                 if len(self.failed) < MAX_FAILED:
                     self.failed[id(task)] = rec  # for "exception was never retrieved"
             else:
@@ -483,18 +481,26 @@ class Tracer:
             eager = eager_possible and self._task_factory is not None
             if eager:
                 tracer.flush_output(tracer.current)  # what came before belongs to the parent
+                outer_nested = tracer.nested
+                tracer.nested = 0.0
             start = perf()
             try:
                 task = orig(self, coro, *args, **kwargs)
             except BaseException as exc:
+                if eager:
+                    tracer.nested = outer_nested
                 _drop_own_frame(exc)
                 raise
+            if eager:
+                inner = tracer.nested  # eager grandchildren's steps, inside this one
+                tracer.nested = outer_nested
             rec = tracer.register(task, coro, sys._getframe(1))
             if eager and type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
                 # The eager first step ran inside create_task: record it (and its output),
                 # and take its time out of the step of the task that created it.
-                dur = perf() - start
-                tracer.nested += dur
+                total = perf() - start
+                dur = total - inner
+                tracer.nested = outer_nested + total
                 tracer.flush_output(rec)
                 if task.done():
                     tracer.channel.buf += protocol.pack_step(
@@ -782,20 +788,23 @@ class _HandleScaffold:
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
-                if task.done():
-                    _channel.buf += _pack_step(
-                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
-                    )
-                    tracer.done(rec, task)
-                elif task._fut_waiter is None:
-                    _channel.buf += _pack_step(
-                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
-                    )
-                else:
-                    a, f, ln = tracer.describe(rec, task)
-                    _channel.buf += _pack_step(
-                        _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, a, f, ln
-                    )
+                try:
+                    if task.done():
+                        _channel.buf += _pack_step(
+                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
+                        )
+                        tracer.done(rec, task)
+                    elif task._fut_waiter is None:
+                        _channel.buf += _pack_step(
+                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
+                        )
+                    else:
+                        a, f, ln = tracer.describe(rec, task)
+                        _channel.buf += _pack_step(
+                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, a, f, ln
+                        )
+                except Exception:  # the tracer must never break the program
+                    pass
                 # Send when the loop is about to wait (nothing else ready) or every 50 ms.
                 if not self._loop._ready or end - _channel.last_flush > FLUSH_INTERVAL:
                     tracer.flush()
@@ -871,12 +880,29 @@ def safe_repr(value: Any, limit: int = 200) -> str:
     if t in _CONTAINERS or t is dict:
         items = list(value.items())[:11] if t is dict else list(value)[:11]
         flat = [x for pair in items for x in pair] if t is dict else items
-        if len(value) <= 10 and all(type(x) in _PLAIN or type(x) in _TEXT for x in flat):
+        if len(value) <= 10 and all(
+            (type(x) in _PLAIN and not (type(x) is int and x.bit_length() > 600))
+            or (type(x) in _TEXT and len(x) <= limit)
+            for x in flat
+        ):
             return _short(repr(value), limit)
         return f"<{t.__name__} of {len(value)} items>"
     if t.__module__ == "builtins":
         return f"<{t.__qualname__}>"
     return f"<{t.__module__}.{t.__qualname__} object>"
+
+
+def safe_message(exc: BaseException) -> str:
+    """An exception's message without running the program's own ``__str__``."""
+    if type(exc).__module__ == "builtins":
+        try:
+            return _short(str(exc))
+        except Exception:
+            return ""
+    args = exc.args
+    if len(args) == 1 and type(args[0]) is str:
+        return _short(args[0])
+    return ""
 
 
 def _short(text: str, limit: int = 200) -> str:

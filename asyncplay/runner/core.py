@@ -55,6 +55,10 @@ LIMIT_EXIT = {
 }
 
 
+# Programs of every session in this process still running: never "orphans" of another run.
+_LIVE_PIDS: set[int] = set()
+
+
 class SessionCore:
     """One run: spawn, route bytes to events, enforce limits, describe the ending."""
 
@@ -95,9 +99,8 @@ class SessionCore:
         # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
         if "PYTHONPATH" in env:
             env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
-            env["PYTHONPATH"] = INJECT_DIR + os.pathsep + env["PYTHONPATH"]
-        else:
-            env["PYTHONPATH"] = INJECT_DIR
+        # An empty entry would put the current directory on sys.path: add none.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
         env["ASYNCPLAY_CHILD_SPEC"] = spec_path
         self.subreaper = sandbox.become_subreaper()
         self.known_children = sandbox.children_of(os.getpid()) if self.subreaper else set()
@@ -119,6 +122,7 @@ class SessionCore:
             raise
         finally:
             os.close(w)
+        _LIVE_PIDS.add(self.proc.pid)
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
@@ -286,8 +290,10 @@ class SessionCore:
         # The run is the whole tree: nothing it started may outlive it, not even a
         # grandchild that left the process group (we are its subreaper).
         self.killpg(signal.SIGKILL)
+        _LIVE_PIDS.discard(self.proc.pid if self.proc else -1)
         if self.subreaper:
-            sandbox.kill_orphans(self.known_children)
+            # Orphans reparented to us are the run's; other sessions' programs are not.
+            sandbox.kill_orphans(self.known_children | _LIVE_PIDS)
 
     def finish(self) -> list[dict]:
         self.finished = True

@@ -28,6 +28,7 @@ class _Stream:
         self.raw = bytearray()
         self.raw_since = 0.0
         self.chunks: deque[list] = deque()  # [task, data, t]
+        self.chunk_bytes = 0
 
     def emit(self, out: list[Segment], data: bytes, task: int | None, t: float) -> None:
         text = self.decoder.decode(data)
@@ -53,6 +54,11 @@ class OutputMerger:
         s = self.streams[stream]
         if data:
             s.chunks.append([task, bytes(data), t])
+            s.chunk_bytes += len(data)
+            while s.chunk_bytes > MAX_HELD * 4 and len(s.chunks) > 1:
+                # Records whose bytes never reach the pipe (fd 1 redirected): forget the
+                # oldest rather than grow without bound.
+                s.chunk_bytes -= len(s.chunks.popleft()[1])
         return self._match(s, now, final=False)
 
     def tick(self, now: float) -> list[Segment]:
@@ -66,6 +72,7 @@ class OutputMerger:
         for s in self.streams.values():
             out += self._match(s, now, final=True)
             s.chunks.clear()
+            s.chunk_bytes = 0
             tail = s.decoder.decode(b"", final=True)
             if tail:
                 out.append((s.name, tail, None, now))
@@ -83,12 +90,14 @@ class OutputMerger:
                     s.emit(out, data, task, t)
                     del raw[:n]
                     s.chunks.popleft()
+                    s.chunk_bytes -= n
                     s.raw_since = now
                     continue
                 if data.startswith(raw):
                     # Only part of the chunk has come through the pipe so far.
                     s.emit(out, bytes(raw), task, t)
                     chunk[1] = data[len(raw) :]
+                    s.chunk_bytes -= len(raw)
                     raw.clear()
                     break
                 i = raw.find(data[:64])
@@ -101,6 +110,7 @@ class OutputMerger:
                     # The chunk is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.
                     s.chunks.popleft()
+                    s.chunk_bytes -= n
                     continue
                 break
             if final or now - s.raw_since >= HOLD_SECONDS or len(raw) > MAX_HELD:
