@@ -609,6 +609,7 @@ class Tracer:
         tracer = self
 
         def _set_running_loop(loop: Any) -> None:
+            _mark_gap()  # a loop starts or stops: what ran outside it is nobody's step
             if loop is not None and tracer.enabled and not isinstance(loop, base_cls):
                 key = type(loop).__module__ + "." + type(loop).__qualname__
                 if key not in tracer.warned:
@@ -693,6 +694,7 @@ def _drop_own_frame(exc: BaseException) -> None:
 # Module globals, set by _install_step_hook: LOAD_GLOBAL is as fast as a closure cell, and
 # the replacement below must be a plain function of this module.
 _tracer: Any = None
+_gap = True  # code other than a task step may have written output since the last flush
 _oflush: Any = None
 _chunks: list = []
 _tasks: dict = {}
@@ -745,6 +747,7 @@ class _HandleScaffold:
     events.py's file name and line, and the frame looks exactly like the original's."""
 
     def _run(self):  # noqa: ANN001, ANN202 - the shape must match asyncio's
+        global _gap
         cb = self._callback
         k = _cb_kinds.get(type(cb))
         if k is None:
@@ -759,10 +762,12 @@ class _HandleScaffold:
                     rec = tracer.lookup(task)
                 if rec.fresh:
                     tracer.rename_if_needed(rec, task)
-                try:
-                    _oflush()
-                except Exception:
-                    _set_oflush(_nothing)
+                if _gap:  # code other than a step ran since the last step: its output
+                    _gap = False
+                    try:
+                        _oflush()
+                    except Exception:
+                        _set_oflush(_nothing)
                 if _chunks:
                     tracer.flush_output(None)
                 prev = tracer.current
@@ -777,7 +782,9 @@ class _HandleScaffold:
         except BaseException as exc:
             _callback_failed(self, exc)
         finally:
-            if rec is not None:
+            if rec is None:
+                _gap = True
+            else:
                 end = _perf()
                 dur = end - start - tracer.nested
                 tracer.nested = prev_nested
@@ -855,6 +862,11 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
 
 def _nothing() -> None:
     pass
+
+
+def _mark_gap() -> None:
+    global _gap
+    _gap = True
 
 
 def _set_oflush(fn: Any) -> None:
