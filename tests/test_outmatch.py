@@ -59,3 +59,23 @@ def test_a_flood_is_never_held_beyond_the_cap() -> None:
     out = m.feed_raw("stdout", b"x" * (MAX_HELD + 1), 0.0)
     assert sum(len(t) for _s, t, _task, _t in out) == MAX_HELD + 1
     assert not m.streams["stdout"].raw
+
+
+def test_records_are_released_in_write_order_across_streams() -> None:
+    m = OutputMerger()
+    # The program wrote stdout then stderr; the parent happens to read stderr's pipe first.
+    assert m.feed_chunk("stdout", 1, b"out\n", 0.1, 0.0) == []
+    assert m.feed_chunk("stderr", 1, b"err\n", 0.2, 0.0) == []
+    assert m.feed_raw("stderr", b"err\n", 0.0) == []  # waits for the stdout line
+    assert m.feed_raw("stdout", b"out\n", 0.0) == [
+        ("stdout", "out\n", 1, 0.1),
+        ("stderr", "err\n", 1, 0.2),
+    ]
+
+
+def test_a_record_whose_bytes_never_come_does_not_hold_up_the_other_stream() -> None:
+    m = OutputMerger()
+    m.feed_chunk("stdout", 1, b"to /dev/null\n", 0.0, 0.0)  # fd 1 was redirected away
+    m.feed_chunk("stderr", 1, b"err\n", 0.0, 0.0)
+    assert m.feed_raw("stderr", b"err\n", 0.0) == []
+    assert m.tick(HOLD_SECONDS + 0.01) == [("stderr", "err\n", 1, 0.0)]

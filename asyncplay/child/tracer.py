@@ -231,15 +231,23 @@ class Tracer:
 
     # ---- tasks -----------------------------------------------------------------------
 
-    def register(self, task: Any, coro: Any, frame: types.FrameType | None) -> _Rec:
+    def register(
+        self, task: Any, coro: Any, frame: types.FrameType | None, name: Any = None
+    ) -> _Rec:
+        """Record a new task. ``task`` is None when it is registered before it exists (an
+        eager task's first step runs inside its constructor); ``attach`` completes it."""
         tid = self.next_tid
         self.next_tid = tid + 1
-        try:
-            name = task.get_name()
-        except Exception:
+        if task is not None:
+            try:
+                name = task.get_name()
+            except Exception:
+                name = None
+        if not isinstance(name, str):
             name = f"Task-{tid}"
-        rec = _Rec(tid, weakref.ref(task), name)
-        self.tasks[id(task)] = rec
+        rec = _Rec(tid, weakref.ref(task) if task is not None else _no_task, name)
+        if task is not None:
+            self.tasks[id(task)] = rec
         code = coro.cr_code if type(coro) is types.CoroutineType else None
         if code is None:
             code = getattr(coro, "gi_code", None)
@@ -294,6 +302,11 @@ class Tracer:
         )
         self.channel.buf += data
         return rec
+
+    def attach(self, rec: _Rec, task: Any) -> None:
+        rec.tref = weakref.ref(task)
+        self.tasks[id(task)] = rec
+        self.rename_if_needed(rec, task)
 
     def lookup(self, task: Any) -> _Rec:
         rec = self.tasks.get(id(task))
@@ -480,21 +493,26 @@ class Tracer:
             # Only a task factory can start tasks eagerly (eager_task_factory, 3.12+).
             eager = eager_possible and self._task_factory is not None
             if eager:
+                # Its first step may run inside the constructor: register it first, and
+                # make it the running task meanwhile (tasks it creates are its children).
                 tracer.flush_output(tracer.current)  # what came before belongs to the parent
-                outer_nested = tracer.nested
-                tracer.nested = 0.0
+                rec = tracer.register(None, coro, sys._getframe(1), kwargs.get("name"))
+                outer, outer_nested = tracer.current, tracer.nested
+                tracer.current, tracer.nested = rec, 0.0
             start = perf()
             try:
                 task = orig(self, coro, *args, **kwargs)
             except BaseException as exc:
                 if eager:
-                    tracer.nested = outer_nested
+                    tracer.current, tracer.nested = outer, outer_nested
                 _drop_own_frame(exc)
                 raise
             if eager:
                 inner = tracer.nested  # eager grandchildren's steps, inside this one
-                tracer.nested = outer_nested
-            rec = tracer.register(task, coro, sys._getframe(1))
+                tracer.current, tracer.nested = outer, outer_nested
+                tracer.attach(rec, task)
+            else:
+                rec = tracer.register(task, coro, sys._getframe(1))
             if eager and type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
                 # The eager first step ran inside create_task: record it (and its output),
                 # and take its time out of the step of the task that created it.
@@ -862,6 +880,10 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
 
 def _nothing() -> None:
     pass
+
+
+def _no_task() -> None:
+    """The weak reference of a task registered before its constructor returned."""
 
 
 def _mark_gap() -> None:

@@ -2,12 +2,14 @@
 
 The pipes carry the truth (every byte, including ``os.write``, C extensions and
 subprocesses); the event channel says which task's step wrote which bytes through
-``sys.stdout``/``sys.stderr``. Per stream, those chunks appear in the pipe in the same
-order, so the merge walks both, byte for byte: pipe bytes that match the next chunk take its
-task, pipe bytes that do not are unattributed. Pipe bytes with no chunk to match are held
-back briefly (their record may still be on the way) and then released unattributed. Text
-is decoded (UTF-8, with replacement) only at the end, by one incremental decoder per
-stream, so a character split between two segments still decodes right.
+``sys.stdout``/``sys.stderr``, in the order they were written across both streams. Per
+stream, those chunks appear in the pipe in the same order, so the merge walks both, byte for
+byte: pipe bytes that match the next chunk take its task, pipe bytes that do not are
+unattributed. Chunks are released in record order across the two streams (a stderr line
+waits for the stdout line written before it, even if the stderr pipe was read first). Pipe
+bytes with no chunk to match are held back briefly (their record may still be on the way)
+and then released unattributed. Text is decoded (UTF-8, with replacement) only at the end,
+by one incremental decoder per stream, so a character split between segments still decodes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class _Stream:
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.raw = bytearray()
         self.raw_since = 0.0
-        self.chunks: deque[list] = deque()  # [task, data, t]
+        self.chunks: deque[list] = deque()  # [seq, task, data, t, arrived]
         self.chunk_bytes = 0
 
     def emit(self, out: list[Segment], data: bytes, task: int | None, t: float) -> None:
@@ -35,10 +37,15 @@ class _Stream:
         if text:
             out.append((self.name, text, task, t))
 
+    def pop_chunk(self) -> None:
+        self.chunk_bytes -= len(self.chunks.popleft()[2])
+
 
 class OutputMerger:
     def __init__(self) -> None:
         self.streams = {"stdout": _Stream("stdout"), "stderr": _Stream("stderr")}
+        self.seq = 0  # the next record's number
+        self.next_out = 0  # the record that must be released next
 
     def feed_raw(self, stream: str, data: bytes, now: float) -> list[Segment]:
         s = self.streams[stream]
@@ -46,31 +53,29 @@ class OutputMerger:
             if not s.raw:
                 s.raw_since = now
             s.raw += data
-        return self._match(s, now, final=False)
+        return self._match_all(now, final=False)
 
     def feed_chunk(
         self, stream: str, task: int | None, data: bytes, t: float, now: float
     ) -> list[Segment]:
         s = self.streams[stream]
         if data:
-            s.chunks.append([task, bytes(data), t])
+            s.chunks.append([self.seq, task, bytes(data), t, now])
+            self.seq += 1
             s.chunk_bytes += len(data)
             while s.chunk_bytes > MAX_HELD * 4 and len(s.chunks) > 1:
                 # Records whose bytes never reach the pipe (fd 1 redirected): forget the
                 # oldest rather than grow without bound.
-                s.chunk_bytes -= len(s.chunks.popleft()[1])
-        return self._match(s, now, final=False)
+                s.pop_chunk()
+                self._skip_gaps()
+        return self._match_all(now, final=False)
 
     def tick(self, now: float) -> list[Segment]:
-        out: list[Segment] = []
-        for s in self.streams.values():
-            out += self._match(s, now, final=False)
-        return out
+        return self._match_all(now, final=False)
 
     def finish(self, now: float) -> list[Segment]:
-        out: list[Segment] = []
+        out = self._match_all(now, final=True)
         for s in self.streams.values():
-            out += self._match(s, now, final=True)
             s.chunks.clear()
             s.chunk_bytes = 0
             tail = s.decoder.decode(b"", final=True)
@@ -78,43 +83,84 @@ class OutputMerger:
                 out.append((s.name, tail, None, now))
         return out
 
-    def _match(self, s: _Stream, now: float, final: bool) -> list[Segment]:
+    def _skip_gaps(self) -> None:
+        """Records dropped or released out of turn must not block the ones after them."""
+        heads = [s.chunks[0][0] for s in self.streams.values() if s.chunks]
+        self.next_out = max(self.next_out, min(heads) if heads else self.seq)
+
+    def _match_all(self, now: float, final: bool) -> list[Segment]:
         out: list[Segment] = []
+        progress = True
+        while progress:
+            progress = False
+            for s in self.streams.values():
+                progress |= self._match(s, out, now, final)
+            if not progress:
+                progress = self._drop_stale_head(now)
+        return out
+
+    def _drop_stale_head(self, now: float) -> bool:
+        """The record whose turn it is has waited long for bytes that did not come (its
+        stream was redirected away): drop it so the other stream is not held up."""
+        for s in self.streams.values():
+            if s.chunks and not s.raw:
+                seq, _task, _data, _t, arrived = s.chunks[0]
+                if seq <= self.next_out and now - arrived >= HOLD_SECONDS:
+                    s.pop_chunk()
+                    self.next_out = max(self.next_out, seq + 1)
+                    self._skip_gaps()
+                    return True
+        return False
+
+    def _match(self, s: _Stream, out: list[Segment], now: float, final: bool) -> bool:
+        """Release what can be released on one stream; True if anything moved."""
+        moved = False
         raw = s.raw
         while raw:
             if s.chunks:
                 chunk = s.chunks[0]
-                task, data, t = chunk
+                seq, task, data, t, _arrived = chunk
                 n = len(data)
+                in_turn = seq <= self.next_out or final
                 if raw.startswith(data):
+                    if not in_turn:
+                        break
                     s.emit(out, data, task, t)
                     del raw[:n]
-                    s.chunks.popleft()
-                    s.chunk_bytes -= n
+                    s.pop_chunk()
+                    self.next_out = max(self.next_out, seq + 1)
+                    self._skip_gaps()
                     s.raw_since = now
+                    moved = True
                     continue
                 if data.startswith(raw):
                     # Only part of the chunk has come through the pipe so far.
+                    if not in_turn:
+                        break
                     s.emit(out, bytes(raw), task, t)
-                    chunk[1] = data[len(raw) :]
+                    chunk[2] = data[len(raw) :]
                     s.chunk_bytes -= len(raw)
                     raw.clear()
+                    moved = True
                     break
                 i = raw.find(data[:64])
                 if i > 0:
                     # Bytes that bypassed the std streams came first.
                     s.emit(out, bytes(raw[:i]), None, now)
                     del raw[:i]
+                    moved = True
                     continue
                 if len(raw) >= n or final:
                     # The chunk is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.
-                    s.chunks.popleft()
-                    s.chunk_bytes -= n
+                    s.pop_chunk()
+                    self._skip_gaps()
+                    moved = True
                     continue
                 break
             if final or now - s.raw_since >= HOLD_SECONDS or len(raw) > MAX_HELD:
                 s.emit(out, bytes(raw), None, now)
                 raw.clear()
+                moved = True
             break
-        return out
+        return moved
