@@ -50,28 +50,28 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | None, object, str, str]] = {
         _Value(float, "--timeout", 0),
         30.0,
         "SECONDS",
-        "wall-clock limit (exit status 124 when reached)",
+        "wall-clock limit; exit status 124 when reached",
     ),
     "--memory": (
         "memory",
         _Value(int, "--memory", 31),
         1024,
         "MiB",
-        "address-space limit (exit status 122)",
+        "address-space limit; exit status 122",
     ),
     "--cpu": (
         "cpu",
         _Value(float, "--cpu", 0),
         30.0,
         "SECONDS",
-        "CPU-time limit (exit status 123)",
+        "CPU-time limit; exit status 123",
     ),
     "--output-limit": (
         "output_limit",
         _Value(float, "--output-limit", 0),
         8.0,
         "MiB",
-        "stdout + stderr limit (exit status 121)",
+        "stdout + stderr limit; exit status 121",
     ),
     "--python": (
         "python",
@@ -169,7 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a program headless and summarise its tasks",
         description="Run FILE (or -m MODULE, or a bundled snippet NAME) like python would, "
         "with its output passed through unchanged, then summarise every task on stderr.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for flag, (dest, conv, default, metavar, help_) in RUN_OPTIONS.items():
         kwargs: dict = {"dest": dest, "metavar": metavar, "help": help_}
@@ -177,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
             kwargs["type"] = checked(conv)
         if default is not None:
             kwargs["default"] = default
+            kwargs["help"] = f"{help_} (default: {default:g})"
         run.add_argument(flag, **kwargs)
     for flag, (dest, help_) in RUN_FLAGS.items():
         run.add_argument(flag, dest=dest, action="store_true", help=help_)
