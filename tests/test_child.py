@@ -190,3 +190,19 @@ def test_eager_tasks_are_reported_with_their_first_step(tmp_path, version) -> No
     steps = [s for b in r.kinds("steps") for s in b["steps"]]
     assert sum(1 for s in steps if s[0] == ids["quick"]) == 1  # ran eagerly, once
     assert sum(1 for s in steps if s[0] == ids["slow"]) == 2
+
+
+def test_real_uvloop_runs_with_one_warning(tmp_path) -> None:
+    pytest.importorskip("uvloop", reason="uvloop is not installed (test extra)")
+    (tmp_path / "uv.py").write_text(
+        "import asyncio, uvloop\n"
+        "async def main():\n"
+        "    await asyncio.gather(asyncio.sleep(0.01), asyncio.sleep(0.02))\n"
+        "    print('done')\n"
+        "uvloop.run(main())\n"
+    )
+    import sys
+
+    r = asyncplay("run", "--json", "--python", sys.executable, "uv.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.program_stdout == "done\n"
+    assert [w["kind"] for w in r.kinds("warning")] == ["untraceable_loop"]
