@@ -27,7 +27,7 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
         rel = os.path.relpath(file, cwd)
     except ValueError:
         rel = file
-    if rel.startswith(".." + os.sep + ".."):
+    if rel.startswith(".." + os.sep):  # outside the current directory: the name says enough
         rel = os.path.basename(file)
     return f"{rel}:{line}"
 
