@@ -12,14 +12,13 @@ import sys
 from types import SimpleNamespace
 
 import asyncplay
+from asyncplay.exits import INTERNAL as EXIT_INTERNAL
+from asyncplay.exits import USAGE as EXIT_USAGE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from typing import NoReturn
-
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
 
 
 class UsageError(Exception):
@@ -193,16 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _resolve_target(target: str) -> str:
     """A file path always wins over a snippet name; ``./NAME`` forces a file."""
-    if os.path.isfile(target):
-        return target
     if os.path.isdir(target):
         raise UsageError(f"{target} is a directory, not a Python file")
-    looks_like_path = os.sep in target or target.endswith(".py")
-    try:
+    if os.path.exists(target):  # a file, or anything python can read (/dev/stdin, a fifo)
+        return target
+    if not (os.sep in target or target.endswith(".py")):
         from asyncplay import snippets
-    except ImportError:  # pragma: no cover - the snippet library ships with the package
-        snippets = None  # type: ignore[assignment]
-    if snippets is not None and not looks_like_path:
+
         found = snippets.find_bundled(target)
         if found is not None:
             return str(found.path)

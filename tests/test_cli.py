@@ -253,3 +253,9 @@ def test_fast_parser_agrees_with_argparse(argv) -> None:
     except (UsageError, SystemExit) as exc:
         raise AssertionError(f"fast path accepted what argparse rejects: {argv}") from exc
     assert vars(fast) == vars(slow)
+
+
+def test_a_program_read_from_a_non_regular_file(tmp_path) -> None:
+    """``python /dev/stdin`` works, so ``asyncplay run /dev/stdin`` must too."""
+    r = asyncplay("run", "--quiet", "/dev/stdin", cwd=tmp_path, stdin=b"print('from stdin')\n")
+    assert r.returncode == 0 and r.stdout == b"from stdin\n"

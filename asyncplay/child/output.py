@@ -23,6 +23,8 @@ import os
 import sys
 import time
 
+from asyncplay.child.tracer import drop_own_frame
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -122,14 +124,6 @@ class Flusher:
             self.start()
 
 
-def _drop_own_frame(exc: BaseException) -> None:
-    """A failing write (BrokenPipeError, UnicodeEncodeError) must show Python's traceback,
-    without this wrapper's frame (3.11+; 3.10 re-adds it on ``raise``)."""
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        exc.__traceback__ = tb.tb_next
-
-
 class _Raw(io.RawIOBase):
     """The raw layer under the program's stdout/stderr: writes to the same fd and keeps a
     copy of each chunk, which the tracer attributes to the task whose step it came from.
@@ -151,7 +145,7 @@ class _Raw(io.RawIOBase):
         try:
             n = os.write(self._fd, b)
         except BaseException as exc:
-            _drop_own_frame(exc)
+            drop_own_frame(exc)
             raise
         if n:
             self.pos += n
@@ -216,7 +210,7 @@ def install(tracer: Any) -> Flusher | None:
             try:
                 return tw_write(self, s)
             except BaseException as exc:
-                _drop_own_frame(exc)
+                drop_own_frame(exc)
                 raise
 
     _Stderr.__name__ = _Stderr.__qualname__ = "TextIOWrapper"

@@ -66,6 +66,7 @@ class Strings:
 
     def __init__(self, channel: Channel) -> None:
         self._ids: dict[str, int] = {}
+        self._texts: list[str] = [""]  # by id; 0 is "none"
         self._channel = channel
 
     def sid(self, text: str | None) -> int:
@@ -73,7 +74,12 @@ class Strings:
             return 0
         sid = self._ids.get(text)
         if sid is None:
-            sid = len(self._ids) + 1
+            sid = len(self._texts)
             self._ids[text] = sid
+            self._texts.append(text)
             self._channel.buf += protocol.pack_str(sid, text)
         return sid
+
+    def text(self, sid: int) -> str | None:
+        """The string behind an id (None for 0): warnings name files by text."""
+        return self._texts[sid] if sid else None

@@ -110,8 +110,8 @@ class Tracer:
         self.recent_done: tuple[int, _Rec | None] = (0, None)
         self.next_tid = 1
         self.current: _Rec | None = None
-        # Output: chunks the std streams' raw layers wrote (any thread), and where stdout's
-        # buffer stood when they were last taken (see output.py).
+        # Output: chunks the std streams' raw layers wrote (any thread), taken and
+        # attributed at step boundaries (see output.py).
         self.chunks: list[tuple[int, bytes]] = []
         self.oflush: Any = _nothing  # flushes stdout's text and buffer layers into chunks
         self.chunks_taken: Any = _nothing
@@ -220,14 +220,6 @@ class Tracer:
                 best = (self.strings.sid(code.co_filename), tb.tb_lineno)
             tb = tb.tb_next
         return best
-
-    def _str(self, sid: int) -> str | None:
-        if not sid:
-            return None
-        for text, i in self.strings._ids.items():
-            if i == sid:
-                return text
-        return None
 
     # ---- tasks -----------------------------------------------------------------------
 
@@ -433,6 +425,16 @@ class Tracer:
             return lambda f: f"{type(f.f_locals['self']).__name__}.{name}()"
         return name + "()"
 
+    def record_step(self, rec: _Rec, task: Any, start: float, dur: float) -> None:
+        """A finished step, then the task's end or what it now waits on. The step hook
+        carries an inlined copy of this (it is the hottest path there is)."""
+        if task.done():
+            self.channel.buf += protocol.pack_step(rec.tid, start - self.t0, dur, 0, 0, 0)
+            self.done(rec, task)
+        else:
+            a, f, ln = (0, 0, 0) if task._fut_waiter is None else self.describe(rec, task)
+            self.channel.buf += protocol.pack_step(rec.tid, start - self.t0, dur, a, f, ln)
+
     def done(self, rec: _Rec, task: Any) -> None:
         self.tasks.pop(id(task), None)
         self.recent_done = (id(task), rec)  # no strong reference: see _set_task_name
@@ -505,7 +507,7 @@ class Tracer:
             except BaseException as exc:
                 if eager:
                     tracer.current, tracer.nested = outer, outer_nested
-                _drop_own_frame(exc)
+                drop_own_frame(exc)
                 raise
             if eager:
                 inner = tracer.nested  # eager grandchildren's steps, inside this one
@@ -520,16 +522,7 @@ class Tracer:
                 dur = total - inner
                 tracer.nested = outer_nested + total
                 tracer.flush_output(rec)
-                if task.done():
-                    tracer.channel.buf += protocol.pack_step(
-                        rec.tid, start - tracer.t0, dur, 0, 0, 0
-                    )
-                    tracer.done(rec, task)
-                else:
-                    a, f, ln = tracer.describe(rec, task)
-                    tracer.channel.buf += protocol.pack_step(
-                        rec.tid, start - tracer.t0, dur, a, f, ln
-                    )
+                tracer.record_step(rec, task, start, dur)
             return task
 
         create_task.__wrapped__ = orig  # type: ignore[attr-defined]
@@ -568,7 +561,7 @@ class Tracer:
             try:
                 return orig(self, context)
             except BaseException as exc:
-                _drop_own_frame(exc)
+                drop_own_frame(exc)
                 raise
 
         call_exception_handler.__qualname__ = orig.__qualname__
@@ -594,7 +587,7 @@ class Tracer:
                 "or asked for its result, so the error went unnoticed until the task was "
                 "garbage-collected.",
                 rec,
-                self._str(f),
+                self.strings.text(f),
                 ln or None,
             )
             return
@@ -604,7 +597,7 @@ class Tracer:
                 _a, f, ln = rec.wait
                 if not ln:
                     f, ln = rec.where
-                file, line = self._str(f), ln or None
+                file, line = self.strings.text(f), ln or None
             self.warn(
                 "destroyed_pending",
                 f"{name} was garbage-collected while still waiting: nothing kept a reference "
@@ -619,7 +612,7 @@ class Tracer:
         file = line = None
         if exc is not None:
             f, ln = self.tb_where(exc)
-            file, line = self._str(f), ln or None
+            file, line = self.strings.text(f), ln or None
         self.warn("loop_error", f"the event loop reported: {message}", rec, file, line)
 
     def _install_running_loop(self, events_mod: Any, base_cls: type) -> None:
@@ -695,12 +688,12 @@ class Tracer:
                 f"{rec.name} was still running when main() returned, so asyncio.run "
                 "cancelled it: await it (or gather it) if it must finish.",
                 rec,
-                self._str(f),
+                self.strings.text(f),
                 ln or None,
             )
 
 
-def _drop_own_frame(exc: BaseException) -> None:
+def drop_own_frame(exc: BaseException) -> None:
     """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
     the change across a bare ``raise``; 3.10 re-adds the frame)."""
     tb = exc.__traceback__
@@ -813,7 +806,7 @@ class _HandleScaffold:
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
-                try:
+                try:  # inlined Tracer.record_step
                     if task.done():
                         _channel.buf += _pack_step(
                             _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0

@@ -14,21 +14,22 @@ import subprocess
 import time
 
 import asyncplay
+from asyncplay import exits
 from asyncplay.protocol import Decoder
 from asyncplay.runner import sandbox
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
 
-# Exit statuses asyncplay itself decides (the program's own status passes through).
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
-EXIT_PROCS = 120
-EXIT_OUTPUT = 121
-EXIT_MEMORY = 122
-EXIT_CPU = 123
-EXIT_TIMEOUT = 124
-EXIT_EVENTS = 125
-EXIT_STOPPED = 130
+# Kept under these names: tests and the TUI import them from here.
+EXIT_USAGE = exits.USAGE
+EXIT_INTERNAL = exits.INTERNAL
+EXIT_PROCS = exits.PROCS
+EXIT_OUTPUT = exits.OUTPUT
+EXIT_MEMORY = exits.MEMORY
+EXIT_CPU = exits.CPU
+EXIT_TIMEOUT = exits.TIMEOUT
+EXIT_EVENTS = exits.EVENTS
+EXIT_STOPPED = exits.STOPPED
 
 STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open

@@ -1,0 +1,17 @@
+"""Exit statuses asyncplay itself decides; the program's own status passes through.
+
+One home for them, shared by the command line and the session, and listed in
+docs/protocol.md. Import-free: the command line reads them before anything else loads.
+"""
+
+from __future__ import annotations
+
+USAGE = 2
+INTERNAL = 70
+PROCS = 120
+OUTPUT = 121
+MEMORY = 122
+CPU = 123
+TIMEOUT = 124
+EVENTS = 125
+STOPPED = 130
