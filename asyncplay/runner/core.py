@@ -38,21 +38,15 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
 INJECT_DIR = os.path.join(_ROOT, "asyncplay", "child", "inject")
 SOURCE_STUB = "import asyncplay.child.boot as _b;_b.run_source()"
 
-LIMIT_FLAGS = {
-    "timeout": ("--timeout", "the wall-clock limit", "s"),
-    "cpu": ("--cpu", "the CPU-time limit", "s"),
-    "memory": ("--memory", "the memory limit", "MiB"),
-    "output-limit": ("--output-limit", "the output limit", "MiB"),
-    "procs": ("--procs", "the process limit", ""),
-    "events": ("", "the event limit", ""),
-}
-LIMIT_EXIT = {
-    "timeout": EXIT_TIMEOUT,
-    "cpu": EXIT_CPU,
-    "memory": EXIT_MEMORY,
-    "output-limit": EXIT_OUTPUT,
-    "procs": EXIT_PROCS,
-    "events": EXIT_EVENTS,
+# Every limit: its flag, its name in the sentence, its unit, its exit status, and the
+# Limits attribute that holds its value. One table for the message and the status.
+LIMITS: dict[str, tuple[str, str, str, int, str]] = {
+    "timeout": ("--timeout", "the wall-clock limit", "s", EXIT_TIMEOUT, "timeout"),
+    "cpu": ("--cpu", "the CPU-time limit", "s", EXIT_CPU, "cpu"),
+    "memory": ("--memory", "the memory limit", "MiB", EXIT_MEMORY, "memory_mib"),
+    "output-limit": ("--output-limit", "the output limit", "MiB", EXIT_OUTPUT, "output_mib"),
+    "procs": ("--procs", "the process limit", "", EXIT_PROCS, "procs"),
+    "events": ("", "the event limit", "", EXIT_EVENTS, "max_events"),
 }
 
 
@@ -347,7 +341,7 @@ class SessionCore:
         elif not self.saw_hello and status != 0:
             reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
         if limit is not None:
-            reason, by, code = limit, "asyncplay", LIMIT_EXIT[limit]
+            reason, by, code = limit, "asyncplay", LIMITS[limit][3]
         return {
             "event": "run_end",
             "t": self.now(),
@@ -373,15 +367,8 @@ class SessionCore:
                 f"asyncplay could not start the program with {self.spec.python} "
                 f"(status {status}); see the messages above"
             )
-        flag, what, unit = LIMIT_FLAGS[reason]
-        value = {
-            "timeout": lim.timeout,
-            "cpu": lim.cpu,
-            "memory": lim.memory_mib,
-            "output-limit": lim.output_mib,
-            "procs": lim.procs,
-            "events": lim.max_events,
-        }[reason]
+        flag, what, unit, _status, attr = LIMITS[reason]
+        value = getattr(lim, attr)
         value_s = f"{value:g}" if isinstance(value, float) else str(value)
         if reason == "events":
             return (
@@ -394,6 +381,8 @@ class SessionCore:
         )
 
     def cleanup(self) -> None:
+        if self.proc is not None:
+            _LIVE_PIDS.discard(self.proc.pid)
         if self.channel_r >= 0:
             try:
                 os.close(self.channel_r)
