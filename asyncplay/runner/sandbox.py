@@ -18,14 +18,19 @@ MIB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
 
 
-def _libc_prctl() -> Callable[..., int] | None:
-    try:
-        import ctypes
+_PRCTL: list = []
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl
-    except (OSError, AttributeError, ImportError):
-        return None
+
+def _libc_prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded once per process (every run needs it twice)."""
+    if not _PRCTL:
+        try:
+            import ctypes
+
+            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+        except (OSError, AttributeError, ImportError):
+            _PRCTL.append(None)
+    return _PRCTL[0]
 
 
 def preexec(limits: Limits) -> Callable[[], None]:
