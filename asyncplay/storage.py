@@ -1,0 +1,320 @@
+"""The user's files: autosave, settings and user snippets, as plain private JSON files.
+
+A lab machine is shared, so every directory is 0700 and every file 0600, set explicitly
+(a permissive umask must not leak a student's buffer). Every write goes to a temporary
+file in the same directory, is fsynced and then renamed over the target: a crash or a
+full disk leaves the old file or the new one, never half of one. Files are JSON, never
+pickle, so a damaged or hostile file can only be *rejected*: a corrupt file is moved
+aside to ``NAME.bad`` (so nothing the user typed is silently lost) and the caller gets
+``None`` or defaults.
+
+API (used by the TUI):
+
+- :func:`data_dir` -> Path: ``$ASYNCPLAY_HOME`` if set (tests use it), else platformdirs'
+  ``user_data_dir("asyncplay")`` (honours ``XDG_DATA_HOME``); created 0700.
+- :func:`write_atomic` (path, text): temp file 0600 + fsync + ``os.replace``.
+- :class:`Autosave`, :func:`load_autosave` -> Autosave | None, :func:`save_autosave`.
+- :class:`Settings` (+ ``to_limits()``), :func:`load_settings` (never raises),
+  :func:`save_settings`.
+- :func:`user_snippets_dir` -> Path: ``data_dir()/snippets``, 0700.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import stat
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from asyncplay.runner.spec import Limits
+
+__all__ = [
+    "AUTOSAVE_FILE",
+    "CLOCKS",
+    "SANDBOXES",
+    "SETTINGS_FILE",
+    "Autosave",
+    "Settings",
+    "data_dir",
+    "ensure_private_dir",
+    "load_autosave",
+    "load_settings",
+    "save_autosave",
+    "save_settings",
+    "user_snippets_dir",
+    "write_atomic",
+]
+
+HOME_ENV = "ASYNCPLAY_HOME"
+AUTOSAVE_FILE = "autosave.json"
+SETTINGS_FILE = "settings.json"
+SNIPPETS_DIR = "snippets"
+FORMAT_VERSION = 1
+SANDBOXES = ("auto", "bwrap", "rlimit", "none")
+CLOCKS = ("real", "virtual")
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) and make it 0700 if it is ours and too open."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != DIR_MODE:
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def data_dir() -> Path:
+    """Where asyncplay keeps the user's files; created 0700 on first use."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        path = Path(home).expanduser()
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("asyncplay", appauthor=False))
+    return ensure_private_dir(path)
+
+
+def user_snippets_dir() -> Path:
+    """The folder of the user's own snippets (save-as puts files here by default)."""
+    return ensure_private_dir(data_dir() / SNIPPETS_DIR)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) so readers see the old file or the new one.
+
+    The temporary file is created 0600 in the target's directory (``os.replace`` is atomic
+    only within one file system) and removed again if anything fails.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; best effort (some file systems refuse)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None if missing; a corrupt file is moved to ``.bad``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        _quarantine(path)
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        _quarantine(path)
+        return None
+    return data
+
+
+def _quarantine(path: Path) -> None:
+    """Keep an unusable file as ``NAME.bad`` (0600) for the user to recover by hand."""
+    bad = path.with_name(path.name + ".bad")
+    with contextlib.suppress(OSError):
+        os.replace(path, bad)
+        os.chmod(bad, FILE_MODE)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+# -- autosave ---------------------------------------------------------------------------
+
+
+@dataclass
+class Autosave:
+    """The editor buffer as it was left, restored on the next start.
+
+    ``path`` is the file the buffer came from (None for a new or bundled buffer),
+    ``snippet`` the bundled snippet it was copied from, ``cursor`` (row, column) 0-based,
+    ``dirty`` whether the text differs from ``path``'s, ``saved_at`` a ``time.time()``.
+    """
+
+    text: str
+    path: str | None = None
+    snippet: str | None = None
+    cursor: tuple[int, int] = (0, 0)
+    dirty: bool = False
+    saved_at: float = field(default_factory=time.time)
+
+
+def load_autosave() -> Autosave | None:
+    """The last autosave, or None when there is none or it is unusable (kept as ``.bad``)."""
+    path = data_dir() / AUTOSAVE_FILE
+    data = _read_json(path)
+    if data is None:
+        return None
+    text = data.get("text")
+    if not isinstance(text, str):
+        _quarantine(path)
+        return None
+    cursor = data.get("cursor")
+    if not (
+        isinstance(cursor, list)
+        and len(cursor) == 2
+        and all(type(n) is int and n >= 0 for n in cursor)
+    ):
+        cursor = [0, 0]
+    saved_at = data.get("saved_at")
+    if not _is_number(saved_at):
+        saved_at = 0.0
+    return Autosave(
+        text=text,
+        path=_optional_str(data.get("path")),
+        snippet=_optional_str(data.get("snippet")),
+        cursor=(cursor[0], cursor[1]),
+        dirty=data.get("dirty") is True,
+        saved_at=float(saved_at),
+    )
+
+
+def save_autosave(autosave: Autosave) -> None:
+    """Write ``autosave`` atomically (0600)."""
+    data = asdict(autosave)
+    data["cursor"] = list(autosave.cursor)
+    data["version"] = FORMAT_VERSION
+    write_atomic(data_dir() / AUTOSAVE_FILE, _dump(data))
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """What the settings screen edits: run limits, interpreter, theme, sandbox and clock.
+
+    Defaults match the headless ``run`` command's (:class:`~asyncplay.runner.spec.Limits`).
+    ``python`` None means the interpreter asyncplay itself runs on.
+    """
+
+    timeout: float = 30.0
+    memory_mib: int = 1024
+    cpu: float = 30.0
+    output_mib: float = 8.0
+    procs: int = 64
+    python: str | None = None
+    theme: str = "textual-dark"
+    sandbox: str = "auto"
+    clock: str = "real"
+    speed: float = 1.0
+    slow_step_ms: int = 100
+
+    def to_limits(self) -> Limits:
+        return Limits(
+            timeout=self.timeout,
+            memory_mib=self.memory_mib,
+            cpu=self.cpu,
+            output_mib=self.output_mib,
+            procs=self.procs,
+        )
+
+    def problems(self) -> dict[str, str]:
+        """Field name -> one-line reason, for every field holding an unusable value."""
+        found: dict[str, str] = {}
+        for f in fields(self):
+            reason = _check(f.name, getattr(self, f.name))
+            if reason:
+                found[f.name] = reason
+        return found
+
+
+def _check(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be setting ``name``, or None when it can."""
+    if name in ("memory_mib", "procs", "slow_step_ms"):
+        if type(value) is not int or value <= 0:
+            return "must be a whole number above 0"
+    elif name in ("timeout", "cpu", "output_mib", "speed"):
+        if not _is_number(value) or value <= 0:  # type: ignore[operator]
+            return "must be a number above 0"
+    elif name == "python":
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            return "must be an interpreter path or command"
+    elif name == "theme":
+        if not isinstance(value, str) or not value:
+            return "must be a theme name"
+    elif name == "sandbox":
+        if value not in SANDBOXES:
+            return f"must be one of {', '.join(SANDBOXES)}"
+    elif name == "clock":
+        if value not in CLOCKS:
+            return f"must be one of {', '.join(CLOCKS)}"
+    return None
+
+
+def load_settings() -> Settings:
+    """The saved settings; each missing or invalid value falls back to its default.
+
+    Never raises: a corrupt file is kept as ``settings.json.bad`` and defaults are used.
+    """
+    try:
+        data = _read_json(data_dir() / SETTINGS_FILE)
+    except OSError:
+        data = None
+    settings = Settings()
+    if not data:
+        return settings
+    for f in fields(Settings):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.type == "float" and type(value) is int:
+            value = float(value)
+        if _check(f.name, value) is None:
+            setattr(settings, f.name, value)
+    return settings
+
+
+def save_settings(settings: Settings) -> None:
+    """Write ``settings`` atomically (0600); raises ValueError on an unusable value."""
+    problems = settings.problems()
+    if problems:
+        name, reason = next(iter(problems.items()))
+        raise ValueError(f"setting {name} {reason}")
+    data = asdict(settings)
+    data["version"] = FORMAT_VERSION
+    write_atomic(data_dir() / SETTINGS_FILE, _dump(data))

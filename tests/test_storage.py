@@ -1,0 +1,243 @@
+"""Storage: private, atomic, plain-JSON files that survive corruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from asyncplay import storage
+from asyncplay.runner.spec import Limits
+from asyncplay.storage import Autosave, Settings
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home" / "asyncplay"
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(path))
+    return path
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_data_dir_uses_asyncplay_home_and_is_private(home: Path) -> None:
+    old = os.umask(0o000)
+    try:
+        assert storage.data_dir() == home
+        snippets = storage.user_snippets_dir()
+    finally:
+        os.umask(old)
+    assert home.is_dir() and mode(home) == 0o700
+    assert snippets == home / "snippets" and mode(snippets) == 0o700
+
+
+def test_data_dir_tightens_an_existing_open_directory(home: Path) -> None:
+    home.mkdir(parents=True)
+    os.chmod(home, 0o755)
+    storage.data_dir()
+    assert mode(home) == 0o700
+
+
+def test_data_dir_follows_xdg_without_asyncplay_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASYNCPLAY_HOME", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert storage.data_dir() == tmp_path / "xdg" / "asyncplay"
+    assert mode(tmp_path / "xdg" / "asyncplay") == 0o700
+
+
+def test_files_are_0600_whatever_the_umask(home: Path) -> None:
+    old = os.umask(0o000)
+    try:
+        storage.save_autosave(Autosave(text="x = 1\n"))
+        storage.save_settings(Settings())
+        target = storage.user_snippets_dir() / "mine.py"
+        storage.write_atomic(target, "pass\n")
+    finally:
+        os.umask(old)
+    for path in (home / "autosave.json", home / "settings.json", target):
+        assert mode(path) == 0o600, path
+
+
+def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "f.py"
+    storage.write_atomic(target, "one\n")
+    storage.write_atomic(target, "two\r\nünïcode\n")
+    assert target.read_bytes() == "two\r\nünïcode\n".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.py"]
+
+
+def test_write_atomic_failure_keeps_the_old_file_and_no_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "f.py"
+    storage.write_atomic(target, "old\n")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space"):
+        storage.write_atomic(target, "new, but the disk is full\n")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.py"]
+
+
+def test_write_atomic_text_that_cannot_encode_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "f.py"
+    with pytest.raises(UnicodeEncodeError):
+        storage.write_atomic(target, "lone surrogate \udcff")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_autosave_round_trip(home: Path) -> None:
+    assert storage.load_autosave() is None
+    saved = Autosave(
+        text="import asyncio\n\tprint('é')\n",
+        path="/tmp/x.py",
+        snippet="gather",
+        cursor=(1, 4),
+        dirty=True,
+        saved_at=1234.5,
+    )
+    storage.save_autosave(saved)
+    assert storage.load_autosave() == saved
+    on_disk = json.loads((home / "autosave.json").read_text())
+    assert on_disk["version"] == 1 and on_disk["cursor"] == [1, 4]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"\xff\xfe garbage", b"[1, 2]", b'{"text": 3}', b'"just a string"', b""],
+)
+def test_corrupt_autosave_is_kept_as_bad_and_ignored(home: Path, content: bytes) -> None:
+    home.mkdir(parents=True)
+    (home / "autosave.json").write_bytes(content)
+    assert storage.load_autosave() is None
+    assert (home / "autosave.json.bad").read_bytes() == content
+    assert mode(home / "autosave.json.bad") == 0o600
+    assert not (home / "autosave.json").exists()
+    # the next save works and loads again
+    storage.save_autosave(Autosave(text="ok"))
+    loaded = storage.load_autosave()
+    assert loaded is not None and loaded.text == "ok"
+
+
+def test_autosave_with_bad_optional_fields_keeps_the_text(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "autosave.json").write_text(
+        json.dumps(
+            {
+                "text": "keep me",
+                "path": 7,
+                "snippet": ["x"],
+                "cursor": [-1, "a"],
+                "dirty": "yes",
+                "saved_at": "now",
+                "future_field": {"a": 1},
+            }
+        )
+    )
+    loaded = storage.load_autosave()
+    assert loaded == Autosave(text="keep me", cursor=(0, 0), dirty=False, saved_at=0.0)
+
+
+def test_unreadable_autosave_is_none(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "autosave.json").mkdir()  # reading a directory fails with an OSError
+    assert storage.load_autosave() is None
+
+
+def test_settings_defaults_match_the_run_commands_limits(home: Path) -> None:
+    settings = storage.load_settings()
+    assert settings == Settings()
+    limits, defaults = settings.to_limits(), Limits()
+    for name in ("timeout", "memory_mib", "cpu", "output_mib", "procs"):
+        assert getattr(limits, name) == getattr(defaults, name)
+
+
+def test_settings_round_trip_and_to_limits(home: Path) -> None:
+    settings = Settings(
+        timeout=5,
+        memory_mib=256,
+        cpu=2.5,
+        output_mib=1,
+        procs=8,
+        python="/usr/bin/python3",
+        theme="nord",
+        sandbox="rlimit",
+        clock="virtual",
+        speed=0.25,
+        slow_step_ms=50,
+    )
+    storage.save_settings(settings)
+    assert storage.load_settings() == settings
+    limits = storage.load_settings().to_limits()
+    assert (limits.timeout, limits.memory_mib, limits.cpu, limits.output_mib, limits.procs) == (
+        5,
+        256,
+        2.5,
+        1,
+        8,
+    )
+
+
+def test_settings_invalid_and_unknown_keys_fall_back_per_key(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "settings.json").write_text(
+        json.dumps(
+            {
+                "timeout": -1,
+                "memory_mib": 2.5,
+                "cpu": "fast",
+                "output_mib": 4,
+                "procs": True,
+                "python": "",
+                "theme": "gruvbox",
+                "sandbox": "docker",
+                "clock": "virtual",
+                "speed": float("inf"),  # json writes Infinity: not a usable speed
+                "slow_step_ms": 0,
+                "colour": "mauve",
+            }
+        )
+    )
+    settings = storage.load_settings()
+    expected = Settings(output_mib=4.0, theme="gruvbox", clock="virtual")
+    assert settings == expected
+    assert isinstance(settings.output_mib, float)
+
+
+@pytest.mark.parametrize("content", [b"{", b"[]", b"\x00\x01", b"null"])
+def test_corrupt_settings_give_defaults_and_a_bad_copy(home: Path, content: bytes) -> None:
+    home.mkdir(parents=True)
+    (home / "settings.json").write_bytes(content)
+    assert storage.load_settings() == Settings()
+    assert (home / "settings.json.bad").read_bytes() == content
+
+
+def test_save_settings_refuses_an_unusable_value(home: Path) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        storage.save_settings(Settings(timeout=0))
+    assert not (home / "settings.json").exists()
+    assert Settings(sandbox="docker").problems() == {
+        "sandbox": "must be one of auto, bwrap, rlimit, none"
+    }
+
+
+def test_homes_are_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "a"))
+    storage.save_autosave(Autosave(text="in a"))
+    storage.save_settings(Settings(theme="nord"))
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "b"))
+    assert storage.load_autosave() is None
+    assert storage.load_settings().theme == "textual-dark"
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "a"))
+    loaded = storage.load_autosave()
+    assert loaded is not None and loaded.text == "in a"
