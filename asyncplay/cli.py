@@ -41,8 +41,22 @@ class _Value:
         return value
 
 
+class _Choice:
+    """One of a few words (``--sort running``)."""
+
+    def __init__(self, name: str, choices: tuple[str, ...]) -> None:
+        self.name, self.choices = name, choices
+
+    def __call__(self, text: str) -> str:
+        if text not in self.choices:
+            raise ValueError(f"{self.name} takes one of {', '.join(self.choices)}, not {text!r}")
+        return text
+
+
+SORT_CHOICES = ("created", "running", "waiting", "steps")
+
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
-RUN_OPTIONS: dict[str, tuple[str, _Value | None, object, str, str]] = {
+RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {
     "-m": ("module", None, None, "MODULE", "run a module, like python -m"),
     "--timeout": (
         "timeout",
@@ -78,6 +92,20 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | None, object, str, str]] = {
         None,
         "PATH",
         "the CPython 3.10+ to run the program with (default: the one running asyncplay)",
+    ),
+    "--sort": (
+        "sort",
+        _Choice("--sort", SORT_CHOICES),
+        None,
+        "KEY",
+        "order of the task summary: created (default), or the most running, waiting or steps first",
+    ),
+    "--filter": (
+        "filter",
+        None,
+        None,
+        "TEXT",
+        "only tasks whose name or coroutine contains TEXT (any case) in the summary",
     ),
 }
 RUN_FLAGS: dict[str, tuple[str, str]] = {
@@ -146,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         def error(self, message: str) -> NoReturn:
             raise UsageError(f"{message} (see '{self.prog} --help')")
 
-    def checked(conv: _Value):  # noqa: ANN202
+    def checked(conv: _Value | _Choice):  # noqa: ANN202
         def parse(text: str) -> object:
             try:
                 return conv(text)
@@ -264,6 +292,13 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
         import json
 
         def on_event(ev: dict) -> None:
+            if ev.get("event") == "run_end":  # the per-task figures, just before the end
+                from asyncplay import report
+
+                summary = report.summary_event(model, ns.all_tasks, ns.sort, ns.filter)
+                emit(
+                    out, (json.dumps(summary, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+                )
             apply(model, ev)
             emit(out, (json.dumps(ev, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
 
@@ -279,7 +314,9 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
             from asyncplay import report
 
             width = _terminal_width()
-            text = report.summary(model, all_tasks=ns.all_tasks, cwd=spec.cwd, width=width)
+            text = report.summary(
+                model, ns.all_tasks, spec.cwd, width, sort=ns.sort, filter=ns.filter
+            )
             if text:
                 lines.append(text)
         if not ns.quiet or end.get("by") == "asyncplay":

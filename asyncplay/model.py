@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections import deque
 
 MAX_OUTPUT_LINES = 10_000
+# Steps kept per task for the timeline and the trace. Past this, adjacent spans are merged
+# pairwise and each later span takes twice as many steps, so a task keeps between half
+# and all of this many spans over its whole life, evenly spread; the totals (steps,
+# running, longest step) stay exact because they are counted apart from the spans.
 MAX_SPANS_PER_TASK = 2_000
+MAX_SNAPSHOTS = 8  # await-graph snapshots taken at deadlock warnings
 
 FINISHED = frozenset({"done", "cancelled", "failed"})
 
@@ -24,7 +29,8 @@ class TaskInfo:
         "id", "name", "coro", "parent", "internal", "file", "line", "created", "state",
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
-        "exc_line", "last_awaited", "children", "spans",
+        "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
+        "slow_steps",
     )  # fmt: skip
 
     def __init__(
@@ -63,7 +69,14 @@ class TaskInfo:
         self.exc_line: int | None = None
         self.last_awaited: str | None = None  # the last non-empty thing it waited on
         self.children: list[int] = []
-        self.spans: list[tuple[float, float]] = []  # (start, duration)
+        # Span: (start, extent, busy, steps, awaiting, file, line). One step is
+        # (start, dur, dur, 1, ...); a merged span covers ``steps`` steps from ``start`` over
+        # ``extent`` seconds, of which it ran ``busy``; awaiting/file/line are its last step's.
+        self.spans: list[Span] = []
+        self.span_steps = 1  # steps per new span: doubles each time the spans are halved
+        # Who cancelled it: {"cause", "by", "file", "line", "t"} from ``cancel_source``.
+        self.cancel_source: dict | None = None
+        self.slow_steps = 0  # its steps the blocking detector reported (``slow_step``)
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
@@ -80,6 +93,28 @@ class TaskInfo:
         """Time alive but not running (waiting, or ready and queued behind others)."""
         end = self.ended if self.ended is not None else self.last_active
         return max(0.0, end - self.created - self.running)
+
+    def waited(self, now: float) -> float:
+        """``waiting`` with a task still alive counted up to ``now`` (the end of the run)."""
+        return max(0.0, self.lifetime(now) - self.running)
+
+
+Span = tuple[float, float, float, int, "str | None", "str | None", int]
+
+
+class WaitSnapshot:
+    """What every unfinished task waited on at one moment (a deadlock warning), so the
+    await graph can show that moment even after the run went on or was killed."""
+
+    __slots__ = ("t", "warning", "waits")
+
+    def __init__(self, t: float, warning: dict, waits: dict[int, tuple]) -> None:
+        self.t = t
+        self.warning = warning
+        self.waits = waits  # task id -> (awaiting, wait_file, wait_line)
+
+    def __repr__(self) -> str:
+        return f"<WaitSnapshot t={self.t:.3f} {len(self.waits)} waiting>"
 
 
 class OutputLine:
@@ -112,6 +147,16 @@ class RunModel:
         self.now = 0.0
         self.steps = 0
         self.end: dict | None = None
+        self.slow_steps = 0
+        self.snapshots: list[WaitSnapshot] = []  # one per deadlock warning (bounded)
+
+    def waits(self) -> dict[int, tuple]:
+        """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
+        return {
+            t.id: (t.awaiting, t.wait_file, t.wait_line)
+            for t in self.tasks.values()
+            if t.state not in FINISHED
+        }
 
     @property
     def exit_code(self) -> int | None:
@@ -182,8 +227,20 @@ def _steps(m: RunModel, ev: dict) -> None:
         if info.first_step is None:
             info.first_step = start
         info.last_active = start + dur
-        if len(info.spans) < MAX_SPANS_PER_TASK:
-            info.spans.append((start, dur))
+        spans = info.spans
+        if info.span_steps == 1:
+            spans.append((start, dur, dur, 1, awaiting, file, line))
+            if len(spans) >= MAX_SPANS_PER_TASK:
+                _halve(info)
+        else:
+            last = spans[-1]
+            if last[3] < info.span_steps:
+                s0 = last[0]
+                spans[-1] = (s0, start + dur - s0, last[2] + dur, last[3] + 1, awaiting, file, line)
+            else:
+                spans.append((start, dur, dur, 1, awaiting, file, line))
+                if len(spans) >= MAX_SPANS_PER_TASK:
+                    _halve(info)
         if info.state not in FINISHED:
             info.awaiting = awaiting
             if awaiting:
@@ -195,6 +252,19 @@ def _steps(m: RunModel, ev: dict) -> None:
                 info.wait_file = file
                 info.wait_line = line
     m.steps += len(steps)
+
+
+def _halve(info: TaskInfo) -> None:
+    """Merge adjacent spans pairwise: bounded memory, the same picture at half the detail."""
+    spans = info.spans
+    merged: list[Span] = []
+    for i in range(0, len(spans) - 1, 2):
+        a, b = spans[i], spans[i + 1]
+        merged.append((a[0], b[0] + b[1] - a[0], a[2] + b[2], a[3] + b[3], b[4], b[5], b[6]))
+    if len(spans) % 2:
+        merged.append(spans[-1])
+    info.spans = merged
+    info.span_steps *= 2
 
 
 def _task_done(m: RunModel, ev: dict) -> None:
@@ -256,6 +326,27 @@ def _append_line(m: RunModel, line: OutputLine) -> None:
 
 def _warning(m: RunModel, ev: dict) -> None:
     m.warnings.append(ev)
+    kind = ev.get("kind")
+    if kind == "slow_step":
+        m.slow_steps += 1
+        info = m.tasks.get(ev.get("task"))  # type: ignore[arg-type]
+        if info is not None:
+            info.slow_steps += 1
+    elif kind == "deadlock" and len(m.snapshots) < MAX_SNAPSHOTS:
+        m.snapshots.append(WaitSnapshot(m.now, ev, m.waits()))
+
+
+def _cancel_source(m: RunModel, ev: dict) -> None:
+    """The first source wins: a second ``cancel()`` on a cancelling task changes nothing."""
+    info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
+    if info is not None and info.cancel_source is None:
+        info.cancel_source = {
+            "cause": ev.get("cause") or "unknown",
+            "by": ev.get("by"),
+            "file": ev.get("file"),
+            "line": ev.get("line"),
+            "t": ev.get("t"),
+        }
 
 
 def _protocol_error(m: RunModel, ev: dict) -> None:
@@ -279,6 +370,7 @@ _HANDLERS = {
     "task_done": _task_done,
     "output": _output,
     "warning": _warning,
+    "cancel_source": _cancel_source,
     "protocol_error": _protocol_error,
     "run_end": _run_end,
 }

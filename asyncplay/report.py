@@ -1,4 +1,8 @@
-"""Text rendering of a RunModel for the headless command line (the summary on stderr)."""
+"""Text rendering of a RunModel for the headless command line (the summary on stderr).
+
+Also the ``summary`` event ``--json`` prints before ``run_end``: the same per-task figures
+as the table, for tools, so they need not fold the steps themselves.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ COLUMNS = (
     "state",
     "steps",
     "running",
-    "lifetime",
+    "waiting",
+    "longest",
     "last awaited",
 )
+# --sort KEY: creation order, or the biggest first.
+SORT_KEYS = ("created", "running", "waiting", "steps")
 
 
 def _where(file: str | None, line: int | None, cwd: str) -> str:
@@ -40,21 +47,63 @@ def _secs(x: float) -> str:
     return f"{x:.2f}s"
 
 
-def _state(t: TaskInfo) -> str:
+def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
+    """``by main at p.py:12``, ``timeout at p.py:9``, or "" when nobody knows."""
+    src = t.cancel_source
+    if not src:
+        return ""
+    cause = src.get("cause") or "unknown"
+    where = _where(src.get("file"), src.get("line"), cwd)
+    by = model.tasks.get(src.get("by")) if src.get("by") is not None else None  # type: ignore[arg-type]
+    if cause == "cancel" and by is not None:
+        text = f"by {by.name}"
+    elif cause == "cancel":
+        text = "by cancel()"
+    elif cause == "unknown" and where == "-":
+        return ""
+    else:
+        text = cause
+    return f"{text} at {where}" if where != "-" else text
+
+
+def _state(model: RunModel, t: TaskInfo, cwd: str) -> str:
     if t.state == "failed":
         return f"failed: {t.exc_type}"
+    if t.state == "cancelled":
+        why = cancelled_by(model, t, cwd)
+        return f"cancelled ({why})" if why else "cancelled"
     return t.state
 
 
-def rows(model: RunModel, all_tasks: bool = False, cwd: str = ".") -> list[tuple[str, ...]]:
+def _longest(longest: float, slow: int) -> str:
+    return f"{_secs(longest)} ({slow} slow)" if slow else _secs(longest)
+
+
+def select(model: RunModel, all_tasks: bool = False, filter: str | None = None) -> list[TaskInfo]:
+    """The tasks a view shows, in creation order: the program's own (asyncio's too with
+    ``all_tasks``) whose name or coroutine contains ``filter`` (any case)."""
     tasks = [t for t in model.tasks.values() if all_tasks or not t.internal]
+    if filter:
+        needle = filter.casefold()
+        tasks = [t for t in tasks if needle in t.name.casefold() or needle in t.coro.casefold()]
+    return tasks
+
+
+def rows(
+    model: RunModel,
+    all_tasks: bool = False,
+    cwd: str = ".",
+    sort: str | None = None,
+    filter: str | None = None,
+) -> list[tuple[str, ...]]:
+    tasks = select(model, all_tasks, filter)
     groups: dict[str, list[TaskInfo]] = defaultdict(list)
     for t in tasks:
         groups[t.coro].append(t)
-    out: list[tuple[str, ...]] = []
+    keyed: list[tuple[tuple[float, float, float, int], tuple[str, ...]]] = []
     folded: set[str] = set()
     now = model.now
-    for t in tasks:
+    for order, t in enumerate(tasks):
         group = groups[t.coro]
         if len(group) > FOLD_OVER:
             if t.coro in folded:
@@ -64,32 +113,38 @@ def rows(model: RunModel, all_tasks: bool = False, cwd: str = ".") -> list[tuple
             for g in group:
                 states[g.state] += 1
             awaited = {g.last_awaited for g in group if g.last_awaited}
-            out.append(
-                (
-                    f"{len(group)} tasks",
-                    t.coro,
-                    _where(t.file, t.line, cwd),
-                    ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-                    str(sum(g.steps for g in group)),
-                    _secs(sum(g.running for g in group)),
-                    _secs(max(g.lifetime(now) for g in group)),
-                    next(iter(awaited)) if len(awaited) == 1 else f"{len(awaited)} kinds",
-                )
+            running = sum(g.running for g in group)
+            waiting = sum(g.waited(now) for g in group)
+            steps = sum(g.steps for g in group)
+            row = (
+                f"{len(group)} tasks",
+                t.coro,
+                _where(t.file, t.line, cwd),
+                ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
+                str(steps),
+                _secs(running),
+                _secs(waiting),
+                _longest(max(g.longest_step for g in group), sum(g.slow_steps for g in group)),
+                next(iter(awaited)) if len(awaited) == 1 else f"{len(awaited)} kinds",
             )
-            continue
-        out.append(
-            (
+        else:
+            running, waiting, steps = t.running, t.waited(now), t.steps
+            row = (
                 t.name,
                 t.coro,
                 _where(t.file, t.line, cwd),
-                _state(t),
+                _state(model, t, cwd),
                 str(t.steps),
                 _secs(t.running),
-                _secs(t.lifetime(now)),
+                _secs(waiting),
+                _longest(t.longest_step, t.slow_steps),
                 t.last_awaited or "-",
             )
-        )
-    return out
+        keyed.append(((running, waiting, steps, order), row))
+    if sort and sort != "created":
+        index = SORT_KEYS.index(sort) - 1
+        keyed.sort(key=lambda kr: -kr[0][index])  # stable: ties keep creation order
+    return [row for _key, row in keyed]
 
 
 def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) -> list[str]:
@@ -103,12 +158,47 @@ def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) 
     return lines
 
 
-def summary(model: RunModel, all_tasks: bool = False, cwd: str = ".", width: int = 0) -> str:
-    body = rows(model, all_tasks, cwd)
+def warning_lines(model: RunModel, cwd: str = ".") -> list[str]:
+    """One line per warning; repeats of one kind at one line fold into a count (a busy loop
+    can hold the loop a thousand times at the same ``time.sleep``)."""
+    counts: dict[tuple, list] = {}
+    for w in model.warnings:
+        kind = w.get("kind")
+        key = (kind, w.get("file"), w.get("line"))
+        if kind != "slow_step":
+            key += (w.get("message"),)
+        if key in counts:
+            counts[key][1] += 1
+        else:
+            counts[key] = [w, 1]
+    out = []
+    for w, n in counts.values():
+        where = _where(w.get("file"), w.get("line"), cwd)
+        prefix = f"{where}: " if where != "-" else ""
+        more = f" ({n} times)" if n > 1 else ""
+        out.append(f"{prefix}{w.get('message', '')}{more}")
+    return out
+
+
+def summary(
+    model: RunModel,
+    all_tasks: bool = False,
+    cwd: str = ".",
+    width: int = 0,
+    sort: str | None = None,
+    filter: str | None = None,
+) -> str:
+    body = rows(model, all_tasks, cwd, sort, filter)
     hidden = sum(1 for t in model.tasks.values() if t.internal) if not all_tasks else 0
+    shown = len(model.tasks) - hidden
     parts: list[str] = []
-    if body:
-        parts.append(f"── tasks ({len(model.tasks) - hidden}) " + "─" * 20)
+    if filter and shown:
+        matched = len(select(model, all_tasks, filter))
+        parts.append(f"── tasks ({matched} of {shown} match {filter!r}) " + "─" * 20)
+        if body:
+            parts += table(COLUMNS, body, width)
+    elif body:
+        parts.append(f"── tasks ({shown}) " + "─" * 20)
         parts += table(COLUMNS, body, width)
         if hidden:
             parts.append(f"({hidden} asyncio-internal task(s) hidden; --all-tasks shows them)")
@@ -116,10 +206,50 @@ def summary(model: RunModel, all_tasks: bool = False, cwd: str = ".", width: int
         parts.append(f"no tasks of the program's own ({hidden} asyncio-internal; --all-tasks)")
     if model.warnings:
         parts.append(f"── warnings ({len(model.warnings)}) " + "─" * 20)
-        for w in model.warnings:
-            where = _where(w.get("file"), w.get("line"), cwd)
-            prefix = f"{where}: " if where != "-" else ""
-            parts.append(f"{prefix}{w.get('message', '')}")
+        parts += warning_lines(model, cwd)
     for err in model.errors:
         parts.append(f"protocol: {err}")
     return "\n".join(parts)
+
+
+def summary_event(
+    model: RunModel,
+    all_tasks: bool = False,
+    sort: str | None = None,
+    filter: str | None = None,
+) -> dict:
+    """The ``summary`` event of ``--json``: per-task timing, seconds, one object per task
+    (never folded), in the table's order."""
+    now = model.now
+    tasks = select(model, all_tasks, filter)
+    if sort and sort != "created":
+        key = {
+            "running": lambda t: t.running,
+            "waiting": lambda t: t.waited(now),
+            "steps": lambda t: t.steps,
+        }[sort]
+        tasks.sort(key=lambda t: -key(t))
+    return {
+        "event": "summary",
+        "t": now,
+        "steps": model.steps,
+        "slow_steps": model.slow_steps,
+        "tasks": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "coro": t.coro,
+                "internal": t.internal,
+                "state": t.state,
+                "created": t.created,
+                "ended": t.ended,
+                "steps": t.steps,
+                "running": t.running,
+                "waiting": t.waited(now),
+                "longest_step": t.longest_step,
+                "slow_steps": t.slow_steps,
+                "cancel_source": t.cancel_source,
+            }
+            for t in tasks
+        ],
+    }
