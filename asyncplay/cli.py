@@ -116,6 +116,10 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     ),
     "--quiet": ("quiet", "no task summary at the end"),
     "--all-tasks": ("all_tasks", "include asyncio's own tasks in the summary"),
+    "--timeline": (
+        "timeline",
+        "draw a timeline of the tasks on stderr at the end (one lane per task, even with --quiet)",
+    ),
 }
 
 
@@ -303,6 +307,9 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
             emit(out, (json.dumps(ev, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
 
         end = run_blocking(spec, on_event, None)
+        views = _views(model, ns)
+        if views:
+            emit(err, (views + "\n").encode("utf-8", "replace"))
     else:
 
         def on_raw(name: str, data: bytes) -> None:
@@ -319,11 +326,47 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
             )
             if text:
                 lines.append(text)
+        views = _views(model, ns)
+        if views:
+            lines.append(views)
         if not ns.quiet or end.get("by") == "asyncplay":
             lines.append(f"asyncplay: {end.get('message', '')}")
         if lines:
             emit(err, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", EXIT_INTERNAL))
+
+
+def _views(model, ns: SimpleNamespace) -> str:  # noqa: ANN001
+    """The views asked for on the command line, for stderr (even with --quiet)."""
+    parts = []
+    if ns.timeline:
+        from asyncplay import report, timeline
+
+        tasks = report.select(model, ns.all_tasks, ns.filter)
+        parts.append(
+            timeline.timeline_text(
+                model,
+                _terminal_width() or 80,
+                tasks=tasks,
+                ascii_only=not _utf8(sys.stderr),
+                colour=_colour(sys.stderr),
+            )
+        )
+    return "\n".join(parts)
+
+
+def _utf8(stream) -> bool:  # noqa: ANN001
+    return (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
+
+
+def _colour(stream) -> bool:  # noqa: ANN001
+    """ANSI colour only for a terminal that has not asked for none (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _terminal_width() -> int:

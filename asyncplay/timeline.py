@@ -1,0 +1,291 @@
+"""The timeline: one lane per task, time left to right, steps where they ran.
+
+``layout`` is the pure part (model + width + time window -> lanes of cell codes) that any
+view can draw from; ``render`` turns a layout into the text ``--timeline`` prints. Cell codes
+are single characters so a lane is one short string, cheap to build for thousands of tasks.
+"""
+
+from __future__ import annotations
+
+import math
+
+from asyncplay.model import RunModel, TaskInfo
+
+# Cell codes, in rising priority: a later one wins a cell.
+EMPTY = " "  # the task did not exist then
+WAIT = "w"  # alive, not running (waiting, or ready behind other tasks)
+CREATED = "c"  # created in this cell, before its first step
+STEP = "s"  # ran for less than half of this cell: a step mark, however short
+RUN = "r"  # ran for half of this cell or more
+DONE = "d"  # ended in this cell: returned
+CANCELLED = "x"  # ended in this cell: cancelled
+FAILED = "f"  # ended in this cell: raised
+
+END_CODES = {"done": DONE, "cancelled": CANCELLED, "failed": FAILED}
+
+UNICODE = {EMPTY: " ", WAIT: "─", CREATED: "╶", STEP: "▌", RUN: "█", DONE: "┤",
+           CANCELLED: "✕", FAILED: "!"}  # fmt: skip
+ASCII = {EMPTY: " ", WAIT: "-", CREATED: ".", STEP: "|", RUN: "#", DONE: "]",
+         CANCELLED: "x", FAILED: "!"}  # fmt: skip
+# ANSI colours for a terminal that wants them (never with NO_COLOR or into a pipe).
+COLOURS = {RUN: "32", STEP: "32", WAIT: "2", CREATED: "2", CANCELLED: "33", FAILED: "31"}
+LEGEND = ((RUN, "running"), (STEP, "short step"), (WAIT, "waiting"), (CREATED, "created"),
+          (DONE, "done"), (CANCELLED, "cancelled"), (FAILED, "failed"))  # fmt: skip
+
+MIN_CELLS = 20
+MAX_LABEL = 20
+MAX_LANES = 60
+
+
+class Lane:
+    __slots__ = ("task", "label", "cells")
+
+    def __init__(self, task: int, label: str, cells: str) -> None:
+        self.task = task
+        self.label = label
+        self.cells = cells
+
+    def __repr__(self) -> str:
+        return f"<Lane {self.task} {self.label!r} {self.cells!r}>"
+
+
+class Layout:
+    """Lanes over ``cells`` columns from ``start`` to ``end`` (run seconds); ``ticks`` are
+    (column, time) pairs for the axis; ``more`` lanes did not fit."""
+
+    __slots__ = ("start", "end", "cells", "lanes", "ticks", "more")
+
+    def __init__(
+        self,
+        start: float,
+        end: float,
+        cells: int,
+        lanes: list[Lane],
+        ticks: list[tuple[int, float]],
+        more: int,
+    ) -> None:
+        self.start, self.end, self.cells = start, end, cells
+        self.lanes, self.ticks, self.more = lanes, ticks, more
+
+    @property
+    def cell_seconds(self) -> float:
+        return (self.end - self.start) / self.cells
+
+
+def window(model: RunModel, tasks: list[TaskInfo]) -> tuple[float, float]:
+    """From the first task's creation to the last one's end (or the run's, if one lives)."""
+    if not tasks:
+        return 0.0, max(model.now, 1e-3)
+    start = min(t.created for t in tasks)
+    end = max(
+        (t.ended if t.ended is not None else model.now)
+        if t.finished
+        else max(model.now, t.last_active)
+        for t in tasks
+    )
+    return start, max(end, start + 1e-3)
+
+
+def lane_cells(task: TaskInfo, start: float, end: float, cells: int, now: float) -> str:
+    """One task's cells: alive as waits, busy time per cell from its spans, then marks."""
+    dt = (end - start) / cells
+    out = [EMPTY] * cells
+    born = task.created
+    died = task.ended if task.ended is not None else (task.last_active if task.finished else now)
+    if died < start or born > end:
+        return "".join(out)
+
+    def col(t: float) -> int:
+        return min(cells - 1, max(0, int((t - start) / dt + 1e-9)))
+
+    c0, c1 = col(born), col(died)
+    for c in range(c0, c1 + 1):
+        out[c] = WAIT
+    busy = [0.0] * cells
+    for span in task.spans:
+        s, extent, ran = span[0], span[1], span[2]
+        if s + extent < start or s > end:
+            continue
+        a, b = col(s), col(s + extent)
+        if a == b or extent <= 0:
+            busy[a] += ran
+            continue
+        rate = ran / extent  # a merged span spreads its busy time over its extent
+        for c in range(a, b + 1):
+            lo = max(s, start + c * dt)
+            hi = min(s + extent, start + (c + 1) * dt)
+            if hi > lo:
+                busy[c] += (hi - lo) * rate
+    half = dt / 2
+    for c in range(cells):
+        if busy[c] > 0:
+            out[c] = RUN if busy[c] >= half else STEP
+    if born >= start and out[c0] == WAIT:
+        out[c0] = CREATED
+    end_code = END_CODES.get(task.state)
+    if end_code is not None and task.ended is not None and start <= task.ended <= end:
+        out[c1] = end_code
+    return "".join(out)
+
+
+def nice_step(span: float, max_ticks: int) -> float:
+    """The smallest 1, 2 or 5 x 10^k that puts at most ``max_ticks`` ticks over ``span``."""
+    raw = span / max(1, max_ticks)
+    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return m * power
+    return 10 * power
+
+
+def ticks(start: float, end: float, cells: int, spacing: int = 10) -> list[tuple[int, float]]:
+    step = nice_step(end - start, max(1, cells // spacing))
+    dt = (end - start) / cells
+    first = math.ceil(start / step - 1e-9) * step
+    out = []
+    k = 0
+    while True:
+        t = first + k * step
+        if t > end + 1e-12:
+            break
+        out.append((min(cells - 1, int(round((t - start) / dt))), t))
+        k += 1
+    return out
+
+
+def layout(
+    model: RunModel,
+    cells: int,
+    start: float | None = None,
+    end: float | None = None,
+    all_tasks: bool = False,
+    max_lanes: int = MAX_LANES,
+    tasks: list[TaskInfo] | None = None,
+) -> Layout:
+    """Lanes for the tasks (in creation order, asyncio's own only with ``all_tasks``) over
+    ``cells`` columns; past ``max_lanes`` lanes the rest are only counted."""
+    cells = max(1, cells)
+    if tasks is None:
+        tasks = [t for t in model.tasks.values() if all_tasks or not t.internal]
+    w0, w1 = window(model, tasks)
+    start = w0 if start is None else start
+    end = w1 if end is None else max(end, start + 1e-9)
+    shown = tasks[:max_lanes]
+    lanes = [Lane(t.id, t.name, lane_cells(t, start, end, cells, model.now)) for t in shown]
+    return Layout(start, end, cells, lanes, ticks(start, end, cells), len(tasks) - len(shown))
+
+
+def _label_time(t: float, step: float, unit: str) -> str:
+    scale = {"s": 1.0, "ms": 1e3, "µs": 1e6}[unit]
+    decimals = max(0, -math.floor(math.log10(step * scale) + 1e-9)) if step * scale < 1 else 0
+    return f"{t * scale:.{decimals}f}{unit}"
+
+
+def axis(lay: Layout, ascii_only: bool = False) -> tuple[str, str]:
+    """The axis line and the tick labels under it."""
+    line = ["-" if ascii_only else "─"] * lay.cells
+    label = [" "] * lay.cells
+    if not lay.ticks:
+        return "".join(line), ""
+    span_end = max(abs(lay.start), abs(lay.end))
+    unit = "s" if span_end >= 1 else "ms" if span_end >= 1e-3 else "µs"
+    step = lay.ticks[1][1] - lay.ticks[0][1] if len(lay.ticks) > 1 else lay.end - lay.start
+    free = 0
+    for col, t in lay.ticks:
+        line[col] = "+" if ascii_only else "┼"
+        text = _label_time(t, step, unit)
+        if col >= free and col + len(text) <= lay.cells:
+            label[col : col + len(text)] = text
+            free = col + len(text) + 1
+    return "".join(line), "".join(label).rstrip()
+
+
+def render(
+    lay: Layout,
+    width: int,
+    ascii_only: bool = False,
+    colour: bool = False,
+    label_width: int | None = None,
+) -> str:
+    """The text of ``--timeline``: a heading, the lanes, the axis and a legend."""
+    glyphs = ASCII if ascii_only else UNICODE
+    if label_width is None:
+        label_width = label_width_for(lay, width)
+    dash = "-" if ascii_only else "─"
+    out = [
+        f"{dash * 2} timeline {_span(lay.start)} to {_span(lay.end)}, "
+        f"one column = {_span(lay.cell_seconds)} {dash * 20}"[:width]
+    ]
+    for lane in lay.lanes:
+        name = lane.label if len(lane.label) <= label_width else lane.label[: label_width - 1] + "…"
+        if ascii_only and name.endswith("…"):
+            name = name[:-1] + "~"
+        out.append(f"{name.ljust(label_width)} {_draw(lane.cells, glyphs, colour)}".rstrip())
+    if lay.more:
+        out.append(f"... {lay.more} more task(s) not drawn")
+    line, labels = axis(lay, ascii_only)
+    pad = " " * (label_width + 1)
+    out.append(pad + line)
+    if labels:
+        out.append(pad + labels)
+    used = set().union(*(lane.cells for lane in lay.lanes)) if lay.lanes else set()
+    line = ""
+    for code, words in LEGEND:  # only the marks this picture uses, wrapped to the width
+        if code not in used:
+            continue
+        item = f"{glyphs[code]} {words}"
+        if line and len(line) + 2 + len(item) > width:
+            out.append(line)
+            line = ""
+        line = f"{line}  {item}" if line else item
+    if line:
+        out.append(line)
+    return "\n".join(out)
+
+
+def label_width_for(lay: Layout, width: int) -> int:
+    return cells_for(width, [lane.label for lane in lay.lanes])[0]
+
+
+def cells_for(width: int, labels: list[str]) -> tuple[int, int]:
+    """(label width, cells) that fit ``width`` columns; never fewer than MIN_CELLS cells."""
+    label = max(4, min(max((len(x) for x in labels), default=4), MAX_LABEL, width // 4))
+    return label, max(MIN_CELLS, width - label - 1)
+
+
+def _draw(cells: str, glyphs: dict[str, str], colour: bool) -> str:
+    if not colour:
+        return "".join(glyphs[c] for c in cells)
+    parts = []
+    for c in cells:
+        code = COLOURS.get(c)
+        parts.append(f"\x1b[{code}m{glyphs[c]}\x1b[0m" if code else glyphs[c])
+    return "".join(parts)
+
+
+def _span(x: float) -> str:
+    if x == 0:
+        return "0 s"
+    if abs(x) >= 1:
+        return f"{x:.2f} s"
+    if abs(x) >= 1e-3:
+        return f"{x * 1e3:.1f} ms"
+    return f"{x * 1e6:.0f} µs"
+
+
+def timeline_text(
+    model: RunModel,
+    width: int,
+    all_tasks: bool = False,
+    tasks: list[TaskInfo] | None = None,
+    ascii_only: bool = False,
+    colour: bool = False,
+    max_lanes: int = MAX_LANES,
+) -> str:
+    """``--timeline`` in one call: size the lanes to ``width`` and draw them."""
+    width = max(width, MIN_CELLS + 5)
+    if tasks is None:
+        tasks = [t for t in model.tasks.values() if all_tasks or not t.internal]
+    label, cells = cells_for(width, [t.name for t in tasks[:max_lanes]])
+    lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
+    return render(lay, width, ascii_only, colour, label)

@@ -1,0 +1,136 @@
+"""The timeline: the pure layout (lanes of cell codes) and its text for --timeline."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import asyncplay
+from streams import Stream, gather_run
+
+from asyncplay import timeline as tl
+from asyncplay.model import RunModel, apply, build
+
+
+def _lanes(events: list[dict], cells: int, **kw) -> dict[str, str]:
+    lay = tl.layout(build(events), cells, **kw)
+    return {lane.label: lane.cells for lane in lay.lanes}
+
+
+def test_gather_lanes_show_life_waits_and_ends() -> None:
+    lay = tl.layout(build(gather_run()), 30)
+    assert [lane.label for lane in lay.lanes] == ["Task-1", "worker-A", "worker-B", "worker-C"]
+    assert lay.start == 0.0 and lay.end == pytest.approx(3.0043) and lay.more == 0
+    lanes = {lane.label: lane.cells for lane in lay.lanes}
+    c = lanes["worker-C"]
+    assert c[0] == tl.STEP  # a 0.1 ms step in a 100 ms cell still shows
+    end = int(1.0042 / lay.cell_seconds)
+    assert c[end] == tl.DONE and set(c[1:end]) == {tl.WAIT} and set(c[end + 1 :]) == {tl.EMPTY}
+    b = lanes["worker-B"]
+    assert b[-1] == tl.DONE and set(b[1:-1]) == {tl.WAIT}
+    assert lanes["Task-1"][0] == tl.STEP and lanes["Task-1"][-1] == tl.DONE
+
+
+def test_long_steps_fill_cells_short_ones_mark_them() -> None:
+    s = Stream().task(1, 0.0, "main")
+    s.step(1, 0.0, 0.5, "sleep(0.2)", 3)  # cells 0-4 of 0.1 s: running
+    s.step(1, 0.7, 0.001, "sleep(0.2)", 4)  # cell 7: a mark
+    s.step(1, 0.95, 0.05).done(1, 1.0)  # half of cell 9, then it ends there
+    cells = _lanes(s.end(1.0), 10)["Task-1"]
+    assert cells == "rrrrr" + "ww" + "s" + "w" + "d"
+
+
+def test_created_before_the_first_step_and_cancel_and_failure_marks() -> None:
+    s = Stream().task(1, 0.0, "main").task(2, 0.0, "victim").task(3, 0.0, "bad")
+    s.step(1, 0.0, 0.001, "sleep(1)", 3)
+    s.step(2, 0.5, 0.001, "sleep(9)", 4).done(2, 0.75, "cancelled")
+    s.step(3, 0.25, 0.001).done(3, 0.25, "failed", "ValueError")
+    s.step(1, 1.0, 0.001).done(1, 1.0)
+    lanes = _lanes(s.end(1.0), 4)
+    assert lanes["Task-2"][0] == tl.CREATED and lanes["Task-2"][3] == tl.CANCELLED
+    assert lanes["Task-3"][1] == tl.FAILED and lanes["Task-3"][0] == tl.CREATED
+
+
+def test_internal_tasks_only_with_all_tasks() -> None:
+    assert "Task-5" not in _lanes(gather_run(), 20)
+    assert "Task-5" in _lanes(gather_run(), 20, all_tasks=True)
+
+
+def test_thousands_of_tasks_are_capped_and_counted() -> None:
+    m = RunModel()
+    for i in range(1, 5001):
+        apply(m, {"event": "task_created", "t": i * 1e-4, "id": i, "name": f"t{i}", "coro": "c"})
+        apply(m, {"event": "steps", "t": 1, "steps": [[i, i * 1e-4, 1e-5, None, None, 0]]})
+    lay = tl.layout(m, 80, max_lanes=tl.MAX_LANES)
+    assert len(lay.lanes) == tl.MAX_LANES and lay.more == 5000 - tl.MAX_LANES
+    text = tl.render(lay, 100)
+    assert f"... {5000 - tl.MAX_LANES} more task(s) not drawn" in text
+
+
+def test_merged_spans_still_draw_where_the_task_ran(monkeypatch) -> None:
+    from asyncplay import model as model_mod
+
+    monkeypatch.setattr(model_mod, "MAX_SPANS_PER_TASK", 16)
+    m = RunModel()
+    apply(m, {"event": "task_created", "t": 0.0, "id": 1, "name": "spin", "coro": "c"})
+    # Busy for the first second (1000 x 1 ms), idle for the next.
+    steps = [[1, i * 0.001, 0.001, None, None, 0] for i in range(1000)]
+    apply(m, {"event": "steps", "t": 1, "steps": steps})
+    apply(m, {"event": "task_done", "t": 2.0, "id": 1, "state": "done"})
+    cells = tl.layout(m, 10).lanes[0].cells
+    assert cells[:5] == "rrrrr" and set(cells[5:9]) == {tl.WAIT} and cells[9] == tl.DONE
+
+
+def test_window_can_be_chosen() -> None:
+    lay = tl.layout(build(gather_run()), 10, start=0.9, end=1.1)
+    c = {lane.label: lane.cells for lane in lay.lanes}["worker-C"]
+    assert c[5] == tl.DONE and set(c[:5]) == {tl.WAIT} and set(c[6:]) == {tl.EMPTY}
+
+
+@pytest.mark.parametrize(
+    "span, n, step", [(3.0, 6, 0.5), (1.0, 10, 0.1), (0.003, 3, 0.001), (7.0, 7, 1.0)]
+)
+def test_nice_steps(span, n, step) -> None:
+    assert tl.nice_step(span, n) == pytest.approx(step)
+
+
+@pytest.mark.parametrize("width", [30, 60, 80, 200])
+def test_text_fits_the_width_and_truncates_names(width) -> None:
+    s = Stream()
+    s.task(1, 0.0, "main", name="a-very-long-task-name-that-goes-on-and-on")
+    s.step(1, 0.0, 0.01, "sleep(1)", 3).step(1, 1.0, 0.01).done(1, 1.01)
+    text = tl.timeline_text(build(s.end(1.1)), width)
+    lines = text.splitlines()
+    assert all(len(line) <= max(width, tl.MIN_CELLS + 5) for line in lines), lines
+    assert "…" in lines[1] and "a-very" in lines[1]
+    assert "\x1b" not in text
+
+
+def test_ascii_and_colour() -> None:
+    m = build(gather_run())
+    plain = tl.timeline_text(m, 80, ascii_only=True)
+    assert plain.isascii() and "worker-C" in plain and "] done" in plain
+    assert "0.5s" in plain and "1.0s" in plain  # the axis labels
+    coloured = tl.timeline_text(m, 80, colour=True)
+    assert "\x1b[32m" in coloured
+    assert tl.timeline_text(m, 80).count("\n") == coloured.count("\n")
+
+
+def test_cli_timeline_even_with_quiet_and_json(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def nap(d):\n    await asyncio.sleep(d)\n"
+        "async def main():\n"
+        "    await asyncio.gather(asyncio.create_task(nap(0.1), name='short'),\n"
+        "                         asyncio.create_task(nap(0.3), name='long'))\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--quiet", "--timeline", "p.py", cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 0 and "── timeline" in err and "── tasks" not in err
+    lanes = [line for line in err.splitlines() if line.startswith(("short", "long", "Task-1"))]
+    assert [line.split()[0] for line in lanes] == ["Task-1", "short", "long"]
+    short, long_ = lanes[1], lanes[2]
+    assert short.rstrip().endswith("┤") and long_.rstrip().endswith("┤")
+    assert len(short.rstrip()) < len(long_.rstrip())  # short ended first
+    assert "\x1b" not in err  # not a terminal: no colour
+    r = asyncplay("run", "--json", "--timeline", "p.py", cwd=tmp_path)
+    assert "── timeline" in r.stderr.decode() and r.events[-1]["event"] == "run_end"
