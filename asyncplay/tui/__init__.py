@@ -1,0 +1,1 @@
+"""The Textual front end: ``asyncplay`` with no sub-command opens it."""

@@ -1,0 +1,159 @@
+"""The F1 help screen: the app's real keys, what the task table's columns mean, where files live.
+
+API (for the app)::
+
+    self.push_screen(HelpScreen(help_bindings(self)))            # bind F1
+
+``HelpScreen(bindings, columns=TASK_COLUMNS)`` takes ``(key, description)`` pairs, so the
+help never drifts from the app's bindings: :func:`help_bindings` collects them from the
+screen that is active when F1 is pressed (the app's, the screen's and the focused widgets'
+bindings that have a description, widget-internal cursor keys left out). Pass the task
+table's real ``(column, meaning)`` pairs as ``columns`` if they differ from the default.
+Escape, F1 or q close it; arrows, PageUp/PageDown scroll it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+__all__ = ["TASK_COLUMNS", "HelpScreen", "format_key", "help_bindings"]
+
+#: The task table's columns and what each one means.
+TASK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Task", "The task's name (asyncio's Task-N unless the program named it)."),
+    ("Coroutine", "The coroutine function the task runs."),
+    (
+        "State",
+        "running (has the loop now), waiting (suspended on an await), done, "
+        "cancelled, or failed (ended with an exception).",
+    ),
+    ("Awaits", "What a waiting task is suspended on: a sleep, another task, a future, a lock."),
+    ("Line", "The line of your program the task is at now (or ended at)."),
+    ("Steps", "How many times the loop resumed the task."),
+    ("Running", "Time the task spent actually running (holding the loop)."),
+    ("Lifetime", "Time from the task's creation to its end (or to now)."),
+)
+
+_NAMES = {
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "escape": "Esc",
+    "enter": "Enter",
+    "space": "Space",
+    "delete": "Del",
+    "backspace": "Backspace",
+    "tab": "Tab",
+}
+
+
+def format_key(key: str) -> str:
+    """``"ctrl+r"`` -> ``"Ctrl+R"``, ``"f5"`` -> ``"F5"``, ``"f3,shift+f3"`` -> ``"F3 / Shift+F3"``."""
+    shown = []
+    for chord in key.split(","):
+        parts = chord.strip().split("+")
+        words = [_NAMES.get(p, p.upper() if len(p) <= 3 else p.capitalize()) for p in parts]
+        words = [w.capitalize() if w in ("CTRL", "SHIFT") else w for w in words]
+        shown.append("+".join(words))
+    return " / ".join(shown)
+
+
+def help_bindings(app: App, screen: Screen | None = None) -> list[tuple[str, str]]:
+    """The ``(key, description)`` pairs active on ``screen`` (default: the app's current one).
+
+    Takes the bindings of the app and the screen, and the shown bindings of focused widgets
+    (so an editor's dozens of cursor keys stay out); one row per action, keys joined.
+    """
+    screen = screen or app.screen
+    rows: dict[tuple[str, str], tuple[list[str], str]] = {}
+    for key, active in screen.active_bindings.items():
+        binding: Binding = active.binding
+        if not binding.description or binding.system:
+            continue
+        if not (binding.show or isinstance(active.node, (App, Screen))):
+            continue
+        keys, _ = rows.setdefault((binding.action, binding.description), ([], binding.description))
+        display = binding.key_display or key
+        if display not in keys:
+            keys.append(display)
+    return [(",".join(keys), description) for keys, description in rows.values()]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable modal listing the keys and the task table's columns."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > Vertical {
+        width: 90%;
+        max-width: 100;
+        height: 90%;
+        border: round $accent;
+        background: $surface;
+    }
+    HelpScreen VerticalScroll {
+        height: 1fr;
+        padding: 0 1;
+    }
+    HelpScreen .help-title {
+        text-style: bold;
+        margin-top: 1;
+    }
+    HelpScreen .help-hint {
+        color: $text-muted;
+        dock: bottom;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,f1,q", "close", "Close help"),
+    ]
+
+    def __init__(
+        self,
+        bindings: Sequence[tuple[str, str]],
+        columns: Iterable[tuple[str, str]] = TASK_COLUMNS,
+        *,
+        files_note: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.bindings = list(bindings)
+        self.columns = list(columns)
+        self.files_note = files_note
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll(id="help-body"):
+                yield Label("Keys", classes="help-title")
+                yield Static(self._table(self.bindings, "Key", "Does"), id="help-keys")
+                yield Label("Task table columns", classes="help-title")
+                yield Static(self._table(self.columns, "Column", "Means"), id="help-columns")
+                if self.files_note:
+                    yield Label("Your files", classes="help-title")
+                    yield Static(self.files_note, id="help-files")
+            yield Label("Esc closes - arrows and PgUp/PgDn scroll", classes="help-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
+
+    @staticmethod
+    def _table(rows: Iterable[tuple[str, str]], left: str, right: str) -> Table:
+        table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
+        table.add_column(left, style="bold", no_wrap=True, ratio=None)
+        table.add_column(right, ratio=1)
+        for key, text in rows:
+            table.add_row(Text(format_key(key) if left == "Key" else key), Text(text))
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

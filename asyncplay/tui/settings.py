@@ -1,0 +1,352 @@
+"""The settings screen: run limits, interpreter, theme, sandbox and clock, saved to disk.
+
+API (for the app)::
+
+    def done(new: Settings | None) -> None:
+        if new is not None:
+            self.settings = new            # already saved by the screen; theme already applied
+    self.push_screen(SettingsScreen(self.settings), done)     # bind e.g. ctrl+comma / F2
+
+``SettingsScreen(settings)`` dismisses with the new :class:`~asyncplay.storage.Settings`
+(after writing it with :func:`~asyncplay.storage.save_settings`) or ``None`` on Escape.
+Numbers are checked as they are typed (an inline message beside the field); the Python
+field is probed with :func:`asyncplay.runner.python.resolve` in a thread worker, never on
+the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
+Enter in a field or ``ctrl+s`` saves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, Select
+
+from asyncplay import storage
+from asyncplay.runner import python as pythons
+from asyncplay.storage import CLOCKS, SANDBOXES, Settings
+
+__all__ = ["NUMBER_FIELDS", "CHOICE_NOTES", "SettingsScreen", "parse_number"]
+
+#: (setting, label, whole number?) for each numeric field, in screen order.
+NUMBER_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("timeout", "Time limit (s)", False),
+    ("cpu", "CPU time (s)", False),
+    ("memory_mib", "Memory (MiB)", True),
+    ("output_mib", "Output (MiB)", False),
+    ("procs", "Processes", True),
+    ("speed", "Clock speed (x)", False),
+    ("slow_step_ms", "Slow step (ms)", True),
+)
+
+#: What each choice means, shown beside the field.
+CHOICE_NOTES = {
+    "auto": "the strongest layer available",
+    "bwrap": "bubblewrap: own file system view",
+    "rlimit": "resource limits only",
+    "none": "no sandbox: limits by the session",
+    "real": "sleeps take real time",
+    "virtual": "jumps over idle waits",
+}
+_PROBE_DELAY = 0.4  # seconds of no typing before the Python field is probed
+
+
+def parse_number(text: str, whole: bool) -> int | float | str:
+    """The value typed in a numeric field, or a one-line reason it is not usable."""
+    text = text.strip()
+    if not text:
+        return "required"
+    try:
+        value: int | float = int(text) if whole else float(text)
+    except ValueError:
+        return "a whole number, e.g. 64" if whole else "a number, e.g. 2.5"
+    if value != value or value in (float("inf"), float("-inf")):
+        return "a finite number"
+    if value <= 0:
+        return "must be above 0"
+    return value
+
+
+class SettingsScreen(ModalScreen[Settings | None]):
+    """Edit :class:`Settings`; dismisses with the saved settings or None."""
+
+    DEFAULT_CSS = """
+    SettingsScreen {
+        align: center middle;
+    }
+    SettingsScreen > Vertical {
+        width: 78;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    SettingsScreen VerticalScroll {
+        height: auto;
+        max-height: 16;
+    }
+    SettingsScreen .row {
+        height: 1;
+    }
+    SettingsScreen .row > Label.name {
+        width: 17;
+    }
+    SettingsScreen .row > Input, SettingsScreen .row > Select {
+        width: 28;
+    }
+    SettingsScreen .row > Label.note {
+        width: 1fr;
+        padding-left: 1;
+        color: $text-muted;
+    }
+    SettingsScreen .row > Label.note.-error {
+        color: $text-error;
+    }
+    SettingsScreen #settings-error {
+        color: $text-error;
+        height: auto;
+    }
+    SettingsScreen #buttons {
+        height: 1;
+        margin-top: 1;
+    }
+    SettingsScreen #buttons Button {
+        margin-right: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save settings"),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.original = settings
+        self._old_theme: str | None = None
+        self._probe_timer: Timer | None = None
+        # python text -> resolved label ("CPython 3.12.1") or the reason it is unusable
+        self._probes: dict[str, tuple[bool, str]] = {}
+        self._save_pending = False
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        s = self.original
+        with Vertical():
+            yield Label("[b]Settings[/b]  (Tab moves, Enter or ctrl+s saves, Esc cancels)")
+            with VerticalScroll(id="fields"):
+                for name, label, _whole in NUMBER_FIELDS:
+                    with Horizontal(classes="row"):
+                        yield Label(label, classes="name")
+                        yield Input(str(getattr(s, name)), id=f"f-{name}", compact=True)
+                        yield Label("", classes="note", id=f"n-{name}")
+                with Horizontal(classes="row"):
+                    yield Label("Python", classes="name")
+                    yield Input(
+                        s.python or "",
+                        placeholder=f"this one ({pythons.current().label})",
+                        id="f-python",
+                        compact=True,
+                    )
+                    yield Label("", classes="note", id="n-python")
+                with Horizontal(classes="row"):
+                    yield Label("Theme", classes="name")
+                    themes = sorted(self.app.available_themes)
+                    theme = s.theme if s.theme in themes else self.app.theme
+                    yield Select(
+                        [(t, t) for t in themes],
+                        value=theme,
+                        allow_blank=False,
+                        id="f-theme",
+                        compact=True,
+                    )
+                    yield Label("", classes="note", id="n-theme")
+                with Horizontal(classes="row"):
+                    yield Label("Sandbox", classes="name")
+                    yield Select(
+                        [(v, v) for v in SANDBOXES],
+                        value=s.sandbox,
+                        allow_blank=False,
+                        id="f-sandbox",
+                        compact=True,
+                    )
+                    yield Label(CHOICE_NOTES[s.sandbox], classes="note", id="n-sandbox")
+                with Horizontal(classes="row"):
+                    yield Label("Clock", classes="name")
+                    yield Select(
+                        [(v, v) for v in CLOCKS],
+                        value=s.clock,
+                        allow_blank=False,
+                        id="f-clock",
+                        compact=True,
+                    )
+                    yield Label(CHOICE_NOTES[s.clock], classes="note", id="n-clock")
+            yield Label("", id="settings-error")
+            with Horizontal(id="buttons"):
+                yield Button("Save", variant="primary", id="save", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self._old_theme = self.app.theme
+        self.query_one("#f-timeout", Input).focus()
+        if self.original.python:
+            self._start_probe(self.original.python)
+
+    # -- live validation ---------------------------------------------------------------
+
+    def _note(self, name: str, text: str, error: bool = False) -> None:
+        note = self.query_one(f"#n-{name}", Label)
+        note.update(text)
+        note.set_class(error, "-error")
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        name = (event.input.id or "")[2:]
+        if name == "python":
+            self._python_changed(event.value.strip())
+            return
+        for field, _label, whole in NUMBER_FIELDS:
+            if field == name:
+                value = parse_number(event.value, whole)
+                self._note(name, value if isinstance(value, str) else "", isinstance(value, str))
+
+    def _python_changed(self, text: str) -> None:
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+            self._probe_timer = None
+        if not text:
+            self._note("python", f"asyncplay's own ({pythons.current().label})")
+            return
+        if text in self._probes:
+            self._show_probe(text)
+            return
+        self._note("python", "checking...")
+        self._probe_timer = self.set_timer(_PROBE_DELAY, lambda: self._start_probe(text))
+
+    def _start_probe(self, text: str) -> None:
+        self._probe_timer = None
+        if text in self._probes:
+            self._show_probe(text)
+            return
+        self._note("python", "checking...")
+        self._probe(text)
+
+    @work(thread=True, group="python-probe")
+    def _probe(self, text: str) -> None:
+        """Run the interpreter once (up to 15 s) in a thread; report back on the UI thread."""
+        try:
+            info = pythons.resolve(text)
+        except pythons.PythonError as exc:
+            result = (False, str(exc).split(": ", 1)[-1])
+        else:
+            note = f"CPython {info.label}" + (" (untested)" if info.untested else "")
+            result = (True, note)
+        self.app.call_from_thread(self._probe_done, text, result)
+
+    def _probe_done(self, text: str, result: tuple[bool, str]) -> None:
+        self._probes[text] = result
+        if not self.is_attached:
+            return
+        if self._python_text() == text:
+            self._show_probe(text)
+            if self._save_pending:
+                self._save_pending = False
+                if result[0]:
+                    self.action_save()
+                else:
+                    self.query_one("#f-python", Input).focus()
+
+    def _show_probe(self, text: str) -> None:
+        ok, note = self._probes[text]
+        self._note("python", note, error=not ok)
+
+    def _python_text(self) -> str:
+        return self.query_one("#f-python", Input).value.strip()
+
+    @on(Select.Changed, "#f-sandbox, #f-clock")
+    def _choice_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        name = (event.select.id or "")[2:]
+        self._note(name, CHOICE_NOTES.get(str(event.value), ""))
+
+    @on(Select.Changed, "#f-theme")
+    def _theme_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str) and event.value in self.app.available_themes:
+            self.app.theme = event.value  # preview; Escape restores the old one
+
+    # -- save and cancel ---------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def collect(self) -> Settings | None:
+        """The settings on screen, or None after marking every invalid field."""
+        values: dict[str, object] = {}
+        first_bad: Input | None = None
+        for name, _label, whole in NUMBER_FIELDS:
+            field = self.query_one(f"#f-{name}", Input)
+            value = parse_number(field.value, whole)
+            if isinstance(value, str):
+                self._note(name, value, error=True)
+                first_bad = first_bad or field
+            else:
+                values[name] = value
+        if first_bad is not None:
+            first_bad.focus()
+            self.query_one("#settings-error", Label).update("Fix the fields marked in red.")
+            return None
+        for name in ("theme", "sandbox", "clock"):
+            values[name] = self.query_one(f"#f-{name}", Select).value
+        values["python"] = self._python_text() or None
+        return replace(self.original, **values)  # type: ignore[arg-type]
+
+    def action_save(self) -> None:
+        settings = self.collect()
+        if settings is None:
+            return
+        python = settings.python
+        if python is not None:
+            probe = self._probes.get(python)
+            if probe is None:
+                self._save_pending = True
+                if self._probe_timer is not None:
+                    self._probe_timer.stop()
+                self._start_probe(python)
+                return
+            if not probe[0]:
+                self.query_one("#f-python", Input).focus()
+                self.query_one("#settings-error", Label).update("Python: " + probe[1])
+                return
+        try:
+            storage.save_settings(settings)
+        except (OSError, ValueError) as exc:
+            self.query_one("#settings-error", Label).update(f"Could not save settings: {exc}")
+            return
+        self.dismiss(settings)
+
+    def action_cancel(self) -> None:
+        if self._old_theme is not None and self.app.theme != self._old_theme:
+            self.app.theme = self._old_theme
+        self.dismiss(None)

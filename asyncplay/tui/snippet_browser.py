@@ -1,0 +1,291 @@
+"""The snippet browser: bundled snippets in course order, then the user's, with their story.
+
+API (for the app)::
+
+    def opened(choice: SnippetChoice | None) -> None:
+        if choice is not None:
+            # choice.kind is "bundled" (open choice.text as an unsaved copy, remember
+            # choice.name as the snippet it came from) or "user" (open choice.path itself).
+            ...
+    self.push_screen(SnippetBrowser(), opened)          # bind e.g. ctrl+o... see the report
+
+``SnippetBrowser(user_dir=None)`` lists :func:`asyncplay.snippets.list_bundled`'s snippets in
+course order and the ``*.py`` files of ``user_dir`` (default
+:func:`asyncplay.storage.user_snippets_dir`). Typing filters by name and title; Up/Down
+move; the highlighted snippet's title, explanation and "what to look for" show beside the
+list; Enter dismisses with a :class:`SnippetChoice` (the file's text already read); Escape
+dismisses with None. A user file without the docstring format is still listed and openable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from asyncplay import snippets, storage
+
+__all__ = ["SnippetChoice", "SnippetEntry", "SnippetBrowser", "load_entries", "reflow"]
+
+
+@dataclass(frozen=True)
+class SnippetChoice:
+    """What the user picked: ``kind`` "bundled" (open a copy) or "user" (open the file)."""
+
+    kind: Literal["bundled", "user"]
+    name: str
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True)
+class SnippetEntry:
+    """One row of the browser."""
+
+    kind: Literal["bundled", "user"]
+    name: str
+    path: Path
+    title: str
+    explanation: str
+    look_for: str = ""
+
+    def matches(self, query: str) -> bool:
+        query = query.strip().lower()
+        return not query or query in self.name.lower() or query in self.title.lower()
+
+
+def load_entries(user_dir: Path | None = None) -> list[SnippetEntry]:
+    """Bundled snippets in course order, then the user's ``*.py`` files by name."""
+    entries: list[SnippetEntry] = []
+    directory = snippets.bundled_dir()
+    for name in snippets.bundled_names():
+        entries.append(_entry("bundled", directory / f"{name}.py"))
+    folder = user_dir if user_dir is not None else storage.user_snippets_dir()
+    try:
+        files = sorted(p for p in folder.glob("*.py") if p.is_file())
+    except OSError:
+        files = []
+    entries.extend(_entry("user", path) for path in files)
+    return entries
+
+
+def _entry(kind: Literal["bundled", "user"], path: Path) -> SnippetEntry:
+    try:
+        snippet = snippets.load_snippet(path, bundled=kind == "bundled")
+    except snippets.SnippetError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        return SnippetEntry(kind, path.stem, path, "(no title)", f"No description: {reason}.")
+    return SnippetEntry(
+        kind, snippet.name, path, snippet.title, snippet.explanation, snippet.look_for
+    )
+
+
+class SnippetBrowser(ModalScreen[SnippetChoice | None]):
+    """Pick a snippet to open; dismisses with a :class:`SnippetChoice` or None."""
+
+    DEFAULT_CSS = """
+    SnippetBrowser {
+        align: center middle;
+    }
+    SnippetBrowser > Vertical {
+        width: 100%;
+        max-width: 120;
+        height: 100%;
+        max-height: 40;
+        border: round $accent;
+        background: $surface;
+    }
+    SnippetBrowser #snippet-filter {
+        margin: 0 1;
+    }
+    SnippetBrowser Horizontal {
+        height: 1fr;
+    }
+    SnippetBrowser OptionList {
+        width: 36;
+        height: 1fr;
+        border: none;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    SnippetBrowser VerticalScroll {
+        width: 1fr;
+        height: 1fr;
+        padding: 0 1;
+    }
+    SnippetBrowser Label {
+        width: 100%;
+    }
+    SnippetBrowser #snippet-error {
+        color: $text-error;
+        padding: 0 1;
+    }
+    SnippetBrowser .hint {
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("pageup", "move(-10)", "Page up", show=False),
+    ]
+
+    def __init__(self, user_dir: Path | None = None) -> None:
+        super().__init__()
+        self.user_dir = user_dir
+        self.entries: list[SnippetEntry] = []
+        self.shown: list[SnippetEntry] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Input(placeholder="type to filter snippets", id="snippet-filter", compact=True)
+            with Horizontal():
+                yield OptionList(id="snippet-list")
+                with VerticalScroll(id="snippet-detail"):
+                    yield Static("", id="snippet-info")
+            yield Label("", id="snippet-error")
+            yield Label("Enter opens (bundled ones as a copy) - Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.entries = load_entries(self.user_dir)
+        self.query_one("#snippet-list", OptionList).can_focus = False
+        self._refill("")
+        self.query_one("#snippet-filter", Input).focus()
+
+    def _refill(self, query: str) -> None:
+        option_list = self.query_one("#snippet-list", OptionList)
+        self.shown = [e for e in self.entries if e.matches(query)]
+        options: list[Option | None] = []
+        kind = None
+        for index, entry in enumerate(self.shown):
+            if entry.kind != kind:
+                kind = entry.kind
+                header = "Bundled (open as a copy)" if kind == "bundled" else "Your snippets"
+                options.append(Option(Text(header, style="bold"), disabled=True))
+            options.append(Option(_row(entry), id=str(index)))
+        option_list.clear_options()
+        option_list.add_options(options)
+        first = next((i for i, o in enumerate(options) if o is not None and not o.disabled), None)
+        option_list.highlighted = first
+        self._show_detail()
+
+    @property
+    def highlighted(self) -> SnippetEntry | None:
+        option_list = self.query_one("#snippet-list", OptionList)
+        if option_list.highlighted is None:
+            return None
+        option = option_list.get_option_at_index(option_list.highlighted)
+        return None if option.id is None else self.shown[int(option.id)]
+
+    def _show_detail(self) -> None:
+        info = self.query_one("#snippet-info", Static)
+        entry = self.highlighted
+        if entry is None:
+            info.update("No snippet matches." if self.entries else "No snippets found.")
+            return
+        text = Text()
+        text.append(entry.title + "\n", style="bold")
+        text.append(f"{entry.name} - {'bundled' if entry.kind == 'bundled' else entry.path}\n\n")
+        text.append(reflow(entry.explanation) + "\n")
+        if entry.look_for:
+            text.append("\nWhat to look for: ", style="bold")
+            text.append(reflow(entry.look_for) + "\n")
+        info.update(text)
+        self.query_one("#snippet-detail", VerticalScroll).scroll_home(animate=False)
+
+    @on(Input.Changed, "#snippet-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one("#snippet-error", Label).update("")
+        self._refill(event.value)
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._open()
+
+    @on(Input.Submitted, "#snippet-filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._open()
+
+    def action_move(self, delta: int) -> None:
+        option_list = self.query_one("#snippet-list", OptionList)
+        if option_list.option_count == 0:
+            return
+        index = option_list.highlighted
+        step = 1 if delta > 0 else -1
+        for _ in range(abs(delta)):
+            candidate = (index if index is not None else -step) + step
+            while 0 <= candidate < option_list.option_count and (
+                option_list.get_option_at_index(candidate).disabled
+            ):
+                candidate += step
+            if not 0 <= candidate < option_list.option_count:
+                break
+            index = candidate
+        option_list.highlighted = index
+
+    def _open(self) -> None:
+        entry = self.highlighted
+        error = self.query_one("#snippet-error", Label)
+        if entry is None:
+            error.update("Nothing to open: change the filter.")
+            return
+        try:
+            text = entry.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            error.update(f"Cannot read {entry.path.name}: {exc}")
+            return
+        self.dismiss(SnippetChoice(entry.kind, entry.name, entry.path, text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def reflow(text: str) -> str:
+    """Join a docstring's hard-wrapped lines so the pane wraps them at its own width.
+
+    Paragraphs (blank-line separated) stay apart; indented lines and list items
+    keep their own line.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        joinable = (
+            out
+            and out[-1]
+            and stripped
+            and not line.startswith((" ", "\t"))
+            and not stripped.startswith(("- ", "* "))
+        )
+        if joinable:
+            out[-1] += " " + stripped
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _row(entry: SnippetEntry) -> Text:
+    row = Text(no_wrap=True, overflow="ellipsis")
+    row.append(f"{entry.name:<14}", style="bold")
+    row.append(" " + entry.title, style="dim")
+    return row
