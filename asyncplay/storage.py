@@ -176,8 +176,14 @@ class Autosave:
 
 
 def load_autosave() -> Autosave | None:
-    """The last autosave, or None when there is none or it is unusable (kept as ``.bad``)."""
-    path = data_dir() / AUTOSAVE_FILE
+    """The last autosave, or None when there is none or it is unusable (kept as ``.bad``).
+
+    Never raises: a data directory that cannot be created also means "no autosave".
+    """
+    try:
+        path = data_dir() / AUTOSAVE_FILE
+    except OSError:
+        return None
     data = _read_json(path)
     if data is None:
         return None

@@ -154,6 +154,18 @@ def test_unreadable_autosave_is_none(home: Path) -> None:
     assert storage.load_autosave() is None
 
 
+def test_uncreatable_data_dir_means_no_autosave_and_default_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(blocker / "asyncplay"))
+    assert storage.load_autosave() is None
+    assert storage.load_settings() == Settings()
+    with pytest.raises(OSError):
+        storage.save_autosave(Autosave(text="x"))
+
+
 def test_settings_defaults_match_the_run_commands_limits(home: Path) -> None:
     settings = storage.load_settings()
     assert settings == Settings()

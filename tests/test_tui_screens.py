@@ -190,6 +190,8 @@ async def test_help_screen_shows_the_apps_bindings_and_columns() -> None:
         assert "Run the program" in _plain(keys) and "Ctrl+R" in _plain(keys)
         for column, _meaning in TASK_COLUMNS:
             assert column in _plain(columns)
+        files = _plain(app.screen.query_one("#help-files", Static))
+        assert "autosave.json" in files and "0700" in files
         body = app.screen.query_one("#help-body")
         assert app.focused is body
         await pilot.press("pagedown")

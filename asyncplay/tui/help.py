@@ -9,6 +9,7 @@ help never drifts from the app's bindings: :func:`help_bindings` collects them f
 screen that is active when F1 is pressed (the app's, the screen's and the focused widgets'
 bindings that have a description, widget-internal cursor keys left out). Pass the task
 table's real ``(column, meaning)`` pairs as ``columns`` if they differ from the default.
+``files_note`` defaults to where :mod:`asyncplay.storage` keeps the user's files.
 Escape, F1 or q close it; arrows, PageUp/PageDown scroll it.
 """
 
@@ -23,6 +24,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
+
+from asyncplay import storage
 
 __all__ = ["TASK_COLUMNS", "HelpScreen", "format_key", "help_bindings"]
 
@@ -86,6 +89,21 @@ def help_bindings(app: App, screen: Screen | None = None) -> list[tuple[str, str
     return [(",".join(keys), description) for keys, description in rows.values()]
 
 
+def _files_note() -> str:
+    """Where the user's files are kept, or why that is unknown."""
+    try:
+        home = storage.data_dir()
+    except OSError as exc:
+        return f"The data folder cannot be created: {exc}"
+    return (
+        f"Kept in {home} (private to you: folders 0700, files 0600).\n"
+        f"  {storage.AUTOSAVE_FILE}  the buffer as you left it, restored at start\n"
+        f"  {storage.SETTINGS_FILE}  limits, Python, theme, sandbox, clock\n"
+        f"  {storage.SNIPPETS_DIR}/  your snippets (save-as puts them here)\n"
+        f"Set {storage.HOME_ENV} to keep them elsewhere."
+    )
+
+
 class HelpScreen(ModalScreen[None]):
     """A scrollable modal listing the keys and the task table's columns."""
 
@@ -129,7 +147,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.bindings = list(bindings)
         self.columns = list(columns)
-        self.files_note = files_note
+        self.files_note = files_note if files_note is not None else _files_note()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -140,7 +158,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._table(self.columns, "Column", "Means"), id="help-columns")
                 if self.files_note:
                     yield Label("Your files", classes="help-title")
-                    yield Static(self.files_note, id="help-files")
+                    yield Static(Text(self.files_note), id="help-files")
             yield Label("Esc closes - arrows and PgUp/PgDn scroll", classes="help-hint")
 
     def on_mount(self) -> None:

@@ -5,18 +5,21 @@ API (for the app)::
     def done(new: Settings | None) -> None:
         if new is not None:
             self.settings = new            # already saved by the screen; theme already applied
-    self.push_screen(SettingsScreen(self.settings), done)     # bind e.g. ctrl+comma / F2
+    self.push_screen(SettingsScreen(self.settings), done)     # bound to F9
 
 ``SettingsScreen(settings)`` dismisses with the new :class:`~asyncplay.storage.Settings`
 (after writing it with :func:`~asyncplay.storage.save_settings`) or ``None`` on Escape.
 Numbers are checked as they are typed (an inline message beside the field); the Python
 field is probed with :func:`asyncplay.runner.python.resolve` in a thread worker, never on
 the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
-Enter in a field or ``ctrl+s`` saves.
+Enter in a field or ``ctrl+s`` saves. Note: an App-level ``priority=True`` binding fires
+even while a modal screen is up, so the app must yield its priority keys (ctrl+s, F1, ...)
+when ``self.screen.is_modal`` (e.g. ``check_action`` returning False), or they win here.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 from textual import on, work
@@ -250,7 +253,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
         else:
             note = f"CPython {info.label}" + (" (untested)" if info.untested else "")
             result = (True, note)
-        self.app.call_from_thread(self._probe_done, text, result)
+        with contextlib.suppress(RuntimeError):  # the app may have exited meanwhile
+            self.app.call_from_thread(self._probe_done, text, result)
 
     def _probe_done(self, text: str, result: tuple[bool, str]) -> None:
         self._probes[text] = result

@@ -7,7 +7,7 @@ API (for the app)::
             # choice.kind is "bundled" (open choice.text as an unsaved copy, remember
             # choice.name as the snippet it came from) or "user" (open choice.path itself).
             ...
-    self.push_screen(SnippetBrowser(), opened)          # bind e.g. ctrl+o... see the report
+    self.push_screen(SnippetBrowser(), opened)          # bound to F2
 
 ``SnippetBrowser(user_dir=None)`` lists :func:`asyncplay.snippets.list_bundled`'s snippets in
 course order and the ``*.py`` files of ``user_dir`` (default
