@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = Parser(
         prog="asyncplay",
+        usage="asyncplay [FILE|NAME] | asyncplay COMMAND ...",
         description="A terminal playground for Python's asyncio: run a program and see "
-        "every task it creates.",
+        "every task it creates. Without a command it opens the editor: on the last buffer, "
+        "on FILE (created when saved), or on a copy of the bundled snippet NAME.",
     )
     p.add_argument("--version", action="version", version=f"asyncplay {asyncplay.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -384,9 +386,33 @@ def _cmd_snippets(ns: SimpleNamespace) -> int:
     return 0
 
 
+_COMMANDS = ("run", "snippets")
+
+
+def _cmd_tui(argv: list[str]) -> int:
+    """``asyncplay [FILE|NAME]``: the editor. Textual is imported only here."""
+    if len(argv) > 1:
+        raise UsageError(
+            f"the editor opens one FILE or snippet NAME, not {len(argv)} "
+            "(to run a program with arguments: asyncplay run FILE ARGS...)"
+        )
+    target = argv[0] if argv else None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the editor needs a terminal; 'asyncplay run FILE' runs headless")
+    from asyncplay.tui.launch import launch, opening
+
+    try:
+        buffer, note = opening(target)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return launch(buffer, note)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
+        if not argv or (argv[0] not in _COMMANDS and not argv[0].startswith("-")):
+            return _cmd_tui(argv)
         ns = fast_parse(argv)
         if ns is None:
             ns = build_parser().parse_args(argv)

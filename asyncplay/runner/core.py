@@ -50,6 +50,10 @@ LIMITS: dict[str, tuple[str, str, str, int, str]] = {
 }
 
 
+# stdin: "null" (nothing to read), "inherit" (the terminal's, headless) or "pipe" (the TUI
+# writes it through RunSession.send_stdin).
+_STDIN = {"null": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
+
 # Programs of every session in this process still running: never "orphans" of another run.
 _LIVE_PIDS: set[int] = set()
 
@@ -102,7 +106,7 @@ class SessionCore:
         try:
             self.proc = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL if self.stdin == "null" else None,
+                stdin=_STDIN[self.stdin],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(w,),

@@ -26,9 +26,12 @@ TICK = 0.05
 
 
 class RunSession:
-    def __init__(self, spec: RunSpec, keep_raw: bool = False) -> None:
+    def __init__(self, spec: RunSpec, keep_raw: bool = False, stdin: str = "null") -> None:
         self.spec = spec
-        self.core = SessionCore(spec, stdin="null")
+        self.core = SessionCore(spec, stdin=stdin)
+        self._stdin_fd: int | None = None
+        self._stdin_buf = bytearray()
+        self._stdin_eof = False
         self._queue: asyncio.Queue[dict] = asyncio.Queue()
         self._raw: asyncio.Queue[tuple[str, bytes]] | None = asyncio.Queue() if keep_raw else None
         self._done = asyncio.Event()
@@ -39,10 +42,15 @@ class RunSession:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    async def start(cls, spec: RunSpec, keep_raw: bool = False) -> RunSession:
-        self = cls(spec, keep_raw)
+    async def start(cls, spec: RunSpec, keep_raw: bool = False, stdin: str = "null") -> RunSession:
+        """``stdin="pipe"`` lets the caller feed the program with ``send_stdin``."""
+        self = cls(spec, keep_raw, stdin)
         self._loop = asyncio.get_running_loop()
         self.core.spawn()
+        proc = self.core.proc
+        if proc is not None and proc.stdin is not None:
+            self._stdin_fd = proc.stdin.fileno()
+            os.set_blocking(self._stdin_fd, False)
         self._emit([self.core.run_start_event()])
         for fd, name in self.core.fds().items():
             self._open.add(fd)
@@ -109,7 +117,58 @@ class RunSession:
         self._close_pipes()
         self._done.set()
 
+    # ---- standard input (stdin="pipe") ---------------------------------------------
+
+    def send_stdin(self, data: bytes) -> None:
+        """Queue ``data`` for the program's stdin; written as the pipe takes it, never
+        blocking the caller (a program that does not read just leaves it queued)."""
+        if self._stdin_fd is None or self._stdin_eof:
+            return
+        self._stdin_buf += data
+        self._flush_stdin()
+
+    def close_stdin(self) -> None:
+        """End of file for the program, once what was queued before has been written."""
+        self._stdin_eof = True
+        self._flush_stdin()
+
+    def _flush_stdin(self) -> None:
+        fd = self._stdin_fd
+        if fd is None:
+            return
+        assert self._loop is not None
+        while self._stdin_buf:
+            try:
+                n = os.write(fd, self._stdin_buf)
+            except BlockingIOError:
+                self._loop.add_writer(fd, self._on_stdin_writable)
+                return
+            except OSError:  # the program closed its stdin or ended
+                self._stdin_buf.clear()
+                break
+            del self._stdin_buf[:n]
+        self._loop.remove_writer(fd)
+        if self._stdin_eof:
+            self._drop_stdin()
+
+    def _on_stdin_writable(self) -> None:
+        assert self._loop is not None and self._stdin_fd is not None
+        self._loop.remove_writer(self._stdin_fd)
+        self._flush_stdin()
+
+    def _drop_stdin(self) -> None:
+        fd, self._stdin_fd = self._stdin_fd, None
+        proc = self.core.proc
+        if fd is not None and self._loop is not None:
+            self._loop.remove_writer(fd)
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
     def _close_pipes(self) -> None:
+        self._drop_stdin()
         proc = self.core.proc
         if proc is None:
             return

@@ -1,1 +1,4 @@
-"""The Textual front end: ``asyncplay`` with no sub-command opens it."""
+"""The Textual front end: ``asyncplay`` with no sub-command opens it.
+
+Imported only when the editor starts: the headless ``run`` command never pays for Textual.
+"""

@@ -1,0 +1,768 @@
+"""The asyncplay app: an editor, a Run key, and the run's output and tasks, live.
+
+Data flows one way. A run is a ``RunSession``; a task of its own (never a view) folds
+the session's events into a ``RunModel`` with the one reducer, yielding to the loop every
+few thousand events. The views read the model on a steady tick (15 Hz) in one batch, so
+a flood of output or tasks costs each keystroke nothing but a share of that tick.
+
+The buffer is never only in memory for long: it is written to the autosave file 2 s
+after the last edit, before every run, on quit, and when the terminal goes away (SIGHUP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Tab, Tabs, TextArea
+
+from asyncplay import snippets, storage
+from asyncplay.model import RunModel, apply
+from asyncplay.runner.spec import RunSpec
+from asyncplay.tui.editor import (
+    MARK_CREATED,
+    MARK_ERROR,
+    MARK_SELECTED,
+    MARK_WARNING,
+    CodeEditor,
+)
+from asyncplay.tui.output_pane import OutputPane
+from asyncplay.tui.status_bar import StatusBar, describe
+from asyncplay.tui.stdin_box import StdinBox
+from asyncplay.tui.task_table import TaskTable
+
+TICK_HZ = 15
+AUTOSAVE_DELAY = 2.0  # seconds after the last edit
+FOLD_BATCH = 2_000  # events folded before yielding to the loop
+RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
+NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
+
+
+class Session(Protocol):
+    """What the app needs of a run (``RunSession``, or a recorded one in tests)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def events(self) -> AsyncIterator[dict]: ...
+
+    async def stop(self, grace: float | None = None) -> dict: ...
+
+    async def aclose(self) -> None: ...
+
+    def send_stdin(self, data: bytes) -> None: ...
+
+    def close_stdin(self) -> None: ...
+
+
+SessionFactory = Callable[[RunSpec], Awaitable[Session]]
+
+
+async def live_session(spec: RunSpec) -> Session:
+    """The real thing: a sandboxed child process with a pipe for its stdin."""
+    from asyncplay.runner.session import RunSession
+
+    return await RunSession.start(spec, stdin="pipe")
+
+
+def first_snippet() -> storage.Autosave:
+    """The buffer of a first start: the course's first bundled snippet."""
+    name = snippets.bundled_names()[0]
+    found = snippets.find_bundled(name)
+    text = found.path.read_text(encoding="utf-8") if found is not None else ""
+    return storage.Autosave(text=text, snippet=name)
+
+
+def origin_label(buffer: storage.Autosave) -> str:
+    """How the status bar names the buffer: its file, or the snippet it is a copy of."""
+    if buffer.path:
+        home = os.path.expanduser("~")
+        path = buffer.path
+        return "~" + path[len(home) :] if home != "/" and path.startswith(home + os.sep) else path
+    if buffer.snippet:
+        return f"copy of snippet {buffer.snippet}"
+    return "untitled"
+
+
+class AsyncplayApp(App[int]):
+    """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "asyncplay"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    # Priority: the editor's own keys must not shadow these (TextArea binds F6 and F7).
+    # Every key checked against TextArea's and Input's bindings in Textual 8.2: ctrl+c
+    # stays copy, no alt chords (they arrive split over slow links).
+    BINDINGS = [
+        Binding("f5,ctrl+r,ctrl+j", "run", "Run", priority=True),
+        Binding("f6,ctrl+t", "stop", "Stop", priority=True),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f2", "snippets", "Snippets", priority=True),
+        Binding("f7", "switch_pane", "Output/Tasks", priority=True),
+        Binding("ctrl+o", "open_file", "Open", show=False, priority=True),
+        Binding("f4", "save_as", "Save as", show=False, priority=True),
+        Binding("f8", "filter_output", "Filter", show=False, priority=True),
+        Binding("f9", "settings", "Settings", show=False, priority=True),
+        Binding("ctrl+f", "find", "Find", show=False, priority=True),
+        Binding("ctrl+g", "goto_line", "Go to line", show=False, priority=True),
+        Binding("ctrl+n", "next_pane", "Next pane", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    # Keys that also work while a dialog is open; the others belong to the main screen.
+    GLOBAL_ACTIONS = frozenset({"run", "stop", "quit", "command_palette"})
+
+    def __init__(
+        self,
+        buffer: storage.Autosave,
+        *,
+        settings: storage.Settings | None = None,
+        note: str | None = None,
+        session_factory: SessionFactory = live_session,
+        clock: Callable[[], float] = time.monotonic,
+        autosave: bool = True,
+    ) -> None:
+        super().__init__()
+        self.buffer = buffer
+        self.settings = settings if settings is not None else storage.load_settings()
+        self.session_factory = session_factory
+        self.clock = clock
+        self.autosave_enabled = autosave
+        self.session: Session | None = None
+        self.model: RunModel | None = None
+        self.program: str | None = None  # the path the current run was compiled under
+        self.selected_task: int | None = None
+        self.stopping = False
+        self._folder: asyncio.Task[None] | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._rerun = False
+        self._started = 0.0
+        self._ended_at: float | None = None
+        self._clean_text = buffer.text if not buffer.dirty else None
+        self._note = note
+        self._note_until = 0.0
+        self._autosave_timer: Any = None
+        self._marks_state: tuple = ()
+        self._marks_seen = 0
+        self._created_marks: set[int] = set()
+        self._tick_errors = 0
+        self._python_label = ".".join(map(str, sys.version_info[:3]))
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.GLOBAL_ACTIONS or len(self.screen_stack) <= 1:
+            return True
+        names = {binding.action for binding in self.BINDINGS if isinstance(binding, Binding)}
+        return action not in names
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield CodeEditor(self.buffer.text, id="editor")
+            with Vertical(id="side", classes="-show-output"):
+                yield Tabs(
+                    Tab("Output", id="tab-output"),
+                    Tab("Tasks", id="tab-tasks"),
+                    id="pane-tabs",
+                )
+                with Vertical(id="output-box"):
+                    yield OutputPane(id="output")
+                    yield StdinBox(id="stdin")
+                yield TaskTable(id="tasks")
+        with Horizontal(id="bar"):
+            yield Button("Run F5", id="run-button", compact=True, variant="success")
+            yield Button("Stop F6", id="stop-button", compact=True, variant="error")
+            yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def editor(self) -> CodeEditor:
+        return self.query_one("#editor", CodeEditor)
+
+    @property
+    def output(self) -> OutputPane:
+        return self.query_one("#output", OutputPane)
+
+    @property
+    def tasks(self) -> TaskTable:
+        return self.query_one("#tasks", TaskTable)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def on_mount(self) -> None:
+        row, col = self.buffer.cursor
+        self.editor.load(self.buffer.text, (row, col))
+        self.editor.focus()
+        if self._note:
+            self._note_until = self.clock() + NOTE_SECONDS
+        self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.hang_up)
+            except (ValueError, RuntimeError, NotImplementedError):
+                pass  # not the main thread (tests): no terminal to lose
+        self._tick()
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (ValueError, RuntimeError, NotImplementedError):
+                pass
+
+    # ---- the steady tick ----------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Every view catches up with the model, in one batch; never per event."""
+        try:
+            now = self.run_time()
+            with self.batch_update():
+                self.output.sync()
+                self.tasks.sync(now)
+                self._sync_marks()
+                self.status.show(
+                    describe(
+                        self.model,
+                        now,
+                        self._python_label,
+                        self.sandbox_label(),
+                        self.status_note(),
+                        self.stopping,
+                    )
+                )
+        except Exception as exc:  # a view's bug must not take the buffer down with it
+            self._tick_errors += 1
+            self.save_autosave()
+            if self._tick_errors == 1:
+                self.notify(f"internal error in a view: {exc!r}", severity="error")
+
+    def run_time(self) -> float:
+        """Seconds into the current run (frozen at its end)."""
+        if self.model is None:
+            return 0.0
+        if self.model.status == "ended":
+            return self.model.now
+        return max(self.model.now, self.clock() - self._started)
+
+    def sandbox_label(self) -> str | None:
+        model_sandbox = getattr(self.model, "sandbox", None) if self.model else None
+        if model_sandbox:
+            return str(model_sandbox)
+        return None
+
+    def status_note(self) -> str:
+        if self._note and self.clock() < self._note_until:
+            return self._note
+        return origin_label(self.buffer) + (" *" if self.dirty else "")
+
+    def say(self, note: str) -> None:
+        """A one-off sentence in the status bar (and nowhere else to dismiss)."""
+        self._note = note
+        self._note_until = self.clock() + NOTE_SECONDS
+        self._tick()
+
+    def _sync_marks(self) -> None:
+        """The editor's gutter: task creation lines, the selected task, errors, warnings."""
+        m = self.model
+        program = self.program
+        if m is None or program is None:
+            self.editor.set_marks({})
+            return
+        state = (id(m), len(m.tasks), m.steps, len(m.warnings), self.selected_task, m.status)
+        if state == self._marks_state:
+            return
+        self._marks_state = state
+        marks: dict[int, set[str]] = {}
+        for info in islice(m.tasks.values(), self._marks_seen, None):
+            if not info.internal and info.line and _same(info.file, program):
+                self._created_marks.add(info.line - 1)
+        self._marks_seen = len(m.tasks)
+        for line in self._created_marks:
+            marks.setdefault(line, set()).add(MARK_CREATED)
+        for ev in m.warnings:
+            if ev.get("line") and _same(ev.get("file"), program):
+                marks.setdefault(ev["line"] - 1, set()).add(MARK_WARNING)
+        for info in m.tasks.values():
+            if info.state == "failed" and info.exc_line and _same(info.exc_file, program):
+                marks.setdefault(info.exc_line - 1, set()).add(MARK_ERROR)
+        sel = m.tasks.get(self.selected_task) if self.selected_task is not None else None
+        if sel is not None:
+            line = sel.wait_line if _same(sel.wait_file, program) else None
+            line = line or (sel.line if _same(sel.file, program) else None)
+            if line:
+                marks.setdefault(line - 1, set()).add(MARK_SELECTED)
+        self.editor.set_marks(marks)
+
+    # ---- running ------------------------------------------------------------------------
+
+    def run_path(self) -> str:
+        """The file name the buffer runs under: its own file, else one in the user's folder."""
+        if self.buffer.path:
+            return os.path.abspath(self.buffer.path)
+        name = self.buffer.snippet or "untitled"
+        return str(storage.user_snippets_dir() / f"{name}.py")
+
+    def make_spec(self, python: str | None = None) -> RunSpec:
+        path = self.run_path()
+        kwargs: dict[str, Any] = {}
+        if "sandbox" in inspect.signature(RunSpec).parameters:
+            kwargs["sandbox"] = self.settings.sandbox
+        return RunSpec(
+            source=self.editor.text,
+            path=path,
+            python=python or sys.executable,
+            cwd=os.path.dirname(path) if not self.buffer.path else os.getcwd(),
+            limits=self.settings.to_limits(),
+            **kwargs,
+        )
+
+    def action_run(self) -> None:
+        """Run the editor's text; a run still going is stopped first."""
+        if self._run_task is not None and not self._run_task.done():
+            self._rerun = True
+            return
+        self._run_task = asyncio.create_task(self._run(), name="asyncplay-run")
+
+    async def _run(self) -> None:
+        self._rerun = True
+        while self._rerun:
+            self._rerun = False
+            self.save_autosave()
+            await self.end_session(RERUN_GRACE)
+            try:
+                await self._start()
+            except Exception as exc:
+                self.say(f"could not start the run: {exc}")
+                self.notify(f"could not start the run: {exc}", severity="error")
+                return
+
+    async def _start(self) -> None:
+        python = None
+        if self.settings.python:
+            from asyncplay.runner import python as pyinfo
+
+            info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
+            python, self._python_label = info.path, info.label
+        spec = self.make_spec(python)
+        model = RunModel()
+        self.model = model
+        self.program = spec.path
+        self.selected_task = None
+        self._marks_state = ()
+        self._marks_seen = 0
+        self._created_marks = set()
+        self.output.show(model, spec.path)
+        self.tasks.show(model)
+        self._started = self.clock()
+        session = await self.session_factory(spec)
+        self.session = session
+        self._folder = asyncio.create_task(self._fold(session, model), name="asyncplay-fold")
+        self._tick()
+
+    async def _fold(self, session: Session, model: RunModel) -> None:
+        """The session's events into the model, off the views' path, in bounded slices."""
+        n = 0
+        async for ev in session.events():
+            apply(model, ev)
+            n += 1
+            if n >= FOLD_BATCH:
+                n = 0
+                await asyncio.sleep(0)
+        self.stopping = False
+
+    async def end_session(self, grace: float | None = None) -> None:
+        """Stop the current run (if any) and release it; at most one session exists."""
+        session, self.session = self.session, None
+        if session is None:
+            return
+        try:
+            if session.running:
+                self.stopping = True
+                await session.stop(grace)
+            if self._folder is not None:
+                await self._folder
+        finally:
+            self.stopping = False
+            self._folder = None
+            await session.aclose()
+
+    def action_stop(self) -> None:
+        session = self.session
+        if session is None or not session.running:
+            self.say("nothing is running")
+            return
+        self.stopping = True
+        asyncio.create_task(session.stop(), name="asyncplay-stop")
+        self._tick()
+
+    def kill_now(self) -> None:
+        """SIGKILL the run's whole process group at once (the terminal is gone)."""
+        core = getattr(self.session, "core", None)
+        if core is not None:
+            core.kill("stopped")
+
+    # ---- buffer and files ---------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        try:
+            text = self.editor.text
+        except Exception:
+            return self.buffer.dirty
+        return text != self._clean_text
+
+    def current_buffer(self) -> storage.Autosave:
+        try:
+            editor = self.editor
+            self.buffer.text = editor.text
+            self.buffer.cursor = tuple(editor.cursor_location)  # type: ignore[assignment]
+        except Exception:
+            pass  # the widgets are gone: keep what was last known
+        self.buffer.dirty = self.dirty
+        self.buffer.saved_at = time.time()
+        return self.buffer
+
+    def save_autosave(self) -> bool:
+        """Write the buffer to the autosave file; never raises (returns success)."""
+        if not self.autosave_enabled:
+            return False
+        try:
+            storage.save_autosave(self.current_buffer())
+        except Exception as exc:
+            self.log.error(f"autosave failed: {exc!r}")
+            return False
+        return True
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self._autosave_timer is not None:
+            self._autosave_timer.stop()
+        self._autosave_timer = self.set_timer(AUTOSAVE_DELAY, self.save_autosave)
+
+    def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
+        self.buffer = buffer
+        self._clean_text = buffer.text if not buffer.dirty else None
+        self.editor.load(buffer.text, buffer.cursor)
+        self.save_autosave()
+        self.say(note)
+
+    def is_bundled(self) -> bool:
+        if not self.buffer.path:
+            return self.buffer.snippet is not None
+        try:
+            return Path(self.buffer.path).resolve().parent == snippets.bundled_dir().resolve()
+        except OSError:
+            return False
+
+    def write_file(self, path: Path) -> None:
+        """Save the buffer to ``path`` (atomically, keeping an existing file's mode)."""
+        text = self.editor.text
+        mode = path.stat().st_mode & 0o777 if path.exists() else None
+        storage.write_atomic(path, text)
+        if mode is not None:
+            os.chmod(path, mode)
+        self.buffer.path = str(path.resolve())
+        self.buffer.snippet = None
+        self._clean_text = text
+        self.save_autosave()
+        self.say(f"saved {origin_label(self.buffer)}")
+
+    def action_save(self) -> None:
+        if self.buffer.path and not self.is_bundled():
+            try:
+                self.write_file(Path(self.buffer.path))
+            except OSError as exc:
+                self.notify(f"could not save: {exc}", severity="error")
+            return
+        self.action_save_as()
+
+    def action_save_as(self) -> None:
+        self._push_optional("save_as", self._saved_as)
+
+    def _saved_as(self, result: Path | None) -> None:
+        if result is None:
+            return
+        try:
+            self.write_file(Path(result))
+        except OSError as exc:
+            self.notify(f"could not save: {exc}", severity="error")
+
+    # ---- panes and focus ----------------------------------------------------------------
+
+    def action_switch_pane(self) -> None:
+        side = self.query_one("#side")
+        show_tasks = side.has_class("-show-output")
+        self._show_pane("tasks" if show_tasks else "output")
+
+    def _show_pane(self, which: str) -> None:
+        side = self.query_one("#side")
+        side.set_class(which == "output", "-show-output")
+        side.set_class(which == "tasks", "-show-tasks")
+        tabs = self.query_one("#pane-tabs", Tabs)
+        tab_id = f"tab-{which}"
+        if tabs.active != tab_id:
+            tabs.active = tab_id
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id:
+            self._show_pane(event.tab.id.removeprefix("tab-"))
+
+    def action_next_pane(self) -> None:
+        order = ["editor", "output", "stdin", "tasks"]
+        if self.screen.has_class("-narrow"):
+            side = self.query_one("#side")
+            order = ["editor"] + (
+                ["tasks"] if side.has_class("-show-tasks") else ["output", "stdin"]
+            )
+        focused = self.focused.id if self.focused is not None else None
+        index = order.index(focused) if focused in order else -1
+        self.query_one(f"#{order[(index + 1) % len(order)]}").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "run-button":
+            self.action_run()
+        elif event.button.id == "stop-button":
+            self.action_stop()
+
+    # ---- output, tasks, stdin -----------------------------------------------------------
+
+    def on_output_pane_jump(self, message: OutputPane.Jump) -> None:
+        self.jump_to(message.line)
+
+    def jump_to(self, line: int) -> None:
+        editor = self.editor
+        row = max(0, min(line - 1, editor.document.line_count - 1))
+        editor.move_cursor((row, 0), center=True)
+        editor.focus()
+
+    def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
+        self.selected_task = message.task
+        if self.output.task_filter is not None and message.task is not None:
+            self.output.set_filter(message.task)
+        if message.jump and self.model is not None and message.task is not None:
+            info = self.model.tasks.get(message.task)
+            if info is not None:
+                line = info.wait_line if _same(info.wait_file, self.program) else None
+                line = line or (info.line if _same(info.file, self.program) else None)
+                if line:
+                    self.jump_to(line)
+        self._sync_marks()
+
+    def action_filter_output(self) -> None:
+        if self.output.task_filter is not None:
+            self.output.set_filter(None)
+            return
+        task = self.selected_task
+        if task is None:
+            self.notify("Select a task in the task table first.", severity="warning")
+            return
+        self.output.set_filter(task)
+        self._show_pane("output")
+
+    def action_copy_output(self) -> None:
+        self.output.action_copy_all()
+
+    def action_copy_selection(self) -> None:
+        text = self.editor.selected_text
+        if text:
+            self.copy_to_clipboard(text)
+            self.notify("Copied the selection (OSC 52).")
+        else:
+            self.notify("Nothing is selected in the editor.", severity="warning")
+
+    def on_stdin_box_line(self, message: StdinBox.Line) -> None:
+        session = self.session
+        if session is None or not session.running:
+            self.notify("No run is waiting for input: F5 starts one.", severity="warning")
+            return
+        session.send_stdin((message.text + "\n").encode("utf-8"))
+
+    def on_stdin_box_end_of_file(self, message: StdinBox.EndOfFile) -> None:
+        session = self.session
+        if session is not None and session.running:
+            session.close_stdin()
+            self.notify("Sent end-of-file to the program's stdin.")
+
+    # ---- screens of the other modules ---------------------------------------------------
+
+    def _push_optional(self, what: str, callback: Callable[[Any], None] | None = None) -> None:
+        """Open one of the secondary screens (help, settings, files, snippets)."""
+        try:
+            screen = self._make_screen(what)
+        except ImportError:
+            self.notify(f"{what.replace('_', ' ')} is not available yet.", severity="warning")
+            return
+        if screen is None:
+            return
+        self.push_screen(screen, callback)
+
+    def _make_screen(self, what: str) -> Screen | None:
+        if what == "save_as":
+            from asyncplay.tui.file_dialogs import SaveAsScreen
+
+            return SaveAsScreen()  # type: ignore[call-arg]
+        if what == "open_file":
+            from asyncplay.tui.file_dialogs import OpenFileScreen
+
+            return OpenFileScreen()  # type: ignore[call-arg]
+        if what == "help":
+            from asyncplay.tui.help import HelpScreen
+
+            return HelpScreen(self.BINDINGS)  # type: ignore[arg-type]
+        if what == "settings":
+            from asyncplay.tui.settings import SettingsScreen
+
+            return SettingsScreen(self.settings)
+        if what == "snippets":
+            from asyncplay.tui.snippet_browser import SnippetBrowser
+
+            return SnippetBrowser()  # type: ignore[call-arg]
+        return None
+
+    def action_help(self) -> None:
+        self._push_optional("help")
+
+    def action_settings(self) -> None:
+        self._push_optional("settings", self._settings_done)
+
+    def _settings_done(self, result: storage.Settings | None) -> None:
+        if result is None:
+            return
+        self.settings = result
+        try:
+            storage.save_settings(result)
+        except (OSError, ValueError) as exc:
+            self.notify(f"could not save the settings: {exc}", severity="error")
+        if result.theme in self.available_themes:
+            self.theme = result.theme
+        self.say("settings saved; they apply from the next run")
+
+    def action_open_file(self) -> None:
+        self._push_optional("open_file", self._opened)
+
+    def _opened(self, result: Path | None) -> None:
+        if result is None:
+            return
+        self.open_path(Path(result))
+
+    def open_path(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            self.notify(f"could not open {path}: {exc}", severity="error")
+            return
+        self.save_autosave()
+        buffer = storage.Autosave(text=text, path=str(path.resolve()))
+        self.load_buffer(buffer, f"opened {origin_label(buffer)}")
+
+    def action_snippets(self) -> None:
+        self._push_optional("snippets", self._snippet_chosen)
+
+    def _snippet_chosen(self, result: Any) -> None:
+        if result is None:
+            return
+        path = getattr(result, "path", result)
+        name = getattr(result, "name", Path(str(path)).stem)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.notify(f"could not open the snippet: {exc}", severity="error")
+            return
+        bundled = getattr(result, "bundled", True)
+        buffer = storage.Autosave(text=text, snippet=name if bundled else None)
+        if not bundled:
+            buffer.path = str(Path(path).resolve())
+        self.load_buffer(buffer, f"opened a copy of snippet {name}")
+
+    def action_find(self) -> None:
+        try:
+            from asyncplay.tui.find_bar import FindBar
+        except ImportError:
+            self.notify("find is not available yet.", severity="warning")
+            return
+        existing = self.query(FindBar)
+        if existing:
+            existing.first().focus()
+            return
+        self.mount(FindBar(self.editor), before=self.query_one("#bar"))  # type: ignore[call-arg]
+
+    def action_goto_line(self) -> None:
+        try:
+            from asyncplay.tui.find_bar import GotoLineScreen
+        except ImportError:
+            self.notify("go to line is not available yet.", severity="warning")
+            return
+        screen = GotoLineScreen(self.editor.document.line_count)  # type: ignore[call-arg]
+        self.push_screen(screen, lambda line: self.jump_to(line) if line else None)
+
+    # ---- the command palette ------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Run", "Run the editor's text (F5, ctrl+r, ctrl+j)", self.action_run),
+            ("Stop", "Stop the running program (F6, ctrl+t)", self.action_stop),
+            ("Save", "Save the buffer to its file (ctrl+s)", self.action_save),
+            ("Save as", "Save the buffer under a new name (F4)", self.action_save_as),
+            ("Open file", "Open a Python file (ctrl+o)", self.action_open_file),
+            ("Snippets", "Browse the bundled and your own snippets (F2)", self.action_snippets),
+            ("Settings", "Limits, Python, theme, sandbox (F9)", self.action_settings),
+            ("Help", "Keys and the task table's columns (F1)", self.action_help),
+            ("Find", "Find text in the editor (ctrl+f)", self.action_find),
+            ("Go to line", "Move the cursor to a line (ctrl+g)", self.action_goto_line),
+            ("Switch output / tasks", "On small screens (F7)", self.action_switch_pane),
+            (
+                "Filter output to the selected task",
+                "Or show all lines again (F8)",
+                self.action_filter_output,
+            ),
+            (
+                "Show or hide internal tasks",
+                "asyncio's own tasks in the table (i)",
+                self.tasks.action_toggle_internal,
+            ),
+            ("Copy output", "The whole output, via OSC 52", self.action_copy_output),
+            ("Copy selection", "The editor's selection, via OSC 52", self.action_copy_selection),
+            ("Next pane", "Move the focus (ctrl+n)", self.action_next_pane),
+        ]
+        for title, help_, callback in commands:
+            yield SystemCommand(title, help_, callback)
+
+    # ---- leaving ------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Save the buffer, stop the run (nothing left behind), then leave."""
+        self.save_autosave()
+        try:
+            await asyncio.wait_for(self.end_session(RERUN_GRACE), 5.0)
+        except (asyncio.TimeoutError, Exception):
+            self.kill_now()
+        self.exit(0)
+
+    def hang_up(self) -> None:
+        """The terminal went away (SIGHUP) or we were told to end (SIGTERM)."""
+        self.save_autosave()
+        self.kill_now()
+        self.exit(0)
+
+
+def _same(file: str | None, program: str | None) -> bool:
+    return bool(file) and bool(program) and os.path.abspath(file or "") == program

@@ -1,0 +1,123 @@
+"""The code editor: TextArea with Pygments colours, auto-indent and the run's line marks."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.strip import Strip
+from textual.widgets import TextArea
+
+from asyncplay.tui.highlight import PygmentsHighlighter
+
+# Gutter marks, strongest last (a line with several shows the last one that applies).
+MARK_CREATED = "created"  # a task of the current run was created here
+MARK_WARNING = "warning"  # a warning points here
+MARK_ERROR = "error"  # an exception was raised here
+MARK_SELECTED = "selected"  # the selected task is suspended (or was created) here
+_MARK_ORDER = (MARK_CREATED, MARK_WARNING, MARK_ERROR, MARK_SELECTED)
+_MARK_GLYPH = {
+    MARK_CREATED: ("+", "green"),
+    MARK_WARNING: ("!", "yellow"),
+    MARK_ERROR: ("x", "bold red"),
+    MARK_SELECTED: (">", "bold cyan"),
+}
+
+INDENT = 4
+_OPENERS = ("(", "[", "{", ":")
+
+
+class CodeEditor(TextArea):
+    """A Python editor: 4-space indents, auto-indent on Enter, marks in the gutter.
+
+    Lines never wrap, so screen row + scroll offset is the document line, which lets the
+    marks be drawn over the public ``render_line`` instead of TextArea's internals.
+    """
+
+    DEFAULT_CSS = """
+    CodeEditor { border: none; padding: 0; }
+    """
+
+    def __init__(self, text: str = "", *, id: str | None = None) -> None:
+        super().__init__(
+            text,
+            language=None,
+            soft_wrap=False,
+            tab_behavior="indent",
+            show_line_numbers=True,
+            id=id,
+        )
+        self.indent_width = INDENT
+        self.indent_type = "spaces"
+        self.marks: dict[int, str] = {}  # 0-based line -> strongest mark kind
+        self.highlighter = PygmentsHighlighter(self)
+
+    def on_mount(self) -> None:
+        self.highlighter.relex_now()
+
+    def on_unmount(self) -> None:
+        self.highlighter.close()
+
+    def load(self, text: str, cursor: tuple[int, int] = (0, 0)) -> None:
+        """Replace the whole buffer (a new file or snippet): new undo history too."""
+        self.load_text(text)
+        self.highlighter.relex_now()
+        row = min(max(cursor[0], 0), self.document.line_count - 1)
+        col = min(max(cursor[1], 0), len(self.document.get_line(row)))
+        self.move_cursor((row, col), center=True)
+
+    def set_marks(self, marks: dict[int, set[str]]) -> None:
+        """Mark lines (0-based) with kinds; only redraws when the marks changed."""
+        flat = {}
+        for line, kinds in marks.items():
+            for kind in _MARK_ORDER:
+                if kind in kinds:
+                    flat[line] = kind
+        if flat != self.marks:
+            self.marks = flat
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        if not self.marks:
+            return strip
+        line = y + self.scroll_offset.y
+        kind = self.marks.get(line)
+        width = self.gutter_width
+        if kind is None or width < 3 or line >= self.document.line_count:
+            return strip
+        glyph, style = _MARK_GLYPH[kind]
+        mark = Strip([Segment(glyph, Style.parse(style))], 1)
+        return Strip.join([strip.crop(0, width - 2), mark, strip.crop(width - 1)])
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter keeps the line's indentation, one level more after ``:`` or an opener."""
+        if event.key == "enter" and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            row, col = min(start, end)
+            line = self.document.get_line(row)[:col]
+            indent = len(line) - len(line.lstrip(" "))
+            if line.rstrip().endswith(_OPENERS):
+                indent = (indent // INDENT + 1) * INDENT
+            self.replace("\n" + " " * indent, start, end, maintain_selection_offset=False)
+            return
+        if event.key == "backspace" and not self.read_only and self._dedent():
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
+    def _dedent(self) -> bool:
+        """Backspace in leading spaces goes back to the previous indent stop."""
+        start, end = self.selection
+        if start != end:
+            return False
+        row, col = end
+        before = self.document.get_line(row)[:col]
+        if col == 0 or before.strip(" "):
+            return False
+        stop = (col - 1) // INDENT * INDENT
+        self.replace("", (row, stop), (row, col), maintain_selection_offset=False)
+        return True

@@ -1,0 +1,91 @@
+"""What the editor opens on, and running it so that nothing is lost or left behind."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from asyncplay import snippets, storage
+
+
+def _when(saved_at: float) -> str:
+    if not saved_at:
+        return "earlier"
+    return time.strftime(
+        "%H:%M" if time.time() - saved_at < 86_400 else "%b %d %H:%M", time.localtime(saved_at)
+    )
+
+
+def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
+    """The buffer to open and the note the status bar shows about it.
+
+    No target: the last buffer exactly as left, else (first use) the first bundled snippet.
+    A FILE (an existing file, or anything that looks like a path): its text, or an empty
+    buffer saved there on ctrl+s; unsaved edits to it from last time come back. A NAME:
+    a copy of that bundled snippet. Raises ValueError with a one-line reason.
+    """
+    last = storage.load_autosave()
+    if target is None:
+        if last is not None:
+            return (
+                last,
+                f"restored your last buffer ({_describe(last)}) from {_when(last.saved_at)}",
+            )
+        from asyncplay.tui.app import first_snippet
+
+        buffer = first_snippet()
+        return buffer, f"welcome: this is snippet {buffer.snippet}; F5 runs it, F1 explains"
+    path = Path(target)
+    if path.is_dir():
+        raise ValueError(f"{target} is a directory, not a Python file")
+    looks_like_path = os.sep in target or target.endswith(".py") or path.exists()
+    if looks_like_path:
+        full = path.resolve()
+        if not full.parent.is_dir():
+            raise ValueError(f"no such directory: {path.parent}")
+        if last is not None and last.dirty and last.path == str(full):
+            return last, f"restored your unsaved edits to {target} from {_when(last.saved_at)}"
+        if path.exists():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{target} is not UTF-8 text") from None
+            except OSError as exc:
+                raise ValueError(f"cannot read {target}: {exc.strerror}") from None
+            return storage.Autosave(text=text, path=str(full)), f"opened {target}"
+        return storage.Autosave(text="", path=str(full)), f"new file {target}: ctrl+s creates it"
+    found = snippets.find_bundled(target)
+    if found is None:
+        close = snippets.close_matches(target)
+        hint = (
+            f"; close matches: {', '.join(close)}" if close else "; 'asyncplay snippets' lists them"
+        )
+        raise ValueError(f"no file or snippet named {target!r}{hint}")
+    if last is not None and last.dirty and last.snippet == target and not last.path:
+        return last, f"restored your edited copy of snippet {target} from {_when(last.saved_at)}"
+    text = found.path.read_text(encoding="utf-8")
+    return storage.Autosave(text=text, snippet=target), f"a copy of snippet {target}: {found.title}"
+
+
+def _describe(buffer: storage.Autosave) -> str:
+    if buffer.path:
+        what = os.path.basename(buffer.path)
+    elif buffer.snippet:
+        what = f"copy of snippet {buffer.snippet}"
+    else:
+        what = "untitled"
+    return what + (", unsaved edits" if buffer.dirty else "")
+
+
+def launch(buffer: storage.Autosave, note: str | None) -> int:
+    """Run the app; whatever happens to it, the buffer is saved and the run is gone."""
+    from asyncplay.tui.app import AsyncplayApp
+
+    app = AsyncplayApp(buffer, note=note)
+    try:
+        app.run()
+    finally:
+        app.save_autosave()
+        app.kill_now()
+    return app.return_code or 0

@@ -1,0 +1,287 @@
+"""The output pane: the run's stdout and stderr, drawn line by line from the model.
+
+A line-API widget like Textual's own ``Log``: it keeps no copy of the output, only a view
+over the model's bounded deque, and renders just the rows on screen. The app calls
+``sync`` on its steady tick; nothing happens per event. Each line shows the task that
+printed it; stderr is coloured; a traceback's ``File "...", line N`` in the program's own
+file can be jumped to (Enter, or a click).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from asyncplay.model import OutputLine, RunModel
+
+TASK_WIDTH = 10  # cells for the task column
+_FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_WARN_LINE = re.compile(r"^(?P<file>/[^:]+\.py):(?P<line>\d+): \w*Warning")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+STDERR_STYLE = Style(color="red")
+TASK_STYLE = Style(dim=True)
+NOTE_STYLE = Style(italic=True, dim=True)
+CURSOR_STYLE = Style(reverse=True)
+
+
+def find_location(text: str) -> tuple[str, int] | None:
+    """The (file, line) a traceback or warning line points at, if it names one."""
+    match = _FILE_LINE.search(text) or _WARN_LINE.search(text)
+    if match is None:
+        return None
+    return match.group("file"), int(match.group("line"))
+
+
+class OutputPane(ScrollView, can_focus=True):
+    """The run's output; up/down move a cursor line, Enter jumps to the line it names."""
+
+    DEFAULT_CSS = """
+    OutputPane { background: $surface; overflow-x: auto; overflow-y: scroll; }
+    OutputPane:focus { background-tint: $foreground 5%; }
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First line", show=False),
+        Binding("end", "edge(1)", "Last line", show=False),
+        Binding("enter", "jump", "Go to line"),
+        Binding("y", "copy_line", "Copy line"),
+        Binding("a", "copy_all", "Copy all"),
+    ]
+
+    class Jump(Message):
+        """A line of the program's file was chosen from the output (1-based)."""
+
+        def __init__(self, line: int) -> None:
+            super().__init__()
+            self.line = line
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model: RunModel | None = None
+        self.program: str | None = None  # absolute path the run's code was compiled under
+        self.task_filter: int | None = None
+        self._view: Sequence[OutputLine] = ()
+        self._note: str | None = None  # first row: "N lines dropped" or the filter
+        self._first_abs = 0  # absolute number of _view[0] (unfiltered)
+        self._state: tuple = ()
+        self._width = 0
+        self._measured = 0  # absolute line count whose widths are in _width
+        self._cache: LRUCache[OutputLine, Strip] = LRUCache(1024)
+        self.cursor: int | None = None  # row in the view (note row included)
+        self.follow = True
+
+    # ---- fed by the app's tick ---------------------------------------------------------
+
+    def show(self, model: RunModel | None, program: str | None = None) -> None:
+        """Point the pane at a (new) run's model."""
+        self.model = model
+        self.program = os.path.abspath(program) if program else None
+        self.task_filter = None
+        self._width = 0
+        self._measured = 0
+        self.cursor = None
+        self.follow = True
+        self._state = ()
+        self._cache.clear()
+        self.sync()
+
+    def set_filter(self, task: int | None) -> None:
+        self.task_filter = task
+        self._state = ()
+        self._cache.clear()
+        self.cursor = None
+        self.follow = True
+        self.sync()
+
+    def sync(self) -> None:
+        """Catch up with the model: cheap when nothing changed since the last tick."""
+        m = self.model
+        if m is None:
+            if self._state != ("empty",):
+                self._state = ("empty",)
+                self._view, self._note = (), None
+                self.virtual_size = Size(0, 0)
+                self.refresh()
+            return
+        total = m.dropped_lines + len(m.output)
+        state = (id(m), total, self.task_filter)
+        if state == self._state:
+            return
+        self._state = state
+        if self.task_filter is None:
+            self._view = m.output
+            self._first_abs = m.dropped_lines
+            self._note = (
+                f"... {m.dropped_lines:,} earlier lines dropped" if m.dropped_lines else None
+            )
+        else:
+            tid = self.task_filter
+            self._view = [line for line in m.output if line.task == tid]
+            info = m.tasks.get(tid)
+            label = info.name if info is not None else f"task {tid}"
+            self._note = f"only {label}'s lines (F8 shows all)"
+        new = total - max(self._measured, m.dropped_lines)
+        if new > 0:
+            out = m.output
+            for i in range(max(0, len(out) - new), len(out)):
+                width = len(out[i].text)
+                if width > self._width:
+                    self._width = width
+            self._measured = total
+        rows = len(self._view) + (self._note is not None)
+        self.virtual_size = Size(self._width + TASK_WIDTH + 1, rows)
+        if self.follow:
+            self.cursor = None
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self._view) + (self._note is not None)
+
+    def line_at(self, row: int) -> OutputLine | None:
+        index = row - (self._note is not None)
+        if 0 <= index < len(self._view):
+            return self._view[index]
+        return None
+
+    def text(self) -> str:
+        """All the output the pane holds (for copying)."""
+        return "\n".join(line.text for line in self._view)
+
+    # ---- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if row >= self.row_count:
+            return Strip.blank(width, base)
+        strip = self._row_strip(row, base)
+        if row == self.cursor and self.has_focus:
+            strip = strip.apply_style(CURSOR_STYLE)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _row_strip(self, row: int, base: Style) -> Strip:
+        note = self._note is not None
+        if note and row == 0:
+            return Strip([Segment(self._note or "", base + NOTE_STYLE)])
+        line = self._view[row - note]
+        # Keyed by the line object itself: the cache keeps it alive, so no id is reused.
+        cached = self._cache.get(line)
+        if cached is not None:
+            return cached
+        label = ""
+        if line.task is not None and self.model is not None:
+            info = self.model.tasks.get(line.task)
+            label = info.name if info is not None else str(line.task)
+        label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
+        text = _CONTROL.sub("?", line.text.expandtabs())
+        style = base + STDERR_STYLE if line.stream == "stderr" else base
+        strip = Strip(
+            [Segment(label, base + TASK_STYLE), Segment(text, style)],
+            TASK_WIDTH + cell_len(text),
+        )
+        self._cache[line] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # ---- moving and jumping ------------------------------------------------------------
+
+    def _set_cursor(self, row: int) -> None:
+        rows = self.row_count
+        if not rows:
+            return
+        self.cursor = max(0, min(rows - 1, row))
+        self.follow = self.cursor == rows - 1
+        self.scroll_to_region_row(self.cursor)
+        self.refresh()
+
+    def scroll_to_region_row(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def _current(self) -> int:
+        if self.cursor is not None:
+            return self.cursor
+        return max(0, min(self.row_count - 1, self.scroll_offset.y + self.size.height - 1))
+
+    def action_move(self, delta: int) -> None:
+        self._set_cursor(self._current() + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self._current() + direction * max(1, self.size.height - 1))
+
+    def action_edge(self, end: int) -> None:
+        self._set_cursor(self.row_count - 1 if end else 0)
+
+    def location(self, row: int) -> int | None:
+        """The program's line (1-based) that output row ``row`` points at, if any."""
+        line = self.line_at(row)
+        if line is None:
+            return None
+        found = find_location(line.text)
+        if found is None or self.program is None:
+            return None
+        file, number = found
+        if os.path.abspath(file) != self.program:
+            return None
+        return number
+
+    def action_jump(self) -> None:
+        if self.cursor is None:
+            return
+        number = self.location(self.cursor)
+        if number is not None:
+            self.post_message(self.Jump(number))
+        else:
+            self.notify("This line names no line of the program.", severity="warning")
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y + self.scroll_offset.y
+        if row < self.row_count:
+            self._set_cursor(row)
+            number = self.location(row)
+            if number is not None:
+                self.post_message(self.Jump(number))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_copy_line(self) -> None:
+        line = self.line_at(self._current())
+        if line is not None:
+            self.app.copy_to_clipboard(line.text)
+            self.notify("Copied the line (OSC 52).")
+
+    def action_copy_all(self) -> None:
+        self.app.copy_to_clipboard(self.text())
+        self.notify(f"Copied {len(self._view):,} lines of output (OSC 52).")

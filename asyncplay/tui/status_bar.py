@@ -1,0 +1,70 @@
+"""The status line: run state, elapsed time, how the run ended, Python and sandbox."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from asyncplay.model import RunModel
+
+STATE_STYLE = {"running": "bold green", "stopping": "bold yellow", "ended": "bold"}
+
+
+def describe(
+    model: RunModel | None,
+    elapsed: float,
+    python: str,
+    sandbox: str | None,
+    note: str | None = None,
+    stopping: bool = False,
+) -> Text:
+    """The status text; pure, so tests and snapshots see exactly what users see."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if model is None:
+        text.append("ready", style="bold")
+        text.append(" - F5 runs the editor's text")
+    elif model.status == "ended" and model.end is not None:
+        end = model.end
+        code = end.get("exit_code")
+        ok = code == 0
+        text.append(f"exit {code}", style="bold green" if ok else "bold red")
+        message = end.get("message") or ""
+        if end.get("by") == "asyncplay" or not ok:
+            text.append(f" - {message}")
+        else:
+            text.append(f" - {model.now:.2f}s")
+    else:
+        state = "stopping" if stopping else "running"
+        text.append(state, style=STATE_STYLE[state])
+        text.append(f" {elapsed:.1f}s")
+        user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
+        text.append(f" - {user} live task{'s' if user != 1 else ''}")
+    text.append("  |  ")
+    text.append(f"Python {model.python if model and model.python else python}")
+    if sandbox:
+        text.append(f"  |  sandbox {sandbox}")
+    if note:
+        text.append("  |  ")
+        text.append(note, style="italic")
+    return text
+
+
+class StatusBar(Static):
+    """Updated on the app's tick; only repaints when its text changed."""
+
+    DEFAULT_CSS = """
+    StatusBar { width: 1fr; height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self._last = ""
+
+    def show(self, text: Text) -> None:
+        if text.plain != self._last:
+            self._last = text.plain
+            self.update(text)
+
+    @property
+    def plain(self) -> str:
+        return self._last
