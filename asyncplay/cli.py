@@ -397,14 +397,14 @@ def _cmd_tui(argv: list[str]) -> int:
             "(to run a program with arguments: asyncplay run FILE ARGS...)"
         )
     target = argv[0] if argv else None
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("the editor needs a terminal; 'asyncplay run FILE' runs headless")
     from asyncplay.tui.launch import launch, opening
 
     try:
         buffer, note = opening(target)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the editor needs a terminal; 'asyncplay run FILE' runs headless")
     return launch(buffer, note)
 
 

@@ -31,7 +31,7 @@ def _one_line(stderr: bytes) -> str:
         (["run", "--python", "/nonexistent/python", "x.py"], "no such interpreter"),
         (["run", "--python", "/bin/true", "x.py"], "not a working Python"),
         (["run", "--bogus", "x.py"], "unrecognized arguments"),
-        (["nonsense"], "invalid choice"),
+        (["nonsense"], "no file or snippet named 'nonsense'"),
         (["run", "."], "is a directory"),
     ],
 )

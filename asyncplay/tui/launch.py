@@ -25,8 +25,8 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
     buffer saved there on ctrl+s; unsaved edits to it from last time come back. A NAME:
     a copy of that bundled snippet. Raises ValueError with a one-line reason.
     """
-    last = storage.load_autosave()
     if target is None:
+        last = storage.load_autosave()
         if last is not None:
             return (
                 last,
@@ -44,6 +44,7 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
         full = path.resolve()
         if not full.parent.is_dir():
             raise ValueError(f"no such directory: {path.parent}")
+        last = storage.load_autosave()
         if last is not None and last.dirty and last.path == str(full):
             return last, f"restored your unsaved edits to {target} from {_when(last.saved_at)}"
         if path.exists():
@@ -62,6 +63,7 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
             f"; close matches: {', '.join(close)}" if close else "; 'asyncplay snippets' lists them"
         )
         raise ValueError(f"no file or snippet named {target!r}{hint}")
+    last = storage.load_autosave()
     if last is not None and last.dirty and last.snippet == target and not last.path:
         return last, f"restored your edited copy of snippet {target} from {_when(last.saved_at)}"
     text = found.path.read_text(encoding="utf-8")

@@ -1,0 +1,286 @@
+"""Pilot tests of the main screen with real runs: run, stop, rerun, tasks, jump, stdin."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from tui_helpers import wait_ended, wait_for
+
+from asyncplay import storage
+from asyncplay.tui.app import AsyncplayApp
+
+GATHER = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def worker(n):
+        print(f"worker {n} start")
+        await asyncio.sleep(0.05 * n)
+        print(f"worker {n} done")
+        return n
+
+    async def main():
+        tasks = [asyncio.create_task(worker(n), name=f"w{n}") for n in (1, 2, 3)]
+        print(await asyncio.gather(*tasks))
+
+    asyncio.run(main())
+    """
+)
+
+RUNAWAY = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def main():
+        n = 0
+        while True:
+            n += 1
+            print("tick", n)
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
+    return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
+
+
+async def test_run_shows_output_tasks_and_marks(tmp_path):
+    app = make_app(GATHER, str(tmp_path / "g.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        texts = [line.text for line in app.model.output]
+        assert texts[-1] == "[1, 2, 3]"
+        assert "worker 3 done" in texts
+        names = {app.tasks.get_cell(str(t), "name") for t in app.tasks._rows}
+        assert {"w1", "w2", "w3"} <= names
+        assert app.status.plain.startswith("exit 0")
+        # Task creation lines are marked in the gutter (line 10 creates the workers).
+        assert app.editor.marks.get(9) in ("created", "selected")
+        # The autosave was written before the run.
+        assert storage.load_autosave().text == GATHER
+
+
+async def test_ctrl_j_and_ctrl_r_run_and_the_run_button(tmp_path):
+    app = make_app('print("hello")\n', str(tmp_path / "h.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in ("ctrl+j", "ctrl+r"):
+            await pilot.press(key)
+            await wait_ended(pilot)
+            assert [line.text for line in app.model.output] == ["hello"]
+            app.model = None
+        await pilot.click("#run-button")
+        await wait_ended(pilot)
+        assert [line.text for line in app.model.output] == ["hello"]
+        assert app.editor.text == 'print("hello")\n'  # no key reached the buffer
+
+
+async def test_stop_a_runaway_and_rerun_while_running(tmp_path):
+    app = make_app(RUNAWAY, str(tmp_path / "r.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and len(app.model.output) > 3)
+        first = app.session
+        first_model = app.model
+        await pilot.press("f5")  # rerun: the old one is stopped first
+        await wait_for(pilot, lambda: app.model is not first_model and app.session is not None)
+        assert not first.running
+        assert first_model.end["reason"] == "stopped"
+        await wait_for(pilot, lambda: len(app.model.output) > 3)
+        await pilot.press("ctrl+t")
+        await wait_ended(pilot)
+        assert app.model.end["reason"] == "stopped"
+        assert app.model.exit_code == 130
+        assert "stopped" in app.status.plain
+
+
+async def test_quit_while_running_saves_and_leaves_nothing(tmp_path, home):
+    app = make_app(RUNAWAY, str(tmp_path / "r.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and len(app.model.output) > 0)
+        await pilot.press("end", "#")
+        pid = app.session.pid
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, 15)
+    assert _gone(pid)
+    saved = storage.load_autosave()
+    assert saved.text.startswith("import asyncio#\n")
+    assert saved.dirty
+    # the conftest fixture proves no process of the run is left
+
+
+async def test_hang_up_saves_and_kills(tmp_path):
+    app = make_app(RUNAWAY, str(tmp_path / "r.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and len(app.model.output) > 0)
+        pid = app.session.pid
+        await pilot.press("x")
+        app.hang_up()
+        await wait_for(pilot, lambda: not app.is_running, 15)
+    assert storage.load_autosave().text.startswith("x")
+    assert _gone(pid)
+
+
+def _gone(pid: int) -> bool:
+    """The process no longer runs (reaped, or a zombie waiting for its parent)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_jump_from_a_traceback_line_to_the_editor(tmp_path):
+    text = "import asyncio\n\n\nasync def main():\n    1 / 0\n\nasyncio.run(main())\n"
+    app = make_app(text, str(tmp_path / "t.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        pane = app.output
+        rows = [pane.location(i) for i in range(pane.row_count)]
+        assert 5 in rows and 7 in rows
+        pane.focus()
+        pane.cursor = rows.index(5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.editor.cursor_location == (4, 0)
+        assert app.focused is app.editor
+        assert app.editor.marks.get(4) == "error"
+
+
+async def test_select_a_task_marks_its_line_and_filters_output(tmp_path):
+    app = make_app(GATHER, str(tmp_path / "g.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        table = app.tasks
+        table.focus()
+        row = table._order.index(next(t for t in table._order if app.model.tasks[t].name == "w2"))
+        table.move_cursor(row=row)
+        await pilot.pause(0.1)
+        tid = app.selected_task
+        assert app.model.tasks[tid].name == "w2"
+        await pilot.press("f8")
+        await pilot.pause(0.1)
+        lines = [app.output.line_at(i) for i in range(app.output.row_count)]
+        shown = [line.text for line in lines if line is not None]
+        assert shown == ["worker 2 start", "worker 2 done"]
+        await pilot.press("f8")
+        await pilot.pause(0.1)
+        assert app.output.row_count == len(app.model.output)
+        await pilot.press("f7")  # back to... the table keeps its selection
+        table.focus()
+        await pilot.press("enter")  # jump to where the task is (its last line)
+        await pilot.pause(0.1)
+        assert app.editor.cursor_location[0] + 1 == app.model.tasks[tid].wait_line
+
+
+async def test_stdin_lines_and_end_of_file(tmp_path):
+    text = (
+        "import sys\nname = input()\nprint('hello', name)\nprint('rest', repr(sys.stdin.read()))\n"
+    )
+    app = make_app(text, str(tmp_path / "i.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is not None)
+        app.query_one("#stdin").focus()
+        await pilot.press("B", "o", "b", "enter")
+        await wait_for(pilot, lambda: any("hello Bob" in x.text for x in app.model.output))
+        await pilot.press("x", "enter", "ctrl+d")
+        await wait_ended(pilot)
+        assert [line.text for line in app.model.output] == ["hello Bob", "rest 'x\\n'"]
+
+
+async def test_editor_indents_and_dedents():
+    app = make_app("")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"def f():", "enter", *"x = (", "enter")
+        assert app.editor.text == "def f():\n    x = (\n        "
+        await pilot.press("backspace")
+        assert app.editor.text == "def f():\n    x = (\n    "
+        await pilot.press("ctrl+z")
+        await pilot.press("tab")
+        assert app.editor.text.endswith("    ")
+
+
+async def test_save_writes_the_file_and_keeps_its_mode(tmp_path):
+    target = tmp_path / "mine.py"
+    target.write_text("a = 1\n")
+    target.chmod(0o644)
+    app = make_app("a = 1\n", str(target))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end", "2")
+        assert app.dirty
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert target.read_text() == "a = 12\n"
+        assert target.stat().st_mode & 0o777 == 0o644
+        assert not app.dirty
+
+
+async def test_small_terminal_shows_everything_as_tabs(tmp_path):
+    app = make_app(GATHER, str(tmp_path / "g.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.screen.has_class("-narrow")
+        for sel in ("#editor", "#output", "#stdin", "#status", "#run-button", "#pane-tabs"):
+            assert app.query_one(sel).region.height >= 1, sel
+        assert (
+            app.query_one("#tasks").display is False or app.query_one("#tasks").region.height == 0
+        )
+        await pilot.press("f7")
+        await pilot.pause()
+        assert app.query_one("#tasks").region.height >= 3
+        assert app.query_one("#output").region.height == 0
+    app = make_app(GATHER, str(tmp_path / "g.py"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.screen.has_class("-wide")
+        assert app.query_one("#tasks").region.height >= 5
+        assert app.query_one("#output").region.height >= 5
+
+
+async def test_every_action_is_in_the_command_palette():
+    app = make_app("")
+    async with app.run_test(size=(80, 24)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for action in (
+            "Run",
+            "Stop",
+            "Save",
+            "Save as",
+            "Open file",
+            "Snippets",
+            "Settings",
+            "Help",
+            "Find",
+            "Go to line",
+            "Copy output",
+            "Copy selection",
+        ):
+            assert action in titles
+
+
+async def test_a_crashing_view_does_not_lose_the_buffer(home):
+    app = make_app("precious = 1\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        def boom(now: float) -> None:
+            raise RuntimeError("view bug")
+
+        app.tasks.sync = boom  # type: ignore[method-assign]
+        await pilot.press("end", "0")
+        await pilot.pause(0.2)
+        assert app.is_running
+    assert storage.load_autosave().text == "precious = 10\n"

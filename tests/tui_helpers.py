@@ -1,0 +1,25 @@
+"""Shared helpers for the TUI tests: a private data directory and waiting on the app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+
+async def wait_for(pilot: Pilot, cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until ``cond()`` holds (generous: the machine is shared)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {cond}")
+        await pilot.pause(0.05)
+
+
+async def wait_ended(pilot: Pilot, timeout: float = 20.0) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended", timeout)
+    await asyncio.sleep(0.15)  # a tick or two for the views
+    await pilot.pause()
