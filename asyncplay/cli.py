@@ -86,6 +86,28 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         "MiB",
         "stdout + stderr limit; exit status 121",
     ),
+    "--slow-step": (
+        "slow_step",
+        _Value(float, "--slow-step", 0),
+        100.0,
+        "MS",
+        "warn about any task step that holds the event loop longer than this",
+    ),
+    "--clock": (
+        "clock",
+        _Choice("--clock", ("real", "virtual")),
+        "real",
+        "real|virtual",
+        "virtual: when every task waits on a timer, jump to the next one instead of "
+        "sleeping (time.time() in the program is not affected)",
+    ),
+    "--speed": (
+        "speed",
+        _Value(float, "--speed", 0),
+        1.0,
+        "X",
+        "run the waits that are not skipped X times as fast (0.25: four times slower)",
+    ),
     "--python": (
         "python",
         None,
@@ -209,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
             kwargs["type"] = checked(conv)
         if default is not None:
             kwargs["default"] = default
-            kwargs["help"] = f"{help_} (default: {default:g})"
+            shown = f"{default:g}" if isinstance(default, float | int) else default
+            kwargs["help"] = f"{help_} (default: {shown})"
         run.add_argument(flag, **kwargs)
     for flag, (dest, help_) in RUN_FLAGS.items():
         run.add_argument(flag, dest=dest, action="store_true", help=help_)
@@ -272,7 +295,15 @@ def _cmd_run(ns: SimpleNamespace) -> int:
     limits = Limits(
         timeout=ns.timeout, memory_mib=ns.memory, cpu=ns.cpu, output_mib=ns.output_limit
     )
-    spec = RunSpec(python=info.path, args=tuple(args), limits=limits, **target_kw)
+    spec = RunSpec(
+        python=info.path,
+        args=tuple(args),
+        limits=limits,
+        slow_step=ns.slow_step / 1000,
+        clock=ns.clock,
+        speed=ns.speed,
+        **target_kw,
+    )
     return _run_headless(spec, ns)
 
 

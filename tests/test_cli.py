@@ -234,6 +234,8 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
         ["run", "--timeout", "2.5", "--memory", "512", "--cpu=4", "--output-limit", "1", "p.py"],
         ["run", "-m", "pkg.mod", "x", "-y"],
         ["run", "--python", "/usr/bin/python3", "gather"],
+        ["run", "--slow-step", "50", "--clock", "virtual", "--speed=0.25", "p.py"],
+        ["run", "--clock", "fake", "p.py"],
         ["run", "--timeout=-1", "p.py"],
         ["run", "--time", "5", "p.py"],
         ["run", "--help"],

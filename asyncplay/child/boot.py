@@ -145,7 +145,9 @@ def setup(inject_dir: str) -> None:
     except (OSError, ValueError, KeyError):
         return  # not ours to trace (a subprocess that inherited the environment)
     _state["spec"] = spec
-    tracer = Tracer(channel, t0)
+    clock = spec.get("clock") if spec.get("clock") in ("real", "virtual") else "real"
+    speed = _positive(spec.get("speed"), 1.0)
+    tracer = Tracer(channel, t0, _positive(spec.get("slow_step"), 0.1), clock, speed)
     _state["tracer"] = tracer
     tracer.send_json(
         {
@@ -155,6 +157,9 @@ def setup(inject_dir: str) -> None:
             "python": ".".join(map(str, sys.version_info[:3])),
             "implementation": sys.implementation.name,
             "pid": os.getpid(),
+            "clock": clock,
+            "speed": speed,
+            "slow_step": tracer.slow_step,
         },
         now=True,
     )
@@ -163,6 +168,8 @@ def setup(inject_dir: str) -> None:
     def at_exit() -> None:
         if flusher is not None:
             flusher.stop()
+        if tracer.watchdog is not None:
+            tracer.watchdog.stop()
         tracer.at_exit()
 
     atexit.register(at_exit)
@@ -171,6 +178,12 @@ def setup(inject_dir: str) -> None:
         _install_tracer(tracer, sys.modules["asyncio"])
     else:
         sys.meta_path.insert(0, _AsyncioHook(tracer))
+
+
+def _positive(value: Any, default: float) -> float:
+    if type(value) in (int, float) and 0 < value < float("inf"):
+        return float(value)
+    return default
 
 
 # ---- source mode: unsaved editor text --------------------------------------------------

@@ -17,12 +17,12 @@ code runs long. stderr is line-buffered, as it always is in Python 3.9+.
 
 from __future__ import annotations
 
-import _thread
 import io
 import os
 import sys
 import time
 
+from asyncplay.child.periodic import Periodic
 from asyncplay.child.tracer import drop_own_frame
 
 TYPE_CHECKING = False
@@ -33,95 +33,23 @@ FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
 MAX_PENDING = 4 * 1024 * 1024  # bytes of output kept for attribution between two steps
 
 
-class Flusher:
-    """Flushes stdout when nothing else has for a while (a long step, synchronous code).
+class Flusher(Periodic):
+    """Flushes stdout when nothing else has for a while (a long step, synchronous code)."""
 
-    A ``_thread`` thread, so ``threading.enumerate()`` does not list it. It steps aside
-    around ``os.fork()``: 3.12+ warn when a process with other threads forks, and a
-    plain Python program that forks has no other thread.
-    """
+    period = FLUSH_EVERY
 
     def __init__(self) -> None:
+        super().__init__()
         self.last = time.monotonic()
-        self.running = False
-        self.wanted = False
         self.stream: Any = None
-        self._pid = 0
-        self._native_id = 0
-        # _stop is held while the thread should run (it takes it back when told to stop);
-        # _stopped is held while the thread runs.
-        self._stop = _thread.allocate_lock()
-        self._stop.acquire()
-        self._stopped = _thread.allocate_lock()
 
-    def start(self) -> None:
-        import os
-
-        if self.running:
-            return
-        self.running = True
-        self._pid = os.getpid()
-        self._stopped.acquire()
-        # The thread must never take a signal meant for the program's main thread (a
-        # signal it blocks to sigwait() for, say): start it with every signal blocked.
-        import signal
-
-        try:
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        except (AttributeError, OSError, ValueError):
-            old = None
-        try:
-            _thread.start_new_thread(self._loop, ())
-        finally:
-            if old is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-    def _loop(self) -> None:
-        self._native_id = _thread.get_native_id()
-        try:
-            while not self._stop.acquire(timeout=FLUSH_EVERY):
-                if time.monotonic() - self.last >= FLUSH_EVERY and self.stream is not None:
-                    try:
-                        self.stream.flush()  # the runtime's stdout, never a replacement
-                    except Exception:
-                        pass
-                    self.last = time.monotonic()
-        finally:
-            self._stopped.release()
-
-    def stop(self) -> None:
-        """Before interpreter shutdown (a thread still touching stdout then is fatal) and
-        before a fork: wait until the thread has really gone."""
-        import os
-
-        self.wanted = False
-        if not self.running or os.getpid() != self._pid:  # a fork has no flusher thread
-            return
-        self.running = False
-        self._stop.release()
-        self._stopped.acquire(timeout=1.0)
-        self._stopped.release()
-        task = f"/proc/self/task/{self._native_id}"
-        deadline = time.monotonic() + 0.1
-        while self._native_id and os.path.exists(task) and time.monotonic() < deadline:
-            time.sleep(0.0005)
-
-    def install_fork_hooks(self) -> None:
-        """Stop before a fork; start again lazily, at the next flush of the runtime (3.13
-        counts threads only after the fork's after-in-parent hooks have run)."""
-        import os
-
-        def before() -> None:
-            if self.running:
-                self.stop()
-                self.wanted = True
-
-        os.register_at_fork(before=before)
-
-    def ensure_running(self) -> None:
-        if self.wanted and not self.running:
-            self.wanted = False
-            self.start()
+    def tick(self) -> None:
+        if time.monotonic() - self.last >= FLUSH_EVERY and self.stream is not None:
+            try:
+                self.stream.flush()  # the runtime's stdout, never a replacement
+            except Exception:
+                pass
+            self.last = time.monotonic()
 
 
 class _Raw(io.RawIOBase):

@@ -101,7 +101,14 @@ class _Rec:
 class Tracer:
     """Holds the run's trace state; ``install`` wires it into asyncio."""
 
-    def __init__(self, channel: Channel, t0: float) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        t0: float,
+        slow_step: float = 0.1,
+        clock: str = "real",
+        speed: float = 1.0,
+    ) -> None:
         self.channel = channel
         self.strings = Strings(channel)
         self.t0 = t0
@@ -128,6 +135,16 @@ class Tracer:
         self.aio_dir = ""
         self.gathering: Any = None
         self.flush_stdout: Any = _nothing
+        # The blocking detector: steps longer than slow_step (seconds) are reported; the
+        # watchdog thread leaves (step start, file, line) of what it saw in slow_sample.
+        self.slow_step = slow_step
+        self.slow_sample: tuple[float, str, int] | None = None
+        self.watchdog: Any = None
+        self.lib_dirs: tuple[str, ...] = ()
+        self.main_dir = ""
+        self.own_code: dict[int, bool] = {}
+        self.clock = clock
+        self.speed = speed
 
     # ---- records -------------------------------------------------------------------
 
@@ -183,6 +200,9 @@ class Tracer:
         self.flush_output(self.current)
         self.flush_stdout()
         self.channel.flush()
+        wd = self.watchdog
+        if wd is not None and wd.wanted:  # stopped for a fork: back at work
+            wd.ensure_running()
 
     def at_exit(self) -> None:
         if not self.enabled:
@@ -220,6 +240,80 @@ class Tracer:
                 best = (self.strings.sid(code.co_filename), tb.tb_lineno)
             tb = tb.tb_next
         return best
+
+    # ---- the blocking detector ---------------------------------------------------------
+
+    def is_program_code(self, code: types.CodeType) -> bool:
+        """The program's own files: not asyncio or asyncplay, not the standard library or
+        site-packages — unless under the program's own directory (a bundled snippet lives
+        inside the installed asyncplay)."""
+        own = self.own_code.get(id(code))
+        if own is None:
+            fn = code.co_filename
+            own = self.kind_of(code) == 0 and (
+                not fn.startswith(self.lib_dirs)
+                or bool(self.main_dir and fn.startswith(self.main_dir))
+            )
+            self.own_code[id(code)] = own
+        return own
+
+    def program_line(self, frame: types.FrameType | None) -> tuple[str, int] | None:
+        """(file, line) of the innermost frame of the program's own code, else of any
+        code that is not asyncio's or asyncplay's. Runs on the watchdog thread too: it
+        only reads frames and fills caches, never writes to the channel."""
+        fallback = None
+        while frame is not None:
+            code = frame.f_code
+            if self.is_program_code(code):
+                return code.co_filename, frame.f_lineno or 0
+            if fallback is None and self.kind_of(code) == 0:
+                fallback = (code.co_filename, frame.f_lineno or 0)
+            frame = frame.f_back
+        return fallback
+
+    def start_watchdog(self) -> None:
+        """At the first loop start: the thread that samples slow steps."""
+        import _thread
+
+        from asyncplay.child.watchdog import Watchdog
+
+        wd = self.watchdog
+        if wd is None:
+            wd = self.watchdog = Watchdog(self, self.slow_step)
+            wd.install_fork_hooks()
+        wd.loop_thread = _thread.get_ident()
+        if not wd.running:
+            wd.wanted = False
+            wd.start()
+
+    def slow_step_warning(self, rec: _Rec, task: Any, start: float, dur: float) -> None:
+        """A step held the loop longer than the threshold: one warning, at the line the
+        watchdog saw it held at, else the line the step resumed at (where it waited)."""
+        sample = self.slow_sample
+        if sample is not None and sample[0] == start:
+            file, line = sample[1], sample[2]
+        else:
+            _a, f, line = rec.wait
+            if not line and task is not None and not task.done():
+                _a, f, line = self.describe(rec, task)
+            file = self.strings.text(f) if line else None
+        self.slow_sample = None
+        self.flush_output(self.current)
+        self.send_json(
+            {
+                "event": "warning",
+                "kind": "slow_step",
+                "message": f"{rec.name} held the event loop for {dur:.2f} s without "
+                "an await: no other task could run meanwhile. A blocking call such as "
+                "time.sleep() or a slow read freezes every task; await its asyncio "
+                "version (asyncio.sleep) or run it in a thread with asyncio.to_thread().",
+                "task": rec.tid,
+                "file": file,
+                "line": line or None,
+                "duration": dur,
+            },
+            now=True,
+        )
 
     # ---- tasks -----------------------------------------------------------------------
 
@@ -428,6 +522,8 @@ class Tracer:
     def record_step(self, rec: _Rec, task: Any, start: float, dur: float) -> None:
         """A finished step, then the task's end or what it now waits on. The step hook
         carries an inlined copy of this (it is the hottest path there is)."""
+        if dur > self.slow_step:
+            self.slow_step_warning(rec, task, start, dur)
         if task.done():
             self.channel.buf += protocol.pack_step(rec.tid, start - self.t0, dur, 0, 0, 0)
             self.done(rec, task)
@@ -468,6 +564,7 @@ class Tracer:
         from asyncio import base_events, events, runners, tasks
 
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
+        self.lib_dirs, self.main_dir = _library_dirs()
         self.gathering = tasks._GatheringFuture
         _install_step_hook(self, events.Handle)
         self._install_create_task(base_events.BaseEventLoop)
@@ -621,6 +718,11 @@ class Tracer:
 
         def _set_running_loop(loop: Any) -> None:
             _mark_gap()  # a loop starts or stops: what ran outside it is nobody's step
+            if loop is not None and tracer.enabled and isinstance(loop, base_cls):
+                try:
+                    tracer.loop_started(loop)
+                except Exception:
+                    pass
             if loop is not None and tracer.enabled and not isinstance(loop, base_cls):
                 key = type(loop).__module__ + "." + type(loop).__qualname__
                 if key not in tracer.warned:
@@ -638,6 +740,11 @@ class Tracer:
 
         if getattr(asyncio, "_set_running_loop", None) is orig:
             asyncio._set_running_loop = _set_running_loop
+
+    def loop_started(self, loop: Any) -> None:
+        """A traced loop starts running (in this thread)."""
+        if self.slow_step > 0:
+            self.start_watchdog()
 
     def _install_cut_off_check(self, runners_mod: Any, tasks_mod: Any) -> None:
         """Warn about tasks still pending when ``main()`` returned.
@@ -693,6 +800,23 @@ class Tracer:
             )
 
 
+def _library_dirs() -> tuple[tuple[str, ...], str]:
+    """The standard library's and site-packages' folders (not the program's own code, for
+    the blocking detector), and the program's own folder."""
+    dirs = {os.path.dirname(os.__file__)}
+    try:
+        import site
+
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    except Exception:
+        pass
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else "")
+    main_dir = os.path.dirname(os.path.abspath(main_file)) + os.sep if main_file else ""
+    return tuple(os.path.join(d, "") for d in dirs if d), main_dir
+
+
 def drop_own_frame(exc: BaseException) -> None:
     """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
     the change across a bare ``raise``; 3.10 re-adds the frame)."""
@@ -712,6 +836,8 @@ _tasks: dict = {}
 _channel: Any = None
 _t0 = 0.0
 _cb_kinds: dict = {}
+_step_start = 0.0  # the running step's start (read by the watchdog thread)
+_slow = float("inf")  # the blocking detector's threshold, seconds
 _perf = time.perf_counter
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
@@ -758,7 +884,7 @@ class _HandleScaffold:
     events.py's file name and line, and the frame looks exactly like the original's."""
 
     def _run(self):  # noqa: ANN001, ANN202 - the shape must match asyncio's
-        global _gap
+        global _gap, _step_start
         cb = self._callback
         k = _cb_kinds.get(type(cb))
         if k is None:
@@ -785,7 +911,7 @@ class _HandleScaffold:
                 prev_nested = tracer.nested
                 tracer.current = rec
                 tracer.nested = 0.0
-                start = _perf()
+                start = _step_start = _perf()
         try:
             self._context.run(self._callback, *self._args)
         except (SystemExit, KeyboardInterrupt):
@@ -806,6 +932,11 @@ class _HandleScaffold:
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
+                if dur > _slow:  # the blocking detector (the watchdog sampled the line)
+                    try:
+                        tracer.slow_step_warning(rec, task, start, dur)
+                    except Exception:
+                        pass
                 try:  # inlined Tracer.record_step
                     if task.done():
                         _channel.buf += _pack_step(
@@ -851,8 +982,9 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     (``sleep(0)``) means "ready again at once", and walking for it would double the cost
     of a busy program (see the bench/ figures in the README).
     """
-    global _tracer, _tasks, _channel, _t0, _chunks
+    global _tracer, _tasks, _channel, _t0, _chunks, _slow
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
+    _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
     _chunks = tracer.chunks
     _set_oflush(tracer.oflush)
     orig = handle_cls._run

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+CLOCKS = ("real", "virtual")
+
 
 class Limits:
     """Every limit a run is held to; each names the flag that raises it in its message.
@@ -53,6 +55,9 @@ class RunSpec:
         cwd: str | None = None,
         limits: Limits | None = None,
         argv0: str | None = None,
+        slow_step: float = 0.1,
+        clock: str = "real",
+        speed: float = 1.0,
     ) -> None:
         self.path = path
         self.module = module
@@ -62,6 +67,16 @@ class RunSpec:
         self.cwd = cwd or os.getcwd()
         self.limits = limits or Limits()
         self.argv0 = argv0
+        # How the child runs the loop: the blocking detector's threshold (seconds), the
+        # loop's clock ("real" or "virtual": timer-only waits are skipped) and the rate of
+        # the waits that are not skipped (0.25: four times slower).
+        self.slow_step = slow_step
+        self.clock = clock
+        self.speed = speed
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
+        if not (slow_step > 0 and speed > 0):
+            raise ValueError("slow_step and speed must be more than 0")
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")
@@ -80,6 +95,9 @@ class RunSpec:
             "mode": self.mode,
             "channel_fd": channel_fd,
             "args": list(self.args),
+            "slow_step": self.slow_step,
+            "clock": self.clock,
+            "speed": self.speed,
         }
         if self.module is not None:
             spec["module"] = self.module
