@@ -126,6 +126,9 @@ async def test_find_bar_smart_case_no_match_and_edits() -> None:
         count = bar.query_one(".find-count", Label)
         assert str(count.render()) == "no matches" and count.has_class("-none")
         assert not bar.find_next()
+        await pilot.press("backspace", "backspace")
+        editor.move_cursor((0, 0))  # moved away: no match is "current"
+        assert bar.count == (None, 1)
         # the editor changes under the bar: matches are recomputed
         editor.text = "Mzz Mzz Mzz"
         assert bar.find_next() and bar.count[1] == 3

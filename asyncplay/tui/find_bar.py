@@ -19,7 +19,7 @@ Neither key collides with TextArea's own bindings (it uses F5-F7, ctrl+a/e/w/d/x
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from textual import on
 from textual.app import ComposeResult
@@ -123,7 +123,7 @@ class FindBar(Horizontal):
         self.text_area = text_area
         self.query_text = ""
         self._matches: list[Match] = []
-        self._current: int | None = None
+        self._starts: list[int] = []  # each match's start, for bisection
         self._text: str | None = None  # the editor text the matches were computed on
         self._locator: _Locator | None = None
 
@@ -142,9 +142,20 @@ class FindBar(Horizontal):
 
     @property
     def count(self) -> tuple[int | None, int]:
-        """(1-based index of the selected match or None, number of matches)."""
+        """(1-based number of the match the editor has selected, or None; match count)."""
         self._refresh_matches()
-        return (None if self._current is None else self._current + 1, len(self._matches))
+        return (self._selected_index(), len(self._matches))
+
+    def _selected_index(self) -> int | None:
+        """1-based number of the match equal to the editor's selection, if it is one."""
+        if self._locator is None or not self._matches:
+            return None
+        selection = self.text_area.selection
+        span = (self._locator.offset(min(selection)), self._locator.offset(max(selection)))
+        index = bisect_left(self._starts, span[0])
+        if index < len(self._matches) and self._matches[index] == span:
+            return index + 1
+        return None
 
     # -- opening and closing ---------------------------------------------------------
 
@@ -170,7 +181,8 @@ class FindBar(Horizontal):
         event.stop()
         self.query_text = event.value
         self._text = None  # recompute for the new query
-        self._select_from(min(self.text_area.selection), forward=True, inclusive=True)
+        # From the selection's start, so typing on grows the match under the cursor.
+        self._select_from(min(self.text_area.selection), forward=True)
 
     @on(Input.Submitted, "#find-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -185,11 +197,11 @@ class FindBar(Horizontal):
 
     def find_next(self) -> bool:
         """Select the next match after the cursor (wrapping); False when there is none."""
-        return self._select_from(max(self.text_area.selection), forward=True, inclusive=False)
+        return self._select_from(max(self.text_area.selection), forward=True)
 
     def find_previous(self) -> bool:
         """Select the match before the selection (wrapping); False when there is none."""
-        return self._select_from(min(self.text_area.selection), forward=False, inclusive=False)
+        return self._select_from(min(self.text_area.selection), forward=False)
 
     def _refresh_matches(self) -> None:
         text = self.text_area.text
@@ -199,26 +211,21 @@ class FindBar(Horizontal):
         self._text = text
         self._locator = _Locator(list(document.lines), document.newline)
         self._matches = find_matches(text, self.query_text)
-        self._current = None
+        self._starts = [start for start, _end in self._matches]
 
-    def _select_from(self, location: tuple[int, int], *, forward: bool, inclusive: bool) -> bool:
-        """Select the first match at/after (or the last before) ``location``, wrapping."""
+    def _select_from(self, location: tuple[int, int], *, forward: bool) -> bool:
+        """Select the first match starting at/after (or the last before) ``location``."""
         self._refresh_matches()
         matches, locator = self._matches, self._locator
         if not matches or locator is None:
-            self._current = None
             self._update_count()
             return False
-        selection = self.text_area.selection
         if forward:
             # Typing keeps the match under the cursor; "next" starts after the selection.
-            threshold = locator.offset(location if inclusive else max(selection))
-            index = next((i for i, (s, _e) in enumerate(matches) if s >= threshold), 0)
-        else:
             threshold = locator.offset(location)
-            before = [i for i, (s, _e) in enumerate(matches) if s < threshold]
-            index = before[-1] if before else len(matches) - 1
-        self._current = index
+            index = bisect_left(self._starts, threshold) % len(matches)
+        else:
+            index = bisect_left(self._starts, locator.offset(location)) - 1  # -1 wraps
         start, end = matches[index]
         self.text_area.selection = Selection(locator.location(start), locator.location(end))
         self.text_area.scroll_cursor_visible(center=True)
@@ -229,13 +236,13 @@ class FindBar(Horizontal):
         if not self.is_mounted:
             return
         label = self.query_one(".find-count", Label)
-        found = len(self._matches) if self.query_text else 0
+        current, found = self.count if self.query_text else (None, 0)
         if not self.query_text:
             text = ""
         elif not found:
             text = "no matches"
         else:
-            text = f"{(self._current or 0) + 1} of {found}"
+            text = f"{current or '-'} of {found}"
         label.update(text)
         label.set_class(bool(self.query_text) and not found, "-none")
 
