@@ -14,7 +14,8 @@ API (used by the TUI):
   ``user_data_dir("asyncplay")`` (honours ``XDG_DATA_HOME``); created 0700.
 - :func:`write_atomic` (path, text): temp file 0600 + fsync + ``os.replace``.
 - :class:`Autosave`, :func:`load_autosave` -> Autosave | None, :func:`save_autosave`.
-- :class:`Settings` (+ ``to_limits()``), :func:`load_settings` (never raises),
+- :class:`Settings` (+ ``to_limits()``, ``run_options()`` for RunSpec),
+  :func:`load_settings` (never raises),
   :func:`save_settings`.
 - :func:`user_snippets_dir` -> Path: ``data_dir()/snippets``, 0700.
 """
@@ -32,7 +33,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from asyncplay.runner.spec import Limits
+from asyncplay.runner.spec import CLOCKS, Limits
 
 __all__ = [
     "AUTOSAVE_FILE",
@@ -57,7 +58,6 @@ SETTINGS_FILE = "settings.json"
 SNIPPETS_DIR = "snippets"
 FORMAT_VERSION = 1
 SANDBOXES = ("auto", "bwrap", "rlimit", "none")
-CLOCKS = ("real", "virtual")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -258,6 +258,20 @@ class Settings:
             output_mib=self.output_mib,
             procs=self.procs,
         )
+
+    def run_options(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~asyncplay.runner.spec.RunSpec`:
+        ``RunSpec(source=..., path=..., **settings.run_options())``.
+
+        ``sandbox`` is not among them until RunSpec takes a sandbox choice.
+        """
+        return {
+            "python": self.python,
+            "limits": self.to_limits(),
+            "slow_step": self.slow_step_ms / 1000,
+            "clock": self.clock,
+            "speed": self.speed,
+        }
 
     def problems(self) -> dict[str, str]:
         """Field name -> one-line reason, for every field holding an unusable value."""

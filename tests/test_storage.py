@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,21 @@ def test_settings_round_trip_and_to_limits(home: Path) -> None:
         1,
         8,
     )
+
+
+def test_settings_run_options_make_a_run_spec(home: Path) -> None:
+    from asyncplay.runner.spec import RunSpec
+
+    settings = Settings(python="/usr/bin/python3", clock="virtual", speed=0.5, slow_step_ms=250)
+    spec = RunSpec(source="pass\n", path="buffer.py", **settings.run_options())
+    assert (spec.python, spec.clock, spec.speed, spec.slow_step) == (
+        "/usr/bin/python3",
+        "virtual",
+        0.5,
+        0.25,
+    )
+    assert spec.limits.timeout == settings.timeout
+    assert RunSpec(source="", path="b.py", **Settings().run_options()).python == sys.executable
 
 
 def test_settings_invalid_and_unknown_keys_fall_back_per_key(home: Path) -> None:
