@@ -12,7 +12,9 @@ API (used by the TUI):
 
 - :func:`data_dir` -> Path: ``$ASYNCPLAY_HOME`` if set (tests use it), else platformdirs'
   ``user_data_dir("asyncplay")`` (honours ``XDG_DATA_HOME``); created 0700.
-- :func:`write_atomic` (path, text): temp file 0600 + fsync + ``os.replace``.
+- :func:`write_atomic` (path, text, keep_mode=False): temp file 0600 + fsync +
+  ``os.replace``; ``keep_mode=True`` for the user's own files (keeps their mode, follows
+  symlinks).
 - :class:`Autosave`, :func:`load_autosave` -> Autosave | None, :func:`save_autosave`.
 - :class:`Settings` (+ ``to_limits()``, ``run_options()`` for RunSpec),
   :func:`load_settings` (never raises),
@@ -88,16 +90,24 @@ def user_snippets_dir() -> Path:
     return ensure_private_dir(data_dir() / SNIPPETS_DIR)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, keep_mode: bool = False) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so readers see the old file or the new one.
 
-    The temporary file is created 0600 in the target's directory (``os.replace`` is atomic
-    only within one file system) and removed again if anything fails.
+    The temporary file is created in the target's directory (``os.replace`` is atomic
+    only within one file system) and removed again if anything fails. The new file is
+    0600, unless ``keep_mode``: then an existing file keeps its permission bits and a
+    symlink keeps pointing at the file it names (the one written), which is what saving
+    a user's own file elsewhere should do.
     """
     path = Path(path)
+    mode = FILE_MODE
+    if keep_mode:
+        path = Path(os.path.realpath(path))
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(path.stat().st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()

@@ -74,6 +74,21 @@ def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.py"]
 
 
+def test_write_atomic_keep_mode_for_the_users_own_files(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.py"
+    shared.write_text("old\n")
+    os.chmod(shared, 0o664)
+    link = tmp_path / "link.py"
+    link.symlink_to(shared)
+    storage.write_atomic(link, "new\n", keep_mode=True)
+    assert link.is_symlink() and shared.read_text() == "new\n" and mode(shared) == 0o664
+    fresh = tmp_path / "fresh.py"
+    storage.write_atomic(fresh, "x\n", keep_mode=True)  # nothing to keep: private
+    assert mode(fresh) == 0o600
+    storage.write_atomic(shared, "again\n")  # default: private, whatever it was
+    assert mode(shared) == 0o600
+
+
 def test_write_atomic_failure_keeps_the_old_file_and_no_partial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
