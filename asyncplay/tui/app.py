@@ -38,10 +38,15 @@ from asyncplay.tui.editor import (
     MARK_WARNING,
     CodeEditor,
 )
+from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen
+from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
+from asyncplay.tui.help import HelpScreen, help_bindings
 from asyncplay.tui.output_pane import OutputPane
+from asyncplay.tui.settings import SettingsScreen
+from asyncplay.tui.snippet_browser import SnippetBrowser, SnippetChoice
 from asyncplay.tui.status_bar import StatusBar, describe
 from asyncplay.tui.stdin_box import StdinBox
-from asyncplay.tui.task_table import TaskTable
+from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
 
 TICK_HZ = 15
 AUTOSAVE_DELAY = 2.0  # seconds after the last edit
@@ -119,6 +124,8 @@ class AsyncplayApp(App[int]):
         Binding("f9", "settings", "Settings", show=False, priority=True),
         Binding("ctrl+f", "find", "Find", show=False, priority=True),
         Binding("ctrl+g", "goto_line", "Go to line", show=False, priority=True),
+        Binding("f3", "find_next", "Find next", show=False, priority=True),
+        Binding("shift+f3", "find_previous", "Find previous", show=False, priority=True),
         Binding("ctrl+n", "next_pane", "Next pane", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -172,8 +179,11 @@ class AsyncplayApp(App[int]):
     # ---- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        editor = CodeEditor(self.buffer.text, id="editor")
         with Horizontal(id="main"):
-            yield CodeEditor(self.buffer.text, id="editor")
+            with Vertical(id="editor-box"):
+                yield editor
+                yield FindBar(editor, id="find")
             with Vertical(id="side", classes="-show-output"):
                 yield Tabs(
                     Tab("Output", id="tab-output"),
@@ -458,11 +468,24 @@ class AsyncplayApp(App[int]):
         self._autosave_timer = self.set_timer(AUTOSAVE_DELAY, self.save_autosave)
 
     def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
+        """Switch the editor to another buffer; unsaved edits of a file are kept aside."""
+        if self.dirty and self.buffer.path and not self.is_bundled():
+            self._keep_aside()
         self.buffer = buffer
         self._clean_text = buffer.text if not buffer.dirty else None
         self.editor.load(buffer.text, buffer.cursor)
         self.save_autosave()
         self.say(note)
+
+    def _keep_aside(self) -> None:
+        """Unsaved edits to a file go to NAME.py.unsaved beside the autosave (never lost)."""
+        try:
+            name = Path(self.buffer.path or "untitled").name + ".unsaved"
+            target = storage.data_dir() / name
+            storage.write_atomic(target, self.editor.text)
+            self.notify(f"your unsaved edits were kept in {target}", timeout=10)
+        except OSError as exc:
+            self.notify(f"could not keep the unsaved edits: {exc}", severity="error")
 
     def is_bundled(self) -> bool:
         if not self.buffer.path:
@@ -493,17 +516,6 @@ class AsyncplayApp(App[int]):
                 self.notify(f"could not save: {exc}", severity="error")
             return
         self.action_save_as()
-
-    def action_save_as(self) -> None:
-        self._push_optional("save_as", self._saved_as)
-
-    def _saved_as(self, result: Path | None) -> None:
-        if result is None:
-            return
-        try:
-            self.write_file(Path(result))
-        except OSError as exc:
-            self.notify(f"could not save: {exc}", severity="error")
 
     # ---- panes and focus ----------------------------------------------------------------
 
@@ -601,67 +613,42 @@ class AsyncplayApp(App[int]):
             session.close_stdin()
             self.notify("Sent end-of-file to the program's stdin.")
 
-    # ---- screens of the other modules ---------------------------------------------------
-
-    def _push_optional(self, what: str, callback: Callable[[Any], None] | None = None) -> None:
-        """Open one of the secondary screens (help, settings, files, snippets)."""
-        try:
-            screen = self._make_screen(what)
-        except ImportError:
-            self.notify(f"{what.replace('_', ' ')} is not available yet.", severity="warning")
-            return
-        if screen is None:
-            return
-        self.push_screen(screen, callback)
-
-    def _make_screen(self, what: str) -> Screen | None:
-        if what == "save_as":
-            from asyncplay.tui.file_dialogs import SaveAsScreen
-
-            return SaveAsScreen()  # type: ignore[call-arg]
-        if what == "open_file":
-            from asyncplay.tui.file_dialogs import OpenFileScreen
-
-            return OpenFileScreen()  # type: ignore[call-arg]
-        if what == "help":
-            from asyncplay.tui.help import HelpScreen
-
-            return HelpScreen(self.BINDINGS)  # type: ignore[arg-type]
-        if what == "settings":
-            from asyncplay.tui.settings import SettingsScreen
-
-            return SettingsScreen(self.settings)
-        if what == "snippets":
-            from asyncplay.tui.snippet_browser import SnippetBrowser
-
-            return SnippetBrowser()  # type: ignore[call-arg]
-        return None
+    # ---- the secondary screens --------------------------------------------------------
 
     def action_help(self) -> None:
-        self._push_optional("help")
+        self.push_screen(HelpScreen(help_bindings(self), columns=COLUMN_HELP))
 
     def action_settings(self) -> None:
-        self._push_optional("settings", self._settings_done)
+        self.push_screen(SettingsScreen(self.settings), self._settings_done)
 
     def _settings_done(self, result: storage.Settings | None) -> None:
+        """The screen saved the settings and applied the theme; runs use them from now."""
         if result is None:
             return
         self.settings = result
-        try:
-            storage.save_settings(result)
-        except (OSError, ValueError) as exc:
-            self.notify(f"could not save the settings: {exc}", severity="error")
-        if result.theme in self.available_themes:
-            self.theme = result.theme
         self.say("settings saved; they apply from the next run")
 
-    def action_open_file(self) -> None:
-        self._push_optional("open_file", self._opened)
+    def action_save_as(self) -> None:
+        if self.buffer.path and not self.is_bundled():
+            name, folder = Path(self.buffer.path).name, Path(self.buffer.path).parent
+        else:
+            name, folder = (self.buffer.snippet or "untitled"), None
+        self.push_screen(SaveAsScreen(name=name, folder=folder), self._saved_as)
 
-    def _opened(self, result: Path | None) -> None:
+    def _saved_as(self, result: Path | None) -> None:
         if result is None:
             return
-        self.open_path(Path(result))
+        try:
+            self.write_file(Path(result))
+        except OSError as exc:
+            self.notify(f"could not save: {exc}", severity="error")
+
+    def action_open_file(self) -> None:
+        self.push_screen(OpenFileScreen(start=Path.cwd()), self._opened)
+
+    def _opened(self, result: Path | None) -> None:
+        if result is not None:
+            self.open_path(Path(result))
 
     def open_path(self, path: Path) -> None:
         try:
@@ -669,49 +656,45 @@ class AsyncplayApp(App[int]):
         except (OSError, UnicodeDecodeError) as exc:
             self.notify(f"could not open {path}: {exc}", severity="error")
             return
-        self.save_autosave()
         buffer = storage.Autosave(text=text, path=str(path.resolve()))
         self.load_buffer(buffer, f"opened {origin_label(buffer)}")
 
     def action_snippets(self) -> None:
-        self._push_optional("snippets", self._snippet_chosen)
+        self.push_screen(SnippetBrowser(), self._snippet_chosen)
 
-    def _snippet_chosen(self, result: Any) -> None:
-        if result is None:
+    def _snippet_chosen(self, choice: SnippetChoice | None) -> None:
+        if choice is None:
             return
-        path = getattr(result, "path", result)
-        name = getattr(result, "name", Path(str(path)).stem)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.notify(f"could not open the snippet: {exc}", severity="error")
-            return
-        bundled = getattr(result, "bundled", True)
-        buffer = storage.Autosave(text=text, snippet=name if bundled else None)
-        if not bundled:
-            buffer.path = str(Path(path).resolve())
-        self.load_buffer(buffer, f"opened a copy of snippet {name}")
+        if choice.kind == "bundled":
+            buffer = storage.Autosave(text=choice.text, snippet=choice.name)
+            self.load_buffer(buffer, f"a copy of snippet {choice.name}; the original stays")
+        else:
+            buffer = storage.Autosave(text=choice.text, path=str(Path(choice.path).resolve()))
+            self.load_buffer(buffer, f"opened your snippet {choice.name}")
+
+    @property
+    def find_bar(self) -> FindBar:
+        return self.query_one("#find", FindBar)
 
     def action_find(self) -> None:
-        try:
-            from asyncplay.tui.find_bar import FindBar
-        except ImportError:
-            self.notify("find is not available yet.", severity="warning")
-            return
-        existing = self.query(FindBar)
-        if existing:
-            existing.first().focus()
-            return
-        self.mount(FindBar(self.editor), before=self.query_one("#bar"))  # type: ignore[call-arg]
+        self.find_bar.open()
+
+    def action_find_next(self) -> None:
+        self.find_bar.find_next()
+
+    def action_find_previous(self) -> None:
+        self.find_bar.find_previous()
 
     def action_goto_line(self) -> None:
-        try:
-            from asyncplay.tui.find_bar import GotoLineScreen
-        except ImportError:
-            self.notify("go to line is not available yet.", severity="warning")
-            return
-        screen = GotoLineScreen(self.editor.document.line_count)  # type: ignore[call-arg]
-        self.push_screen(screen, lambda line: self.jump_to(line) if line else None)
+        editor = self.editor
+        current = editor.cursor_location[0] + 1
+        screen = GotoLineScreen(editor.document.line_count, current)
+        self.push_screen(screen, self._goto_done)
+
+    def _goto_done(self, line: int | None) -> None:
+        if line is not None:
+            goto_line(self.editor, line)
+            self.editor.focus()
 
     # ---- the command palette ------------------------------------------------------------
 

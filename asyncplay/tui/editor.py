@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -27,12 +29,27 @@ INDENT = 4
 _OPENERS = ("(", "[", "{", ":")
 
 
-class CodeEditor(TextArea):
+def _editor_bindings() -> list:
+    """TextArea's keys minus F6 and F7 (select line / select all): the app runs and stops
+    on function keys, and a stray F7 must never select the whole buffer for the next
+    keystroke to replace."""
+    taken = {"f6", "f7"}
+    out = []
+    for binding in TextArea.BINDINGS:
+        keys = [k for k in binding.key.split(",") if k.strip() not in taken]  # type: ignore[union-attr]
+        if keys:
+            out.append(replace(binding, key=",".join(keys)))  # type: ignore[arg-type]
+    return out
+
+
+class CodeEditor(TextArea, inherit_bindings=False):
     """A Python editor: 4-space indents, auto-indent on Enter, marks in the gutter.
 
     Lines never wrap, so screen row + scroll offset is the document line, which lets the
     marks be drawn over the public ``render_line`` instead of TextArea's internals.
     """
+
+    BINDINGS = _editor_bindings()
 
     DEFAULT_CSS = """
     CodeEditor { border: none; padding: 0; }

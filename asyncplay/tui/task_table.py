@@ -29,6 +29,26 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 KEYS = tuple(key for key, _label, _width in COLUMNS)
 
+#: What each column means, for the help screen.
+COLUMN_HELP: tuple[tuple[str, str], ...] = (
+    ("name", "The task's name (asyncio's Task-N unless the program named it)."),
+    ("coroutine", "The coroutine function the task runs."),
+    (
+        "state",
+        "pending (not started yet), ready (queued to run), waiting (suspended on an "
+        "await), done, cancelled, or failed (ended with an exception).",
+    ),
+    (
+        "awaits",
+        "What a waiting task is suspended on (a sleep, another task, a lock); for a "
+        "finished task its result (= ...) or its exception type.",
+    ),
+    ("line", "The line of your program the task is at now (or was created at)."),
+    ("steps", "How many times the loop resumed the task."),
+    ("running", "Time the task spent actually running (holding the loop)."),
+    ("lifetime", "Time from the task's creation to its end (or to now)."),
+)
+
 ADD_PER_TICK = 300  # new rows per tick
 REFRESH_PER_TICK = 300  # off-screen rows re-checked per tick
 
