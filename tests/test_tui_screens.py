@@ -332,6 +332,9 @@ async def test_snippet_browser_lists_in_course_order_filters_and_opens(home: Pat
         assert screen.highlighted is not None and screen.highlighted.name == bundled[1]
         await pilot.press(*"gath")
         assert [e.name for e in screen.shown] == ["gather", "gather_errors"]
+        await pilot.press(*(["backspace"] * 4), *"taskg")
+        assert "Needs Python 3.11" in _plain(screen.query_one("#snippet-info", Static))
+        await pilot.press(*(["backspace"] * 5), *"gath")
         assert screen.highlighted is not None and screen.highlighted.name == "gather"
         await pilot.press("enter")
         await pilot.pause()

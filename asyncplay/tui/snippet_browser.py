@@ -57,6 +57,7 @@ class SnippetEntry:
     title: str
     explanation: str
     look_for: str = ""
+    requires_python: tuple[int, int] | None = None
 
     def matches(self, query: str) -> bool:
         query = query.strip().lower()
@@ -85,7 +86,13 @@ def _entry(kind: Literal["bundled", "user"], path: Path) -> SnippetEntry:
         reason = str(exc).split(": ", 1)[-1]
         return SnippetEntry(kind, path.stem, path, "(no title)", f"No description: {reason}.")
     return SnippetEntry(
-        kind, snippet.name, path, snippet.title, snippet.explanation, snippet.look_for
+        kind,
+        snippet.name,
+        path,
+        snippet.title,
+        snippet.explanation,
+        snippet.look_for,
+        snippet.requires_python,
     )
 
 
@@ -198,7 +205,11 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
             return
         text = Text()
         text.append(entry.title + "\n", style="bold")
-        text.append(f"{entry.name} - {'bundled' if entry.kind == 'bundled' else entry.path}\n\n")
+        text.append(f"{entry.name} - {'bundled' if entry.kind == 'bundled' else entry.path}\n")
+        if entry.requires_python:
+            major, minor = entry.requires_python
+            text.append(f"Needs Python {major}.{minor} or newer\n", style="italic")
+        text.append("\n")
         text.append(reflow(entry.explanation) + "\n")
         if entry.look_for:
             text.append("\nWhat to look for: ", style="bold")
