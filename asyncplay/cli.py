@@ -129,7 +129,24 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         "TEXT",
         "only tasks whose name or coroutine contains TEXT (any case) in the summary",
     ),
+    "--trace": (
+        "trace",
+        None,
+        None,
+        "OUT.json",
+        "write the run as a Chrome trace (Perfetto, chrome://tracing) to OUT.json",
+    ),
+    "--record": (
+        "record",
+        None,
+        None,
+        "OUT.jsonl",
+        "save every event of the run to OUT.jsonl, for 'asyncplay replay'",
+    ),
 }
+# The options of ``run`` that ``replay`` takes too: they only shape the views.
+REPLAY_OPTIONS = ("--sort", "--filter", "--trace")
+REPLAY_FLAGS = ("--json", "--quiet", "--all-tasks", "--timeline", "--graph")
 RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--json": (
         "json",
@@ -141,6 +158,10 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--timeline": (
         "timeline",
         "draw a timeline of the tasks on stderr at the end (one lane per task, even with --quiet)",
+    ),
+    "--graph": (
+        "graph",
+        "draw who awaits whom as a tree on stderr at the end (and at a deadlock warning)",
     ),
 }
 
@@ -239,6 +260,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target", nargs="?", metavar="FILE|NAME", help="the program to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
 
+    replay = sub.add_parser(
+        "replay",
+        help="show a recorded run again (from 'run --record'), without running anything",
+        description="Read FILE (made by 'asyncplay run --record FILE') and show what the run "
+        "showed: its output, the task summary, and any of the views below.",
+    )
+    for flag in REPLAY_OPTIONS:
+        dest, conv, _default, metavar, help_ = RUN_OPTIONS[flag]
+        kwargs = {"dest": dest, "metavar": metavar, "help": help_}
+        if conv is not None:
+            kwargs["type"] = checked(conv)
+        replay.add_argument(flag, **kwargs)
+    for flag in REPLAY_FLAGS:
+        dest, help_ = RUN_FLAGS[flag]
+        replay.add_argument(flag, dest=dest, action="store_true", help=help_)
+    replay.add_argument("file", metavar="FILE", help="a recording")
+
     sub.add_parser(
         "snippets",
         help="list the bundled snippets",
@@ -308,6 +346,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
 
 
 def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
+    from asyncplay import render
     from asyncplay.model import RunModel, apply
     from asyncplay.runner.blocking import run_blocking
 
@@ -315,6 +354,7 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     broken = set()
+    trace_file, recorder = _open_outputs(spec, ns)
 
     def emit(stream, data: bytes) -> None:  # noqa: ANN001
         if stream in broken:
@@ -325,88 +365,72 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
         except (BrokenPipeError, ValueError, OSError):
             broken.add(stream)
 
+    def fold(ev: dict) -> None:
+        if recorder is not None:
+            recorder.write(ev)
+        apply(model, ev)
+
     if ns.json:
-        import json
 
         def on_event(ev: dict) -> None:
-            if ev.get("event") == "run_end":  # the per-task figures, just before the end
-                from asyncplay import report
-
-                summary = report.summary_event(model, ns.all_tasks, ns.sort, ns.filter)
-                emit(
-                    out, (json.dumps(summary, ensure_ascii=False) + "\n").encode("utf-8", "replace")
-                )
-            apply(model, ev)
-            emit(out, (json.dumps(ev, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
+            fold(ev)
+            if ev.get("event") == "run_end":  # the final per-task figures, just before it
+                emit(out, render.summary_line(model, ns))
+            emit(out, render.json_line(ev))
 
         end = run_blocking(spec, on_event, None)
-        views = _views(model, ns)
-        if views:
-            emit(err, (views + "\n").encode("utf-8", "replace"))
     else:
 
         def on_raw(name: str, data: bytes) -> None:
             emit(out if name == "stdout" else err, data)
 
-        end = run_blocking(spec, lambda ev: apply(model, ev), on_raw)
-        lines = []
-        if not ns.quiet:
-            from asyncplay import report
-
-            width = _terminal_width()
-            text = report.summary(
-                model, ns.all_tasks, spec.cwd, width, sort=ns.sort, filter=ns.filter
-            )
-            if text:
-                lines.append(text)
-        views = _views(model, ns)
-        if views:
-            lines.append(views)
-        if not ns.quiet or end.get("by") == "asyncplay":
-            lines.append(f"asyncplay: {end.get('message', '')}")
-        if lines:
-            emit(err, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
+        end = run_blocking(spec, fold, on_raw)
+    problems = []
+    if recorder is not None:
+        recorder.close()
+        problems.append(recorder.error)
+    if trace_file is not None:
+        problems.append(render.write_trace(model, trace_file, ns))
+    text = render.end_text(model, ns, spec.cwd, end)
+    lines = [text] if text else []
+    lines += [f"asyncplay: {p}" for p in problems if p]
+    if lines:
+        emit(err, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", EXIT_INTERNAL))
 
 
-def _views(model, ns: SimpleNamespace) -> str:  # noqa: ANN001
-    """The views asked for on the command line, for stderr (even with --quiet)."""
-    parts = []
-    if ns.timeline:
-        from asyncplay import report, timeline
+def _open_outputs(spec, ns: SimpleNamespace):  # noqa: ANN001, ANN202
+    """--trace and --record files, opened before the program starts (a bad path is a
+    usage error now, not a lost result later)."""
+    from asyncplay import render
 
-        tasks = report.select(model, ns.all_tasks, ns.filter)
-        parts.append(
-            timeline.timeline_text(
-                model,
-                _terminal_width() or 80,
-                tasks=tasks,
-                ascii_only=not _utf8(sys.stderr),
-                colour=_colour(sys.stderr),
-            )
-        )
-    return "\n".join(parts)
-
-
-def _utf8(stream) -> bool:  # noqa: ANN001
-    return (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
-
-
-def _colour(stream) -> bool:  # noqa: ANN001
-    """ANSI colour only for a terminal that has not asked for none (no-color.org)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
+    trace_file = recorder = None
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+        if ns.trace:
+            trace_file = render.open_output(ns.trace, "trace")
+        if ns.record:
+            from asyncplay.recording import Recorder
 
-
-def _terminal_width() -> int:
-    try:
-        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
-    except (ValueError, OSError):
-        return 0
+            try:
+                recorder = Recorder(
+                    ns.record,
+                    {
+                        "target": spec.module or spec.path,
+                        "mode": spec.mode,
+                        "args": list(spec.args),
+                        "python": spec.python,
+                        "cwd": spec.cwd,
+                    },
+                )
+            except OSError as exc:
+                raise OSError(
+                    f"cannot write the recording to {ns.record}: {exc.strerror or exc}"
+                ) from None
+    except OSError as exc:
+        if trace_file is not None:
+            trace_file.close()
+        raise UsageError(str(exc)) from None
+    return trace_file, recorder
 
 
 def _cmd_snippets(ns: SimpleNamespace) -> int:
@@ -451,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(ns)
         if ns.command == "snippets":
             return _cmd_snippets(ns)
+        if ns.command == "replay":
+            from asyncplay.replay import replay
+
+            return replay(ns)
         build_parser().print_help()
         return 0
     except UsageError as exc:

@@ -179,6 +179,7 @@ def test_summary_event_fields() -> None:
         ["run", "--sort", "running", "--filter", "work", "p.py"],
         ["run", "--sort=steps", "--filter=x", "--all-tasks", "p.py"],
         ["run", "--sort", "bogus", "p.py"],
+        ["run", "--trace", "t.json", "--record=r.jsonl", "--graph", "--timeline", "p.py", "-x"],
     ],
 )
 def test_fast_parser_agrees_with_argparse(argv) -> None:
@@ -190,6 +191,15 @@ def test_fast_parser_agrees_with_argparse(argv) -> None:
             build_parser().parse_args(argv)
         return
     assert vars(fast) == vars(build_parser().parse_args(argv))
+
+
+def test_replay_takes_the_view_options_of_run() -> None:
+    from asyncplay.cli import REPLAY_FLAGS, REPLAY_OPTIONS, RUN_FLAGS, RUN_OPTIONS, build_parser
+
+    ns = build_parser().parse_args(["replay", "--timeline", "--trace", "t.json", "r.jsonl"])
+    assert ns.command == "replay" and ns.file == "r.jsonl" and ns.timeline and not ns.graph
+    assert ns.trace == "t.json" and ns.sort is None and ns.filter is None
+    assert set(REPLAY_OPTIONS) <= set(RUN_OPTIONS) and set(REPLAY_FLAGS) <= set(RUN_FLAGS)
 
 
 def test_real_run_sorted_filtered_and_json_summary(tmp_path) -> None:

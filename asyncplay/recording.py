@@ -1,0 +1,134 @@
+"""``--record OUT.jsonl`` and ``asyncplay replay``: a run's whole event stream in a file.
+
+The format is JSON lines: a header object first, then every event exactly as ``--json``
+prints it (``run_start`` ... ``run_end``). Replaying folds the events with the same reducer,
+so every view of a replay is the view of the live run. A file is a user's input: anything
+wrong with it is a ``RecordingError`` (one line, its own exit status), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import IO
+
+import asyncplay
+from asyncplay import exits
+from asyncplay.protocol import PROTOCOL_VERSION
+
+FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
+BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
+
+
+class RecordingError(Exception):
+    """A file replay cannot use; ``status`` is the exit status to leave with."""
+
+    def __init__(self, message: str, status: int = exits.RECORDING) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Recorder:
+    """Writes events as they come. The file is opened at once, so a path that cannot be
+    written is a usage error before the program starts; a write failing later (a full
+    disk) stops the recording, never the run, and is reported at the end."""
+
+    def __init__(self, path: str, header: dict) -> None:
+        self.path = path
+        self.error: str | None = None
+        self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
+            path, "w", encoding="utf-8", errors="replace", buffering=BUFFER
+        )
+        self._dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+        head = {"asyncplay_recording": FORMAT, "protocol": PROTOCOL_VERSION}
+        head.update(header)
+        head.setdefault("asyncplay", asyncplay.__version__)
+        head.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.write(head)
+
+    def write(self, event: dict) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(self._dumps(event) + "\n")
+        except (OSError, ValueError, TypeError) as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._fail(exc)
+        self._file = None
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = f"could not write the recording {self.path}: {exc}"
+        f, self._file = self._file, None
+        try:
+            if f is not None:
+                f.close()
+        except OSError:
+            pass
+
+
+class Recording:
+    """A recording read back: its header, its events, and whether it ended properly."""
+
+    def __init__(self, header: dict, events: list[dict], truncated: str | None) -> None:
+        self.header = header
+        self.events = events
+        self.truncated = truncated  # why it looks cut short, or None
+
+
+def read(path: str) -> Recording:
+    """Read and check a whole recording (raises ``RecordingError``, or ``OSError`` when the
+    file cannot be opened at all)."""
+    with open(path, "rb") as f:
+        lines = enumerate(f, 1)
+        first = next(lines, None)
+        header = _header(path, first[1] if first else b"")
+        events: list[dict] = []
+        truncated: str | None = None
+        for n, raw in lines:
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                ev = None
+            if not isinstance(ev, dict) or not isinstance(ev.get("event"), str):
+                if not raw.endswith(b"\n"):  # only ever the last line
+                    truncated = f"its last line ({n}) is cut off"  # the writer was killed
+                    break
+                raise RecordingError(f"{path}: line {n} is not an event; the file is damaged")
+            events.append(ev)
+    if not events or events[0].get("event") != "run_start":
+        raise RecordingError(f"{path}: the recording holds no run (no run_start event)")
+    if truncated is None and events[-1].get("event") != "run_end":
+        truncated = "it ends before the run did (no run_end event)"
+    return Recording(header, events, truncated)
+
+
+def _header(path: str, raw: bytes) -> dict:
+    try:
+        head = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        head = None
+    if not isinstance(head, dict) or "asyncplay_recording" not in head:
+        raise RecordingError(
+            f"{path} is not an asyncplay recording (make one with 'asyncplay run --record FILE')"
+        )
+    fmt, proto = head.get("asyncplay_recording"), head.get("protocol")
+    if fmt != FORMAT:
+        raise RecordingError(
+            f"{path} is a recording in format {fmt!r}; this asyncplay "
+            f"{asyncplay.__version__} reads format {FORMAT} (a newer asyncplay may read it)",
+            exits.RECORDING_VERSION,
+        )
+    if proto != PROTOCOL_VERSION:
+        raise RecordingError(
+            f"{path} was recorded with event protocol version {proto!r}; this asyncplay "
+            f"{asyncplay.__version__} reads version {PROTOCOL_VERSION} only",
+            exits.RECORDING_VERSION,
+        )
+    return head

@@ -1,0 +1,112 @@
+"""What the headless command line prints once a run is over, shared by ``run`` and
+``replay`` so a replay shows exactly what the live run showed: the summary, the await graph,
+the timeline (stderr), the trace file, and the ``summary`` event of ``--json``.
+
+``ns`` is the parsed command line: ``quiet``, ``all_tasks``, ``sort``, ``filter``, ``graph``,
+``timeline``, ``json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from types import SimpleNamespace
+from typing import IO
+
+from asyncplay.model import RunModel
+
+
+def open_output(path: str, what: str) -> IO[str]:
+    """Open an output file before the run starts: a path that cannot be written must fail
+    now, as a usage error, not after the program ran (the run's result would be lost)."""
+    try:
+        return open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as exc:
+        raise OSError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
+
+
+def json_line(ev: dict) -> bytes:
+    return (json.dumps(ev, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+
+
+def summary_line(model: RunModel, ns: SimpleNamespace) -> bytes:
+    """The ``summary`` event ``--json`` prints just before ``run_end``."""
+    from asyncplay import report
+
+    return json_line(report.summary_event(model, ns.all_tasks, ns.sort, ns.filter))
+
+
+def terminal_width() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
+    except (ValueError, OSError):
+        return 0
+
+
+def utf8(stream: object) -> bool:
+    return (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
+
+
+def colour(stream: object) -> bool:
+    """ANSI colour only for a terminal that has not asked for none (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def views(model: RunModel, ns: SimpleNamespace, cwd: str) -> str:
+    """``--graph`` and ``--timeline``: printed even with ``--quiet`` and ``--json``."""
+    parts = []
+    ascii_only = not utf8(sys.stderr)
+    if getattr(ns, "graph", False):
+        from asyncplay import graph
+
+        parts.append(graph.graph_text(model, ns.all_tasks, cwd, ascii_only))
+    if getattr(ns, "timeline", False):
+        from asyncplay import report, timeline
+
+        parts.append(
+            timeline.timeline_text(
+                model,
+                terminal_width() or 80,
+                tasks=report.select(model, ns.all_tasks, ns.filter),
+                ascii_only=ascii_only,
+                colour=colour(sys.stderr),
+            )
+        )
+    return "\n".join(parts)
+
+
+def end_text(model: RunModel, ns: SimpleNamespace, cwd: str, end: dict) -> str:
+    """Everything for stderr after the run: summary, views, and who decided the end."""
+    lines = []
+    if not ns.json and not ns.quiet:
+        from asyncplay import report
+
+        text = report.summary(
+            model, ns.all_tasks, cwd, terminal_width(), sort=ns.sort, filter=ns.filter
+        )
+        if text:
+            lines.append(text)
+    shown = views(model, ns, cwd)
+    if shown:
+        lines.append(shown)
+    if not ns.json and (not ns.quiet or end.get("by") == "asyncplay"):
+        lines.append(f"asyncplay: {end.get('message', '')}")
+    return "\n".join(lines)
+
+
+def write_trace(model: RunModel, out: IO[str], ns: SimpleNamespace) -> str | None:
+    """Write the trace; a failure this late is one line to report, never a lost run."""
+    from asyncplay import report, trace
+
+    try:
+        with out:
+            trace.write(model, out, tasks=report.select(model, ns.all_tasks, ns.filter))
+    except OSError as exc:
+        return f"could not write the trace {out.name}: {exc.strerror or exc}"
+    return None

@@ -1,0 +1,95 @@
+"""``asyncplay replay FILE``: show a recorded run again without running anything.
+
+The events are folded by the same reducer as a live run and rendered by the same code
+(``render``), so the replay prints what the run printed: the program's output (as text,
+from its ``output`` events), the summary and any view asked for. Exit status 0, or
+``exits.RECORDING`` for a damaged or cut-short file (what it holds is still shown), or
+``exits.RECORDING_VERSION`` for a version this asyncplay cannot read.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import SimpleNamespace
+
+from asyncplay import exits, render
+from asyncplay.model import RunModel, apply
+from asyncplay.recording import Recording, RecordingError, read
+
+
+def replay(ns: SimpleNamespace) -> int:
+    from asyncplay.cli import UsageError
+
+    if os.path.isdir(ns.file):
+        raise UsageError(f"{ns.file} is a directory, not a recording")
+    try:
+        rec = read(ns.file)
+    except OSError as exc:
+        raise UsageError(f"cannot read {ns.file}: {exc.strerror or exc}") from None
+    except RecordingError as exc:
+        print(f"asyncplay: {exc}", file=sys.stderr)
+        return exc.status
+    trace_file = None
+    if ns.trace:
+        try:
+            trace_file = render.open_output(ns.trace, "trace")
+        except OSError as exc:
+            raise UsageError(str(exc)) from None
+    try:
+        return _show(rec, ns, trace_file)
+    except RecordingError as exc:
+        print(f"asyncplay: {exc}", file=sys.stderr)
+        return exc.status
+
+
+def fold(rec: Recording, path: str) -> RunModel:
+    """The model of a recording; an event the reducer cannot take means a damaged file."""
+    model = RunModel()
+    for n, ev in enumerate(rec.events, 2):  # line 1 is the header
+        try:
+            apply(model, ev)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise RecordingError(
+                f"{path}: line {n} is a malformed {ev.get('event')!r} event ({exc}); "
+                "the file is damaged"
+            ) from None
+    return model
+
+
+def _show(rec: Recording, ns: SimpleNamespace, trace_file) -> int:  # noqa: ANN001
+    model = fold(rec, ns.file)
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    try:
+        if ns.json:
+            for ev in rec.events:
+                if ev.get("event") == "run_end":
+                    out.write(render.summary_line(model, ns))
+                out.write(render.json_line(ev))
+            if rec.truncated:
+                out.write(render.summary_line(model, ns))
+        else:
+            for ev in rec.events:
+                if ev.get("event") == "output" and isinstance(ev.get("text"), str):
+                    stream = err if ev.get("stream") == "stderr" else out
+                    stream.write(ev["text"].encode("utf-8", "replace"))
+        out.flush()
+    except BrokenPipeError:
+        pass
+    problems = []
+    if trace_file is not None:
+        problems.append(render.write_trace(model, trace_file, ns))
+    end = model.end or {"message": "the recording ends before the run did", "by": "asyncplay"}
+    cwd = rec.header.get("cwd") if isinstance(rec.header.get("cwd"), str) else os.getcwd()
+    text = render.end_text(model, ns, cwd, end)
+    lines = [text] if text else []
+    lines += [f"asyncplay: {p}" for p in problems if p]
+    if rec.truncated:
+        lines.append(
+            f"asyncplay: {ns.file} is cut short: {rec.truncated}; shown is what it holds "
+            f"({len(rec.events)} events)"
+        )
+    if lines:
+        err.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+    err.flush()
+    return exits.RECORDING if rec.truncated else 0

@@ -1,0 +1,117 @@
+"""The await graph: names and groups resolved to tasks, cycles, snapshots, --graph."""
+
+from __future__ import annotations
+
+from helpers import asyncplay
+from streams import Stream
+
+from asyncplay import graph
+from asyncplay.model import build
+
+
+def _shape(nodes: list[graph.Node], m) -> list:  # noqa: ANN001
+    return [(m.tasks[n.task].name, n.kind, _shape(n.children, m)) for n in nodes]
+
+
+def _stuck() -> Stream:
+    """main gathers A and two waiters; A and B await each other; B is main's child too."""
+    s = Stream().task(1, 0.0, "main")
+    s.task(2, 0.0, "a", name="A", parent=1).task(3, 0.0, "b", name="B", parent=1)
+    s.task(4, 0.0, "waiter", parent=1).task(5, 0.0, "waiter", parent=1)
+    s.step(1, 0.0, 0.001, "gather(3)", 17)
+    s.step(2, 0.01, 0.001, "B", 4).step(3, 0.02, 0.001, "A", 7)
+    s.step(4, 0.03, 0.001, "Queue.get()", 10).step(5, 0.04, 0.001, "Queue.get()", 10)
+    return s
+
+
+def test_gather_resolves_to_children_and_a_cycle_is_drawn_once() -> None:
+    m = build(_stuck().end(1.0))
+    assert _shape(graph.tree(m), m) == [
+        ("Task-1", "task", [
+            ("A", "task", [("B", "task", [("A", "cycle", [])])]),
+            ("Task-4", "task", []),
+            ("Task-5", "task", []),
+        ]),
+    ]  # fmt: skip
+    text = "\n".join(graph.render(m, cwd="/p"))
+    assert "Task-1 (main) at x.py:17, awaiting gather(3)" in text
+    assert "│  └─ B (b) at x.py:7, awaiting A" in text
+    assert "A again: a cycle" in text
+
+
+def test_a_pure_cycle_without_roots_is_still_drawn() -> None:
+    s = Stream().task(2, 0.0, "a", name="A").task(3, 0.0, "b", name="B")
+    s.step(2, 0.01, 0.001, "B", 4).step(3, 0.02, 0.001, "A", 7)
+    m = build(s.end(1.0))
+    assert _shape(graph.tree(m), m) == [("A", "task", [("B", "task", [("A", "cycle", [])])])]
+
+
+def test_names_resolve_to_the_live_and_newest_task() -> None:
+    s = Stream().task(1, 0.0, "main")
+    s.task(2, 0.0, "w", name="job", parent=1).step(2, 0.0, 0.001).done(2, 0.01)
+    s.task(3, 0.0, "w", name="job", parent=1).step(3, 0.02, 0.001, "sleep(5)", 3)
+    s.task(4, 0.0, "w", name="job", parent=1).step(4, 0.03, 0.001, "sleep(9)", 3)
+    s.step(1, 0.05, 0.001, "job", 8)
+    m = build(s.end(1.0))
+    assert graph.edges(m, m.waits())[1] == [4]  # not the finished 2, not the older 3
+    assert [n.task for n in graph.tree(m)] == [1, 3]
+
+
+def test_a_task_awaited_twice_is_drawn_once_then_referred_to() -> None:
+    s = Stream().task(1, 0.0, "main").task(2, 0.0, "other").task(3, 0.0, "shared", name="S")
+    s.step(1, 0.0, 0.001, "S", 3).step(2, 0.0, 0.001, "S", 4).step(3, 0.0, 0.001, "sleep(1)", 5)
+    m = build(s.end(1.0))
+    shape = _shape(graph.tree(m), m)
+    assert shape == [
+        ("Task-1", "task", [("S", "task", [])]),
+        ("Task-2", "task", [("S", "seen", [])]),
+    ]
+    assert "S (drawn above)" in "\n".join(graph.render(m))
+
+
+def test_finished_and_internal_tasks_are_left_out_and_ascii_works() -> None:
+    s = _stuck()
+    s.task(6, 0.0, "BaseEventLoop.shutdown_asyncgens", internal=True)
+    s.step(6, 0.05, 0.001, "future", 0)
+    s.step(4, 0.5, 0.001).done(4, 0.5)
+    m = build(s.end(1.0))
+    ids = {n.task for n in graph.tree(m)[0].children}
+    assert ids == {2, 3, 5}  # Task-4 finished; the internal task 6 is not drawn
+    assert 6 in {n.task for n in graph.tree(m, all_tasks=True)}
+    text = "\n".join(graph.render(m, ascii_only=True))
+    assert text.isascii() and "`- " in text
+
+
+def test_snapshot_at_the_deadlock_warning_is_drawn() -> None:
+    s = _stuck().warn("deadlock", 0.1, tasks=[2, 3], cycle=True, line=4)
+    s.step(4, 0.5, 0.001).done(4, 0.5)  # the run went on
+    m = build(s.end(1.0))
+    text = graph.graph_text(m)
+    first, _, rest = text.partition("await graph at the end")
+    assert "at the deadlock warning (0.10 s)" in first and "Task-4" in first
+    assert "deadlock here" in first and "Task-4" not in rest
+
+
+def test_nothing_waiting() -> None:
+    m = build(Stream().task(1, 0.0, "main").step(1, 0, 0.1).done(1, 0.1).end(0.2))
+    assert "no task was waiting at the end of the run" in graph.graph_text(m)
+
+
+def test_cli_graph_of_a_stuck_program(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def a():\n    await tb\n"
+        "async def b():\n    await ta\n"
+        "async def main():\n"
+        "    global ta, tb\n"
+        "    ta = asyncio.create_task(a(), name='A')\n"
+        "    tb = asyncio.create_task(b(), name='B')\n"
+        "    await asyncio.gather(ta)\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--quiet", "--graph", "--timeout", "1", "p.py", cwd=tmp_path)
+    assert r.returncode == 124
+    err = r.stderr.decode()
+    assert "Task-1 (main) at p.py:10, awaiting gather(1)" in err
+    assert "A (a) at p.py:3, awaiting B" in err and "B (b) at p.py:5, awaiting A" in err
+    assert "A again: a cycle" in err

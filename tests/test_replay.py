@@ -1,0 +1,136 @@
+"""--record and replay: the same summary, views and JSON as the live run; bad files refused."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from helpers import asyncplay
+from streams import gather_run
+
+from asyncplay import exits
+from asyncplay.recording import FORMAT, RecordingError, read
+
+
+@pytest.mark.parametrize("snippet", ["chain", "queues", "taskgroup"])
+def test_replay_shows_what_the_live_run_showed(tmp_path, snippet) -> None:
+    live = asyncplay("run", "--record", "r.jsonl", "--graph", snippet, cwd=tmp_path)
+    assert live.returncode == 0, live.stderr
+    again = asyncplay("replay", "--graph", "r.jsonl", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == live.stdout  # the program's output, from its output events
+    assert again.stderr == live.stderr  # summary, graph, the closing sentence
+    assert b"-- tasks (" in live.stderr.replace("─".encode(), b"-")
+
+
+def test_replay_json_is_the_live_json(tmp_path) -> None:
+    live = asyncplay(
+        "run", "--json", "--record", "r.jsonl", "--sort", "steps", "chain", cwd=tmp_path
+    )
+    again = asyncplay("replay", "--json", "--sort", "steps", "r.jsonl", cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout == live.stdout
+    assert [e["event"] for e in again.events][-2:] == ["summary", "run_end"]
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    head = json.loads(lines[0])
+    assert head["asyncplay_recording"] == FORMAT and head["protocol"] == 1
+    assert head["cwd"] == str(tmp_path) and head["target"].endswith("chain.py")
+    assert [json.loads(x) for x in lines[1:]] == [e for e in live.events if e["event"] != "summary"]
+
+
+def test_replay_views_and_trace(tmp_path) -> None:
+    _write(tmp_path / "g.jsonl", gather_run())
+    r = asyncplay("replay", "--timeline", "--quiet", "--trace", "t.json", "g.jsonl", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert "── timeline" in err and "worker-C" in err and "── tasks" not in err
+    assert r.stdout == b"worker-A: sleeping 2 s\n"
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert any(e["ph"] == "X" and e["tid"] == 3 for e in doc["traceEvents"])
+
+
+def _write(path, events: list[dict], header: dict | None = None) -> None:  # noqa: ANN001
+    head = header if header is not None else {"asyncplay_recording": 1, "protocol": 1}
+    path.write_text("".join(json.dumps(e) + "\n" for e in [head, *events]))
+
+
+def _one_line(stderr: bytes) -> str:
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "content, status, needle",
+    [
+        (b"", exits.RECORDING, "is not an asyncplay recording"),
+        (b"print('hi')\n", exits.RECORDING, "is not an asyncplay recording"),
+        (b'{"asyncplay_recording": 2, "protocol": 1}\n', exits.RECORDING_VERSION, "format 2"),
+        (b'{"asyncplay_recording": 1, "protocol": 2}\n', exits.RECORDING_VERSION, "version 2"),
+        (b'{"asyncplay_recording": 1, "protocol": 0}\n', exits.RECORDING_VERSION, "version 0"),
+        (b'{"asyncplay_recording": 1, "protocol": 1}\n', exits.RECORDING, "holds no run"),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b"garbage\n"
+            b'{"event": "run_end", "t": 1}\n',
+            exits.RECORDING,
+            "line 3 is not an event",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b'{"event": "task_created", "t": 0, "id": 1}\n'
+            b'{"event": "steps", "t": 1, "steps": [[1, "a"]]}\n{"event": "run_end", "t": 1}\n',
+            exits.RECORDING,
+            "line 4 is a malformed 'steps' event",
+        ),
+    ],
+)
+def test_bad_recordings_are_one_line_and_a_distinct_status(tmp_path, content, status, needle):
+    (tmp_path / "r.jsonl").write_bytes(content)
+    r = asyncplay("replay", "r.jsonl", cwd=tmp_path)
+    assert r.returncode == status, r.stderr
+    line = _one_line(r.stderr)
+    assert line.startswith("asyncplay: ") and needle in line
+
+
+def test_a_cut_off_recording_shows_what_it_holds(tmp_path) -> None:
+    _write(tmp_path / "r.jsonl", gather_run())
+    data = (tmp_path / "r.jsonl").read_bytes()
+    (tmp_path / "cut.jsonl").write_bytes(data[: data.rindex(b'{"event": "task_done"') + 20])
+    r = asyncplay("replay", "cut.jsonl", cwd=tmp_path)
+    assert r.returncode == exits.RECORDING
+    err = r.stderr.decode()
+    assert "worker-B" in err and "waiting" in err  # the summary of what it holds
+    assert err.strip().splitlines()[-1].startswith("asyncplay: cut.jsonl is cut short")
+    rec = read(str(tmp_path / "cut.jsonl"))
+    assert rec.truncated == "its last line (23) is cut off" and len(rec.events) == 21
+    (tmp_path / "x.jsonl").write_text("{}\n")
+    with pytest.raises(RecordingError):
+        read(str(tmp_path / "x.jsonl"))
+
+
+def test_missing_file_and_directory_are_usage_errors(tmp_path) -> None:
+    r = asyncplay("replay", "nope.jsonl", cwd=tmp_path)
+    assert r.returncode == 2 and "cannot read nope.jsonl" in _one_line(r.stderr)
+    r = asyncplay("replay", ".", cwd=tmp_path)
+    assert r.returncode == 2 and "is a directory" in _one_line(r.stderr)
+
+
+def test_unwritable_record_path_fails_before_the_run(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("open('ran', 'w').write('yes')\n")
+    r = asyncplay("run", "--record", "no/dir/r.jsonl", "p.py", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "cannot write the recording to no/dir/r.jsonl" in _one_line(r.stderr)
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_write_failing_late_keeps_the_run_result(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("import sys\nprint('done')\nsys.exit(3)\n")
+    r = asyncplay("run", "--record", "/dev/full", "--trace", "/dev/full", "p.py", cwd=tmp_path)
+    assert r.returncode == 3 and r.stdout == b"done\n"
+    err = r.stderr.decode()
+    assert "the program exited with status 3" in err
+    assert "could not write the recording /dev/full" in err
+    assert "could not write the trace /dev/full" in err
