@@ -441,7 +441,7 @@ def _cmd_snippets(ns: SimpleNamespace) -> int:
     return 0
 
 
-_COMMANDS = ("run", "snippets")
+_COMMANDS = ("run", "snippets", "replay")
 
 
 def _cmd_tui(argv: list[str]) -> int:
