@@ -186,6 +186,7 @@ async def test_help_screen_shows_the_apps_bindings_and_columns() -> None:
         rows = help_bindings(app)
         assert ("ctrl+r", "Run the program") in rows
         assert all("Cursor" not in description for _key, description in rows)
+        assert not any(d.startswith("Focus") or d == "palette" for _k, d in rows)
         app.push_screen(HelpScreen(rows), app._done)
         await pilot.pause()
         keys = app.screen.query_one("#help-keys", Static)

@@ -45,6 +45,15 @@ TASK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Lifetime", "Time from the task's creation to its end (or to now)."),
 )
 
+#: Textual's universal keys: explained once in the help's opening line instead.
+_UNIVERSAL = frozenset(
+    {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous", "command_palette"}
+)
+_INTRO = (
+    "Tab and Shift+Tab move between panes. Ctrl+P opens the command palette: every "
+    "action is there, by name."
+)
+
 _NAMES = {
     "pageup": "PgUp",
     "pagedown": "PgDn",
@@ -78,7 +87,7 @@ def help_bindings(app: App, screen: Screen | None = None) -> list[tuple[str, str
     rows: dict[tuple[str, str], tuple[list[str], str]] = {}
     for key, active in screen.active_bindings.items():
         binding: Binding = active.binding
-        if not binding.description or binding.system:
+        if not binding.description or binding.system or binding.action in _UNIVERSAL:
             continue
         if not (binding.show or isinstance(active.node, (App, Screen))):
             continue
@@ -152,6 +161,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll(id="help-body"):
+                yield Static(_INTRO, id="help-intro")
                 yield Label("Keys", classes="help-title")
                 yield Static(self._table(self.bindings, "Key", "Does"), id="help-keys")
                 yield Label("Task table columns", classes="help-title")
