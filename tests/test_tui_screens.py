@@ -225,10 +225,6 @@ def test_parse_number() -> None:
     assert parse_number("", whole=True) == "required"
 
 
-async def _settings_app(settings: Settings) -> Host:
-    return Host(lambda: SettingsScreen(settings))
-
-
 async def test_settings_validate_inline_then_save(home: Path) -> None:
     app = Host(lambda: SettingsScreen(Settings()))
     async with app.run_test(size=SIZE) as pilot:
@@ -429,18 +425,28 @@ async def test_open_file_arrows_enter_folders_and_errors(tree: Path) -> None:
         assert app.result == tree / "main.py"
 
 
-async def test_open_file_cancel_and_unreadable(tree: Path) -> None:
+async def test_open_file_cancel_and_unreadable(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asyncplay.tui import file_dialogs
+
     secret = tree / "secret.py"
     secret.write_text("")
-    os.chmod(secret, 0)
+    real_access = os.access
+    # Root reads anything, so deny by hand what a student's chmod 0 would deny.
+    monkeypatch.setattr(
+        file_dialogs.os, "access", lambda p, m: Path(p) != secret and real_access(p, m)
+    )
     app = Host(lambda: OpenFileScreen(start=tree))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"secret.py", "enter")
-        if os.getuid() != 0:  # root reads anything
-            assert "Not readable" in error_text(app, "#open-error")
+        assert "Not readable" in error_text(app, "#open-error")
+        assert app.result is _NOT_YET
+        with open(tree / "big.py", "wb") as big:
+            big.truncate(5 * 1024 * 1024)  # sparse: costs no disk
+        await pilot.press("ctrl+a", "ctrl+k", *"big.py", "enter")
+        assert "Too large to edit: 5 MiB" in error_text(app, "#open-error")
         await pilot.press("escape")
         await pilot.pause()
-        assert app.result in (None, secret)
+        assert app.result is None
 
 
 async def test_save_as_default_folder_suffix_and_overwrite(home: Path) -> None:

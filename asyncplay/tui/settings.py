@@ -34,7 +34,7 @@ from asyncplay import storage
 from asyncplay.runner import python as pythons
 from asyncplay.storage import CLOCKS, SANDBOXES, Settings
 
-__all__ = ["NUMBER_FIELDS", "CHOICE_NOTES", "SettingsScreen", "parse_number"]
+__all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number"]
 
 #: (setting, label, whole number?) for each numeric field, in screen order.
 NUMBER_FIELDS: tuple[tuple[str, str, bool], ...] = (

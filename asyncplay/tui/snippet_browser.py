@@ -34,7 +34,7 @@ from textual.widgets.option_list import Option
 
 from asyncplay import snippets, storage
 
-__all__ = ["SnippetChoice", "SnippetEntry", "SnippetBrowser", "load_entries", "reflow"]
+__all__ = ["SnippetBrowser", "SnippetChoice", "SnippetEntry", "load_entries", "reflow"]
 
 
 @dataclass(frozen=True)
