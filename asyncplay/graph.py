@@ -16,12 +16,15 @@ from asyncplay.model import RunModel, TaskInfo
 # What a task waits on that stands for several of its own children.
 GROUP_PREFIXES = ("gather(", "wait(", "TaskGroup.", "as_completed(")
 
+MAX_DEPTH = 50  # levels of an await chain drawn
+FOLD_LEAVES = 4  # this many alike tasks waiting side by side fold into one line
+
 Waits = dict[int, tuple]  # task id -> (awaiting, wait_file, wait_line)
 
 
 class Node:
-    """A task in the tree (``kind`` ``task``), or a repeat of one already drawn (``seen``), or
-    one that closes a cycle (``cycle``)."""
+    """A task in the tree (``kind`` ``task``), or a repeat of one already drawn (``seen``),
+    one that closes a cycle (``cycle``), or one past ``MAX_DEPTH`` (``deep``)."""
 
     __slots__ = ("task", "kind", "children")
 
@@ -99,24 +102,43 @@ def tree(model: RunModel, waits: Waits | None = None, all_tasks: bool = False) -
     awaited = {c for kids in links.values() for c in kids}
     drawn: set[int] = set()
 
-    def grow(tid: int, path: set[int]) -> Node:
-        node = Node(tid)
-        drawn.add(tid)
-        path.add(tid)
-        for child in links.get(tid, ()):
-            if child in path:
+    def grow(root: int) -> Node:
+        """Depth first with an explicit stack: an await chain of thousands of tasks must
+        not hit Python's recursion limit."""
+        top = Node(root)
+        drawn.add(root)
+        path = {root}
+        stack = [(top, iter(links.get(root, ())), 0)]
+        while stack:
+            node, kids, depth = stack[-1]
+            child = next(kids, None)
+            if child is None:
+                stack.pop()
+                path.discard(node.task)
+            elif child in path:
                 node.children.append(Node(child, "cycle"))
             elif child in drawn:
                 node.children.append(Node(child, "seen"))
+            elif depth + 1 >= MAX_DEPTH:  # what hangs below is hidden, not a new root
+                node.children.append(Node(child, "deep"))
+                hidden = [child]
+                while hidden:
+                    tid = hidden.pop()
+                    if tid not in drawn:
+                        drawn.add(tid)
+                        hidden += links.get(tid, ())
             else:
-                node.children.append(grow(child, path))
-        path.discard(tid)
-        return node
+                grown = Node(child)
+                drawn.add(child)
+                path.add(child)
+                node.children.append(grown)
+                stack.append((grown, iter(links.get(child, ())), depth + 1))
+        return top
 
-    roots = [grow(tid, set()) for tid in shown if tid not in awaited]
+    roots = [grow(tid) for tid in shown if tid not in awaited]
     for tid in sorted(shown):
         if tid not in drawn:
-            roots.append(grow(tid, set()))
+            roots.append(grow(tid))
     return roots
 
 
@@ -129,10 +151,10 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     return f"{rel}:{line}"
 
 
-def describe(task: TaskInfo, wait: tuple, cwd: str = ".") -> str:
+def describe(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None) -> str:
     """``worker-A (worker) at g.py:22, awaiting sleep(2)``."""
     awaiting, file, line = wait
-    text = f"{task.name} ({task.coro})"
+    text = f"{name or task.name} ({task.coro})"
     where = _where(file, line, cwd)
     if where:
         text += f" at {where}"
@@ -160,24 +182,52 @@ def render(
     )
     lines: list[str] = []
 
-    def draw(node: Node, prefix: str, branch: str, child_prefix: str) -> None:
-        task = model.tasks[node.task]
-        if node.kind == "cycle":
-            lines.append(
-                f"{prefix}{branch}{task.name} again: a cycle, each task here awaits the next"
-            )
-            return
-        if node.kind == "seen":
-            lines.append(f"{prefix}{branch}{task.name} (drawn above)")
-            return
-        lines.append(f"{prefix}{branch}{describe(task, waits[node.task], cwd)}")
-        for i, child in enumerate(node.children):
-            end = i == len(node.children) - 1
-            draw(child, prefix + child_prefix, last if end else tee, gap if end else bar)
+    def line(item: Node | tuple[int, Node]) -> str:
+        if isinstance(item, tuple):  # n alike leaves folded into one line
+            n, sample = item
+            task = model.tasks[sample.task]
+            return describe(task, waits[sample.task], cwd, name=f"{n} tasks")
+        task = model.tasks[item.task]
+        if item.kind == "cycle":
+            return f"{task.name} again: a cycle, each task here awaits the next"
+        if item.kind == "seen":
+            return f"{task.name} (drawn above)"
+        if item.kind == "deep":
+            return f"{task.name} ... (deeper than {MAX_DEPTH} levels: not drawn)"
+        return describe(task, waits[item.task], cwd)
 
-    for root in roots:
-        draw(root, "", "", "")
+    # Iterative, like ``tree``: (item, prefix of its line, branch glyph, prefix for below).
+    todo: list = [(root, "", "", "") for root in reversed(_fold(roots, model, waits))]
+    while todo:
+        item, prefix, branch, below = todo.pop()
+        lines.append(f"{prefix}{branch}{line(item)}")
+        if isinstance(item, tuple) or item.kind != "task":
+            continue
+        kids = _fold(item.children, model, waits)
+        for i in range(len(kids) - 1, -1, -1):
+            end = i == len(kids) - 1
+            todo.append((kids[i], prefix + below, last if end else tee, gap if end else bar))
     return lines
+
+
+def _fold(nodes: list[Node], model: RunModel, waits: Waits) -> list:
+    """Leaves alike (same coroutine, wait and line) past ``FOLD_LEAVES`` become one
+    ``(count, sample)`` entry where the first of them was: a gather of 10,000 sleepers is a
+    line, not a screenful."""
+    keys: dict[tuple, list[Node]] = {}
+    for n in nodes:
+        if n.kind == "task" and not n.children:
+            keys.setdefault((model.tasks[n.task].coro, *waits[n.task]), []).append(n)
+    out: list = []
+    for n in nodes:
+        if n.kind == "task" and not n.children:
+            group = keys[(model.tasks[n.task].coro, *waits[n.task])]
+            if len(group) >= FOLD_LEAVES:
+                if group[0] is n:
+                    out.append((len(group), n))
+                continue
+        out.append(n)
+    return out
 
 
 def graph_text(

@@ -20,6 +20,50 @@ FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that c
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
 
 
+_NUM = (int, float)
+_OPT_INT = (int, type(None))
+_OPT_STR = (str, type(None))
+# The keys the reducer and the views read, and the types they need: a recording is a
+# user's file, and a wrong type must be "damaged", not a crash in a view.
+FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "task_created": {"id": (int,), "t": _NUM, "name": _OPT_STR, "coro": _OPT_STR,
+                     "parent": _OPT_INT, "file": _OPT_STR, "line": _OPT_INT},
+    "task_renamed": {"id": (int,), "name": (str,)},
+    "steps": {"steps": (list,)},
+    "task_done": {"id": (int,), "t": _NUM, "state": (str,), "result": _OPT_STR,
+                  "exc_type": _OPT_STR, "exc_msg": _OPT_STR, "file": _OPT_STR,
+                  "line": _OPT_INT},
+    "output": {"text": (str,), "stream": (str,), "task": _OPT_INT},
+    "warning": {"kind": (str,), "message": (str,), "task": _OPT_INT, "file": _OPT_STR,
+                "line": _OPT_INT},
+    "cancel_source": {"id": (int,), "cause": _OPT_STR, "by": _OPT_INT, "file": _OPT_STR,
+                      "line": _OPT_INT},
+    "run_end": {"exit_code": (int,), "message": (str,)},
+    "protocol_error": {"message": (str,)},
+}  # fmt: skip
+STEP_TYPES = ((int,), _NUM, _NUM, _OPT_STR, _OPT_STR, (int,))
+
+
+def check(ev: dict) -> str | None:
+    """What is wrong with one event of a recording, or None."""
+    t = ev.get("t")
+    if t is not None and type(t) not in _NUM:
+        return "a time that is not a number"
+    for key, types in FIELDS.get(ev["event"], {}).items():
+        if key in ev or key in ("id", "steps", "text"):
+            if type(ev.get(key)) not in types:
+                return f"a bad {key!r}"
+    if ev["event"] == "steps":
+        for step in ev["steps"]:
+            if (
+                type(step) is not list
+                or len(step) != 6
+                or any(type(v) not in ts for v, ts in zip(step, STEP_TYPES, strict=True))
+            ):
+                return "a malformed step"
+    return None
+
+
 class RecordingError(Exception):
     """A file replay cannot use; ``status`` is the exit status to leave with."""
 
@@ -101,6 +145,12 @@ def read(path: str) -> Recording:
                     truncated = f"its last line ({n}) is cut off"  # the writer was killed
                     break
                 raise RecordingError(f"{path}: line {n} is not an event; the file is damaged")
+            problem = check(ev)
+            if problem is not None:
+                raise RecordingError(
+                    f"{path}: line {n} is a {ev['event']!r} event with {problem}; "
+                    "the file is damaged"
+                )
             events.append(ev)
     if not events or events[0].get("event") != "run_start":
         raise RecordingError(f"{path}: the recording holds no run (no run_start event)")

@@ -115,3 +115,27 @@ def test_cli_graph_of_a_stuck_program(tmp_path) -> None:
     assert "Task-1 (main) at p.py:10, awaiting gather(1)" in err
     assert "A (a) at p.py:3, awaiting B" in err and "B (b) at p.py:5, awaiting A" in err
     assert "A again: a cycle" in err
+
+
+def test_a_chain_of_thousands_draws_without_recursion_and_stops_deep() -> None:
+    s = Stream()
+    for i in range(1, 5001):
+        s.task(i, 0.0, "link", parent=i - 1 or None)
+        s.step(i, 0.0, 0.0, f"Task-{i + 1}" if i < 5000 else "sleep(1)", 3)
+    m = build(s.end(1.0))
+    lines = graph.render(m)
+    assert len(lines) == graph.MAX_DEPTH + 1
+    assert lines[-1].endswith(f"Task-{graph.MAX_DEPTH + 1} ... (deeper than 50 levels: not drawn)")
+
+
+def test_alike_waiting_tasks_fold_into_one_line() -> None:
+    s = Stream().task(1, 0.0, "main").step(1, 0.0, 0.001, "gather(1001)", 9)
+    for i in range(2, 1002):
+        s.task(i, 0.0, "sleeper", parent=1).step(i, 0.0, 0.0, "sleep(1)", 4)
+    s.task(1002, 0.0, "odd", parent=1).step(1002, 0.0, 0.0, "Event.wait()", 6)
+    m = build(s.end(1.0))
+    assert graph.render(m, cwd="/p") == [
+        "Task-1 (main) at x.py:9, awaiting gather(1001)",
+        "├─ 1000 tasks (sleeper) at x.py:4, awaiting sleep(1)",
+        "└─ Task-1002 (odd) at x.py:6, awaiting Event.wait()",
+    ]

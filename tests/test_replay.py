@@ -82,7 +82,18 @@ def _one_line(stderr: bytes) -> str:
             b'{"event": "task_created", "t": 0, "id": 1}\n'
             b'{"event": "steps", "t": 1, "steps": [[1, "a"]]}\n{"event": "run_end", "t": 1}\n',
             exits.RECORDING,
-            "line 4 is a malformed 'steps' event",
+            "line 4 is a 'steps' event with a malformed step",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b'{"event": "task_created", "t": 0, "id": 1, "name": 5}\n',
+            exits.RECORDING,
+            "line 3 is a 'task_created' event with a bad 'name'",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": "x"}\n',
+            exits.RECORDING,
+            "a time that is not a number",
         ),
     ],
 )
