@@ -3,7 +3,8 @@
 A lab machine is shared, so every directory is 0700 and every file 0600, set explicitly
 (a permissive umask must not leak a student's buffer). Every write goes to a temporary
 file in the same directory, is fsynced and then renamed over the target: a crash or a
-full disk leaves the old file or the new one, never half of one. Files are JSON, never
+full disk leaves the old file or the new one, never half of one (a killed writer's temp
+file is swept on the next start). Files are JSON, never
 pickle, so a damaged or hostile file can only be *rejected*: a corrupt file is moved
 aside to ``NAME.bad`` (so nothing the user typed is silently lost) and the caller gets
 ``None`` or defaults.
@@ -50,6 +51,7 @@ __all__ = [
     "load_settings",
     "save_autosave",
     "save_settings",
+    "sweep_stale_temps",
     "user_snippets_dir",
     "write_atomic",
 ]
@@ -134,6 +136,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+STALE_TEMP_SECONDS = 600  # older temp files are left over from a killed writer
+
+
+def sweep_stale_temps(directory: Path) -> int:
+    """Remove :func:`write_atomic` temp files a killed process left behind; returns how many.
+
+    Only files named like ours (``.NAME.XXXX.tmp``) and older than
+    :data:`STALE_TEMP_SECONDS`, so a write in progress in another instance is never touched.
+    """
+    removed = 0
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    try:
+        candidates = list(directory.glob(".*.tmp"))
+    except OSError:
+        return 0
+    for path in candidates:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path``; None if missing; a corrupt file is moved to ``.bad``."""
     try:
@@ -191,9 +218,11 @@ def load_autosave() -> Autosave | None:
     Never raises: a data directory that cannot be created also means "no autosave".
     """
     try:
-        path = data_dir() / AUTOSAVE_FILE
+        home = data_dir()
     except OSError:
         return None
+    sweep_stale_temps(home)  # once per start: the autosave is read once
+    path = home / AUTOSAVE_FILE
     data = _read_json(path)
     if data is None:
         return None

@@ -112,6 +112,20 @@ def test_write_atomic_text_that_cannot_encode_leaves_nothing(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_stale_temp_files_of_killed_writers_are_swept(home: Path) -> None:
+    home.mkdir(parents=True)
+    old = home / ".autosave.json.abc123.tmp"
+    fresh = home / ".autosave.json.def456.tmp"  # another instance writing right now
+    mine = home / ".notes.tmp.keep"
+    for path in (old, fresh, mine):
+        path.write_text("partial")
+    long_ago = os.stat(old).st_mtime - storage.STALE_TEMP_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    os.utime(mine, (long_ago, long_ago))
+    assert storage.load_autosave() is None
+    assert not old.exists() and fresh.exists() and mine.exists()
+
+
 def test_autosave_round_trip(home: Path) -> None:
     assert storage.load_autosave() is None
     saved = Autosave(
