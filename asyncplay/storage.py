@@ -4,10 +4,9 @@ A lab machine is shared, so every directory is 0700 and every file 0600, set exp
 (a permissive umask must not leak a student's buffer). Every write goes to a temporary
 file in the same directory, is fsynced and then renamed over the target: a crash or a
 full disk leaves the old file or the new one, never half of one (a killed writer's temp
-file is swept on the next start). Files are JSON, never
-pickle, so a damaged or hostile file can only be *rejected*: a corrupt file is moved
-aside to ``NAME.bad`` (so nothing the user typed is silently lost) and the caller gets
-``None`` or defaults.
+file is swept on the next start). Files are JSON, never pickle, so a damaged or hostile
+file can only be *rejected*: a corrupt file is moved aside to ``NAME.bad`` (so nothing
+the user typed is silently lost) and the caller gets ``None`` or defaults.
 
 API (used by the TUI):
 
