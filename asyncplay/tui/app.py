@@ -332,17 +332,22 @@ class AsyncplayApp(App[int]):
         return str(storage.user_snippets_dir() / f"{name}.py")
 
     def make_spec(self, python: str | None = None) -> RunSpec:
+        """The editor's text as a run, with the settings' limits and options.
+
+        Only the options this version's RunSpec takes are passed (the sandbox choice and
+        the clock flags arrive with other parts of the engine).
+        """
         path = self.run_path()
-        kwargs: dict[str, Any] = {}
-        if "sandbox" in inspect.signature(RunSpec).parameters:
-            kwargs["sandbox"] = self.settings.sandbox
+        params = inspect.signature(RunSpec).parameters
+        options = {k: v for k, v in self.settings.run_options().items() if k in params}
+        if "sandbox" in params:
+            options["sandbox"] = self.settings.sandbox
+        options["python"] = python or sys.executable
         return RunSpec(
             source=self.editor.text,
             path=path,
-            python=python or sys.executable,
             cwd=os.path.dirname(path) if not self.buffer.path else os.getcwd(),
-            limits=self.settings.to_limits(),
-            **kwargs,
+            **options,
         )
 
     def action_run(self) -> None:
@@ -496,12 +501,9 @@ class AsyncplayApp(App[int]):
             return False
 
     def write_file(self, path: Path) -> None:
-        """Save the buffer to ``path`` (atomically, keeping an existing file's mode)."""
+        """Save the buffer to ``path`` (atomically; an existing file keeps its mode)."""
         text = self.editor.text
-        mode = path.stat().st_mode & 0o777 if path.exists() else None
-        storage.write_atomic(path, text)
-        if mode is not None:
-            os.chmod(path, mode)
+        storage.write_atomic(path, text, keep_mode=True)
         self.buffer.path = str(path.resolve())
         self.buffer.snippet = None
         self._clean_text = text

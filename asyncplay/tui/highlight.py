@@ -86,7 +86,11 @@ def lex(text: str) -> dict[int, list[Highlight]]:
                 col = 0
             width = len(part) if part.isascii() else len(part.encode("utf-8"))
             if name is not None and width:
-                lines[row].append((col, col + width, name))
+                spans = lines[row]
+                if spans and spans[-1][1] == col and spans[-1][2] == name:
+                    spans[-1] = (spans[-1][0], col + width, name)  # one span per string
+                else:
+                    spans.append((col, col + width, name))
             col += width
     return lines
 
