@@ -76,10 +76,11 @@ SessionFactory = Callable[[RunSpec], Awaitable[Session]]
 
 
 async def live_session(spec: RunSpec) -> Session:
-    """The real thing: a sandboxed child process with a pipe for its stdin."""
-    from asyncplay.runner.session import RunSession
+    """The real thing: a sandboxed child process with a pipe for its stdin, driven from a
+    thread of its own so that decoding a flood of events never delays a keystroke."""
+    from asyncplay.tui.session_thread import ThreadedSession
 
-    return await RunSession.start(spec, stdin="pipe")
+    return await ThreadedSession.start(spec)
 
 
 def first_snippet() -> storage.Autosave:
@@ -104,7 +105,8 @@ def origin_label(buffer: storage.Autosave) -> str:
 class AsyncplayApp(App[int]):
     """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "asyncplay"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 

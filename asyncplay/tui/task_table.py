@@ -1,19 +1,26 @@
-"""The task table: one row per task, keyed by task id, updated cell by cell.
+"""The task table: one row per task, keyed by task id, redrawn only where cells changed.
 
-On each tick of the app, ``sync`` adds the rows of new tasks (a bounded number per tick,
-so 10,000 tasks arrive over a few ticks instead of freezing one) and rewrites only the
-cells whose text changed: every visible row each tick, the others in turns. Nothing is
-cleared and rebuilt except when a new run starts.
+A line-API widget like the output pane, not a ``DataTable``: Textual's DataTable measures
+every new cell and re-indexes all its rows whenever any cell changes, which at 10,000
+tasks cost 25-80 ms per tick, the latency of every keypress. Here adding a task is
+appending its id; on each tick of the app, ``sync`` recomputes the text of the rows on
+screen only, compares it cell by cell with what was drawn, and refreshes just the lines
+that changed. Nothing is cleared and rebuilt except when a new run starts.
 """
 
 from __future__ import annotations
 
 from itertools import islice
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from asyncplay.model import RunModel, TaskInfo
 
@@ -49,17 +56,16 @@ COLUMN_HELP: tuple[tuple[str, str], ...] = (
     ("lifetime", "Time from the task's creation to its end (or to now)."),
 )
 
-ADD_PER_TICK = 300  # new rows per tick
-REFRESH_PER_TICK = 300  # off-screen rows re-checked per tick
-
 STATE_STYLE = {
-    "failed": "bold red",
-    "cancelled": "yellow",
-    "done": "dim",
-    "waiting": "cyan",
-    "ready": "green",
-    "pending": "",
+    "failed": Style(color="red", bold=True),
+    "cancelled": Style(color="yellow"),
+    "done": Style(dim=True),
+    "waiting": Style(color="cyan"),
+    "ready": Style(color="green"),
 }
+HEADER_STYLE = Style(bold=True, underline=True)
+CURSOR_STYLE = Style(reverse=True)
+RIGHT = frozenset({"line", "steps", "running", "lifetime"})
 
 
 def _seconds(value: float) -> str:
@@ -89,23 +95,33 @@ def row_values(info: TaskInfo, now: float) -> tuple[str, ...]:
     )
 
 
-def _cell(key: str, text: str) -> str | Text:
-    if key == "state":
-        return Text(text, style=STATE_STYLE.get(text, ""))
-    if key in ("line", "steps", "running", "lifetime"):
-        return Text(text, justify="right")
-    return text
+def _fit(text: str, width: int, right: bool) -> str:
+    if len(text) > width:
+        return text[: width - 1] + "~"
+    return text.rjust(width) if right else text.ljust(width)
 
 
-class TaskTable(DataTable):
+class TaskTable(ScrollView, can_focus=True):
     """Live tasks of the current run; ``i`` shows asyncio's internal tasks too."""
 
+    DEFAULT_CSS = """
+    TaskTable { background: $surface; overflow-x: auto; overflow-y: scroll; }
+    TaskTable:focus { background-tint: $foreground 5%; }
+    """
+
     BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First task", show=False),
+        Binding("end", "edge(1)", "Last task", show=False),
+        Binding("enter", "choose", "Go to its line"),
         Binding("i", "toggle_internal", "Internal tasks"),
     ]
 
     class TaskChosen(Message):
-        """The highlighted row changed (``enter``: ``jump`` is True)."""
+        """The cursor moved to a task (``enter`` or a second click: ``jump`` is True)."""
 
         def __init__(self, task: int | None, jump: bool = False) -> None:
             super().__init__()
@@ -113,110 +129,182 @@ class TaskTable(DataTable):
             self.jump = jump
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self.model: RunModel | None = None
         self.show_internal = False
-        self._rows: dict[int, tuple[str, ...]] = {}  # task id -> texts shown
         self._order: list[int] = []  # task ids in row order
+        self._rows: dict[int, tuple[str, ...]] = {}  # task id -> texts last drawn
         self._seen = 0  # tasks of model.tasks (in creation order) looked at
-        self._turn = 0  # where the off-screen refresh continues
-        self.updates = 0  # cells rewritten (tests check it stays small)
+        self._cache: LRUCache[tuple, Strip] = LRUCache(512)
+        self.cursor_row = 0
+        self.updates = 0  # cells redrawn because they changed (tests watch it)
+        self._width = sum(width + 1 for _key, _label, width in COLUMNS)
+        self._header = Strip(
+            [
+                Segment(_fit(label, width, key in RIGHT) + " ", HEADER_STYLE)
+                for key, label, width in COLUMNS
+            ]
+        )
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, width=width, key=key)
+    # ---- fed by the app's tick ---------------------------------------------------------
 
     def show(self, model: RunModel | None) -> None:
-        """A new run: the only time the table is cleared."""
+        """A new run: the only time the rows are dropped."""
         self.model = model
-        self.clear()
-        self._rows.clear()
-        self._order.clear()
+        self._order = []
+        self._rows = {}
         self._seen = 0
-        self._turn = 0
+        self._cache.clear()
+        self.cursor_row = 0
+        self._resize()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
     def selected_task(self) -> int | None:
-        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
-            return None
-        return self._order[self.cursor_row]
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
+
+    def get_cell(self, task: int | str, column: str) -> str:
+        """The text drawn (or to be drawn) in a cell: for tests and copying."""
+        tid = int(task)
+        values = self._rows.get(tid)
+        if values is None and self.model is not None:
+            values = row_values(self.model.tasks[tid], self.model.now)
+        return values[KEYS.index(column)] if values else ""
 
     def sync(self, now: float) -> None:
-        """Catch up with the model: new rows, then the cells that changed."""
+        """Catch up with the model: append new tasks, redraw the visible cells that changed."""
         m = self.model
         if m is None:
             return
         tasks = m.tasks
-        added = 0
+        before = len(self._order)
         if self._seen < len(tasks):
             for info in islice(tasks.values(), self._seen, None):
-                if added >= ADD_PER_TICK:
-                    break
-                self._seen += 1
-                if info.internal and not self.show_internal:
-                    continue
-                self._add(info, now)
-                added += 1
-        order = self._order
-        if not order:
-            return
-        top = max(0, self.scroll_offset.y - 1)
-        visible = order[top : top + self.size.height + 1]
-        for tid in visible:
-            self._update(tasks[tid], now)
-        if len(order) > len(visible):
-            start = self._turn % len(order)
-            batch = order[start : start + REFRESH_PER_TICK]
-            self._turn = start + len(batch)
-            for tid in batch:
-                self._update(tasks[tid], now)
+                if self.show_internal or not info.internal:
+                    self._order.append(info.id)
+            self._seen = len(tasks)
+        if len(self._order) != before:
+            self._resize()
+            if before == 0:
+                self.post_message(self.TaskChosen(self.selected_task()))
+        top = self.scroll_offset.y
+        for index in range(top, min(len(self._order), top + self.size.height)):
+            tid = self._order[index]
+            new = row_values(tasks[tid], now)
+            old = self._rows.get(tid)
+            if new != old:
+                self._rows[tid] = new
+                if old is None:
+                    self.updates += len(new)
+                else:
+                    self.updates += sum(a != b for a, b in zip(old, new, strict=True))
+                self.refresh_line(index - top + 1)
 
-    def _add(self, info: TaskInfo, now: float) -> None:
-        values = row_values(info, now)
-        self.add_row(*(_cell(k, v) for k, v in zip(KEYS, values, strict=True)), key=str(info.id))
-        self._rows[info.id] = values
-        self._order.append(info.id)
+    def _resize(self) -> None:
+        self.virtual_size = Size(self._width, len(self._order) + 1)
 
-    def _update(self, info: TaskInfo, now: float) -> None:
-        old = self._rows[info.id]
-        new = row_values(info, now)
-        if new == old:
+    # ---- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            return self._header.crop_extend(scroll_x, scroll_x + width, base)
+        index = scroll_y + y - 1
+        if index >= len(self._order) or self.model is None:
+            return Strip.blank(width, base)
+        tid = self._order[index]
+        values = self._rows.get(tid)
+        if values is None:
+            values = self._rows[tid] = row_values(self.model.tasks[tid], self.model.now)
+        cursor = index == self.cursor_row
+        key = (values, cursor and self.has_focus, cursor)
+        strip = self._cache.get(key)
+        if strip is None:
+            segments = []
+            for (col, _label, col_width), text in zip(COLUMNS, values, strict=True):
+                style = base + STATE_STYLE[text] if col == "state" and text in STATE_STYLE else base
+                segments.append(Segment(_fit(text, col_width, col in RIGHT) + " ", style))
+            strip = Strip(segments, self._width)
+            if cursor:
+                strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
+            self._cache[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # ---- moving and choosing -----------------------------------------------------------
+
+    def move_cursor(self, row: int) -> None:
+        if not self._order:
             return
-        row_key = str(info.id)
-        for key, a, b in zip(KEYS, old, new, strict=True):
-            if a != b:
-                self.update_cell(row_key, key, _cell(key, b))
-                self.updates += 1
-        self._rows[info.id] = new
+        row = max(0, min(len(self._order) - 1, row))
+        if row == self.cursor_row:
+            return
+        self.cursor_row = row
+        top = self.scroll_offset.y
+        height = max(1, self.size.height - 1)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.TaskChosen(self.selected_task()))
+
+    def action_move(self, delta: int) -> None:
+        self.move_cursor(self.cursor_row + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor_row + direction * max(1, self.size.height - 2))
+
+    def action_edge(self, end: int) -> None:
+        self.move_cursor(len(self._order) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        task = self.selected_task()
+        if task is not None:
+            self.post_message(self.TaskChosen(task, jump=True))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        if row >= len(self._order):
+            return
+        if row == self.cursor_row:
+            self.action_choose()
+        else:
+            self.move_cursor(row)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def action_toggle_internal(self) -> None:
+        """Show or hide asyncio's own tasks; rows keep creation order either way."""
         self.show_internal = not self.show_internal
         m = self.model
-        if m is None:
-            return
-        if self.show_internal:
-            for info in islice(m.tasks.values(), 0, self._seen):
-                if info.internal and info.id not in self._rows:
-                    self._add(info, m.now)
-        else:
-            for tid in [t for t in self._order if m.tasks[t].internal]:
-                self.remove_row(str(tid))
-                del self._rows[tid]
-                self._order.remove(tid)
+        if m is not None:
+            chosen = self.selected_task()
+            self._order = [
+                info.id
+                for info in islice(m.tasks.values(), 0, self._seen)
+                if self.show_internal or not info.internal
+            ]
+            self.cursor_row = self._order.index(chosen) if chosen in self._order else 0
+            self._resize()
+            self.refresh()
         self.notify(
             "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
         )
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self.post_message(self.TaskChosen(_task_id(event.row_key.value)))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.post_message(self.TaskChosen(_task_id(event.row_key.value), jump=True))
-
-
-def _task_id(key: str | None) -> int | None:
-    try:
-        return int(key) if key is not None else None
-    except ValueError:
-        return None

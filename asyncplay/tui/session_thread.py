@@ -1,0 +1,161 @@
+"""A RunSession on an event loop of its own, in a thread: decoding never blocks a keystroke.
+
+Reading the child's pipes, decoding the event channel and matching output records to
+tasks is pure Python work proportional to what the program does: 200,000 printed lines
+cost seconds of it, in slices of a hundred milliseconds or more each. On the UI's loop
+that would be the latency of every keypress. Here it runs on a second loop in a thread;
+the interpreter hands the UI thread the GIL every few milliseconds (the switch interval),
+so typing stays responsive however busy the run is.
+
+Events cross to the UI loop in batches (everything that arrived since the last one) and
+are folded into the model there, by the app, with the one reducer: the model is only
+ever touched by the UI thread, so the views never see it half-updated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asyncplay.runner.session import RunSession
+from asyncplay.runner.spec import RunSpec
+
+
+class ThreadedSession:
+    """The app's ``Session`` protocol over a ``RunSession`` running in a worker thread."""
+
+    def __init__(self) -> None:
+        self.session: RunSession | None = None
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batches: asyncio.Queue[list[dict]] = asyncio.Queue()
+        self._thread: threading.Thread | None = None
+        self._finished = threading.Event()  # the worker loop is done with the session
+        self._end: dict = {}
+        self._ended = asyncio.Event()  # run_end reached the UI side
+
+    @classmethod
+    async def start(cls, spec: RunSpec) -> ThreadedSession:
+        self = cls()
+        self._ui_loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = self._ui_loop.create_future()
+        self._thread = threading.Thread(
+            target=self._main, args=(spec, started), name="asyncplay-session", daemon=True
+        )
+        self._thread.start()
+        await started
+        return self
+
+    # ---- the worker thread -------------------------------------------------------------
+
+    def _main(self, spec: RunSpec, started: asyncio.Future[None]) -> None:
+        try:
+            asyncio.run(self._serve(spec, started))
+        finally:
+            self._finished.set()
+
+    def _to_ui(self, callback: Any, *args: Any) -> None:
+        assert self._ui_loop is not None
+        try:
+            self._ui_loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the UI loop is closed: nobody is listening any more
+            pass
+
+    async def _serve(self, spec: RunSpec, started: asyncio.Future[None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            session = await RunSession.start(spec, stdin="pipe")
+        except BaseException as exc:
+            self._to_ui(_settle, started, exc)
+            return
+        self.session = session
+        self._to_ui(_settle, started, None)
+        try:
+            events = session.events().__aiter__()
+            while True:
+                try:
+                    first = await events.__anext__()
+                except StopAsyncIteration:
+                    break
+                batch = [first, *session.drain()]
+                self._to_ui(self._batches.put_nowait, batch)
+                if any(ev.get("event") == "run_end" for ev in batch):
+                    break
+        finally:
+            await session.aclose()
+            self._end = await session.wait()
+
+    # ---- the UI side -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set() and not self._finished.is_set()
+
+    @property
+    def pid(self) -> int | None:
+        return self.session.pid if self.session is not None else None
+
+    @property
+    def core(self) -> Any:
+        """For an immediate SIGKILL of the whole group (the terminal is gone)."""
+        return self.session.core if self.session is not None else None
+
+    async def events(self) -> AsyncIterator[dict]:
+        """Every event in order, ending with ``run_end``."""
+        while True:
+            batch = await self._batches.get()
+            for ev in batch:
+                yield ev
+                if ev.get("event") == "run_end":
+                    self._end = ev
+                    self._ended.set()
+                    return
+
+    def _call(self, fn: Any, *args: Any) -> None:
+        loop = self._loop
+        if loop is None or self._finished.is_set():
+            return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            pass
+
+    def send_stdin(self, data: bytes) -> None:
+        if self.session is not None:
+            self._call(self.session.send_stdin, data)
+
+    def close_stdin(self) -> None:
+        if self.session is not None:
+            self._call(self.session.close_stdin)
+
+    async def stop(self, grace: float | None = None) -> dict:
+        """Stop the run on its own loop; returns the ``run_end`` event."""
+        loop, session = self._loop, self.session
+        if loop is not None and session is not None and not self._finished.is_set():
+            try:
+                fut = asyncio.run_coroutine_threadsafe(session.stop(grace), loop)
+                await asyncio.wrap_future(fut)
+            except (RuntimeError, asyncio.CancelledError):
+                pass
+        await self.wait_thread()
+        return self._end
+
+    async def wait_thread(self) -> None:
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+
+    async def aclose(self) -> None:
+        if not self._finished.is_set():
+            await self.stop()
+        await self.wait_thread()
+
+
+def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)
