@@ -3,11 +3,17 @@ deadlocks and where cancellations come from, on every installed CPython 3.10-3.1
 
 from __future__ import annotations
 
+import functools
+import re
+import time
 from pathlib import Path
 
 import pytest
 from helpers import ROOT, asyncplay
 from pythons import SUPPORTED_VERSIONS, find_pythons
+
+from asyncplay.model import build
+from asyncplay.snippets import bundled_names, find_bundled
 
 SNIPPETS = ROOT / "snippets"
 
@@ -109,3 +115,120 @@ def test_slow_step_threshold_is_the_flag(version: str, tmp_path: Path) -> None:
     r = asyncplay("run", "--json", "--slow-step", "2000", "--python", py, str(prog), cwd=tmp_path)
     assert _warnings(r, "slow_step") == []
     assert r.kinds("hello")[0]["slow_step"] == pytest.approx(2.0)
+
+
+# ---- the virtual clock -------------------------------------------------------------------
+
+#: What may differ between the clocks in a snippet's output, each with its reason.
+CLOCK_NORMALISE = (
+    # Durations the snippet measures itself with the time module: that clock is real.
+    (re.compile(r"\d+\.\d+ s\b"), "N.N s"),
+    # Which worker thread of a pool takes a job is the OS's choice, under either clock.
+    (re.compile(r"\bpool_\d+\b"), "pool_N"),
+)
+
+
+def _normalised(text: str) -> str:
+    for pattern, replacement in CLOCK_NORMALISE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _summary(result) -> list[tuple[str, str, str | None]]:
+    """Each non-internal task's name, coroutine and end state (default names ``Task-N``
+    count differently across Python versions)."""
+    model = build(result.events)
+    return sorted(
+        (re.sub(r"^Task-\d+$", "Task-N", t.name), t.coro, t.state)
+        for t in model.tasks.values()
+        if not t.internal
+    )
+
+
+@functools.cache
+def _real_run(name: str):
+    r = asyncplay("run", "--json", "--clock", "real", name, cwd=ROOT, timeout=60)
+    assert r.kinds("hello")[0]["clock"] == "real"
+    return r
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+@pytest.mark.parametrize("name", bundled_names())
+def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None:
+    """Every bundled snippet prints the same lines in the same order and ends its tasks
+    the same way under both clocks (compared with a real-clock run on the interpreter
+    running the tests), apart from the durations it measures itself."""
+    python = _python(version)
+    snippet = find_bundled(name)
+    assert snippet is not None
+    v = asyncplay("run", "--json", "--clock", "virtual", "--python", python, name, cwd=ROOT)
+    assert v.kinds("hello")[0]["clock"] == "virtual"
+    if not snippet.supports(tuple(map(int, version.split(".")))):
+        assert v.returncode == 1 and v.program_stdout == ""
+        return
+    real = _real_run(name)
+    assert v.returncode == real.returncode
+    assert _normalised(v.program_stdout) == _normalised(real.program_stdout)
+    assert _summary(v) == _summary(real)
+
+
+def test_gather_lesson_takes_three_virtual_seconds_in_no_time() -> None:
+    """The tutorial's gather of 2, 3 and 1 s sleeps: the same lines, about 3 s of program
+    time (task lifetimes, event times), far less wall time than the 3 s a real run needs."""
+    start = time.monotonic()
+    r = asyncplay("run", "--json", "--clock", "virtual", "gather", cwd=ROOT)
+    wall = time.monotonic() - start
+    assert r.returncode == 0, r.stderr
+    assert wall < 2.5, f"the virtual run took {wall:.1f} s of wall time"
+    model = build(r.events)
+    main = next(t for t in model.tasks.values() if t.coro == "main")
+    lifetime = main.ended - main.created
+    assert 2.99 < lifetime < 3.2, lifetime
+    sleeps = {t.name: t.ended - t.created for t in model.tasks.values() if t.coro == "worker"}
+    assert [round(sleeps[n]) for n in ("worker-A", "worker-B", "worker-C")] == [2, 3, 1]
+    # Steps keep their real (tiny) durations.
+    assert max(t.longest_step for t in model.tasks.values()) < 0.5
+
+
+def test_virtual_time_runs_at_the_real_rate_while_a_thread_works(tmp_path: Path) -> None:
+    """While to_thread is pending, a wait_for must not time out early: the clock does not
+    jump past a thread's work (nor a subprocess's)."""
+    prog = tmp_path / "thread.py"
+    prog.write_text(
+        "import asyncio, sys, time\n"
+        "async def main():\n"
+        "    r = await asyncio.wait_for(asyncio.to_thread(time.sleep, 0.3), 5)\n"
+        "    print('thread done', r)\n"
+        "    p = await asyncio.create_subprocess_exec(sys.executable, '-c', 'import time; time.sleep(0.3)')\n"
+        "    await asyncio.wait_for(p.wait(), 5)\n"
+        "    print('subprocess done', p.returncode)\n"
+        "    await asyncio.sleep(100)\n"
+        "    print('slept')\n"
+        "asyncio.run(main())\n"
+    )
+    start = time.monotonic()
+    r = asyncplay("run", "--json", "--clock", "virtual", str(prog), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.program_stdout == "thread done None\nsubprocess done 0\nslept\n"
+    assert time.monotonic() - start < 30
+    end = max(e["t"] for e in r.kinds("task_done"))
+    assert end > 100.5  # 0.6 s of real waiting plus the 100 s jump
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS[-1:])
+def test_speed_scales_the_waits(version: str, tmp_path: Path) -> None:
+    """``--speed 8``: a 4 s sleep takes about 0.5 s of wall time, and still reads as 4 s
+    in the events (the program's clock)."""
+    prog = tmp_path / "sleepy.py"
+    prog.write_text(
+        "import asyncio\nasync def main():\n    await asyncio.sleep(4)\nasyncio.run(main())\n"
+    )
+    start = time.monotonic()
+    r = asyncplay("run", "--json", "--speed", "8", "--python", _python(version), str(prog))
+    wall = time.monotonic() - start
+    assert r.returncode == 0, r.stderr
+    assert r.kinds("hello")[0]["speed"] == 8.0
+    (main,) = [e for e in r.kinds("task_created") if not e["internal"]]
+    done = next(e for e in r.kinds("task_done") if e["id"] == main["id"])
+    assert 3.95 < done["t"] - main["t"] < 4.5
+    assert wall < 3.0, f"{wall:.1f} s of wall time for a 4 s sleep at speed 8"

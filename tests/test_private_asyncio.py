@@ -15,7 +15,7 @@ from helpers import ROOT
 from pythons import SUPPORTED_VERSIONS, find_pythons
 
 PROBE = r"""
-import asyncio, importlib, json, sys
+import asyncio, importlib, json, sys, threading
 sys.path.insert(0, sys.argv[1])
 from asyncplay.child.tracer import PRIVATE_NAMES
 missing = []
@@ -50,7 +50,24 @@ asyncio.events.Handle._run = _run
 async def main():
     await asyncio.sleep(0)
 asyncio.run(main())
-print(json.dumps({"missing": missing, "task_steps": seen.count("Task")}))
+# The virtual clock and the deadlock check: every wait of a selector loop is one call of
+# loop._selector.select(timeout), with the time to the next timer (None: no timer).
+timeouts = []
+loop = asyncio.new_event_loop()
+orig_select = loop._selector.select
+def select(timeout=None):
+    timeouts.append(timeout)
+    return orig_select(timeout)
+loop._selector.select = select
+async def waits():
+    await asyncio.sleep(0.01)
+    fut = loop.create_future()
+    threading.Timer(0.01, loop.call_soon_threadsafe, (fut.set_result, 1)).start()
+    await fut
+loop.run_until_complete(waits())
+loop.close()
+waited = [t for t in timeouts if t != 0]
+print(json.dumps({"missing": missing, "task_steps": seen.count("Task"), "waited": waited}))
 """
 
 
@@ -64,3 +81,7 @@ def test_private_names_exist(version: str) -> None:
     result = json.loads(out.stdout)
     assert result["missing"] == [], f"asyncio internals moved on {version}: {result['missing']}"
     assert result["task_steps"] >= 2, "task steps no longer surface as Handle callbacks"
+    waited = result["waited"]
+    assert waited and 0 < waited[0] <= 0.01 and None in waited, (
+        f"the loop no longer waits through _selector.select(timeout): {waited}"
+    )

@@ -44,7 +44,8 @@ PRIVATE_NAMES = {
         "call_exception_handler",
         "_asyncgen_finalizer_hook",
     ),
-    "asyncio.base_events.BaseEventLoop()": ("_ready",),
+    "asyncio.base_events.BaseEventLoop()": ("_ready", "_selector", "_ssock"),
+    "concurrent.futures.thread": ("_threads_queues",),
     "asyncio.runners": ("_cancel_all_tasks",),
     "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
     "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result"),
@@ -77,6 +78,8 @@ _SPAWNERS = frozenset(
 _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"})
 
 FLUSH_INTERVAL = 0.05
+REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
+JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
 
@@ -145,6 +148,12 @@ class Tracer:
         self.own_code: dict[int, bool] = {}
         self.clock = clock
         self.speed = speed
+        # The loop's clock: virtual time = real time + offset, where the offset changes
+        # only while the loop waits (a jump to the next timer, or a wait run at --speed).
+        self.offset = 0.0
+        # concurrent.futures handed to asyncio (run_in_executor, to_thread, wrap_future)
+        # and not finished yet: a thread is working, so time must run at the real rate.
+        self.executor_pending: set = set()
 
     # ---- records -------------------------------------------------------------------
 
@@ -572,6 +581,9 @@ class Tracer:
         self._install_running_loop(events, base_events.BaseEventLoop)
         self._install_cut_off_check(runners, tasks)
         self._install_set_name(tasks)
+        self._install_wrap_future(asyncio_mod)
+        if self.clock == "virtual" or self.speed != 1.0:
+            self._install_loop_time(base_events.BaseEventLoop)
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
@@ -745,6 +757,129 @@ class Tracer:
         """A traced loop starts running (in this thread)."""
         if self.slow_step > 0:
             self.start_watchdog()
+        self._wrap_selector(loop)
+
+    # ---- the loop's waits: the virtual clock, --speed ------------------------------------
+
+    def _install_loop_time(self, loop_cls: type) -> None:
+        """``loop.time()`` is the virtual clock: every timer (sleep, call_later, wait_for,
+        timeout) follows it. ``time.time()``/``time.monotonic()`` are left alone."""
+        orig = loop_cls.time
+        monotonic = time.monotonic
+        tracer = self
+
+        def loop_time(self: Any) -> float:
+            return monotonic() + tracer.offset
+
+        loop_time.__name__ = "time"
+        loop_time.__qualname__ = orig.__qualname__
+        loop_time.__doc__ = orig.__doc__
+        loop_cls.time = loop_time
+
+    def _install_wrap_future(self, asyncio_mod: Any) -> None:
+        """Count the concurrent futures asyncio waits on (``run_in_executor``,
+        ``to_thread`` and ``wrap_future`` all pass here) until their thread is done."""
+        from asyncio import futures
+
+        orig = futures.wrap_future
+        pending = self.executor_pending
+        import concurrent.futures
+
+        cf_future = concurrent.futures.Future
+
+        def wrap_future(future: Any, *, loop: Any = None) -> Any:
+            try:
+                new = orig(future, loop=loop)
+            except BaseException as exc:
+                drop_own_frame(exc)
+                raise
+            if isinstance(future, cf_future) and not future.done():
+                pending.add(future)
+                future.add_done_callback(pending.discard)
+            return new
+
+        wrap_future.__qualname__ = orig.__qualname__
+        wrap_future.__doc__ = orig.__doc__
+        futures.wrap_future = wrap_future
+        if getattr(asyncio_mod, "wrap_future", None) is orig:
+            asyncio_mod.wrap_future = wrap_future
+
+    def _wrap_selector(self, loop: Any) -> None:
+        """Every wait of a selector loop passes through ``loop._selector.select(timeout)``
+        (``_run_once`` computes the timeout: 0 when work is ready, None when there is no
+        timer): the one place to see the loop about to wait, and to skip or scale it."""
+        sel = getattr(loop, "_selector", None)
+        if sel is None or "select" in getattr(sel, "__dict__", {"select": None}):
+            return  # not a selector loop, or wrapped already
+        orig = sel.select
+        tracer = self
+
+        def select(timeout: float | None = None) -> Any:
+            if timeout == 0 or not tracer.enabled:
+                return orig(timeout)
+            return tracer.wait(loop, orig, timeout)
+
+        sel.select = select
+
+    def wait(self, loop: Any, select: Any, timeout: float | None) -> Any:
+        """The loop is about to wait ``timeout`` seconds (None: no timer at all).
+
+        Virtual clock: when only timers are pending (no I/O, thread or subprocess), look
+        once without waiting (a thread's wake-up or a ready socket wins), then jump to the
+        next timer. ``_run_once`` computes the timeout only when no callback is ready, so
+        zero-delay callbacks have all run and a later timer never fires before an earlier
+        one. The jump overshoots by ``JUMP_SLACK``, as a real wake-up is late by about
+        that much: timers set a few microseconds apart (one step each) then fire in the
+        same loop turn, in the same order as under the real clock. Any other wait runs at
+        ``speed`` (1: real time).
+        """
+        if self.clock == "virtual" and timeout is not None:
+            if not self.real_pending(loop):
+                events = select(0)
+                if not events:
+                    self.shift(timeout + JUMP_SLACK)
+                return events
+            # Look again soon: the thread or process may end without waking the loop
+            # (a subprocess watcher thread outlives the wake-up it sends by a moment).
+            timeout = min(timeout, REAL_WAIT_SLICE * self.speed)
+        speed = self.speed
+        if speed == 1.0:
+            return select(timeout)
+        start = time.perf_counter()
+        events = select(None if timeout is None else timeout / speed)
+        self.shift((speed - 1.0) * (time.perf_counter() - start))
+        return events
+
+    def shift(self, delta: float) -> None:
+        """Move virtual time ``delta`` seconds away from real time (only between steps)."""
+        self.offset += delta
+        self.t0 -= delta
+        _set_t0(self.t0)
+
+    def real_pending(self, loop: Any) -> bool:
+        """Whether something outside the loop's timers may wake it: a registered reader
+        or writer other than its own self-pipe (sockets, subprocess pipes, a pidfd), a
+        concurrent future asyncio waits on, or a live thread that is neither the main
+        thread nor an executor's worker (a subprocess watcher, the program's own)."""
+        ssock = getattr(loop, "_ssock", None)
+        own = ssock.fileno() if ssock is not None else -1
+        for fd in loop._selector.get_map():
+            if fd != own:
+                return True
+        if self.executor_pending:
+            return True
+        threading = sys.modules.get("threading")
+        if threading is None:
+            return False
+        cft = sys.modules.get("concurrent.futures.thread")
+        workers = cft._threads_queues if cft is not None else {}
+        main = threading.main_thread()
+        here = threading.get_ident()
+        for t in threading.enumerate():
+            if t is main or t.ident == here or t in workers:
+                continue
+            return True
+        return False
 
     def _install_cut_off_check(self, runners_mod: Any, tasks_mod: Any) -> None:
         """Warn about tasks still pending when ``main()`` returned.
@@ -1009,6 +1144,11 @@ def _nothing() -> None:
 
 def _no_task() -> None:
     """The weak reference of a task registered before its constructor returned."""
+
+
+def _set_t0(t0: float) -> None:
+    global _t0
+    _t0 = t0
 
 
 def _mark_gap() -> None:
