@@ -54,6 +54,7 @@ class _Choice:
 
 
 SORT_CHOICES = ("created", "running", "waiting", "steps")
+SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # runner/confine.py MODES
 
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
 RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {
@@ -70,7 +71,7 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         _Value(int, "--memory", 31),
         1024,
         "MiB",
-        "address-space limit; exit status 122",
+        "memory limit (a memory cgroup where available, else address space); exit status 122",
     ),
     "--cpu": (
         "cpu",
@@ -84,7 +85,23 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         _Value(float, "--output-limit", 0),
         8.0,
         "MiB",
-        "stdout + stderr limit; exit status 121",
+        "stdout + stderr limit (a written file may be 8 times as big); exit status 121",
+    ),
+    "--procs": (
+        "procs",
+        _Value(int, "--procs", 0),
+        64,
+        "N",
+        "processes and threads of the run alive at once; exit status 120",
+    ),
+    "--sandbox": (
+        "sandbox",
+        _Choice("--sandbox", SANDBOX_MODES),
+        "auto",
+        "MODE",
+        "auto (the strongest that works here), bwrap (read-only files, no network, own "
+        "PIDs), rlimit (no bwrap), none (limits only, environment passed through); "
+        "'asyncplay doctor' says what works",
     ),
     "--slow-step": (
         "slow_step",
@@ -278,6 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", metavar="FILE", help="a recording")
 
     sub.add_parser(
+        "doctor",
+        help="say which sandbox layers work on this machine",
+        description="One line per sandbox layer (bwrap, cgroup, rlimit): whether it works "
+        "here, and why not.",
+    )
+    sub.add_parser(
         "snippets",
         help="list the bundled snippets",
         description="List the bundled snippets: their names (for 'asyncplay run NAME') and titles.",
@@ -330,8 +353,18 @@ def _cmd_run(ns: SimpleNamespace) -> int:
             f"asyncplay: Python {info.label} is untested; tracing may miss tasks",
             file=sys.stderr,
         )
+    from asyncplay.runner import confine
+
+    try:
+        confine.check(ns.sandbox)
+    except confine.SandboxError as exc:
+        raise UsageError(str(exc)) from None
     limits = Limits(
-        timeout=ns.timeout, memory_mib=ns.memory, cpu=ns.cpu, output_mib=ns.output_limit
+        timeout=ns.timeout,
+        memory_mib=ns.memory,
+        cpu=ns.cpu,
+        output_mib=ns.output_limit,
+        procs=ns.procs,
     )
     spec = RunSpec(
         python=info.path,
@@ -340,6 +373,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
         slow_step=ns.slow_step / 1000,
         clock=ns.clock,
         speed=ns.speed,
+        sandbox=ns.sandbox,
         **target_kw,
     )
     return _run_headless(spec, ns)
@@ -463,6 +497,14 @@ def _cmd_tui(argv: list[str]) -> int:
     return launch(buffer, note)
 
 
+def _cmd_doctor(ns: SimpleNamespace) -> int:
+    from asyncplay.runner import confine
+
+    for line in confine.doctor():
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -479,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
             from asyncplay.replay import replay
 
             return replay(ns)
+        if ns.command == "doctor":
+            return _cmd_doctor(ns)
         build_parser().print_help()
         return 0
     except UsageError as exc:

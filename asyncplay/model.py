@@ -157,6 +157,7 @@ class RunModel:
             for t in self.tasks.values()
             if t.state not in FINISHED
         }
+        self.sandbox: dict | None = None  # run_start's sandbox: mode, layers, notes
 
     @property
     def exit_code(self) -> int | None:
@@ -181,6 +182,7 @@ def apply(model: RunModel, event: dict) -> RunModel:
 def _run_start(m: RunModel, ev: dict) -> None:
     m.status = "running"
     m.target = ev.get("target")
+    m.sandbox = ev.get("sandbox")
 
 
 def _hello(m: RunModel, ev: dict) -> None:

@@ -16,7 +16,7 @@ import time
 import asyncplay
 from asyncplay import exits
 from asyncplay.protocol import Decoder
-from asyncplay.runner import sandbox
+from asyncplay.runner import confine, sandbox
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
 
@@ -81,10 +81,14 @@ class SessionCore:
         self.finished = False
         self.subreaper = False
         self.known_children: set[int] = set()
+        self.confinement: confine.Confinement | None = None
+        self.file_too_large = False
 
     # ---- spawning ------------------------------------------------------------------
 
     def spawn(self) -> subprocess.Popen:
+        confine.check(self.spec.sandbox)  # a usage problem, before anything is made
+        _check_interpreter(self.spec.python)
         self.run_dir = _make_run_dir()
         r, w = os.pipe()
         _grow_pipe(r)
@@ -94,7 +98,7 @@ class SessionCore:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(self.spec.child_spec(w), f)
         argv = self.argv()
-        env = sandbox.child_env()
+        env = sandbox.child_env(scrub=self.spec.sandbox != "none")
         # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
         if "PYTHONPATH" in env:
             env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
@@ -104,8 +108,11 @@ class SessionCore:
         self.subreaper = sandbox.become_subreaper()
         self.known_children = sandbox.children_of(os.getpid()) if self.subreaper else set()
         try:
+            conf = self.confinement = confine.prepare(self.spec, self.run_dir, env)
+            if conf.pid_namespace:
+                env.pop("TMPDIR", None)  # the program's /tmp is its own
             self.proc = subprocess.Popen(
-                argv,
+                conf.prefix + argv,
                 stdin=_STDIN[self.stdin],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -113,7 +120,7 @@ class SessionCore:
                 cwd=self.spec.cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=sandbox.preexec(self.spec.limits),
+                preexec_fn=conf.preexec,
             )
         except BaseException:
             os.close(r)
@@ -122,6 +129,7 @@ class SessionCore:
         finally:
             os.close(w)
         _LIVE_PIDS.add(self.proc.pid)
+        conf.started(self.proc.pid)
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
@@ -160,7 +168,9 @@ class SessionCore:
                 "memory": spec.limits.memory_mib,
                 "cpu": spec.limits.cpu,
                 "output_limit": spec.limits.output_mib,
+                "procs": spec.limits.procs,
             },
+            "sandbox": self.confinement.describe() if self.confinement else None,
         }
 
     # ---- incoming bytes ------------------------------------------------------------
@@ -187,6 +197,8 @@ class SessionCore:
                 continue
             if kind == "hello":
                 self.saw_hello = True
+                if self.confinement is not None and self.proc is not None:
+                    self.confinement.adopt_scope(self.proc.pid)
             elif kind == "bye":
                 self.saw_bye = True
                 continue
@@ -223,6 +235,28 @@ class SessionCore:
         except (ProcessLookupError, PermissionError):
             pass
 
+    def signal_program(self, sig: int) -> None:
+        """Send ``sig`` to the program's process group, wherever the program is.
+
+        In a PID namespace the process asyncplay started is bwrap, which dies of most
+        signals and takes the namespace with it; a signal the program should handle
+        (SIGINT on stop) goes to the program itself: the children of bwrap's init.
+        """
+        if self.proc is None:
+            return
+        if self.confinement is None or not self.confinement.pid_namespace:
+            self.killpg(sig)
+            return
+        for init in sandbox.children_of(self.proc.pid):
+            for pid in sandbox.children_of(init):
+                try:
+                    os.killpg(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    try:
+                        os.kill(pid, sig)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+
     def kill(self, reason: str) -> None:
         """asyncplay ends the run: a limit was hit. The whole process group goes at once."""
         self.kill_reason = reason
@@ -234,7 +268,7 @@ class SessionCore:
             return
         self.kill_reason = "stopped"
         self.stop_requested_at = self.now()
-        self.killpg(signal.SIGINT)
+        self.signal_program(signal.SIGINT)
 
     def fds(self) -> dict[int, str]:
         """The parent's ends of the three streams, by the name ``on_readable`` routes on."""
@@ -289,6 +323,8 @@ class SessionCore:
         # The run is the whole tree: nothing it started may outlive it, not even a
         # grandchild that left the process group (we are its subreaper).
         self.killpg(signal.SIGKILL)
+        if self.confinement is not None:
+            self.confinement.kill_all()  # everything in the run's cgroup, wherever it went
         _LIVE_PIDS.discard(self.proc.pid if self.proc else -1)
         if self.subreaper:
             # Orphans reparented to us are the run's; other sessions' programs are not.
@@ -322,6 +358,16 @@ class SessionCore:
 
     def end_event(self) -> dict:
         status = getattr(self, "wait_status", 0)
+        conf = self.confinement
+        if (
+            conf is not None
+            and conf.pid_namespace
+            and 128 < status <= 128 + 64
+            and not self.saw_bye
+        ):
+            # bwrap reports a program killed by signal N as status 128+N; a program that
+            # exited by itself says goodbye first (an os._exit(128+N) is the one mix-up).
+            status = -(status - 128)
         signum = -status if status < 0 else 0
         code = 128 + signum if signum else status
         reason = "signal" if signum else "exited"
@@ -339,14 +385,22 @@ class SessionCore:
         ):
             limit = "cpu"
         elif (
-            status != 0 and self.spec.limits.memory_mib and _died_of_memory_error(self.stderr_tail)
+            status != 0
+            and self.spec.limits.memory_mib
+            and (
+                _died_of(self.stderr_tail, MEMORY_ERROR) or (conf is not None and conf.oom_kills())
+            )
         ):
             limit = "memory"
+        elif status != 0 and self._procs_refused(conf):
+            limit = "procs"
+        elif status != 0 and _died_of(self.stderr_tail, FILE_TOO_LARGE):
+            limit, self.file_too_large = "output-limit", True
         elif not self.saw_hello and status != 0:
             reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
         if limit is not None:
             reason, by, code = limit, "asyncplay", LIMITS[limit][3]
-        return {
+        end = {
             "event": "run_end",
             "t": self.now(),
             "exit_code": code,
@@ -355,6 +409,19 @@ class SessionCore:
             "status": status,
             "message": self.describe_end(reason, code, status),
         }
+        peak = conf.cgroup.peak_procs() if conf is not None and conf.cgroup else None
+        if peak is not None:
+            end["procs_peak"] = max(0, peak - conf.overhead)  # type: ignore[union-attr]
+        return end
+
+    def _procs_refused(self, conf: confine.Confinement | None) -> bool:
+        """The kernel refused the run a process or thread (the cgroup counts refusals;
+        under RLIMIT_NPROC alone, the program's last words say so)."""
+        if conf is None or not conf.procs_enforced:
+            return False
+        if conf.refused_forks():
+            return True
+        return conf.cgroup is None and _died_of(self.stderr_tail, *FORK_FAILED)
 
     def describe_end(self, reason: str, code: int, status: int) -> str:
         secs = f"{self.exited_at if self.exited_at is not None else self.now():.2f} s"
@@ -374,6 +441,13 @@ class SessionCore:
         flag, what, unit, _status, attr = LIMITS[reason]
         value = getattr(lim, attr)
         value_s = f"{value:g}" if isinstance(value, float) else str(value)
+        if reason == "output-limit" and self.file_too_large:
+            size = sandbox.file_size_limit(lim) or 0
+            return (
+                f"asyncplay stopped the program after {secs}: it wrote a file past the "
+                f"file-size limit ({size // sandbox.MIB} MiB, {sandbox.FILE_SIZE_FACTOR} x "
+                f"{flag} {value_s} MiB); raise it with {flag}"
+            )
         if reason == "events":
             return (
                 f"asyncplay stopped the program after {secs}: it produced more than "
@@ -387,6 +461,8 @@ class SessionCore:
     def cleanup(self) -> None:
         if self.proc is not None:
             _LIVE_PIDS.discard(self.proc.pid)
+        if self.confinement is not None:
+            self.confinement.close()
         if self.channel_r >= 0:
             try:
                 os.close(self.channel_r)
@@ -404,6 +480,17 @@ class SessionCore:
             except OSError:
                 pass
             self.run_dir = ""
+
+
+def _check_interpreter(python: str) -> None:
+    """Fail the way Popen would for a missing interpreter, also when bwrap runs it (bwrap
+    itself would start, then fail inside)."""
+    import errno
+    import shutil
+
+    found = python if os.sep in python else shutil.which(python)
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise FileNotFoundError(errno.ENOENT, "no such interpreter", python)
 
 
 def _make_run_dir() -> str:
@@ -434,10 +521,18 @@ def _grow_pipe(fd: int, size: int = 4 * 1024 * 1024) -> None:
             continue
 
 
-def _died_of_memory_error(stderr_tail: bytes) -> bool:
-    """Python's last words were an uncaught MemoryError (the limit, not a program bug)."""
+MEMORY_ERROR = b"MemoryError"
+FILE_TOO_LARGE = b"OSError: [Errno 27] File too large"
+FORK_FAILED = (b"BlockingIOError: [Errno 11]", b"RuntimeError: can't start new thread")
+
+
+def _died_of(stderr_tail: bytes, *last_words: bytes) -> bool:
+    """Python's last words were one of these uncaught errors (a limit, not a program bug)."""
     lines = stderr_tail.rstrip().splitlines()
-    return bool(lines) and (lines[-1] == b"MemoryError" or lines[-1].startswith(b"MemoryError:"))
+    if not lines:
+        return False
+    last = lines[-1]
+    return any(last.startswith(w) for w in last_words)
 
 
 def _signame(signum: int) -> str:

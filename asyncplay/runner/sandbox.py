@@ -1,8 +1,9 @@
 """Process-level containment applied to every run (the layer that always exists).
 
 Each run gets its own session and process group (so the whole tree can be killed at once),
-rlimits for address space, CPU time and core dumps, and a parent-death signal so an
-asyncplay that dies abruptly does not leave a snippet running.
+rlimits (address space, CPU time, file size, open files, no core dumps; processes for
+non-root users), a scrubbed environment, and a parent-death signal so an asyncplay that
+dies abruptly does not leave a snippet running.
 """
 
 from __future__ import annotations
@@ -33,23 +34,72 @@ def _libc_prctl() -> Callable[..., int] | None:
     return _PRCTL[0]
 
 
-def preexec(limits: Limits) -> Callable[[], None]:
-    """Build the function the forked child runs before exec (async-signal-safe enough)."""
+FILE_SIZE_FACTOR = 8  # a file the program writes may be this many --output-limits big
+OPEN_FILES = (1024, 4096)  # at most: RLIMIT_NOFILE soft, hard
+
+
+def file_size_limit(limits: Limits) -> int | None:
+    """RLIMIT_FSIZE: 8 x --output-limit (64 MiB by default), so a run cannot fill a disk."""
+    return int(limits.output_mib * FILE_SIZE_FACTOR * MIB) if limits.output_mib else None
+
+
+def user_tasks(uid: int) -> int:
+    """Processes and threads ``uid`` runs now: what RLIMIT_NPROC compares against."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def preexec(
+    limits: Limits,
+    join: tuple[str, ...] = (),
+    address_space: bool = True,
+    nproc: int | None = None,
+) -> Callable[[], None]:
+    """Build the function the forked child runs before exec.
+
+    ``join``: cgroup.procs files the child writes itself into first, so everything it ever
+    starts is counted. ``address_space``: set RLIMIT_AS to --memory (only when no memory
+    cgroup holds the truer limit). ``nproc``: RLIMIT_NPROC (non-root only).
+    """
     prctl = _libc_prctl()
     parent = os.getpid()
-    mem = int(limits.memory_mib * MIB) if limits.memory_mib else None
+    mem = int(limits.memory_mib * MIB) if limits.memory_mib and address_space else None
     cpu = int(limits.cpu + 0.999) if limits.cpu else None
+    fsize = file_size_limit(limits)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    nofile = (min(_lim(soft), OPEN_FILES[0]), min(_lim(hard), OPEN_FILES[1]))
+    nofile = (min(nofile), nofile[1])
 
     def _apply() -> None:
         if prctl is not None:
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died between fork and prctl
                 os._exit(1)
+        me = str(os.getpid()).encode()
+        for path in join:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, me)
+            finally:
+                os.close(fd)
         if mem is not None:
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         if cpu is not None:
             # SIGXCPU at the soft limit, SIGKILL one second later at the hard one.
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -57,12 +107,55 @@ def preexec(limits: Limits) -> Callable[[], None]:
     return _apply
 
 
-def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a run sees: the user's, minus what would change Python's behaviour
-    behind the program's back (asyncplay's own venv activation is kept out of the way)."""
+def _lim(value: int) -> int:
+    return 1 << 62 if value == resource.RLIM_INFINITY else value
+
+
+# The environment a run keeps (everything else, secrets included, is dropped). Exact names,
+# then prefixes.
+ENV_KEEP = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "COLORTERM",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "COLUMNS",
+        "LINES",
+        "TZ",
+        "TMPDIR",
+        "PWD",
+        "VIRTUAL_ENV",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
+)
+ENV_KEEP_PREFIXES = ("LC_", "PYTHON", "ASYNCPLAY_")
+# Would change Python's behaviour behind the program's back.
+ENV_DROP = frozenset({"PYTHONSTARTUP", "PYTHONINSPECT"})
+
+
+def child_env(
+    base: dict[str, str] | None = None, scrub: bool = True, private_tmp: bool = False
+) -> dict[str, str]:
+    """The environment a run sees: the allow-listed part of the user's (all of it with
+    ``scrub=False``, i.e. ``--sandbox none``). Under a private /tmp, TMPDIR points there."""
     env = dict(os.environ if base is None else base)
-    for key in ("PYTHONSTARTUP", "PYTHONINSPECT"):
+    if scrub:
+        env = {k: v for k, v in env.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
+    for key in ENV_DROP:
         env.pop(key, None)
+    if private_tmp:
+        env.pop("TMPDIR", None)
     return env
 
 

@@ -58,6 +58,7 @@ class RunSpec:
         slow_step: float = 0.1,
         clock: str = "real",
         speed: float = 1.0,
+        sandbox: str = "auto",
     ) -> None:
         self.path = path
         self.module = module
@@ -77,6 +78,7 @@ class RunSpec:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
         if not (slow_step > 0 and speed > 0):
             raise ValueError("slow_step and speed must be more than 0")
+        self.sandbox = sandbox  # auto, bwrap, rlimit or none (runner/confine.py)
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")

@@ -1,0 +1,103 @@
+"""The bubblewrap layer: a read-only view of the machine, private /tmp, no network, own PIDs.
+
+``bwrap`` runs the program in new mount, network and PID namespaces: ``/`` is bound
+read-only (the system, ``$HOME`` and the program's own directory included), ``/tmp`` is a
+fresh tmpfs, only loopback networking exists, and the program sees none of the machine's
+processes, so it cannot signal asyncplay or anything else outside. As root, bwrap keeps
+every capability unless told otherwise; they are all dropped, so the program cannot
+remount ``/`` writable.
+
+The program's outer PID (the one asyncplay waits on) is bwrap's; bwrap's init (PID 1 in the
+namespace) reaps the program, and when either bwrap process dies the kernel kills everything
+left in the namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+# Options whose availability the usability probe checks, in the order they are given.
+NAMESPACES = ["--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"]
+OVERHEAD = 2  # processes bwrap adds to a run: the outer monitor and the namespace's init
+HIDDEN = ("/tmp", "/dev", "/proc")  # replaced inside: needed paths there are bound back
+
+_USABLE: dict[str, tuple[bool, str]] = {}
+
+
+def path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _base(tmp_size: int | None) -> list[str]:
+    argv = [
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+    ]
+    if tmp_size:
+        argv += ["--size", str(tmp_size)]
+    argv += ["--tmpfs", "/tmp", *NAMESPACES]
+    if os.geteuid() == 0:
+        argv += ["--cap-drop", "ALL"]
+    return argv
+
+
+def usable() -> tuple[bool, str]:
+    """(works, why not): bwrap is installed and may make the namespaces (once per process).
+
+    Distributions that forbid unprivileged user namespaces make bwrap fail here; so does a
+    container without the needed privileges.
+    """
+    if "answer" not in _USABLE:
+        exe = path()
+        if exe is None:
+            _USABLE["answer"] = (False, "bwrap is not installed (package: bubblewrap)")
+        else:
+            try:
+                proc = subprocess.run(
+                    [exe, *_base(1024 * 1024), "--", "true"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    timeout=10,
+                )
+                err = proc.stderr.decode(errors="replace").strip().splitlines()
+                if proc.returncode == 0:
+                    _USABLE["answer"] = (True, "")
+                else:
+                    why = err[-1] if err else f"status {proc.returncode}"
+                    _USABLE["answer"] = (False, f"bwrap cannot make its namespaces here ({why})")
+            except (OSError, subprocess.SubprocessError) as exc:
+                _USABLE["answer"] = (False, f"bwrap could not be run ({exc})")
+    return _USABLE["answer"]
+
+
+def _hidden(p: str) -> bool:
+    return any(p == h or p.startswith(h + "/") for h in HIDDEN)
+
+
+def argv(cwd: str, visible: list[str], tmp_size: int | None) -> list[str]:
+    """The bwrap command line (up to ``--``) for a run in ``cwd``.
+
+    ``visible`` are paths the run needs (its run directory, the interpreter, asyncplay's
+    runtime, the program's directory): those under a directory bwrap replaces (``/tmp``)
+    are bound back, read-only, at the same place.
+    """
+    exe = path() or "bwrap"
+    out = [exe, *_base(tmp_size)]
+    seen: set[str] = set()
+    for p in visible:
+        for candidate in (os.path.abspath(p), os.path.realpath(p)):
+            if candidate in seen or not _hidden(candidate) or not os.path.exists(candidate):
+                continue
+            if candidate.startswith("/tmp") and candidate != "/tmp":
+                seen.add(candidate)
+                out += ["--ro-bind", candidate, candidate]
+    out += ["--chdir", cwd, "--"]
+    return out

@@ -1,0 +1,275 @@
+"""Control groups: the kernel's own count of a run's processes and memory.
+
+rlimits cannot cap processes for root (RLIMIT_NPROC does nothing for uid 0, in any
+namespace) and count address-space reservations rather than memory used. A cgroup does
+both right, and names the run's processes exactly. asyncplay makes one cgroup per run
+and removes it when the run ends.
+
+cgroup v1 (one hierarchy per controller, ``/sys/fs/cgroup/pids``, ``.../memory``) and v2
+(one unified hierarchy) are both handled; either needs write access to the hierarchy, which
+in practice means root. Unprivileged users on systemd machines get the same limits from a
+``systemd-run --user --scope`` prefix (see ``confine``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+MOUNTS = "/proc/self/mounts"
+HOME = "asyncplay"  # the directory holding the run cgroups
+PREFIX = "run-"
+
+
+class CgroupError(OSError):
+    """No usable cgroup for a run; the message says why in a few words."""
+
+
+def _mounts() -> list[tuple[str, str, list[str]]]:
+    """(mount point, fs type, options) of every cgroup file system."""
+    out = []
+    try:
+        with open(MOUNTS) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 4 and parts[2] in ("cgroup", "cgroup2"):
+                    out.append((parts[1], parts[2], parts[3].split(",")))
+    except OSError:
+        pass
+    return out
+
+
+def _writable_dir(path: str) -> bool:
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+def _words(path: str) -> list[str]:
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
+def _home(mount: str) -> str:
+    """asyncplay's own directory at the top of a hierarchy (made once, left in place)."""
+    home = os.path.join(mount, HOME)
+    try:
+        os.mkdir(home, 0o755)
+    except FileExistsError:
+        pass
+    return home
+
+
+def locate(controller: str) -> tuple[str, str]:
+    """(version, parent directory) where a run's ``controller`` cgroup can be made.
+
+    Run cgroups live in one ``asyncplay`` directory at the top of the hierarchy rather than
+    under the cgroup asyncplay runs in: v2 forbids processes in a cgroup that delegates
+    controllers, and a session manager's per-login cgroup must stay removable. Needs write
+    access to the hierarchy (root); raises CgroupError saying why there is none.
+    """
+    mounts = _mounts()
+    for mount, fstype, opts in mounts:
+        if fstype == "cgroup" and controller in opts:
+            if not _writable_dir(mount):
+                raise CgroupError(f"no write access to the {controller} cgroup (needs root)")
+            return "v1", _home(mount)
+    for mount, fstype, _opts in mounts:
+        if fstype != "cgroup2" or controller not in _words(f"{mount}/cgroup.controllers"):
+            continue
+        if controller not in _words(f"{mount}/cgroup.subtree_control"):
+            raise CgroupError(f"the {controller} controller is not enabled in cgroup v2")
+        if not _writable_dir(mount):
+            raise CgroupError("no write access to cgroup v2 (needs root)")
+        home = _home(mount)
+        if controller not in _words(f"{home}/cgroup.subtree_control"):
+            _write(f"{home}/cgroup.subtree_control", f"+{controller}")
+        return "v2", home
+    raise CgroupError(f"this kernel offers no {controller} cgroup")
+
+
+def sweep(parent: str) -> None:
+    """Remove run cgroups left by asyncplay processes that died (empty ones only)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(PREFIX):
+            continue
+        owner = name[len(PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _read_keyed(path: str) -> dict[str, int]:
+    """``key value`` lines (pids.events, memory.events, memory.oom_control)."""
+    out: dict[str, int] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+                    out[parts[0]] = int(parts[1])
+    except OSError:
+        pass
+    return out
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class RunCgroup:
+    """The cgroups of one run (one per v1 controller, or one v2 directory)."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, tuple[str, str]] = {}  # controller -> (version, directory)
+
+    @classmethod
+    def create(cls, procs: int | None, memory_bytes: int | None) -> tuple[RunCgroup, list[str]]:
+        """A run cgroup for the limits that can be had; notes say what could not."""
+        self = cls()
+        notes: list[str] = []
+        name = f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
+        wanted = [("pids", procs), ("memory", memory_bytes)]
+        for controller, value in wanted:
+            if value is None:
+                continue
+            try:
+                version, parent = locate(controller)
+                path = next(
+                    (d for v, d in self.dirs.values() if v == "v2" and version == "v2"), None
+                )
+                if path is None:
+                    sweep(parent)
+                    path = os.path.join(parent, name)
+                    os.mkdir(path, 0o755)
+                self.dirs[controller] = (version, path)
+                self._limit(controller, version, path, value)
+            except OSError as exc:
+                self.dirs.pop(controller, None)
+                reason = exc.strerror if not isinstance(exc, CgroupError) else str(exc)
+                notes.append(f"no {controller} cgroup: {reason}")
+        return self, notes
+
+    def _limit(self, controller: str, version: str, path: str, value: int) -> None:
+        if controller == "pids":
+            _write(os.path.join(path, "pids.max"), str(value))
+        elif version == "v1":
+            _write(os.path.join(path, "memory.limit_in_bytes"), str(value))
+            try:  # with swap accounting, swap counts too (else the bomb just swaps)
+                _write(os.path.join(path, "memory.memsw.limit_in_bytes"), str(value))
+            except OSError:
+                pass
+        else:
+            _write(os.path.join(path, "memory.max"), str(value))
+            try:
+                _write(os.path.join(path, "memory.swap.max"), "0")
+            except OSError:
+                pass
+
+    @property
+    def controllers(self) -> list[str]:
+        return sorted(self.dirs)
+
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a new process writes itself into (deduplicated)."""
+        return sorted({os.path.join(d, "cgroup.procs") for _v, d in self.dirs.values()})
+
+    def holds(self, pid: int) -> bool:
+        """``pid`` is in every cgroup of the run (checked once, after the spawn)."""
+        for path in self.procs_files():
+            try:
+                with open(path) as f:
+                    if str(pid) not in f.read().split():
+                        return False
+            except OSError:
+                return False
+        return True
+
+    def refused_forks(self) -> int:
+        """How many times the kernel refused the run a new process or thread."""
+        if "pids" not in self.dirs:
+            return 0
+        return _read_keyed(os.path.join(self.dirs["pids"][1], "pids.events")).get("max", 0)
+
+    def peak_procs(self) -> int | None:
+        """The most processes and threads the run had at once (where the kernel keeps it)."""
+        if "pids" not in self.dirs:
+            return None
+        return _read_int(os.path.join(self.dirs["pids"][1], "pids.peak"))
+
+    def oom_kills(self) -> int:
+        """How many of the run's processes the kernel killed for going over the memory limit."""
+        if "memory" not in self.dirs:
+            return 0
+        version, path = self.dirs["memory"]
+        name = "memory.oom_control" if version == "v1" else "memory.events"
+        return _read_keyed(os.path.join(path, name)).get("oom_kill", 0)
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for path in self.procs_files():
+            try:
+                with open(path) as f:
+                    found.update(int(x) for x in f.read().split())
+            except (OSError, ValueError):
+                pass
+        return found
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the run's cgroups (it may fork meanwhile: repeat)."""
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                return
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def remove(self) -> None:
+        """Remove the run's cgroup directories (the kernel refuses while a task is left)."""
+        import time
+
+        for _version, path in {d for d in self.dirs.values()}:
+            for attempt in range(20):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if attempt == 19:
+                        break  # swept by a later run once this process is gone
+                    self.kill_all()
+                    time.sleep(0.01)
+        self.dirs.clear()
+
+    def adopt(self, pid: int) -> None:
+        """Take over the v2 cgroup ``pid`` is in (a systemd scope made for the run)."""
+        mount = next((m for m, fstype, _o in _mounts() if fstype == "cgroup2"), None)
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                path = next(line[3:].strip() for line in f if line.startswith("0::"))
+        except (OSError, StopIteration):
+            return
+        if mount is None or not path.endswith(".scope"):
+            return
+        where = os.path.join(mount, path.lstrip("/"))
+        self.dirs = {"pids": ("v2", where), "memory": ("v2", where)}
