@@ -359,15 +359,8 @@ class SessionCore:
     def end_event(self) -> dict:
         status = getattr(self, "wait_status", 0)
         conf = self.confinement
-        if (
-            conf is not None
-            and conf.pid_namespace
-            and 128 < status <= 128 + 64
-            and not self.saw_bye
-        ):
-            # bwrap reports a program killed by signal N as status 128+N; a program that
-            # exited by itself says goodbye first (an os._exit(128+N) is the one mix-up).
-            status = -(status - 128)
+        if conf is not None and conf.pid_namespace and 128 < status <= 128 + 64:
+            status = self._bwrap_status(status)
         signum = -status if status < 0 else 0
         code = 128 + signum if signum else status
         reason = "signal" if signum else "exited"
@@ -414,6 +407,16 @@ class SessionCore:
             end["procs_peak"] = max(0, peak - conf.overhead)  # type: ignore[union-attr]
         return end
 
+    def _bwrap_status(self, status: int) -> int:
+        """bwrap reports a program killed by signal N as status 128+N. A program that exits
+        by itself says goodbye first; so does Python before it kills itself with SIGINT
+        for an uncaught KeyboardInterrupt. An ``os._exit(128+N)`` is the one mix-up."""
+        if not self.saw_bye:
+            return -(status - 128)
+        if status == 128 + signal.SIGINT and _died_of(self.stderr_tail, b"KeyboardInterrupt"):
+            return -signal.SIGINT
+        return status
+
     def _procs_refused(self, conf: confine.Confinement | None) -> bool:
         """The kernel refused the run a process or thread (the cgroup counts refusals;
         under RLIMIT_NPROC alone, the program's last words say so)."""
@@ -439,12 +442,15 @@ class SessionCore:
                 f"(status {status}); see the messages above"
             )
         flag, what, unit, _status, attr = LIMITS[reason]
+        # asyncplay kills at the wall clock, output and event limits; at the others the
+        # kernel refused or killed, and the program may have ended of it by itself.
+        stopped = "asyncplay stopped the program" if self.kill_reason else "the program was stopped"
         value = getattr(lim, attr)
         value_s = f"{value:g}" if isinstance(value, float) else str(value)
         if reason == "output-limit" and self.file_too_large:
             size = sandbox.file_size_limit(lim) or 0
             return (
-                f"asyncplay stopped the program after {secs}: it wrote a file past the "
+                f"{stopped} after {secs}: it wrote a file past the "
                 f"file-size limit ({size // sandbox.MIB} MiB, {sandbox.FILE_SIZE_FACTOR} x "
                 f"{flag} {value_s} MiB); raise it with {flag}"
             )
@@ -454,7 +460,7 @@ class SessionCore:
                 f"{value_s} trace events"
             )
         return (
-            f"asyncplay stopped the program after {secs}: it reached {what} "
+            f"{stopped} after {secs}: it reached {what} "
             f"({flag} {value_s}{' ' + unit if unit else ''}); raise it with {flag}"
         )
 

@@ -1,0 +1,492 @@
+"""Hostile and broken programs: each ends within its limits, with one sentence naming the
+limit and its flag, leaves nothing running, and leaves asyncplay alive - under every sandbox
+layer this machine offers (a layer that is missing is skipped with the reason).
+
+Plain-Python equivalence for exit statuses and tracebacks, and what the bwrap layer shows
+of the file system and the network, are checked here too. The autouse fixture in
+conftest.py fails any test that leaves a process of a run alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+from helpers import asyncplay, plain
+
+from asyncplay import exits
+from asyncplay.runner import bwrap
+from asyncplay.runner.cgroup import CgroupError, locate
+
+BWRAP_OK, BWRAP_WHY = bwrap.usable()
+
+
+def _cgroup_why(controller: str) -> str:
+    if os.geteuid() != 0:
+        return "not root: cgroups come from a systemd user scope, not tested here"
+    try:
+        locate(controller)
+    except (CgroupError, OSError) as exc:
+        return str(exc)
+    return ""
+
+
+PIDS_WHY = _cgroup_why("pids")
+MEMORY_WHY = _cgroup_why("memory")
+
+# The layers a hostile program is tried under: "bwrap" (auto here when it works) and
+# "rlimit" (cgroup + process layer, no namespaces).
+LAYERS = ["bwrap", "rlimit"]
+
+
+def need(layer: str) -> None:
+    if layer == "bwrap" and not BWRAP_OK:
+        pytest.skip(f"bwrap layer unavailable: {BWRAP_WHY}")
+
+
+def run(tmp_path, layer: str, source: str, *flags: str, args: tuple[str, ...] = (), timeout=60):
+    need(layer)
+    (tmp_path / "p.py").write_text(source)
+    return asyncplay(
+        "run", "--quiet", "--sandbox", layer, *flags, "p.py", *args, cwd=tmp_path, timeout=timeout
+    )
+
+
+def last_line(r) -> str:
+    lines = r.stderr.decode().strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def json_run(tmp_path, layer: str, source: str, *flags: str) -> tuple[dict, dict, str]:
+    """(run_start, run_end, program stdout) of a ``--json`` run."""
+    r = run(tmp_path, layer, source, "--json", *flags)
+    events = r.events
+    out = "".join(e["text"] for e in events if e["event"] == "output" and e["stream"] == "stdout")
+    return events[0], events[-1], out
+
+
+# ---- endless programs: the wall clock or the CPU limit ends them -------------------------
+
+ENDLESS = {
+    "cpu-loop": "while True:\n    pass\n",
+    "sleep0-busy-loop": (
+        "import asyncio\nasync def main():\n    while True:\n        await asyncio.sleep(0)\n"
+        "asyncio.run(main())\n"
+    ),
+    "deadlock": (
+        "import asyncio\n"
+        "async def main():\n"
+        "    a = b = None\n"
+        "    async def wait_b():\n        await b\n"
+        "    async def wait_a():\n        await a\n"
+        "    a = asyncio.create_task(wait_b())\n"
+        "    b = asyncio.create_task(wait_a())\n"
+        "    await asyncio.get_running_loop().create_future()  # nobody sets it\n"
+        "asyncio.run(main())\n"
+    ),
+    "non-daemon-thread": (
+        "import threading, time\n"
+        "threading.Thread(target=lambda: time.sleep(3600)).start()\n"
+        "print('main done', flush=True)\n"
+    ),
+    "ignores-sigint-sigterm": (
+        "import signal, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "while True:\n    time.sleep(0.01)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", list(ENDLESS))
+def test_endless_programs_end_at_the_timeout(tmp_path, layer, name) -> None:
+    start = time.monotonic()
+    r = run(tmp_path, layer, ENDLESS[name], "--timeout", "1.5", "--cpu", "60")
+    took = time.monotonic() - start
+    assert r.returncode == exits.TIMEOUT, r.stderr[-400:]
+    line = last_line(r)
+    assert "--timeout 1.5" in line and "raise it with --timeout" in line
+    assert took < 20
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_cpu_time_ends_at_the_cpu_limit(tmp_path, layer) -> None:
+    r = run(tmp_path, layer, ENDLESS["cpu-loop"], "--cpu", "1", "--timeout", "30")
+    assert r.returncode == exits.CPU, r.stderr[-400:]
+    assert "--cpu 1" in last_line(r) and "raise it with --cpu" in last_line(r)
+
+
+# ---- memory ------------------------------------------------------------------------------
+
+BOMB = "x = []\nwhile True:\n    x.append(bytearray(8 * 1024 * 1024))\n"
+
+
+@pytest.mark.parametrize("layer", [*LAYERS, "none"])
+def test_memory_bomb_is_stopped_by_memory(tmp_path, layer) -> None:
+    r = run(tmp_path, layer, BOMB, "--memory", "150", "--timeout", "30")
+    assert r.returncode == exits.MEMORY, r.stderr[-400:]
+    assert "--memory 150" in last_line(r) and "raise it with --memory" in last_line(r)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_memory_error_the_program_dies_of_is_the_limit(tmp_path, layer) -> None:
+    # Far beyond RAM: refused at once (MemoryError) even where a cgroup holds the limit.
+    r = run(tmp_path, layer, "b = bytearray(1 << 46)\n", "--memory", "150")
+    assert r.returncode == exits.MEMORY and b"MemoryError" in r.stderr
+    assert "--memory 150" in last_line(r)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_handled_memory_error_is_not_a_limit(tmp_path, layer) -> None:
+    source = "try:\n    b = bytearray(1 << 46)\nexcept MemoryError:\n    print('handled')\n"
+    r = run(tmp_path, layer, source, "--memory", "150")
+    assert (r.returncode, r.stdout) == (0, b"handled\n")
+
+
+def test_the_memory_cgroup_counts_use_not_reservations(tmp_path) -> None:
+    """Threads reserve far more address space than they use (stacks, malloc arenas): under
+    an address-space limit they cannot even start; a memory cgroup lets them run."""
+    if MEMORY_WHY:
+        pytest.skip(f"no memory cgroup: {MEMORY_WHY}")
+    source = (
+        "import threading\n"
+        "barrier = threading.Barrier(41)\n"
+        "def work():\n"
+        "    keep = [bytearray(100) for _ in range(1000)]\n"
+        "    barrier.wait()\n"
+        "ts = [threading.Thread(target=work) for _ in range(40)]\n"
+        "for t in ts: t.start()\n"
+        "barrier.wait()\n"
+        "for t in ts: t.join()\n"
+        "print('ok')\n"
+    )
+    cgroup = run(tmp_path, "rlimit", source, "--memory", "300", "--procs", "100")
+    assert (cgroup.returncode, cgroup.stdout) == (0, b"ok\n"), cgroup.stderr[-300:]
+    address_space = run(tmp_path, "none", source, "--memory", "300", "--timeout", "10")
+    assert address_space.returncode != 0
+
+
+# ---- processes ---------------------------------------------------------------------------
+
+FORK_COUNT = (
+    "import os, sys, time\n"
+    "n = 0\n"
+    "try:\n"
+    "    while n < 500:\n"
+    "        if os.fork() == 0:\n"
+    "            time.sleep(30)\n"
+    "            os._exit(0)\n"
+    "        n += 1\n"
+    "except OSError as exc:\n"
+    "    print(n, type(exc).__name__, exc.errno, flush=True)\n"
+    "if sys.argv[1] == 'raise':\n"
+    "    os.fork()\n"
+)
+
+
+def need_pids(layer: str) -> None:
+    need(layer)
+    if PIDS_WHY:
+        pytest.skip(f"--procs cannot be enforced here: {PIDS_WHY}")
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_fork_fails_inside_at_procs(tmp_path, layer) -> None:
+    need_pids(layer)
+    (tmp_path / "p.py").write_text(FORK_COUNT)
+    r = asyncplay(
+        "run", "--json", "--sandbox", layer, "--procs", "10", "p.py", "catch", cwd=tmp_path
+    )
+    end = r.events[-1]
+    n, exc, errno = r.program_stdout.split()
+    assert exc == "BlockingIOError" and errno == "11"  # EAGAIN, as plain fork reports it
+    assert 1 <= int(n) <= 9  # the program itself is one of the 10
+    # It caught the error and exited by itself: that is not a limit.
+    assert (end["reason"], end["exit_code"]) == ("exited", 0)
+    if "procs_peak" in end:
+        assert end["procs_peak"] <= 10
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_run_that_dies_of_the_process_cap_is_120(tmp_path, layer) -> None:
+    need_pids(layer)
+    r = run(tmp_path, layer, FORK_COUNT, "--procs", "8", args=("raise",))
+    assert r.returncode == exits.PROCS, r.stderr[-400:]
+    assert b"BlockingIOError" in r.stderr  # the program's own traceback
+    assert "--procs 8" in last_line(r) and "raise it with --procs" in last_line(r)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_fork_bomb(tmp_path, layer) -> None:
+    need_pids(layer)
+    bomb = "import os\nwhile True:\n    os.fork()\n"
+    start = time.monotonic()
+    r = run(tmp_path, layer, bomb, "--procs", "20", "--timeout", "10")
+    assert r.returncode in (exits.PROCS, exits.TIMEOUT), r.stderr[-400:]
+    assert "--procs 20" in last_line(r) or "--timeout 10" in last_line(r)
+    assert time.monotonic() - start < 20
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_setsid_double_fork_grandchild_is_dead_at_the_end(tmp_path, layer) -> None:
+    source = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.3)\n"
+        "print('parent exits')\n"
+    )
+    r = run(tmp_path, layer, source)
+    assert (r.returncode, r.stdout) == (0, b"parent exits\n")
+    # The conftest fixture fails this test if the grandchild is still alive.
+
+
+# ---- signalling asyncplay ----------------------------------------------------------------
+
+# Refuses to do anything outside a PID namespace: kill(-1) as root outside one would end
+# every process of the machine.
+PARENT_KILLER = (
+    "import os, signal, subprocess, sys, time\n"
+    "if os.readlink('/proc/self/ns/pid') == sys.argv[1]:\n"
+    "    print('not in a PID namespace: refusing'); sys.exit(99)\n"
+    "sibling = subprocess.Popen(['sleep', '30'])\n"
+    "os.kill(os.getppid(), signal.SIGTERM)\n"
+    "os.kill(os.getppid(), signal.SIGKILL)\n"
+    "os.kill(-1, signal.SIGKILL)\n"
+    "time.sleep(0.2)\n"
+    "print('sibling', sibling.poll(), flush=True)\n"
+    "sys.exit(3)\n"
+)
+
+
+def test_signalling_the_parent_and_kill_minus_one_cannot_reach_asyncplay(tmp_path) -> None:
+    need("bwrap")
+    ns = os.readlink("/proc/self/ns/pid")
+    r = run(tmp_path, "bwrap", PARENT_KILLER, args=(ns,))
+    assert r.stdout == b"sibling -9\n", r.stderr[-400:]  # killed inside its namespace
+    assert r.returncode == 3  # asyncplay survived and reports the program's own status
+
+
+# ---- the event channel -------------------------------------------------------------------
+
+GARBAGE = (
+    "import os\n"
+    "for fd in range(200, 260):\n"
+    "    try:\n"
+    "        os.write(fd, os.urandom(5000) + b'J\\xff\\xff\\xff\\x7f')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "print('program output')\n"
+    "raise SystemExit(3)\n"
+)
+CLOSE_ALL = "import os, sys\nos.closerange(3, 1 << 16)\nprint('closed')\nsys.exit(5)\n"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_garbage_in_the_channel(tmp_path, layer) -> None:
+    _start, end, out = json_run(tmp_path, layer, GARBAGE)
+    assert out == "program output\n" and end["exit_code"] == 3 and end["reason"] == "exited"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_closing_every_fd_above_2(tmp_path, layer) -> None:
+    r = run(tmp_path, layer, CLOSE_ALL)
+    assert (r.returncode, r.stdout) == (5, b"closed\n")
+
+
+# ---- broken programs: exactly as plain Python --------------------------------------------
+
+BROKEN = {
+    "syntax-error": "print('never')\ndef f(:\n    pass\n",
+    "recursion": "def f(n):\n    return f(n + 1)\n\nf(0)\n",
+    "unhandled": "import asyncio\nasync def main():\n    raise KeyError('nope')\nasyncio.run(main())\n",
+}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_programs_fail_as_under_plain_python(tmp_path, layer, name) -> None:
+    ours = run(tmp_path, layer, BROKEN[name])
+    theirs = plain(sys.executable, "p.py", cwd=tmp_path)
+    assert theirs.returncode != 0
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        theirs.returncode,
+        theirs.stdout,
+        theirs.stderr,
+    )
+
+
+# ---- output ------------------------------------------------------------------------------
+
+BINARY = (
+    "import os, sys\n"
+    "data = bytes(range(256)) * 64 + b'\\xff\\xfe\\x00 \\xc3( \\r\\n'\n"
+    "sys.stdout.buffer.write(data)\nsys.stdout.flush()\nos.write(1, data[::-1])\n"
+)
+
+
+@pytest.mark.parametrize("layer", [*LAYERS, "none"])
+def test_binary_output_passes_through_byte_identical(tmp_path, layer) -> None:
+    ours = run(tmp_path, layer, BINARY)
+    theirs = plain(sys.executable, "p.py", cwd=tmp_path)
+    assert ours.returncode == 0 and ours.stdout == theirs.stdout and len(ours.stdout) > 30000
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_file_past_the_file_size_limit(tmp_path, layer) -> None:
+    # 8 x --output-limit: 4 MiB here. Under bwrap the file goes to the private /tmp.
+    where = "/tmp/big" if layer == "bwrap" else str(tmp_path / "big")
+    source = f"with open({where!r}, 'wb') as f:\n    f.write(b'x' * (5 << 20))\n"
+    r = run(tmp_path, layer, source, "--output-limit", "0.5")
+    assert r.returncode == exits.OUTPUT, r.stderr[-400:]
+    assert b"File too large" in r.stderr
+    assert "file-size limit" in last_line(r) and "--output-limit 0.5" in last_line(r)
+
+
+# ---- the environment ---------------------------------------------------------------------
+
+SHOW_ENV = "import json, os\nprint(json.dumps(dict(os.environ)))\n"
+SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "s3cr3t",
+    "GITHUB_TOKEN": "ghp_x",
+    "SSH_AUTH_SOCK": "/tmp/agent",
+    "DATABASE_URL": "postgres://u:p@h/db",
+}
+
+
+@pytest.mark.parametrize("layer", [*LAYERS, "none"])
+def test_the_environment_is_scrubbed(tmp_path, layer, monkeypatch) -> None:
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.setenv("ASYNCPLAY_SOMETHING", "kept")
+    r = run(tmp_path, layer, SHOW_ENV)
+    env = json.loads(r.stdout)
+    for key in ("PATH", "HOME", "LC_ALL", "ASYNCPLAY_SOMETHING"):
+        assert key in env
+    assert "ASYNCPLAY_CHILD_SPEC" not in env  # the runtime's own hand-over is erased
+    if layer == "none":
+        assert all(env.get(k) == v for k, v in SECRETS.items())
+    else:
+        assert not set(SECRETS) & set(env)
+
+
+# ---- the bwrap layer: files and network --------------------------------------------------
+
+PROBE = """
+import json, os, socket, sys
+def can_write(path):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        return True
+    except OSError:
+        return False
+def net():
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2).close()
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+loop = socket.socket()
+loop.bind(("127.0.0.1", 0))
+loop.listen()
+print(json.dumps({
+    "root": can_write("/asyncplay-probe"),
+    "own_dir": can_write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "w")),
+    "home": can_write(os.path.join(os.path.expanduser("~"), ".asyncplay-probe")),
+    "tmp": can_write("/tmp/asyncplay-probe") and open("/tmp/asyncplay-probe").read() == "x",
+    "tmp_entries": sorted(os.listdir("/tmp")),
+    "net": net(),
+    "interfaces": [name for _i, name in socket.if_nameindex()],
+    "pid": os.getpid(),
+}))
+"""
+
+
+def test_bwrap_files_are_read_only_tmp_is_private_and_there_is_no_network(tmp_path) -> None:
+    marker = f"/tmp/asyncplay-probe-marker-{os.getpid()}"
+    with open(marker, "w") as f:
+        f.write("outside")
+    try:
+        start, end, out = json_run(tmp_path, "bwrap", PROBE)
+    finally:
+        os.unlink(marker)
+    assert end["exit_code"] == 0, end
+    assert start["sandbox"]["layers"][0] == "bwrap"
+    seen = json.loads(out)
+    assert seen["root"] is False and seen["own_dir"] is False and seen["home"] is False
+    assert seen["tmp"] is True
+    assert os.path.basename(marker) not in seen["tmp_entries"]  # not the machine's /tmp
+    assert not os.path.exists("/tmp/asyncplay-probe")  # its writes stay inside
+    assert seen["net"] != "connected" and seen["interfaces"] == ["lo"]
+    assert seen["pid"] < 10  # its own PID namespace
+    assert not (tmp_path / "w").exists()
+
+
+# ---- choosing layers ---------------------------------------------------------------------
+
+
+def test_run_start_names_the_layers(tmp_path) -> None:
+    start, _end, _out = json_run(tmp_path, "rlimit", "pass\n")
+    sandbox = start["sandbox"]
+    assert sandbox["mode"] == "rlimit" and sandbox["layers"][-1] == "rlimit"
+    assert "bwrap" not in sandbox["layers"]
+    assert ("cgroup" in sandbox["layers"]) == (not PIDS_WHY or not MEMORY_WHY)
+    assert start["limits"]["procs"] == 64
+
+
+def test_auto_takes_the_strongest_layer(tmp_path) -> None:
+    start, _end, _out = json_run(tmp_path, "auto", "pass\n")
+    assert ("bwrap" in start["sandbox"]["layers"]) == BWRAP_OK
+
+
+def test_asking_for_bwrap_where_it_is_missing_is_a_usage_error(tmp_path) -> None:
+    (tmp_path / "p.py").write_text("print('ran')\n")
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = str(tmp_path)  # no bwrap on it
+    try:
+        r = asyncplay("run", "--sandbox", "bwrap", "p.py", cwd=tmp_path)
+        auto = asyncplay("run", "--json", "p.py", cwd=tmp_path)
+    finally:
+        os.environ["PATH"] = saved
+    assert r.returncode == exits.USAGE and r.stdout == b""
+    assert r.stderr.decode().count("\n") == 1 and "bwrap is not installed" in r.stderr.decode()
+    start = auto.events[0]
+    assert auto.returncode == 0 and "bwrap" not in start["sandbox"]["layers"]
+    assert any("bwrap" in note for note in start["sandbox"]["notes"])
+
+
+def test_doctor_says_what_works(tmp_path) -> None:
+    r = asyncplay("doctor", cwd=tmp_path)
+    lines = r.stdout.decode().splitlines()
+    assert r.returncode == 0 and [line.split()[0] for line in lines] == [
+        "bwrap",
+        "cgroup",
+        "rlimit",
+    ]
+    assert lines[0].split()[1] == ("yes:" if BWRAP_OK else "no:")
+
+
+async def test_run_cgroups_are_removed(tmp_path) -> None:
+    if PIDS_WHY:
+        pytest.skip(f"no pids cgroup: {PIDS_WHY}")
+    from asyncplay.runner.session import RunSession
+    from asyncplay.runner.spec import RunSpec
+
+    _version, parent = locate("pids")
+    mine = f"run-{os.getpid()}-"
+    spec = RunSpec(source="import time\ntime.sleep(30)\n", path=str(tmp_path / "b.py"))
+    session = await RunSession.start(spec)
+    during = [n for n in os.listdir(parent) if n.startswith(mine)]
+    await session.stop()
+    await session.aclose()
+    assert len(during) == 1
+    assert not [n for n in os.listdir(parent) if n.startswith(mine)]
