@@ -475,7 +475,7 @@ def _cmd_snippets(ns: SimpleNamespace) -> int:
     return 0
 
 
-_COMMANDS = ("run", "snippets", "replay")
+_COMMANDS = ("run", "snippets", "replay", "doctor")
 
 
 def _cmd_tui(argv: list[str]) -> int:
