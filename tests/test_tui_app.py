@@ -246,7 +246,7 @@ async def test_small_terminal_shows_everything_as_tabs(tmp_path):
         assert app.query_one("#output").region.height == 0
     app = make_app(GATHER, str(tmp_path / "g.py"))
     async with app.run_test(size=(160, 48)) as pilot:
-        assert app.screen.has_class("-wide")
+        assert app.screen.has_class("-very-wide")
         assert app.query_one("#tasks").region.height >= 5
         assert app.query_one("#output").region.height >= 5
 

@@ -78,7 +78,11 @@ async def test_highlights_follow_typing_after_a_pause() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         ed = app.query_one(CodeEditor)
         ed.highlighter.debounce = 1.0
-        assert ed._highlights  # lexed on mount
+        for _ in range(100):  # lexed on mount, in the thread
+            if ed.highlighter.lexed:
+                break
+            await pilot.pause(0.02)
+        assert ed._highlights
         lexed = ed.highlighter.lexed
         await pilot.press(*"# hi")
         assert ed.highlighter.lexed == lexed  # not per keystroke

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -38,15 +38,14 @@ from asyncplay.tui.editor import (
     MARK_WARNING,
     CodeEditor,
 )
-from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
-from asyncplay.tui.help import HelpScreen, help_bindings
 from asyncplay.tui.output_pane import OutputPane
-from asyncplay.tui.settings import SettingsScreen
-from asyncplay.tui.snippet_browser import SnippetBrowser, SnippetChoice
 from asyncplay.tui.status_bar import StatusBar, describe
 from asyncplay.tui.stdin_box import StdinBox
 from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up is budgeted
+    from asyncplay.tui.snippet_browser import SnippetChoice
 
 TICK_HZ = 15
 AUTOSAVE_DELAY = 2.0  # seconds after the last edit
@@ -108,7 +107,7 @@ class AsyncplayApp(App[int]):
     # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "asyncplay"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (160, "-very-wide")]
 
     # Priority: the editor's own keys must not shadow these (TextArea binds F6 and F7).
     # Every key checked against TextArea's and Input's bindings in Textual 8.2: ctrl+c
@@ -620,9 +619,13 @@ class AsyncplayApp(App[int]):
     # ---- the secondary screens --------------------------------------------------------
 
     def action_help(self) -> None:
+        from asyncplay.tui.help import HelpScreen, help_bindings
+
         self.push_screen(HelpScreen(help_bindings(self), columns=COLUMN_HELP))
 
     def action_settings(self) -> None:
+        from asyncplay.tui.settings import SettingsScreen
+
         self.push_screen(SettingsScreen(self.settings), self._settings_done)
 
     def _settings_done(self, result: storage.Settings | None) -> None:
@@ -633,6 +636,8 @@ class AsyncplayApp(App[int]):
         self.say("settings saved; they apply from the next run")
 
     def action_save_as(self) -> None:
+        from asyncplay.tui.file_dialogs import SaveAsScreen
+
         if self.buffer.path and not self.is_bundled():
             name, folder = Path(self.buffer.path).name, Path(self.buffer.path).parent
         else:
@@ -648,6 +653,8 @@ class AsyncplayApp(App[int]):
             self.notify(f"could not save: {exc}", severity="error")
 
     def action_open_file(self) -> None:
+        from asyncplay.tui.file_dialogs import OpenFileScreen
+
         self.push_screen(OpenFileScreen(start=Path.cwd()), self._opened)
 
     def _opened(self, result: Path | None) -> None:
@@ -664,6 +671,8 @@ class AsyncplayApp(App[int]):
         self.load_buffer(buffer, f"opened {origin_label(buffer)}")
 
     def action_snippets(self) -> None:
+        from asyncplay.tui.snippet_browser import SnippetBrowser
+
         self.push_screen(SnippetBrowser(), self._snippet_chosen)
 
     def _snippet_chosen(self, choice: SnippetChoice | None) -> None:

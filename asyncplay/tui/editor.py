@@ -70,15 +70,22 @@ class CodeEditor(TextArea, inherit_bindings=False):
         self.highlighter = PygmentsHighlighter(self)
 
     def on_mount(self) -> None:
-        self.highlighter.relex_now()
+        self.highlighter.relex_soon()
 
     def on_unmount(self) -> None:
         self.highlighter.close()
 
     def load(self, text: str, cursor: tuple[int, int] = (0, 0)) -> None:
         """Replace the whole buffer (a new file or snippet): new undo history too."""
+        if text == self.text and not self.history.undo_stack:
+            self.move_to(cursor)
+            return
         self.load_text(text)
-        self.highlighter.relex_now()
+        self.highlighter.relex_soon()
+        self.move_to(cursor)
+
+    def move_to(self, cursor: tuple[int, int]) -> None:
+        """Put the cursor at (row, column), clamped to the text, centred on screen."""
         row = min(max(cursor[0], 0), self.document.line_count - 1)
         col = min(max(cursor[1], 0), len(self.document.get_line(row)))
         self.move_cursor((row, col), center=True)

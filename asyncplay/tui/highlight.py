@@ -143,9 +143,17 @@ class PygmentsHighlighter:
         self.lexed += 1
 
     def relex_now(self) -> None:
-        """Lex synchronously (a new document, where waiting would only flash plain text)."""
+        """Lex synchronously (tests, and anything that must not paint plain text once)."""
         self.generation += 1
         self.apply(lex(self.text_area.text))
+
+    def relex_soon(self) -> None:
+        """Lex a new document at once, in the thread: the first paint does not wait for it."""
+        self.generation += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._start()
 
     def close(self) -> None:
         if self._timer is not None:

@@ -25,15 +25,15 @@ from textual.strip import Strip
 from asyncplay.model import RunModel, TaskInfo
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("name", "name", 12),
-    ("coro", "coroutine", 12),
+    ("name", "name", 10),
+    ("coro", "coroutine", 10),
     ("state", "state", 9),
-    ("awaits", "awaits", 16),
-    ("line", "line", 5),
-    ("steps", "steps", 6),
-    ("running", "running", 8),
+    ("awaits", "awaits", 14),
+    ("line", "line", 4),
+    ("steps", "steps", 5),
+    ("running", "running", 7),
     ("lifetime", "lifetime", 8),
-)
+)  # 75 cells with the gaps: the whole row fits an 80-column terminal
 KEYS = tuple(key for key, _label, _width in COLUMNS)
 
 #: What each column means, for the help screen.
