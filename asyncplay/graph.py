@@ -173,7 +173,9 @@ def render(
     all_tasks: bool = False,
     cwd: str = ".",
     ascii_only: bool = False,
+    marked: frozenset[int] = frozenset(),
 ) -> list[str]:
+    """The tree as text; tasks in ``marked`` (a deadlock warning's) say so."""
     if waits is None:
         waits = model.waits()
     roots = tree(model, waits, all_tasks)
@@ -194,7 +196,8 @@ def render(
             return f"{task.name} (drawn above)"
         if item.kind == "deep":
             return f"{task.name} ... (deeper than {MAX_DEPTH} levels: not drawn)"
-        return describe(task, waits[item.task], cwd)
+        text = describe(task, waits[item.task], cwd)
+        return f"{text}  [deadlocked]" if item.task in marked else text
 
     # Iterative, like ``tree``: (item, prefix of its line, branch glyph, prefix for below).
     todo: list = [(root, "", "", "") for root in reversed(_fold(roots, model, waits))]
@@ -240,7 +243,13 @@ def graph_text(
         message = snap.warning.get("message") or "deadlock"
         parts.append(f"{dash * 2} await graph at the deadlock warning ({snap.t:.2f} s) {dash * 10}")
         parts.append(message)
-        parts += render(model, snap.waits, all_tasks, cwd, ascii_only)
+        stuck = snap.warning.get("tasks")
+        marked = (
+            frozenset(t for t in stuck if isinstance(t, int))
+            if isinstance(stuck, list)
+            else frozenset()
+        )
+        parts += render(model, snap.waits, all_tasks, cwd, ascii_only, marked)
     waits = model.waits()
     if model.snapshots and waits == model.snapshots[-1].waits:
         parts.append("(the same at the end of the run)")

@@ -90,6 +90,8 @@ def test_snapshot_at_the_deadlock_warning_is_drawn() -> None:
     first, _, rest = text.partition("await graph at the end")
     assert "at the deadlock warning (0.10 s)" in first and "Task-4" in first
     assert "deadlock here" in first and "Task-4" not in rest
+    assert "A (a) at x.py:4, awaiting B  [deadlocked]" in first
+    assert "Task-4 (waiter) at x.py:10, awaiting Queue.get()\n" in first + "\n"
 
 
 def test_nothing_waiting() -> None:
