@@ -21,7 +21,7 @@ from asyncplay.storage import Settings
 from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen, list_completions
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, find_matches, goto_line
 from asyncplay.tui.help import TASK_COLUMNS, HelpScreen, format_key, help_bindings
-from asyncplay.tui.settings import SettingsScreen, parse_number
+from asyncplay.tui.settings import SettingsScreen, parse_number, show_number
 from asyncplay.tui.snippet_browser import SnippetBrowser, SnippetChoice, reflow
 
 SIZE = (80, 24)
@@ -216,6 +216,10 @@ def _plain(widget: Static) -> str:
 # -- settings --------------------------------------------------------------------------
 
 
+def test_show_number() -> None:
+    assert [show_number(v) for v in (30.0, 2.5, 1024, 0.25)] == ["30", "2.5", "1024", "0.25"]
+
+
 def test_parse_number() -> None:
     assert parse_number(" 2.5 ", whole=False) == 2.5
     assert parse_number("64", whole=True) == 64
@@ -268,6 +272,18 @@ async def test_settings_python_probe_runs_in_a_worker(home: Path) -> None:
         await pilot.pause()
         assert isinstance(app.result, Settings) and app.result.python == sys.executable
     assert json.loads((home / "settings.json").read_text())["python"] == sys.executable
+
+
+async def test_settings_default_limits_button(home: Path) -> None:
+    custom = Settings(timeout=5, procs=3, clock="virtual", theme="nord", python=None)
+    app = Host(lambda: SettingsScreen(custom))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#defaults").focus()
+        await pilot.press("enter")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.result == Settings(theme="nord")
 
 
 async def test_settings_theme_preview_is_undone_by_escape(home: Path) -> None:

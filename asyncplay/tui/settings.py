@@ -34,7 +34,7 @@ from asyncplay import storage
 from asyncplay.runner import python as pythons
 from asyncplay.storage import CLOCKS, SANDBOXES, Settings
 
-__all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number"]
+__all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number", "show_number"]
 
 #: (setting, label, whole number?) for each numeric field, in screen order.
 NUMBER_FIELDS: tuple[tuple[str, str, bool], ...] = (
@@ -57,6 +57,13 @@ CHOICE_NOTES = {
     "virtual": "jumps over idle waits",
 }
 _PROBE_DELAY = 0.4  # seconds of no typing before the Python field is probed
+
+
+def show_number(value: float) -> str:
+    """``30.0`` -> ``"30"``, ``2.5`` -> ``"2.5"``: what a person would type."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def parse_number(text: str, whole: bool) -> int | float | str:
@@ -149,7 +156,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 for name, label, _whole in NUMBER_FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(label, classes="name")
-                        yield Input(str(getattr(s, name)), id=f"f-{name}", compact=True)
+                        yield Input(show_number(getattr(s, name)), id=f"f-{name}", compact=True)
                         yield Label("", classes="note", id=f"n-{name}")
                 with Horizontal(classes="row"):
                     yield Label("Python", classes="name")
@@ -196,6 +203,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             with Horizontal(id="buttons"):
                 yield Button("Save", variant="primary", id="save", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Default limits", id="defaults", compact=True)
 
     def on_mount(self) -> None:
         self._old_theme = self.app.theme
@@ -304,6 +312,19 @@ class SettingsScreen(ModalScreen[Settings | None]):
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_cancel()
+
+    @on(Button.Pressed, "#defaults")
+    def _defaults_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.reset_limits()
+
+    def reset_limits(self) -> None:
+        """Put the defaults back in every field but Python and theme (personal choices)."""
+        defaults = Settings()
+        for name, _label, _whole in NUMBER_FIELDS:
+            self.query_one(f"#f-{name}", Input).value = show_number(getattr(defaults, name))
+        self.query_one("#f-sandbox", Select).value = defaults.sandbox
+        self.query_one("#f-clock", Select).value = defaults.clock
 
     def collect(self) -> Settings | None:
         """The settings on screen, or None after marking every invalid field."""
