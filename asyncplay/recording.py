@@ -9,6 +9,7 @@ wrong with it is a ``RecordingError`` (one line, its own exit status), never a t
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import IO
 
@@ -47,7 +48,7 @@ STEP_TYPES = ((int,), _NUM, _NUM, _OPT_STR, _OPT_STR, (int,))
 def check(ev: dict) -> str | None:
     """What is wrong with one event of a recording, or None."""
     t = ev.get("t")
-    if t is not None and type(t) not in _NUM:
+    if t is not None and (type(t) not in _NUM or not math.isfinite(t)):
         return "a time that is not a number"
     for key, types in FIELDS.get(ev["event"], {}).items():
         if key in ev or key in ("id", "steps", "text"):
@@ -59,6 +60,7 @@ def check(ev: dict) -> str | None:
                 type(step) is not list
                 or len(step) != 6
                 or any(type(v) not in ts for v, ts in zip(step, STEP_TYPES, strict=True))
+                or not (math.isfinite(step[1]) and math.isfinite(step[2]))
             ):
                 return "a malformed step"
     return None

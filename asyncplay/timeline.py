@@ -96,7 +96,10 @@ def lane_cells(task: TaskInfo, start: float, end: float, cells: int, now: float)
         return "".join(out)
 
     def col(t: float) -> int:
-        return min(cells - 1, max(0, int((t - start) / dt + 1e-9)))
+        x = (t - start) / dt + 1e-9
+        if not x > 0:  # before the window, or not a number (a forged record)
+            return 0
+        return cells - 1 if x >= cells else int(x)
 
     c0, c1 = col(born), col(died)
     for c in range(c0, c1 + 1):
@@ -170,6 +173,8 @@ def layout(
     w0, w1 = window(model, tasks)
     start = w0 if start is None else start
     end = w1 if end is None else max(end, start + 1e-9)
+    if not (math.isfinite(start) and math.isfinite(end) and end > start):
+        start, end = 0.0, max(1e-3, model.now if math.isfinite(model.now) else 1e-3)
     shown = tasks[:max_lanes]
     lanes = [Lane(t.id, t.name, lane_cells(t, start, end, cells, model.now)) for t in shown]
     return Layout(start, end, cells, lanes, ticks(start, end, cells), len(tasks) - len(shown))

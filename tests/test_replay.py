@@ -95,6 +95,17 @@ def _one_line(stderr: bytes) -> str:
             exits.RECORDING,
             "a time that is not a number",
         ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": NaN}\n',
+            exits.RECORDING,
+            "a time that is not a number",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b'{"event": "steps", "t": 1, "steps": [[1, Infinity, 0.1, null, null, 0]]}\n',
+            exits.RECORDING,
+            "a malformed step",
+        ),
     ],
 )
 def test_bad_recordings_are_one_line_and_a_distinct_status(tmp_path, content, status, needle):

@@ -134,3 +134,12 @@ def test_cli_timeline_even_with_quiet_and_json(tmp_path) -> None:
     assert "\x1b" not in err  # not a terminal: no colour
     r = asyncplay("run", "--json", "--timeline", "p.py", cwd=tmp_path)
     assert "── timeline" in r.stderr.decode() and r.events[-1]["event"] == "run_end"
+
+
+def test_times_that_are_not_numbers_never_break_the_drawing() -> None:
+    """A program can forge records on its event channel; the views must survive them."""
+    s = Stream().task(1, 0.0, "main").task(2, float("nan"), "odd")
+    s.step(1, float("inf"), 0.1, "sleep(1)", 3).step(2, float("nan"), float("nan"))
+    s.step(1, 0.5, 0.1).done(1, 1.0)
+    text = tl.timeline_text(build(s.end(1.0)), 80)
+    assert "Task-1" in text and "Task-2" in text
