@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, asyncplay
+from helpers import PROGRAMS, ROOT, asyncplay
 from pythons import SUPPORTED_VERSIONS, find_pythons
 
 from asyncplay.model import build
@@ -232,3 +232,58 @@ def test_speed_scales_the_waits(version: str, tmp_path: Path) -> None:
     done = next(e for e in r.kinds("task_done") if e["id"] == main["id"])
     assert 3.95 < done["t"] - main["t"] < 4.5
     assert wall < 3.0, f"{wall:.1f} s of wall time for a 4 s sleep at speed 8"
+
+
+# ---- deadlocks ---------------------------------------------------------------------------
+
+
+def _names(result) -> dict[int, str]:
+    names = {e["id"]: e["name"] for e in result.kinds("task_created")}
+    names.update({e["id"]: e["name"] for e in result.kinds("task_renamed")})
+    return names
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_cycle_of_tasks_is_one_deadlock_warning(version: str) -> None:
+    """ring-a awaits ring-b awaits ring-c awaits ring-a: one warning (the loop looks at
+    every long wait, three times here), in ring order, at each task's await line; the run
+    goes on."""
+    prog = PROGRAMS / "deadlock_cycle.py"
+    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    assert r.returncode == 0, r.stderr
+    assert r.program_stdout == "still stuck: [False, False, False]\n"
+    (w,) = _warnings(r, "deadlock")
+    names = _names(r)
+    assert w["cycle"] is True
+    assert [names[t] for t in w["tasks"]] == ["ring-a", "ring-b", "ring-c"]
+    assert (w["task"], w["file"], w["line"]) == (w["tasks"][0], str(prog), 11)
+    assert "ring-a awaits ring-b" in w["message"] and "ring-c awaits ring-a" in w["message"]
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_every_task_waiting_with_nothing_to_wake_them(version: str) -> None:
+    """No timer, I/O, thread or subprocess left: a deadlock as soon as it happens (not
+    while the thread ran), naming each task and its line; a signal still wakes it."""
+    prog = PROGRAMS / "deadlock_stall.py"
+    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    assert r.returncode == 0, r.stderr
+    assert r.program_stdout == "worker woke up\n"
+    (w,) = _warnings(r, "deadlock")
+    names = _names(r)
+    assert w["cycle"] is False
+    assert [names[t] for t in w["tasks"]] == ["Task-1", "worker"]
+    assert (w["file"], w["line"]) == (str(prog), 19)
+    assert "worker awaits Event.wait() at deadlock_stall.py:8" in w["message"]
+    assert w["t"] < 0.45  # before the signal came (at 0.5 s): as soon as it happened
+
+
+def test_find_cycle_in_await_graphs() -> None:
+    """The await graph's cycle, in await order from its lowest id (gather: many edges)."""
+    from asyncplay.child.tracer import _find_cycle
+
+    ident = lambda n: n  # noqa: E731
+    assert _find_cycle({1: [2], 2: [3], 3: []}, ident) == []
+    assert _find_cycle({4: [2], 2: [3], 3: [4]}, ident) == [2, 3, 4]
+    assert _find_cycle({1: [5, 2], 2: [3], 3: [2], 5: []}, ident) == [2, 3]
+    assert _find_cycle({7: [7]}, ident) == [7]
+    assert _find_cycle({1: [2, 3], 2: [3], 3: []}, ident) == []  # a diamond is no cycle

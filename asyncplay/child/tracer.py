@@ -79,6 +79,7 @@ _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_T
 
 FLUSH_INTERVAL = 0.05
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
+DEADLOCK_CHECK_AFTER = 1.0  # a wait at least this long (seconds) is checked for cycles
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
@@ -154,6 +155,8 @@ class Tracer:
         # concurrent.futures handed to asyncio (run_in_executor, to_thread, wrap_future)
         # and not finished yet: a thread is working, so time must run at the real rate.
         self.executor_pending: set = set()
+        self.deadlocks: set = set()  # the deadlocks reported (cycle?, task ids)
+        self.all_tasks: Any = None  # asyncio's own all_tasks (ours wraps it)
 
     # ---- records -------------------------------------------------------------------
 
@@ -832,7 +835,16 @@ class Tracer:
         that much: timers set a few microseconds apart (one step each) then fire in the
         same loop turn, in the same order as under the real clock. Any other wait runs at
         ``speed`` (1: real time).
+
+        Deadlocks are looked for here too, only when the wait is long or endless (never
+        per step): a cycle of tasks awaiting each other, or, with no timer at all, every
+        task waiting while nothing outside the loop's timers could wake it.
         """
+        if timeout is None or timeout >= DEADLOCK_CHECK_AFTER:
+            try:
+                self.check_deadlock(loop, timeout is None)
+            except Exception:  # the tracer must never break the program
+                pass
         if self.clock == "virtual" and timeout is not None:
             if not self.real_pending(loop):
                 events = select(0)
@@ -849,6 +861,78 @@ class Tracer:
         events = select(None if timeout is None else timeout / speed)
         self.shift((speed - 1.0) * (time.perf_counter() - start))
         return events
+
+    # ---- deadlocks ----------------------------------------------------------------------
+
+    def check_deadlock(self, loop: Any, no_timer: bool) -> None:
+        tasks = [t for t in self.all_tasks(loop) if not t.done()]
+        if not tasks:
+            return
+        awaits: dict[Any, list[Any]] = {}
+        stalled = True  # every task waits on a future
+        for t in tasks:
+            w = t._fut_waiter
+            if w is None:
+                stalled = False
+                continue
+            if type(w) is self.gathering:
+                awaits[t] = [c for c in w._children if hasattr(type(c), "get_coro")]
+            elif hasattr(type(w), "get_coro"):
+                awaits[t] = [w]
+        cycle = _find_cycle(awaits, lambda t: self.lookup(t).tid)
+        if cycle:
+            self.report_deadlock(cycle, True)
+        elif no_timer and stalled and not self.real_pending(loop):
+            self.report_deadlock(tasks, False)
+
+    def report_deadlock(self, tasks: list[Any], cycle: bool) -> None:
+        """One warning per distinct deadlock (the loop may wake and wait again)."""
+        recs = [(self.lookup(t), t) for t in tasks]
+        if not cycle:
+            recs = sorted((p for p in recs if not p[0].internal), key=lambda p: p[0].tid)
+            if not recs:
+                return
+        key = (cycle, frozenset(r.tid for r, _t in recs))
+        if key in self.deadlocks:
+            return
+        self.deadlocks.add(key)
+        text = self.strings.text
+        parts = []
+        where: list[tuple[str | None, int]] = []
+        for rec, task in recs:
+            a, f, ln = self.describe(rec, task)
+            file = text(f) if ln else None
+            where.append((file, ln))
+            at = f" at {os.path.basename(file)}:{ln}" if file else ""
+            parts.append(f"{rec.name} awaits {text(a) or 'a future'}{at}")
+        if cycle:
+            names = [r.name for r, _t in recs]
+            message = (
+                f"deadlock: {' awaits '.join(names)}, which awaits {names[0]} again: "
+                f"{'none of them' if len(names) > 2 else 'neither'} can ever finish. "
+                f"{'; '.join(parts)}."
+            )
+        else:
+            message = (
+                "deadlock: every task is waiting and nothing is left that could wake them "
+                "(no timer, I/O, thread or subprocess): "
+                f"{'; '.join(parts)}. The program hangs until it is stopped."
+            )
+        first, task0 = recs[0]
+        self.flush_output(self.current)
+        self.send_json(
+            {
+                "event": "warning",
+                "kind": "deadlock",
+                "message": message,
+                "task": first.tid,
+                "file": where[0][0],
+                "line": where[0][1] or None,
+                "tasks": [r.tid for r, _t in recs],
+                "cycle": cycle,
+            },
+            now=True,
+        )
 
     def shift(self, delta: float) -> None:
         """Move virtual time ``delta`` seconds away from real time (only between steps)."""
@@ -888,7 +972,7 @@ class Tracer:
         call (and returning at once) leaves no frame of ours on the stack while asyncio
         cancels them, so tracebacks stay Python's own.
         """
-        orig = tasks_mod.all_tasks
+        orig = self.all_tasks = tasks_mod.all_tasks
         shutdown_code = runners_mod._cancel_all_tasks.__code__
         tracer = self
 
@@ -1144,6 +1228,34 @@ def _nothing() -> None:
 
 def _no_task() -> None:
     """The weak reference of a task registered before its constructor returned."""
+
+
+def _find_cycle(awaits: dict[Any, list[Any]], order: Any) -> list[Any]:
+    """A cycle in the graph "task -> tasks it awaits", starting at its lowest ``order``
+    and in await order; [] when there is none."""
+    state: dict[Any, int] = {}  # 1: on the current path, 2: finished
+    for root in sorted(awaits, key=order):
+        if root in state:
+            continue
+        path = [root]
+        iters = [iter(awaits.get(root, ()))]
+        state[root] = 1
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iters.pop()
+                continue
+            s = state.get(nxt)
+            if s == 1:
+                cycle = path[path.index(nxt) :]
+                low = min(range(len(cycle)), key=lambda i: order(cycle[i]))
+                return cycle[low:] + cycle[:low]
+            if s is None:
+                state[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(awaits.get(nxt, ())))
+    return []
 
 
 def _set_t0(t0: float) -> None:
