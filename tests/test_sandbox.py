@@ -490,3 +490,67 @@ async def test_run_cgroups_are_removed(tmp_path) -> None:
     await session.aclose()
     assert len(during) == 1
     assert not [n for n in os.listdir(parent) if n.startswith(mine)]
+
+
+# ---- output floods: stopped at --output-limit, asyncplay's own memory bounded -------------
+
+FLOODS = {
+    "lines": "while True:\n    print('x' * 100)\n",
+    "no-newlines": "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+    "binary": "import os, sys\nwhile True:\n    sys.stdout.buffer.write(os.urandom(65536))\n",
+    "one-huge-line": "import sys\nsys.stdout.write('y' * (200 << 20))\n",
+    "stderr": "import sys\nwhile True:\n    sys.stderr.write('e' * 1000 + '\\n')\n",
+}
+# asyncplay run in-process, its own peak RSS (not its children's) written to a file.
+PEAK = (
+    "import resource, sys\n"
+    "from asyncplay.cli import main\n"
+    "code = main(sys.argv[2:])\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write(f'{code} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}')\n"
+)
+
+
+def peak_kib(tmp_path, *argv: str) -> tuple[int, int]:
+    """(exit status, asyncplay's own peak RSS in KiB) of ``asyncplay ARGV`` in tmp_path."""
+    import subprocess
+
+    from helpers import env
+
+    report = tmp_path / "peak"
+    subprocess.run(
+        [sys.executable, "-c", PEAK, str(report), *argv],
+        cwd=tmp_path,
+        env=env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
+    code, kib = report.read_text().split()
+    return int(code), int(kib)
+
+
+@pytest.mark.parametrize("json_mode", [False, True], ids=["raw", "json"])
+@pytest.mark.parametrize("name", list(FLOODS))
+def test_output_floods_stop_at_the_output_limit_with_bounded_memory(
+    tmp_path, name, json_mode
+) -> None:
+    (tmp_path / "quiet.py").write_text("pass\n")
+    (tmp_path / "p.py").write_text(FLOODS[name])
+    mode = ["--json"] if json_mode else []
+    _code, base = peak_kib(tmp_path, "run", *mode, "quiet.py")
+    start = time.monotonic()
+    code, flood = peak_kib(tmp_path, "run", *mode, "--output-limit", "8", "p.py")
+    assert code == exits.OUTPUT
+    assert time.monotonic() - start < 20
+    # The limit is 8 MiB of output; asyncplay may hold a few copies of a chunk, never
+    # the flood (hundreds of MiB).
+    assert flood - base < 64 * 1024, f"asyncplay grew by {(flood - base) // 1024} MiB"
+
+
+def test_a_flood_reports_the_output_limit_sentence(tmp_path) -> None:
+    r = run(tmp_path, "bwrap" if BWRAP_OK else "rlimit", FLOODS["binary"], "--output-limit", "2")
+    assert r.returncode == exits.OUTPUT
+    assert "--output-limit 2 MiB" in last_line(r) and "raise it with --output-limit" in last_line(r)
+    assert 2 << 20 <= len(r.stdout) < 8 << 20
