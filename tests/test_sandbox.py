@@ -166,7 +166,7 @@ def test_the_memory_cgroup_counts_use_not_reservations(tmp_path) -> None:
     )
     cgroup = run(tmp_path, "rlimit", source, "--memory", "300", "--procs", "100")
     assert (cgroup.returncode, cgroup.stdout) == (0, b"ok\n"), cgroup.stderr[-300:]
-    address_space = run(tmp_path, "none", source, "--memory", "300", "--timeout", "10")
+    address_space = run(tmp_path, "none", source, "--memory", "300", "--timeout", "4")
     assert address_space.returncode != 0
 
 
@@ -554,3 +554,43 @@ def test_a_flood_reports_the_output_limit_sentence(tmp_path) -> None:
     assert r.returncode == exits.OUTPUT
     assert "--output-limit 2 MiB" in last_line(r) and "raise it with --output-limit" in last_line(r)
     assert 2 << 20 <= len(r.stdout) < 8 << 20
+
+
+# ---- planning for a user who is not root (no cgroup of our own) ---------------------------
+
+
+def _plan_as_user(monkeypatch, tmp_path, scope: tuple[bool, str]):
+    import resource
+
+    from asyncplay.runner import confine
+    from asyncplay.runner.spec import RunSpec
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(confine, "systemd_scope", lambda: scope)
+    spec = RunSpec(source="pass", path=str(tmp_path / "b.py"), sandbox="rlimit")
+    plan = confine.prepare(spec, str(tmp_path), {})
+    limits = {res: (soft, hard) for res, soft, hard in plan.preexec.rlimits}
+    return plan, limits, resource
+
+
+def test_a_user_without_cgroups_gets_rlimit_nproc_above_what_they_run(
+    monkeypatch, tmp_path
+) -> None:
+    plan, limits, resource = _plan_as_user(monkeypatch, tmp_path, (False, "no user session"))
+    assert "cgroup" not in plan.layers and plan.procs_enforced
+    assert any("no cgroup layer: no user session" in n for n in plan.notes)
+    assert any("RLIMIT_NPROC" in n for n in plan.notes)
+    soft, _hard = limits[resource.RLIMIT_NPROC]
+    from asyncplay.runner.sandbox import user_tasks
+
+    running = user_tasks(os.getuid())  # (uid 0 really; only the effective uid is faked)
+    assert running > 0 and abs(soft - 64 - running) <= 50  # room for what the user runs
+    assert resource.RLIMIT_AS in limits  # no memory cgroup: the address-space limit
+
+
+def test_a_user_with_a_systemd_session_gets_a_scope(monkeypatch, tmp_path) -> None:
+    plan, limits, resource = _plan_as_user(monkeypatch, tmp_path, (True, ""))
+    assert plan.prefix[:5] == ["systemd-run", "--user", "--scope", "--quiet", "--collect"]
+    assert "TasksMax=64" in plan.prefix and f"MemoryMax={1024 << 20}" in plan.prefix
+    assert plan.layers == ["cgroup", "rlimit"]
+    assert resource.RLIMIT_NPROC not in limits and resource.RLIMIT_AS not in limits

@@ -71,12 +71,24 @@ def preexec(
     """
     prctl = _libc_prctl()
     parent = os.getpid()
-    mem = int(limits.memory_mib * MIB) if limits.memory_mib and address_space else None
+    R = resource
     cpu = int(limits.cpu + 0.999) if limits.cpu else None
-    fsize = file_size_limit(limits)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    nofile = (min(_lim(soft), OPEN_FILES[0]), min(_lim(hard), OPEN_FILES[1]))
-    nofile = (min(nofile), nofile[1])
+    # (resource, soft, hard), worked out here: lowering is always allowed, raising a hard
+    # limit is not (a user's own lower limits stay in force).
+    wanted = [
+        (
+            R.RLIMIT_AS,
+            int(limits.memory_mib * MIB) if limits.memory_mib and address_space else None,
+        ),
+        (R.RLIMIT_FSIZE, file_size_limit(limits)),
+        (R.RLIMIT_NPROC, nproc),
+    ]
+    rlimits = [_bounded(res, value, value) for res, value in wanted if value is not None]
+    if cpu is not None:
+        # SIGXCPU at the soft limit, SIGKILL one second later at the hard one.
+        rlimits.append(_bounded(R.RLIMIT_CPU, cpu, cpu + 1))
+    rlimits.append(_bounded(R.RLIMIT_NOFILE, *OPEN_FILES))
+    rlimits.append((R.RLIMIT_CORE, 0, 0))
 
     def _apply() -> None:
         if prctl is not None:
@@ -90,25 +102,21 @@ def preexec(
                 os.write(fd, me)
             finally:
                 os.close(fd)
-        if mem is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        if cpu is not None:
-            # SIGXCPU at the soft limit, SIGKILL one second later at the hard one.
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        if nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for res, soft, hard in rlimits:
+            resource.setrlimit(res, (soft, hard))
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
+    _apply.rlimits = rlimits  # type: ignore[attr-defined]  # what it sets, for tests
     return _apply
 
 
-def _lim(value: int) -> int:
-    return 1 << 62 if value == resource.RLIM_INFINITY else value
+def _bounded(res: int, soft: int, hard: int) -> tuple[int, int, int]:
+    """(res, soft, hard) no higher than the limits this process already has."""
+    cur_soft, cur_hard = resource.getrlimit(res)
+    if cur_hard != resource.RLIM_INFINITY:
+        hard = min(hard, cur_hard)
+    return res, min(soft, hard), hard
 
 
 # The environment a run keeps (everything else, secrets included, is dropped). Exact names,
