@@ -594,3 +594,30 @@ def test_a_user_with_a_systemd_session_gets_a_scope(monkeypatch, tmp_path) -> No
     assert "TasksMax=64" in plan.prefix and f"MemoryMax={1024 << 20}" in plan.prefix
     assert plan.layers == ["cgroup", "rlimit"]
     assert resource.RLIMIT_NPROC not in limits and resource.RLIMIT_AS not in limits
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+async def test_stop_reaches_the_program_so_its_finally_runs(tmp_path, layer) -> None:
+    """Under bwrap asyncplay's child is bwrap, which SIGINT would kill outright: the stop
+    signal goes to the program inside the namespace instead."""
+    need(layer)
+    from asyncplay.runner.session import RunSession
+    from asyncplay.runner.spec import RunSpec
+
+    source = (
+        "import time\ntry:\n    print('started', flush=True)\n    time.sleep(30)\n"
+        "finally:\n    print('cleaned up', flush=True)\n"
+    )
+    spec = RunSpec(source=source, path=str(tmp_path / "b.py"), sandbox=layer)
+    session = await RunSession.start(spec)
+    texts = []
+    async for ev in session.events():
+        if ev["event"] == "output":
+            texts.append(ev["text"])
+            if "started" in ev["text"]:
+                break
+    end = await session.stop()
+    texts += [e["text"] for e in session.drain() if e["event"] == "output"]
+    await session.aclose()
+    assert end["reason"] == "stopped" and end["exit_code"] == exits.STOPPED
+    assert "cleaned up" in texts

@@ -40,7 +40,7 @@ def _base(tmp_size: int | None) -> list[str]:
         "--proc",
         "/proc",
     ]
-    if tmp_size:
+    if tmp_size and _USABLE.get("size", (True, ""))[0]:
         argv += ["--size", str(tmp_size)]
     argv += ["--tmpfs", "/tmp", *NAMESPACES]
     if os.geteuid() == 0:
@@ -59,23 +59,29 @@ def usable() -> tuple[bool, str]:
         if exe is None:
             _USABLE["answer"] = (False, "bwrap is not installed (package: bubblewrap)")
         else:
-            try:
-                proc = subprocess.run(
-                    [exe, *_base(1024 * 1024), "--", "true"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    timeout=10,
-                )
-                err = proc.stderr.decode(errors="replace").strip().splitlines()
-                if proc.returncode == 0:
-                    _USABLE["answer"] = (True, "")
-                else:
-                    why = err[-1] if err else f"status {proc.returncode}"
-                    _USABLE["answer"] = (False, f"bwrap cannot make its namespaces here ({why})")
-            except (OSError, subprocess.SubprocessError) as exc:
-                _USABLE["answer"] = (False, f"bwrap could not be run ({exc})")
+            _USABLE["size"] = _probe(exe, 1024 * 1024)
+            # bwrap before 0.5 has no --size: then /tmp is an unsized tmpfs (still charged
+            # to the run's memory cgroup where there is one).
+            _USABLE["answer"] = _USABLE["size"] if _USABLE["size"][0] else _probe(exe, None)
     return _USABLE["answer"]
+
+
+def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
+    try:
+        proc = subprocess.run(
+            [exe, *_base(tmp_size), "--", "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"bwrap could not be run ({exc})"
+    if proc.returncode == 0:
+        return True, ""
+    err = proc.stderr.decode(errors="replace").strip().splitlines()
+    why = err[-1] if err else f"status {proc.returncode}"
+    return False, f"bwrap cannot make its namespaces here ({why})"
 
 
 def _hidden(p: str) -> bool:
