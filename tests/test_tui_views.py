@@ -152,8 +152,9 @@ def test_find_location_in_tracebacks_and_warnings() -> None:
 
 def test_status_sentences() -> None:
     m = model_with(tasks=2)
-    text = describe(m, 1.25, "3.12.1", "rlimit").plain
-    assert text.startswith("running 1.2s - 2 live tasks") and "sandbox rlimit" in text
+    text = describe(m, 1.25, "3.12.1", "rlimit", "copy of snippet gather").plain
+    assert text.startswith("running 1.2s - 2 live tasks  |  copy of snippet gather")
+    assert text.endswith("Python 3.12.1  |  sandbox rlimit")
     apply(
         m,
         {

@@ -16,6 +16,7 @@ import inspect
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from itertools import islice
@@ -51,7 +52,8 @@ TICK_HZ = 15
 AUTOSAVE_DELAY = 2.0  # seconds after the last edit
 FOLD_BATCH = 2_000  # events folded before yielding to the loop
 RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
-NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
+NOTE_SECONDS = 8.0
+HANGUP_GRACE = 1.5  # seconds a hung-up app gets to exit cleanly before it just ends  # how long a one-off note stays in the status bar
 
 
 class Session(Protocol):
@@ -167,6 +169,8 @@ class AsyncplayApp(App[int]):
         self._marks_seen = 0
         self._created_marks: set[int] = set()
         self._tick_errors = 0
+        self.hangup_watchdog = False  # set by the command line: a real terminal can hang
+        self.watchdog: threading.Timer | None = None
         self._python_label = ".".join(map(str, sys.version_info[:3]))
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
@@ -275,10 +279,12 @@ class AsyncplayApp(App[int]):
         return max(self.model.now, self.clock() - self._started)
 
     def sandbox_label(self) -> str | None:
-        model_sandbox = getattr(self.model, "sandbox", None) if self.model else None
-        if model_sandbox:
-            return str(model_sandbox)
-        return None
+        """The run's sandbox layers (``bwrap+cgroup+rlimit``), else the chosen mode."""
+        sandbox = getattr(self.model, "sandbox", None) if self.model is not None else None
+        if isinstance(sandbox, dict):
+            layers = sandbox.get("layers") or []
+            return "+".join(map(str, layers)) if layers else str(sandbox.get("mode") or "none")
+        return self.settings.sandbox
 
     def status_note(self) -> str:
         if self._note and self.clock() < self._note_until:
@@ -754,9 +760,18 @@ class AsyncplayApp(App[int]):
         self.exit(0)
 
     def hang_up(self) -> None:
-        """The terminal went away (SIGHUP) or we were told to end (SIGTERM)."""
+        """The terminal went away (SIGHUP) or we were told to end (SIGTERM).
+
+        The buffer is saved and the run killed first, synchronously. Then a graceful exit
+        is tried, but restoring a terminal that no longer exists can block forever, so a
+        watchdog ends the process shortly after: nothing may be left behind.
+        """
         self.save_autosave()
         self.kill_now()
+        if self.hangup_watchdog:
+            self.watchdog = threading.Timer(HANGUP_GRACE, os._exit, args=(129,))
+            self.watchdog.daemon = True
+            self.watchdog.start()
         self.exit(0)
 
 

@@ -85,9 +85,12 @@ def launch(buffer: storage.Autosave, note: str | None) -> int:
     from asyncplay.tui.app import AsyncplayApp
 
     app = AsyncplayApp(buffer, note=note)
+    app.hangup_watchdog = True
     try:
         app.run()
     finally:
+        if app.watchdog is not None:
+            app.watchdog.cancel()
         app.save_autosave()
         app.kill_now()
     return app.return_code or 0

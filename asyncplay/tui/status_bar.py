@@ -22,7 +22,6 @@ def describe(
     text = Text(no_wrap=True, overflow="ellipsis")
     if model is None:
         text.append("ready", style="bold")
-        text.append(" - F5 runs the editor's text")
     elif model.status == "ended" and model.end is not None:
         end = model.end
         code = end.get("exit_code")
@@ -39,13 +38,15 @@ def describe(
         text.append(f" {elapsed:.1f}s")
         user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
         text.append(f" - {user} live task{'s' if user != 1 else ''}")
+    # The note (what the buffer is, or a one-off like "restored ...") comes before the
+    # fixed facts: at 80 columns the end of the line is what gets cut.
+    if note:
+        text.append("  |  ")
+        text.append(note, style="italic")
     text.append("  |  ")
     text.append(f"Python {model.python if model and model.python else python}")
     if sandbox:
         text.append(f"  |  sandbox {sandbox}")
-    if note:
-        text.append("  |  ")
-        text.append(note, style="italic")
     return text
 
 

@@ -1,0 +1,187 @@
+"""End to end: the real ``asyncplay`` command in a pseudo-terminal (tmux), as a user runs it.
+
+Each test runs its own tmux server on a private socket. The test process is a child
+subreaper (conftest), so the tmux server and everything under it stay our descendants:
+after the app is gone, nothing but the tmux server may be left, and the autouse fixture
+re-checks that once the server is killed too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, descendants
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+PROGRAM = """import asyncio
+
+
+async def worker(n):
+    print(f"hello from w{n}")
+    await asyncio.sleep(0.2 * n)
+    return n
+
+
+async def main():
+    tasks = [asyncio.create_task(worker(n), name=f"w{n}") for n in (1, 2)]
+    print("results", await asyncio.gather(*tasks))
+    while RUNAWAY:
+        await asyncio.sleep(0.05)
+
+
+RUNAWAY = False
+asyncio.run(main())
+"""
+
+
+class Tmux:
+    def __init__(self, tmp: Path, width: int = 80, height: int = 24) -> None:
+        self.socket = f"asyncplay-test-{os.getpid()}-{time.monotonic_ns()}"
+        self.tmp = tmp
+        self.size = (width, height)
+        self.home = tmp / "home"
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        if check and out.returncode != 0:
+            raise AssertionError(f"tmux {args}: {out.stderr}")
+        return out.stdout
+
+    def start(self, *argv: str, name: str = "app") -> int:
+        env = {
+            "ASYNCPLAY_HOME": str(self.home),
+            "PYTHONPATH": str(ROOT),
+            "TERM": "tmux-256color",
+            "HOME": str(self.tmp),
+            "PATH": os.environ.get("PATH", ""),
+        }
+        command = " ".join(
+            [
+                "exec",
+                "env",
+                *(f"{k}={v}" for k, v in env.items()),
+                sys.executable,
+                "-m",
+                "asyncplay",
+                *argv,
+            ]
+        )
+        width, height = self.size
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            "-c",
+            str(self.tmp),
+            command,
+        )
+        return int(self.tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+
+    def screen(self, name: str = "app") -> str:
+        return self.tmux("capture-pane", "-p", "-t", name, check=False)
+
+    def wait_screen(self, needle: str, name: str = "app", timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen(name)
+            if needle in text:
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} never appeared; the screen:\n{text}")
+            time.sleep(0.1)
+
+    def keys(self, *keys: str, name: str = "app") -> None:
+        self.tmux("send-keys", "-t", name, *keys)
+
+    def type(self, text: str, name: str = "app") -> None:
+        self.tmux("send-keys", "-t", name, "-l", text)
+
+    def kill_server(self) -> None:
+        self.tmux("kill-server", check=False)
+
+
+def wait_gone(pid: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p, state, _cmd in descendants() if p == pid]
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the app (pid {pid}) did not exit")
+
+
+def others(server_pids: set[int]) -> list[tuple[int, str, str]]:
+    """Descendants of this test that are not the tmux server."""
+    return [d for d in descendants() if d[0] not in server_pids and "tmux" not in d[2]]
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    t = Tmux(tmp_path)
+    yield t
+    t.kill_server()
+
+
+def test_open_a_file_type_run_see_output_and_tasks_quit(tmux, tmp_path) -> None:
+    prog = tmp_path / "demo.py"
+    prog.write_text(PROGRAM)
+    pid = tmux.start("demo.py")
+    tmux.wait_screen("async def worker(n):")
+    tmux.type('print("typed first")')
+    tmux.keys("Enter")
+    tmux.wait_screen('1  print("typed first")')
+    tmux.keys("F5")
+    screen = tmux.wait_screen("results [1, 2]")
+    assert "typed first" in screen and "hello from w1" in screen
+    assert "w1" in screen  # the task column of the output
+    tmux.keys("F7")  # the task table, as a tab at 80x24
+    screen = tmux.wait_screen("coroutine")
+    assert "w1" in screen and "w2" in screen and "done" in screen
+    tmux.wait_screen("exit 0")
+    tmux.keys("C-q")
+    wait_gone(pid)
+    assert others(set()) == [], "a process of the app or its run was left"
+    assert prog.read_text() == PROGRAM  # quitting saves the buffer to the autosave only
+    saved = (tmux.home / "autosave.json").read_text()
+    assert "typed first" in saved
+
+
+def test_hang_up_saves_the_edit_and_kills_the_run(tmux, tmp_path) -> None:
+    prog = tmp_path / "forever.py"
+    prog.write_text(PROGRAM.replace("RUNAWAY = False", "RUNAWAY = True"))
+    pid = tmux.start("forever.py")
+    tmux.wait_screen("async def worker(n):")
+    tmux.type("# survives the drop")
+    tmux.keys("Enter", "F5")
+    tmux.wait_screen("running")
+    run_pids = [p for p, _s, cmd in others(set()) if p != pid]
+    assert run_pids, "the run's process should be alive"
+    tmux.tmux("kill-session", "-t", "app")  # the terminal goes away: SIGHUP
+    wait_gone(pid)
+    deadline = time.monotonic() + 10
+    while others(set()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert others(set()) == [], "the run outlived the terminal"
+    # Coming back: the unsaved edit is there, and the status bar says so.
+    pid = tmux.start("forever.py", name="again")
+    screen = tmux.wait_screen("restored your unsaved edits", name="again")
+    assert "# survives the drop" in screen
+    tmux.keys("C-q", name="again")
+    wait_gone(pid)
