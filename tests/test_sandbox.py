@@ -621,3 +621,45 @@ async def test_stop_reaches_the_program_so_its_finally_runs(tmp_path, layer) -> 
     await session.aclose()
     assert end["reason"] == "stopped" and end["exit_code"] == exits.STOPPED
     assert "cleaned up" in texts
+
+
+ORDINARY = """
+import asyncio, concurrent.futures, multiprocessing, tempfile
+
+def square(x):
+    return x * x
+
+async def handle(reader, writer):
+    writer.write((await reader.readline()).upper())
+    await writer.drain()
+    writer.close()
+
+async def main():
+    loop = asyncio.get_running_loop()
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        print(await asyncio.gather(*(loop.run_in_executor(pool, square, i) for i in range(4))))
+    lock = multiprocessing.Lock()
+    with lock:
+        print("lock")
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"echo\\n")
+    print((await reader.readline()).decode().strip())
+    writer.close()
+    server.close()
+    with tempfile.NamedTemporaryFile("w+") as f:
+        f.write("temp")
+        f.seek(0)
+        print(f.read())
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_ordinary_programs_still_work(tmp_path, layer) -> None:
+    """Process pools, multiprocessing locks, a localhost server, temporary files."""
+    r = run(tmp_path, layer, ORDINARY)
+    assert (r.returncode, r.stdout) == (0, b"[0, 1, 4, 9]\nlock\nECHO\ntemp\n"), r.stderr[-500:]

@@ -19,7 +19,14 @@ import shutil
 import subprocess
 
 # Options whose availability the usability probe checks, in the order they are given.
-NAMESPACES = ["--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"]
+NAMESPACES = [
+    "--unshare-net",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--die-with-parent",
+    "--new-session",
+]
 OVERHEAD = 2  # processes bwrap adds to a run: the outer monitor and the namespace's init
 HIDDEN = ("/tmp", "/dev", "/proc")  # replaced inside: needed paths there are bound back
 

@@ -149,6 +149,7 @@ class RunCgroup:
         for controller, value in wanted:
             if value is None:
                 continue
+            made = None
             try:
                 version, parent = locate(controller)
                 path = next(
@@ -156,13 +157,17 @@ class RunCgroup:
                 )
                 if path is None:
                     sweep(parent)
-                    path = os.path.join(parent, name)
+                    path = made = os.path.join(parent, name)
                     os.mkdir(path, 0o755)
-                self.dirs[controller] = (version, path)
                 self._limit(controller, version, path, value)
+                self.dirs[controller] = (version, path)
             except OSError as exc:
-                self.dirs.pop(controller, None)
-                reason = exc.strerror if not isinstance(exc, CgroupError) else str(exc)
+                if made is not None:
+                    try:
+                        os.rmdir(made)
+                    except OSError:
+                        pass
+                reason = str(exc) if isinstance(exc, CgroupError) else exc.strerror
                 notes.append(f"no {controller} cgroup: {reason}")
         return self, notes
 
@@ -189,17 +194,6 @@ class RunCgroup:
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a new process writes itself into (deduplicated)."""
         return sorted({os.path.join(d, "cgroup.procs") for _v, d in self.dirs.values()})
-
-    def holds(self, pid: int) -> bool:
-        """``pid`` is in every cgroup of the run (checked once, after the spawn)."""
-        for path in self.procs_files():
-            try:
-                with open(path) as f:
-                    if str(pid) not in f.read().split():
-                        return False
-            except OSError:
-                return False
-        return True
 
     def refused_forks(self) -> int:
         """How many times the kernel refused the run a new process or thread."""

@@ -97,15 +97,6 @@ class Confinement:
         """The ``sandbox`` field of ``run_start``."""
         return {"mode": self.mode, "layers": list(self.layers), "notes": list(self.notes)}
 
-    def started(self, pid: int) -> None:
-        """After the spawn: check the run really is in its cgroup (else say so)."""
-        if self.cgroup is not None and not self.scope and not self.cgroup.holds(pid):
-            self.notes.append("the run could not join its cgroup: no cgroup limits")
-            self.cgroup.remove()
-            self.cgroup = None
-            if "cgroup" in self.layers:
-                self.layers.remove("cgroup")
-
     def adopt_scope(self, pid: int) -> None:
         """A systemd scope is made by systemd-run itself: find its directory once running."""
         if self.scope and self.cgroup is not None and not self.cgroup.dirs:

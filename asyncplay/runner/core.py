@@ -129,7 +129,6 @@ class SessionCore:
         finally:
             os.close(w)
         _LIVE_PIDS.add(self.proc.pid)
-        conf.started(self.proc.pid)
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None

@@ -66,7 +66,7 @@ def preexec(
     """Build the function the forked child runs before exec.
 
     ``join``: cgroup.procs files the child writes itself into first, so everything it ever
-    starts is counted. ``address_space``: set RLIMIT_AS to --memory (only when no memory
+    starts is counted (a failure fails the spawn: a run never claims limits it lacks). ``address_space``: set RLIMIT_AS to --memory (only when no memory
     cgroup holds the truer limit). ``nproc``: RLIMIT_NPROC (non-root only).
     """
     prctl = _libc_prctl()
