@@ -19,6 +19,7 @@ from asyncplay.protocol import PROTOCOL_VERSION
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
+CHUNK = 50_000  # events kept in memory before they are encoded and written
 
 
 _NUM = (int, float)
@@ -75,9 +76,17 @@ class RecordingError(Exception):
 
 
 class Recorder:
-    """Writes events as they come. The file is opened at once, so a path that cannot be
-    written is a usage error before the program starts; a write failing later (a full
-    disk) stops the recording, never the run, and is reported at the end."""
+    """Keeps the events of a run and writes them in large chunks.
+
+    The file is opened at once, so a path that cannot be written is a usage error before
+    the program starts. Encoding is the costly part (a few µs per event): done as events
+    came, it took CPU from a busy program (measured: a 20,000-task run's own time went
+    from 0.34 to 0.52 s on 2 loaded cores; a writer thread was worse, through the GIL).
+    So events wait in memory (they exist anyway; only references are kept) and are
+    encoded ``CHUNK`` at a time: a run of fewer events is encoded after it ended. A write
+    failing (a full disk) stops the recording, never the run, and is reported at the end
+    (``error``).
+    """
 
     def __init__(self, path: str, header: dict) -> None:
         self.path = path
@@ -85,22 +94,33 @@ class Recorder:
         self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
             path, "w", encoding="utf-8", errors="replace", buffering=BUFFER
         )
-        self._dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+        self._pending: list[dict] = []
         head = {"asyncplay_recording": FORMAT, "protocol": PROTOCOL_VERSION}
         head.update(header)
         head.setdefault("asyncplay", asyncplay.__version__)
         head.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self.write(head)
+        self._pending.append(head)
 
     def write(self, event: dict) -> None:
-        if self._file is None:
+        pending = self._pending
+        pending.append(event)
+        if len(pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        events, self._pending = self._pending, []
+        if self._file is None or not events:
             return
+        dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
         try:
-            self._file.write(self._dumps(event) + "\n")
+            for i in range(0, len(events), 1000):
+                self._file.write("".join(dumps(ev) + "\n" for ev in events[i : i + 1000]))
         except (OSError, ValueError, TypeError) as exc:
             self._fail(exc)
 
     def close(self) -> None:
+        """Write what is pending and close the file (the run is over)."""
+        self.flush()
         if self._file is None:
             return
         try:
