@@ -156,3 +156,18 @@ def test_a_write_failing_late_keeps_the_run_result(tmp_path) -> None:
     assert "the program exited with status 3" in err
     assert "could not write the recording /dev/full" in err
     assert "could not write the trace /dev/full" in err
+
+
+def test_recorder_writes_in_chunks_in_order(tmp_path, monkeypatch) -> None:
+    from asyncplay import recording
+
+    monkeypatch.setattr(recording, "CHUNK", 3)
+    events = gather_run()
+    rec = recording.Recorder(str(tmp_path / "r.jsonl"), {"cwd": "/p"})
+    for ev in events:
+        rec.write(ev)
+        assert len(rec._pending) < 3  # encoded a chunk at a time, not all at the end
+    rec.close()
+    assert rec.error is None
+    back = read(str(tmp_path / "r.jsonl"))
+    assert back.events == events and back.header["cwd"] == "/p" and back.truncated is None
