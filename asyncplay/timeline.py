@@ -291,6 +291,9 @@ def timeline_text(
     width = max(width, MIN_CELLS + 5)
     if tasks is None:
         tasks = [t for t in model.tasks.values() if all_tasks or not t.internal]
+    if not tasks:
+        dash = "-" if ascii_only else "─"
+        return f"{dash * 2} timeline: no tasks to draw {dash * 20}"[:width]
     label, cells = cells_for(width, [t.name for t in tasks[:max_lanes]])
     lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
     return render(lay, width, ascii_only, colour, label)

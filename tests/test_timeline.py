@@ -143,3 +143,8 @@ def test_times_that_are_not_numbers_never_break_the_drawing() -> None:
     s.step(1, 0.5, 0.1).done(1, 1.0)
     text = tl.timeline_text(build(s.end(1.0)), 80)
     assert "Task-1" in text and "Task-2" in text
+
+
+def test_no_tasks_is_one_line() -> None:
+    m = build(Stream().end(0.1))
+    assert tl.timeline_text(m, 80) == "── timeline: no tasks to draw " + "─" * 20
