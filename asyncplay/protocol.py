@@ -64,6 +64,7 @@ EVENT_KINDS = JSON_KINDS | {
     "protocol_error",
     "run_start",
     "run_end",
+    "summary",  # the command line's own, --json only: derived from the model, never sent
 }
 
 # Header and body in one struct: the child packs a record with a single call.
