@@ -113,9 +113,16 @@ def test_endless_programs_end_at_the_timeout(tmp_path, layer, name) -> None:
     assert took < 20
 
 
+IGNORES_SIGXCPU = (
+    "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n"
+)
+
+
 @pytest.mark.parametrize("layer", LAYERS)
-def test_cpu_time_ends_at_the_cpu_limit(tmp_path, layer) -> None:
-    r = run(tmp_path, layer, ENDLESS["cpu-loop"], "--cpu", "1", "--timeout", "30")
+@pytest.mark.parametrize("program", [ENDLESS["cpu-loop"], IGNORES_SIGXCPU], ids=["loop", "no-xcpu"])
+def test_cpu_time_ends_at_the_cpu_limit(tmp_path, layer, program) -> None:
+    # Ignoring SIGXCPU only earns the kernel's SIGKILL a second later: still --cpu.
+    r = run(tmp_path, layer, program, "--cpu", "1", "--timeout", "30")
     assert r.returncode == exits.CPU, r.stderr[-400:]
     assert "--cpu 1" in last_line(r) and "raise it with --cpu" in last_line(r)
 

@@ -145,7 +145,9 @@ class RunCgroup:
         self = cls()
         notes: list[str] = []
         name = f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
-        wanted = [("pids", procs), ("memory", memory_bytes)]
+        wanted: list[tuple[str, int | None]] = [("pids", procs), ("memory", memory_bytes)]
+        if any(fs == "cgroup" and "cpuacct" in opts for _m, fs, opts in _mounts()):
+            wanted.append(("cpuacct", 0))  # v1: the run's CPU time (v2 dirs have cpu.stat)
         for controller, value in wanted:
             if value is None:
                 continue
@@ -172,6 +174,8 @@ class RunCgroup:
         return self, notes
 
     def _limit(self, controller: str, version: str, path: str, value: int) -> None:
+        if controller == "cpuacct":
+            return  # accounting only
         if controller == "pids":
             _write(os.path.join(path, "pids.max"), str(value))
         elif version == "v1":
@@ -206,6 +210,17 @@ class RunCgroup:
         if "pids" not in self.dirs:
             return None
         return _read_int(os.path.join(self.dirs["pids"][1], "pids.peak"))
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time all of the run's processes used, reaped or not (None: not counted)."""
+        if "cpuacct" in self.dirs:
+            ns = _read_int(os.path.join(self.dirs["cpuacct"][1], "cpuacct.usage"))
+            return None if ns is None else ns / 1e9
+        for version, path in self.dirs.values():
+            if version == "v2":
+                usec = _read_keyed(os.path.join(path, "cpu.stat")).get("usage_usec")
+                return None if usec is None else usec / 1e6
+        return None
 
     def oom_kills(self) -> int:
         """How many of the run's processes the kernel killed for going over the memory limit."""

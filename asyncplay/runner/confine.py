@@ -105,6 +105,9 @@ class Confinement:
     def refused_forks(self) -> int:
         return self.cgroup.refused_forks() if self.cgroup is not None else 0
 
+    def cpu_seconds(self) -> float | None:
+        return self.cgroup.cpu_seconds() if self.cgroup is not None else None
+
     def oom_kills(self) -> int:
         return self.cgroup.oom_kills() if self.cgroup is not None else 0
 

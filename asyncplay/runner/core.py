@@ -369,12 +369,7 @@ class SessionCore:
             reason, by, code = "stopped", "asyncplay", EXIT_STOPPED
         elif self.kill_reason is not None:
             limit = self.kill_reason
-        elif signum == signal.SIGXCPU or (
-            signum == signal.SIGKILL
-            and self.cpu_used is not None
-            and self.spec.limits.cpu
-            and self.cpu_used >= self.spec.limits.cpu
-        ):
+        elif signum == signal.SIGXCPU:
             limit = "cpu"
         elif (
             status != 0
@@ -384,6 +379,8 @@ class SessionCore:
             )
         ):
             limit = "memory"
+        elif signum == signal.SIGKILL and self._cpu_spent():
+            limit = "cpu"  # it ignored SIGXCPU: the kernel's SIGKILL at the hard limit
         elif status != 0 and self._procs_refused(conf):
             limit = "procs"
         elif status != 0 and _died_of(self.stderr_tail, FILE_TOO_LARGE):
@@ -405,6 +402,15 @@ class SessionCore:
         if peak is not None:
             end["procs_peak"] = max(0, peak - conf.overhead)  # type: ignore[union-attr]
         return end
+
+    def _cpu_spent(self) -> bool:
+        """The run used up --cpu. Under bwrap the program is not reaped into the process
+        asyncplay waits on, so its CPU time comes from the run's cgroup instead."""
+        used = getattr(self, "cpu_used", None)
+        conf = self.confinement
+        if conf is not None and conf.pid_namespace:
+            used = conf.cpu_seconds()
+        return bool(self.spec.limits.cpu) and used is not None and used >= self.spec.limits.cpu
 
     def _bwrap_status(self, status: int) -> int:
         """bwrap reports a program killed by signal N as status 128+N. A program that exits
