@@ -15,9 +15,9 @@ from asyncplay.recording import FORMAT, RecordingError, read
 
 @pytest.mark.parametrize("snippet", ["chain", "queues", "taskgroup"])
 def test_replay_shows_what_the_live_run_showed(tmp_path, snippet) -> None:
-    live = asyncplay("run", "--record", "r.jsonl", "--graph", snippet, cwd=tmp_path)
+    live = asyncplay("run", "--record", "r.jsonl", "--graph", "--timeline", snippet, cwd=tmp_path)
     assert live.returncode == 0, live.stderr
-    again = asyncplay("replay", "--graph", "r.jsonl", cwd=tmp_path)
+    again = asyncplay("replay", "--graph", "--timeline", "r.jsonl", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout == live.stdout  # the program's output, from its output events
     assert again.stderr == live.stderr  # summary, graph, the closing sentence
