@@ -175,3 +175,38 @@ async def test_two_sessions_at_once_do_not_kill_each_other(tmp_path) -> None:
     await b.aclose()
     assert end_a["reason"] == end_b["reason"] == "exited"
     assert end_b["t"] > 1.0 and "long done\n" in "".join(texts)
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+async def test_long_synchronous_output_keeps_its_order_across_streams(
+    tmp_path, monkeypatch, unbuffered
+) -> None:
+    """Code outside any task step has no step boundary to send output records at: the
+    flusher thread sends them, so the parent never gives up on them (HOLD) and releases
+    each stream's bytes as a block."""
+    if unbuffered:
+        monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    else:
+        monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    source = (
+        "import sys, time\n"
+        "for i in range(30):\n"
+        "    print('out', i)\n"
+        "    sys.stderr.write(f'err {i}\\n')\n"
+        "    time.sleep(0.03)\n"
+    )
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "order.py")))
+    lines = []
+    async for ev in s.events():
+        if ev["event"] == "output":
+            lines.append((ev["stream"], ev["text"]))
+    await s.aclose()
+    runs: list[list] = []  # consecutive pieces of one stream joined (print writes in parts)
+    for stream, chunk in lines:
+        if runs and runs[-1][0] == stream:
+            runs[-1][1] += chunk
+        else:
+            runs.append([stream, chunk])
+    text = [(stream, t) for stream, chunk in runs for t in chunk.splitlines()]
+    expected = [x for i in range(30) for x in (("stdout", f"out {i}"), ("stderr", f"err {i}"))]
+    assert text == expected

@@ -33,6 +33,10 @@ FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
 MAX_PENDING = 4 * 1024 * 1024  # bytes of output kept for attribution between two steps
 
 
+def _nothing() -> None:
+    pass
+
+
 class Flusher(Periodic):
     """Flushes stdout when nothing else has for a while (a long step, synchronous code)."""
 
@@ -42,11 +46,16 @@ class Flusher(Periodic):
         super().__init__()
         self.last = time.monotonic()
         self.stream: Any = None
+        self.records: Any = _nothing  # sends the records of what was just flushed
 
     def tick(self) -> None:
         if time.monotonic() - self.last >= FLUSH_EVERY and self.stream is not None:
             try:
                 self.stream.flush()  # the runtime's stdout, never a replacement
+            except Exception:
+                pass
+            try:
+                self.records()
             except Exception:
                 pass
             self.last = time.monotonic()
@@ -188,6 +197,7 @@ def install(tracer: Any) -> Flusher | None:
     flusher = Flusher()
     stdout = streams[1]
     flusher.stream = stdout
+    flusher.records = tracer.flush_records_from_thread
     raws = [getattr(s.buffer, "raw", s.buffer) for s in streams.values()]
 
     def taken() -> None:

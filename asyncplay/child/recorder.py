@@ -6,6 +6,7 @@ the tracer decides when (at step ends, before the loop blocks, at exit).
 
 from __future__ import annotations
 
+import _thread
 import os
 import time
 
@@ -29,6 +30,7 @@ class Channel:
         self._ident = (st.st_dev, st.st_ino)
         self._pid = os.getpid()
         self.last_flush = time.perf_counter()
+        self._lock = _thread.allocate_lock()
 
     def _still_ours(self) -> bool:
         if os.getpid() != self._pid:
@@ -51,14 +53,18 @@ class Channel:
             self.alive = False
             buf.clear()
             return
-        data = memoryview(bytes(buf))
-        buf.clear()
-        try:
-            while data:
-                n = os.write(self.fd, data)
-                data = data[n:]
-        except OSError:
-            self.alive = False
+        # The loop's thread and the output flusher thread both flush: copy and cut only the
+        # prefix taken (appends from the other thread stay), one batch at a time, so
+        # batches never overtake each other in the pipe.
+        with self._lock:
+            data = memoryview(bytes(buf))
+            del buf[: len(data)]
+            try:
+                while data:
+                    n = os.write(self.fd, data)
+                    data = data[n:]
+            except OSError:
+                self.alive = False
 
 
 class Strings:

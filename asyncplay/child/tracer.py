@@ -17,6 +17,7 @@ their own frame from exceptions that pass through them (3.11+; 3.10 re-raises wi
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
 import time
@@ -126,6 +127,10 @@ class Tracer:
         self.chunks: list[tuple[int, bytes]] = []
         self.oflush: Any = _nothing  # flushes stdout's text and buffer layers into chunks
         self.chunks_taken: Any = _nothing
+        # Chunks are taken on the loop's thread (a step that printed) and on the flusher
+        # thread (synchronous code printing for long): one at a time, or a chunk could be
+        # taken twice. Only paths that have output pay for the lock.
+        self.out_lock = _thread.allocate_lock()
         # Caches keyed by id(code): hashing a code object hashes its contents (slow, more
         # so on 3.13). The code objects are kept alive in ``codes`` so no id is reused.
         self.codes: list[types.CodeType] = []
@@ -199,14 +204,24 @@ class Tracer:
         chunks = self.chunks
         if not chunks:
             return
-        taken = chunks[:]
-        del chunks[: len(taken)]  # another thread may append meanwhile
-        self.chunks_taken()
-        tid = rec.tid if rec is not None else 0
-        t = time.perf_counter() - self.t0
-        buf = self.channel.buf
-        for stream, data in taken:
-            buf += protocol.pack_output(stream, tid, t, data)
+        with self.out_lock:
+            taken = chunks[:]
+            del chunks[: len(taken)]  # another thread may append meanwhile
+            self.chunks_taken()
+            tid = rec.tid if rec is not None else 0
+            t = time.perf_counter() - self.t0
+            buf = self.channel.buf
+            for stream, data in taken:
+                buf += protocol.pack_output(stream, tid, t, data)
+
+    def flush_records_from_thread(self) -> None:
+        """The flusher thread's share: output written long after the last step boundary
+        (synchronous code, a long step) reaches the parent now, which then keeps the order
+        across stdout and stderr instead of giving up on records that come too late."""
+        if not self.enabled or not self.chunks:
+            return
+        self.flush_output(self.current)
+        self.channel.flush()
 
     def flush(self) -> None:
         self.flush_output(self.current)
