@@ -63,6 +63,7 @@ async def measure(program: str | None, seconds: float, home: Path) -> dict:
 
     path = home / "bench_prog.py"
     app = AsyncplayApp(storage.Autosave(text=program or "pass\n", path=str(path)))
+    app.gc_tuning = True  # as the command line sets it
     latencies: list[float] = []
     sent: dict[int, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:

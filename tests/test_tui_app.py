@@ -284,3 +284,24 @@ async def test_a_crashing_view_does_not_lose_the_buffer(home):
         await pilot.pause(0.2)
         assert app.is_running
     assert storage.load_autosave().text == "precious = 10\n"
+
+
+async def test_autosave_two_seconds_after_the_last_edit(home, monkeypatch):
+    import asyncplay.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "AUTOSAVE_DELAY", 0.3)
+    app = make_app("x = 1\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end", "2")
+        assert storage.load_autosave() is None  # not per keystroke
+        await wait_for(pilot, lambda: storage.load_autosave() is not None, 10)
+        saved = storage.load_autosave()
+        assert saved.text == "x = 12\n" and saved.cursor == (0, 6) and saved.dirty
+
+
+async def test_no_color_and_themes(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app("print(1)\n", settings=storage.Settings(theme="nord"))
+    async with app.run_test(size=(80, 24)):
+        assert app.no_color
+        assert app.theme == "nord"

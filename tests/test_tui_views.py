@@ -170,3 +170,28 @@ def test_status_sentences() -> None:
     text = describe(m, 30.0, "3.12.1", None).plain
     assert text.startswith("exit 124 - asyncplay stopped the program") and "--timeout" in text
     assert describe(None, 0, "3.12.1", None).plain.startswith("ready")
+
+
+def test_coalesced_output_folds_to_the_same_model() -> None:
+    from asyncplay.tui.session_thread import coalesce
+
+    events = [{"event": "run_start", "t": 0.0}]
+    for i in range(50):
+        task = 1 if i < 30 else 2
+        stream = "stderr" if i % 10 == 9 else "stdout"
+        events += [
+            {"event": "output", "t": i, "stream": stream, "text": f"line {i}", "task": task},
+            {"event": "output", "t": i, "stream": stream, "text": "\n", "task": task},
+        ]
+    events.append({"event": "output", "t": 99, "stream": "stdout", "text": "tail", "task": 2})
+    events.append({"event": "run_end", "t": 100.0, "exit_code": 0})
+    merged = coalesce([dict(ev) for ev in events])
+    assert len(merged) < len(events) // 3
+    plain, joined = RunModel(), RunModel()
+    for ev in events:
+        apply(plain, ev)
+    for ev in merged:
+        apply(joined, ev)
+    assert [(x.stream, x.task, x.text) for x in plain.output] == [
+        (x.stream, x.task, x.text) for x in joined.output
+    ]

@@ -88,7 +88,17 @@ class CodeEditor(TextArea, inherit_bindings=False):
         """Put the cursor at (row, column), clamped to the text, centred on screen."""
         row = min(max(cursor[0], 0), self.document.line_count - 1)
         col = min(max(cursor[1], 0), len(self.document.get_line(row)))
-        self.move_cursor((row, col), center=True)
+        self.move_cursor((row, col))
+        self._centre(row)
+
+    def _centre(self, row: int) -> None:
+        """Scroll ``row`` to the middle (TextArea's own centring also scrolls sideways)."""
+        height = self.scrollable_content_region.height
+        if not height:  # not laid out yet: scrolling now would scroll for a 0x0 view
+            self.call_after_refresh(self._centre, row)
+            return
+        self.scroll_to(x=0, y=max(0, row - height // 2), animate=False, immediate=True)
+        self.scroll_cursor_visible()
 
     def set_marks(self, marks: dict[int, set[str]]) -> None:
         """Mark lines (0-based) with kinds; only redraws when the marks changed."""

@@ -86,6 +86,7 @@ def launch(buffer: storage.Autosave, note: str | None) -> int:
 
     app = AsyncplayApp(buffer, note=note)
     app.hangup_watchdog = True
+    app.gc_tuning = True
     try:
         app.run()
     finally:

@@ -31,7 +31,7 @@ _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _WARN_LINE = re.compile(r"^(?P<file>/[^:]+\.py):(?P<line>\d+): \w*Warning")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
-STDERR_STYLE = Style(color="red")
+STDERR_STYLE = Style(color="red", italic=True)  # italic survives NO_COLOR
 TASK_STYLE = Style(dim=True)
 NOTE_STYLE = Style(italic=True, dim=True)
 CURSOR_STYLE = Style(reverse=True)

@@ -79,7 +79,7 @@ class ThreadedSession:
                     first = await events.__anext__()
                 except StopAsyncIteration:
                     break
-                batch = [first, *session.drain()]
+                batch = coalesce([first, *session.drain()])
                 self._to_ui(self._batches.put_nowait, batch)
                 if any(ev.get("event") == "run_end" for ev in batch):
                     break
@@ -159,3 +159,34 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(exc)
+
+
+def coalesce(batch: list[dict]) -> list[dict]:
+    """Join consecutive ``output`` events of one stream and task into one event.
+
+    The reducer splits text into lines itself, so the model is the same; but a program
+    printing 200,000 lines arrives as hundreds of thousands of small events, and each one
+    is a dict the UI thread folds and the garbage collector scans. The joined event keeps
+    the first one's time.
+    """
+    out: list[dict] = []
+    pieces: list[str] = []
+    head: dict | None = None
+    for ev in batch:
+        if (
+            ev.get("event") == "output"
+            and head is not None
+            and ev.get("stream") == head.get("stream")
+            and ev.get("task") == head.get("task")
+        ):
+            pieces.append(ev.get("text", ""))
+            continue
+        if head is not None and len(pieces) > 1:
+            head["text"] = "".join(pieces)
+        head, pieces = None, []
+        out.append(ev)
+        if ev.get("event") == "output":
+            head, pieces = ev, [ev.get("text", "")]
+    if head is not None and len(pieces) > 1:
+        head["text"] = "".join(pieces)
+    return out
