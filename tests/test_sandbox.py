@@ -670,3 +670,34 @@ def test_ordinary_programs_still_work(tmp_path, layer) -> None:
     """Process pools, multiprocessing locks, a localhost server, temporary files."""
     r = run(tmp_path, layer, ORDINARY)
     assert (r.returncode, r.stdout) == (0, b"[0, 1, 4, 9]\nlock\nECHO\ntemp\n"), r.stderr[-500:]
+
+
+FORGED_TASKS = """
+import os, struct
+HEADER, CREATED = struct.Struct("<BI"), struct.Struct("<IIdIIIB")
+def is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+fd = next(fd for fd in range(200, 260) if is_open(fd))  # the event channel
+for start in range(1, 3_000_000, 10_000):
+    os.write(fd, b"".join(
+        HEADER.pack(ord("C"), CREATED.size + 1) + CREATED.pack(i, 0, 0.0, 0, 0, 0, 0) + b"t"
+        for i in range(start, start + 10_000)
+    ))
+"""
+
+
+def test_forged_tasks_cannot_grow_asyncplay_past_the_memory_limit(tmp_path) -> None:
+    """Millions of forged task records (each one a task in asyncplay's model): the trace
+    may take as much of asyncplay's memory as --memory gives the program, no more."""
+    (tmp_path / "p.py").write_text(FORGED_TASKS)
+    (tmp_path / "quiet.py").write_text("pass\n")
+    _code, base = peak_kib(tmp_path, "run", "--quiet", "quiet.py")
+    code, peak = peak_kib(tmp_path, "run", "--quiet", "--memory", "100", "p.py")
+    assert code == exits.EVENTS
+    assert peak - base < 200 * 1024, f"asyncplay grew by {(peak - base) // 1024} MiB"
+    r = asyncplay("run", "--quiet", "--memory", "100", "p.py", cwd=tmp_path)
+    assert "--memory 100 MiB" in last_line(r) and "raise it with --memory" in last_line(r)

@@ -83,6 +83,8 @@ class SessionCore:
         self.known_children: set[int] = set()
         self.confinement: confine.Confinement | None = None
         self.file_too_large = False
+        self.rss_base = 0  # asyncplay's own resident memory when the run started
+        self.trace_too_big = False
 
     # ---- spawning ------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class SessionCore:
         finally:
             os.close(w)
         _LIVE_PIDS.add(self.proc.pid)
+        self.rss_base = _own_rss()
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
@@ -222,7 +225,19 @@ class SessionCore:
                 self.kill("timeout")
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
                 self.killpg(signal.SIGKILL)
+            self._check_own_memory()
         return self._segments(self.merger.tick(now))
+
+    def _check_own_memory(self) -> None:
+        """The trace of a run lives in asyncplay (the model's tasks): a program that makes
+        or forges millions of tasks would grow asyncplay without end. It may take as much
+        of asyncplay's memory as --memory gives the program itself, no more."""
+        limit = self.spec.limits.memory_mib
+        if not limit or self.kill_reason is not None or not self.rss_base:
+            return
+        if _own_rss() - self.rss_base > limit * 1024 * 1024:
+            self.trace_too_big = True
+            self.kill("events")
 
     # ---- stopping ------------------------------------------------------------------
 
@@ -459,6 +474,12 @@ class SessionCore:
                 f"file-size limit ({size // sandbox.MIB} MiB, {sandbox.FILE_SIZE_FACTOR} x "
                 f"{flag} {value_s} MiB); raise it with {flag}"
             )
+        if reason == "events" and self.trace_too_big:
+            return (
+                f"asyncplay stopped the program after {secs}: its trace took more than "
+                f"{lim.memory_mib} MiB of asyncplay's own memory (as much as --memory "
+                f"{lim.memory_mib} MiB gives the program); raise it with --memory"
+            )
         if reason == "events":
             return (
                 f"asyncplay stopped the program after {secs}: it produced more than "
@@ -491,6 +512,18 @@ class SessionCore:
             except OSError:
                 pass
             self.run_dir = ""
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _own_rss() -> int:
+    """This process's resident memory in bytes (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _check_interpreter(python: str) -> None:
