@@ -619,6 +619,7 @@ class AsyncplayApp(App[int]):
             self.notify("No run is waiting for input: F5 starts one.", severity="warning")
             return
         session.send_stdin((message.text + "\n").encode("utf-8"))
+        self.query_one(StdinBox).placeholder = f"sent: {message.text}"
 
     def on_stdin_box_end_of_file(self, message: StdinBox.EndOfFile) -> None:
         session = self.session
@@ -758,6 +759,9 @@ class AsyncplayApp(App[int]):
         """Save the buffer, stop the run (nothing left behind), then leave."""
         self.save_autosave()
         try:
+            self._rerun = False
+            if self._run_task is not None and not self._run_task.done():
+                await asyncio.wait_for(asyncio.shield(self._run_task), 5.0)  # then stop it
             await asyncio.wait_for(self.end_session(RERUN_GRACE), 5.0)
         except (asyncio.TimeoutError, Exception):
             self.kill_now()

@@ -15,12 +15,15 @@ ever touched by the UI thread, so the views never see it half-updated.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 from asyncplay.runner.session import RunSession
 from asyncplay.runner.spec import RunSpec
+
+NICE = 5  # the reader thread yields the CPU to the UI thread when both want it
 
 
 class ThreadedSession:
@@ -51,6 +54,11 @@ class ThreadedSession:
     # ---- the worker thread -------------------------------------------------------------
 
     def _main(self, spec: RunSpec, started: asyncio.Future[None]) -> None:
+        if NICE:
+            try:  # Linux threads have their own niceness: under load, typing goes first
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+            except (AttributeError, OSError):
+                pass
         try:
             asyncio.run(self._serve(spec, started))
         finally:
