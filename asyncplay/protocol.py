@@ -50,10 +50,17 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "line": (int, _NONE),
     },
     "task_renamed": {"id": (int,), "name": (str,)},
+    "cancel_source": {
+        "id": (int,),
+        "cause": (str,),
+        "by": (int, _NONE),
+        "file": (str, _NONE),
+        "line": (int, _NONE),
+    },
 }
 
 # Event kinds the child may send as JSON records.
-JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed"})
+JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed", "cancel_source"})
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",

@@ -287,3 +287,100 @@ def test_find_cycle_in_await_graphs() -> None:
     assert _find_cycle({1: [5, 2], 2: [3], 3: [2], 5: []}, ident) == [2, 3]
     assert _find_cycle({7: [7]}, ident) == [7]
     assert _find_cycle({1: [2, 3], 2: [3], 3: []}, ident) == []  # a diamond is no cycle
+
+
+# ---- where cancellations come from -----------------------------------------------------
+
+
+def _sources(result) -> dict[str, tuple]:
+    names = _names(result)
+    seen: dict[str, tuple] = {}
+    for e in result.kinds("cancel_source"):
+        assert names[e["id"]] not in seen, f"two sources for {names[e['id']]}"
+        by = names.get(e["by"]) if e["by"] is not None else None
+        seen[names[e["id"]]] = (e["cause"], by, e["file"], e["line"])
+    return seen
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_cancel_sources(version: str) -> None:
+    """Each cancelled task: one ``cancel_source`` - who called cancel() and where, a
+    cancel passed on through an awaited gather, a wait_for timeout, a plain callback
+    (unknown), asyncio.run's shutdown."""
+    prog = PROGRAMS / "cancel_sources.py"
+    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    assert r.returncode == 0, r.stderr
+    assert r.program_stdout == str(["CancelledError"] * 4) + "\n"
+    src = _sources(r)
+    f = str(prog)
+    main = "Task-1"
+    assert src["by-hand"] == ("cancel", main, f, _line_of(prog, "# CANCEL-1"))
+    assert src["by-callback"] == ("unknown", None, None, None)
+    assert src["outer"] == ("cancel", main, f, _line_of(prog, "# CANCEL-2"))
+    assert src["in-gather"] == src["outer"]
+    assert src["timed-out"] == ("timeout", None, f, _line_of(prog, "# TIMEOUT"))
+    assert src["left-behind"] == ("shutdown", None, None, None)
+    if version >= "3.12":  # wait_for cancels (and un-cancels) the task awaiting it
+        assert src[main][0] == "timeout"
+    assert set(src) <= {
+        "by-hand",
+        "by-callback",
+        "outer",
+        "in-gather",
+        "timed-out",
+        "left-behind",
+        main,
+    }
+
+
+@pytest.mark.parametrize("version", [v for v in SUPPORTED_VERSIONS if v >= "3.11"])
+def test_taskgroup_cancel_source_is_the_failing_sibling(version: str) -> None:
+    """The TaskGroup lesson: slow is cancelled because broken failed (at its raise line),
+    and so is main's own wait in the group."""
+    r = asyncplay("run", "--json", "--python", _python(version), "taskgroup", cwd=ROOT)
+    src = _sources(r)
+    prog = SNIPPETS / "taskgroup.py"
+    raised = _line_of(prog, "raise ValueError")
+    assert src["slow"] == ("taskgroup", "broken", str(prog), raised)
+    assert src["Task-1"] == ("taskgroup", "broken", str(prog), raised)
+
+
+def test_cancelled_tasks_of_a_task_factory_have_an_unknown_source(tmp_path: Path) -> None:
+    """A task factory's tasks are not asyncplay's Task subclass: their cancel() cannot be
+    seen, so the source is 'unknown' (sent when the task ends cancelled)."""
+    prog = tmp_path / "factory.py"
+    prog.write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))\n"
+        "    t = asyncio.create_task(asyncio.sleep(10), name='made')\n"
+        "    await asyncio.sleep(0)\n"
+        "    t.cancel()\n"
+        "    await asyncio.gather(t, return_exceptions=True)\n"
+        "    print(type(t) is asyncio.Task)\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", str(prog), cwd=tmp_path)
+    assert r.program_stdout == "True\n"
+    assert _sources(r)["made"] == ("unknown", None, None, None)
+
+
+def test_cancel_source_on_the_wire() -> None:
+    """The child's ``cancel_source`` record decodes as is; forged field types are a
+    protocol error, never a crash."""
+    from asyncplay import protocol
+
+    ev = {
+        "event": "cancel_source",
+        "t": 1.5,
+        "id": 3,
+        "cause": "timeout",
+        "by": None,
+        "file": "/x.py",
+        "line": 7,
+    }
+    assert protocol.Decoder().feed(protocol.pack_json(ev)) == [ev]
+    bad = protocol.pack_json({**ev, "by": "Task-1"})
+    (err,) = protocol.Decoder().feed(bad)
+    assert err["event"] == "protocol_error"

@@ -1,0 +1,91 @@
+"""The cost of the concurrency diagnostics (blocking detector, deadlock check, cancellation
+source, the loop-wait hook) on the engine benchmark: ``asyncplay run`` of bench/tasks.py's
+program with this checkout's child runtime against the child runtime of ``--baseline``
+(default: the last commit before them), everything else identical, interleaved round by
+round. Plain Python runs alongside, for the usual ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import ROOT, timed
+from tasks import PROGRAM
+
+BASELINE = "c37cc9c"  # main just before the blocking detector landed
+CHILD = "asyncplay/child"
+
+
+def baseline_tree(rev: str, dest: Path) -> Path:
+    """This checkout, with ``asyncplay/child/`` as it was at ``rev``."""
+    shutil.copytree(ROOT / "asyncplay", dest / "asyncplay")
+    shutil.rmtree(dest / CHILD)
+    files = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", rev, CHILD],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in files:
+        blob = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True)
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob.stdout)
+    return dest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--baseline", default=BASELINE, help="git revision of the old runtime")
+    ns = ap.parse_args()
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONUNBUFFERED", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = baseline_tree(ns.baseline, Path(tmp) / "base")
+        path = Path(tmp) / "tasks.py"
+        path.write_text(PROGRAM)
+        envs = {}
+        for label, root in (("new", ROOT), ("old", base)):
+            e = dict(env)
+            e["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+            subprocess.run(
+                [ns.python, "-m", "compileall", "-q", str(root / "asyncplay")], env=e, check=True
+            )
+            envs[label] = e
+        run = [ns.python, "-m", "asyncplay", "run", str(path)]
+        plain_argv = [ns.python, str(path)]
+        for argv, e in ((plain_argv, env), (run, envs["old"]), (run, envs["new"])):
+            timed(argv, e)  # warm up
+        times: dict[str, list[float]] = {"plain": [], "old": [], "new": []}
+        for _ in range(ns.rounds):
+            times["plain"].append(timed(plain_argv, env))
+            times["old"].append(timed(run, envs["old"]))
+            times["new"].append(timed(run, envs["new"]))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    version = subprocess.run(
+        [ns.python, "-c", "import sys;print(*sys.version_info[:3], sep='.')"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(
+        f"tasks (Python {version}, {ns.rounds} rounds): plain {med['plain']:.3f}s, "
+        f"runtime@{ns.baseline} {med['old']:.3f}s ({med['old'] / med['plain']:.2f}x), "
+        f"this runtime {med['new']:.3f}s ({med['new'] / med['plain']:.2f}x); "
+        f"new/old {med['new'] / med['old']:.3f}x "
+        f"(best-of {min(times['new']) / min(times['old']):.3f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
