@@ -9,18 +9,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from _common import ROOT, timed
+from _common import ROOT
 from tasks import PROGRAM
 
 BASELINE = "c37cc9c"  # main just before the blocking detector landed
 CHILD = "asyncplay/child"
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time, and the CPU time of the processes it ran (user + system): a loaded
+    machine stretches the first far more than the second."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def baseline_tree(rev: str, dest: Path) -> Path:
@@ -67,24 +83,24 @@ def main() -> None:
         plain_argv = [ns.python, str(path)]
         for argv, e in ((plain_argv, env), (run, envs["old"]), (run, envs["new"])):
             timed(argv, e)  # warm up
-        times: dict[str, list[float]] = {"plain": [], "old": [], "new": []}
+        times: dict[str, list[tuple[float, float]]] = {"plain": [], "old": [], "new": []}
         for _ in range(ns.rounds):
             times["plain"].append(timed(plain_argv, env))
             times["old"].append(timed(run, envs["old"]))
             times["new"].append(timed(run, envs["new"]))
-    med = {k: statistics.median(v) for k, v in times.items()}
     version = subprocess.run(
         [ns.python, "-c", "import sys;print(*sys.version_info[:3], sep='.')"],
         capture_output=True,
         text=True,
     ).stdout.strip()
-    print(
-        f"tasks (Python {version}, {ns.rounds} rounds): plain {med['plain']:.3f}s, "
-        f"runtime@{ns.baseline} {med['old']:.3f}s ({med['old'] / med['plain']:.2f}x), "
-        f"this runtime {med['new']:.3f}s ({med['new'] / med['plain']:.2f}x); "
-        f"new/old {med['new'] / med['old']:.3f}x "
-        f"(best-of {min(times['new']) / min(times['old']):.3f}x)"
-    )
+    print(f"tasks (Python {version}, {ns.rounds} rounds), medians:")
+    for i, what in ((0, "wall"), (1, "CPU")):
+        med = {k: statistics.median(x[i] for x in v) for k, v in times.items()}
+        print(
+            f"  {what:>4}: plain {med['plain']:.3f}s, runtime@{ns.baseline} {med['old']:.3f}s "
+            f"({med['old'] / med['plain']:.2f}x), this runtime {med['new']:.3f}s "
+            f"({med['new'] / med['plain']:.2f}x); new/old {med['new'] / med['old']:.3f}x"
+        )
 
 
 if __name__ == "__main__":
