@@ -504,18 +504,22 @@ class Tracer:
         rec.root = parent is None and not internal
         rec.internal = internal
         data = name.encode("utf-8", "replace")
-        self.channel.buf += _pack_created_head(
-            _K_CREATED,
-            _CREATED_SIZE + len(data),
-            tid,
-            parent.tid if parent is not None else 0,
-            time.perf_counter() - self.t0,
-            info[0],
-            file,
-            line,
-            internal,
+        # One append per record: the flusher thread may append output records between
+        # two of them (see flush_records_from_thread).
+        self.channel.buf += (
+            _pack_created_head(
+                _K_CREATED,
+                _CREATED_SIZE + len(data),
+                tid,
+                parent.tid if parent is not None else 0,
+                time.perf_counter() - self.t0,
+                info[0],
+                file,
+                line,
+                internal,
+            )
+            + data
         )
-        self.channel.buf += data
         return rec
 
     def attach(self, rec: _Rec, task: Any) -> None:
