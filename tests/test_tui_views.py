@@ -195,3 +195,41 @@ def test_coalesced_output_folds_to_the_same_model() -> None:
     assert [(x.stream, x.task, x.text) for x in plain.output] == [
         (x.stream, x.task, x.text) for x in joined.output
     ]
+
+
+def test_run_marks_created_warning_error_selected() -> None:
+    from asyncplay.tui.marks import RunMarks
+
+    m = model_with(tasks=2)  # both created at /p.py line 3
+    apply(
+        m,
+        {
+            "event": "warning",
+            "t": 1.0,
+            "kind": "never_awaited",
+            "message": "x",
+            "task": None,
+            "file": "/p.py",
+            "line": 8,
+        },
+    )
+    apply(
+        m,
+        {
+            "event": "task_done",
+            "t": 2.0,
+            "id": 2,
+            "state": "failed",
+            "exc_type": "ValueError",
+            "exc_msg": "bad",
+            "file": "/p.py",
+            "line": 9,
+        },
+    )
+    apply(m, {"event": "steps", "t": 2.1, "steps": [[1, 2.0, 0.01, "sleep(1)", "/p.py", 5]]})
+    marks = RunMarks(m, "/p.py")
+    got = marks.update(selected=1)
+    assert got == {2: {"created"}, 7: {"warning"}, 8: {"error"}, 4: {"selected"}}
+    assert marks.update(selected=1) is None  # nothing changed: nothing to redraw
+    assert marks.update(selected=2)[2] == {"created", "selected"}  # never suspended: creation
+    assert RunMarks(m, "/other.py").update(None) == {}

@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,14 +32,9 @@ from textual.widgets import Button, Footer, Tab, Tabs, TextArea
 from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
-from asyncplay.tui.editor import (
-    MARK_CREATED,
-    MARK_ERROR,
-    MARK_SELECTED,
-    MARK_WARNING,
-    CodeEditor,
-)
+from asyncplay.tui.editor import CodeEditor
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
+from asyncplay.tui.marks import RunMarks, task_line
 from asyncplay.tui.output_pane import OutputPane
 from asyncplay.tui.status_bar import StatusBar, describe
 from asyncplay.tui.stdin_box import StdinBox
@@ -166,9 +160,7 @@ class AsyncplayApp(App[int]):
         self._note = note
         self._note_until = 0.0
         self._autosave_timer: Any = None
-        self._marks_state: tuple = ()
-        self._marks_seen = 0
-        self._created_marks: set[int] = set()
+        self.marks: RunMarks | None = None
         self._tick_errors = 0
         self.hangup_watchdog = False  # set by the command line: a real terminal can hang
         self.gc_tuning = False  # set by the command line (a process-wide choice)
@@ -303,35 +295,12 @@ class AsyncplayApp(App[int]):
 
     def _sync_marks(self) -> None:
         """The editor's gutter: task creation lines, the selected task, errors, warnings."""
-        m = self.model
-        program = self.program
-        if m is None or program is None:
+        if self.marks is None:
             self.editor.set_marks({})
             return
-        state = (id(m), len(m.tasks), m.steps, len(m.warnings), self.selected_task, m.status)
-        if state == self._marks_state:
-            return
-        self._marks_state = state
-        marks: dict[int, set[str]] = {}
-        for info in islice(m.tasks.values(), self._marks_seen, None):
-            if not info.internal and info.line and _same(info.file, program):
-                self._created_marks.add(info.line - 1)
-        self._marks_seen = len(m.tasks)
-        for line in self._created_marks:
-            marks.setdefault(line, set()).add(MARK_CREATED)
-        for ev in m.warnings:
-            if ev.get("line") and _same(ev.get("file"), program):
-                marks.setdefault(ev["line"] - 1, set()).add(MARK_WARNING)
-        for info in m.tasks.values():
-            if info.state == "failed" and info.exc_line and _same(info.exc_file, program):
-                marks.setdefault(info.exc_line - 1, set()).add(MARK_ERROR)
-        sel = m.tasks.get(self.selected_task) if self.selected_task is not None else None
-        if sel is not None:
-            line = sel.wait_line if _same(sel.wait_file, program) else None
-            line = line or (sel.line if _same(sel.file, program) else None)
-            if line:
-                marks.setdefault(line - 1, set()).add(MARK_SELECTED)
-        self.editor.set_marks(marks)
+        marks = self.marks.update(self.selected_task)
+        if marks is not None:
+            self.editor.set_marks(marks)
 
     # ---- running ------------------------------------------------------------------------
 
@@ -393,9 +362,7 @@ class AsyncplayApp(App[int]):
         self.model = model
         self.program = spec.path
         self.selected_task = None
-        self._marks_state = ()
-        self._marks_seen = 0
-        self._created_marks = set()
+        self.marks = RunMarks(model, os.path.abspath(spec.path or ""))
         self.output.show(model, spec.path)
         self.tasks.show(model)
         self._started = self.clock()
@@ -585,8 +552,7 @@ class AsyncplayApp(App[int]):
         if message.jump and self.model is not None and message.task is not None:
             info = self.model.tasks.get(message.task)
             if info is not None:
-                line = info.wait_line if _same(info.wait_file, self.program) else None
-                line = line or (info.line if _same(info.file, self.program) else None)
+                line = task_line(info, self.program)
                 if line:
                     self.jump_to(line)
         self._sync_marks()
@@ -796,7 +762,3 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(2_000, 10, 100)
-
-
-def _same(file: str | None, program: str | None) -> bool:
-    return bool(file) and bool(program) and os.path.abspath(file or "") == program

@@ -12,17 +12,14 @@ from textual.widgets import TextArea
 
 from asyncplay.tui.highlight import PygmentsHighlighter
 
-# Gutter marks, strongest last (a line with several shows the last one that applies).
-MARK_CREATED = "created"  # a task of the current run was created here
-MARK_WARNING = "warning"  # a warning points here
-MARK_ERROR = "error"  # an exception was raised here
-MARK_SELECTED = "selected"  # the selected task is suspended (or was created) here
-_MARK_ORDER = (MARK_CREATED, MARK_WARNING, MARK_ERROR, MARK_SELECTED)
+# Gutter marks (kinds from tui/marks.py), strongest last: a line with several shows the
+# last that applies. + created a task, ! a warning, x an exception, > the selected task.
+_MARK_ORDER = ("created", "warning", "error", "selected")
 _MARK_GLYPH = {
-    MARK_CREATED: ("+", "green"),
-    MARK_WARNING: ("!", "yellow"),
-    MARK_ERROR: ("x", "bold red"),
-    MARK_SELECTED: (">", "bold cyan"),
+    "created": ("+", "green"),
+    "warning": ("!", "yellow"),
+    "error": ("x", "bold red"),
+    "selected": (">", "bold cyan"),
 }
 
 INDENT = 4
