@@ -277,6 +277,16 @@ def test_every_task_waiting_with_nothing_to_wake_them(version: str) -> None:
     assert w["t"] < 0.45  # before the signal came (at 0.5 s): as soon as it happened
 
 
+@pytest.mark.parametrize("program", ["deadlock_cycle.py", "deadlock_stall.py"])
+def test_deadlocks_under_the_virtual_clock(program: str) -> None:
+    """Jumping from timer to timer finds the same one deadlock (cycles are looked for at
+    most once a real second, the stall at once)."""
+    r = asyncplay("run", "--json", "--clock", "virtual", str(PROGRAMS / program))
+    assert r.returncode == 0, r.stderr
+    (w,) = _warnings(r, "deadlock")
+    assert w["cycle"] is (program == "deadlock_cycle.py")
+
+
 def test_find_cycle_in_await_graphs() -> None:
     """The await graph's cycle, in await order from its lowest id (gather: many edges)."""
     from asyncplay.child.tracer import _find_cycle

@@ -80,7 +80,7 @@ _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_T
 
 FLUSH_INTERVAL = 0.05
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
-DEADLOCK_CHECK_AFTER = 1.0  # a wait at least this long (seconds) is checked for cycles
+DEADLOCK_CHECK_AFTER = 1.0  # a wait this long (s) is checked for cycles, once a second at most
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
@@ -162,6 +162,7 @@ class Tracer:
         # and not finished yet: a thread is working, so time must run at the real rate.
         self.executor_pending: set = set()
         self.deadlocks: set = set()  # the deadlocks reported (cycle?, task ids)
+        self.last_cycle_check = -DEADLOCK_CHECK_AFTER
         self.all_tasks: Any = None  # asyncio's own all_tasks (ours wraps it)
 
     # ---- records -------------------------------------------------------------------
@@ -980,7 +981,7 @@ class Tracer:
         """
         if timeout is None or timeout >= DEADLOCK_CHECK_AFTER:
             try:
-                self.check_deadlock(loop, timeout is None)
+                self.maybe_check_deadlock(loop, timeout)
             except Exception:  # the tracer must never break the program
                 pass
         if self.clock == "virtual" and timeout is not None:
@@ -1002,7 +1003,23 @@ class Tracer:
 
     # ---- deadlocks ----------------------------------------------------------------------
 
-    def check_deadlock(self, loop: Any, no_timer: bool) -> None:
+    def maybe_check_deadlock(self, loop: Any, timeout: float | None) -> None:
+        """The loop is about to wait long or for ever. About to block for good (no
+        timer, nothing real pending: only a signal can wake it), always look, once per
+        wait; otherwise (a long timer, or I/O that may wake it any moment) look for cycles
+        at most once a second, so a busy I/O program or a virtual clock jumping from
+        timer to timer pays for the walk over its tasks at most once a second."""
+        if timeout is None and not self.real_pending(loop):
+            self.check_deadlock(loop, True)
+            return
+        now = time.perf_counter()
+        if now - self.last_cycle_check >= DEADLOCK_CHECK_AFTER:
+            self.last_cycle_check = now
+            self.check_deadlock(loop, False)
+
+    def check_deadlock(self, loop: Any, stuck: bool) -> None:
+        """``stuck``: nothing but the program's tasks could wake the loop; then a stall
+        (every task waiting) is a deadlock too."""
         tasks = [t for t in self.all_tasks(loop) if not t.done()]
         if not tasks:
             return
@@ -1020,7 +1037,7 @@ class Tracer:
         cycle = _find_cycle(awaits, lambda t: self.lookup(t).tid)
         if cycle:
             self.report_deadlock(cycle, True)
-        elif no_timer and stalled and not self.real_pending(loop):
+        elif stuck and stalled:
             self.report_deadlock(tasks, False)
 
     def report_deadlock(self, tasks: list[Any], cycle: bool) -> None:
