@@ -40,6 +40,30 @@ for owner, names in PRIVATE_NAMES.items():
                 if asyncio.run(probe()):
                     continue
             missing.append(f"{owner}.{name}")
+from asyncplay.child.tracer import PRIVATE_NAMES_BY_VERSION
+for owner, name, first, last in PRIVATE_NAMES_BY_VERSION:
+    if sys.version_info[:2] < first or (last is not None and sys.version_info[:2] > last):
+        continue
+    local = owner.startswith("local ")
+    path = owner.removeprefix("local ").removesuffix("()")
+    mod_name, _, attr = path.rpartition(".")
+    try:
+        obj = importlib.import_module(path)
+    except ImportError:
+        try:
+            obj = importlib.import_module(mod_name)
+            obj = getattr(obj, attr)
+        except (ImportError, AttributeError):
+            mod, _, cls = mod_name.rpartition(".")
+            obj = getattr(getattr(importlib.import_module(mod), cls), attr)
+    if local:
+        ok = name in obj.__code__.co_varnames
+    elif owner.endswith("()"):
+        ok = hasattr(obj(None), name)
+    else:
+        ok = hasattr(obj, name)
+    if not ok:
+        missing.append(f"{owner}.{name}")
 seen = []
 orig = asyncio.events.Handle._run
 def _run(self):

@@ -53,6 +53,28 @@ PRIVATE_NAMES = {
     "asyncio.format_helpers": ("_format_callback_source",),
 }
 
+# Private names used on some versions only: (owner, name, first, last version). The
+# test checks each where its range says; "local" names are a function's local variables.
+PRIVATE_NAMES_BY_VERSION = (
+    ("asyncio.runners.Runner", "_on_sigint", (3, 11), None),
+    ("asyncio.timeouts.Timeout", "_on_timeout", (3, 11), None),
+    ("asyncio.timeouts.Timeout()", "_task", (3, 11), None),
+    ("asyncio.taskgroups.TaskGroup", "_abort", (3, 11), None),
+    ("asyncio.taskgroups.TaskGroup", "_on_task_done", (3, 11), None),
+    ("local asyncio.taskgroups.TaskGroup._on_task_done", "task", (3, 11), None),
+    ("asyncio.tasks", "_cancel_and_wait", (3, 10), (3, 11)),
+    ("local asyncio.tasks.wait_for", "waiter", (3, 10), (3, 11)),
+)
+
+# Where asyncio cancels tasks itself (the cancellation source; see Tracer.cancel_cause).
+_CANCEL_CAUSES = (
+    ("asyncio.runners.Runner", "_on_sigint", "shutdown"),  # Ctrl+C cancels the main task
+    ("asyncio.tasks", "_cancel_and_wait", "wait_for"),  # 3.10-3.11 wait_for's inner task
+    ("asyncio.timeouts.Timeout", "_on_timeout", "timeout"),  # timeout(); wait_for on 3.12+
+    ("asyncio.taskgroups.TaskGroup", "_abort", "taskgroup"),
+    ("asyncio.taskgroups.TaskGroup", "_on_task_done", "taskgroup"),
+)
+
 # asyncio's public calls that create a task on the caller's behalf. A task is asyncio's own
 # ("internal") when asyncio code other than these stands between it and the user's code
 # and its coroutine is asyncio's (the shutdown tasks asyncio.run creates), or when
@@ -275,22 +297,17 @@ class Tracer:
     def _install_cancel_causes(self, asyncio_mod: Any) -> None:
         """The asyncio code whose ``cancel()`` calls have a cause of their own. Looked up
         by code object when a cancel is requested (rare), never per step."""
-        from asyncio import runners, tasks
+        from asyncio import runners
 
         causes: dict[Any, str] = {runners._cancel_all_tasks.__code__: "shutdown"}
-        runner = getattr(runners, "Runner", None)
-        if runner is not None:  # 3.11+: Ctrl+C cancels the main task
-            causes[runner._on_sigint.__code__] = "shutdown"
-        wait = getattr(tasks, "_cancel_and_wait", None)
-        if wait is not None:  # 3.10-3.11: wait_for cancels its inner task this way
-            causes[wait.__code__] = "wait_for"
-        timeouts = sys.modules.get("asyncio.timeouts")
-        if timeouts is not None:  # 3.11+: asyncio.timeout(), and wait_for on 3.12+
-            causes[timeouts.Timeout._on_timeout.__code__] = "timeout"
-        groups = sys.modules.get("asyncio.taskgroups")
-        if groups is not None:  # 3.11+
-            causes[groups.TaskGroup._abort.__code__] = "taskgroup"
-            causes[groups.TaskGroup._on_task_done.__code__] = "taskgroup"
+        for owner, name, cause in _CANCEL_CAUSES:
+            obj = sys.modules.get(owner)
+            if obj is None:  # a class: module.Class
+                mod_name, _, cls = owner.rpartition(".")
+                obj = getattr(sys.modules.get(mod_name), cls, None)
+            code = getattr(getattr(obj, name, None), "__code__", None)
+            if code is not None:  # not on this version: that cause is just not told
+                causes[code] = cause
         self.cancel_codes = causes
 
     def cancel_requested(self, task: Any, frame: types.FrameType | None) -> tuple:
@@ -1413,17 +1430,17 @@ def _traced_task_class(base: type) -> type:
     class Task(base, _TracedTask):  # type: ignore[valid-type, misc]
         __slots__ = ()
 
-        def cancel(self, *args: Any, **kwargs: Any) -> Any:
+        def cancel(self, msg: Any = None) -> bool:  # asyncio's signature, 3.10-3.13
             tracer = _tracer
             if tracer is None or not tracer.enabled or self.done():
-                return base_cancel(self, *args, **kwargs)
+                return base_cancel(self, msg)
             try:
                 src = tracer.cancel_requested(self, sys._getframe(1))
             except Exception:  # the tracer must never break the program
-                return base_cancel(self, *args, **kwargs)
+                return base_cancel(self, msg)
             _cancel_sources.append(src)
             try:
-                return base_cancel(self, *args, **kwargs)
+                return base_cancel(self, msg)
             finally:
                 _cancel_sources.pop()
 
