@@ -141,3 +141,22 @@ def test_alike_waiting_tasks_fold_into_one_line() -> None:
         "├─ 1000 tasks (sleeper) at x.py:4, awaiting sleep(1)",
         "└─ Task-1002 (odd) at x.py:6, awaiting Event.wait()",
     ]
+
+
+def test_cli_graph_at_the_deadlock_warning(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def a():\n    await tb\n"
+        "async def b():\n    await ta\n"
+        "async def main():\n"
+        "    global ta, tb\n"
+        "    ta = asyncio.create_task(a(), name='A')\n"
+        "    tb = asyncio.create_task(b(), name='B')\n"
+        "    await asyncio.gather(ta)\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--quiet", "--graph", "--timeout", "3", "p.py", cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 124 and "await graph at the deadlock warning" in err
+    assert "A (a) at p.py:3, awaiting B  [deadlocked]" in err
+    assert "(the same at the end of the run)" in err

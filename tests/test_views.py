@@ -226,3 +226,23 @@ def test_real_run_sorted_filtered_and_json_summary(tmp_path) -> None:
     assert spin["running"] >= 0.04 and spin["longest_step"] >= 0.04
     r = asyncplay("run", "--sort", "nope", p, cwd=tmp_path)
     assert r.returncode == 2 and b"--sort takes one of" in r.stderr
+
+
+def test_real_run_says_who_cancelled(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def sleeper():\n    await asyncio.sleep(10)\n"
+        "async def main():\n"
+        "    t = asyncio.create_task(sleeper(), name='victim')\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    t.cancel()\n"
+        "    try:\n        await t\n    except asyncio.CancelledError:\n        pass\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "cancelled (by Task-1 at p.py:7)" in r.stderr.decode()
+    r = asyncplay("run", "--json", "--filter", "victim", "p.py", cwd=tmp_path)
+    (task,) = r.events[-2]["tasks"]
+    src = task["cancel_source"]
+    assert src["cause"] == "cancel" and src["by"] == 1 and src["line"] == 7
