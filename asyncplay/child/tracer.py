@@ -1115,8 +1115,9 @@ class Tracer:
     def real_pending(self, loop: Any) -> bool:
         """Whether something outside the loop's timers may wake it: a registered reader
         or writer other than its own self-pipe (sockets, subprocess pipes, a pidfd), a
-        concurrent future asyncio waits on, or a live thread that is neither the main
-        thread nor an executor's worker (a subprocess watcher, the program's own)."""
+        concurrent future asyncio waits on, or a live thread other than the loop's own
+        and the executors' workers (a subprocess watcher, the program's own threads, and
+        the main thread when the loop runs in another one)."""
         ssock = getattr(loop, "_ssock", None)
         own = ssock.fileno() if ssock is not None else -1
         for fd in loop._selector.get_map():
@@ -1129,10 +1130,9 @@ class Tracer:
             return False
         cft = sys.modules.get("concurrent.futures.thread")
         workers = cft._threads_queues if cft is not None else {}
-        main = threading.main_thread()
         here = threading.get_ident()
         for t in threading.enumerate():
-            if t is main or t.ident == here or t in workers:
+            if t.ident == here or t in workers:
                 continue
             return True
         return False
