@@ -305,3 +305,20 @@ async def test_no_color_and_themes(monkeypatch):
     async with app.run_test(size=(80, 24)):
         assert app.no_color
         assert app.theme == "nord"
+
+
+async def test_a_broken_session_thread_ends_the_run_cleanly(tmp_path, monkeypatch):
+    import asyncplay.tui.session_thread as st
+
+    def broken(batch):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr(st, "coalesce", broken)
+    app = make_app(RUNAWAY, str(tmp_path / "r.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        assert app.model.end["reason"] == "crashed"
+        assert "lost track of the run (RuntimeError: decoder bug)" in app.status.plain
+        await pilot.press("x")  # still editing
+        assert app.editor.text.startswith("x")

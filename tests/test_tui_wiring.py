@@ -135,3 +135,19 @@ async def test_restored_buffer_says_so_and_keeps_the_cursor(home):
         await pilot.pause()
         assert app.editor.cursor_location == (2, 2)
         assert "restored your last buffer" in app.status.plain
+
+
+def test_app_keys_do_not_collide_with_the_editor_or_input() -> None:
+    from textual.widgets import Input, TextArea
+
+    from asyncplay.tui.editor import CodeEditor
+
+    def keys(bindings) -> set[str]:
+        return {k.strip() for b in bindings for k in b.key.split(",")}
+
+    app_keys = keys(AsyncplayApp.BINDINGS)
+    assert not app_keys & {"ctrl+c", "tab", "escape"}  # copy and focus stay Textual's
+    assert not any(k.startswith("alt+") for k in app_keys)  # split over slow links
+    assert not app_keys & keys(CodeEditor.BINDINGS)
+    assert not app_keys & keys(Input.BINDINGS)
+    assert keys(TextArea.BINDINGS) - keys(CodeEditor.BINDINGS) == {"f6", "f7"}

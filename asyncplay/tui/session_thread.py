@@ -80,18 +80,24 @@ class ThreadedSession:
             return
         self.session = session
         self._to_ui(_settle, started, None)
+        ended = False
+        error: BaseException | None = None
         try:
             events = session.events().__aiter__()
-            while True:
+            while not ended:
                 try:
                     first = await events.__anext__()
                 except StopAsyncIteration:
                     break
                 batch = coalesce([first, *session.drain()])
+                ended = any(ev.get("event") == "run_end" for ev in batch)
                 self._to_ui(self._batches.put_nowait, batch)
-                if any(ev.get("event") == "run_end" for ev in batch):
-                    break
+        except Exception as exc:  # an asyncplay bug: the run ends, the app keeps going
+            error = exc
         finally:
+            if not ended:  # whatever went wrong here, the app's fold must still end
+                session.core.kill("stopped")
+                self._to_ui(self._batches.put_nowait, [_lost_run(error)])
             await session.aclose()
             self._end = await session.wait()
 
@@ -198,3 +204,16 @@ def coalesce(batch: list[dict]) -> list[dict]:
     if head is not None and len(pieces) > 1:
         head["text"] = "".join(pieces)
     return out
+
+
+def _lost_run(error: BaseException | None) -> dict:
+    why = f" ({type(error).__name__}: {error})" if error is not None else ""
+    return {
+        "event": "run_end",
+        "t": 0.0,
+        "exit_code": 70,
+        "reason": "crashed",
+        "by": "asyncplay",
+        "status": 0,
+        "message": f"asyncplay lost track of the run{why}; it was stopped",
+    }
