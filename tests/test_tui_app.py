@@ -322,3 +322,29 @@ async def test_a_broken_session_thread_ends_the_run_cleanly(tmp_path, monkeypatc
         assert "lost track of the run (RuntimeError: decoder bug)" in app.status.plain
         await pilot.press("x")  # still editing
         assert app.editor.text.startswith("x")
+
+
+async def test_asyncplay_warnings_follow_the_output_and_jump(tmp_path):
+    text = (
+        "import asyncio\n"
+        "\n"
+        "async def boom():\n"
+        "    raise ValueError('nobody looks at me')\n"
+        "\n"
+        "async def main():\n"
+        "    asyncio.create_task(boom())\n"
+        "    await asyncio.sleep(0.1)\n"
+        "\n"
+        "asyncio.run(main())\n"
+    )
+    app = make_app(text, str(tmp_path / "w.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        pane = app.output
+        rows = [pane.line_at(i) for i in range(pane.row_count)]
+        warned = [i for i, line in enumerate(rows) if line.stream == "asyncplay"]
+        assert warned, [line.text for line in rows]
+        assert "w.py:4" in rows[warned[0]].text
+        assert pane.location(warned[0]) == 4
+        assert app.editor.marks.get(3) in ("warning", "error")

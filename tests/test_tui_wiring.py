@@ -63,7 +63,9 @@ async def test_help_settings_and_goto_line_from_their_keys(home):
         assert app.screen is app.screen_stack[0]
         assert app.settings.timeout == 7
         assert storage.load_settings().timeout == 7
-        assert app.make_spec().limits.timeout == 7
+        spec = app.make_spec()
+        assert spec.limits.timeout == 7
+        assert (spec.sandbox, spec.clock) == (app.settings.sandbox, app.settings.clock)
         await pilot.press("ctrl+g")
         assert isinstance(app.screen, GotoLineScreen)
         await pilot.press("ctrl+a", "ctrl+k", "2", "0", "enter")

@@ -4,7 +4,9 @@ A line-API widget like Textual's own ``Log``: it keeps no copy of the output, on
 over the model's bounded deque, and renders just the rows on screen. The app calls
 ``sync`` on its steady tick; nothing happens per event. Each line shows the task that
 printed it; stderr is coloured; a traceback's ``File "...", line N`` in the program's own
-file can be jumped to (Enter, or a click).
+file can be jumped to (Enter, or a click). asyncplay's own warnings about the run (a task
+never awaited, cut off, blocking the loop, a deadlock) follow the output, each pointing at
+its line.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from textual.strip import Strip
 from asyncplay.model import OutputLine, RunModel
 
 TASK_WIDTH = 10  # cells for the task column
+MAX_WARNING_ROWS = 100  # asyncplay's own warnings listed under the output
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _WARN_LINE = re.compile(r"^(?P<file>/[^:]+\.py):(?P<line>\d+): \w*Warning")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -34,6 +37,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 STDERR_STYLE = Style(color="red", italic=True)  # italic survives NO_COLOR
 TASK_STYLE = Style(dim=True)
 NOTE_STYLE = Style(italic=True, dim=True)
+WARNING_STYLE = Style(color="yellow", bold=True)
+_STREAM_STYLE = {"stderr": STDERR_STYLE, "asyncplay": WARNING_STYLE}
 CURSOR_STYLE = Style(reverse=True)
 
 
@@ -78,6 +83,7 @@ class OutputPane(ScrollView, can_focus=True):
         self.program: str | None = None  # absolute path the run's code was compiled under
         self.task_filter: int | None = None
         self._view: Sequence[OutputLine] = ()
+        self._warnings: list[tuple[OutputLine, str | None, int | None]] = []
         self._note: str | None = None  # first row: "N lines dropped" or the filter
         self._first_abs = 0  # absolute number of _view[0] (unfiltered)
         self._state: tuple = ()
@@ -121,7 +127,7 @@ class OutputPane(ScrollView, can_focus=True):
                 self.refresh()
             return
         total = m.dropped_lines + len(m.output)
-        state = (id(m), total, self.task_filter)
+        state = (id(m), total, self.task_filter, len(m.warnings))
         if state == self._state:
             return
         self._state = state
@@ -137,6 +143,7 @@ class OutputPane(ScrollView, can_focus=True):
             info = m.tasks.get(tid)
             label = info.name if info is not None else f"task {tid}"
             self._note = f"only {label}'s lines (F8 shows all)"
+        self._warnings = self._warning_rows(m)
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
             out = m.output
@@ -145,26 +152,48 @@ class OutputPane(ScrollView, can_focus=True):
                 if width > self._width:
                     self._width = width
             self._measured = total
-        rows = len(self._view) + (self._note is not None)
+        rows = self.row_count
         self.virtual_size = Size(self._width + TASK_WIDTH + 1, rows)
         if self.follow:
             self.cursor = None
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
+    def _warning_rows(self, m: RunModel) -> list[tuple[OutputLine, str | None, int | None]]:
+        rows = []
+        for ev in m.warnings:
+            if self.task_filter is not None and ev.get("task") != self.task_filter:
+                continue
+            if len(rows) == MAX_WARNING_ROWS:
+                more = len(m.warnings) - MAX_WARNING_ROWS
+                text = f"asyncplay: ... and {more:,} more warnings like these"
+                rows.append((OutputLine("asyncplay", text, None, 0.0), None, None))
+                break
+            file, line = ev.get("file"), ev.get("line")
+            where = f" ({os.path.basename(file)}:{line})" if file and line else ""
+            text = f"asyncplay: {ev.get('message', ev.get('kind', 'warning'))}{where}"
+            rows.append(
+                (OutputLine("asyncplay", text, ev.get("task"), ev.get("t", 0.0)), file, line)
+            )
+        return rows
+
     @property
     def row_count(self) -> int:
-        return len(self._view) + (self._note is not None)
+        return len(self._view) + (self._note is not None) + len(self._warnings)
 
     def line_at(self, row: int) -> OutputLine | None:
         index = row - (self._note is not None)
         if 0 <= index < len(self._view):
             return self._view[index]
+        index -= len(self._view)
+        if 0 <= index < len(self._warnings):
+            return self._warnings[index][0]
         return None
 
     def text(self) -> str:
-        """All the output the pane holds (for copying)."""
-        return "\n".join(line.text for line in self._view)
+        """All the output the pane holds, warnings included (for copying)."""
+        lines = [line.text for line in self._view] + [w[0].text for w in self._warnings]
+        return "\n".join(lines)
 
     # ---- drawing -----------------------------------------------------------------------
 
@@ -184,7 +213,9 @@ class OutputPane(ScrollView, can_focus=True):
         note = self._note is not None
         if note and row == 0:
             return Strip([Segment(self._note or "", base + NOTE_STYLE)])
-        line = self._view[row - note]
+        line = self.line_at(row)
+        if line is None:
+            return Strip.blank(0)
         # Keyed by the line object itself: the cache keeps it alive, so no id is reused.
         cached = self._cache.get(line)
         if cached is not None:
@@ -195,7 +226,7 @@ class OutputPane(ScrollView, can_focus=True):
             label = info.name if info is not None else str(line.task)
         label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
         text = _CONTROL.sub("?", line.text.expandtabs())
-        style = base + STDERR_STYLE if line.stream == "stderr" else base
+        style = base + _STREAM_STYLE[line.stream] if line.stream in _STREAM_STYLE else base
         strip = Strip(
             [Segment(label, base + TASK_STYLE), Segment(text, style)],
             TASK_WIDTH + cell_len(text),
@@ -243,10 +274,16 @@ class OutputPane(ScrollView, can_focus=True):
     def location(self, row: int) -> int | None:
         """The program's line (1-based) that output row ``row`` points at, if any."""
         line = self.line_at(row)
-        if line is None:
+        if line is None or self.program is None:
             return None
+        index = row - (self._note is not None) - len(self._view)
+        if 0 <= index < len(self._warnings):
+            _line, file, number = self._warnings[index]
+            if not file or not number:
+                return None
+            return number if os.path.abspath(file) == self.program else None
         found = find_location(line.text)
-        if found is None or self.program is None:
+        if found is None:
             return None
         file, number = found
         if os.path.abspath(file) != self.program:
