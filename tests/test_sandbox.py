@@ -701,3 +701,17 @@ def test_forged_tasks_cannot_grow_asyncplay_past_the_memory_limit(tmp_path) -> N
     assert peak - base < 200 * 1024, f"asyncplay grew by {(peak - base) // 1024} MiB"
     r = asyncplay("run", "--quiet", "--memory", "100", "p.py", cwd=tmp_path)
     assert "--memory 100 MiB" in last_line(r) and "raise it with --memory" in last_line(r)
+
+
+def test_a_venv_under_tmp_is_visible_inside_bwrap(tmp_path) -> None:
+    """bwrap's /tmp is a fresh tmpfs: what the run needs from the real /tmp (its directory,
+    a --python venv there) is bound back read-only."""
+    import subprocess
+
+    need("bwrap")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (tmp_path / "p.py").write_text("import sys\nprint(sys.prefix)\n")
+    python = str(venv / "bin" / "python")
+    r = asyncplay("run", "--quiet", "--sandbox", "bwrap", "--python", python, "p.py", cwd=tmp_path)
+    assert (r.returncode, r.stdout.decode().strip()) == (0, str(venv)), r.stderr[-400:]

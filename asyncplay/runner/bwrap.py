@@ -28,7 +28,6 @@ NAMESPACES = [
     "--new-session",
 ]
 OVERHEAD = 2  # processes bwrap adds to a run: the outer monitor and the namespace's init
-HIDDEN = ("/tmp", "/dev", "/proc")  # replaced inside: needed paths there are bound back
 
 _USABLE: dict[str, tuple[bool, str]] = {}
 
@@ -91,26 +90,25 @@ def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
     return False, f"bwrap cannot make its namespaces here ({why})"
 
 
-def _hidden(p: str) -> bool:
-    return any(p == h or p.startswith(h + "/") for h in HIDDEN)
-
-
 def argv(cwd: str, visible: list[str], tmp_size: int | None) -> list[str]:
     """The bwrap command line (up to ``--``) for a run in ``cwd``.
 
     ``visible`` are paths the run needs (its run directory, the interpreter, asyncplay's
-    runtime, the program's directory): those under a directory bwrap replaces (``/tmp``)
-    are bound back, read-only, at the same place.
+    runtime, the program's directory): those under ``/tmp``, which bwrap replaces with a
+    fresh tmpfs, are bound back, read-only, at the same place.
     """
     exe = path() or "bwrap"
     out = [exe, *_base(tmp_size)]
-    seen: set[str] = set()
-    for p in visible:
-        for candidate in (os.path.abspath(p), os.path.realpath(p)):
-            if candidate in seen or not _hidden(candidate) or not os.path.exists(candidate):
-                continue
-            if candidate.startswith("/tmp") and candidate != "/tmp":
-                seen.add(candidate)
-                out += ["--ro-bind", candidate, candidate]
+    wanted = {c for p in visible for c in (os.path.abspath(p), os.path.realpath(p))}
+    bound: list[str] = []
+    # Parents first, and nothing inside what is already bound (bwrap cannot bind a file
+    # into a directory that does not exist yet).
+    for candidate in sorted(wanted):
+        if not candidate.startswith("/tmp/") or not os.path.exists(candidate):
+            continue
+        if any(candidate.startswith(b + "/") for b in bound):
+            continue
+        bound.append(candidate)
+        out += ["--ro-bind", candidate, candidate]
     out += ["--chdir", cwd, "--"]
     return out

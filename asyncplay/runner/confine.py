@@ -142,7 +142,7 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str]) -> Confinement:
         if os.geteuid() == 0:
             c.cgroup, notes = RunCgroup.create(procs, mem_bytes)
             c.notes += notes
-            if c.cgroup.dirs:
+            if {"pids", "memory"} & set(c.cgroup.dirs):  # (cpuacct alone only counts)
                 c.layers.append("cgroup")
         else:
             ok, why = systemd_scope()
@@ -176,7 +176,9 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str]) -> Confinement:
             c.notes.append("--procs is counted on top of your other processes (RLIMIT_NPROC)")
     c.procs_enforced = bool(procs) and (has_pids or nproc is not None)
     if c.pid_namespace:
-        visible = [run_dir, spec.cwd, spec.python, os.path.dirname(spec.python), _pkg_root()]
+        # The interpreter, its bin directory and a venv around it (pyvenv.cfg, lib/).
+        interpreter = [spec.python, *(_up(spec.python, n) for n in (1, 2))]
+        visible = [run_dir, spec.cwd, *interpreter, _pkg_root()]
         if spec.path and spec.module is None:
             visible.append(os.path.join(spec.cwd, spec.path))
         visible += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -184,6 +186,12 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str]) -> Confinement:
     join = c.cgroup.procs_files() if in_cgroup and not c.scope else []  # type: ignore[union-attr]
     c.preexec = sandbox.preexec(lim, tuple(join), address_space=not has_mem, nproc=nproc)
     return c
+
+
+def _up(path: str, levels: int) -> str:
+    for _ in range(levels):
+        path = os.path.dirname(os.path.abspath(path))
+    return path
 
 
 def _pkg_root() -> str:
