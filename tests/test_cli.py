@@ -28,6 +28,8 @@ def _one_line(stderr: bytes) -> str:
         (["run", "--timeout", "abc", "x.py"], "--timeout takes a number"),
         (["run", "--timeout", "-1", "x.py"], "--timeout must be more than"),
         (["run", "--memory", "0", "x.py"], "--memory must be more than"),
+        (["run", "--procs", "0", "x.py"], "--procs must be more than"),
+        (["run", "--sandbox", "jail", "x.py"], "--sandbox takes one of auto, bwrap, rlimit, none"),
         (["run", "--python", "/nonexistent/python", "x.py"], "no such interpreter"),
         (["run", "--python", "/bin/true", "x.py"], "not a working Python"),
         (["run", "--bogus", "x.py"], "unrecognized arguments"),
@@ -58,7 +60,9 @@ def test_version_and_help() -> None:
     for args in (["--help"], ["run", "--help"], ["snippets", "--help"]):
         r = asyncplay(*args)
         assert r.returncode == 0 and b"usage:" in r.stdout
-    assert b"default: 30" in asyncplay("run", "--help").stdout  # defaults are shown
+    shown = asyncplay("run", "--help").stdout
+    assert b"default: 30" in shown and b"(default: 64)" in shown  # defaults are shown
+    assert b"(default: auto)" in shown and b"doctor" in asyncplay("--help").stdout
 
 
 def test_exit_status_args_and_passthrough(tmp_path) -> None:
@@ -236,6 +240,9 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
         ["run", "p.py"],
         ["run", "--quiet", "--json", "--all-tasks", "p.py", "a", "--timeout", "3"],
         ["run", "--timeout", "2.5", "--memory", "512", "--cpu=4", "--output-limit", "1", "p.py"],
+        ["run", "--procs", "10", "--sandbox", "rlimit", "p.py"],
+        ["run", "--sandbox=none", "--procs=0", "p.py"],
+        ["run", "--sandbox", "jail", "p.py"],
         ["run", "-m", "pkg.mod", "x", "-y"],
         ["run", "--python", "/usr/bin/python3", "gather"],
         ["run", "--slow-step", "50", "--clock", "virtual", "--speed=0.25", "p.py"],
