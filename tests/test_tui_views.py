@@ -233,3 +233,25 @@ def test_run_marks_created_warning_error_selected() -> None:
     assert marks.update(selected=1) is None  # nothing changed: nothing to redraw
     assert marks.update(selected=2)[2] == {"created", "selected"}  # never suspended: creation
     assert RunMarks(m, "/other.py").update(None) == {}
+
+
+async def test_a_huge_line_is_shown_cut_and_copied_whole() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(OutputPane)
+        m = model_with(tasks=1)
+        apply(
+            m,
+            {
+                "event": "output",
+                "t": 1.0,
+                "stream": "stdout",
+                "text": "x" * 1_000_000 + "\n",
+                "task": 1,
+            },
+        )
+        pane.show(m, "/p.py")
+        await pilot.pause()
+        shown = "".join(seg.text for seg in pane._row_strip(0, pane.rich_style))
+        assert len(shown) < 2_100 and shown.endswith("(998,000 more)")
+        assert len(pane.text()) == 1_000_000

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from asyncplay.model import OutputLine, RunModel
 
 TASK_WIDTH = 10  # cells for the task column
+MAX_LINE_CHARS = 2_000  # a longer line is shown cut (copying takes it whole)
 MAX_WARNING_ROWS = 100  # asyncplay's own warnings listed under the output
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _WARN_LINE = re.compile(r"^(?P<file>/[^:]+\.py):(?P<line>\d+): \w*Warning")
@@ -148,7 +149,7 @@ class OutputPane(ScrollView, can_focus=True):
         if new > 0:
             out = m.output
             for i in range(max(0, len(out) - new), len(out)):
-                width = len(out[i].text)
+                width = min(len(out[i].text), MAX_LINE_CHARS + 20)
                 if width > self._width:
                     self._width = width
             self._measured = total
@@ -225,7 +226,10 @@ class OutputPane(ScrollView, can_focus=True):
             info = self.model.tasks.get(line.task)
             label = info.name if info is not None else str(line.task)
         label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
-        text = _CONTROL.sub("?", line.text.expandtabs())
+        raw = line.text
+        if len(raw) > MAX_LINE_CHARS:
+            raw = raw[:MAX_LINE_CHARS] + f" ... ({len(line.text) - MAX_LINE_CHARS:,} more)"
+        text = _CONTROL.sub("?", raw.expandtabs())
         style = base + _STREAM_STYLE[line.stream] if line.stream in _STREAM_STYLE else base
         strip = Strip(
             [Segment(label, base + TASK_STYLE), Segment(text, style)],
