@@ -394,3 +394,66 @@ def test_cancel_source_on_the_wire() -> None:
     bad = protocol.pack_json({**ev, "by": "Task-1"})
     (err,) = protocol.Decoder().feed(bad)
     assert err["event"] == "protocol_error"
+
+
+FORK_IN_LOOP = """\
+import asyncio, os, time
+
+
+async def main():
+    await asyncio.sleep(0.05)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    await asyncio.sleep(0.05)
+    time.sleep(0.3)  # slow, after the fork
+    print("forked fine")
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", [v for v in SUPPORTED_VERSIONS if v >= "3.12"])
+def test_watchdog_steps_aside_for_a_fork(version: str, tmp_path: Path) -> None:
+    """3.12+ warn when a process with threads forks: the watchdog thread stops before a
+    fork (no warning), and is back afterwards (the slow step after it is still caught)."""
+    prog = tmp_path / "fork_in_loop.py"
+    prog.write_text(FORK_IN_LOOP)
+    r = asyncplay("run", "--json", "--python", _python(version), str(prog), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.program_stdout == "forked fine\n"
+    stderr = "".join(e["text"] for e in r.kinds("output") if e["stream"] == "stderr")
+    assert "DeprecationWarning" not in stderr, stderr
+    # Line 11 only comes from a sample (without one it would be line 10, where it resumed).
+    assert [w["line"] for w in _warnings(r, "slow_step")] == [11]
+
+
+def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
+    """No watchdog sample for this step (or one of another step): the warning names the
+    line the task resumed at; with its own sample, the sampled line."""
+    import os as _os
+
+    from asyncplay import protocol
+    from asyncplay.child.recorder import Channel
+    from asyncplay.child.tracer import Tracer, _Rec
+
+    r, w = _os.pipe()
+    try:
+        tracer = Tracer(Channel(w), 0.0)
+        rec = _Rec(7, lambda: None, "worker")
+        rec.wait = (tracer.strings.sid("sleep(1)"), tracer.strings.sid("/p/demo.py"), 12)
+        tracer.slow_sample = (99.0, "/p/other.py", 3)  # another step's sample
+        tracer.slow_step_warning(rec, None, 100.0, 0.4)
+        tracer.slow_sample = (101.0, "/p/demo.py", 20)
+        tracer.slow_step_warning(rec, None, 101.0, 0.5)
+        events = protocol.Decoder().feed(_os.read(r, 65536))
+    finally:
+        _os.close(r)
+        _os.close(w)
+    slow = [e for e in events if e.get("kind") == "slow_step"]
+    assert [(e["task"], e["file"], e["line"], e["duration"]) for e in slow] == [
+        (7, "/p/demo.py", 12, 0.4),
+        (7, "/p/demo.py", 20, 0.5),
+    ]
