@@ -189,19 +189,20 @@ async def test_select_a_task_marks_its_line_and_filters_output(tmp_path):
 
 
 async def test_stdin_lines_and_end_of_file(tmp_path):
-    text = (
-        "import sys\nname = input()\nprint('hello', name)\nprint('rest', repr(sys.stdin.read()))\n"
-    )
+    text = "import sys\nname = input('name? ')\nprint('hello', name)\nprint('rest', repr(sys.stdin.read()))\n"
     app = make_app(text, str(tmp_path / "i.py"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.session is not None)
+        # The prompt has no newline yet: it shows anyway.
+        await wait_for(pilot, lambda: app.output.row_count == 1)
+        assert app.output.line_at(0).text == "name? "
         app.query_one("#stdin").focus()
         await pilot.press("B", "o", "b", "enter")
         await wait_for(pilot, lambda: any("hello Bob" in x.text for x in app.model.output))
         await pilot.press("x", "enter", "ctrl+d")
         await wait_ended(pilot)
-        assert [line.text for line in app.model.output] == ["hello Bob", "rest 'x\\n'"]
+        assert [line.text for line in app.model.output] == ["name? hello Bob", "rest 'x\\n'"]
 
 
 async def test_editor_indents_and_dedents():
@@ -348,3 +349,14 @@ async def test_asyncplay_warnings_follow_the_output_and_jump(tmp_path):
         assert "w.py:4" in rows[warned[0]].text
         assert pane.location(warned[0]) == 4
         assert app.editor.marks.get(3) in ("warning", "error")
+
+
+async def test_focus_keys_arriving_together_each_count():
+    from textual import events
+
+    app = make_app("x\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(2):  # one terminal read: no pause between them
+            app.post_message(events.Key("ctrl+n", None))
+        await pilot.pause(0.1)
+        assert app.focused.id == "stdin"

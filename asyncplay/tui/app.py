@@ -526,7 +526,8 @@ class AsyncplayApp(App[int]):
             )
         focused = self.focused.id if self.focused is not None else None
         index = order.index(focused) if focused in order else -1
-        self.query_one(f"#{order[(index + 1) % len(order)]}").focus()
+        # set_focus at once: focus() is deferred, and a second key would see the old focus
+        self.set_focus(self.query_one(f"#{order[(index + 1) % len(order)]}"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "run-button":

@@ -84,6 +84,7 @@ class OutputPane(ScrollView, can_focus=True):
         self.program: str | None = None  # absolute path the run's code was compiled under
         self.task_filter: int | None = None
         self._view: Sequence[OutputLine] = ()
+        self._tail: list[OutputLine] = []  # lines still waiting for their newline
         self._warnings: list[tuple[OutputLine, str | None, int | None]] = []
         self._note: str | None = None  # first row: "N lines dropped" or the filter
         self._first_abs = 0  # absolute number of _view[0] (unfiltered)
@@ -128,7 +129,14 @@ class OutputPane(ScrollView, can_focus=True):
                 self.refresh()
             return
         total = m.dropped_lines + len(m.output)
-        state = (id(m), total, self.task_filter, len(m.warnings))
+        tail = [x for x in m.partial.values() if self.task_filter in (None, x.task)]
+        state = (
+            id(m),
+            total,
+            self.task_filter,
+            len(m.warnings),
+            tuple((id(x), len(x.text)) for x in tail),
+        )
         if state == self._state:
             return
         self._state = state
@@ -145,6 +153,7 @@ class OutputPane(ScrollView, can_focus=True):
             label = info.name if info is not None else f"task {tid}"
             self._note = f"only {label}'s lines (F8 shows all)"
         self._warnings = self._warning_rows(m)
+        self._tail = tail  # an input() prompt shows before its line is finished
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
             out = m.output
@@ -180,20 +189,28 @@ class OutputPane(ScrollView, can_focus=True):
 
     @property
     def row_count(self) -> int:
-        return len(self._view) + (self._note is not None) + len(self._warnings)
+        return self._body + (self._note is not None) + len(self._warnings)
+
+    @property
+    def _body(self) -> int:
+        return len(self._view) + len(self._tail)
 
     def line_at(self, row: int) -> OutputLine | None:
         index = row - (self._note is not None)
         if 0 <= index < len(self._view):
             return self._view[index]
         index -= len(self._view)
+        if 0 <= index < len(self._tail):
+            return self._tail[index]
+        index -= len(self._tail)
         if 0 <= index < len(self._warnings):
             return self._warnings[index][0]
         return None
 
     def text(self) -> str:
         """All the output the pane holds, warnings included (for copying)."""
-        lines = [line.text for line in self._view] + [w[0].text for w in self._warnings]
+        lines = [line.text for line in self._view] + [line.text for line in self._tail]
+        lines += [w[0].text for w in self._warnings]
         return "\n".join(lines)
 
     # ---- drawing -----------------------------------------------------------------------
@@ -218,7 +235,9 @@ class OutputPane(ScrollView, can_focus=True):
         if line is None:
             return Strip.blank(0)
         # Keyed by the line object itself: the cache keeps it alive, so no id is reused.
-        cached = self._cache.get(line)
+        # An unfinished line still grows: never cached.
+        growing = line in self._tail
+        cached = None if growing else self._cache.get(line)
         if cached is not None:
             return cached
         label = ""
@@ -235,7 +254,8 @@ class OutputPane(ScrollView, can_focus=True):
             [Segment(label, base + TASK_STYLE), Segment(text, style)],
             TASK_WIDTH + cell_len(text),
         )
-        self._cache[line] = strip
+        if not growing:
+            self._cache[line] = strip
         return strip
 
     def notify_style_update(self) -> None:
@@ -280,7 +300,7 @@ class OutputPane(ScrollView, can_focus=True):
         line = self.line_at(row)
         if line is None or self.program is None:
             return None
-        index = row - (self._note is not None) - len(self._view)
+        index = row - (self._note is not None) - self._body
         if 0 <= index < len(self._warnings):
             _line, file, number = self._warnings[index]
             if not file or not number:
