@@ -45,7 +45,8 @@ for owner, name, first, last in PRIVATE_NAMES_BY_VERSION:
     if sys.version_info[:2] < first or (last is not None and sys.version_info[:2] > last):
         continue
     local = owner.startswith("local ")
-    path = owner.removeprefix("local ").removesuffix("()")
+    assigned = owner.startswith("assigned ")
+    path = owner.removeprefix("local ").removeprefix("assigned ").removesuffix("()")
     mod_name, _, attr = path.rpartition(".")
     try:
         obj = importlib.import_module(path)
@@ -58,6 +59,8 @@ for owner, name, first, last in PRIVATE_NAMES_BY_VERSION:
             obj = getattr(getattr(importlib.import_module(mod), cls), attr)
     if local:
         ok = name in obj.__code__.co_varnames
+    elif assigned:
+        ok = name in obj.__code__.co_names
     elif owner.endswith("()"):
         ok = hasattr(obj(None), name)
     else:

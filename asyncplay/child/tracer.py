@@ -5,9 +5,18 @@ Every task step, whatever the task class or factory, is run by the loop as a
 replacement there sees all steps. ``BaseEventLoop.create_task`` gives creation (and eager
 first steps on 3.12+), ``call_exception_handler`` asyncio's complaints, ``tasks.all_tasks``
 called from ``runners._cancel_all_tasks`` the tasks cut off when ``main`` returned, and
-``events._set_running_loop`` every loop that starts (and loops we cannot trace). The
-private names used here are listed in ``PRIVATE_NAMES`` and checked on every installed
-CPython by ``tests/test_private_asyncio.py``.
+``events._set_running_loop`` every loop that starts (and loops we cannot trace).
+
+The concurrency diagnostics: each step's start goes into a global the blocking detector's
+watchdog thread reads (``watchdog.py``); every wait of a loop passes through its
+``_selector.select(timeout)``, wrapped per loop, where the virtual clock jumps (with
+``BaseEventLoop.time`` = real time + the jumps) and deadlocks are looked for;
+``futures.wrap_future`` counts the thread work asyncio waits on; ``create_task`` builds
+its tasks as a subclass of asyncio's own ``Task`` whose ``cancel`` notes who called it.
+
+The private names used here are listed in ``PRIVATE_NAMES`` (and the version-specific
+ones in ``PRIVATE_NAMES_BY_VERSION``) and checked on every installed CPython by
+``tests/test_private_asyncio.py``.
 
 Transparency rules: tasks and coroutines are held only through weak references; the
 replacement ``Handle._run`` keeps the original's frame shape (same file, name and line for
@@ -45,7 +54,7 @@ PRIVATE_NAMES = {
         "call_exception_handler",
         "_asyncgen_finalizer_hook",
     ),
-    "asyncio.base_events.BaseEventLoop()": ("_ready", "_selector", "_ssock"),
+    "asyncio.base_events.BaseEventLoop()": ("_ready", "_selector", "_ssock", "_task_factory"),
     "concurrent.futures.thread": ("_threads_queues",),
     "asyncio.runners": ("_cancel_all_tasks",),
     "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
@@ -54,8 +63,10 @@ PRIVATE_NAMES = {
 }
 
 # Private names used on some versions only: (owner, name, first, last version). The
-# test checks each where its range says; "local" names are a function's local variables.
+# test checks each where its range says; "local" names are a function's local variables,
+# "assigned" ones attributes a function sets (instance attributes of a class hard to build).
 PRIVATE_NAMES_BY_VERSION = (
+    ("assigned asyncio.tasks._GatheringFuture.__init__", "_children", (3, 10), None),
     ("asyncio.runners.Runner", "_on_sigint", (3, 11), None),
     ("asyncio.timeouts.Timeout", "_on_timeout", (3, 11), None),
     ("asyncio.timeouts.Timeout()", "_task", (3, 11), None),
