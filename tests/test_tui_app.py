@@ -360,3 +360,19 @@ async def test_focus_keys_arriving_together_each_count():
             app.post_message(events.Key("ctrl+n", None))
         await pilot.pause(0.1)
         assert app.focused.id == "stdin"
+
+
+async def test_copy_output_and_selection_go_to_the_clipboard(tmp_path):
+    app = make_app('print("one")\nprint("two")\n', str(tmp_path / "c.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        app.output.focus()
+        await pilot.press("a")
+        assert app.clipboard == "one\ntwo"
+        await pilot.press("up", "y")  # the cursor line
+        assert app.clipboard == "one"
+        app.editor.focus()
+        await pilot.press("shift+end")
+        app.action_copy_selection()
+        assert app.clipboard == 'print("one")'
