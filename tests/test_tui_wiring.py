@@ -81,8 +81,11 @@ async def test_snippet_browser_opens_a_copy(home):
         await pilot.press(*"gath", "enter")
         await pilot.pause()
         assert app.buffer.snippet == "gather" and app.buffer.path is None
-        assert "asyncio.gather" in app.editor.text
-        assert storage.load_autosave().snippet == "gather"
+        assert not (home / "sequential.py.unsaved").exists()  # nothing was edited
+        await pilot.press("x", "f2", *"chain", "enter")  # edited, then another snippet
+        await pilot.pause()
+        assert (home / "gather.py.unsaved").read_text().startswith("x")
+        assert storage.load_autosave().snippet == "chain"
 
 
 async def test_open_file_and_find(tmp_path, home):

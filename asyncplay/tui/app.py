@@ -1,8 +1,9 @@
 """The asyncplay app: an editor, a Run key, and the run's output and tasks, live.
 
-Data flows one way. A run is a ``RunSession``; a task of its own (never a view) folds
-the session's events into a ``RunModel`` with the one reducer, yielding to the loop every
-few thousand events. The views read the model on a steady tick (15 Hz) in one batch, so
+Data flows one way. A run is a ``RunSession`` on an event loop of its own in a worker
+thread (``session_thread``), which reads and decodes the child's streams; a task of the
+app (never a view) folds the events it hands over into a ``RunModel`` with the one
+reducer, yielding to the loop every few thousand events. The views read the model on a steady tick (15 Hz) in one batch, so
 a flood of output or tasks costs each keystroke nothing but a share of that tick.
 
 The buffer is never only in memory for long: it is written to the autosave file 2 s
@@ -47,8 +48,8 @@ TICK_HZ = 15
 AUTOSAVE_DELAY = 2.0  # seconds after the last edit
 FOLD_BATCH = 2_000  # events folded before yielding to the loop
 RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
-NOTE_SECONDS = 8.0
-HANGUP_GRACE = 1.5  # seconds a hung-up app gets to exit cleanly before it just ends  # how long a one-off note stays in the status bar
+NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
+HANGUP_GRACE = 1.5  # seconds a hung-up app gets to exit cleanly before it just ends
 
 
 class Session(Protocol):
@@ -85,6 +86,19 @@ def first_snippet() -> storage.Autosave:
     found = snippets.find_bundled(name)
     text = found.path.read_text(encoding="utf-8") if found is not None else ""
     return storage.Autosave(text=text, snippet=name)
+
+
+def saved_text(buffer: storage.Autosave) -> str | None:
+    """The text the buffer has without unsaved edits: its file's, or its snippet's."""
+    if not buffer.dirty:
+        return buffer.text
+    try:
+        if buffer.path:
+            return Path(buffer.path).read_text(encoding="utf-8")
+        found = snippets.find_bundled(buffer.snippet) if buffer.snippet else None
+        return found.path.read_text(encoding="utf-8") if found is not None else None
+    except (OSError, UnicodeDecodeError, snippets.SnippetError):
+        return None
 
 
 def origin_label(buffer: storage.Autosave) -> str:
@@ -153,10 +167,10 @@ class AsyncplayApp(App[int]):
         self.stopping = False
         self._folder: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[dict] | None = None
         self._rerun = False
         self._started = 0.0
-        self._ended_at: float | None = None
-        self._clean_text = buffer.text if not buffer.dirty else None
+        self._clean_text = saved_text(buffer)
         self._note = note
         self._note_until = 0.0
         self._autosave_timer: Any = None
@@ -314,8 +328,8 @@ class AsyncplayApp(App[int]):
     def make_spec(self, python: str | None = None) -> RunSpec:
         """The editor's text as a run, with the settings' limits and options.
 
-        Only the options this version's RunSpec takes are passed (the sandbox choice and
-        the clock flags arrive with other parts of the engine).
+        Settings may know options this RunSpec does not take (yet): only the ones it
+        takes are passed.
         """
         path = self.run_path()
         params = inspect.signature(RunSpec).parameters
@@ -404,7 +418,8 @@ class AsyncplayApp(App[int]):
             self.say("nothing is running")
             return
         self.stopping = True
-        asyncio.create_task(session.stop(), name="asyncplay-stop")
+        # Held: the loop keeps only weak references to tasks.
+        self._stop_task = asyncio.create_task(session.stop(), name="asyncplay-stop")
         self._tick()
 
     def kill_now(self) -> None:
@@ -451,19 +466,22 @@ class AsyncplayApp(App[int]):
         self._autosave_timer = self.set_timer(AUTOSAVE_DELAY, self.save_autosave)
 
     def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
-        """Switch the editor to another buffer; unsaved edits of a file are kept aside."""
-        if self.dirty and self.buffer.path and not self.is_bundled():
+        """Switch the editor to another buffer; unsaved edits are kept aside first."""
+        if self.dirty:
             self._keep_aside()
         self.buffer = buffer
-        self._clean_text = buffer.text if not buffer.dirty else None
+        self._clean_text = saved_text(buffer)
         self.editor.load(buffer.text, buffer.cursor)
         self.save_autosave()
         self.say(note)
 
     def _keep_aside(self) -> None:
-        """Unsaved edits to a file go to NAME.py.unsaved beside the autosave (never lost)."""
+        """Unsaved edits go to NAME.py.unsaved beside the autosave (never lost)."""
         try:
-            name = Path(self.buffer.path or "untitled").name + ".unsaved"
+            if self.buffer.path:
+                name = Path(self.buffer.path).name + ".unsaved"
+            else:
+                name = f"{self.buffer.snippet or 'untitled'}.py.unsaved"
             target = storage.data_dir() / name
             storage.write_atomic(target, self.editor.text)
             self.notify(f"your unsaved edits were kept in {target}", timeout=10)
@@ -542,8 +560,7 @@ class AsyncplayApp(App[int]):
 
     def jump_to(self, line: int) -> None:
         editor = self.editor
-        row = max(0, min(line - 1, editor.document.line_count - 1))
-        editor.move_cursor((row, 0), center=True)
+        editor.move_to((line - 1, 0))
         editor.focus()
 
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
