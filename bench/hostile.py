@@ -57,12 +57,33 @@ CASES: dict[str, tuple[str, list[str], float]] = {
         2,
     ),
     "cpu loop -> --cpu 1": ("while True:\n    pass\n", ["--cpu", "1"], 1),
+    "ignores SIGXCPU -> --cpu 1": (
+        "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        ["--cpu", "1"],
+        1,
+    ),
     "memory bomb -> --memory 200": (
         "x = []\nwhile True:\n    x.append(bytearray(8 << 20))\n",
         ["--memory", "200"],
         0.0,
     ),
     "fork bomb -> --procs 20": ("import os\nwhile True:\n    os.fork()\n", ["--procs", "20"], 0.0),
+    "thread bomb -> --procs 20, then --timeout 3": (
+        "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, "
+        "args=(60,)).start()\n",
+        ["--procs", "20", "--timeout", "3"],
+        3,
+    ),
+    "3M forged task records -> --memory 100": (
+        "import os, struct\nH, C = struct.Struct('<BI'), struct.Struct('<IIdIIIB')\n"
+        "fd = 200\nwhile True:\n    try:\n        os.fstat(fd)\n        break\n"
+        "    except OSError:\n        fd += 1\n"
+        "for s in range(1, 3_000_000, 10_000):\n"
+        "    os.write(fd, b''.join(H.pack(67, C.size + 1) + C.pack(i, 0, 0.0, 0, 0, 0, 0) + b't'"
+        " for i in range(s, s + 10_000)))\n",
+        ["--memory", "100"],
+        0.0,
+    ),
     "flood, lines -> --output-limit 8": ("while True:\n    print('x' * 100)\n", [], 0.0),
     "flood, no newline -> --output-limit 8": (
         "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",

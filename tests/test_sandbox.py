@@ -239,6 +239,23 @@ def test_fork_bomb(tmp_path, layer) -> None:
 
 
 @pytest.mark.parametrize("layer", LAYERS)
+def test_thread_bomb(tmp_path, layer) -> None:
+    """Threads count against --procs; the threads already started keep the process alive
+    after the main thread died of the refusal, so the wall clock ends the run - and the
+    sentence says the process limit was reached too."""
+    need_pids(layer)
+    bomb = (
+        "import threading, time\nwhile True:\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+    )
+    r = run(tmp_path, layer, bomb, "--procs", "20", "--timeout", "2")
+    assert r.returncode == exits.TIMEOUT, r.stderr[-400:]
+    assert b"can't start new thread" in r.stderr
+    line = last_line(r)
+    assert "--timeout 2" in line and "process limit, --procs 20" in line
+
+
+@pytest.mark.parametrize("layer", LAYERS)
 def test_setsid_double_fork_grandchild_is_dead_at_the_end(tmp_path, layer) -> None:
     source = (
         "import os, time\n"

@@ -411,7 +411,7 @@ class SessionCore:
             "reason": reason,
             "by": by,
             "status": status,
-            "message": self.describe_end(reason, code, status),
+            "message": self.describe_end(reason, code, status) + self._procs_aside(reason, conf),
         }
         peak = conf.cgroup.peak_procs() if conf is not None and conf.cgroup else None
         if peak is not None:
@@ -445,6 +445,13 @@ class SessionCore:
         if conf.refused_forks():
             return True
         return conf.cgroup is None and _died_of(self.stderr_tail, *FORK_FAILED)
+
+    def _procs_aside(self, reason: str, conf: confine.Confinement | None) -> str:
+        """A run that met --procs but ended of something else (a thread bomb whose
+        threads keep it alive until the timeout) says so in the same sentence."""
+        if reason in ("procs", "exited") or conf is None or not conf.refused_forks():
+            return ""
+        return f" (it had also reached the process limit, --procs {self.spec.limits.procs})"
 
     def describe_end(self, reason: str, code: int, status: int) -> str:
         secs = f"{self.exited_at if self.exited_at is not None else self.now():.2f} s"
