@@ -981,13 +981,22 @@ class Tracer:
         sel = getattr(loop, "_selector", None)
         if sel is None or "select" in getattr(sel, "__dict__", {"select": None}):
             return  # not a selector loop, or wrapped already
-        orig = sel.select
+        # Weak references: the wrapper lives in the selector's __dict__, and a cycle
+        # through it would leave an unclosed loop to the garbage collector instead of
+        # freeing it (and warning about it) when the program drops it, as Python does.
+        select_fn = type(sel).select
+        sel_ref = weakref.ref(sel)
+        loop_ref = weakref.ref(loop)
         tracer = self
 
         def select(timeout: float | None = None) -> Any:
+            orig = select_fn.__get__(sel_ref())
             if timeout == 0 or not tracer.enabled:
                 return orig(timeout)
-            return tracer.wait(loop, orig, timeout)
+            lp = loop_ref()
+            if lp is None:
+                return orig(timeout)
+            return tracer.wait(lp, orig, timeout)
 
         sel.select = select
 
