@@ -184,6 +184,8 @@ class AsyncplayApp(App[int]):
             self.theme = self.settings.theme
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_pane" and not self.screen.has_class("-narrow"):
+            return None  # both panes are on screen: shown disabled in the footer
         if action in self.GLOBAL_ACTIONS or len(self.screen_stack) <= 1:
             return True
         names = {binding.action for binding in self.BINDINGS if isinstance(binding, Binding)}
@@ -245,6 +247,9 @@ class AsyncplayApp(App[int]):
             except (ValueError, RuntimeError, NotImplementedError):
                 pass  # not the main thread (tests): no terminal to lose
         self._tick()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_bindings)  # the layout class may have changed
 
     def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()
