@@ -156,3 +156,20 @@ def test_app_keys_do_not_collide_with_the_editor_or_input() -> None:
     assert not app_keys & keys(CodeEditor.BINDINGS)
     assert not app_keys & keys(Input.BINDINGS)
     assert keys(TextArea.BINDINGS) - keys(CodeEditor.BINDINGS) == {"f6", "f7"}
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["a.py", "b.py"], "the editor opens one FILE or snippet NAME, not 2"),
+        (["gather"], "the editor needs a terminal"),
+        (["nodir/x.py"], "no such directory"),
+    ],
+)
+def test_editor_usage_errors_are_one_line_and_exit_2(tmp_path, args, needle) -> None:
+    from helpers import asyncplay
+
+    r = asyncplay(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and needle in lines[0], lines
