@@ -732,3 +732,67 @@ def test_a_venv_under_tmp_is_visible_inside_bwrap(tmp_path) -> None:
     python = str(venv / "bin" / "python")
     r = asyncplay("run", "--quiet", "--sandbox", "bwrap", "--python", python, "p.py", cwd=tmp_path)
     assert (r.returncode, r.stdout.decode().strip()) == (0, str(venv)), r.stderr[-400:]
+
+
+# ---- a user who is not root, for real (root can become one here) -------------------------
+
+
+def _as_nobody(source: str, *argv: str):
+    """``asyncplay ARGV`` run as the unprivileged user ``nobody`` with the system Python,
+    in a directory of its own holding ``p.py`` (pytest's tmp_path is private to root)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from helpers import Result
+
+    import asyncplay as pkg
+
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not system_python:
+        pytest.skip("needs root, setpriv and a system python3 to run as nobody")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(pkg.__file__)))
+    where = tempfile.mkdtemp(prefix="asyncplay-nobody-")
+    try:
+        os.chmod(where, 0o777)
+        with open(os.path.join(where, "p.py"), "w") as f:
+            f.write(source)
+        env = ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={where}", f"PYTHONPATH={root}"]
+        user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *env]
+        probe = subprocess.run(
+            [*user, system_python, "-c", "import asyncplay.runner.core"], capture_output=True
+        )
+        if probe.returncode != 0:
+            pytest.skip(f"nobody cannot run asyncplay from here: {probe.stderr[-200:]!r}")
+        p = subprocess.run(
+            [*user, system_python, "-m", "asyncplay", *argv],
+            cwd=where,
+            capture_output=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(p.returncode, p.stdout, p.stderr)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_without_root_fork_still_fails_at_procs(layer) -> None:
+    need(layer)
+    r = _as_nobody(
+        FORK_COUNT, "run", "--json", "--sandbox", layer, "--procs", "10", "p.py", "raise"
+    )
+    n, exc, _errno = r.program_stdout.split()
+    assert exc == "BlockingIOError" and 1 <= int(n) <= 9
+    start, end = r.events[0], r.events[-1]
+    assert (end["reason"], end["exit_code"]) == ("procs", exits.PROCS), end
+    assert "--procs 10" in end["message"]
+    assert layer != "bwrap" or start["sandbox"]["layers"][0] == "bwrap"
+
+
+def test_without_root_bwrap_still_guards_asyncplay() -> None:
+    """Unprivileged bwrap (a user namespace): the program still cannot signal asyncplay."""
+    need("bwrap")
+    ns = os.readlink("/proc/self/ns/pid")
+    r = _as_nobody(PARENT_KILLER, "run", "--quiet", "--sandbox", "bwrap", "p.py", ns)
+    assert (r.returncode, r.stdout) == (3, b"sibling -9\n"), r.stderr[-400:]
