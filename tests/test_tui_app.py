@@ -376,3 +376,16 @@ async def test_copy_output_and_selection_go_to_the_clipboard(tmp_path):
         await pilot.press("shift+end")
         app.action_copy_selection()
         assert app.clipboard == 'print("one")'
+
+
+async def test_a_run_that_cannot_start_says_why(tmp_path):
+    async def refuse(spec):
+        raise OSError("no such interpreter: /nowhere/python")
+
+    app = make_app("print(1)\n", str(tmp_path / "p.py"), session_factory=refuse)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "could not start" in app.status.plain)
+        assert app.model is None and app.session is None
+        assert "no such interpreter" in app.status.plain
+        assert not app.status.plain.startswith("running")

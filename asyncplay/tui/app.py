@@ -365,6 +365,9 @@ class AsyncplayApp(App[int]):
             try:
                 await self._start()
             except Exception as exc:
+                self.model = self.marks = None  # no run: the status must not say "running"
+                self.output.show(None)
+                self.tasks.show(None)
                 self.say(f"could not start the run: {exc}")
                 self.notify(f"could not start the run: {exc}", severity="error")
                 return

@@ -36,8 +36,11 @@ def describe(
         state = "stopping" if stopping else "running"
         text.append(state, style=STATE_STYLE[state])
         text.append(f" {elapsed:.1f}s")
-        user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
-        text.append(f" - {user} live task{'s' if user != 1 else ''}")
+        if model.tasks:
+            user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
+            text.append(f" - {user} live task{'s' if user != 1 else ''}")
+        else:
+            text.append(" - no task seen yet")
     # The note (what the buffer is, or a one-off like "restored ...") comes before the
     # fixed facts: at 80 columns the end of the line is what gets cut.
     if note:
