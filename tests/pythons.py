@@ -33,19 +33,23 @@ def _candidates(version: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _reports_version(executable: str, version: str) -> bool:
-    """Whether ``executable`` really runs and is ``version`` (shims may fail or lie)."""
+def _real_executable(executable: str, version: str) -> str | None:
+    """The interpreter's own file if ``executable`` really runs and is ``version`` (shims
+    may fail or lie, and need the caller's environment, which runs do not get)."""
     try:
         result = subprocess.run(
-            [executable, "-c", "import sys; print(sys.version_info[:2])"],
+            [executable, "-c", "import sys; print(sys.version_info[:2]); print(sys.executable)"],
             capture_output=True,
             text=True,
             timeout=20,
         )
     except (OSError, subprocess.SubprocessError):
-        return False
+        return None
     major, minor = version.split(".")
-    return result.returncode == 0 and result.stdout.strip() == f"({major}, {minor})"
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or len(lines) != 2 or lines[0] != f"({major}, {minor})":
+        return None
+    return lines[1] if os.path.isabs(lines[1]) and os.access(lines[1], os.X_OK) else executable
 
 
 @functools.cache
@@ -54,8 +58,9 @@ def find_pythons() -> dict[str, str]:
     pythons: dict[str, str] = {}
     for version in SUPPORTED_VERSIONS:
         for candidate in _candidates(version):
-            if _reports_version(candidate, version):
-                pythons[version] = candidate
+            real = _real_executable(candidate, version)
+            if real:
+                pythons[version] = real
                 break
     return pythons
 

@@ -8,7 +8,14 @@ import sys
 
 MIN = (3, 10)
 TESTED = ((3, 10), (3, 11), (3, 12), (3, 13))
-_PROBE = "import sys;print(sys.implementation.name, *sys.version_info[:3])"
+# Valid in Python 2 too, so an old interpreter is named as too old, not as broken. The second
+# line is the interpreter's own executable: a pyenv/asdf shim is a script that needs the
+# user's environment to pick a Python, and runs get a scrubbed one, so runs use the real file.
+_PROBE = (
+    "import sys;sys.stdout.write('%s %d %d %d\\n%s' % ("
+    "(getattr(getattr(sys, 'implementation', None), 'name', 'cpython'),)"
+    " + tuple(sys.version_info[:3]) + (sys.executable or '',)))"
+)
 
 
 class PythonError(ValueError):
@@ -57,7 +64,8 @@ def resolve(name: str) -> PythonInfo:
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise PythonError(f"--python {name}: could not run it ({exc})") from None
-    words = proc.stdout.split()
+    first, _, executable = proc.stdout.partition("\n")
+    words = first.split()
     if proc.returncode != 0 or len(words) != 4 or not all(w.isdigit() for w in words[1:]):
         detail = (proc.stderr.strip().splitlines() or ["it did not answer like Python"])[0]
         raise PythonError(f"--python {name}: not a working Python interpreter ({detail})")
@@ -69,4 +77,7 @@ def resolve(name: str) -> PythonInfo:
             f"--python {name}: Python {'.'.join(map(str, version))} is too old; "
             "asyncplay needs Python 3.10 or newer"
         )
-    return PythonInfo(os.path.abspath(path), version)  # type: ignore[arg-type]
+    real = executable.strip()
+    if not (os.path.isabs(real) and os.path.isfile(real) and os.access(real, os.X_OK)):
+        real = os.path.abspath(path)
+    return PythonInfo(real, version)  # type: ignore[arg-type]
