@@ -101,6 +101,8 @@ class SessionCore:
             json.dump(self.spec.child_spec(w), f)
         argv = self.argv()
         env = sandbox.child_env(scrub=self.spec.sandbox != "none")
+        if "PWD" in env:  # as a shell starting the program in its directory would set it
+            env["PWD"] = self.spec.cwd
         # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
         if "PYTHONPATH" in env:
             env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
