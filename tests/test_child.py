@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
-from helpers import asyncplay
+from helpers import asyncplay, env
 from pythons import SUPPORTED_VERSIONS, find_pythons
 
 
@@ -206,3 +208,74 @@ def test_real_uvloop_runs_with_one_warning(tmp_path) -> None:
     r = asyncplay("run", "--json", "--python", sys.executable, "uv.py", cwd=tmp_path)
     assert r.returncode == 0 and r.program_stdout == "done\n"
     assert [w["kind"] for w in r.kinds("warning")] == ["untraceable_loop"]
+
+
+def _run_snippet(source: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``source`` with this checkout importable (the runtime's pieces, unit by unit)."""
+    return subprocess.run(
+        [sys.executable, "-c", source], env=env(), capture_output=True, timeout=timeout
+    )
+
+
+STOP_GIVES_UP = """
+import _thread, sys, time
+from asyncplay.child.periodic import Periodic
+
+class Slow(Periodic):
+    period = 0.001
+    stop_wait = 0.02  # stop() gives up on the thread while it is in its tick
+    ticks = []
+    def tick(self):
+        Slow.ticks.append(_thread.get_ident())
+        time.sleep(1.5)  # longer than any stop() waits
+
+p = Slow()
+p.start()
+while not Slow.ticks:
+    time.sleep(0.001)
+p.stop()
+assert not p.running
+if sys.argv[1] == "restart":  # again while the old thread is still in its tick
+    p.start()
+    time.sleep(2.0)
+    old, new = Slow.ticks[0], Slow.ticks[-1]
+    assert old != new and Slow.ticks.count(old) == 1, Slow.ticks  # the old one left
+    p.stop()
+time.sleep(2.0)  # every thread has left its tick by now
+n = len(Slow.ticks)
+time.sleep(0.3)
+assert len(Slow.ticks) == n, "a thread still ticks after stop()"
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("how", ["stop", "restart"])
+def test_a_helper_thread_that_outlives_stop_prints_nothing(how: str) -> None:
+    """The PYTHONUNBUFFERED flood bug: at exit, stop() gave up waiting on a flusher stuck
+    in a long tick and released the thread's lock itself; the thread's own release then
+    raised and Python printed 'Exception ignored in thread started by' on stderr. A
+    start() after such a stop() must not mix up the two threads' locks either."""
+    r = _run_snippet(STOP_GIVES_UP.replace("sys.argv[1]", repr(how)))
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"ok\n", b"")
+
+
+RAISING_TICK = """
+import time
+from asyncplay.child.periodic import Periodic
+
+class Broken(Periodic):
+    period = 0.001
+    def tick(self):
+        raise SystemExit("a tick that raises anything at all")  # not an Exception
+
+p = Broken()
+p.start()
+time.sleep(0.1)
+p.stop()
+print("ok")
+"""
+
+
+def test_a_helper_thread_swallows_everything() -> None:
+    r = _run_snippet(RAISING_TICK)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"ok\n", b"")

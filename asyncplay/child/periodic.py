@@ -6,6 +6,12 @@ starts with every signal blocked (it must never take a signal meant for the prog
 thread: one it blocks to ``sigwait()`` for, say), and it steps aside around ``os.fork()``:
 3.12+ warn when a process with other threads forks, and a plain Python program that forks
 has no other thread.
+
+The runtime must never print into the program's output and must work without its helpers:
+every run of the thread has its own pair of locks (a ``stop()`` that gave up waiting on a
+thread stuck in a long tick can never be answered late by that thread, into the locks of
+the next one), the thread swallows whatever happens in it, and a thread that cannot be
+started (a pids limit, ``can't start new thread``) only means no helper.
 """
 
 from __future__ import annotations
@@ -14,32 +20,37 @@ import _thread
 import os
 import time
 
+STOP_WAIT = 1.0  # seconds stop() waits for the thread to leave its tick
+
 
 class Periodic:
     """Calls ``tick()`` every ``period`` seconds on its own thread until ``stop()``."""
 
     period = 0.05
+    stop_wait = STOP_WAIT
 
     def __init__(self) -> None:
         self.running = False
         self.wanted = False  # stopped for a fork: start again at the next ensure_running()
+        self.failed = False  # the thread could not be started: the runtime goes without
         self._pid = 0
         self._native_id = 0
-        # _stop is held while the thread should run (it takes it back when told to stop);
-        # _stopped is held while the thread runs.
-        self._stop = _thread.allocate_lock()
-        self._stop.acquire()
-        self._stopped = _thread.allocate_lock()
+        # This run's locks: ``_stop`` is held until the thread should leave, ``_done`` is
+        # held until it has left. Fresh ones per start().
+        self._stop: _thread.LockType | None = None
+        self._done: _thread.LockType | None = None
 
     def tick(self) -> None:
         """One wake-up's work (runs on the helper thread)."""
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Start the thread; False (and ``failed``) when the system refuses one."""
         if self.running:
-            return
-        self.running = True
-        self._pid = os.getpid()
-        self._stopped.acquire()
+            return True
+        stop = _thread.allocate_lock()
+        stop.acquire()
+        done = _thread.allocate_lock()
+        done.acquire()
         import signal
 
         try:
@@ -47,35 +58,56 @@ class Periodic:
         except (AttributeError, OSError, ValueError):
             old = None
         try:
-            _thread.start_new_thread(self._loop, ())
+            self._native_id = 0
+            _thread.start_new_thread(self._loop, (stop, done))
+        except Exception:  # RuntimeError("can't start new thread"), MemoryError, ...
+            self.failed = True
+            return False
         finally:
             if old is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self._stop, self._done = stop, done
+        self._pid = os.getpid()
+        self.running = True
+        self.failed = False
+        return True
 
-    def _loop(self) -> None:
-        self._native_id = _thread.get_native_id()
+    def _loop(self, stop: _thread.LockType, done: _thread.LockType) -> None:
+        # Nothing may escape: _thread would print "Exception ignored in thread started
+        # by ..." on the program's stderr.
         try:
-            while not self._stop.acquire(timeout=self.period):
+            self._native_id = _thread.get_native_id()
+            while not stop.acquire(timeout=self.period):
                 try:
                     self.tick()
-                except Exception:  # the helper must never die noisily in the program
+                except Exception:
                     pass
+        except BaseException:
+            pass
         finally:
-            self._stopped.release()
+            try:
+                done.release()
+            except BaseException:
+                pass
 
     def stop(self) -> None:
         """Before interpreter shutdown (a thread still touching Python objects then is
-        fatal) and before a fork: wait until the thread has really gone."""
+        fatal) and before a fork: wait until the thread has really gone (at most
+        ``stop_wait`` for a tick that is stuck, say on a full pipe: it leaves after it)."""
         self.wanted = False
         if not self.running or os.getpid() != self._pid:  # a fork has no helper thread
             return
         self.running = False
-        self._stop.release()
-        self._stopped.acquire(timeout=1.0)
-        self._stopped.release()
-        task = f"/proc/self/task/{self._native_id}"
+        stop, done = self._stop, self._done
+        if stop is None or done is None:
+            return
+        stop.release()
+        if not done.acquire(timeout=self.stop_wait):
+            return  # still in its tick; it leaves by itself and touches no lock of ours
+        native_id = self._native_id
+        task = f"/proc/self/task/{native_id}"
         deadline = time.monotonic() + 0.1
-        while self._native_id and os.path.exists(task) and time.monotonic() < deadline:
+        while native_id and os.path.exists(task) and time.monotonic() < deadline:
             time.sleep(0.0005)
 
     def install_fork_hooks(self) -> None:
