@@ -391,9 +391,10 @@ def test_the_environment_is_scrubbed(tmp_path, layer, monkeypatch) -> None:
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     monkeypatch.setenv("ASYNCPLAY_SOMETHING", "kept")
+    monkeypatch.setenv("PYENV_VERSION", "3.12.1")
     r = run(tmp_path, layer, SHOW_ENV)
     env = json.loads(r.stdout)
-    for key in ("PATH", "HOME", "LC_ALL", "ASYNCPLAY_SOMETHING"):
+    for key in ("PATH", "HOME", "LC_ALL", "ASYNCPLAY_SOMETHING", "PYENV_VERSION"):
         assert key in env
     assert "ASYNCPLAY_CHILD_SPEC" not in env  # the runtime's own hand-over is erased
     if layer == "none":

@@ -147,7 +147,7 @@ ENV_KEEP = frozenset(
         "SSL_CERT_DIR",
     }
 )
-ENV_KEEP_PREFIXES = ("LC_", "PYTHON", "ASYNCPLAY_")
+ENV_KEEP_PREFIXES = ("LC_", "PYTHON", "ASYNCPLAY_", "PYENV_", "CONDA_")  # (pyenv shims need theirs)
 # Would change Python's behaviour behind the program's back.
 ENV_DROP = frozenset({"PYTHONSTARTUP", "PYTHONINSPECT"})
 
