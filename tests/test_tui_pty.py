@@ -185,3 +185,15 @@ def test_hang_up_saves_the_edit_and_kills_the_run(tmux, tmp_path) -> None:
     assert "# survives the drop" in screen
     tmux.keys("C-q", name="again")
     wait_gone(pid)
+
+
+def test_a_burst_of_keys_with_backspaces_lands_in_typing_order(tmux, tmp_path) -> None:
+    """One send-keys is one terminal read (as over SSH): nothing after a Backspace is lost."""
+    (tmp_path / "burst.py").write_text("")
+    pid = tmux.start("burst.py")
+    tmux.wait_screen("burst.py")
+    tmux.keys("abc", "BSpace", "BSpace", "xy", "BSpace", "z", "Enter", "ab", "Left", "x")
+    screen = tmux.wait_screen("2  axb")
+    assert "1  axz" in screen
+    tmux.keys("C-q")
+    wait_gone(pid)

@@ -11,6 +11,7 @@ from textual.strip import Strip
 from textual.widgets import TextArea
 
 from asyncplay.tui.highlight import PygmentsHighlighter
+from asyncplay.tui.keyfix import run_binding_now
 
 # Gutter marks (kinds from tui/marks.py), strongest last: a line with several shows the
 # last that applies. + created a task, ! a warning, x an exception, > the selected task.
@@ -137,6 +138,10 @@ class CodeEditor(TextArea, inherit_bindings=False):
         if event.key == "backspace" and not self.read_only and self._dedent():
             event.stop()
             event.prevent_default()
+            return
+        # Tab indents and Escape leaves in TextArea's own handler; every other key that is
+        # not text runs its binding here, in typing order (see tui/keyfix.py).
+        if event.key not in ("tab", "escape") and await run_binding_now(self, event):
             return
         await super()._on_key(event)
 

@@ -32,6 +32,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from asyncplay import snippets, storage
+from asyncplay.tui.keyfix import InOrderInput
 
 __all__ = ["MAX_LISTED", "OpenFileScreen", "SaveAsScreen", "list_completions", "tilde"]
 
@@ -89,7 +90,7 @@ def list_completions(value: str, base: Path) -> list[str]:
     return listed[:MAX_LISTED]
 
 
-class _PathInput(Input):
+class _PathInput(InOrderInput):
     """An Input whose Tab completes instead of moving focus."""
 
     BINDINGS = [Binding("tab", "screen.complete", "Complete", show=False)]
@@ -274,7 +275,9 @@ class SaveAsScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Save as (in {tilde(self.folder)}, or a path):")
-            yield Input(self.initial, placeholder="name, e.g. my_gather", id="name", compact=True)
+            yield InOrderInput(
+                self.initial, placeholder="name, e.g. my_gather", id="name", compact=True
+            )
             yield Label("", classes="error", id="save-error")
             yield Label("Enter saves (.py is added), Esc cancels", classes="hint")
 

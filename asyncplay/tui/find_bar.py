@@ -29,6 +29,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 from textual.widgets.text_area import Selection
 
+from asyncplay.tui.keyfix import InOrderInput
+
 __all__ = ["FindBar", "GotoLineScreen", "find_matches", "goto_line"]
 
 Match = tuple[int, int]  # (start, end) offsets into the text
@@ -129,7 +131,7 @@ class FindBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("Find:", classes="find-prompt")
-        yield Input(placeholder="text to find", compact=True, id="find-input")
+        yield InOrderInput(placeholder="text to find", compact=True, id="find-input")
         yield Label("", classes="find-count")
 
     @property
@@ -285,7 +287,7 @@ class GotoLineScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Go to line (1-{self.line_count}):")
-            yield Input(value=str(self.current), compact=True, id="line-input")
+            yield InOrderInput(value=str(self.current), compact=True, id="line-input")
             yield Label("", classes="error", id="line-error")
 
     def on_mount(self) -> None:

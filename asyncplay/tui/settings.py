@@ -33,6 +33,7 @@ from textual.widgets import Button, Input, Label, Select
 from asyncplay import storage
 from asyncplay.runner import python as pythons
 from asyncplay.storage import CLOCKS, SANDBOXES, Settings
+from asyncplay.tui.keyfix import InOrderInput
 
 __all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number", "show_number"]
 
@@ -156,11 +157,13 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 for name, label, _whole in NUMBER_FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(label, classes="name")
-                        yield Input(show_number(getattr(s, name)), id=f"f-{name}", compact=True)
+                        yield InOrderInput(
+                            show_number(getattr(s, name)), id=f"f-{name}", compact=True
+                        )
                         yield Label("", classes="note", id=f"n-{name}")
                 with Horizontal(classes="row"):
                     yield Label("Python", classes="name")
-                    yield Input(
+                    yield InOrderInput(
                         s.python or "",
                         placeholder=f"this one ({pythons.current().label})",
                         id="f-python",

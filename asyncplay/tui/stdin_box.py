@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Input
+
+from asyncplay.tui.keyfix import InOrderInput
 
 
-class StdinBox(Input):
+class StdinBox(InOrderInput):
     """Enter sends the line (with its newline) to the running program; ctrl+d sends EOF."""
 
     DEFAULT_CSS = """
