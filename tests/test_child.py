@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,6 +10,8 @@ import time
 import pytest
 from helpers import asyncplay, env
 from pythons import SUPPORTED_VERSIONS, find_pythons
+
+from asyncplay import protocol
 
 
 def _python(version: str) -> str:
@@ -279,3 +282,87 @@ print("ok")
 def test_a_helper_thread_swallows_everything() -> None:
     r = _run_snippet(RAISING_TICK)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"ok\n", b"")
+
+
+NO_THREADS = """
+import _thread, json, os, sys, tempfile
+
+def refuse(*args, **kwargs):  # what a pids limit of 1 does to every thread start
+    raise RuntimeError("can't start new thread")
+
+_thread.start_new_thread = refuse
+channel = open(sys.argv[1], "wb")
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
+    json.dump({"channel_fd": channel.fileno(), "slow_step": 0.1}, spec)
+os.environ["ASYNCPLAY_CHILD_SPEC"] = spec.name
+from asyncplay.child import boot
+
+boot.setup(os.path.join(tempfile.gettempdir(), "no-such-inject-dir"))
+os.unlink(spec.name)
+
+import asyncio, time
+
+async def main():
+    print("hi")
+    time.sleep(0.3)
+    await asyncio.sleep(0.01)  # where the slow step resumed
+    print("bye", file=sys.stderr)
+
+asyncio.run(main())
+"""
+
+
+def test_the_runtime_works_without_its_helper_threads(tmp_path) -> None:
+    """--procs 1 (a pids limit counts threads): the flusher and the watchdog cannot start.
+    The runtime goes on without them, silently; the slow step is still reported, at the
+    line the step resumed at."""
+    channel = tmp_path / "channel"
+    r = subprocess.run(
+        [sys.executable, "-c", NO_THREADS, str(channel)], env=env(), capture_output=True, timeout=60
+    )
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b"bye\n")
+    events = protocol.Decoder().feed(channel.read_bytes())
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "hello" and kinds[-1] == "bye" and "protocol_error" not in kinds
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert [w["kind"] for w in warnings] == ["slow_step"], warnings
+    resumed = (
+        NO_THREADS.splitlines().index(
+            "    await asyncio.sleep(0.01)  # where the slow step resumed"
+        )
+        + 1
+    )
+    assert warnings[0]["line"] == resumed and warnings[0]["duration"] >= 0.3
+
+
+def _pids_cgroup_why() -> str:
+    if os.geteuid() != 0:
+        return "not root: no pids cgroup of asyncplay's own"
+    from asyncplay.runner.cgroup import CgroupError, locate
+
+    try:
+        locate("pids")
+    except (CgroupError, OSError) as exc:
+        return str(exc)
+    return ""
+
+
+def test_procs_1_runs_the_program_as_plain_python_would(tmp_path) -> None:
+    why = _pids_cgroup_why()
+    if why:
+        pytest.skip(f"--procs cannot be enforced here: {why}")
+    (tmp_path / "p.py").write_text(
+        "import asyncio, sys\n"
+        "async def main():\n"
+        "    print('hi')\n"
+        "    await asyncio.sleep(0.1)\n"
+        "    print('there', file=sys.stderr)\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "--procs", "1", "p.py", cwd=tmp_path)
+    assert r.program_stdout == "hi\n"
+    assert [e["kind"] for e in r.kinds("warning")] == []
+    assert r.events[-1]["reason"] == "exited" and r.returncode == 0
+    assert b"sitecustomize" not in r.stderr
+    quiet = asyncplay("run", "--quiet", "--procs", "1", "p.py", cwd=tmp_path)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"hi\n", b"there\n")

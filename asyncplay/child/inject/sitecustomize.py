@@ -5,6 +5,7 @@ user would, with this folder first on ``PYTHONPATH``: so no frame of asyncplay's
 the program's, and tracebacks, ``sys.argv``, ``sys.path`` and exit handling are Python's own.
 ``boot.setup`` then removes every trace of the injection (this folder from ``sys.path``,
 the environment variables) and chains to the interpreter's own ``sitecustomize``, if any.
+Nothing may escape from here: whatever fails, the program runs as plain Python would.
 """
 
 import os
@@ -23,5 +24,8 @@ def _inject() -> None:
 
 
 if os.environ.get("ASYNCPLAY_CHILD_SPEC"):
-    _inject()
+    try:
+        _inject()
+    except Exception:  # site would print "Error in sitecustomize" into the program's stderr
+        pass  # the program runs untraced: the parent reports a run without a hello
 del _inject
