@@ -160,6 +160,14 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         "OUT.jsonl",
         "save every event of the run to OUT.jsonl, for 'asyncplay replay'",
     ),
+    "--record-limit": (
+        "record_limit",
+        _Value(float, "--record-limit", 0),
+        256.0,
+        "MiB",
+        "size cap of the --record file: past it the recording stops (replay says so), "
+        "the run goes on",
+    ),
 }
 # The options of ``run`` that ``replay`` takes too: they only shape the views.
 REPLAY_OPTIONS = ("--sort", "--filter", "--trace")
@@ -422,7 +430,7 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     problems = []
     if recorder is not None:
         recorder.close()
-        problems.append(recorder.error)
+        problems += [recorder.cut, recorder.error]
     if trace_file is not None:
         problems.append(render.write_trace(model, trace_file, ns))
     text = render.end_text(model, ns, spec.cwd, end)
@@ -455,6 +463,7 @@ def _open_outputs(spec, ns: SimpleNamespace):  # noqa: ANN001, ANN202
                         "python": spec.python,
                         "cwd": spec.cwd,
                     },
+                    limit_mib=ns.record_limit,
                 )
             except OSError as exc:
                 raise OSError(

@@ -19,7 +19,10 @@ from asyncplay.protocol import PROTOCOL_VERSION
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
-CHUNK = 50_000  # events kept in memory before they are encoded and written
+CHUNK = 50_000  # steps (or other events) kept in memory before they are encoded and written
+INTERVAL = 0.5  # seconds: what waits is written at least this often while events come
+LIMIT_MIB = 256  # the default size cap of a recording (--record-limit)
+CUT = "recording_cut"  # the last line of a recording stopped by its size cap
 
 
 _NUM = (int, float)
@@ -76,24 +79,36 @@ class RecordingError(Exception):
 
 
 class Recorder:
-    """Keeps the events of a run and writes them in large chunks.
+    """Writes the events of a run in bounded batches, up to a size cap.
 
     The file is opened at once, so a path that cannot be written is a usage error before
-    the program starts. Encoding is the costly part (a few µs per event): done as events
-    came, it took CPU from a busy program (measured: a 20,000-task run's own time went
+    the program starts. Encoding is the costly part (a few µs per event): done event by
+    event it took CPU from a busy program (measured: a 20,000-task run's own time went
     from 0.34 to 0.52 s on 2 loaded cores; a writer thread was worse, through the GIL).
-    So events wait in memory (they exist anyway; only references are kept) and are
-    encoded ``CHUNK`` at a time: a run of fewer events is encoded after it ended. A write
-    failing (a full disk) stops the recording, never the run, and is reported at the end
-    (``error``).
+    So events wait in memory and are encoded a batch at a time, in this thread: when
+    ``CHUNK`` steps or events are waiting (a ``steps`` event weighs its steps: one event
+    of a tight loop holds thousands), or ``INTERVAL`` seconds after the last batch. The
+    memory held is one batch, whatever the run's length.
+
+    The file stops growing at ``limit`` bytes: past it nothing more is written but one
+    ``recording_cut`` line, which replay reports; the run goes on (``cut`` says so, for
+    one line at the end). A write failing (a full disk) stops the recording, never the
+    run, and is reported at the end (``error``).
     """
 
-    def __init__(self, path: str, header: dict) -> None:
+    def __init__(self, path: str, header: dict, limit_mib: float = LIMIT_MIB) -> None:
         self.path = path
+        self.limit_mib = limit_mib
+        self.limit = int(limit_mib * (1 << 20))  # bytes
         self.error: str | None = None
+        self.cut: str | None = None  # why the recording stopped early, for the end
         self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
             path, "w", encoding="utf-8", errors="replace", buffering=BUFFER
         )
+        self._written = 0  # bytes: the encoder escapes everything to ASCII
+        self._weight = 1  # the header, waiting below
+        self._due = time.monotonic() + INTERVAL
+        self._last_t = 0.0
         self._pending: list[dict] = []
         head = {"asyncplay_recording": FORMAT, "protocol": PROTOCOL_VERSION}
         head.update(header)
@@ -102,32 +117,68 @@ class Recorder:
         self._pending.append(head)
 
     def write(self, event: dict) -> None:
-        pending = self._pending
-        pending.append(event)
-        if len(pending) >= CHUNK:
+        if self._file is None:
+            return
+        self._pending.append(event)
+        steps = event.get("steps")
+        self._weight += len(steps) if type(steps) is list else 1
+        if self._weight >= CHUNK or time.monotonic() >= self._due:
             self.flush()
 
     def flush(self) -> None:
         events, self._pending = self._pending, []
+        self._weight = 0
+        self._due = time.monotonic() + INTERVAL
         if self._file is None or not events:
             return
         dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
         try:
             for i in range(0, len(events), 1000):
-                self._file.write("".join(dumps(ev) + "\n" for ev in events[i : i + 1000]))
+                block = [dumps(ev) + "\n" for ev in events[i : i + 1000]]
+                size = sum(map(len, block))
+                if self._written + size > self.limit:
+                    self._write_until_cut(block, events[i : i + 1000])
+                    return
+                self._file.write("".join(block))
+                self._written += size
+                t = events[i + len(block) - 1].get("t")
+                if type(t) in _NUM:
+                    self._last_t = t
         except (OSError, ValueError, TypeError) as exc:
             self._fail(exc)
+
+    def _write_until_cut(self, block: list[str], events: list[dict]) -> None:
+        """Write the lines that still fit, then the ``recording_cut`` line, and stop."""
+        assert self._file is not None
+        for line, ev in zip(block, events, strict=True):
+            if self._written + len(line) > self.limit:
+                break
+            self._file.write(line)
+            self._written += len(line)
+            t = ev.get("t")
+            if type(t) in _NUM:
+                self._last_t = t
+        mib = self.limit_mib
+        self._file.write(
+            json.dumps({"event": CUT, "t": self._last_t, "limit_mib": mib}, separators=(",", ":"))
+            + "\n"
+        )
+        self.cut = (
+            f"the recording {self.path} stopped at its size limit ({mib:g} MiB, "
+            f"--record-limit) {self._last_t:.2f} s into the run; the run went on"
+        )
+        self.close()
 
     def close(self) -> None:
         """Write what is pending and close the file (the run is over)."""
         self.flush()
         if self._file is None:
             return
+        f, self._file = self._file, None
         try:
-            self._file.close()
+            f.close()
         except OSError as exc:
-            self._fail(exc)
-        self._file = None
+            self.error = f"could not write the recording {self.path}: {exc}"
 
     def _fail(self, exc: BaseException) -> None:
         self.error = f"could not write the recording {self.path}: {exc}"
@@ -167,6 +218,15 @@ def read(path: str) -> Recording:
                     truncated = f"its last line ({n}) is cut off"  # the writer was killed
                     break
                 raise RecordingError(f"{path}: line {n} is not an event; the file is damaged")
+            if ev["event"] == CUT:
+                limit = ev.get("limit_mib")
+                truncated = (
+                    f"the recording stopped at its size limit ({limit:g} MiB, --record-limit); "
+                    "the run went on"
+                    if type(limit) in _NUM
+                    else "the recording stopped at its size limit"
+                )
+                break
             problem = check(ev)
             if problem is not None:
                 raise RecordingError(

@@ -80,15 +80,18 @@ def _show(rec: Recording, ns: SimpleNamespace, trace_file) -> int:  # noqa: ANN0
     if trace_file is not None:
         problems.append(render.write_trace(model, trace_file, ns))
     end = model.end or {"message": "the recording ends before the run did", "by": "asyncplay"}
+    if rec.truncated:  # one closing line, which says why it ends early
+        end = {
+            "message": f"{ns.file} is cut short: {rec.truncated}; shown is what it holds "
+            f"({len(rec.events)} events)",
+            "by": "asyncplay",
+        }
     cwd = rec.header.get("cwd") if isinstance(rec.header.get("cwd"), str) else os.getcwd()
     text = render.end_text(model, ns, cwd, end)
     lines = [text] if text else []
+    if rec.truncated and ns.json:  # end_text leaves the closing line to the JSON
+        lines.append(f"asyncplay: {end['message']}")
     lines += [f"asyncplay: {p}" for p in problems if p]
-    if rec.truncated:
-        lines.append(
-            f"asyncplay: {ns.file} is cut short: {rec.truncated}; shown is what it holds "
-            f"({len(rec.events)} events)"
-        )
     if lines:
         err.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
     err.flush()

@@ -1,8 +1,8 @@
 """The cost of --record: `asyncplay run` with and without it, side by side, on the
 20,000-task program of bench/tasks.py (60,000 events, a 12 MB recording).
 
-Two figures: the whole command (the recording is encoded and written, mostly after the
-program ended), and the program's own run time - first task created to last task done,
+Two figures: the whole command (the recording is encoded and written in batches, during
+and after the run), and the program's own run time - first task created to last task done,
 read from a --trace written after the run - which is what recording must not slow.
 """
 

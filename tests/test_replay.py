@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
-from helpers import asyncplay
+from helpers import asyncplay, env
 from streams import gather_run
 
 from asyncplay import exits
@@ -125,6 +127,7 @@ def test_a_cut_off_recording_shows_what_it_holds(tmp_path) -> None:
     err = r.stderr.decode()
     assert "worker-B" in err and "waiting" in err  # the summary of what it holds
     assert err.strip().splitlines()[-1].startswith("asyncplay: cut.jsonl is cut short")
+    assert err.count("asyncplay:") == 1, err  # one closing line, as the README says
     rec = read(str(tmp_path / "cut.jsonl"))
     assert rec.truncated == "its last line (23) is cut off" and len(rec.events) == 21
     (tmp_path / "x.jsonl").write_text("{}\n")
@@ -171,3 +174,83 @@ def test_recorder_writes_in_chunks_in_order(tmp_path, monkeypatch) -> None:
     assert rec.error is None
     back = read(str(tmp_path / "r.jsonl"))
     assert back.events == events and back.header["cwd"] == "/p" and back.truncated is None
+
+
+def test_recorder_batches_by_steps_and_time(tmp_path, monkeypatch) -> None:
+    """A tight loop sends few events of thousands of steps each: the batch is weighed in
+    steps, so what waits in memory stays bounded whatever the run's length."""
+    from asyncplay import recording
+
+    monkeypatch.setattr(recording, "CHUNK", 5_000)
+    step = [1, 0.5, 1e-06, None, None, 0]
+    events = [{"event": "run_start", "t": 0.0}]
+    events += [{"event": "steps", "t": 0.1 * i, "steps": [step] * 2_000} for i in range(10)]
+    rec = recording.Recorder(str(tmp_path / "r.jsonl"), {})
+    for ev in events:
+        rec.write(ev)
+        assert sum(len(e.get("steps", ())) for e in rec._pending) < 5_000
+    rec.close()
+    back = read(str(tmp_path / "r.jsonl"))
+    assert len(back.events) == 11 and back.events[1]["steps"][0] == step
+    monkeypatch.setattr(recording, "INTERVAL", 0.0)  # a slow trickle is written as it comes
+    rec = recording.Recorder(str(tmp_path / "s.jsonl"), {})
+    rec.write({"event": "output", "t": 2.0, "text": "x", "stream": "stdout", "task": None})
+    assert rec._pending == []
+    rec.close()
+
+
+def test_recorder_stops_at_its_size_limit(tmp_path) -> None:
+    from asyncplay import recording
+
+    events = gather_run()
+    path = tmp_path / "r.jsonl"
+    rec = recording.Recorder(str(path), {}, limit_mib=1500 / 2**20)
+    for ev in events:
+        rec.write(ev)
+    rec.close()
+    assert rec.error is None and "stopped at its size limit" in (rec.cut or "")
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert sum(map(len, lines[:-1])) <= 1500  # the cut line itself comes on top
+    assert json.loads(lines[-1])["event"] == recording.CUT
+    back = read(str(path))
+    assert "size limit" in (back.truncated or "") and 0 < len(back.events) < len(events)
+    assert back.events == events[: len(back.events)]
+
+
+def test_a_capped_recording_keeps_the_run_going(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    for _ in range(30_000):\n"
+        "        await asyncio.sleep(0)\n"
+        "    print('end')\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--record-limit", "0.1", "--record", "r.jsonl", "p.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"end\n", r.stderr
+    err = r.stderr.decode()
+    assert err.count("stopped at its size limit (0.1 MiB, --record-limit)") == 1, err
+    assert (tmp_path / "r.jsonl").stat().st_size < 0.1 * 2**20 + 200
+    again = asyncplay("replay", "r.jsonl", cwd=tmp_path)
+    assert again.returncode == exits.RECORDING
+    closing = [x for x in again.stderr.decode().splitlines() if x.startswith("asyncplay:")]
+    assert len(closing) == 1 and "size limit" in closing[0], closing
+
+
+def test_recording_a_long_run_keeps_asyncplay_small(tmp_path) -> None:
+    """A yield loop makes ~100 MB of events a second: they must not pile up in memory."""
+    (tmp_path / "p.py").write_text(
+        "import asyncio\nasync def main():\n    while True:\n        await asyncio.sleep(0)\n"
+        "asyncio.run(main())\n"
+    )
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-m', 'asyncplay', 'run', '--quiet', '--timeout', '3', "
+        "'--record', 'r.jsonl', 'p.py'])\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env(), capture_output=True, timeout=120
+    )
+    maxrss_mib = int(p.stdout) / 1024
+    assert maxrss_mib < 120, f"{maxrss_mib:.0f} MiB"  # unbatched: 300 MiB and more
