@@ -26,18 +26,33 @@ class UsageError(Exception):
 
 
 class _Value:
-    """A checked option value: the one definition both parsers use."""
+    """A checked option value: the one definition both parsers use. A value must be a
+    finite number in (``minimum``, ``maximum``] (from ``least`` when given): ``inf`` or
+    ``1e400`` would reach the limits' arithmetic and overflow there."""
 
-    def __init__(self, kind: type, name: str, minimum: float) -> None:
-        self.kind, self.name, self.minimum = kind, name, minimum
+    def __init__(
+        self, kind: type, name: str, minimum: float, maximum: float, least: float | None = None
+    ) -> None:
+        self.kind, self.name, self.minimum, self.maximum = kind, name, minimum, maximum
+        self.least = least
+        self.range = (
+            f"from {least:g} to {maximum:g}"
+            if least is not None
+            else f"more than {minimum:g} and at most {maximum:g}"
+        )
 
     def __call__(self, text: str) -> object:
         try:
             value = self.kind(text)
         except ValueError:
-            raise ValueError(f"{self.name} takes a number, not {text!r}") from None
-        if value != value or value <= self.minimum:  # NaN, or too small
-            raise ValueError(f"{self.name} must be more than {self.minimum:g}, not {text!r}")
+            what = "a whole number" if self.kind is int else "a number"
+            raise ValueError(f"{self.name} takes {what}, not {text!r}") from None
+        if (
+            not (self.minimum < value <= self.maximum)  # NaN fails every comparison
+            or (self.least is not None and value < self.least)
+            or value - value != 0  # infinite
+        ):
+            raise ValueError(f"{self.name} must be {self.range}, not {text!r}")
         return value
 
 
@@ -53,6 +68,7 @@ class _Choice:
         return text
 
 
+WEEK = 7 * 24 * 3600.0  # seconds: the upper bound of the time limits
 SORT_CHOICES = ("created", "running", "waiting", "steps")
 SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # runner/confine.py MODES
 
@@ -61,35 +77,35 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
     "-m": ("module", None, None, "MODULE", "run a module, like python -m"),
     "--timeout": (
         "timeout",
-        _Value(float, "--timeout", 0),
+        _Value(float, "--timeout", 0, WEEK),
         30.0,
         "SECONDS",
         "wall-clock limit; exit status 124 when reached",
     ),
     "--memory": (
         "memory",
-        _Value(int, "--memory", 31),
+        _Value(int, "--memory", 31, 1 << 20),
         1024,
         "MiB",
         "memory limit (a memory cgroup where available, else address space); exit status 122",
     ),
     "--cpu": (
         "cpu",
-        _Value(float, "--cpu", 0),
+        _Value(float, "--cpu", 0, WEEK),
         30.0,
         "SECONDS",
         "CPU-time limit; exit status 123",
     ),
     "--output-limit": (
         "output_limit",
-        _Value(float, "--output-limit", 0),
+        _Value(float, "--output-limit", 0, 1 << 20),
         8.0,
         "MiB",
         "stdout + stderr limit (a written file may be 8 times as big); exit status 121",
     ),
     "--procs": (
         "procs",
-        _Value(int, "--procs", 0),
+        _Value(int, "--procs", 0, 1 << 20),
         64,
         "N",
         "processes and threads of the run alive at once; exit status 120",
@@ -105,7 +121,7 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
     ),
     "--slow-step": (
         "slow_step",
-        _Value(float, "--slow-step", 0),
+        _Value(float, "--slow-step", 0, WEEK * 1000),
         100.0,
         "MS",
         "warn about any task step that holds the event loop longer than this",
@@ -120,7 +136,7 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
     ),
     "--speed": (
         "speed",
-        _Value(float, "--speed", 0),
+        _Value(float, "--speed", 0, 1000, least=0.001),
         1.0,
         "X",
         "run the waits that are not skipped X times as fast (0.25: four times slower)",
@@ -162,7 +178,7 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
     ),
     "--record-limit": (
         "record_limit",
-        _Value(float, "--record-limit", 0),
+        _Value(float, "--record-limit", 0, 1 << 20),
         256.0,
         "MiB",
         "size cap of the --record file: past it the recording stops (replay says so), "

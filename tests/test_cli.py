@@ -272,3 +272,30 @@ def test_a_program_read_from_a_non_regular_file(tmp_path) -> None:
     """``python /dev/stdin`` works, so ``asyncplay run /dev/stdin`` must too."""
     r = asyncplay("run", "--quiet", "/dev/stdin", cwd=tmp_path, stdin=b"print('from stdin')\n")
     assert r.returncode == 0 and r.stdout == b"from stdin\n"
+
+
+NUMERIC = ["--timeout", "--memory", "--cpu", "--output-limit", "--procs", "--slow-step",
+           "--speed", "--record-limit"]  # fmt: skip
+
+
+@pytest.mark.parametrize("flag", NUMERIC)
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "0", "1e400", "1e300"])
+def test_every_numeric_option_refuses_what_is_not_a_sane_number(flag, value, capsys) -> None:
+    """Both parsers: one usage line and exit 2, never an OverflowError further on."""
+    from asyncplay import cli
+
+    assert cli.RUN_OPTIONS[flag][1] is not None
+    for argv in (["run", flag, value, "x.py"], ["run", f"{flag}={value}", "x.py"]):
+        assert cli.fast_parse(argv) is None  # the fast path leaves it to argparse
+        with pytest.raises(cli.UsageError, match=f"^argument {flag}: "):
+            cli.build_parser().parse_args(argv)
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith(f"asyncplay: argument {flag}")
+
+
+def test_an_infinite_cpu_limit_is_a_usage_error_from_the_command(tmp_path) -> None:
+    (tmp_path / "x.py").write_text("print(1)\n")
+    for args in (["--cpu", "inf"], ["--output-limit", "inf"], ["--cpu", "1e400"]):
+        r = asyncplay("run", *args, "x.py", cwd=tmp_path)
+        assert r.returncode == 2 and "must be more than 0" in _one_line(r.stderr), r.stderr
