@@ -149,6 +149,7 @@ class RunModel:
         self.end: dict | None = None
         self.slow_steps = 0
         self.snapshots: list[WaitSnapshot] = []  # one per deadlock warning (bounded)
+        self.limits: dict = {}  # run_start's limits: timeout, memory, cpu, output_limit, procs
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -183,6 +184,7 @@ def _run_start(m: RunModel, ev: dict) -> None:
     m.status = "running"
     m.target = ev.get("target")
     m.sandbox = ev.get("sandbox")
+    m.limits = ev.get("limits") or {}
 
 
 def _hello(m: RunModel, ev: dict) -> None:

@@ -34,6 +34,7 @@ from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.editor import CodeEditor
+from asyncplay.tui.ending import sentence
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
 from asyncplay.tui.marks import RunMarks, task_line
 from asyncplay.tui.output_pane import OutputPane
@@ -176,6 +177,7 @@ class AsyncplayApp(App[int]):
         self._autosave_timer: Any = None
         self.marks: RunMarks | None = None
         self._tick_errors = 0
+        self._announced: dict | None = None  # the run_end already told in a toast
         self.hangup_watchdog = False  # set by the command line: a real terminal can hang
         self.gc_tuning = False  # set by the command line (a process-wide choice)
         self.watchdog: threading.Timer | None = None
@@ -269,6 +271,7 @@ class AsyncplayApp(App[int]):
                 self.output.sync()
                 self.tasks.sync(now)
                 self._sync_marks()
+                self._announce_end()
                 self.status.show(
                     describe(
                         self.model,
@@ -284,6 +287,16 @@ class AsyncplayApp(App[int]):
             self.save_autosave()
             if self._tick_errors == 1:
                 self.notify(f"internal error in a view: {exc!r}", severity="error")
+
+    def _announce_end(self) -> None:
+        """A limit (or a failure to start) is also said in a toast, once per run."""
+        end = self.model.end if self.model is not None else None
+        if end is None or end is self._announced:
+            return
+        self._announced = end
+        said = sentence(end)
+        if said and end.get("reason") != "stopped":
+            self.notify(said, severity="warning", timeout=6)
 
     def run_time(self) -> float:
         """Seconds into the current run (frozen at its end)."""

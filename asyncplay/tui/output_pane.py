@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 
 from rich.cells import cell_len
@@ -27,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay.model import OutputLine, RunModel
+from asyncplay.tui.ending import sentence
 
 TASK_WIDTH = 10  # cells for the task column
 MAX_LINE_CHARS = 2_000  # a longer line is shown cut (copying takes it whole)
@@ -86,6 +88,7 @@ class OutputPane(ScrollView, can_focus=True):
         self._view: Sequence[OutputLine] = ()
         self._tail: list[OutputLine] = []  # lines still waiting for their newline
         self._warnings: list[tuple[OutputLine, str | None, int | None]] = []
+        self._end: list[OutputLine] = []  # how the run ended, in asyncplay's words, wrapped
         self._note: str | None = None  # first row: "N lines dropped" or the filter
         self._first_abs = 0  # absolute number of _view[0] (unfiltered)
         self._state: tuple = ()
@@ -136,6 +139,8 @@ class OutputPane(ScrollView, can_focus=True):
             self.task_filter,
             len(m.warnings),
             tuple((id(x), len(x.text)) for x in tail),
+            id(m.end),
+            self.size.width,
         )
         if state == self._state:
             return
@@ -153,6 +158,7 @@ class OutputPane(ScrollView, can_focus=True):
             label = info.name if info is not None else f"task {tid}"
             self._note = f"only {label}'s lines (F8 shows all)"
         self._warnings = self._warning_rows(m)
+        self._end = self._end_rows(m)
         self._tail = tail  # an input() prompt shows before its line is finished
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
@@ -187,9 +193,17 @@ class OutputPane(ScrollView, can_focus=True):
             )
         return rows
 
+    def _end_rows(self, m: RunModel) -> list[OutputLine]:
+        """The end of a run asyncplay decided (a limit, a stop), wrapped to the pane."""
+        said = sentence(m.end) if m.end is not None else None
+        if said is None:
+            return []
+        width = max(20, self.size.width - TASK_WIDTH - 1)
+        return [OutputLine("asyncplay", row, None, m.now) for row in textwrap.wrap(said, width)]
+
     @property
     def row_count(self) -> int:
-        return self._body + (self._note is not None) + len(self._warnings)
+        return self._body + (self._note is not None) + len(self._warnings) + len(self._end)
 
     @property
     def _body(self) -> int:
@@ -205,12 +219,17 @@ class OutputPane(ScrollView, can_focus=True):
         index -= len(self._tail)
         if 0 <= index < len(self._warnings):
             return self._warnings[index][0]
+        index -= len(self._warnings)
+        if 0 <= index < len(self._end):
+            return self._end[index]
         return None
 
     def text(self) -> str:
         """All the output the pane holds, warnings included (for copying)."""
         lines = [line.text for line in self._view] + [line.text for line in self._tail]
         lines += [w[0].text for w in self._warnings]
+        if self._end:
+            lines.append(" ".join(line.text for line in self._end))
         return "\n".join(lines)
 
     # ---- drawing -----------------------------------------------------------------------

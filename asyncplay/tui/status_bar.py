@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from asyncplay.model import RunModel
+from asyncplay.tui.ending import status_text
 
 STATE_STYLE = {"running": "bold green", "stopping": "bold yellow", "ended": "bold"}
 
@@ -23,15 +24,13 @@ def describe(
     if model is None:
         text.append("ready", style="bold")
     elif model.status == "ended" and model.end is not None:
+        # A few words (the full sentence ends the Output pane: 80 columns cannot hold it).
         end = model.end
         code = end.get("exit_code")
-        ok = code == 0
-        text.append(f"exit {code}", style="bold green" if ok else "bold red")
-        message = end.get("message") or ""
-        if end.get("by") == "asyncplay" or not ok:
-            text.append(f" - {message}")
-        else:
-            text.append(f" - {model.now:.2f}s")
+        head, _, rest = status_text(end, model.limits, model.now).partition(" - ")
+        text.append(head, style="bold green" if code == 0 else "bold red")
+        if rest:
+            text.append(f" - {rest}")
     else:
         state = "stopping" if stopping else "running"
         text.append(state, style=STATE_STYLE[state])

@@ -1,0 +1,82 @@
+"""The playground's fixes after a new user's session over tmux: each test failed before."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from tui_helpers import wait_ended
+
+from asyncplay import storage
+from asyncplay.tui import ending
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.settings import NUMBER_FIELDS
+
+SLEEPER = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def main():
+        await asyncio.sleep(30)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
+    return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
+
+
+# -- the end of a run, in the playground's words ---------------------------------------
+
+TIMEOUT_END = {
+    "exit_code": 124,
+    "reason": "timeout",
+    "by": "asyncplay",
+    "message": "asyncplay stopped the program after 1.05 s: it reached the wall-clock "
+    "limit (--timeout 1 s); raise it with --timeout",
+}
+
+
+def test_the_limit_is_worded_for_the_playground() -> None:
+    assert ending.status_text(TIMEOUT_END, {"timeout": 1.5}, 1.05) == (
+        "exit 124 - timeout 1.5 s - F9 to raise"
+    )
+    said = ending.sentence(TIMEOUT_END)
+    assert said is not None and "--" not in said
+    assert "1.05 s" in said and "(1 s)" in said and "'Time limit (s)' in Settings (F9)" in said
+    exited = {"exit_code": 1, "reason": "exited", "by": "program", "message": "exited"}
+    assert ending.sentence(exited) is None
+    assert ending.status_text(exited, {}, 0.5) == "exit 1 - 0.50s"
+
+
+def test_the_settings_labels_are_the_settings_screens() -> None:
+    labels = {name: label for name, label, _whole in NUMBER_FIELDS}
+    for name, label in ending._LABELS.items():
+        assert labels[name] == label
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_limit_is_readable_at_the_end_of_the_output(tmp_path, size):
+    settings = storage.Settings(timeout=1.0)
+    app = make_app(SLEEPER, str(tmp_path / "sleeper.py"), settings=settings)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot, timeout=30)
+        status = app.status.plain
+        assert status.startswith("exit 124 - timeout 1 s - F9 to raise"), status
+        if size[0] >= 160:
+            assert "sandbox" in status
+        rows = [app.output.line_at(r) for r in range(app.output.row_count)]
+        tail = " ".join(r.text for r in rows[-3:] if r is not None)
+        assert "raise 'Time limit (s)' in Settings (F9)" in tail
+        assert rows[-1] is not None and rows[-1].stream == "asyncplay"
+        assert all(len(r.text) <= app.output.size.width for r in rows[-2:] if r is not None)
