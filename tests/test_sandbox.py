@@ -797,3 +797,48 @@ def test_without_root_bwrap_still_guards_asyncplay() -> None:
     ns = os.readlink("/proc/self/ns/pid")
     r = _as_nobody(PARENT_KILLER, "run", "--quiet", "--sandbox", "bwrap", "p.py", ns)
     assert (r.returncode, r.stdout) == (3, b"sibling -9\n"), r.stderr[-400:]
+
+
+def test_a_killed_asyncplays_leftovers_are_ended_by_the_next_run(tmp_path) -> None:
+    """asyncplay itself SIGKILLed mid-run (no clean-up possible): its program dies of the
+    parent-death signal, what the program started lives on in the run's pids cgroup until
+    the next asyncplay run sweeps it."""
+    need_pids("rlimit")
+    import signal
+    import subprocess
+
+    from helpers import env
+
+    pidfile = tmp_path / "grandchild.pid"
+    (tmp_path / "p.py").write_text(
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen(['sleep', '120'])\n"
+        "open(sys.argv[1], 'w').write(str(p.pid))\n"
+        "time.sleep(120)\n"
+    )
+    app = subprocess.Popen(
+        [sys.executable, "-m", "asyncplay", "run", "--quiet", "--sandbox", "rlimit", "p.py",
+         str(pidfile)],
+        cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grandchild = int(pidfile.read_text())
+    app.send_signal(signal.SIGKILL)
+    app.wait()
+    time.sleep(0.2)
+    assert os.path.exists(f"/proc/{grandchild}"), "the grandchild should outlive the kill"
+    r = run(tmp_path, "rlimit", "print('next run')\n")
+    assert r.stdout == b"next run\n"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:  # it is our child now (the test process is a subreaper): reap it
+            if os.waitpid(grandchild, os.WNOHANG)[0] == grandchild:
+                break
+        except ChildProcessError:
+            pass
+        if not os.path.exists(f"/proc/{grandchild}"):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{grandchild}")

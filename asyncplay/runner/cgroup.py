@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 MOUNTS = "/proc/self/mounts"
 HOME = "asyncplay"  # the directory holding the run cgroups
@@ -90,7 +91,13 @@ def locate(controller: str) -> tuple[str, str]:
 
 
 def sweep(parent: str) -> None:
-    """Remove run cgroups left by asyncplay processes that died (empty ones only)."""
+    """End the runs of asyncplay processes that died, and remove their cgroups.
+
+    An asyncplay killed outright (SIGKILL, the OOM killer) cannot clean up: its program dies
+    of the parent-death signal, but what that program started lives on in the run's cgroup.
+    The next asyncplay to make a run cgroup kills those processes. A live owner's runs are
+    never touched (a reused pid keeps them: erring on the side of sparing).
+    """
     try:
         names = os.listdir(parent)
     except OSError:
@@ -100,10 +107,30 @@ def sweep(parent: str) -> None:
             continue
         owner = name[len(PREFIX) :].split("-", 1)[0]
         if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            path = os.path.join(parent, name)
+            _kill_members(path)
             try:
-                os.rmdir(os.path.join(parent, name))
+                os.rmdir(path)
             except OSError:
                 pass
+
+
+def _kill_members(path: str) -> None:
+    """SIGKILL every process in the cgroup at ``path`` (it may fork meanwhile: repeat)."""
+    for _ in range(50):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.005)  # a killed process leaves the cgroup when it has exited
 
 
 def _write(path: str, text: str) -> None:
