@@ -279,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
         "on FILE (created when saved), or on a copy of the bundled snippet NAME.",
     )
     p.add_argument("--version", action="version", version=f"asyncplay {asyncplay.__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    # prog: else each command's prog is built from the custom usage above, and its errors
+    # would point at "asyncplay [FILE|NAME] | asyncplay COMMAND ... run --help".
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, prog="asyncplay")
 
     run = sub.add_parser(
         "run",

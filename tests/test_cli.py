@@ -299,3 +299,20 @@ def test_an_infinite_cpu_limit_is_a_usage_error_from_the_command(tmp_path) -> No
     for args in (["--cpu", "inf"], ["--output-limit", "inf"], ["--cpu", "1e400"]):
         r = asyncplay("run", *args, "x.py", cwd=tmp_path)
         assert r.returncode == 2 and "must be more than 0" in _one_line(r.stderr), r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["run", "--timeout", "abc", "x.py"], "(see 'asyncplay run --help')"),
+        (["replay", "--sort", "x", "r.jsonl"], "(see 'asyncplay replay --help')"),
+        (["replay"], "(see 'asyncplay replay --help')"),
+        (["--bogus"], "(see 'asyncplay --help')"),
+    ],
+)
+def test_usage_errors_point_at_the_commands_own_help(argv, hint, capsys) -> None:
+    from asyncplay import cli
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.rstrip().endswith(hint), err
