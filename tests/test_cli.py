@@ -32,6 +32,8 @@ def _one_line(stderr: bytes) -> str:
         (["run", "--sandbox", "jail", "x.py"], "--sandbox takes one of auto, bwrap, rlimit, none"),
         (["run", "--python", "/nonexistent/python", "x.py"], "no such interpreter"),
         (["run", "--python", "/bin/true", "x.py"], "not a working Python"),
+        (["run", "--python", "/bin/ls", "x.py"], "/bin/ls: not a working Python interpreter (it"),
+        (["run", "--python", "/bin/sh", "x.py"], "/bin/sh: not a working Python interpreter (it"),
         (["run", "--bogus", "x.py"], "unrecognized arguments"),
         (["nonsense"], "no file or snippet named 'nonsense'"),
         (["run", "."], "is a directory"),
@@ -316,3 +318,18 @@ def test_usage_errors_point_at_the_commands_own_help(argv, hint, capsys) -> None
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.rstrip().endswith(hint), err
+
+
+def test_a_python_that_never_answers_is_a_usage_error(tmp_path, monkeypatch) -> None:
+    from asyncplay.runner import python as pyinfo
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pyinfo, "PROBE_TIMEOUT", 0.5)
+    with pytest.raises(pyinfo.PythonError) as exc:
+        pyinfo.resolve(str(fake))
+    assert str(exc.value).endswith(
+        "not a working Python interpreter (it did not answer within 0.5 s)"
+    )
+    assert "sys.stdout" not in str(exc.value)

@@ -38,6 +38,9 @@ class PythonInfo:
         return ".".join(map(str, self.version))
 
 
+PROBE_TIMEOUT = 15.0  # seconds a --python has to answer the probe
+
+
 def current() -> PythonInfo:
     return PythonInfo(sys.executable, tuple(sys.version_info[:3]))  # type: ignore[arg-type]
 
@@ -59,15 +62,24 @@ def resolve(name: str) -> PythonInfo:
             [path, "-c", _PROBE],
             capture_output=True,
             text=True,
-            timeout=15,
+            timeout=PROBE_TIMEOUT,
             stdin=subprocess.DEVNULL,
         )
+    except subprocess.TimeoutExpired:
+        raise PythonError(
+            f"--python {name}: not a working Python interpreter "
+            f"(it did not answer within {PROBE_TIMEOUT:g} s)"
+        ) from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise PythonError(f"--python {name}: could not run it ({exc})") from None
     first, _, executable = proc.stdout.partition("\n")
     words = first.split()
     if proc.returncode != 0 or len(words) != 4 or not all(w.isdigit() for w in words[1:]):
-        detail = (proc.stderr.strip().splitlines() or ["it did not answer like Python"])[0]
+        detail = (proc.stderr.strip().splitlines() or [""])[0]
+        if "python" not in detail.lower() or "sys.stdout" in detail or len(detail) > 160:
+            # a Python's own complaint is kept ("Fatal Python error: ..."); a shell's or
+            # another program's complaint about the probe would only puzzle
+            detail = "it did not answer like Python"
         raise PythonError(f"--python {name}: not a working Python interpreter ({detail})")
     impl, version = words[0], tuple(int(w) for w in words[1:])
     if impl != "cpython":
