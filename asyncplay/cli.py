@@ -239,7 +239,7 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
                 return None
             i += 1 if eq else 2
             continue
-        if token.startswith("-"):
+        if token.startswith("-") and token != "-":  # a lone - is the program on stdin
             return None
         ns.target = token
         ns.args = argv[i + 1 :]
@@ -336,8 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _resolve_target(target: str) -> str:
     """A file path always wins over a snippet name; ``./NAME`` forces a file."""
-    if os.path.isdir(target):
-        raise UsageError(f"{target} is a directory, not a Python file")
+    if os.path.isdir(target):  # python runs a directory's __main__.py: so does run
+        if os.path.isfile(os.path.join(target, "__main__.py")):
+            return target
+        raise UsageError(f"{target} is a directory with no __main__.py, not a Python file")
     if os.path.exists(target):  # a file, or anything python can read (/dev/stdin, a fifo)
         return target
     if not (os.sep in target or target.endswith(".py")):
@@ -354,6 +356,18 @@ def _resolve_target(target: str) -> str:
     raise UsageError(f"no such file: {target}")
 
 
+def _read_stdin() -> str:
+    """The program of ``asyncplay run -``, read whole before it starts (as python does)."""
+    try:
+        data = sys.stdin.buffer.read()
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UsageError(f"cannot read the program from stdin: {exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("the program read from stdin is not UTF-8 text") from None
+
+
 def _cmd_run(ns: SimpleNamespace) -> int:
     from asyncplay.runner import python as pyinfo
     from asyncplay.runner.spec import Limits, RunSpec
@@ -368,8 +382,11 @@ def _cmd_run(ns: SimpleNamespace) -> int:
     else:
         if ns.target is None:
             raise UsageError("run needs a FILE, a snippet NAME or -m MODULE")
-        path = _resolve_target(ns.target)
-        target_kw = {"path": path, "argv0": ns.target if path == ns.target else path}
+        if ns.target == "-":  # like python -: the program is read from stdin first
+            target_kw = {"source": _read_stdin(), "path": "<stdin>", "argv0": "-"}
+        else:
+            path = _resolve_target(ns.target)
+            target_kw = {"path": path, "argv0": ns.target if path == ns.target else path}
     try:
         info = pyinfo.resolve(ns.python) if ns.python else pyinfo.current()
     except pyinfo.PythonError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 
@@ -252,6 +253,7 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
         ["run", "--timeout=-1", "p.py"],
         ["run", "--time", "5", "p.py"],
         ["run", "--help"],
+        ["run", "--quiet", "-", "a", "-b"],
         ["run"],
         ["snippets"],
     ],
@@ -333,3 +335,24 @@ def test_a_python_that_never_answers_is_a_usage_error(tmp_path, monkeypatch) -> 
         "not a working Python interpreter (it did not answer within 0.5 s)"
     )
     assert "sys.stdout" not in str(exc.value)
+
+
+def test_a_directory_with_main_and_a_program_on_stdin_run_as_python_runs_them(tmp_path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__main__.py").write_text(
+        "import asyncio, sys\nasync def main():\n    print(sys.argv)\nasyncio.run(main())\n"
+    )
+    r = asyncplay("run", "pkg", "a", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"['pkg', 'a']\n", r.stderr
+    assert "pkg/__main__.py:4" in r.stderr.decode()  # the summary knows the task's line
+    program = b"import asyncio, sys\nasync def main():\n    print(sys.argv, input())\nasyncio.run(main())\n"
+    r = asyncplay("run", "-", "x", cwd=tmp_path, stdin=program)
+    # like python -: the program took all of stdin, so input() meets its end
+    plain_ = subprocess.run([sys.executable, "-", "x"], input=program, capture_output=True)
+    assert r.returncode == plain_.returncode == 1 and b"EOFError" in r.stderr, r.stderr
+    assert "<stdin>:4" in r.stderr.decode()
+    r = asyncplay("run", "--quiet", "-", cwd=tmp_path, stdin=b"print('hi')\n")
+    assert r.returncode == 0 and r.stdout == b"hi\n", r.stderr
+    (tmp_path / "empty").mkdir()
+    r = asyncplay("run", "empty", cwd=tmp_path)
+    assert r.returncode == 2 and "no __main__.py" in _one_line(r.stderr)
