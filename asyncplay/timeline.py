@@ -222,9 +222,7 @@ def render(
         f"one column = {_span(lay.cell_seconds)} {dash * 20}"[:width]
     ]
     for lane in lay.lanes:
-        name = lane.label if len(lane.label) <= label_width else lane.label[: label_width - 1] + "…"
-        if ascii_only and name.endswith("…"):
-            name = name[:-1] + "~"
+        name = shorten(lane.label, label_width, "~" if ascii_only else "…")
         out.append(f"{name.ljust(label_width)} {_draw(lane.cells, glyphs, colour)}".rstrip())
     if lay.more:
         out.append(f"... {lay.more} more task(s) not drawn")
@@ -246,6 +244,17 @@ def render(
     if line:
         out.append(line)
     return "\n".join(out)
+
+
+def shorten(label: str, width: int, mark: str = "…") -> str:
+    """``label`` in ``width`` columns, cut in the middle: lanes are often named alike
+    (worker-1, worker-2) and differ at the end, so the end is kept (``wo…r-3``)."""
+    if len(label) <= width:
+        return label
+    if width <= 1:
+        return label[:width]
+    head = (width - 1) // 2
+    return label[:head] + mark + label[len(label) - (width - 1 - head) :]
 
 
 def label_width_for(lay: Layout, width: int) -> int:

@@ -100,7 +100,7 @@ def test_text_fits_the_width_and_truncates_names(width) -> None:
     text = tl.timeline_text(build(s.end(1.1)), width)
     lines = text.splitlines()
     assert all(len(line) <= max(width, tl.MIN_CELLS + 5) for line in lines), lines
-    assert "…" in lines[1] and "a-very" in lines[1]
+    assert "…" in lines[1] and lines[1].startswith("a-v")  # its start and its end
     assert "\x1b" not in text
 
 
@@ -148,3 +148,15 @@ def test_times_that_are_not_numbers_never_break_the_drawing() -> None:
 def test_no_tasks_is_one_line() -> None:
     m = build(Stream().end(0.1))
     assert tl.timeline_text(m, 80) == "── timeline: no tasks to draw " + "─" * 20
+
+
+def test_narrow_lanes_keep_the_end_that_tells_them_apart() -> None:
+    s = Stream()
+    for tid in range(1, 4):
+        s.task(tid, 0.0, "work", name=f"worker-{tid}")
+        s.step(tid, 0.0, 0.01, "sleep(1)", 3).done(tid, 0.5)
+    text = tl.timeline_text(build(s.end(1.0)), 20)
+    labels = [line.split(" ")[0] for line in text.splitlines()[1:4]]
+    assert [x[-2:] for x in labels] == ["-1", "-2", "-3"] and "…" in labels[0], text
+    assert tl.shorten("worker-3", 6) == "wo…r-3" and tl.shorten("worker-3", 8) == "worker-3"
+    assert tl.shorten("worker-3", 6, "~") == "wo~r-3" and tl.shorten("ab", 1) == "a"
