@@ -30,7 +30,7 @@ class TaskInfo:
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
         "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
-        "slow_steps",
+        "slow_steps", "unfinished",
     )  # fmt: skip
 
     def __init__(
@@ -53,6 +53,9 @@ class TaskInfo:
         self.line = line
         self.created = created
         self.state = "pending"  # pending, waiting, ready, done, cancelled, failed
+        # The run ended before the task did (a limit stopped it, or the program exited):
+        # ``state`` keeps how it last was, which would read as if it still ran.
+        self.unfinished = False
         self.awaiting: str | None = None
         self.wait_file: str | None = None  # where it is suspended (or last was)
         self.wait_line: int | None = None
@@ -361,6 +364,9 @@ def _run_end(m: RunModel, ev: dict) -> None:
     for line in m.partial.values():
         _append_line(m, line)
     m.partial.clear()
+    for info in m.tasks.values():
+        if info.state not in FINISHED:
+            info.unfinished = True
     m.status = "ended"
     m.end = ev
 

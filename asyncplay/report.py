@@ -72,6 +72,8 @@ def _state(model: RunModel, t: TaskInfo, cwd: str) -> str:
     if t.state == "cancelled":
         why = cancelled_by(model, t, cwd)
         return f"cancelled ({why})" if why else "cancelled"
+    if t.unfinished:  # not "ready" or "waiting": nothing runs any more
+        return f"unfinished ({t.state})"
     return t.state
 
 
@@ -111,7 +113,7 @@ def rows(
             folded.add(t.coro)
             states: dict[str, int] = defaultdict(int)
             for g in group:
-                states[g.state] += 1
+                states["unfinished" if g.unfinished else g.state] += 1
             awaited = {g.last_awaited for g in group if g.last_awaited}
             running = sum(g.running for g in group)
             waiting = sum(g.waited(now) for g in group)
@@ -241,6 +243,7 @@ def summary_event(
                 "coro": t.coro,
                 "internal": t.internal,
                 "state": t.state,
+                "unfinished": t.unfinished,
                 "created": t.created,
                 "ended": t.ended,
                 "steps": t.steps,

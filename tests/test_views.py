@@ -246,3 +246,20 @@ def test_real_run_says_who_cancelled(tmp_path) -> None:
     (task,) = r.events[-2]["tasks"]
     src = task["cancel_source"]
     assert src["cause"] == "cancel" and src["by"] == 1 and src["line"] == 7
+
+
+def test_a_task_the_run_ended_before_is_unfinished_not_ready() -> None:
+    """A limit stopping a busy loop left its task 'ready' in the summary, as if it ran on."""
+    s = Stream().task(1, 0.0, "main").step(1, 0.0, 0.5, None, 3)
+    s.task(2, 0.1, "worker", name="w").step(2, 0.1, 0.01, "Event.wait()", 4)
+    s.task(3, 0.1, "quick", name="q").step(3, 0.1, 0.01).done(3, 0.2)
+    live = build(s.events)  # before run_end: how they are now
+    assert [live.tasks[i].state for i in (1, 2)] == ["ready", "waiting"]
+    assert not any(t.unfinished for t in live.tasks.values())
+    m = build(s.end(1.0, exit_code=124))
+    assert [m.tasks[i].unfinished for i in (1, 2, 3)] == [True, True, False]
+    assert m.tasks[1].state == "ready"  # how it last was, kept
+    states = {r[0]: r[3] for r in report.rows(m)}
+    assert states == {"Task-1": "unfinished (ready)", "w": "unfinished (waiting)", "q": "done"}
+    ev = report.summary_event(m)
+    assert [t["unfinished"] for t in ev["tasks"]] == [True, True, False]
