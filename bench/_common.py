@@ -31,11 +31,18 @@ def compare(name: str, program: str, default_rounds: int) -> None:
     ap = argparse.ArgumentParser(description=f"bench: {name}")
     ap.add_argument("--python", default=sys.executable, help="interpreter for both sides")
     ap.add_argument("--rounds", type=int, default=default_rounds)
+    ap.add_argument(
+        "--unbuffered",
+        action="store_true",
+        help="set PYTHONUNBUFFERED=1 for both sides (as many Docker images do)",
+    )
     ns = ap.parse_args()
     env = dict(os.environ)
-    # Measure what a user gets: cached bytecode, and Python's default buffering.
+    # Measure what a user gets: cached bytecode, and Python's default buffering (or -u's).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONUNBUFFERED", None)
+    if ns.unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     subprocess.run(
         [ns.python, "-m", "compileall", "-q", str(ROOT / "asyncplay")], env=env, check=True
@@ -57,7 +64,8 @@ def compare(name: str, program: str, default_rounds: int) -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
+    mode = ", PYTHONUNBUFFERED=1" if ns.unbuffered else ""
     print(
-        f"{name} (Python {version}, {ns.rounds} rounds): plain {pm:.3f}s, asyncplay {tm:.3f}s, "
+        f"{name} (Python {version}{mode}, {ns.rounds} rounds): plain {pm:.3f}s, asyncplay {tm:.3f}s, "
         f"ratio {tm / pm:.2f}x (best-of {min(traced) / min(plain):.2f}x)"
     )

@@ -284,13 +284,17 @@ def test_a_helper_thread_swallows_everything() -> None:
     assert (r.returncode, r.stdout, r.stderr) == (0, b"ok\n", b"")
 
 
-NO_THREADS = """
+# The child runtime booted by hand, its channel going to a file: what it sends, record by
+# record, without the parent in between. argv: channel file, then "refuse-threads" or not.
+BOOT = """
 import _thread, json, os, sys, tempfile
 
-def refuse(*args, **kwargs):  # what a pids limit of 1 does to every thread start
-    raise RuntimeError("can't start new thread")
+if sys.argv[2] == "refuse-threads":  # what a pids limit of 1 does to every thread start
 
-_thread.start_new_thread = refuse
+    def refuse(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    _thread.start_new_thread = refuse
 channel = open(sys.argv[1], "wb")
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
     json.dump({"channel_fd": channel.fileno(), "slow_step": 0.1}, spec)
@@ -299,8 +303,30 @@ from asyncplay.child import boot
 
 boot.setup(os.path.join(tempfile.gettempdir(), "no-such-inject-dir"))
 os.unlink(spec.name)
+del _thread, json, os, sys, tempfile, channel, spec, boot
+"""
 
-import asyncio, time
+
+def _boot_child(
+    tmp_path, program: str, *, refuse_threads: bool = False, unbuffered: bool = False
+) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    channel = tmp_path / "channel"
+    e = env()
+    e.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        e["PYTHONUNBUFFERED"] = "1"
+    how = "refuse-threads" if refuse_threads else "threads"
+    r = subprocess.run(
+        [sys.executable, "-c", BOOT + program, str(channel), how],
+        env=e,
+        capture_output=True,
+        timeout=60,
+    )
+    return r, protocol.Decoder().feed(channel.read_bytes())
+
+
+SLOW_STEP = """
+import asyncio, sys, time
 
 async def main():
     print("hi")
@@ -316,23 +342,56 @@ def test_the_runtime_works_without_its_helper_threads(tmp_path) -> None:
     """--procs 1 (a pids limit counts threads): the flusher and the watchdog cannot start.
     The runtime goes on without them, silently; the slow step is still reported, at the
     line the step resumed at."""
-    channel = tmp_path / "channel"
-    r = subprocess.run(
-        [sys.executable, "-c", NO_THREADS, str(channel)], env=env(), capture_output=True, timeout=60
-    )
+    r, events = _boot_child(tmp_path, SLOW_STEP, refuse_threads=True)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b"bye\n")
-    events = protocol.Decoder().feed(channel.read_bytes())
     kinds = [e["event"] for e in events]
     assert kinds[0] == "hello" and kinds[-1] == "bye" and "protocol_error" not in kinds
     warnings = [e for e in events if e["event"] == "warning"]
     assert [w["kind"] for w in warnings] == ["slow_step"], warnings
     resumed = (
-        NO_THREADS.splitlines().index(
-            "    await asyncio.sleep(0.01)  # where the slow step resumed"
-        )
-        + 1
+        (BOOT + SLOW_STEP)
+        .splitlines()
+        .index("    await asyncio.sleep(0.01)  # where the slow step resumed")
     )
-    assert warnings[0]["line"] == resumed and warnings[0]["duration"] >= 0.3
+    assert warnings[0]["line"] == resumed + 1 and warnings[0]["duration"] >= 0.3
+
+
+FLOOD = """
+import asyncio, os, sys
+
+async def main():
+    for i in range(20_000):
+        print("line", i)
+    await asyncio.sleep(0)
+    print("a", end="")
+    os.write(1, b"b\\n")
+    print("c")
+    print("d", file=sys.stderr)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["-u", "buffered"])
+def test_a_flood_is_sent_in_few_output_records(tmp_path, unbuffered: bool) -> None:
+    """Under python -u every write of a print is a chunk (four per line here): one record
+    each made the parent ten times slower than the program. A flood now goes in one
+    record per run of a stream; a step that writes a little keeps one record per write,
+    so bytes written with os.write between two prints are told apart exactly."""
+    r, events = _boot_child(tmp_path, FLOOD, unbuffered=unbuffered)
+    lines = "".join(f"line {i}\n" for i in range(20_000)).encode()
+    # Buffered, "a" waits in the buffer until the step ends: os.write goes first.
+    tail = b"ab\nc\n" if unbuffered else b"b\nac\n"
+    assert (r.returncode, r.stdout, r.stderr) == (0, lines + tail, b"d\n")
+    records = [e for e in events if e["event"] == "output_record"]
+    out = [e for e in records if e["stream"] == "stdout"]
+    assert b"".join(e["data"] for e in out) == lines + b"ac\n"
+    assert {e["task"] for e in out} == {1}
+    assert len(out) < 2_000  # was 80,000 under -u
+    last = [e["data"] for e in out[-3:]]
+    assert last[-3:] == [b"a", b"c", b"\n"] if unbuffered else last[-1:] == [b"ac\n"]
+    assert b"".join(e["data"] for e in records if e["stream"] == "stderr") == b"d\n"
+    assert records[-1]["stream"] == "stderr"
 
 
 def _pids_cgroup_why() -> str:

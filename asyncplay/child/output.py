@@ -66,34 +66,48 @@ class _Raw(io.RawIOBase):
     copy of each chunk, which the tracer attributes to the task whose step it came from.
 
     The text and buffered layers above it are CPython's own C objects, so a ``print`` costs
-    no Python call at all; this ``write`` runs only when a buffer is flushed.
+    no Python call at all; ``write`` runs only when a buffer is flushed. Under python -u
+    (no buffer: every text write is a raw write, several per ``print``) it is the one
+    Python call per write, so it is a closure in the instance's ``__dict__`` (which a
+    lookup of ``write`` finds before the class's), over local variables: half the cost
+    of a method reading and writing attributes.
     """
 
     def __init__(self, fd: int, stream_id: int, chunks: list, old: Any) -> None:
         super().__init__()
         self._fd = fd
-        self._sid = stream_id
-        self._chunks = chunks
         self._old = old  # the original raw object: keeps its name/mode, never closes the fd
-        self.pos = 0
-        self.taken = 0  # pos when the runtime last took the chunks
+        pos = taken = 0  # bytes written; pos when the runtime last took the chunks
+        os_write = os.write
+        append = chunks.append
 
-    def write(self, b: Any) -> int:
-        try:
-            n = os.write(self._fd, b)
-        except BaseException as exc:
-            drop_own_frame(exc)
-            raise
-        if n:
-            self.pos += n
-            if self.pos - self.taken <= MAX_PENDING:
-                self._chunks.append((self._sid, bytes(b[:n])))
-            # Past the cap (synchronous code writing a flood) the bytes still go out; they
-            # are just not attributed, so the runtime's copy stays bounded.
-        return n
+        def write(b: Any) -> int:
+            nonlocal pos
+            try:
+                n = os_write(fd, b)
+            except BaseException as exc:
+                drop_own_frame(exc)
+                raise
+            if n:
+                pos += n
+                if pos - taken <= MAX_PENDING:
+                    # Under -u the text layer hands over bytes; a buffer hands over a view
+                    # of its own memory, which it reuses.
+                    append((stream_id, b if type(b) is bytes and n == len(b) else bytes(b[:n])))
+                # Past the cap (synchronous code writing a flood) the bytes still go out;
+                # they are just not attributed, so the runtime's copy stays bounded.
+            return n
 
-    def tell(self) -> int:
-        return self.pos
+        def take() -> None:
+            nonlocal taken
+            taken = pos
+
+        def tell() -> int:
+            return pos
+
+        self.write = write  # type: ignore[method-assign]
+        self.take = take
+        self.tell = tell  # type: ignore[method-assign]
 
     def fileno(self) -> int:
         return self._fd
@@ -202,7 +216,7 @@ def install(tracer: Any) -> Flusher | None:
 
     def taken() -> None:
         for raw in raws:
-            raw.taken = raw.pos
+            raw.take()
 
     tracer.chunks_taken = taken
 

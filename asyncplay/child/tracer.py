@@ -115,7 +115,8 @@ FLUSH_INTERVAL = 0.05
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
 DEADLOCK_CHECK_AFTER = 1.0  # a wait this long (s) is checked for cycles, once a second at most
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
-MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
+MAX_FAILED = 10_000
+MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run  # failed tasks remembered for "exception was never retrieved"
 
 
 class _Rec:
@@ -246,8 +247,23 @@ class Tracer:
             tid = rec.tid if rec is not None else 0
             t = time.perf_counter() - self.t0
             buf = self.channel.buf
-            for stream, data in taken:
-                buf += protocol.pack_output(stream, tid, t, data)
+            pack = protocol.pack_output
+            if len(taken) <= MERGE_OUTPUT_FROM:
+                for stream, data in taken:
+                    buf += pack(stream, tid, t, data)
+                return
+            # A flood (python -u makes each write of a print a chunk of its own): one
+            # record per run of one stream's writes, as the parent pays for every record.
+            # Bytes another way (os.write) wrote between two of them then make the merge
+            # release that run unattributed; a few writes keep a record each, exactly.
+            stream = taken[0][0]
+            parts: list[bytes] = []
+            for s, data in taken:
+                if s != stream:
+                    buf += pack(stream, tid, t, b"".join(parts))
+                    stream, parts = s, []
+                parts.append(data)
+            buf += pack(stream, tid, t, b"".join(parts))
 
     def flush_records_from_thread(self) -> None:
         """The flusher thread's share: output written long after the last step boundary
