@@ -4,6 +4,9 @@
 Two figures: the whole command (the recording is encoded and written in batches, during
 and after the run), and the program's own run time - first task created to last task done,
 read from a --trace written after the run - which is what recording must not slow.
+Then asyncplay's own peak memory (maximum RSS, from a wrapper process) recording a tight
+`await asyncio.sleep(0)` loop for --rss-seconds, with and without --record: the recording
+is written in batches, so the peak must not grow with the run's length.
 """
 
 from __future__ import annotations
@@ -28,10 +31,24 @@ def program_time(argv: list[str], env: dict[str, str], trace: Path) -> float:
     return (max(ts) - min(ts)) / 1e6
 
 
+YIELD_LOOP = "import asyncio\nasync def main():\n    while True:\n        await asyncio.sleep(0)\nasyncio.run(main())\n"
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def peak_rss_mib(python: str, argv: list[str], env: dict[str, str]) -> float:
+    out = subprocess.run([python, "-c", PEAK, *argv], env=env, capture_output=True, check=True)
+    return int(out.stdout) / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="bench: --record")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rss-seconds", type=float, default=10.0)
     ns = ap.parse_args()
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -56,6 +73,12 @@ def main() -> None:
             own_plain.append(program_time(base, env, trace))
             own_recorded.append(program_time(recording, env, trace))
         size = rec.stat().st_size
+        loop = Path(tmp) / "yield0.py"
+        loop.write_text(YIELD_LOOP)
+        run = [ns.python, "-m", "asyncplay", "run", "--quiet", "--timeout", str(ns.rss_seconds)]
+        rss_plain = peak_rss_mib(ns.python, [*run, str(loop)], env)
+        rss_rec = peak_rss_mib(ns.python, [*run, "--record", str(rec), str(loop)], env)
+        loop_size = rec.stat().st_size
     pm, rm = statistics.median(plain), statistics.median(recorded)
     print(
         f"record ({ns.rounds} rounds): run {pm:.3f}s, run --record {rm:.3f}s, "
@@ -65,6 +88,11 @@ def main() -> None:
     op, orr = statistics.median(own_plain), statistics.median(own_recorded)
     print(
         f"  the program's own run time: {op:.3f}s, with --record {orr:.3f}s, ratio {orr / op:.2f}x"
+    )
+    print(
+        f"  peak RSS of asyncplay, a {ns.rss_seconds:g} s yield loop: {rss_plain:.0f} MiB, "
+        f"with --record {rss_rec:.0f} MiB ({loop_size / 1e6:.0f} MB recorded), "
+        f"ratio {rss_rec / rss_plain:.2f}x"
     )
 
 
