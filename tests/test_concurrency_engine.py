@@ -117,6 +117,58 @@ def test_slow_step_threshold_is_the_flag(version: str, tmp_path: Path) -> None:
     assert r.kinds("hello")[0]["slow_step"] == pytest.approx(2.0)
 
 
+RUNAWAY = """\
+import asyncio, time
+
+
+async def main():
+    print("starting")
+    time.sleep(3.5)  # blocks past the ongoing mark, then ends
+    await asyncio.sleep(0)
+    while True:  # never awaits again: killed by --timeout
+        pass
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", ["3.10", SUPPORTED_VERSIONS[-1]])
+def test_a_step_that_never_ends_is_seen_while_it_runs(version: str, tmp_path: Path) -> None:
+    """Records used to leave only at step ends and loop waits: a task spinning for ever
+    never appeared (the time limit's kill lost them all), and its slow step was never
+    reported. A helper thread now pushes records that waited 100 ms, and a step still
+    running after 2 s is reported then, as ongoing - once: the step that ends after that
+    gets no second warning."""
+    prog = tmp_path / "runaway.py"
+    prog.write_text(RUNAWAY)
+    r = asyncplay(
+        "run", "--json", "--timeout", "10", "--python", _python(version), str(prog), cwd=tmp_path
+    )
+    assert r.events[-1]["reason"] == "timeout", r.stderr[-500:]
+    assert [e["coro"] for e in r.kinds("task_created") if not e["internal"]] == ["main"]
+    assert r.program_stdout == "starting\n"
+    slow = _warnings(r, "slow_step")
+    assert [(w["line"], w.get("ongoing")) for w in slow] == [
+        (_line_of(prog, "time.sleep(3.5)"), True),
+        (_line_of(prog, "while True:"), True),
+    ], slow
+    assert all(2.0 <= w["duration"] < 3.5 for w in slow), slow
+    assert "has held the event loop for 2." in slow[0]["message"]
+
+
+def test_a_task_that_never_awaits_still_appears(tmp_path: Path) -> None:
+    """Its creation record waited for a step end that never came; the time limit's kill
+    then lost it, and the TUI said "no task seen yet" for the whole run."""
+    prog = tmp_path / "spin.py"
+    prog.write_text(
+        "import asyncio\n\nasync def main():\n    while True:\n        pass\n\nasyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "--timeout", "1.5", str(prog), cwd=tmp_path)
+    assert r.events[-1]["reason"] == "timeout", r.stderr[-500:]
+    assert [e["coro"] for e in r.kinds("task_created") if not e["internal"]] == ["main"]
+
+
 # ---- the virtual clock -------------------------------------------------------------------
 
 #: What may differ between the clocks in a snippet's output, each with its reason.

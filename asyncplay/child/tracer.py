@@ -112,6 +112,8 @@ _SPAWNERS = frozenset(
 _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"})
 
 FLUSH_INTERVAL = 0.05
+PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
+ONGOING_AFTER = 2.0  # a step still running after this (s) is reported while it runs
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
 DEADLOCK_CHECK_AFTER = 1.0  # a wait this long (s) is checked for cycles, once a second at most
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
@@ -183,6 +185,11 @@ class Tracer:
         # watchdog thread leaves (step start, file, line) of what it saw in slow_sample.
         self.slow_step = slow_step
         self.slow_sample: tuple[float, str, int] | None = None
+        # The start of the step whose slow_step warning is out (sent by the watchdog while
+        # the step still runs, or by the step hook at its end): one warning per step, so
+        # whichever claims it first under slow_lock sends it.
+        self.slow_warned = -1.0
+        self.slow_lock = _thread.allocate_lock()
         self.watchdog: Any = None
         self.lib_dirs: tuple[str, ...] = ()
         self.main_dir = ""
@@ -269,10 +276,24 @@ class Tracer:
         """The flusher thread's share: output written long after the last step boundary
         (synchronous code, a long step) reaches the parent now, which then keeps the order
         across stdout and stderr instead of giving up on records that come too late."""
-        if not self.enabled or not self.chunks:
+        if not self.enabled:
             return
-        self.flush_output(self.current)
-        self.channel.flush()
+        if self.chunks:
+            self.flush_output(self.current)
+            self.channel.flush()
+        else:
+            self.push_from_thread()
+
+    def push_from_thread(self) -> None:
+        """A helper thread's share: records waiting longer than ``PUSH_AFTER`` go now.
+        The loop's thread sends at step ends and loop waits; a step that never ends (an
+        endless loop in a task) would otherwise keep even its task's creation back.
+        ``Channel.flush`` cuts only the prefix it took, and every record is appended in
+        one ``buf +=`` (string-table entries before the records using them), so the loop's
+        thread appending meanwhile is safe."""
+        channel = self.channel
+        if channel.buf and time.perf_counter() - channel.last_flush > PUSH_AFTER:
+            channel.flush()
 
     def flush(self) -> None:
         self.flush_output(self.current)
@@ -460,10 +481,22 @@ class Tracer:
             wd.wanted = False
             wd.start()
 
+    def claim_slow_step(self, start: float) -> bool:
+        """Whether the caller is the one to report the step that started at ``start``."""
+        with self.slow_lock:
+            if self.slow_warned == start:
+                return False
+            self.slow_warned = start
+            return True
+
     def slow_step_warning(self, rec: _Rec, task: Any, start: float, dur: float) -> None:
         """A step held the loop longer than the threshold: one warning, at the line the
-        watchdog saw it held at, else the line the step resumed at (where it waited)."""
+        watchdog saw it held at, else the line the step resumed at (where it waited);
+        none if the watchdog reported it while it ran (``ongoing_slow_step``)."""
         sample = self.slow_sample
+        self.slow_sample = None
+        if not self.claim_slow_step(start):
+            return
         if sample is not None and sample[0] == start:
             file, line = sample[1], sample[2]
         else:
@@ -471,23 +504,44 @@ class Tracer:
             if not line and task is not None and not task.done():
                 _a, f, line = self.describe(rec, task)
             file = self.strings.text(f) if line else None
-        self.slow_sample = None
         self.flush_output(self.current)
-        self.send_json(
-            {
-                "event": "warning",
-                "kind": "slow_step",
-                "message": f"{rec.name} held the event loop for {dur:.2f} s without "
-                "an await: no other task could run meanwhile. A blocking call such as "
-                "time.sleep() or a slow read freezes every task; await its asyncio "
-                "version (asyncio.sleep) or run it in a thread with asyncio.to_thread().",
-                "task": rec.tid,
-                "file": file,
-                "line": line or None,
-                "duration": dur,
-            },
-            now=True,
+        self.send_json(self._slow_step_event(rec, file, line, dur, False), now=True)
+
+    def ongoing_slow_step(self, rec: _Rec, start: float, held: float, where: Any) -> None:
+        """The watchdog thread: a step has held the loop ``held`` seconds and still runs
+        (perhaps for ever, until the time limit kills the run): report it now, with the
+        line it is held at. Only JSON and output records (no string ids) are appended
+        here, each in one ``buf +=``; the channel is pushed at once."""
+        if not self.enabled or not self.claim_slow_step(start):
+            return
+        file, line = where if where is not None else (None, 0)
+        self.flush_output(rec)
+        self.send_json(self._slow_step_event(rec, file, line, held, True))
+        self.channel.flush()
+
+    def _slow_step_event(
+        self, rec: _Rec, file: str | None, line: int, dur: float, ongoing: bool
+    ) -> dict:
+        held = (
+            f"has held the event loop for {dur:.2f} s so far"
+            if ongoing
+            else f"held the event loop for {dur:.2f} s"
         )
+        ev = {
+            "event": "warning",
+            "kind": "slow_step",
+            "message": f"{rec.name} {held} without an await: no other task could run "
+            "meanwhile. A blocking call such as time.sleep() or a slow read freezes every "
+            "task; await its asyncio version (asyncio.sleep) or run it in a thread with "
+            "asyncio.to_thread().",
+            "task": rec.tid,
+            "file": file,
+            "line": line or None,
+            "duration": dur,
+        }
+        if ongoing:
+            ev["ongoing"] = True
+        return ev
 
     # ---- tasks -----------------------------------------------------------------------
 

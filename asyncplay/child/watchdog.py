@@ -6,7 +6,12 @@ so the hot path pays nothing more. This thread looks at both every few milliseco
 a step has run past the threshold it reads the loop thread's current frame
 (``sys._current_frames()``) and keeps the innermost line of the program's own code. The
 step hook reports the slow step when it ends (it alone knows the duration) and uses this
-sample if it belongs to that very step (same start time).
+sample if it belongs to that very step (same start time). A step still running after
+``ongoing_after`` (an endless loop never ends at all) is reported from here instead, while
+it runs, and the step hook then stays silent about it.
+
+It also pushes the event channel when records have waited long (a step that never ends
+holds back even its task's creation otherwise): see ``Tracer.push_from_thread``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ class Watchdog(Periodic):
         super().__init__()
         self.tracer = tracer
         self.threshold = threshold
+        # A step this long is reported while it runs, not at its end: after the time most
+        # blocking calls take (the bundled lesson blocks 1 s), well past the threshold.
+        self.ongoing_after = max(tracer_mod.ONGOING_AFTER, 2 * threshold)
         # Wake often enough to catch a step soon after it passes the threshold, seldom
         # enough to cost nothing (a GIL hand-over every 25 ms at the default 100 ms).
         self.period = max(0.005, min(0.025, threshold / 4))
@@ -37,18 +45,28 @@ class Watchdog(Periodic):
 
     def tick(self) -> None:
         tracer = self.tracer
-        if tracer.current is None:
+        tracer.push_from_thread()
+        rec = tracer.current
+        if rec is None:
             return  # no task step is running: the loop waits, or plain code runs
         start = tracer_mod._step_start
-        if start == self.sampled or time.perf_counter() - start < self.threshold:
+        held = time.perf_counter() - start
+        if held < self.threshold:
+            return
+        ongoing = held >= self.ongoing_after and tracer.slow_warned != start
+        if start == self.sampled and not ongoing:
             return
         frame = sys._current_frames().get(self.loop_thread)
         if frame is None:
             return
         # Re-check: the step may have ended while the frames were taken.
-        if tracer.current is None or tracer_mod._step_start != start:
+        if tracer.current is not rec or tracer_mod._step_start != start:
             return
         where = tracer.program_line(frame)
-        self.sampled = start
-        if where is not None:
-            tracer.slow_sample = (start, where[0], where[1])
+        del frame
+        if start != self.sampled:
+            self.sampled = start
+            if where is not None:
+                tracer.slow_sample = (start, where[0], where[1])
+        if ongoing:
+            tracer.ongoing_slow_step(rec, start, held, where)
