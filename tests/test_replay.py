@@ -254,3 +254,10 @@ def test_recording_a_long_run_keeps_asyncplay_small(tmp_path) -> None:
     )
     maxrss_mib = int(p.stdout) / 1024
     assert maxrss_mib < 120, f"{maxrss_mib:.0f} MiB"  # unbatched: 300 MiB and more
+
+
+def test_the_record_limit_default_is_the_recorders() -> None:
+    from asyncplay import cli, recording
+
+    assert cli.RUN_OPTIONS["--record-limit"][2] == recording.LIMIT_MIB
+    assert b"(default: 256)" in asyncplay("run", "--help").stdout
