@@ -289,7 +289,8 @@ def _task_done(m: RunModel, ev: dict) -> None:
 
 
 def _output(m: RunModel, ev: dict) -> None:
-    """Split text into lines; a line without its newline yet waits in ``partial``.
+    """Split text into lines; a line without its newline yet is in ``output`` already (where
+    it began, as on a terminal) and ``partial`` points at it while it grows.
 
     Only the newest ``maxlen`` lines are kept, so a flood of 200,000 lines in one event
     builds objects for the ones that survive, not for all of them.
@@ -304,14 +305,13 @@ def _output(m: RunModel, ev: dict) -> None:
             head.text += text
             m.partial[stream] = head
         elif text:
-            m.partial[stream] = OutputLine(stream, text, task, t)
+            m.partial[stream] = _start_partial(m, OutputLine(stream, text, task, t))
         return
     pieces = text.split("\n")
     last = pieces.pop()
     first = 0
-    if head is not None:
+    if head is not None:  # already in ``output``, where it began: it just grows
         head.text += pieces[0]
-        _append_line(m, head)
         first = 1
     keep = m.output.maxlen or len(pieces)
     skip = max(0, len(pieces) - first - keep)
@@ -322,7 +322,14 @@ def _output(m: RunModel, ev: dict) -> None:
     for i in range(first, len(pieces)):
         _append_line(m, OutputLine(stream, pieces[i], task, t))
     if last:
-        m.partial[stream] = OutputLine(stream, last, task, t)
+        m.partial[stream] = _start_partial(m, OutputLine(stream, last, task, t))
+
+
+def _start_partial(m: RunModel, line: OutputLine) -> OutputLine:
+    """A line without its newline yet takes its place in ``output`` now (as a terminal
+    shows it), and grows there: what another stream prints meanwhile comes after it."""
+    _append_line(m, line)
+    return line
 
 
 def _append_line(m: RunModel, line: OutputLine) -> None:
@@ -361,9 +368,7 @@ def _protocol_error(m: RunModel, ev: dict) -> None:
 
 
 def _run_end(m: RunModel, ev: dict) -> None:
-    for line in m.partial.values():
-        _append_line(m, line)
-    m.partial.clear()
+    m.partial.clear()  # unfinished lines are in ``output`` already
     for info in m.tasks.values():
         if info.state not in FINISHED:
             info.unfinished = True

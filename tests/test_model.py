@@ -55,9 +55,27 @@ def test_output_lines_keep_task_and_order_across_streams() -> None:
 def test_partial_line_is_kept_until_the_end() -> None:
     m = RunModel()
     apply(m, {"event": "output", "t": 0, "stream": "stdout", "text": "no newline", "task": None})
-    assert list(m.output) == []
+    assert [o.text for o in m.output] == ["no newline"]  # shown at once, as on a terminal
     apply(m, {"event": "run_end", "t": 1, "exit_code": 0, "reason": "exited"})
-    assert [o.text for o in m.output] == ["no newline"]
+    assert [o.text for o in m.output] == ["no newline"] and not m.partial
+
+
+def test_a_partial_line_stays_where_it_began_and_grows_there() -> None:
+    m = RunModel()
+    for stream, text in [
+        ("stdout", "partial..."),
+        ("stdout", "partial..."),
+        ("stderr", "Traceback (most recent call last):\n"),
+        ("stderr", "ValueError: boom\n"),
+        ("stdout", " done\nnext\n"),
+    ]:
+        apply(m, {"event": "output", "t": 0, "stream": stream, "text": text, "task": None})
+    assert [o.text for o in m.output] == [
+        "partial...partial... done",
+        "Traceback (most recent call last):",
+        "ValueError: boom",
+        "next",
+    ]
 
 
 def test_output_is_bounded_and_counts_what_it_dropped() -> None:

@@ -80,3 +80,56 @@ async def test_a_limit_is_readable_at_the_end_of_the_output(tmp_path, size):
         assert "raise 'Time limit (s)' in Settings (F9)" in tail
         assert rows[-1] is not None and rows[-1].stream == "asyncplay"
         assert all(len(r.text) <= app.output.size.width for r in rows[-2:] if r is not None)
+
+
+# -- a line without its newline yet ------------------------------------------------------
+
+PARTIAL = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def dots():
+        await asyncio.sleep(0.1)
+        print("partial...", end="", flush=True)
+        await asyncio.sleep(5)
+
+    async def boom():
+        await asyncio.sleep(0.5)
+        raise ValueError("boom")
+
+    async def main():
+        await asyncio.gather(dots(), boom())
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_partial_line_is_drawn_where_it_was_printed(tmp_path):
+    app = make_app(PARTIAL, str(tmp_path / "partial.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot, timeout=30)
+        rows = [app.output.line_at(r) for r in range(app.output.row_count)]
+        texts = [r.text for r in rows if r is not None]
+        assert texts[0] == "partial..." and texts[1].startswith("Traceback"), texts
+        assert texts.count("partial...") == 1
+
+
+def test_a_carriage_return_overwrites_like_a_terminal() -> None:
+    from asyncplay.tui.output_pane import overwrite_returns
+
+    assert overwrite_returns("10%\r50%\r100%") == "100%"
+    assert overwrite_returns("12345\rab") == "ab345"
+    assert overwrite_returns("windows line\r") == "windows line"
+    assert overwrite_returns("plain") == "plain"
+
+
+async def test_a_progress_bar_shows_its_latest_state(tmp_path):
+    program = 'import sys\nfor i in range(4):\n    sys.stdout.write(f"\\r{i * 25}%")\nprint()\n'
+    app = make_app(program, str(tmp_path / "bar.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot, timeout=30)
+        strip = app.output._row_strip(0, app.output.rich_style)
+        assert strip.text.rstrip().endswith("75%") and "?" not in strip.text

@@ -53,6 +53,17 @@ def find_location(text: str) -> tuple[str, int] | None:
     return match.group("file"), int(match.group("line"))
 
 
+def overwrite_returns(text: str) -> str:
+    """A lone carriage return as a terminal does it: what follows overwrites the line from
+    its start, so a progress bar shows its latest state (``10%\r50%`` reads ``50%``)."""
+    if "\r" not in text:
+        return text
+    shown = ""
+    for part in text.split("\r"):
+        shown = part + shown[len(part) :]
+    return shown
+
+
 class OutputPane(ScrollView, can_focus=True):
     """The run's output; up/down move a cursor line, Enter jumps to the line it names."""
 
@@ -86,7 +97,7 @@ class OutputPane(ScrollView, can_focus=True):
         self.program: str | None = None  # absolute path the run's code was compiled under
         self.task_filter: int | None = None
         self._view: Sequence[OutputLine] = ()
-        self._tail: list[OutputLine] = []  # lines still waiting for their newline
+        self._tail: list[OutputLine] = []  # lines still growing (in the view, never cached)
         self._warnings: list[tuple[OutputLine, str | None, int | None]] = []
         self._end: list[OutputLine] = []  # how the run ended, in asyncplay's words, wrapped
         self._note: str | None = None  # first row: "N lines dropped" or the filter
@@ -132,7 +143,7 @@ class OutputPane(ScrollView, can_focus=True):
                 self.refresh()
             return
         total = m.dropped_lines + len(m.output)
-        tail = [x for x in m.partial.values() if self.task_filter in (None, x.task)]
+        tail = list(m.partial.values())
         state = (
             id(m),
             total,
@@ -160,6 +171,8 @@ class OutputPane(ScrollView, can_focus=True):
         self._warnings = self._warning_rows(m)
         self._end = self._end_rows(m)
         self._tail = tail  # an input() prompt shows before its line is finished
+        for line in tail:
+            self._width = max(self._width, min(len(line.text), MAX_LINE_CHARS + 20))
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
             out = m.output
@@ -207,16 +220,13 @@ class OutputPane(ScrollView, can_focus=True):
 
     @property
     def _body(self) -> int:
-        return len(self._view) + len(self._tail)
+        return len(self._view)
 
     def line_at(self, row: int) -> OutputLine | None:
         index = row - (self._note is not None)
         if 0 <= index < len(self._view):
             return self._view[index]
         index -= len(self._view)
-        if 0 <= index < len(self._tail):
-            return self._tail[index]
-        index -= len(self._tail)
         if 0 <= index < len(self._warnings):
             return self._warnings[index][0]
         index -= len(self._warnings)
@@ -226,7 +236,7 @@ class OutputPane(ScrollView, can_focus=True):
 
     def text(self) -> str:
         """All the output the pane holds, warnings included (for copying)."""
-        lines = [line.text for line in self._view] + [line.text for line in self._tail]
+        lines = [line.text for line in self._view]
         lines += [w[0].text for w in self._warnings]
         if self._end:
             lines.append(" ".join(line.text for line in self._end))
@@ -264,7 +274,7 @@ class OutputPane(ScrollView, can_focus=True):
             info = self.model.tasks.get(line.task)
             label = info.name if info is not None else str(line.task)
         label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
-        raw = line.text
+        raw = overwrite_returns(line.text)
         if len(raw) > MAX_LINE_CHARS:
             raw = raw[:MAX_LINE_CHARS] + f" ... ({len(line.text) - MAX_LINE_CHARS:,} more)"
         text = _CONTROL.sub("?", raw.expandtabs())
