@@ -133,3 +133,67 @@ async def test_a_progress_bar_shows_its_latest_state(tmp_path):
         await wait_ended(pilot, timeout=30)
         strip = app.output._row_strip(0, app.output.rich_style)
         assert strip.text.rstrip().endswith("75%") and "?" not in strip.text
+
+
+# -- moving around -----------------------------------------------------------------------
+
+
+async def test_help_says_how_to_reach_each_pane_from_the_real_keys():
+    from textual.widgets import Static
+
+    from asyncplay.tui.help import HelpScreen, keys_for
+
+    app = make_app("x\n")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        intro = str(app.screen.query_one("#help-intro", Static).render())
+        assert "Tab and Shift+Tab move between panes" not in intro
+        assert "Tab indents" in intro
+        for action in ("next_pane", "focus_stdin", "switch_pane", "filter_output"):
+            key = keys_for(app.BINDINGS, action)
+            assert key and key in intro, action
+        assert "jumps there in the editor" in intro
+
+
+async def test_ctrl_l_goes_to_the_stdin_line_even_from_the_tasks_tab():
+    app = make_app("x\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")  # the Tasks tab at 80x24
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "stdin"
+        assert app.query_one("#stdin").region.height == 1  # on screen, not behind a tab
+
+
+async def test_a_prompt_waiting_for_input_says_how_to_answer(tmp_path):
+    from tui_helpers import wait_for
+
+    app = make_app('name = input("name? ")\nprint("hi", name)\n', str(tmp_path / "ask.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "Ctrl+L to type" in app.status.plain)
+        await pilot.press("ctrl+l", "B", "o", "b", "enter")
+        await wait_ended(pilot)
+        assert any(line.text == "name? hi Bob" for line in app.model.output)
+
+
+async def test_ctrl_end_and_ctrl_home_go_to_the_ends_of_the_file():
+    app = make_app("".join(f"line {i}\n" for i in range(200)) + "last")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.focus()
+        await pilot.press("ctrl+end")
+        assert app.editor.cursor_location == (200, 4)
+        await pilot.press("ctrl+home")
+        assert app.editor.cursor_location == (0, 0)
+
+
+async def test_run_keys_wait_while_a_dialog_is_open():
+    app = make_app("print(1)\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f9")
+        await pilot.pause(0.2)
+        await pilot.press("f5", "ctrl+r")
+        await pilot.pause(0.3)
+        assert app.model is None and app._run_task is None

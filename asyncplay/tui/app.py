@@ -140,10 +140,12 @@ class AsyncplayApp(App[int]):
         Binding("f3", "find_next", "Find next", show=False, priority=True),
         Binding("shift+f3", "find_previous", "Find previous", show=False, priority=True),
         Binding("ctrl+n", "next_pane", "Next pane", show=False, priority=True),
+        Binding("ctrl+l", "focus_stdin", "Type to stdin", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
-    # Keys that also work while a dialog is open; the others belong to the main screen.
-    GLOBAL_ACTIONS = frozenset({"run", "stop", "quit", "command_palette"})
+    # Keys that also work while a dialog is open; the others belong to the main screen (a
+    # run started from behind Settings would run with the limits being edited).
+    GLOBAL_ACTIONS = frozenset({"stop", "quit", "command_palette"})
 
     def __init__(
         self,
@@ -556,6 +558,12 @@ class AsyncplayApp(App[int]):
         if event.tab is not None and event.tab.id:
             self._show_pane(event.tab.id.removeprefix("tab-"))
 
+    def action_focus_stdin(self) -> None:
+        """Straight to the program's stdin line (showing the Output tab on a small screen)."""
+        if self.screen.has_class("-narrow"):
+            self._show_pane("output")
+        self.set_focus(self.query_one("#stdin"))
+
     def action_next_pane(self) -> None:
         order = ["editor", "output", "stdin", "tasks"]
         if self.screen.has_class("-narrow"):
@@ -635,9 +643,11 @@ class AsyncplayApp(App[int]):
     # ---- the secondary screens --------------------------------------------------------
 
     def action_help(self) -> None:
-        from asyncplay.tui.help import HelpScreen, help_bindings
+        from asyncplay.tui.help import HelpScreen, help_bindings, moving_around
 
-        self.push_screen(HelpScreen(help_bindings(self), columns=COLUMN_HELP))
+        self.push_screen(
+            HelpScreen(help_bindings(self), columns=COLUMN_HELP, intro=moving_around(self))
+        )
 
     def action_settings(self) -> None:
         from asyncplay.tui.settings import SettingsScreen

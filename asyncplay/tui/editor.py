@@ -7,6 +7,7 @@ from dataclasses import replace
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.binding import Binding
 from textual.strip import Strip
 from textual.widgets import TextArea
 
@@ -47,7 +48,12 @@ class CodeEditor(TextArea, inherit_bindings=False):
     marks be drawn over the public ``render_line`` instead of TextArea's internals.
     """
 
-    BINDINGS = _editor_bindings()
+    BINDINGS = [
+        *_editor_bindings(),
+        # TextArea 8.2 has no whole-document keys: every editor's Ctrl+Home / Ctrl+End.
+        Binding("ctrl+home", "document_edge(0)", "Start of file", show=False),
+        Binding("ctrl+end", "document_edge(1)", "End of file", show=False),
+    ]
 
     DEFAULT_CSS = """
     CodeEditor { border: none; padding: 0; }
@@ -144,6 +150,10 @@ class CodeEditor(TextArea, inherit_bindings=False):
         if event.key not in ("tab", "escape") and await run_binding_now(self, event):
             return
         await super()._on_key(event)
+
+    def action_document_edge(self, end: int) -> None:
+        self.move_cursor(self.document.end if end else (0, 0), center=False)
+        self.scroll_cursor_visible()
 
     def _dedent(self) -> bool:
         """Backspace in leading spaces goes back to the previous indent stop."""

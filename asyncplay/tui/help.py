@@ -27,7 +27,14 @@ from textual.widgets import Label, Static
 
 from asyncplay import storage
 
-__all__ = ["TASK_COLUMNS", "HelpScreen", "format_key", "help_bindings"]
+__all__ = [
+    "TASK_COLUMNS",
+    "HelpScreen",
+    "format_key",
+    "help_bindings",
+    "keys_for",
+    "moving_around",
+]
 
 #: The task table's columns and what each one means.
 TASK_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -49,10 +56,44 @@ TASK_COLUMNS: tuple[tuple[str, str], ...] = (
 _UNIVERSAL = frozenset(
     {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous", "command_palette"}
 )
-_INTRO = (
-    "Tab and Shift+Tab move between panes. Ctrl+P opens the command palette: every "
-    "action is there, by name."
-)
+_INTRO = "Ctrl+P opens the command palette: every action is there, by name."
+
+
+def keys_for(bindings: Iterable[Binding], action: str) -> str | None:
+    """How the keys bound to ``action`` are shown (``Ctrl+N``), or None if it has none."""
+    keys = [b.key for b in bindings if isinstance(b, Binding) and b.action == action]
+    return format_key(",".join(keys)) if keys else None
+
+
+def moving_around(app: App) -> str:
+    """How to reach each pane and what Enter does there, from the real bindings.
+
+    Tab indents in the editor (and moves on in the other panes), so the help must not
+    promise that Tab moves between panes.
+    """
+    from asyncplay.tui.output_pane import OutputPane
+    from asyncplay.tui.task_table import TaskTable
+
+    own = list(getattr(app, "BINDINGS", []))
+
+    def key(action: str, bindings: Iterable[Binding] = own, default: str = "?") -> str:
+        return keys_for(bindings, action) or default
+
+    parts = [
+        f"{key('next_pane')} moves the focus on: editor, output, stdin line, task table "
+        "(in the editor Tab indents and Esc moves on; elsewhere Tab moves on too).",
+        f"{key('focus_stdin')} goes straight to the stdin line: type a line, Enter sends it "
+        "to the program's input().",
+        f"{key('switch_pane')} switches between Output and Tasks when they are tabs.",
+        f"In the output, Up/Down pick a line; {key('jump', OutputPane.BINDINGS)} on a "
+        'traceback\'s File "...", line N (or a warning) jumps there in the editor.',
+        f"In the task table, Up/Down select a task (its line gets > in the editor's "
+        f"gutter); {key('choose', TaskTable.BINDINGS)} jumps to it, "
+        f"{key('filter_output')} shows only its output.",
+        _INTRO,
+    ]
+    return "\n".join(parts)
+
 
 _NAMES = {
     "pageup": "PgUp",
@@ -152,8 +193,10 @@ class HelpScreen(ModalScreen[None]):
         columns: Iterable[tuple[str, str]] = TASK_COLUMNS,
         *,
         files_note: str | None = None,
+        intro: str = _INTRO,
     ) -> None:
         super().__init__()
+        self.intro = intro
         self.bindings = list(bindings)
         self.columns = list(columns)
         self.files_note = files_note if files_note is not None else _files_note()
@@ -161,7 +204,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll(id="help-body"):
-                yield Static(_INTRO, id="help-intro")
+                yield Static(Text(self.intro), id="help-intro")
                 yield Label("Keys", classes="help-title")
                 yield Static(self._table(self.bindings, "Key", "Does"), id="help-keys")
                 yield Label("Task table columns", classes="help-title")

@@ -29,7 +29,9 @@ class StdinBox(InOrderInput):
         pass
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="stdin: type a line for input(), Enter sends it", id=id)
+        super().__init__(
+            placeholder="stdin (Ctrl+L): type a line for input(), Enter sends it", id=id
+        )
 
     async def action_submit(self) -> None:
         self.post_message(self.Line(self.value))
