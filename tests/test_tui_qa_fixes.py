@@ -197,3 +197,43 @@ async def test_run_keys_wait_while_a_dialog_is_open():
         await pilot.press("f5", "ctrl+r")
         await pilot.pause(0.3)
         assert app.model is None and app._run_task is None
+
+
+# -- a readable output pane ----------------------------------------------------------------
+
+FAILING = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def worker(n):
+        await asyncio.sleep(0.05)
+        raise ValueError(f"worker {n} failed " + "with a long message " * 10)
+
+    async def main():
+        await asyncio.gather(worker(1), worker(2))
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_output_gets_the_larger_share_and_long_lines_scroll(tmp_path):
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3)
+    deep.mkdir()
+    app = make_app(FAILING, str(deep / "fails.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot, timeout=30)
+        pane = app.output
+        assert pane.size.width > app.tasks.size.width
+        visible = [pane.render_line(y).text for y in range(pane.size.height)]
+        shown = [row for row in visible if 'File "fails.py", line 5' in row]
+        assert shown, visible  # the program's file by its name: the line number fits
+        assert any(pane.location(r) == 5 for r in range(pane.row_count))  # still jumps
+        pane.focus()
+        await pilot.press("right")
+        await pilot.pause()
+        assert pane.scroll_offset.x > 0
+        await pilot.press("left")
+        await pilot.pause()
+        assert pane.scroll_offset.x == 0

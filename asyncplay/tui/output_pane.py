@@ -79,6 +79,8 @@ class OutputPane(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(0)", "First line", show=False),
         Binding("end", "edge(1)", "Last line", show=False),
+        Binding("left", "sideways(-1)", "Scroll left", show=False),
+        Binding("right", "sideways(1)", "Scroll right", show=False),
         Binding("enter", "jump", "Go to line"),
         Binding("y", "copy_line", "Copy line"),
         Binding("a", "copy_all", "Copy all"),
@@ -95,6 +97,8 @@ class OutputPane(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.model: RunModel | None = None
         self.program: str | None = None  # absolute path the run's code was compiled under
+        self._program_ref = ""
+        self._program_short = ""
         self.task_filter: int | None = None
         self._view: Sequence[OutputLine] = ()
         self._tail: list[OutputLine] = []  # lines still growing (in the view, never cached)
@@ -115,6 +119,10 @@ class OutputPane(ScrollView, can_focus=True):
         """Point the pane at a (new) run's model."""
         self.model = model
         self.program = os.path.abspath(program) if program else None
+        # a traceback names the program's file by its full path: shown by its name (the
+        # line number is what matters, and it must fit); jumping still uses the full text
+        self._program_ref = f'"{self.program}"' if self.program else ""
+        self._program_short = f'"{os.path.basename(self.program)}"' if self.program else ""
         self.task_filter = None
         self._width = 0
         self._measured = 0
@@ -275,6 +283,8 @@ class OutputPane(ScrollView, can_focus=True):
             label = info.name if info is not None else str(line.task)
         label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
         raw = overwrite_returns(line.text)
+        if self._program_ref and self._program_ref in raw:  # the program's own file: its name
+            raw = raw.replace(self._program_ref, self._program_short)
         if len(raw) > MAX_LINE_CHARS:
             raw = raw[:MAX_LINE_CHARS] + f" ... ({len(line.text) - MAX_LINE_CHARS:,} more)"
         text = _CONTROL.sub("?", raw.expandtabs())
@@ -320,6 +330,11 @@ class OutputPane(ScrollView, can_focus=True):
 
     def action_page(self, direction: int) -> None:
         self._set_cursor(self._current() + direction * max(1, self.size.height - 1))
+
+    def action_sideways(self, direction: int) -> None:
+        """Left/Right scroll a long line into view (lines never wrap: one row per line)."""
+        step = max(4, (self.size.width - TASK_WIDTH) // 2)
+        self.scroll_to(x=max(0, self.scroll_offset.x + direction * step), animate=False)
 
     def action_edge(self, end: int) -> None:
         self._set_cursor(self.row_count - 1 if end else 0)
