@@ -11,6 +11,7 @@ import os
 from itertools import islice
 
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.tui.traceback_lines import last_error_line
 
 CREATED = "created"
 WARNING = "warning"
@@ -60,6 +61,10 @@ class RunMarks:
         for info in m.tasks.values():
             if info.state == "failed" and info.exc_line and same_file(info.exc_file, program):
                 marks.setdefault(info.exc_line - 1, set()).add(ERROR)
+        if m.status == "ended" and m.exit_code:  # a SyntaxError, an error outside any task
+            line = last_error_line(m.output, program) if program else None
+            if line:
+                marks.setdefault(line - 1, set()).add(ERROR)
         chosen = m.tasks.get(selected) if selected is not None else None
         line = task_line(chosen, program) if chosen is not None else None
         if line:
