@@ -274,3 +274,66 @@ async def test_a_syntax_error_is_marked_in_the_gutter(tmp_path):
         await wait_ended(pilot, timeout=30)
         assert any("SyntaxError" in line.text for line in app.model.output)
         assert app.editor.marks.get(1) == "error"
+
+
+# -- files the editor must not open ----------------------------------------------------------
+
+
+def _editor_command(tmp_path, target: str):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASYNCPLAY_HOME": str(tmp_path / "home")}
+    return subprocess.run(
+        [sys.executable, "-m", "asyncplay", target],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge"])
+def test_the_editor_refuses_what_is_not_a_program_file(tmp_path, kind) -> None:
+    import os
+
+    target = {"device": "/dev/zero", "fifo": "fifo.py", "huge": "huge.py"}[kind]
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo.py")
+    if kind == "huge":
+        (tmp_path / "huge.py").write_text("#" * (5 * 1024 * 1024))
+    done = _editor_command(tmp_path, target)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and target in lines[0], done.stderr
+    assert "regular file" in lines[0] or "too big" in lines[0]
+
+
+async def test_the_open_dialog_path_refuses_a_fifo(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.py")
+    app = make_app("keep me\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_path(tmp_path / "pipe.py")
+        await pilot.pause()
+        assert app.editor.text == "keep me\n"
+        assert any("not a regular file" in str(n.message) for n in app._notifications)
+
+
+async def test_a_task_stopped_by_a_limit_shows_cut_off(tmp_path):
+    settings = storage.Settings(timeout=1.0)
+    app = make_app(SLEEPER, str(tmp_path / "sleeper.py"), settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot, timeout=30)
+        main = next(t for t in app.model.tasks.values() if t.coro == "main")
+        from asyncplay.tui.task_table import row_values
+
+        assert row_values(main, app.model.now)[2] == "cut off"
+        assert "cut off" in app.tasks.render_line(1).text + app.tasks.render_line(2).text

@@ -688,10 +688,12 @@ class AsyncplayApp(App[int]):
             self.open_path(Path(result))
 
     def open_path(self, path: Path) -> None:
+        from asyncplay.tui.launch import read_source
+
         try:
-            text = path.read_text(encoding="utf-8") if path.exists() else ""
-        except (OSError, UnicodeDecodeError) as exc:
-            self.notify(f"could not open {path}: {exc}", severity="error")
+            text = read_source(path) if path.exists() else ""
+        except ValueError as exc:
+            self.notify(f"could not open: {exc}", severity="error")
             return
         buffer = storage.Autosave(text=text, path=str(path.resolve()))
         self.load_buffer(buffer, f"opened {origin_label(buffer)}")

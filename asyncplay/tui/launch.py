@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -15,6 +16,41 @@ def _when(saved_at: float) -> str:
     return time.strftime(
         "%H:%M" if time.time() - saved_at < 86_400 else "%b %d %H:%M", time.localtime(saved_at)
     )
+
+
+MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a program to edit, not a data file: 4 MiB is plenty
+
+
+def read_source(path: Path, shown: str | None = None) -> str:
+    """The text of a program file, or ValueError with a one-line reason.
+
+    Only regular files of a sane size: ``/dev/zero`` would fill the memory, a FIFO would
+    block the editor forever.
+    """
+    shown = shown or str(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{shown} is a directory, not a Python file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{shown} is not a regular file (a device, FIFO or socket)")
+    if info.st_size > MAX_SOURCE_BYTES:
+        size = info.st_size / (1024 * 1024)
+        limit = MAX_SOURCE_BYTES // (1024 * 1024)
+        raise ValueError(f"{shown} is {size:.1f} MiB: too big to edit here (at most {limit} MiB)")
+    try:
+        with path.open("rb") as handle:  # never more than the limit, even if it grew
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ValueError(f"{shown} is too big to edit here (at most 4 MiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{shown} is not UTF-8 text") from None
 
 
 def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
@@ -48,12 +84,7 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
         if last is not None and last.dirty and last.path == str(full):
             return last, f"restored your unsaved edits to {target} from {_when(last.saved_at)}"
         if path.exists():
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                raise ValueError(f"{target} is not UTF-8 text") from None
-            except OSError as exc:
-                raise ValueError(f"cannot read {target}: {exc.strerror}") from None
+            text = read_source(path, target)
             return storage.Autosave(text=text, path=str(full)), f"opened {target}"
         return storage.Autosave(text="", path=str(full)), f"new file {target}: ctrl+s creates it"
     found = snippets.find_bundled(target)

@@ -43,7 +43,8 @@ COLUMN_HELP: tuple[tuple[str, str], ...] = (
     (
         "state",
         "pending (not started yet), ready (queued to run), waiting (suspended on an "
-        "await), done, cancelled, or failed (ended with an exception).",
+        "await), done, cancelled, failed (ended with an exception), or cut off (the run "
+        "ended, by a limit, a stop or its own exit, before the task finished).",
     ),
     (
         "awaits",
@@ -62,6 +63,7 @@ STATE_STYLE = {
     "done": Style(dim=True),
     "waiting": Style(color="cyan"),
     "ready": Style(color="green"),
+    "cut off": Style(color="magenta", bold=True),
 }
 HEADER_STYLE = Style(bold=True, underline=True)
 CURSOR_STYLE = Style(reverse=True)
@@ -86,7 +88,7 @@ def row_values(info: TaskInfo, now: float) -> tuple[str, ...]:
     return (
         info.name,
         info.coro,
-        info.state,
+        "cut off" if info.unfinished else info.state,  # not "ready": nothing runs any more
         awaits,
         str(line) if line else "",
         str(info.steps),
