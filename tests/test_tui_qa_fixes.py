@@ -337,3 +337,68 @@ async def test_a_task_stopped_by_a_limit_shows_cut_off(tmp_path):
 
         assert row_values(main, app.model.now)[2] == "cut off"
         assert "cut off" in app.tasks.render_line(1).text + app.tasks.render_line(2).text
+
+
+# -- a data folder that cannot be used --------------------------------------------------------
+
+
+async def test_an_unusable_data_folder_warns_and_quit_asks_twice(tmp_path, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(blocker))
+    app = make_app("print(1)\n", str(tmp_path / "p.py"), settings=storage.Settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "NOT AUTOSAVED" in app.status.plain
+        assert any("cannot be kept" in str(n.message) for n in app._notifications)
+        app.editor.focus()
+        await pilot.press("x")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running  # the first ctrl+q only warns
+        assert any("Ctrl+Q again" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_quit_with_a_usable_folder_needs_one_key(tmp_path, home):
+    app = make_app("print(1)\n", str(tmp_path / "p.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "NOT AUTOSAVED" not in app.status.plain
+        app.editor.focus()
+        await pilot.press("x", "ctrl+q")
+        await pilot.pause()
+    assert not app.is_running
+    assert storage.load_autosave().text == "xprint(1)\n"
+
+
+async def test_opening_another_file_says_where_the_edits_went(tmp_path, home):
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = make_app("print(1)\n", str(tmp_path / "p.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.focus()
+        await pilot.press("x")
+        app.open_path(other)
+        await pilot.pause()
+        assert app.editor.text == "print('other')\n"
+        kept = home / "p.py.unsaved"
+        assert kept.read_text() == "xprint(1)\n"
+        assert any(str(kept) in str(n.message) for n in app._notifications)
+
+
+async def test_opening_another_file_keeps_edits_it_cannot_put_aside(tmp_path, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(blocker))
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = make_app("print(1)\n", str(tmp_path / "p.py"), settings=storage.Settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.focus()
+        await pilot.press("x")
+        app.open_path(other)
+        await pilot.pause()
+        assert app.editor.text == "xprint(1)\n"  # not switched: the edits would be lost
+        assert any("Not opened" in str(n.message) for n in app._notifications)

@@ -50,6 +50,7 @@ AUTOSAVE_DELAY = 2.0  # seconds after the last edit
 FOLD_BATCH = 2_000  # events folded before yielding to the loop
 RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
 NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
+QUIT_CONFIRM_SECONDS = 6.0  # the second ctrl+q that quits with edits nowhere saved
 HANGUP_GRACE = 1.5  # seconds a hung-up app gets to exit cleanly before it just ends
 
 
@@ -179,6 +180,8 @@ class AsyncplayApp(App[int]):
         self._autosave_timer: Any = None
         self.marks: RunMarks | None = None
         self._tick_errors = 0
+        self.autosave_error: str | None = None  # why the last autosave failed
+        self._quit_armed_until = 0.0  # a second ctrl+q before this quits without autosave
         self._announced: dict | None = None  # the run_end already told in a toast
         self.hangup_watchdog = False  # set by the command line: a real terminal can hang
         self.gc_tuning = False  # set by the command line (a process-wide choice)
@@ -242,6 +245,7 @@ class AsyncplayApp(App[int]):
         if self._note:
             self._note_until = self.clock() + NOTE_SECONDS
         self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
+        self._check_storage()
         if self.gc_tuning:
             self.call_after_refresh(tune_gc)
         loop = asyncio.get_running_loop()
@@ -319,7 +323,8 @@ class AsyncplayApp(App[int]):
     def status_note(self) -> str:
         if self._note and self.clock() < self._note_until:
             return self._note
-        return origin_label(self.buffer) + (" *" if self.dirty else "")
+        label = origin_label(self.buffer) + (" *" if self.dirty else "")
+        return f"NOT AUTOSAVED: {label}" if self.autosave_error else label
 
     def say(self, note: str) -> None:
         """A one-off sentence in the status bar (and nowhere else to dismiss)."""
@@ -480,8 +485,28 @@ class AsyncplayApp(App[int]):
             storage.save_autosave(self.current_buffer())
         except Exception as exc:
             self.log.error(f"autosave failed: {exc!r}")
+            self.autosave_error = str(exc) or type(exc).__name__
             return False
+        self.autosave_error = None
         return True
+
+    def _check_storage(self) -> None:
+        """An unusable data folder is said at once: otherwise quitting loses the edits."""
+        if not self.autosave_enabled:
+            return
+        try:
+            home = storage.data_dir()
+            if not os.access(home, os.W_OK):
+                raise OSError(f"{home} is not writable")
+        except Exception as exc:
+            self.autosave_error = str(exc) or type(exc).__name__
+            self.notify(
+                f"Your buffer cannot be kept between sessions ({self.autosave_error}). "
+                f"Save with Ctrl+S (or F4 elsewhere); set {storage.HOME_ENV} to a folder "
+                "of yours.",
+                severity="error",
+                timeout=20,
+            )
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if self._autosave_timer is not None:
@@ -489,16 +514,23 @@ class AsyncplayApp(App[int]):
         self._autosave_timer = self.set_timer(AUTOSAVE_DELAY, self.save_autosave)
 
     def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
-        """Switch the editor to another buffer; unsaved edits are kept aside first."""
-        if self.dirty:
-            self._keep_aside()
+        """Switch the editor to another buffer; unsaved edits are kept aside first (and if
+        they cannot be, the switch does not happen: edits are never dropped)."""
+        if self.dirty and not self._keep_aside():
+            self.notify(
+                "Not opened: your unsaved edits could not be kept aside. Save them first "
+                "(Ctrl+S, or F4 elsewhere).",
+                severity="error",
+                timeout=12,
+            )
+            return
         self.buffer = buffer
         self._clean_text = saved_text(buffer)
         self.editor.load(buffer.text, buffer.cursor)
         self.save_autosave()
         self.say(note)
 
-    def _keep_aside(self) -> None:
+    def _keep_aside(self) -> bool:
         """Unsaved edits go to NAME.py.unsaved beside the autosave (never lost)."""
         try:
             if self.buffer.path:
@@ -507,9 +539,16 @@ class AsyncplayApp(App[int]):
                 name = f"{self.buffer.snippet or 'untitled'}.py.unsaved"
             target = storage.data_dir() / name
             storage.write_atomic(target, self.editor.text)
-            self.notify(f"your unsaved edits were kept in {target}", timeout=10)
         except OSError as exc:
             self.notify(f"could not keep the unsaved edits: {exc}", severity="error")
+            return False
+        self.notify(
+            f"Your unsaved edits to {origin_label(self.buffer)} were kept in {target} "
+            "(Ctrl+O opens it).",
+            severity="warning",
+            timeout=15,
+        )
+        return True
 
     def is_bundled(self) -> bool:
         if not self.buffer.path:
@@ -773,8 +812,25 @@ class AsyncplayApp(App[int]):
     # ---- leaving ------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        """Save the buffer, stop the run (nothing left behind), then leave."""
-        self.save_autosave()
+        """Save the buffer, stop the run (nothing left behind), then leave.
+
+        If the buffer cannot be autosaved and has unsaved edits, the first Ctrl+Q only
+        warns: a second one within a few seconds quits anyway.
+        """
+        if (
+            not self.save_autosave()
+            and self.autosave_enabled
+            and self.dirty
+            and self.clock() > self._quit_armed_until
+        ):
+            self._quit_armed_until = self.clock() + QUIT_CONFIRM_SECONDS
+            self.notify(
+                f"Your edits could not be autosaved ({self.autosave_error}). Ctrl+S saves "
+                "them to a file (F4: elsewhere); Ctrl+Q again quits and loses them.",
+                severity="error",
+                timeout=QUIT_CONFIRM_SECONDS,
+            )
+            return
         try:
             self._rerun = False
             if self._run_task is not None and not self._run_task.done():
