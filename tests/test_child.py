@@ -295,9 +295,9 @@ if sys.argv[2] == "refuse-threads":  # what a pids limit of 1 does to every thre
         raise RuntimeError("can't start new thread")
 
     _thread.start_new_thread = refuse
-channel = open(sys.argv[1], "wb")
+channel = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)  # boot moves it
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
-    json.dump({"channel_fd": channel.fileno(), "slow_step": 0.1}, spec)
+    json.dump({"channel_fd": channel, "slow_step": 0.1}, spec)
 os.environ["ASYNCPLAY_CHILD_SPEC"] = spec.name
 from asyncplay.child import boot
 
@@ -308,7 +308,12 @@ del _thread, json, os, sys, tempfile, channel, spec, boot
 
 
 def _boot_child(
-    tmp_path, program: str, *, refuse_threads: bool = False, unbuffered: bool = False
+    tmp_path,
+    program: str,
+    *,
+    refuse_threads: bool = False,
+    unbuffered: bool = False,
+    python: str = sys.executable,
 ) -> tuple[subprocess.CompletedProcess, list[dict]]:
     channel = tmp_path / "channel"
     e = env()
@@ -317,7 +322,7 @@ def _boot_child(
         e["PYTHONUNBUFFERED"] = "1"
     how = "refuse-threads" if refuse_threads else "threads"
     r = subprocess.run(
-        [sys.executable, "-c", BOOT + program, str(channel), how],
+        [python, "-c", BOOT + program, str(channel), how],
         env=e,
         capture_output=True,
         timeout=60,
@@ -338,11 +343,12 @@ asyncio.run(main())
 """
 
 
-def test_the_runtime_works_without_its_helper_threads(tmp_path) -> None:
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_runtime_works_without_its_helper_threads(tmp_path, version: str) -> None:
     """--procs 1 (a pids limit counts threads): the flusher and the watchdog cannot start.
     The runtime goes on without them, silently; the slow step is still reported, at the
     line the step resumed at."""
-    r, events = _boot_child(tmp_path, SLOW_STEP, refuse_threads=True)
+    r, events = _boot_child(tmp_path, SLOW_STEP, refuse_threads=True, python=_python(version))
     assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b"bye\n")
     kinds = [e["event"] for e in events]
     assert kinds[0] == "hello" and kinds[-1] == "bye" and "protocol_error" not in kinds
@@ -372,13 +378,14 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 @pytest.mark.parametrize("unbuffered", [True, False], ids=["-u", "buffered"])
-def test_a_flood_is_sent_in_few_output_records(tmp_path, unbuffered: bool) -> None:
+def test_a_flood_is_sent_in_few_output_records(tmp_path, unbuffered: bool, version: str) -> None:
     """Under python -u every write of a print is a chunk (four per line here): one record
     each made the parent ten times slower than the program. A flood now goes in one
     record per run of a stream; a step that writes a little keeps one record per write,
     so bytes written with os.write between two prints are told apart exactly."""
-    r, events = _boot_child(tmp_path, FLOOD, unbuffered=unbuffered)
+    r, events = _boot_child(tmp_path, FLOOD, unbuffered=unbuffered, python=_python(version))
     lines = "".join(f"line {i}\n" for i in range(20_000)).encode()
     # Buffered, "a" waits in the buffer until the step ends: os.write goes first.
     tail = b"ab\nc\n" if unbuffered else b"b\nac\n"
