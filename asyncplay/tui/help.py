@@ -2,7 +2,7 @@
 
 API (for the app)::
 
-    self.push_screen(HelpScreen(help_bindings(self)))            # bind F1
+    self.push_screen(HelpScreen(help_bindings(self), intro=moving_around(self)))  # F1
 
 ``HelpScreen(bindings, columns=TASK_COLUMNS)`` takes ``(key, description)`` pairs, so the
 help never drifts from the app's bindings: :func:`help_bindings` collects them from the
@@ -10,6 +10,7 @@ screen that is active when F1 is pressed (the app's, the screen's and the focuse
 bindings that have a description, widget-internal cursor keys left out). Pass the task
 table's real ``(column, meaning)`` pairs as ``columns`` if they differ from the default.
 ``files_note`` defaults to where :mod:`asyncplay.storage` keeps the user's files.
+``intro`` (from :func:`moving_around`) says how to reach each pane, from the app's own keys.
 Escape, F1 or q close it; arrows, PageUp/PageDown scroll it.
 """
 
