@@ -171,7 +171,12 @@ def test_hang_up_saves_the_edit_and_kills_the_run(tmux, tmp_path) -> None:
     tmux.type("# survives the drop")
     tmux.keys("Enter", "F5")
     tmux.wait_screen("running")
-    run_pids = [p for p, _s, cmd in others(set()) if p != pid]
+    # "running" shows as the run is asked for; its process may take a moment to appear.
+    deadline = time.monotonic() + 15
+    run_pids: list[int] = []
+    while not run_pids and time.monotonic() < deadline:
+        run_pids = [p for p, _s, cmd in others(set()) if p != pid]
+        time.sleep(0.05)
     assert run_pids, "the run's process should be alive"
     tmux.tmux("kill-session", "-t", "app")  # the terminal goes away: SIGHUP
     wait_gone(pid)
