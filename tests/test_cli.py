@@ -78,7 +78,8 @@ def test_exit_status_args_and_passthrough(tmp_path) -> None:
     assert r.stderr == b"err\n"
 
 
-def test_summary_names_tasks_and_end(tmp_path) -> None:
+def test_summary_names_tasks_and_end(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the summary fits the terminal: keep every column
     (tmp_path / "p.py").write_text(
         "import asyncio\n"
         "async def worker(d):\n    await asyncio.sleep(d)\n"
