@@ -105,3 +105,12 @@ def no_leftover_processes():
     """Every test: afterwards, nothing it started may be alive."""
     yield
     assert_nothing_left()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private data folder and working directory: the playground's tests never touch the
+    user's files (used by the TUI test modules through ``pytestmark``)."""
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"

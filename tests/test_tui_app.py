@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from tui_helpers import wait_ended, wait_for
+from tui_helpers import make_app, wait_ended, wait_for
 
 from asyncplay import storage
-from asyncplay.tui.app import AsyncplayApp
 
 GATHER = textwrap.dedent(
     """\
@@ -44,15 +43,7 @@ RUNAWAY = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
-def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
-    return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 async def test_run_shows_output_tasks_and_marks(tmp_path):

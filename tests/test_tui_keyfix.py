@@ -17,11 +17,7 @@ from asyncplay import storage
 from asyncplay.tui import keyfix
 from asyncplay.tui.app import AsyncplayApp
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def burst(app: App, keys: str) -> None:

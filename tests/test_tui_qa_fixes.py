@@ -5,11 +5,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from tui_helpers import wait_ended
+from tui_helpers import make_app, wait_ended
 
 from asyncplay import storage
 from asyncplay.tui import ending
-from asyncplay.tui.app import AsyncplayApp
 from asyncplay.tui.settings import NUMBER_FIELDS
 
 SLEEPER = textwrap.dedent(
@@ -24,15 +23,7 @@ SLEEPER = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
-def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
-    return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 # -- the end of a run, in the playground's words ---------------------------------------

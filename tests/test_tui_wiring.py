@@ -13,12 +13,7 @@ from asyncplay.tui.launch import opening
 from asyncplay.tui.settings import SettingsScreen
 from asyncplay.tui.snippet_browser import SnippetBrowser
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def bundled_app(name: str = "gather") -> AsyncplayApp:

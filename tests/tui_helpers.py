@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from asyncplay import storage
+from asyncplay.tui.app import AsyncplayApp
+
 
 async def wait_for(pilot: Pilot, cond: Callable[[], bool], timeout: float = 20.0) -> None:
     """Let the app run until ``cond()`` holds (generous: the machine is shared)."""
@@ -23,3 +26,8 @@ async def wait_ended(pilot: Pilot, timeout: float = 20.0) -> None:
     await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended", timeout)
     await asyncio.sleep(0.15)  # a tick or two for the views
     await pilot.pause()
+
+
+def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
+    """The playground on ``text`` as if restored from the autosave (a file's or not)."""
+    return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
