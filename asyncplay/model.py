@@ -153,6 +153,9 @@ class RunModel:
         self.slow_steps = 0
         self.snapshots: list[WaitSnapshot] = []  # one per deadlock warning (bounded)
         self.limits: dict = {}  # run_start's limits: timeout, memory, cpu, output_limit, procs
+        self.sandbox: dict | None = None  # run_start's sandbox: mode, layers, notes
+        self.clock = "real"  # hello's clock: "virtual" when time is simulated
+        self.speed = 1.0  # hello's speed: virtual seconds per real second
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -161,7 +164,6 @@ class RunModel:
             for t in self.tasks.values()
             if t.state not in FINISHED
         }
-        self.sandbox: dict | None = None  # run_start's sandbox: mode, layers, notes
 
     @property
     def exit_code(self) -> int | None:
@@ -193,6 +195,11 @@ def _run_start(m: RunModel, ev: dict) -> None:
 def _hello(m: RunModel, ev: dict) -> None:
     m.python = ev.get("python")
     m.protocol = ev.get("version")
+    if ev.get("clock") in ("real", "virtual"):
+        m.clock = ev["clock"]
+    speed = ev.get("speed")
+    if isinstance(speed, (int, float)) and speed > 0:
+        m.speed = float(speed)
 
 
 def _task_created(m: RunModel, ev: dict) -> None:

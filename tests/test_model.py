@@ -93,3 +93,12 @@ def test_unknown_events_and_tasks_are_ignored() -> None:
     apply(m, {"event": "steps", "t": 1, "steps": [[42, 0.0, 0.1, None, None, 0]]})
     apply(m, {"event": "task_done", "t": 1, "id": 42, "state": "done"})
     assert m.tasks == {} and m.now == 5
+
+
+def test_model_fields_exist_before_any_event_and_hello_sets_the_clock() -> None:
+    m = RunModel()
+    assert m.sandbox is None and m.clock == "real" and m.speed == 1.0
+    apply(m, {"event": "hello", "t": 0.0, "version": 1, "clock": "virtual", "speed": 0.25})
+    assert m.clock == "virtual" and m.speed == 0.25
+    apply(m, {"event": "hello", "t": 0.0, "version": 1, "clock": "sundial", "speed": -3})
+    assert m.clock == "virtual" and m.speed == 0.25  # nonsense is ignored
