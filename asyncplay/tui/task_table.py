@@ -130,6 +130,13 @@ class TaskTable(ScrollView, can_focus=True):
             self.task = task
             self.jump = jump
 
+    class InternalToggled(Message):
+        """``i`` was pressed: the app applies it to every view (one toggle for all)."""
+
+        def __init__(self, show_internal: bool) -> None:
+            super().__init__()
+            self.show_internal = show_internal
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model: RunModel | None = None
@@ -247,11 +254,21 @@ class TaskTable(ScrollView, can_focus=True):
     # ---- moving and choosing -----------------------------------------------------------
 
     def move_cursor(self, row: int) -> None:
+        if self._place_cursor(row):
+            self.post_message(self.TaskChosen(self.selected_task()))
+
+    def select_task(self, task: int) -> None:
+        """Put the cursor on ``task``'s row (chosen in another view): no message back."""
+        if task in self._order:
+            self._place_cursor(self._order.index(task))
+
+    def _place_cursor(self, row: int) -> bool:
+        """Move the cursor and scroll it into view; False when it did not move."""
         if not self._order:
-            return
+            return False
         row = max(0, min(len(self._order) - 1, row))
         if row == self.cursor_row:
-            return
+            return False
         self.cursor_row = row
         top = self.scroll_offset.y
         height = max(1, self.size.height - 1)
@@ -260,7 +277,7 @@ class TaskTable(ScrollView, can_focus=True):
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
         self.refresh()
-        self.post_message(self.TaskChosen(self.selected_task()))
+        return True
 
     def action_move(self, delta: int) -> None:
         self.move_cursor(self.cursor_row + delta)
@@ -294,8 +311,18 @@ class TaskTable(ScrollView, can_focus=True):
         self.refresh()
 
     def action_toggle_internal(self) -> None:
-        """Show or hide asyncio's own tasks; rows keep creation order either way."""
-        self.show_internal = not self.show_internal
+        """Show or hide asyncio's own tasks, here and (through the app) in every view."""
+        self.set_internal(not self.show_internal)
+        self.post_message(self.InternalToggled(self.show_internal))
+        self.notify(
+            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
+        )
+
+    def set_internal(self, value: bool) -> None:
+        """Rows keep creation order either way; the cursor stays on its task if shown."""
+        if value == self.show_internal:
+            return
+        self.show_internal = value
         m = self.model
         if m is not None:
             chosen = self.selected_task()
@@ -307,6 +334,3 @@ class TaskTable(ScrollView, can_focus=True):
             self.cursor_row = self._order.index(chosen) if chosen in self._order else 0
             self._resize()
             self.refresh()
-        self.notify(
-            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
-        )
