@@ -13,16 +13,12 @@ from textual.widgets import TextArea
 
 from asyncplay.tui.highlight import PygmentsHighlighter
 from asyncplay.tui.keyfix import run_binding_now
+from asyncplay.tui.marks import GUTTER
 
-# Gutter marks (kinds from tui/marks.py), strongest last: a line with several shows the
-# last that applies. + created a task, ! a warning, x an exception, > the selected task.
-_MARK_ORDER = ("created", "warning", "error", "selected")
-_MARK_GLYPH = {
-    "created": ("+", "green"),
-    "warning": ("!", "yellow"),
-    "error": ("x", "bold red"),
-    "selected": (">", "bold cyan"),
-}
+# Gutter marks (kinds and glyphs from tui/marks.py), strongest last: a line with several
+# shows the last that applies.
+_MARK_ORDER = tuple(kind for kind, _glyph, _style, _meaning in GUTTER)
+_MARK_GLYPH = {kind: (glyph, Style.parse(style)) for kind, glyph, style, _meaning in GUTTER}
 
 INDENT = 4
 _OPENERS = ("(", "[", "{", ":")
@@ -125,7 +121,7 @@ class CodeEditor(TextArea, inherit_bindings=False):
         if kind is None or width < 3 or line >= self.document.line_count:
             return strip
         glyph, style = _MARK_GLYPH[kind]
-        mark = Strip([Segment(glyph, Style.parse(style))], 1)
+        mark = Strip([Segment(glyph, style)], 1)
         return Strip.join([strip.crop(0, width - 2), mark, strip.crop(width - 1)])
 
     async def _on_key(self, event: events.Key) -> None:

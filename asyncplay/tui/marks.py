@@ -2,7 +2,14 @@
 
 Pure bookkeeping over the model (no widgets): where tasks were created, where warnings
 and exceptions point, and where the selected task is now (or, if it never suspended in
-the program's file, where it was created). Lines are 0-based, as the editor counts.
+the program's file, where it was created). ``RunMarks`` gives 0-based lines, as the
+editor counts; ``warning_lines`` and ``warnings_at`` speak 1-based lines, as people and
+the protocol do.
+
+Where a warning is marked: at its own ``line``; a ``deadlock`` also at the line where each
+of its ``tasks`` waited at that moment (the model's snapshot of the warning, else where
+the task waits now); a warning tied to a task (``cut_off``, ``destroyed_pending``,
+``exception_never_retrieved``) that names no line of the program, at the task's line.
 """
 
 from __future__ import annotations
@@ -18,6 +25,17 @@ WARNING = "warning"
 ERROR = "error"
 SELECTED = "selected"
 
+#: The gutter's marks, weakest first (a line with several shows the last that applies):
+#: (kind, glyph, Rich style, meaning). The editor draws from it; the help's legend too.
+GUTTER: tuple[tuple[str, str, str, str], ...] = (
+    (CREATED, "+", "green", "a task was created here"),
+    (WARNING, "!", "bold black on yellow", "a warning (F10 or a click explains it)"),
+    (ERROR, "x", "bold red", "an exception was raised here"),
+    (SELECTED, ">", "bold cyan", "the selected task is here"),
+)
+# Warnings about one task that are marked at the task's line when they name none.
+_TASK_KINDS = frozenset({"cut_off", "destroyed_pending", "exception_never_retrieved"})
+
 
 def same_file(file: str | None, program: str | None) -> bool:
     """Whether an event's file is the program (compiled under an absolute path)."""
@@ -31,6 +49,58 @@ def task_line(info: TaskInfo, program: str | None) -> int | None:
     if info.line and same_file(info.file, program):
         return info.line
     return None
+
+
+def _line(value: object) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if ok else None  # type: ignore[return-value]
+
+
+def _info(model: RunModel, tid: object) -> TaskInfo | None:
+    if isinstance(tid, int) and not isinstance(tid, bool):
+        return model.tasks.get(tid)
+    return None
+
+
+def warning_lines(model: RunModel, warning: dict, program: str | None) -> list[int]:
+    """The 1-based lines of the program where ``warning`` is marked (see the docstring)."""
+    lines: list[int] = []
+    line = _line(warning.get("line"))
+    if line and same_file(warning.get("file"), program):
+        lines.append(line)
+    kind = warning.get("kind")
+    if kind == "deadlock" and isinstance(warning.get("tasks"), list):
+        waits: dict = {}
+        for snap in model.snapshots:
+            if snap.warning is warning:
+                waits = snap.waits
+                break
+        for tid in warning["tasks"]:
+            info = _info(model, tid)
+            if info is None:
+                continue
+            wait = waits.get(info.id)
+            if wait is not None and _line(wait[2]) and same_file(wait[1], program):
+                at = wait[2]
+            else:
+                at = task_line(info, program)
+            if at and at not in lines:
+                lines.append(at)
+    elif kind in _TASK_KINDS and not lines:
+        info = _info(model, warning.get("task"))
+        at = task_line(info, program) if info is not None else None
+        if at:
+            lines.append(at)
+    return lines
+
+
+def warnings_at(model: RunModel | None, program: str | None, line: int) -> list[dict]:
+    """The run's warnings marked at ``line`` (1-based) of ``program``, in the run's order:
+    what the app explains for "the warning at the editor's cursor"."""
+    if model is None or not program:
+        return []
+    program = os.path.abspath(program)
+    return [w for w in model.warnings if line in warning_lines(model, w, program)]
 
 
 class RunMarks:
@@ -56,8 +126,8 @@ class RunMarks:
         self._seen = len(m.tasks)
         marks: dict[int, set[str]] = {line: {CREATED} for line in self._created}
         for ev in m.warnings:
-            if ev.get("line") and same_file(ev.get("file"), program):
-                marks.setdefault(ev["line"] - 1, set()).add(WARNING)
+            for line in warning_lines(m, ev, program):
+                marks.setdefault(line - 1, set()).add(WARNING)
         for info in m.tasks.values():
             if info.state == "failed" and info.exc_line and same_file(info.exc_file, program):
                 marks.setdefault(info.exc_line - 1, set()).add(ERROR)
