@@ -7,6 +7,7 @@ are single characters so a lane is one short string, cheap to build for thousand
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from asyncplay.model import RunModel, TaskInfo
@@ -86,8 +87,11 @@ def window(model: RunModel, tasks: list[TaskInfo]) -> tuple[float, float]:
     return start, max(end, start + 1e-3)
 
 
-def lane_cells(task: TaskInfo, start: float, end: float, cells: int, now: float) -> str:
-    """One task's cells: alive as waits, busy time per cell from its spans, then marks."""
+def lane_cells(
+    task: TaskInfo, start: float, end: float, cells: int, now: float, spans: list | None = None
+) -> str:
+    """One task's cells: alive as waits, busy time per cell from its spans, then marks.
+    ``spans`` (default: all of the task's) lets a zoomed view pass only ``spans_in``."""
     dt = (end - start) / cells
     out = [EMPTY] * cells
     born = task.created
@@ -105,7 +109,7 @@ def lane_cells(task: TaskInfo, start: float, end: float, cells: int, now: float)
     for c in range(c0, c1 + 1):
         out[c] = WAIT
     busy = [0.0] * cells
-    for span in task.spans:
+    for span in task.spans if spans is None else spans:
         s, extent, ran = span[0], span[1], span[2]
         if s + extent < start or s > end:
             continue
@@ -306,3 +310,134 @@ def timeline_text(
     label, cells = cells_for(width, [t.name for t in tasks[:max_lanes]])
     lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
     return render(lay, width, ascii_only, colour, label)
+
+
+# ---- helpers for an interactive view (the TUI's timeline pane) ---------------------------
+# Pure functions of a task, a time and a window: the pane keeps the cursor and the window,
+# these say what is where. Spans of one task never overlap and come in time order, so a
+# span is found by bisection, not by a scan of up to MAX_SPANS_PER_TASK spans.
+
+
+def _span_end(span: tuple) -> float:
+    return span[0] + span[1]
+
+
+def _span_start(span: tuple) -> float:
+    return span[0]
+
+
+def column(t: float, start: float, end: float, cells: int) -> int | None:
+    """The cell of time ``t`` in a window of ``cells`` columns, None outside it (the same
+    rounding as ``lane_cells``, so a mark and the cursor agree on their column)."""
+    if cells <= 0 or not end > start or not start <= t <= end:
+        return None
+    x = (t - start) / ((end - start) / cells) + 1e-9
+    return min(cells - 1, max(0, int(x)))
+
+
+def cell_time(col: int, start: float, end: float, cells: int) -> float:
+    """The middle of column ``col``: where the cursor stands when it moves by columns."""
+    return start + (col + 0.5) * (end - start) / max(1, cells)
+
+
+def span_at(task: TaskInfo, t: float, tolerance: float = 0.0) -> int | None:
+    """The index of the span that ran at ``t``, or of the nearest one within ``tolerance``
+    seconds (a cell's worth, so a 50 µs step is found in a 10 ms column); None if none."""
+    spans = task.spans
+    if not spans:
+        return None
+    i = bisect.bisect_right(spans, t, key=_span_start)  # spans[:i] start at or before t
+    best: int | None = None
+    gap = math.inf
+    if i > 0:
+        before = spans[i - 1]
+        gap = max(0.0, t - _span_end(before))
+        best = i - 1
+    if i < len(spans) and spans[i][0] - t < gap:
+        gap = spans[i][0] - t
+        best = i
+    return best if gap <= tolerance else None
+
+
+def wait_at(task: TaskInfo, t: float, now: float) -> tuple[float, int | None] | None:
+    """When ``task`` is alive but not running at ``t``: (since, index of the span before
+    the wait, whose ``awaiting`` it waits on; None before its first step); else None."""
+    died = task.ended if task.ended is not None else now
+    if not task.created <= t <= died:
+        return None
+    spans = task.spans
+    i = bisect.bisect_right(spans, t, key=_span_start)
+    if i > 0:
+        before = spans[i - 1]
+        if t < _span_end(before):
+            return None  # it ran then
+        return _span_end(before), i - 1
+    return task.created, None
+
+
+def step_number(task: TaskInfo, index: int) -> tuple[int, int]:
+    """(first, last) step numbers (from 1) a span covers: one step, or a merged run."""
+    first = 1 + sum(span[3] for span in task.spans[:index])
+    return first, first + task.spans[index][3] - 1
+
+
+def next_span(task: TaskInfo, t: float, direction: int) -> int | None:
+    """The span starting after ``t`` (``direction`` 1) or the last one starting before it
+    (-1): what ``]`` and ``[`` step to."""
+    spans = task.spans
+    if direction > 0:
+        i = bisect.bisect_right(spans, t, key=_span_start)
+        return i if i < len(spans) else None
+    i = bisect.bisect_left(spans, t, key=_span_start)
+    return i - 1 if i > 0 else None
+
+
+def spans_in(task: TaskInfo, start: float, end: float) -> list:
+    """The spans that touch ``start``..``end``: a zoomed-in lane looks at these only."""
+    spans = task.spans
+    lo = bisect.bisect_left(spans, start, key=_span_end)
+    hi = bisect.bisect_right(spans, end, key=_span_start)
+    return spans[lo:hi]
+
+
+def wait_labels(task: TaskInfo, cells: str, start: float, end: float) -> list[tuple[int, str]]:
+    """(column, text) of what each wait drawn in ``cells`` was on, for the waits long enough
+    to hold it with a cell of line either side (``─sleep(1)──``)."""
+    n = len(cells)
+    out: list[tuple[int, str]] = []
+    c = 0
+    while c < n:
+        if cells[c] != WAIT:
+            c += 1
+            continue
+        run = c
+        while c < n and cells[c] == WAIT:
+            c += 1
+        length = c - run
+        if length < 4:
+            continue
+        t = cell_time(run, start, end, n)
+        i = bisect.bisect_right(task.spans, t, key=_span_start)
+        what = task.spans[i - 1][4] if i > 0 else None
+        if what and len(what) + 2 <= length:
+            out.append((run + 1, what))
+    return out
+
+
+def zoom(
+    start: float, end: float, centre: float, factor: float, least: float = 1e-6
+) -> tuple[float, float]:
+    """The window ``factor`` times as long (below 1: zoomed in), ``centre`` staying at the
+    same place on screen; never before 0 and never shorter than ``least`` seconds."""
+    span = max(least, (end - start) * factor)
+    share = (centre - start) / (end - start) if end > start else 0.5
+    share = min(1.0, max(0.0, share))
+    new_start = max(0.0, centre - share * span)
+    return new_start, new_start + span
+
+
+def pan(start: float, end: float, by: float) -> tuple[float, float]:
+    """The window moved ``by`` seconds (negative: back), never before 0."""
+    span = end - start
+    new_start = max(0.0, start + by)
+    return new_start, new_start + span

@@ -160,3 +160,105 @@ def test_narrow_lanes_keep_the_end_that_tells_them_apart() -> None:
     assert [x[-2:] for x in labels] == ["-1", "-2", "-3"] and "…" in labels[0], text
     assert tl.shorten("worker-3", 6) == "wo…r-3" and tl.shorten("worker-3", 8) == "worker-3"
     assert tl.shorten("worker-3", 6, "~") == "wo~r-3" and tl.shorten("ab", 1) == "a"
+
+
+# ---- the pure helpers behind the TUI's timeline pane ------------------------------------
+
+
+def _one_task() -> RunModel:
+    s = Stream().task(1, 0.0, "main")
+    s.step(1, 0.1, 0.1, "sleep(1)", 3)  # 0.1-0.2
+    s.step(1, 1.2, 0.05, "lock", 4)  # 1.2-1.25
+    s.step(1, 2.0, 0.01).done(1, 2.01)
+    return build(s.end(2.1))
+
+
+def test_span_at_finds_the_step_or_the_nearest_within_tolerance() -> None:
+    info = _one_task().tasks[1]
+    assert tl.span_at(info, 0.15) == 0
+    assert tl.span_at(info, 0.1) == 0 and tl.span_at(info, 0.2) == 0  # both edges
+    assert tl.span_at(info, 0.5) is None  # waiting then
+    assert tl.span_at(info, 0.25, tolerance=0.1) == 0
+    assert tl.span_at(info, 1.15, tolerance=0.1) == 1  # the next one is nearer
+    assert tl.span_at(info, 0.05) is None and tl.span_at(info, 0.05, 0.06) == 0
+    assert tl.span_at(info, 5.0) is None
+    empty = build(Stream().task(1, 0.0).end(1.0)).tasks[1]
+    assert tl.span_at(empty, 0.5, 1.0) is None
+
+
+def test_wait_at_says_since_when_and_on_what() -> None:
+    m = _one_task()
+    info = m.tasks[1]
+    assert tl.wait_at(info, 0.5, m.now) == (pytest.approx(0.2), 0)
+    assert info.spans[0][4] == "sleep(1)"
+    assert tl.wait_at(info, 1.5, m.now) == (pytest.approx(1.25), 1)
+    assert tl.wait_at(info, 0.05, m.now) == (0.0, None)  # created, not started yet
+    assert tl.wait_at(info, 0.15, m.now) is None  # running
+    assert tl.wait_at(info, 3.0, m.now) is None  # ended
+    live = build(Stream().task(1, 0.0).step(1, 0.0, 0.1, "sleep(9)", 2).events)
+    assert tl.wait_at(live.tasks[1], live.now, live.now) is not None  # ended is None
+
+
+def test_step_numbers_count_merged_spans() -> None:
+    info = _one_task().tasks[1]
+    assert [tl.step_number(info, i) for i in range(3)] == [(1, 1), (2, 2), (3, 3)]
+    info.spans[0] = (*info.spans[0][:3], 4, *info.spans[0][4:])
+    assert tl.step_number(info, 0) == (1, 4) and tl.step_number(info, 1) == (5, 5)
+
+
+def test_next_and_previous_span() -> None:
+    info = _one_task().tasks[1]
+    assert tl.next_span(info, 0.0, 1) == 0
+    assert tl.next_span(info, 0.1, 1) == 1  # from a step's start: the one after it
+    assert tl.next_span(info, 2.0, 1) is None
+    assert tl.next_span(info, 1.2, -1) == 0
+    assert tl.next_span(info, 0.1, -1) is None
+    assert tl.next_span(info, 9.0, -1) == 2
+
+
+def test_spans_in_keeps_the_same_picture() -> None:
+    m = build(gather_run())
+    for info in m.tasks.values():
+        for start, end in ((0.0, 3.1), (0.5, 1.5), (2.0, 2.5), (1.004, 1.0041)):
+            part = tl.spans_in(info, start, end)
+            assert all(s[0] <= end and s[0] + s[1] >= start for s in part)
+            full = tl.lane_cells(info, start, end, 40, m.now)
+            assert tl.lane_cells(info, start, end, 40, m.now, part) == full
+    assert tl.spans_in(m.tasks[4], 0.5, 0.9) == []
+
+
+def test_wait_labels_sit_inside_waits_long_enough() -> None:
+    m = build(gather_run())
+    lay = tl.layout(m, 60)
+    for lane in lay.lanes:
+        info = m.tasks[lane.task]
+        for col, text in tl.wait_labels(info, lane.cells, lay.start, lay.end):
+            assert set(lane.cells[col - 1 : col + len(text) + 1]) == {tl.WAIT}
+    labels = dict(
+        (lane.label, tl.wait_labels(m.tasks[lane.task], lane.cells, lay.start, lay.end))
+        for lane in lay.lanes
+    )
+    assert [text for _c, text in labels["worker-C"]] == ["sleep(1)"]
+    assert [text for _c, text in labels["Task-1"]] == ["gather(3)"]
+    narrow = tl.layout(m, 8)  # no room: no label
+    assert tl.wait_labels(m.tasks[4], narrow.lanes[3].cells, narrow.start, narrow.end) == []
+
+
+def test_column_and_cell_time_agree_with_lane_cells() -> None:
+    assert tl.column(0.0, 0.0, 1.0, 10) == 0
+    assert tl.column(0.35, 0.0, 1.0, 10) == 3
+    assert tl.column(1.0, 0.0, 1.0, 10) == 9
+    assert tl.column(1.5, 0.0, 1.0, 10) is None and tl.column(-0.1, 0.0, 1.0, 10) is None
+    assert tl.cell_time(3, 0.0, 1.0, 10) == pytest.approx(0.35)
+    for col in range(10):
+        assert tl.column(tl.cell_time(col, 2.0, 3.0, 10), 2.0, 3.0, 10) == col
+
+
+def test_zoom_keeps_the_centre_in_place_and_pan_stops_at_zero() -> None:
+    start, end = tl.zoom(0.0, 4.0, 1.0, 0.5)
+    assert (start, end) == (pytest.approx(0.5), pytest.approx(2.5))  # 1.0 stays at 1/4
+    assert tl.zoom(0.0, 4.0, 0.0, 2.0) == (0.0, 8.0)
+    assert tl.zoom(0.0, 1e-6, 0.0, 0.5, least=1e-6)[1] == pytest.approx(1e-6)
+    assert tl.zoom(1.0, 3.0, 2.0, 4.0) == (0.0, 8.0)  # never before the run
+    assert tl.pan(1.0, 3.0, 0.5) == (1.5, 3.5)
+    assert tl.pan(1.0, 3.0, -5.0) == (0.0, 2.0)

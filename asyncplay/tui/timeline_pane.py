@@ -1,0 +1,772 @@
+"""The timeline pane: one lane per task, its steps drawn beside its name, a cursor in time.
+
+A line-API widget like the task table. Line 0 is the time axis, the last line the detail
+of what is under the cursor, and every line between is a lane. Only the lanes on screen
+are ever computed: each lane's cells come from ``timeline.lane_cells`` over the spans in
+the window (``timeline.spans_in``) and are kept until the window, the width or the task
+changes, so a tick with 10,000 tasks costs what the few visible lanes cost.
+
+While the run goes the window grows to hold all of it (``follow``); once the learner
+zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows again.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import islice
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from asyncplay import timeline as tl
+from asyncplay.model import RunModel, TaskInfo
+from asyncplay.report import cancelled_by
+
+WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
+LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
+
+GLYPHS = tl.UNICODE
+CELL_STYLE = {
+    tl.RUN: Style(color="green", bold=True),
+    tl.STEP: Style(color="green", bold=True),
+    tl.WAIT: Style(dim=True),
+    tl.CREATED: Style(dim=True),
+    tl.DONE: Style(bold=True),
+    tl.CANCELLED: Style(color="yellow", bold=True),
+    tl.FAILED: Style(color="red", bold=True),
+}
+WAIT_LABEL_STYLE = Style(dim=True, italic=True)
+CANCEL_STYLE = Style(color="yellow")
+WARNING_MARK = "⚠"
+WARNING_STYLE = Style(color="black", bgcolor="yellow", bold=True)
+AXIS_STYLE = Style(dim=True)
+INTERNAL_STYLE = Style(dim=True, italic=True)
+CURSOR_STYLE = Style(reverse=True)
+BLUR_CURSOR_STYLE = Style(underline=True, bold=True)
+DETAIL_STYLE = Style(bold=True)
+
+#: Every key of the focused pane, for the help screen.
+TIMELINE_HELP: tuple[tuple[str, str], ...] = (
+    ("up / down", "Move the cursor to the previous / next task's lane."),
+    ("pageup / pagedown", "Move the cursor a screen of lanes up / down."),
+    ("home / end", "Go to the first / last lane."),
+    ("left / right", "Move the cursor one column back / on in time (the view follows)."),
+    ("[ / ]", "Go to the previous / next step of the task under the cursor."),
+    ("+ / =", "Zoom in around the cursor."),
+    ("-", "Zoom out."),
+    ("< / >", "Pan half a screen back / on in time."),
+    ("0 / f", "Fit the whole run and follow it live while it goes."),
+    ("enter", "Show the step under the cursor in the editor (or explain its warning)."),
+    ("e", "Explain the warning under the cursor (the yellow ⚠ cells)."),
+    ("i", "Show or hide asyncio's internal tasks."),
+    ("click", "Put the cursor on a lane at a time; click it again to go to its line."),
+)
+
+
+def _secs(x: float) -> str:
+    if x == 0:
+        return "0 s"
+    if abs(x) >= 1:
+        return f"{x:.2f} s"
+    if abs(x) >= 1e-3:
+        return f"{x * 1e3:.1f} ms"
+    return f"{x * 1e6:.0f} µs"
+
+
+def _where(file: str | None, line: int | None, target: str | None = None) -> str:
+    """``line 22`` in the program itself, ``other.py:22`` elsewhere: the line is short."""
+    if not file or not line:
+        return ""
+    if file == target:
+        return f"line {line}"
+    return f"{os.path.basename(file)}:{line}"
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns with an ellipsis at the end."""
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…" if width > 0 else ""
+
+
+class _Lane:
+    """A lane as last computed: its key says when it must be computed again."""
+
+    __slots__ = ("key", "cells", "labels", "cancel")
+
+    def __init__(self, key: tuple, cells: str, labels: list, cancel: str) -> None:
+        self.key = key
+        self.cells = cells
+        self.labels = labels
+        self.cancel = cancel
+
+
+class TimelinePane(ScrollView, can_focus=True):
+    """The run's tasks against time; ``+``/``-`` zoom, ``[``/``]`` walk a task's steps."""
+
+    DEFAULT_CSS = """
+    TimelinePane { background: $surface; overflow-x: hidden; overflow-y: auto; }
+    TimelinePane:focus { background-tint: $foreground 5%; }
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First lane", show=False),
+        Binding("end", "edge(1)", "Last lane", show=False),
+        Binding("left", "column(-1)", "Earlier", show=False),
+        Binding("right", "column(1)", "Later", show=False),
+        Binding("left_square_bracket,shift+left", "step(-1)", "Prev step", show=False),
+        Binding("right_square_bracket,shift+right", "step(1)", "Step", key_display="[ ]"),
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in", key_display="+"),
+        Binding("minus", "zoom(2)", "Zoom out", key_display="-"),
+        Binding("0,f", "fit", "Fit", key_display="0"),
+        Binding("less_than_sign", "pan(-1)", "Pan back", show=False),
+        Binding("greater_than_sign", "pan(1)", "Pan on", show=False),
+        Binding("enter", "choose", "Go to its line"),
+        Binding("e", "explain", "Explain"),
+        Binding("i", "toggle_internal", "Internal tasks"),
+    ]
+
+    class StepChosen(Message):
+        """The cursor is on another task or step (``enter`` or a second click: ``jump``)."""
+
+        def __init__(
+            self,
+            task: int | None,
+            t: float | None,
+            file: str | None,
+            line: int | None,
+            jump: bool = False,
+        ) -> None:
+            super().__init__()
+            self.task = task
+            self.t = t
+            self.file = file
+            self.line = line
+            self.jump = jump
+
+    class WarningChosen(Message):
+        """``e`` (or ``enter``) on a warning cell: the app explains it."""
+
+        def __init__(self, warning: dict) -> None:
+            super().__init__()
+            self.warning = warning
+
+    class InternalToggled(Message):
+        """``i``: the app applies it to every pane."""
+
+        def __init__(self, show_internal: bool) -> None:
+            super().__init__()
+            self.show_internal = show_internal
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model: RunModel | None = None
+        self.show_internal = False
+        self.follow = True
+        self.start = 0.0
+        self.end = 1e-3
+        self.lanes_computed = 0  # lanes whose cells were computed (tests watch it)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._order: list[int] = []  # task ids in creation order, the shown ones
+        self._row_of: dict[int, int] = {}
+        self._seen = 0  # tasks of model.tasks looked at
+        self._longest = 4  # longest name seen, for the label column
+        self._warn_seen = 0
+        self._warnings: dict[int, list[dict]] = {}  # lane id -> its warnings
+        self._lanes: dict[int, _Lane] = {}
+        self._cursor_task: int | None = None  # lane id (a task or WARNINGS_LANE)
+        self._cursor_t = 0.0
+        self._posted: tuple | None = None  # what StepChosen last said
+        self._drawn_window: tuple = ()
+
+    # ---- the public side ---------------------------------------------------------------
+
+    def show(self, model: RunModel | None) -> None:
+        """A new run (or none): drop every lane, fit the window and follow."""
+        self.model = model
+        self._reset()
+        self._lanes.clear()
+        self.follow = True
+        self.start, self.end = 0.0, 1e-3
+        self._catch_up()
+        self._fit()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def sync(self, now: float) -> None:
+        """The app's tick: new tasks and warnings, the window while following, and the
+        visible lanes that changed since they were drawn."""
+        if self.model is None:
+            return
+        rows_before = self._row_count
+        self._catch_up()
+        if self.follow:
+            self._fit()
+        if self._row_count != rows_before:
+            self._resize()
+            self.refresh()
+            return
+        window = self._window_key()
+        if window != self._drawn_window:
+            self.refresh()
+            return
+        top = self.scroll_offset.y
+        for y in range(1, self._lane_lines + 1):
+            lane = self._lane_id(top + y - 1)
+            if lane is None:
+                break
+            if lane != WARNINGS_LANE and self._lane_key(lane) != self._lane_key_drawn(lane):
+                self.refresh_line(y)
+        self.refresh_line(self.size.height - 1)  # the detail line: "since", "now" move
+
+    def select_task(self, task_id: int | None) -> None:
+        """Put the cursor on ``task_id``'s lane (the app's selection): posts nothing."""
+        if task_id is None or task_id not in self._row_of:
+            return
+        self._cursor_task = task_id
+        self._scroll_to_cursor()
+        self._posted = self._spot_key()
+        self.refresh()
+
+    def set_internal(self, value: bool) -> None:
+        """Show or hide asyncio's own tasks (the one toggle the app applies everywhere)."""
+        if value == self.show_internal:
+            return
+        self.show_internal = value
+        self._rebuild_order()
+        self.refresh()
+
+    @property
+    def cursor_task(self) -> int | None:
+        lane = self._cursor_lane()
+        return None if lane is None or lane == WARNINGS_LANE else lane
+
+    @property
+    def cursor_time(self) -> float | None:
+        """The cursor's time in run seconds (the await graph can show that moment)."""
+        return None if self.model is None else self._cursor_t
+
+    @property
+    def lane_count(self) -> int:
+        return self._row_count
+
+    def warning_at_cursor(self) -> dict | None:
+        lane = self._cursor_lane()
+        if lane is None:
+            return None
+        col = self._cursor_col()
+        for warning in self._warnings.get(lane, ()):
+            if self._col(warning.get("t")) == col:
+                return warning
+        return None
+
+    # ---- lanes and the window ----------------------------------------------------------
+
+    @property
+    def _row_count(self) -> int:
+        return len(self._order) + (1 if self._warnings.get(WARNINGS_LANE) else 0)
+
+    def _lane_id(self, row: int) -> int | None:
+        """The lane at ``row``: WARNINGS_LANE first when there is one, then the tasks."""
+        top = 1 if self._warnings.get(WARNINGS_LANE) else 0
+        if row < top:
+            return WARNINGS_LANE if row >= 0 else None
+        index = row - top
+        return self._order[index] if 0 <= index < len(self._order) else None
+
+    def _row(self, lane: int) -> int | None:
+        top = 1 if self._warnings.get(WARNINGS_LANE) else 0
+        if lane == WARNINGS_LANE:
+            return 0 if top else None
+        index = self._row_of.get(lane)
+        return None if index is None else index + top
+
+    def _cursor_lane(self) -> int | None:
+        if self._cursor_task is not None and self._row(self._cursor_task) is not None:
+            return self._cursor_task
+        return self._lane_id(0)
+
+    def _cursor_row(self) -> int:
+        lane = self._cursor_lane()
+        row = self._row(lane) if lane is not None else None
+        return row or 0
+
+    def _catch_up(self) -> None:
+        m = self.model
+        if m is None:
+            return
+        if self._seen < len(m.tasks):
+            for info in islice(m.tasks.values(), self._seen, None):
+                if self.show_internal or not info.internal:
+                    self._row_of[info.id] = len(self._order)
+                    self._order.append(info.id)
+                self._longest = max(self._longest, len(info.name))
+            self._seen = len(m.tasks)
+            self._resize()
+        if self._warn_seen < len(m.warnings):
+            for warning in islice(m.warnings, self._warn_seen, None):
+                self._file_warning(warning)
+            self._warn_seen = len(m.warnings)
+            self._resize()
+
+    def _file_warning(self, warning: dict) -> None:
+        task = warning.get("task")
+        lane = task if isinstance(task, int) and task in self._row_of else WARNINGS_LANE
+        self._warnings.setdefault(lane, []).append(warning)
+
+    def _rebuild_order(self) -> None:
+        m = self.model
+        if m is None:
+            return
+        self._order = [
+            info.id
+            for info in islice(m.tasks.values(), 0, self._seen)
+            if self.show_internal or not info.internal
+        ]
+        self._row_of = {tid: i for i, tid in enumerate(self._order)}
+        self._warnings = {}
+        for warning in islice(m.warnings, 0, self._warn_seen):
+            self._file_warning(warning)
+        self._resize()
+        self._scroll_to_cursor()
+
+    def _resize(self) -> None:
+        # Lanes, plus the axis and the detail line that stay on screen.
+        self.virtual_size = Size(self.size.width, self._row_count + 2)
+
+    @property
+    def _lane_lines(self) -> int:
+        return max(0, self.size.height - 2)
+
+    @property
+    def _label_width(self) -> int:
+        width = self.size.width
+        most = max(8, min(24, width // 5))
+        return min(most, max(8, self._longest))
+
+    @property
+    def _cells(self) -> int:
+        return max(1, self.size.width - self._label_width - 1)
+
+    def _full_end(self) -> float:
+        m = self.model
+        if m is None:
+            return 1e-3
+        return max(m.now, 1e-3)
+
+    def _fit(self) -> None:
+        self.start, self.end = 0.0, self._full_end()
+
+    def _window_key(self) -> tuple:
+        return (self.start, self.end, self._cells, self._label_width)
+
+    def _col(self, t: object) -> int | None:
+        if not isinstance(t, (int, float)):
+            return None
+        return tl.column(float(t), self.start, self.end, self._cells)
+
+    def _cursor_col(self) -> int | None:
+        return self._col(self._cursor_t)
+
+    def _lane_key(self, tid: int) -> tuple:
+        """What a lane's cells depend on: the window and the task's progress."""
+        info = self.model.tasks[tid]  # type: ignore[union-attr]
+        alive_to = None
+        if info.ended is None:
+            alive_to = min(self.model.now, self.end)  # type: ignore[union-attr]
+        return (
+            self._window_key(),
+            len(info.spans),
+            info.spans[-1] if info.spans else None,
+            info.state,
+            info.ended,
+            alive_to,
+            info.last_active,
+            info.cancel_source is not None,
+        )
+
+    def _lane_key_drawn(self, tid: int) -> tuple | None:
+        lane = self._lanes.get(tid)
+        return lane.key if lane is not None else None
+
+    def _lane(self, tid: int) -> _Lane:
+        key = self._lane_key(tid)
+        lane = self._lanes.get(tid)
+        if lane is not None and lane.key == key:
+            return lane
+        m = self.model
+        assert m is not None
+        info = m.tasks[tid]
+        cells = self._compute_cells(info)
+        labels = tl.wait_labels(info, cells, self.start, self.end)
+        cancel = cancelled_by(m, info) if info.state == "cancelled" else ""
+        lane = self._lanes[tid] = _Lane(key, cells, labels, cancel)
+        return lane
+
+    def _compute_cells(self, info: TaskInfo) -> str:
+        self.lanes_computed += 1
+        m = self.model
+        assert m is not None
+        spans = tl.spans_in(info, self.start, self.end)
+        return tl.lane_cells(info, self.start, self.end, self._cells, m.now, spans)
+
+    # ---- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        height = self.size.height
+        if self.model is None:
+            if y == 0:
+                return self._strip([("no run yet: press F5 to run the program", AXIS_STYLE)], width)
+            return Strip.blank(width, base)
+        if y == 0:
+            self._drawn_window = self._window_key()
+            return self._header(width)
+        if y == height - 1 and height >= 2:
+            return self._strip([(" " + self.detail(), DETAIL_STYLE)], width)
+        if not self._row_count and y == 1:
+            return self._strip([("no tasks yet", AXIS_STYLE)], width)
+        row = self.scroll_offset.y + y - 1
+        lane = self._lane_id(row)
+        if lane is None or y > self._lane_lines:
+            return Strip.blank(width, base)
+        return self._lane_strip(lane, row == self._cursor_row(), width)
+
+    def _strip(self, parts: list[tuple[str, Style]], width: int) -> Strip:
+        base = self.rich_style
+        segments = [Segment(text, base + style) for text, style in parts if text]
+        return Strip(segments).crop_extend(0, width, base)
+
+    def _header(self, width: int) -> Strip:
+        label_width, cells = self._label_width, self._cells
+        m = self.model
+        word = "virtual" if m is not None and m.clock == "virtual" else "time"
+        lay = tl.Layout(self.start, self.end, cells, [], tl.ticks(self.start, self.end, cells), 0)
+        line, labels = tl.axis(lay)
+        text = list(labels.ljust(cells))
+        for col, _t in lay.ticks:  # the tick's place, where its label left room
+            if text[col] == " ":
+                text[col] = "┊"
+        parts = [
+            (_fit(word, label_width).ljust(label_width) + " ", Style(bold=True)),
+            ("".join(text), AXIS_STYLE),
+        ]
+        return self._strip(parts, width)
+
+    def _lane_strip(self, lane_id: int, is_cursor: bool, width: int) -> Strip:
+        m = self.model
+        assert m is not None
+        label_width, n = self._label_width, self._cells
+        chars: list[str]
+        styles: list[Style | None]
+        if lane_id == WARNINGS_LANE:
+            name, name_style = "warnings", Style(color="yellow")
+            chars, styles = [" "] * n, [None] * n
+        else:
+            info = m.tasks[lane_id]
+            lane = self._lane(lane_id)
+            name = info.name
+            name_style = INTERNAL_STYLE if info.internal else Style()
+            chars = [GLYPHS[c] for c in lane.cells]
+            styles = [CELL_STYLE.get(c) for c in lane.cells]
+            for col, text in lane.labels:
+                for i, ch in enumerate(text):
+                    chars[col + i] = ch
+                    styles[col + i] = WAIT_LABEL_STYLE
+            if lane.cancel:
+                end_col = lane.cells.rfind(tl.CANCELLED)
+                text = " " + lane.cancel
+                if end_col >= 0 and end_col + 1 + len(text) <= n:
+                    for i, ch in enumerate(text):
+                        chars[end_col + 1 + i] = ch
+                        styles[end_col + 1 + i] = CANCEL_STYLE
+        for warning in self._warnings.get(lane_id, ()):
+            col = self._col(warning.get("t"))
+            if col is not None:
+                chars[col], styles[col] = WARNING_MARK, WARNING_STYLE
+        if is_cursor:
+            col = self._cursor_col()
+            cursor = CURSOR_STYLE if self.has_focus else BLUR_CURSOR_STYLE
+            if col is not None:
+                styles[col] = (styles[col] or Style()) + cursor
+            name_style = name_style + cursor
+        base = self.rich_style
+        label = tl.shorten(name, label_width).ljust(label_width)
+        segments = [Segment(label, base + name_style)]
+        segments.append(Segment(" ", base))
+        run_style: Style | None = None
+        run: list[str] = []
+        for ch, style in zip(chars, styles, strict=True):
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), base + run_style if run_style else base))
+                run = []
+            run_style = style
+            run.append(ch)
+        if run:
+            segments.append(Segment("".join(run), base + run_style if run_style else base))
+        return Strip(segments).crop_extend(0, width, base)
+
+    # ---- the detail line ---------------------------------------------------------------
+
+    def detail(self) -> str:
+        """What is under the cursor, in words: a step, a wait, an end, a warning."""
+        m = self.model
+        if m is None:
+            return ""
+        lane = self._cursor_lane()
+        if lane is None:
+            return "no tasks yet" if m.status != "ended" else "no tasks to show (i: internal)"
+        warning = self.warning_at_cursor()
+        if warning is not None:
+            kind = warning.get("kind", "warning")
+            message = warning.get("message", "")
+            return f"⚠ {kind} at {_secs(float(warning.get('t') or 0))}: {message}  (e explains)"
+        if lane == WARNINGS_LANE:
+            count = len(self._warnings.get(WARNINGS_LANE, ()))
+            return f"{count} warning(s) of no task shown: move onto a ⚠ and press e"
+        return describe_at(m, m.tasks[lane], self._cursor_t, self._tolerance())
+
+    def _tolerance(self) -> float:
+        return (self.end - self.start) / self._cells / 2
+
+    # ---- the cursor and the window -----------------------------------------------------
+
+    def _spot_key(self) -> tuple:
+        task = self.cursor_task
+        if task is None or self.model is None:
+            return (task, None)
+        return (task, tl.span_at(self.model.tasks[task], self._cursor_t, self._tolerance()))
+
+    def _where_at_cursor(self) -> tuple[str | None, int | None]:
+        task = self.cursor_task
+        if task is None or self.model is None:
+            return None, None
+        info = self.model.tasks[task]
+        index = tl.span_at(info, self._cursor_t, self._tolerance())
+        if index is None:
+            wait = tl.wait_at(info, self._cursor_t, self.model.now)
+            index = wait[1] if wait is not None else None
+        if index is not None:
+            span = info.spans[index]
+            if span[5] and span[6]:
+                return span[5], span[6]
+        return info.file, info.line
+
+    def _moved(self) -> None:
+        """After any cursor move: redraw, and tell the app if it is on another step."""
+        self.refresh()
+        key = self._spot_key()
+        if key != self._posted:
+            self._posted = key
+            file, line = self._where_at_cursor()
+            self.post_message(self.StepChosen(self.cursor_task, self._cursor_t, file, line))
+
+    def _scroll_to_cursor(self) -> None:
+        row = self._cursor_row()
+        top = self.scroll_offset.y
+        lines = max(1, self._lane_lines)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + lines:
+            self.scroll_to(y=row - lines + 1, animate=False, immediate=True)
+
+    def _set_row(self, row: int) -> None:
+        if not self._row_count:
+            return
+        row = max(0, min(self._row_count - 1, row))
+        self._cursor_task = self._lane_id(row)
+        self._scroll_to_cursor()
+        self._moved()
+
+    def _show_time(self, t: float) -> None:
+        """Move the window (no longer following) so that ``t`` is on screen."""
+        span = self.end - self.start
+        if self.start <= t <= self.end:
+            return
+        self.follow = False
+        if t < self.start:
+            self.start, self.end = tl.pan(self.start, self.end, t - self.start - span * 0.1)
+        else:
+            self.start, self.end = tl.pan(self.start, self.end, t - self.end + span * 0.1)
+
+    def action_move(self, delta: int) -> None:
+        self._set_row(self._cursor_row() + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_row(self._cursor_row() + direction * max(1, self._lane_lines - 1))
+
+    def action_edge(self, end: int) -> None:
+        self._set_row(self._row_count - 1 if end else 0)
+
+    def action_column(self, delta: int) -> None:
+        if self.model is None:
+            return
+        n = self._cells
+        col = self._cursor_col()
+        if col is None:  # off screen: come back at the edge it left by
+            col = 0 if self._cursor_t < self.start else n - 1
+        col += delta
+        dt = (self.end - self.start) / n
+        if col < 0:
+            if self.start <= 0:
+                col = 0
+            else:
+                self.follow = False
+                self.start, self.end = tl.pan(self.start, self.end, -dt)
+                col = 0
+        elif col >= n:
+            self.follow = False
+            self.start, self.end = tl.pan(self.start, self.end, dt)
+            col = n - 1
+        self._cursor_t = tl.cell_time(col, self.start, self.end, n)
+        self._moved()
+
+    def action_step(self, direction: int) -> None:
+        task = self.cursor_task
+        if task is None or self.model is None:
+            return
+        info = self.model.tasks[task]
+        index = tl.next_span(info, self._cursor_t, direction)
+        if index is None:
+            self.app.bell()
+            return
+        self._cursor_t = info.spans[index][0]
+        self._show_time(self._cursor_t)
+        self._moved()
+
+    def action_zoom(self, factor: float) -> None:
+        if self.model is None:
+            return
+        self.follow = False
+        centre = self._cursor_t if self.start <= self._cursor_t <= self.end else None
+        if centre is None:
+            centre = (self.start + self.end) / 2
+        least = LEAST_SPAN * self._cells
+        self.start, self.end = tl.zoom(self.start, self.end, centre, factor, least)
+        full = self._full_end()
+        if factor > 1 and self.end - self.start >= full * 2:
+            self._fit()  # zoomed out past the whole run: just the run
+        self._moved()
+
+    def action_pan(self, direction: int) -> None:
+        if self.model is None:
+            return
+        self.follow = False
+        self.start, self.end = tl.pan(self.start, self.end, direction * (self.end - self.start) / 2)
+        if not self.start <= self._cursor_t <= self.end:
+            self._cursor_t = (self.start + self.end) / 2
+        self._moved()
+
+    def action_fit(self) -> None:
+        self.follow = True
+        self._fit()
+        self._cursor_t = min(max(self._cursor_t, self.start), self.end)
+        self._moved()
+
+    def action_choose(self) -> None:
+        warning = self.warning_at_cursor()
+        if warning is not None:
+            self.post_message(self.WarningChosen(warning))
+            return
+        task = self.cursor_task
+        if task is None:
+            return
+        file, line = self._where_at_cursor()
+        self.post_message(self.StepChosen(task, self._cursor_t, file, line, jump=True))
+
+    def action_explain(self) -> None:
+        warning = self.warning_at_cursor()
+        if warning is None:
+            self.notify("No warning under the cursor: move onto a ⚠ cell.", severity="warning")
+            return
+        self.post_message(self.WarningChosen(warning))
+
+    def action_toggle_internal(self) -> None:
+        self.set_internal(not self.show_internal)
+        self.post_message(self.InternalToggled(self.show_internal))
+
+    def on_click(self, event: events.Click) -> None:
+        if self.model is None:
+            return
+        x = event.x - self._label_width - 1
+        col = x if 0 <= x < self._cells else None
+        if event.y == 0 or event.y >= self.size.height - 1:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        lane = self._lane_id(row)
+        if lane is None:
+            return
+        if lane == self._cursor_lane() and (col is None or col == self._cursor_col()):
+            self.action_choose()
+            return
+        self._cursor_task = lane
+        if col is not None:
+            self._cursor_t = tl.cell_time(col, self.start, self.end, self._cells)
+        self._moved()
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
+def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> str:
+    """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
+    name = info.name
+    index = tl.span_at(info, t, tolerance)
+    if index is not None:
+        span = info.spans[index]
+        first, last = tl.step_number(info, index)
+        steps = f"step {first}" if first == last else f"steps {first}-{last}"
+        where = _where(span[5], span[6], model.target)
+        text = f"{name}: {steps} of {info.steps}"
+        if where:
+            text += f", {where}"
+        text += f", ran {_secs(span[2])} at {_secs(span[0])}"
+        if span[4]:
+            text += f", then awaited {span[4]}"
+        elif index == len(info.spans) - 1 and info.finished:
+            text += f", then {info.state}"
+        return text
+    if t < info.created:
+        where = _where(info.file, info.line, model.target)
+        return f"{name}: created at {_secs(info.created)}" + (f" ({where})" if where else "")
+    wait = tl.wait_at(info, t, model.now)
+    if wait is not None:
+        since, before = wait
+        if before is None:
+            return f"{name}: created at {_secs(info.created)}, not started yet"
+        what = info.spans[before][4]
+        where = _where(info.spans[before][5], info.spans[before][6], model.target)
+        what_text = f"waiting on {what}" if what else "ready, waiting for its turn"
+        return f"{name}: {what_text} since {_secs(since)}" + (f" at {where}" if where else "")
+    ended = info.ended
+    when = f" at {_secs(ended)}" if ended is not None else ""
+    if info.state == "cancelled":
+        why = cancelled_by(model, info)
+        return f"{name}: cancelled{when}" + (f" {why}" if why else "")
+    if info.state == "failed":
+        return f"{name}: failed{when}: {info.exc_type or 'error'}: {info.exc_msg or ''}".rstrip(
+            ": "
+        )
+    if info.state == "done":
+        result = f" = {info.result}" if info.result is not None else ""
+        return f"{name}: done{when}{result}"
+    return f"{name}: {info.state}"

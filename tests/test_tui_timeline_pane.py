@@ -1,0 +1,398 @@
+"""The TUI's timeline pane in a tiny app: lanes beside names, the cursor, keys, messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streams import Stream, gather_run
+from textual.app import App, ComposeResult
+from textual.message import Message
+
+from asyncplay import timeline as tl
+from asyncplay.model import RunModel, apply, build
+from asyncplay.tui.replay_session import load_events
+from asyncplay.tui.timeline_pane import TIMELINE_HELP, TimelinePane
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class Host(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield TimelinePane(id="timeline")
+
+    def on_timeline_pane_step_chosen(self, message: TimelinePane.StepChosen) -> None:
+        self.messages.append(message)
+
+    def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
+        self.messages.append(message)
+
+    def on_timeline_pane_internal_toggled(self, message: TimelinePane.InternalToggled) -> None:
+        self.messages.append(message)
+
+
+def lines(pane: TimelinePane) -> list[str]:
+    return [pane.render_line(y).text for y in range(pane.size.height)]
+
+
+def lane_line(pane: TimelinePane, name: str) -> str:
+    found = [line for line in lines(pane)[1:-1] if line.startswith(name)]
+    assert found, (name, lines(pane))
+    return found[0]
+
+
+def cells_of(pane: TimelinePane, line: str) -> str:
+    return line[pane._label_width + 1 :]
+
+
+async def shown(app: Host, pilot, model: RunModel | None) -> TimelinePane:
+    pane = app.query_one(TimelinePane)
+    pane.show(model)
+    if model is not None:
+        pane.sync(model.now)
+    pane.focus()
+    await pilot.pause()
+    app.messages.clear()
+    return pane
+
+
+def gather_model() -> RunModel:
+    return build(load_events(DATA / "gather_events.jsonl"))
+
+
+@pytest.mark.parametrize("size", [(78, 9), (160, 40)])
+async def test_every_task_has_its_lane_with_its_steps_beside_its_name(size) -> None:
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        text = lines(pane)
+        assert text[0].startswith("time")
+        assert {"1s", "2s"} <= set(text[0].replace(".0s", "s").split())  # the axis
+        names = ["Task-1", "worker-A", "worker-B", "worker-C"]
+        assert [line.split()[0] for line in text[1:5]] == names
+        n = pane._cells
+        for name in names:
+            info = next(t for t in m.tasks.values() if t.name == name)
+            cells = cells_of(pane, lane_line(pane, name))
+            assert len(cells) == n
+            for span in info.spans[:-1]:  # the last one shares its cell with the end mark
+                col = tl.column(span[0], pane.start, pane.end, n)
+                assert cells[col] in "▌█", (name, col, cells)
+            assert cells.count("─") >= 4  # its waits
+            assert "┤" in cells  # it ended
+        assert "sleep(1)" in cells_of(pane, lane_line(pane, "worker-C"))  # what it waited on
+        assert "gather(3)" in cells_of(pane, lane_line(pane, "Task-1"))
+        assert text[-1].strip().startswith("Task-1")  # the detail line
+
+
+async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        ids = {t.name: t.id for t in m.tasks.values()}
+        assert pane.cursor_task == ids["Task-1"] and pane.cursor_time == 0.0
+        await pilot.press("down")
+        assert pane.cursor_task == ids["worker-A"]
+        await pilot.press("right_square_bracket")  # its first step
+        a = m.tasks[ids["worker-A"]]
+        assert pane.cursor_time == a.spans[0][0]
+        detail = lines(pane)[-1]
+        assert "worker-A: step 1 of 2" in detail and "then awaited sleep(2)" in detail
+        await pilot.press("right")  # into the wait
+        assert "waiting on sleep(2) since" in lines(pane)[-1]
+        await pilot.press("right_square_bracket")
+        assert "step 2 of 2" in lines(pane)[-1] and pane.cursor_time == a.spans[1][0]
+        await pilot.press("left_square_bracket")
+        assert "step 1 of 2" in lines(pane)[-1]
+        t = pane.cursor_time
+        await pilot.press("right", "right")
+        assert pane.cursor_time > t
+        await pilot.press("left", "left")  # back to the column it was in
+        col = tl.column(t, pane.start, pane.end, pane._cells)
+        assert pane.cursor_time == pytest.approx(
+            tl.cell_time(col, pane.start, pane.end, pane._cells)
+        )
+        await pilot.press("end")
+        assert pane.cursor_task == ids["worker-C"]
+        await pilot.press("home")
+        assert pane.cursor_task == ids["Task-1"]
+        await pilot.press("pagedown")
+        assert pane.cursor_task == ids["worker-C"]
+        await pilot.press("up")
+        assert pane.cursor_task == ids["worker-B"]
+
+
+async def test_zoom_pan_fit_and_follow() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        assert pane.follow and pane.start == 0.0 and pane.end == m.now
+        await pilot.press("down", "right_square_bracket", "right_square_bracket")
+        t = pane.cursor_time  # worker-A's second step, at 2.09 s
+        col = tl.column(t, pane.start, pane.end, pane._cells)
+        await pilot.press("plus")
+        assert not pane.follow
+        assert pane.end - pane.start == pytest.approx(m.now / 2)
+        assert pane.start <= t <= pane.end  # zoomed around the cursor
+        assert abs(tl.column(t, pane.start, pane.end, pane._cells) - col) <= 1
+        before = lines(pane)[0]
+        await pilot.press("equals_sign")
+        assert pane.end - pane.start == pytest.approx(m.now / 4)
+        assert lines(pane)[0] != before  # the axis changed with it
+        start = pane.start
+        await pilot.press("greater_than_sign")
+        assert pane.start == pytest.approx(start + m.now / 8)
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert pane.start == pytest.approx(max(0.0, start - m.now / 8))
+        await pilot.press("minus")
+        assert pane.end - pane.start == pytest.approx(m.now / 2)
+        # Zoomed in, the live window stays where the learner put it...
+        window = (pane.start, pane.end)
+        apply(m, {"event": "steps", "t": m.now + 1, "steps": []})
+        pane.sync(m.now)
+        assert (pane.start, pane.end) == window
+        # ... until 0 (or f) fits and follows again.
+        await pilot.press("0")
+        assert pane.follow and (pane.start, pane.end) == (0.0, m.now)
+        apply(m, {"event": "steps", "t": m.now + 1, "steps": []})
+        pane.sync(m.now)
+        assert pane.end == m.now
+        await pilot.press("minus", "f")
+        assert pane.follow
+
+
+async def test_right_past_the_edge_pans_the_window() -> None:
+    app = Host()
+    async with app.run_test(size=(32, 6)) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        await pilot.press("plus", "plus", "plus")  # around t=0
+        end = pane.end
+        await pilot.press(*["right"] * (pane._cells + 3))
+        assert pane.end > end and pane.start <= pane.cursor_time <= pane.end
+
+
+async def test_step_chosen_on_moves_and_enter_jumps() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        await pilot.press("down")
+        await pilot.pause()
+        chosen = [msg for msg in app.messages if isinstance(msg, TimelinePane.StepChosen)]
+        assert chosen and chosen[-1].task == pane.cursor_task and not chosen[-1].jump
+        app.messages.clear()
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        (msg,) = app.messages
+        assert msg.t == pane.cursor_time and msg.line == 22 and not msg.jump
+        await pilot.press("enter")
+        await pilot.pause()
+        last = app.messages[-1]
+        assert last.jump and last.task == pane.cursor_task and last.line == 22
+        app.messages.clear()
+        await pilot.press("right")  # the same task, into its wait: another spot, one message
+        await pilot.pause()
+        assert len(app.messages) == 1
+
+
+async def test_select_task_moves_the_cursor_and_posts_nothing() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 6)) as pilot:  # room for two lanes
+        s = Stream()
+        for tid in range(1, 9):
+            s.task(tid, tid / 10)
+        pane = await shown(app, pilot, build(s.end(1.0)))
+        assert not any(line.startswith("Task-8") for line in lines(pane))
+        pane.select_task(8)
+        await pilot.pause()
+        assert pane.cursor_task == 8 and not app.messages
+        assert pane.scroll_offset.y >= 4  # scrolled into view
+        assert any(line.startswith("Task-8") for line in lines(pane))
+        pane.select_task(999)  # unknown: nothing happens
+        assert pane.cursor_task == 8
+
+
+async def test_internal_tasks_hidden_until_i() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 14)) as pilot:
+        m = build(gather_run())
+        pane = await shown(app, pilot, m)
+        assert pane.lane_count == 4 and not any("Task-5" in x for x in lines(pane))
+        await pilot.press("i")
+        await pilot.pause()
+        assert pane.show_internal and pane.lane_count == 5
+        assert any(x.startswith("Task-5") for x in lines(pane))
+        toggled = [x for x in app.messages if isinstance(x, TimelinePane.InternalToggled)]
+        assert [x.show_internal for x in toggled] == [True]
+        pane.set_internal(False)
+        assert pane.lane_count == 4
+
+
+def warned_model() -> RunModel:
+    s = Stream().task(1, 0.0, "main").task(2, 0.0, "slow", name="slow")
+    s.step(1, 0.0, 0.001, "sleep(1)", 3)
+    s.step(2, 0.2, 0.3, None, 0).done(2, 0.5)
+    s.warn("slow_step", 0.35, task=2)
+    s.warn("deadlock", 0.8)
+    s.step(1, 1.0, 0.001).done(1, 1.0)
+    return build(s.end(1.0))
+
+
+async def test_warnings_are_marked_and_e_explains_them() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        m = warned_model()
+        pane = await shown(app, pilot, m)
+        text = lines(pane)
+        assert text[1].startswith("warnings") and "⚠" in text[1]  # the one of no task
+        slow = lane_line(pane, "slow")
+        assert cells_of(pane, slow)[tl.column(0.35, pane.start, pane.end, pane._cells)] == "⚠"
+        assert pane.warning_at_cursor() is None
+        await pilot.press("e")
+        await pilot.pause()
+        assert not any(isinstance(x, TimelinePane.WarningChosen) for x in app.messages)
+        pane.select_task(2)
+        pane._cursor_t = 0.35  # as a click on the cell would
+        pane.refresh()
+        assert pane.warning_at_cursor()["kind"] == "slow_step"
+        assert "slow_step" in lines(pane)[-1] and "e explains" in lines(pane)[-1]
+        await pilot.press("e")
+        await pilot.pause()
+        chosen = [x for x in app.messages if isinstance(x, TimelinePane.WarningChosen)]
+        assert chosen and chosen[-1].warning["kind"] == "slow_step"
+        await pilot.press("home")  # the warnings lane
+        pane._cursor_t = 0.8
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.messages[-1].warning["kind"] == "deadlock"
+
+
+async def test_a_click_puts_the_cursor_on_a_lane_at_a_time() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        m = warned_model()
+        pane = await shown(app, pilot, m)
+        col = tl.column(0.35, pane.start, pane.end, pane._cells)
+        row = 1 + 2  # the warnings lane, main, then slow
+        await pilot.click(TimelinePane, offset=(pane._label_width + 1 + col, row))
+        await pilot.pause()
+        assert pane.cursor_task == 2 and pane.warning_at_cursor() is not None
+        await pilot.click(TimelinePane, offset=(pane._label_width + 1 + col, row))
+        await pilot.pause()
+        assert isinstance(app.messages[-1], TimelinePane.WarningChosen)
+
+
+def cancelled_model(name: str = "victim") -> RunModel:
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "victim", name=name)
+    s.step(1, 0.0, 0.001, "sleep(0.2)", 3)
+    s.step(2, 0.01, 0.001, "sleep(9)", 8)
+    s.events.append(
+        {"event": "cancel_source", "t": 0.2, "id": 2, "cause": "cancel", "by": 1,
+         "file": "/p/x.py", "line": 12}
+    )  # fmt: skip
+    s.done(2, 0.2, "cancelled")
+    s.step(1, 0.2, 0.001).done(1, 1.0)
+    return build(s.end(1.0))
+
+
+async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 8)) as pilot:
+        pane = await shown(app, pilot, cancelled_model())
+        lane = lane_line(pane, "victim")
+        assert "✕ by main at x.py:12" in lane
+        pane.select_task(2)
+        pane._cursor_t = 0.9
+        pane.refresh()
+        assert "victim: cancelled at 200.0 ms by main at x.py:12" in lines(pane)[-1]
+
+
+async def test_virtual_clock_is_said_on_the_axis() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        events = gather_run()
+        events[1]["clock"] = "virtual"
+        pane = await shown(app, pilot, build(events))
+        assert lines(pane)[0].startswith("virtual")
+
+
+def many_tasks(count: int) -> RunModel:
+    m = RunModel()
+    apply(m, {"event": "run_start", "t": 0.0})
+    for i in range(1, count + 1):
+        t = i * 1e-4
+        apply(m, {"event": "task_created", "t": t, "id": i, "name": f"t{i}", "coro": "c"})
+        apply(m, {"event": "steps", "t": t, "steps": [[i, t, 1e-5, "sleep(1)", "/p.py", 3]]})
+    return m
+
+
+async def test_ten_thousand_tasks_compute_only_the_visible_lanes() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        m = many_tasks(10_000)
+        pane = await shown(app, pilot, m)
+        assert pane.lane_count == 10_000
+        visible = pane.size.height - 2
+        assert 0 < pane.lanes_computed <= visible
+        pane.lanes_computed = 0
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert pane.scroll_offset.y > 0
+        assert 0 < pane.lanes_computed <= visible  # the lanes scrolled in, once
+        pane.lanes_computed = 0
+        pane.follow = False  # a fixed window: a tick recomputes only what changed
+        pane.sync(m.now)
+        await pilot.pause()
+        assert pane.lanes_computed == 0
+        top = pane.scroll_offset.y
+        tid = pane._order[top + 1]
+        apply(m, {"event": "steps", "t": m.now, "steps": [[tid, 0.5, 0.01, None, None, 0]]})
+        pane.sync(m.now)
+        await pilot.pause()
+        assert pane.lanes_computed == 1
+        await pilot.press("end")
+        await pilot.pause()
+        assert pane.cursor_task == 10_000
+        assert any(line.startswith("t10000") for line in lines(pane))
+
+
+async def test_no_crash_on_odd_models_and_tiny_sizes() -> None:
+    long_name = "ünïcode-" + "x" * 300
+    live = Stream().task(1, 0.0, name=long_name).step(1, 0.0, 0.1, "sleep(9)", 2)
+    models: list[RunModel | None] = [None, RunModel(), build(live.events), cancelled_model()]
+    busy = RunModel()
+    apply(busy, {"event": "task_created", "t": 0.0, "id": 1, "name": "busy", "coro": "c"})
+    steps = [[1, i * 1e-4, 5e-5, "sleep(0)", "/p.py", 3] for i in range(100_000)]
+    apply(busy, {"event": "steps", "t": 10.0, "steps": steps})
+    models.append(busy)
+    keys = ("down", "right", "right_square_bracket", "plus", "minus", "left_square_bracket")
+    for size in ((20, 5), (5, 2)):
+        app = Host()
+        async with app.run_test(size=size) as pilot:
+            for m in models:
+                pane = await shown(app, pilot, m)
+                lines(pane)
+                await pilot.press(*keys, "less_than_sign", "0", "end", "e", "enter")
+                lines(pane)
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = await shown(app, pilot, build(live.events))
+        first = lane_line(pane, long_name[:4])
+        assert "…" in first[: pane._label_width] and len(first) == 80
+        assert lines(pane)[-1].strip().startswith(long_name[:8])
+
+
+def test_the_help_lists_every_key() -> None:
+    keys = " ".join(key for key, _words in TIMELINE_HELP)
+    for key in ("up", "pageup", "home", "left", "[", "+", "-", "<", "0", "enter", "e", "i"):
+        assert key in keys
+    bound = {b.action for b in TimelinePane.BINDINGS}
+    assert {"zoom(0.5)", "zoom(2)", "fit", "choose", "explain", "toggle_internal"} <= bound
