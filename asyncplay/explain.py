@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 from asyncplay.model import RunModel, TaskInfo
 
-__all__ = ["KINDS", "Explanation", "cancel_label", "explain", "explain_cancel"]
+__all__ = [
+    "KINDS",
+    "SHORT_NAMES",
+    "Explanation",
+    "cancel_label",
+    "explain",
+    "explain_cancel",
+    "short_name",
+]
 
 _NAME_MAX = 40  # a task name longer than this is cut in explanations
 
@@ -140,7 +148,8 @@ def _never_retrieved(w: dict, model: RunModel | None, line: int | None) -> tuple
         "so its exception reaches your code.",
         "task = asyncio.create_task(work())\n"
         "await task          # the exception is raised here\n"
-        "# or: async with asyncio.TaskGroup() as tg: tg.create_task(work())",
+        "async with asyncio.TaskGroup() as tg:  # or, 3.11+:\n"
+        "    tg.create_task(work())  # raised when the block ends",
     )
 
 
@@ -195,10 +204,10 @@ def _slow_step(w: dict, model: RunModel | None, line: int | None) -> tuple[str, 
         "Use the asyncio version of the call, or move blocking work to a thread with "
         "asyncio.to_thread (or loop.run_in_executor). Pure-Python CPU work still holds "
         "the GIL: a ProcessPoolExecutor really runs it in parallel.",
-        "await asyncio.sleep(1)                      # not time.sleep(1)\n"
-        "data = await asyncio.to_thread(read, path)  # blocking I/O in a thread\n"
-        "loop = asyncio.get_running_loop()           # CPU work in a process:\n"
-        "n = await loop.run_in_executor(procs, crunch)  # a ProcessPoolExecutor",
+        "await asyncio.sleep(1)  # not time.sleep(1)\n"
+        "data = await asyncio.to_thread(read, path)  # I/O in a thread\n"
+        "loop = asyncio.get_running_loop()  # CPU work in a process:\n"
+        "n = await loop.run_in_executor(process_pool, crunch)",
     )
 
 
@@ -260,11 +269,11 @@ def _untraceable(w: dict, model: RunModel | None, line: int | None) -> tuple[str
         "This event loop cannot be traced",
         "The program runs an event loop that is not built on asyncio's own (uvloop, for "
         "example): asyncplay cannot see its tasks, so the table and timeline stay empty.",
-        "asyncplay watches the steps of asyncio's BaseEventLoop. Loops written in C "
-        "outside asyncio, such as uvloop, run tasks without passing through it.",
+        "asyncplay watches the steps of asyncio's BaseEventLoop. Loops built outside "
+        "asyncio, such as uvloop (on libuv), run tasks without passing through it.",
         "To watch the program here, run it on asyncio's default loop (uvloop is a drop-in "
         "speed-up you can turn back on later).",
-        "asyncio.run(main())  # not uvloop.run(main()) or uvloop.install()",
+        "asyncio.run(main())  # not uvloop.run(), no uvloop.install()",
     )
 
 
@@ -309,6 +318,27 @@ _KINDS = {
 }
 #: Every warning kind this module explains (the others get a generic explanation).
 KINDS: tuple[str, ...] = tuple(_KINDS)
+
+#: A few words per kind, for one-line lists (the warnings list, a timeline's cursor).
+SHORT_NAMES: dict[str, str] = {
+    "never_awaited": "never awaited",
+    "exception_never_retrieved": "exception unseen",
+    "destroyed_pending": "task destroyed",
+    "cut_off": "cut off",
+    "slow_step": "loop blocked",
+    "deadlock": "deadlock",
+    "loop_error": "loop error",
+    "untraceable_loop": "untraceable loop",
+    "channel_lost": "trace lost",
+    "tracer_failed": "tracer failed",
+}
+
+
+def short_name(kind: object) -> str:
+    """``loop blocked`` for ``slow_step``; an unknown kind as it is (cut), else ``warning``."""
+    if isinstance(kind, str) and kind in SHORT_NAMES:
+        return SHORT_NAMES[kind]
+    return _cut(kind, 24) if isinstance(kind, str) and kind.strip() else "warning"
 
 
 def explain(warning: dict, model: RunModel | None = None) -> Explanation:
@@ -371,8 +401,8 @@ def _cancelled_by_call(name: str, by: str, at: str) -> tuple[str, str, str]:
     return (
         f"{name} was cancelled by cancel()",
         f"{who}{at}.",
-        "cancel() asks the task to stop: at its next await it receives CancelledError. "
-        "Cancelling a gather cancels its children the same way.",
+        "cancel() asks the task to stop: CancelledError is raised inside it at the await "
+        "where it waits. Cancelling a gather cancels its children the same way.",
     )
 
 
@@ -425,10 +455,11 @@ _CANCEL_CAUSES = {
 
 def cancel_label(model: RunModel | None, info: TaskInfo, width: int = 14) -> str:
     """Who cancelled a task in at most ``width`` cells: ``✕ by main:12``, ``timeout :9``,
-    ``taskgroup :30``, ``shutdown``; the line is kept and a long name is cut instead."""
+    ``taskgroup :30``, ``shutdown``, ``✕ ?`` (unknown); "" when no source was reported.
+    The line is kept and a long name is cut instead."""
     src = info.cancel_source if isinstance(info.cancel_source, dict) else None
     if not src:
-        return "cancelled"[:width]
+        return ""
     cause = src.get("cause") if src.get("cause") in _CANCEL_CAUSES else "unknown"
     line = _line(src.get("line"))
     where = f":{line}" if line is not None else ""

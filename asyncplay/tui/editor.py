@@ -8,6 +8,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
 
@@ -55,6 +56,15 @@ class CodeEditor(TextArea, inherit_bindings=False):
     CodeEditor { border: none; padding: 0; }
     """
 
+    class GutterClicked(Message):
+        """A click on the gutter of a marked line: ``line`` is 1-based, ``kinds`` the
+        line's marks (``tui/marks.py``: created, warning, error, selected)."""
+
+        def __init__(self, line: int, kinds: frozenset[str]) -> None:
+            super().__init__()
+            self.line = line
+            self.kinds = kinds
+
     def __init__(self, text: str = "", *, id: str | None = None) -> None:
         super().__init__(
             text,
@@ -67,6 +77,7 @@ class CodeEditor(TextArea, inherit_bindings=False):
         self.indent_width = INDENT
         self.indent_type = "spaces"
         self.marks: dict[int, str] = {}  # 0-based line -> strongest mark kind
+        self.mark_kinds: dict[int, frozenset[str]] = {}  # 0-based line -> all its kinds
         self.highlighter = PygmentsHighlighter(self)
 
     def on_mount(self) -> None:
@@ -107,9 +118,21 @@ class CodeEditor(TextArea, inherit_bindings=False):
             for kind in _MARK_ORDER:
                 if kind in kinds:
                     flat[line] = kind
+        self.mark_kinds = {line: frozenset(kinds) for line, kinds in marks.items() if kinds}
         if flat != self.marks:
             self.marks = flat
             self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a marked line's gutter says so (the app explains a warning there);
+        TextArea has already put the cursor on that line."""
+        x = event.x - self.gutter.left
+        if not 0 <= x < self.gutter_width:
+            return
+        line = event.y - self.gutter.top + self.scroll_offset.y  # lines never wrap
+        kinds = self.mark_kinds.get(line)
+        if kinds and line < self.document.line_count:
+            self.post_message(self.GutterClicked(line + 1, kinds))
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -49,7 +50,8 @@ COLUMN_HELP: tuple[tuple[str, str], ...] = (
     (
         "awaits",
         "What a waiting task is suspended on (a sleep, another task, a lock); for a "
-        "finished task its result (= ...) or its exception type.",
+        "finished task its result (= ...) or its exception type; for a cancelled one who "
+        "cancelled it (✕ by main:12, timeout :9, taskgroup, shutdown, ✕ ? if unknown).",
     ),
     ("line", "The line of your program the task is at now (or was created at)."),
     ("steps", "How many times the loop resumed the task."),
@@ -76,10 +78,17 @@ def _seconds(value: float) -> str:
     return f"{value:.1f}s" if value < 100 else f"{value:.0f}s"
 
 
-def row_values(info: TaskInfo, now: float) -> tuple[str, ...]:
-    """The text of each column for a task (compared tick to tick to find changed cells)."""
+_AWAITS_WIDTH = next(width for key, _label, width in COLUMNS if key == "awaits")
+
+
+def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tuple[str, ...]:
+    """The text of each column for a task (compared tick to tick to find changed cells).
+
+    ``model`` lets a cancelled row name the task that cancelled it."""
     if info.state == "failed":
         awaits = f"{info.exc_type or 'error'}"
+    elif info.state == "cancelled":
+        awaits = cancel_label(model, info, _AWAITS_WIDTH)
     elif info.state == "done":
         awaits = f"= {info.result}" if info.result is not None else ""
     else:
@@ -183,7 +192,7 @@ class TaskTable(ScrollView, can_focus=True):
         tid = int(task)
         values = self._rows.get(tid)
         if values is None and self.model is not None:
-            values = row_values(self.model.tasks[tid], self.model.now)
+            values = row_values(self.model.tasks[tid], self.model.now, self.model)
         return values[KEYS.index(column)] if values else ""
 
     def sync(self, now: float) -> None:
@@ -205,7 +214,7 @@ class TaskTable(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         for index in range(top, min(len(self._order), top + self.size.height)):
             tid = self._order[index]
-            new = row_values(tasks[tid], now)
+            new = row_values(tasks[tid], now, m)
             old = self._rows.get(tid)
             if new != old:
                 self._rows[tid] = new
@@ -232,7 +241,7 @@ class TaskTable(ScrollView, can_focus=True):
         tid = self._order[index]
         values = self._rows.get(tid)
         if values is None:
-            values = self._rows[tid] = row_values(self.model.tasks[tid], self.model.now)
+            values = self._rows[tid] = row_values(self.model.tasks[tid], self.model.now, self.model)
         cursor = index == self.cursor_row
         key = (values, cursor and self.has_focus, cursor)
         strip = self._cache.get(key)
