@@ -122,7 +122,7 @@ def _never_awaited(w: dict, model: RunModel | None, line: int | None) -> tuple[s
         "warns when such an object is thrown away unused.",
         "Await it where you need its result, or start it as a task to run it alongside; "
         "keep a reference to the task and await it later.",
-        "await fetch()                       # run it now, wait for it\n"
+        "await fetch()                        # run it now, wait for it\n"
         "task = asyncio.create_task(fetch())  # or run it alongside\n"
         "...\n"
         "await task",
@@ -225,9 +225,9 @@ def _deadlock(w: dict, model: RunModel | None, line: int | None) -> tuple[str, .
         )
         title = "Deadlock: tasks await each other"
     else:
-        who = ", ".join(names) + more if names else "every task"
+        who = f"{', '.join(names)}{more}: e" if names else "E"
         what = (
-            f"{who}: every task is waiting and nothing is left that could wake them (no "
+            f"{who}very task is waiting and nothing is left that could wake them (no "
             "timer, I/O, thread or subprocess). The program hangs until it is stopped."
         )
         title = "Deadlock: every task is waiting"

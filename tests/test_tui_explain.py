@@ -201,7 +201,7 @@ async def test_warnings_screen_lists_one_line_each_and_explains_the_chosen_one()
         assert listing.option_count == 3 and listing.has_focus
         assert listing.virtual_size.height == 3  # one line each, however long the message
         first = listing.get_option_at_index(0).prompt
-        assert first.plain.startswith("loop blocked x2") and " 20  " in first.plain
+        assert first.plain.startswith(" loop blocked x2") and " 20  " in first.plain
         await pilot.press("down", "enter")
         await pilot.pause()
         screen = app.screen

@@ -146,7 +146,7 @@ def _row_text(warning: dict, count: int) -> Text:
     message = warning.get("message")
     message = " ".join(message.split()) if isinstance(message, str) else ""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    text.append(f"{kind[:22]:<22} ", style="bold")
+    text.append(f" {kind[:22]:<22} ", style="bold")
     text.append(f"{where:>5}  ", style="cyan")
     text.append(message[:300])
     return text
@@ -174,6 +174,7 @@ class WarningsScreen(ModalScreen["int | None"]):
     }
     WarningsScreen #warnings-empty { padding: 1 2; }
     WarningsScreen .warnings-hint { color: $text-muted; padding: 0 1; }
+    WarningsScreen .warnings-head { text-style: bold underline; padding: 0 1; }
     """
 
     BINDINGS = [Binding("escape,q", "close", "Close")]
@@ -195,6 +196,7 @@ class WarningsScreen(ModalScreen["int | None"]):
             options = [
                 Option(_row_text(w, n), id=str(i)) for i, (w, n) in enumerate(self.rows[:MAX_ROWS])
             ]
+            yield Label(f"{'kind':<22} {'line':>5}  message", classes="warnings-head")
             yield OptionList(*options, id="warnings-list", compact=True)
             left = len(self.rows) - MAX_ROWS
             more = f" - {left} more not listed" if left > 0 else ""
