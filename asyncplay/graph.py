@@ -10,8 +10,10 @@ waiting task's unfinished children. ``tree`` is pure (the TUI can draw the same 
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
+from operator import itemgetter
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import RunModel, TaskInfo, WaitSnapshot
 
 # What a task waits on that stands for several of its own children.
 GROUP_PREFIXES = ("gather(", "wait(", "TaskGroup.", "as_completed(")
@@ -20,6 +22,15 @@ MAX_DEPTH = 50  # levels of an await chain drawn
 FOLD_LEAVES = 4  # this many alike tasks waiting side by side fold into one line
 
 Waits = dict[int, tuple]  # task id -> (awaiting, wait_file, wait_line)
+
+# What ``waits_at`` says of a task that waits on nothing at a past moment: created but not
+# stepped yet, or in the middle of a step. Never a task's name (the parentheses), so
+# ``edges`` never mistakes them for one.
+NOT_STARTED = "(not started)"
+RUNNING = "(running)"
+MARKERS = frozenset({NOT_STARTED, RUNNING})
+
+_START = itemgetter(0)
 
 
 class Node:
@@ -65,7 +76,7 @@ def edges(model: RunModel, waits: Waits) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     groups: list[int] = []
     for tid, (awaiting, _file, _line) in waits.items():
-        if not awaiting:
+        if not awaiting or awaiting in MARKERS:
             continue
         target = names.get(awaiting)
         if target is not None and target != tid and target in waits:
@@ -84,6 +95,195 @@ def edges(model: RunModel, waits: Waits) -> dict[int, list[int]]:
                 kids.remove(c)
         if kids:
             out[tid] = kids
+    return out
+
+
+def _stepped_between(info: TaskInfo, since: float, until: float) -> bool:
+    """Did a step of the task start in (since, until]?"""
+    spans = info.spans
+    return bisect_right(spans, until, key=_START) > bisect_right(spans, since, key=_START)
+
+
+def snapshot_at(model: RunModel, t: float) -> WaitSnapshot | None:
+    """The deadlock snapshot that still tells the waits at ``t``: the last one taken at or
+    before ``t``, if no task was created, ended or stepped since (else ``None``)."""
+    snap = None
+    for s in model.snapshots:
+        if s.t <= t:
+            snap = s
+    if snap is None:
+        return None
+    since = snap.t
+    for info in model.tasks.values():
+        if since < info.created <= t or (info.ended is not None and since < info.ended <= t):
+            return None
+        if _stepped_between(info, since, t):
+            return None
+    return snap
+
+
+def waits_at(model: RunModel, t: float | None = None) -> Waits:
+    """What each task alive at run time ``t`` waited on then, like ``model.waits()`` (which
+    it is when ``t`` is ``None`` or at/after the latest event).
+
+    Rebuilt from each task's spans: between two steps a task awaits what the step before
+    awaited, at that step's line; inside a step it is ``RUNNING`` (at the line it resumed
+    from); before its first step ``NOT_STARTED``. Tasks not created yet or ended by ``t``
+    are absent. A deadlock snapshot still true at ``t`` (``snapshot_at``) is used as it is,
+    not rebuilt. Approximation: past ``MAX_SPANS_PER_TASK`` the model merges spans, and a
+    merged span keeps only its last step's wait, so anywhere inside a merged span the task
+    is said to await what that last step awaited (neither running nor an earlier wait).
+    """
+    if t is None or t >= model.now:
+        return model.waits()
+    snap = snapshot_at(model, t)
+    if snap is not None:
+        return {
+            tid: (NOT_STARTED, None, None)
+            if w[0] is None and tid in model.tasks and not _stepped_by(model.tasks[tid], snap.t)
+            else w
+            for tid, w in snap.waits.items()
+        }
+    out: Waits = {}
+    for info in model.tasks.values():
+        if info.created > t or (info.ended is not None and info.ended <= t):
+            continue
+        spans = info.spans
+        i = bisect_right(spans, t, key=_START) - 1
+        if i < 0:
+            out[info.id] = (NOT_STARTED, None, None)
+            continue
+        start, extent, busy, steps, awaiting, file, line = spans[i]
+        if steps == 1 and t < start + busy:
+            before = spans[i - 1] if i else None
+            out[info.id] = (
+                (RUNNING, before[5], before[6] or None) if before else (RUNNING, None, None)
+            )
+        else:
+            out[info.id] = (awaiting, file, line or None)
+    return out
+
+
+def _stepped_by(info: TaskInfo, t: float) -> bool:
+    return bool(info.spans) and info.spans[0][0] <= t
+
+
+class Moment:
+    """The waits a view shows for one moment, and which moment that is (``when``):
+    ``live`` (the run goes on, ``t`` its latest time), ``end`` (the run ended with tasks
+    still waiting), ``deadlock`` (the run ended: the last deadlock snapshot, because
+    nothing waits at the end or the end is that same picture), ``finished`` (the run ended,
+    nothing waits, no deadlock) or ``cursor`` (a chosen past moment; ``snapshot`` set when
+    a deadlock snapshot still told it). Not-started tasks say ``NOT_STARTED`` in every case
+    (``model.waits()`` says ``None``, like a task that is ready to run)."""
+
+    __slots__ = ("t", "when", "waits", "snapshot", "stuck")
+
+    def __init__(
+        self, t: float, when: str, waits: Waits, snapshot: WaitSnapshot | None, stuck: dict
+    ) -> None:
+        self.t = t
+        self.when = when
+        self.waits = waits
+        self.snapshot = snapshot
+        self.stuck = stuck  # task id -> "cycle" / "stall" (see ``stuck``)
+
+    def __repr__(self) -> str:
+        return f"<Moment {self.when} t={self.t:.3f} {len(self.waits)} waiting>"
+
+
+def moment(model: RunModel, t: float | None = None) -> Moment:
+    """What the await graph shows at run time ``t`` (``None``: now, or the run's end)."""
+    snap: WaitSnapshot | None = None
+    if t is not None and t < model.now:
+        when, at = "cursor", t
+        waits = waits_at(model, t)
+        snap = snapshot_at(model, t)
+    else:
+        at = model.now
+        waits = model.waits()
+        when = "live"
+        if model.status == "ended":
+            last = model.snapshots[-1] if model.snapshots else None
+            if last is not None and (not waits or waits == last.waits):
+                when, at, snap, waits = "deadlock", last.t, last, dict(last.waits)
+            else:
+                when = "end" if waits else "finished"
+    tasks = model.tasks
+    for tid, w in waits.items():
+        if w[0] is None and tid in tasks and not _stepped_by(tasks[tid], at):
+            waits[tid] = (NOT_STARTED, None, None)
+    return Moment(at, when, waits, snap, stuck(model, waits, at))
+
+
+def cycle_members(links: dict[int, list[int]]) -> set[int]:
+    """Tasks on a cycle of ``links`` (strongly connected parts of two or more): Tarjan's
+    algorithm with an explicit stack, so a chain of thousands does not recurse."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: set[int] = set()
+    for root in links:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(links.get(root, ())))]
+        while work:
+            v, kids = work[-1]
+            w = next(kids, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(links.get(w, ()))))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                low[u] = min(low[u], low[v])
+            if low[v] == index[v]:
+                part = []
+                while True:
+                    x = stack.pop()
+                    on_stack.discard(x)
+                    part.append(x)
+                    if x == v:
+                        break
+                if len(part) > 1:
+                    out.update(part)
+    return out
+
+
+def stuck(model: RunModel, waits: Waits, t: float | None = None) -> dict[int, str]:
+    """Deadlocked tasks at a moment: task id -> ``"cycle"`` (awaiting each other in a ring,
+    from ``edges`` or a ``deadlock`` warning with ``cycle``) or ``"stall"`` (a deadlock
+    warning without a cycle: nothing left could wake them). A warning counts from its time
+    on (``t`` ``None``: the latest), while all its tasks still wait and none has stepped."""
+    out = dict.fromkeys(cycle_members(edges(model, waits)), "cycle")
+    until = model.now if t is None else t
+    for w in model.warnings:
+        if w.get("kind") != "deadlock" or not isinstance(w.get("t"), (int, float)):
+            continue
+        ids = w.get("tasks")
+        if w["t"] > until or not isinstance(ids, list) or not ids:
+            continue
+        infos = [model.tasks.get(i) if isinstance(i, int) else None for i in ids]
+        live = [
+            info
+            for info in infos
+            if info is not None and info.id in waits and not _stepped_between(info, w["t"], until)
+        ]
+        if len(live) < len(infos):
+            continue
+        for info in live:
+            if out.get(info.id) != "cycle":
+                out[info.id] = "cycle" if w.get("cycle") else "stall"
     return out
 
 
@@ -217,17 +417,28 @@ def _fold(nodes: list[Node], model: RunModel, waits: Waits) -> list:
     """Leaves alike (same coroutine, wait and line) past ``FOLD_LEAVES`` become one
     ``(count, sample)`` entry where the first of them was: a gather of 10,000 sleepers is a
     line, not a screenful."""
+    return [
+        (len(item), item[0]) if isinstance(item, list) else item
+        for item in fold_groups(nodes, model, waits)
+    ]
+
+
+def fold_groups(
+    nodes: list[Node], model: RunModel, waits: Waits, at_least: int = FOLD_LEAVES
+) -> list[Node | list[Node]]:
+    """``nodes`` with each set of ``at_least`` or more alike leaves (same coroutine, wait
+    and line) replaced, where its first one was, by the list of them."""
     keys: dict[tuple, list[Node]] = {}
     for n in nodes:
         if n.kind == "task" and not n.children:
             keys.setdefault((model.tasks[n.task].coro, *waits[n.task]), []).append(n)
-    out: list = []
+    out: list[Node | list[Node]] = []
     for n in nodes:
         if n.kind == "task" and not n.children:
             group = keys[(model.tasks[n.task].coro, *waits[n.task])]
-            if len(group) >= FOLD_LEAVES:
+            if len(group) >= at_least:
                 if group[0] is n:
-                    out.append((len(group), n))
+                    out.append(group)
                 continue
         out.append(n)
     return out

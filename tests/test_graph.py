@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from helpers import asyncplay
-from streams import Stream
+from streams import Stream, gather_run
 
 from asyncplay import graph
-from asyncplay.model import build
+from asyncplay.model import MAX_SPANS_PER_TASK, build
+from asyncplay.tui.replay_session import load_events
 
 
 def _shape(nodes: list[graph.Node], m) -> list:  # noqa: ANN001
@@ -160,3 +163,111 @@ def test_cli_graph_at_the_deadlock_warning(tmp_path) -> None:
     assert r.returncode == 124 and "await graph at the deadlock warning" in err
     assert "A (a) at p.py:3, awaiting B  [deadlocked]" in err
     assert "(the same at the end of the run)" in err
+
+
+# ---- the graph at a moment (the TUI's pane) ---------------------------------------------
+
+
+def test_waits_at_rebuilds_each_moment_of_a_gather() -> None:
+    m = build(gather_run())
+    assert graph.waits_at(m, 0.0) == {1: (graph.NOT_STARTED, None, None)}
+    assert graph.waits_at(m, 0.0006) == {1: (graph.RUNNING, None, None)}  # its first step
+    assert graph.waits_at(m, 0.0011) == {
+        1: ("gather(3)", "/p/x.py", 35),
+        **dict.fromkeys((2, 3, 4), (graph.NOT_STARTED, None, None)),
+    }
+    assert graph.waits_at(m, 0.5) == {
+        1: ("gather(3)", "/p/x.py", 35),
+        2: ("sleep(2)", "/p/x.py", 22),
+        3: ("sleep(3)", "/p/x.py", 22),
+        4: ("sleep(1)", "/p/x.py", 22),
+    }
+    assert set(graph.waits_at(m, 1.5)) == {1, 2, 3}  # worker-C ended at 1.0042
+    assert graph.waits_at(m, 1.00405)[4] == (graph.RUNNING, "/p/x.py", 22)  # resumed there
+    assert set(graph.waits_at(m, 2.5)) == {1, 3}
+    assert graph.waits_at(m, 3.0045) == {}
+    assert graph.waits_at(m, None) == graph.waits_at(m, 99.0) == m.waits() == {}
+
+
+def test_waits_at_on_a_recorded_run_agrees_with_the_live_model() -> None:
+    """Folding the recording up to t and asking the model, or asking the whole run's
+    model about t, tell the same waits (between steps, where both are exact)."""
+    events = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
+    whole = build(events)
+    for t in (0.085, 0.092, 0.0937, 0.5, 1.5, 2.5, 3.5):
+        part = build([ev for ev in events if ev["t"] <= t and ev["event"] != "run_end"])
+        expected = {
+            tid: w if w[0] is not None else (graph.NOT_STARTED, None, None)
+            for tid, w in part.waits().items()
+        }
+        assert graph.waits_at(whole, t) == expected, t
+    assert len(graph.waits_at(whole, 0.5)) == 4
+
+
+def test_waits_at_a_merged_span_says_its_last_wait() -> None:
+    """Past MAX_SPANS_PER_TASK steps merge; inside a merged span the task is said to await
+    what the span's last step awaited (the documented approximation)."""
+    s = Stream().task(1, 0.0, "main")
+    for i in range(MAX_SPANS_PER_TASK + 2):
+        s.step(1, i * 0.01, 0.001, f"sleep({i})", 5)
+    m = build(s.events)
+    first = m.tasks[1].spans[0]
+    assert first[3] == 2  # two steps in it: 0 and 1
+    assert graph.waits_at(m, 0.0005)[1] == ("sleep(1)", "/p/x.py", 5)  # not "running"
+    assert graph.waits_at(m, 0.015)[1] == ("sleep(1)", "/p/x.py", 5)
+
+
+def test_a_deadlock_snapshot_tells_later_moments_until_something_changes() -> None:
+    s = _stuck().warn("deadlock", 0.1, tasks=[2, 3], cycle=True, line=4)
+    s.step(4, 0.5, 0.001).done(4, 0.5)
+    m = build(s.end(1.0))
+    snap = m.snapshots[0]
+    assert graph.snapshot_at(m, 0.05) is None  # before it
+    assert graph.snapshot_at(m, 0.3) is snap
+    assert graph.waits_at(m, 0.3) == snap.waits
+    assert graph.snapshot_at(m, 0.5) is None  # Task-4 stepped at 0.5
+    assert 4 not in graph.waits_at(m, 0.7)
+
+
+def test_cycle_members_and_stuck_tasks() -> None:
+    assert graph.cycle_members({1: [2], 2: [3], 3: [2], 4: [1]}) == {2, 3}
+    assert graph.cycle_members({1: [2, 3], 2: [], 3: []}) == set()
+    chain = {i: [i + 1] for i in range(1, 5000)}
+    chain[5000] = [1]  # a ring of 5,000: no recursion
+    assert len(graph.cycle_members(chain)) == 5000
+    m = build(_stuck().end(1.0))
+    assert graph.stuck(m, m.waits()) == {2: "cycle", 3: "cycle"}
+    s = Stream().task(1, 0.0, "main").step(1, 0.0, 0.001, "Queue.get()", 3)
+    s.warn("deadlock", 0.5, task=1, tasks=[1], cycle=False, line=3)
+    m = build(s.events)
+    assert graph.stuck(m, graph.waits_at(m, 0.2), 0.2) == {}  # not yet warned
+    assert graph.stuck(m, m.waits()) == {1: "stall"}
+    s.step(1, 0.7, 0.001, "Queue.get()", 3)  # woken after all: no longer stuck
+    m = build(s.events)
+    assert graph.stuck(m, m.waits()) == {}
+
+
+def test_moment_names_what_the_graph_shows() -> None:
+    m = build(gather_run())
+    assert graph.moment(m).when == "finished"
+    live = build([ev for ev in gather_run() if ev["t"] <= 0.0015 and ev["event"] != "run_end"])
+    now = graph.moment(live)
+    assert now.when == "live" and now.waits[2] == (graph.NOT_STARTED, None, None)
+    assert graph.moment(m, 0.5).when == "cursor"
+    s = _stuck().warn("deadlock", 0.1, tasks=[2, 3], cycle=True, line=4)
+    ended = graph.moment(build(s.end(1.0)))
+    assert (ended.when, ended.t, ended.stuck) == ("deadlock", 0.1, {2: "cycle", 3: "cycle"})
+    s = _stuck()
+    s.step(4, 0.5, 0.001).done(4, 0.5)
+    cut = graph.moment(build(s.end(1.0)))
+    assert cut.when == "end" and 4 not in cut.waits
+
+
+def test_fold_groups_keeps_the_members() -> None:
+    s = Stream().task(1, 0.0, "main").step(1, 0.0, 0.001, "gather(6)", 9)
+    for i in range(2, 8):
+        s.task(i, 0.0, "sleeper", parent=1).step(i, 0.0, 0.0, "sleep(1)", 4)
+    m = build(s.events)
+    kids = graph.tree(m)[0].children
+    assert [len(g) for g in graph.fold_groups(kids, m, m.waits())] == [6]
+    assert len(graph.fold_groups(kids, m, m.waits(), at_least=7)) == 6

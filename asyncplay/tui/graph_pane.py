@@ -1,0 +1,450 @@
+"""The await graph pane: who awaits whom, now or at the timeline's cursor, as a tree.
+
+A line-API widget like the task table. The rows (one per task in ``graph.tree``) are
+rebuilt only when what they show can have changed (the model's steps, tasks, status or
+warnings, the moment shown, the internal toggle), never per event, and as plain tuples:
+the styled line is made in ``render_line`` for the rows on screen only, and cached. What
+the graph shows at a moment (the waits, which moment it is, who is deadlocked) comes from
+the pure ``graph.moment``; this module only lays it out.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from asyncplay import graph
+from asyncplay.model import RunModel
+
+#: The pane's keys, for the help screen.
+GRAPH_HELP: tuple[tuple[str, str], ...] = (
+    ("up / down", "Move the cursor from task to task (the table and editor follow)."),
+    ("pageup / pagedown", "Move the cursor a screenful."),
+    ("home / end", "The first / last task of the graph."),
+    ("enter", "Go to the line the task waits at, in the editor."),
+    ("i", "Show or hide asyncio's internal tasks (every pane at once)."),
+    (
+        "⟲ cycle",
+        "The task is in a deadlock: tasks awaiting each other in a ring, none can finish.",
+    ),
+    ("▶ running", "The task was running (holding the loop) at that moment."),
+)
+
+NO_RUN = "Run a program (F5) to see who awaits whom."
+NOTHING_WAITING = "No task is waiting at this moment."
+ALL_FINISHED = "The run ended and every task finished: nobody waits any more."
+RUNNING = "▶ running"
+MAX_NAME = 60
+SLOW_BUILD = 0.005  # seconds: a rebuild slower than this is spaced out in a live run
+SPACING = 10
+FOLD_AT = 20  # this many alike tasks waiting side by side make one row  # a longer task name is cut (with …) so the wait stays in view
+
+TITLE_STYLE = Style(bold=True)
+GUIDE_STYLE = Style(dim=True)
+NAME_STYLE = Style(bold=True)
+AWAIT_STYLE = Style(color="cyan")
+WHERE_STYLE = Style(dim=True)
+RUNNING_STYLE = Style(color="green", bold=True)
+QUIET_STYLE = Style(dim=True, italic=True)
+CYCLE_STYLE = Style(color="red", bold=True)
+CURSOR_STYLE = Style(reverse=True)
+
+# A row: (task id, kind, guides, name, what it awaits, where, mark, file, line, folded).
+# kind: graph.Node's (task / cycle / seen / deep) or "fold" (alike tasks in one row, their
+# ids in ``folded``, the row's task the first of them); mark: "cycle", "stall" or "".
+Row = tuple[int, str, str, str, str, str, str, "str | None", "int | None", tuple[int, ...]]
+
+
+def _where(file: str | None, line: int | None, target: str | None) -> str:
+    """``line 12`` in the program itself, ``other.py:12`` elsewhere."""
+    if not line:
+        return ""
+    if not file or file == target:
+        return f"line {line}"
+    return f"{os.path.basename(file)}:{line}"
+
+
+def _cut(text: str, limit: int = MAX_NAME) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_rows(model: RunModel, shown: graph.Moment, all_tasks: bool) -> list[Row]:
+    """The tree of ``shown`` as rows, depth first without recursion (a chain of thousands);
+    ``FOLD_AT`` or more alike leaves side by side make one row."""
+    waits = shown.waits
+    tasks = model.tasks
+    target = model.target
+    rows: list[Row] = []
+    roots = graph.fold_groups(graph.tree(model, waits, all_tasks), model, waits, FOLD_AT)
+    todo: list[tuple[graph.Node | list[graph.Node], str, str]] = [
+        (root, "", "") for root in reversed(roots)
+    ]
+    while todo:
+        item, guides, below = todo.pop()
+        if isinstance(item, list):
+            node, folded = item[0], tuple(n.task for n in item)
+        else:
+            node, folded = item, ()
+        tid = node.task
+        info = tasks[tid]
+        awaiting, file, line = waits.get(tid, (None, None, None))
+        mark = shown.stuck.get(tid, "")
+        name = f"{len(folded)} tasks ({_cut(info.coro)})" if folded else _cut(info.name)
+        kind = "fold" if folded else node.kind
+        if kind in ("cycle", "seen", "deep"):
+            what = {
+                "cycle": "again: the cycle closes here",
+                "seen": "(drawn above)",
+                "deep": f"… deeper than {graph.MAX_DEPTH} levels: not drawn",
+            }[kind]
+            rows.append((tid, kind, guides, name, what, "", mark, file, line, ()))
+            continue
+        if awaiting in (graph.RUNNING, graph.NOT_STARTED) and not line:
+            file, line = info.file, info.line  # where it was created
+        if awaiting == graph.RUNNING:
+            what = RUNNING
+        elif awaiting == graph.NOT_STARTED:
+            what = "not started yet"
+        elif awaiting:
+            what = f"awaits {awaiting}"
+        else:
+            what = "ready to run"
+        where = _where(file, line, target)
+        rows.append((tid, kind, guides, name, what, where, mark, file, line, folded))
+        if folded:
+            continue
+        kids = graph.fold_groups(node.children, model, waits, FOLD_AT)
+        for i in range(len(kids) - 1, -1, -1):
+            end = i == len(kids) - 1
+            todo.append(
+                (kids[i], below + ("└─ " if end else "├─ "), below + ("   " if end else "│  "))
+            )
+    return rows
+
+
+def title_text(
+    model: RunModel | None, shown: graph.Moment | None, now: float, label: str | None
+) -> str:
+    """Which moment the graph shows, in words."""
+    if model is None or shown is None:
+        return "Await graph"
+    when = shown.when
+    if label:
+        text = label
+    elif when == "live":
+        text = f"now (live), {now:.2f} s"
+    elif when == "cursor":
+        text = f"at {shown.t:.2f} s (timeline cursor)"
+        if shown.snapshot is not None:
+            text += f" · deadlocked since {shown.snapshot.t:.2f} s"
+    elif when == "deadlock":
+        text = f"at the deadlock, {shown.t:.2f} s (the run has ended)"
+    else:
+        text = f"at the end of the run, {shown.t:.2f} s"
+    count = len(shown.waits)
+    if count:
+        text += f" · {count} task{'s' if count != 1 else ''}"
+    return f"Await graph {text}"
+
+
+class GraphPane(ScrollView, can_focus=True):
+    """Who awaits whom at one moment: live, or the timeline cursor's (``sync``)."""
+
+    DEFAULT_CSS = """
+    GraphPane { background: $surface; overflow-x: auto; overflow-y: scroll; }
+    GraphPane:focus { background-tint: $foreground 5%; }
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First task", show=False),
+        Binding("end", "edge(1)", "Last task", show=False),
+        Binding("enter", "choose", "Go to its line"),
+        Binding("i", "toggle_internal", "Internal tasks"),
+    ]
+
+    class TaskChosen(Message):
+        """The cursor moved to a task (``jump``: enter or a second click, go to its line).
+        ``file``/``line``: where the row says the task waits (at the moment shown)."""
+
+        def __init__(
+            self,
+            task: int | None,
+            jump: bool = False,
+            file: str | None = None,
+            line: int | None = None,
+        ) -> None:
+            super().__init__()
+            self.task = task
+            self.jump = jump
+            self.file = file
+            self.line = line
+
+    class InternalToggled(Message):
+        """``i`` was pressed: the app applies ``show_internal`` to every pane."""
+
+        def __init__(self, show_internal: bool) -> None:
+            super().__init__()
+            self.show_internal = show_internal
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model: RunModel | None = None
+        self.show_internal = False
+        self.moment: float | None = None  # None: live (or the run's end)
+        self.label: str | None = None
+        self.now = 0.0
+        self.shown: graph.Moment | None = None
+        self.rows: list[Row] = []
+        self.message = NO_RUN  # said instead of rows when there are none
+        self.title = "Await graph"
+        self.cursor_row = 0
+        self.rebuilds = 0  # how often the rows were rebuilt (tests watch it)
+        self._key: tuple | None = None
+        self._index: dict[int, int] = {}  # task id -> its first row
+        self._selected: int | None = None
+        self._width = 0
+        self._cache: LRUCache[tuple, Strip] = LRUCache(512)
+        self._cost = 0.0  # seconds the last rebuild took
+        self._built_at = 0.0
+
+    # ---- fed by the app ----------------------------------------------------------------
+
+    def show(self, model: RunModel | None) -> None:
+        """A new run (or none): the cursor goes back to the top."""
+        self.model = model
+        self.moment = None
+        self.label = None
+        self.cursor_row = 0
+        self._selected = None
+        self._key = None
+        self._update(force=True)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def sync(self, now: float, moment: float | None = None, label: str | None = None) -> None:
+        """On the app's tick: ``moment`` None shows the current state, else that run time."""
+        self.now = now
+        self.moment = moment
+        self.label = label
+        self._update()
+
+    def set_internal(self, value: bool) -> None:
+        """Show asyncio's internal tasks or not (the app keeps every pane alike)."""
+        if value != self.show_internal:
+            self.show_internal = value
+            self._update()
+
+    def select_task(self, task_id: int | None) -> None:
+        """Put the cursor on the task's row if it is drawn; posts nothing."""
+        self._selected = task_id
+        row = self._index.get(task_id) if task_id is not None else None
+        if row is not None and row != self.cursor_row:
+            self.cursor_row = row
+            self._scroll_to_cursor()
+            self.refresh()
+
+    def selected_task(self) -> int | None:
+        if 0 <= self.cursor_row < len(self.rows):
+            return self.rows[self.cursor_row][0]
+        return None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    # ---- rebuilding --------------------------------------------------------------------
+
+    def _update(self, force: bool = False) -> None:
+        m = self.model
+        key = (
+            (id(m), m.steps, len(m.tasks), m.status, len(m.warnings), len(m.snapshots))
+            if m is not None
+            else None,
+            self.moment,
+            self.show_internal,
+        )
+        if force or (key != self._key and not self._too_soon(key)):
+            self._key = key
+            started = time.perf_counter()
+            self._rebuild()
+            self._cost = time.perf_counter() - started
+            self._built_at = started
+        title = title_text(m, self.shown, self.now, self.label)
+        if title != self.title:
+            self.title = title
+            self.refresh_line(0)
+
+    def _too_soon(self, key: tuple) -> bool:
+        """A live run of thousands of tasks changes every tick: when a rebuild costs more
+        than ``SLOW_BUILD``, the graph follows it at most every ``SPACING`` rebuild times
+        (a tenth of the loop's time). A new moment, toggle or run's end is drawn at once."""
+        old = self._key
+        if old is None or self._cost < SLOW_BUILD or key[1:] != old[1:]:
+            return False
+        m = self.model
+        if m is None or m.status != "running" or old[0] is None or old[0][0] != id(m):
+            return False
+        return time.perf_counter() - self._built_at < SPACING * self._cost
+
+    def _rebuild(self) -> None:
+        m = self.model
+        self.rebuilds += 1
+        if m is None:
+            self.shown = None
+            self.rows = []
+            self.message = NO_RUN
+        else:
+            self.shown = graph.moment(m, self.moment)
+            self.rows = build_rows(m, self.shown, self.show_internal)
+            self.message = ALL_FINISHED if self.shown.when == "finished" else NOTHING_WAITING
+        self._index = {}
+        width = len(self.message) + 1
+        for i, row in enumerate(self.rows):
+            self._index.setdefault(row[0], i)
+            for tid in row[9]:
+                self._index.setdefault(tid, i)
+            width = max(width, _row_width(row))
+        self._width = width + 1
+        if self._selected is not None and self._selected in self._index:
+            self.cursor_row = self._index[self._selected]
+        else:
+            self.cursor_row = max(0, min(self.cursor_row, len(self.rows) - 1))
+        self._cache.clear()
+        self.virtual_size = Size(self._width, max(len(self.rows), 1) + 1)
+        self.refresh()
+
+    # ---- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            strip = Strip([Segment(self.title, base + TITLE_STYLE)])
+            return strip.crop_extend(0, width, base)  # the title does not scroll sideways
+        index = scroll_y + y - 1
+        if not self.rows:
+            if index == 0:
+                return Strip([Segment(self.message, base + QUIET_STYLE)]).crop_extend(
+                    scroll_x, scroll_x + width, base
+                )
+            return Strip.blank(width, base)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        cursor = index == self.cursor_row
+        key = (index, cursor, cursor and self.has_focus)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = _row_strip(self.rows[index], base)
+            if cursor:
+                strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
+            self._cache[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # ---- moving and choosing -----------------------------------------------------------
+
+    def _scroll_to_cursor(self) -> None:
+        row = self.cursor_row
+        top = self.scroll_offset.y
+        height = max(1, self.size.height - 1)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def move_cursor(self, row: int) -> None:
+        if not self.rows:
+            return
+        row = max(0, min(len(self.rows) - 1, row))
+        if row == self.cursor_row:
+            return
+        self.cursor_row = row
+        self._selected = self.rows[row][0]
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self._chosen(jump=False))
+
+    def _chosen(self, jump: bool) -> GraphPane.TaskChosen:
+        row = self.rows[self.cursor_row]
+        return self.TaskChosen(row[0], jump=jump, file=row[7], line=row[8])
+
+    def action_move(self, delta: int) -> None:
+        self.move_cursor(self.cursor_row + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor_row + direction * max(1, self.size.height - 2))
+
+    def action_edge(self, end: int) -> None:
+        self.move_cursor(len(self.rows) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        if 0 <= self.cursor_row < len(self.rows):
+            self.post_message(self._chosen(jump=True))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        if row >= len(self.rows):
+            return
+        if row == self.cursor_row:
+            self.action_choose()
+        else:
+            self.move_cursor(row)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_toggle_internal(self) -> None:
+        self.set_internal(not self.show_internal)
+        self.post_message(self.InternalToggled(self.show_internal))
+
+
+def _row_width(row: Row) -> int:
+    _tid, _kind, guides, name, what, where, mark, _file, _line, _folded = row
+    width = len(guides) + len(name) + 2 + len(what) + (len(where) + 2 if where else 0)
+    return width + (len(MARKS[mark]) + 2 if mark in MARKS else 0)
+
+
+MARKS = {"cycle": "⟲ cycle", "stall": "✖ deadlocked"}
+
+
+def _row_strip(row: Row, base: Style) -> Strip:
+    _tid, kind, guides, name, what, where, mark, _file, _line, _folded = row
+    bad = mark in MARKS
+    if bad or kind == "cycle":
+        style = CYCLE_STYLE
+    elif kind not in ("task", "fold") or what in ("not started yet", "ready to run"):
+        style = QUIET_STYLE
+    else:
+        style = RUNNING_STYLE if what == RUNNING else AWAIT_STYLE
+    segments = [
+        Segment(guides, base + GUIDE_STYLE),
+        Segment(name, base + (CYCLE_STYLE if bad else NAME_STYLE)),
+        Segment("  " + what, base + style),
+    ]
+    if where:
+        segments.append(Segment("  " + where, base + WHERE_STYLE))
+    if bad:
+        segments.append(Segment("  " + MARKS[mark], base + CYCLE_STYLE))
+    return Strip(segments)
