@@ -306,8 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         "replay",
         help="show a recorded run again (from 'run --record'), without running anything",
-        description="Read FILE (made by 'asyncplay run --record FILE') and show what the run "
-        "showed: its output, the task summary, and any of the views below.",
+        description="Read FILE (made by 'asyncplay run --record FILE') and show it again. At "
+        "a terminal it opens in the editor (read-only program source, output, tasks; F5 plays "
+        "it again, nothing runs); with --print, any option below, or a pipe, it prints what "
+        "the run showed: its output, the task summary, and the views asked for.",
+    )
+    replay.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the recording (output, task summary) instead of opening the editor",
     )
     for flag in REPLAY_OPTIONS:
         dest, conv, _default, metavar, help_ = RUN_OPTIONS[flag]
@@ -486,20 +494,19 @@ def _open_outputs(spec, ns: SimpleNamespace):  # noqa: ANN001, ANN202
         if ns.trace:
             trace_file = render.open_output(ns.trace, "trace")
         if ns.record:
-            from asyncplay.recording import Recorder
+            from asyncplay.recording import Recorder, program_source
 
+            header = {
+                "target": spec.module or spec.path,
+                "mode": spec.mode,
+                "args": list(spec.args),
+                "python": spec.python,
+                "cwd": spec.cwd,
+            }
+            limit = int(ns.record_limit * (1 << 20))
+            header.update(program_source(spec.path, spec.module, spec.source, spec.cwd, limit))
             try:
-                recorder = Recorder(
-                    ns.record,
-                    {
-                        "target": spec.module or spec.path,
-                        "mode": spec.mode,
-                        "args": list(spec.args),
-                        "python": spec.python,
-                        "cwd": spec.cwd,
-                    },
-                    limit_mib=ns.record_limit,
-                )
+                recorder = Recorder(ns.record, header, limit_mib=ns.record_limit)
             except OSError as exc:
                 raise OSError(
                     f"cannot write the recording to {ns.record}: {exc.strerror or exc}"

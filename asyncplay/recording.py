@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 import time
 from typing import IO
 
@@ -23,6 +25,7 @@ CHUNK = 50_000  # steps (or other events) kept in memory before they are encoded
 INTERVAL = 0.5  # seconds: what waits is written at least this often while events come
 LIMIT_MIB = 256  # the default size cap of a recording (--record-limit)
 CUT = "recording_cut"  # the last line of a recording stopped by its size cap
+SOURCE_MAX = 4 * 1024 * 1024  # bytes: the program's text kept in the header, at most
 
 
 _NUM = (int, float)
@@ -68,6 +71,81 @@ def check(ev: dict) -> str | None:
             ):
                 return "a malformed step"
     return None
+
+
+def program_source(
+    path: str | None, module: str | None, source: str | None, cwd: str, limit: int
+) -> dict:
+    """The header keys that let a replay show the program: ``source`` and ``source_path``
+    (the absolute file the events name the program by), or ``source_note`` saying why not.
+
+    Read once, before the run starts: the text that ran, not what the file holds later.
+    ``limit`` is the recording's size cap in bytes: the source gets at most a quarter of
+    it, so the header always fits and the events keep most of the room.
+    """
+    if module is not None:
+        found = find_module(module, cwd)
+        if found is None:
+            return {"source_note": f"the file of module {module} was not found"}
+        path = found
+    where = os.path.join(cwd, path or "")
+    if source is None and os.path.isdir(where):  # python runs its __main__.py
+        where = os.path.join(where, "__main__.py")
+    keys: dict = {"source_path": where}
+    cap = min(SOURCE_MAX, limit // 4)
+    too_big = {
+        "source_note": f"the program is bigger than {cap / (1 << 20):.3g} MiB (the most "
+        "a recording keeps of it)"
+    }
+    if source is None:
+        if not os.path.isfile(where):  # a FIFO or /dev/stdin: read by the program only
+            keys["source_note"] = f"{where} is not a regular file"
+            return keys
+        try:
+            with open(where, "rb") as f:  # never more than the cap, even if it grew
+                data = f.read(cap + 1)
+        except OSError as exc:
+            keys["source_note"] = f"could not read {where}: {exc.strerror or exc}"
+            return keys
+        if len(data) > cap:
+            return keys | too_big
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError:
+            keys["source_note"] = f"{where} is not UTF-8 text"
+            return keys
+    elif len(source.encode("utf-8", "replace")) > cap:
+        return keys | too_big
+    keys["source"] = source
+    return keys
+
+
+def find_module(name: str, cwd: str) -> str | None:
+    """The file ``python -m NAME`` would run from ``cwd``, found without importing
+    anything (a package's ``__main__.py``); None if it is not a plain source file."""
+    import importlib.machinery
+
+    paths = [cwd, *(p for p in sys.path if p)]
+    spec = None
+    parts = name.split(".")
+    for i in range(len(parts)):
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: i + 1]), paths)
+        except (ImportError, ValueError, OSError):
+            return None
+        if spec is None:
+            return None
+        if i < len(parts) - 1:
+            paths = list(spec.submodule_search_locations or [])
+    if spec is not None and spec.submodule_search_locations is not None:  # a package
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(
+                f"{name}.__main__", list(spec.submodule_search_locations)
+            )
+        except (ImportError, ValueError, OSError):
+            return None
+    origin = spec.origin if spec is not None else None
+    return origin if origin and origin.endswith(".py") and os.path.isfile(origin) else None
 
 
 class RecordingError(Exception):

@@ -1,5 +1,7 @@
 """``asyncplay replay FILE``: show a recorded run again without running anything.
 
+At a terminal, with no view option, the recording opens in the app (``tui/replay_mode``);
+otherwise (``--print``, a view option, a pipe) it is printed, as below.
 The events are folded by the same reducer as a live run and rendered by the same code
 (``render``), so the replay prints what the run printed: the program's output (as text,
 from its ``output`` events), the summary and any view asked for. Exit status 0, or
@@ -18,6 +20,21 @@ from asyncplay.model import RunModel, apply
 from asyncplay.recording import Recording, RecordingError, read
 
 
+def wants_tui(ns: SimpleNamespace, stdin_tty: bool, stdout_tty: bool) -> bool:
+    """Whether ``replay`` opens the app: a person at a terminal who asked for no printout.
+
+    Every view option of ``replay`` (``--json``, ``--timeline``, ``--sort`` ...) asks for
+    the printout, as does ``--print``; a pipe on either side gets it too.
+    """
+    from asyncplay.cli import REPLAY_FLAGS, REPLAY_OPTIONS, RUN_FLAGS, RUN_OPTIONS
+
+    printing = [RUN_OPTIONS[flag][0] for flag in REPLAY_OPTIONS]
+    printing += [RUN_FLAGS[flag][0] for flag in REPLAY_FLAGS]
+    if getattr(ns, "print_only", False) or any(getattr(ns, dest, None) for dest in printing):
+        return False
+    return stdin_tty and stdout_tty
+
+
 def replay(ns: SimpleNamespace) -> int:
     from asyncplay.cli import UsageError
 
@@ -30,6 +47,15 @@ def replay(ns: SimpleNamespace) -> int:
     except RecordingError as exc:
         print(f"asyncplay: {exc}", file=sys.stderr)
         return exc.status
+    if wants_tui(ns, _isatty(sys.stdin), _isatty(sys.stdout)):
+        try:
+            fold(rec, ns.file)  # a file the reducer cannot take is refused before the app
+        except RecordingError as exc:
+            print(f"asyncplay: {exc}", file=sys.stderr)
+            return exc.status
+        from asyncplay.tui.launch import launch_replay
+
+        return launch_replay(ns.file, rec)
     trace_file = None
     if ns.trace:
         try:
@@ -41,6 +67,13 @@ def replay(ns: SimpleNamespace) -> int:
     except RecordingError as exc:
         print(f"asyncplay: {exc}", file=sys.stderr)
         return exc.status
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # closed, or replaced by a test
+        return False
 
 
 def fold(rec: Recording, path: str) -> RunModel:

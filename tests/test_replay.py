@@ -261,3 +261,63 @@ def test_the_record_limit_default_is_the_recorders() -> None:
 
     assert cli.RUN_OPTIONS["--record-limit"][2] == recording.LIMIT_MIB
     assert b"(default: 256)" in asyncplay("run", "--help").stdout
+
+
+PROGRAM = "import asyncio\n\n\nasync def main():\n    print('héllo')\n\n\nasyncio.run(main())\n"
+
+
+def _header(path) -> dict:  # noqa: ANN001
+    with open(path, encoding="utf-8") as f:
+        return json.loads(f.readline())
+
+
+def test_the_recording_carries_the_program_source(tmp_path) -> None:
+    """A replay can show the program: its text as it ran, under the path its events use."""
+    (tmp_path / "p.py").write_text(PROGRAM, encoding="utf-8")
+    r = asyncplay("run", "--quiet", "--record", "r.jsonl", "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    head = _header(tmp_path / "r.jsonl")
+    assert head["source"] == PROGRAM and "source_note" not in head
+    assert head["source_path"] == str(tmp_path / "p.py")
+    files = {e.get("file") for e in read(str(tmp_path / "r.jsonl")).events if e.get("file")}
+    assert head["source_path"] in files  # the editor's gutter marks need this match
+    r = asyncplay("run", "--quiet", "--record", "s.jsonl", "-", cwd=tmp_path, stdin=b"print(1)\n")
+    head = _header(tmp_path / "s.jsonl")
+    assert head["source"] == "print(1)\n" and head["source_path"] == str(tmp_path / "<stdin>")
+
+
+def test_a_module_run_records_the_module_file(tmp_path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text(PROGRAM, encoding="utf-8")
+    (pkg / "__main__.py").write_text("print('main')\n")
+    asyncplay("run", "--quiet", "--record", "m.jsonl", "-m", "pkg.mod", cwd=tmp_path)
+    head = _header(tmp_path / "m.jsonl")
+    assert head["source"] == PROGRAM and head["source_path"] == str(pkg / "mod.py")
+    asyncplay("run", "--quiet", "--record", "p.jsonl", "-m", "pkg", cwd=tmp_path)
+    assert _header(tmp_path / "p.jsonl")["source_path"] == str(pkg / "__main__.py")
+
+
+def test_source_that_cannot_be_kept_is_said_in_a_note(tmp_path) -> None:
+    from asyncplay.recording import program_source
+
+    big = "x = 1\n" * 10_000  # 60 KB: more than a quarter of a 0.1 MiB cap
+    (tmp_path / "big.py").write_text(big)
+    keys = program_source("big.py", None, None, str(tmp_path), int(0.1 * 2**20))
+    assert "source" not in keys and "bigger than" in keys["source_note"]
+    assert keys["source_path"] == str(tmp_path / "big.py")
+    assert program_source("big.py", None, None, str(tmp_path), 2**20)["source"] == big
+    keys = program_source(None, None, big, str(tmp_path), int(0.1 * 2**20))
+    assert "source" not in keys and "bigger than" in keys["source_note"]
+    (tmp_path / "latin.py").write_bytes(b"s = '\xe9'\n")
+    assert (
+        "not UTF-8" in program_source("latin.py", None, None, str(tmp_path), 2**20)["source_note"]
+    )
+    keys = program_source(None, "no_such_module_here", None, str(tmp_path), 2**20)
+    assert keys == {"source_note": "the file of module no_such_module_here was not found"}
+    r = asyncplay(
+        "run", "--quiet", "--record-limit", "0.1", "--record", "r.jsonl", "big.py", cwd=tmp_path
+    )
+    head = _header(tmp_path / "r.jsonl")
+    assert r.returncode == 0 and "source" not in head and "bigger than" in head["source_note"]

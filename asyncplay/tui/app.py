@@ -147,6 +147,7 @@ class AsyncplayApp(App[int]):
     # Keys that also work while a dialog is open; the others belong to the main screen (a
     # run started from behind Settings would run with the limits being edited).
     GLOBAL_ACTIONS = frozenset({"stop", "quit", "command_palette"})
+    replay: Any = None  # the recording shown, in replay mode (tui/replay_mode.py)
 
     def __init__(
         self,
@@ -394,7 +395,7 @@ class AsyncplayApp(App[int]):
 
     async def _start(self) -> None:
         python = None
-        if self.settings.python:
+        if self.settings.python and self.replay is None:  # a replay runs no Python
             from asyncplay.runner import python as pyinfo
 
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)

@@ -6,8 +6,12 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asyncplay import snippets, storage
+
+if TYPE_CHECKING:
+    from asyncplay.recording import Recording
 
 
 def _when(saved_at: float) -> str:
@@ -124,5 +128,23 @@ def launch(buffer: storage.Autosave, note: str | None) -> int:
         if app.watchdog is not None:
             app.watchdog.cancel()
         app.save_autosave()
+        app.kill_now()
+    return app.return_code or 0
+
+
+def launch_replay(file: str, recording: Recording) -> int:
+    """Show a recording in the app (replay mode); nothing is run, the autosave untouched
+    unless the user saves the source and so makes it an ordinary buffer."""
+    from asyncplay.tui.replay_mode import Replay, ReplayApp
+
+    app = ReplayApp(Replay(file, recording))
+    app.hangup_watchdog = True
+    app.gc_tuning = True
+    try:
+        app.run()
+    finally:
+        if app.watchdog is not None:
+            app.watchdog.cancel()
+        app.save_autosave()  # does nothing while still a replay
         app.kill_now()
     return app.return_code or 0

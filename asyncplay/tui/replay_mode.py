@@ -1,0 +1,246 @@
+"""Replay mode: a recording shown in the app, as its run was, with nothing run.
+
+The recorded events go through the app's own path (a session factory, the fold task, the
+one reducer, the tick), so every view of a replay is the view the live run had. What
+differs is around it: the editor holds the recording's program read-only, F5 plays the
+recording again instead of running, keys that need a live program say so, and the
+user's autosaved buffer is never touched. Saving the source (Ctrl+S, Save as) ends replay
+mode: the buffer becomes an ordinary file buffer that runs for real.
+
+The app is in replay mode while ``app.replay`` is a ``Replay`` (``AsyncplayApp.replay``
+is None otherwise): that is how other parts tell.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual import events
+
+from asyncplay import exits, storage
+from asyncplay.recording import Recording
+from asyncplay.runner.spec import RunSpec
+from asyncplay.tui.app import AsyncplayApp, Session, SessionFactory, live_session, origin_label
+from asyncplay.tui.replay_session import ReplaySession
+from asyncplay.tui.stdin_box import StdinBox
+
+NO_PROGRAM = "<recording without source>"  # a name no event's file can match
+
+
+class Replay:
+    """A recording opened in the app: the text for the editor, the path its events name
+    the program by, and how to play it again."""
+
+    def __init__(self, file: str, recording: Recording) -> None:
+        head = recording.header
+        self.file = file
+        self.recording = recording
+        self.source: str | None = (
+            head.get("source") if isinstance(head.get("source"), str) else None
+        )
+        cwd = head.get("cwd")
+        self.cwd = cwd if isinstance(cwd, str) and cwd else os.getcwd()
+        path = head.get("source_path")
+        self.source_path: str | None = path if isinstance(path, str) and path else None
+        created = head.get("created")
+        self.created = created if isinstance(created, str) else None
+
+    @property
+    def program(self) -> str:
+        """The absolute file name the run's events use for the program (the gutter
+        marks and traceback links match on it); nothing matches without a source."""
+        if self.source is None or self.source_path is None:
+            return os.path.join(self.cwd, NO_PROGRAM)
+        return self.source_path
+
+    def editor_text(self) -> str:
+        if self.source is not None:
+            return self.source
+        note = self.recording.header.get("source_note")
+        why = f" ({note})" if isinstance(note, str) and note else " (made by an older asyncplay)"
+        return (
+            f"# The recording {os.path.basename(self.file)} holds no program source{why}.\n"
+            "# Its output, tasks and warnings are shown all the same.\n"
+        )
+
+    def save_name(self) -> str:
+        """The file name Save as proposes: the recorded program's."""
+        if self.source_path and not self.source_path.endswith(">"):
+            return Path(self.source_path).stem
+        return Path(self.file).stem
+
+    @property
+    def label(self) -> str:
+        """What the status bar says while nothing else is to be said."""
+        when = ""
+        if self.created:
+            when = f", recorded {self.created[:16].replace('T', ' ')}"
+        cut = ", cut short" if self.recording.truncated else ""
+        return f"replay of {os.path.basename(self.file)}{when}{cut} (read-only; Ctrl+S saves it)"
+
+    def opening_note(self) -> str:
+        name = os.path.basename(self.file)
+        if self.recording.truncated:
+            return f"{name} is cut short: {self.recording.truncated}"
+        return f"replay of {name}: F5 plays it again; nothing runs"
+
+    def ending(self) -> dict | None:
+        """The ``run_end`` a cut-short recording lacks, in asyncplay's words."""
+        if self.recording.events and self.recording.events[-1].get("event") == "run_end":
+            return None
+        why = self.recording.truncated or "it ends before the run did"
+        return {
+            "exit_code": exits.RECORDING,
+            "reason": "recording-cut",
+            "by": "asyncplay",
+            "status": 0,
+            "message": f"asyncplay: the recording {self.file} is cut short ({why}); "
+            f"shown is what it holds ({len(self.recording.events)} events)",
+        }
+
+    async def session(self, spec: RunSpec) -> Session:
+        """The app's session factory: every event at once, never at the recorded pace."""
+        return ReplaySession(self.recording.events, ending=self.ending())
+
+
+class ReplayApp(AsyncplayApp):
+    """The app on a recording: ``ReplayApp(Replay(file, recording)).run()``.
+
+    ``live_factory`` is what runs the buffer once it is saved (replay mode over).
+    """
+
+    def __init__(
+        self, replay: Replay, *, live_factory: SessionFactory = live_session, **kwargs: object
+    ) -> None:
+        buffer = storage.Autosave(text=replay.editor_text())
+        super().__init__(
+            buffer,
+            note=replay.opening_note(),
+            session_factory=replay.session,
+            autosave=False,  # the user's own autosaved buffer stays as it was
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.replay: Replay | None = replay
+        self.live_factory = live_factory
+
+    async def on_mount(self, event: events.Mount) -> None:
+        """The whole recording is folded before the first frame (the mount runs inside
+        Textual's first batch update), so every view can show any moment of it at once."""
+        event.prevent_default()  # the base handler runs once, here, first
+        AsyncplayApp.on_mount(self)
+        self.editor.read_only = True
+        await self.play()
+
+    async def play(self) -> None:
+        """Play the recording from the start, through the app's ordinary run path."""
+        self.action_run()
+        if self._run_task is not None:
+            await self._run_task
+        if self._folder is not None:
+            await self._folder
+        self._tick()
+
+    def make_spec(self, python: str | None = None) -> RunSpec:
+        if self.replay is None:
+            return super().make_spec(python)
+        return RunSpec(source=self.editor.text, path=self.replay.program, cwd=self.replay.cwd)
+
+    def status_note(self) -> str:
+        if self.replay is None or (self._note and self.clock() < self._note_until):
+            return super().status_note()
+        return self.replay.label
+
+    # ---- keys that need a live program ---------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self.replay is None:
+            super().action_stop()
+            return
+        self.say("a replay runs nothing, so there is nothing to stop (F5 plays it again)")
+
+    def action_focus_stdin(self) -> None:
+        if self.replay is None:
+            super().action_focus_stdin()
+            return
+        self.say("a replay takes no input: what the program read is in its output")
+
+    def on_stdin_box_line(self, message: StdinBox.Line) -> None:
+        if self.replay is not None:
+            message.prevent_default()
+            self.say("a replay takes no input: what the program read is in its output")
+
+    def on_stdin_box_end_of_file(self, message: StdinBox.EndOfFile) -> None:
+        if self.replay is not None:
+            message.prevent_default()
+            self.say("a replay takes no input: what the program read is in its output")
+
+    # ---- saving the source ends replay mode ---------------------------------------------
+
+    def action_save(self) -> None:
+        if self.replay is None:
+            super().action_save()
+            return
+        if self.replay.source is None:
+            self.say("this recording holds no program source to save")
+            return
+        self.action_save_as()
+
+    def action_save_as(self) -> None:
+        if self.replay is None:
+            super().action_save_as()
+            return
+        from asyncplay.tui.file_dialogs import SaveAsScreen
+
+        folder = Path(self.replay.source_path).parent if self.replay.source_path else None
+        if folder is not None and not folder.is_dir():
+            folder = None
+        self.push_screen(SaveAsScreen(name=self.replay.save_name(), folder=folder), self._saved_as)
+
+    def write_file(self, path: Path) -> None:
+        super().write_file(path)  # raises OSError: then nothing changed
+        if self.replay is not None:
+            self.leave_replay(f"saved {origin_label(self.buffer)}: yours to edit; F5 runs it")
+
+    def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
+        """Opening a file or snippet from a replay leaves replay mode first."""
+        if self.replay is not None:
+            self.leave_replay(None)
+        super().load_buffer(buffer, note)
+
+    def leave_replay(self, note: str | None) -> None:
+        """From now on an ordinary app: editable, autosaved, F5 runs for real.
+
+        The autosave about to be replaced may hold unsaved edits from before the replay:
+        they are kept beside it first (the app's own rule: edits are never dropped).
+        """
+        self.replay = None
+        self.editor.read_only = False
+        self.session_factory = self.live_factory
+        self._keep_old_autosave()
+        self.autosave_enabled = True
+        self._check_storage()
+        if note is not None:  # else the caller saves its own buffer and says so
+            self.save_autosave()
+            self.say(note)
+
+    def _keep_old_autosave(self) -> None:
+        try:
+            old = storage.load_autosave()
+        except Exception:
+            old = None
+        if old is None or not old.dirty:
+            return
+        name = Path(old.path).name if old.path else f"{old.snippet or 'untitled'}.py"
+        target = storage.data_dir() / f"{name}.unsaved"
+        try:
+            storage.write_atomic(target, old.text)
+        except OSError as exc:
+            self.notify(f"could not keep your earlier unsaved edits: {exc}", severity="error")
+            return
+        self.notify(
+            f"Your earlier unsaved edits to {origin_label(old)} were kept in {target} "
+            "(Ctrl+O opens it).",
+            severity="warning",
+            timeout=15,
+        )

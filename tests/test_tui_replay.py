@@ -1,0 +1,337 @@
+"""``asyncplay replay FILE`` in the app: the recorded run through the app's own views, the
+program read-only, F5 plays it again, nothing is ever run and the autosave stays as it was."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import descendants
+from helpers import asyncplay
+from tui_helpers import wait_for
+
+from asyncplay import exits, storage
+from asyncplay.recording import read
+from asyncplay.replay import wants_tui
+from asyncplay.tui.replay_mode import Replay, ReplayApp
+
+PROGRAM = """import asyncio
+
+
+async def worker(n):
+    print(f"hello from w{n}")
+    await asyncio.sleep(0.05 * n)
+    return n
+
+
+async def main():
+    tasks = [asyncio.create_task(worker(n), name=f"w{n}") for n in (1, 2)]
+    print("results", await asyncio.gather(*tasks))
+
+
+asyncio.run(main())
+"""
+CREATES = 10  # 0-based: the line that creates the workers
+
+pytestmark = pytest.mark.usefixtures("home")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """A real recording of PROGRAM (one run for the whole module)."""
+    folder = tmp_path_factory.mktemp("rec")
+    (folder / "g.py").write_text(PROGRAM)
+    r = asyncplay("run", "--quiet", "--record", "g.jsonl", "g.py", cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return folder / "g.jsonl"
+
+
+def _app(path: Path, **kw) -> ReplayApp:
+    return ReplayApp(Replay(str(path), read(str(path))), **kw)
+
+
+def _lines(model) -> int:  # noqa: ANN001
+    return -1 if model is None else model.dropped_lines + len(model.output)
+
+
+def _output_text(app: ReplayApp) -> list[str]:
+    pane = app.output
+    return [pane.render_line(y).text.rstrip() for y in range(pane.size.height)]
+
+
+@pytest.fixture
+def no_spawn(monkeypatch):
+    """Any process started in the test fails it (a replay must never run anything)."""
+    started: list[object] = []
+
+    def refuse(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        started.append(args)
+        raise AssertionError("a replay started a process")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    return started
+
+
+# ---- the command line's choice ----------------------------------------------------------
+
+
+def _ns(**kw) -> SimpleNamespace:
+    base = dict(
+        file="r.jsonl",
+        print_only=False,
+        json=False,
+        quiet=False,
+        all_tasks=False,
+        timeline=False,
+        graph=False,
+        sort=None,
+        filter=None,
+        trace=None,
+    )
+    return SimpleNamespace(**(base | kw))
+
+
+@pytest.mark.parametrize(
+    "options, stdin_tty, stdout_tty, tui",
+    [
+        ({}, True, True, True),
+        ({}, False, True, False),  # stdin is a pipe
+        ({}, True, False, False),  # stdout is a pipe: the printout, as before
+        ({"print_only": True}, True, True, False),
+        ({"json": True}, True, True, False),
+        ({"timeline": True}, True, True, False),
+        ({"graph": True}, True, True, False),
+        ({"quiet": True}, True, True, False),
+        ({"all_tasks": True}, True, True, False),
+        ({"trace": "t.json"}, True, True, False),
+        ({"sort": "steps"}, True, True, False),
+        ({"filter": "w"}, True, True, False),
+    ],
+)
+def test_the_app_opens_only_at_a_terminal_without_a_print_option(
+    options, stdin_tty, stdout_tty, tui
+) -> None:
+    assert wants_tui(_ns(**options), stdin_tty, stdout_tty) is tui
+
+
+def test_every_replay_option_asks_for_the_printout() -> None:
+    """A new view option of replay prints unless the choice is made to know it."""
+    from asyncplay.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["replay"]
+    for action in sub._actions:
+        if action.dest in ("help", "file", "print_only"):
+            continue
+        value = "x" if action.nargs is None and not action.const else True
+        assert not wants_tui(_ns(**{action.dest: value}), True, True), action.dest
+    assert "--print" in asyncplay("replay", "--help").stdout.decode()
+
+
+def test_errors_come_before_the_app_with_their_status(tmp_path, monkeypatch) -> None:
+    """A damaged file is refused in one line, even when the app would have opened."""
+    import sys
+
+    from asyncplay import cli
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    opened: list[str] = []
+    monkeypatch.setattr("asyncplay.tui.launch.launch_replay", lambda f, r: opened.append(f) or 0)
+    good = tmp_path / "ok.jsonl"
+    good.write_text(
+        '{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+        '{"event": "run_end", "t": 1, "exit_code": 0, "message": "done"}\n'
+    )
+    assert cli.main(["replay", str(good)]) == 0 and opened == [str(good)]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": "x"}\n')
+    newer = tmp_path / "new.jsonl"
+    newer.write_text('{"asyncplay_recording": 2, "protocol": 1}\n')
+    assert cli.main(["replay", str(bad)]) == exits.RECORDING
+    assert cli.main(["replay", str(newer)]) == exits.RECORDING_VERSION
+    assert cli.main(["replay", str(tmp_path / "none.jsonl")]) == exits.USAGE
+    assert cli.main(["replay", str(tmp_path)]) == exits.USAGE
+
+    def refuse(model, ev):  # noqa: ANN001, ANN202 - an event the reducer cannot take
+        if ev["event"] == "run_end":
+            raise KeyError("x")
+
+    monkeypatch.setattr("asyncplay.replay.apply", refuse)
+    assert cli.main(["replay", str(good)]) == exits.RECORDING
+    assert opened == [str(good)], "the app opened on a bad file"
+
+
+# ---- the app in replay mode -------------------------------------------------------------
+
+
+async def test_a_replay_shows_the_source_read_only_and_the_whole_run(recorded, no_spawn):
+    now = [1000.0]
+    app = _app(recorded, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "replay of g.jsonl: F5 plays it again" in app.status.plain
+        # Loaded before the first frame: no waiting, the run is there, to its end.
+        assert app.model is not None and app.model.status == "ended"
+        assert app.replay is not None and app.editor.read_only
+        assert app.editor.text == PROGRAM
+        await pilot.press("end", *"oops")
+        assert app.editor.text == PROGRAM
+        await pilot.pause(0.2)
+        shown = "\n".join(_output_text(app))
+        assert "hello from w1" in shown and "results [1, 2]" in shown
+        names = {app.tasks.get_cell(str(t), "name") for t in app.tasks._rows}
+        assert {"w1", "w2"} <= names
+        # The gutter marks the program's lines: the recorded path is the program's.
+        assert app.editor.marks.get(CREATES) in ("created", "selected")
+        assert "Python 3." in app.status.plain
+        now[0] += 60  # the opening note has had its time: the standing label
+        await wait_for(pilot, lambda: "replay of g.jsonl, recorded 20" in app.status.plain)
+    assert no_spawn == [] and descendants() == []
+
+
+async def test_a_long_recording_is_whole_before_the_first_frame(tmp_path, no_spawn):
+    """The fold yields to the loop every few thousand events; the first frame waits for
+    all of them, so the views (and the timeline's cursor) can go anywhere at once."""
+    events = [{"event": "run_start", "t": 0.0}]
+    events += [
+        {"event": "output", "t": i / 1000, "text": f"line {i}\n", "stream": "stdout", "task": None}
+        for i in range(30_000)
+    ]
+    events.append({"event": "run_end", "t": 31.0, "exit_code": 0, "message": "done"})
+    path = tmp_path / "long.jsonl"
+    head = {"asyncplay_recording": 1, "protocol": 1, "source": "print('x')\n"}
+    path.write_text("".join(json.dumps(e) + "\n" for e in [head, *events]))
+    painted: list[int] = []
+
+    class Watching(ReplayApp):
+        def _display(self, screen, renderable) -> None:  # noqa: ANN001
+            # Textual's own gate (8.2): nothing is drawn inside a batch update
+            if renderable is not None and not self._batch_count and not painted:
+                painted.append(_lines(self.model))
+            super()._display(screen, renderable)
+
+    app = Watching(Replay(str(path), read(str(path))))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.model.status == "ended" and _lines(app.model) == 30_000
+    assert painted == [30_000]
+
+
+async def test_f5_plays_it_again_and_stop_and_stdin_say_why_not(recorded, no_spawn):
+    app = _app(recorded, settings=storage.Settings(python="/usr/bin/python3"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        first = app.model
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
+        assert (
+            len(app.model.output) == len(first.output)
+            and app.model.tasks.keys() == first.tasks.keys()
+        )
+        assert descendants() == []
+        await pilot.press("f6")
+        assert "a replay runs nothing" in app.status.plain
+        await pilot.press("ctrl+l")
+        assert "takes no input" in app.status.plain
+        assert not app.query_one("#stdin").has_focus
+    assert no_spawn == []
+
+
+async def test_the_autosave_is_never_touched(recorded, home, no_spawn):
+    mine = storage.Autosave(text="my precious edits\n", dirty=True)
+    storage.save_autosave(mine)
+    before = (home / "autosave.json").read_bytes() if (home / "autosave.json").exists() else None
+    saved = storage.load_autosave()
+    assert saved is not None and saved.text == mine.text
+    app = _app(recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause(2.5)  # past the autosave delay
+        await pilot.press("ctrl+q")
+    app.save_autosave()  # what launch does after the app ends
+    assert storage.load_autosave().text == "my precious edits\n"
+    if before is not None:
+        assert (home / "autosave.json").read_bytes() == before
+
+
+async def test_save_as_makes_it_an_ordinary_buffer(recorded, home, tmp_path, no_spawn):
+    storage.save_autosave(storage.Autosave(text="earlier edits\n", dirty=True))
+    app = _app(recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        name = app.screen.query_one("#name")
+        assert name.value == "g"  # the recorded program's name is proposed
+        name.value = str(tmp_path / "mine")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.replay is None)
+        assert (tmp_path / "mine.py").read_text() == PROGRAM
+        assert not app.editor.read_only and app.autosave_enabled
+        assert app.buffer.path == str((tmp_path / "mine.py").resolve())
+        await pilot.press("ctrl+home", *"# mine", "enter")
+        assert app.editor.text.startswith("# mine\n")
+        await pilot.press("ctrl+s")
+        assert (tmp_path / "mine.py").read_text().startswith("# mine\n")
+    # the edits from before the replay were kept aside, not overwritten
+    kept = list(home.glob("*.unsaved"))
+    assert [p.read_text() for p in kept] == ["earlier edits\n"]
+    assert storage.load_autosave().path == str((tmp_path / "mine.py").resolve())
+    assert no_spawn == []
+
+
+async def test_an_old_recording_without_source_still_opens(recorded, tmp_path, no_spawn):
+    lines = recorded.read_text().splitlines(keepends=True)
+    head = json.loads(lines[0])
+    for key in ("source", "source_path"):
+        head.pop(key)
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps(head) + "\n" + "".join(lines[1:]))
+    app = _app(old)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.editor.text.startswith("# The recording old.jsonl holds no program source")
+        assert app.model.status == "ended" and len(app.model.output) == 3
+        await pilot.pause(0.2)
+        assert app.editor.marks == {}  # no line of the comment pretends to be the program
+        await pilot.press("ctrl+s")
+        assert "holds no program source" in app.status.plain and len(app.screen_stack) == 1
+
+
+async def test_a_cut_recording_opens_with_a_note(recorded, tmp_path, no_spawn):
+    data = recorded.read_bytes()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(data[: data.rindex(b'{"event":"run_end"') + 10])
+    app = _app(cut)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "cut.jsonl is cut short" in app.status.plain
+        assert app.model.status == "ended" and app.model.end["reason"] == "recording-cut"
+        await pilot.pause(0.2)
+        assert "is cut short" in " ".join(line.strip() for line in _output_text(app))
+
+
+# ---- the real command in a terminal -----------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_asyncplay_replay_in_a_terminal(recorded, tmp_path) -> None:
+    from test_tui_pty import Tmux, others, wait_gone
+
+    term = Tmux(tmp_path, width=100, height=30)
+    try:
+        pid = term.start("replay", str(recorded))
+        screen = term.wait_screen("results [1, 2]")
+        assert "async def worker(n):" in screen and "hello from w2" in screen
+        assert "replay of g.jsonl" in screen
+        server = {p for p, _s, cmd in descendants() if "tmux" in cmd}
+        assert [cmd for _p, _s, cmd in others(server) if "asyncplay.child" in cmd] == []
+        term.keys("F5")
+        time.sleep(0.5)
+        term.keys("C-q")
+        wait_gone(pid)
+        assert others(server) == []
+        assert not (term.home / "autosave.json").exists()
+    finally:
+        term.kill_server()
