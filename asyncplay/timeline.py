@@ -441,3 +441,13 @@ def pan(start: float, end: float, by: float) -> tuple[float, float]:
     span = end - start
     new_start = max(0.0, start + by)
     return new_start, new_start + span
+
+
+def grown_end(now: float, parts: int = 16) -> float:
+    """The end of a window that holds a live run up to ``now`` and grows in steps of about
+    1/``parts`` of it: the picture (and every lane's cells) stays put for several ticks
+    instead of shifting on each one, with at most ~1/8 of the width still ahead."""
+    if not now > 0 or not math.isfinite(now):
+        return 1e-3
+    step = nice_step(now, parts)
+    return max(1e-3, math.ceil(now / step - 1e-9) * step)

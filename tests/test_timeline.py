@@ -262,3 +262,14 @@ def test_zoom_keeps_the_centre_in_place_and_pan_stops_at_zero() -> None:
     assert tl.zoom(1.0, 3.0, 2.0, 4.0) == (0.0, 8.0)  # never before the run
     assert tl.pan(1.0, 3.0, 0.5) == (1.5, 3.5)
     assert tl.pan(1.0, 3.0, -5.0) == (0.0, 2.0)
+
+
+@pytest.mark.parametrize("now", [0.0, 1e-4, 0.37, 1.0, 2.9, 61.3, float("nan")])
+def test_grown_end_holds_now_with_a_little_room_and_moves_in_steps(now) -> None:
+    end = tl.grown_end(now)
+    if now != now or now == 0:
+        assert end == 1e-3
+        return
+    assert now <= end <= max(1e-3, now * 1.15)
+    ends = {tl.grown_end(now + k * now / 1000) for k in range(100)}
+    assert len(ends) <= 3  # 10% more run: the window moved once or twice, not 100 times

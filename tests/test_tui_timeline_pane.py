@@ -396,3 +396,24 @@ def test_the_help_lists_every_key() -> None:
         assert key in keys
     bound = {b.action for b in TimelinePane.BINDINGS}
     assert {"zoom(0.5)", "zoom(2)", "fit", "choose", "explain", "toggle_internal"} <= bound
+
+
+async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        s = Stream().task(1, 0.0, name="sleeper").step(1, 0.0, 0.001, "sleep(60)", 4)
+        m = build(s.events)  # no run_end: still going, the task never ended
+        apply(m, {"event": "steps", "t": 2.0, "steps": []})
+        pane = await shown(app, pilot, m)
+        assert pane.start == 0.0 and 2.0 <= pane.end <= 2.0 * 1.15
+        cells = cells_of(pane, lane_line(pane, "sleeper")).rstrip()
+        assert len(cells) >= tl.column(2.0, pane.start, pane.end, pane._cells)
+        assert "sleep(60)" in cells
+        apply(m, {"event": "steps", "t": 5.0, "steps": []})
+        pane.sync(m.now)
+        await pilot.pause()
+        assert 5.0 <= pane.end <= 5.0 * 1.15
+        assert "waiting on sleep(60) since" not in lines(pane)[-1]  # the cursor is at 0
+        pane._cursor_t = 4.0
+        pane.refresh()
+        assert "sleeper: waiting on sleep(60) since 1.0 ms" in lines(pane)[-1]

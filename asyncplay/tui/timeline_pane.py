@@ -13,12 +13,14 @@ zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows 
 from __future__ import annotations
 
 import os
+import re
 from itertools import islice
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -29,6 +31,7 @@ from asyncplay.model import RunModel, TaskInfo
 from asyncplay.report import cancelled_by
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
+MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
 LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
 GLYPHS = tl.UNICODE
@@ -45,6 +48,16 @@ WAIT_LABEL_STYLE = Style(dim=True, italic=True)
 CANCEL_STYLE = Style(color="yellow")
 WARNING_MARK = "⚠"
 WARNING_STYLE = Style(color="black", bgcolor="yellow", bold=True)
+# Style codes of what is drawn over the cells (the cell codes are their own).
+LABEL, CANCEL_TEXT, WARNING, CURSOR = "L", "C", "W", "*"
+KIND_STYLE: dict[str, Style | None] = {
+    **CELL_STYLE,
+    LABEL: WAIT_LABEL_STYLE,
+    CANCEL_TEXT: CANCEL_STYLE,
+    WARNING: WARNING_STYLE,
+}
+GLYPH_TABLE = str.maketrans(GLYPHS)
+RUNS = re.compile(r"(.)\1*", re.DOTALL)
 AXIS_STYLE = Style(dim=True)
 INTERNAL_STYLE = Style(dim=True, italic=True)
 CURSOR_STYLE = Style(reverse=True)
@@ -86,6 +99,13 @@ def _where(file: str | None, line: int | None, target: str | None = None) -> str
     if file == target:
         return f"line {line}"
     return f"{os.path.basename(file)}:{line}"
+
+
+def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, str]:
+    """``new`` drawn over ``text`` from ``col`` (cut at its end), its cells styled ``kind``."""
+    new = new[: max(0, len(text) - col)]
+    end = col + len(new)
+    return text[:col] + new + text[end:], kinds[:col] + kind * len(new) + kinds[end:]
 
 
 def _fit(text: str, width: int) -> str:
@@ -176,7 +196,14 @@ class TimelinePane(ScrollView, can_focus=True):
         self.start = 0.0
         self.end = 1e-3
         self.lanes_computed = 0  # lanes whose cells were computed (tests watch it)
+        self._width, self._height = 0, 0
         self._reset()
+
+    def _measure(self) -> None:
+        """The size, read once per line drawn or tick: ``Widget.size`` is not cheap, and
+        a tick asks for the lanes' geometry thousands of times."""
+        size = self.size
+        self._width, self._height = size.width, size.height
 
     def _reset(self) -> None:
         self._order: list[int] = []  # task ids in creation order, the shown ones
@@ -185,7 +212,8 @@ class TimelinePane(ScrollView, can_focus=True):
         self._longest = 4  # longest name seen, for the label column
         self._warn_seen = 0
         self._warnings: dict[int, list[dict]] = {}  # lane id -> its warnings
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes: dict[int, _Lane] = {}  # bounded: cleared past MAX_LANES_KEPT
+        self._strips: LRUCache[tuple, Strip] = LRUCache(256)
         self._cursor_task: int | None = None  # lane id (a task or WARNINGS_LANE)
         self._cursor_t = 0.0
         self._posted: tuple | None = None  # what StepChosen last said
@@ -196,6 +224,7 @@ class TimelinePane(ScrollView, can_focus=True):
     def show(self, model: RunModel | None) -> None:
         """A new run (or none): drop every lane, fit the window and follow."""
         self.model = model
+        self._measure()
         self._reset()
         self._lanes.clear()
         self.follow = True
@@ -210,6 +239,7 @@ class TimelinePane(ScrollView, can_focus=True):
         visible lanes that changed since they were drawn."""
         if self.model is None:
             return
+        self._measure()
         rows_before = self._row_count
         self._catch_up()
         if self.follow:
@@ -229,7 +259,7 @@ class TimelinePane(ScrollView, can_focus=True):
                 break
             if lane != WARNINGS_LANE and self._lane_key(lane) != self._lane_key_drawn(lane):
                 self.refresh_line(y)
-        self.refresh_line(self.size.height - 1)  # the detail line: "since", "now" move
+        self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
 
     def select_task(self, task_id: int | None) -> None:
         """Put the cursor on ``task_id``'s lane (the app's selection): posts nothing."""
@@ -344,27 +374,28 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         # Lanes, plus the axis and the detail line that stay on screen.
-        self.virtual_size = Size(self.size.width, self._row_count + 2)
+        self.virtual_size = Size(self._width, self._row_count + 2)
 
     @property
     def _lane_lines(self) -> int:
-        return max(0, self.size.height - 2)
+        return max(0, self._height - 2)
 
     @property
     def _label_width(self) -> int:
-        width = self.size.width
+        width = self._width
         most = max(8, min(24, width // 5))
         return min(most, max(8, self._longest))
 
     @property
     def _cells(self) -> int:
-        return max(1, self.size.width - self._label_width - 1)
+        return max(1, self._width - self._label_width - 1)
 
     def _full_end(self) -> float:
+        """The whole run: to ``now`` once it ended, a little past it while it goes."""
         m = self.model
         if m is None:
             return 1e-3
-        return max(m.now, 1e-3)
+        return max(m.now, 1e-3) if m.status == "ended" else tl.grown_end(m.now)
 
     def _fit(self) -> None:
         self.start, self.end = 0.0, self._full_end()
@@ -383,9 +414,10 @@ class TimelinePane(ScrollView, can_focus=True):
     def _lane_key(self, tid: int) -> tuple:
         """What a lane's cells depend on: the window and the task's progress."""
         info = self.model.tasks[tid]  # type: ignore[union-attr]
-        alive_to = None
+        alive_to = None  # a live task's wait reaches the column of now: only that counts
         if info.ended is None:
-            alive_to = min(self.model.now, self.end)  # type: ignore[union-attr]
+            now = self.model.now  # type: ignore[union-attr]
+            alive_to = self._cells if now > self.end else self._col(now)
         return (
             self._window_key(),
             len(info.spans),
@@ -412,6 +444,8 @@ class TimelinePane(ScrollView, can_focus=True):
         cells = self._compute_cells(info)
         labels = tl.wait_labels(info, cells, self.start, self.end)
         cancel = cancelled_by(m, info) if info.state == "cancelled" else ""
+        if len(self._lanes) >= MAX_LANES_KEPT:
+            self._lanes.clear()  # lanes scrolled past long ago: computed again if seen
         lane = self._lanes[tid] = _Lane(key, cells, labels, cancel)
         return lane
 
@@ -425,37 +459,36 @@ class TimelinePane(ScrollView, can_focus=True):
     # ---- drawing -----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        self._measure()
+        width, height = self._width, self._height
         base = self.rich_style
-        height = self.size.height
         if self.model is None:
             if y == 0:
-                return self._strip([("no run yet: press F5 to run the program", AXIS_STYLE)], width)
+                return self._strip([("no run yet: press F5 to run it", AXIS_STYLE)], width, base)
             return Strip.blank(width, base)
         if y == 0:
             self._drawn_window = self._window_key()
-            return self._header(width)
+            return self._header(width, base)
         if y == height - 1 and height >= 2:
-            return self._strip([(" " + self.detail(), DETAIL_STYLE)], width)
+            return self._strip([(" " + self.detail(), DETAIL_STYLE)], width, base)
         if not self._row_count and y == 1:
-            return self._strip([("no tasks yet", AXIS_STYLE)], width)
+            return self._strip([("no tasks yet", AXIS_STYLE)], width, base)
         row = self.scroll_offset.y + y - 1
         lane = self._lane_id(row)
         if lane is None or y > self._lane_lines:
             return Strip.blank(width, base)
-        return self._lane_strip(lane, row == self._cursor_row(), width)
+        return self._lane_strip(lane, row == self._cursor_row(), width, base)
 
-    def _strip(self, parts: list[tuple[str, Style]], width: int) -> Strip:
-        base = self.rich_style
+    def _strip(self, parts: list[tuple[str, Style]], width: int, base: Style) -> Strip:
         segments = [Segment(text, base + style) for text, style in parts if text]
         return Strip(segments).crop_extend(0, width, base)
 
-    def _header(self, width: int) -> Strip:
+    def _header(self, width: int, base: Style) -> Strip:
         label_width, cells = self._label_width, self._cells
         m = self.model
         word = "virtual" if m is not None and m.clock == "virtual" else "time"
         lay = tl.Layout(self.start, self.end, cells, [], tl.ticks(self.start, self.end, cells), 0)
-        line, labels = tl.axis(lay)
+        _line, labels = tl.axis(lay)
         text = list(labels.ljust(cells))
         for col, _t in lay.ticks:  # the tick's place, where its label left room
             if text[col] == " ":
@@ -464,60 +497,83 @@ class TimelinePane(ScrollView, can_focus=True):
             (_fit(word, label_width).ljust(label_width) + " ", Style(bold=True)),
             ("".join(text), AXIS_STYLE),
         ]
-        return self._strip(parts, width)
+        return self._strip(parts, width, base)
 
-    def _lane_strip(self, lane_id: int, is_cursor: bool, width: int) -> Strip:
+    def _lane_strip(self, lane_id: int, is_cursor: bool, width: int, base: Style) -> Strip:
+        """A lane's line, kept while nothing it shows changed (most lanes, most ticks)."""
         m = self.model
         assert m is not None
+        lane = None if lane_id == WARNINGS_LANE else self._lane(lane_id)
+        info = None if lane is None else m.tasks[lane_id]
+        cursor = (self._cursor_col(), self.has_focus) if is_cursor else None
+        key = (
+            lane_id,
+            lane.key if lane is not None else self._window_key(),
+            info.name if info is not None else "",
+            len(self._warnings.get(lane_id, ())),
+            cursor,
+            width,
+            base,
+        )
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._draw_lane(lane_id, lane, info, cursor, width, base)
+        return strip
+
+    def _draw_lane(
+        self,
+        lane_id: int,
+        lane: _Lane | None,
+        info: TaskInfo | None,
+        cursor: tuple[int | None, bool] | None,
+        width: int,
+        base: Style,
+    ) -> Strip:
         label_width, n = self._label_width, self._cells
-        chars: list[str]
-        styles: list[Style | None]
-        if lane_id == WARNINGS_LANE:
+        if lane is None or info is None:
             name, name_style = "warnings", Style(color="yellow")
-            chars, styles = [" "] * n, [None] * n
+            text, kinds = " " * n, tl.EMPTY * n
         else:
-            info = m.tasks[lane_id]
-            lane = self._lane(lane_id)
             name = info.name
             name_style = INTERNAL_STYLE if info.internal else Style()
-            chars = [GLYPHS[c] for c in lane.cells]
-            styles = [CELL_STYLE.get(c) for c in lane.cells]
-            for col, text in lane.labels:
-                for i, ch in enumerate(text):
-                    chars[col + i] = ch
-                    styles[col + i] = WAIT_LABEL_STYLE
+            # Two strings as long as the lane: what each cell shows, and its style's
+            # code; overlays are spliced in and the styles drawn in runs (no per-cell work).
+            text, kinds = lane.cells.translate(GLYPH_TABLE), lane.cells
+            for col, label in lane.labels:
+                text, kinds = _splice(text, kinds, col, label, LABEL)
             if lane.cancel:
                 end_col = lane.cells.rfind(tl.CANCELLED)
-                text = " " + lane.cancel
-                if end_col >= 0 and end_col + 1 + len(text) <= n:
-                    for i, ch in enumerate(text):
-                        chars[end_col + 1 + i] = ch
-                        styles[end_col + 1 + i] = CANCEL_STYLE
+                said = " " + lane.cancel
+                if end_col >= 0 and end_col + 1 + len(said) <= n:
+                    text, kinds = _splice(text, kinds, end_col + 1, said, CANCEL_TEXT)
         for warning in self._warnings.get(lane_id, ()):
             col = self._col(warning.get("t"))
             if col is not None:
-                chars[col], styles[col] = WARNING_MARK, WARNING_STYLE
-        if is_cursor:
-            col = self._cursor_col()
-            cursor = CURSOR_STYLE if self.has_focus else BLUR_CURSOR_STYLE
-            if col is not None:
-                styles[col] = (styles[col] or Style()) + cursor
-            name_style = name_style + cursor
-        base = self.rich_style
-        label = tl.shorten(name, label_width).ljust(label_width)
-        segments = [Segment(label, base + name_style)]
-        segments.append(Segment(" ", base))
-        run_style: Style | None = None
-        run: list[str] = []
-        for ch, style in zip(chars, styles, strict=True):
-            if style is not run_style and run:
-                segments.append(Segment("".join(run), base + run_style if run_style else base))
-                run = []
-            run_style = style
-            run.append(ch)
-        if run:
-            segments.append(Segment("".join(run), base + run_style if run_style else base))
+                text, kinds = _splice(text, kinds, col, WARNING_MARK, WARNING)
+        styles = KIND_STYLE
+        if cursor is not None:
+            col, focused = cursor
+            mark = CURSOR_STYLE if focused else BLUR_CURSOR_STYLE
+            if col is not None and col < n:
+                under = KIND_STYLE.get(kinds[col]) or Style()
+                styles = {**KIND_STYLE, CURSOR: under + mark}
+                kinds = kinds[:col] + CURSOR + kinds[col + 1 :]
+            name_style = name_style + mark
+        label_text = tl.shorten(name, label_width).ljust(label_width)
+        segments = [Segment(label_text, base + name_style), Segment(" ", base)]
+        styled: dict[str, Style] = {}
+        for run in RUNS.finditer(kinds):
+            kind = run.group(1)
+            full = styled.get(kind)
+            if full is None:
+                style = styles.get(kind)
+                full = styled[kind] = base + style if style is not None else base
+            segments.append(Segment(text[run.start() : run.end()], full))
         return Strip(segments).crop_extend(0, width, base)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     # ---- the detail line ---------------------------------------------------------------
 
@@ -703,7 +759,7 @@ class TimelinePane(ScrollView, can_focus=True):
             return
         x = event.x - self._label_width - 1
         col = x if 0 <= x < self._cells else None
-        if event.y == 0 or event.y >= self.size.height - 1:
+        if event.y == 0 or event.y >= self._height - 1:
             return
         row = self.scroll_offset.y + event.y - 1
         lane = self._lane_id(row)
@@ -718,6 +774,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self._moved()
 
     def on_resize(self) -> None:
+        self._measure()
         self._resize()
 
     def on_focus(self) -> None:
