@@ -219,6 +219,9 @@ def moment(model: RunModel, t: float | None = None) -> Moment:
 def cycle_members(links: dict[int, list[int]]) -> set[int]:
     """Tasks on a cycle of ``links`` (strongly connected parts of two or more): Tarjan's
     algorithm with an explicit stack, so a chain of thousands does not recurse."""
+    # Only a task that waits on someone can be on a cycle: drop the edges to leaves first
+    # (a gather of 10,000 sleepers is then one node, not 10,001).
+    links = {v: [w for w in ws if w in links] for v, ws in links.items()}
     index: dict[int, int] = {}
     low: dict[int, int] = {}
     on_stack: set[int] = set()

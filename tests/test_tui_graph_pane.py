@@ -176,6 +176,7 @@ async def test_cursor_keys_post_task_chosen_and_enter_jumps_to_the_wait_line() -
         assert [(m.task, m.jump) for m in app.chosen] == [(2, False)]
         assert pane.render_line(2).text.startswith("├─ worker-A")
         assert style_of(pane, 2, "worker-A").reverse  # the cursor, focused
+        assert list(pane.render_line(2))[-1].style.reverse  # the bar spans the pane
         await pilot.press("enter")
         await pilot.pause()
         last = app.chosen[-1]
@@ -357,3 +358,25 @@ async def test_readable_at_80x24_and_160x48() -> None:
                 "Await graph at 1.50 s (timeline cursor) · deadlocked since 1.00 s · 3 tasks"
             )
             assert len(text) == size[1]
+
+
+async def test_a_slow_graph_follows_a_live_run_spaced_out_but_a_new_moment_at_once() -> None:
+    model = build(until(gather_run(), 0.5))
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = app.pane
+        pane.show(model)
+        pane.sync(0.5)
+        pane._cost = 10.0  # as if the last rebuild took 10 s: the next is due in 100 s
+        before = pane.rebuilds
+        model.steps += 1
+        pane.sync(0.6)
+        assert pane.rebuilds == before  # spaced out
+        pane.sync(0.6, 0.3)  # a moment chosen on the timeline: drawn at once
+        assert pane.rebuilds == before + 1
+        pane._cost = 10.0
+        model.steps += 1
+        model.status = "ended"  # the run's end: drawn at once
+        pane.sync(0.7, 0.3)
+        assert pane.rebuilds == before + 2
+        await pilot.pause()

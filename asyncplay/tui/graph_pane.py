@@ -121,7 +121,7 @@ def build_rows(model: RunModel, shown: graph.Moment, all_tasks: bool) -> list[Ro
             what = "ready to run"
         where = _where(file, line, target)
         rows.append((tid, kind, guides, name, what, where, mark, file, line, folded))
-        if folded:
+        if folded or not node.children:
             continue
         kids = graph.fold_groups(node.children, model, waits, FOLD_AT)
         for i in range(len(kids) - 1, -1, -1):
@@ -345,11 +345,13 @@ class GraphPane(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width, base)
         cursor = index == self.cursor_row
-        key = (index, cursor, cursor and self.has_focus)
+        span = max(self._width, width) if cursor else 0  # the cursor bar spans the pane
+        key = (index, span, cursor and self.has_focus)
         strip = self._cache.get(key)
         if strip is None:
             strip = _row_strip(self.rows[index], base)
             if cursor:
+                strip = strip.extend_cell_length(span, base)
                 strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
             self._cache[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
