@@ -228,10 +228,9 @@ async def test_f5_plays_it_again_and_stop_and_stdin_say_why_not(recorded, no_spa
         first = app.model
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
-        assert (
-            len(app.model.output) == len(first.output)
-            and app.model.tasks.keys() == first.tasks.keys()
-        )
+        assert len(app.model.output) == len(first.output)
+        assert app.model.tasks.keys() == first.tasks.keys()
+        assert "played again from the start" in app.status.plain
         assert descendants() == []
         await pilot.press("f6")
         assert "a replay runs nothing" in app.status.plain
@@ -335,3 +334,17 @@ def test_asyncplay_replay_in_a_terminal(recorded, tmp_path) -> None:
         assert not (term.home / "autosave.json").exists()
     finally:
         term.kill_server()
+
+
+async def test_opening_a_file_from_a_replay_leaves_replay_mode(recorded, tmp_path, no_spawn):
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = _app(recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_path(other)
+        await pilot.pause()
+        assert app.replay is None and not app.editor.read_only
+        assert app.editor.text == "print('other')\n"
+        await pilot.press("f6")
+        assert "nothing is running" in app.status.plain  # the ordinary app's answer
+    assert storage.load_autosave().path == str(other.resolve())

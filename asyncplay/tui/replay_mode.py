@@ -134,12 +134,17 @@ class ReplayApp(AsyncplayApp):
 
     async def play(self) -> None:
         """Play the recording from the start, through the app's ordinary run path."""
-        self.action_run()
+        AsyncplayApp.action_run(self)
         if self._run_task is not None:
             await self._run_task
         if self._folder is not None:
             await self._folder
         self._tick()
+
+    def action_run(self) -> None:
+        super().action_run()
+        if self.replay is not None:  # F5 (the first play is quiet: the opening note stays)
+            self.say("played again from the start (a replay runs nothing)")
 
     def make_spec(self, python: str | None = None) -> RunSpec:
         if self.replay is None:
