@@ -136,7 +136,10 @@ def waits_at(model: RunModel, t: float | None = None) -> Waits:
     """
     if t is None or t >= model.now:
         return model.waits()
-    snap = snapshot_at(model, t)
+    return _waits_at(model, t, snapshot_at(model, t))
+
+
+def _waits_at(model: RunModel, t: float, snap: WaitSnapshot | None) -> Waits:
     if snap is not None:
         return {
             tid: (NOT_STARTED, None, None)
@@ -197,8 +200,8 @@ def moment(model: RunModel, t: float | None = None) -> Moment:
     snap: WaitSnapshot | None = None
     if t is not None and t < model.now:
         when, at = "cursor", t
-        waits = waits_at(model, t)
         snap = snapshot_at(model, t)
+        waits = _waits_at(model, t, snap)
     else:
         at = model.now
         waits = model.waits()

@@ -5,6 +5,9 @@ The pane is mounted alone in a tiny app and fed models built from hand-written s
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from rich.style import Style
 from streams import Stream, gather_run
 from textual.app import App, ComposeResult
@@ -12,6 +15,7 @@ from textual.app import App, ComposeResult
 from asyncplay.model import RunModel, apply, build
 from asyncplay.tui import graph_pane
 from asyncplay.tui.graph_pane import GraphPane
+from asyncplay.tui.replay_session import load_events
 
 
 class PaneApp(App):
@@ -380,3 +384,34 @@ async def test_a_slow_graph_follows_a_live_run_spaced_out_but_a_new_moment_at_on
         pane.sync(0.7, 0.3)
         assert pane.rebuilds == before + 2
         await pilot.pause()
+
+
+# ---- pictures: the recorded gather at a moment, a deadlock after the run ----------------
+
+RECORDED = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
+
+
+class ShownApp(PaneApp):
+    """The pane showing ``model`` at ``moment``, its cursor on ``task``."""
+
+    def __init__(self, model: RunModel, now: float, moment: float | None, task: int) -> None:
+        super().__init__()
+        self._args = (model, now, moment, task)
+
+    def on_mount(self) -> None:
+        model, now, moment, task = self._args
+        self.pane.show(model)
+        self.pane.sync(now, moment)
+        self.pane.select_task(task)
+        self.pane.focus()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_snapshot_of_the_recorded_gather_at_a_moment(snap_compare, size) -> None:
+    app = ShownApp(build(RECORDED), 4.0, 1.5, task=3)
+    assert snap_compare(app, terminal_size=size)
+
+
+def test_snapshot_of_a_deadlock_after_the_run(snap_compare) -> None:
+    app = ShownApp(build(cycle_run()), 2.0, None, task=2)
+    assert snap_compare(app, terminal_size=(80, 24))
