@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from streams import Stream, gather_run
 from textual.app import App, ComposeResult
 from textual.message import Message
@@ -298,7 +299,7 @@ def cancelled_model(name: str = "victim") -> RunModel:
         {"event": "cancel_source", "t": 0.2, "id": 2, "cause": "cancel", "by": 1,
          "file": "/p/x.py", "line": 12}
     )  # fmt: skip
-    s.done(2, 0.2, "cancelled")
+    s.step(2, 0.2, 0.0001).done(2, 0.2001, "cancelled")  # CancelledError thrown in
     s.step(1, 0.2, 0.001).done(1, 1.0)
     return build(s.end(1.0))
 
@@ -312,7 +313,23 @@ async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
         pane.select_task(2)
         pane._cursor_t = 0.9
         pane.refresh()
-        assert "victim: cancelled at 200.0 ms by main at x.py:12" in lines(pane)[-1]
+        assert "victim: cancelled at 200.1 ms by main at x.py:12" in lines(pane)[-1]
+        await pilot.press("left_square_bracket")  # the step that took the CancelledError
+        assert pane.cursor_time == 0.2
+        assert "step 2 of 2" in lines(pane)[-1] and "then cancelled by main" in lines(pane)[-1]
+
+
+async def test_a_click_on_the_axis_moves_the_cursor_in_time() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        pane = await shown(app, pilot, gather_model())
+        await pilot.click(TimelinePane, offset=(pane._label_width + 1 + 30, 0))
+        await pilot.pause()
+        assert pane.cursor_task == 1  # the same lane
+        assert pane.cursor_time == pytest.approx(
+            tl.cell_time(30, pane.start, pane.end, pane._cells)
+        )
+        assert lines(pane)[0][pane._label_width + 1 + 30] in "▼0123456789.s┊"
 
 
 async def test_virtual_clock_is_said_on_the_axis() -> None:
@@ -366,8 +383,10 @@ async def test_ten_thousand_tasks_compute_only_the_visible_lanes() -> None:
 
 async def test_no_crash_on_odd_models_and_tiny_sizes() -> None:
     long_name = "ünïcode-" + "x" * 300
+    odd = Stream().task(1, 0.0, name="中文\n\x1b[31m").step(1, 0.0, 0.1, "wait(中\t)", 2).end(1)
     live = Stream().task(1, 0.0, name=long_name).step(1, 0.0, 0.1, "sleep(9)", 2)
     models: list[RunModel | None] = [None, RunModel(), build(live.events), cancelled_model()]
+    models.append(build(odd))
     busy = RunModel()
     apply(busy, {"event": "task_created", "t": 0.0, "id": 1, "name": "busy", "coro": "c"})
     steps = [[1, i * 1e-4, 5e-5, "sleep(0)", "/p.py", 3] for i in range(100_000)]
@@ -388,6 +407,10 @@ async def test_no_crash_on_odd_models_and_tiny_sizes() -> None:
         first = lane_line(pane, long_name[:4])
         assert "…" in first[: pane._label_width] and len(first) == 80
         assert lines(pane)[-1].strip().startswith(long_name[:8])
+        pane.show(build(odd))
+        pane.sync(1.0)
+        for line in lines(pane):
+            assert cell_len(line) == 80 and line.isprintable()
 
 
 def test_the_help_lists_every_key() -> None:
@@ -417,3 +440,28 @@ async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
         pane._cursor_t = 4.0
         pane.refresh()
         assert "sleeper: waiting on sleep(60) since 1.0 ms" in lines(pane)[-1]
+
+
+async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        s = Stream().task(1, 0.0).task(2, 0.0).task(3, 0.0)
+        s.step(1, 0.0, 0.001, "sleep(5)", 3).step(2, 0.0, 0.001, "sleep(5)", 3)
+        m = build(s.end(4.0))
+        pane = await shown(app, pilot, m)
+        lines(pane)  # drawn once
+        redrawn: list[int | None] = []
+        pane.refresh_line = lambda y: redrawn.append(y)  # type: ignore[method-assign]
+        pane.refresh = lambda *a, **k: redrawn.append(None)  # type: ignore[method-assign]
+        pane.sync(m.now)
+        assert redrawn == [pane.size.height - 1]  # nothing changed: the detail line only
+        redrawn.clear()
+        apply(m, {"event": "task_renamed", "t": 4.0, "id": 2, "name": "renamed"})
+        pane.sync(m.now)
+        assert redrawn == [2, pane.size.height - 1]  # Task-2's lane, the second line
+        redrawn.clear()
+        lines(pane)
+        apply(m, {"event": "warning", "t": 2.0, "kind": "slow_step", "message": "m", "task": 3})
+        pane.sync(m.now)
+        assert None in redrawn  # a warning: the whole pane
+        assert "⚠" in lane_line(pane, "Task-3")

@@ -16,6 +16,7 @@ import os
 import re
 from itertools import islice
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -32,6 +33,7 @@ from asyncplay.report import cancelled_by
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
+DETAIL_NAME = 24  # a task's name in the detail line, cut in the middle past this
 LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
 GLYPHS = tl.UNICODE
@@ -106,6 +108,21 @@ def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, 
     new = new[: max(0, len(text) - col)]
     end = col + len(new)
     return text[:col] + new + text[end:], kinds[:col] + kind * len(new) + kinds[end:]
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters (a name may hold a newline or an escape)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _narrow(text: str) -> str:
+    """``text`` with one cell per character, so a lane is exactly as wide as its cells:
+    control, wide and combining characters become ``?`` (names are mostly ASCII)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() and cell_len(ch) == 1 else "?" for ch in text)
 
 
 def _fit(text: str, width: int) -> str:
@@ -241,10 +258,10 @@ class TimelinePane(ScrollView, can_focus=True):
             return
         self._measure()
         rows_before = self._row_count
-        self._catch_up()
+        warned = self._catch_up()
         if self.follow:
             self._fit()
-        if self._row_count != rows_before:
+        if self._row_count != rows_before or warned:
             self._resize()
             self.refresh()
             return
@@ -333,10 +350,11 @@ class TimelinePane(ScrollView, can_focus=True):
         row = self._row(lane) if lane is not None else None
         return row or 0
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> bool:
+        """Take in new tasks and warnings; True when a warning came (lanes to redraw)."""
         m = self.model
         if m is None:
-            return
+            return False
         if self._seen < len(m.tasks):
             for info in islice(m.tasks.values(), self._seen, None):
                 if self.show_internal or not info.internal:
@@ -350,6 +368,8 @@ class TimelinePane(ScrollView, can_focus=True):
                 self._file_warning(warning)
             self._warn_seen = len(m.warnings)
             self._resize()
+            return True
+        return False
 
     def _file_warning(self, warning: dict) -> None:
         task = warning.get("task")
@@ -420,6 +440,7 @@ class TimelinePane(ScrollView, can_focus=True):
             alive_to = self._cells if now > self.end else self._col(now)
         return (
             self._window_key(),
+            info.name,
             len(info.spans),
             info.spans[-1] if info.spans else None,
             info.state,
@@ -470,7 +491,7 @@ class TimelinePane(ScrollView, can_focus=True):
             self._drawn_window = self._window_key()
             return self._header(width, base)
         if y == height - 1 and height >= 2:
-            return self._strip([(" " + self.detail(), DETAIL_STYLE)], width, base)
+            return self._strip([(" " + _printable(self.detail()), DETAIL_STYLE)], width, base)
         if not self._row_count and y == 1:
             return self._strip([("no tasks yet", AXIS_STYLE)], width, base)
         row = self.scroll_offset.y + y - 1
@@ -493,10 +514,18 @@ class TimelinePane(ScrollView, can_focus=True):
         for col, _t in lay.ticks:  # the tick's place, where its label left room
             if text[col] == " ":
                 text[col] = "┊"
-        parts = [
-            (_fit(word, label_width).ljust(label_width) + " ", Style(bold=True)),
-            ("".join(text), AXIS_STYLE),
-        ]
+        parts = [(_fit(word, label_width).ljust(label_width) + " ", Style(bold=True))]
+        col = self._cursor_col()
+        if col is None:
+            parts.append(("".join(text), AXIS_STYLE))
+        else:  # the cursor's column, marked on the axis too
+            if text[col] == " ":
+                text[col] = "▼"
+            parts += [
+                ("".join(text[:col]), AXIS_STYLE),
+                (text[col], CURSOR_STYLE),
+                ("".join(text[col + 1 :]), AXIS_STYLE),
+            ]
         return self._strip(parts, width, base)
 
     def _lane_strip(self, lane_id: int, is_cursor: bool, width: int, base: Style) -> Strip:
@@ -540,10 +569,10 @@ class TimelinePane(ScrollView, can_focus=True):
             # code; overlays are spliced in and the styles drawn in runs (no per-cell work).
             text, kinds = lane.cells.translate(GLYPH_TABLE), lane.cells
             for col, label in lane.labels:
-                text, kinds = _splice(text, kinds, col, label, LABEL)
+                text, kinds = _splice(text, kinds, col, _narrow(label), LABEL)
             if lane.cancel:
                 end_col = lane.cells.rfind(tl.CANCELLED)
-                said = " " + lane.cancel
+                said = " " + _narrow(lane.cancel)
                 if end_col >= 0 and end_col + 1 + len(said) <= n:
                     text, kinds = _splice(text, kinds, end_col + 1, said, CANCEL_TEXT)
         for warning in self._warnings.get(lane_id, ()):
@@ -559,7 +588,7 @@ class TimelinePane(ScrollView, can_focus=True):
                 styles = {**KIND_STYLE, CURSOR: under + mark}
                 kinds = kinds[:col] + CURSOR + kinds[col + 1 :]
             name_style = name_style + mark
-        label_text = tl.shorten(name, label_width).ljust(label_width)
+        label_text = tl.shorten(_narrow(name), label_width).ljust(label_width)
         segments = [Segment(label_text, base + name_style), Segment(" ", base)]
         styled: dict[str, Style] = {}
         for run in RUNS.finditer(kinds):
@@ -569,6 +598,8 @@ class TimelinePane(ScrollView, can_focus=True):
                 style = styles.get(kind)
                 full = styled[kind] = base + style if style is not None else base
             segments.append(Segment(text[run.start() : run.end()], full))
+        if label_width + 1 + n == width:  # as it is almost always: no cropping to do
+            return Strip(segments, width)
         return Strip(segments).crop_extend(0, width, base)
 
     def notify_style_update(self) -> None:
@@ -759,6 +790,10 @@ class TimelinePane(ScrollView, can_focus=True):
             return
         x = event.x - self._label_width - 1
         col = x if 0 <= x < self._cells else None
+        if event.y == 0 and col is not None:  # the axis: that time, the same lane
+            self._cursor_t = tl.cell_time(col, self.start, self.end, self._cells)
+            self._moved()
+            return
         if event.y == 0 or event.y >= self._height - 1:
             return
         row = self.scroll_offset.y + event.y - 1
@@ -786,7 +821,7 @@ class TimelinePane(ScrollView, can_focus=True):
 
 def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> str:
     """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
-    name = info.name
+    name = tl.shorten(info.name, DETAIL_NAME)
     index = tl.span_at(info, t, tolerance)
     if index is not None:
         span = info.spans[index]
@@ -800,7 +835,7 @@ def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> 
         if span[4]:
             text += f", then awaited {span[4]}"
         elif index == len(info.spans) - 1 and info.finished:
-            text += f", then {info.state}"
+            text += f", then {_ending(model, info)}"
         return text
     if t < info.created:
         where = _where(info.file, info.line, model.target)
@@ -814,16 +849,20 @@ def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> 
         where = _where(info.spans[before][5], info.spans[before][6], model.target)
         what_text = f"waiting on {what}" if what else "ready, waiting for its turn"
         return f"{name}: {what_text} since {_secs(since)}" + (f" at {where}" if where else "")
-    ended = info.ended
-    when = f" at {_secs(ended)}" if ended is not None else ""
+    if info.finished:
+        ended = info.ended
+        when = f" at {_secs(ended)}" if ended is not None else ""
+        return f"{name}: {_ending(model, info, when)}"
+    return f"{name}: {info.state}"
+
+
+def _ending(model: RunModel, info: TaskInfo, when: str = "") -> str:
+    """``cancelled at 0.20 s by main at x.py:12``, ``failed: ValueError: boom``, ``done = 3``."""
     if info.state == "cancelled":
         why = cancelled_by(model, info)
-        return f"{name}: cancelled{when}" + (f" {why}" if why else "")
+        return f"cancelled{when}" + (f" {why}" if why else "")
     if info.state == "failed":
-        return f"{name}: failed{when}: {info.exc_type or 'error'}: {info.exc_msg or ''}".rstrip(
-            ": "
-        )
-    if info.state == "done":
-        result = f" = {info.result}" if info.result is not None else ""
-        return f"{name}: done{when}{result}"
-    return f"{name}: {info.state}"
+        exc = ": ".join(x for x in (info.exc_type or "an exception", info.exc_msg) if x)
+        return f"failed{when}: {exc}"
+    result = f" = {info.result}" if info.result is not None else ""
+    return f"{info.state}{when}{result}"
