@@ -14,9 +14,11 @@ is None otherwise): that is how other parts tell.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from textual import events
+from textual.widgets import Button
 
 from asyncplay import exits, storage
 from asyncplay.recording import Recording
@@ -26,6 +28,7 @@ from asyncplay.tui.replay_session import ReplaySession
 from asyncplay.tui.stdin_box import StdinBox
 
 NO_PROGRAM = "<recording without source>"  # a name no event's file can match
+REPLAY_STDIN = "stdin: a replay takes no input (what the program read is in its output)"
 
 
 class Replay:
@@ -72,12 +75,17 @@ class Replay:
 
     @property
     def label(self) -> str:
-        """What the status bar says while nothing else is to be said."""
+        """What the status bar says while nothing else is to be said: short, 80 columns
+        hold it beside the run's ending (the Python it ran on follows it)."""
         when = ""
         if self.created:
-            when = f", recorded {self.created[:16].replace('T', ' ')}"
+            try:
+                stamp = time.strptime(self.created[:19], "%Y-%m-%dT%H:%M:%S")
+                when = time.strftime(" (%b %d %H:%M)", stamp)
+            except ValueError:
+                when = ""
         cut = ", cut short" if self.recording.truncated else ""
-        return f"replay of {os.path.basename(self.file)}{when}{cut} (read-only; Ctrl+S saves it)"
+        return f"replay of {os.path.basename(self.file)}{when}{cut}"
 
     def opening_note(self) -> str:
         name = os.path.basename(self.file)
@@ -123,14 +131,26 @@ class ReplayApp(AsyncplayApp):
         )
         self.replay: Replay | None = replay
         self.live_factory = live_factory
+        self._stdin_placeholder = ""  # the stdin line's own, while a replay's is shown
 
     async def on_mount(self, event: events.Mount) -> None:
         """The whole recording is folded before the first frame (the mount runs inside
         Textual's first batch update), so every view can show any moment of it at once."""
         event.prevent_default()  # the base handler runs once, here, first
         AsyncplayApp.on_mount(self)
-        self.editor.read_only = True
+        self._dress(True)
         await self.play()
+
+    def _dress(self, replaying: bool) -> None:
+        """The editor read-only, and the Run button and stdin line saying what they do."""
+        self.editor.read_only = replaying
+        for button in self.query("#run-button").results(Button):
+            button.label = "Replay F5" if replaying else "Run F5"
+        for box in self.query("#stdin").results(StdinBox):
+            if replaying:
+                self._stdin_placeholder, box.placeholder = box.placeholder, REPLAY_STDIN
+            elif self._stdin_placeholder:
+                box.placeholder = self._stdin_placeholder
 
     async def play(self) -> None:
         """Play the recording from the start, through the app's ordinary run path."""
@@ -157,6 +177,11 @@ class ReplayApp(AsyncplayApp):
         return self.replay.label
 
     # ---- keys that need a live program ---------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing into the read-only editor (the key reaches the app unused) says why."""
+        if self.replay is not None and event.is_printable and self.focused is self.editor:
+            self.say("read-only: a replay; Ctrl+S saves the program to a file to edit and run")
 
     def action_stop(self) -> None:
         if self.replay is None:
@@ -220,7 +245,7 @@ class ReplayApp(AsyncplayApp):
         they are kept beside it first (the app's own rule: edits are never dropped).
         """
         self.replay = None
-        self.editor.read_only = False
+        self._dress(False)
         self.session_factory = self.live_factory
         self._keep_old_autosave()
         self.autosave_enabled = True
