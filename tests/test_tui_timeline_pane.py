@@ -465,3 +465,25 @@ async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:
         pane.sync(m.now)
         assert None in redrawn  # a warning: the whole pane
         assert "⚠" in lane_line(pane, "Task-3")
+
+
+async def test_the_drawn_background_follows_focus_and_theme() -> None:
+    """The pane keeps its base style between lines: it must drop it when styles change."""
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        pane = app.query_one(TimelinePane)
+        pane.show(gather_model())
+        app.set_focus(None)
+        await pilot.pause()
+
+        def drawn():  # noqa: ANN202
+            return pane.render_line(1)._segments[-1].style.bgcolor
+
+        assert drawn() == pane.rich_style.bgcolor
+        blurred = drawn()
+        pane.focus()
+        await pilot.pause()
+        assert drawn() == pane.rich_style.bgcolor != blurred
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        assert drawn() == pane.rich_style.bgcolor

@@ -214,6 +214,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self.end = 1e-3
         self.lanes_computed = 0  # lanes whose cells were computed (tests watch it)
         self._width, self._height = 0, 0
+        self._base: Style | None = None  # rich_style, until the styles change
         self._reset()
 
     def _measure(self) -> None:
@@ -482,7 +483,9 @@ class TimelinePane(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         self._measure()
         width, height = self._width, self._height
-        base = self.rich_style
+        base = self._base
+        if base is None:  # Widget.rich_style walks the ancestors: once, not per line
+            base = self._base = self.rich_style
         if self.model is None:
             if y == 0:
                 return self._strip([("no run yet: press F5 to run it", AXIS_STYLE)], width, base)
@@ -604,6 +607,7 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base = None
         self._strips.clear()
 
     # ---- the detail line ---------------------------------------------------------------
@@ -813,9 +817,11 @@ class TimelinePane(ScrollView, can_focus=True):
         self._resize()
 
     def on_focus(self) -> None:
+        self._base = None
         self.refresh()
 
     def on_blur(self) -> None:
+        self._base = None
         self.refresh()
 
 
