@@ -224,6 +224,13 @@ async def test_a_long_recording_is_whole_before_the_first_frame(tmp_path, no_spa
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.model.status == "ended" and _lines(app.model) == 30_000
+        # the first 20,000 lines were dropped (a note row says so): the bisection skips it
+        from asyncplay.tui.replay_mode import printed_by
+
+        assert app.output.line_at(0) is None
+        assert app.output.line_at(printed_by(app.output, 25.0)).text == "line 25000"
+        assert app.output.line_at(printed_by(app.output, 99.0)).text == "line 29999"
+        assert printed_by(app.output, 19.0) is None
     assert painted == [30_000]
 
 
@@ -355,3 +362,18 @@ async def test_opening_a_file_from_a_replay_leaves_replay_mode(recorded, tmp_pat
         await pilot.press("f6")
         assert "nothing is running" in app.status.plain  # the ordinary app's answer
     assert storage.load_autosave().path == str(other.resolve())
+
+
+async def test_the_timeline_cursor_shows_what_was_printed_by_then(recorded, no_spawn):
+    from asyncplay.tui.timeline_pane import TimelinePane
+
+    app = _app(recorded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lines = list(app.model.output)
+        assert [x.text for x in lines] == ["hello from w1", "hello from w2", "results [1, 2]"]
+        between = (lines[1].t + lines[2].t) / 2
+        for t, row in [(between, 1), (lines[2].t, 2), (lines[0].t - 1e-6, None)]:
+            app.post_message(TimelinePane.StepChosen(2, t, None, None))
+            await pilot.pause()
+            assert app.output.cursor == row, t
+        assert "results [1, 2]" in _output_text(app)[2]

@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 
 from textual import events
+from textual.message import Message
 from textual.widgets import Button
 
 from asyncplay import exits, storage
 from asyncplay.recording import Recording
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.app import AsyncplayApp, Session, SessionFactory, live_session, origin_label
+from asyncplay.tui.output_pane import OutputPane
 from asyncplay.tui.replay_session import ReplaySession
 from asyncplay.tui.stdin_box import StdinBox
 
@@ -176,6 +178,13 @@ class ReplayApp(AsyncplayApp):
             return super().status_note()
         return self.replay.label
 
+    def on_timeline_pane_step_chosen(self, message: Message) -> None:
+        """The timeline's cursor moved: the output's cursor goes to the last line the
+        program had printed by that moment (what is below it came later)."""
+        t = getattr(message, "t", None)
+        if self.replay is not None and isinstance(t, int | float):
+            show_printed_by(self.output, t)
+
     # ---- keys that need a live program ---------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
@@ -274,3 +283,36 @@ class ReplayApp(AsyncplayApp):
             severity="warning",
             timeout=15,
         )
+
+
+def printed_by(pane: OutputPane, t: float) -> int | None:
+    """The pane's row of the last program line printed at or before ``t`` (None: none
+    yet). The program's lines are in time order, so a bisection over them: cheap at the
+    pane's 10,000 lines, and only asyncplay's few closing rows are walked."""
+    rows = pane.row_count
+    first = 0 if rows == 0 or pane.line_at(0) is not None else 1  # the "dropped" note row
+    end = rows
+    while end > first and _not_program(pane.line_at(end - 1)):
+        end -= 1
+    lo, hi = first, end  # rows [first, end) hold the program's lines
+    while lo < hi:
+        mid = (lo + hi) // 2
+        line = pane.line_at(mid)
+        if line is not None and line.t <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1 if lo > first else None
+
+
+def _not_program(line: object) -> bool:
+    return getattr(line, "stream", None) not in ("stdout", "stderr")
+
+
+def show_printed_by(pane: OutputPane, t: float) -> None:
+    """Put the output's cursor on the last line printed by ``t`` (the top: nothing yet)."""
+    row = printed_by(pane, t)
+    pane.follow = False
+    pane.cursor = row
+    pane.scroll_to_region_row(row if row is not None else 0)
+    pane.refresh()
