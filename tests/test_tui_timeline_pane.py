@@ -291,16 +291,16 @@ async def test_a_click_puts_the_cursor_on_a_lane_at_a_time() -> None:
         assert isinstance(app.messages[-1], TimelinePane.WarningChosen)
 
 
-def cancelled_model(name: str = "victim") -> RunModel:
+def cancelled_model(name: str = "victim", at: float = 0.2) -> RunModel:
     s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "victim", name=name)
     s.step(1, 0.0, 0.001, "sleep(0.2)", 3)
     s.step(2, 0.01, 0.001, "sleep(9)", 8)
     s.events.append(
-        {"event": "cancel_source", "t": 0.2, "id": 2, "cause": "cancel", "by": 1,
+        {"event": "cancel_source", "t": at, "id": 2, "cause": "cancel", "by": 1,
          "file": "/p/x.py", "line": 12}
     )  # fmt: skip
-    s.step(2, 0.2, 0.0001).done(2, 0.2001, "cancelled")  # CancelledError thrown in
-    s.step(1, 0.2, 0.001).done(1, 1.0)
+    s.step(2, at, 0.0001).done(2, at + 0.0001, "cancelled")  # CancelledError thrown in
+    s.step(1, at, 0.001).done(1, 1.0)
     return build(s.end(1.0))
 
 
@@ -317,6 +317,22 @@ async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
         await pilot.press("left_square_bracket")  # the step that took the CancelledError
         assert pane.cursor_time == 0.2
         assert "step 2 of 2" in lines(pane)[-1] and "then cancelled by main" in lines(pane)[-1]
+
+
+async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 8)) as pilot:
+        pane = await shown(app, pilot, cancelled_model(at=0.99))
+        cells = cells_of(pane, lane_line(pane, "victim"))
+        assert cells.rstrip().endswith("─by main at x.py:12 ✕")  # before its mark
+        assert "sleep(9)" in cells  # the wait's own label stays when both fit
+    for width, keeps in ((34, True), (27, False)):  # shorter: "by main", then no label
+        app = Host()
+        async with app.run_test(size=(width, 8)) as pilot:
+            pane = await shown(app, pilot, cancelled_model(at=0.99))
+            cells = cells_of(pane, lane_line(pane, "victim"))
+            assert cells.rstrip().endswith("─by main ✕"), cells
+            assert ("sleep(9)" in cells) is keeps, cells
 
 
 async def test_a_click_on_the_axis_moves_the_cursor_in_time() -> None:

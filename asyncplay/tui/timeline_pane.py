@@ -110,6 +110,31 @@ def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, 
     return text[:col] + new + text[end:], kinds[:col] + kind * len(new) + kinds[end:]
 
 
+def _cancel_text(lane: _Lane, end_col: int, text: str, kinds: str) -> tuple[str, str]:
+    """Who cancelled the task, written after its ``✕`` if there is room, else at the end of
+    the wait the cancellation ended (``─sleep(2)──by main ✕``): in full, or its first
+    words. The wait's own label gives way if both do not fit."""
+    n = len(text)
+    wait = end_col
+    while wait > 0 and lane.cells[wait - 1] == tl.WAIT:
+        wait -= 1
+    said = [_narrow(x) for x in (lane.cancel, lane.cancel.split(" at ")[0])]
+    for words in said:
+        if end_col + 2 + len(words) <= n:
+            return _splice(text, kinds, end_col + 1, " " + words, CANCEL_TEXT)
+    for keep_label in (True, False):
+        for words in said:
+            at = end_col - len(words) - 1  # the words, a space, then the mark
+            if at <= wait:
+                continue
+            if kinds[at - 1] == LABEL or kinds[at] == LABEL:  # it would cover the label
+                if keep_label:
+                    continue
+                text, kinds = _splice(text, kinds, wait, GLYPHS[tl.WAIT] * (at - wait), tl.WAIT)
+            return _splice(text, kinds, at, words + " ", CANCEL_TEXT)
+    return text, kinds
+
+
 def _printable(text: str) -> str:
     """``text`` without control characters (a name may hold a newline or an escape)."""
     if text.isprintable():
@@ -573,11 +598,9 @@ class TimelinePane(ScrollView, can_focus=True):
             text, kinds = lane.cells.translate(GLYPH_TABLE), lane.cells
             for col, label in lane.labels:
                 text, kinds = _splice(text, kinds, col, _narrow(label), LABEL)
-            if lane.cancel:
-                end_col = lane.cells.rfind(tl.CANCELLED)
-                said = " " + _narrow(lane.cancel)
-                if end_col >= 0 and end_col + 1 + len(said) <= n:
-                    text, kinds = _splice(text, kinds, end_col + 1, said, CANCEL_TEXT)
+            end_col = lane.cells.rfind(tl.CANCELLED) if lane.cancel else -1
+            if end_col >= 0:
+                text, kinds = _cancel_text(lane, end_col, text, kinds)
         for warning in self._warnings.get(lane_id, ()):
             col = self._col(warning.get("t"))
             if col is not None:
@@ -865,7 +888,9 @@ def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> 
 def _ending(model: RunModel, info: TaskInfo, when: str = "") -> str:
     """``cancelled at 0.20 s by main at x.py:12``, ``failed: ValueError: boom``, ``done = 3``."""
     if info.state == "cancelled":
-        why = cancelled_by(model, info)
+        why = cancelled_by(model, info)  # "by main at x.py:12", "timeout at x.py:9"
+        if why and not why.startswith("by "):
+            why = f"({why})"
         return f"cancelled{when}" + (f" {why}" if why else "")
     if info.state == "failed":
         exc = ": ".join(x for x in (info.exc_type or "an exception", info.exc_msg) if x)
