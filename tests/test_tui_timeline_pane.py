@@ -199,7 +199,10 @@ async def test_step_chosen_on_moves_and_enter_jumps() -> None:
         last = app.messages[-1]
         assert last.jump and last.task == pane.cursor_task and last.line == 22
         app.messages.clear()
-        await pilot.press("right")  # the same task, into its wait: another spot, one message
+        await pilot.press("right")  # the same task, into its wait: another moment
+        await pilot.pause()
+        assert len(app.messages) == 1 and app.messages[0].t == pane.cursor_time
+        await pilot.press("plus", "minus")  # the cursor did not move
         await pilot.pause()
         assert len(app.messages) == 1
 

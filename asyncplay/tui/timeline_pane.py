@@ -659,10 +659,9 @@ class TimelinePane(ScrollView, can_focus=True):
     # ---- the cursor and the window -----------------------------------------------------
 
     def _spot_key(self) -> tuple:
-        task = self.cursor_task
-        if task is None or self.model is None:
-            return (task, None)
-        return (task, tl.span_at(self.model.tasks[task], self._cursor_t, self._tolerance()))
+        """Where the cursor is: its lane and its moment. A move to another one is told
+        (StepChosen); zooming or panning around an unmoved cursor is not."""
+        return (self._cursor_lane(), self._cursor_t)
 
     def _where_at_cursor(self) -> tuple[str | None, int | None]:
         task = self.cursor_task
