@@ -9,6 +9,7 @@ grows every tick, so every visible lane is recomputed) and zoomed in (only chang
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import sys
@@ -56,11 +57,11 @@ def tick(view: TaskTable | TimelinePane, now: float) -> float:
     return time.perf_counter() - start
 
 
-async def main() -> None:
+async def main(width: int, height: int) -> None:
     app = Host()
-    async with app.run_test(size=(160, 96)) as pilot:  # two 160x48 views
+    async with app.run_test(size=(width, height * 2)) as pilot:  # the two views stacked
         table, pane = app.query_one(TaskTable), app.query_one(TimelinePane)
-        table.styles.height = pane.styles.height = 48
+        table.styles.height = pane.styles.height = height
         m = model()
         table.show(m)
         pane.show(m)
@@ -85,4 +86,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", default="160x48", help="each view's WIDTHxHEIGHT (78x9: 80x24)")
+    ns = ap.parse_args()
+    w, h = (int(x) for x in ns.size.split("x"))
+    asyncio.run(main(w, h))

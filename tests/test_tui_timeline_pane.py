@@ -506,3 +506,20 @@ async def test_the_drawn_background_follows_focus_and_theme() -> None:
         app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
         await pilot.pause()
         assert drawn() == pane.rich_style.bgcolor
+
+
+async def test_a_hidden_pane_takes_ticks_without_work_or_errors() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = app.query_one(TimelinePane)
+        pane.display = False  # as when another view has the screen
+        await pilot.pause()
+        m = many_tasks(2_000)
+        pane.show(m)
+        for _ in range(3):
+            pane.sync(m.now)
+        await pilot.pause()
+        assert pane.lanes_computed == 0
+        pane.display = True
+        await pilot.pause()
+        assert lane_line(pane, "t1") and 0 < pane.lanes_computed <= pane.size.height

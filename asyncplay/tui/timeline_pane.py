@@ -302,7 +302,8 @@ class TimelinePane(ScrollView, can_focus=True):
                 break
             if lane != WARNINGS_LANE and self._lane_key(lane) != self._lane_key_drawn(lane):
                 self.refresh_line(y)
-        self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
+        if self._height >= 2:
+            self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
 
     def select_task(self, task_id: int | None) -> None:
         """Put the cursor on ``task_id``'s lane (the app's selection): posts nothing."""
@@ -810,6 +811,9 @@ class TimelinePane(ScrollView, can_focus=True):
     def action_toggle_internal(self) -> None:
         self.set_internal(not self.show_internal)
         self.post_message(self.InternalToggled(self.show_internal))
+        self.notify(
+            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
+        )
 
     def on_click(self, event: events.Click) -> None:
         if self.model is None:
