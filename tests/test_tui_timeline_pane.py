@@ -523,3 +523,16 @@ async def test_a_hidden_pane_takes_ticks_without_work_or_errors() -> None:
         pane.display = True
         await pilot.pause()
         assert lane_line(pane, "t1") and 0 < pane.lanes_computed <= pane.size.height
+
+
+async def test_the_legend_uses_a_free_line_only() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 9)) as pilot:
+        pane = await shown(app, pilot, gather_model())  # 4 lanes, 7 lines for them
+        assert "✕ cancelled" in lines(pane)[-2] and "─ waiting" in lines(pane)[-2]
+        s = Stream()
+        for tid in range(1, 9):
+            s.task(tid, tid / 10)
+        pane = await shown(app, pilot, build(s.end(1.0)))  # the lanes fill the pane
+        assert not any("cancelled" in line for line in lines(pane))
+        assert lines(pane)[-2].startswith("Task-7")

@@ -59,6 +59,8 @@ KIND_STYLE: dict[str, Style | None] = {
     WARNING: WARNING_STYLE,
 }
 GLYPH_TABLE = str.maketrans(GLYPHS)
+#: What the marks mean, on the line above the detail when the lanes leave it free.
+LEGEND = "█▌ ran  ─ waiting  ╶ created  ┤ done  ✕ cancelled  ! failed  ⚠ warning"
 RUNS = re.compile(r"(.)\1*", re.DOTALL)
 AXIS_STYLE = Style(dim=True)
 INTERNAL_STYLE = Style(dim=True, italic=True)
@@ -526,6 +528,8 @@ class TimelinePane(ScrollView, can_focus=True):
         row = self.scroll_offset.y + y - 1
         lane = self._lane_id(row)
         if lane is None or y > self._lane_lines:
+            if y == height - 2 and lane is None and y > 1:  # room under the lanes
+                return self._strip([(" " + LEGEND, AXIS_STYLE)], width, base)
             return Strip.blank(width, base)
         return self._lane_strip(lane, row == self._cursor_row(), width, base)
 
