@@ -392,6 +392,15 @@ def next_span(task: TaskInfo, t: float, direction: int) -> int | None:
     return i - 1 if i > 0 else None
 
 
+def next_time(times: list[float], t: float, direction: int) -> float | None:
+    """The first of the sorted ``times`` after ``t`` (``direction`` 1) or the last before it."""
+    if direction > 0:
+        i = bisect.bisect_right(times, t)
+        return times[i] if i < len(times) else None
+    i = bisect.bisect_left(times, t)
+    return times[i - 1] if i > 0 else None
+
+
 def spans_in(task: TaskInfo, start: float, end: float) -> list:
     """The spans that touch ``start``..``end``: a zoomed-in lane looks at these only."""
     spans = task.spans

@@ -273,3 +273,11 @@ def test_grown_end_holds_now_with_a_little_room_and_moves_in_steps(now) -> None:
     assert now <= end <= max(1e-3, now * 1.15)
     ends = {tl.grown_end(now + k * now / 1000) for k in range(100)}
     assert len(ends) <= 3  # 10% more run: the window moved once or twice, not 100 times
+
+
+def test_next_time_steps_through_sorted_times() -> None:
+    times = [0.5, 1.0, 1.0, 2.0]
+    assert tl.next_time(times, 0.0, 1) == 0.5 and tl.next_time(times, 0.5, 1) == 1.0
+    assert tl.next_time(times, 1.0, 1) == 2.0 and tl.next_time(times, 2.0, 1) is None
+    assert tl.next_time(times, 1.0, -1) == 0.5 and tl.next_time(times, 0.5, -1) is None
+    assert tl.next_time([], 1.0, 1) is None

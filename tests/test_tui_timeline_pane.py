@@ -273,7 +273,8 @@ async def test_warnings_are_marked_and_e_explains_them() -> None:
         chosen = [x for x in app.messages if isinstance(x, TimelinePane.WarningChosen)]
         assert chosen and chosen[-1].warning["kind"] == "slow_step"
         await pilot.press("home")  # the warnings lane
-        pane._cursor_t = 0.8
+        await pilot.press("right_square_bracket")  # its next warning
+        assert pane.cursor_time == 0.8
         await pilot.press("enter")
         await pilot.pause()
         assert app.messages[-1].warning["kind"] == "deadlock"

@@ -74,7 +74,11 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
     ("pageup / pagedown", "Move the cursor a screen of lanes up / down."),
     ("home / end", "Go to the first / last lane."),
     ("left / right", "Move the cursor one column back / on in time (the view follows)."),
-    ("[ / ]", "Go to the previous / next step of the task under the cursor."),
+    (
+        "[ / ] (shift+left / right)",
+        "Go to the previous / next step of the task under the cursor (on the warnings "
+        "lane: the previous / next warning).",
+    ),
     ("+ / =", "Zoom in around the cursor."),
     ("-", "Zoom out."),
     ("< / >", "Pan half a screen back / on in time."),
@@ -753,16 +757,26 @@ class TimelinePane(ScrollView, can_focus=True):
         self._moved()
 
     def action_step(self, direction: int) -> None:
-        task = self.cursor_task
-        if task is None or self.model is None:
+        """The task's next (previous) step; on the warnings lane, the next warning."""
+        lane = self._cursor_lane()
+        if lane is None or self.model is None:
             return
-        info = self.model.tasks[task]
-        index = tl.next_span(info, self._cursor_t, direction)
-        if index is None:
+        if lane == WARNINGS_LANE:
+            times = sorted(
+                float(w["t"])
+                for w in self._warnings.get(lane, ())
+                if isinstance(w.get("t"), (int, float))
+            )
+            t = tl.next_time(times, self._cursor_t, direction)
+        else:
+            info = self.model.tasks[lane]
+            index = tl.next_span(info, self._cursor_t, direction)
+            t = None if index is None else info.spans[index][0]
+        if t is None:
             self.app.bell()
             return
-        self._cursor_t = info.spans[index][0]
-        self._show_time(self._cursor_t)
+        self._cursor_t = t
+        self._show_time(t)
         self._moved()
 
     def action_zoom(self, factor: float) -> None:
