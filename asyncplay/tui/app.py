@@ -36,16 +36,20 @@ from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.editor import CodeEditor
 from asyncplay.tui.ending import sentence
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
-from asyncplay.tui.marks import RunMarks, task_line
+from asyncplay.tui.graph_pane import GraphPane
+from asyncplay.tui.marks import RunMarks, same_file, task_line, warnings_at
 from asyncplay.tui.output_pane import OutputPane
 from asyncplay.tui.status_bar import StatusBar, describe
 from asyncplay.tui.stdin_box import StdinBox
 from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
+from asyncplay.tui.timeline_pane import TimelinePane
 
 if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up is budgeted
     from asyncplay.tui.snippet_browser import SnippetChoice
 
 TICK_HZ = 15
+VIEWS = ("output", "tasks", "timeline", "graph")
+PAIRS = {"output": "tasks", "tasks": "output", "timeline": "graph", "graph": "timeline"}
 AUTOSAVE_DELAY = 2.0  # seconds after the last edit
 FOLD_BATCH = 2_000  # events folded before yielding to the loop
 RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
@@ -131,9 +135,11 @@ class AsyncplayApp(App[int]):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("f1", "help", "Help", priority=True),
         Binding("f2", "snippets", "Snippets", priority=True),
-        Binding("f7", "switch_pane", "Output/Tasks", priority=True),
+        Binding("f4", "timeline", "Timeline", priority=True),
+        Binding("f7", "switch_pane", "Switch view", priority=True),
+        Binding("f10", "explain", "Explain", show=False, priority=True),
         Binding("ctrl+o", "open_file", "Open", show=False, priority=True),
-        Binding("f4", "save_as", "Save as", show=False, priority=True),
+        Binding("f12", "save_as", "Save as", show=False, priority=True),
         Binding("f8", "filter_output", "Filter", show=False, priority=True),
         Binding("f9", "settings", "Settings", show=False, priority=True),
         Binding("ctrl+f", "find", "Find", show=False, priority=True),
@@ -169,6 +175,10 @@ class AsyncplayApp(App[int]):
         self.model: RunModel | None = None
         self.program: str | None = None  # the path the current run was compiled under
         self.selected_task: int | None = None
+        # The moment the await graph shows: None is "now" (live), else run seconds chosen
+        # with the timeline's cursor.
+        self.moment: float | None = None
+        self._run_view = "output"  # the run view F4 returns to from the timeline
         self.stopping = False
         self._folder: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
@@ -193,7 +203,7 @@ class AsyncplayApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_pane" and not self.screen.has_class("-narrow"):
-            return None  # both panes are on screen: shown disabled in the footer
+            return None  # both views of the pair are on screen: shown disabled in the footer
         if action in self.GLOBAL_ACTIONS or len(self.screen_stack) <= 1:
             return True
         names = {binding.action for binding in self.BINDINGS if isinstance(binding, Binding)}
@@ -211,12 +221,16 @@ class AsyncplayApp(App[int]):
                 yield Tabs(
                     Tab("Output", id="tab-output"),
                     Tab("Tasks", id="tab-tasks"),
+                    Tab("Timeline", id="tab-timeline"),
+                    Tab("Graph", id="tab-graph"),
                     id="pane-tabs",
                 )
                 with Vertical(id="output-box"):
                     yield OutputPane(id="output")
                     yield StdinBox(id="stdin")
                 yield TaskTable(id="tasks")
+                yield TimelinePane(id="timeline")
+                yield GraphPane(id="graph")
         with Horizontal(id="bar"):
             yield Button("Run F5", id="run-button", compact=True, variant="success")
             yield Button("Stop F6", id="stop-button", compact=True, variant="error")
@@ -234,6 +248,14 @@ class AsyncplayApp(App[int]):
     @property
     def tasks(self) -> TaskTable:
         return self.query_one("#tasks", TaskTable)
+
+    @property
+    def timeline(self) -> TimelinePane:
+        return self.query_one("#timeline", TimelinePane)
+
+    @property
+    def graph(self) -> GraphPane:
+        return self.query_one("#graph", GraphPane)
 
     @property
     def status(self) -> StatusBar:
@@ -277,6 +299,7 @@ class AsyncplayApp(App[int]):
             with self.batch_update():
                 self.output.sync()
                 self.tasks.sync(now)
+                self._sync_time_views(now)
                 self._sync_marks()
                 self._announce_end()
                 self.status.show(
@@ -389,6 +412,8 @@ class AsyncplayApp(App[int]):
                 self.model = self.marks = None  # no run: the status must not say "running"
                 self.output.show(None)
                 self.tasks.show(None)
+                self.timeline.show(None)
+                self.graph.show(None)
                 self.say(f"could not start the run: {exc}")
                 self.notify(f"could not start the run: {exc}", severity="error")
                 return
@@ -408,6 +433,9 @@ class AsyncplayApp(App[int]):
         self.marks = RunMarks(model, os.path.abspath(spec.path or ""))
         self.output.show(model, spec.path)
         self.tasks.show(model)
+        self.timeline.show(model)
+        self.graph.show(model)
+        self.moment = None
         self._started = self.clock()
         session = await self.session_factory(spec)
         self.session = session
@@ -503,7 +531,7 @@ class AsyncplayApp(App[int]):
             self.autosave_error = str(exc) or type(exc).__name__
             self.notify(
                 f"Your buffer cannot be kept between sessions ({self.autosave_error}). "
-                f"Save with Ctrl+S (or F4 elsewhere); set {storage.HOME_ENV} to a folder "
+                f"Save with Ctrl+S (or F12 elsewhere); set {storage.HOME_ENV} to a folder "
                 "of yours.",
                 severity="error",
                 timeout=20,
@@ -520,7 +548,7 @@ class AsyncplayApp(App[int]):
         if self.dirty and not self._keep_aside():
             self.notify(
                 "Not opened: your unsaved edits could not be kept aside. Save them first "
-                "(Ctrl+S, or F4 elsewhere).",
+                "(Ctrl+S, or F12 elsewhere).",
                 severity="error",
                 timeout=12,
             )
@@ -580,37 +608,67 @@ class AsyncplayApp(App[int]):
 
     # ---- panes and focus ----------------------------------------------------------------
 
-    def action_switch_pane(self) -> None:
+    def current_view(self) -> str:
+        """The view shown (on a small screen), or the first of the pair shown side by side."""
         side = self.query_one("#side")
-        show_tasks = side.has_class("-show-output")
-        self._show_pane("tasks" if show_tasks else "output")
+        for view in VIEWS:
+            if side.has_class(f"-show-{view}"):
+                return view
+        return "output"
+
+    def views_shown(self) -> tuple[str, ...]:
+        """The views on screen now: one on a small screen, a pair on a wider one."""
+        view = self.current_view()
+        if self.screen.has_class("-narrow"):
+            return (view,)
+        return (view, PAIRS[view])
+
+    def action_switch_pane(self) -> None:
+        """Output <-> Tasks, or Timeline <-> Graph: the other view of the same pair."""
+        view = self.current_view()
+        self._show_pane(PAIRS[view])
+
+    def action_timeline(self) -> None:
+        """F4: the timeline (and the graph beside it on a wide screen), or back again."""
+        if self.current_view() in ("timeline", "graph"):
+            self._show_pane(self._run_view)
+            self.set_focus(self.editor)
+        else:
+            self._show_pane("timeline")
+            self.set_focus(self.timeline)
 
     def _show_pane(self, which: str) -> None:
         side = self.query_one("#side")
-        side.set_class(which == "output", "-show-output")
-        side.set_class(which == "tasks", "-show-tasks")
+        for view in VIEWS:
+            side.set_class(view == which, f"-show-{view}")
+        side.set_class(which in ("timeline", "graph"), "-time")
+        if which in ("output", "tasks"):
+            self._run_view = which
         tabs = self.query_one("#pane-tabs", Tabs)
         tab_id = f"tab-{which}"
         if tabs.active != tab_id:
             tabs.active = tab_id
+        self._tick()  # a view just shown catches up at once, not a tick later
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id:
             self._show_pane(event.tab.id.removeprefix("tab-"))
 
     def action_focus_stdin(self) -> None:
-        """Straight to the program's stdin line (showing the Output tab on a small screen)."""
-        if self.screen.has_class("-narrow"):
+        """Straight to the program's stdin line (showing the Output view if it is hidden)."""
+        if self.current_view() not in ("output", "tasks") or self.screen.has_class("-narrow"):
             self._show_pane("output")
         self.set_focus(self.query_one("#stdin"))
 
     def action_next_pane(self) -> None:
-        order = ["editor", "output", "stdin", "tasks"]
+        view = self.current_view()
         if self.screen.has_class("-narrow"):
-            side = self.query_one("#side")
-            order = ["editor"] + (
-                ["tasks"] if side.has_class("-show-tasks") else ["output", "stdin"]
-            )
+            shown = ["output", "stdin"] if view == "output" else [view]
+        elif view in ("timeline", "graph"):
+            shown = ["timeline", "graph"]
+        else:
+            shown = ["output", "stdin", "tasks"]
+        order = ["editor", *shown]
         focused = self.focused.id if self.focused is not None else None
         index = order.index(focused) if focused in order else -1
         # set_focus at once: focus() is deferred, and a second key would see the old focus
@@ -632,17 +690,115 @@ class AsyncplayApp(App[int]):
         editor.move_to((line - 1, 0))
         editor.focus()
 
-    def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
-        self.selected_task = message.task
-        if self.output.task_filter is not None and message.task is not None:
-            self.output.set_filter(message.task)
-        if message.jump and self.model is not None and message.task is not None:
-            info = self.model.tasks.get(message.task)
+    def choose_task(self, task: int | None, source: object, jump: bool = False) -> None:
+        """A task chosen in one view is shown chosen in the others (never echoed back)."""
+        self.selected_task = task
+        if task is not None:
+            for view in (self.tasks, self.timeline, self.graph):
+                if view is not source:
+                    view.select_task(task)
+        if self.output.task_filter is not None and task is not None:
+            self.output.set_filter(task)
+        if jump and self.model is not None and task is not None:
+            info = self.model.tasks.get(task)
             if info is not None:
                 line = task_line(info, self.program)
                 if line:
                     self.jump_to(line)
         self._sync_marks()
+
+    def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
+        self.choose_task(message.task, self.tasks, message.jump)
+
+    def on_graph_pane_task_chosen(self, message: GraphPane.TaskChosen) -> None:
+        self.choose_task(message.task, self.graph, message.jump)
+
+    def on_timeline_pane_step_chosen(self, message: TimelinePane.StepChosen) -> None:
+        """The timeline's cursor picks a task and a moment: the graph shows that moment,
+        Enter goes to the line of the step (not where the task is now)."""
+        if message.t is not None:
+            self.moment = message.t
+        self.choose_task(message.task, self.timeline)
+        if message.jump and message.line and same_file(message.file, self.program):
+            self.jump_to(message.line)
+
+    def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
+        self.explain_warning(message.warning)
+
+    def on_task_table_internal_toggled(self, message: TaskTable.InternalToggled) -> None:
+        self.set_internal(message.show_internal)
+
+    def on_timeline_pane_internal_toggled(self, message: TimelinePane.InternalToggled) -> None:
+        self.set_internal(message.show_internal)
+
+    def on_graph_pane_internal_toggled(self, message: GraphPane.InternalToggled) -> None:
+        self.set_internal(message.show_internal)
+
+    def set_internal(self, value: bool) -> None:
+        """One toggle for asyncio's own tasks, in the table, the timeline and the graph."""
+        for view in (self.tasks, self.timeline, self.graph):
+            view.set_internal(value)
+
+    def _sync_time_views(self, now: float) -> None:
+        """The timeline and the graph, only when on screen (hidden, they cost nothing)."""
+        shown = self.views_shown()
+        if "timeline" in shown:
+            self.timeline.sync(now)
+        if "graph" in shown:
+            moment = self.moment
+            if self.model is not None and moment is not None and moment >= self.model.now:
+                moment = None  # the cursor at the live edge: that is now
+            self.graph.sync(now, moment)
+
+    # ---- explanations ---------------------------------------------------------------
+
+    def action_explain(self) -> None:
+        """F10: explain the warning where the user is (the editor's line, the timeline's
+        cursor), else list the run's warnings to pick one."""
+        model = self.model
+        if model is None or not model.warnings:
+            self.notify("This run had no warnings to explain." if model else "Run a program first (F5).")
+            return
+        focused = self.focused
+        if focused is self.timeline:
+            warning = self.timeline.warning_at_cursor()
+            if warning is not None:
+                self.explain_warning(warning)
+                return
+        if focused is self.editor:
+            here = warnings_at(model, self.program, self.editor.cursor_location[0] + 1)
+            if len(here) == 1:
+                self.explain_warning(here[0])
+                return
+            if here:
+                self.list_warnings(here)
+                return
+        self.list_warnings(model.warnings)
+
+    def on_code_editor_gutter_clicked(self, message: CodeEditor.GutterClicked) -> None:
+        if self.model is None:
+            return
+        here = warnings_at(self.model, self.program, message.line)
+        if len(here) == 1:
+            self.explain_warning(here[0])
+        elif here:
+            self.list_warnings(here)
+
+    def explain_warning(self, warning: dict) -> None:
+        from asyncplay.explain import explain
+        from asyncplay.tui.explain_screen import ExplainScreen
+
+        self.push_screen(ExplainScreen(explain(warning, self.model)), self._explained)
+
+    def list_warnings(self, warnings: list[dict]) -> None:
+        from asyncplay.tui.explain_screen import WarningsScreen
+
+        self.push_screen(WarningsScreen(warnings, self.model), self._explained)
+
+    def _explained(self, line: int | None) -> None:
+        """The explanation closed with "go to line": the editor shows it."""
+        if line:
+            self.jump_to(line)
 
     def action_filter_output(self) -> None:
         if self.output.task_filter is not None:
@@ -785,14 +941,29 @@ class AsyncplayApp(App[int]):
             ("Run", "Run the editor's text (F5, ctrl+r, ctrl+j)", self.action_run),
             ("Stop", "Stop the running program (F6, ctrl+t)", self.action_stop),
             ("Save", "Save the buffer to its file (ctrl+s)", self.action_save),
-            ("Save as", "Save the buffer under a new name (F4)", self.action_save_as),
+            ("Save as", "Save the buffer under a new name (F12)", self.action_save_as),
+            ("Timeline", "Who ran when, and the await graph (F4)", self.action_timeline),
+            (
+                "Await graph",
+                "Who awaits whom, now or at the timeline's cursor",
+                lambda: self._show_pane("graph"),
+            ),
+            (
+                "Explain a warning",
+                "Why it happened and the usual fix (F10)",
+                self.action_explain,
+            ),
             ("Open file", "Open a Python file (ctrl+o)", self.action_open_file),
             ("Snippets", "Browse the bundled and your own snippets (F2)", self.action_snippets),
             ("Settings", "Limits, Python, theme, sandbox (F9)", self.action_settings),
             ("Help", "Keys and the task table's columns (F1)", self.action_help),
             ("Find", "Find text in the editor (ctrl+f)", self.action_find),
             ("Go to line", "Move the cursor to a line (ctrl+g)", self.action_goto_line),
-            ("Switch output / tasks", "On small screens (F7)", self.action_switch_pane),
+            (
+                "Switch view",
+                "Output / tasks, or timeline / graph, on small screens (F7)",
+                self.action_switch_pane,
+            ),
             (
                 "Filter output to the selected task",
                 "Or show all lines again (F8)",
@@ -800,7 +971,7 @@ class AsyncplayApp(App[int]):
             ),
             (
                 "Show or hide internal tasks",
-                "asyncio's own tasks in the table (i)",
+                "asyncio's own tasks in the table, timeline and graph (i)",
                 self.tasks.action_toggle_internal,
             ),
             ("Copy output", "The whole output, via OSC 52", self.action_copy_output),
@@ -827,7 +998,7 @@ class AsyncplayApp(App[int]):
             self._quit_armed_until = self.clock() + QUIT_CONFIRM_SECONDS
             self.notify(
                 f"Your edits could not be autosaved ({self.autosave_error}). Ctrl+S saves "
-                "them to a file (F4: elsewhere); Ctrl+Q again quits and loses them.",
+                "them to a file (F12: elsewhere); Ctrl+Q again quits and loses them.",
                 severity="error",
                 timeout=QUIT_CONFIRM_SECONDS,
             )

@@ -3,7 +3,7 @@
 API (for the app)::
 
     self.push_screen(OpenFileScreen(start=Path.cwd()), on_open)    # ctrl+o: Path | None
-    self.push_screen(SaveAsScreen(name="gather"), on_save_as)      # F4: Path | None
+    self.push_screen(SaveAsScreen(name="gather"), on_save_as)      # F12: Path | None
 
 ``OpenFileScreen(start=None)``: a path field with the matching entries of its folder listed
 below, as in a shell: Tab completes (a unique match, else the common prefix), Up/Down pick an

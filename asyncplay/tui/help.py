@@ -11,6 +11,8 @@ bindings that have a description, widget-internal cursor keys left out). Pass th
 table's real ``(column, meaning)`` pairs as ``columns`` if they differ from the default.
 ``files_note`` defaults to where :mod:`asyncplay.storage` keeps the user's files.
 ``intro`` (from :func:`moving_around`) says how to reach each pane, from the app's own keys.
+``sections`` are more ``(title, "Key" or "Mark", [(key, description), ...])`` tables: the keys of the views
+that are not focused now (timeline, graph) and the gutter's marks.
 Escape, F1 or q close it; arrows, PageUp/PageDown scroll it.
 """
 
@@ -85,7 +87,12 @@ def moving_around(app: App) -> str:
         "(in the editor Tab indents and Esc moves on; elsewhere Tab moves on too).",
         f"{key('focus_stdin')} goes straight to the stdin line: type a line, Enter sends it "
         "to the program's input().",
-        f"{key('switch_pane')} switches between Output and Tasks when they are tabs.",
+        f"{key('switch_pane')} switches between Output and Tasks (or Timeline and Graph) "
+        "when they are tabs.",
+        f"{key('timeline')} shows the timeline (one lane per task: who ran when) and the "
+        "await graph beside it on a wide screen; again goes back to the output. "
+        f"{key('explain')} explains a warning (the one at the editor's line, or under the "
+        "timeline's cursor, else pick one from the run's list).",
         f"In the output, Up/Down pick a line; {key('jump', OutputPane.BINDINGS)} on a "
         'traceback\'s File "...", line N (or a warning) jumps there in the editor.',
         f"In the task table, Up/Down select a task (its line gets > in the editor's "
@@ -195,9 +202,11 @@ class HelpScreen(ModalScreen[None]):
         *,
         files_note: str | None = None,
         intro: str = _INTRO,
+        sections: Sequence[tuple[str, str, Sequence[tuple[str, str]]]] = (),
     ) -> None:
         super().__init__()
         self.intro = intro
+        self.sections = [(title, left, list(rows)) for title, left, rows in sections]
         self.bindings = list(bindings)
         self.columns = list(columns)
         self.files_note = files_note if files_note is not None else _files_note()
@@ -210,6 +219,12 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._table(self.bindings, "Key", "Does"), id="help-keys")
                 yield Label("Task table columns", classes="help-title")
                 yield Static(self._table(self.columns, "Column", "Means"), id="help-columns")
+                for n, (title, left, rows) in enumerate(self.sections):
+                    yield Label(title, classes="help-title")
+                    yield Static(
+                        self._table(rows, left, "Means" if left == "Mark" else "Does"),
+                        id=f"help-section-{n}",
+                    )
                 if self.files_note:
                     yield Label("Your files", classes="help-title")
                     yield Static(Text(self.files_note), id="help-files")
