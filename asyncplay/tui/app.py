@@ -175,8 +175,8 @@ class AsyncplayApp(App[int]):
         self.model: RunModel | None = None
         self.program: str | None = None  # the path the current run was compiled under
         self.selected_task: int | None = None
-        # The moment the await graph shows: None is "now" (live), else run seconds chosen
-        # with the timeline's cursor.
+        # The moment the await graph shows: None is "now" (live), else the run time the
+        # user put the timeline's cursor at (until a fit, 0 / f, or a new run).
         self.moment: float | None = None
         self._run_view = "output"  # the run view F4 returns to from the timeline
         self.stopping = False
@@ -711,13 +711,16 @@ class AsyncplayApp(App[int]):
         self.choose_task(message.task, self.tasks, message.jump)
 
     def on_graph_pane_task_chosen(self, message: GraphPane.TaskChosen) -> None:
-        self.choose_task(message.task, self.graph, message.jump)
+        """Enter on a row goes to where the task waits at the moment the graph shows."""
+        self.choose_task(message.task, self.graph)
+        if message.jump and message.line and same_file(message.file, self.program):
+            self.jump_to(message.line)
+        elif message.jump:
+            self.choose_task(message.task, self.graph, jump=True)
 
     def on_timeline_pane_step_chosen(self, message: TimelinePane.StepChosen) -> None:
-        """The timeline's cursor picks a task and a moment: the graph shows that moment,
+        """The timeline's cursor picks a task (the graph reads its moment on the tick);
         Enter goes to the line of the step (not where the task is now)."""
-        if message.t is not None:
-            self.moment = message.t
         self.choose_task(message.task, self.timeline)
         if message.jump and message.line and same_file(message.file, self.program):
             self.jump_to(message.line)
@@ -744,6 +747,8 @@ class AsyncplayApp(App[int]):
         shown = self.views_shown()
         if "timeline" in shown:
             self.timeline.sync(now)
+        timeline = self.timeline
+        self.moment = timeline.cursor_time if timeline.cursor_placed else None
         if "graph" in shown:
             moment = self.moment
             if self.model is not None and moment is not None and moment >= self.model.now:
@@ -757,7 +762,9 @@ class AsyncplayApp(App[int]):
         cursor), else list the run's warnings to pick one."""
         model = self.model
         if model is None or not model.warnings:
-            self.notify("This run had no warnings to explain." if model else "Run a program first (F5).")
+            self.notify(
+                "This run had no warnings to explain." if model else "Run a program first (F5)."
+            )
             return
         focused = self.focused
         if focused is self.timeline:
@@ -767,33 +774,28 @@ class AsyncplayApp(App[int]):
                 return
         if focused is self.editor:
             here = warnings_at(model, self.program, self.editor.cursor_location[0] + 1)
-            if len(here) == 1:
+            if here:
                 self.explain_warning(here[0])
                 return
-            if here:
-                self.list_warnings(here)
-                return
-        self.list_warnings(model.warnings)
+        self.list_warnings()
 
     def on_code_editor_gutter_clicked(self, message: CodeEditor.GutterClicked) -> None:
         if self.model is None:
             return
         here = warnings_at(self.model, self.program, message.line)
-        if len(here) == 1:
+        if here:
             self.explain_warning(here[0])
-        elif here:
-            self.list_warnings(here)
 
     def explain_warning(self, warning: dict) -> None:
         from asyncplay.explain import explain
         from asyncplay.tui.explain_screen import ExplainScreen
 
-        self.push_screen(ExplainScreen(explain(warning, self.model)), self._explained)
+        self.push_screen(ExplainScreen(explain(warning, self.model), self.program), self._explained)
 
-    def list_warnings(self, warnings: list[dict]) -> None:
+    def list_warnings(self) -> None:
         from asyncplay.tui.explain_screen import WarningsScreen
 
-        self.push_screen(WarningsScreen(warnings, self.model), self._explained)
+        self.push_screen(WarningsScreen(self.model, self.program), self._explained)
 
     def _explained(self, line: int | None) -> None:
         """The explanation closed with "go to line": the editor shows it."""
@@ -839,10 +841,23 @@ class AsyncplayApp(App[int]):
     # ---- the secondary screens --------------------------------------------------------
 
     def action_help(self) -> None:
+        from asyncplay.tui.graph_pane import GRAPH_HELP
         from asyncplay.tui.help import HelpScreen, help_bindings, moving_around
+        from asyncplay.tui.marks import GUTTER
+        from asyncplay.tui.timeline_pane import TIMELINE_HELP
 
+        sections = (
+            ("Timeline (F4)", "Keys", TIMELINE_HELP),
+            ("Await graph", "Keys", GRAPH_HELP),
+            ("Marks in the editor's gutter", "Mark", [(g, m) for _k, g, _s, m in GUTTER]),
+        )
         self.push_screen(
-            HelpScreen(help_bindings(self), columns=COLUMN_HELP, intro=moving_around(self))
+            HelpScreen(
+                help_bindings(self),
+                columns=COLUMN_HELP,
+                intro=moving_around(self),
+                sections=sections,
+            )
         )
 
     def action_settings(self) -> None:

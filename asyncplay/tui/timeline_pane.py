@@ -241,6 +241,9 @@ class TimelinePane(ScrollView, can_focus=True):
         self.model: RunModel | None = None
         self.show_internal = False
         self.follow = True
+        # The user put the cursor somewhere (until a new run or a fit): the await graph
+        # shows the cursor's moment instead of now.
+        self.cursor_placed = False
         self.start = 0.0
         self.end = 1e-3
         self.lanes_computed = 0  # lanes whose cells were computed (tests watch it)
@@ -277,6 +280,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self._reset()
         self._lanes.clear()
         self.follow = True
+        self.cursor_placed = False
         self.start, self.end = 0.0, 1e-3
         self._catch_up()
         self._fit()
@@ -689,6 +693,7 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def _moved(self) -> None:
         """After any cursor move: redraw, and tell the app if it is on another step."""
+        self.cursor_placed = True
         self.refresh()
         key = self._spot_key()
         if key != self._posted:
@@ -807,6 +812,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self._fit()
         self._cursor_t = min(max(self._cursor_t, self.start), self.end)
         self._moved()
+        self.cursor_placed = False
 
     def action_choose(self) -> None:
         warning = self.warning_at_cursor()

@@ -1,0 +1,260 @@
+"""The concurrency views wired into the app: F4 timeline, the await graph, explanations.
+
+Runs are recorded event streams played through the app's session factory (nothing is
+spawned), on the program they were recorded from (``tests/data/showcase.py``: named tasks,
+a blocking step, a timeout, a cancel, a coroutine never awaited, a task cut off).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from tui_helpers import make_app, wait_ended, wait_for
+
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.editor import CodeEditor
+from asyncplay.tui.replay_session import ReplaySession, load_events
+from asyncplay.tui.timeline_pane import TimelinePane
+
+pytestmark = pytest.mark.usefixtures("home")
+
+DATA = Path(__file__).parent / "data"
+SHOWCASE = (DATA / "showcase.py").read_text(encoding="utf-8")
+EVENTS = load_events(DATA / "showcase_events.jsonl")
+NAMES = ("Task-1", "heartbeat", "parser", "users", "orders", "stuck")
+
+
+def showcase_app(tmp_path: Path, until: float | None = None) -> AsyncplayApp:
+    path = tmp_path / "showcase.py"
+    path.write_text(SHOWCASE, encoding="utf-8")
+    return make_app(
+        SHOWCASE,
+        path=str(path),
+        session_factory=ReplaySession.factory(EVENTS, until),
+        autosave=False,
+    )
+
+
+async def ran(pilot: Pilot) -> AsyncplayApp:
+    app: AsyncplayApp = pilot.app  # type: ignore[assignment]
+    await pilot.press("f5")
+    await wait_ended(pilot)
+    return app
+
+
+def lines(widget) -> list[str]:  # noqa: ANN001
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+def side_classes(app: AsyncplayApp) -> set[str]:
+    return {c for c in app.query_one("#side").classes if c.startswith("-")}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_f4_shows_every_named_task_as_a_lane_with_its_steps(tmp_path, size) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await ran(pilot)
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        assert "-show-timeline" in side_classes(app)
+        assert app.focused is app.timeline
+        assert app.timeline.display and app.timeline.size.height >= 8
+        assert not app.query_one("#output-box").display and not app.tasks.display
+        assert app.graph.display == (size[0] >= 110)  # beside the timeline when there is room
+        drawn = lines(app.timeline)
+        for name in NAMES:
+            lane = next((line for line in drawn if line.lstrip().startswith(name)), None)
+            assert lane is not None, (name, drawn)
+            assert "█" in lane or "▌" in lane, lane  # its steps, beside its name
+        await pilot.press("f4")  # and back
+        await pilot.pause(0.1)
+        assert "-show-output" in side_classes(app) and app.focused is app.editor
+        assert app.query_one("#output-box").display and not app.timeline.display
+
+
+async def test_f7_switches_timeline_and_graph_on_a_small_screen(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4", "f7")
+        await pilot.pause(0.1)
+        assert "-show-graph" in side_classes(app)
+        assert app.graph.display and not app.timeline.display
+        await pilot.press("f7")
+        await pilot.pause(0.1)
+        assert "-show-timeline" in side_classes(app)
+        await pilot.press("f4", "f7")  # back in the output: F7 goes to the tasks again
+        await pilot.pause(0.1)
+        assert "-show-tasks" in side_classes(app) and app.tasks.display
+
+
+async def test_tabs_reach_every_view_and_f12_saves_as(tmp_path) -> None:
+    from asyncplay.tui.file_dialogs import SaveAsScreen
+
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ran(pilot)
+        for view in ("graph", "timeline", "tasks", "output"):
+            await pilot.click(f"#tab-{view}")
+            await pilot.pause(0.1)
+            assert f"-show-{view}" in side_classes(app)
+        await pilot.press("f12")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, SaveAsScreen)
+
+
+async def test_a_task_chosen_in_one_view_is_chosen_in_the_others(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4")
+        await pilot.pause(0.1)
+        await pilot.press("down", "down")
+        await pilot.pause(0.1)
+        chosen = app.timeline.cursor_task
+        assert chosen is not None and app.selected_task == chosen
+        assert app.tasks.selected_task() == chosen  # the table follows, hidden or not
+        # ... and the other way: a row of the table moves the timeline's cursor.
+        users = next(t.id for t in app.model.tasks.values() if t.name == "users")
+        app.tasks.move_cursor(app.tasks._order.index(users))
+        await pilot.pause(0.1)
+        assert app.selected_task == users and app.timeline.cursor_task == users
+        # The editor's gutter marks the selected task's line.
+        marked = {line for line, kinds in app.editor.marks.items() if "selected" in kinds}
+        assert marked
+
+
+async def test_enter_on_a_step_goes_to_its_line(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4")
+        parser = next(t for t in app.model.tasks.values() if t.name == "parser")
+        app.timeline.select_task(parser.id)
+        await pilot.press("right_square_bracket")  # its first step
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.focused is app.editor
+        row = app.editor.cursor_location[0] + 1
+        assert row in {s[6] for s in parser.spans} | {parser.line}, row
+        assert SHOWCASE.splitlines()[row - 1].strip()  # a real line of the program
+
+
+async def test_one_internal_toggle_for_every_view(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4", "i")
+        await pilot.pause(0.1)
+        assert app.timeline.show_internal and app.tasks.show_internal
+        assert app.graph.show_internal
+        await pilot.press("f4", "ctrl+n", "ctrl+n", "ctrl+n")  # editor -> output -> stdin -> tasks
+        assert app.focused is app.tasks
+        await pilot.press("i")
+        await pilot.pause(0.1)
+        assert not app.timeline.show_internal and not app.graph.show_internal
+
+
+async def test_the_graph_shows_the_timeline_cursor_moment_until_fit(tmp_path) -> None:
+    app = showcase_app(tmp_path, until=0.6)  # still running: parser blocked, fetches waiting
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and len(app.model.tasks) >= 5)
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        assert app.moment is None and app.graph.moment is None  # live
+        await pilot.press("left", "left", "left")
+        await pilot.pause(0.2)
+        assert app.moment is not None and app.moment == app.timeline.cursor_time
+        assert app.graph.moment == app.moment
+        assert "timeline cursor" in app.graph.render_line(0).text
+        await pilot.press("0")  # fit and follow: live again
+        await pilot.pause(0.2)
+        assert app.moment is None and app.graph.moment is None
+        await pilot.press("f6")
+        await wait_ended(pilot)
+
+
+async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_path) -> None:
+    from asyncplay.tui.explain_screen import ExplainScreen, WarningsScreen
+
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ran(pilot)
+        slow = next(w for w in app.model.warnings if w["kind"] == "slow_step")
+        app.editor.move_to((slow["line"] - 1, 0))
+        app.editor.focus()
+        await pilot.press("f10")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExplainScreen)
+        await pilot.press("escape")
+        app.editor.move_to((0, 0))  # the docstring: no warning there
+        await pilot.press("f10")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, WarningsScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_a_click_on_a_marked_gutter_or_a_timeline_warning_explains_it(tmp_path) -> None:
+    from asyncplay.tui.explain_screen import ExplainScreen
+
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ran(pilot)
+        never = next(w for w in app.model.warnings if w["kind"] == "never_awaited")
+        app.editor.post_message(CodeEditor.GutterClicked(never["line"], frozenset({"warning"})))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExplainScreen)
+        assert "never awaited" in app.screen.explanation.title.lower()
+        await pilot.press("g")  # go to its line
+        await pilot.pause(0.1)
+        assert app.editor.cursor_location[0] + 1 == never["line"]
+        cut = next(w for w in app.model.warnings if w["kind"] == "cut_off")
+        app.timeline.post_message(TimelinePane.WarningChosen(cut))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExplainScreen)
+        await pilot.press("escape")
+
+
+async def test_help_lists_the_timeline_graph_and_gutter(tmp_path) -> None:
+    from asyncplay.tui.help import HelpScreen
+
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, HelpScreen)
+        titles = [title for title, _left, _rows in app.screen.sections]
+        assert any("Timeline" in t for t in titles) and any("graph" in t for t in titles)
+        assert "F4" in app.screen.intro and "F10" in app.screen.intro
+        keys = dict(app.screen.bindings)
+        assert any("Timeline" in d for d in keys.values())
+
+
+async def test_the_timeline_is_live_while_the_run_goes(tmp_path) -> None:
+    app = showcase_app(tmp_path, until=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4", "f5")
+        await wait_for(pilot, lambda: app.timeline.lane_count >= 4)
+        await pilot.pause(0.2)
+        assert any(line.lstrip().startswith("users") for line in lines(app.timeline))
+        await pilot.press("f6")
+        await wait_ended(pilot)
+
+
+async def test_a_cursor_move_right_after_a_fit_still_picks_the_moment(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4", "0")  # a fit that moves nothing
+        await pilot.pause(0.1)
+        assert app.moment is None
+        await pilot.press("left")
+        await pilot.pause(0.1)
+        assert app.moment is not None and app.moment == app.timeline.cursor_time
