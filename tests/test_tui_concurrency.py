@@ -258,3 +258,31 @@ async def test_a_cursor_move_right_after_a_fit_still_picks_the_moment(tmp_path) 
         await pilot.press("left")
         await pilot.pause(0.1)
         assert app.moment is not None and app.moment == app.timeline.cursor_time
+
+
+async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
+    from asyncplay.tui.explain_screen import ExplainScreen
+
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ran(pilot)
+        stuck = next(t for t in app.model.tasks.values() if t.name == "stuck")
+        await pilot.press("f4")
+        app.timeline.select_task(stuck.id)
+        await pilot.press("f10")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExplainScreen)
+        assert app.screen.explanation.kind == "cancel:cancel", app.screen.explanation
+        assert "Task-1" in app.screen.explanation.what
+        await pilot.press("escape")
+        app.tasks.select_task(stuck.id)  # the same from the task table
+        app.set_focus(app.tasks)
+        await pilot.press("f4", "f10")  # F4 back: the table's view; focus moved to the editor
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ExplainScreen)  # the editor's line has no warning
+        await pilot.press("escape")
+        app.set_focus(app.tasks)
+        await pilot.press("f10")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExplainScreen)
+        assert app.screen.explanation.kind == "cancel:cancel"

@@ -758,26 +758,57 @@ class AsyncplayApp(App[int]):
     # ---- explanations ---------------------------------------------------------------
 
     def action_explain(self) -> None:
-        """F10: explain the warning where the user is (the editor's line, the timeline's
-        cursor), else list the run's warnings to pick one."""
+        """F10: explain what is where the user is: the warning at the editor's line or
+        under the timeline's cursor, else the chosen task's warning or why it was
+        cancelled; failing all that, the run's warnings to pick from."""
         model = self.model
-        if model is None or not model.warnings:
-            self.notify(
-                "This run had no warnings to explain." if model else "Run a program first (F5)."
-            )
+        if model is None:
+            self.notify("Run a program first (F5): then F10 explains its warnings.")
             return
         focused = self.focused
-        if focused is self.timeline:
-            warning = self.timeline.warning_at_cursor()
-            if warning is not None:
-                self.explain_warning(warning)
-                return
         if focused is self.editor:
             here = warnings_at(model, self.program, self.editor.cursor_location[0] + 1)
             if here:
                 self.explain_warning(here[0])
                 return
+        task: int | None = None
+        if focused is self.timeline:
+            warning = self.timeline.warning_at_cursor()
+            if warning is not None:
+                self.explain_warning(warning)
+                return
+            task = self.timeline.cursor_task
+        elif focused is self.tasks:
+            task = self.tasks.selected_task()
+        elif focused is self.graph:
+            task = self.graph.selected_task()
+        if task is not None and self._explain_task(task):
+            return
+        if not model.warnings:
+            self.notify(
+                "This run had no warnings to explain. F10 on a cancelled task (in the "
+                "table or the timeline) says why it was cancelled."
+            )
+            return
         self.list_warnings()
+
+    def _explain_task(self, task: int) -> bool:
+        """The task's own warning, else why it was cancelled; False if neither."""
+        from asyncplay.explain import explain_cancel
+        from asyncplay.tui.explain_screen import ExplainScreen
+
+        model = self.model
+        if model is None:
+            return False
+        for warning in model.warnings:
+            if warning.get("task") == task:
+                self.explain_warning(warning)
+                return True
+        explanation = explain_cancel(model, task)
+        if explanation is None:
+            return False
+        self.push_screen(ExplainScreen(explanation, self.program), self._explained)
+        return True
 
     def on_code_editor_gutter_clicked(self, message: CodeEditor.GutterClicked) -> None:
         if self.model is None:
