@@ -322,7 +322,9 @@ async def test_a_cut_recording_opens_with_a_note(recorded, tmp_path, no_spawn):
         assert "cut.jsonl is cut short" in app.status.plain
         assert app.model.status == "ended" and app.model.end["reason"] == "recording-cut"
         await pilot.pause(0.2)
-        assert "is cut short" in " ".join(line.strip() for line in _output_text(app))
+        said = " ".join(line.strip() for line in _output_text(app))
+        assert "asyncplay: the recording" in said and "is cut short" in said
+        assert "asyncplay: asyncplay" not in said
 
 
 # ---- the real command in a terminal -----------------------------------------------------

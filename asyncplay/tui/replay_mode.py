@@ -105,7 +105,7 @@ class Replay:
             "reason": "recording-cut",
             "by": "asyncplay",
             "status": 0,
-            "message": f"asyncplay: the recording {self.file} is cut short ({why}); "
+            "message": f"the recording {self.file} is cut short ({why}); "
             f"shown is what it holds ({len(self.recording.events)} events)",
         }
 
