@@ -296,6 +296,17 @@ async def test_save_as_makes_it_an_ordinary_buffer(recorded, home, tmp_path, no_
     assert no_spawn == []
 
 
+async def test_f12_is_save_as_too(recorded, no_spawn):
+    app = _app(recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        assert app.screen.query_one("#name").value == "g"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1)
+        assert app.replay is not None and app.editor.read_only  # cancelled: still a replay
+
+
 async def test_an_old_recording_without_source_still_opens(recorded, tmp_path, no_spawn):
     lines = recorded.read_text().splitlines(keepends=True)
     head = json.loads(lines[0])
