@@ -27,7 +27,9 @@ class PaneApp(App):
         self.toggled: list[bool] = []
 
     def compose(self) -> ComposeResult:
-        yield GraphPane(id="graph")
+        pane = GraphPane(id="graph")
+        pane.slow_build = float("inf")  # a loaded machine must not space rebuilds out here
+        yield pane
 
     @property
     def pane(self) -> GraphPane:
@@ -371,6 +373,7 @@ async def test_a_slow_graph_follows_a_live_run_spaced_out_but_a_new_moment_at_on
         pane = app.pane
         pane.show(model)
         pane.sync(0.5)
+        pane.slow_build = graph_pane.SLOW_BUILD
         pane._cost = 10.0  # as if the last rebuild took 10 s: the next is due in 100 s
         before = pane.rebuilds
         model.steps += 1
