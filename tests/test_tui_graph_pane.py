@@ -418,3 +418,19 @@ def test_snapshot_of_the_recorded_gather_at_a_moment(snap_compare, size) -> None
 def test_snapshot_of_a_deadlock_after_the_run(snap_compare) -> None:
     app = ShownApp(build(cycle_run()), 2.0, None, task=2)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_a_stall_is_marked_deadlocked_once_warned() -> None:
+    s = Stream().task(1, 0.0, "main").step(1, 0.0, 0.001, "Queue.get()", 3)
+    s.warn("deadlock", 1.0, task=1, tasks=[1], cycle=False, line=3)
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = app.pane
+        pane.show(build(s.events))
+        pane.sync(1.2, 0.5)  # before the warning: just waiting
+        await pilot.pause()
+        assert lines(pane)[1] == "Task-1  awaits Queue.get()  line 3"
+        pane.sync(1.2)
+        await pilot.pause()
+        assert lines(pane)[1] == "Task-1  awaits Queue.get()  line 3  ✖ deadlocked"
+        assert style_of(pane, 1, "deadlocked").color.name == "red"
