@@ -1,11 +1,15 @@
 """The TUI under load: keypress-to-editor latency, memory, and start-up against plain Textual.
 
-    python bench/tui_latency.py [--seconds 8] [--startup-rounds 5]
+    python bench/tui_latency.py [--seconds 8] [--startup-rounds 5] [--only timeline]
 
 1. Latency. The app runs headless (Textual's test driver). A separate thread plays the
    terminal: every 50 ms it stamps the time and hands a key to the app's loop the way the
    real input thread does; the editor stamps it again when its key handler runs. Measured
-   idle, while a run prints 200,000 lines, and while a run holds 10,000 tasks.
+   idle, while a run prints 200,000 lines, and while a run holds 10,000 tasks; and with
+   the timeline open (F4 once the 10,000 tasks run, timeline and graph beside the editor):
+   keys still typed into the editor, and keys ``down``/``right`` sent to the focused
+   timeline, from the send to the pane's action having run (sends and calls matched in
+   order). The timeline's own baseline is the same keys to it with no run.
 2. Memory: the app process's peak RSS over all of that (the program's child is not ours).
 3. Start-up and idle RSS, in fresh processes, side by side: ``asyncplay``'s app until its
    editor is mounted and painted, against a minimal Textual app with the same widgets
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +52,9 @@ asyncio.run(main())
 """
 
 
+PANE_ACTIONS = ("action_move", "action_column")  # down/up, right/left
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     if not values:
@@ -54,12 +62,18 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def measure(program: str | None, seconds: float, home: Path) -> dict:
+async def measure(
+    program: str | None, seconds: float, home: Path, timeline: str | None = None
+) -> dict:
+    """Key latency while ``program`` runs (None: idle). ``timeline``: None (keys to the
+    editor, no timeline), "editor" (F4, then keys to the editor) or "pane" (F4, keys
+    ``down``/``right`` to the focused timeline)."""
     from textual import events
 
     from asyncplay import storage
     from asyncplay.tui.app import AsyncplayApp
     from asyncplay.tui.editor import CodeEditor
+    from asyncplay.tui.timeline_pane import TimelinePane
 
     path = home / "bench_prog.py"
     app = AsyncplayApp(storage.Autosave(text=program or "pass\n", path=str(path)))
@@ -77,6 +91,21 @@ async def measure(program: str | None, seconds: float, home: Path) -> dict:
                 latencies.append(time.perf_counter() - t0)
 
         CodeEditor._on_key = stamped  # type: ignore[method-assign]
+        # The timeline's actions: each call is the next key sent to it (FIFO).
+        queue: deque[float] = deque()
+        pane_actions = {name: getattr(TimelinePane, name) for name in PANE_ACTIONS}
+
+        def timed(action):  # noqa: ANN001, ANN202
+            def run(self: TimelinePane, delta: int) -> None:
+                action(self, delta)
+                if queue:
+                    latencies.append(time.perf_counter() - queue.popleft())
+
+            return run
+
+        if timeline == "pane":
+            for name, action in pane_actions.items():
+                setattr(TimelinePane, name, timed(action))
         editor.move_cursor(editor.document.end)
         await pilot.pause(0.3)
         if program is not None:
@@ -85,14 +114,30 @@ async def measure(program: str | None, seconds: float, home: Path) -> dict:
                 if app.model is not None and (app.model.output or app.model.tasks):
                     break
                 await pilot.pause(0.02)
+        if timeline is not None:
+            await pilot.press("f4")
+            await pilot.pause(0.2)
+            if timeline == "editor":
+                editor.focus()
+            else:
+                app.timeline.focus()
+                await pilot.press("home")  # the first lane: there are lanes below to go to
+            await pilot.pause(0.2)
         loop = asyncio.get_running_loop()
         stop = threading.Event()
 
         def terminal() -> None:
+            n = 0
             while not stop.is_set():
-                key = events.Key("x", "x")
-                sent[id(key)] = time.perf_counter()
+                if timeline == "pane":
+                    name = ("down", "right")[n % 2]
+                    key = events.Key(name, None)
+                    queue.append(time.perf_counter())
+                else:
+                    key = events.Key("x", "x")
+                    sent[id(key)] = time.perf_counter()
                 loop.call_soon_threadsafe(app.post_message, key)
+                n += 1
                 time.sleep(0.05)
 
         thread = threading.Thread(target=terminal, daemon=True)
@@ -110,10 +155,14 @@ async def measure(program: str | None, seconds: float, home: Path) -> dict:
             "lines": (model.dropped_lines + len(model.output)) if model else 0,
             "tasks": len(model.tasks) if model else 0,
             "rows": app.tasks.row_count,
+            "lanes": app.timeline.lane_count if timeline else 0,
             "status": model.status if model else "idle",
+            "unmatched": len(queue),  # keys sent to the timeline whose action never ran
         }
         await app.end_session(0.2)
         CodeEditor._on_key = original  # type: ignore[method-assign]
+        for name, action in pane_actions.items():
+            setattr(TimelinePane, name, action)
     info["p50"] = percentile(latencies, 0.5) * 1000
     info["p95"] = percentile(latencies, 0.95) * 1000
     info["max"] = max(latencies) * 1000 if latencies else float("nan")
@@ -210,25 +259,40 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="per scenario (at most)")
     ap.add_argument("--startup-rounds", type=int, default=5)
-    ap.add_argument("--only", choices=("idle", "prints", "tasks", "startup"), default=None)
+    ap.add_argument(
+        "--only", choices=("idle", "prints", "tasks", "timeline", "startup"), default=None
+    )
     ns = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["ASYNCPLAY_HOME"] = str(home)
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-        for key, label, program in (
-            ("idle", "idle", None),
-            ("prints", "200,000 printed lines", PRINTS),
-            ("tasks", "10,000 tasks", TASKS),
+        baselines: dict[str, float] = {}
+        for key, label, program, timeline, target in (
+            ("idle", "idle", None, None, "editor"),
+            ("prints", "200,000 printed lines", PRINTS, None, "editor"),
+            ("tasks", "10,000 tasks", TASKS, None, "editor"),
+            ("timeline", "10,000 tasks, timeline", TASKS, "editor", "editor"),
+            ("timeline", "idle, timeline focused", None, "pane", "timeline"),
+            ("timeline", "10,000 tasks, timeline", TASKS, "pane", "timeline"),
         ):
-            if ns.only not in (None, key):
+            # The idle rows are the baselines, measured in every run that needs them.
+            if ns.only not in (None, key) and not (ns.only == "timeline" and key == "idle"):
                 continue
-            r = asyncio.run(measure(program, ns.seconds, home))
+            r = asyncio.run(measure(program, ns.seconds, home, timeline))
+            if program is None:
+                baselines[target] = r["p50"]
+            base = baselines.get(target)
+            ratio = f" ({r['p50'] / base:4.2f}x idle)" if base else ""
+            lanes = f", {r['lanes']:,} lanes" if timeline else ""
             print(
-                f"{label:<22} keypress->editor p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
+                f"{label:<24} keypress->{target:<8} p50 {r['p50']:6.1f} ms{ratio}"
+                f"  p95 {r['p95']:6.1f} ms"
                 f"  max {r['max']:6.1f} ms  ({r['keys']} keys; run: {r['lines']:,} lines,"
-                f" {r['tasks']:,} tasks, {r['rows']:,} rows shown, {r['status']})"
+                f" {r['tasks']:,} tasks, {r['rows']:,} rows{lanes}, {r['status']})"
             )
+            if r["unmatched"]:
+                print(f"  ({r['unmatched']} keys to the timeline ran no action)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"app peak RSS over all scenarios: {peak:.0f} MiB")
         if ns.only not in (None, "startup"):
