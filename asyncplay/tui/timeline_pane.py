@@ -660,7 +660,8 @@ class TimelinePane(ScrollView, can_focus=True):
         if warning is not None:
             kind = warning.get("kind", "warning")
             message = warning.get("message", "")
-            return f"⚠ {kind} at {_secs(float(warning.get('t') or 0))}: {message}  (e explains)"
+            when = _secs(float(warning.get("t") or 0))
+            return f"⚠ {kind} at {when} (e explains): {message}"  # the key before a long text
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
             return f"{count} warning(s) of no task shown: move onto a ⚠ and press e"
