@@ -286,3 +286,70 @@ async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel"
+
+
+async def test_the_table_shows_a_row_chosen_while_it_was_hidden(tmp_path) -> None:
+    events = [dict(ev) for ev in EVENTS]
+    last = max(ev.get("id", 0) for ev in events if ev.get("event") == "task_created")
+    t_end = max(ev.get("t", 0.0) for ev in events)
+    extra = [
+        {"event": "task_created", "t": t_end, "id": last + n, "name": f"extra-{n}",
+         "coro": "fetch", "parent": 1, "internal": False, "file": "{PROGRAM}", "line": 8}
+        for n in range(1, 41)
+    ]  # fmt: skip
+    end = next(i for i, ev in enumerate(events) if ev.get("event") == "summary")
+    events[end:end] = extra
+    path = tmp_path / "showcase.py"
+    path.write_text(SHOWCASE, encoding="utf-8")
+    app = make_app(
+        SHOWCASE, path=str(path), session_factory=ReplaySession.factory(events), autosave=False
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ran(pilot)
+        await pilot.press("f4", "end")  # the last lane: a task far below the table's fold
+        await pilot.pause(0.1)
+        chosen = app.timeline.cursor_task
+        assert chosen == last + 40 and app.tasks.selected_task() == chosen
+        await pilot.press("f4", "f7")  # back, then the Tasks tab
+        await pilot.pause(0.2)
+        table = app.tasks
+        top = table.scroll_offset.y
+        assert top <= table.cursor_row < top + table.size.height - 1, (top, table.cursor_row)
+
+
+async def test_the_palettes_await_graph_focuses_the_graph(tmp_path) -> None:
+    app = showcase_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ran(pilot)
+        app.action_graph()
+        await pilot.pause(0.1)
+        assert app.focused is app.graph and "-show-graph" in side_classes(app)
+        assert app.timeline.display  # its pair, beside it
+
+
+async def test_the_views_count_program_time_under_a_slow_clock(tmp_path) -> None:
+    wall = [100.0]
+    slow = [dict(ev) for ev in EVENTS]
+    for ev in slow:
+        if ev.get("event") == "hello":
+            ev["speed"] = 0.25
+    path = tmp_path / "showcase.py"
+    path.write_text(SHOWCASE, encoding="utf-8")
+    app = make_app(
+        SHOWCASE,
+        path=str(path),
+        session_factory=ReplaySession.factory(slow, until=0.5),
+        autosave=False,
+        clock=lambda: wall[0],
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and app.model.now > 0.4)
+        await pilot.pause(0.2)
+        before = app.run_time()
+        assert abs(before - app.model.now) < 1e-9  # no wall time has passed
+        wall[0] += 4.0  # four seconds of the wall at speed 0.25: one second of the program
+        assert abs(app.run_time() - (app.model.now + 1.0)) < 1e-6
+        await pilot.press("f6")
+        await wait_ended(pilot)
+        assert app.run_time() == app.model.now  # frozen at the end, on the program's clock

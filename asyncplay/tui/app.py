@@ -185,6 +185,8 @@ class AsyncplayApp(App[int]):
         self._stop_task: asyncio.Task[dict] | None = None
         self._rerun = False
         self._started = 0.0
+        self._now_seen = 0.0  # the model's time when last looked at, and the wall time then
+        self._now_seen_at = 0.0
         self._clean_text = saved_text(buffer)
         self._note = note
         self._note_until = 0.0
@@ -329,12 +331,22 @@ class AsyncplayApp(App[int]):
             self.notify(said, severity="warning", timeout=6)
 
     def run_time(self) -> float:
-        """Seconds into the current run (frozen at its end)."""
-        if self.model is None:
+        """Seconds into the current run on the program's clock (frozen at its end).
+
+        Between events the program's time is estimated from the last event's: wall time
+        since then, times the clock's speed (``--speed 0.25`` runs four times slower than
+        the wall, and every view, the timeline's axis included, counts program time).
+        """
+        m = self.model
+        if m is None:
             return 0.0
-        if self.model.status == "ended":
-            return self.model.now
-        return max(self.model.now, self.clock() - self._started)
+        if m.status == "ended":
+            return m.now
+        wall = self.clock()
+        if m.now != self._now_seen:
+            self._now_seen, self._now_seen_at = m.now, wall
+        speed = m.speed if m.protocol is not None else self.settings.speed
+        return m.now + max(0.0, wall - self._now_seen_at) * speed
 
     def sandbox_label(self) -> str | None:
         """The run's sandbox layers (``bwrap+cgroup+rlimit``), else the chosen mode."""
@@ -437,6 +449,7 @@ class AsyncplayApp(App[int]):
         self.graph.show(model)
         self.moment = None
         self._started = self.clock()
+        self._now_seen, self._now_seen_at = 0.0, self._started
         session = await self.session_factory(spec)
         self.session = session
         self._folder = asyncio.create_task(self._fold(session, model), name="asyncplay-fold")
@@ -636,6 +649,11 @@ class AsyncplayApp(App[int]):
         else:
             self._show_pane("timeline")
             self.set_focus(self.timeline)
+
+    def action_graph(self) -> None:
+        """The await graph (with the timeline beside it on a wide screen), focused."""
+        self._show_pane("graph")
+        self.set_focus(self.graph)
 
     def _show_pane(self, which: str) -> None:
         side = self.query_one("#side")
@@ -992,7 +1010,7 @@ class AsyncplayApp(App[int]):
             (
                 "Await graph",
                 "Who awaits whom, now or at the timeline's cursor",
-                lambda: self._show_pane("graph"),
+                self.action_graph,
             ),
             (
                 "Explain a warning",

@@ -279,12 +279,7 @@ class TaskTable(ScrollView, can_focus=True):
         if row == self.cursor_row:
             return False
         self.cursor_row = row
-        top = self.scroll_offset.y
-        height = max(1, self.size.height - 1)
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        self._scroll_cursor_into_view()
         self.refresh()
         return True
 
@@ -312,6 +307,19 @@ class TaskTable(ScrollView, can_focus=True):
             self.action_choose()
         else:
             self.move_cursor(row)
+
+    def on_show(self) -> None:
+        """Shown again (a tab, F4 back): the row chosen meanwhile elsewhere is in view."""
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height - 1)
+        row = self.cursor_row
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def on_focus(self) -> None:
         self.refresh()
