@@ -29,13 +29,13 @@ from textual.strip import Strip
 
 from asyncplay.model import OutputLine, RunModel
 from asyncplay.tui.ending import sentence
+from asyncplay.tui.text_cells import clean, fit
 
 TASK_WIDTH = 10  # cells for the task column
 MAX_LINE_CHARS = 2_000  # a longer line is shown cut (copying takes it whole)
 MAX_WARNING_ROWS = 100  # asyncplay's own warnings listed under the output
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _WARN_LINE = re.compile(r"^(?P<file>/[^:]+\.py):(?P<line>\d+): \w*Warning")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 STDERR_STYLE = Style(color="red", italic=True)  # italic survives NO_COLOR
 TASK_STYLE = Style(dim=True)
@@ -174,7 +174,7 @@ class OutputPane(ScrollView, can_focus=True):
             tid = self.task_filter
             self._view = [line for line in m.output if line.task == tid]
             info = m.tasks.get(tid)
-            label = info.name if info is not None else f"task {tid}"
+            label = clean(info.name) if info is not None else f"task {tid}"
             self._note = f"only {label}'s lines (F8 shows all)"
         self._warnings = self._warning_rows(m)
         self._end = self._end_rows(m)
@@ -281,13 +281,13 @@ class OutputPane(ScrollView, can_focus=True):
         if line.task is not None and self.model is not None:
             info = self.model.tasks.get(line.task)
             label = info.name if info is not None else str(line.task)
-        label = label[: TASK_WIDTH - 1].ljust(TASK_WIDTH)
+        label = fit(clean(label), TASK_WIDTH - 1) + " "  # a CJK or tab name keeps its column
         raw = overwrite_returns(line.text)
         if self._program_ref and self._program_ref in raw:  # the program's own file: its name
             raw = raw.replace(self._program_ref, self._program_short)
         if len(raw) > MAX_LINE_CHARS:
             raw = raw[:MAX_LINE_CHARS] + f" ... ({len(line.text) - MAX_LINE_CHARS:,} more)"
-        text = _CONTROL.sub("?", raw.expandtabs())
+        text = clean(raw.expandtabs(), "?")  # no escape, C1 or bidi override reaches the terminal
         style = base + _STREAM_STYLE[line.stream] if line.stream in _STREAM_STYLE else base
         strip = Strip(
             [Segment(label, base + TASK_STYLE), Segment(text, style)],

@@ -24,6 +24,7 @@ from textual.strip import Strip
 
 from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.tui.text_cells import clean, fit
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "name", 10),
@@ -68,6 +69,8 @@ STATE_STYLE = {
     "cut off": Style(color="magenta", bold=True),
 }
 HEADER_STYLE = Style(bold=True, underline=True)
+NO_NAME = "(no name)"  # drawn for a task named "" (create_task(name=""))
+NO_NAME_STYLE = Style(dim=True, italic=True)
 CURSOR_STYLE = Style(reverse=True)
 RIGHT = frozenset({"line", "steps", "running", "lifetime"})
 
@@ -84,7 +87,9 @@ _AWAITS_WIDTH = next(width for key, _label, width in COLUMNS if key == "awaits")
 def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tuple[str, ...]:
     """The text of each column for a task (compared tick to tick to find changed cells).
 
-    ``model`` lets a cancelled row name the task that cancelled it."""
+    Names and awaits come from the program: made visible by :func:`text_cells.clean` (a tab
+    reads ``\\t``, never breaks the row). ``model`` lets a cancelled row name the task
+    that cancelled it."""
     if info.state == "failed":
         awaits = f"{info.exc_type or 'error'}"
     elif info.state == "cancelled":
@@ -95,21 +100,15 @@ def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tup
         awaits = info.awaiting or ""
     line = info.wait_line or info.line
     return (
-        info.name,
-        info.coro,
+        clean(info.name),
+        clean(info.coro),
         "cut off" if info.unfinished else info.state,  # not "ready": nothing runs any more
-        awaits,
+        clean(awaits),
         str(line) if line else "",
         str(info.steps),
         _seconds(info.running),
         _seconds(max(0.0, info.lifetime(now))),
     )
-
-
-def _fit(text: str, width: int, right: bool) -> str:
-    if len(text) > width:
-        return text[: width - 1] + "~"
-    return text.rjust(width) if right else text.ljust(width)
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -159,7 +158,7 @@ class TaskTable(ScrollView, can_focus=True):
         self._width = sum(width + 1 for _key, _label, width in COLUMNS)
         self._header = Strip(
             [
-                Segment(_fit(label, width, key in RIGHT) + " ", HEADER_STYLE)
+                Segment(fit(label, width, key in RIGHT) + " ", HEADER_STYLE)
                 for key, label, width in COLUMNS
             ]
         )
@@ -248,8 +247,14 @@ class TaskTable(ScrollView, can_focus=True):
         if strip is None:
             segments = []
             for (col, _label, col_width), text in zip(COLUMNS, values, strict=True):
-                style = base + STATE_STYLE[text] if col == "state" and text in STATE_STYLE else base
-                segments.append(Segment(_fit(text, col_width, col in RIGHT) + " ", style))
+                if col == "state" and text in STATE_STYLE:
+                    style = base + STATE_STYLE[text]
+                elif col == "name" and not text:
+                    text, style = NO_NAME, base + NO_NAME_STYLE
+                else:
+                    style = base
+                # every cell exactly its width in cells: wide CJK/emoji never push the row
+                segments.append(Segment(fit(text, col_width, col in RIGHT) + " ", style))
             strip = Strip(segments, self._width)
             if cursor:
                 strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
