@@ -171,8 +171,88 @@ def _destroyed_pending(w: dict, model: RunModel | None, line: int | None) -> tup
     )
 
 
+_MAIN_ENDINGS = ("returned", "raised", "cancelled", "interrupted")
+
+
+def _main_ended(w: dict, model: RunModel | None) -> tuple[str, str | None]:
+    """How main() ended, for a cut_off warning: the warning's own ``main_ended`` (and
+    ``main_exc``), else (recordings made before the key) the model's first task made
+    outside any task, and the run's end ("stopped": asyncplay's stop is a Ctrl+C)."""
+    how = w.get("main_ended")
+    if how in _MAIN_ENDINGS:
+        exc = _str(w.get("main_exc"))
+        return how, _cut(exc, 40) if exc and how == "raised" else None
+    stopped = bool(model and isinstance(model.end, dict) and model.end.get("reason") == "stopped")
+    main = None
+    if model is not None:
+        main = next((t for t in model.tasks.values() if t.parent is None and not t.internal), None)
+    if main is not None and main.state == "failed":
+        if main.exc_type == "KeyboardInterrupt":
+            return "interrupted", None
+        return "raised", _cut(main.exc_type, 40) if _str(main.exc_type) else None
+    if stopped:
+        return "interrupted", None
+    if main is not None and main.state == "cancelled":
+        return "cancelled", None
+    return "returned", None
+
+
+_FINALLY_EXAMPLE = (
+    "async def main():\n"
+    "    t = asyncio.create_task(work())\n"
+    "    try:\n"
+    "        await other_work()\n"
+    "    finally:\n"
+    "        await t  # waited for even when other_work() fails"
+)
+
+
 def _cut_off(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
     name = _name(model, w.get("task"))
+    how, exc = _main_ended(w, model)
+    shutdown = (
+        "asyncio.run() cancels every task still pending once main() ends, however it "
+        "ends, and waits for them to stop."
+    )
+    if how == "raised":
+        return (
+            "Task cut off when main() failed",
+            f"{name} was still running{_at(line)} when main() raised "
+            f"{exc or 'an exception'}, so asyncio.run() cancelled it on the way out.",
+            f"{shutdown} main() did not return here: its exception ended it early, and "
+            "the task was stopped with it.",
+            "Fix the exception first: the traceback in the output shows where main() "
+            "raised it. If the task must finish even when main() fails, await it in a "
+            "finally block.",
+            _FINALLY_EXAMPLE,
+        )
+    if how == "cancelled":
+        return (
+            "Task cut off when main() was cancelled",
+            f"{name} was still running{_at(line)} when main() was cancelled, so "
+            "asyncio.run() cancelled it too.",
+            f"{shutdown} main() did not return here: it was cancelled (its row in the "
+            "task table says by whom).",
+            "Find why main() was cancelled. If the task must finish anyway, await it in "
+            "a finally block of main().",
+            _FINALLY_EXAMPLE,
+        )
+    if how == "interrupted":
+        return (
+            "Task cut off when the run was stopped",
+            f"{name} was still running{_at(line)} when the run was interrupted (Ctrl+C, "
+            "or asyncplay's stop), so asyncio.run() cancelled it.",
+            "Ctrl+C (asyncplay's stop sends the same signal) makes asyncio.run() cancel "
+            "main() and then every task still pending, and wait for them to stop.",
+            "Nothing to fix for this: the task was cut off because the run was stopped. "
+            "To let a task clean up when that happens, put the clean-up in try/finally.",
+            "async def worker():\n"
+            "    try:\n"
+            "        while True:\n"
+            "            await asyncio.sleep(1)\n"
+            "    finally:\n"
+            '        print("worker stopped")  # runs on Ctrl+C too',
+        )
     return (
         "Task cut off when main() returned",
         f"{name} was still running{_at(line)} when main() returned, so asyncio.run() "
@@ -428,8 +508,8 @@ def _cancelled_by_taskgroup(name: str, by: str, at: str) -> tuple[str, str, str]
 def _cancelled_at_shutdown(name: str, by: str, at: str) -> tuple[str, str, str]:
     return (
         f"{name} was cancelled at shutdown",
-        f"{name} was still pending when main() returned (or Ctrl+C stopped the run), so "
-        "asyncio.run() cancelled it.",
+        f"{name} was still pending when main() returned, raised or was cancelled (or "
+        "Ctrl+C stopped the run), so asyncio.run() cancelled it.",
         "asyncio.run() cancels every task left pending once main() is done, then waits "
         "for them to finish unwinding before it closes the loop.",
     )

@@ -509,3 +509,71 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
         (7, "/p/demo.py", 12, 0.4),
         (7, "/p/demo.py", 20, 0.5),
     ]
+
+
+# ---- a task cut off: how main() ended ----------------------------------------------------
+
+CUT_OFF_ENDINGS = {
+    "returned": "    return\n",
+    "raised": "    raise KeyError('main crashed')\n",
+    "cancelled": "    asyncio.current_task().cancel()\n    await asyncio.sleep(5)\n",
+    "interrupted": "    print('started', flush=True)\n    await asyncio.sleep(30)\n",
+}
+
+
+def _cut_off_program(ending: str) -> str:
+    return (
+        "import asyncio\n"
+        "async def helper():\n"
+        "    await asyncio.sleep(30)\n"
+        "async def main():\n"
+        "    asyncio.create_task(helper(), name='helper')\n"
+        "    await asyncio.sleep(0.05)\n" + CUT_OFF_ENDINGS[ending] + "asyncio.run(main())\n"
+    )
+
+
+async def _stopped_run(python: str, path: Path) -> list[dict]:
+    """The events of a run stopped (SIGINT, as the TUI's F6) once it printed."""
+    from asyncplay.runner.session import RunSession
+    from asyncplay.runner.spec import RunSpec
+
+    session = await RunSession.start(RunSpec(path=str(path), python=python))
+    events: list[dict] = []
+    async for ev in session.events():
+        events.append(ev)
+        if ev["event"] == "output" and "started" in ev["text"]:
+            break
+    await session.stop()
+    events.extend([ev async for ev in session.events()])
+    await session.aclose()
+    return events
+
+
+@pytest.mark.parametrize("ending", list(CUT_OFF_ENDINGS))
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_cut_off_says_how_main_ended(version: str, ending: str, tmp_path: Path) -> None:
+    """A task left pending is cut off whether main() returned, raised, was cancelled or
+    the run was stopped; the warning says which (``main_ended``), so the advice to await
+    tasks before main returns is given only when main() did return."""
+    path = tmp_path / "cut.py"
+    path.write_text(_cut_off_program(ending))
+    if ending == "interrupted":
+        events = await _stopped_run(_python(version), path)
+    else:
+        events = asyncplay("run", "--json", "--python", _python(version), str(path)).events
+    cut = [e for e in events if e["event"] == "warning" and e["kind"] == "cut_off"]
+    assert len(cut) == 1, cut
+    (w,) = cut
+    assert w["main_ended"] == ending, w
+    assert w["line"] == 3 and "helper was still running" in w["message"]
+    assert ("await it (or gather it)" in w["message"]) == (ending == "returned")
+    if ending == "raised":
+        assert w["main_exc"] == "KeyError" and "main() raised KeyError" in w["message"]
+    else:
+        assert "main_exc" not in w
+    assert {
+        "returned": "main() returned",
+        "raised": "main() raised",
+        "cancelled": "main() was cancelled",
+        "interrupted": "interrupted",
+    }[ending] in w["message"]

@@ -252,3 +252,58 @@ def test_cancel_label_keeps_the_line_and_cuts_the_name() -> None:
     assert label == "✕ by a-v~:1234" and len(label) == 14
     assert len(cancel_label(m, m.tasks[2], width=40)) < 40
     assert len(cancel_label(m, m.tasks[2], width=6)) <= 6
+
+
+# ---- cut_off: how main() ended ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "title", "said"),
+    [
+        ({"main_ended": "returned"}, "main() returned", "when main() returned"),
+        ({"main_ended": "raised", "main_exc": "KeyError"}, "main() failed", "raised KeyError"),
+        ({"main_ended": "cancelled"}, "main() was cancelled", "when main() was cancelled"),
+        ({"main_ended": "interrupted"}, "the run was stopped", "was interrupted (Ctrl+C"),
+    ],
+)
+def test_cut_off_says_how_main_ended(extra: dict, title: str, said: str) -> None:
+    """The advice to await tasks before main() returns only when main() did return."""
+    ex = explain(warning("cut_off", task=3, line=22, **extra), run())
+    assert ex.title.endswith(title) and said in ex.what
+    assert ("Await the tasks you start" in ex.fix) == (extra["main_ended"] == "returned")
+
+
+def _main_ending(state: str | None, exc: str | None = None, reason: str = "exited") -> RunModel:
+    """A recording without ``main_ended``: main (1) ended ``state``, sleeper (2) cut off."""
+    s = Stream(P)
+    s.task(1, 0.0, "main", name="main", line=40)
+    s.task(2, 0.01, "work", name="sleeper", parent=1, line=30)
+    if state is not None:
+        s.done(1, 0.5, state, exc=exc)
+    events = s.end(1.0, 130 if reason == "stopped" else 0)
+    events[-1]["reason"] = reason
+    return build(events)
+
+
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [
+        (_main_ending("done"), "when main() returned"),
+        (_main_ending("failed", "KeyError"), "when main() raised KeyError"),
+        (_main_ending("cancelled"), "when main() was cancelled"),
+        (_main_ending("cancelled", reason="stopped"), "interrupted"),
+        (_main_ending(None, reason="stopped"), "interrupted"),  # 3.10: main never ended
+        (_main_ending("failed", "KeyboardInterrupt"), "interrupted"),
+    ],
+)
+def test_cut_off_without_main_ended_reads_the_model(model: RunModel, said: str) -> None:
+    assert said in explain(warning("cut_off", task=2), model).what
+
+
+def test_a_forged_main_ended_is_ignored() -> None:
+    ex = explain(
+        warning("cut_off", task=2, main_ended=["raised"], main_exc=7), _main_ending("done")
+    )
+    assert "when main() returned" in ex.what
+    odd = explain(warning("cut_off", task=2, main_ended="raised", main_exc=None), run())
+    assert "raised an exception" in odd.what

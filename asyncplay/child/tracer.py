@@ -205,6 +205,9 @@ class Tracer:
         self.deadlocks: set = set()  # the deadlocks reported (cycle?, task ids)
         self.last_cycle_check = -DEADLOCK_CHECK_AFTER
         self.all_tasks: Any = None  # asyncio's own all_tasks (ours wraps it)
+        # How the last root task (asyncio.run's main) ended: (how, exception type name),
+        # so a cut_off warning can say whether main() returned, raised or was stopped.
+        self.main_end: tuple[str, str | None] | None = None
 
     # ---- records -------------------------------------------------------------------
 
@@ -223,19 +226,20 @@ class Tracer:
         task: _Rec | None = None,
         file: str | None = None,
         line: int | None = None,
+        extra: dict | None = None,
     ) -> None:
         self.flush_output(self.current)
-        self.send_json(
-            {
-                "event": "warning",
-                "kind": kind,
-                "message": message,
-                "task": task.tid if task else None,
-                "file": file,
-                "line": line,
-            },
-            now=True,
-        )
+        event = {
+            "event": "warning",
+            "kind": kind,
+            "message": message,
+            "task": task.tid if task else None,
+            "file": file,
+            "line": line,
+        }
+        if extra:
+            event.update(extra)
+        self.send_json(event, now=True)
 
     def flush_output(self, rec: _Rec | None) -> None:
         """Attribute what was written since the last call to ``rec`` (None: no task)."""
@@ -767,6 +771,8 @@ class Tracer:
         self.tasks.pop(id(task), None)
         self.recent_done = (id(task), rec)  # no strong reference: see _set_task_name
         self.rename_if_needed(rec, task)  # set_name() may have come at any point
+        if rec.root:
+            self.main_end = _how_ended(rec, task)
         t = time.perf_counter() - self.t0
         if task.cancelled():
             state, exc_sid, file, line, text = 1, 0, 0, 0, ""
@@ -1256,6 +1262,8 @@ class Tracer:
 
     def warn_cut_off(self, pending: Any) -> None:
         recs = []
+        ended = self.main_end
+        stopping = sys.exc_info()[1]  # on its way out of asyncio.run, if anything
         for task in pending:
             if task.done():
                 continue
@@ -1263,8 +1271,16 @@ class Tracer:
             if rec is None or rec.tref() is not task:
                 continue
             if rec.root:
-                return  # main() itself did not return (an exception is on its way out)
+                # main() itself did not return: an exception is on its way out. Only
+                # Ctrl+C (or a stop) is told: the loop was left between two steps.
+                if not isinstance(stopping, KeyboardInterrupt):
+                    return
+                ended = ("interrupted", None)
+                continue
             recs.append((rec, task))
+        if isinstance(stopping, KeyboardInterrupt):
+            ended = ("interrupted", None)
+        how, exc = ended or ("returned", None)
         for rec, task in recs:
             if rec.cancel is None and not isinstance(task, _TracedTask):
                 self.send_cancel_source(rec, ("shutdown", None, None, 0))
@@ -1275,12 +1291,50 @@ class Tracer:
                 f, ln = rec.where
             self.warn(
                 "cut_off",
-                f"{rec.name} was still running when main() returned, so asyncio.run "
-                "cancelled it: await it (or gather it) if it must finish.",
+                _cut_off_message(rec.name, how, exc),
                 rec,
                 self.strings.text(f),
                 ln or None,
+                {"main_ended": how, "main_exc": exc} if exc else {"main_ended": how},
             )
+
+
+def _how_ended(rec: _Rec, task: Any) -> tuple[str, str | None]:
+    """How a finished root task ended: returned, raised (with the exception's type name),
+    cancelled, or interrupted (Ctrl+C, or asyncplay's stop: SIGINT)."""
+    if task.cancelled():
+        # 3.11+: Runner._on_sigint cancels the main task (a "shutdown" cause on a task
+        # still running: _cancel_all_tasks never cancels main, it is done by then).
+        cause = rec.cancel[0] if rec.cancel else None
+        return ("interrupted", None) if cause == "shutdown" else ("cancelled", None)
+    exc = task._exception
+    if exc is None:
+        return ("returned", None)
+    if isinstance(exc, KeyboardInterrupt):
+        return ("interrupted", None)
+    return ("raised", type(exc).__qualname__)
+
+
+def _cut_off_message(name: str, how: str, exc: str | None) -> str:
+    """The cut_off warning's sentence, for how main() ended (see ``_how_ended``)."""
+    if how == "raised":
+        return (
+            f"{name} was still running when main() raised {exc or 'an exception'}, so "
+            "asyncio.run cancelled it on the way out: the exception is what to fix."
+        )
+    if how == "cancelled":
+        return (
+            f"{name} was still running when main() was cancelled, so asyncio.run cancelled it too."
+        )
+    if how == "interrupted":
+        return (
+            f"{name} was still running when the run was interrupted (Ctrl+C or a stop), "
+            "so asyncio.run cancelled it."
+        )
+    return (
+        f"{name} was still running when main() returned, so asyncio.run "
+        "cancelled it: await it (or gather it) if it must finish."
+    )
 
 
 def _library_dirs() -> tuple[tuple[str, ...], str]:
