@@ -432,3 +432,43 @@ def test_procs_1_runs_the_program_as_plain_python_would(tmp_path) -> None:
     assert b"sitecustomize" not in r.stderr
     quiet = asyncplay("run", "--quiet", "--procs", "1", "p.py", cwd=tmp_path)
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"hi\n", b"there\n")
+
+
+SLEEPS = """
+import asyncio
+
+async def main():
+    for delay in (0.1 + 0.2, 1e-05, 0.25, 0.0):
+        await asyncio.sleep(delay)
+    await asyncio.sleep(1)  # an int stays an int
+    await asyncio.wait_for(asyncio.sleep(10.0), 0.01)  # as does a whole float
+
+try:
+    asyncio.run(main())
+except TimeoutError:
+    pass
+except asyncio.TimeoutError:
+    pass
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_sleep_labels_are_short(tmp_path, version) -> None:
+    """``sleep(0.3)``, not ``sleep(0.30000000000000004)``: lanes and tables have no room."""
+    (tmp_path / "s.py").write_text(SLEEPS)
+    r = asyncplay("run", "--json", "--python", _python(version), "s.py", cwd=tmp_path)
+    seen = set().union(*_awaited(r).values())
+    assert {"sleep(0.3)", "sleep(1e-05)", "sleep(0.25)", "sleep(1)", "sleep(10)"} <= seen, seen
+    assert not any("0000" in a for a in seen), seen
+
+
+def test_short_number() -> None:
+    from asyncplay.child.tracer import short_number
+
+    cases = [(1.8093983775872016, "1.81"), (0.25, "0.25"), (10, "10"), (10.0, "10")]
+    cases += [(1e-05, "1e-05"), (1500.5, "1500"), (123.456, "123"), (-0.5, "-0.5")]
+    cases += [(1e20, "1e+20"), (2**70, str(2**70))]
+    for value, text in cases:
+        assert short_number(value) == text, value
+    assert short_number(None) == "None" and short_number(float("nan")) == "nan"
+    assert short_number(True) == "True"

@@ -740,7 +740,7 @@ class Tracer:
     def _wait_namer(self, code: types.CodeType) -> Any:
         name = code.co_name
         if name == "sleep":
-            return lambda f: f"sleep({f.f_locals.get('delay')!r})"
+            return lambda f: f"sleep({short_number(f.f_locals.get('delay'))})"
         if name == "__sleep0":
             return "sleep(0)"
         if name == "wait_for":
@@ -1297,6 +1297,23 @@ class Tracer:
                 ln or None,
                 {"main_ended": how, "main_exc": exc} if exc else {"main_ended": how},
             )
+
+
+def short_number(value: Any) -> str:
+    """A number as a label shows it: ``1.81`` for 1.8093983775872016, yet ``10``,
+    ``0.25``, ``1e-05`` and ``1500`` whole (3 significant digits, never cutting the
+    integer part); anything else as its repr."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, float) or value != value or value in (float("inf"), -float("inf")):
+        return repr(value)
+    if abs(value) >= 1e16:
+        return f"{value:.3g}"
+    if value.is_integer():
+        return str(int(value))
+    if abs(value) >= 100:
+        return str(round(value))
+    return f"{value:.3g}"
 
 
 def _how_ended(rec: _Rec, task: Any) -> tuple[str, str | None]:
