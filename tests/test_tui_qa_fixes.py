@@ -49,6 +49,17 @@ def test_the_limit_is_worded_for_the_playground() -> None:
     assert ending.status_text(exited, {}, 0.5) == "exit 1 - 0.50s"
 
 
+def test_a_replayed_limit_is_worded_without_advice() -> None:
+    replayed = {**TIMEOUT_END, "replayed": True}
+    assert (
+        ending.status_text(replayed, {"timeout": 1.5}, 1.05) == "exit 124 - timeout 1.5 s reached"
+    )
+    said = ending.sentence(replayed)
+    assert said == (
+        "asyncplay: stopped the program after 1.05 s: it reached the wall-clock limit (1 s)"
+    )
+
+
 def test_the_settings_labels_are_the_settings_screens() -> None:
     labels = {name: label for name, label, _whole in NUMBER_FIELDS}
     for name, label in ending._LABELS.items():

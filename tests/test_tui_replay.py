@@ -1,5 +1,5 @@
 """``asyncplay replay FILE`` in the app: the recorded run through the app's own views, the
-program read-only, F5 plays it again, nothing is ever run and the autosave stays as it was."""
+program read-only, F5 reloads it, nothing is ever run and the autosave stays as it was."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ async def test_a_replay_shows_the_source_read_only_and_the_whole_run(recorded, n
     now = [1000.0]
     app = _app(recorded, clock=lambda: now[0])
     async with app.run_test(size=(120, 40)) as pilot:
-        assert "replay of g.jsonl: F5 plays it again" in app.status.plain
+        assert "replay of g.jsonl: nothing runs; F5 reloads it" in app.status.plain
         # Loaded before the first frame: no waiting, the run is there, to its end.
         assert app.model is not None and app.model.status == "ended"
         assert app.replay is not None and app.editor.read_only
@@ -242,7 +242,7 @@ async def test_f5_plays_it_again_and_stop_and_stdin_say_why_not(recorded, no_spa
         await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
         assert len(app.model.output) == len(first.output)
         assert app.model.tasks.keys() == first.tasks.keys()
-        assert "played again from the start" in app.status.plain
+        assert "reloaded from the recording" in app.status.plain
         assert descendants() == []
         await pilot.press("f6")
         assert "a replay runs nothing" in app.status.plain
@@ -390,3 +390,32 @@ async def test_the_timeline_cursor_shows_what_was_printed_by_then(recorded, no_s
             await pilot.pause()
             assert app.output.cursor == row, t
         assert "results [1, 2]" in _output_text(app)[2]
+
+
+@pytest.fixture(scope="module")
+def timed_out(tmp_path_factory) -> Path:
+    """A recording of a run stopped by ``--timeout 1``."""
+    folder = tmp_path_factory.mktemp("rec")
+    (folder / "s.py").write_text("import asyncio\nasyncio.run(asyncio.sleep(30))\n")
+    r = asyncplay("run", "--quiet", "--timeout", "1", "--record", "s.jsonl", "s.py", cwd=folder)
+    assert r.returncode == exits.TIMEOUT, r.stderr
+    return folder / "s.jsonl"
+
+
+async def test_a_replayed_limit_is_told_without_the_advice_to_raise_it(timed_out, no_spawn):
+    """Raising a setting cannot change a recorded run: a replay that hit --timeout says
+    so (status, toast, output) without "F9 to raise" or "in Settings (F9)"."""
+    app = _app(timed_out, clock=lambda: 1000.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert app.model is not None and app.model.end["reason"] == "timeout"
+        assert "timeout 1 s reached" in app.status.plain and "F9" not in app.status.plain
+        said = [str(n.message) for n in app._notifications]
+        assert any("time limit" in s or "1 s" in s for s in said), said
+        assert not any("F9" in s or "raise" in s for s in said), said
+        rows = [app.output.line_at(n) for n in range(app.output.row_count)]
+        tail = " ".join(row.text for row in rows[-3:] if row is not None)
+        assert "stopped the program" in tail and "Settings" not in tail and "raise" not in tail
+    assert no_spawn == []
+    # The recording itself is as it was written.
+    assert "replayed" not in read(str(timed_out)).events[-1]

@@ -7,6 +7,10 @@ limit's value in ``run_start``'s ``limits`` (``timeout 3 s - F9 to raise``); the
 ends with the engine's sentence, its command-line flags swapped for the Settings field
 that raises the limit. Pure functions of the model's ``end`` and ``limits``: nothing is
 re-derived.
+
+A replay's ``run_end`` carries ``replayed: true`` (set by ``tui/replay_mode.py`` on its
+copy, never written to a recording): raising a setting cannot change a recorded run, so
+then both say what happened without that advice.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ def status_text(end: dict, limits: dict, elapsed: float) -> str:
         key, name, unit, _field = LIMITS[reason]
         value = limits.get(key)
         amount = f" {_number(value)}{' ' + unit if unit else ''}" if value is not None else ""
+        if end.get("replayed") is True:
+            return f"{head} - {name}{amount} reached"
         return f"{head} - {name}{amount} - F9 to raise"
     if reason in _SHORT:
         return f"{head} - {_SHORT[reason]} after {elapsed:.2f}s (see Output)"
@@ -75,6 +81,8 @@ def sentence(end: dict) -> str | None:
         return None
 
     def settings_hint(match: re.Match[str]) -> str:
+        if end.get("replayed") is True:
+            return ""  # a recorded run: no setting changes it
         label = _LABELS.get(_FLAG_FIELD.get(match.group(1), ""))
         return f"; raise {label!r} in Settings (F9)" if label else ""
 

@@ -2,8 +2,8 @@
 
 The recorded events go through the app's own path (a session factory, the fold task, the
 one reducer, the tick), so every view of a replay is the view the live run had. What
-differs is around it: the editor holds the recording's program read-only, F5 plays the
-recording again instead of running, keys that need a live program say so, and the
+differs is around it: the editor holds the recording's program read-only, F5 reloads the
+recording instead of running, keys that need a live program say so, and the
 user's autosaved buffer is never touched. Saving the source (Ctrl+S, Save as) ends replay
 mode: the buffer becomes an ordinary file buffer that runs for real.
 
@@ -93,7 +93,7 @@ class Replay:
         name = os.path.basename(self.file)
         if self.recording.truncated:
             return f"{name} is cut short: {self.recording.truncated}"
-        return f"replay of {name}: F5 plays it again; nothing runs"
+        return f"replay of {name}: nothing runs; F5 reloads it"
 
     def ending(self) -> dict | None:
         """The ``run_end`` a cut-short recording lacks, in asyncplay's words."""
@@ -107,11 +107,18 @@ class Replay:
             "status": 0,
             "message": f"the recording {self.file} is cut short ({why}); "
             f"shown is what it holds ({len(self.recording.events)} events)",
+            "replayed": True,
         }
 
     async def session(self, spec: RunSpec) -> Session:
-        """The app's session factory: every event at once, never at the recorded pace."""
-        return ReplaySession(self.recording.events, ending=self.ending())
+        """The app's session factory: every event at once, never at the recorded pace.
+        The run's end is marked ``replayed`` (on a copy), so the ending's words leave out
+        advice to raise a limit: a setting cannot change a recorded run (``ending.py``)."""
+        events = self.recording.events
+        last = events[-1] if events else None
+        if isinstance(last, dict) and last.get("event") == "run_end":
+            events = [*events[:-1], {**last, "replayed": True}]
+        return ReplaySession(events, ending=self.ending())
 
 
 class ReplayApp(AsyncplayApp):
@@ -166,7 +173,7 @@ class ReplayApp(AsyncplayApp):
     def action_run(self) -> None:
         super().action_run()
         if self.replay is not None:  # F5 (the first play is quiet: the opening note stays)
-            self.say("played again from the start (a replay runs nothing)")
+            self.say("reloaded from the recording (a replay runs nothing)")
 
     def make_spec(self, python: str | None = None) -> RunSpec:
         if self.replay is None:
@@ -196,7 +203,7 @@ class ReplayApp(AsyncplayApp):
         if self.replay is None:
             super().action_stop()
             return
-        self.say("a replay runs nothing, so there is nothing to stop (F5 plays it again)")
+        self.say("a replay runs nothing, so there is nothing to stop (F5 reloads it)")
 
     def action_focus_stdin(self) -> None:
         if self.replay is None:
