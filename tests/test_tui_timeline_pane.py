@@ -97,11 +97,19 @@ async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
         m = gather_model()
         pane = await shown(app, pilot, m)
         ids = {t.name: t.id for t in m.tasks.values()}
-        assert pane.cursor_task == ids["Task-1"] and pane.cursor_time == 0.0
+        # Until placed, the cursor is at now: the detail says how each task is (or ended).
+        assert pane.cursor_task == ids["Task-1"] and pane.cursor_time == m.now
+        assert not pane.cursor_placed and "Task-1: done at 3.10 s = None" in lines(pane)[-1]
         await pilot.press("down")
-        assert pane.cursor_task == ids["worker-A"]
-        await pilot.press("right_square_bracket")  # its first step
+        assert pane.cursor_task == ids["worker-A"] and pane.cursor_time == m.now
+        assert "worker-A: done at 2.09 s = 'A slept 2 s'" in lines(pane)[-1]
+        await pilot.press("left_square_bracket")  # back to its last step
         a = m.tasks[ids["worker-A"]]
+        assert pane.cursor_time == a.spans[1][0] and pane.cursor_placed
+        assert "step 2 of 2" in lines(pane)[-1] and "then done" in lines(pane)[-1]
+        await pilot.press("left_square_bracket")  # its first step
+        assert pane.cursor_time == a.spans[0][0]
+        await pilot.press("0", "right_square_bracket")  # from now, ] starts at the first
         assert pane.cursor_time == a.spans[0][0]
         detail = lines(pane)[-1]
         assert "worker-A: step 1 of 2" in detail and "then awaited sleep(2)" in detail
@@ -189,8 +197,9 @@ async def test_step_chosen_on_moves_and_enter_jumps() -> None:
         await pilot.pause()
         chosen = [msg for msg in app.messages if isinstance(msg, TimelinePane.StepChosen)]
         assert chosen and chosen[-1].task == pane.cursor_task and not chosen[-1].jump
+        await pilot.press("left_square_bracket")
         app.messages.clear()
-        await pilot.press("right_square_bracket")
+        await pilot.press("left_square_bracket")  # worker-A's first step
         await pilot.pause()
         (msg,) = app.messages
         assert msg.t == pane.cursor_time and msg.line == 22 and not msg.jump
@@ -452,14 +461,21 @@ async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
         cells = cells_of(pane, lane_line(pane, "sleeper")).rstrip()
         assert len(cells) >= tl.column(2.0, pane.start, pane.end, pane._cells)
         assert "sleep(60)" in cells
+        assert pane.cursor_time == 2.0  # at now: what the task is doing now
+        assert "sleeper: waiting on sleep(60) since 1.0 ms" in lines(pane)[-1]
+        axis = lines(pane)[0]
         apply(m, {"event": "steps", "t": 5.0, "steps": []})
         pane.sync(m.now)
         await pilot.pause()
         assert 5.0 <= pane.end <= 5.0 * 1.15
-        assert "waiting on sleep(60) since" not in lines(pane)[-1]  # the cursor is at 0
-        pane._cursor_t = 4.0
-        pane.refresh()
-        assert "sleeper: waiting on sleep(60) since 1.0 ms" in lines(pane)[-1]
+        assert pane.cursor_time == 5.0 and lines(pane)[0] != axis
+        await pilot.press("left")  # placed: it stays there from now on
+        placed = pane.cursor_time
+        apply(m, {"event": "steps", "t": 7.0, "steps": []})
+        pane.sync(m.now)
+        assert pane.cursor_time == placed and pane.cursor_placed
+        await pilot.press("0")  # fit and follow: back to now
+        assert pane.cursor_time == 7.0 and not pane.cursor_placed
 
 
 async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:

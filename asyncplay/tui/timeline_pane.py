@@ -12,6 +12,7 @@ zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from itertools import islice
@@ -241,8 +242,9 @@ class TimelinePane(ScrollView, can_focus=True):
         self.model: RunModel | None = None
         self.show_internal = False
         self.follow = True
-        # The user put the cursor somewhere (until a new run or a fit): the await graph
-        # shows the cursor's moment instead of now.
+        # The user put the cursor at a moment (until a new run or a fit): the await graph
+        # shows the cursor's moment instead of now. Until then the cursor stays at now,
+        # so the detail line tells what the task under it is doing (or how it ended).
         self.cursor_placed = False
         self.start = 0.0
         self.end = 1e-3
@@ -284,6 +286,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self.start, self.end = 0.0, 1e-3
         self._catch_up()
         self._fit()
+        self._cursor_t = self._live_time()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
 
@@ -297,6 +300,14 @@ class TimelinePane(ScrollView, can_focus=True):
         warned = self._catch_up()
         if self.follow:
             self._fit()
+        if not self.cursor_placed and self._cursor_t != self.model.now:
+            before = self._cursor_col()
+            self._cursor_t = self.model.now  # the cursor stays at now until placed
+            if self._cursor_col() != before:
+                self.refresh_line(0)  # the axis marks the cursor's column
+                row = self._cursor_row() - self.scroll_offset.y
+                if 0 <= row < self._lane_lines:
+                    self.refresh_line(row + 1)
         if self._row_count != rows_before or warned:
             self._resize()
             self.refresh()
@@ -692,9 +703,16 @@ class TimelinePane(ScrollView, can_focus=True):
                 return span[5], span[6]
         return info.file, info.line
 
+    def _place(self, t: float) -> None:
+        """The user put the cursor at ``t``: it stays there, no longer at now."""
+        self._cursor_t = t
+        self.cursor_placed = True
+
+    def _live_time(self) -> float:
+        return 0.0 if self.model is None else self.model.now
+
     def _moved(self) -> None:
         """After any cursor move: redraw, and tell the app if it is on another step."""
-        self.cursor_placed = True
         self.refresh()
         key = self._spot_key()
         if key != self._posted:
@@ -759,7 +777,7 @@ class TimelinePane(ScrollView, can_focus=True):
             self.follow = False
             self.start, self.end = tl.pan(self.start, self.end, dt)
             col = n - 1
-        self._cursor_t = tl.cell_time(col, self.start, self.end, n)
+        self._place(tl.cell_time(col, self.start, self.end, n))
         self._moved()
 
     def action_step(self, direction: int) -> None:
@@ -776,12 +794,14 @@ class TimelinePane(ScrollView, can_focus=True):
             t = tl.next_time(times, self._cursor_t, direction)
         else:
             info = self.model.tasks[lane]
-            index = tl.next_span(info, self._cursor_t, direction)
+            # From the live cursor (at now), ] starts the walk at the task's first step.
+            since = self._cursor_t if self.cursor_placed or direction < 0 else -math.inf
+            index = tl.next_span(info, since, direction)
             t = None if index is None else info.spans[index][0]
         if t is None:
             self.app.bell()
             return
-        self._cursor_t = t
+        self._place(t)
         self._show_time(t)
         self._moved()
 
@@ -805,15 +825,15 @@ class TimelinePane(ScrollView, can_focus=True):
         self.follow = False
         self.start, self.end = tl.pan(self.start, self.end, direction * (self.end - self.start) / 2)
         if not self.start <= self._cursor_t <= self.end:
-            self._cursor_t = (self.start + self.end) / 2
+            self._place((self.start + self.end) / 2)
         self._moved()
 
     def action_fit(self) -> None:
         self.follow = True
         self._fit()
-        self._cursor_t = min(max(self._cursor_t, self.start), self.end)
-        self._moved()
         self.cursor_placed = False
+        self._cursor_t = self._live_time()
+        self._moved()
 
     def action_choose(self) -> None:
         warning = self.warning_at_cursor()
@@ -846,7 +866,7 @@ class TimelinePane(ScrollView, can_focus=True):
         x = event.x - self._label_width - 1
         col = x if 0 <= x < self._cells else None
         if event.y == 0 and col is not None:  # the axis: that time, the same lane
-            self._cursor_t = tl.cell_time(col, self.start, self.end, self._cells)
+            self._place(tl.cell_time(col, self.start, self.end, self._cells))
             self._moved()
             return
         if event.y == 0 or event.y >= self._height - 1:
@@ -860,7 +880,7 @@ class TimelinePane(ScrollView, can_focus=True):
             return
         self._cursor_task = lane
         if col is not None:
-            self._cursor_t = tl.cell_time(col, self.start, self.end, self._cells)
+            self._place(tl.cell_time(col, self.start, self.end, self._cells))
         self._moved()
 
     def on_resize(self) -> None:
