@@ -553,3 +553,22 @@ async def test_the_legend_uses_a_free_line_only() -> None:
         pane = await shown(app, pilot, build(s.end(1.0)))  # the lanes fill the pane
         assert not any("cancelled" in line for line in lines(pane))
         assert lines(pane)[-2].startswith("Task-7")
+
+
+async def test_the_apps_now_grows_the_waits_between_events() -> None:
+    """While every task sleeps no event comes: the app's clock still moves the picture."""
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        s = Stream().task(1, 0.0, name="sleeper").step(1, 0.0, 0.001, "sleep(60)", 4)
+        m = build(s.events)
+        apply(m, {"event": "steps", "t": 1.0, "steps": []})
+        pane = await shown(app, pilot, m)
+        pane.sync(4.0)  # the app's program time: 3 s after the last event
+        await pilot.pause()
+        assert m.now == 1.0 and 4.0 <= pane.end <= 4.0 * 1.15 and pane.cursor_time == 4.0
+        after = cells_of(pane, lane_line(pane, "sleeper")).rstrip()
+        assert len(after) == tl.column(4.0, pane.start, pane.end, pane._cells) + 1
+        assert "waiting on sleep(60)" in lines(pane)[-1]
+        m.status = "ended"  # once it ended, the model's end is the end
+        pane.sync(9.0)
+        assert pane.end == 1.0

@@ -31,6 +31,7 @@ from textual.strip import Strip
 from asyncplay import timeline as tl
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.report import cancelled_by
+from asyncplay.tui.text_cells import clean, fit
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
@@ -142,13 +143,6 @@ def _cancel_text(lane: _Lane, end_col: int, text: str, kinds: str) -> tuple[str,
     return text, kinds
 
 
-def _printable(text: str) -> str:
-    """``text`` without control characters (a name may hold a newline or an escape)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
 def _narrow(text: str) -> str:
     """``text`` with one cell per character, so a lane is exactly as wide as its cells:
     control, wide and combining characters become ``?`` (names are mostly ASCII)."""
@@ -250,8 +244,18 @@ class TimelinePane(ScrollView, can_focus=True):
         self.end = 1e-3
         self.lanes_computed = 0  # lanes whose cells were computed (tests watch it)
         self._width, self._height = 0, 0
+        self._now = 0.0  # the run's time (``sync``'s now), see _set_now
         self._base: Style | None = None  # rich_style, until the styles change
         self._reset()
+
+    def _set_now(self, now: float) -> None:
+        """The run's time: the app's (program time, running on between events while the
+        run goes, so waits grow while every task sleeps), never before the model's."""
+        m = self.model
+        if m is None:
+            return
+        live = m.status != "ended" and isinstance(now, (int, float)) and math.isfinite(now)
+        self._now = max(m.now, float(now)) if live else m.now
 
     def _measure(self) -> None:
         """The size, read once per line drawn or tick: ``Widget.size`` is not cheap, and
@@ -284,6 +288,8 @@ class TimelinePane(ScrollView, can_focus=True):
         self.follow = True
         self.cursor_placed = False
         self.start, self.end = 0.0, 1e-3
+        self._now = 0.0
+        self._set_now(model.now if model is not None else 0.0)
         self._catch_up()
         self._fit()
         self._cursor_t = self._live_time()
@@ -295,14 +301,15 @@ class TimelinePane(ScrollView, can_focus=True):
         visible lanes that changed since they were drawn."""
         if self.model is None:
             return
+        self._set_now(now)
         self._measure()
         rows_before = self._row_count
         warned = self._catch_up()
         if self.follow:
             self._fit()
-        if not self.cursor_placed and self._cursor_t != self.model.now:
+        if not self.cursor_placed and self._cursor_t != self._now:
             before = self._cursor_col()
-            self._cursor_t = self.model.now  # the cursor stays at now until placed
+            self._cursor_t = self._now  # the cursor stays at now until placed
             if self._cursor_col() != before:
                 self.refresh_line(0)  # the axis marks the cursor's column
                 row = self._cursor_row() - self.scroll_offset.y
@@ -463,7 +470,7 @@ class TimelinePane(ScrollView, can_focus=True):
         m = self.model
         if m is None:
             return 1e-3
-        return max(m.now, 1e-3) if m.status == "ended" else tl.grown_end(m.now)
+        return max(m.now, 1e-3) if m.status == "ended" else tl.grown_end(self._now)
 
     def _fit(self) -> None:
         self.start, self.end = 0.0, self._full_end()
@@ -484,7 +491,7 @@ class TimelinePane(ScrollView, can_focus=True):
         info = self.model.tasks[tid]  # type: ignore[union-attr]
         alive_to = None  # a live task's wait reaches the column of now: only that counts
         if info.ended is None:
-            now = self.model.now  # type: ignore[union-attr]
+            now = self._now
             alive_to = self._cells if now > self.end else self._col(now)
         return (
             self._window_key(),
@@ -523,7 +530,7 @@ class TimelinePane(ScrollView, can_focus=True):
         m = self.model
         assert m is not None
         spans = tl.spans_in(info, self.start, self.end)
-        return tl.lane_cells(info, self.start, self.end, self._cells, m.now, spans)
+        return tl.lane_cells(info, self.start, self.end, self._cells, self._now, spans)
 
     # ---- drawing -----------------------------------------------------------------------
 
@@ -541,7 +548,7 @@ class TimelinePane(ScrollView, can_focus=True):
             self._drawn_window = self._window_key()
             return self._header(width, base)
         if y == height - 1 and height >= 2:
-            return self._strip([(" " + _printable(self.detail()), DETAIL_STYLE)], width, base)
+            return self._strip([(" " + clean(self.detail()), DETAIL_STYLE)], width, base)
         if not self._row_count and y == 1:
             return self._strip([("no tasks yet", AXIS_STYLE)], width, base)
         row = self.scroll_offset.y + y - 1
@@ -638,7 +645,11 @@ class TimelinePane(ScrollView, can_focus=True):
                 styles = {**KIND_STYLE, CURSOR: under + mark}
                 kinds = kinds[:col] + CURSOR + kinds[col + 1 :]
             name_style = name_style + mark
-        label_text = tl.shorten(_narrow(name), label_width).ljust(label_width)
+        label_text = clean(name)  # as the task table shows it: \n, \e made visible
+        if cell_len(label_text) == len(label_text):  # cut in the middle: worker-…-17
+            label_text = tl.shorten(label_text, label_width).ljust(label_width)
+        else:  # wide characters: cut by cells
+            label_text = fit(label_text, label_width)
         segments = [Segment(label_text, base + name_style), Segment(" ", base)]
         styled: dict[str, Style] = {}
         for run in RUNS.finditer(kinds):
@@ -676,7 +687,7 @@ class TimelinePane(ScrollView, can_focus=True):
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
             return f"{count} warning(s) of no task shown: move onto a ⚠ and press e"
-        return describe_at(m, m.tasks[lane], self._cursor_t, self._tolerance())
+        return describe_at(m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now)
 
     def _tolerance(self) -> float:
         return (self.end - self.start) / self._cells / 2
@@ -695,7 +706,7 @@ class TimelinePane(ScrollView, can_focus=True):
         info = self.model.tasks[task]
         index = tl.span_at(info, self._cursor_t, self._tolerance())
         if index is None:
-            wait = tl.wait_at(info, self._cursor_t, self.model.now)
+            wait = tl.wait_at(info, self._cursor_t, self._now)
             index = wait[1] if wait is not None else None
         if index is not None:
             span = info.spans[index]
@@ -709,7 +720,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self.cursor_placed = True
 
     def _live_time(self) -> float:
-        return 0.0 if self.model is None else self.model.now
+        return self._now
 
     def _moved(self) -> None:
         """After any cursor move: redraw, and tell the app if it is on another step."""
@@ -896,7 +907,9 @@ class TimelinePane(ScrollView, can_focus=True):
         self.refresh()
 
 
-def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> str:
+def describe_at(
+    model: RunModel, info: TaskInfo, t: float, tolerance: float, now: float | None = None
+) -> str:
     """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
     name = tl.shorten(info.name, DETAIL_NAME)
     index = tl.span_at(info, t, tolerance)
@@ -917,7 +930,7 @@ def describe_at(model: RunModel, info: TaskInfo, t: float, tolerance: float) -> 
     if t < info.created:
         where = _where(info.file, info.line, model.target)
         return f"{name}: created at {_secs(info.created)}" + (f" ({where})" if where else "")
-    wait = tl.wait_at(info, t, model.now)
+    wait = tl.wait_at(info, t, model.now if now is None else now)
     if wait is not None:
         since, before = wait
         if before is None:
