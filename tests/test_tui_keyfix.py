@@ -11,7 +11,8 @@ import inspect
 import pytest
 from textual import events
 from textual.app import App
-from textual.widgets import Input
+from textual.widget import Widget
+from textual.widgets import Input, Select
 
 from asyncplay import storage
 from asyncplay.tui import keyfix
@@ -56,3 +57,75 @@ async def test_settings_field_applies_a_burst_in_order():
         burst(app, "end backspace backspace 1 2")
         await pilot.pause(0.3)
         assert field.value == "12"
+
+
+def test_the_private_forward_is_where_we_expect() -> None:
+    forward = getattr(Widget, keyfix.PRIVATE_FORWARD, None)
+    assert forward is not None, "Textual moved Widget._forward_event: update tui/keyfix.py"
+    assert list(inspect.signature(forward).parameters) == ["self", "event"]
+
+
+KEY_CHARS = {"tab": "\t", "backspace": "\x7f", "enter": "\r", "full_stop": ".", "space": " "}
+
+
+def burst_keys(app: App, keys: str) -> None:
+    """Like ``burst``, with Tab and the full stop (key names as ``pilot.press`` takes them)."""
+    for key in keys.split():
+        app.post_message(events.Key(key, key if len(key) == 1 else KEY_CHARS.get(key)))
+
+
+def fields(app: App) -> dict[str, object]:
+    """What a dialog holds: every Input's and Select's value, and where the focus is."""
+    values: dict[str, object] = {w.id or "?": w.value for w in app.screen.query(Input)}
+    values |= {w.id or "?": w.value for w in app.screen.query(Select)}
+    values["focus"] = app.focused.id if app.focused is not None else None
+    return values
+
+
+async def test_settings_tab_burst_lands_in_the_field_tabbed_to() -> None:
+    """QA: ``Tab x5 End BS 0 . 2 5`` in one read put 0.25 in Time limit (or Memory) and
+    emptied Clock speed: the App had routed the whole burst to the first field."""
+    app = AsyncplayApp(storage.Autosave(text="x\n"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f9")
+        await pilot.pause(0.2)
+        before = fields(app)
+        burst_keys(app, "tab tab tab tab tab end backspace 0 full_stop 2 5")
+        await pilot.pause(0.5)
+        after = fields(app)
+        assert after == before | {"f-speed": "0.25", "focus": "f-speed"}
+
+
+async def run_keys(keys: str, *, opener: str, at_once: bool) -> dict[str, object]:
+    app = AsyncplayApp(storage.Autosave(text="a = 1\n" * 30))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(opener)
+        await pilot.pause(0.2)
+        if at_once:
+            burst_keys(app, keys)
+            await pilot.pause(0.6)
+        else:
+            for key in keys.split():
+                await pilot.press(key)
+                await pilot.pause(0.05)
+            await pilot.pause(0.2)
+        state = fields(app)
+        state["editor"] = (app.editor.text[:40], app.editor.cursor_location)
+        return state
+
+
+@pytest.mark.parametrize(
+    ("opener", "keys"),
+    [
+        # Settings: every field, the Selects, the Buttons and the scroll area, round to the top
+        ("f9", "tab " * 15 + "5 tab 6 shift+tab 3"),
+        ("f9", "shift+tab 3 tab tab tab tab tab tab tab tab 7 shift+tab 9"),
+        ("f12", "end backspace backspace 1 2 left tab 3"),  # Save as: one field
+        ("ctrl+g", "end backspace backspace 1 2 tab 5"),  # Go to line: one field
+        ("ctrl+f", "a space tab b"),  # Find bar: Tab leaves for the next pane
+    ],
+)
+async def test_a_burst_in_a_dialog_lands_like_slow_typing(opener: str, keys: str) -> None:
+    slow = await run_keys(keys, opener=opener, at_once=False)
+    fast = await run_keys(keys, opener=opener, at_once=True)
+    assert fast == slow

@@ -33,7 +33,7 @@ from textual.widgets import Button, Input, Label, Select
 from asyncplay import storage
 from asyncplay.runner import python as pythons
 from asyncplay.storage import CLOCKS, SANDBOXES, Settings
-from asyncplay.tui.keyfix import InOrderInput
+from asyncplay.tui.keyfix import InOrderButton, InOrderInput, InOrderSelect
 
 __all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number", "show_number"]
 
@@ -81,6 +81,11 @@ def parse_number(text: str, whole: bool) -> int | float | str:
     if value <= 0:
         return "must be above 0"
     return value
+
+
+class _Fields(VerticalScroll, can_focus=False):
+    """The scrolling list of fields. Not a Tab stop: focusing a field scrolls it into view,
+    and a container taking focus would hold the keys typed after it (tui/keyfix.py)."""
 
 
 class SettingsScreen(ModalScreen[Settings | None]):
@@ -153,7 +158,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         s = self.original
         with Vertical():
             yield Label("[b]Settings[/b]  (Tab moves, Enter or ctrl+s saves, Esc cancels)")
-            with VerticalScroll(id="fields"):
+            with _Fields(id="fields"):
                 for name, label, _whole in NUMBER_FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(label, classes="name")
@@ -174,7 +179,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label("Theme", classes="name")
                     themes = sorted(self.app.available_themes)
                     theme = s.theme if s.theme in themes else self.app.theme
-                    yield Select(
+                    yield InOrderSelect(
                         [(t, t) for t in themes],
                         value=theme,
                         allow_blank=False,
@@ -184,7 +189,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label("", classes="note", id="n-theme")
                 with Horizontal(classes="row"):
                     yield Label("Sandbox", classes="name")
-                    yield Select(
+                    yield InOrderSelect(
                         [(v, v) for v in SANDBOXES],
                         value=s.sandbox,
                         allow_blank=False,
@@ -194,7 +199,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label(CHOICE_NOTES[s.sandbox], classes="note", id="n-sandbox")
                 with Horizontal(classes="row"):
                     yield Label("Clock", classes="name")
-                    yield Select(
+                    yield InOrderSelect(
                         [(v, v) for v in CLOCKS],
                         value=s.clock,
                         allow_blank=False,
@@ -204,9 +209,9 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label(CHOICE_NOTES[s.clock], classes="note", id="n-clock")
             yield Label("", id="settings-error")
             with Horizontal(id="buttons"):
-                yield Button("Save", variant="primary", id="save", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Default limits", id="defaults", compact=True)
+                yield InOrderButton("Save", variant="primary", id="save", compact=True)
+                yield InOrderButton("Cancel", id="cancel", compact=True)
+                yield InOrderButton("Default limits", id="defaults", compact=True)
 
     def on_mount(self) -> None:
         self._old_theme = self.app.theme
