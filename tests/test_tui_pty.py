@@ -202,3 +202,53 @@ def test_a_burst_of_keys_with_backspaces_lands_in_typing_order(tmux, tmp_path) -
     assert "1  axz" in screen
     tmux.keys("C-q")
     wait_gone(pid)
+
+
+NAMED = """import asyncio
+
+
+async def fetch(delay):
+    await asyncio.sleep(delay)
+    return delay
+
+
+async def main():
+    first = asyncio.create_task(fetch(0.3), name="downloader")
+    second = asyncio.create_task(fetch(0.2), name="parser")
+    await asyncio.gather(first, second)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(fetch(0.1), name="uploader")
+    print("all done")
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup")
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_f4_shows_each_named_task_lane_beside_its_name(tmp_path, size) -> None:
+    """The issue's own check: run named tasks in a real terminal, F4, every lane is there."""
+    term = Tmux(tmp_path, *size)
+    try:
+        (tmp_path / "named.py").write_text(NAMED)
+        pid = term.start("named.py")
+        term.wait_screen("async def fetch(delay):")
+        term.keys("F5")
+        term.wait_screen("exit 0")
+        term.keys("F4")
+        screen = term.wait_screen("uploader")
+        lanes = {}
+        for line in screen.splitlines():
+            words = line.split()
+            if words and words[0] in ("Task-1", "downloader", "parser", "uploader"):
+                lanes[words[0]] = line
+        assert set(lanes) == {"Task-1", "downloader", "parser", "uploader"}, screen
+        for name, lane in lanes.items():
+            assert "▌" in lane or "█" in lane, (name, lane)  # its steps, beside its name
+        assert "sleep(0.3)" in lanes["downloader"] or size[0] < 100, lanes["downloader"]
+        term.keys("C-q")
+        wait_gone(pid)
+        assert others(set()) == []
+    finally:
+        term.kill_server()
