@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from rich.style import Style
 from streams import Stream, gather_run
 from textual.app import App, ComposeResult
@@ -84,7 +85,7 @@ async def test_live_gather_tree_with_guides_and_lines() -> None:
         app.pane.sync(1.5)
         await pilot.pause()
         assert lines(app.pane)[:4] == [
-            "Await graph now (live), 1.50 s · 3 tasks",
+            "Await graph · live, 1.50 s · 3 tasks",
             "Task-1  awaits gather(3)  line 35",
             "├─ worker-A  awaits sleep(2)  line 22",
             "└─ worker-B  awaits sleep(3)  line 22",
@@ -101,15 +102,15 @@ async def test_the_timeline_cursor_moment_then_back_to_live() -> None:
         pane.sync(3.01, 0.5)
         await pilot.pause()
         text = lines(pane)
-        assert text[0] == "Await graph at 0.50 s (timeline cursor) · 4 tasks"
+        assert text[0] == "Await graph · 0.50 s (cursor) · 4 tasks"
         assert "└─ worker-C  awaits sleep(1)  line 22" in text
         pane.sync(3.01, 0.0006)  # main's first step ran from 0.5 ms to 0.9 ms
         await pilot.pause()
-        assert lines(pane)[1] == "Task-1  ▶ running  line 40"
+        assert lines(pane)[1] == "Task-1  ▶ running  (created at line 40)"
         assert style_of(pane, 1, "running").color.name == "green"
         pane.sync(3.01, 0.0006, label="at step 1 of Task-1")
         await pilot.pause()
-        assert lines(pane)[0] == "Await graph at step 1 of Task-1 · 1 task"
+        assert lines(pane)[0] == "Await graph · at step 1 of Task-1 · 1 task"
         pane.sync(3.01, None)  # live again: the run ended, every task finished
         await pilot.pause()
         assert lines(pane)[1] == graph_pane.ALL_FINISHED
@@ -148,7 +149,7 @@ async def test_after_the_run_the_last_deadlock_is_shown() -> None:
         app.pane.sync(3.0)
         await pilot.pause()
         text = lines(app.pane)
-        assert text[0].startswith("Await graph at the deadlock, 2.00 s (the run has ended)")
+        assert text[0].startswith("Await graph · deadlock at 2.00 s")
         assert text[1:6] == [
             "Task-1  awaits gather(2)  line 17",
             "├─ A  awaits B  line 4  ⟲ cycle",
@@ -277,7 +278,7 @@ async def test_rows_are_rebuilt_only_when_the_inputs_change() -> None:
         for tick in range(5):
             pane.sync(0.5 + tick / 15)  # the clock moves, the model does not
         assert pane.rebuilds == before
-        assert lines(pane)[0].startswith("Await graph now (live), 0.77 s")
+        assert lines(pane)[0].startswith("Await graph · live, 0.77 s")
         model.steps += 1  # what an applied steps event does
         pane.sync(0.9)
         assert pane.rebuilds == before + 1
@@ -360,9 +361,7 @@ async def test_readable_at_80x24_and_160x48() -> None:
             app.pane.sync(2.0, 1.5)
             await pilot.pause()
             text = lines(app.pane)
-            assert text[0] == (
-                "Await graph at 1.50 s (timeline cursor) · deadlocked since 1.00 s · 3 tasks"
-            )
+            assert text[0] == ("Await graph · 1.50 s (cursor) · 3 tasks · deadlocked since 1.00 s")
             assert len(text) == size[1]
 
 
@@ -434,3 +433,80 @@ async def test_a_stall_is_marked_deadlocked_once_warned() -> None:
         await pilot.pause()
         assert lines(pane)[1] == "Task-1  awaits Queue.get()  line 3  ✖ deadlocked"
         assert style_of(pane, 1, "deadlocked").color.name == "red"
+
+
+# ---- QA of issue #7: the program's file in a replay, a narrow pane, running rows, names ---
+
+
+async def test_the_program_given_to_show_makes_its_lines_read_line_n() -> None:
+    """A replay's run_start names the program as it was recorded (``x.py``, relative)
+    while its events use the absolute path: the app's program decides, not the target."""
+    events = gather_run()
+    events[0]["target"] = "x.py"
+    model = build(until(events, 1.5))
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.pane.show(model)  # the old call still works: the target decides
+        app.pane.sync(1.5)
+        await pilot.pause()
+        assert lines(app.pane)[1] == "Task-1  awaits gather(3)  x.py:35"
+        app.pane.show(model, program="/p/x.py")
+        app.pane.sync(1.5)
+        await pilot.pause()
+        assert lines(app.pane)[1] == "Task-1  awaits gather(3)  line 35"
+        assert lines(app.pane)[2] == "├─ worker-A  awaits sleep(2)  line 22"
+
+
+async def test_a_running_row_says_the_line_it_resumed_from() -> None:
+    """The timeline's step shows where the step stopped; the graph's running row says
+    ``(from line 22)``, where it resumed, so the two do not seem to disagree."""
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.pane.show(build(gather_run()))
+        app.pane.sync(3.01, 2.00205)  # worker-A's last step: 2.002 to 2.0021
+        await pilot.pause()
+        assert "├─ worker-A  ▶ running  (from line 22)" in lines(app.pane)
+
+
+@pytest.mark.parametrize("width", [45, 30])
+async def test_a_narrow_pane_keeps_its_title_and_wraps_its_messages(width: int) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(width, 10)) as pilot:
+        pane = app.pane
+        pane.show(build(gather_run()))
+        pane.sync(3.01, None)  # the run ended, every task finished
+        await pilot.pause()
+        text = lines(pane)
+        said = " ".join(line for line in text[1:] if line)
+        assert said == graph_pane.ALL_FINISHED
+        assert pane.virtual_size.width <= width  # nothing to scroll sideways for
+        pane.sync(3.01, 0.5)
+        await pilot.pause()
+        title = lines(pane)[0]
+        if width >= 45:
+            assert title == "Await graph · 0.50 s (cursor) · 4 tasks"
+        else:
+            assert title.startswith("Await graph · 0.50 s") and title.endswith("…")
+        pane.show(None)
+        await pilot.pause()
+        assert " ".join(x for x in lines(pane)[1:] if x) == graph_pane.NO_RUN
+
+
+async def test_control_and_bidi_characters_are_never_drawn_and_wide_names_align() -> None:
+    s = Stream().task(1, 0.0, "main", name="main\u202eevil")
+    s.task(2, 0.0, "w", name="作業者-甲", parent=1).task(3, 0.0, "w", name="x\x1b[31mred", parent=1)
+    s.step(1, 0.0, 0.001, "gather(2)", 5).step(2, 0.0, 0.001, "sleep(1)", 6)
+    s.step(3, 0.0, 0.001, "作業者-甲\u2066", 7)
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.pane.show(build(s.events))
+        app.pane.sync(0.5)
+        await pilot.pause()
+        text = lines(app.pane)
+        drawn = "".join(text)
+        assert "\u202e" not in drawn and "\x1b" not in drawn and "\u2066" not in drawn
+        assert text[1] == "main?evil  awaits gather(2)  line 5"
+        assert "x?[31mred  awaits 作業者-甲?  line 7" in drawn
+        for y, row in enumerate(app.pane.rows):  # widths in cells: 作 takes two
+            assert graph_pane._row_width(row) == cell_len(text[y + 1])
+        assert app.pane.virtual_size.width == max(map(graph_pane._row_width, app.pane.rows)) + 1

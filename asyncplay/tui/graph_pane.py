@@ -11,8 +11,10 @@ the pure ``graph.moment``; this module only lays it out.
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -25,6 +27,7 @@ from textual.strip import Strip
 
 from asyncplay import graph
 from asyncplay.model import RunModel
+from asyncplay.tui.text_cells import clean
 
 #: The pane's keys, for the help screen.
 GRAPH_HELP: tuple[tuple[str, str], ...] = (
@@ -37,12 +40,16 @@ GRAPH_HELP: tuple[tuple[str, str], ...] = (
         "⟲ cycle",
         "The task is in a deadlock: tasks awaiting each other in a ring, none can finish.",
     ),
-    ("▶ running", "The task was running (holding the loop) at that moment."),
+    (
+        "▶ running",
+        "The task was running (holding the loop) at that moment, from the line it resumed at.",
+    ),
 )
 
 NO_RUN = "Run a program (F5) to see who awaits whom."
 NOTHING_WAITING = "No task is waiting at this moment."
 ALL_FINISHED = "The run ended and every task finished: nobody waits any more."
+# (the messages are wrapped to the pane's width: beside the timeline it has ~45 columns)
 RUNNING = "▶ running"
 MAX_NAME = 60
 SLOW_BUILD = 0.005  # seconds: a rebuild slower than this is spaced out in a live run
@@ -65,25 +72,39 @@ CURSOR_STYLE = Style(reverse=True)
 Row = tuple[int, str, str, str, str, str, str, "str | None", "int | None", tuple[int, ...]]
 
 
-def _where(file: str | None, line: int | None, target: str | None) -> str:
+def _same_file(file: str, program: str | None) -> bool:
+    if not program:
+        return False
+    return file == program or os.path.abspath(file) == os.path.abspath(program)
+
+
+def _where(file: str | None, line: int | None, program: str | None) -> str:
     """``line 12`` in the program itself, ``other.py:12`` elsewhere."""
     if not line:
         return ""
-    if not file or file == target:
+    if not file or _same_file(file, program):
         return f"line {line}"
-    return f"{os.path.basename(file)}:{line}"
+    return f"{clean(os.path.basename(file), '?')}:{line}"
 
 
 def _cut(text: str, limit: int = MAX_NAME) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The program's text made safe for one row (controls and bidi overrides as ``?``),
+    at most ``limit`` cells (a wide CJK character counts two)."""
+    text = clean(text, "?")
+    if cell_len(text) <= limit:
+        return text
+    return set_cell_size(text, limit - 1).rstrip(" ") + "…"
 
 
-def build_rows(model: RunModel, shown: graph.Moment, all_tasks: bool) -> list[Row]:
+def build_rows(
+    model: RunModel, shown: graph.Moment, all_tasks: bool, program: str | None = None
+) -> list[Row]:
     """The tree of ``shown`` as rows, depth first without recursion (a chain of thousands);
-    ``FOLD_AT`` or more alike leaves side by side make one row."""
+    ``FOLD_AT`` or more alike leaves side by side make one row. ``program``: the file the
+    run's events name the program by (its lines say ``line 12``); else the run's target."""
     waits = shown.waits
     tasks = model.tasks
-    target = model.target
+    target = program or model.target
     rows: list[Row] = []
     roots = graph.fold_groups(graph.tree(model, waits, all_tasks), model, waits, FOLD_AT)
     todo: list[tuple[graph.Node | list[graph.Node], str, str]] = [
@@ -109,17 +130,22 @@ def build_rows(model: RunModel, shown: graph.Moment, all_tasks: bool) -> list[Ro
             }[kind]
             rows.append((tid, kind, guides, name, what, "", mark, file, line, ()))
             continue
-        if awaiting in (graph.RUNNING, graph.NOT_STARTED) and not line:
+        created = awaiting in (graph.RUNNING, graph.NOT_STARTED) and not line
+        if created:
             file, line = info.file, info.line  # where it was created
+        where = _where(file, line, target)
         if awaiting == graph.RUNNING:
             what = RUNNING
+            # The line it resumed from, not the one it will stop at (the timeline's step
+            # says that one): said so, or the two views would seem to disagree.
+            if where:
+                where = f"(created at {where})" if created else f"(from {where})"
         elif awaiting == graph.NOT_STARTED:
             what = "not started yet"
         elif awaiting:
-            what = f"awaits {awaiting}"
+            what = f"awaits {_cut(awaiting)}"
         else:
             what = "ready to run"
-        where = _where(file, line, target)
         rows.append((tid, kind, guides, name, what, where, mark, file, line, folded))
         if folded or not node.children:
             continue
@@ -135,26 +161,29 @@ def build_rows(model: RunModel, shown: graph.Moment, all_tasks: bool) -> list[Ro
 def title_text(
     model: RunModel | None, shown: graph.Moment | None, now: float, label: str | None
 ) -> str:
-    """Which moment the graph shows, in words."""
+    """Which moment the graph shows, in words: the moment and the count first, details
+    last (beside the timeline the pane has ~45 columns; what does not fit is cut with …)."""
     if model is None or shown is None:
         return "Await graph"
     when = shown.when
+    detail = ""
     if label:
         text = label
     elif when == "live":
-        text = f"now (live), {now:.2f} s"
+        text = f"live, {now:.2f} s"
     elif when == "cursor":
-        text = f"at {shown.t:.2f} s (timeline cursor)"
+        text = f"{shown.t:.2f} s (cursor)"
         if shown.snapshot is not None:
-            text += f" · deadlocked since {shown.snapshot.t:.2f} s"
+            detail = f" · deadlocked since {shown.snapshot.t:.2f} s"
     elif when == "deadlock":
-        text = f"at the deadlock, {shown.t:.2f} s (the run has ended)"
+        text = f"deadlock at {shown.t:.2f} s"
+        detail = " · the run has ended"
     else:
-        text = f"at the end of the run, {shown.t:.2f} s"
+        text = f"end of run, {shown.t:.2f} s"
     count = len(shown.waits)
     if count:
         text += f" · {count} task{'s' if count != 1 else ''}"
-    return f"Await graph {text}"
+    return f"Await graph · {text}{detail}"
 
 
 class GraphPane(ScrollView, can_focus=True):
@@ -203,6 +232,7 @@ class GraphPane(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model: RunModel | None = None
+        self.program: str | None = None
         self.show_internal = False
         self.moment: float | None = None  # None: live (or the run's end)
         self.label: str | None = None
@@ -224,9 +254,12 @@ class GraphPane(ScrollView, can_focus=True):
 
     # ---- fed by the app ----------------------------------------------------------------
 
-    def show(self, model: RunModel | None) -> None:
-        """A new run (or none): the cursor goes back to the top."""
+    def show(self, model: RunModel | None, program: str | None = None) -> None:
+        """A new run (or none): the cursor goes back to the top. ``program``: the file the
+        app runs or replays (``app.program``), so its lines read ``line 12`` whatever
+        path the run's ``run_start`` names it by (a replay's is the recorded one)."""
         self.model = model
+        self.program = program
         self.moment = None
         self.label = None
         self.cursor_row = 0
@@ -309,10 +342,10 @@ class GraphPane(ScrollView, can_focus=True):
             self.message = NO_RUN
         else:
             self.shown = graph.moment(m, self.moment)
-            self.rows = build_rows(m, self.shown, self.show_internal)
+            self.rows = build_rows(m, self.shown, self.show_internal, self.program)
             self.message = ALL_FINISHED if self.shown.when == "finished" else NOTHING_WAITING
         self._index = {}
-        width = len(self.message) + 1
+        width = 0  # the message is wrapped to the pane
         for i, row in enumerate(self.rows):
             self._index.setdefault(row[0], i)
             for tid in row[9]:
@@ -334,14 +367,16 @@ class GraphPane(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            strip = Strip([Segment(self.title, base + TITLE_STYLE)])
+            title = self.title
+            if cell_len(title) > width > 1:  # cut, and seen to be
+                title = set_cell_size(title, width - 1).rstrip(" ") + "…"
+            strip = Strip([Segment(title, base + TITLE_STYLE)])
             return strip.crop_extend(0, width, base)  # the title does not scroll sideways
         index = scroll_y + y - 1
         if not self.rows:
-            if index == 0:
-                return Strip([Segment(self.message, base + QUIET_STYLE)]).crop_extend(
-                    scroll_x, scroll_x + width, base
-                )
+            said = textwrap.wrap(self.message, max(width - 1, 10))
+            if 0 <= y - 1 < len(said):
+                return Strip([Segment(said[y - 1], base + QUIET_STYLE)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
@@ -424,9 +459,11 @@ class GraphPane(ScrollView, can_focus=True):
 
 
 def _row_width(row: Row) -> int:
+    """Terminal cells, not characters: a CJK name takes two per character."""
     _tid, _kind, guides, name, what, where, mark, _file, _line, _folded = row
-    width = len(guides) + len(name) + 2 + len(what) + (len(where) + 2 if where else 0)
-    return width + (len(MARKS[mark]) + 2 if mark in MARKS else 0)
+    width = len(guides) + cell_len(name) + 2 + cell_len(what)
+    width += cell_len(where) + 2 if where else 0
+    return width + (cell_len(MARKS[mark]) + 2 if mark in MARKS else 0)
 
 
 MARKS = {"cycle": "⟲ cycle", "stall": "✖ deadlocked"}
