@@ -173,7 +173,7 @@ async def test_the_graph_shows_the_timeline_cursor_moment_until_fit(tmp_path) ->
         await pilot.pause(0.2)
         assert app.moment is not None and app.moment == app.timeline.cursor_time
         assert app.graph.moment == app.moment
-        assert "timeline cursor" in app.graph.render_line(0).text
+        assert "(cursor)" in app.graph.render_line(0).text
         await pilot.press("0")  # fit and follow: live again
         await pilot.pause(0.2)
         assert app.moment is None and app.graph.moment is None
