@@ -252,3 +252,23 @@ def test_f4_shows_each_named_task_lane_beside_its_name(tmp_path, size) -> None:
         assert others(set()) == []
     finally:
         term.kill_server()
+
+
+def test_a_burst_of_tabs_in_settings_lands_in_the_field_tabbed_to(tmux, tmp_path) -> None:
+    """QA's repro: one send-keys ``Tab x5 End BSpace 0.25`` in Settings (F9) put 0.25 in
+    the first field and emptied Clock speed."""
+    (tmp_path / "x.py").write_text("print(1)\n")
+    pid = tmux.start("x.py")
+    tmux.wait_screen("x.py")
+    tmux.keys("F9")
+    tmux.wait_screen("Clock speed")
+    tmux.keys("Tab", "Tab", "Tab", "Tab", "Tab", "End", "BSpace", "0", ".", "2", "5")
+    screen = tmux.wait_screen("0.25")
+    speed = next(line for line in screen.splitlines() if "Clock speed" in line)
+    limit = next(line for line in screen.splitlines() if "Time limit" in line)
+    assert "0.25" in speed and "0.25" not in limit
+    assert sum("0.25" in line for line in screen.splitlines()) == 1
+    tmux.keys("Escape")
+    tmux.wait_screen("x.py")
+    tmux.keys("C-q")
+    wait_gone(pid)
