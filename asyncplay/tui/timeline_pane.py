@@ -151,13 +151,6 @@ def _narrow(text: str) -> str:
     return "".join(ch if ch.isprintable() and cell_len(ch) == 1 else "?" for ch in text)
 
 
-def _fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` columns with an ellipsis at the end."""
-    if len(text) <= width:
-        return text
-    return text[: max(0, width - 1)] + "…" if width > 0 else ""
-
-
 class _Lane:
     """A lane as last computed: its key says when it must be computed again."""
 
@@ -291,7 +284,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self._now = 0.0
         self._set_now(model.now if model is not None else 0.0)
         self._catch_up()
-        self._fit()
+        self._fit_window()
         self._cursor_t = self._live_time()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
@@ -306,7 +299,7 @@ class TimelinePane(ScrollView, can_focus=True):
         rows_before = self._row_count
         warned = self._catch_up()
         if self.follow:
-            self._fit()
+            self._fit_window()
         if not self.cursor_placed and self._cursor_t != self._now:
             before = self._cursor_col()
             self._cursor_t = self._now  # the cursor stays at now until placed
@@ -472,7 +465,7 @@ class TimelinePane(ScrollView, can_focus=True):
             return 1e-3
         return max(m.now, 1e-3) if m.status == "ended" else tl.grown_end(self._now)
 
-    def _fit(self) -> None:
+    def _fit_window(self) -> None:
         self.start, self.end = 0.0, self._full_end()
 
     def _window_key(self) -> tuple:
@@ -573,7 +566,7 @@ class TimelinePane(ScrollView, can_focus=True):
         for col, _t in lay.ticks:  # the tick's place, where its label left room
             if text[col] == " ":
                 text[col] = "┊"
-        parts = [(_fit(word, label_width).ljust(label_width) + " ", Style(bold=True))]
+        parts = [(fit(word, label_width) + " ", Style(bold=True))]
         col = self._cursor_col()
         if col is None:
             parts.append(("".join(text), AXIS_STYLE))
@@ -827,7 +820,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self.start, self.end = tl.zoom(self.start, self.end, centre, factor, least)
         full = self._full_end()
         if factor > 1 and self.end - self.start >= full * 2:
-            self._fit()  # zoomed out past the whole run: just the run
+            self._fit_window()  # zoomed out past the whole run: just the run
         self._moved()
 
     def action_pan(self, direction: int) -> None:
@@ -841,7 +834,7 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def action_fit(self) -> None:
         self.follow = True
-        self._fit()
+        self._fit_window()
         self.cursor_placed = False
         self._cursor_t = self._live_time()
         self._moved()
