@@ -142,3 +142,18 @@ async def test_output_pane_keeps_escapes_and_bidi_off_the_terminal() -> None:
         await pilot.pause()
         note = "".join(seg.text for seg in pane._row_strip(0, pane.rich_style))
         assert hidden(note) == [] and "tab\\there" in note
+
+
+async def test_output_pane_scrolls_to_the_end_of_a_wide_line() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 40)) as pilot:
+        pane = app.query_one(OutputPane)
+        m = RunModel()
+        apply(m, {"event": "run_start", "t": 0.0})
+        line = "下载" * 100 + "\t|end"
+        apply(m, {"event": "output", "t": 0.1, "stream": "stdout", "text": line + "\n"})
+        pane.show(m, "/p.py")
+        await pilot.pause()
+        drawn = pane._row_strip(0, pane.rich_style).cell_length
+        assert drawn == TASK_WIDTH + 400 + 8 + 4
+        assert pane.virtual_size.width >= drawn  # the end can be scrolled into view

@@ -64,6 +64,15 @@ def overwrite_returns(text: str) -> str:
     return shown
 
 
+def _cells(text: str) -> int:
+    """About the cells a line takes drawn (tabs expanded, CJK and emoji two each), so a
+    long line can be scrolled to its end; bounded like the cut a long line gets."""
+    text = text[: MAX_LINE_CHARS + 20]
+    if "\t" in text:
+        text = text.expandtabs()
+    return len(text) if text.isascii() else cell_len(text)
+
+
 class OutputPane(ScrollView, can_focus=True):
     """The run's output; up/down move a cursor line, Enter jumps to the line it names."""
 
@@ -180,12 +189,12 @@ class OutputPane(ScrollView, can_focus=True):
         self._end = self._end_rows(m)
         self._tail = tail  # an input() prompt shows before its line is finished
         for line in tail:
-            self._width = max(self._width, min(len(line.text), MAX_LINE_CHARS + 20))
+            self._width = max(self._width, _cells(line.text))
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
             out = m.output
             for i in range(max(0, len(out) - new), len(out)):
-                width = min(len(out[i].text), MAX_LINE_CHARS + 20)
+                width = _cells(out[i].text)
                 if width > self._width:
                     self._width = width
             self._measured = total
