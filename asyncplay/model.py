@@ -206,7 +206,8 @@ def _task_created(m: RunModel, ev: dict) -> None:
     tid = ev["id"]
     info = TaskInfo(
         id=tid,
-        name=ev.get("name") or f"Task-{tid}",
+        # A task named "" keeps it (the views say "(no name)"): only a missing name is made up.
+        name=ev["name"] if isinstance(ev.get("name"), str) else f"Task-{tid}",
         coro=ev.get("coro") or "?",
         parent=ev.get("parent"),
         internal=bool(ev.get("internal")),

@@ -102,3 +102,11 @@ def test_model_fields_exist_before_any_event_and_hello_sets_the_clock() -> None:
     assert m.clock == "virtual" and m.speed == 0.25
     apply(m, {"event": "hello", "t": 0.0, "version": 1, "clock": "sundial", "speed": -3})
     assert m.clock == "virtual" and m.speed == 0.25  # nonsense is ignored
+
+
+def test_an_empty_task_name_is_kept_and_a_missing_one_made_up() -> None:
+    m = build([
+        {"event": "task_created", "t": 0.0, "id": 1, "name": "", "coro": "main"},
+        {"event": "task_created", "t": 0.0, "id": 2, "coro": "main"},
+    ])  # fmt: skip
+    assert m.tasks[1].name == "" and m.tasks[2].name == "Task-2"
