@@ -190,8 +190,10 @@ def _label_time(t: float, step: float, unit: str) -> str:
     return f"{t * scale:.{decimals}f}{unit}"
 
 
-def axis(lay: Layout, ascii_only: bool = False) -> tuple[str, str]:
-    """The axis line and the tick labels under it."""
+def axis(lay: Layout, ascii_only: bool = False, last_inside: bool = False) -> tuple[str, str]:
+    """The axis line and the tick labels under it. With ``last_inside`` a last label too
+    long for the columns after its tick ends at the last column instead of being left out
+    (the pane's fit shows the run's end time), if it clears the label before it."""
     line = ["-" if ascii_only else "─"] * lay.cells
     label = [" "] * lay.cells
     if not lay.ticks:
@@ -206,6 +208,8 @@ def axis(lay: Layout, ascii_only: bool = False) -> tuple[str, str]:
         if col >= free and col + len(text) <= lay.cells:
             label[col : col + len(text)] = text
             free = col + len(text) + 1
+        elif last_inside and (col, t) == lay.ticks[-1] and lay.cells - len(text) >= free:
+            label[lay.cells - len(text) :] = text
     return "".join(line), "".join(label).rstrip()
 
 

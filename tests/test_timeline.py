@@ -281,3 +281,13 @@ def test_next_time_steps_through_sorted_times() -> None:
     assert tl.next_time(times, 1.0, 1) == 2.0 and tl.next_time(times, 2.0, 1) is None
     assert tl.next_time(times, 1.0, -1) == 0.5 and tl.next_time(times, 0.5, -1) is None
     assert tl.next_time([], 1.0, 1) is None
+
+
+def test_the_last_tick_label_ends_at_the_last_column_when_asked() -> None:
+    lay = tl.Layout(0.0, 1.5, 40, [], tl.ticks(0.0, 1.5, 40), 0)
+    assert lay.ticks[-1] == (39, 1.5)
+    _line, labels = tl.axis(lay)
+    assert "1.5s" not in labels  # the headless default: a label never ends past its tick
+    _line, labels = tl.axis(lay, last_inside=True)
+    assert labels.endswith("1.5s") and len(labels) == 40
+    assert labels.startswith("0.0s")

@@ -572,3 +572,29 @@ async def test_the_apps_now_grows_the_waits_between_events() -> None:
         m.status = "ended"  # once it ended, the model's end is the end
         pane.sync(9.0)
         assert pane.end == 1.0
+
+
+def ending_tasks(count: int, run_end: float = 1.5) -> RunModel:
+    """``count`` tasks, the last one ending when the run does: a fit must show its end."""
+    s = Stream()
+    for i in range(1, count + 1):
+        s.task(i, 0.0, name=f"w{i:03d}")
+        s.step(i, 0.0, 0.001, "sleep(1)", 3)
+        end = run_end * i / count
+        s.step(i, end - 0.001, 0.001).done(i, end)
+    return build(s.end(run_end))
+
+
+async def test_a_fit_leaves_the_scrollbar_its_columns() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = await shown(app, pilot, ending_tasks(30))
+        await pilot.pause()
+        assert pane.show_vertical_scrollbar  # 30 lanes in 8 lines
+        visible = pane.scrollable_content_region.width
+        assert visible == pane.size.width - pane.scrollbar_size_vertical
+        assert pane._label_width + 1 + pane._cells == visible  # no cell under the bar
+        await pilot.press("end")
+        last = cells_of(pane, lane_line(pane, "w030"))
+        assert last.rstrip().endswith("┤") and len(last.rstrip()) == pane._cells
+        assert lines(pane)[0].rstrip().endswith("1.5s")  # the run's end on the axis

@@ -252,9 +252,12 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def _measure(self) -> None:
         """The size, read once per line drawn or tick: ``Widget.size`` is not cheap, and
-        a tick asks for the lanes' geometry thousands of times."""
+        a tick asks for the lanes' geometry thousands of times. The width is what the
+        vertical scrollbar leaves: cells under it would be hidden, and a fit must show the
+        whole run, its last ends and the axis's last label included."""
         size = self.size
-        self._width, self._height = size.width, size.height
+        self._width = max(0, size.width - self.scrollbar_size_vertical)
+        self._height = size.height
 
     def _reset(self) -> None:
         self._order: list[int] = []  # task ids in creation order, the shown ones
@@ -561,7 +564,7 @@ class TimelinePane(ScrollView, can_focus=True):
         m = self.model
         word = "virtual" if m is not None and m.clock == "virtual" else "time"
         lay = tl.Layout(self.start, self.end, cells, [], tl.ticks(self.start, self.end, cells), 0)
-        _line, labels = tl.axis(lay)
+        _line, labels = tl.axis(lay, last_inside=True)
         text = list(labels.ljust(cells))
         for col, _t in lay.ticks:  # the tick's place, where its label left room
             if text[col] == " ":
