@@ -88,10 +88,21 @@ def window(model: RunModel, tasks: list[TaskInfo]) -> tuple[float, float]:
 
 
 def lane_cells(
-    task: TaskInfo, start: float, end: float, cells: int, now: float, spans: list | None = None
+    task: TaskInfo,
+    start: float,
+    end: float,
+    cells: int,
+    now: float,
+    spans: list | None = None,
+    keep_steps: bool = False,
 ) -> str:
     """One task's cells: alive as waits, busy time per cell from its spans, then marks.
-    ``spans`` (default: all of the task's) lets a zoomed view pass only ``spans_in``."""
+    ``spans`` (default: all of the task's) lets a zoomed view pass only ``spans_in``.
+
+    The end mark takes its cell. With ``keep_steps`` (the TUI) a step in that cell is not
+    lost under it: the end mark goes in the next cell (empty: the task is gone), or, at
+    the window's last column, the step goes one cell back unless a step is there already
+    (``▌┤`` for a task that ran once and ended within one cell)."""
     dt = (end - start) / cells
     out = [EMPTY] * cells
     born = task.created
@@ -131,8 +142,35 @@ def lane_cells(
         out[c0] = CREATED
     end_code = END_CODES.get(task.state)
     if end_code is not None and task.ended is not None and start <= task.ended <= end:
+        if keep_steps and out[c1] in RAN:
+            if c1 + 1 < cells:
+                c1 += 1
+            elif c1 > 0 and out[c1 - 1] not in RAN:
+                out[c1 - 1] = out[c1]
         out[c1] = end_code
     return "".join(out)
+
+
+RAN = frozenset((STEP, RUN))
+#: What a warning's mark must not hide: a step, an end.
+MARKED = frozenset((STEP, RUN, DONE, CANCELLED, FAILED))
+
+
+def warning_column(
+    cells: str, col: int, taken: set[int] | frozenset = frozenset()
+) -> tuple[int, bool]:
+    """Where a warning of column ``col`` is drawn on a lane of ``cells``: (column, over).
+    Its own cell unless that holds a step or an end mark (``MARKED``); then the nearest
+    cell, after before before, at most two away (``███┤⚠``), that holds neither and no other
+    warning (``taken``); else its own cell with ``over`` True: the mark stays and the
+    warning shows as its style."""
+    n = len(cells)
+    if not 0 <= col < n or (cells[col] not in MARKED and col not in taken):
+        return col, False
+    for c in (col + 1, col - 1, col + 2, col - 2):
+        if 0 <= c < n and cells[c] not in MARKED and c not in taken:
+            return c, False
+    return col, cells[col] in MARKED
 
 
 def nice_step(span: float, max_ticks: int) -> float:

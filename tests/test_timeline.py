@@ -291,3 +291,32 @@ def test_the_last_tick_label_ends_at_the_last_column_when_asked() -> None:
     _line, labels = tl.axis(lay, last_inside=True)
     assert labels.endswith("1.5s") and len(labels) == 40
     assert labels.startswith("0.0s")
+
+
+def test_keep_steps_never_hides_a_step_under_the_end_mark() -> None:
+    s = Stream().task(1, 0.0, name="lone").step(1, 0.0, 0.001).done(1, 0.002)
+    s.task(2, 0.0, name="last").step(2, 0.0, 0.001, "sleep(1)", 3)
+    s.step(2, 0.999, 0.001).done(2, 1.0)
+    m = build(s.end(1.0))
+    lone, last = m.tasks[1], m.tasks[2]
+    assert tl.lane_cells(lone, 0.0, 1.0, 10, m.now) == "d" + " " * 9  # headless: as before
+    assert tl.lane_cells(lone, 0.0, 1.0, 10, m.now, keep_steps=True) == "sd" + " " * 8
+    # At the last column there is no cell after: the step goes one cell back.
+    assert tl.lane_cells(last, 0.0, 1.0, 10, m.now) == "swwwwwwwwd"
+    assert tl.lane_cells(last, 0.0, 1.0, 10, m.now, keep_steps=True) == "swwwwwwwsd"
+
+
+@pytest.mark.parametrize(
+    ("cells", "col", "taken", "drawn"),
+    [
+        ("swwww", 2, set(), (2, False)),  # a wait: its own cell
+        ("swwww", 0, set(), (1, False)),  # a step: the cell after
+        ("wwsdd", 2, set(), (1, False)),  # after is an end: the cell before
+        ("rrrd ", 2, set(), (4, False)),  # ███┤⚠: two after, past the end mark
+        ("rrrrr", 2, set(), (2, True)),  # no free cell near: over the step, as a style
+        ("swwww", 0, {1}, (2, False)),  # the cell after holds another warning
+        ("ww", 5, set(), (5, False)),  # outside the cells: unchanged
+    ],
+)
+def test_a_warning_goes_beside_a_step_or_end_mark(cells, col, taken, drawn) -> None:
+    assert tl.warning_column(cells, col, taken) == drawn

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
+from rich.style import Style
 from streams import Stream, gather_run
 from textual.app import App, ComposeResult
 from textual.message import Message
@@ -44,6 +45,15 @@ def lane_line(pane: TimelinePane, name: str) -> str:
     found = [line for line in lines(pane)[1:-1] if line.startswith(name)]
     assert found, (name, lines(pane))
     return found[0]
+
+
+def style_at(pane: TimelinePane, y: int, x: int) -> Style:
+    at = 0
+    for segment in pane.render_line(y):
+        if at <= x < at + len(segment.text):
+            return segment.style
+        at += len(segment.text)
+    raise AssertionError((y, x))
 
 
 def cells_of(pane: TimelinePane, line: str) -> str:
@@ -267,7 +277,10 @@ async def test_warnings_are_marked_and_e_explains_them() -> None:
         text = lines(pane)
         assert text[1].startswith("warnings") and "⚠" in text[1]  # the one of no task
         slow = lane_line(pane, "slow")
-        assert cells_of(pane, slow)[tl.column(0.35, pane.start, pane.end, pane._cells)] == "⚠"
+        col = tl.column(0.35, pane.start, pane.end, pane._cells)
+        # Inside a long step with no free cell near: the step stays, in warning colours.
+        assert cells_of(pane, slow)[col] == "█"
+        assert style_at(pane, 3, pane._label_width + 1 + col).bgcolor.name == "yellow"
         assert pane.warning_at_cursor() is None
         await pilot.press("e")
         await pilot.pause()
@@ -337,14 +350,14 @@ async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() 
     async with app.run_test(size=(60, 8)) as pilot:
         pane = await shown(app, pilot, cancelled_model(at=0.99))
         cells = cells_of(pane, lane_line(pane, "victim"))
-        assert cells.rstrip().endswith("─by main at x.py:12 ✕")  # before its mark
+        assert cells.rstrip().endswith("─by main at x.py:12 ▌✕")  # before its mark
         assert "sleep(9)" in cells  # the wait's own label stays when both fit
     for width, keeps in ((34, True), (27, False)):  # shorter: "by main", then no label
         app = Host()
         async with app.run_test(size=(width, 8)) as pilot:
             pane = await shown(app, pilot, cancelled_model(at=0.99))
             cells = cells_of(pane, lane_line(pane, "victim"))
-            assert cells.rstrip().endswith("─by main ✕"), cells
+            assert cells.rstrip().endswith("─by main ▌✕"), cells
             assert ("sleep(9)" in cells) is keeps, cells
 
 
@@ -598,3 +611,27 @@ async def test_a_fit_leaves_the_scrollbar_its_columns() -> None:
         last = cells_of(pane, lane_line(pane, "w030"))
         assert last.rstrip().endswith("┤") and len(last.rstrip()) == pane._cells
         assert lines(pane)[0].rstrip().endswith("1.5s")  # the run's end on the axis
+
+
+async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -> None:
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "quick", name="quick")
+    s.step(1, 0.0, 0.001, "sleep(1)", 3)
+    s.step(2, 0.0, 0.001).done(2, 0.002)  # one step and its end in one cell
+    s.task(3, 0.1, "w", name="warned").step(3, 0.5, 0.001, "sleep(9)", 4)
+    s.warn("deadlock", 0.5, task=3)  # at the step's own moment
+    s.step(1, 1.0, 0.001).done(1, 1.0)
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        pane = await shown(app, pilot, build(s.end(1.0)))
+        assert cells_of(pane, lane_line(pane, "quick")).rstrip() == "▌┤"
+        warned = cells_of(pane, lane_line(pane, "warned"))
+        col = tl.column(0.5, pane.start, pane.end, pane._cells)
+        assert warned[col : col + 2] == "▌⚠"  # the step, then its warning
+        assert cells_of(pane, lane_line(pane, "main")).rstrip().endswith("▌┤")
+        pane.select_task(3)
+        pane._place(tl.cell_time(col, pane.start, pane.end, pane._cells))
+        pane.refresh()
+        assert pane.warning_at_cursor() is None and "step 1 of 1" in lines(pane)[-1]
+        await pilot.press("right")
+        assert pane.warning_at_cursor()["kind"] == "deadlock"
+        assert "deadlock" in lines(pane)[-1]

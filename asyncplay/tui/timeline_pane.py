@@ -6,6 +6,12 @@ are ever computed: each lane's cells come from ``timeline.lane_cells`` over the 
 the window (``timeline.spans_in``) and are kept until the window, the width or the task
 changes, so a tick with 10,000 tasks costs what the few visible lanes cost.
 
+No mark hides another: a step sharing a cell with its task's end keeps the cell and the
+end mark moves to the next one (``tl.lane_cells(keep_steps=True)``: ``▌┤``); a warning's
+``⚠`` goes beside a step or end mark it would cover, in the nearest free cell at most two
+away (``tl.warning_column``: ``▌⚠``, ``███┤⚠``), else the mark stays in warning colours.
+Where a warning is drawn is where the cursor finds it.
+
 While the run goes the window grows to hold all of it (``follow``); once the learner
 zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows again.
 """
@@ -120,10 +126,13 @@ def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, 
 
 def _cancel_text(lane: _Lane, end_col: int, text: str, kinds: str) -> tuple[str, str]:
     """Who cancelled the task, written after its ``✕`` if there is room, else at the end of
-    the wait the cancellation ended (``─sleep(2)──by main ✕``): in full, or its first
+    the wait the cancellation ended (``─sleep(2)──by main ▌✕``): in full, or its first
     words. The wait's own label gives way if both do not fit."""
     n = len(text)
-    wait = end_col
+    last = end_col  # the words go before the step that took the cancellation, if one
+    if last > 0 and lane.cells[last - 1] in tl.RAN:
+        last -= 1
+    wait = last
     while wait > 0 and lane.cells[wait - 1] == tl.WAIT:
         wait -= 1
     said = [_narrow(x) for x in (lane.cancel, lane.cancel.split(" at ")[0])]
@@ -132,7 +141,7 @@ def _cancel_text(lane: _Lane, end_col: int, text: str, kinds: str) -> tuple[str,
             return _splice(text, kinds, end_col + 1, " " + words, CANCEL_TEXT)
     for keep_label in (True, False):
         for words in said:
-            at = end_col - len(words) - 1  # the words, a space, then the mark
+            at = last - len(words) - 1  # the words, a space, then the mark
             if at <= wait:
                 continue
             if kinds[at - 1] == LABEL or kinds[at] == LABEL:  # it would cover the label
@@ -365,10 +374,31 @@ class TimelinePane(ScrollView, can_focus=True):
         if lane is None:
             return None
         col = self._cursor_col()
-        for warning in self._warnings.get(lane, ()):
-            if self._col(warning.get("t")) == col:
+        for drawn, _over, warning in self._warning_marks(lane):
+            if drawn == col:
                 return warning
         return None
+
+    def _warning_marks(self, lane_id: int) -> list[tuple[int, bool, dict]]:
+        """(column, over, warning) of the lane's warnings in the window, where they are
+        drawn: beside a step or an end mark rather than over it (``tl.warning_column``)."""
+        warnings = self._warnings.get(lane_id)
+        if not warnings:
+            return []
+        cells = "" if lane_id == WARNINGS_LANE else self._lane(lane_id).cells
+        out: list[tuple[int, bool, dict]] = []
+        taken: set[int] = set()
+        for warning in warnings:
+            col = self._col(warning.get("t"))
+            if col is None:
+                continue
+            if cells:
+                col, over = tl.warning_column(cells, col, taken)
+            else:
+                over = False
+            taken.add(col)
+            out.append((col, over, warning))
+        return out
 
     # ---- lanes and the window ----------------------------------------------------------
 
@@ -526,7 +556,9 @@ class TimelinePane(ScrollView, can_focus=True):
         m = self.model
         assert m is not None
         spans = tl.spans_in(info, self.start, self.end)
-        return tl.lane_cells(info, self.start, self.end, self._cells, self._now, spans)
+        return tl.lane_cells(
+            info, self.start, self.end, self._cells, self._now, spans, keep_steps=True
+        )
 
     # ---- drawing -----------------------------------------------------------------------
 
@@ -628,9 +660,10 @@ class TimelinePane(ScrollView, can_focus=True):
             end_col = lane.cells.rfind(tl.CANCELLED) if lane.cancel else -1
             if end_col >= 0:
                 text, kinds = _cancel_text(lane, end_col, text, kinds)
-        for warning in self._warnings.get(lane_id, ()):
-            col = self._col(warning.get("t"))
-            if col is not None:
+        for col, over, _warning in self._warning_marks(lane_id):
+            if over:  # no free cell beside: the step or end mark stays, in warning colours
+                kinds = kinds[:col] + WARNING + kinds[col + 1 :]
+            else:
                 text, kinds = _splice(text, kinds, col, WARNING_MARK, WARNING)
         styles = KIND_STYLE
         if cursor is not None:
