@@ -355,3 +355,30 @@ async def test_the_views_count_program_time_under_a_slow_clock(tmp_path) -> None
         await pilot.press("f6")
         await wait_ended(pilot)
         assert app.run_time() == app.model.now  # frozen at the end, on the program's clock
+
+
+async def test_the_graph_says_line_n_for_the_program_whatever_run_start_calls_it(
+    tmp_path,
+) -> None:
+    events = [dict(ev) for ev in EVENTS]
+    for ev in events:
+        if ev.get("event") == "run_start":
+            ev["target"] = "somewhere/else.py"  # as a recording made in another folder
+    path = tmp_path / "showcase.py"
+    path.write_text(SHOWCASE, encoding="utf-8")
+    app = make_app(
+        SHOWCASE,
+        path=str(path),
+        session_factory=ReplaySession.factory(events, until=0.5),
+        autosave=False,
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and app.model.now > 0.4)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.graph.row_count >= 2)
+        rows = [app.graph.render_line(y).text for y in range(app.graph.size.height)]
+        assert any("line " in row for row in rows), rows
+        assert not any("showcase.py:" in row for row in rows), rows
+        await pilot.press("f6")
+        await wait_ended(pilot)

@@ -446,7 +446,7 @@ class AsyncplayApp(App[int]):
         self.output.show(model, spec.path)
         self.tasks.show(model)
         self.timeline.show(model)
-        self.graph.show(model)
+        self.graph.show(model, self.program)
         self.moment = None
         self._started = self.clock()
         self._now_seen, self._now_seen_at = 0.0, self._started
