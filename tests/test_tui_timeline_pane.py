@@ -635,3 +635,29 @@ async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -
         await pilot.press("right")
         assert pane.warning_at_cursor()["kind"] == "deadlock"
         assert "deadlock" in lines(pane)[-1]
+
+
+async def test_a_run_without_a_task_says_why_once_it_ended() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        live = Stream()
+        m = build(live.events)
+        pane = await shown(app, pilot, m)
+        assert lines(pane)[1].strip() == "no tasks yet"
+        for event in Stream().end(0.04)[2:]:  # the plain script exits 0
+            apply(m, event)
+        pane.sync(m.now)
+        await pilot.pause()
+        text = lines(pane)
+        assert text[1].strip() == "no task: the program ended (exit 0) without reaching asyncio.run"
+        assert not "".join(text[2:]).strip()  # said once: no legend, no detail line
+        pane = await shown(app, pilot, build(Stream().end(0.04, exit_code=1)))  # SyntaxError
+        assert "(exit 1) before asyncio.run: see the Output" in lines(pane)[1]
+        stopped = Stream().end(0.5)
+        stopped[-1].update(reason="stopped", by="asyncplay", message="stopped by you")
+        pane = await shown(app, pilot, build(stopped))
+        assert "the run ended before asyncio.run (stopped by you)" in lines(pane)[1]
+        internal = Stream().task(1, 0.0, internal=True).end(0.1)
+        pane = await shown(app, pilot, build(internal))
+        assert "only asyncio's internal tasks (1): i shows them" in lines(pane)[1]
+        assert pane.detail() == lines(pane)[1].strip()

@@ -337,6 +337,8 @@ class TimelinePane(ScrollView, can_focus=True):
                 self.refresh_line(y)
         if self._height >= 2:
             self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
+            if not self._row_count:
+                self.refresh_line(1)  # why there is no lane: the run may have ended
 
     def select_task(self, task_id: int | None) -> None:
         """Put the cursor on ``task_id``'s lane (the app's selection): posts nothing."""
@@ -575,10 +577,12 @@ class TimelinePane(ScrollView, can_focus=True):
         if y == 0:
             self._drawn_window = self._window_key()
             return self._header(width, base)
+        if not self._row_count:  # why there is no lane, once, where the lanes would be
+            if y == 1:
+                return self._strip([(" " + no_task_text(self.model), DETAIL_STYLE)], width, base)
+            return Strip.blank(width, base)
         if y == height - 1 and height >= 2:
             return self._strip([(" " + clean(self.detail()), DETAIL_STYLE)], width, base)
-        if not self._row_count and y == 1:
-            return self._strip([("no tasks yet", AXIS_STYLE)], width, base)
         row = self.scroll_offset.y + y - 1
         lane = self._lane_id(row)
         if lane is None or y > self._lane_lines:
@@ -706,7 +710,7 @@ class TimelinePane(ScrollView, can_focus=True):
             return ""
         lane = self._cursor_lane()
         if lane is None:
-            return "no tasks yet" if m.status != "ended" else "no tasks to show (i: internal)"
+            return no_task_text(m)
         warning = self.warning_at_cursor()
         if warning is not None:
             kind = warning.get("kind", "warning")
@@ -934,6 +938,24 @@ class TimelinePane(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self._base = None
         self.refresh()
+
+
+def no_task_text(model: RunModel) -> str:
+    """Why there is no lane, from the model: none yet, only hidden internal tasks, or the
+    run ended without a task. ``asyncio.run`` always makes a task of ``main()``, so a run
+    that ended with none never reached it (a SyntaxError, a plain script, an early exit)."""
+    if model.status != "ended":
+        return "no tasks yet"
+    if model.tasks:
+        return f"only asyncio's internal tasks ({len(model.tasks)}): i shows them"
+    end = model.end or {}
+    code = model.exit_code
+    if end.get("reason", "exited") != "exited":
+        message = str(end.get("message") or end.get("reason"))
+        return f"no task: the run ended before asyncio.run ({message})"
+    if code == 0:
+        return "no task: the program ended (exit 0) without reaching asyncio.run"
+    return f"no task: the program ended (exit {code}) before asyncio.run: see the Output"
 
 
 def describe_at(
