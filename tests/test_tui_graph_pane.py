@@ -388,6 +388,41 @@ async def test_a_slow_graph_follows_a_live_run_spaced_out_but_a_new_moment_at_on
         await pilot.pause()
 
 
+async def test_a_slow_graph_waits_for_a_held_cursor_to_rest(monkeypatch) -> None:
+    model = build(cycle_run())
+    clock = [1000.0]
+    monkeypatch.setattr(graph_pane.time, "perf_counter", lambda: clock[0])
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = app.pane
+        pane.show(model)
+        pane.sync(2.0)
+        pane.slow_build = graph_pane.SLOW_BUILD
+        rebuild = pane._rebuild
+
+        def slow_rebuild() -> None:  # 50 ms a rebuild, as with 10,000 tasks
+            clock[0] += 0.05
+            rebuild()
+
+        pane._rebuild = slow_rebuild  # type: ignore[method-assign]
+        pane._cost = 0.05
+        before = pane.rebuilds
+        pane.sync(2.0, 0.5)  # one step of the cursor: at once
+        assert pane.rebuilds == before + 1 and pane.shown.t == 0.5
+        for n in range(1, 6):  # the key held down: a new moment every tick
+            clock[0] += 0.066
+            pane.sync(2.0, 0.5 + n * 0.1)
+        assert pane.rebuilds == before + 1  # none while it moves
+        clock[0] += 0.066
+        pane.sync(2.0, 1.0)  # it rested one tick: not yet
+        assert pane.rebuilds == before + 1
+        clock[0] += graph_pane.SETTLE
+        pane.sync(2.0, 1.0)  # rested long enough: the graph catches up
+        assert pane.rebuilds == before + 2 and pane.shown.t == 1.0
+        assert "1.00 s" in pane.render_line(0).text
+        await pilot.pause()
+
+
 # ---- pictures: the recorded gather at a moment, a deadlock after the run ----------------
 
 RECORDED = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
