@@ -11,10 +11,11 @@ from streams import Stream, gather_run
 from textual.app import App, ComposeResult
 from textual.message import Message
 
+from asyncplay import graph
 from asyncplay import timeline as tl
 from asyncplay.model import RunModel, apply, build
 from asyncplay.tui.replay_session import load_events
-from asyncplay.tui.timeline_pane import TIMELINE_HELP, TimelinePane
+from asyncplay.tui.timeline_pane import TIMELINE_HELP, TimelinePane, describe_at, fit_detail
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -39,6 +40,13 @@ class Host(App):
 
 def lines(pane: TimelinePane) -> list[str]:
     return [pane.render_line(y).text for y in range(pane.size.height)]
+
+
+def detail_of(pane: TimelinePane) -> str:
+    """The detail as drawn: its last line, after its first when it takes two."""
+    text = lines(pane)
+    two = pane._spare_line() and len(pane._detail_lines(pane._width)) == 2
+    return (text[-2].rstrip() + " " + text[-1].strip()) if two else text[-1]
 
 
 def lane_line(pane: TimelinePane, name: str) -> str:
@@ -109,26 +117,26 @@ async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
         ids = {t.name: t.id for t in m.tasks.values()}
         # Until placed, the cursor is at now: the detail says how each task is (or ended).
         assert pane.cursor_task == ids["Task-1"] and pane.cursor_time == m.now
-        assert not pane.cursor_placed and "Task-1: done at 3.10 s = None" in lines(pane)[-1]
+        assert not pane.cursor_placed and "Task-1 · done at 3.10 s = None" in detail_of(pane)
         await pilot.press("down")
         assert pane.cursor_task == ids["worker-A"] and pane.cursor_time == m.now
-        assert "worker-A: done at 2.09 s = 'A slept 2 s'" in lines(pane)[-1]
+        assert "worker-A · done at 2.09 s = 'A slept 2 s'" in detail_of(pane)
         await pilot.press("left_square_bracket")  # back to its last step
         a = m.tasks[ids["worker-A"]]
         assert pane.cursor_time == a.spans[1][0] and pane.cursor_placed
-        assert "step 2 of 2" in lines(pane)[-1] and "then done" in lines(pane)[-1]
+        assert "step 2/2" in detail_of(pane) and "then done" in detail_of(pane)
         await pilot.press("left_square_bracket")  # its first step
         assert pane.cursor_time == a.spans[0][0]
         await pilot.press("0", "right_square_bracket")  # from now, ] starts at the first
         assert pane.cursor_time == a.spans[0][0]
-        detail = lines(pane)[-1]
-        assert "worker-A: step 1 of 2" in detail and "then awaited sleep(2)" in detail
+        detail = detail_of(pane)
+        assert "worker-A · step 1/2" in detail and "then sleep(2)" in detail
         await pilot.press("right")  # into the wait
-        assert "waiting on sleep(2) since" in lines(pane)[-1]
+        assert "waiting on sleep(2) · since" in detail_of(pane)
         await pilot.press("right_square_bracket")
-        assert "step 2 of 2" in lines(pane)[-1] and pane.cursor_time == a.spans[1][0]
+        assert "step 2/2" in detail_of(pane) and pane.cursor_time == a.spans[1][0]
         await pilot.press("left_square_bracket")
-        assert "step 1 of 2" in lines(pane)[-1]
+        assert "step 1/2" in detail_of(pane)
         t = pane.cursor_time
         await pilot.press("right", "right")
         assert pane.cursor_time > t
@@ -289,7 +297,7 @@ async def test_warnings_are_marked_and_e_explains_them() -> None:
         pane._cursor_t = 0.35  # as a click on the cell would
         pane.refresh()
         assert pane.warning_at_cursor()["kind"] == "slow_step"
-        assert "slow_step" in lines(pane)[-1] and "e explains" in lines(pane)[-1]
+        assert "slow_step" in detail_of(pane) and "e explains" in detail_of(pane)
         await pilot.press("e")
         await pilot.pause()
         chosen = [x for x in app.messages if isinstance(x, TimelinePane.WarningChosen)]
@@ -339,10 +347,10 @@ async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
         pane.select_task(2)
         pane._cursor_t = 0.9
         pane.refresh()
-        assert "victim: cancelled at 200.1 ms by main at x.py:12" in lines(pane)[-1]
+        assert "victim · cancelled at 200.1 ms by main at x.py:12" in detail_of(pane)
         await pilot.press("left_square_bracket")  # the step that took the CancelledError
         assert pane.cursor_time == 0.2
-        assert "step 2 of 2" in lines(pane)[-1] and "then cancelled by main" in lines(pane)[-1]
+        assert "step 2/2" in detail_of(pane) and "then cancelled by main" in detail_of(pane)
 
 
 async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() -> None:
@@ -448,7 +456,7 @@ async def test_no_crash_on_odd_models_and_tiny_sizes() -> None:
         pane = await shown(app, pilot, build(live.events))
         first = lane_line(pane, long_name[:4])
         assert "…" in first[: pane._label_width] and len(first) == 80
-        assert lines(pane)[-1].strip().startswith(long_name[:8])
+        assert detail_of(pane).strip().startswith(long_name[:8])
         pane.show(build(odd))
         pane.sync(1.0)
         for line in lines(pane):
@@ -475,7 +483,7 @@ async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
         assert len(cells) >= tl.column(2.0, pane.start, pane.end, pane._cells)
         assert "sleep(60)" in cells
         assert pane.cursor_time == 2.0  # at now: what the task is doing now
-        assert "sleeper: waiting on sleep(60) since 1.0 ms" in lines(pane)[-1]
+        assert "sleeper · waiting on sleep(60) · since 1.0 ms" in detail_of(pane)
         axis = lines(pane)[0]
         apply(m, {"event": "steps", "t": 5.0, "steps": []})
         pane.sync(m.now)
@@ -504,6 +512,7 @@ async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:
         pane.refresh = lambda *a, **k: redrawn.append(None)  # type: ignore[method-assign]
         pane.sync(m.now)
         assert redrawn == [pane.size.height - 1]  # nothing changed: the detail line only
+        assert not pane._detail_two  # a detail of one line: the legend's line is left alone
         redrawn.clear()
         apply(m, {"event": "task_renamed", "t": 4.0, "id": 2, "name": "renamed"})
         pane.sync(m.now)
@@ -581,7 +590,7 @@ async def test_the_apps_now_grows_the_waits_between_events() -> None:
         assert m.now == 1.0 and 4.0 <= pane.end <= 4.0 * 1.15 and pane.cursor_time == 4.0
         after = cells_of(pane, lane_line(pane, "sleeper")).rstrip()
         assert len(after) == tl.column(4.0, pane.start, pane.end, pane._cells) + 1
-        assert "waiting on sleep(60)" in lines(pane)[-1]
+        assert "waiting on sleep(60)" in detail_of(pane)
         m.status = "ended"  # once it ended, the model's end is the end
         pane.sync(9.0)
         assert pane.end == 1.0
@@ -631,10 +640,10 @@ async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -
         pane.select_task(3)
         pane._place(tl.cell_time(col, pane.start, pane.end, pane._cells))
         pane.refresh()
-        assert pane.warning_at_cursor() is None and "step 1 of 1" in lines(pane)[-1]
+        assert pane.warning_at_cursor() is None and "step 1/1" in detail_of(pane)
         await pilot.press("right")
         assert pane.warning_at_cursor()["kind"] == "deadlock"
-        assert "deadlock" in lines(pane)[-1]
+        assert "deadlock" in detail_of(pane)
 
 
 async def test_a_run_without_a_task_says_why_once_it_ended() -> None:
@@ -661,3 +670,74 @@ async def test_a_run_without_a_task_says_why_once_it_ended() -> None:
         pane = await shown(app, pilot, build(internal))
         assert "only asyncio's internal tasks (1): i shows them" in lines(pane)[1]
         assert pane.detail() == lines(pane)[1].strip()
+
+
+def test_fit_detail_wraps_then_drops_the_least_important_never_the_awaited() -> None:
+    parts = [("worker-0", 0), ("step 3/7", 3), ("from line 5 to 6", 1), ("ran 15 µs", 2),
+             ("at 183.7 ms", 4), ("then Queue.get()", 0)]  # fmt: skip
+    whole = "worker-0 · step 3/7 · from line 5 to 6 · ran 15 µs · at 183.7 ms · then Queue.get()"
+    assert fit_detail(parts, 100) == [whole]
+    # The moment goes first (the axis's ▼ shows it), before a second line is taken...
+    one = "worker-0 · step 3/7 · from line 5 to 6 · ran 15 µs · then Queue.get()"
+    assert fit_detail(parts, 74, lines=2) == fit_detail(parts, 74) == [one]
+    # ...which then holds all the rest.
+    assert fit_detail(parts, 60, lines=2) == [
+        "worker-0 · step 3/7 · from line 5 to 6 · ran 15 µs",
+        "then Queue.get()",
+    ]
+    # One line only: then the step count, the duration, the lines.
+    assert fit_detail(parts, 60) == ["worker-0 · from line 5 to 6 · ran 15 µs · then Queue.get()"]
+    assert fit_detail(parts, 30) == ["worker-0 · then Queue.get()"]
+    assert fit_detail(parts, 20) == ["worker-0 · then Que~"]  # too narrow for it: cut
+
+
+def _resumed_model() -> RunModel:
+    s = Stream().task(1, 0.0, name="worker")
+    s.step(1, 0.0, 0.001, "Queue.get()", 5).step(1, 0.1, 0.002, "Lock.acquire()", 6)
+    s.step(1, 0.2, 0.001, "Lock.acquire()", 6).step(1, 0.3, 0.001).done(1, 0.301)
+    return build(s.end(0.4))
+
+
+@pytest.mark.parametrize(
+    ("t", "says"),
+    [
+        (0.0, "worker · step 1/4 · from its start to line 5 · ran 1.0 ms · at 0 s · then Queue.get()"),
+        (0.1, "worker · step 2/4 · from line 5 to 6 · ran 2.0 ms · at 100.0 ms · then Lock.acquire()"),
+        (0.2, "worker · step 3/4 · at line 6 · ran 1.0 ms · at 200.0 ms · then Lock.acquire()"),
+        (0.3, "worker · step 4/4 · from line 6 to its end · ran 1.0 ms · at 300.0 ms · then done = None"),
+        (0.15, "worker · waiting on Lock.acquire() · since 102.0 ms · at line 6"),
+    ],
+)  # fmt: skip
+def test_a_step_says_the_lines_it_ran_between(t, says) -> None:
+    m = _resumed_model()
+    assert describe_at(m, m.tasks[1], t, 1e-4) == says
+
+
+def test_the_detail_and_the_graph_agree_on_a_running_task_line() -> None:
+    m = _resumed_model()
+    t = 0.101  # inside step 2: the graph says running, from the line it resumed at
+    running, file, line = graph.waits_at(m, t)[1]
+    assert running == graph.RUNNING and line == 5
+    assert f"from line {line} to 6" in describe_at(m, m.tasks[1], t, 1e-4)
+
+
+async def test_the_detail_fits_the_pane_one_line_or_two() -> None:
+    s = Stream().task(1, 0.0, name="worker-0")
+    s.step(1, 0.0, 0.001, "Queue.get()", 5).step(1, 0.1, 0.002, "TaskGroup.__aexit__()", 6)
+    for i in range(2, 12):
+        s.task(i, 0.0).step(i, 0.0, 0.001, "sleep(1)", 3)
+    for size, lanes in (((75, 20), 1), ((75, 6), 11)):  # a free line above, or none
+        app = Host()
+        async with app.run_test(size=size) as pilot:
+            m = build(s.events if lanes == 11 else s.events[:5])
+            pane = await shown(app, pilot, m)
+            pane._place(0.1)
+            pane.refresh()
+            text = lines(pane)
+            assert "then TaskGroup.__aexit__()" in text[-1]  # never cut
+            if lanes == 1:
+                assert text[-2].startswith(" worker-0 · step 2/2 · from line 5 to 6")
+                assert "ran 2.0 ms" in text[-2]  # two lines: all of it but the moment
+            else:
+                assert text[-2].startswith("Task-")  # a lane, not the detail
+                assert text[-1].startswith(" worker-0 ·") and "from line 5 to 6" in text[-1]

@@ -280,6 +280,7 @@ class TimelinePane(ScrollView, can_focus=True):
         self._cursor_task: int | None = None  # lane id (a task or WARNINGS_LANE)
         self._cursor_t = 0.0
         self._posted: tuple | None = None  # what StepChosen last said
+        self._detail_two = False  # the detail took two lines when last fitted
         self._drawn_window: tuple = ()
 
     # ---- the public side ---------------------------------------------------------------
@@ -337,6 +338,10 @@ class TimelinePane(ScrollView, can_focus=True):
                 self.refresh_line(y)
         if self._height >= 2:
             self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
+            if self._spare_line():  # its first line when it needs (or needed) two
+                before = self._detail_two
+                if len(self._detail_lines(self._width)) == 2 or before:
+                    self.refresh_line(self._height - 2)
             if not self._row_count:
                 self.refresh_line(1)  # why there is no lane: the run may have ended
 
@@ -582,11 +587,14 @@ class TimelinePane(ScrollView, can_focus=True):
                 return self._strip([(" " + no_task_text(self.model), DETAIL_STYLE)], width, base)
             return Strip.blank(width, base)
         if y == height - 1 and height >= 2:
-            return self._strip([(" " + clean(self.detail()), DETAIL_STYLE)], width, base)
+            return self._strip([(self._detail_lines(width)[-1], DETAIL_STYLE)], width, base)
         row = self.scroll_offset.y + y - 1
         lane = self._lane_id(row)
         if lane is None or y > self._lane_lines:
             if y == height - 2 and lane is None and y > 1:  # room under the lanes
+                detail = self._detail_lines(width)
+                if len(detail) == 2:  # a detail too long for one line takes it
+                    return self._strip([(detail[0], DETAIL_STYLE)], width, base)
                 return self._strip([(" " + LEGEND, AXIS_STYLE)], width, base)
             return Strip.blank(width, base)
         return self._lane_strip(lane, row == self._cursor_row(), width, base)
@@ -705,22 +713,38 @@ class TimelinePane(ScrollView, can_focus=True):
 
     def detail(self) -> str:
         """What is under the cursor, in words: a step, a wait, an end, a warning."""
+        return SEP.join(text for text, _rank in self._detail_parts())
+
+    def _detail_parts(self) -> list[Part]:
         m = self.model
         if m is None:
-            return ""
+            return []
         lane = self._cursor_lane()
         if lane is None:
-            return no_task_text(m)
+            return [(no_task_text(m), 0)]
         warning = self.warning_at_cursor()
         if warning is not None:
             kind = warning.get("kind", "warning")
-            message = warning.get("message", "")
+            message = str(warning.get("message", ""))
             when = _secs(float(warning.get("t") or 0))
-            return f"⚠ {kind} at {when} (e explains): {message}"  # the key before a long text
+            return [(f"⚠ {kind} at {when} (e explains)", 0), (message, 0)]  # the key first
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
-            return f"{count} warning(s) of no task shown: move onto a ⚠ and press e"
-        return describe_at(m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now)
+            return [(f"{count} warning(s) of no task shown: move onto a ⚠ and press e", 0)]
+        return detail_parts(m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now)
+
+    def _spare_line(self) -> bool:
+        """The line above the detail holds no lane: the detail may take it (else the
+        legend does)."""
+        height = self._height
+        return height >= 4 and self._lane_id(self.scroll_offset.y + height - 3) is None
+
+    def _detail_lines(self, width: int) -> list[str]:
+        """The detail fitted to the pane: one line, or two when the line above is free."""
+        lines = 2 if self._spare_line() else 1
+        out = [" " + line for line in fit_detail(self._detail_parts(), width - 1, lines)]
+        self._detail_two = len(out) == 2
+        return out
 
     def _tolerance(self) -> float:
         return (self.end - self.start) / self._cells / 2
@@ -958,43 +982,118 @@ def no_task_text(model: RunModel) -> str:
     return f"no task: the program ended (exit {code}) before asyncio.run: see the Output"
 
 
+#: A part of the detail line: (text, rank). Rank 0 is never dropped; when the line is too
+#: narrow the highest ranks go first (the moment, the step count, the duration, the lines),
+#: so what the task awaited next is the last thing standing after its name.
+Part = tuple[str, int]
+SEP = " · "
+WRAP_BELOW = 4  # parts ranked this or more are dropped before the detail takes two lines
+
+
 def describe_at(
     model: RunModel, info: TaskInfo, t: float, tolerance: float, now: float | None = None
 ) -> str:
     """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
+    return SEP.join(text for text, _rank in detail_parts(model, info, t, tolerance, now))
+
+
+def detail_parts(
+    model: RunModel, info: TaskInfo, t: float, tolerance: float, now: float | None = None
+) -> list[Part]:
+    """The detail of ``info`` at ``t`` in parts, its name first (``fit_detail`` fits them).
+
+    A step says the lines it ran between, as the await graph does: it resumed at the line
+    its previous step stopped at (``from line 5``, what the graph shows as ``▶ running``)
+    and stopped at its own (``to 6``, where it then awaited)."""
     name = tl.shorten(info.name, DETAIL_NAME)
+    target = model.target
     index = tl.span_at(info, t, tolerance)
     if index is not None:
         span = info.spans[index]
         first, last = tl.step_number(info, index)
         steps = f"step {first}" if first == last else f"steps {first}-{last}"
-        where = _where(span[5], span[6], model.target)
-        text = f"{name}: {steps} of {info.steps}"
-        if where:
-            text += f", {where}"
-        text += f", ran {_secs(span[2])} at {_secs(span[0])}"
+        parts: list[Part] = [(name, 0), (f"{steps}/{info.steps}", 3)]
+        before = info.spans[index - 1] if index > 0 else None
+        resumed = _where(before[5], before[6], target) if before is not None else ""
+        stopped = _where(span[5], span[6], target)
+        if index == 0:
+            resumed = "its start"
+        ended = index == len(info.spans) - 1 and info.finished and not span[4]
+        if stopped and resumed == stopped:  # round a loop, back to the same await
+            parts.append((f"at {stopped}", 1))
+        elif resumed and (stopped or ended):
+            if resumed.startswith("line ") and stopped.startswith("line "):
+                stopped = stopped[5:]  # from line 5 to 6
+            parts.append((f"from {resumed} to {stopped or 'its end'}", 1))
+        elif stopped or resumed:
+            parts.append((f"to {stopped}" if stopped else f"from {resumed}", 1))
+        parts += [(f"ran {_secs(span[2])}", 2), (f"at {_secs(span[0])}", 4)]
         if span[4]:
-            text += f", then awaited {span[4]}"
-        elif index == len(info.spans) - 1 and info.finished:
-            text += f", then {_ending(model, info)}"
-        return text
+            parts.append((f"then {span[4]}", 0))
+        elif ended:
+            parts.append((f"then {_ending(model, info)}", 0))
+        return parts
     if t < info.created:
-        where = _where(info.file, info.line, model.target)
-        return f"{name}: created at {_secs(info.created)}" + (f" ({where})" if where else "")
+        where = _where(info.file, info.line, target)
+        return [(name, 0), (f"created at {_secs(info.created)}", 0)] + (
+            [(f"at {where}", 1)] if where else []
+        )
     wait = tl.wait_at(info, t, model.now if now is None else now)
     if wait is not None:
-        since, before = wait
-        if before is None:
-            return f"{name}: created at {_secs(info.created)}, not started yet"
-        what = info.spans[before][4]
-        where = _where(info.spans[before][5], info.spans[before][6], model.target)
+        since, before_index = wait
+        if before_index is None:
+            return [(name, 0), (f"created at {_secs(info.created)}, not started yet", 0)]
+        span = info.spans[before_index]
+        what = span[4]
+        where = _where(span[5], span[6], target)
         what_text = f"waiting on {what}" if what else "ready, waiting for its turn"
-        return f"{name}: {what_text} since {_secs(since)}" + (f" at {where}" if where else "")
+        parts = [(name, 0), (what_text, 0), (f"since {_secs(since)}", 2)]
+        return parts + ([(f"at {where}", 1)] if where else [])
     if info.finished:
-        ended = info.ended
-        when = f" at {_secs(ended)}" if ended is not None else ""
-        return f"{name}: {_ending(model, info, when)}"
-    return f"{name}: {info.state}"
+        ended_at = info.ended
+        when = f" at {_secs(ended_at)}" if ended_at is not None else ""
+        return [(name, 0), (_ending(model, info, when), 0)]
+    return [(name, 0), (info.state, 0)]
+
+
+def fit_detail(parts: list[Part], width: int, lines: int = 1) -> list[str]:
+    """``parts`` in at most ``lines`` lines of ``width`` cells: whole on one line if it
+    fits, else without the parts ranked ``WRAP_BELOW`` or more (the moment: the axis's
+    ``▼`` shows it), else split over two between parts (when given two, taking the
+    legend's line), else without its highest-ranked parts, one at a time; what is still
+    too long is cut at its end (its rank-0 parts are then all it has: the name, and what
+    the task awaited)."""
+    parts = [(clean(text), rank) for text, rank in parts if text]
+    width = max(1, width)
+    while True:
+        texts = [text for text, _rank in parts]
+        if cell_len(SEP.join(texts)) <= width:
+            return [SEP.join(texts)]
+        droppable = [i for i, (_text, rank) in enumerate(parts) if rank > 0]
+        wrap = lines >= 2 and all(parts[i][1] < WRAP_BELOW for i in droppable)
+        split = _split(texts, width) if wrap else None
+        if split is not None and cell_len(split[1]) <= width:
+            return split
+        if not droppable:
+            break
+        parts.pop(max(droppable, key=lambda i: parts[i][1]))
+    split = _split(texts, width) if lines >= 2 else None
+    if split is None:
+        return [fit(SEP.join(texts), width).rstrip()]
+    return [split[0], fit(split[1], width).rstrip()]
+
+
+def _split(texts: list[str], width: int) -> list[str] | None:
+    """The parts over two lines, as many on the first as fit (the name at least)."""
+    if len(texts) < 2 or cell_len(texts[0]) > width:
+        return None
+    head = texts[0]
+    for i, text in enumerate(texts[1:], 1):
+        longer = head + SEP + text
+        if cell_len(longer) > width:
+            return [head, SEP.join(texts[i:])]
+        head = longer
+    return None
 
 
 def _ending(model: RunModel, info: TaskInfo, when: str = "") -> str:
