@@ -84,7 +84,8 @@ def moving_around(app: App) -> str:
 
     parts = [
         f"{key('next_pane')} moves the focus on: editor, output, stdin line, task table "
-        "(in the editor Tab indents and Esc moves on; elsewhere Tab moves on too).",
+        "(or, with the timeline shown, editor, timeline, graph; in the editor Tab indents "
+        "and Esc moves on; elsewhere Tab moves on too).",
         f"{key('focus_stdin')} goes straight to the stdin line: type a line, Enter sends it "
         "to the program's input().",
         f"{key('switch_pane')} switches between Output and Tasks (or Timeline and Graph) "
