@@ -241,7 +241,8 @@ def test_f4_shows_each_named_task_lane_beside_its_name(tmp_path, size) -> None:
         lanes = {}
         for line in screen.splitlines():
             words = line.split()
-            if words and words[0] in ("Task-1", "downloader", "parser", "uploader"):
+            lane = not line.startswith(" ")  # the detail line (" Task-1 · done") is not
+            if lane and words and words[0] in ("Task-1", "downloader", "parser", "uploader"):
                 lanes[words[0]] = line
         assert set(lanes) == {"Task-1", "downloader", "parser", "uploader"}, screen
         for name, lane in lanes.items():
