@@ -357,7 +357,7 @@ async def test_the_views_count_program_time_under_a_slow_clock(tmp_path) -> None
         assert app.run_time() == app.model.now  # frozen at the end, on the program's clock
 
 
-async def test_the_graph_says_line_n_for_the_program_whatever_run_start_calls_it(
+async def test_graph_and_timeline_say_line_n_whatever_run_start_calls_the_program(
     tmp_path,
 ) -> None:
     events = [dict(ev) for ev in EVENTS]
@@ -380,5 +380,10 @@ async def test_the_graph_says_line_n_for_the_program_whatever_run_start_calls_it
         rows = [app.graph.render_line(y).text for y in range(app.graph.size.height)]
         assert any("line " in row for row in rows), rows
         assert not any("showcase.py:" in row for row in rows), rows
+        users = next(t.id for t in app.model.tasks.values() if t.name == "users")
+        app.timeline.select_task(users)
+        await pilot.press("right_square_bracket")  # its first step: the lines it ran between
+        await pilot.pause(0.1)
+        assert "line" in app.timeline.detail() and ".py:" not in app.timeline.detail()
         await pilot.press("f6")
         await wait_ended(pilot)

@@ -445,7 +445,7 @@ class AsyncplayApp(App[int]):
         self.marks = RunMarks(model, os.path.abspath(spec.path or ""))
         self.output.show(model, spec.path)
         self.tasks.show(model)
-        self.timeline.show(model)
+        self.timeline.show(model, self.program)
         self.graph.show(model, self.program)
         self.moment = None
         self._started = self.clock()

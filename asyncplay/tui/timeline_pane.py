@@ -236,6 +236,7 @@ class TimelinePane(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model: RunModel | None = None
+        self.program: str | None = None  # the program's own path (show)
         self.show_internal = False
         self.follow = True
         # The user put the cursor at a moment (until a new run or a fit): the await graph
@@ -285,9 +286,12 @@ class TimelinePane(ScrollView, can_focus=True):
 
     # ---- the public side ---------------------------------------------------------------
 
-    def show(self, model: RunModel | None) -> None:
-        """A new run (or none): drop every lane, fit the window and follow."""
+    def show(self, model: RunModel | None, program: str | None = None) -> None:
+        """A new run (or none): drop every lane, fit the window and follow. ``program``:
+        the file the app runs or replays, so its lines read ``line 12`` whatever path the
+        run's ``run_start`` names it by (a replay's is the recorded one)."""
         self.model = model
+        self.program = program
         self._measure()
         self._reset()
         self._lanes.clear()
@@ -731,7 +735,9 @@ class TimelinePane(ScrollView, can_focus=True):
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
             return [(f"{count} warning(s) of no task shown: move onto a ⚠ and press e", 0)]
-        return detail_parts(m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now)
+        return detail_parts(
+            m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now, self.program
+        )
 
     def _spare_line(self) -> bool:
         """The line above the detail holds no lane: the detail may take it (else the
@@ -991,14 +997,25 @@ WRAP_BELOW = 4  # parts ranked this or more are dropped before the detail takes 
 
 
 def describe_at(
-    model: RunModel, info: TaskInfo, t: float, tolerance: float, now: float | None = None
+    model: RunModel,
+    info: TaskInfo,
+    t: float,
+    tolerance: float,
+    now: float | None = None,
+    program: str | None = None,
 ) -> str:
     """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
-    return SEP.join(text for text, _rank in detail_parts(model, info, t, tolerance, now))
+    parts = detail_parts(model, info, t, tolerance, now, program)
+    return SEP.join(text for text, _rank in parts)
 
 
 def detail_parts(
-    model: RunModel, info: TaskInfo, t: float, tolerance: float, now: float | None = None
+    model: RunModel,
+    info: TaskInfo,
+    t: float,
+    tolerance: float,
+    now: float | None = None,
+    program: str | None = None,
 ) -> list[Part]:
     """The detail of ``info`` at ``t`` in parts, its name first (``fit_detail`` fits them).
 
@@ -1006,7 +1023,7 @@ def detail_parts(
     its previous step stopped at (``from line 5``, what the graph shows as ``▶ running``)
     and stopped at its own (``to 6``, where it then awaited)."""
     name = tl.shorten(info.name, DETAIL_NAME)
-    target = model.target
+    target = program or model.target
     index = tl.span_at(info, t, tolerance)
     if index is not None:
         span = info.spans[index]
