@@ -68,9 +68,9 @@ def _count(awaiting: str) -> int | None:
 def edges(model: RunModel, waits: Waits) -> dict[int, list[int]]:
     """Each waiting task -> the tasks it waits on (only tasks still waiting themselves).
 
-    A group (``gather(3)``) stands for the waiting task's unfinished children. When it has
-    more of them than the group holds, the ones another task awaits by name are dropped
-    first (newest first): they are likelier someone else's.
+    A group (``gather(3)``, ``TaskGroup.__aexit__()``) stands for the waiting task's
+    unfinished children; with a count, only those of the last ``k`` it created
+    (``_gathered``), so a background task it started earlier is not drawn under it.
     """
     names = _by_name(model, waits)
     out: dict[int, list[int]] = {}
@@ -88,14 +88,35 @@ def edges(model: RunModel, waits: Waits) -> dict[int, list[int]]:
         info = model.tasks.get(tid)
         kids = [c for c in (info.children if info else ()) if c in waits and c != tid]
         k = _count(waits[tid][0])
-        if k is not None:
-            for c in reversed([c for c in kids if c in direct]):
-                if len(kids) <= k:
-                    break
-                kids.remove(c)
+        if k is not None and kids and info is not None:
+            kids = _gathered(info.children, kids, k, direct)
         if kids:
             out[tid] = kids
     return out
+
+
+def _gathered(children: list[int], waiting: list[int], k: int, direct: set[int]) -> list[int]:
+    """Which of a task's waiting children its ``gather(k)`` holds.
+
+    A task creates nothing while it waits, so the ones it gathered are among the children
+    it created up to the newest one still waiting; of those, the last ``k``, once the ones
+    another task awaits by name are dropped (newest first) while there are more than
+    ``k``: they are likelier someone else's. Finished ones count towards ``k`` but are not
+    drawn; a background task started before them is not in the gather.
+    """
+    position = {c: i for i, c in enumerate(children)}
+    newest = max(position.get(c, -1) for c in waiting)
+    pool = children[: newest + 1]
+    extra = len(pool) - k
+    dropped = set()
+    for c in reversed(pool):
+        if extra <= 0:
+            break
+        if c in direct:
+            dropped.add(c)
+            extra -= 1
+    held = set([c for c in pool if c not in dropped][-k:])
+    return [c for c in waiting if c in held]
 
 
 def _stepped_between(info: TaskInfo, since: float, until: float) -> bool:

@@ -79,7 +79,9 @@ def test_finished_and_internal_tasks_are_left_out_and_ascii_works() -> None:
     s.step(4, 0.5, 0.001).done(4, 0.5)
     m = build(s.end(1.0))
     ids = {n.task for n in graph.tree(m)[0].children}
-    assert ids == {2, 3, 5}  # Task-4 finished; the internal task 6 is not drawn
+    # Task-4 finished; the internal task 6 is not drawn; B, which A awaits, is not one of
+    # the three main gathered (A and the two waiters), so it is drawn under A only.
+    assert ids == {2, 5}
     assert 6 in {n.task for n in graph.tree(m, all_tasks=True)}
     text = "\n".join(graph.render(m, ascii_only=True))
     assert text.isascii() and "`- " in text
@@ -271,3 +273,15 @@ def test_fold_groups_keeps_the_members() -> None:
     kids = graph.tree(m)[0].children
     assert [len(g) for g in graph.fold_groups(kids, m, m.waits())] == [6]
     assert len(graph.fold_groups(kids, m, m.waits(), at_least=7)) == 6
+
+
+def test_a_gather_holds_the_tasks_created_last_not_an_older_background_task() -> None:
+    """showcase.py: main starts a heartbeat and a parser, then gathers users and orders
+    (the parser blocks the loop from 0.13 s to 0.43 s; users ends then)."""
+    model = build(load_events(Path(__file__).parent / "data" / "showcase_events.jsonl"))
+    names = {t.id: t.name for t in model.tasks.values()}
+    for t, expected in ((0.13, ["users", "orders"]), (0.3, ["users", "orders"]), (0.5, ["orders"])):
+        roots = graph.tree(model, graph.waits_at(model, t))
+        main = next(n for n in roots if names[n.task] == "Task-1")
+        assert [names[c.task] for c in main.children] == expected, t
+        assert any(names[n.task] == "heartbeat" for n in roots)  # a root of its own
