@@ -455,6 +455,8 @@ def explain_cancel(model: RunModel | None, task: TaskInfo | int | None) -> Expla
     file = _str(src.get("file"))
     name = _cut(info.name)
     by = _name(model, src.get("by"), "") if src.get("by") is not None else ""
+    if info.finished and info.state != "cancelled" and _own_limit(model, info, src, cause):
+        return _went_on(info, name, by, _at(line), cause, file, line)
     title, what, why = _CANCEL_CAUSES[cause](name, by, _at(line))
     if info.finished and info.state != "cancelled":
         what += (
@@ -476,6 +478,82 @@ def explain_cancel(model: RunModel | None, task: TaskInfo | int | None) -> Expla
     )
 
 
+def _own_limit(model: RunModel | None, info: TaskInfo, src: dict, cause: str) -> bool:
+    """Whether ``info`` is the task that set the time limit (or runs the TaskGroup's block),
+    not one it awaited that the cancel was passed on to: asyncio.timeout (and wait_for on
+    3.12+) cancels the very wait the task is in, so the source's line is the task's own
+    suspension line then; a TaskGroup's failing child is a child of the group's task.
+    When the facts are missing, the task is taken as the owner."""
+    if cause == "taskgroup":
+        by = _task(model, src.get("by"))
+        return by is None or by.id == info.id or by.parent == info.id
+    if cause != "timeout":
+        return False
+    t, line = _seconds(src.get("t")), _line(src.get("line"))
+    before = [s for s in info.spans if t is not None and s[0] <= t]
+    if line is None or not before:
+        return True
+    return before[-1][6] == line
+
+
+_LIMIT_EXAMPLE = (
+    "try:\n"
+    "    async with asyncio.timeout(0.5):  # 3.11+\n"
+    "        await fetch()\n"
+    "    # 3.10: await asyncio.wait_for(fetch(), 0.5)\n"
+    "except TimeoutError:  # asyncio.TimeoutError on 3.10\n"
+    '    print("too slow: skipped")'
+)
+
+
+def _went_on(
+    info: TaskInfo, name: str, by: str, at: str, cause: str, file: str | None, line: int | None
+) -> Explanation:
+    """A task whose own time limit ran out, or whose TaskGroup stopped, and which went on:
+    asyncio un-cancels it and raises TimeoutError (or an ExceptionGroup) in its place."""
+    if info.state == "failed":
+        exc = f" with {_cut(info.exc_type)}" if _str(info.exc_type) else ""
+        after = f"and {name} ended failed{exc}"
+    else:
+        after = f"{name} caught it and went on, and ended {info.state}"
+    if cause == "timeout":
+        return Explanation(
+            "cancel:timeout",
+            f"{name} hit a time limit",
+            f"A time limit ran out while {name} was waiting{at}: asyncio cancelled that "
+            "wait. Leaving the block under the limit (asyncio.timeout, or wait_for on "
+            f"3.12+) turned the CancelledError into TimeoutError; {after}.",
+            "This is how time limits work: asyncio.timeout() (3.11+) cancels the task "
+            "waiting under the limit when the time is up, then un-cancels it and raises "
+            "TimeoutError where the block ends. On 3.10 and 3.11, wait_for() cancels the "
+            "work it waits for instead, and raises TimeoutError in the waiting task.",
+            "Nothing to fix: only the wait under the limit was stopped, not the task. "
+            "Check that the TimeoutError was expected, and catch it where the limit is set.",
+            _LIMIT_EXAMPLE,
+            file,
+            line,
+        )
+    who = f"{by} failed{at}" if by else f"a task of its TaskGroup failed{at}"
+    return Explanation(
+        "cancel:taskgroup",
+        f"{name}'s TaskGroup stopped after a failure",
+        f"{who}, so the TaskGroup cancelled its other tasks and the wait {name} was in at "
+        f"the end of the async with block. The block then raised an ExceptionGroup; {after}.",
+        "This is how TaskGroup (3.11+) works: when one of its tasks fails, it cancels the "
+        "others and the task running the block, then un-cancels that task and raises an "
+        "ExceptionGroup holding the errors.",
+        "Nothing to fix in the cancel: fix the task that failed (its row shows the "
+        "exception), or catch its error with except* where the group is used.",
+        "try:\n"
+        "    async with asyncio.TaskGroup() as tg:\n"
+        "        tg.create_task(work())\n"
+        "except* ValueError as group:\n"
+        '    print("failed:", group.exceptions)',
+        file,
+        line,
+    )
+
+
 def _cancelled_by_call(name: str, by: str, at: str) -> tuple[str, str, str]:
     who = f"{by} called {name}.cancel()" if by else f"{name}.cancel() was called"
     return (
@@ -489,7 +567,7 @@ def _cancelled_by_call(name: str, by: str, at: str) -> tuple[str, str, str]:
 def _cancelled_by_timeout(name: str, by: str, at: str) -> tuple[str, str, str]:
     return (
         f"{name} was cancelled by a timeout",
-        f"A time limit expired{at}: {name} was still running when its time was up.",
+        f"A time limit expired{at}: {name} had not finished when its time was up.",
         "asyncio.wait_for() and asyncio.timeout() (3.11+) cancel the work under the time "
         "limit when the time runs out; the waiting code then gets TimeoutError.",
     )
