@@ -19,6 +19,13 @@ MAX_SPANS_PER_TASK = 2_000
 MAX_SNAPSHOTS = 8  # await-graph snapshots taken at deadlock warnings
 
 FINISHED = frozenset({"done", "cancelled", "failed"})
+# Events stamped by the child's loop clock. asyncplay stamps the others (run_end, summary,
+# output read straight from a pipe) with the wall clock, which under ``--speed`` or the
+# virtual clock is another time base: they must not move the run's time (a 3 s program
+# at speed 0.25 would stretch to 12 s in every view).
+CHILD_CLOCK = frozenset(
+    {"hello", "task_created", "task_renamed", "steps", "task_done", "warning", "cancel_source"}
+)
 
 
 class TaskInfo:
@@ -177,7 +184,11 @@ def apply(model: RunModel, event: dict) -> RunModel:
     """Fold one protocol event into ``model``; unknown kinds are ignored (newer children)."""
     kind = event.get("event")
     t = event.get("t")
-    if isinstance(t, (int, float)) and t > model.now:
+    if (
+        isinstance(t, (int, float))
+        and t > model.now
+        and (kind in CHILD_CLOCK or (model.clock == "real" and model.speed == 1.0))
+    ):
         model.now = float(t)
     handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
     if handler is not None:

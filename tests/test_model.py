@@ -110,3 +110,17 @@ def test_an_empty_task_name_is_kept_and_a_missing_one_made_up() -> None:
         {"event": "task_created", "t": 0.0, "id": 2, "coro": "main"},
     ])  # fmt: skip
     assert m.tasks[1].name == "" and m.tasks[2].name == "Task-2"
+
+
+def test_wall_clock_events_do_not_stretch_a_slowed_or_virtual_run() -> None:
+    for hello in ({"clock": "real", "speed": 0.25}, {"clock": "virtual", "speed": 1.0}):
+        m = RunModel()
+        apply(m, {"event": "run_start", "t": 0.0, "target": "x.py"})
+        apply(m, {"event": "hello", "t": 0.0, "version": 1, **hello})
+        apply(m, {"event": "task_created", "t": 0.1, "id": 1, "name": "Task-1", "coro": "main"})
+        apply(m, {"event": "task_done", "t": 3.0, "id": 1, "state": "done", "result": "None"})
+        apply(m, {"event": "summary", "t": 12.1, "steps": 1, "tasks": []})  # the wall's time
+        apply(m, {"event": "run_end", "t": 12.1, "exit_code": 0, "reason": "exited"})
+        assert m.now == 3.0 and m.status == "ended", hello
+    m = build(STREAM)  # the real clock at speed 1: the run's end is the end
+    assert m.now == 1.2

@@ -177,6 +177,7 @@ def test_format_key() -> None:
     assert format_key("f5,ctrl+j") == "F5 / Ctrl+J"
     assert format_key("shift+f3") == "Shift+F3"
     assert format_key("escape") == "Esc"
+    assert format_key("e,f10") == "e / F10" and format_key("i") == "i"  # typed as shown
 
 
 async def test_help_screen_shows_the_apps_bindings_and_columns() -> None:

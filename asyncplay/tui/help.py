@@ -120,6 +120,9 @@ def format_key(key: str) -> str:
     """``"ctrl+r"`` -> ``"Ctrl+R"``, ``"f5"`` -> ``"F5"``, ``"f3,shift+f3"`` -> ``"F3 / Shift+F3"``."""
     shown = []
     for chord in key.split(","):
+        if len(chord.strip()) == 1:  # a plain letter key is typed as shown: e, not E
+            shown.append(chord.strip())
+            continue
         parts = chord.strip().split("+")
         words = [_NAMES.get(p, p.upper() if len(p) <= 3 else p.capitalize()) for p in parts]
         words = [w.capitalize() if w in ("CTRL", "SHIFT") else w for w in words]
