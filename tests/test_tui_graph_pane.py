@@ -545,3 +545,34 @@ async def test_control_and_bidi_characters_are_never_drawn_and_wide_names_align(
         for y, row in enumerate(app.pane.rows):  # widths in cells: 作 takes two
             assert graph_pane._row_width(row) == cell_len(text[y + 1])
         assert app.pane.virtual_size.width == max(map(graph_pane._row_width, app.pane.rows)) + 1
+
+
+def test_the_end_message_is_worded_from_the_model() -> None:
+    """No task at all (a plain script, a SyntaxError), failed or cancelled tasks, or all
+    finished: "every task finished" only for the last."""
+    plain = build(Stream().end(0.1, 0))
+    assert graph_pane.finished_text(plain, False) == (
+        "No task: the program ended (exit 0) without reaching asyncio.run."
+    )
+    syntax = build(Stream().end(0.1, 1))
+    assert "No task: the program ended (exit 1)" in graph_pane.finished_text(syntax, False)
+    s = Stream()
+    s.task(1, 0.0, "main", line=40).task(2, 0.01, "helper", parent=1, line=30)
+    s.task(3, 0.01, "shutdown_asyncgens", internal=True)
+    s.done(1, 0.5, "failed", exc="ValueError").done(2, 0.51, "cancelled").done(3, 0.52, "failed")
+    crash = build(s.end(0.6, 1))
+    assert graph_pane.finished_text(crash, False) == (
+        "The run ended: no task waits any more (1 failed, 1 cancelled)."
+    )
+    assert "(2 failed, 1 cancelled)" in graph_pane.finished_text(crash, True)
+    assert graph_pane.finished_text(build(gather_run()), False) == graph_pane.ALL_FINISHED
+
+
+async def test_a_run_without_a_task_does_not_say_every_task_finished() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.pane.show(build(Stream().end(0.1, 0)))
+        app.pane.sync(0.1)
+        await pilot.pause()
+        said = " ".join(line for line in lines(app.pane)[1:] if line)
+        assert said == "No task: the program ended (exit 0) without reaching asyncio.run."

@@ -28,6 +28,7 @@ from textual.strip import Strip
 from asyncplay import graph
 from asyncplay.model import RunModel
 from asyncplay.tui.text_cells import clean
+from asyncplay.tui.timeline_pane import no_task_text
 
 #: The pane's keys, for the help screen.
 GRAPH_HELP: tuple[tuple[str, str], ...] = (
@@ -49,6 +50,24 @@ GRAPH_HELP: tuple[tuple[str, str], ...] = (
 NO_RUN = "Run a program (F5) to see who awaits whom."
 NOTHING_WAITING = "No task is waiting at this moment."
 ALL_FINISHED = "The run ended and every task finished: nobody waits any more."
+
+
+def finished_text(model: RunModel, show_internal: bool) -> str:
+    """What the pane says once a run has ended with nobody waiting, from the model: no task
+    at all (a plain script, a SyntaxError: the timeline's words), tasks some of which failed
+    or were cancelled, or every task finished."""
+    tasks = [t for t in model.tasks.values() if show_internal or not t.internal]
+    if not tasks:
+        text = no_task_text(model)
+        return f"{text[:1].upper()}{text[1:]}."
+    failed = sum(t.state == "failed" for t in tasks)
+    cancelled = sum(t.state == "cancelled" for t in tasks)
+    if failed or cancelled:
+        counts = [f"{n} {word}" for n, word in ((failed, "failed"), (cancelled, "cancelled")) if n]
+        return f"The run ended: no task waits any more ({', '.join(counts)})."
+    return ALL_FINISHED
+
+
 # (the messages are wrapped to the pane's width: beside the timeline it has ~45 columns)
 RUNNING = "▶ running"
 MAX_NAME = 60
@@ -357,7 +376,11 @@ class GraphPane(ScrollView, can_focus=True):
         else:
             self.shown = graph.moment(m, self.moment)
             self.rows = build_rows(m, self.shown, self.show_internal, self.program)
-            self.message = ALL_FINISHED if self.shown.when == "finished" else NOTHING_WAITING
+            self.message = (
+                finished_text(m, self.show_internal)
+                if self.shown.when == "finished"
+                else NOTHING_WAITING
+            )
         self._index = {}
         width = 0  # the message is wrapped to the pane
         for i, row in enumerate(self.rows):
