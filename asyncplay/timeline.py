@@ -494,6 +494,14 @@ def pan(start: float, end: float, by: float) -> tuple[float, float]:
     return new_start, new_start + span
 
 
+def clamp(start: float, end: float, last: float) -> tuple[float, float]:
+    """The window kept as long, moved back so that it never goes past ``last`` (the
+    run's end at its right edge at most) nor before 0: panning stops at both ends."""
+    span = end - start
+    new_start = max(0.0, min(start, last - span))
+    return new_start, new_start + span
+
+
 def grown_end(now: float, parts: int = 16) -> float:
     """The end of a window that holds a live run up to ``now`` and grows in steps of about
     1/``parts`` of it: the picture (and every lane's cells) stays put for several ticks

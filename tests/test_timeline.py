@@ -320,3 +320,10 @@ def test_keep_steps_never_hides_a_step_under_the_end_mark() -> None:
 )
 def test_a_warning_goes_beside_a_step_or_end_mark(cells, col, taken, drawn) -> None:
     assert tl.warning_column(cells, col, taken) == drawn
+
+
+def test_clamp_keeps_the_window_between_0_and_the_runs_end() -> None:
+    assert tl.clamp(5.0, 7.0, 3.0) == (1.0, 3.0)  # past the end: back to end at the edge
+    assert tl.clamp(-1.0, 1.0, 3.0) == (0.0, 2.0)
+    assert tl.clamp(0.5, 1.5, 3.0) == (0.5, 1.5)
+    assert tl.clamp(0.5, 9.5, 3.0) == (0.0, 9.0)  # wider than the run: from 0

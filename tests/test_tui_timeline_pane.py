@@ -200,7 +200,9 @@ async def test_right_past_the_edge_pans_the_window() -> None:
     async with app.run_test(size=(32, 6)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
-        await pilot.press("plus", "plus", "plus")  # around t=0
+        await pilot.press("plus", "plus", "plus")  # around the cursor, at the run's end
+        await pilot.press(*["less_than_sign"] * 16)  # back to t=0
+        assert pane.start == 0.0
         end = pane.end
         await pilot.press(*["right"] * (pane._cells + 3))
         assert pane.end > end and pane.start <= pane.cursor_time <= pane.end
@@ -741,3 +743,21 @@ async def test_the_detail_fits_the_pane_one_line_or_two() -> None:
             else:
                 assert text[-2].startswith("Task-")  # a lane, not the detail
                 assert text[-1].startswith(" worker-0 ·") and "from line 5 to 6" in text[-1]
+
+
+async def test_panning_and_zooming_out_stop_at_the_runs_end() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        m = gather_model()
+        pane = await shown(app, pilot, m)
+        await pilot.press("plus", "plus")
+        span = pane.end - pane.start
+        await pilot.press(*["greater_than_sign"] * 12)
+        assert pane.end == pytest.approx(m.now)  # the run's end at the right edge, no further
+        assert pane.end - pane.start == pytest.approx(span)
+        await pilot.press(*["right"] * (pane._cells * 3))
+        assert pane.end == pytest.approx(m.now)
+        await pilot.press("minus")
+        assert pane.start >= 0 and pane.end <= m.now + 1e-9
+        await pilot.press(*["less_than_sign"] * 12)
+        assert pane.start == 0.0

@@ -509,6 +509,11 @@ class TimelinePane(ScrollView, can_focus=True):
             return 1e-3
         return max(m.now, 1e-3) if m.status == "ended" else tl.grown_end(self._now)
 
+    def _in_run(self, start: float, end: float) -> tuple[float, float]:
+        """The window moved back, if it must, so that it ends at the run's end at most:
+        panning on stops there as panning back stops at 0."""
+        return tl.clamp(start, end, self._full_end())
+
     def _fit_window(self) -> None:
         self.start, self.end = 0.0, self._full_end()
 
@@ -821,6 +826,7 @@ class TimelinePane(ScrollView, can_focus=True):
             self.start, self.end = tl.pan(self.start, self.end, t - self.start - span * 0.1)
         else:
             self.start, self.end = tl.pan(self.start, self.end, t - self.end + span * 0.1)
+        self.start, self.end = self._in_run(self.start, self.end)
 
     def action_move(self, delta: int) -> None:
         self._set_row(self._cursor_row() + delta)
@@ -849,7 +855,7 @@ class TimelinePane(ScrollView, can_focus=True):
                 col = 0
         elif col >= n:
             self.follow = False
-            self.start, self.end = tl.pan(self.start, self.end, dt)
+            self.start, self.end = self._in_run(*tl.pan(self.start, self.end, dt))
             col = n - 1
         self._place(tl.cell_time(col, self.start, self.end, n))
         self._moved()
@@ -891,13 +897,16 @@ class TimelinePane(ScrollView, can_focus=True):
         full = self._full_end()
         if factor > 1 and self.end - self.start >= full * 2:
             self._fit_window()  # zoomed out past the whole run: just the run
+        else:
+            self.start, self.end = self._in_run(self.start, self.end)
         self._moved()
 
     def action_pan(self, direction: int) -> None:
         if self.model is None:
             return
         self.follow = False
-        self.start, self.end = tl.pan(self.start, self.end, direction * (self.end - self.start) / 2)
+        by = direction * (self.end - self.start) / 2
+        self.start, self.end = self._in_run(*tl.pan(self.start, self.end, by))
         if not self.start <= self._cursor_t <= self.end:
             self._place((self.start + self.end) / 2)
         self._moved()
