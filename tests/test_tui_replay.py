@@ -16,10 +16,10 @@ from conftest import descendants
 from helpers import asyncplay
 from tui_helpers import wait_for
 
-from asyncplay import exits, storage
+from asyncplay import exits, snippets, storage
 from asyncplay.recording import read
 from asyncplay.replay import wants_tui
-from asyncplay.tui.replay_mode import Replay, ReplayApp
+from asyncplay.tui.replay_mode import Replay, ReplayApp, save_folder
 
 PROGRAM = """import asyncio
 
@@ -305,6 +305,24 @@ async def test_f12_is_save_as_too(recorded, no_spawn):
         await pilot.press("escape")
         await wait_for(pilot, lambda: len(app.screen_stack) == 1)
         assert app.replay is not None and app.editor.read_only  # cancelled: still a replay
+
+
+async def test_save_as_of_a_bundled_lessons_recording_proposes_the_users_folder(recorded, no_spawn):
+    """A recording of a bundled lesson names the read-only snippets folder: Save as
+    proposes the user's snippets folder instead, and Enter saves there."""
+    replay = Replay(str(recorded), read(str(recorded)))
+    replay.source_path = str(snippets.bundled_dir() / "timeout.py")
+    app = ReplayApp(replay)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        assert app.screen.query_one("#name").value == "timeout"
+        assert app.screen.folder == storage.user_snippets_dir()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.replay is None)
+    assert (storage.user_snippets_dir() / "timeout.py").read_text() == PROGRAM
+    assert save_folder(str(recorded)) == recorded.parent  # an ordinary program's own folder
+    assert save_folder(str(recorded.parent / "gone" / "g.py")) is None and save_folder(None) is None
 
 
 async def test_an_old_recording_without_source_still_opens(recorded, tmp_path, no_spawn):

@@ -21,7 +21,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Button
 
-from asyncplay import exits, storage
+from asyncplay import exits, snippets, storage
 from asyncplay.recording import Recording
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.app import AsyncplayApp, Session, SessionFactory, live_session, origin_label
@@ -31,6 +31,21 @@ from asyncplay.tui.stdin_box import StdinBox
 
 NO_PROGRAM = "<recording without source>"  # a name no event's file can match
 REPLAY_STDIN = "stdin: a replay takes no input (what the program read is in its output)"
+
+
+def save_folder(source_path: str | None) -> Path | None:
+    """The folder Save as proposes for a replayed program: the one it was recorded in,
+    unless that is gone or is the bundled snippets' (read-only: a lesson's copy goes to the
+    user's snippets folder, as in the app, which None means)."""
+    if not source_path:
+        return None
+    folder = Path(source_path).parent
+    try:
+        if not folder.is_dir() or folder.resolve() == snippets.bundled_dir().resolve():
+            return None
+    except OSError:
+        return None
+    return folder
 
 
 class Replay:
@@ -238,9 +253,7 @@ class ReplayApp(AsyncplayApp):
             return
         from asyncplay.tui.file_dialogs import SaveAsScreen
 
-        folder = Path(self.replay.source_path).parent if self.replay.source_path else None
-        if folder is not None and not folder.is_dir():
-            folder = None
+        folder = save_folder(self.replay.source_path)
         self.push_screen(SaveAsScreen(name=self.replay.save_name(), folder=folder), self._saved_as)
 
     def write_file(self, path: Path) -> None:
