@@ -537,8 +537,9 @@ def _went_on(
     return Explanation(
         "cancel:taskgroup",
         f"{name}'s TaskGroup stopped after a failure",
-        f"{who}, so the TaskGroup cancelled its other tasks and the wait {name} was in at "
-        f"the end of the async with block. The block then raised an ExceptionGroup; {after}.",
+        f"{who}, so the TaskGroup cancelled its other tasks and the wait {name} was in "
+        "(in its async with block, or at its end). The block then raised an "
+        f"ExceptionGroup; {after}.",
         "This is how TaskGroup (3.11+) works: when one of its tasks fails, it cancels the "
         "others and the task running the block, then un-cancels that task and raises an "
         "ExceptionGroup holding the errors.",
