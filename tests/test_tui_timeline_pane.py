@@ -117,14 +117,14 @@ async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
         ids = {t.name: t.id for t in m.tasks.values()}
         # Until placed, the cursor is at now: the detail says how each task is (or ended).
         assert pane.cursor_task == ids["Task-1"] and pane.cursor_time == m.now
-        assert not pane.cursor_placed and "Task-1 · done at 3.10 s = None" in detail_of(pane)
+        assert not pane.cursor_placed and "Task-1 · returned None at 3.10 s" in detail_of(pane)
         await pilot.press("down")
         assert pane.cursor_task == ids["worker-A"] and pane.cursor_time == m.now
-        assert "worker-A · done at 2.09 s = 'A slept 2 s'" in detail_of(pane)
+        assert "worker-A · returned 'A slept 2 s' at 2.09 s" in detail_of(pane)
         await pilot.press("left_square_bracket")  # back to its last step
         a = m.tasks[ids["worker-A"]]
         assert pane.cursor_time == a.spans[1][0] and pane.cursor_placed
-        assert "step 2/2" in detail_of(pane) and "then done" in detail_of(pane)
+        assert "step 2/2" in detail_of(pane) and "then returned" in detail_of(pane)
         await pilot.press("left_square_bracket")  # its first step
         assert pane.cursor_time == a.spans[0][0]
         await pilot.press("0", "right_square_bracket")  # from now, ] starts at the first
@@ -345,11 +345,11 @@ async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
     async with app.run_test(size=(100, 8)) as pilot:
         pane = await shown(app, pilot, cancelled_model())
         lane = lane_line(pane, "victim")
-        assert "✕ by main at x.py:12" in lane
+        assert "✕ by main at line 12" in lane
         pane.select_task(2)
         pane._cursor_t = 0.9
         pane.refresh()
-        assert "victim · cancelled at 200.1 ms by main at x.py:12" in detail_of(pane)
+        assert "victim · cancelled at 200.1 ms by main at line 12" in detail_of(pane)
         await pilot.press("left_square_bracket")  # the step that took the CancelledError
         assert pane.cursor_time == 0.2
         assert "step 2/2" in detail_of(pane) and "then cancelled by main" in detail_of(pane)
@@ -360,7 +360,7 @@ async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() 
     async with app.run_test(size=(60, 8)) as pilot:
         pane = await shown(app, pilot, cancelled_model(at=0.99))
         cells = cells_of(pane, lane_line(pane, "victim"))
-        assert cells.rstrip().endswith("─by main at x.py:12 ▌✕")  # before its mark
+        assert cells.rstrip().endswith("─by main at line 12 ▌✕")  # before its mark
         assert "sleep(9)" in cells  # the wait's own label stays when both fit
     for width, keeps in ((34, True), (27, False)):  # shorter: "by main", then no label
         app = Host()
@@ -706,7 +706,7 @@ def _resumed_model() -> RunModel:
         (0.0, "worker · step 1/4 · from its start to line 5 · ran 1.0 ms · at 0 s · then Queue.get()"),
         (0.1, "worker · step 2/4 · from line 5 to 6 · ran 2.0 ms · at 100.0 ms · then Lock.acquire()"),
         (0.2, "worker · step 3/4 · at line 6 · ran 1.0 ms · at 200.0 ms · then Lock.acquire()"),
-        (0.3, "worker · step 4/4 · from line 6 to its end · ran 1.0 ms · at 300.0 ms · then done = None"),
+        (0.3, "worker · step 4/4 · from line 6 to its end · ran 1.0 ms · at 300.0 ms · then returned None"),
         (0.15, "worker · waiting on Lock.acquire() · since 102.0 ms · at line 6"),
     ],
 )  # fmt: skip
@@ -761,3 +761,56 @@ async def test_panning_and_zooming_out_stop_at_the_runs_end() -> None:
         assert pane.start >= 0 and pane.end <= m.now + 1e-9
         await pilot.press(*["less_than_sign"] * 12)
         assert pane.start == 0.0
+
+
+async def test_a_task_named_nothing_is_said_no_name() -> None:
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "w", name="")
+    s.step(1, 0.0, 0.001, "sleep(0.5)", 3).step(2, 0.01, 0.001).done(2, 0.3)
+    s.step(1, 0.5, 0.001).done(1, 0.6)
+    next(e for e in s.events if e.get("id") == 2)["name"] = ""  # create_task(c, name="")
+    app = Host()
+    async with app.run_test(size=(80, 8)) as pilot:
+        pane = await shown(app, pilot, build(s.end(0.6)))
+        row = next(y for y, line in enumerate(lines(pane)) if line.startswith("(no name)"))
+        assert style_at(pane, row, 0).italic and style_at(pane, row, 0).dim
+        pane.select_task(2)
+        pane.refresh()
+        assert detail_of(pane).strip().startswith("(no name) · returned None at 300.0 ms")
+
+
+def _cancelled_elsewhere(file: str) -> RunModel:
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "v", name="victim")
+    s.step(1, 0.0, 0.001, "sleep(0.2)", 3).step(2, 0.01, 0.001, "sleep(9)", 8)
+    s.events.append(
+        {"event": "cancel_source", "t": 0.2, "id": 2, "cause": "timeout", "file": file, "line": 35}
+    )
+    s.step(2, 0.2, 0.0001).done(2, 0.2001, "cancelled")
+    s.step(1, 0.2, 0.001).done(1, 1.0)
+    return build(s.end(1.0))
+
+
+@pytest.mark.parametrize(
+    "file, program, says",
+    [
+        ("/home/snippets/shield.py", "/home/snippets/shield.py", "timeout at line 35"),
+        ("/p/x.py", None, "timeout at line 35"),  # the run's own target
+        ("/usr/lib/python3/asyncio/tasks.py", None, "timeout at tasks.py:35"),
+    ],
+)
+async def test_a_cancel_in_the_program_says_line_n(file, program, says) -> None:
+    app = Host()
+    async with app.run_test(size=(100, 8)) as pilot:
+        pane = app.query_one(TimelinePane)
+        pane.show(_cancelled_elsewhere(file), program)
+        await pilot.pause()
+        assert says in lane_line(pane, "victim")
+        pane.select_task(2)
+        pane.refresh()
+        assert f"cancelled at 200.1 ms ({says})" in detail_of(pane)
+
+
+def test_the_detail_says_what_a_task_returned_or_raised() -> None:
+    s = Stream().task(1, 0.0, "main", name="main")
+    s.step(1, 0.0, 0.001).done(1, 0.5, "failed", exc="KeyError")
+    m = build(s.end(0.5))
+    assert describe_at(m, m.tasks[1], 0.6, 0.01) == "main · raised KeyError at 500.0 ms: boom"

@@ -36,7 +36,7 @@ from textual.strip import Strip
 
 from asyncplay import timeline as tl
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.report import cancelled_by
+from asyncplay.tui.task_table import NO_NAME, NO_NAME_STYLE
 from asyncplay.tui.text_cells import clean, fit
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
@@ -115,6 +115,26 @@ def _where(file: str | None, line: int | None, target: str | None = None) -> str
     if file == target:
         return f"line {line}"
     return f"{os.path.basename(file)}:{line}"
+
+
+def cancelled_by(model: RunModel, info: TaskInfo, target: str | None = None) -> str:
+    """``by main at line 12``, ``timeout at line 9``, ``by cancel() at other.py:3``, or ""
+    when nobody knows: ``report.cancelled_by``'s words with the pane's ``line N``."""
+    src = info.cancel_source if isinstance(info.cancel_source, dict) else None
+    if not src:
+        return ""
+    cause = str(src.get("cause") or "unknown")
+    line = src.get("line")
+    where = _where(src.get("file"), line if isinstance(line, int) else None, target)
+    by_id = src.get("by")
+    by = model.tasks.get(by_id) if isinstance(by_id, int) else None
+    if cause == "cancel":
+        text = f"by {by.name or NO_NAME}" if by is not None else "by cancel()"
+    elif cause == "unknown" and not where:
+        return ""
+    else:
+        text = cause
+    return f"{text} at {where}" if where else text
 
 
 def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, str]:
@@ -452,7 +472,7 @@ class TimelinePane(ScrollView, can_focus=True):
                 if self.show_internal or not info.internal:
                     self._row_of[info.id] = len(self._order)
                     self._order.append(info.id)
-                self._longest = max(self._longest, len(info.name))
+                self._longest = max(self._longest, len(info.name or NO_NAME))
             self._seen = len(m.tasks)
             self._resize()
         if self._warn_seen < len(m.warnings):
@@ -561,7 +581,8 @@ class TimelinePane(ScrollView, can_focus=True):
         info = m.tasks[tid]
         cells = self._compute_cells(info)
         labels = tl.wait_labels(info, cells, self.start, self.end)
-        cancel = cancelled_by(m, info) if info.state == "cancelled" else ""
+        target = self.program or m.target
+        cancel = cancelled_by(m, info, target) if info.state == "cancelled" else ""
         if len(self._lanes) >= MAX_LANES_KEPT:
             self._lanes.clear()  # lanes scrolled past long ago: computed again if seen
         lane = self._lanes[tid] = _Lane(key, cells, labels, cancel)
@@ -671,8 +692,10 @@ class TimelinePane(ScrollView, can_focus=True):
             name, name_style = "warnings", Style(color="yellow")
             text, kinds = " " * n, tl.EMPTY * n
         else:
-            name = info.name
+            name = info.name or NO_NAME  # create_task(name=""): said as the table says it
             name_style = INTERNAL_STYLE if info.internal else Style()
+            if not info.name:
+                name_style = name_style + NO_NAME_STYLE
             # Two strings as long as the lane: what each cell shows, and its style's
             # code; overlays are spliced in and the styles drawn in runs (no per-cell work).
             text, kinds = lane.cells.translate(GLYPH_TABLE), lane.cells
@@ -1031,7 +1054,7 @@ def detail_parts(
     A step says the lines it ran between, as the await graph does: it resumed at the line
     its previous step stopped at (``from line 5``, what the graph shows as ``▶ running``)
     and stopped at its own (``to 6``, where it then awaited)."""
-    name = tl.shorten(info.name, DETAIL_NAME)
+    name = tl.shorten(info.name or NO_NAME, DETAIL_NAME)
     target = program or model.target
     index = tl.span_at(info, t, tolerance)
     if index is not None:
@@ -1057,7 +1080,7 @@ def detail_parts(
         if span[4]:
             parts.append((f"then {span[4]}", 0))
         elif ended:
-            parts.append((f"then {_ending(model, info)}", 0))
+            parts.append((f"then {_ending(model, info, target=target)}", 0))
         return parts
     if t < info.created:
         where = _where(info.file, info.line, target)
@@ -1078,7 +1101,7 @@ def detail_parts(
     if info.finished:
         ended_at = info.ended
         when = f" at {_secs(ended_at)}" if ended_at is not None else ""
-        return [(name, 0), (_ending(model, info, when), 0)]
+        return [(name, 0), (_ending(model, info, when, target), 0)]
     return [(name, 0), (info.state, 0)]
 
 
@@ -1122,15 +1145,18 @@ def _split(texts: list[str], width: int) -> list[str] | None:
     return None
 
 
-def _ending(model: RunModel, info: TaskInfo, when: str = "") -> str:
-    """``cancelled at 0.20 s by main at x.py:12``, ``failed: ValueError: boom``, ``done = 3``."""
+def _ending(model: RunModel, info: TaskInfo, when: str = "", target: str | None = None) -> str:
+    """``cancelled at 0.20 s by main at line 12``, ``raised ValueError at 1.00 s: boom``,
+    ``returned 3 at 2.09 s``."""
     if info.state == "cancelled":
-        why = cancelled_by(model, info)  # "by main at x.py:12", "timeout at x.py:9"
+        why = cancelled_by(model, info, target)  # "by main at line 12", "timeout at line 9"
         if why and not why.startswith("by "):
             why = f"({why})"
         return f"cancelled{when}" + (f" {why}" if why else "")
     if info.state == "failed":
-        exc = ": ".join(x for x in (info.exc_type or "an exception", info.exc_msg) if x)
-        return f"failed{when}: {exc}"
-    result = f" = {info.result}" if info.result is not None else ""
-    return f"{info.state}{when}{result}"
+        exc = info.exc_type or "an exception"
+        return f"raised {exc}{when}" + (f": {info.exc_msg}" if info.exc_msg else "")
+    if info.state == "done":
+        result = f" {info.result}" if info.result is not None else ""
+        return f"returned{result}{when}"
+    return f"{info.state}{when}"
