@@ -577,3 +577,21 @@ async def test_cut_off_says_how_main_ended(version: str, ending: str, tmp_path: 
         "cancelled": "main() was cancelled",
         "interrupted": "interrupted",
     }[ending] in w["message"]
+
+
+# ---- what a task waits on, in the program's words --------------------------------------
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_wait_is_named_by_the_call_the_program_made(version: str) -> None:
+    """queue.join() waits inside an Event.wait(), as_completed inside a Queue.get(): the
+    timeline and the table must say what the program awaited, not asyncio's insides."""
+    for lesson, said, not_said in (
+        ("queues", "Queue.join()", "Event.wait()"),
+        ("as_completed", "as_completed()", "Queue.get()"),
+    ):
+        r = asyncplay("run", "--json", "--clock", "virtual", "--python", _python(version),
+                      lesson, cwd=ROOT)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        waits = {s[3] for ev in r.kinds("steps") for s in ev["steps"]}
+        assert said in waits and not_said not in waits, (lesson, waits)

@@ -109,6 +109,11 @@ _SPAWNERS = frozenset(
         "staggered_race",
     }
 )
+# A wait is named by the outermost public asyncio call the program made (queue.join()
+# waits in an Event.wait(), as_completed in a Queue.get()), looking through wait_for to what
+# it waits for (sleep(10)), and by these private frames when the program called into one.
+SEE_THROUGH = frozenset({"wait_for"})
+NAMED_PRIVATE = frozenset({"_wait_for_one"})  # as_completed()
 _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"})
 
 FLUSH_INTERVAL = 0.05
@@ -699,11 +704,17 @@ class Tracer:
             elif k == 1:
                 if aio is None:
                     aio = f
-                if f.f_code.co_name[0] != "_":
-                    public = f
+                if (
+                    public is None
+                    and f.f_code.co_name[0] != "_"
+                    and f.f_code.co_name not in SEE_THROUGH
+                ):
+                    public = f  # the outermost: what the program called (Queue.join)
             c = nxt
         if aio is not None:
-            what = self.wait_name(public or aio)
+            # The asyncio call the program made, not what it uses inside: queue.join()
+            # waits in an Event.wait(), as_completed in a Queue.get().
+            what = self.wait_name(aio if aio.f_code.co_name in NAMED_PRIVATE else public or aio)
         else:
             w = task._fut_waiter
             if w is None:
