@@ -570,7 +570,7 @@ async def test_the_legend_uses_a_free_line_only() -> None:
     app = Host()
     async with app.run_test(size=(80, 9)) as pilot:
         pane = await shown(app, pilot, gather_model())  # 4 lanes, 7 lines for them
-        assert "✕ cancelled" in lines(pane)[-2] and "─ waiting" in lines(pane)[-2]
+        assert "✕ cancelled" in lines(pane)[-2] and "╳ cut off  ⚠ warning" in lines(pane)[-2]
         s = Stream()
         for tid in range(1, 9):
             s.task(tid, tid / 10)
@@ -814,3 +814,32 @@ def test_the_detail_says_what_a_task_returned_or_raised() -> None:
     s.step(1, 0.0, 0.001).done(1, 0.5, "failed", exc="KeyError")
     m = build(s.end(0.5))
     assert describe_at(m, m.tasks[1], 0.6, 0.01) == "main · raised KeyError at 500.0 ms: boom"
+
+
+def cut_off_model() -> RunModel:
+    """A run stopped by its time limit while main waited on gather(1) of a sleeper."""
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "w", name="sleeper")
+    s.step(1, 0.0, 0.001, "gather(1)", 14).step(2, 0.01, 0.001, "sleep(9)", 3)
+    events = s.end(2.02, exit_code=3)
+    events[-1].update(reason="timeout", by="asyncplay", message="the run hit its 2 s limit")
+    return build(events)
+
+
+async def test_a_task_the_run_cut_off_ends_at_a_mark_and_says_so() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        m = cut_off_model()
+        pane = await shown(app, pilot, m)
+        for name in ("main", "sleeper"):
+            cells = cells_of(pane, lane_line(pane, name)).rstrip()
+            assert cells.endswith("─╳"), cells  # the run's end marked, not a wait
+        row = next(y for y, line in enumerate(lines(pane)) if line.startswith("sleeper"))
+        x = pane._label_width + 1 + pane._cells - 1
+        assert style_at(pane, row, x).color.name == "magenta"
+        assert "╳ cut off" in lines(pane)[-2]  # the legend says what it means
+        pane.select_task(2)
+        pane.refresh()
+        detail = detail_of(pane)
+        assert "sleeper · cut off at 2.02 s (the run ended: the run hit its 2 s limit)" in detail
+        await pilot.press("left", "left")  # before the end: what it was waiting on
+        assert "waiting on sleep(9)" in detail_of(pane)

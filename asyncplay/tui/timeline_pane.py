@@ -44,7 +44,8 @@ MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
 DETAIL_NAME = 24  # a task's name in the detail line, cut in the middle past this
 LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
-GLYPHS = tl.UNICODE
+CUT = "u"  # the pane's own cell code: the run ended (a limit, a stop) with the task alive
+GLYPHS = {**tl.UNICODE, CUT: "╳"}
 CELL_STYLE = {
     tl.RUN: Style(color="green", bold=True),
     tl.STEP: Style(color="green", bold=True),
@@ -53,6 +54,7 @@ CELL_STYLE = {
     tl.DONE: Style(bold=True),
     tl.CANCELLED: Style(color="yellow", bold=True),
     tl.FAILED: Style(color="red", bold=True),
+    CUT: Style(color="magenta", bold=True),  # the task table's "cut off"
 }
 WAIT_LABEL_STYLE = Style(dim=True, italic=True)
 CANCEL_STYLE = Style(color="yellow")
@@ -68,7 +70,13 @@ KIND_STYLE: dict[str, Style | None] = {
 }
 GLYPH_TABLE = str.maketrans(GLYPHS)
 #: What the marks mean, on the line above the detail when the lanes leave it free.
-LEGEND = "█▌ ran  ─ waiting  ╶ created  ┤ done  ✕ cancelled  ! failed  ⚠ warning"
+LEGEND = "█▌ ran  ─ waiting  ╶ created  ┤ done  ✕ cancelled  ! failed  ╳ cut off  ⚠ warning"
+#: Shorter legends for a narrower pane, the most obvious marks left out first.
+LEGENDS = (
+    LEGEND,
+    LEGEND.replace("waiting", "waits"),
+    LEGEND.replace("waiting", "waits").replace("  ╶ created", ""),
+)
 RUNS = re.compile(r"(.)\1*", re.DOTALL)
 AXIS_STYLE = Style(dim=True)
 INTERNAL_STYLE = Style(dim=True, italic=True)
@@ -417,6 +425,7 @@ class TimelinePane(ScrollView, can_focus=True):
         if not warnings:
             return []
         cells = "" if lane_id == WARNINGS_LANE else self._lane(lane_id).cells
+        cells = cells.replace(CUT, tl.DONE)  # a cut-off mark is an end mark too
         out: list[tuple[int, bool, dict]] = []
         taken: set[int] = set()
         for warning in warnings:
@@ -565,6 +574,7 @@ class TimelinePane(ScrollView, can_focus=True):
             alive_to,
             info.last_active,
             info.cancel_source is not None,
+            info.unfinished,
         )
 
     def _lane_key_drawn(self, tid: int) -> tuple | None:
@@ -593,9 +603,16 @@ class TimelinePane(ScrollView, can_focus=True):
         m = self.model
         assert m is not None
         spans = tl.spans_in(info, self.start, self.end)
-        return tl.lane_cells(
+        cells = tl.lane_cells(
             info, self.start, self.end, self._cells, self._now, spans, keep_steps=True
         )
+        if info.unfinished:  # alive when the run ended: its lane stops at a ╳ there
+            col = tl.column(m.now, self.start, self.end, self._cells)
+            if col is not None:
+                if cells[col] in tl.RAN and col + 1 < len(cells):
+                    col += 1  # the step it was in keeps its cell, as an end mark does
+                cells = cells[:col] + CUT + cells[col + 1 :]
+        return cells
 
     # ---- drawing -----------------------------------------------------------------------
 
@@ -625,7 +642,8 @@ class TimelinePane(ScrollView, can_focus=True):
                 detail = self._detail_lines(width)
                 if len(detail) == 2:  # a detail too long for one line takes it
                     return self._strip([(detail[0], DETAIL_STYLE)], width, base)
-                return self._strip([(" " + LEGEND, AXIS_STYLE)], width, base)
+                legend = next((x for x in LEGENDS if len(x) < width), LEGENDS[-1])
+                return self._strip([(" " + legend, AXIS_STYLE)], width, base)
             return Strip.blank(width, base)
         return self._lane_strip(lane, row == self._cursor_row(), width, base)
 
@@ -1056,6 +1074,8 @@ def detail_parts(
     and stopped at its own (``to 6``, where it then awaited)."""
     name = tl.shorten(info.name or NO_NAME, DETAIL_NAME)
     target = program or model.target
+    if info.unfinished and t >= model.now - tolerance:  # at its ╳: the run ended first
+        return [(name, 0), (f"cut off at {_secs(model.now)} ({_why_ended(model)})", 0)]
     index = tl.span_at(info, t, tolerance)
     if index is not None:
         span = info.spans[index]
@@ -1143,6 +1163,15 @@ def _split(texts: list[str], width: int) -> list[str] | None:
             return [head, SEP.join(texts[i:])]
         head = longer
     return None
+
+
+def _why_ended(model: RunModel) -> str:
+    """Why the run ended with tasks alive: a limit, a stop (``model.end``'s message)."""
+    end = model.end or {}
+    reason = end.get("reason")
+    if reason in (None, "exited"):
+        return "the program ended"
+    return f"the run ended: {end.get('message') or reason}"
 
 
 def _ending(model: RunModel, info: TaskInfo, when: str = "", target: str | None = None) -> str:
