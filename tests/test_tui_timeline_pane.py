@@ -840,6 +840,6 @@ async def test_a_task_the_run_cut_off_ends_at_a_mark_and_says_so() -> None:
         pane.select_task(2)
         pane.refresh()
         detail = detail_of(pane)
-        assert "sleeper · cut off at 2.02 s (the run ended: the run hit its 2 s limit)" in detail
+        assert "sleeper · cut off at 2.02 s (the run ended: timeout)" in detail
         await pilot.press("left", "left")  # before the end: what it was waiting on
         assert "waiting on sleep(9)" in detail_of(pane)

@@ -1166,12 +1166,12 @@ def _split(texts: list[str], width: int) -> list[str] | None:
 
 
 def _why_ended(model: RunModel) -> str:
-    """Why the run ended with tasks alive: a limit, a stop (``model.end``'s message)."""
-    end = model.end or {}
-    reason = end.get("reason")
+    """Why the run ended with tasks alive, in a word (``timeout``, ``stopped``, ``memory``):
+    ``model.end``'s reason; its message, a sentence, is the status bar's."""
+    reason = (model.end or {}).get("reason")
     if reason in (None, "exited"):
         return "the program ended"
-    return f"the run ended: {end.get('message') or reason}"
+    return f"the run ended: {reason}"
 
 
 def _ending(model: RunModel, info: TaskInfo, when: str = "", target: str | None = None) -> str:
