@@ -370,9 +370,10 @@ def _warning(m: RunModel, ev: dict) -> None:
 
 
 def _cancel_source(m: RunModel, ev: dict) -> None:
-    """The first source wins: a second ``cancel()`` on a cancelling task changes nothing."""
+    """The child tells a task's first cancel request, and a new one only after the last
+    was withdrawn (an ``asyncio.timeout`` block that ended): the latest is the cause."""
     info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
-    if info is not None and info.cancel_source is None:
+    if info is not None:
         info.cancel_source = {
             "cause": ev.get("cause") or "unknown",
             "by": ev.get("by"),

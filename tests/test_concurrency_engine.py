@@ -595,3 +595,35 @@ def test_a_wait_is_named_by_the_call_the_program_made(version: str) -> None:
         assert r.returncode == 0, r.stderr
         waits = {s[3] for ev in r.kinds("steps") for s in ev["steps"]}
         assert said in waits and not_said not in waits, (lesson, waits)
+
+
+LATER_CANCEL = """
+import asyncio
+
+async def main():
+    try:
+        async with asyncio.timeout(0.05):
+            await asyncio.sleep(1)
+    except TimeoutError:
+        print("gave up")  # the deadline's cancel is withdrawn here
+    task = asyncio.current_task()
+    asyncio.get_running_loop().call_later(0.05, task.cancel)
+    await asyncio.sleep(5)  # cancelled by the callback, not by the old deadline
+
+try:
+    asyncio.run(main())
+except asyncio.CancelledError:
+    pass
+"""
+
+
+@pytest.mark.parametrize("version", [v for v in SUPPORTED_VERSIONS if v != "3.10"])
+def test_a_cancel_after_a_withdrawn_deadline_is_told_as_its_own(
+    version: str, tmp_path: Path
+) -> None:
+    (tmp_path / "p.py").write_text(LATER_CANCEL)
+    r = asyncplay("run", "--json", "--python", _python(version), "p.py", cwd=tmp_path)
+    sources = [e for e in r.kinds("cancel_source") if e["id"] == 1]
+    assert [s["cause"] for s in sources] == ["timeout", "unknown"], sources
+    main = build(r.events).tasks[1]
+    assert main.state == "cancelled" and main.cancel_source["cause"] == "unknown"

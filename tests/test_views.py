@@ -56,20 +56,22 @@ def test_spans_past_the_cap_merge_and_totals_stay_exact(monkeypatch) -> None:
     assert last[0] + last[1] == 99.25  # the last step's end
 
 
-def test_cancel_source_first_one_wins() -> None:
+def test_cancel_source_the_latest_told_wins() -> None:
+    """The child tells a second source only after the first was withdrawn (an
+    ``asyncio.timeout`` block turned it into TimeoutError): the later one ended the task."""
     s = Stream().task(1, 0.0, "main").task(2, 0.1, "worker", parent=1)
     s.events.append(
-        {"event": "cancel_source", "t": 0.5, "id": 2, "cause": "cancel", "by": 1,
-         "file": "/p/x.py", "line": 12}
+        {"event": "cancel_source", "t": 0.5, "id": 2, "cause": "timeout", "by": None,
+         "file": "/p/x.py", "line": 9}
     )  # fmt: skip
     s.events.append(
-        {"event": "cancel_source", "t": 0.6, "id": 2, "cause": "shutdown", "by": None,
-         "file": None, "line": None}
+        {"event": "cancel_source", "t": 0.6, "id": 2, "cause": "cancel", "by": 1,
+         "file": "/p/x.py", "line": 12}
     )  # fmt: skip
     s.done(2, 0.7, "cancelled").done(1, 0.8)
     m = build(s.end(1.0))
     src = m.tasks[2].cancel_source
-    assert src == {"cause": "cancel", "by": 1, "file": "/p/x.py", "line": 12, "t": 0.5}
+    assert src == {"cause": "cancel", "by": 1, "file": "/p/x.py", "line": 12, "t": 0.6}
     text = report.summary(m, cwd="/p")
     assert "cancelled (by Task-1 at x.py:12)" in text
 

@@ -373,7 +373,10 @@ class Tracer:
         ``cancel_source`` event the first time a task is asked."""
         rec = self.lookup(task)
         src = _cancel_sources[-1] if _cancel_sources else self.cancel_cause(frame)
-        if rec.cancel is None:
+        if rec.cancel is None or _withdrawn(task):
+            # A fresh request: the first, or one after an earlier cancel was withdrawn
+            # (asyncio.timeout uncancels the task when its block turns the cancel into
+            # TimeoutError), so a later stop is not blamed on that old deadline.
             self.send_cancel_source(rec, src)
         return src
 
@@ -1582,6 +1585,16 @@ def _no_task() -> None:
 # Sources of the cancels in progress: a cancel passes itself on to the future the task
 # awaits (another task, a gather), whose cancel then inherits the outer one's source.
 _cancel_sources: list[tuple] = []
+
+
+def _withdrawn(task: Any) -> bool:
+    """Is no cancel pending on ``task`` (3.11+: ``cancelling()`` is back to 0)? On 3.10
+    there is no count: the first request stays the only one told."""
+    cancelling = getattr(task, "cancelling", None)
+    try:
+        return cancelling is not None and cancelling() == 0
+    except Exception:
+        return False
 
 
 class _TracedTask:
