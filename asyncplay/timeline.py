@@ -264,8 +264,8 @@ def render(
         label_width = label_width_for(lay, width)
     dash = "-" if ascii_only else "─"
     out = [
-        f"{dash * 2} timeline {_span(lay.start)} to {_span(lay.end)}, "
-        f"one column = {_span(lay.cell_seconds)} {dash * 20}"[:width]
+        f"{dash * 2} timeline {seconds_text(lay.start)} to {seconds_text(lay.end)}, "
+        f"one column = {seconds_text(lay.cell_seconds)} {dash * 20}"[:width]
     ]
     for lane in lay.lanes:
         name = shorten(lane.label, label_width, "~" if ascii_only else "…")
@@ -323,7 +323,8 @@ def _draw(cells: str, glyphs: dict[str, str], colour: bool) -> str:
     return "".join(parts)
 
 
-def _span(x: float) -> str:
+def seconds_text(x: float) -> str:
+    """``0 s``, ``1.50 s``, ``12.3 ms``, ``45 µs``: a time or a duration, short."""
     if x == 0:
         return "0 s"
     if abs(x) >= 1:

@@ -12,6 +12,7 @@ from asyncplay import snippets, storage
 
 if TYPE_CHECKING:
     from asyncplay.recording import Recording
+    from asyncplay.tui.app import AsyncplayApp
 
 
 def _when(saved_at: float) -> str:
@@ -119,7 +120,20 @@ def launch(buffer: storage.Autosave, note: str | None) -> int:
     """Run the app; whatever happens to it, the buffer is saved and the run is gone."""
     from asyncplay.tui.app import AsyncplayApp
 
-    app = AsyncplayApp(buffer, note=note)
+    return _run(AsyncplayApp(buffer, note=note))
+
+
+def launch_replay(file: str, recording: Recording) -> int:
+    """Show a recording in the app (replay mode); nothing is run, the autosave untouched
+    unless the user saves the source and so makes it an ordinary buffer."""
+    from asyncplay.tui.replay_mode import Replay, ReplayApp
+
+    return _run(ReplayApp(Replay(file, recording)))
+
+
+def _run(app: AsyncplayApp) -> int:
+    """Run the app in this terminal; whatever happens to it, the buffer is saved (a
+    replay's only once the user made it theirs) and the run is gone."""
     app.hangup_watchdog = True
     app.gc_tuning = True
     try:
@@ -128,23 +142,5 @@ def launch(buffer: storage.Autosave, note: str | None) -> int:
         if app.watchdog is not None:
             app.watchdog.cancel()
         app.save_autosave()
-        app.kill_now()
-    return app.return_code or 0
-
-
-def launch_replay(file: str, recording: Recording) -> int:
-    """Show a recording in the app (replay mode); nothing is run, the autosave untouched
-    unless the user saves the source and so makes it an ordinary buffer."""
-    from asyncplay.tui.replay_mode import Replay, ReplayApp
-
-    app = ReplayApp(Replay(file, recording))
-    app.hangup_watchdog = True
-    app.gc_tuning = True
-    try:
-        app.run()
-    finally:
-        if app.watchdog is not None:
-            app.watchdog.cancel()
-        app.save_autosave()  # does nothing while still a replay
         app.kill_now()
     return app.return_code or 0

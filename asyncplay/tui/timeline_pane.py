@@ -106,16 +106,6 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def _secs(x: float) -> str:
-    if x == 0:
-        return "0 s"
-    if abs(x) >= 1:
-        return f"{x:.2f} s"
-    if abs(x) >= 1e-3:
-        return f"{x * 1e3:.1f} ms"
-    return f"{x * 1e6:.0f} µs"
-
-
 def _where(file: str | None, line: int | None, target: str | None = None) -> str:
     """``line 22`` in the program itself, ``other.py:22`` elsewhere: the line is short."""
     if not file or not line:
@@ -776,7 +766,7 @@ class TimelinePane(ScrollView, can_focus=True):
         if warning is not None:
             kind = warning.get("kind", "warning")
             message = str(warning.get("message", ""))
-            when = _secs(float(warning.get("t") or 0))
+            when = tl.seconds_text(float(warning.get("t") or 0))
             return [(f"⚠ {kind} at {when} (e explains)", 0), (message, 0)]  # the key first
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
@@ -1075,7 +1065,7 @@ def detail_parts(
     name = tl.shorten(info.name or NO_NAME, DETAIL_NAME)
     target = program or model.target
     if info.unfinished and t >= model.now - tolerance:  # at its ╳: the run ended first
-        return [(name, 0), (f"cut off at {_secs(model.now)} ({_why_ended(model)})", 0)]
+        return [(name, 0), (f"cut off at {tl.seconds_text(model.now)} ({_why_ended(model)})", 0)]
     index = tl.span_at(info, t, tolerance)
     if index is not None:
         span = info.spans[index]
@@ -1096,7 +1086,7 @@ def detail_parts(
             parts.append((f"from {resumed} to {stopped or 'its end'}", 1))
         elif stopped or resumed:
             parts.append((f"to {stopped}" if stopped else f"from {resumed}", 1))
-        parts += [(f"ran {_secs(span[2])}", 2), (f"at {_secs(span[0])}", 4)]
+        parts += [(f"ran {tl.seconds_text(span[2])}", 2), (f"at {tl.seconds_text(span[0])}", 4)]
         if span[4]:
             parts.append((f"then {span[4]}", 0))
         elif ended:
@@ -1104,23 +1094,23 @@ def detail_parts(
         return parts
     if t < info.created:
         where = _where(info.file, info.line, target)
-        return [(name, 0), (f"created at {_secs(info.created)}", 0)] + (
+        return [(name, 0), (f"created at {tl.seconds_text(info.created)}", 0)] + (
             [(f"at {where}", 1)] if where else []
         )
     wait = tl.wait_at(info, t, model.now if now is None else now)
     if wait is not None:
         since, before_index = wait
         if before_index is None:
-            return [(name, 0), (f"created at {_secs(info.created)}, not started yet", 0)]
+            return [(name, 0), (f"created at {tl.seconds_text(info.created)}, not started yet", 0)]
         span = info.spans[before_index]
         what = span[4]
         where = _where(span[5], span[6], target)
         what_text = f"waiting on {what}" if what else "ready, waiting for its turn"
-        parts = [(name, 0), (what_text, 0), (f"since {_secs(since)}", 2)]
+        parts = [(name, 0), (what_text, 0), (f"since {tl.seconds_text(since)}", 2)]
         return parts + ([(f"at {where}", 1)] if where else [])
     if info.finished:
         ended_at = info.ended
-        when = f" at {_secs(ended_at)}" if ended_at is not None else ""
+        when = f" at {tl.seconds_text(ended_at)}" if ended_at is not None else ""
         return [(name, 0), (_ending(model, info, when, target), 0)]
     return [(name, 0), (info.state, 0)]
 
