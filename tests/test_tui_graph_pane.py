@@ -17,6 +17,7 @@ from asyncplay.model import RunModel, apply, build
 from asyncplay.tui import graph_pane
 from asyncplay.tui.graph_pane import GraphPane
 from asyncplay.tui.replay_session import load_events
+from asyncplay.tui.task_view import TaskView
 
 
 class PaneApp(App):
@@ -39,7 +40,7 @@ class PaneApp(App):
     def on_graph_pane_task_chosen(self, message: GraphPane.TaskChosen) -> None:
         self.chosen.append(message)
 
-    def on_graph_pane_internal_toggled(self, message: GraphPane.InternalToggled) -> None:
+    def on_task_view_internal_toggled(self, message: TaskView.InternalToggled) -> None:
         self.toggled.append(message.show_internal)
 
 

@@ -15,6 +15,7 @@ from asyncplay import graph
 from asyncplay import timeline as tl
 from asyncplay.model import RunModel, apply, build
 from asyncplay.tui.replay_session import load_events
+from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.timeline_pane import TIMELINE_HELP, TimelinePane, describe_at, fit_detail
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -34,7 +35,7 @@ class Host(App):
     def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
         self.messages.append(message)
 
-    def on_timeline_pane_internal_toggled(self, message: TimelinePane.InternalToggled) -> None:
+    def on_task_view_internal_toggled(self, message: TaskView.InternalToggled) -> None:
         self.messages.append(message)
 
 

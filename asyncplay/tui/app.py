@@ -42,6 +42,7 @@ from asyncplay.tui.output_pane import OutputPane
 from asyncplay.tui.status_bar import StatusBar, describe
 from asyncplay.tui.stdin_box import StdinBox
 from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
+from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.timeline_pane import TimelinePane
 
 if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up is budgeted
@@ -746,13 +747,7 @@ class AsyncplayApp(App[int]):
     def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
         self.explain_warning(message.warning)
 
-    def on_task_table_internal_toggled(self, message: TaskTable.InternalToggled) -> None:
-        self.set_internal(message.show_internal)
-
-    def on_timeline_pane_internal_toggled(self, message: TimelinePane.InternalToggled) -> None:
-        self.set_internal(message.show_internal)
-
-    def on_graph_pane_internal_toggled(self, message: GraphPane.InternalToggled) -> None:
+    def on_task_view_internal_toggled(self, message: TaskView.InternalToggled) -> None:
         self.set_internal(message.show_internal)
 
     def set_internal(self, value: bool) -> None:

@@ -22,11 +22,11 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay import graph
 from asyncplay.model import RunModel
+from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.text_cells import clean
 from asyncplay.tui.timeline_pane import no_task_text
 
@@ -209,7 +209,7 @@ def title_text(
     return f"Await graph · {text}{detail}"
 
 
-class GraphPane(ScrollView, can_focus=True):
+class GraphPane(TaskView):
     """Who awaits whom at one moment: live, or the timeline cursor's (``sync``)."""
 
     DEFAULT_CSS = """
@@ -218,12 +218,6 @@ class GraphPane(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First task", show=False),
-        Binding("end", "edge(1)", "Last task", show=False),
         Binding("enter", "choose", "Go to its line"),
         Binding("i", "toggle_internal", "Internal tasks"),
     ]
@@ -244,13 +238,6 @@ class GraphPane(ScrollView, can_focus=True):
             self.jump = jump
             self.file = file
             self.line = line
-
-    class InternalToggled(Message):
-        """``i`` was pressed: the app applies ``show_internal`` to every pane."""
-
-        def __init__(self, show_internal: bool) -> None:
-            super().__init__()
-            self.show_internal = show_internal
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -489,10 +476,6 @@ class GraphPane(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-    def action_toggle_internal(self) -> None:
-        self.set_internal(not self.show_internal)
-        self.post_message(self.InternalToggled(self.show_internal))
 
 
 def _row_width(row: Row) -> int:

@@ -19,11 +19,11 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.text_cells import clean, fit
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -111,7 +111,7 @@ def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tup
     )
 
 
-class TaskTable(ScrollView, can_focus=True):
+class TaskTable(TaskView):
     """Live tasks of the current run; ``i`` shows asyncio's internal tasks too."""
 
     DEFAULT_CSS = """
@@ -120,12 +120,6 @@ class TaskTable(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First task", show=False),
-        Binding("end", "edge(1)", "Last task", show=False),
         Binding("enter", "choose", "Go to its line"),
         Binding("i", "toggle_internal", "Internal tasks"),
     ]
@@ -137,13 +131,6 @@ class TaskTable(ScrollView, can_focus=True):
             super().__init__()
             self.task = task
             self.jump = jump
-
-    class InternalToggled(Message):
-        """``i`` was pressed: the app applies it to every view (one toggle for all)."""
-
-        def __init__(self, show_internal: bool) -> None:
-            super().__init__()
-            self.show_internal = show_internal
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -331,14 +318,6 @@ class TaskTable(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-    def action_toggle_internal(self) -> None:
-        """Show or hide asyncio's own tasks, here and (through the app) in every view."""
-        self.set_internal(not self.show_internal)
-        self.post_message(self.InternalToggled(self.show_internal))
-        self.notify(
-            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
-        )
 
     def set_internal(self, value: bool) -> None:
         """Rows keep creation order either way; the cursor stays on its task if shown."""

@@ -31,12 +31,12 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay import timeline as tl
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.tui.task_table import NO_NAME, NO_NAME_STYLE
+from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.text_cells import clean, fit
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
@@ -190,7 +190,7 @@ class _Lane:
         self.cancel = cancel
 
 
-class TimelinePane(ScrollView, can_focus=True):
+class TimelinePane(TaskView):
     """The run's tasks against time; ``+``/``-`` zoom, ``[``/``]`` walk a task's steps."""
 
     DEFAULT_CSS = """
@@ -199,12 +199,6 @@ class TimelinePane(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First lane", show=False),
-        Binding("end", "edge(1)", "Last lane", show=False),
         Binding("left", "column(-1)", "Earlier", show=False),
         Binding("right", "column(1)", "Later", show=False),
         Binding("left_square_bracket,shift+left", "step(-1)", "Prev step", show=False),
@@ -243,13 +237,6 @@ class TimelinePane(ScrollView, can_focus=True):
         def __init__(self, warning: dict) -> None:
             super().__init__()
             self.warning = warning
-
-    class InternalToggled(Message):
-        """``i``: the app applies it to every pane."""
-
-        def __init__(self, show_internal: bool) -> None:
-            super().__init__()
-            self.show_internal = show_internal
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -966,13 +953,6 @@ class TimelinePane(ScrollView, can_focus=True):
             self.notify("No warning under the cursor: move onto a ⚠ cell.", severity="warning")
             return
         self.post_message(self.WarningChosen(warning))
-
-    def action_toggle_internal(self) -> None:
-        self.set_internal(not self.show_internal)
-        self.post_message(self.InternalToggled(self.show_internal))
-        self.notify(
-            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
-        )
 
     def on_click(self, event: events.Click) -> None:
         if self.model is None:

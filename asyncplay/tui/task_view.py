@@ -1,0 +1,47 @@
+"""What the three views of a run's tasks share: the task table, the timeline, the graph.
+
+Each is a line-API ``ScrollView`` with a row cursor over tasks (lanes, rows) and the one
+toggle for asyncio's internal tasks, which the app applies to all three: ``i`` in any of
+them posts ``TaskView.InternalToggled`` (one handler in the app, not one per view).
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.scroll_view import ScrollView
+
+
+class TaskView(ScrollView, can_focus=True):
+    """A subclass defines ``action_move(delta)``, ``action_page(direction)``,
+    ``action_edge(end)`` and ``set_internal(value)``, and keeps ``show_internal``."""
+
+    # Hidden in the footer; a subclass adds its own shown keys after these.
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First task", show=False),
+        Binding("end", "edge(1)", "Last task", show=False),
+    ]
+
+    show_internal = False
+
+    class InternalToggled(Message):
+        """``i`` was pressed in a view: the app applies ``show_internal`` to every view."""
+
+        def __init__(self, show_internal: bool) -> None:
+            super().__init__()
+            self.show_internal = show_internal
+
+    def set_internal(self, value: bool) -> None:
+        raise NotImplementedError
+
+    def action_toggle_internal(self) -> None:
+        """Show or hide asyncio's own tasks, here and (through the app) in every view."""
+        self.set_internal(not self.show_internal)
+        self.post_message(self.InternalToggled(self.show_internal))
+        self.notify(
+            "Showing asyncio's internal tasks." if self.show_internal else "Internal tasks hidden."
+        )
