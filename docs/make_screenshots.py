@@ -1,11 +1,15 @@
-"""Write docs/timeline.svg: the app at 120x40 after the showcase run, timeline and graph open.
+"""Write the README's pictures: the app's own screenshots of recorded runs, at 120x40.
 
-    python docs/make_screenshots.py [--size 120x40] [--out docs/timeline.svg] [--text]
+    python docs/make_screenshots.py [--only tui|timeline] [--size 120x40] [--text]
 
-The run is the recorded one the tests use (tests/data/showcase_events.jsonl, recorded from
-tests/data/showcase.py), played back with a frozen clock in an empty data directory, so
-the picture is the same on every machine. ``--text`` also prints the screen as plain text
-(the README's fenced capture).
+- ``docs/tui.svg``: the gather snippet just after its run, worker-B selected (its line
+  marked in the editor's gutter).
+- ``docs/timeline.svg``: the showcase run (``tests/data/showcase.py``) after F4, the
+  timeline's cursor on ``parser``'s blocking step, the await graph beside it.
+
+The runs are the recorded ones the tests use (``tests/data/*_events.jsonl``), played back
+with a frozen clock in an empty data directory, so the pictures are the same on every
+machine. ``--text`` also prints each screen as plain text (the README's fenced capture).
 """
 
 from __future__ import annotations
@@ -16,25 +20,60 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 sys.path.insert(0, str(ROOT))
 
 
-async def shoot(size: tuple[int, int], out: Path, text: bool) -> None:
+async def select_worker_b(pilot) -> None:  # noqa: ANN001
+    pilot.app.tasks.move_cursor(2)  # worker-B: its line is marked in the editor's gutter
+    await pilot.pause(0.3)
+
+
+async def timeline_on_parser(pilot) -> None:  # noqa: ANN001
+    app = pilot.app
+    await pilot.press("f4")
+    await pilot.pause(0.2)
+    parser = next(t.id for t in app.model.tasks.values() if t.name == "parser")
+    app.timeline.select_task(parser)
+    await pilot.press("right_square_bracket", "right_square_bracket")  # its blocking step
+    await pilot.pause(0.4)
+
+
+def gather_source() -> str:
+    from asyncplay import snippets
+
+    return snippets.find_bundled("gather").path.read_text(encoding="utf-8")
+
+
+# name -> (events, source, buffer's snippet name, its cursor, the status note, then what)
+SHOTS: dict[str, tuple[str, Callable[[], str], str, tuple[int, int], str, Callable]] = {
+    "tui": (
+        "gather_events.jsonl", gather_source, "gather", (34, 4), "a copy of snippet gather",
+        select_worker_b,
+    ),
+    "timeline": (
+        "showcase_events.jsonl", lambda: (DATA / "showcase.py").read_text(encoding="utf-8"),
+        "showcase", (0, 0), "a copy of showcase", timeline_on_parser,
+    ),
+}  # fmt: skip
+
+
+async def shoot(name: str, size: tuple[int, int], out: Path, text: bool) -> None:
     from asyncplay import storage
     from asyncplay.tui.app import AsyncplayApp
     from asyncplay.tui.replay_session import ReplaySession, load_events
 
-    data = ROOT / "tests" / "data"
-    events = load_events(data / "showcase_events.jsonl")
-    source = (data / "showcase.py").read_text(encoding="utf-8")
+    events, source, snippet, cursor, note, then = SHOTS[name]
+    then: Callable[..., Awaitable[None]]
     app = AsyncplayApp(
-        storage.Autosave(text=source, snippet="showcase"),
-        session_factory=ReplaySession.factory(events, until=None),
+        storage.Autosave(text=source(), snippet=snippet, cursor=cursor),
+        session_factory=ReplaySession.factory(load_events(DATA / events), until=None),
         clock=lambda: 0.0,
-        note="a copy of showcase",
+        note=note,
         autosave=False,
     )
     async with app.run_test(size=size) as pilot:
@@ -45,12 +84,7 @@ async def shoot(size: tuple[int, int], out: Path, text: bool) -> None:
         while app.model is None or app.model.status != "ended":
             await pilot.pause(0.05)
         await pilot.pause(0.3)
-        await pilot.press("f4")
-        await pilot.pause(0.2)
-        parser = next(t.id for t in app.model.tasks.values() if t.name == "parser")
-        app.timeline.select_task(parser)
-        await pilot.press("right_square_bracket", "right_square_bracket")  # its blocking step
-        await pilot.pause(0.4)
+        await then(pilot)
         app.save_screenshot(filename=out.name, path=str(out.parent))
         if text:
             print(screen_text(app))
@@ -68,16 +102,20 @@ def screen_text(app) -> str:  # noqa: ANN001
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=sorted(SHOTS), default=None)
     ap.add_argument("--size", default="120x40")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "timeline.svg"))
-    ap.add_argument("--text", action="store_true", help="also print the screen as text")
+    ap.add_argument("--text", action="store_true", help="also print each screen as text")
     ns = ap.parse_args()
     width, height = (int(n) for n in ns.size.split("x"))
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["ASYNCPLAY_HOME"] = home
-        os.environ.pop("NO_COLOR", None)
-        asyncio.run(shoot((width, height), Path(ns.out), ns.text))
-    print(f"wrote {ns.out}", file=sys.stderr)
+    for name in SHOTS:
+        if ns.only not in (None, name):
+            continue
+        out = ROOT / "docs" / f"{name}.svg"
+        with tempfile.TemporaryDirectory() as home:
+            os.environ["ASYNCPLAY_HOME"] = home
+            os.environ.pop("NO_COLOR", None)
+            asyncio.run(shoot(name, (width, height), out, ns.text))
+        print(f"wrote {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
