@@ -122,8 +122,8 @@ ONGOING_AFTER = 2.0  # a step still running after this (s) is reported while it 
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
 DEADLOCK_CHECK_AFTER = 1.0  # a wait this long (s) is checked for cycles, once a second at most
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
-MAX_FAILED = 10_000
-MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run  # failed tasks remembered for "exception was never retrieved"
+MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
+MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
 
 
 class _Rec:

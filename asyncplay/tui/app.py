@@ -176,9 +176,6 @@ class AsyncplayApp(App[int]):
         self.model: RunModel | None = None
         self.program: str | None = None  # the path the current run was compiled under
         self.selected_task: int | None = None
-        # The moment the await graph shows: None is "now" (live), else the run time the
-        # user put the timeline's cursor at (until a fit, 0 / f, or a new run).
-        self.moment: float | None = None
         self._run_view = "output"  # the run view F4 returns to from the timeline
         self.stopping = False
         self._folder: asyncio.Task[None] | None = None
@@ -448,7 +445,6 @@ class AsyncplayApp(App[int]):
         self.tasks.show(model)
         self.timeline.show(model, self.program)
         self.graph.show(model, self.program)
-        self.moment = None
         self._started = self.clock()
         self._now_seen, self._now_seen_at = 0.0, self._started
         session = await self.session_factory(spec)
@@ -755,13 +751,18 @@ class AsyncplayApp(App[int]):
         for view in (self.tasks, self.timeline, self.graph):
             view.set_internal(value)
 
+    @property
+    def moment(self) -> float | None:
+        """The moment the await graph shows: None is "now" (live), else the run time the
+        user put the timeline's cursor at (until a fit, 0 / f, or a new run)."""
+        timeline = self.timeline
+        return timeline.cursor_time if timeline.cursor_placed else None
+
     def _sync_time_views(self, now: float) -> None:
         """The timeline and the graph, only when on screen (hidden, they cost nothing)."""
         shown = self.views_shown()
         if "timeline" in shown:
             self.timeline.sync(now)
-        timeline = self.timeline
-        self.moment = timeline.cursor_time if timeline.cursor_placed else None
         if "graph" in shown:
             moment = self.moment
             if self.model is not None and moment is not None and moment >= self.model.now:
