@@ -70,7 +70,7 @@ class _Choice:
 
 WEEK = 7 * 24 * 3600.0  # seconds: the upper bound of the time limits
 SORT_CHOICES = ("created", "running", "waiting", "steps")
-SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # runner/confine.py MODES
+SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # asyncplay/sandbox MODES
 
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
 RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {
@@ -404,11 +404,11 @@ def _cmd_run(ns: SimpleNamespace) -> int:
             f"asyncplay: Python {info.label} is untested; tracing may miss tasks",
             file=sys.stderr,
         )
-    from asyncplay.runner import confine
+    from asyncplay import sandbox
 
     try:
-        confine.check(ns.sandbox)
-    except confine.SandboxError as exc:
+        sandbox.check(ns.sandbox)
+    except sandbox.SandboxError as exc:
         raise UsageError(str(exc)) from None
     limits = Limits(
         timeout=ns.timeout,
@@ -549,9 +549,9 @@ def _cmd_tui(argv: list[str]) -> int:
 
 
 def _cmd_doctor(ns: SimpleNamespace) -> int:
-    from asyncplay.runner import confine
+    from asyncplay import sandbox
 
-    for line in confine.doctor():
+    for line in sandbox.doctor():
         print(line)
     return 0
 

@@ -404,7 +404,7 @@ def test_a_flood_is_sent_in_few_output_records(tmp_path, unbuffered: bool, versi
 def _pids_cgroup_why() -> str:
     if os.geteuid() != 0:
         return "not root: no pids cgroup of asyncplay's own"
-    from asyncplay.runner.cgroup import CgroupError, locate
+    from asyncplay.sandbox.cgroup import CgroupError, locate
 
     try:
         locate("pids")

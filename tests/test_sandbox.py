@@ -18,8 +18,8 @@ import pytest
 from helpers import asyncplay, plain
 
 from asyncplay import exits
-from asyncplay.runner import bwrap
-from asyncplay.runner.cgroup import CgroupError, locate
+from asyncplay.sandbox import bwrap
+from asyncplay.sandbox.cgroup import CgroupError, locate
 
 BWRAP_OK, BWRAP_WHY = bwrap.usable()
 
@@ -587,13 +587,13 @@ def test_a_flood_reports_the_output_limit_sentence(tmp_path) -> None:
 def _plan_as_user(monkeypatch, tmp_path, scope: tuple[bool, str]):
     import resource
 
-    from asyncplay.runner import confine
+    from asyncplay import sandbox
     from asyncplay.runner.spec import RunSpec
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(confine, "systemd_scope", lambda: scope)
+    monkeypatch.setattr(sandbox.cgroup, "systemd_scope", lambda: scope)
     spec = RunSpec(source="pass", path=str(tmp_path / "b.py"), sandbox="rlimit")
-    plan = confine.prepare(spec, str(tmp_path), {})
+    plan = sandbox.prepare(spec, str(tmp_path), {})
     limits = {res: (soft, hard) for res, soft, hard in plan.preexec.rlimits}
     return plan, limits, resource
 
@@ -606,7 +606,7 @@ def test_a_user_without_cgroups_gets_rlimit_nproc_above_what_they_run(
     assert any("no cgroup layer: no user session" in n for n in plan.notes)
     assert any("RLIMIT_NPROC" in n for n in plan.notes)
     soft, _hard = limits[resource.RLIMIT_NPROC]
-    from asyncplay.runner.sandbox import user_tasks
+    from asyncplay.sandbox.rlimit import user_tasks
 
     running = user_tasks(os.getuid())  # (uid 0 really; only the effective uid is faked)
     assert running > 0 and abs(soft - 64 - running) <= 50  # room for what the user runs

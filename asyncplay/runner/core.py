@@ -14,9 +14,8 @@ import subprocess
 import time
 
 import asyncplay
-from asyncplay import exits
+from asyncplay import exits, sandbox
 from asyncplay.protocol import Decoder
-from asyncplay.runner import confine, sandbox
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
 
@@ -79,9 +78,7 @@ class SessionCore:
         self.stderr_tail = b""
         self.exited_at: float | None = None
         self.finished = False
-        self.subreaper = False
-        self.known_children: set[int] = set()
-        self.confinement: confine.Confinement | None = None
+        self.confinement: sandbox.Plan | None = None
         self.file_too_large = False
         self.rss_base = 0  # asyncplay's own resident memory when the run started
         self.trace_too_big = False
@@ -89,7 +86,7 @@ class SessionCore:
     # ---- spawning ------------------------------------------------------------------
 
     def spawn(self) -> subprocess.Popen:
-        confine.check(self.spec.sandbox)  # a usage problem, before anything is made
+        sandbox.check(self.spec.sandbox)  # a usage problem, before anything is made
         _check_interpreter(self.spec.python)
         self.run_dir = _make_run_dir()
         r, w = os.pipe()
@@ -100,21 +97,15 @@ class SessionCore:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(self.spec.child_spec(w), f)
         argv = self.argv()
-        env = sandbox.child_env(scrub=self.spec.sandbox != "none")
-        if "PWD" in env:  # as a shell starting the program in its directory would set it
-            env["PWD"] = self.spec.cwd
-        # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
-        if "PYTHONPATH" in env:
-            env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
-        # An empty entry would put the current directory on sys.path: add none.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
-        env["ASYNCPLAY_CHILD_SPEC"] = spec_path
-        self.subreaper = sandbox.become_subreaper()
-        self.known_children = sandbox.children_of(os.getpid()) if self.subreaper else set()
         try:
-            conf = self.confinement = confine.prepare(self.spec, self.run_dir, env)
-            if conf.pid_namespace:
-                env.pop("TMPDIR", None)  # the program's /tmp is its own
+            conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
+            env = conf.env
+            # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
+            if "PYTHONPATH" in env:
+                env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
+            # An empty entry would put the current directory on sys.path: add none.
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
+            env["ASYNCPLAY_CHILD_SPEC"] = spec_path
             self.proc = subprocess.Popen(
                 conf.prefix + argv,
                 stdin=_STDIN[self.stdin],
@@ -252,26 +243,13 @@ class SessionCore:
             pass
 
     def signal_program(self, sig: int) -> None:
-        """Send ``sig`` to the program's process group, wherever the program is.
-
-        In a PID namespace the process asyncplay started is bwrap, which dies of most
-        signals and takes the namespace with it; a signal the program should handle
-        (SIGINT on stop) goes to the program itself: the children of bwrap's init.
-        """
+        """Send ``sig`` to the program's process group, wherever the sandbox put it."""
         if self.proc is None:
             return
-        if self.confinement is None or not self.confinement.pid_namespace:
+        if self.confinement is None:
             self.killpg(sig)
-            return
-        for init in sandbox.children_of(self.proc.pid):
-            for pid in sandbox.children_of(init):
-                try:
-                    os.killpg(pid, sig)
-                except (ProcessLookupError, PermissionError):
-                    try:
-                        os.kill(pid, sig)
-                    except (ProcessLookupError, PermissionError):
-                        pass
+        else:
+            self.confinement.signal_program(self.proc.pid, sig)
 
     def kill(self, reason: str) -> None:
         """asyncplay ends the run: a limit was hit. The whole process group goes at once."""
@@ -339,12 +317,11 @@ class SessionCore:
         # The run is the whole tree: nothing it started may outlive it, not even a
         # grandchild that left the process group (we are its subreaper).
         self.killpg(signal.SIGKILL)
-        if self.confinement is not None:
-            self.confinement.kill_all()  # everything in the run's cgroup, wherever it went
         _LIVE_PIDS.discard(self.proc.pid if self.proc else -1)
-        if self.subreaper:
-            # Orphans reparented to us are the run's; other sessions' programs are not.
-            sandbox.kill_orphans(self.known_children | _LIVE_PIDS)
+        if self.confinement is not None:
+            # Everything in the run's cgroup wherever it went, and the orphans reparented
+            # to us: the run's, but not other sessions' programs.
+            self.confinement.kill_all(_LIVE_PIDS)
 
     def finish(self) -> list[dict]:
         self.finished = True
@@ -415,9 +392,9 @@ class SessionCore:
             "status": status,
             "message": self.describe_end(reason, code, status) + self._procs_aside(reason, conf),
         }
-        peak = conf.cgroup.peak_procs() if conf is not None and conf.cgroup else None
+        peak = conf.peak_procs() if conf is not None else None
         if peak is not None:
-            end["procs_peak"] = max(0, peak - conf.overhead)  # type: ignore[union-attr]
+            end["procs_peak"] = peak
         return end
 
     def _cpu_spent(self) -> bool:
@@ -439,7 +416,7 @@ class SessionCore:
             return -signal.SIGINT
         return status
 
-    def _procs_refused(self, conf: confine.Confinement | None) -> bool:
+    def _procs_refused(self, conf: sandbox.Plan | None) -> bool:
         """The kernel refused the run a process or thread (the cgroup counts refusals;
         under RLIMIT_NPROC alone, the program's last words say so)."""
         if conf is None or not conf.procs_enforced:
@@ -448,7 +425,7 @@ class SessionCore:
             return True
         return conf.cgroup is None and _died_of(self.stderr_tail, *FORK_FAILED)
 
-    def _procs_aside(self, reason: str, conf: confine.Confinement | None) -> str:
+    def _procs_aside(self, reason: str, conf: sandbox.Plan | None) -> str:
         """A run that met --procs but ended of something else (a thread bomb whose
         threads keep it alive until the timeout) says so in the same sentence."""
         if reason in ("procs", "exited") or conf is None or not conf.refused_forks():
@@ -480,7 +457,7 @@ class SessionCore:
             size = sandbox.file_size_limit(lim) or 0
             return (
                 f"{stopped} after {secs}: it wrote a file past the "
-                f"file-size limit ({size // sandbox.MIB} MiB, {sandbox.FILE_SIZE_FACTOR} x "
+                f"file-size limit ({size // (1024 * 1024)} MiB, {sandbox.FILE_SIZE_FACTOR} x "
                 f"{flag} {value_s} MiB); raise it with {flag}"
             )
         if reason == "events" and self.trace_too_big:

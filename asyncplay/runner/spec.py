@@ -78,7 +78,7 @@ class RunSpec:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
         if not (slow_step > 0 and speed > 0):
             raise ValueError("slow_step and speed must be more than 0")
-        self.sandbox = sandbox  # auto, bwrap, rlimit or none (runner/confine.py)
+        self.sandbox = sandbox  # auto, bwrap, rlimit or none (asyncplay/sandbox/)
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")

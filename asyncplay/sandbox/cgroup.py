@@ -8,18 +8,23 @@ and removes it when the run ends.
 cgroup v1 (one hierarchy per controller, ``/sys/fs/cgroup/pids``, ``.../memory``) and v2
 (one unified hierarchy) are both handled; either needs write access to the hierarchy, which
 in practice means root. Unprivileged users on systemd machines get the same limits from a
-``systemd-run --user --scope`` prefix (see ``confine``).
+``systemd-run --user --scope`` prefix (``systemd_scope`` below).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 
 MOUNTS = "/proc/self/mounts"
 HOME = "asyncplay"  # the directory holding the run cgroups
 PREFIX = "run-"
+
+
+_SYSTEMD: dict[str, tuple[bool, str]] = {}
 
 
 class CgroupError(OSError):
@@ -309,3 +314,47 @@ class RunCgroup:
             return
         where = os.path.join(mount, path.lstrip("/"))
         self.dirs = {"pids": ("v2", where), "memory": ("v2", where)}
+
+
+def systemd_scope() -> tuple[bool, str]:
+    """(works, why not): a non-root user may put a run in a ``systemd-run --user`` scope."""
+    if "answer" not in _SYSTEMD:
+        exe = shutil.which("systemd-run")
+        if exe is None:
+            _SYSTEMD["answer"] = (False, "systemd-run is not installed")
+        elif not os.environ.get("XDG_RUNTIME_DIR") and not os.environ.get(
+            "DBUS_SESSION_BUS_ADDRESS"
+        ):
+            _SYSTEMD["answer"] = (False, "no systemd user session (XDG_RUNTIME_DIR unset)")
+        else:
+            try:
+                proc = subprocess.run(
+                    [exe, "--user", "--scope", "--quiet", "-p", "TasksMax=8", "--", "true"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    timeout=10,
+                )
+                err = proc.stderr.decode(errors="replace").strip().splitlines()
+                _SYSTEMD["answer"] = (
+                    (True, "")
+                    if proc.returncode == 0
+                    else (
+                        False,
+                        f"systemd-run --user failed ({err[-1] if err else proc.returncode})",
+                    )
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                _SYSTEMD["answer"] = (False, f"systemd-run could not be run ({exc})")
+    return _SYSTEMD["answer"]
+
+
+def scope_prefix(procs: int | None, memory_bytes: int | None) -> list[str]:
+    """The ``systemd-run --user --scope`` command line (up to ``--``) holding these limits."""
+    out = ["systemd-run", "--user", "--scope", "--quiet", "--collect"]
+    if procs:
+        out += ["-p", f"TasksMax={procs}"]
+    if memory_bytes:
+        out += ["-p", f"MemoryMax={memory_bytes}", "-p", "MemorySwapMax=0"]
+    out.append("--")
+    return out

@@ -1,4 +1,4 @@
-"""Process-level containment applied to every run (the layer that always exists).
+"""The rlimit layer: process-level containment applied to every run (always there).
 
 Each run gets its own session and process group (so the whole tree can be killed at once),
 rlimits (address space, CPU time, file size, open files, no core dumps; processes for

@@ -1,0 +1,259 @@
+"""The sandbox: one entry that turns a run's spec into what to spawn and how to clean up.
+
+``prepare(spec, run_dir, env)`` is asked once per run and returns a ``Plan``: the command
+prefix, the pre-exec function, the environment, and the methods that watch and end the run.
+The layers below it never call back into the session or into each other:
+
+* ``bwrap.py``: read-only machine, private /tmp, no network, own PID namespace;
+* ``cgroup.py``: the kernel's process and memory limits (as root directly, as anyone else
+  through ``systemd-run --user --scope`` where a systemd user manager runs);
+* ``rlimit.py``: own session and process group, rlimits, a scrubbed environment, parent-death
+  signal, subreaper - always there.
+
+Modes (``--sandbox``): ``auto`` takes every layer that works here; ``bwrap`` insists on
+bubblewrap; ``rlimit`` leaves bubblewrap out (cgroup limits still apply where available);
+``none`` keeps only what the limit flags themselves need (rlimits, process group) and passes
+the environment through. What each layer protects is in docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from asyncplay.runner.spec import RunSpec
+from asyncplay.sandbox import bwrap, cgroup, rlimit
+from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
+
+__all__ = [
+    "FILE_SIZE_FACTOR",
+    "MODES",
+    "Plan",
+    "SandboxError",
+    "check",
+    "doctor",
+    "file_size_limit",
+    "prepare",
+]
+
+MODES = ("auto", "bwrap", "rlimit", "none")
+MIB = 1024 * 1024
+
+
+class SandboxError(ValueError):
+    """The sandbox asked for cannot be had here: one line saying why."""
+
+
+def check(mode: str) -> None:
+    """Raise SandboxError if ``mode`` is unknown, or is ``bwrap`` where bwrap cannot run."""
+    if mode not in MODES:
+        raise SandboxError(f"--sandbox takes one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "bwrap":
+        ok, why = bwrap.usable()
+        if not ok:
+            raise SandboxError(f"--sandbox bwrap: {why}")
+
+
+class Plan:
+    """How one run is wrapped (what to spawn) and what the session may ask of it after."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.layers: list[str] = []
+        self.notes: list[str] = []
+        self.prefix: list[str] = []
+        self.env: dict[str, str] = {}
+        self.cgroup: cgroup.RunCgroup | None = None
+        self.scope = False  # the cgroup is a systemd scope, found after the start
+        self.pid_namespace = False
+        self.overhead = 0  # processes the wrappers add to the run's count
+        self.procs_enforced = False
+        self.preexec: Callable[[], None] | None = None
+        self.subreaper = False
+        self.known_children: set[int] = set()
+
+    def describe(self) -> dict:
+        """The ``sandbox`` field of ``run_start``."""
+        return {"mode": self.mode, "layers": list(self.layers), "notes": list(self.notes)}
+
+    # ---- while the run goes on -----------------------------------------------------
+
+    def adopt_scope(self, pid: int) -> None:
+        """A systemd scope is made by systemd-run itself: find its directory once running."""
+        if self.scope and self.cgroup is not None and not self.cgroup.dirs:
+            self.cgroup.adopt(pid)
+
+    def signal_program(self, pid: int, sig: int) -> None:
+        """Send ``sig`` to the program's process group, wherever the program is.
+
+        In a PID namespace the process asyncplay started (``pid``) is bwrap, which dies of
+        most signals and takes the namespace with it; a signal the program should handle
+        (SIGINT on stop) goes to the program itself: the children of bwrap's init.
+        """
+        if not self.pid_namespace:
+            _killpg(pid, sig)
+            return
+        for init in rlimit.children_of(pid):
+            for child in rlimit.children_of(init):
+                if not _killpg(child, sig):
+                    try:
+                        os.kill(child, sig)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+
+    def refused_forks(self) -> int:
+        return self.cgroup.refused_forks() if self.cgroup is not None else 0
+
+    def cpu_seconds(self) -> float | None:
+        return self.cgroup.cpu_seconds() if self.cgroup is not None else None
+
+    def oom_kills(self) -> int:
+        return self.cgroup.oom_kills() if self.cgroup is not None else 0
+
+    def peak_procs(self) -> int | None:
+        """The most processes the program had at once, the wrappers' own not counted."""
+        peak = self.cgroup.peak_procs() if self.cgroup is not None else None
+        return None if peak is None else max(0, peak - self.overhead)
+
+    # ---- the end -------------------------------------------------------------------
+
+    def kill_all(self, spare: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        """Everything the run started dies: its cgroup's members wherever they went, and
+        the orphans reparented to us (as subreaper) but those in ``spare`` (other runs)."""
+        if self.cgroup is not None and not self.scope:
+            self.cgroup.kill_all()
+        if self.subreaper:
+            rlimit.kill_orphans(self.known_children | spare)
+
+    def close(self) -> None:
+        """Remove what the run's sandbox made (its cgroups)."""
+        if self.cgroup is not None and not self.scope:
+            self.cgroup.remove()
+        self.cgroup = None
+
+
+def _killpg(pid: int, sig: int) -> bool:
+    try:
+        os.killpg(pid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> Plan:
+    """Assemble the layers for ``spec`` (``spec.sandbox`` is the mode).
+
+    ``env`` is the environment the run starts from (``os.environ`` if None); the plan's
+    ``env`` is what the program gets of it, to which the session adds its own variables.
+    """
+    mode = getattr(spec, "sandbox", "auto") or "auto"
+    check(mode)
+    plan = Plan(mode)
+    lim = spec.limits
+    overhead = 0
+    if mode in ("auto", "bwrap"):
+        ok, why = bwrap.usable()
+        if ok:
+            plan.layers.append("bwrap")
+            plan.pid_namespace = True
+            overhead = plan.overhead = bwrap.OVERHEAD
+        else:
+            plan.notes.append(f"no bwrap layer: {why}")
+    plan.env = rlimit.child_env(env, scrub=mode != "none", private_tmp=plan.pid_namespace)
+    if "PWD" in plan.env:  # as a shell starting the program in its directory would set it
+        plan.env["PWD"] = spec.cwd
+    mem_bytes = int(lim.memory_mib * MIB) if lim.memory_mib else None
+    procs = lim.procs + overhead if lim.procs else None
+    if mode != "none" and (procs or mem_bytes):
+        if os.geteuid() == 0:
+            plan.cgroup, notes = cgroup.RunCgroup.create(procs, mem_bytes)
+            plan.notes += notes
+            if {"pids", "memory"} & set(plan.cgroup.dirs):  # (cpuacct alone only counts)
+                plan.layers.append("cgroup")
+        else:
+            ok, why = cgroup.systemd_scope()
+            if ok:
+                plan.scope = True
+                plan.cgroup = cgroup.RunCgroup()
+                plan.layers.append("cgroup")
+                plan.prefix += cgroup.scope_prefix(procs, mem_bytes)
+            else:
+                plan.notes.append(f"no cgroup layer: {why}")
+    plan.layers.append("rlimit")
+    cg = plan.cgroup
+    has_pids = cg is not None and (plan.scope or "pids" in cg.dirs)
+    has_mem = cg is not None and (plan.scope or "memory" in cg.dirs)
+    nproc = None
+    if procs and not has_pids:
+        if os.geteuid() == 0:
+            plan.notes.append(
+                "--procs is not enforced: root is exempt from RLIMIT_NPROC and there is "
+                "no pids cgroup"
+            )
+        else:
+            # RLIMIT_NPROC counts every process and thread of the user: leave room for
+            # what the user already runs.
+            nproc = rlimit.user_tasks(os.getuid()) + procs
+            plan.notes.append("--procs is counted on top of your other processes (RLIMIT_NPROC)")
+    plan.procs_enforced = bool(procs) and (has_pids or nproc is not None)
+    if plan.pid_namespace:
+        # The interpreter, its bin directory and a venv around it (pyvenv.cfg, lib/).
+        interpreter = [spec.python, *(_up(spec.python, n) for n in (1, 2))]
+        visible = [run_dir, spec.cwd, *interpreter, _pkg_root()]
+        if spec.path and spec.module is None:
+            visible.append(os.path.join(spec.cwd, spec.path))
+        visible += [p for p in plan.env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        plan.prefix += bwrap.argv(spec.cwd, visible, mem_bytes)
+    join = cg.procs_files() if cg is not None and not plan.scope else []
+    plan.preexec = rlimit.preexec(lim, tuple(join), address_space=not has_mem, nproc=nproc)
+    # Last: the snapshot of our children must not miss what preparing started and reaped.
+    plan.subreaper = rlimit.become_subreaper()
+    plan.known_children = rlimit.children_of(os.getpid()) if plan.subreaper else set()
+    return plan
+
+
+def _up(path: str, levels: int) -> str:
+    for _ in range(levels):
+        path = os.path.dirname(os.path.abspath(path))
+    return path
+
+
+def _pkg_root() -> str:
+    import asyncplay
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
+
+
+def doctor() -> list[str]:
+    """One line per layer: does it work on this machine, and why not."""
+    lines = []
+    ok, why = bwrap.usable()
+    lines.append(
+        "bwrap   yes: read-only machine, private /tmp, no network, own PID namespace"
+        if ok
+        else f"bwrap   no: {why}"
+    )
+    if os.geteuid() == 0:
+        have, lack = [], []
+        for controller in ("pids", "memory"):
+            try:
+                version, parent = cgroup.locate(controller)
+                have.append(f"{controller} ({version}, {parent})")
+            except (cgroup.CgroupError, OSError) as exc:
+                lack.append(f"{controller}: {exc}")
+        verdict = "yes" if not lack else "partly" if have else "no"
+        lines.append(f"cgroup  {verdict}: " + "; ".join(have + [f"no {x}" for x in lack]))
+    else:
+        ok, why = cgroup.systemd_scope()
+        lines.append(
+            "cgroup  yes: pids and memory through systemd-run --user --scope"
+            if ok
+            else f"cgroup  no: {why}"
+        )
+    root = os.geteuid() == 0
+    lines.append(
+        "rlimit  yes: own session, rlimits (memory, CPU, file size, open files"
+        + ("" if root else ", processes")
+        + "), scrubbed environment, parent-death signal"
+    )
+    return lines
