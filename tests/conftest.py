@@ -100,6 +100,15 @@ def assert_nothing_left(grace: float = 3.0) -> None:
         time.sleep(0.05)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The sandbox's test modules run again as an unprivileged user in CI (.ci/run picks
+    ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
+    mark their own tests with ``pytest.mark.unprivileged``."""
+    for item in items:
+        if item.path.name.startswith("test_sandbox"):
+            item.add_marker(pytest.mark.unprivileged)
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     """Every test: afterwards, nothing it started may be alive."""
