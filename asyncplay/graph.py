@@ -14,6 +14,7 @@ from bisect import bisect_right
 from operator import itemgetter
 
 from asyncplay.model import RunModel, TaskInfo, WaitSnapshot
+from asyncplay.text_cells import clean
 
 # What a task waits on that stands for several of its own children.
 GROUP_PREFIXES = ("gather(", "wait(", "TaskGroup.", "as_completed(")
@@ -375,18 +376,18 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     rel = os.path.relpath(file, cwd) if os.path.isabs(file) else file
     if rel.startswith(".." + os.sep):
         rel = os.path.basename(file)
-    return f"{rel}:{line}"
+    return f"{clean(rel)}:{line}"
 
 
 def describe(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None) -> str:
     """``worker-A (worker) at g.py:22, awaiting sleep(2)``."""
     awaiting, file, line = wait
-    text = f"{name or task.name} ({task.coro})"
+    text = f"{clean(name or task.name)} ({clean(task.coro)})"
     where = _where(file, line, cwd)
     if where:
         text += f" at {where}"
     if awaiting:
-        text += f", awaiting {awaiting}"
+        text += f", awaiting {clean(awaiting)}"
     elif task.state == "pending" and task.steps == 0:
         text += ", not started yet"
     else:
@@ -418,11 +419,11 @@ def render(
             return describe(task, waits[sample.task], cwd, name=f"{n} tasks")
         task = model.tasks[item.task]
         if item.kind == "cycle":
-            return f"{task.name} again: a cycle, each task here awaits the next"
+            return f"{clean(task.name)} again: a cycle, each task here awaits the next"
         if item.kind == "seen":
-            return f"{task.name} (drawn above)"
+            return f"{clean(task.name)} (drawn above)"
         if item.kind == "deep":
-            return f"{task.name} ... (deeper than {MAX_DEPTH} levels: not drawn)"
+            return f"{clean(task.name)} ... (deeper than {MAX_DEPTH} levels: not drawn)"
         text = describe(task, waits[item.task], cwd)
         return f"{text}  [deadlocked]" if item.task in marked else text
 
@@ -480,7 +481,7 @@ def graph_text(
     for snap in model.snapshots:
         message = snap.warning.get("message") or "deadlock"
         parts.append(f"{dash * 2} await graph at the deadlock warning ({snap.t:.2f} s) {dash * 10}")
-        parts.append(message)
+        parts.append(clean(str(message)))
         stuck = snap.warning.get("tasks")
         marked = (
             frozenset(t for t in stuck if isinstance(t, int))

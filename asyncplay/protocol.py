@@ -12,6 +12,24 @@ import json
 import math
 import struct
 
+__all__ = [
+    "EVENT_KINDS",
+    "JSON_KINDS",
+    "MAX_TIME",
+    "NumberError",
+    "PROTOCOL_VERSION",
+    "Decoder",
+    "loads",
+    "number_problem",
+    "pack_created",
+    "pack_done",
+    "pack_json",
+    "pack_output",
+    "pack_step",
+    "pack_str",
+    "time_ok",
+]
+
 PROTOCOL_VERSION = 1
 
 # Record header: kind (1 byte), payload length (u32).
@@ -36,6 +54,15 @@ OUTPUT = struct.Struct("<BId")
 STR = struct.Struct("<I")
 
 STATES = ("done", "cancelled", "failed")
+# The numbers a record may carry. Times (``t``, a step's start and duration, a warning's
+# ``duration``) are seconds since the run started: finite, never negative, and below
+# MAX_TIME (about 31,700 years: a virtual clock jumps at most a day per loop turn, so no
+# real run gets near it, and every view can still do arithmetic on it). Any other number
+# in a JSON record is finite and no bigger than MAX_NUMBER; ids, lines and pids are u32
+# on the wire and in JSON alike. Anything else makes the record malformed.
+MAX_TIME = 1e12
+MAX_NUMBER = 2**53
+MAX_U32 = 2**32 - 1
 STREAMS = {1: "stdout", 2: "stderr"}
 
 # Field types the parent insists on in the child's JSON records (a program can forge them).
@@ -111,6 +138,55 @@ def pack_output(stream: int, task: int, t: float, data: bytes) -> bytes:
     return HEADER.pack(K_OUTPUT, OUTPUT.size + len(data)) + OUTPUT.pack(stream, task, t) + data
 
 
+def time_ok(value: object) -> bool:
+    """Whether ``value`` is a time or duration a record may carry (see ``MAX_TIME``)."""
+    return type(value) in (int, float) and 0 <= value <= MAX_TIME  # NaN fails both
+
+
+def number_problem(value: object) -> str | None:
+    """What is wrong with the numbers anywhere in a JSON value (NaN, an infinity, a number
+    past ``MAX_NUMBER``), or None. Booleans are not numbers here."""
+    kind = type(value)
+    if kind is float or kind is int:
+        if not (-MAX_NUMBER <= value <= MAX_NUMBER):  # NaN fails too
+            return f"a number out of range ({value!r})"
+    elif kind is dict:
+        for item in value.values():  # type: ignore[attr-defined]
+            problem = number_problem(item)
+            if problem:
+                return problem
+    elif kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            problem = number_problem(item)
+            if problem:
+                return problem
+    return None
+
+
+class NumberError(ValueError):
+    """A JSON text holds NaN, Infinity or a number that overflows a float."""
+
+
+def _reject_constant(name: str) -> float:
+    raise NumberError(f"a number out of range ({name})")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as inf
+        raise NumberError(f"a number out of range ({text[:20]})")
+    return value
+
+
+def loads(data: bytes | str) -> object:
+    """``json.loads`` that refuses NaN, Infinity and numbers that overflow a float."""
+    return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+# Keys of the child's JSON records that hold ids or line numbers (u32, or null).
+_U32_KEYS = ("id", "task", "by", "line", "pid", "version")
+
+
 class Decoder:
     """Turns the child's byte stream into event dicts.
 
@@ -180,6 +256,11 @@ class Decoder:
         del self._buf[:pos]
         return events
 
+    def _time(self, t: float) -> None:
+        if not 0 <= t <= MAX_TIME:  # NaN fails too
+            raise ValueError(f"a record at {t!r} s")
+        self.last_t = t
+
     def _s(self, sid: int) -> str | None:
         return self._strings[sid]
 
@@ -191,6 +272,8 @@ class Decoder:
         ):
             if size != STEP.size:
                 raise ValueError("bad step record")
+            if not (0 <= t0 and 0 <= dur and t0 + dur <= MAX_TIME):  # NaN fails too
+                raise ValueError(f"a step at {t0!r} s lasting {dur!r} s")
             out.append([task, t0, dur, strings[awaiting], strings[file], line])
         return out
 
@@ -206,7 +289,7 @@ class Decoder:
             return None
         if kind == K_CREATED:
             tid, parent, t, coro, file, line, internal = CREATED.unpack_from(payload)
-            self.last_t = t
+            self._time(t)
             return {
                 "event": "task_created",
                 "t": t,
@@ -220,7 +303,7 @@ class Decoder:
             }
         if kind == K_DONE:
             tid, t, state, exc, file, line = DONE.unpack_from(payload)
-            self.last_t = t
+            self._time(t)
             text = payload[DONE.size :].decode("utf-8")
             failed = state == 2
             return {
@@ -238,7 +321,7 @@ class Decoder:
             # The exact bytes a task's step wrote: the session matches them against the
             # pipes and emits the public ``output`` events (with text) itself.
             stream, task, t = OUTPUT.unpack_from(payload)
-            self.last_t = t
+            self._time(t)
             return {
                 "event": "output_record",
                 "t": t,
@@ -247,15 +330,24 @@ class Decoder:
                 "task": task or None,
             }
         if kind == K_JSON:
-            obj = json.loads(payload.decode("utf-8"))
+            obj = loads(payload.decode("utf-8"))
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:
                 raise ValueError("unknown JSON event")
             t = obj.get("t")
-            if type(t) not in (int, float) or not math.isfinite(t):
-                raise ValueError("event without a time")
+            if not time_ok(t):
+                raise ValueError(f"a {obj['event']} event at {t!r} s")
             for key, types_ in _JSON_FIELDS.get(obj["event"], {}).items():
                 if type(obj.get(key)) not in types_:
                     raise ValueError(f"bad {key!r} in a {obj['event']} event")
+            problem = number_problem(obj)
+            if problem:
+                raise ValueError(f"{problem} in a {obj['event']} event")
+            for key in _U32_KEYS:
+                value = obj.get(key)
+                if type(value) is int and not 0 <= value <= MAX_U32:
+                    raise ValueError(f"{key!r} out of range in a {obj['event']} event")
+            if "duration" in obj and not time_ok(obj["duration"]):
+                raise ValueError(f"a {obj['event']} event lasting {obj['duration']!r} s")
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

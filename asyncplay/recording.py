@@ -9,7 +9,6 @@ wrong with it is a ``RecordingError`` (one line, its own exit status), never a t
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import IO
 
 import asyncplay
 from asyncplay import exits
-from asyncplay.protocol import PROTOCOL_VERSION
+from asyncplay.protocol import PROTOCOL_VERSION, NumberError, loads, number_problem, time_ok
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
@@ -53,10 +52,11 @@ STEP_TYPES = ((int,), _NUM, _NUM, _OPT_STR, _OPT_STR, (int,))
 
 
 def check(ev: dict) -> str | None:
-    """What is wrong with one event of a recording, or None."""
+    """What is wrong with one event of a recording, or None. The numbers follow the
+    protocol's rules (``docs/protocol.md``, Numbers): a time out of range is damage."""
     t = ev.get("t")
-    if t is not None and (type(t) not in _NUM or not math.isfinite(t)):
-        return "a time that is not a number"
+    if t is not None and not time_ok(t):
+        return "a time that is not a number of seconds from 0 to 1e12"
     for key, types in FIELDS.get(ev["event"], {}).items():
         if key in ev or key in ("id", "steps", "text"):
             if type(ev.get(key)) not in types:
@@ -67,10 +67,13 @@ def check(ev: dict) -> str | None:
                 type(step) is not list
                 or len(step) != 6
                 or any(type(v) not in ts for v, ts in zip(step, STEP_TYPES, strict=True))
-                or not (math.isfinite(step[1]) and math.isfinite(step[2]))
+                or not (time_ok(step[1]) and time_ok(step[2]) and time_ok(step[1] + step[2]))
             ):
                 return "a malformed step"
-    return None
+        return None
+    if "duration" in ev and not time_ok(ev["duration"]):
+        return "a duration out of range"
+    return number_problem(ev)
 
 
 def program_source(
@@ -288,7 +291,9 @@ def read(path: str) -> Recording:
         truncated: str | None = None
         for n, raw in lines:
             try:
-                ev = json.loads(raw)
+                ev = loads(raw)  # NaN, Infinity and 1e400 are no numbers of an event
+            except NumberError as exc:
+                raise RecordingError(f"{path}: line {n} holds {exc}; the file is damaged") from None
             except ValueError:
                 ev = None
             if not isinstance(ev, dict) or not isinstance(ev.get("event"), str):

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import IO
 
 from asyncplay.model import RunModel
+from asyncplay.text_cells import clean
 
 
 def open_output(path: str, what: str) -> IO[str]:
@@ -96,7 +97,8 @@ def end_text(model: RunModel, ns: SimpleNamespace, cwd: str, end: dict) -> str:
     if shown:
         lines.append(shown)
     if not ns.json and (not ns.quiet or end.get("by") == "asyncplay"):
-        lines.append(f"asyncplay: {end.get('message', '')}")
+        # asyncplay's own sentence, but a replayed file is anyone's: cleaned all the same.
+        lines.append(f"asyncplay: {clean(str(end.get('message', '')))}")
     return "\n".join(lines)
 
 

@@ -1,5 +1,9 @@
 """Text rendering of a RunModel for the headless command line (the summary on stderr).
 
+Every piece of program-made text (names, coroutines, file names, waits, exception types,
+warning messages) goes through ``text_cells.clean`` before it is laid out: the summary goes
+to a terminal, where an escape sequence in a task name would drive it.
+
 Also the ``summary`` event ``--json`` prints before ``run_end``: the same per-task figures
 as the table, for tools, so they need not fold the steps themselves.
 """
@@ -10,6 +14,7 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.text_cells import clean
 
 FOLD_OVER = 10
 COLUMNS = (
@@ -36,7 +41,7 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
         rel = file
     if rel.startswith(".." + os.sep):  # outside the current directory: the name says enough
         rel = os.path.basename(file)
-    return f"{rel}:{line}"
+    return f"{clean(rel)}:{line}"
 
 
 def _secs(x: float) -> str:
@@ -52,11 +57,11 @@ def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
     src = t.cancel_source
     if not src:
         return ""
-    cause = src.get("cause") or "unknown"
+    cause = clean(str(src.get("cause") or "unknown"))
     where = _where(src.get("file"), src.get("line"), cwd)
     by = model.tasks.get(src.get("by")) if src.get("by") is not None else None  # type: ignore[arg-type]
     if cause == "cancel" and by is not None:
-        text = f"by {by.name}"
+        text = f"by {clean(by.name)}"
     elif cause == "cancel":
         text = "by cancel()"
     elif cause == "unknown" and where == "-":
@@ -68,7 +73,7 @@ def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
 
 def _state(model: RunModel, t: TaskInfo, cwd: str) -> str:
     if t.state == "failed":
-        return f"failed: {t.exc_type}"
+        return f"failed: {clean(str(t.exc_type))}"
     if t.state == "cancelled":
         why = cancelled_by(model, t, cwd)
         return f"cancelled ({why})" if why else "cancelled"
@@ -120,27 +125,27 @@ def rows(
             steps = sum(g.steps for g in group)
             row = (
                 f"{len(group)} tasks",
-                t.coro,
+                clean(t.coro),
                 _where(t.file, t.line, cwd),
                 ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
                 str(steps),
                 _secs(running),
                 _secs(waiting),
                 _longest(max(g.longest_step for g in group), sum(g.slow_steps for g in group)),
-                next(iter(awaited)) if len(awaited) == 1 else f"{len(awaited)} kinds",
+                clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
             )
         else:
             running, waiting, steps = t.running, t.waited(now), t.steps
             row = (
-                t.name,
-                t.coro,
+                clean(t.name),
+                clean(t.coro),
                 _where(t.file, t.line, cwd),
                 _state(model, t, cwd),
                 str(t.steps),
                 _secs(t.running),
                 _secs(waiting),
                 _longest(t.longest_step, t.slow_steps),
-                t.last_awaited or "-",
+                clean(t.last_awaited or "-"),
             )
         keyed.append(((running, waiting, steps, order), row))
     if sort and sort != "created":
@@ -178,7 +183,7 @@ def warning_lines(model: RunModel, cwd: str = ".") -> list[str]:
         where = _where(w.get("file"), w.get("line"), cwd)
         prefix = f"{where}: " if where != "-" else ""
         more = f" ({n} times)" if n > 1 else ""
-        out.append(f"{prefix}{w.get('message', '')}{more}")
+        out.append(f"{prefix}{clean(str(w.get('message', '')))}{more}")
     return out
 
 
@@ -210,7 +215,7 @@ def summary(
         parts.append(f"── warnings ({len(model.warnings)}) " + "─" * 20)
         parts += warning_lines(model, cwd)
     for err in model.errors:
-        parts.append(f"protocol: {err}")
+        parts.append(f"protocol: {clean(str(err))}")
     return "\n".join(parts)
 
 

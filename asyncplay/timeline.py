@@ -11,6 +11,7 @@ import bisect
 import math
 
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.text_cells import clean
 
 # Cell codes, in rising priority: a later one wins a cell.
 EMPTY = " "  # the task did not exist then
@@ -218,7 +219,8 @@ def layout(
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
         start, end = 0.0, max(1e-3, model.now if math.isfinite(model.now) else 1e-3)
     shown = tasks[:max_lanes]
-    lanes = [Lane(t.id, t.name, lane_cells(t, start, end, cells, model.now)) for t in shown]
+    # The label is the program's text, drawn on a terminal: escapes made visible.
+    lanes = [Lane(t.id, clean(t.name), lane_cells(t, start, end, cells, model.now)) for t in shown]
     return Layout(start, end, cells, lanes, ticks(start, end, cells), len(tasks) - len(shown))
 
 
@@ -350,7 +352,7 @@ def timeline_text(
     if not tasks:
         dash = "-" if ascii_only else "─"
         return f"{dash * 2} timeline: no tasks to draw {dash * 20}"[:width]
-    label, cells = cells_for(width, [t.name for t in tasks[:max_lanes]])
+    label, cells = cells_for(width, [clean(t.name) for t in tasks[:max_lanes]])
     lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
     return render(lay, width, ascii_only, colour, label)
 

@@ -117,3 +117,72 @@ def test_random_bytes_never_raise() -> None:
         blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
         for ev in d.feed(blob):
             assert ev["event"] in P.EVENT_KINDS
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _raw_json(text: bytes) -> bytes:
+    return P.HEADER.pack(P.K_JSON, len(text)) + text
+
+
+_HELLO = P.pack_json({"event": "hello", "t": 0.0, "version": 1})
+# Every record kind with a number no view can take: NaN, an infinity, a negative time,
+# a time past MAX_TIME, an id past u32 (JSON has no width of its own).
+OUT_OF_RANGE = {
+    "step start NaN": P.pack_step(1, NAN, 0.1, 0, 0, 0),
+    "step lasting +inf": P.pack_step(1, 0.5, INF, 0, 0, 0),
+    "step lasting -1": P.pack_step(1, 0.5, -1.0, 0, 0, 0),
+    "step ending past MAX_TIME": P.pack_step(1, P.MAX_TIME, 1.0, 0, 0, 0),
+    "created at -inf": P.pack_created(1, 0, -INF, 0, 0, 0, False, "x"),
+    "created at NaN": P.pack_created(1, 0, NAN, 0, 0, 0, False, "x"),
+    "done at inf": P.pack_done(1, INF, 0, 0, 0, 0, "None"),
+    "done at 1e300": P.pack_done(1, 1e300, 0, 0, 0, 0, "None"),
+    "output at NaN": P.pack_output(1, 0, NAN, b"x"),
+    "json t NaN": _raw_json(b'{"event":"bye","t":NaN}'),
+    "json t Infinity": P.pack_json({"event": "bye", "t": INF}),
+    "json t 1e400": _raw_json(b'{"event":"bye","t":1e400}'),
+    "json t -1": P.pack_json({"event": "bye", "t": -1}),
+    "warning duration inf": P.pack_json(
+        {"event": "warning", "t": 1, "kind": "slow_step", "message": "m", "duration": INF}
+    ),
+    "warning duration -Infinity": _raw_json(
+        b'{"event":"warning","t":1,"kind":"slow_step","message":"m","duration":-Infinity}'
+    ),
+    "warning nested NaN": P.pack_json(
+        {"event": "warning", "t": 1, "kind": "deadlock", "message": "m", "tasks": [1, NAN]}
+    ),
+    "warning task past u32": P.pack_json(
+        {"event": "warning", "t": 1, "kind": "x", "message": "m", "task": 2**40}
+    ),
+    "warning line negative": P.pack_json(
+        {"event": "warning", "t": 1, "kind": "x", "message": "m", "line": -3}
+    ),
+    "cancel_source by huge": P.pack_json(
+        {"event": "cancel_source", "t": 1, "id": 1, "cause": "cancel", "by": 10**30}
+    ),
+    "hello speed 1e300": P.pack_json({"event": "hello", "t": 0, "version": 1, "speed": 1e300}),
+}
+
+
+def test_non_finite_and_out_of_range_numbers_are_a_protocol_error_in_every_kind() -> None:
+    """The contract (docs/protocol.md, Numbers): the record is malformed, so it becomes the
+    run's one protocol_error and nothing later is trusted; nothing of it reaches a view."""
+    for what, record in OUT_OF_RANGE.items():
+        d = P.Decoder()
+        events = d.feed(_HELLO + P.pack_created(1, 0, 0.1, 0, 0, 0, False, "t") + record)
+        kinds = [e["event"] for e in events]
+        assert kinds == ["hello", "task_created", "protocol_error"], what
+        assert events[-1]["t"] == 0.1, what  # the last good time, never the forged one
+        assert d.feed(_HELLO) == [], what
+
+
+def test_numbers_in_range_still_decode() -> None:
+    """The edges: time 0, a step ending exactly at MAX_TIME, u32 ids, integer times."""
+    events = P.Decoder().feed(
+        _HELLO
+        + P.pack_step(2**32 - 1, 0.0, P.MAX_TIME, 0, 0, 2**32 - 1)
+        + P.pack_json({"event": "warning", "t": 5, "kind": "slow_step", "message": "m",
+                       "task": 2**32 - 1, "duration": 0.25, "tasks": [1, 2]})
+    )  # fmt: skip
+    assert [e["event"] for e in events] == ["hello", "steps", "warning"]

@@ -100,13 +100,25 @@ def _one_line(stderr: bytes) -> str:
         (
             b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": NaN}\n',
             exits.RECORDING,
-            "a time that is not a number",
+            "line 2 holds a number out of range (NaN)",
         ),
         (
             b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
             b'{"event": "steps", "t": 1, "steps": [[1, Infinity, 0.1, null, null, 0]]}\n',
             exits.RECORDING,
-            "a malformed step",
+            "line 3 holds a number out of range (Infinity)",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b'{"event": "steps", "t": 1, "steps": [[1, 1e300, 0.1, null, null, 0]]}\n',
+            exits.RECORDING,
+            "line 3 is a 'steps' event with a malformed step",
+        ),
+        (
+            b'{"asyncplay_recording": 1, "protocol": 1}\n{"event": "run_start", "t": 0}\n'
+            b'{"event": "warning", "t": 1, "kind": "slow_step", "message": "m", "duration": 1e400}\n',
+            exits.RECORDING,
+            "line 3 holds a number out of range (1e400)",
         ),
     ],
 )

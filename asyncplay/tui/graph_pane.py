@@ -26,8 +26,8 @@ from textual.strip import Strip
 
 from asyncplay import graph
 from asyncplay.model import RunModel
+from asyncplay.text_cells import clean
 from asyncplay.tui.task_view import TaskView
-from asyncplay.tui.text_cells import clean
 from asyncplay.tui.timeline_pane import no_task_text
 
 #: The pane's keys, for the help screen.

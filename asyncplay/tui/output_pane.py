@@ -28,8 +28,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay.model import OutputLine, RunModel
+from asyncplay.text_cells import clean, fit
 from asyncplay.tui.ending import sentence
-from asyncplay.tui.text_cells import clean, fit
 
 TASK_WIDTH = 10  # cells for the task column
 MAX_LINE_CHARS = 2_000  # a longer line is shown cut (copying takes it whole)

@@ -23,8 +23,8 @@ from textual.strip import Strip
 
 from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.text_cells import clean, fit
 from asyncplay.tui.task_view import TaskView
-from asyncplay.tui.text_cells import clean, fit
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "name", 10),

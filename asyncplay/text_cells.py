@@ -1,17 +1,18 @@
-"""Text from the program (task names, coroutine names, output) made safe for one cell row.
+"""Text from the program (task names, coroutine names, output) made safe for a terminal.
 
 A task name is whatever the program passed to ``create_task(name=...)``: a tab or newline
 breaks a row in two, an escape or C1 code drives the terminal, a bidi override (U+202E)
 reverses the rest of the line in terminals that do bidi, and wide CJK or emoji characters
-take two cells where ``len`` counts one. Every view that draws such text in a fixed-width
-column goes through :func:`clean` then :func:`fit`.
+take two cells where ``len`` counts one. Every view, the TUI's panes and the headless
+summary, ``--graph``, ``--timeline`` and ``replay --print`` alike, passes program-made text
+(names, messages, exception text, wait labels, file names) through :func:`clean` before it
+reaches a terminal; the TUI then cuts it to a column with :func:`fit`. The program's own
+output written by the headless command line is not cleaned: it stays byte for byte.
 """
 
 from __future__ import annotations
 
 import unicodedata
-
-from rich.cells import cell_len, set_cell_size
 
 __all__ = ["clean", "fit"]
 
@@ -56,6 +57,8 @@ def fit(text: str, width: int, right: bool = False) -> str:
     Padded with spaces (on the left when ``right``), or cut with a ``~`` in its last cell;
     a wide character that would straddle the cut is dropped whole, never halved.
     """
+    from rich.cells import cell_len, set_cell_size  # not at import: the headless path
+
     if width <= 0:
         return ""
     size = cell_len(text)
