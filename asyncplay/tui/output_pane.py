@@ -169,6 +169,7 @@ class OutputPane(ScrollView, can_focus=True):
             tuple((id(x), len(x.text)) for x in tail),
             id(m.end),
             self.size.width,
+            self.visible_rows,  # a horizontal scrollbar came or went: the end moved
         )
         if state == self._state:
             return
@@ -203,7 +204,19 @@ class OutputPane(ScrollView, can_focus=True):
         if self.follow:
             self.cursor = None
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # A line wider than the pane brings the horizontal scrollbar, which takes the
+            # bottom row: only known once laid out, so the end is sought again then.
+            self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _keep_following(self) -> None:
+        if self.follow and self.scroll_offset.y != self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    @property
+    def visible_rows(self) -> int:
+        """Rows the reader sees: the pane less its horizontal scrollbar, when it has one."""
+        return max(1, self.scrollable_content_region.height)
 
     def _warning_rows(self, m: RunModel) -> list[tuple[OutputLine, str | None, int | None]]:
         rows = []
@@ -228,7 +241,7 @@ class OutputPane(ScrollView, can_focus=True):
         said = sentence(m.end) if m.end is not None else None
         if said is None:
             return []
-        width = max(20, self.size.width - TASK_WIDTH - 1)
+        width = max(20, self.scrollable_content_region.width - TASK_WIDTH - 1)
         return [OutputLine("asyncplay", row, None, m.now) for row in textwrap.wrap(said, width)]
 
     @property
@@ -323,7 +336,7 @@ class OutputPane(ScrollView, can_focus=True):
 
     def scroll_to_region_row(self, row: int) -> None:
         top = self.scroll_offset.y
-        height = max(1, self.size.height)
+        height = self.visible_rows
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
         elif row >= top + height:
@@ -332,13 +345,13 @@ class OutputPane(ScrollView, can_focus=True):
     def _current(self) -> int:
         if self.cursor is not None:
             return self.cursor
-        return max(0, min(self.row_count - 1, self.scroll_offset.y + self.size.height - 1))
+        return max(0, min(self.row_count - 1, self.scroll_offset.y + self.visible_rows - 1))
 
     def action_move(self, delta: int) -> None:
         self._set_cursor(self._current() + delta)
 
     def action_page(self, direction: int) -> None:
-        self._set_cursor(self._current() + direction * max(1, self.size.height - 1))
+        self._set_cursor(self._current() + direction * max(1, self.visible_rows - 1))
 
     def action_sideways(self, direction: int) -> None:
         """Left/Right scroll a long line into view (lines never wrap: one row per line)."""

@@ -279,7 +279,7 @@ class TaskTable(TaskView):
         self.move_cursor(self.cursor_row + delta)
 
     def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor_row + direction * max(1, self.size.height - 2))
+        self.move_cursor(self.cursor_row + direction * max(1, self._body_rows() - 1))
 
     def action_edge(self, end: int) -> None:
         self.move_cursor(len(self._order) - 1 if end else 0)
@@ -306,12 +306,17 @@ class TaskTable(TaskView):
 
     def _scroll_cursor_into_view(self) -> None:
         top = self.scroll_offset.y
-        height = max(1, self.size.height - 1)
+        height = self._body_rows()
         row = self.cursor_row
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def _body_rows(self) -> int:
+        """Task rows the reader sees: less the header, and the horizontal scrollbar when
+        the row is wider than the table (it covers the bottom row)."""
+        return max(1, self.scrollable_content_region.height - 1)
 
     def on_focus(self) -> None:
         self.refresh()

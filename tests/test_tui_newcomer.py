@@ -1,0 +1,98 @@
+"""What a newcomer tripped over in the playground (issue 14): each test failed before.
+
+Runs are recorded event streams (``tests/streams.py``) played through the app's session
+factory: deterministic, no process.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streams import Stream
+from textual.pilot import Pilot
+from tui_helpers import wait_for
+
+from asyncplay import storage
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.output_pane import OutputPane
+from asyncplay.tui.replay_session import ReplaySession
+
+pytestmark = pytest.mark.usefixtures("home")
+
+LAST = "RuntimeError: uncaught in task"
+
+
+def traceback_run() -> list[dict]:
+    """Forty lines of output, then a traceback with a line wider than any pane."""
+    s = Stream()
+    s.task(1, 0.0, "main", line=4)
+    s.output(0.005, "".join(f"line {i}\n" for i in range(40)), 1)
+    deep = "/home/student/" + "a-rather-long-folder-name/" * 4 + "prog.py"
+    s.events.append(
+        {
+            "event": "output",
+            "t": 0.01,
+            "stream": "stderr",
+            "task": None,
+            "text": "Traceback (most recent call last):\n"
+            f'  File "{deep}", line 12, in <module>\n'
+            "    asyncio.run(main())\n"
+            f"{LAST}\n",
+        }
+    )
+    return s.end(0.02, 1)
+
+
+def replay_app(events: list[dict], text: str = "print(1)\n", name: str = "x") -> AsyncplayApp:
+    return AsyncplayApp(
+        storage.Autosave(text=text, snippet=name),
+        session_factory=ReplaySession.factory(events),
+        clock=lambda: 0.0,
+        autosave=False,
+    )
+
+
+def on_screen(pilot: Pilot, pane: OutputPane, text: str) -> bool:
+    """``text``'s row is in the pane's view and nothing (a scrollbar) is drawn over it."""
+    for row in range(pane.row_count):
+        line = pane.line_at(row)
+        if line is not None and line.text == text:
+            break
+    else:
+        return False
+    y = row - pane.scroll_offset.y
+    if not 0 <= y < pane.scrollable_content_region.height:
+        return False
+    region = pane.scrollable_content_region
+    widget, _ = pilot.app.screen.get_widget_at(region.x + 2, region.y + y)
+    return widget is pane
+
+
+async def run_to_end(pilot: Pilot) -> AsyncplayApp:
+    app: AsyncplayApp = pilot.app  # type: ignore[assignment]
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended")
+    await wait_for(pilot, lambda: app.output.scroll_offset.y == app.output.max_scroll_y)
+    await pilot.pause()
+    return app
+
+
+# -- 1. the last line of output under the horizontal scrollbar ----------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (160, 48)])
+async def test_the_last_line_shows_above_the_horizontal_scrollbar(size) -> None:
+    app = replay_app(traceback_run())
+    async with app.run_test(size=size) as pilot:
+        await run_to_end(pilot)
+        pane = app.output
+        assert pane.virtual_size.width > pane.scrollable_content_region.width  # a scrollbar
+        await wait_for(pilot, lambda: on_screen(pilot, pane, LAST))
+        pane.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: not on_screen(pilot, pane, LAST))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: on_screen(pilot, pane, LAST))
+        await pilot.press("home")
+        for _ in range(pane.row_count):
+            await pilot.press("down")
+        await wait_for(pilot, lambda: on_screen(pilot, pane, LAST))
