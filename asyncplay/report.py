@@ -44,12 +44,14 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     return f"{clean(rel)}:{line}"
 
 
-def _secs(x: float) -> str:
+def duration(x: float) -> str:
+    """A task's time, one way in the summary and the playground's task table: ``45µs``,
+    ``12.3ms``, ``1.50s``, ``1234s`` (at most 7 characters below 10,000 s)."""
     if x < 0.001:
         return f"{x * 1e6:.0f}µs"
     if x < 1:
         return f"{x * 1e3:.1f}ms"
-    return f"{x:.2f}s"
+    return f"{x:.2f}s" if x < 1000 else f"{x:.0f}s"
 
 
 def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
@@ -83,7 +85,7 @@ def _state(model: RunModel, t: TaskInfo, cwd: str) -> str:
 
 
 def _longest(longest: float, slow: int) -> str:
-    return f"{_secs(longest)} ({slow} slow)" if slow else _secs(longest)
+    return f"{duration(longest)} ({slow} slow)" if slow else duration(longest)
 
 
 def select(model: RunModel, all_tasks: bool = False, filter: str | None = None) -> list[TaskInfo]:
@@ -129,8 +131,8 @@ def rows(
                 _where(t.file, t.line, cwd),
                 ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
                 str(steps),
-                _secs(running),
-                _secs(waiting),
+                duration(running),
+                duration(waiting),
                 _longest(max(g.longest_step for g in group), sum(g.slow_steps for g in group)),
                 clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
             )
@@ -142,8 +144,8 @@ def rows(
                 _where(t.file, t.line, cwd),
                 _state(model, t, cwd),
                 str(t.steps),
-                _secs(t.running),
-                _secs(waiting),
+                duration(t.running),
+                duration(waiting),
                 _longest(t.longest_step, t.slow_steps),
                 clean(t.last_awaited or "-"),
             )

@@ -96,3 +96,25 @@ async def test_the_last_line_shows_above_the_horizontal_scrollbar(size) -> None:
         for _ in range(pane.row_count):
             await pilot.press("down")
         await wait_for(pilot, lambda: on_screen(pilot, pane, LAST))
+
+
+# -- 13. one way to write a task's time --------------------------------------------------
+
+
+def test_the_task_table_writes_times_as_the_summary_does() -> None:
+    from asyncplay import report
+    from asyncplay.model import build
+    from asyncplay.tui.task_table import KEYS, row_values
+
+    s = Stream()
+    s.task(1, 0.0, "main")
+    for i in range(3):
+        s.step(1, 0.001 * i, 0.00004)  # three 40 µs steps
+    s.task(2, 0.01, "slow")
+    s.step(2, 0.01, 0.0123)
+    m = build(s.end(2.5))
+    summary = {row[0]: row for row in report.rows(m)}
+    for tid, name, running in ((1, "Task-1", "120µs"), (2, "Task-2", "12.3ms")):
+        cells = dict(zip(KEYS, row_values(m.tasks[tid], m.now, m), strict=True))
+        assert cells["running"] == running == summary[name][report.COLUMNS.index("running")]
+    assert report.duration(2.5) == "2.50s" and report.duration(12345.0) == "12345s"

@@ -123,7 +123,7 @@ def test_row_values_for_each_state() -> None:
     done, failed = row_values(m.tasks[1], 3.0), row_values(m.tasks[2], 3.0)
     assert done[2:4] == ("done", "= 42")
     assert failed[2:4] == ("failed", "ValueError")
-    assert done[7] == "2.0s"
+    assert done[7] == "2.00s"
 
 
 async def test_output_pane_is_bounded_and_says_what_it_dropped() -> None:

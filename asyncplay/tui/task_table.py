@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.report import duration
 from asyncplay.text_cells import clean, fit
 from asyncplay.tui.task_view import TaskView
 
@@ -75,12 +76,6 @@ CURSOR_STYLE = Style(reverse=True)
 RIGHT = frozenset({"line", "steps", "running", "lifetime"})
 
 
-def _seconds(value: float) -> str:
-    if value < 1:
-        return f"{value * 1000:.0f}ms" if value >= 0.0005 else "0ms"
-    return f"{value:.1f}s" if value < 100 else f"{value:.0f}s"
-
-
 _AWAITS_WIDTH = next(width for key, _label, width in COLUMNS if key == "awaits")
 
 
@@ -106,8 +101,8 @@ def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tup
         clean(awaits),
         str(line) if line else "",
         str(info.steps),
-        _seconds(info.running),
-        _seconds(max(0.0, info.lifetime(now))),
+        duration(info.running),
+        duration(max(0.0, info.lifetime(now))),
     )
 
 
