@@ -77,6 +77,15 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "line": (int, _NONE),
     },
     "task_renamed": {"id": (int,), "name": (str,)},
+    "uncaught": {
+        "kind": (str,),
+        "exc_type": (str,),
+        "errno": (int, _NONE),
+        "bare": (bool,),
+        "rlimits": (dict, _NONE),
+        "vm_size": (int, _NONE),
+        "threads": (int, _NONE),
+    },
     "cancel_source": {
         "id": (int,),
         "cause": (str,),
@@ -87,7 +96,7 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
 }
 
 # Event kinds the child may send as JSON records.
-JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed", "cancel_source"})
+JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught"})
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",

@@ -20,7 +20,7 @@ import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child import output
+from asyncplay.child import ending, output
 from asyncplay.child.recorder import Channel
 from asyncplay.child.tracer import Tracer
 
@@ -170,6 +170,8 @@ def setup(inject_dir: str) -> None:
             flusher.stop()
         if tracer.watchdog is not None:
             tracer.watchdog.stop()
+        if tracer.enabled:
+            ending.report(tracer)
         tracer.at_exit()
 
     atexit.register(at_exit)
@@ -230,6 +232,8 @@ def run_source() -> None:
         raise
     except BaseException as exc:
         exc.__traceback__ = _strip_own_frames(exc)
+        # What the interpreter keeps of an uncaught exception (child/ending.py reads it).
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
         if sys.excepthook is sys.__excepthook__:
             # The default hook of 3.10-3.12 reads source lines from disk, not from
             # linecache, and an unsaved buffer is not on disk.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -75,7 +76,7 @@ class SessionCore:
         self.stop_requested_at: float | None = None
         self.saw_hello = False
         self.saw_bye = False
-        self.stderr_tail = b""
+        self.uncaught: dict | None = None  # the child's ``uncaught`` record, if any
         self.exited_at: float | None = None
         self.finished = False
         self.confinement: sandbox.Plan | None = None
@@ -172,8 +173,6 @@ class SessionCore:
 
     def on_output(self, stream: str, data: bytes) -> list[dict]:
         self.output_bytes += len(data)
-        if stream == "stderr":
-            self.stderr_tail = (self.stderr_tail + data)[-4096:]
         limit = self.spec.limits.output_mib
         if limit and self.output_bytes > limit * 1024 * 1024 and self.kill_reason is None:
             self.kill("output-limit")
@@ -196,6 +195,9 @@ class SessionCore:
                     self.confinement.adopt_scope(self.proc.pid)
             elif kind == "bye":
                 self.saw_bye = True
+                continue
+            elif kind == "uncaught":
+                self.uncaught = ev  # evidence for end_event, not an event of the run
                 continue
             out.append(ev)
         self.events += len(out)
@@ -363,21 +365,15 @@ class SessionCore:
             reason, by, code = "stopped", "asyncplay", EXIT_STOPPED
         elif self.kill_reason is not None:
             limit = self.kill_reason
-        elif signum == signal.SIGXCPU:
+        elif signum == signal.SIGXCPU and self.spec.limits.cpu:
             limit = "cpu"
-        elif (
-            status != 0
-            and self.spec.limits.memory_mib
-            and (
-                _died_of(self.stderr_tail, MEMORY_ERROR) or (conf is not None and conf.oom_kills())
-            )
-        ):
+        elif status != 0 and self.spec.limits.memory_mib and self._memory_reached(conf):
             limit = "memory"
         elif signum == signal.SIGKILL and self._cpu_spent():
             limit = "cpu"  # it ignored SIGXCPU: the kernel's SIGKILL at the hard limit
         elif status != 0 and self._procs_refused(conf):
             limit = "procs"
-        elif status != 0 and _died_of(self.stderr_tail, FILE_TOO_LARGE):
+        elif status != 0 and self._uncaught_at_rlimit("file_size", resource.RLIMIT_FSIZE):
             limit, self.file_too_large = "output-limit", True
         elif not self.saw_hello and status != 0:
             reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
@@ -409,21 +405,65 @@ class SessionCore:
     def _bwrap_status(self, status: int) -> int:
         """bwrap reports a program killed by signal N as status 128+N. A program that exits
         by itself says goodbye first; so does Python before it kills itself with SIGINT
-        for an uncaught KeyboardInterrupt. An ``os._exit(128+N)`` is the one mix-up."""
+        for an uncaught KeyboardInterrupt (its runtime says so). An ``os._exit(128+N)`` is
+        the one mix-up."""
         if not self.saw_bye:
             return -(status - 128)
-        if status == 128 + signal.SIGINT and _died_of(self.stderr_tail, b"KeyboardInterrupt"):
+        u = self.uncaught
+        if status == 128 + signal.SIGINT and u is not None and u["kind"] == "interrupt":
             return -signal.SIGINT
         return status
 
+    # ---- evidence: a limit is blamed on facts asyncplay holds, never on the program's text
+
+    def _rlimit_set(self, res: int) -> int | None:
+        """The soft limit asyncplay itself set on the run for ``res`` (None: it set none)."""
+        conf = self.confinement
+        for r, soft, _hard in getattr(conf.preexec if conf else None, "rlimits", ()):
+            if r == res:
+                return soft
+        return None
+
+    def _uncaught_at_rlimit(self, kind: str, res: int) -> bool:
+        """The child runtime reports the program died of an uncaught error of ``kind``
+        while the rlimit asyncplay set for it was in force (not one the program lowered)."""
+        u = self.uncaught
+        ours = self._rlimit_set(res)
+        if u is None or u["kind"] != kind or ours is None:
+            return False
+        theirs = (u["rlimits"] or {}).get(_RLIMIT_KEYS[res], ours)
+        return theirs == ours
+
+    def _memory_reached(self, conf: sandbox.Plan | None) -> bool:
+        """The kernel OOM-killed in the run's memory cgroup, or the program died of a
+        MemoryError the interpreter raised (no message) under asyncplay's RLIMIT_AS, or of
+        a thread start its address space had no room for (a stack)."""
+        if conf is not None and conf.oom_kills():
+            return True
+        u = self.uncaught
+        if u is None or not self._uncaught_at_rlimit(u["kind"], resource.RLIMIT_AS):
+            return False
+        if u["kind"] == "memory":
+            return u["bare"]
+        if u["kind"] == "thread":
+            limits = u["rlimits"] or {}
+            stack = limits.get("stack") or _DEFAULT_STACK
+            size = u["vm_size"]
+            ours = self._rlimit_set(resource.RLIMIT_AS) or 0
+            return type(size) is int and type(stack) is int and size + stack > ours
+        return False
+
     def _procs_refused(self, conf: sandbox.Plan | None) -> bool:
-        """The kernel refused the run a process or thread (the cgroup counts refusals;
-        under RLIMIT_NPROC alone, the program's last words say so)."""
+        """The kernel refused the run a process or thread: the pids cgroup counts its
+        refusals; under RLIMIT_NPROC, the runtime reports the program died of EAGAIN
+        from a fork or of a thread start while asyncplay's limit was in force."""
         if conf is None or not conf.procs_enforced:
             return False
         if conf.refused_forks():
             return True
-        return conf.cgroup is None and _died_of(self.stderr_tail, *FORK_FAILED)
+        return self._uncaught_at_rlimit(
+            "process", resource.RLIMIT_NPROC
+        ) or self._uncaught_at_rlimit("thread", resource.RLIMIT_NPROC)
 
     def _procs_aside(self, reason: str, conf: sandbox.Plan | None) -> str:
         """A run that met --procs but ended of something else (a thread bomb whose
@@ -551,18 +591,13 @@ def _grow_pipe(fd: int, size: int = 4 * 1024 * 1024) -> None:
             continue
 
 
-MEMORY_ERROR = b"MemoryError"
-FILE_TOO_LARGE = b"OSError: [Errno 27] File too large"
-FORK_FAILED = (b"BlockingIOError: [Errno 11]", b"RuntimeError: can't start new thread")
-
-
-def _died_of(stderr_tail: bytes, *last_words: bytes) -> bool:
-    """Python's last words were one of these uncaught errors (a limit, not a program bug)."""
-    lines = stderr_tail.rstrip().splitlines()
-    if not lines:
-        return False
-    last = lines[-1]
-    return any(last.startswith(w) for w in last_words)
+# The ``rlimits`` keys of the child's ``uncaught`` record (child/ending.py).
+_RLIMIT_KEYS = {
+    resource.RLIMIT_AS: "as",
+    resource.RLIMIT_NPROC: "nproc",
+    resource.RLIMIT_FSIZE: "fsize",
+}
+_DEFAULT_STACK = 8 * 1024 * 1024  # a new thread's stack where RLIMIT_STACK is unlimited
 
 
 def _signame(signum: int) -> str:
