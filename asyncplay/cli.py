@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 
 
 class UsageError(Exception):
-    """Bad input from the user: reported as one line, exit status 2."""
+    """Bad input from the user: reported as one line, exit status 2 (or ``status``: a
+    request the lab policy refuses, a policy file that cannot be used)."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _Value:
@@ -214,8 +219,8 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
     if not argv or argv[0] != "run":
         return None
     ns = SimpleNamespace(command="run", target=None, args=[])
-    for dest, _conv, default, _meta, _help in RUN_OPTIONS.values():
-        setattr(ns, dest, default)
+    for dest, _conv, _default, _meta, _help in RUN_OPTIONS.values():
+        setattr(ns, dest, None)  # filled by given_options (the lab policy's defaults)
     for dest, _help in RUN_FLAGS.values():
         setattr(ns, dest, False)
     i = 1
@@ -293,8 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         kwargs: dict = {"dest": dest, "metavar": metavar, "help": help_}
         if conv is not None:
             kwargs["type"] = checked(conv)
-        if default is not None:
-            kwargs["default"] = default
+        if default is not None:  # (not argparse's default: given_options fills it in)
             shown = f"{default:g}" if isinstance(default, float | int) else default
             kwargs["help"] = f"{help_} (default: {shown})"
         run.add_argument(flag, **kwargs)
@@ -330,9 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "doctor",
-        help="say which sandbox layers work on this machine",
+        help="say which sandbox layers work on this machine, and the lab policy in force",
         description="One line per sandbox layer (bwrap, cgroup, rlimit): whether it works "
-        "here, and why not.",
+        "here, and why not; then the lab policy in force (its files, each ceiling and "
+        "default; docs/sandbox.md).",
     )
     sub.add_parser(
         "snippets",
@@ -340,6 +345,38 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the bundled snippets: their names (for 'asyncplay run NAME') and titles.",
     )
     return p
+
+
+def given_options(ns: SimpleNamespace) -> set[str]:
+    """The ``run`` options the user gave (destinations); the others get their defaults."""
+    given = set()
+    for dest, _conv, default, _meta, _help in RUN_OPTIONS.values():
+        if getattr(ns, dest, None) is None:
+            setattr(ns, dest, default)
+        else:
+            given.add(dest)
+    return given
+
+
+def _apply_policy(ns: SimpleNamespace, given: set[str]) -> None:
+    """The lab policy (docs/sandbox.md): an option the user gave must be within its
+    ceilings; one they did not give takes the policy's default."""
+    from asyncplay.sandbox import policy
+
+    try:
+        pol = policy.load()
+        for key in (*policy.LIMITS, *policy.CHOICES):
+            dest = key.replace("-", "_")
+            if not hasattr(ns, dest):  # (an option this command line does not have)
+                continue
+            if dest in given:
+                pol.check(key, getattr(ns, dest), f"--{key}")
+            else:
+                setattr(ns, dest, pol.default(key, getattr(ns, dest)))
+    except policy.PolicyDenied as exc:
+        raise UsageError(str(exc), exc.status) from None
+    except policy.PolicyError as exc:
+        raise UsageError(f"{exc} (nothing runs until it is fixed)", exc.status) from None
 
 
 def _resolve_target(target: str) -> str:
@@ -380,6 +417,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
     from asyncplay.runner import python as pyinfo
     from asyncplay.runner.spec import Limits, RunSpec
 
+    _apply_policy(ns, given_options(ns))
     args = list(ns.args)
     if ns.module is not None:
         if ns.target is not None:
@@ -537,6 +575,12 @@ def _cmd_tui(argv: list[str]) -> int:
             "(to run a program with arguments: asyncplay run FILE ARGS...)"
         )
     target = argv[0] if argv else None
+    from asyncplay.sandbox import policy
+
+    try:  # a policy that cannot be used stops the editor too, before it takes the screen
+        policy.load()
+    except policy.PolicyError as exc:
+        raise UsageError(f"{exc} (nothing runs until it is fixed)", exc.status) from None
     from asyncplay.tui.launch import launch, opening
 
     try:
@@ -550,8 +594,16 @@ def _cmd_tui(argv: list[str]) -> int:
 
 def _cmd_doctor(ns: SimpleNamespace) -> int:
     from asyncplay import sandbox
+    from asyncplay.sandbox import policy
 
     for line in sandbox.doctor():
+        print(line)
+    try:
+        lines = policy.load().lines()
+    except policy.PolicyError as exc:
+        print(f"policy  unusable, so asyncplay refuses to run: {exc}")
+        return exc.status
+    for line in lines:
         print(line)
     return 0
 
@@ -578,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except UsageError as exc:
         print(f"asyncplay: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.status
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an asyncplay bug: one line, a distinct status, no traceback

@@ -45,6 +45,7 @@ __all__ = [
     "Autosave",
     "Settings",
     "data_dir",
+    "default_settings",
     "ensure_private_dir",
     "load_autosave",
     "load_settings",
@@ -344,8 +345,29 @@ def _check(name: str, value: object) -> str | None:
     return None
 
 
+def default_settings() -> Settings:
+    """:class:`Settings` with the lab policy's defaults (docs/sandbox.md) for the limits and
+    modes it names, so a user who never chose a limit is never above its ceiling."""
+    from asyncplay.sandbox import policy
+
+    settings = Settings()
+    try:
+        pol = policy.load()
+    except policy.PolicyError:
+        # The editor refuses to start on such a policy and the session refuses every run:
+        # the built-in defaults only fill the screen meanwhile.
+        return settings
+    for key, (attr, _unit, _whole) in policy.LIMITS.items():
+        setattr(settings, attr, pol.default(key, getattr(settings, attr)))
+    for key in policy.CHOICES:
+        if hasattr(settings, key):
+            setattr(settings, key, pol.default(key, getattr(settings, key)))
+    return settings
+
+
 def load_settings() -> Settings:
-    """The saved settings; each missing or invalid value falls back to its default.
+    """The saved settings; each missing or invalid value falls back to its default (the
+    lab policy's, else the built-in one).
 
     Never raises: a corrupt file is kept as ``settings.json.bad`` and defaults are used.
     """
@@ -353,7 +375,7 @@ def load_settings() -> Settings:
         data = _read_json(data_dir() / SETTINGS_FILE)
     except OSError:
         data = None
-    settings = Settings()
+    settings = default_settings()
     if not data:
         return settings
     for f in fields(Settings):

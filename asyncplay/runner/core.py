@@ -19,6 +19,7 @@ from asyncplay import exits, sandbox
 from asyncplay.protocol import Decoder
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
+from asyncplay.sandbox import policy
 
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE
@@ -88,6 +89,8 @@ class SessionCore:
 
     def spawn(self) -> subprocess.Popen:
         sandbox.check(self.spec.sandbox)  # a usage problem, before anything is made
+        # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
+        policy.load().enforce(self.spec)
         _check_interpreter(self.spec.python)
         self.run_dir = _make_run_dir()
         r, w = os.pipe()

@@ -436,6 +436,14 @@ class AsyncplayApp(App[int]):
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
             python, self._python_label = info.path, info.label
         spec = self.make_spec(python)
+        if self.replay is None:  # a saved setting above the lab policy: one line, no run
+            from asyncplay.sandbox import policy
+            from asyncplay.tui.settings import POLICY_NAMES
+
+            try:
+                policy.load().enforce(spec, POLICY_NAMES)
+            except policy.PolicyDenied as exc:
+                raise policy.PolicyDenied(f"{exc}; change it in Settings (F9)") from None
         model = RunModel()
         self.model = model
         self.program = spec.path

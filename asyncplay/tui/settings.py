@@ -12,7 +12,9 @@ API (for the app)::
 Numbers are checked as they are typed (an inline message beside the field); the Python
 field is probed with :func:`asyncplay.runner.python.resolve` in a thread worker, never on
 the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
-Enter in a field or ``ctrl+s`` saves. Note: an App-level ``priority=True`` binding fires
+Enter in a field or ``ctrl+s`` saves. The lab policy's ceilings (docs/sandbox.md) are shown
+beside their fields, a value above one is refused, and only the sandbox modes it allows are
+offered. Note: an App-level ``priority=True`` binding fires
 even while a modal screen is up, so the app must yield its priority keys (ctrl+s, F1, ...)
 when ``self.screen.is_modal`` (e.g. ``check_action`` returning False), or they win here.
 """
@@ -32,10 +34,21 @@ from textual.widgets import Button, Input, Label, Select
 
 from asyncplay import storage
 from asyncplay.runner import python as pythons
-from asyncplay.storage import CLOCKS, SANDBOXES, Settings
+from asyncplay.sandbox import policy
+from asyncplay.storage import CLOCKS, Settings
 from asyncplay.tui.keyfix import InOrderButton, InOrderInput, InOrderSelect
 
-__all__ = ["CHOICE_NOTES", "NUMBER_FIELDS", "SettingsScreen", "parse_number", "show_number"]
+__all__ = [
+    "CHOICE_NOTES",
+    "NUMBER_FIELDS",
+    "POLICY_KEYS",
+    "POLICY_NAMES",
+    "SettingsScreen",
+    "above_ceiling",
+    "ceiling_note",
+    "parse_number",
+    "show_number",
+]
 
 #: (setting, label, whole number?) for each numeric field, in screen order.
 NUMBER_FIELDS: tuple[tuple[str, str, bool], ...] = (
@@ -58,6 +71,49 @@ CHOICE_NOTES = {
     "virtual": "jumps over idle waits",
 }
 _PROBE_DELAY = 0.4  # seconds of no typing before the Python field is probed
+#: setting -> the lab policy's key for it (``memory_mib`` -> ``memory``).
+POLICY_KEYS = {attr: key for key, (attr, _unit, _whole) in policy.LIMITS.items()}
+
+#: the lab policy's key -> how a refused run names the setting behind it.
+POLICY_NAMES = {
+    **{
+        POLICY_KEYS[field]: f"the {label} setting"
+        for field, label, _whole in NUMBER_FIELDS
+        if field in POLICY_KEYS
+    },
+    "sandbox": "the Sandbox setting",
+    "network": "the Network setting",
+}
+
+
+def _policy() -> policy.Policy:
+    try:
+        return policy.load()
+    except policy.PolicyError:
+        # The editor does not start on such a policy (cli.py) and the session refuses every
+        # run; a policy that broke since shows no ceilings here rather than crash the screen.
+        return policy.Policy()
+
+
+def ceiling_note(pol: policy.Policy, name: str) -> str:
+    """``at most 2048 (lab policy)`` for a setting the policy caps, else nothing."""
+    key = POLICY_KEYS.get(name)
+    top = pol.ceiling(key) if key else None
+    return f"at most {show_number(top)} (lab policy)" if top is not None else ""
+
+
+def above_ceiling(pol: policy.Policy, name: str, value: float) -> str | None:
+    """The one-line reason ``value`` is refused for setting ``name`` (naming the ceiling and
+    its file), or None."""
+    key = POLICY_KEYS.get(name)
+    if key is None:
+        return None
+    label = next(label for field, label, _whole in NUMBER_FIELDS if field == name)
+    try:
+        pol.check(key, value, label)
+    except policy.PolicyDenied as exc:
+        return str(exc)
+    return None
 
 
 def show_number(value: float) -> str:
@@ -151,6 +207,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         # python text -> resolved label ("CPython 3.12.1") or the reason it is unusable
         self._probes: dict[str, tuple[bool, str]] = {}
         self._save_pending = False
+        self.policy = _policy()
 
     # -- layout ------------------------------------------------------------------------
 
@@ -165,7 +222,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                         yield InOrderInput(
                             show_number(getattr(s, name)), id=f"f-{name}", compact=True
                         )
-                        yield Label("", classes="note", id=f"n-{name}")
+                        yield Label(ceiling_note(self.policy, name), classes="note", id=f"n-{name}")
                 with Horizontal(classes="row"):
                     yield Label("Python", classes="name")
                     yield InOrderInput(
@@ -189,14 +246,20 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label("", classes="note", id="n-theme")
                 with Horizontal(classes="row"):
                     yield Label("Sandbox", classes="name")
+                    modes = self.policy.modes("sandbox")  # only what the lab policy allows
+                    sandbox = (
+                        s.sandbox
+                        if s.sandbox in modes
+                        else self.policy.default("sandbox", s.sandbox)
+                    )
                     yield InOrderSelect(
-                        [(v, v) for v in SANDBOXES],
-                        value=s.sandbox,
+                        [(v, v) for v in modes],
+                        value=sandbox,
                         allow_blank=False,
                         id="f-sandbox",
                         compact=True,
                     )
-                    yield Label(CHOICE_NOTES[s.sandbox], classes="note", id="n-sandbox")
+                    yield Label(CHOICE_NOTES[str(sandbox)], classes="note", id="n-sandbox")
                 with Horizontal(classes="row"):
                     yield Label("Clock", classes="name")
                     yield InOrderSelect(
@@ -236,7 +299,11 @@ class SettingsScreen(ModalScreen[Settings | None]):
         for field, _label, whole in NUMBER_FIELDS:
             if field == name:
                 value = parse_number(event.value, whole)
-                self._note(name, value if isinstance(value, str) else "", isinstance(value, str))
+                if isinstance(value, str):
+                    self._note(name, value, error=True)
+                else:  # (the note is short: the line at saving names the file)
+                    above = above_ceiling(self.policy, name, value) is not None
+                    self._note(name, ceiling_note(self.policy, name), error=above)
 
     def _python_changed(self, text: str) -> None:
         if self._probe_timer is not None:
@@ -328,7 +395,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
 
     def reset_limits(self) -> None:
         """Put the defaults back in every field but Python and theme (personal choices)."""
-        defaults = Settings()
+        defaults = storage.default_settings()
         for name, _label, _whole in NUMBER_FIELDS:
             self.query_one(f"#f-{name}", Input).value = show_number(getattr(defaults, name))
         self.query_one("#f-sandbox", Select).value = defaults.sandbox
@@ -338,17 +405,25 @@ class SettingsScreen(ModalScreen[Settings | None]):
         """The settings on screen, or None after marking every invalid field."""
         values: dict[str, object] = {}
         first_bad: Input | None = None
+        above: str | None = None
         for name, _label, whole in NUMBER_FIELDS:
             field = self.query_one(f"#f-{name}", Input)
             value = parse_number(field.value, whole)
+            refused = None if isinstance(value, str) else above_ceiling(self.policy, name, value)
             if isinstance(value, str):
                 self._note(name, value, error=True)
                 first_bad = first_bad or field
+            elif refused is not None:
+                self._note(name, ceiling_note(self.policy, name), error=True)
+                first_bad = first_bad or field
+                above = above or refused
             else:
                 values[name] = value
         if first_bad is not None:
             first_bad.focus()
-            self.query_one("#settings-error", Label).update("Fix the fields marked in red.")
+            self.query_one("#settings-error", Label).update(
+                above or "Fix the fields marked in red."
+            )
             return None
         for name in ("theme", "sandbox", "clock"):
             values[name] = self.query_one(f"#f-{name}", Select).value
