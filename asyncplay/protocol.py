@@ -63,6 +63,7 @@ STATES = ("done", "cancelled", "failed")
 MAX_TIME = 1e12
 MAX_NUMBER = 2**53
 MAX_U32 = 2**32 - 1
+MAX_WHY = 200  # characters of the reason a protocol_error quotes
 STREAMS = {1: "stdout", 2: "stderr"}
 
 # Field types the parent insists on in the child's JSON records (a program can forge them).
@@ -247,6 +248,9 @@ class Decoder:
                 if ev is not None:
                     events.append(ev)
         except Exception as exc:  # noqa: BLE001 - nothing a program sends may crash us
+            why = str(exc)
+            if len(why) > MAX_WHY:  # it may quote the forged value: a line, not a megabyte
+                why = why[: MAX_WHY - 3] + "..."
             self.broken = True
             del self._buf[:]
             if steps:
@@ -255,7 +259,7 @@ class Decoder:
                 {
                     "event": "protocol_error",
                     "t": self.last_t,
-                    "message": f"malformed data on the event channel ({exc}); "
+                    "message": f"malformed data on the event channel ({why}); "
                     "events after this point are ignored",
                 }
             )

@@ -186,3 +186,9 @@ def test_numbers_in_range_still_decode() -> None:
                        "task": 2**32 - 1, "duration": 0.25, "tasks": [1, 2]})
     )  # fmt: skip
     assert [e["event"] for e in events] == ["hello", "steps", "warning"]
+
+
+def test_a_protocol_error_quotes_a_forged_value_in_one_short_line() -> None:
+    forged = {"event": "bye", "t": ["x" * 100_000]}
+    (error,) = P.Decoder().feed(P.pack_json(forged))
+    assert error["event"] == "protocol_error" and len(error["message"]) < 300
