@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from asyncplay.runner.core import SessionCore
 from asyncplay.runner.spec import RunSpec
+from asyncplay.runner.tty_input import TtyInput, is_tty
 
 EventSink = Callable[[dict], None]
 RawSink = Callable[[str, bytes], None]
@@ -25,9 +26,16 @@ def run_blocking(
 
     Ctrl+C in the terminal stops the program (SIGINT to its group, SIGKILL after a grace
     period) instead of abandoning it; a second Ctrl+C kills it at once.
+
+    ``stdin="inherit"`` passes asyncplay's stdin on, unless it is a terminal: the program
+    never holds the user's tty (``tty_input``), it gets a pipe of what the user types.
     """
-    core = SessionCore(spec, stdin=stdin)
+    relay_tty = stdin == "inherit" and is_tty(0)
+    core = SessionCore(spec, stdin="pipe" if relay_tty else stdin)
     core.spawn()
+    assert core.proc is not None
+    tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None
+    tty_watched = False
     on_event(core.run_start_event())
     sel = selectors.DefaultSelector()
     streams = core.fds()
@@ -60,8 +68,20 @@ def run_blocking(
                     pidfd = None
                 if core.drained_enough(len(open_streams)):
                     break
+                if tty is not None:
+                    if core.exited_at is not None:
+                        tty.close()
+                    if tty.wanted() != tty_watched:
+                        tty_watched = not tty_watched
+                        if tty_watched:
+                            sel.register(tty.tty, selectors.EVENT_READ, "tty")
+                        else:
+                            sel.unregister(tty.tty)
                 for key, _mask in sel.select(0.05):
                     if key.data == "exit":
+                        continue
+                    if key.data == "tty":
+                        tty.on_readable()  # type: ignore[union-attr]
                         continue
                     events, raw, eof = core.on_readable(key.fd, key.data)
                     if raw and on_raw is not None:
@@ -86,6 +106,8 @@ def run_blocking(
             signal.signal(s, handler)
         if pidfd is not None:
             os.close(pidfd)
+        if tty is not None:
+            tty.close()
         sel.close()
         if not core.finished:
             core.kill("stopped")
