@@ -17,6 +17,7 @@ import time
 import asyncplay
 from asyncplay import exits, sandbox
 from asyncplay.protocol import Decoder
+from asyncplay.runner import rundir
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
 from asyncplay.sandbox import policy
@@ -70,6 +71,7 @@ class SessionCore:
         self.proc: subprocess.Popen | None = None
         self.start = 0.0
         self.run_dir = ""
+        self._run_dir: rundir.RunDir | None = None
         self.channel_r = -1
         self.output_bytes = 0
         self.events = 0
@@ -92,7 +94,8 @@ class SessionCore:
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
         policy.load().enforce(self.spec)
         _check_interpreter(self.spec.python)
-        self.run_dir = _make_run_dir()
+        self._run_dir = rundir.make()  # (the first run sweeps what killed asyncplays left)
+        self.run_dir = self._run_dir.path
         r, w = os.pipe()
         _grow_pipe(r)
         self.channel_r = r
@@ -530,16 +533,9 @@ class SessionCore:
             except OSError:
                 pass
             self.channel_r = -1
-        if self.run_dir:
-            for name in os.listdir(self.run_dir):
-                try:
-                    os.unlink(os.path.join(self.run_dir, name))
-                except OSError:
-                    pass
-            try:
-                os.rmdir(self.run_dir)
-            except OSError:
-                pass
+        if self._run_dir is not None:
+            self._run_dir.remove()
+            self._run_dir = None
             self.run_dir = ""
 
 
@@ -564,19 +560,6 @@ def _check_interpreter(python: str) -> None:
     found = python if os.sep in python else shutil.which(python)
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
         raise FileNotFoundError(errno.ENOENT, "no such interpreter", python)
-
-
-def _make_run_dir() -> str:
-    """A private (0700) directory for the run's files; tempfile costs start-up time."""
-    base = os.environ.get("TMPDIR") or "/tmp"
-    for _ in range(100):
-        path = os.path.join(base, "asyncplay-run-" + os.urandom(6).hex())
-        try:
-            os.mkdir(path, 0o700)
-            return path
-        except FileExistsError:
-            continue
-    raise OSError(f"cannot create a run directory in {base}")
 
 
 F_SETPIPE_SZ = 1031
