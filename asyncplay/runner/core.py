@@ -13,6 +13,7 @@ import resource
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 import asyncplay
 from asyncplay import exits, sandbox
@@ -20,7 +21,7 @@ from asyncplay.protocol import Decoder
 from asyncplay.runner import rundir
 from asyncplay.runner.outmatch import OutputMerger
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import policy
+from asyncplay.sandbox import policy, selfguard
 
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE
@@ -122,7 +123,7 @@ class SessionCore:
                 cwd=self.spec.cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=conf.preexec,
+                preexec_fn=_child_preexec(conf.preexec),
             )
         except BaseException:
             os.close(r)
@@ -549,6 +550,17 @@ def _own_rss() -> int:
             return int(f.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _child_preexec(preexec: Callable[[], None] | None) -> Callable[[], None]:
+    """The run's pre-exec code, in a child that is dumpable again (``selfguard``)."""
+
+    def run() -> None:
+        selfguard.for_child()
+        if preexec is not None:
+            preexec()
+
+    return run
 
 
 def _check_interpreter(python: str) -> None:

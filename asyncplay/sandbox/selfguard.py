@@ -1,0 +1,43 @@
+"""asyncplay's own process out of the program's reach: not traceable, its /proc closed.
+
+A program that runs as asyncplay's user (``--sandbox rlimit`` or ``none`` for an
+unprivileged user; any mode where the PID namespace does not hide asyncplay) could attach
+to asyncplay with ``ptrace`` or read ``/proc/<asyncplay>/environ`` and ``mem``: asyncplay's
+memory and the very environment the sandbox scrubbed from the run. ``PR_SET_DUMPABLE 0``
+makes the kernel refuse both to anyone without ``CAP_SYS_PTRACE`` (the program never has
+it: it never runs as root). What it costs: asyncplay's ``/proc/self`` files belong to root,
+so asyncplay can no longer open its own 0400 ones (``environ``, ``auxv``); the files it
+reads (``statm``, ``mounts``, ``status``) are world-readable and its own ``fd`` directory
+stays open to it. No core dumps of asyncplay either (they would hold the same secrets).
+
+A fork inherits the flag and an ``exec`` resets it, so the program is dumpable as under
+python; in between, the pre-exec code of a run is made dumpable again (``for_child``) so
+that it can still write its own ``/proc/self`` files (``oom_score_adj``, ``autogroup``).
+"""
+
+from __future__ import annotations
+
+from asyncplay.sandbox.rlimit import _libc_prctl
+
+__all__ = ["for_child", "guard", "is_guarded"]
+
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+
+
+def guard() -> bool:
+    """Make this process non-dumpable; False where the kernel or libc says no."""
+    prctl = _libc_prctl()
+    return prctl is not None and prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+
+
+def is_guarded() -> bool:
+    prctl = _libc_prctl()
+    return prctl is not None and prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0
+
+
+def for_child() -> None:
+    """In a run's forked child before ``exec``: dumpable again, as every fresh process."""
+    prctl = _libc_prctl()
+    if prctl is not None:
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
