@@ -101,13 +101,14 @@ class Host(App):
 
 async def test_task_table_cells_keep_their_width_whatever_the_name() -> None:
     app = Host()
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(140, 40)) as pilot:  # the whole (grown) row on screen
         table = app.query_one(TaskTable)
         m = names_model()
         table.show(m)
         table.sync(m.now)
         await pilot.pause()
-        widths = [width + 1 for _key, _label, width in COLUMNS]
+        # the name and coroutine columns grew to the longest names (within their bound)
+        widths = [table.widths[key] + 1 for key, _label, _width in COLUMNS]
         for y in range(len(NAMES) + 1):
             strip = table.render_line(y)
             text = strip.text
@@ -134,7 +135,7 @@ async def test_output_pane_keeps_escapes_and_bidi_off_the_terminal() -> None:
         assert pane.row_count == len(NAMES)
         for row in range(len(NAMES)):
             segments = list(pane._row_strip(row, pane.rich_style))
-            assert cell_len(segments[0].text) == TASK_WIDTH  # the task column keeps its width
+            assert cell_len(segments[0].text) == pane.task_column  # the task column keeps its width
             text = "".join(seg.text for seg in segments)
             assert hidden(text) == [], (row, text)
             assert text.endswith("says ?[2J?2J?hi?")

@@ -42,10 +42,15 @@ def traceback_run() -> list[dict]:
     return s.end(0.02, 1)
 
 
-def replay_app(events: list[dict], text: str = "print(1)\n", name: str = "x") -> AsyncplayApp:
+def replay_app(
+    events: list[dict], text: str = "print(1)\n", name: str = "x", until: float | None = None
+) -> AsyncplayApp:
+    """The app on a recorded run; with ``until`` the run goes on after that (until stopped)."""
+    if until is not None:
+        events = [*events, {"event": "output", "t": until + 1, "stream": "stdout", "text": ""}]
     return AsyncplayApp(
         storage.Autosave(text=text, snippet=name),
-        session_factory=ReplaySession.factory(events),
+        session_factory=ReplaySession.factory(events, until),
         clock=lambda: 0.0,
         autosave=False,
     )
@@ -118,3 +123,68 @@ def test_the_task_table_writes_times_as_the_summary_does() -> None:
         cells = dict(zip(KEYS, row_values(m.tasks[tid], m.now, m), strict=True))
         assert cells["running"] == running == summary[name][report.COLUMNS.index("running")]
     assert report.duration(2.5) == "2.50s" and report.duration(12345.0) == "12345s"
+
+
+# -- 4. names cut where there is room ------------------------------------------------------
+
+
+def breakfast_run(long: bool = False) -> list[dict]:
+    """kettle-task and toaster-task, and two consumers that print (issue 14's names)."""
+    s = Stream()
+    s.task(1, 0.0, "main", line=30)
+    names = ("kettle-task", "toaster-task", "consumer-1", "consumer-2")
+    if long:  # alike but for their ends
+        names = tuple(f"a-name-far-too-long-to-show-whole-{name}" for name in names)
+    for tid, name in enumerate(names, 2):
+        s.task(tid, 0.001, "boil_water_for_the_tea", name=name, parent=1, line=20)
+    for tid, _name in enumerate(names, 2):
+        s.step(tid, 0.002 * tid, 0.0001, "sleep(1)", line=22)
+        s.output(0.002 * tid + 0.0001, f"hello from task {tid}\n", tid)
+    return s.events  # still running: the tasks are live
+
+
+def table_names(app: AsyncplayApp) -> list[str]:
+    table = app.tasks
+    region = table.scrollable_content_region
+    rows = [table.render_line(y).text for y in range(1, min(region.height, table.row_count + 1))]
+    return [row[: table.widths["name"]].rstrip() for row in rows]
+
+
+def gutter_names(app: AsyncplayApp) -> list[str]:
+    pane = app.output
+    rows = [pane.render_line(y).text for y in range(pane.visible_rows)]
+    return [row[: pane.task_column].rstrip() for row in rows if row[: pane.task_column].strip()]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_names_are_whole_where_there_is_room(size) -> None:
+    app = replay_app(breakfast_run(), until=5.0)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(app.output.text().splitlines()) == 4)
+        await pilot.pause()
+        if size[0] < 110:
+            await pilot.press("f7")
+            await pilot.pause()
+            await wait_for(pilot, lambda: app.tasks.row_count == 5)
+        await wait_for(pilot, lambda: "toaster-task" in table_names(app))
+        names = ["Task-1", "kettle-task", "toaster-task", "consumer-1", "consumer-2"]
+        assert table_names(app) == names[: len(table_names(app))]
+        if size[0] < 110:
+            await pilot.press("f7")
+            await pilot.pause()
+        await wait_for(pilot, lambda: len(gutter_names(app)) == 4)
+        assert gutter_names(app) == ["kettle-task", "toaster-task", "consumer-1", "consumer-2"]
+
+
+async def test_a_name_cut_keeps_its_end_so_names_alike_stay_apart() -> None:
+    app = replay_app(breakfast_run(long=True), until=5.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(gutter_names(app)) == 4)
+        await wait_for(pilot, lambda: app.tasks.row_count == 5)
+        await pilot.pause()
+        for names in (table_names(app)[1:], gutter_names(app)):
+            assert len(set(names)) == 4, names  # all four told apart
+            assert all("~" in name for name in names), names  # each cut in its middle
+            assert names[0].endswith("task") and names[-1].endswith("-2"), names

@@ -28,10 +28,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay.model import OutputLine, RunModel
-from asyncplay.text_cells import clean, fit
+from asyncplay.text_cells import clean
 from asyncplay.tui.ending import sentence
+from asyncplay.tui.task_view import name_cell, name_width
 
-TASK_WIDTH = 10  # cells for the task column
+TASK_WIDTH = 10  # cells for the task column (the least: it grows to the names that print)
+MAX_TASK_WIDTH = 17  # ... up to this, and a fifth of the pane
 MAX_LINE_CHARS = 2_000  # a longer line is shown cut (copying takes it whole)
 MAX_WARNING_ROWS = 100  # asyncplay's own warnings listed under the output
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -118,6 +120,7 @@ class OutputPane(ScrollView, can_focus=True):
         self._state: tuple = ()
         self._width = 0
         self._measured = 0  # absolute line count whose widths are in _width
+        self._gutter = TASK_WIDTH  # the task column: its widest name that printed, and a gap
         self._cache: LRUCache[OutputLine, Strip] = LRUCache(1024)
         self.cursor: int | None = None  # row in the view (note row included)
         self.follow = True
@@ -135,6 +138,7 @@ class OutputPane(ScrollView, can_focus=True):
         self.task_filter = None
         self._width = 0
         self._measured = 0
+        self._gutter = TASK_WIDTH
         self.cursor = None
         self.follow = True
         self._state = ()
@@ -189,8 +193,11 @@ class OutputPane(ScrollView, can_focus=True):
         self._warnings = self._warning_rows(m)
         self._end = self._end_rows(m)
         self._tail = tail  # an input() prompt shows before its line is finished
+        gutter = self._gutter
+        printed: set[int | None] = set()
         for line in tail:
             self._width = max(self._width, _cells(line.text))
+            printed.add(line.task)
         new = total - max(self._measured, m.dropped_lines)
         if new > 0:
             out = m.output
@@ -198,9 +205,16 @@ class OutputPane(ScrollView, can_focus=True):
                 width = _cells(out[i].text)
                 if width > self._width:
                     self._width = width
+                printed.add(out[i].task)
             self._measured = total
+        most = max(TASK_WIDTH, min(MAX_TASK_WIDTH, self.scrollable_content_region.width // 5))
+        for task in printed:
+            gutter = max(gutter, name_width(self._label(task), 0, most - 1) + 1)
+        if gutter != self._gutter:  # a longer name printed: every row's column moves
+            self._gutter = gutter
+            self._cache.clear()
         rows = self.row_count
-        self.virtual_size = Size(self._width + TASK_WIDTH + 1, rows)
+        self.virtual_size = Size(self._width + self._gutter + 1, rows)
         if self.follow:
             self.cursor = None
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -212,6 +226,11 @@ class OutputPane(ScrollView, can_focus=True):
     def _keep_following(self) -> None:
         if self.follow and self.scroll_offset.y != self.max_scroll_y:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    @property
+    def task_column(self) -> int:
+        """Cells of the task column (the gap after it included)."""
+        return self._gutter
 
     @property
     def visible_rows(self) -> int:
@@ -241,7 +260,7 @@ class OutputPane(ScrollView, can_focus=True):
         said = sentence(m.end) if m.end is not None else None
         if said is None:
             return []
-        width = max(20, self.scrollable_content_region.width - TASK_WIDTH - 1)
+        width = max(20, self.scrollable_content_region.width - self._gutter - 1)
         return [OutputLine("asyncplay", row, None, m.now) for row in textwrap.wrap(said, width)]
 
     @property
@@ -299,11 +318,8 @@ class OutputPane(ScrollView, can_focus=True):
         cached = None if growing else self._cache.get(line)
         if cached is not None:
             return cached
-        label = ""
-        if line.task is not None and self.model is not None:
-            info = self.model.tasks.get(line.task)
-            label = info.name if info is not None else str(line.task)
-        label = fit(clean(label), TASK_WIDTH - 1) + " "  # a CJK or tab name keeps its column
+        # a CJK or tab name keeps its column; a long one loses its middle (consu~er-1)
+        label = name_cell(self._label(line.task), self._gutter - 1) + " "
         raw = overwrite_returns(line.text)
         if self._program_ref and self._program_ref in raw:  # the program's own file: its name
             raw = raw.replace(self._program_ref, self._program_short)
@@ -313,11 +329,18 @@ class OutputPane(ScrollView, can_focus=True):
         style = base + _STREAM_STYLE[line.stream] if line.stream in _STREAM_STYLE else base
         strip = Strip(
             [Segment(label, base + TASK_STYLE), Segment(text, style)],
-            TASK_WIDTH + cell_len(text),
+            self._gutter + cell_len(text),
         )
         if not growing:
             self._cache[line] = strip
         return strip
+
+    def _label(self, task: int | None) -> str:
+        """The name the task column shows for a line printed by ``task`` (clean)."""
+        if task is None or self.model is None:
+            return ""
+        info = self.model.tasks.get(task)
+        return clean(info.name) if info is not None else str(task)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -355,7 +378,7 @@ class OutputPane(ScrollView, can_focus=True):
 
     def action_sideways(self, direction: int) -> None:
         """Left/Right scroll a long line into view (lines never wrap: one row per line)."""
-        step = max(4, (self.size.width - TASK_WIDTH) // 2)
+        step = max(4, (self.size.width - self._gutter) // 2)
         self.scroll_to(x=max(0, self.scroll_offset.x + direction * step), animate=False)
 
     def action_edge(self, end: int) -> None:

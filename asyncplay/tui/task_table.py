@@ -25,7 +25,7 @@ from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.report import duration
 from asyncplay.text_cells import clean, fit
-from asyncplay.tui.task_view import TaskView
+from asyncplay.tui.task_view import TaskView, name_cell, name_width
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "name", 10),
@@ -38,6 +38,10 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("lifetime", "lifetime", 8),
 )  # 75 cells with the gaps: the whole row fits an 80-column terminal
 KEYS = tuple(key for key, _label, _width in COLUMNS)
+#: The name and coroutine columns grow to the run's longest (up to this many cells), so
+#: ``kettle-task`` is not ``kettle-ta~``; a longer one is cut in its middle.
+GROWN = {"name": 24, "coro": 24}
+_GROWN_AT = tuple((KEYS.index(key), key, most) for key, most in GROWN.items())
 
 #: What each column means, for the help screen.
 COLUMN_HELP: tuple[tuple[str, str], ...] = (
@@ -137,13 +141,30 @@ class TaskTable(TaskView):
         self._cache: LRUCache[tuple, Strip] = LRUCache(512)
         self.cursor_row = 0
         self.updates = 0  # cells redrawn because they changed (tests watch it)
-        self._width = sum(width + 1 for _key, _label, width in COLUMNS)
+        self.widths = {key: width for key, _label, width in COLUMNS}
+        self._width = 0
+        self._header = Strip([])
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The row's width and the header, for the columns' widths now."""
+        self._width = sum(width + 1 for width in self.widths.values())
         self._header = Strip(
             [
-                Segment(fit(label, width, key in RIGHT) + " ", HEADER_STYLE)
-                for key, label, width in COLUMNS
+                Segment(fit(label, self.widths[key], key in RIGHT) + " ", HEADER_STYLE)
+                for key, label, _width in COLUMNS
             ]
         )
+
+    def _fit_names(self, values: tuple[str, ...]) -> bool:
+        """Widen the name and coroutine columns to ``values`` (within GROWN); True if so."""
+        grown = False
+        for index, key, most in _GROWN_AT:
+            width = name_width(values[index], self.widths[key], most)
+            if width > self.widths[key]:
+                self.widths[key] = width
+                grown = True
+        return grown
 
     # ---- fed by the app's tick ---------------------------------------------------------
 
@@ -155,6 +176,8 @@ class TaskTable(TaskView):
         self._seen = 0
         self._cache.clear()
         self.cursor_row = 0
+        self.widths = {key: width for key, _label, width in COLUMNS}
+        self._lay_out()
         self._resize()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
@@ -183,19 +206,30 @@ class TaskTable(TaskView):
             return
         tasks = m.tasks
         before = len(self._order)
+        grown = False
         if self._seen < len(tasks):
             for info in islice(tasks.values(), self._seen, None):
                 if self.show_internal or not info.internal:
                     self._order.append(info.id)
+                    grown |= self._fit_names((clean(info.name), clean(info.coro)))
             self._seen = len(tasks)
+        top = self.scroll_offset.y
+        visible = [
+            (index, self._order[index], row_values(tasks[self._order[index]], now, m))
+            for index in range(top, min(len(self._order), top + self.size.height))
+        ]
+        for _index, _tid, new in visible:
+            grown |= self._fit_names(new)  # a task renamed meanwhile
+        if grown:
+            self._lay_out()
+            self._cache.clear()
+            self._resize()
+            self.refresh()
         if len(self._order) != before:
             self._resize()
             if before == 0:
                 self.post_message(self.TaskChosen(self.selected_task()))
-        top = self.scroll_offset.y
-        for index in range(top, min(len(self._order), top + self.size.height)):
-            tid = self._order[index]
-            new = row_values(tasks[tid], now, m)
+        for index, tid, new in visible:
             old = self._rows.get(tid)
             if new != old:
                 self._rows[tid] = new
@@ -228,7 +262,8 @@ class TaskTable(TaskView):
         strip = self._cache.get(key)
         if strip is None:
             segments = []
-            for (col, _label, col_width), text in zip(COLUMNS, values, strict=True):
+            for col, text in zip(KEYS, values, strict=True):
+                col_width = self.widths[col]
                 if col == "state" and text in STATE_STYLE:
                     style = base + STATE_STYLE[text]
                 elif col == "name" and not text:
@@ -236,7 +271,11 @@ class TaskTable(TaskView):
                 else:
                     style = base
                 # every cell exactly its width in cells: wide CJK/emoji never push the row
-                segments.append(Segment(fit(text, col_width, col in RIGHT) + " ", style))
+                if col in GROWN:
+                    cell = name_cell(text, col_width)
+                else:
+                    cell = fit(text, col_width, col in RIGHT)
+                segments.append(Segment(cell + " ", style))
             strip = Strip(segments, self._width)
             if cursor:
                 strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))

@@ -7,9 +7,26 @@ them posts ``TaskView.InternalToggled`` (one handler in the app, not one per vie
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.binding import Binding
 from textual.message import Message
 from textual.scroll_view import ScrollView
+
+from asyncplay.text_cells import fit
+from asyncplay.timeline import shorten
+
+__all__ = ["TaskView", "name_cell", "name_width"]
+
+
+def name_cell(name: str, width: int) -> str:
+    """A task's name (already ``clean``) as exactly ``width`` cells. Cut, it loses its
+    middle (the timeline's cut): names alike differ at the end (``cons~er-1``)."""
+    return fit(shorten(name, width, "~"), width)
+
+
+def name_width(name: str, least: int, most: int) -> int:
+    """The cells a column needs for ``name``, within ``least``..``most``."""
+    return max(least, min(most, cell_len(name)))
 
 
 class TaskView(ScrollView, can_focus=True):
