@@ -230,6 +230,10 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
             setattr(ns, RUN_FLAGS[token][0], True)
             i += 1
             continue
+        module = _module_at(argv, i)
+        if module is not None:  # as with python -m: what follows belongs to the module
+            ns.module, ns.args = module
+            break
         name, eq, inline = token.partition("=")
         if name in RUN_OPTIONS:
             if not eq and i + 1 >= len(argv):
@@ -250,6 +254,35 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
         ns.args = argv[i + 1 :]
         break
     return ns
+
+
+def _module_at(argv: list[str], i: int) -> tuple[str, list[str]] | None:
+    """``-m MODULE ARGS...`` (or ``-mMODULE``) at ``argv[i]``: (MODULE, ARGS), else None.
+    Everything after the module is its own, options included (``-m pytest -x``)."""
+    token = argv[i]
+    if token == "-m":
+        if i + 1 >= len(argv):
+            return None  # argparse says what is missing
+        return argv[i + 1], argv[i + 2 :]
+    if token.startswith("-m") and not token.startswith("--"):
+        return token[2:], argv[i + 1 :]
+    return None
+
+
+def split_module(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``run`` options up to and including ``-m MODULE``, and the module's own arguments,
+    for argparse (which would otherwise take ``-x`` after the module for its own)."""
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        if token == "--" or not token.startswith("-") or token == "-":
+            break  # the program (a FILE, a NAME, -) and its arguments
+        if _module_at(argv, i) is not None:
+            end = i + 2 if token == "-m" else i + 1
+            return argv[:end], argv[end:]
+        name, eq, _inline = token.partition("=")
+        i += 2 if name in RUN_OPTIONS and not eq else 1
+    return argv, []
 
 
 def _is_number(text: str) -> bool:
@@ -377,6 +410,15 @@ def _apply_policy(ns: SimpleNamespace, given: set[str]) -> None:
         raise UsageError(str(exc), exc.status) from None
     except policy.PolicyError as exc:
         raise UsageError(f"{exc} (nothing runs until it is fixed)", exc.status) from None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """argparse's reading of the command line, ``-m MODULE``'s arguments left to it."""
+    head, module_args = split_module(argv) if argv[:1] == ["run"] else (argv, [])
+    ns = build_parser().parse_args(head)
+    if module_args:  # the head ends with -m MODULE: no target, no arguments of its own
+        ns.args = module_args
+    return ns
 
 
 def _resolve_target(target: str) -> str:
@@ -619,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_tui(argv)
         ns = fast_parse(argv)
         if ns is None:
-            ns = build_parser().parse_args(argv)
+            ns = parse_args(argv)
         if ns.command == "run":
             return _cmd_run(ns)
         if ns.command == "snippets":

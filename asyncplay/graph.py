@@ -373,9 +373,9 @@ def tree(model: RunModel, waits: Waits | None = None, all_tasks: bool = False) -
 def _where(file: str | None, line: int | None, cwd: str) -> str:
     if not file or not line:
         return ""
-    rel = os.path.relpath(file, cwd) if os.path.isabs(file) else file
-    if rel.startswith(".." + os.sep):
-        rel = os.path.basename(file)
+    from asyncplay.report import short_file
+
+    rel = short_file(file, cwd) if os.path.isabs(file) else file
     return f"{clean(rel)}:{line}"
 
 
@@ -388,6 +388,8 @@ def describe(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = Non
         text += f" at {where}"
     if awaiting:
         text += f", awaiting {clean(awaiting)}"
+    elif task.state == "running":  # a step in progress (a loop that never awaits)
+        text += ", running"
     elif task.state == "pending" and task.steps == 0:
         text += ", not started yet"
     else:

@@ -8,6 +8,8 @@ place: copying it per step would make a 100,000-step run quadratic.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import deque
 
 MAX_OUTPUT_LINES = 10_000
@@ -24,8 +26,20 @@ FINISHED = frozenset({"done", "cancelled", "failed"})
 # virtual clock is another time base: they must not move the run's time (a 3 s program
 # at speed 0.25 would stretch to 12 s in every view).
 CHILD_CLOCK = frozenset(
-    {"hello", "task_created", "task_renamed", "steps", "task_done", "warning", "cancel_source"}
+    {
+        "hello",
+        "task_created",
+        "task_renamed",
+        "steps",
+        "task_done",
+        "warning",
+        "cancel_source",
+        "step_open",
+        "stdin",
+    }
 )
+# asyncio's own name for a task nobody named: the lane then says what it runs.
+DEFAULT_NAME = re.compile(r"Task-\d+")
 
 
 class TaskInfo:
@@ -37,7 +51,7 @@ class TaskInfo:
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
         "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
-        "slow_steps", "unfinished",
+        "slow_steps", "unfinished", "open",
     )  # fmt: skip
 
     def __init__(
@@ -87,6 +101,10 @@ class TaskInfo:
         # Who cancelled it: {"cause", "by", "file", "line", "t"} from ``cancel_source``.
         self.cancel_source: dict | None = None
         self.slow_steps = 0  # its steps the blocking detector reported (``slow_step``)
+        # The step in progress (``step_open``): (start, running counted for it so far,
+        # longest step before it, state before it). It is counted as a step, its time as
+        # running, and it is the last span, until its own step record replaces it.
+        self.open: tuple[float, float, float, str] | None = None
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
@@ -103,6 +121,15 @@ class TaskInfo:
         """Time alive but not running (waiting, or ready and queued behind others)."""
         end = self.ended if self.ended is not None else self.last_active
         return max(0.0, end - self.created - self.running)
+
+    @property
+    def label(self) -> str:
+        """The name, and what it runs when the name is asyncio's default (``Task-2
+        brew_tea``): a lane or a row of unnamed tasks then says something."""
+        name = self.name
+        if DEFAULT_NAME.fullmatch(name) and self.coro and self.coro != "?":
+            return f"{name} {self.coro}"
+        return name
 
     def waited(self, now: float) -> float:
         """``waiting`` with a task still alive counted up to ``now`` (the end of the run)."""
@@ -163,6 +190,12 @@ class RunModel:
         self.sandbox: dict | None = None  # run_start's sandbox: mode, layers, notes
         self.clock = "real"  # hello's clock: "virtual" when time is simulated
         self.speed = 1.0  # hello's speed: virtual seconds per real second
+        # The program is blocked reading its stdin (``stdin`` events): input() is waiting.
+        self.waiting_for_input = False
+        self.input_task: int | None = None  # the task whose step reads (None: no task)
+        # Bumped whenever ``warnings`` changes, also in place (a slow step's update).
+        self.warnings_version = 0
+        self._slow_index: dict[tuple, int] = {}  # (task, step start) -> index in warnings
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -246,6 +279,8 @@ def _steps(m: RunModel, ev: dict) -> None:
         info = tasks.get(tid)
         if info is None:
             continue
+        if info.open is not None:
+            _close_open(m, info)
         info.steps += 1
         info.running += dur
         if dur > info.longest_step:
@@ -278,6 +313,52 @@ def _steps(m: RunModel, ev: dict) -> None:
                 info.wait_file = file
                 info.wait_line = line
     m.steps += len(steps)
+
+
+def _close_open(m: RunModel, info: TaskInfo) -> None:
+    """Take back what ``step_open`` counted: the step's own record has the exact figures."""
+    _start, counted, longest, _state = info.open  # type: ignore[misc]
+    info.open = None
+    if info.spans:
+        info.spans.pop()
+    info.running -= counted
+    info.steps -= 1
+    m.steps -= 1
+    info.longest_step = longest
+
+
+def _step_open(m: RunModel, ev: dict) -> None:
+    """A step still running (the child tells it every 0.25 s from 0.1 s on): the task is
+    running, that step counts and its time so far is running time, drawn as a span."""
+    info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
+    start, t = ev.get("start"), ev.get("t")
+    if (
+        info is None
+        or info.state in FINISHED
+        or not isinstance(start, (int, float))
+        or not isinstance(t, (int, float))
+        or not (math.isfinite(start) and math.isfinite(t))
+        or start < info.last_active  # a step that has ended already (its record came first)
+    ):
+        return
+    ran = max(0.0, t - start)
+    if info.open is not None and info.open[0] != start:
+        _close_open(m, info)  # never closed (a lost record): the newer one counts
+    if info.open is None:
+        info.open = (start, 0.0, info.longest_step, info.state)
+        info.steps += 1
+        m.steps += 1
+        if info.first_step is None:
+            info.first_step = start
+        info.spans.append((start, ran, ran, 1, None, None, 0))
+    else:
+        info.spans[-1] = (start, ran, ran, 1, None, None, 0)
+    o_start, counted, longest, state = info.open
+    info.running += ran - counted
+    info.open = (o_start, ran, longest, state)
+    info.longest_step = max(longest, ran)
+    info.state = "running"
+    info.awaiting = None
 
 
 def _halve(info: TaskInfo) -> None:
@@ -358,8 +439,17 @@ def _append_line(m: RunModel, line: OutputLine) -> None:
 
 
 def _warning(m: RunModel, ev: dict) -> None:
-    m.warnings.append(ev)
     kind = ev.get("kind")
+    m.warnings_version += 1
+    if kind == "slow_step":
+        key = (ev.get("task"), ev.get("step"))
+        at = m._slow_index.get(key)
+        if ev.get("update") and at is not None:  # the same slow step, now it has ended
+            m.warnings[at] = ev
+            return
+        if ev.get("ongoing") and len(m._slow_index) < 10_000:
+            m._slow_index[key] = len(m.warnings)
+    m.warnings.append(ev)
     if kind == "slow_step":
         m.slow_steps += 1
         info = m.tasks.get(ev.get("task"))  # type: ignore[arg-type]
@@ -387,13 +477,49 @@ def _protocol_error(m: RunModel, ev: dict) -> None:
     m.errors.append(ev.get("message", "protocol error"))
 
 
+def _stdin(m: RunModel, ev: dict) -> None:
+    m.waiting_for_input = ev.get("waiting") is True
+    task = ev.get("task")
+    m.input_task = task if m.waiting_for_input and isinstance(task, int) else None
+
+
+_SO_FAR = re.compile(r"has held the event loop for [0-9.]+ s so far")
+
+
 def _run_end(m: RunModel, ev: dict) -> None:
     m.partial.clear()  # unfinished lines are in ``output`` already
+    m.waiting_for_input = False
+    m.input_task = None
     for info in m.tasks.values():
         if info.state not in FINISHED:
             info.unfinished = True
+        if info.open is not None:  # the run ended in the middle of this step
+            start, counted, longest, _state = info.open
+            ran = max(counted, m.now - start)
+            info.spans[-1] = (start, ran, ran, 1, None, None, 0)
+            info.running += ran - counted
+            info.longest_step = max(longest, ran)
+            info.last_active = start + ran
+            info.open = None
+            _held_until_end(m, info.id, start, ran)
     m.status = "ended"
     m.end = ev
+
+
+def _held_until_end(m: RunModel, task: int, start: float, ran: float) -> None:
+    """A slow step told while it ran never ended: its warning says how long it held the
+    loop, to the run's end, not the 2 s it had when it was told."""
+    at = m._slow_index.get((task, start))
+    if at is None:
+        return
+    w = dict(m.warnings[at])
+    w["duration"] = ran
+    w["until_end"] = True
+    w["message"] = _SO_FAR.sub(
+        f"held the event loop for {ran:.2f} s, until the run ended,", w.get("message", "")
+    )
+    m.warnings[at] = w
+    m.warnings_version += 1
 
 
 _HANDLERS = {
@@ -406,6 +532,8 @@ _HANDLERS = {
     "output": _output,
     "warning": _warning,
     "cancel_source": _cancel_source,
+    "step_open": _step_open,
+    "stdin": _stdin,
     "protocol_error": _protocol_error,
     "run_end": _run_end,
 }

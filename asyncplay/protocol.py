@@ -87,6 +87,8 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "vm_size": (int, _NONE),
         "threads": (int, _NONE),
     },
+    "step_open": {"id": (int,), "start": (int, float)},
+    "stdin": {"waiting": (bool,), "task": (int, _NONE)},
     "cancel_source": {
         "id": (int,),
         "cause": (str,),
@@ -97,7 +99,9 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
 }
 
 # Event kinds the child may send as JSON records.
-JSON_KINDS = frozenset({"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught"})
+JSON_KINDS = frozenset(
+    {"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught", "step_open", "stdin"}
+)
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",

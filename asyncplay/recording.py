@@ -91,7 +91,8 @@ def program_source(
         if found is None:
             return {"source_note": f"the file of module {module} was not found"}
         path = found
-    where = os.path.join(cwd, path or "")
+    pseudo = bool(path) and path.startswith("<") and path.endswith(">")  # "<stdin>"
+    where = path if pseudo else os.path.join(cwd, path or "")
     if source is None and os.path.isdir(where):  # python runs its __main__.py
         where = os.path.join(where, "__main__.py")
     keys: dict = {"source_path": where}

@@ -38,10 +38,18 @@ def summary_line(model: RunModel, ns: SimpleNamespace) -> bytes:
     return json_line(report.summary_event(model, ns.all_tasks, ns.sort, ns.filter))
 
 
-def terminal_width() -> int:
+def terminal_width(fd: int = 2) -> int:
+    """The width to fit text for ``fd`` to: ``COLUMNS`` when set (a number), else the
+    terminal's own (bash does not export ``COLUMNS``), 0 (no limit) into a pipe or file."""
     try:
-        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
-    except (ValueError, OSError):
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(fd).columns
+    except (OSError, ValueError):
         return 0
 
 

@@ -32,16 +32,35 @@ COLUMNS = (
 SORT_KEYS = ("created", "running", "waiting", "steps")
 
 
-def _where(file: str | None, line: int | None, cwd: str) -> str:
-    if not file or not line:
-        return "-"
+def _bundled_dirs() -> tuple[str, ...]:
+    """Where the bundled snippets live: installed (``asyncplay/snippets_data``) or in a
+    source checkout (``snippets/``), without importing ``asyncplay.snippets``."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    dirs = (os.path.join(pkg, "snippets_data"), os.path.join(os.path.dirname(pkg), "snippets"))
+    return tuple({os.path.join(d, "") for d in (*dirs, *map(os.path.realpath, dirs))})
+
+
+BUNDLED_DIRS = _bundled_dirs()
+
+
+def short_file(file: str, cwd: str) -> str:
+    """A file name as the summary shows it: relative to ``cwd``, just the name outside it
+    or for a bundled snippet (``gather.py``, not ``.venv/lib/.../snippets_data/gather.py``)."""
+    if file.startswith(BUNDLED_DIRS):
+        return os.path.basename(file)
     try:
         rel = os.path.relpath(file, cwd)
     except ValueError:
         rel = file
     if rel.startswith(".." + os.sep):  # outside the current directory: the name says enough
         rel = os.path.basename(file)
-    return f"{clean(rel)}:{line}"
+    return rel
+
+
+def _where(file: str | None, line: int | None, cwd: str) -> str:
+    if not file or not line:
+        return "-"
+    return f"{clean(short_file(file, cwd))}:{line}"
 
 
 def duration(x: float) -> str:
@@ -156,20 +175,63 @@ def rows(
     return [row for _key, row in keyed]
 
 
+# Columns that give up room first when the table is wider than the terminal (index in
+# COLUMNS: last awaited, coroutine, name; never "created at": a cut file name is no
+# use), and the least each keeps (or its heading's length).
+SHRINK_ORDER = (8, 1, 0)
+MIN_SHRUNK = 8
+
+
+def _cut(text: str, width: int) -> str:
+    """Cut in the middle (``wo…r-3``): names alike differ at their end."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
+
+
 def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) -> list[str]:
+    """Columns sized to their cells; wider than ``width`` (0: no limit), the text columns
+    are cut in the middle first (``SHRINK_ORDER``), and only then the lines."""
     widths = [len(h) for h in header]
     for row in body:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    if width:
+        excess = sum(widths) + 2 * (len(widths) - 1) - width
+        for col in SHRINK_ORDER if len(widths) == len(COLUMNS) else ():
+            if excess <= 0:
+                break
+            give = min(excess, max(0, widths[col] - max(MIN_SHRUNK, len(header[col]))))
+            widths[col] -= give
+            excess -= give
     lines = []
     for row in (header, *body):
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        cells = [_cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)]
+        line = "  ".join(cells).rstrip()
         lines.append(line[:width] if width else line)
     return lines
 
 
-def warning_lines(model: RunModel, cwd: str = ".") -> list[str]:
-    """One line per warning; repeats of one kind at one line fold into a count (a busy loop
-    can hold the loop a thousand times at the same ``time.sleep``)."""
+def warning_text(w: dict, cwd: str = ".", width: int = 0, count: int = 1) -> list[str]:
+    """One warning as the summary words it (``demo.py:12: Task-1 held ...``), wrapped to
+    ``width`` columns (0: one line), the lines after the first indented."""
+    where = _where(w.get("file"), w.get("line"), cwd)
+    prefix = f"{where}: " if where != "-" else ""
+    more = f" ({count} times)" if count > 1 else ""
+    text = f"{prefix}{clean(str(w.get('message', '')))}{more}"
+    if not width or len(text) <= width:
+        return [text]
+    import textwrap
+
+    return textwrap.wrap(text, max(20, width), subsequent_indent="  ", break_on_hyphens=False) or [
+        text
+    ]
+
+
+def warning_lines(model: RunModel, cwd: str = ".", width: int = 0) -> list[str]:
+    """One line per warning (wrapped to ``width``); repeats of one kind at one line fold
+    into a count (a busy loop can hold the loop a thousand times at the same
+    ``time.sleep``)."""
     counts: dict[tuple, list] = {}
     for w in model.warnings:
         kind = w.get("kind")
@@ -182,10 +244,7 @@ def warning_lines(model: RunModel, cwd: str = ".") -> list[str]:
             counts[key] = [w, 1]
     out = []
     for w, n in counts.values():
-        where = _where(w.get("file"), w.get("line"), cwd)
-        prefix = f"{where}: " if where != "-" else ""
-        more = f" ({n} times)" if n > 1 else ""
-        out.append(f"{prefix}{clean(str(w.get('message', '')))}{more}")
+        out += warning_text(w, cwd, width, n)
     return out
 
 
@@ -215,7 +274,7 @@ def summary(
         parts.append(f"no tasks of the program's own ({hidden} asyncio-internal; --all-tasks)")
     if model.warnings:
         parts.append(f"── warnings ({len(model.warnings)}) " + "─" * 20)
-        parts += warning_lines(model, cwd)
+        parts += warning_lines(model, cwd, width)
     for err in model.errors:
         parts.append(f"protocol: {clean(str(err))}")
     return "\n".join(parts)

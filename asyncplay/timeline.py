@@ -220,7 +220,7 @@ def layout(
         start, end = 0.0, max(1e-3, model.now if math.isfinite(model.now) else 1e-3)
     shown = tasks[:max_lanes]
     # The label is the program's text, drawn on a terminal: escapes made visible.
-    lanes = [Lane(t.id, clean(t.name), lane_cells(t, start, end, cells, model.now)) for t in shown]
+    lanes = [Lane(t.id, clean(t.label), lane_cells(t, start, end, cells, model.now)) for t in shown]
     return Layout(start, end, cells, lanes, ticks(start, end, cells), len(tasks) - len(shown))
 
 
@@ -352,7 +352,7 @@ def timeline_text(
     if not tasks:
         dash = "-" if ascii_only else "─"
         return f"{dash * 2} timeline: no tasks to draw {dash * 20}"[:width]
-    label, cells = cells_for(width, [clean(t.name) for t in tasks[:max_lanes]])
+    label, cells = cells_for(width, [clean(t.label) for t in tasks[:max_lanes]])
     lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
     return render(lay, width, ascii_only, colour, label)
 

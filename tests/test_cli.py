@@ -180,6 +180,24 @@ def test_module_mode(tmp_path) -> None:
     (pkg / "__main__.py").write_text("import sys\nprint(__name__, sys.argv[1:])\n")
     r = asyncplay("run", "--quiet", "-m", "pkg", "x", "y", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == b"__main__ ['x', 'y']\n"
+    # As with python -m, everything after the module is the module's, options included
+    # (asyncplay run -m pytest -x tests/ said "unrecognized arguments: -x").
+    for argv in (["-m", "pkg"], ["--timeout=9", "-mpkg"], ["--timeout", "9", "-m", "pkg"]):
+        r = asyncplay("run", "--quiet", *argv, "-x", "--json", "--timeout", "q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"__main__ ['-x', '--json', '--timeout', 'q']\n"
+
+
+def test_a_test_suite_runs_under_asyncplay(tmp_path) -> None:
+    """The README's example: asyncplay run -m pytest, the options pytest's own."""
+    (tmp_path / "test_brew.py").write_text(
+        "import asyncio\n\ndef test_brew():\n    async def brew():\n"
+        "        await asyncio.sleep(0.01)\n        return 'tea'\n\n"
+        "    assert asyncio.run(brew()) == 'tea'\n"
+    )
+    r = asyncplay("run", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert b"1 passed" in r.stdout and b"brew" in r.stderr  # the summary has its task
 
 
 def test_runs_under_another_python(tmp_path) -> None:
@@ -248,6 +266,8 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
         ["run", "--sandbox=none", "--procs=0", "p.py"],
         ["run", "--sandbox", "jail", "p.py"],
         ["run", "-m", "pkg.mod", "x", "-y"],
+        ["run", "--quiet", "-m", "pytest", "-x", "--timeout", "3", "tests/"],
+        ["run", "-mpytest", "--version"],
         ["run", "--python", "/usr/bin/python3", "gather"],
         ["run", "--slow-step", "50", "--clock", "virtual", "--speed=0.25", "p.py"],
         ["run", "--clock", "fake", "p.py"],
@@ -261,13 +281,13 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
 )
 def test_fast_parser_agrees_with_argparse(argv) -> None:
     """The argparse-free path for ``run`` must mean exactly what argparse means."""
-    from asyncplay.cli import UsageError, build_parser, fast_parse
+    from asyncplay.cli import UsageError, fast_parse, parse_args
 
     fast = fast_parse(argv)
     if fast is None:
         return  # argparse handles it (and test_usage_errors checks what it says)
     try:
-        slow = build_parser().parse_args(argv)
+        slow = parse_args(argv)
     except (UsageError, SystemExit) as exc:
         raise AssertionError(f"fast path accepted what argparse rejects: {argv}") from exc
     assert vars(fast) == vars(slow)
@@ -352,6 +372,12 @@ def test_a_directory_with_main_and_a_program_on_stdin_run_as_python_runs_them(tm
     plain_ = subprocess.run([sys.executable, "-", "x"], input=program, capture_output=True)
     assert r.returncode == plain_.returncode == 1 and b"EOFError" in r.stderr, r.stderr
     assert "<stdin>:4" in r.stderr.decode()
+    # a traceback names it as python does: File "<stdin>", not File "/cwd/<stdin>"
+    failing = b"import asyncio\nasync def main():\n    1 / 0\nasyncio.run(main())\n"
+    r = asyncplay("run", "--quiet", "-", cwd=tmp_path, stdin=failing)
+    plain_ = subprocess.run([sys.executable, "-"], input=failing, capture_output=True)
+    assert b'File "<stdin>", line 3, in main' in r.stderr
+    assert r.stderr == plain_.stderr and r.returncode == plain_.returncode == 1
     r = asyncplay("run", "--quiet", "-", cwd=tmp_path, stdin=b"print('hi')\n")
     assert r.returncode == 0 and r.stdout == b"hi\n", r.stderr
     (tmp_path / "empty").mkdir()

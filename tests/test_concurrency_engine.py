@@ -143,18 +143,37 @@ def test_a_step_that_never_ends_is_seen_while_it_runs(version: str, tmp_path: Pa
     prog = tmp_path / "runaway.py"
     prog.write_text(RUNAWAY)
     r = asyncplay(
-        "run", "--json", "--timeout", "10", "--python", _python(version), str(prog), cwd=tmp_path
+        "run", "--json", "--timeout", "7", "--python", _python(version), str(prog), cwd=tmp_path
     )
     assert r.events[-1]["reason"] == "timeout", r.stderr[-500:]
     assert [e["coro"] for e in r.kinds("task_created") if not e["internal"]] == ["main"]
     assert r.program_stdout == "starting\n"
     slow = _warnings(r, "slow_step")
-    assert [(w["line"], w.get("ongoing")) for w in slow] == [
-        (_line_of(prog, "time.sleep(3.5)"), True),
-        (_line_of(prog, "while True:"), True),
+    sleep_line, loop_line = _line_of(prog, "time.sleep(3.5)"), _line_of(prog, "while True:")
+    # Told at 2 s while it ran, then updated with its real length once it ended (same
+    # step, same line); the endless loop is told once and never ends.
+    assert [(w["line"], w.get("ongoing"), w.get("update")) for w in slow] == [
+        (sleep_line, True, None),
+        (sleep_line, None, True),
+        (loop_line, True, None),
     ], slow
-    assert all(2.0 <= w["duration"] < 3.5 for w in slow), slow
+    assert slow[0]["step"] == slow[1]["step"] != slow[2]["step"]
+    assert 2.0 <= slow[0]["duration"] < 3.5 <= slow[1]["duration"] < 4.5, slow
     assert "has held the event loop for 2." in slow[0]["message"]
+    assert "held the event loop for 3." in slow[1]["message"]
+    # The model keeps one warning per slow step: the update replaces the first, and the
+    # endless one says how long it held the loop, up to the run's end.
+    m = build(r.events)
+    assert [w["line"] for w in m.warnings] == [sleep_line, loop_line]
+    assert m.warnings[0]["duration"] >= 3.5 and m.slow_steps == 2
+    assert m.warnings[1].get("until_end") and m.warnings[1]["duration"] > 2.5
+    assert "until the run ended" in m.warnings[1]["message"]
+    # The step in progress is running: told while it ran (step_open), counted at the end.
+    opens = r.kinds("step_open")
+    assert opens and all(e["id"] == 1 for e in opens)
+    main = m.tasks[1]
+    assert (main.state, main.unfinished) == ("running", True)
+    assert main.steps == 2 and main.running > 5.5 and main.waited(m.now) < 0.5
 
 
 def test_a_task_that_never_awaits_still_appears(tmp_path: Path) -> None:

@@ -124,3 +124,99 @@ def test_wall_clock_events_do_not_stretch_a_slowed_or_virtual_run() -> None:
         assert m.now == 3.0 and m.status == "ended", hello
     m = build(STREAM)  # the real clock at speed 1: the run's end is the end
     assert m.now == 1.2
+
+
+# ---- a step in progress (step_open), a slow step's update, stdin reads, lane labels ----
+
+
+def _spinning() -> RunModel:
+    """Task 2 ran one short step, then a step that began at 0.5 s and has not ended."""
+    m = RunModel()
+    for ev in (
+        {"event": "run_start", "t": 0.0, "target": "x.py"},
+        {"event": "task_created", "t": 0.0, "id": 2, "name": "Task-2", "coro": "spin"},
+        {"event": "steps", "t": 0.2, "steps": [[2, 0.1, 0.001, "sleep(0.4)", "x.py", 4]]},
+        {"event": "step_open", "t": 0.6, "id": 2, "start": 0.5},
+    ):
+        apply(m, ev)
+    return m
+
+
+def test_a_step_in_progress_is_running_time_and_grows() -> None:
+    m = _spinning()
+    t = m.tasks[2]
+    assert (t.state, t.steps, m.steps) == ("running", 2, 2)
+    assert abs(t.running - 0.101) < 1e-9
+    assert [round(x, 9) for x in t.spans[-1][:3]] == [0.5, 0.1, 0.1]  # drawn as it runs
+    apply(m, {"event": "step_open", "t": 1.5, "id": 2, "start": 0.5})
+    assert (t.steps, len(t.spans)) == (2, 2)  # the same step: it grows, it is not a new one
+    assert abs(t.running - 1.001) < 1e-9 and abs(t.longest_step - 1.0) < 1e-9
+    # its own record closes it with the exact figures
+    apply(m, {"event": "steps", "t": 1.7, "steps": [[2, 0.5, 1.2, "sleep(1)", "x.py", 6]]})
+    assert (t.state, t.steps, m.steps, t.open) == ("waiting", 2, 2, None)
+    assert abs(t.running - 1.201) < 1e-9 and t.spans[-1][:3] == (0.5, 1.2, 1.2)
+    # a step_open that comes after its step's record (the watchdog raced it) is ignored
+    apply(m, {"event": "step_open", "t": 1.6, "id": 2, "start": 0.5})
+    assert (t.state, t.steps, t.open) == ("waiting", 2, None)
+
+
+def test_a_step_still_running_at_the_end_counts_up_to_the_end() -> None:
+    m = _spinning()
+    apply(m, {"event": "run_end", "t": 3.5, "exit_code": 124, "reason": "timeout"})
+    t = m.tasks[2]
+    assert (t.state, t.unfinished, t.open) == ("running", True, None)
+    assert abs(t.running - 3.001) < 1e-9
+    assert [round(x, 9) for x in t.spans[-1][:3]] == [0.5, 3.0, 3.0]
+    from asyncplay import report, timeline
+
+    assert "unfinished (running)" in report.summary(m)
+    lane = timeline.layout(m, 10).lanes[0]
+    assert lane.label == "Task-2 spin" and lane.cells.endswith("rrrrrrrr")
+
+
+def test_a_forged_step_open_changes_nothing() -> None:
+    m = _spinning()
+    before = (m.tasks[2].running, m.tasks[2].steps)
+    for bad in ({"id": 9, "start": 1.0}, {"id": 2, "start": float("nan")}, {"id": 2}):
+        apply(m, {"event": "step_open", "t": 2.0, **bad})
+    assert (m.tasks[2].running, m.tasks[2].steps) == before
+
+
+def test_a_slow_step_told_while_it_ran_is_updated_in_place() -> None:
+    m = _spinning()
+    warn = {"event": "warning", "kind": "slow_step", "task": 2, "file": "x.py", "line": 6}
+    apply(m, {**warn, "t": 2.5, "step": 0.5, "duration": 2.0, "ongoing": True,
+              "message": "Task-2 has held the event loop for 2.00 s so far without an await"})  # fmt: skip
+    apply(m, {**warn, "t": 3.0, "step": 0.5, "duration": 2.5, "update": True,
+              "message": "Task-2 held the event loop for 2.50 s without an await"})  # fmt: skip
+    assert len(m.warnings) == 1 and m.slow_steps == 1 and m.tasks[2].slow_steps == 1
+    assert m.warnings[0]["duration"] == 2.5 and m.warnings_version == 2
+    # one that never ends says so at the run's end, with the real length
+    m = _spinning()
+    apply(m, {**warn, "t": 2.5, "step": 0.5, "duration": 2.0, "ongoing": True,
+              "message": "Task-2 has held the event loop for 2.00 s so far without an await"})  # fmt: skip
+    apply(m, {"event": "run_end", "t": 4.5, "exit_code": 124, "reason": "timeout"})
+    w = m.warnings[0]
+    assert w["until_end"] and abs(w["duration"] - 4.0) < 1e-9
+    assert w["message"] == (
+        "Task-2 held the event loop for 4.00 s, until the run ended, without an await"
+    )
+
+
+def test_waiting_for_input_follows_the_stdin_records() -> None:
+    m = _spinning()
+    assert not m.waiting_for_input
+    apply(m, {"event": "stdin", "t": 1.0, "waiting": True, "task": 2})
+    assert m.waiting_for_input and m.input_task == 2
+    apply(m, {"event": "stdin", "t": 1.5, "waiting": False, "task": 2})
+    assert not m.waiting_for_input and m.input_task is None
+    apply(m, {"event": "stdin", "t": 1.6, "waiting": True, "task": None})
+    apply(m, {"event": "run_end", "t": 2.0, "exit_code": 0, "reason": "exited"})
+    assert not m.waiting_for_input  # nothing reads any more
+
+
+def test_a_label_says_what_an_unnamed_task_runs() -> None:
+    m = _spinning()
+    apply(m, {"event": "task_created", "t": 0.0, "id": 3, "name": "kettle", "coro": "brew"})
+    apply(m, {"event": "task_created", "t": 0.0, "id": 4, "name": "", "coro": "brew"})
+    assert [t.label for t in m.tasks.values()] == ["Task-2 spin", "kettle", ""]

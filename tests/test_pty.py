@@ -15,15 +15,30 @@ from helpers import env
 from asyncplay.runner.core import EXIT_STOPPED
 
 
-def _spawn(args: list[str], cwd) -> tuple[subprocess.Popen, int]:  # noqa: ANN001
+def _spawn(
+    args: list[str],
+    cwd,  # noqa: ANN001
+    columns: int | None = None,
+) -> tuple[subprocess.Popen, int]:
+    """``columns``: a terminal that wide, and no COLUMNS in the environment (bash does
+    not export it); else COLUMNS=100."""
     master, slave = pty.openpty()
+    environ = {**env(), "TERM": "xterm-256color", "COLUMNS": "100"}
+    if columns is not None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        del environ["COLUMNS"]
+        environ.pop("LINES", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "asyncplay", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         cwd=cwd,
-        env={**env(), "TERM": "xterm-256color", "COLUMNS": "100"},
+        env=environ,
         start_new_session=True,  # the pty becomes its controlling terminal, like a shell's job
         preexec_fn=lambda: __import__("fcntl").ioctl(0, __import__("termios").TIOCSCTTY, 0),
     )
@@ -102,3 +117,24 @@ def test_ctrl_c_stops_the_program_and_leaves_nothing(tmp_path) -> None:
     screen += _finish(proc, master)
     assert b"cleanup ran" in screen
     assert proc.returncode == EXIT_STOPPED
+
+
+def test_the_summary_fits_the_terminal_without_columns_exported(tmp_path) -> None:
+    """bash does not export COLUMNS: the summary took no limit and wrapped into noise in
+    an 80-column terminal. Now it fits the terminal stderr is on, warnings wrapped."""
+    (tmp_path / "wide.py").write_text(
+        "import asyncio, time\n"
+        "async def a_coroutine_with_a_rather_long_descriptive_name():\n"
+        "    time.sleep(0.3)\n"
+        "    await asyncio.wait_for(asyncio.sleep(0.01), timeout=5)\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(a_coroutine_with_a_rather_long_descriptive_name()\n"
+        "                           for _ in range(2)))\n"
+        "asyncio.run(main())\n"
+    )
+    proc, master = _spawn(["run", "wide.py"], tmp_path, columns=60)
+    screen = _read_until(master, b"exited with status 0") + _finish(proc, master)
+    lines = screen.decode().replace("\r", "").splitlines()
+    assert any("held the event loop" in line for line in lines), lines
+    assert max(len(line) for line in lines) <= 60, lines
+    assert any(line.startswith("Task-2") and "a_co…" in line for line in lines), lines

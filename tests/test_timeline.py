@@ -11,15 +11,23 @@ from asyncplay.model import RunModel, apply, build
 
 
 def _lanes(events: list[dict], cells: int, **kw) -> dict[str, str]:
-    lay = tl.layout(build(events), cells, **kw)
-    return {lane.label: lane.cells for lane in lay.lanes}
+    """Lanes by task name (a lane's label adds the coroutine to asyncio's default names)."""
+    m = build(events)
+    lay = tl.layout(m, cells, **kw)
+    return {m.tasks[lane.task].name: lane.cells for lane in lay.lanes}
 
 
 def test_gather_lanes_show_life_waits_and_ends() -> None:
     lay = tl.layout(build(gather_run()), 30)
-    assert [lane.label for lane in lay.lanes] == ["Task-1", "worker-A", "worker-B", "worker-C"]
+    # An unnamed task says what it runs (Task-1 main); a named one its name only.
+    assert [lane.label for lane in lay.lanes] == ["Task-1 main", "worker-A", "worker-B", "worker-C"]
     assert lay.start == 0.0 and lay.end == pytest.approx(3.0043) and lay.more == 0
-    lanes = {lane.label: lane.cells for lane in lay.lanes}
+    lanes = {
+        lay_task_name: lane.cells
+        for lay_task_name, lane in zip(
+            ["Task-1", "worker-A", "worker-B", "worker-C"], lay.lanes, strict=True
+        )
+    }
     c = lanes["worker-C"]
     assert c[0] == tl.STEP  # a 0.1 ms step in a 100 ms cell still shows
     end = int(1.0042 / lay.cell_seconds)
@@ -108,7 +116,8 @@ def test_ascii_and_colour() -> None:
     m = build(gather_run())
     plain = tl.timeline_text(m, 80, ascii_only=True)
     assert plain.isascii() and "worker-C" in plain and "] done" in plain
-    assert "0.5s" in plain and "1.0s" in plain  # the axis labels
+    assert "Task-1 main" in plain  # the lane of an unnamed task says what it runs
+    assert "1s" in plain and "2s" in plain  # the axis labels
     coloured = tl.timeline_text(m, 80, colour=True)
     assert "\x1b[32m" in coloured
     assert tl.timeline_text(m, 80).count("\n") == coloured.count("\n")
@@ -235,7 +244,10 @@ def test_wait_labels_sit_inside_waits_long_enough() -> None:
         for col, text in tl.wait_labels(info, lane.cells, lay.start, lay.end):
             assert set(lane.cells[col - 1 : col + len(text) + 1]) == {tl.WAIT}
     labels = dict(
-        (lane.label, tl.wait_labels(m.tasks[lane.task], lane.cells, lay.start, lay.end))
+        (
+            m.tasks[lane.task].name,
+            tl.wait_labels(m.tasks[lane.task], lane.cells, lay.start, lay.end),
+        )
         for lane in lay.lanes
     )
     assert [text for _c, text in labels["worker-C"]] == ["sleep(1)"]

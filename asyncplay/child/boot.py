@@ -205,13 +205,18 @@ def _strip_own_frames(exc: BaseException) -> Any:
 def run_source() -> None:
     """Run the buffer text from the spec as ``__main__`` under the buffer's file name."""
     spec = _state.get("spec") or {}
-    path = os.path.abspath(spec["path"])
+    path = spec["path"]
+    pseudo = path.startswith("<") and path.endswith(">")  # "<stdin>": python - names it so
+    if not pseudo:
+        path = os.path.abspath(path)
     source = spec["source"]
     sys.argv = [spec.get("argv0") or spec["path"], *spec.get("args", [])]
-    sys.path[0] = os.path.dirname(os.path.realpath(path))
+    # python - puts "" (the current directory) first on the path
+    sys.path[0] = "" if pseudo else os.path.dirname(os.path.realpath(path))
     import linecache
 
-    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+    if not pseudo:  # python shows no source lines for <stdin> in a traceback
+        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     main = sys.modules["__main__"]
     d = main.__dict__
     builtins = d.get("__builtins__")

@@ -119,6 +119,8 @@ _STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_T
 FLUSH_INTERVAL = 0.05
 PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
 ONGOING_AFTER = 2.0  # a step still running after this (s) is reported while it runs
+STEP_OPEN_AFTER = 0.1  # a step running this long (s) is told as in progress (step_open) ...
+STEP_OPEN_EVERY = 0.25  # ... and again this often while it runs, with the time it has run
 REAL_WAIT_SLICE = 0.05  # real seconds a virtual-clock loop waits before it looks again
 DEADLOCK_CHECK_AFTER = 1.0  # a wait this long (s) is checked for cycles, once a second at most
 JUMP_SLACK = 0.001  # seconds a virtual-clock jump goes past the next timer (see Tracer.wait)
@@ -195,6 +197,9 @@ class Tracer:
         # whichever claims it first under slow_lock sends it.
         self.slow_warned = -1.0
         self.slow_lock = _thread.allocate_lock()
+        # (start, file, line) of the step the watchdog reported while it ran: its end
+        # sends an update of that warning with the real duration.
+        self.ongoing: tuple[float, str | None, int] | None = None
         self.watchdog: Any = None
         self.lib_dirs: tuple[str, ...] = ()
         self.main_dir = ""
@@ -508,6 +513,13 @@ class Tracer:
         sample = self.slow_sample
         self.slow_sample = None
         if not self.claim_slow_step(start):
+            ongoing = self.ongoing
+            if ongoing is not None and ongoing[0] == start:  # told while it ran: update it
+                self.ongoing = None
+                self.flush_output(self.current)
+                ev = self._slow_step_event(rec, start, ongoing[1], ongoing[2], dur, False)
+                ev["update"] = True
+                self.send_json(ev, now=True)
             return
         if sample is not None and sample[0] == start:
             file, line = sample[1], sample[2]
@@ -517,22 +529,37 @@ class Tracer:
                 _a, f, line = self.describe(rec, task)
             file = self.strings.text(f) if line else None
         self.flush_output(self.current)
-        self.send_json(self._slow_step_event(rec, file, line, dur, False), now=True)
+        self.send_json(self._slow_step_event(rec, start, file, line, dur, False), now=True)
 
     def ongoing_slow_step(self, rec: _Rec, start: float, held: float, where: Any) -> None:
         """The watchdog thread: a step has held the loop ``held`` seconds and still runs
         (perhaps for ever, until the time limit kills the run): report it now, with the
         line it is held at. Only JSON and output records (no string ids) are appended
         here, each in one ``buf +=``; the channel is pushed at once."""
-        if not self.enabled or not self.claim_slow_step(start):
+        if not self.enabled:
             return
         file, line = where if where is not None else (None, 0)
+        # Noted before the claim: the step may end meanwhile, and its end looks here.
+        self.ongoing = (start, file, line)
+        if not self.claim_slow_step(start):
+            return
         self.flush_output(rec)
-        self.send_json(self._slow_step_event(rec, file, line, held, True))
+        self.send_json(self._slow_step_event(rec, start, file, line, held, True))
+        self.channel.flush()
+
+    def step_open(self, rec: _Rec, start: float, now: float) -> None:
+        """The watchdog thread: ``rec``'s step, begun at ``start``, still runs at ``now``
+        (perf_counter seconds). Told so that a task spinning in a loop shows as running,
+        with its running time growing, not as waiting; its ``S`` record closes it."""
+        if not self.enabled:
+            return
+        t0 = self.t0
+        ev = {"event": "step_open", "t": now - t0, "id": rec.tid, "start": start - t0}
+        self.channel.buf += protocol.pack_json(ev)
         self.channel.flush()
 
     def _slow_step_event(
-        self, rec: _Rec, file: str | None, line: int, dur: float, ongoing: bool
+        self, rec: _Rec, start: float, file: str | None, line: int, dur: float, ongoing: bool
     ) -> dict:
         held = (
             f"has held the event loop for {dur:.2f} s so far"
@@ -550,6 +577,7 @@ class Tracer:
             "file": file,
             "line": line or None,
             "duration": dur,
+            "step": start - self.t0,  # the step's start: an update names the same step
         }
         if ongoing:
             ev["ongoing"] = True

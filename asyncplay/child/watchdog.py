@@ -42,6 +42,8 @@ class Watchdog(Periodic):
         self.period = max(0.005, min(0.025, threshold / 4))
         self.loop_thread = 0  # ident of the thread running the loop (set at loop start)
         self.sampled = 0.0  # start time of the step last sampled
+        self.open_start = 0.0  # start time of the step last told as in progress
+        self.open_sent = 0.0  # when it was last told
 
     def tick(self) -> None:
         tracer = self.tracer
@@ -50,7 +52,14 @@ class Watchdog(Periodic):
         if rec is None:
             return  # no task step is running: the loop waits, or plain code runs
         start = tracer_mod._step_start
-        held = time.perf_counter() - start
+        now = time.perf_counter()
+        held = now - start
+        if held >= tracer_mod.STEP_OPEN_AFTER and (
+            start != self.open_start or now - self.open_sent >= tracer_mod.STEP_OPEN_EVERY
+        ):
+            self.open_start, self.open_sent = start, now
+            if tracer.current is rec and tracer_mod._step_start == start:  # still that step
+                tracer.step_open(rec, start, now)
         if held < self.threshold:
             return
         ongoing = held >= self.ongoing_after and tracer.slow_warned != start

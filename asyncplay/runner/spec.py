@@ -104,7 +104,9 @@ class RunSpec:
         if self.module is not None:
             spec["module"] = self.module
         else:
-            spec["path"] = os.path.join(self.cwd, self.path or "")
+            # "<stdin>" (asyncplay run -) stays as python names it in tracebacks.
+            pseudo = bool(self.path) and self.path.startswith("<") and self.path.endswith(">")
+            spec["path"] = self.path if pseudo else os.path.join(self.cwd, self.path or "")
             spec["argv0"] = self.argv0 or self.path
         if self.source is not None:
             spec["source"] = self.source

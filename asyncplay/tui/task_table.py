@@ -71,6 +71,7 @@ STATE_STYLE = {
     "done": Style(dim=True),
     "waiting": Style(color="cyan"),
     "ready": Style(color="green"),
+    "running": Style(color="green", bold=True),  # a step in progress (model: step_open)
     "cut off": Style(color="magenta", bold=True),
 }
 HEADER_STYLE = Style(bold=True, underline=True)

@@ -458,7 +458,7 @@ class TimelinePane(TaskView):
                 if self.show_internal or not info.internal:
                     self._row_of[info.id] = len(self._order)
                     self._order.append(info.id)
-                self._longest = max(self._longest, len(info.name or NO_NAME))
+                self._longest = max(self._longest, len(info.label or NO_NAME))
             self._seen = len(m.tasks)
             self._resize()
         if self._warn_seen < len(m.warnings):
@@ -687,7 +687,9 @@ class TimelinePane(TaskView):
             name, name_style = "warnings", Style(color="yellow")
             text, kinds = " " * n, tl.EMPTY * n
         else:
-            name = info.name or NO_NAME  # create_task(name=""): said as the table says it
+            # Task-2 brew_tea: an unnamed task says what it runs; create_task(name="") is
+            # said as the table says it.
+            name = info.label or NO_NAME
             name_style = INTERNAL_STYLE if info.internal else Style()
             if not info.name:
                 name_style = name_style + NO_NAME_STYLE
