@@ -257,3 +257,15 @@ async def test_a_huge_line_is_shown_cut_and_copied_whole() -> None:
         shown = "".join(seg.text for seg in pane._row_strip(0, pane.rich_style))
         assert len(shown) < 2_100 and shown.endswith("(998,000 more)")
         assert len(pane.text()) == 1_000_000
+
+
+def test_status_says_waits_for_input_only_while_the_program_reads_stdin() -> None:
+    """A flood of output leaves a line unfinished at every tick: that is no prompt. Only
+    the runtime's ``stdin`` record (the program blocks reading) makes the status say so."""
+    m = model_with(tasks=1)
+    apply(m, {"event": "output", "t": 0.5, "stream": "stdout", "text": "line 12 of 90", "task": 1})
+    assert "waits for input" not in describe(m, 1.0, "3.12.1", None).plain
+    apply(m, {"event": "stdin", "t": 0.6, "waiting": True, "task": 1})
+    assert "waits for input: Ctrl+L to type" in describe(m, 1.0, "3.12.1", None).plain
+    apply(m, {"event": "stdin", "t": 0.7, "waiting": False, "task": 1})
+    assert "waits for input" not in describe(m, 1.0, "3.12.1", None).plain

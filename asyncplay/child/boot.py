@@ -20,7 +20,7 @@ import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child import ending, output
+from asyncplay.child import ending, output, stdin
 from asyncplay.child.recorder import Channel
 from asyncplay.child.tracer import Tracer
 
@@ -164,6 +164,7 @@ def setup(inject_dir: str) -> None:
         now=True,
     )
     flusher = output.install(tracer)
+    stdin.install(tracer)
 
     def at_exit() -> None:
         if flusher is not None:

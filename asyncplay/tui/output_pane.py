@@ -169,7 +169,7 @@ class OutputPane(ScrollView, can_focus=True):
             id(m),
             total,
             self.task_filter,
-            len(m.warnings),
+            m.warnings_version,  # also bumped when a slow step's warning is updated
             tuple((id(x), len(x.text)) for x in tail),
             id(m.end),
             self.size.width,

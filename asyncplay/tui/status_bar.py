@@ -40,8 +40,8 @@ def describe(
             text.append(f" - {user} live task{'s' if user != 1 else ''}")
         else:
             text.append(" - no task seen yet")
-        if model.partial.get("stdout") is not None:  # a prompt, likely input(): say how to answer
-            text.append(" - waits for input? Ctrl+L to type", style="bold yellow")
+        if model.waiting_for_input:  # the program blocks reading stdin (the runtime says)
+            text.append(" - waits for input: Ctrl+L to type", style="bold yellow")
     # The note (what the buffer is, or a one-off like "restored ...") comes before the
     # fixed facts: at 80 columns the end of the line is what gets cut.
     if note:
