@@ -175,39 +175,15 @@ def rows(
     return [row for _key, row in keyed]
 
 
-# Columns that give up room first when the table is wider than the terminal (index in
-# COLUMNS: last awaited, coroutine, name; never "created at": a cut file name is no
-# use), and the least each keeps (or its heading's length).
-SHRINK_ORDER = (8, 1, 0)
-MIN_SHRUNK = 8
-
-
-def _cut(text: str, width: int) -> str:
-    """Cut in the middle (``wo…r-3``): names alike differ at their end."""
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
-
-
 def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) -> list[str]:
-    """Columns sized to their cells; wider than ``width`` (0: no limit), the text columns
-    are cut in the middle first (``SHRINK_ORDER``), and only then the lines."""
+    """Columns sized to their cells; lines cut at ``width`` (0: no limit), so the name,
+    the line and the figures stay whole and only the last columns go."""
     widths = [len(h) for h in header]
     for row in body:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    if width:
-        excess = sum(widths) + 2 * (len(widths) - 1) - width
-        for col in SHRINK_ORDER if len(widths) == len(COLUMNS) else ():
-            if excess <= 0:
-                break
-            give = min(excess, max(0, widths[col] - max(MIN_SHRUNK, len(header[col]))))
-            widths[col] -= give
-            excess -= give
     lines = []
     for row in (header, *body):
-        cells = [_cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)]
-        line = "  ".join(cells).rstrip()
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         lines.append(line[:width] if width else line)
     return lines
 

@@ -67,7 +67,9 @@ def _clean(stderr: bytes) -> None:
 
 
 @pytest.fixture
-def recorded(tmp_path):
+def recorded(tmp_path, monkeypatch):
+    # Wide enough that no line is cut or warning wrapped: the texts are looked for whole.
+    monkeypatch.setenv("COLUMNS", "400")
     (tmp_path / NAME).write_text(PROGRAM, encoding="utf-8")
     r = asyncplay("run", "--timeline", "--graph", "--record", "r.jsonl", NAME, cwd=tmp_path)
     return tmp_path, r
