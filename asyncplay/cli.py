@@ -76,6 +76,7 @@ class _Choice:
 WEEK = 7 * 24 * 3600.0  # seconds: the upper bound of the time limits
 SORT_CHOICES = ("created", "running", "waiting", "steps")
 SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # asyncplay/sandbox MODES
+NETWORK_MODES = ("on", "host", "off")  # asyncplay/sandbox/network.py MODES
 
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
 RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {
@@ -120,9 +121,17 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         _Choice("--sandbox", SANDBOX_MODES),
         "auto",
         "MODE",
-        "auto (the strongest that works here), bwrap (read-only files, no network, own "
+        "auto (the strongest that works here), bwrap (read-only files, own network, own "
         "PIDs), rlimit (no bwrap), none (limits only, environment passed through); "
         "'asyncplay doctor' says what works",
+    ),
+    "--network": (
+        "network",
+        _Choice("--network", NETWORK_MODES),
+        "on",
+        "on|host|off",
+        "on: outbound connections and DNS, the host's own services out of reach; host: "
+        "the machine's network as python sees it; off: loopback only",
     ),
     "--slow-step": (
         "slow_step",
@@ -505,6 +514,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
         clock=ns.clock,
         speed=ns.speed,
         sandbox=ns.sandbox,
+        network=ns.network,
         **target_kw,
     )
     return _run_headless(spec, ns)
@@ -534,6 +544,8 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
         if recorder is not None:
             recorder.write(ev)
         apply(model, ev)
+        if ev.get("event") == "run_start":  # the sandbox's notices come first
+            emit(err, render.first_lines(ev, ns))
 
     if ns.json:
 

@@ -53,6 +53,24 @@ def terminal_width(fd: int = 2) -> int:
         return 0
 
 
+def first_lines(ev: dict, ns: SimpleNamespace) -> bytes:
+    """The sandbox's notices of a ``run_start`` (what the run lacks of what was asked, e.g.
+    no outbound network), one line each, cut to the terminal's width; nothing under
+    ``--quiet`` or ``--json`` (where ``run_start`` itself carries them)."""
+    sandbox = ev.get("sandbox") if ev.get("event") == "run_start" else None
+    if ns.json or ns.quiet or not isinstance(sandbox, dict):
+        return b""
+    notices = sandbox.get("notices")
+    width = terminal_width()
+    lines = []
+    for notice in notices if isinstance(notices, list) else []:
+        line = "asyncplay: " + "".join(c if c.isprintable() else "?" for c in str(notice))
+        if width and len(line) > width:
+            line = line[: max(width - 3, 1)] + "..."
+        lines.append(line + "\n")
+    return "".join(lines).encode("utf-8", "replace")
+
+
 def utf8(stream: object) -> bool:
     return (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
 

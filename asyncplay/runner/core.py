@@ -119,7 +119,7 @@ class SessionCore:
                 stdin=_STDIN[self.stdin],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(w,),
+                pass_fds=(w, *conf.pass_fds),
                 cwd=self.spec.cwd,
                 env=env,
                 start_new_session=True,
@@ -132,6 +132,7 @@ class SessionCore:
         finally:
             os.close(w)
         _LIVE_PIDS.add(self.proc.pid)
+        conf.started(self.proc.pid)  # e.g. the network: the program waits for it
         self.rss_base = _own_rss()
         self.start = time.monotonic()
         os.set_blocking(r, False)
@@ -354,9 +355,36 @@ class SessionCore:
                     "line": None,
                 }
             )
+        hint = self._sandbox_hint(end)
+        if hint is not None:
+            out.append(
+                {
+                    "event": "warning",
+                    "t": end["t"],
+                    "kind": "sandbox_network",
+                    "message": hint,
+                    "task": None,
+                    "file": None,
+                    "line": None,
+                }
+            )
         out.append(end)
         self.cleanup()
         return out
+
+    def _sandbox_hint(self, end: dict) -> str | None:
+        """One line when the sandbox, not the program, explains why it failed: it died of
+        a network error (the child's ``uncaught`` record, kind ``network``) in a run
+        without a network."""
+        conf = self.confinement
+        if conf is None or end["reason"] != "exited" or end["exit_code"] == 0:
+            return None
+        u = self.uncaught
+        if u is None or u.get("kind") != "network":
+            return None
+        return sandbox.network.failure_hint(
+            conf.network, getattr(self.spec, "network", "on"), u["exc_type"], u["errno"]
+        )
 
     def end_event(self) -> dict:
         status = getattr(self, "wait_status", 0)

@@ -59,6 +59,7 @@ class RunSpec:
         clock: str = "real",
         speed: float = 1.0,
         sandbox: str = "auto",
+        network: str = "on",
     ) -> None:
         self.path = path
         self.module = module
@@ -79,6 +80,7 @@ class RunSpec:
         if not (slow_step > 0 and speed > 0):
             raise ValueError("slow_step and speed must be more than 0")
         self.sandbox = sandbox  # auto, bwrap, rlimit or none (asyncplay/sandbox/)
+        self.network = network  # on, host or off (asyncplay/sandbox/network.py)
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import bwrap, cgroup, rlimit
+from asyncplay.sandbox import bwrap, cgroup, network, rlimit
 from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
 
 __all__ = [
@@ -71,10 +71,30 @@ class Plan:
         self.preexec: Callable[[], None] | None = None
         self.subreaper = False
         self.known_children: set[int] = set()
+        self.network = network.DEFAULT  # the network the run really has: on, host or off
+        self.outbound: network.Outbound | None = None  # the ``on`` helper, once started
+        self.pass_fds: tuple[int, ...] = ()  # descriptors the spawn must hand to the prefix
+        # Lines the user must read before the program's output (the run's first line):
+        # what the run lacks of what was asked, and how to get it.
+        self.notices: list[str] = []
 
     def describe(self) -> dict:
         """The ``sandbox`` field of ``run_start``."""
-        return {"mode": self.mode, "layers": list(self.layers), "notes": list(self.notes)}
+        return {
+            "mode": self.mode,
+            "layers": list(self.layers),
+            "notes": list(self.notes),
+            "network": self.network,
+            "notices": list(self.notices),
+        }
+
+    def started(self, pid: int) -> None:
+        """The prefix runs (``pid``): finish what needs it running, then let the program
+        go. Under ``--network on``, bwrap holds the program until its network is up; if
+        the helper fails, the run goes on with loopback only and its first line says so."""
+        if self.outbound is not None and not self.outbound.start():
+            self.network = "off"
+            self.notices.append(network.fallback_notice(self.outbound.failure or "it failed"))
 
     # ---- while the run goes on -----------------------------------------------------
 
@@ -122,11 +142,15 @@ class Plan:
         the orphans reparented to us (as subreaper) but those in ``spare`` (other runs)."""
         if self.cgroup is not None and not self.scope:
             self.cgroup.kill_all()
+        if self.outbound is not None:
+            self.outbound.close()  # the network helper goes with the run
         if self.subreaper:
-            rlimit.kill_orphans(self.known_children | spare)
+            rlimit.kill_orphans(self.known_children | spare | network.LIVE_HELPERS)
 
     def close(self) -> None:
-        """Remove what the run's sandbox made (its cgroups)."""
+        """Remove what the run's sandbox made (its cgroups, its network helper)."""
+        if self.outbound is not None:
+            self.outbound.close()
         if self.cgroup is not None and not self.scope:
             self.cgroup.remove()
         self.cgroup = None
@@ -203,13 +227,65 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
         if spec.path and spec.module is None:
             visible.append(os.path.join(spec.cwd, spec.path))
         visible += [p for p in plan.env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        plan.prefix += bwrap.argv(spec.cwd, visible, mem_bytes)
+        net_args = _network(plan, spec, run_dir)
+        plan.prefix += bwrap.argv(
+            spec.cwd, visible, mem_bytes, unshare_net=plan.network != "host", extra=net_args
+        )
+    else:
+        _network(plan, spec, run_dir)
     join = cg.procs_files() if cg is not None and not plan.scope else []
     plan.preexec = rlimit.preexec(lim, tuple(join), address_space=not has_mem, nproc=nproc)
+    if plan.network == "host":
+        scope = network.scope_abstract_sockets(bwrap.path() if plan.pid_namespace else None)
+        if scope is not None:
+            plan.preexec = _then(plan.preexec, scope)
+        else:
+            plan.notes.append(
+                "the host's abstract unix sockets are reachable (no Landlock scoping)"
+            )
     # Last: the snapshot of our children must not miss what preparing started and reaped.
     plan.subreaper = rlimit.become_subreaper()
     plan.known_children = rlimit.children_of(os.getpid()) if plan.subreaper else set()
     return plan
+
+
+def _network(plan: Plan, spec: RunSpec, run_dir: str) -> list[str]:
+    """Choose the run's network (``spec.network``) and return bwrap's arguments for it."""
+    asked = getattr(spec, "network", network.DEFAULT) or network.DEFAULT
+    network.check(asked)
+    if not plan.pid_namespace:
+        plan.network = "host"
+        # Without bwrap there is no namespace to give the run: it has the host's network,
+        # which ``on`` mostly is; ``off`` asked for what cannot be had, so it is said first.
+        why = "--sandbox " + plan.mode if plan.mode in ("rlimit", "none") else "no bwrap layer"
+        if asked == "off":
+            plan.notices.append(
+                f"--network off needs bwrap ({why}): this run has the host's network"
+            )
+        elif asked == "on":
+            plan.notes.append(f"network: the host's ({why}): its loopback services are reachable")
+        return []
+    if asked == "on":
+        ok, why = network.slirp_usable()
+        if not ok:
+            plan.network = "off"
+            plan.notices.append(network.fallback_notice(why))
+            return []
+        plan.outbound = network.Outbound(run_dir)
+        plan.pass_fds = plan.outbound.pass_fds
+        plan.network = "on"
+        return plan.outbound.bwrap_args()
+    plan.network = asked
+    return []
+
+
+def _then(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def _both() -> None:
+        first()
+        second()
+
+    _both.rlimits = getattr(first, "rlimits", None)  # type: ignore[attr-defined]
+    return _both
 
 
 def _up(path: str, levels: int) -> str:
@@ -229,7 +305,7 @@ def doctor() -> list[str]:
     lines = []
     ok, why = bwrap.usable()
     lines.append(
-        "bwrap   yes: read-only machine, private /tmp, no network, own PID namespace"
+        "bwrap   yes: read-only machine, private /tmp, own network and PID namespaces"
         if ok
         else f"bwrap   no: {why}"
     )
@@ -256,4 +332,4 @@ def doctor() -> list[str]:
         + ("" if root else ", processes")
         + "), scrubbed environment, parent-death signal"
     )
-    return lines
+    return lines + network.doctor(bwrap.usable()[0], bwrap.path())

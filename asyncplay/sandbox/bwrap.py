@@ -36,7 +36,7 @@ def path() -> str | None:
     return shutil.which("bwrap")
 
 
-def _base(tmp_size: int | None) -> list[str]:
+def _base(tmp_size: int | None, unshare_net: bool = True) -> list[str]:
     argv = [
         "--ro-bind",
         "/",
@@ -48,7 +48,7 @@ def _base(tmp_size: int | None) -> list[str]:
     ]
     if tmp_size and _USABLE.get("size", (True, ""))[0]:
         argv += ["--size", str(tmp_size)]
-    argv += ["--tmpfs", "/tmp", *NAMESPACES]
+    argv += ["--tmpfs", "/tmp", *(ns for ns in NAMESPACES if unshare_net or ns != "--unshare-net")]
     if os.geteuid() == 0:
         argv += ["--cap-drop", "ALL"]
     return argv
@@ -90,15 +90,23 @@ def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
     return False, f"bwrap cannot make its namespaces here ({why})"
 
 
-def argv(cwd: str, visible: list[str], tmp_size: int | None) -> list[str]:
+def argv(
+    cwd: str,
+    visible: list[str],
+    tmp_size: int | None,
+    unshare_net: bool = True,
+    extra: list[str] | None = None,
+) -> list[str]:
     """The bwrap command line (up to ``--``) for a run in ``cwd``.
 
+    ``unshare_net``: a network namespace of the run's own (``--network on|off``);
+    ``extra``: the network layer's arguments (its descriptors, a resolv.conf).
     ``visible`` are paths the run needs (its run directory, the interpreter, asyncplay's
     runtime, the program's directory): those under ``/tmp``, which bwrap replaces with a
     fresh tmpfs, are bound back, read-only, at the same place.
     """
     exe = path() or "bwrap"
-    out = [exe, *_base(tmp_size)]
+    out = [exe, *_base(tmp_size, unshare_net)]
     wanted = {c for p in visible for c in (os.path.abspath(p), os.path.realpath(p))}
     bound: list[str] = []
     # Parents first, and nothing inside what is already bound (bwrap cannot bind a file
@@ -110,5 +118,5 @@ def argv(cwd: str, visible: list[str], tmp_size: int | None) -> list[str]:
             continue
         bound.append(candidate)
         out += ["--ro-bind", candidate, candidate]
-    out += ["--chdir", cwd, "--"]
+    out += [*(extra or []), "--chdir", cwd, "--"]
     return out

@@ -1,0 +1,494 @@
+"""The network layer (``--network on|host|off``): what a run may reach, and how.
+
+* ``off``: bwrap's own network namespace with loopback only (nothing outside is reachable:
+  no host service, no host abstract unix socket, no internet).
+* ``on`` (the default): the same private namespace, given outbound access by
+  ``slirp4netns`` (user-mode NAT; Debian package ``slirp4netns``). Connections and DNS work as
+  under ``python``; the program's own loopback is its own; the host's loopback services
+  stay unreachable (``--disable-host-loopback``: the gateway 10.0.2.2 does not lead to the
+  host's 127.0.0.1); the host's abstract unix sockets live in the host's namespace, out of
+  reach; no port is forwarded inward, so nothing the program listens on is reachable
+  from outside. bwrap holds the program (``--block-fd``) until the helper says the
+  interface is up (``--ready-fd``); the helper ends when asyncplay closes its exit pipe
+  (``--exit-fd``), which also happens when asyncplay dies.
+* ``host``: python's exact view, no network namespace. The host's abstract unix sockets
+  are then reachable unless the kernel can scope them: Landlock's
+  ``LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET`` (ABI 6, Linux 6.12) is applied before exec.
+
+slirp4netns rather than pasta: it has the ready and exit descriptors this needs (a run
+starts only once its network is up, and the helper cannot outlive asyncplay), it runs the
+same as root and as a user (joining the namespace's owning user namespace), and it
+sandboxes itself (``--enable-sandbox --enable-seccomp``). Where it is missing or fails,
+the run goes ahead as ``off`` and its first line says why and how to get ``on``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+__all__ = [
+    "DEFAULT",
+    "LIVE_HELPERS",
+    "MODES",
+    "NetworkError",
+    "Outbound",
+    "check",
+    "dns_config",
+    "doctor",
+    "failure_hint",
+    "landlock_abi",
+    "scope_abstract_sockets",
+    "slirp_usable",
+]
+
+MODES = ("on", "host", "off")
+DEFAULT = "on"
+TOOL = "slirp4netns"
+READY_TIMEOUT = 5.0  # seconds the helper may take to bring the interface up
+SLIRP_DNS = "10.0.2.3"  # slirp4netns's built-in DNS forwarder (to the host's resolver)
+
+# Landlock (linux/landlock.h): syscall numbers are the same on every architecture.
+SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1
+LANDLOCK_SCOPE_ABI = 6
+PR_SET_NO_NEW_PRIVS = 38
+NS_GET_USERNS = 0xB701  # ioctl on a namespace fd: the user namespace that owns it
+
+
+class NetworkError(ValueError):
+    """A network mode that does not exist: one line saying which ones do."""
+
+
+def check(mode: str) -> None:
+    if mode not in MODES:
+        raise NetworkError(f"--network takes one of {', '.join(MODES)}, not {mode!r}")
+
+
+_CACHE: dict[str, object] = {}
+# Helpers of every run of this process still up: never "orphans" of another run.
+LIVE_HELPERS: set[int] = set()
+
+
+def slirp_usable() -> tuple[bool, str]:
+    """(installed, why not) for the ``on`` helper. Whether it works is seen at each run."""
+    exe = shutil.which(TOOL)
+    if exe is None:
+        return False, f"{TOOL} is not installed (Debian/Ubuntu package: {TOOL})"
+    return True, ""
+
+
+def _libc():  # noqa: ANN202
+    if "libc" not in _CACHE:
+        try:
+            import ctypes
+
+            _CACHE["libc"] = ctypes.CDLL(None, use_errno=True)
+        except (OSError, ImportError):
+            _CACHE["libc"] = None
+    return _CACHE["libc"]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none, or disabled at boot)."""
+    if "abi" not in _CACHE:
+        libc = _libc()
+        abi = 0
+        if libc is not None:
+            got = libc.syscall(
+                SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION
+            )
+            abi = max(int(got), 0)
+        _CACHE["abi"] = abi
+    return int(_CACHE["abi"])  # type: ignore[call-overload]
+
+
+def scope_abstract_sockets(wrapper: str | None = None) -> Callable[[], None] | None:
+    """A pre-exec step that keeps the run away from abstract unix sockets made outside it
+    (Landlock scoping), or None where the kernel cannot. The run's own abstract sockets
+    (a server and its client in one program) still work: they share the domain.
+
+    The step sets no_new_privs, which a setuid ``wrapper`` (a setuid bwrap) would not
+    survive: then there is no scoping either."""
+    if landlock_abi() < LANDLOCK_SCOPE_ABI:
+        return None
+    if wrapper is not None and _setuid(wrapper):
+        return None
+    import ctypes
+
+    libc = _libc()
+
+    class _Attr(ctypes.Structure):
+        _fields_ = [
+            ("handled_access_fs", ctypes.c_uint64),
+            ("handled_access_net", ctypes.c_uint64),
+            ("scoped", ctypes.c_uint64),
+        ]
+
+    attr = _Attr(0, 0, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET)
+    size = ctypes.sizeof(attr)
+
+    def _apply() -> None:
+        # no_new_privs is what lets an unprivileged process restrict itself.
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        fd = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+        try:
+            if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
+                raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+        finally:
+            os.close(fd)
+
+    return _apply
+
+
+def _setuid(path: str) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & 0o4000)
+    except OSError:
+        return False
+
+
+def fallback_notice(why: str) -> str:
+    """The run's first line when ``on`` cannot be had: what the run has instead (loopback
+    only, as ``off``), why, and what gives it a network after all."""
+    return f"no outbound network, loopback only: {why}; --network host gives the host's"
+
+
+def dns_config(text: str) -> str | None:
+    """The resolv.conf a run under ``on`` needs, or None when the host's one works as is.
+
+    A nameserver on the host's loopback (systemd-resolved's 127.0.0.53, dnsmasq) would be
+    the sandbox's own loopback inside: then the run gets the same file with its
+    nameservers replaced by slirp4netns's forwarder, which asks the host's resolver.
+    """
+    lines = text.splitlines()
+    servers = [
+        ln.split()[1] for ln in lines if ln.split()[:1] == ["nameserver"] and len(ln.split()) > 1
+    ]
+    if servers and not any(_loopback(s) for s in servers):
+        return None
+    kept = [ln for ln in lines if ln.split()[:1] != ["nameserver"]]
+    return "\n".join([f"nameserver {SLIRP_DNS}", *kept]) + "\n"
+
+
+def _loopback(address: str) -> bool:
+    return address.startswith("127.") or address in ("::1", "0.0.0.0", "::")
+
+
+class Outbound:
+    """The ``on`` network of one run: bwrap's arguments, then the helper, then its end.
+
+    Use: ``bwrap_args()`` and ``pass_fds`` for the spawn; ``start()`` once bwrap runs (it
+    releases the program, with or without a network); ``close()`` when the run ends.
+    """
+
+    def __init__(self, run_dir: str) -> None:
+        self.run_dir = run_dir
+        self.failure: str | None = None  # why the run has no outbound network
+        self.helper: subprocess.Popen | None = None
+        self._info_r, self._info_w = os.pipe()
+        self._block_r, self._block_w = os.pipe()
+        self._exit_w = -1
+        self.pass_fds = (self._info_w, self._block_r)
+
+    def bwrap_args(self) -> list[str]:
+        args = ["--info-fd", str(self._info_w), "--block-fd", str(self._block_r)]
+        try:
+            with open("/etc/resolv.conf", encoding="utf-8", errors="replace") as f:
+                conf = dns_config(f.read())
+        except OSError:
+            conf = dns_config("")
+        if conf is not None:
+            path = os.path.join(self.run_dir, "resolv.conf")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(conf)
+            os.chmod(path, 0o644)
+            target = os.path.realpath("/etc/resolv.conf")
+            if not os.path.exists(target):
+                target = "/etc/resolv.conf"
+            args += ["--ro-bind", path, target]
+        return args
+
+    def start(self) -> bool:
+        """Bring the network up for the namespace bwrap made, then let the program go.
+
+        False (with ``failure`` saying why) when the run has only loopback after all.
+        """
+        self._close_fds("_info_w", "_block_r")  # bwrap's ends
+        try:
+            pid = self._child_pid()
+            if pid is None:
+                return False  # bwrap failed before its namespaces existed: it says why
+            try:
+                self.failure = self._start_helper(pid)
+            except OSError as exc:
+                self._stop_helper()
+                self.failure = f"{TOOL} could not be started ({exc})"
+        finally:
+            try:
+                os.write(self._block_w, b"1")
+            except OSError:
+                pass  # bwrap is gone already; its status says why
+            self._close_fds("_block_w", "_info_r")
+        return self.failure is None
+
+    def _close_fds(self, *names: str) -> None:
+        for name in names:
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+    def _child_pid(self) -> int | None:
+        """bwrap's namespace process, from its info (written once, then the fd closes)."""
+        data = b""
+        end = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self._info_r], [], [], max(0.0, end - time.monotonic()))
+            chunk = os.read(self._info_r, 4096) if ready else b""
+            if not chunk:
+                break
+            data += chunk
+        try:
+            return int(json.loads(data)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            self.failure = "bwrap did not start"
+            return None
+
+    @staticmethod
+    def _loopback_set_up(pid: int) -> str | None:
+        """Wait until bwrap has given the namespace its loopback address (None), or why not.
+
+        bwrap configures ``lo`` itself once it runs; the helper brings ``lo`` up too, and
+        the kernel's automatic 127.0.0.1 would then make bwrap's own address request fail.
+        The address shows in the namespace's routing table the moment bwrap added it.
+        """
+        end = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < end:
+            try:
+                with open(f"/proc/{pid}/net/fib_trie", "rb") as f:
+                    if b"127.0.0.1" in f.read():
+                        return None
+            except OSError:
+                return "bwrap ended before its network namespace was ready"
+            time.sleep(0.0005)
+        return "bwrap did not set up its loopback in time"
+
+    def _start_helper(self, pid: int) -> str | None:
+        exe = shutil.which(TOOL)
+        if exe is None:
+            return f"{TOOL} is not installed"
+        why = self._loopback_set_up(pid)
+        if why is not None:
+            return why
+        try:
+            netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+        except OSError as exc:
+            return f"cannot open the run's network namespace ({exc.strerror})"
+        keep = [netns]
+        try:
+            argv = [
+                exe,
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--enable-sandbox",
+                "--enable-seccomp",
+                "--netns-type=path",
+            ]
+            owner = _owner_userns(netns)
+            if owner is not None:
+                keep.append(owner)
+                argv.append(f"--userns-path=/proc/self/fd/{owner}")
+            ready_r, ready_w = os.pipe()
+            exit_r, self._exit_w = os.pipe()
+            log = os.path.join(self.run_dir, "network.log")
+            try:
+                with open(log, "wb") as out:
+                    self.helper = subprocess.Popen(
+                        [
+                            *argv,
+                            f"--ready-fd={ready_w}",
+                            f"--exit-fd={exit_r}",
+                            f"/proc/self/fd/{netns}",
+                            "tap0",
+                        ],
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=out,
+                        pass_fds=(ready_w, exit_r, *keep),
+                        start_new_session=True,  # the terminal's ^C is for the program
+                    )
+            except OSError as exc:
+                os.close(ready_r)
+                return f"{TOOL} could not be started ({exc.strerror})"
+            else:
+                LIVE_HELPERS.add(self.helper.pid)
+            finally:
+                os.close(ready_w)
+                os.close(exit_r)
+            try:
+                ready, _, _ = select.select([ready_r], [], [], READY_TIMEOUT)
+                ok = bool(ready) and os.read(ready_r, 1) == b"1"
+            finally:
+                os.close(ready_r)
+            if ok:
+                return None
+            self._stop_helper()
+            return f"{TOOL} failed ({_last_line(log)})"
+        finally:
+            for fd in keep:
+                os.close(fd)
+
+    def close(self) -> None:
+        """End the helper (closing its exit pipe is its signal) and reap it; idempotent."""
+        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w")
+        self._stop_helper()
+
+    def _stop_helper(self) -> None:
+        self._close_fds("_exit_w")
+        if self.helper is not None:
+            try:
+                self.helper.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                self.helper.kill()
+                self.helper.wait()
+            LIVE_HELPERS.discard(self.helper.pid)
+            self.helper = None
+
+
+def _owner_userns(netns: int) -> int | None:
+    """An fd of the user namespace owning ``netns``, or None when it is our own.
+
+    An unprivileged bwrap nests two user namespaces; the network namespace belongs to the
+    outer one, which only this ioctl still names once bwrap has moved on.
+    """
+    import fcntl
+
+    try:
+        owner = fcntl.ioctl(netns, NS_GET_USERNS)
+    except OSError:
+        return None
+    if os.fstat(owner).st_ino == os.stat("/proc/self/ns/user").st_ino:
+        os.close(owner)
+        return None
+    return owner
+
+
+def _last_line(path: str) -> str:
+    """The helper's error: its first line that is neither a warning nor a progress note."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    noise = ("WARNING", "child failed", "sent tapfd", "received tapfd", "Starting slirp", "*")
+    errors = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith(noise)]
+    return (errors or lines or ["no message"])[0][:200]
+
+
+# ---- what failed because of the sandbox ----------------------------------------------
+
+GAI_ERRORS = frozenset({-2, -3, -4, -5})  # EAI_NONAME, EAI_AGAIN, EAI_FAIL, EAI_NODATA
+UNREACHABLE = frozenset({101, 113})  # ENETUNREACH, EHOSTUNREACH
+REFUSED = 111  # ECONNREFUSED
+
+
+def failure_hint(network: str, asked: str, errors: list) -> str | None:
+    """One line naming the flag when the program died of a network error that the run's
+    missing network explains (``network``: what it had; ``asked``: what ``--network``
+    said). ``errors`` is the child's ``exit_error`` list: the types and errnos of the
+    uncaught exception, its causes and group members - facts, never the program's text."""
+    if network != "off":
+        return None
+    for err in errors:
+        if not isinstance(err, dict):
+            continue
+        kind, errno = err.get("type"), err.get("errno")
+        if kind == "gaierror" and errno in GAI_ERRORS:
+            what = "a host name could not be resolved"
+        elif errno in UNREACHABLE:
+            what = "the network was unreachable"
+        elif errno == REFUSED:
+            what = "a connection was refused"
+        else:
+            continue
+        fix = (
+            "--network on gives it outbound access"
+            if asked == "off"
+            else "--network host gives it the host's network"
+        )
+        return f"{what}: this run had no network (loopback only); {fix}"
+    return None
+
+
+def probe(bwrap_exe: str, preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
+    """(works, why not): a real run of bwrap with its network brought up by the helper."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="asyncplay-netprobe-") as tmp:
+        out = Outbound(tmp)
+        argv = [bwrap_exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        argv += ["--unshare-net", "--unshare-pid", "--die-with-parent"]
+        argv += ["--cap-drop", "ALL"] if os.geteuid() == 0 else []
+        argv += [*out.bwrap_args(), "--", "true"]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=out.pass_fds,
+                preexec_fn=preexec,
+            )
+        except OSError as exc:
+            out.close()
+            return False, f"bwrap could not be run ({exc.strerror})"
+        try:
+            ok = out.start()
+        finally:
+            proc.wait()
+            out.close()
+        return ok, out.failure or ""
+
+
+def doctor(bwrap_ok: bool = True, bwrap_exe: str | None = None) -> list[str]:
+    """The network layer's lines for ``asyncplay doctor``: the modes, as they are here."""
+    if not bwrap_ok:
+        return [
+            "network       host only: without bwrap a run has the host's network "
+            "(--network on and off need bwrap)"
+        ]
+    ok, why = slirp_usable()
+    if ok and bwrap_exe:
+        ok, why = probe(bwrap_exe)
+    lines = [
+        f"network on    yes: outbound and DNS through {TOOL}; host loopback, host sockets "
+        "and inbound ports out of reach"
+        if ok
+        else f"network on    no: {why}; runs fall back to off (loopback only)",
+        "network off   yes: loopback only (own network namespace)",
+    ]
+    abi = landlock_abi()
+    if abi >= LANDLOCK_SCOPE_ABI:
+        lines.append(
+            f"network host  yes: the host's network; its abstract unix sockets scoped away "
+            f"(Landlock ABI {abi})"
+        )
+    else:
+        lines.append(
+            "network host  partly: the host's network, and its abstract unix sockets are "
+            f"reachable (Landlock scoping needs ABI {LANDLOCK_SCOPE_ABI}, Linux 6.12; "
+            f"this kernel has {abi or 'none'})"
+        )
+    return lines
