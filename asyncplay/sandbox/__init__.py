@@ -332,4 +332,4 @@ def doctor() -> list[str]:
         + ("" if root else ", processes")
         + "), scrubbed environment, parent-death signal"
     )
-    return lines + network.doctor(bwrap.usable()[0], bwrap.path())
+    return lines + network.doctor(bwrap.usable()[0], bwrap.path(), bwrap.true_path())

@@ -36,6 +36,11 @@ def path() -> str | None:
     return shutil.which("bwrap")
 
 
+def true_path() -> str:
+    """``true`` for the probes, as the sandbox sees it (a PATH entry under /tmp is not)."""
+    return os.path.realpath(shutil.which("true") or "/bin/true")
+
+
 def _base(tmp_size: int | None, unshare_net: bool = True) -> list[str]:
     argv = [
         "--ro-bind",
@@ -75,7 +80,7 @@ def usable() -> tuple[bool, str]:
 def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
     try:
         proc = subprocess.run(
-            [exe, *_base(tmp_size), "--", "true"],
+            [exe, *_base(tmp_size), "--", true_path()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -432,7 +432,9 @@ def failure_hint(network: str, asked: str, errors: list) -> str | None:
     return None
 
 
-def probe(bwrap_exe: str, preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
+def probe(
+    bwrap_exe: str, true: str = "/bin/true", preexec: Callable[[], None] | None = None
+) -> tuple[bool, str]:
     """(works, why not): a real run of bwrap with its network brought up by the helper."""
     import tempfile
 
@@ -441,7 +443,7 @@ def probe(bwrap_exe: str, preexec: Callable[[], None] | None = None) -> tuple[bo
         argv = [bwrap_exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         argv += ["--unshare-net", "--unshare-pid", "--die-with-parent"]
         argv += ["--cap-drop", "ALL"] if os.geteuid() == 0 else []
-        argv += [*out.bwrap_args(), "--", "true"]
+        argv += [*out.bwrap_args(), "--", true]
         try:
             proc = subprocess.Popen(
                 argv,
@@ -462,7 +464,9 @@ def probe(bwrap_exe: str, preexec: Callable[[], None] | None = None) -> tuple[bo
         return ok, out.failure or ""
 
 
-def doctor(bwrap_ok: bool = True, bwrap_exe: str | None = None) -> list[str]:
+def doctor(
+    bwrap_ok: bool = True, bwrap_exe: str | None = None, true: str = "/bin/true"
+) -> list[str]:
     """The network layer's lines for ``asyncplay doctor``: the modes, as they are here."""
     if not bwrap_ok:
         return [
@@ -471,7 +475,7 @@ def doctor(bwrap_ok: bool = True, bwrap_exe: str | None = None) -> list[str]:
         ]
     ok, why = slirp_usable()
     if ok and bwrap_exe:
-        ok, why = probe(bwrap_exe)
+        ok, why = probe(bwrap_exe, true)
     lines = [
         f"network on    yes: outbound and DNS through {TOOL}; host loopback, host sockets "
         "and inbound ports out of reach"
