@@ -21,7 +21,7 @@ import pytest
 from helpers import asyncplay
 
 from asyncplay import exits
-from asyncplay.child import exit_error
+from asyncplay.child import ending
 from asyncplay.sandbox import bwrap, network
 
 BWRAP_OK, BWRAP_WHY = bwrap.usable()
@@ -408,18 +408,20 @@ def test_no_hint_when_the_network_was_there(tmp_path) -> None:
     assert not [w for w in r.kinds("warning") if w["kind"] == "sandbox_network"]
 
 
-def test_exit_error_facts_walk_causes_and_groups() -> None:
+def test_the_network_error_is_found_in_causes_and_groups() -> None:
     inner = socket.gaierror(-3, "Temporary failure in name resolution")
     try:
         raise RuntimeError("fetch failed") from inner
     except RuntimeError as exc:
-        wrapped = exc
+        wrapped: BaseException = exc
+    assert ending.network_error(wrapped) is inner
     if sys.version_info >= (3, 11):
-        wrapped = BaseExceptionGroup("many", [ValueError("v"), wrapped])  # noqa: F821
-    facts = exit_error.facts(wrapped)
-    assert {"type": "gaierror", "errno": -3} in facts
-    assert {"type": "RuntimeError", "errno": None} in facts
-    assert len(exit_error.facts(_cycle())) == 2  # a context cycle ends
+        group = BaseExceptionGroup("many", [ValueError("v"), wrapped])  # noqa: F821
+        assert ending.network_error(group) is inner
+    refused = ConnectionRefusedError(111, "refused")
+    assert ending.network_error(refused) is refused
+    assert ending.network_error(OSError(2, "no such file")) is None
+    assert ending.network_error(_cycle()) is None  # a context cycle ends
 
 
 def _cycle() -> BaseException:
@@ -429,13 +431,14 @@ def _cycle() -> BaseException:
 
 
 def test_failure_hint_reads_only_facts() -> None:
-    gai = [{"type": "gaierror", "errno": -3}]
-    assert "--network on" in (network.failure_hint("off", "off", gai) or "")
-    assert "--network host" in (network.failure_hint("off", "on", gai) or "")  # fell back
-    assert network.failure_hint("on", "on", gai) is None
-    assert network.failure_hint("host", "host", gai) is None
-    assert network.failure_hint("off", "off", [{"type": "KeyError", "errno": None}]) is None
-    assert network.failure_hint("off", "off", ["junk", {"errno": "x"}]) is None
+    hint = network.failure_hint
+    assert "--network on" in (hint("off", "off", "gaierror", -3) or "")
+    assert "--network host" in (hint("off", "on", "gaierror", -3) or "")  # on fell back
+    assert "refused" in (hint("off", "off", "ConnectionRefusedError", 111) or "")
+    assert hint("on", "on", "gaierror", -3) is None
+    assert hint("host", "host", "gaierror", -3) is None
+    assert hint("off", "off", "KeyError", None) is None
+    assert hint("off", "off", "gaierror", "x") is None
 
 
 # ---- DNS when the host's resolver is on its own loopback -----------------------------------

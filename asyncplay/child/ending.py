@@ -1,8 +1,9 @@
 """The facts of a program's end that a resource limit may explain, for the parent to judge.
 
 A program that dies of an uncaught ``MemoryError``, a thread or process that could not be
-started, or a file grown past the file-size limit may have met a limit asyncplay set, or a
-bug of its own (or it printed those words itself). The parent never reads the program's
+started, a file grown past the file-size limit, or a network error may have met a limit
+asyncplay set (or the network it left out), or a bug of its own (or it printed those words
+itself). The parent never reads the program's
 text to decide: at exit the runtime sends one ``uncaught`` record with the exception's type
 and errno, the rlimits in force in this process and its address-space size, and the parent
 blames a limit only when those facts and its own (the limits it set, the cgroup's counts)
@@ -108,10 +109,41 @@ FALLBACK: dict[str, Any] = {
 }
 
 
+# errnos of a connection the sandbox's network can explain: refused, network or host
+# unreachable. A ``socket.gaierror`` (name resolution) is one whatever its code.
+NETWORK_ERRNOS = frozenset({111, 101, 113})  # ECONNREFUSED, ENETUNREACH, EHOSTUNREACH
+MAX_CHAIN = 16  # exceptions looked at in a chain of causes and groups
+
+
+def network_error(exc: BaseException) -> BaseException | None:
+    """The first network ``OSError`` in ``exc``, its causes, contexts and group members:
+    libraries wrap them (``raise ClientError(...) from exc``); a group holds a task's."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < MAX_CHAIN:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and (type(e).__name__ == "gaierror" or e.errno in NETWORK_ERRNOS):
+            return e
+        group = getattr(e, "exceptions", None) if isinstance(e, BaseException) else None
+        if isinstance(group, tuple):
+            todo += [x for x in group if isinstance(x, BaseException)]
+        todo += [x for x in (e.__cause__, e.__context__) if x is not None]
+    return None
+
+
 def report(tracer: Any) -> None:
     """Send the record, if any (called from the runtime's atexit, before ``bye``)."""
     exc = uncaught()
     kind = kind_of(exc) if exc is not None else None
+    if exc is not None and kind is None:
+        # A network failure the run's sandbox may explain (``--network off``): the parent
+        # says so in one line. The record is of the network error itself.
+        inner = network_error(exc)
+        if inner is not None:
+            exc, kind = inner, "network"
     if exc is None or kind is None:
         return
     try:

@@ -404,32 +404,27 @@ UNREACHABLE = frozenset({101, 113})  # ENETUNREACH, EHOSTUNREACH
 REFUSED = 111  # ECONNREFUSED
 
 
-def failure_hint(network: str, asked: str, errors: list) -> str | None:
+def failure_hint(network: str, asked: str, exc_type: object, errno: object) -> str | None:
     """One line naming the flag when the program died of a network error that the run's
     missing network explains (``network``: what it had; ``asked``: what ``--network``
-    said). ``errors`` is the child's ``exit_error`` list: the types and errnos of the
-    uncaught exception, its causes and group members - facts, never the program's text."""
+    said). ``exc_type`` and ``errno`` come from the child's ``uncaught`` record of kind
+    ``network``: the exception object's facts, never the program's text."""
     if network != "off":
         return None
-    for err in errors:
-        if not isinstance(err, dict):
-            continue
-        kind, errno = err.get("type"), err.get("errno")
-        if kind == "gaierror" and errno in GAI_ERRORS:
-            what = "a host name could not be resolved"
-        elif errno in UNREACHABLE:
-            what = "the network was unreachable"
-        elif errno == REFUSED:
-            what = "a connection was refused"
-        else:
-            continue
-        fix = (
-            "--network on gives it outbound access"
-            if asked == "off"
-            else "--network host gives it the host's network"
-        )
-        return f"{what}: this run had no network (loopback only); {fix}"
-    return None
+    if exc_type == "gaierror" and errno in GAI_ERRORS:
+        what = "a host name could not be resolved"
+    elif errno in UNREACHABLE:
+        what = "the network was unreachable"
+    elif errno == REFUSED:
+        what = "a connection was refused"
+    else:
+        return None
+    fix = (
+        "--network on gives it outbound access"
+        if asked == "off"
+        else "--network host gives it the host's network"
+    )
+    return f"{what}: this run had no network (loopback only); {fix}"
 
 
 def probe(
