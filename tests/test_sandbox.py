@@ -471,7 +471,7 @@ def test_bwrap_files_are_read_only_tmp_is_private_and_there_is_no_network(tmp_pa
     with open(marker, "w") as f:
         f.write("outside")
     try:
-        start, end, out = json_run(tmp_path, "bwrap", PROBE)
+        start, end, out = json_run(tmp_path, "bwrap", PROBE, "--network", "off")
     finally:
         os.unlink(marker)
     assert end["exit_code"] == 0, end
