@@ -175,7 +175,8 @@ def test_hang_up_saves_the_edit_and_kills_the_run(tmux, tmp_path) -> None:
     deadline = time.monotonic() + 15
     run_pids: list[int] = []
     while not run_pids and time.monotonic() < deadline:
-        run_pids = [p for p, _s, cmd in others(set()) if p != pid]
+        # Not the app: the command the shell ran forks it (tui/terminal_guard.py).
+        run_pids = [p for p, _s, cmd in others(set()) if "-m asyncplay forever.py" not in cmd]
         time.sleep(0.05)
     assert run_pids, "the run's process should be alive"
     tmux.tmux("kill-session", "-t", "app")  # the terminal goes away: SIGHUP

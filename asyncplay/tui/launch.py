@@ -134,11 +134,17 @@ def launch_replay(file: str, recording: Recording) -> int:
 def _run(app: AsyncplayApp) -> int:
     """Run the app in this terminal; whatever happens to it, the buffer is saved (a
     replay's only once the user made it theirs) and the run is gone."""
+    from asyncplay.tui import terminal_guard
+
     app.hangup_watchdog = True
     app.gc_tuning = True
+    # From here on this is the app's own process; the one the shell started waits for it
+    # and restores the terminal if the app dies without doing so (a SIGKILL).
+    restored = terminal_guard.supervise()
     try:
         app.run()
     finally:
+        restored()  # Textual has left application mode (or never entered it)
         if app.watchdog is not None:
             app.watchdog.cancel()
         app.save_autosave()
