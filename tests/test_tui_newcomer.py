@@ -188,3 +188,43 @@ async def test_a_name_cut_keeps_its_end_so_names_alike_stay_apart() -> None:
             assert len(set(names)) == 4, names  # all four told apart
             assert all("~" in name for name in names), names  # each cut in its middle
             assert names[0].endswith("task") and names[-1].endswith("-2"), names
+
+
+# -- 9. Ctrl+C stops the run, as in a terminal ----------------------------------------------
+
+
+async def test_ctrl_c_stops_a_run_copies_a_selection_and_says_how_to_quit_when_idle() -> None:
+    from textual.widgets.text_area import Selection
+
+    app = replay_app(breakfast_run(), text="print('hello')\n", until=5.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+c")  # idle: how to quit, and no quitting
+        await wait_for(pilot, lambda: "Ctrl+Q quits" in app.status.plain)
+        assert app.is_running
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is not None and app.model.tasks)
+        app.editor.focus()
+        app.editor.selection = Selection((0, 0), (0, 5))
+        await pilot.press("ctrl+c")  # a selection in the editor: copied, the run goes on
+        await wait_for(pilot, lambda: app.clipboard == "print")
+        await pilot.pause()
+        assert app.model.status == "running" and app.session.running
+        app.editor.selection = Selection((0, 0), (0, 0))
+        await pilot.press("ctrl+c")  # no selection: the run is interrupted (as F6 does)
+        await wait_for(pilot, lambda: app.model.status == "ended")
+        assert app.model.end["reason"] == "stopped"
+        assert app.is_running  # the playground itself stays
+
+
+async def test_ctrl_c_interrupts_a_real_run_with_sigint_first(tmp_path) -> None:
+    from tui_helpers import make_app, wait_ended
+
+    program = "import asyncio\n\nprint('started', flush=True)\nasyncio.run(asyncio.sleep(60))\n"
+    app = make_app(program, str(tmp_path / "sleeps.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "started" in app.output.text())
+        await pilot.press("ctrl+c")
+        await wait_ended(pilot)
+        assert app.model.end["reason"] == "stopped"
+        assert "KeyboardInterrupt" in app.output.text()  # as a terminal's Ctrl+C does

@@ -129,7 +129,8 @@ class AsyncplayApp(App[int]):
 
     # Priority: the editor's own keys must not shadow these (TextArea binds F6 and F7).
     # Every key checked against TextArea's and Input's bindings in Textual 8.2: ctrl+c
-    # stays copy, no alt chords (they arrive split over slow links).
+    # copies a selection, else stops the run as in a terminal (action_interrupt); no alt
+    # chords (they arrive split over slow links).
     BINDINGS = [
         Binding("f5,ctrl+r,ctrl+j", "run", "Run", priority=True),
         Binding("f6,ctrl+t", "stop", "Stop", priority=True),
@@ -149,11 +150,12 @@ class AsyncplayApp(App[int]):
         Binding("shift+f3", "find_previous", "Find previous", show=False, priority=True),
         Binding("ctrl+n", "next_pane", "Next pane", show=False, priority=True),
         Binding("ctrl+l", "focus_stdin", "Type to stdin", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Stop", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     # Keys that also work while a dialog is open; the others belong to the main screen (a
     # run started from behind Settings would run with the limits being edited).
-    GLOBAL_ACTIONS = frozenset({"stop", "quit", "command_palette"})
+    GLOBAL_ACTIONS = frozenset({"stop", "interrupt", "quit", "command_palette"})
     replay: Any = None  # the recording shown, in replay mode (tui/replay_mode.py)
 
     def __init__(
@@ -496,6 +498,20 @@ class AsyncplayApp(App[int]):
         # Held: the loop keeps only weak references to tasks.
         self._stop_task = asyncio.create_task(session.stop(), name="asyncplay-stop")
         self._tick()
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C as in a terminal: a selection is copied; else a run is interrupted
+        (SIGINT first, as F6 does); else it says how to quit (Textual's own ctrl+c only
+        said so, while the program went on running)."""
+        focused = self.focused
+        selected = getattr(focused, "selected_text", "") if focused is not None else ""
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.notify("Copied the selection (OSC 52).")
+        elif self.session is not None and self.session.running:
+            self.action_stop()
+        else:
+            self.say("nothing is running: Ctrl+Q quits")
 
     def kill_now(self) -> None:
         """SIGKILL the run's whole process group at once (the terminal is gone)."""
