@@ -40,6 +40,7 @@ from asyncplay.runner.spec import CLOCKS, Limits
 __all__ = [
     "AUTOSAVE_FILE",
     "CLOCKS",
+    "NETWORKS",
     "SANDBOXES",
     "SETTINGS_FILE",
     "Autosave",
@@ -62,6 +63,7 @@ SETTINGS_FILE = "settings.json"
 SNIPPETS_DIR = "snippets"
 FORMAT_VERSION = 1
 SANDBOXES = ("auto", "bwrap", "rlimit", "none")
+NETWORKS = ("on", "host", "off")  # asyncplay/sandbox/network.py MODES
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -271,7 +273,8 @@ def _is_number(value: object) -> bool:
 
 @dataclass
 class Settings:
-    """What the settings screen edits: run limits, interpreter, theme, sandbox and clock.
+    """What the settings screen edits: run limits, interpreter, theme, sandbox, network and
+    clock.
 
     Defaults match the headless ``run`` command's (:class:`~asyncplay.runner.spec.Limits`).
     ``python`` None means the interpreter asyncplay itself runs on.
@@ -285,6 +288,7 @@ class Settings:
     python: str | None = None
     theme: str = "textual-dark"
     sandbox: str = "auto"
+    network: str = "on"
     clock: str = "real"
     speed: float = 1.0
     slow_step_ms: int = 100
@@ -310,6 +314,7 @@ class Settings:
             "slow_step": self.slow_step_ms / 1000,
             "clock": self.clock,
             "speed": self.speed,
+            "network": self.network,
         }
 
     def problems(self) -> dict[str, str]:
@@ -339,6 +344,9 @@ def _check(name: str, value: object) -> str | None:
     elif name == "sandbox":
         if value not in SANDBOXES:
             return f"must be one of {', '.join(SANDBOXES)}"
+    elif name == "network":
+        if value not in NETWORKS:
+            return f"must be one of {', '.join(NETWORKS)}"
     elif name == "clock":
         if value not in CLOCKS:
             return f"must be one of {', '.join(CLOCKS)}"

@@ -264,6 +264,10 @@ def cli(tmp_path, monkeypatch, policy_text: str, *argv: str):
         (("--timeout=25",), "--timeout 25 is above the lab policy's ceiling (timeout = 20 s"),
         (("--procs", "33"), "--procs 33 is above the lab policy's ceiling (procs = 32"),
         (("--sandbox", "none"), "--sandbox none is not allowed by the lab policy (sandbox = ["),
+        (
+            ("--network", "host"),
+            "--network host is not allowed by the lab policy (network = [on, off]",
+        ),
     ],
 )
 def test_a_flag_above_the_policy_is_one_line_and_nothing_runs(
@@ -283,6 +287,28 @@ def test_a_run_that_asks_for_nothing_gets_the_policys_defaults(tmp_path, monkeyp
     assert start["limits"]["memory"] == 512  # the built-in 1024, lowered to the ceiling
     assert start["limits"]["timeout"] == 3  # the policy's default
     assert start["limits"]["procs"] == 32  # asked for, at the ceiling
+
+
+def test_the_policy_can_choose_the_network_and_sandbox_a_run_gets(tmp_path, monkeypatch) -> None:
+    text = '[allowed]\nnetwork = ["off", "on"]\n[defaults]\nsandbox = "rlimit"\n'
+    r = cli(tmp_path, monkeypatch, text, "run", "--json", "p.py")
+    assert r.returncode == 0, r.stderr
+    sandbox = r.events[0]["sandbox"]
+    assert sandbox["mode"] == "rlimit" and "bwrap" not in sandbox["layers"]
+    text = '[allowed]\nnetwork = ["off"]\n'  # the built-in default "on" is not allowed
+    r = cli(tmp_path, monkeypatch, text, "run", "--json", "--sandbox", "auto", "p.py")
+    assert r.returncode == 0, r.stderr
+    assert r.events[0]["sandbox"]["network"] == "off"
+
+
+def test_the_policys_modes_are_the_flags_modes() -> None:
+    from asyncplay import cli, sandbox
+    from asyncplay.sandbox import network
+
+    assert policy.SANDBOX_MODES == sandbox.MODES == cli.SANDBOX_MODES == storage.SANDBOXES
+    assert policy.NETWORK_MODES == network.MODES == cli.NETWORK_MODES == storage.NETWORKS
+    for key, (attr, _unit, _whole) in policy.LIMITS.items():  # a flag and a limit each
+        assert f"--{key}" in cli.RUN_OPTIONS and attr in Limits.__slots__
 
 
 def test_a_malformed_policy_refuses_every_command_that_runs(tmp_path, monkeypatch) -> None:
@@ -354,6 +380,9 @@ async def test_the_settings_screen_shows_ceilings_and_refuses_values_above(
         offered = app.screen.query_one("#f-sandbox").query_one(OptionList)
         modes = [str(offered.get_option_at_index(i).prompt) for i in range(offered.option_count)]
         assert modes == ["auto", "bwrap", "rlimit"]  # only what the policy allows
+        offered = app.screen.query_one("#f-network").query_one(OptionList)
+        modes = [str(offered.get_option_at_index(i).prompt) for i in range(offered.option_count)]
+        assert modes == ["on", "off"]
         memory = app.screen.query_one("#f-memory_mib", Input)
         memory.value = "1024"
         await pilot.pause()

@@ -1039,7 +1039,7 @@ class AsyncplayApp(App[int]):
             ),
             ("Open file", "Open a Python file (ctrl+o)", self.action_open_file),
             ("Snippets", "Browse the bundled and your own snippets (F2)", self.action_snippets),
-            ("Settings", "Limits, Python, theme, sandbox (F9)", self.action_settings),
+            ("Settings", "Limits, Python, theme, sandbox, network (F9)", self.action_settings),
             ("Help", "Keys and the task table's columns (F1)", self.action_help),
             ("Find", "Find text in the editor (ctrl+f)", self.action_find),
             ("Go to line", "Move the cursor to a line (ctrl+g)", self.action_goto_line),

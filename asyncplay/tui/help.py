@@ -160,7 +160,7 @@ def _files_note() -> str:
     return (
         f"Kept in {home} (private to you: folders 0700, files 0600).\n"
         f"  {storage.AUTOSAVE_FILE}  the buffer as you left it, restored at start\n"
-        f"  {storage.SETTINGS_FILE}  limits, Python, theme, sandbox, clock\n"
+        f"  {storage.SETTINGS_FILE}  limits, Python, theme, sandbox, network, clock\n"
         f"  {storage.SNIPPETS_DIR}/  your snippets (save-as puts them here)\n"
         f"Set {storage.HOME_ENV} to keep them elsewhere."
     )

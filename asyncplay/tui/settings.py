@@ -1,4 +1,4 @@
-"""The settings screen: run limits, interpreter, theme, sandbox and clock, saved to disk.
+"""The settings screen: run limits, interpreter, theme, sandbox, network and clock, saved.
 
 API (for the app)::
 
@@ -13,8 +13,8 @@ Numbers are checked as they are typed (an inline message beside the field); the 
 field is probed with :func:`asyncplay.runner.python.resolve` in a thread worker, never on
 the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
 Enter in a field or ``ctrl+s`` saves. The lab policy's ceilings (docs/sandbox.md) are shown
-beside their fields, a value above one is refused, and only the sandbox modes it allows are
-offered. Note: an App-level ``priority=True`` binding fires
+beside their fields, a value above one is refused, and only the sandbox and network modes it
+allows are offered. Note: an App-level ``priority=True`` binding fires
 even while a modal screen is up, so the app must yield its priority keys (ctrl+s, F1, ...)
 when ``self.screen.is_modal`` (e.g. ``check_action`` returning False), or they win here.
 """
@@ -67,6 +67,9 @@ CHOICE_NOTES = {
     "bwrap": "bubblewrap: own file system view",
     "rlimit": "resource limits only",
     "none": "no sandbox: limits by the session",
+    "on": "internet yes, host services no",
+    "host": "the machine's network, as python",
+    "off": "loopback only",
     "real": "sleeps take real time",
     "virtual": "jumps over idle waits",
 }
@@ -244,22 +247,21 @@ class SettingsScreen(ModalScreen[Settings | None]):
                         compact=True,
                     )
                     yield Label("", classes="note", id="n-theme")
-                with Horizontal(classes="row"):
-                    yield Label("Sandbox", classes="name")
-                    modes = self.policy.modes("sandbox")  # only what the lab policy allows
-                    sandbox = (
-                        s.sandbox
-                        if s.sandbox in modes
-                        else self.policy.default("sandbox", s.sandbox)
-                    )
-                    yield InOrderSelect(
-                        [(v, v) for v in modes],
-                        value=sandbox,
-                        allow_blank=False,
-                        id="f-sandbox",
-                        compact=True,
-                    )
-                    yield Label(CHOICE_NOTES[str(sandbox)], classes="note", id="n-sandbox")
+                for name, label in (("sandbox", "Sandbox"), ("network", "Network")):
+                    with Horizontal(classes="row"):
+                        yield Label(label, classes="name")
+                        modes = self.policy.modes(name)  # only what the lab policy allows
+                        value = getattr(s, name)
+                        if value not in modes:
+                            value = self.policy.default(name, value)
+                        yield InOrderSelect(
+                            [(v, v) for v in modes],
+                            value=value,
+                            allow_blank=False,
+                            id=f"f-{name}",
+                            compact=True,
+                        )
+                        yield Label(CHOICE_NOTES[str(value)], classes="note", id=f"n-{name}")
                 with Horizontal(classes="row"):
                     yield Label("Clock", classes="name")
                     yield InOrderSelect(
@@ -359,7 +361,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
     def _python_text(self) -> str:
         return self.query_one("#f-python", Input).value.strip()
 
-    @on(Select.Changed, "#f-sandbox, #f-clock")
+    @on(Select.Changed, "#f-sandbox, #f-network, #f-clock")
     def _choice_changed(self, event: Select.Changed) -> None:
         event.stop()
         name = (event.select.id or "")[2:]
@@ -399,6 +401,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         for name, _label, _whole in NUMBER_FIELDS:
             self.query_one(f"#f-{name}", Input).value = show_number(getattr(defaults, name))
         self.query_one("#f-sandbox", Select).value = defaults.sandbox
+        self.query_one("#f-network", Select).value = defaults.network
         self.query_one("#f-clock", Select).value = defaults.clock
 
     def collect(self) -> Settings | None:
@@ -425,7 +428,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 above or "Fix the fields marked in red."
             )
             return None
-        for name in ("theme", "sandbox", "clock"):
+        for name in ("theme", "sandbox", "network", "clock"):
             values[name] = self.query_one(f"#f-{name}", Select).value
         values["python"] = self._python_text() or None
         return replace(self.original, **values)  # type: ignore[arg-type]
