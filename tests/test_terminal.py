@@ -44,6 +44,7 @@ print(f"REPORT ttys={ttys} typed={typed} fd0={fd0} devtty={devtty}", flush=True)
 """
 
 
+@pytest.mark.unprivileged
 @pytest.mark.parametrize("mode", ["auto", "rlimit", "none"])
 def test_the_program_holds_no_fd_of_the_terminal(tmp_path, mode) -> None:
     (tmp_path / "hostile.py").write_text(HOSTILE)
@@ -54,6 +55,7 @@ def test_the_program_holds_no_fd_of_the_terminal(tmp_path, mode) -> None:
     assert line == "REPORT ttys=[] typed=[] fd0=EBADF devtty=ENXIO", line
 
 
+@pytest.mark.unprivileged
 def test_input_reads_what_the_user_types_and_ctrl_d_ends_it(tmp_path) -> None:
     (tmp_path / "read.py").write_text(
         "import sys\n"
@@ -112,5 +114,21 @@ def test_a_program_that_never_reads_leaves_the_typing_to_the_shell(tmp_path) -> 
         screen = tmux.wait_screen("shell got:", name="sh")
         assert "done" in screen
         assert "shell got: second" in screen, screen
+    finally:
+        tmux.kill_server()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_playground_gives_its_run_no_fd_of_the_terminal(tmp_path) -> None:
+    """The TUI owns the terminal; its run reads a pipe fed by the stdin line."""
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    tmux = Tmux(tmp_path, 120, 30)
+    try:
+        tmux.start("hostile.py")
+        tmux.wait_screen("import errno")
+        tmux.keys("F5")
+        screen = tmux.wait_screen("REPORT")
+        assert "REPORT ttys=[] typed=[] fd0=EBADF devtty=ENXIO" in screen, screen
+        tmux.keys("C-q")
     finally:
         tmux.kill_server()
