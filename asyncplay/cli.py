@@ -664,7 +664,7 @@ def _cmd_doctor(ns: SimpleNamespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the real command (tests call main(argv) in their own process)
-        from asyncplay.sandbox import selfguard
+        from asyncplay import selfguard
 
         selfguard.guard()  # before anything: no program may trace or read asyncplay
     argv = sys.argv[1:] if argv is None else argv

@@ -85,7 +85,7 @@ def test_asyncplay_is_not_dumpable_and_still_reads_its_own_proc(tmp_path) -> Non
     probe = (
         "import os, sys\n"
         "from asyncplay.cli import main\n"
-        "from asyncplay.sandbox import selfguard\n"
+        "from asyncplay import selfguard\n"
         "assert not selfguard.is_guarded()\n"
         "selfguard.guard()\n"
         "assert selfguard.is_guarded()\n"

@@ -88,9 +88,9 @@ def supervise(tty: int = 0, out: int = 1) -> Callable[[], None]:
 
 
 def _hang_up_with_parent() -> None:
-    from asyncplay.sandbox.rlimit import _libc_prctl
+    from asyncplay.selfguard import libc_prctl
 
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     if prctl is not None:
         prctl(PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
     if os.getppid() == 1:  # the supervisor died before the prctl

@@ -17,27 +17,42 @@ that it can still write its own ``/proc/self`` files (``oom_score_adj``, ``autog
 
 from __future__ import annotations
 
-from asyncplay.sandbox.rlimit import _libc_prctl
+from collections.abc import Callable
 
-__all__ = ["for_child", "guard", "is_guarded"]
+__all__ = ["for_child", "guard", "is_guarded", "libc_prctl"]
 
 PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 
+_PRCTL: list = []
+
+
+def libc_prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded once (not from the sandbox package: every command calls
+    ``guard`` first, and importing the sandbox would cost each of them its start-up)."""
+    if not _PRCTL:
+        try:
+            import ctypes
+
+            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+        except (OSError, AttributeError, ImportError):
+            _PRCTL.append(None)
+    return _PRCTL[0]
+
 
 def guard() -> bool:
     """Make this process non-dumpable; False where the kernel or libc says no."""
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     return prctl is not None and prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
 
 
 def is_guarded() -> bool:
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     return prctl is not None and prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0
 
 
 def for_child() -> None:
     """In a run's forked child before ``exec``: dumpable again, as every fresh process."""
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     if prctl is not None:
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
