@@ -356,13 +356,18 @@ class Outbound:
         self._stop_helper()
 
     def _stop_helper(self) -> None:
+        """The helper has nothing to save: it is killed rather than waited for (it takes
+        some 30 ms to notice its exit pipe). The pipe stays its end if asyncplay dies."""
         self._close_fds("_exit_w")
         if self.helper is not None:
             try:
-                self.helper.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
                 self.helper.kill()
-                self.helper.wait()
+            except OSError:
+                pass  # already gone (and reaped)
+            try:
+                self.helper.wait(timeout=5.0)
+            except (subprocess.TimeoutExpired, ChildProcessError):
+                pass  # reaped by the subreaper sweep, or stuck in the kernel: not ours now
             LIVE_HELPERS.discard(self.helper.pid)
             self.helper = None
 
