@@ -235,7 +235,7 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
         _network(plan, spec, run_dir)
     join = cg.procs_files() if cg is not None and not plan.scope else []
     plan.preexec = rlimit.preexec(lim, tuple(join), address_space=not has_mem, nproc=nproc)
-    if plan.network == "host":
+    if plan.network == "host" and mode != "none":  # (none: nothing but the limits)
         scope = network.scope_abstract_sockets(bwrap.path() if plan.pid_namespace else None)
         if scope is not None:
             plan.preexec = _then(plan.preexec, scope)
