@@ -77,7 +77,11 @@ def test_a_blocking_read_is_told_while_it_waits(version: str, tmp_path) -> None:
         proc.stdin.flush()  # type: ignore[union-attr]
         _until_waiting(proc, seen)  # the readline in a thread: no task of its own
         assert seen[-1]["task"] is None
-        out, _err = proc.communicate(b"x\n", timeout=30)
+        proc.stdin.write(b"x\n")  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
+        # Not communicate(): it reads the fd, and readline() has read ahead of it.
+        out = proc.stdout.read()  # type: ignore[union-attr]
+        proc.wait(30)
     finally:
         if proc.poll() is None:
             proc.kill()
