@@ -65,8 +65,9 @@ def layers(python: str, flags: list[str], env: dict[str, str], cwd: str) -> str:
         stdin=subprocess.DEVNULL,
     )
     try:
-        start = json.loads(proc.stdout.decode().splitlines()[0])
-        return "+".join(start["sandbox"]["layers"]) or "-"
+        sandbox = json.loads(proc.stdout.decode().splitlines()[0])["sandbox"]
+        got = "+".join(sandbox["layers"]) or "-"
+        return f"{got} net {sandbox['network']}" if sandbox.get("network") else got
     except (IndexError, ValueError, KeyError, TypeError):
         return f"? ({proc.stderr.decode().strip()[-60:]})"
 
@@ -104,14 +105,14 @@ def main() -> None:
     ).stdout.strip()
     who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
     print(f"hello world, Python {version}, as {who}, {ns.rounds} interleaved rounds, medians:")
-    print(f"{'':22} {'layers':24} {'wall':>8} {'ratio':>7} {'CPU':>8} {'ratio':>7} {'+wall':>8}")
+    print(f"{'':22} {'layers':28} {'wall':>8} {'ratio':>7} {'CPU':>8} {'ratio':>7} {'+wall':>8}")
     plain_wall, plain_cpu = statistics.median(walls[0]), statistics.median(cpus[0])
     base_wall = statistics.median(walls[1])  # --sandbox none
     for i, (label, got, _argv) in enumerate(sides):
         wall, cpu = statistics.median(walls[i]), statistics.median(cpus[i])
         extra = f"{(wall - base_wall) * 1000:+.0f} ms" if i > 1 else ""
         print(
-            f"{label:22} {got:24} {wall * 1000:6.0f}ms {wall / plain_wall:6.1f}x "
+            f"{label:22} {got:28} {wall * 1000:6.0f}ms {wall / plain_wall:6.1f}x "
             f"{cpu * 1000:6.0f}ms {cpu / plain_cpu:6.1f}x {extra:>8}"
         )
 
