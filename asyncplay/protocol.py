@@ -55,13 +55,13 @@ STR = struct.Struct("<I")
 
 STATES = ("done", "cancelled", "failed")
 # The numbers a record may carry. Times (``t``, a step's start and duration, a warning's
-# ``duration``) are seconds since the run started: finite, never negative, and below
+# ``duration``, an open step's ``start``) are seconds since the run started: finite, never negative, and below
 # MAX_TIME (about 31,700 years: a virtual clock jumps at most a day per loop turn, so no
 # real run gets near it, and every view can still do arithmetic on it). Any other number
 # in a JSON record is finite and no bigger than MAX_NUMBER; ids, lines and pids are u32
 # on the wire and in JSON alike. Anything else makes the record malformed.
 MAX_TIME = 1e12
-MAX_NUMBER = 2**53
+MAX_NUMBER = 2**64  # a u64 (an rlimit, a size) fits; a float of it too
 MAX_U32 = 2**32 - 1
 MAX_WHY = 200  # characters of the reason a protocol_error quotes
 STREAMS = {1: "stdout", 2: "stderr"}
@@ -199,6 +199,8 @@ def loads(data: bytes | str) -> object:
 
 # Keys of the child's JSON records that hold ids or line numbers (u32, or null).
 _U32_KEYS = ("id", "task", "by", "line", "pid", "version")
+# Keys of the child's JSON records that hold times or durations (seconds of the run).
+_TIME_KEYS = ("duration", "start")
 
 
 class Decoder:
@@ -363,8 +365,9 @@ class Decoder:
                 value = obj.get(key)
                 if type(value) is int and not 0 <= value <= MAX_U32:
                     raise ValueError(f"{key!r} out of range in a {obj['event']} event")
-            if "duration" in obj and not time_ok(obj["duration"]):
-                raise ValueError(f"a {obj['event']} event lasting {obj['duration']!r} s")
+            for key in _TIME_KEYS:
+                if key in obj and not time_ok(obj[key]):
+                    raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

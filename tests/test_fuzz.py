@@ -124,6 +124,20 @@ json_records = st.one_of(
         },
     ),
     _json_record("bye", {}),
+    _json_record("step_open", {"id": u32, "start": times}),
+    _json_record("stdin", {"waiting": st.booleans(), "task": ids}),
+    _json_record(
+        "uncaught",
+        {
+            "kind": texts,
+            "exc_type": texts,
+            "errno": ids,
+            "bare": st.booleans(),
+            "rlimits": json_values,
+            "vm_size": ids,
+            "threads": ids,
+        },
+    ),
     st.builds(dict, event=texts, t=times),
 )
 
@@ -156,6 +170,18 @@ good_json = st.one_of(
          "by": st.none() | tids, "file": st.none() | texts, "line": st.none() | lines},
     ),
     st.fixed_dictionaries({"event": st.just("bye"), "t": good_times}),
+    st.fixed_dictionaries({"event": st.just("step_open"), "t": good_times, "id": tids,
+                           "start": good_times}),
+    st.fixed_dictionaries({"event": st.just("stdin"), "t": good_times,
+                           "waiting": st.booleans(), "task": st.none() | tids}),
+    st.fixed_dictionaries(
+        {"event": st.just("uncaught"), "t": good_times,
+         "kind": st.sampled_from(["memory", "process", "file_size", "network", "x"]),
+         "exc_type": texts, "errno": st.none() | st.integers(0, 200), "bare": st.booleans(),
+         "rlimits": st.none() | st.fixed_dictionaries(
+             {"as": st.none() | st.integers(0, 2**63), "nproc": st.none() | lines}),
+         "vm_size": st.none() | st.integers(0, 2**48), "threads": st.none() | lines},
+    ),
 )  # fmt: skip
 good_records = st.one_of(
     st.builds(protocol.pack_created, tids, st.integers(0, 6), good_times, good_sids,

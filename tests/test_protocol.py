@@ -162,6 +162,21 @@ OUT_OF_RANGE = {
         {"event": "cancel_source", "t": 1, "id": 1, "cause": "cancel", "by": 10**30}
     ),
     "hello speed 1e300": P.pack_json({"event": "hello", "t": 0, "version": 1, "speed": 1e300}),
+    "step_open start inf": P.pack_json({"event": "step_open", "t": 1, "id": 1, "start": INF}),
+    "step_open start -1": P.pack_json({"event": "step_open", "t": 1, "id": 1, "start": -1}),
+    "uncaught vm_size 10**30": P.pack_json(
+        {
+            "event": "uncaught",
+            "t": 1,
+            "kind": "memory",
+            "exc_type": "MemoryError",
+            "errno": None,
+            "bare": True,
+            "rlimits": None,
+            "vm_size": 10**30,
+            "threads": 1,
+        }
+    ),
 }
 
 
