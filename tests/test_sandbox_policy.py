@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,15 @@ def test_a_malformed_policy_is_one_line_naming_the_file(
     assert message.startswith(f"lab policy {path}: ") and "\n" not in message
     assert re.search(problem, message), message
     assert broken.value.status == exits.POLICY_BROKEN
+
+
+def test_without_a_toml_parser_a_policy_fails_closed(tmp_path, monkeypatch) -> None:
+    """Python 3.10 reads the file with tomli; installed without it, nothing runs."""
+    monkeypatch.setenv(policy.ENV, str(extra(tmp_path, POLICY)))
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    with pytest.raises(policy.PolicyError, match="needs the tomli package"):
+        policy.load()
 
 
 def test_a_missing_file_named_by_the_variable_is_an_error(tmp_path, monkeypatch) -> None:

@@ -228,7 +228,13 @@ def _read(path: str) -> dict:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
-        import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise PolicyError(
+                f"lab policy {path}: cannot be read: this Python needs the tomli package "
+                "(a dependency of asyncplay on Python 3.10: pip install tomli)"
+            ) from None
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
