@@ -5,8 +5,12 @@ A lab machine is shared, so every directory is 0700 and every file 0600, set exp
 file in the same directory, is fsynced and then renamed over the target: a crash or a
 full disk leaves the old file or the new one, never half of one (a killed writer's temp
 file is swept on the next start). Files are JSON, never pickle, so a damaged or hostile
-file can only be *rejected*: a corrupt file is moved aside to ``NAME.bad`` (so nothing
-the user typed is silently lost) and the caller gets ``None`` or defaults.
+file can only be *rejected*: a corrupt or strange file (a symlink we did not make, a FIFO,
+a device, one too big) is moved aside to ``NAME.bad-<timestamp>`` (a new name each time,
+so nothing the user typed is silently lost), :func:`take_notices` tells the app where it
+went, and the caller gets ``None`` or defaults. Reading never follows a symlink, never
+blocks (``O_NONBLOCK``, then ``fstat`` must say a regular file) and never reads more than
+a bound; permissions are changed through the opened descriptor (``fchmod``), never a path.
 
 API (used by the TUI):
 
@@ -20,16 +24,20 @@ API (used by the TUI):
   :func:`load_settings` (never raises),
   :func:`save_settings`.
 - :func:`user_snippets_dir` -> Path: ``data_dir()/snippets``, 0700.
+- :func:`read_private` (path, limit) -> bytes | None: a file of ours, safely.
+- :func:`take_notices` -> list[str]: what was quarantined since last asked (for the screen).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -45,14 +53,20 @@ __all__ = [
     "SETTINGS_FILE",
     "Autosave",
     "Settings",
+    "StrangeFile",
+    "autosave_data",
     "data_dir",
     "default_settings",
     "ensure_private_dir",
     "load_autosave",
     "load_settings",
+    "parse_autosave",
     "save_autosave",
     "save_settings",
+    "quarantine",
+    "read_private",
     "sweep_stale_temps",
+    "take_notices",
     "user_snippets_dir",
     "write_atomic",
 ]
@@ -68,13 +82,49 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) and make it 0700 if it is ours and too open."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    st = path.stat()
-    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != DIR_MODE:
-        os.chmod(path, DIR_MODE)
+def ensure_private_dir(path: Path, *, follow: bool = True) -> Path:
+    """Create ``path`` and every missing parent 0700 (whatever the umask), and make an
+    existing ``path`` of ours 0700 if it is more open.
+
+    ``Path.mkdir(parents=True)`` would create the parents with the umask (0777 under
+    ``umask 000``), so each missing folder is made here. Modes change through a
+    descriptor opened with ``O_NOFOLLOW``: a symlink is never chmodded through. A
+    symlinked ``path`` is used as the user's own choice when ``follow`` (the data folder
+    itself), and refused otherwise (the folders asyncplay makes inside it).
+    """
+    path = Path(path)
+    missing: list[Path] = []
+    probe = path
+    while not os.path.lexists(probe) and probe.parent != probe:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            continue  # made by someone else meanwhile: checked below if it is ``path``
+        _fchmod_dir(folder)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        if not follow:
+            raise OSError(errno.ELOOP, "is a symlink asyncplay did not make", str(path))
+        if not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
+        return path  # the user's own link: used, never chmodded through
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
+    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != DIR_MODE:
+        _fchmod_dir(path)
     return path
+
+
+def _fchmod_dir(path: Path) -> None:
+    """0700 on the folder ``path`` names itself (``O_NOFOLLOW``: never a link's target)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, DIR_MODE)
+    finally:
+        os.close(fd)
 
 
 def data_dir() -> Path:
@@ -91,7 +141,7 @@ def data_dir() -> Path:
 
 def user_snippets_dir() -> Path:
     """The folder of the user's own snippets (save-as puts files here by default)."""
-    return ensure_private_dir(data_dir() / SNIPPETS_DIR)
+    return ensure_private_dir(data_dir() / SNIPPETS_DIR, follow=False)
 
 
 def write_atomic(path: Path, text: str, *, keep_mode: bool = False) -> None:
@@ -163,31 +213,122 @@ def sweep_stale_temps(directory: Path) -> int:
     return removed
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in ``path``; None if missing; a corrupt file is moved to ``.bad``."""
+MAX_JSON_BYTES = 16 * 1024 * 1024  # a 4 MiB buffer, escaped, fits; /dev/zero does not
+SETTINGS_LIMIT = 1024 * 1024
+
+
+class StrangeFile(OSError):
+    """A file of ours that is not a regular file of sane size (a link, FIFO, device)."""
+
+
+def read_private(path: Path, limit: int = MAX_JSON_BYTES) -> bytes | None:
+    """The bytes of the regular file ``path``; None if it does not exist.
+
+    Raises :class:`StrangeFile` for a symlink (``O_NOFOLLOW``), a FIFO or device (opened
+    ``O_NONBLOCK`` so a FIFO cannot hang us, then refused by ``fstat``) or a file over
+    ``limit`` bytes (never more than that is read, even from a growing file), and
+    OSError when it cannot be read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
-    except OSError:
-        _quarantine(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StrangeFile(errno.ELOOP, "is a symlink", str(path)) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StrangeFile(errno.EINVAL, "is not a regular file", str(path))
+        if info.st_size > limit:
+            raise StrangeFile(errno.EFBIG, f"is over {limit} bytes", str(path))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise StrangeFile(errno.EFBIG, f"is over {limit} bytes", str(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _read_json(path: Path, limit: int = MAX_JSON_BYTES) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None if missing; an unusable file is quarantined."""
+    try:
+        raw = read_private(path, limit)
+    except OSError as exc:
+        quarantine(path, str(exc.strerror or exc))
+        return None
+    if raw is None:
         return None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        _quarantine(path)
+        quarantine(path, "is not valid JSON")
         return None
     return data
 
 
-def _quarantine(path: Path) -> None:
-    """Keep an unusable file as ``NAME.bad`` (0600) for the user to recover by hand."""
-    bad = path.with_name(path.name + ".bad")
+_notices: list[str] = []
+_notices_lock = threading.Lock()
+
+
+def take_notices() -> list[str]:
+    """The sentences about quarantined files since the last call (the app shows them)."""
+    with _notices_lock:
+        taken = list(_notices)
+        _notices.clear()
+    return taken
+
+
+def quarantine(path: Path, why: str = "could not be read") -> Path | None:
+    """Move an unusable file aside to ``NAME.bad-<timestamp>`` and say where; the new
+    name is unique, so an older quarantined file is never overwritten.
+
+    ``rename`` moves a symlink itself, not its target; the moved file is made 0600
+    through a descriptor opened ``O_NOFOLLOW | O_NONBLOCK`` and only if it is a
+    regular file of ours: a planted link's target is never touched.
+    """
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = None
+    for n in range(100):
+        candidate = path.with_name(f"{path.name}.bad-{stamp}" + (f"-{n}" if n else ""))
+        if not os.path.lexists(candidate):
+            target = candidate
+            break
+    if target is None:
+        return None
+    try:
+        os.rename(path, target)
+    except OSError:
+        return None
+    _make_private_file(target)
+    with _notices_lock:
+        _notices.append(f"{path.name} {why}: moved aside to {target}")
+    return target
+
+
+def _make_private_file(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # a symlink (ELOOP) or gone: nothing of ours to tighten
+    # Best effort: the file is already out of the way, its mode is a nicety.
     with contextlib.suppress(OSError):
-        os.replace(path, bad)
-        os.chmod(bad, FILE_MODE)
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+            os.fchmod(fd, FILE_MODE)
+    os.close(fd)
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -204,6 +345,9 @@ class Autosave:
     ``path`` is the file the buffer came from (None for a new or bundled buffer),
     ``snippet`` the bundled snippet it was copied from, ``cursor`` (row, column) 0-based,
     ``dirty`` whether the text differs from ``path``'s, ``saved_at`` a ``time.time()``.
+    A separate copy (made when another playground has the file open) has no ``path``:
+    ``copy_of`` is the file it was copied from and ``copy_id`` tells it from others.
+    ``read_only`` is never written: a read-only view is not the user's work.
     """
 
     text: str
@@ -212,25 +356,15 @@ class Autosave:
     cursor: tuple[int, int] = (0, 0)
     dirty: bool = False
     saved_at: float = field(default_factory=time.time)
+    copy_of: str | None = None
+    copy_id: str | None = None
+    read_only: bool = field(default=False, compare=False)
 
 
-def load_autosave() -> Autosave | None:
-    """The last autosave, or None when there is none or it is unusable (kept as ``.bad``).
-
-    Never raises: a data directory that cannot be created also means "no autosave".
-    """
-    try:
-        home = data_dir()
-    except OSError:
-        return None
-    sweep_stale_temps(home)  # once per start: the autosave is read once
-    path = home / AUTOSAVE_FILE
-    data = _read_json(path)
-    if data is None:
-        return None
+def parse_autosave(data: dict[str, Any]) -> Autosave | None:
+    """The buffer a JSON object describes; None if it holds no text."""
     text = data.get("text")
     if not isinstance(text, str):
-        _quarantine(path)
         return None
     cursor = data.get("cursor")
     if not (
@@ -249,14 +383,43 @@ def load_autosave() -> Autosave | None:
         cursor=(cursor[0], cursor[1]),
         dirty=data.get("dirty") is True,
         saved_at=float(saved_at),
+        copy_of=_optional_str(data.get("copy_of")),
+        copy_id=_optional_str(data.get("copy_id")),
     )
+
+
+def load_autosave() -> Autosave | None:
+    """The last buffer, or None when there is none or it is unusable (quarantined).
+
+    Never raises: a data directory that cannot be created also means "no autosave".
+    """
+    try:
+        home = data_dir()
+    except OSError:
+        return None
+    sweep_stale_temps(home)  # once per start: the autosave is read once
+    path = home / AUTOSAVE_FILE
+    data = _read_json(path)
+    if data is None:
+        return None
+    buffer = parse_autosave(data)
+    if buffer is None:
+        quarantine(path, "holds no text")
+    return buffer
+
+
+def autosave_data(autosave: Autosave) -> dict[str, Any]:
+    """``autosave`` as the JSON object written (the per-file store writes the same)."""
+    data = asdict(autosave)
+    data.pop("read_only", None)
+    data["cursor"] = list(autosave.cursor)
+    data["version"] = FORMAT_VERSION
+    return data
 
 
 def save_autosave(autosave: Autosave) -> None:
     """Write ``autosave`` atomically (0600)."""
-    data = asdict(autosave)
-    data["cursor"] = list(autosave.cursor)
-    data["version"] = FORMAT_VERSION
+    data = autosave_data(autosave)
     write_atomic(data_dir() / AUTOSAVE_FILE, _dump(data))
 
 
@@ -377,10 +540,11 @@ def load_settings() -> Settings:
     """The saved settings; each missing or invalid value falls back to its default (the
     lab policy's, else the built-in one).
 
-    Never raises: a corrupt file is kept as ``settings.json.bad`` and defaults are used.
+    Never raises: a corrupt file is quarantined (``settings.json.bad-<timestamp>``) and
+    defaults are used.
     """
     try:
-        data = _read_json(data_dir() / SETTINGS_FILE)
+        data = _read_json(data_dir() / SETTINGS_FILE, SETTINGS_LIMIT)
     except OSError:
         data = None
     settings = default_settings()

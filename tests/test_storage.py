@@ -149,10 +149,14 @@ def test_autosave_round_trip(home: Path) -> None:
 def test_corrupt_autosave_is_kept_as_bad_and_ignored(home: Path, content: bytes) -> None:
     home.mkdir(parents=True)
     (home / "autosave.json").write_bytes(content)
+    storage.take_notices()
     assert storage.load_autosave() is None
-    assert (home / "autosave.json.bad").read_bytes() == content
-    assert mode(home / "autosave.json.bad") == 0o600
+    (bad,) = home.glob("autosave.json.bad-*")
+    assert bad.read_bytes() == content
+    assert mode(bad) == 0o600
     assert not (home / "autosave.json").exists()
+    (notice,) = storage.take_notices()
+    assert str(bad) in notice
     # the next save works and loads again
     storage.save_autosave(Autosave(text="ok"))
     loaded = storage.load_autosave()
@@ -276,7 +280,9 @@ def test_corrupt_settings_give_defaults_and_a_bad_copy(home: Path, content: byte
     home.mkdir(parents=True)
     (home / "settings.json").write_bytes(content)
     assert storage.load_settings() == Settings()
-    assert (home / "settings.json.bad").read_bytes() == content
+    (bad,) = home.glob("settings.json.bad-*")
+    assert bad.read_bytes() == content
+    assert any(str(bad) in n for n in storage.take_notices())
 
 
 def test_save_settings_refuses_an_unusable_value(home: Path) -> None:
@@ -298,3 +304,78 @@ def test_homes_are_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "a"))
     loaded = storage.load_autosave()
     assert loaded is not None and loaded.text == "in a"
+
+
+# -- damaged or strange files (issue 13) --------------------------------------------------
+
+
+def test_each_quarantined_file_gets_its_own_name(home: Path) -> None:
+    home.mkdir(parents=True)
+    for n in range(3):
+        (home / "settings.json").write_bytes(b"{broken %d" % n)
+        assert storage.load_settings() == Settings()
+    bad = sorted(home.glob("settings.json.bad-*"))
+    assert len(bad) == 3
+    assert {p.read_bytes() for p in bad} == {b"{broken 0", b"{broken 1", b"{broken 2"}
+    notices = storage.take_notices()
+    assert len(notices) == 3 and all("moved aside to" in n for n in notices)
+
+
+def test_a_planted_symlink_is_moved_aside_not_followed(home: Path, tmp_path: Path) -> None:
+    home.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text('{"text": "not yours"}')
+    os.chmod(victim, 0o644)
+    (home / "autosave.json").symlink_to(victim)
+    assert storage.load_autosave() is None
+    assert mode(victim) == 0o644  # never chmodded through the link
+    assert victim.read_text() == '{"text": "not yours"}'
+    (bad,) = home.glob("autosave.json.bad-*")
+    assert bad.is_symlink()
+    assert any("symlink" in n for n in storage.take_notices())
+
+
+def test_dev_zero_behind_a_link_reads_nothing(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "settings.json").symlink_to("/dev/zero")
+    assert storage.load_settings() == Settings()
+    assert not (home / "settings.json").exists()
+
+
+def test_a_fifo_does_not_hang_start_up(home: Path) -> None:
+    home.mkdir(parents=True)
+    os.mkfifo(home / "autosave.json")
+    assert storage.load_autosave() is None  # O_NONBLOCK: returns at once
+    assert any("not a regular file" in n for n in storage.take_notices())
+
+
+def test_read_private_is_bounded(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 100)
+    assert storage.read_private(big, 100) == b"x" * 100
+    with pytest.raises(storage.StrangeFile):
+        storage.read_private(big, 99)
+    assert storage.read_private(tmp_path / "missing") is None
+
+
+def test_every_folder_made_is_0700_under_umask_000(tmp_path: Path, monkeypatch) -> None:
+    deep = tmp_path / "a" / "b" / "c"
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(deep))
+    old = os.umask(0o000)
+    try:
+        storage.user_snippets_dir()
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", deep, deep / "snippets"):
+        assert mode(folder) == 0o700, folder
+
+
+def test_a_symlinked_subfolder_is_refused_not_chmodded(home: Path, tmp_path: Path) -> None:
+    home.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chmod(elsewhere, 0o755)
+    (home / "snippets").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        storage.user_snippets_dir()
+    assert mode(elsewhere) == 0o755
