@@ -64,6 +64,7 @@ __all__ = [
     "save_autosave",
     "save_settings",
     "quarantine",
+    "read_json",
     "read_private",
     "sweep_stale_temps",
     "take_notices",
@@ -259,7 +260,7 @@ def read_private(path: Path, limit: int = MAX_JSON_BYTES) -> bytes | None:
         os.close(fd)
 
 
-def _read_json(path: Path, limit: int = MAX_JSON_BYTES) -> dict[str, Any] | None:
+def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> dict[str, Any] | None:
     """The JSON object in ``path``; None if missing; an unusable file is quarantined."""
     try:
         raw = read_private(path, limit)
@@ -399,7 +400,7 @@ def load_autosave() -> Autosave | None:
         return None
     sweep_stale_temps(home)  # once per start: the autosave is read once
     path = home / AUTOSAVE_FILE
-    data = _read_json(path)
+    data = read_json(path)
     if data is None:
         return None
     buffer = parse_autosave(data)
@@ -544,7 +545,7 @@ def load_settings() -> Settings:
     defaults are used.
     """
     try:
-        data = _read_json(data_dir() / SETTINGS_FILE, SETTINGS_LIMIT)
+        data = read_json(data_dir() / SETTINGS_FILE, SETTINGS_LIMIT)
     except OSError:
         data = None
     settings = default_settings()

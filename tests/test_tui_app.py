@@ -278,14 +278,14 @@ async def test_a_crashing_view_does_not_lose_the_buffer(home):
     assert storage.load_autosave().text == "precious = 10\n"
 
 
-async def test_autosave_two_seconds_after_the_last_edit(home, monkeypatch):
-    import asyncplay.tui.app as app_module
+async def test_autosave_soon_after_the_last_edit(home, monkeypatch):
+    import asyncplay.tui.buffers as buffers
 
-    monkeypatch.setattr(app_module, "AUTOSAVE_DELAY", 0.3)
+    monkeypatch.setattr(buffers, "AUTOSAVE_DELAY", 0.3)
     app = make_app("x = 1\n")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("end", "2")
-        assert storage.load_autosave() is None  # not per keystroke
+        assert storage.load_autosave() is None  # not per keystroke (debounced)
         await wait_for(pilot, lambda: storage.load_autosave() is not None, 10)
         saved = storage.load_autosave()
         assert saved.text == "x = 12\n" and saved.cursor == (0, 6) and saved.dirty

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from tui_helpers import make_app, wait_ended
 
-from asyncplay import storage
+from asyncplay import storage, unsaved
 from asyncplay.tui import ending
 from asyncplay.tui.settings import NUMBER_FIELDS
 
@@ -385,9 +385,12 @@ async def test_opening_another_file_says_where_the_edits_went(tmp_path, home):
         app.open_path(other)
         await pilot.pause()
         assert app.editor.text == "print('other')\n"
-        kept = home / "p.py.unsaved"
-        assert kept.read_text() == "xprint(1)\n"
-        assert any(str(kept) in str(n.message) for n in app._notifications)
+        kept = unsaved.load_entry(f"file:{(tmp_path / 'p.py').resolve()}")
+        assert kept.buffer.text == "xprint(1)\n"
+        assert any("p.py are kept" in str(n.message) for n in app._notifications)
+        app.open_path(tmp_path / "p.py")  # and reopening it brings them back
+        await pilot.pause()
+        assert app.editor.text == "xprint(1)\n" and app.dirty
 
 
 async def test_opening_another_file_keeps_edits_it_cannot_put_aside(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from conftest import descendants
 from helpers import asyncplay
 from tui_helpers import wait_for
 
-from asyncplay import exits, snippets, storage
+from asyncplay import exits, snippets, storage, unsaved
 from asyncplay.recording import read
 from asyncplay.replay import wants_tui
 from asyncplay.tui.replay_mode import Replay, ReplayApp, save_folder
@@ -290,8 +290,8 @@ async def test_save_as_makes_it_an_ordinary_buffer(recorded, home, tmp_path, no_
         await pilot.press("ctrl+s")
         assert (tmp_path / "mine.py").read_text().startswith("# mine\n")
     # the edits from before the replay were kept aside, not overwritten
-    kept = list(home.glob("*.unsaved"))
-    assert [p.read_text() for p in kept] == ["earlier edits\n"]
+    kept = unsaved.list_entries()
+    assert [e.buffer.text for e in kept] == ["earlier edits\n"]
     assert storage.load_autosave().path == str((tmp_path / "mine.py").resolve())
     assert no_spawn == []
 

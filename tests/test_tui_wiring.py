@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asyncplay import snippets, storage
+from asyncplay import snippets, storage, unsaved
 from asyncplay.tui.app import AsyncplayApp, first_snippet
 from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen
 from asyncplay.tui.find_bar import GotoLineScreen
@@ -21,7 +21,10 @@ def bundled_app(name: str = "gather") -> AsyncplayApp:
     return AsyncplayApp(storage.Autosave(text=found.path.read_text(), snippet=name))
 
 
-async def test_ctrl_s_on_a_bundled_snippet_asks_for_a_name(home):
+async def test_ctrl_s_on_a_bundled_snippet_asks_for_a_name(home, tmp_path, monkeypatch):
+    """A student keeps their work where they started: Save as proposes the current
+    directory, not the data folder."""
+    monkeypatch.chdir(tmp_path)
     original = (snippets.bundled_dir() / "gather.py").read_bytes()
     app = bundled_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -29,9 +32,10 @@ async def test_ctrl_s_on_a_bundled_snippet_asks_for_a_name(home):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, SaveAsScreen)
+        assert app.screen.folder == tmp_path
         await pilot.press("ctrl+a", "ctrl+k", *"mine", "enter")
         await pilot.pause()
-        target = storage.user_snippets_dir() / "mine.py"
+        target = tmp_path / "mine.py"
         assert target.read_text() == app.editor.text
         assert app.buffer.path == str(target.resolve()) and app.buffer.snippet is None
         assert not app.dirty
@@ -76,10 +80,10 @@ async def test_snippet_browser_opens_a_copy(home):
         await pilot.press(*"gath", "enter")
         await pilot.pause()
         assert app.buffer.snippet == "gather" and app.buffer.path is None
-        assert not (home / "sequential.py.unsaved").exists()  # nothing was edited
+        assert unsaved.load_entry("snippet:sequential") is None  # nothing was edited
         await pilot.press("x", "f2", *"chain", "enter")  # edited, then another snippet
         await pilot.pause()
-        assert (home / "gather.py.unsaved").read_text().startswith("x")
+        assert unsaved.load_entry("snippet:gather").buffer.text.startswith("x")
         assert storage.load_autosave().snippet == "chain"
 
 

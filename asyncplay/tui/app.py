@@ -6,8 +6,10 @@ app (never a view) folds the events it hands over into a ``RunModel`` with the o
 reducer, yielding to the loop every few thousand events. The views read the model on a steady tick (15 Hz) in one batch, so
 a flood of output or tasks costs each keystroke nothing but a share of that tick.
 
-The buffer is never only in memory for long: it is written to the autosave file 2 s
-after the last edit, before every run, on quit, and when the terminal goes away (SIGHUP).
+The buffer is never only in memory for long: its unsaved edits reach the disk well
+within a second of the last keystroke, filed under its own file (``tui/buffers.py``,
+``asyncplay/unsaved.py``), and again before every run, on quit, and when the terminal
+goes away (SIGHUP).
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Tab, Tabs, TextArea
+from textual.widgets import Button, Footer, Tab, Tabs
 
 from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
+from asyncplay.tui.buffers import BufferFiles, origin_label, saved_text
 from asyncplay.tui.editor import CodeEditor
 from asyncplay.tui.ending import sentence
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
@@ -45,13 +48,9 @@ from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
 from asyncplay.tui.task_view import TaskView
 from asyncplay.tui.timeline_pane import TimelinePane
 
-if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up is budgeted
-    from asyncplay.tui.snippet_browser import SnippetChoice
-
 TICK_HZ = 15
 VIEWS = ("output", "tasks", "timeline", "graph")
 PAIRS = {"output": "tasks", "tasks": "output", "timeline": "graph", "graph": "timeline"}
-AUTOSAVE_DELAY = 2.0  # seconds after the last edit
 FOLD_BATCH = 2_000  # events folded before yielding to the loop
 RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and SIGKILL
 NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
@@ -95,31 +94,7 @@ def first_snippet() -> storage.Autosave:
     return storage.Autosave(text=text, snippet=name)
 
 
-def saved_text(buffer: storage.Autosave) -> str | None:
-    """The text the buffer has without unsaved edits: its file's, or its snippet's."""
-    if not buffer.dirty:
-        return buffer.text
-    try:
-        if buffer.path:
-            return Path(buffer.path).read_text(encoding="utf-8")
-        found = snippets.find_bundled(buffer.snippet) if buffer.snippet else None
-        return found.path.read_text(encoding="utf-8") if found is not None else None
-    except (OSError, UnicodeDecodeError, snippets.SnippetError):
-        return None
-
-
-def origin_label(buffer: storage.Autosave) -> str:
-    """How the status bar names the buffer: its file, or the snippet it is a copy of."""
-    if buffer.path:
-        home = os.path.expanduser("~")
-        path = buffer.path
-        return "~" + path[len(home) :] if home != "/" and path.startswith(home + os.sep) else path
-    if buffer.snippet:
-        return f"copy of snippet {buffer.snippet}"
-    return "untitled"
-
-
-class AsyncplayApp(App[int]):
+class AsyncplayApp(BufferFiles, App[int]):
     """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
 
     # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
@@ -190,7 +165,7 @@ class AsyncplayApp(App[int]):
         self._clean_text = saved_text(buffer)
         self._note = note
         self._note_until = 0.0
-        self._autosave_timer: Any = None
+        self._files_init()
         self.marks: RunMarks | None = None
         self._tick_errors = 0
         self.autosave_error: str | None = None  # why the last autosave failed
@@ -271,6 +246,7 @@ class AsyncplayApp(App[int]):
             self._note_until = self.clock() + NOTE_SECONDS
         self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
         self._check_storage()
+        self.start_files()
         if self.gc_tuning:
             self.call_after_refresh(tune_gc)
         loop = asyncio.get_running_loop()
@@ -285,6 +261,7 @@ class AsyncplayApp(App[int]):
         self.call_after_refresh(self.refresh_bindings)  # the layout class may have changed
 
     def on_unmount(self) -> None:
+        self.close_files()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):
             try:
@@ -360,6 +337,8 @@ class AsyncplayApp(App[int]):
         if self._note and self.clock() < self._note_until:
             return self._note
         label = origin_label(self.buffer) + (" *" if self.dirty else "")
+        if self.buffer.read_only:
+            label += " (read-only)"
         return f"NOT AUTOSAVED: {label}" if self.autosave_error else label
 
     def say(self, note: str) -> None:
@@ -381,8 +360,8 @@ class AsyncplayApp(App[int]):
 
     def run_path(self) -> str:
         """The file name the buffer runs under: its own file, else one in the user's folder."""
-        if self.buffer.path:
-            return os.path.abspath(self.buffer.path)
+        if self.buffer.path or self.buffer.copy_of:
+            return os.path.abspath(self.buffer.path or self.buffer.copy_of or "")
         name = self.buffer.snippet or "untitled"
         return str(storage.user_snippets_dir() / f"{name}.py")
 
@@ -521,38 +500,6 @@ class AsyncplayApp(App[int]):
 
     # ---- buffer and files ---------------------------------------------------------------
 
-    @property
-    def dirty(self) -> bool:
-        try:
-            text = self.editor.text
-        except Exception:
-            return self.buffer.dirty
-        return text != self._clean_text
-
-    def current_buffer(self) -> storage.Autosave:
-        try:
-            editor = self.editor
-            self.buffer.text = editor.text
-            self.buffer.cursor = tuple(editor.cursor_location)  # type: ignore[assignment]
-        except Exception:
-            pass  # the widgets are gone: keep what was last known
-        self.buffer.dirty = self.dirty
-        self.buffer.saved_at = time.time()
-        return self.buffer
-
-    def save_autosave(self) -> bool:
-        """Write the buffer to the autosave file; never raises (returns success)."""
-        if not self.autosave_enabled:
-            return False
-        try:
-            storage.save_autosave(self.current_buffer())
-        except Exception as exc:
-            self.log.error(f"autosave failed: {exc!r}")
-            self.autosave_error = str(exc) or type(exc).__name__
-            return False
-        self.autosave_error = None
-        return True
-
     def _check_storage(self) -> None:
         """An unusable data folder is said at once: otherwise quitting loses the edits."""
         if not self.autosave_enabled:
@@ -570,75 +517,6 @@ class AsyncplayApp(App[int]):
                 severity="error",
                 timeout=20,
             )
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if self._autosave_timer is not None:
-            self._autosave_timer.stop()
-        self._autosave_timer = self.set_timer(AUTOSAVE_DELAY, self.save_autosave)
-
-    def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
-        """Switch the editor to another buffer; unsaved edits are kept aside first (and if
-        they cannot be, the switch does not happen: edits are never dropped)."""
-        if self.dirty and not self._keep_aside():
-            self.notify(
-                "Not opened: your unsaved edits could not be kept aside. Save them first "
-                "(Ctrl+S, or F12 elsewhere).",
-                severity="error",
-                timeout=12,
-            )
-            return
-        self.buffer = buffer
-        self._clean_text = saved_text(buffer)
-        self.editor.load(buffer.text, buffer.cursor)
-        self.save_autosave()
-        self.say(note)
-
-    def _keep_aside(self) -> bool:
-        """Unsaved edits go to NAME.py.unsaved beside the autosave (never lost)."""
-        try:
-            if self.buffer.path:
-                name = Path(self.buffer.path).name + ".unsaved"
-            else:
-                name = f"{self.buffer.snippet or 'untitled'}.py.unsaved"
-            target = storage.data_dir() / name
-            storage.write_atomic(target, self.editor.text)
-        except OSError as exc:
-            self.notify(f"could not keep the unsaved edits: {exc}", severity="error")
-            return False
-        self.notify(
-            f"Your unsaved edits to {origin_label(self.buffer)} were kept in {target} "
-            "(Ctrl+O opens it).",
-            severity="warning",
-            timeout=15,
-        )
-        return True
-
-    def is_bundled(self) -> bool:
-        if not self.buffer.path:
-            return self.buffer.snippet is not None
-        try:
-            return Path(self.buffer.path).resolve().parent == snippets.bundled_dir().resolve()
-        except OSError:
-            return False
-
-    def write_file(self, path: Path) -> None:
-        """Save the buffer to ``path`` (atomically; an existing file keeps its mode)."""
-        text = self.editor.text
-        storage.write_atomic(path, text, keep_mode=True)
-        self.buffer.path = str(path.resolve())
-        self.buffer.snippet = None
-        self._clean_text = text
-        self.save_autosave()
-        self.say(f"saved {origin_label(self.buffer)}")
-
-    def action_save(self) -> None:
-        if self.buffer.path and not self.is_bundled():
-            try:
-                self.write_file(Path(self.buffer.path))
-            except OSError as exc:
-                self.notify(f"could not save: {exc}", severity="error")
-            return
-        self.action_save_as()
 
     # ---- panes and focus ----------------------------------------------------------------
 
@@ -941,58 +819,6 @@ class AsyncplayApp(App[int]):
         self.settings = result
         self.say("settings saved; they apply from the next run")
 
-    def action_save_as(self) -> None:
-        from asyncplay.tui.file_dialogs import SaveAsScreen
-
-        if self.buffer.path and not self.is_bundled():
-            name, folder = Path(self.buffer.path).name, Path(self.buffer.path).parent
-        else:
-            name, folder = (self.buffer.snippet or "untitled"), None
-        self.push_screen(SaveAsScreen(name=name, folder=folder), self._saved_as)
-
-    def _saved_as(self, result: Path | None) -> None:
-        if result is None:
-            return
-        try:
-            self.write_file(Path(result))
-        except OSError as exc:
-            self.notify(f"could not save: {exc}", severity="error")
-
-    def action_open_file(self) -> None:
-        from asyncplay.tui.file_dialogs import OpenFileScreen
-
-        self.push_screen(OpenFileScreen(start=Path.cwd()), self._opened)
-
-    def _opened(self, result: Path | None) -> None:
-        if result is not None:
-            self.open_path(Path(result))
-
-    def open_path(self, path: Path) -> None:
-        from asyncplay.tui.launch import read_source
-
-        try:
-            text = read_source(path) if path.exists() else ""
-        except ValueError as exc:
-            self.notify(f"could not open: {exc}", severity="error")
-            return
-        buffer = storage.Autosave(text=text, path=str(path.resolve()))
-        self.load_buffer(buffer, f"opened {origin_label(buffer)}")
-
-    def action_snippets(self) -> None:
-        from asyncplay.tui.snippet_browser import SnippetBrowser
-
-        self.push_screen(SnippetBrowser(), self._snippet_chosen)
-
-    def _snippet_chosen(self, choice: SnippetChoice | None) -> None:
-        if choice is None:
-            return
-        if choice.kind == "bundled":
-            buffer = storage.Autosave(text=choice.text, snippet=choice.name)
-            self.load_buffer(buffer, f"a copy of snippet {choice.name}; the original stays")
-        else:
-            buffer = storage.Autosave(text=choice.text, path=str(Path(choice.path).resolve()))
-            self.load_buffer(buffer, f"opened your snippet {choice.name}")
-
     @property
     def find_bar(self) -> FindBar:
         return self.query_one("#find", FindBar)
@@ -1038,6 +864,11 @@ class AsyncplayApp(App[int]):
                 self.action_explain,
             ),
             ("Open file", "Open a Python file (ctrl+o)", self.action_open_file),
+            (
+                "Open the saved version",
+                "The file as saved; your unsaved edits stay kept (F2 lists them)",
+                self.action_saved_version,
+            ),
             ("Snippets", "Browse the bundled and your own snippets (F2)", self.action_snippets),
             ("Settings", "Limits, Python, theme, sandbox, network (F9)", self.action_settings),
             ("Help", "Keys and the task table's columns (F1)", self.action_help),
@@ -1104,6 +935,7 @@ class AsyncplayApp(App[int]):
         watchdog ends the process shortly after: nothing may be left behind.
         """
         self.save_autosave()
+        self.release_buffer()
         self.kill_now()
         if self.hangup_watchdog:
             self.watchdog = threading.Timer(HANGUP_GRACE, os._exit, args=(129,))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import stat
 import time
@@ -61,18 +63,20 @@ def read_source(path: Path, shown: str | None = None) -> str:
 def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
     """The buffer to open and the note the status bar shows about it.
 
-    No target: the last buffer exactly as left, else (first use) the first bundled snippet.
-    A FILE (an existing file, or anything that looks like a path): its text, or an empty
-    buffer saved there on ctrl+s; unsaved edits to it from last time come back. A NAME:
-    a copy of that bundled snippet. Raises ValueError with a one-line reason.
+    No target: the last buffer with its unsaved edits, else (first use) the first
+    bundled snippet. A FILE (an existing file, or anything that looks like a path): its
+    text, or an empty buffer saved there on ctrl+s; unsaved edits to it from any earlier
+    session come back (they are kept per file). A NAME: a copy of that bundled snippet
+    (an edited copy comes back). When another running playground has the buffer open,
+    its saved version is returned and the app asks (read-only or a separate copy).
+    Raises ValueError with a one-line reason.
     """
+    from asyncplay.tui.buffers import restore_unsaved
+
     if target is None:
         last = storage.load_autosave()
         if last is not None:
-            return (
-                last,
-                f"restored your last buffer ({_describe(last)}) from {_when(last.saved_at)}",
-            )
+            return _reopen_last(last)
         from asyncplay.tui.app import first_snippet
 
         buffer = first_snippet()
@@ -85,13 +89,16 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
         full = path.resolve()
         if not full.parent.is_dir():
             raise ValueError(f"no such directory: {path.parent}")
-        last = storage.load_autosave()
-        if last is not None and last.dirty and last.path == str(full):
-            return last, f"restored your unsaved edits to {target} from {_when(last.saved_at)}"
         if path.exists():
-            text = read_source(path, target)
-            return storage.Autosave(text=text, path=str(full)), f"opened {target}"
-        return storage.Autosave(text="", path=str(full)), f"new file {target}: ctrl+s creates it"
+            base = storage.Autosave(text=read_source(path, target), path=str(full))
+            note = f"opened {target}"
+        else:
+            base = storage.Autosave(text="", path=str(full))
+            note = f"new file {target}: ctrl+s creates it"
+        buffer, holder = restore_unsaved(base)
+        if buffer is not base:
+            return buffer, f"restored your unsaved edits to {target} from {_when(buffer.saved_at)}"
+        return base, _busy(target, holder) or note
     found = snippets.find_bundled(target)
     if found is None:
         close = snippets.close_matches(target)
@@ -99,21 +106,48 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
             f"; close matches: {', '.join(close)}" if close else "; 'asyncplay snippets' lists them"
         )
         raise ValueError(f"no file or snippet named {target!r}{hint}")
-    last = storage.load_autosave()
-    if last is not None and last.dirty and last.snippet == target and not last.path:
-        return last, f"restored your edited copy of snippet {target} from {_when(last.saved_at)}"
     text = found.path.read_text(encoding="utf-8")
-    return storage.Autosave(text=text, snippet=target), f"a copy of snippet {target}: {found.title}"
+    base = storage.Autosave(text=text, snippet=target)
+    buffer, holder = restore_unsaved(base)
+    if buffer is not base:
+        return (
+            buffer,
+            f"restored your edited copy of snippet {target} from {_when(buffer.saved_at)}",
+        )
+    return base, _busy(target, holder) or f"a copy of snippet {target}: {found.title}"
+
+
+def _busy(target: str, holder: object) -> str | None:
+    return f"{target} is open in another playground" if holder is not None else None
+
+
+def _reopen_last(last: storage.Autosave) -> tuple[storage.Autosave, str | None]:
+    """The last buffer: its saved text (read afresh) with its kept unsaved edits."""
+    from asyncplay.tui.buffers import restore_unsaved
+
+    clean: str | None = None
+    if last.path and not last.copy_id:
+        try:
+            clean = read_source(Path(last.path))
+        except ValueError:
+            clean = None
+    elif last.snippet and not last.copy_id:
+        found = snippets.find_bundled(last.snippet)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            clean = found.path.read_text(encoding="utf-8") if found is not None else None
+    base = dataclasses.replace(last, text=clean, dirty=False) if clean is not None else last
+    buffer, holder = restore_unsaved(base)
+    if holder is not None:
+        return base, f"{_describe(last)} is open in another playground"
+    if buffer is base and last.dirty:
+        buffer = last  # edits kept only in autosave.json (an older asyncplay): its text
+    return buffer, f"restored your last buffer ({_describe(buffer)}) from {_when(last.saved_at)}"
 
 
 def _describe(buffer: storage.Autosave) -> str:
-    if buffer.path:
-        what = os.path.basename(buffer.path)
-    elif buffer.snippet:
-        what = f"copy of snippet {buffer.snippet}"
-    else:
-        what = "untitled"
-    return what + (", unsaved edits" if buffer.dirty else "")
+    from asyncplay import unsaved
+
+    return unsaved.label(buffer) + (", unsaved edits" if buffer.dirty else "")
 
 
 def launch(buffer: storage.Autosave, note: str | None) -> int:
@@ -148,5 +182,6 @@ def _run(app: AsyncplayApp) -> int:
         if app.watchdog is not None:
             app.watchdog.cancel()
         app.save_autosave()
+        app.release_buffer()
         app.kill_now()
     return app.return_code or 0

@@ -284,22 +284,25 @@ class ReplayApp(AsyncplayApp):
             self.say(note)
 
     def _keep_old_autosave(self) -> None:
+        """Edits an older asyncplay kept only in ``autosave.json`` get their own entry
+        (this one's are there already): the autosave is about to point elsewhere."""
+        from asyncplay import unsaved
+        from asyncplay.tui.buffers import saved_text
+
         try:
             old = storage.load_autosave()
-        except Exception:
-            old = None
-        if old is None or not old.dirty:
-            return
-        name = Path(old.path).name if old.path else f"{old.snippet or 'untitled'}.py"
-        target = storage.data_dir() / f"{name}.unsaved"
-        try:
-            storage.write_atomic(target, old.text)
+            if old is None or not old.dirty:
+                return
+            key = unsaved.key_of(old)
+            if unsaved.load_entry(key) is not None:
+                return
+            unsaved.save_entry(old, saved_text(old))
         except OSError as exc:
             self.notify(f"could not keep your earlier unsaved edits: {exc}", severity="error")
             return
         self.notify(
-            f"Your earlier unsaved edits to {origin_label(old)} were kept in {target} "
-            "(Ctrl+O opens it).",
+            f"Your earlier unsaved edits to {origin_label(old)} are kept: opening it again "
+            "brings them back (F2 lists them).",
             severity="warning",
             timeout=15,
         )

@@ -5,11 +5,16 @@ API (for the app)::
     def opened(choice: SnippetChoice | None) -> None:
         if choice is not None:
             # choice.kind is "bundled" (open choice.text as an unsaved copy, remember
-            # choice.name as the snippet it came from) or "user" (open choice.path itself).
+            # choice.name as the snippet it came from), "user" (open choice.path itself)
+            # or "unsaved" (choice.buffer: kept unsaved edits to reopen).
             ...
     self.push_screen(SnippetBrowser(), opened)          # bound to F2
 
-``SnippetBrowser(user_dir=None)`` lists :func:`asyncplay.snippets.list_bundled`'s snippets in
+``SnippetBrowser(user_dir=None, current_key=None)`` lists first the unsaved work kept per
+file (:mod:`asyncplay.unsaved`: the file, its age, the first changed line; Enter reopens
+it with the edits, Ctrl+D discards it after asking; ``current_key`` is the buffer being
+edited, which is not discarded from here), then
+:func:`asyncplay.snippets.list_bundled`'s snippets in
 course order and the ``*.py`` files of ``user_dir`` (default
 :func:`asyncplay.storage.user_snippets_dir`). Typing filters by name and title; Up/Down
 move; the highlighted snippet's title, explanation and "what to look for" show beside the
@@ -19,6 +24,8 @@ dismisses with None. A user file without the docstring format is still listed an
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,32 +39,45 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from asyncplay import snippets, storage
+from asyncplay import snippets, storage, unsaved
 
-__all__ = ["SnippetBrowser", "SnippetChoice", "SnippetEntry", "load_entries", "reflow"]
+__all__ = [
+    "SnippetBrowser",
+    "SnippetChoice",
+    "SnippetEntry",
+    "ago",
+    "load_entries",
+    "reflow",
+    "unsaved_entries",
+]
+
+Kind = Literal["unsaved", "bundled", "user"]
 
 
 @dataclass(frozen=True)
 class SnippetChoice:
-    """What the user picked: ``kind`` "bundled" (open a copy) or "user" (open the file)."""
+    """What the user picked: ``kind`` "bundled" (open a copy), "user" (open the file) or
+    "unsaved" (``buffer``: kept unsaved edits)."""
 
-    kind: Literal["bundled", "user"]
+    kind: Kind
     name: str
     path: Path
     text: str
+    buffer: storage.Autosave | None = None
 
 
 @dataclass(frozen=True)
 class SnippetEntry:
     """One row of the browser."""
 
-    kind: Literal["bundled", "user"]
+    kind: Kind
     name: str
     path: Path
     title: str
     explanation: str
     look_for: str = ""
     requires_python: tuple[int, int] | None = None
+    kept: unsaved.Entry | None = None
 
     def matches(self, query: str) -> bool:
         query = query.strip().lower()
@@ -77,6 +97,50 @@ def load_entries(user_dir: Path | None = None) -> list[SnippetEntry]:
         files = []
     entries.extend(_entry("user", path) for path in files)
     return entries
+
+
+def ago(seconds: float) -> str:
+    """``12 s ago``, ``5 min ago``, ``3 h ago``, ``2 days ago``."""
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86_400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86_400)} days ago"
+
+
+def unsaved_entries() -> list[SnippetEntry]:
+    """The kept unsaved buffers, newest first, as rows: file, age, first changed line."""
+    rows: list[SnippetEntry] = []
+    for kept in unsaved.list_entries():
+        buffer = kept.buffer
+        where = buffer.path or buffer.copy_of or ""
+        title = f"{ago(kept.age)} · line {kept.first_line}: {kept.first_text.strip()}"
+        if buffer.path:
+            what = f"Unsaved edits to {where}."
+        elif buffer.copy_id:
+            what = f"A separate copy of {where or buffer.snippet or 'a buffer'}, never saved."
+        else:
+            what = f"Unsaved edits to {unsaved.label(buffer)}."
+        kept_at = time.strftime("%Y-%m-%d %H:%M", time.localtime(buffer.saved_at))
+        explanation = (
+            f"{what}\nKept {kept_at} ({ago(kept.age)}). First changed line "
+            f"{kept.first_line}: {kept.first_text.strip() or '(removed lines)'}\n\n"
+            "Enter opens it with these edits (Ctrl+S then saves them). Ctrl+D discards "
+            "them, after asking."
+        )
+        rows.append(
+            SnippetEntry(
+                "unsaved",
+                unsaved.label(buffer),
+                Path(where or os.devnull),
+                title,
+                explanation,
+                kept=kept,
+            )
+        )
+    return rows
 
 
 def _entry(kind: Literal["bundled", "user"], path: Path) -> SnippetEntry:
@@ -148,11 +212,13 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
         Binding("up", "move(-1)", "Previous", show=False),
         Binding("pagedown", "move(10)", "Page down", show=False),
         Binding("pageup", "move(-10)", "Page up", show=False),
+        Binding("ctrl+d", "discard", "Discard unsaved", show=False, priority=True),
     ]
 
-    def __init__(self, user_dir: Path | None = None) -> None:
+    def __init__(self, user_dir: Path | None = None, current_key: str | None = None) -> None:
         super().__init__()
         self.user_dir = user_dir
+        self.current_key = current_key
         self.entries: list[SnippetEntry] = []
         self.shown: list[SnippetEntry] = []
 
@@ -164,10 +230,13 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
                 with VerticalScroll(id="snippet-detail"):
                     yield Static("", id="snippet-info")
             yield Label("", id="snippet-error")
-            yield Label("Enter opens (bundled ones as a copy) - Esc cancels", classes="hint")
+            yield Label(
+                "Enter opens (bundled ones as a copy) - Ctrl+D discards unsaved work - Esc cancels",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
-        self.entries = load_entries(self.user_dir)
+        self.entries = unsaved_entries() + load_entries(self.user_dir)
         self.query_one("#snippet-list", OptionList).can_focus = False
         self._refill("")
         self.query_one("#snippet-filter", Input).focus()
@@ -180,7 +249,7 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
         for index, entry in enumerate(self.shown):
             if entry.kind != kind:
                 kind = entry.kind
-                header = "Bundled (open as a copy)" if kind == "bundled" else "Your snippets"
+                header = HEADERS[kind]
                 options.append(Option(Text(header, style="bold"), disabled=True))
             options.append(Option(_row(entry), id=str(index)))
         option_list.clear_options()
@@ -205,7 +274,9 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
             return
         text = Text()
         text.append(entry.title + "\n", style="bold")
-        text.append(f"{entry.name} - {'bundled' if entry.kind == 'bundled' else entry.path}\n")
+        if entry.kind != "unsaved":
+            where = "bundled" if entry.kind == "bundled" else entry.path
+            text.append(f"{entry.name} - {where}\n")
         if entry.requires_python:
             major, minor = entry.requires_python
             text.append(f"Needs Python {major}.{minor} or newer\n", style="italic")
@@ -261,6 +332,10 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
         if entry is None:
             error.update("Nothing to open: change the filter.")
             return
+        if entry.kept is not None:
+            buffer = entry.kept.buffer
+            self.dismiss(SnippetChoice("unsaved", entry.name, entry.path, buffer.text, buffer))
+            return
         try:
             text = entry.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -270,6 +345,57 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_discard(self) -> None:
+        """Ctrl+D on kept unsaved work: asks, then forgets it for good."""
+        from asyncplay.tui.choice_screen import ChoiceScreen
+
+        entry = self.highlighted
+        error = self.query_one("#snippet-error", Label)
+        if entry is None or entry.kept is None:
+            error.update("Ctrl+D discards unsaved work: pick one under 'Unsaved work'.")
+            return
+        key = entry.kept.key
+        if key == self.current_key:
+            error.update("That is the buffer you are editing: undo the edits, or save them.")
+            return
+        holder = unsaved.live_holder(key)
+        if holder is not None:
+            error.update(f"Open in another playground ({holder.describe()}): not discarded.")
+            return
+        question = (
+            f"Discard the unsaved edits to {entry.kept.buffer.path or entry.name}, kept "
+            f"{ago(entry.kept.age)}? They cannot be brought back."
+        )
+
+        def answered(yes: object) -> None:
+            if yes is not True:
+                return
+            try:
+                unsaved.discard(key)
+            except OSError as exc:
+                error.update(f"Could not discard: {exc}")
+                return
+            self.entries = [e for e in self.entries if e is not entry]
+            self._refill(self.query_one("#snippet-filter", Input).value)
+            error.update(f"Discarded the unsaved edits to {entry.name}.")
+
+        self.app.push_screen(
+            ChoiceScreen(
+                "Discard unsaved edits?",
+                question,
+                [("y", "Discard", True), ("n", "Keep them", False)],
+                cancel=False,
+            ),
+            answered,
+        )
+
+
+HEADERS = {
+    "unsaved": "Unsaved work",
+    "bundled": "Bundled (open as a copy)",
+    "user": "Your snippets",
+}
 
 
 def reflow(text: str) -> str:
