@@ -218,14 +218,19 @@ def _boot_id() -> str:
         return ""
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time (clock ticks since boot): tells a reused PID apart."""
+def _proc_stat(pid: int) -> tuple[str, str]:
+    """(state, start time in clock ticks since boot) of a process; ("", "") unknown."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
             fields = handle.read().rpartition(")")[2].split()
-        return fields[19]
+        return fields[0], fields[19]
     except (OSError, IndexError):
-        return ""
+        return "", ""
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time: tells a reused PID apart."""
+    return _proc_stat(pid)[1]
 
 
 @dataclass(frozen=True)
@@ -299,13 +304,18 @@ def _read_lock(path: Path) -> tuple[Holder | None, float] | None:
 
 
 def _alive(pid: int, start: str) -> bool:
+    """Whether the process that took a lock on this host still runs: not a zombie (a
+    killed playground its parent has not reaped yet), nor a new process on its PID."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # someone else's process: alive
-    return not start or _start_time(pid) in ("", start)
+    state, started = _proc_stat(pid)
+    if state in ("Z", "X"):
+        return False
+    return not start or started in ("", start)
 
 
 def _server_now(folder: Path) -> float:

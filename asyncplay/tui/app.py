@@ -904,6 +904,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         If the buffer cannot be autosaved and has unsaved edits, the first Ctrl+Q only
         warns: a second one within a few seconds quits anyway.
         """
+        await self.settle_editor()  # keys typed just before Ctrl+Q are the buffer's too
         if (
             not self.save_autosave()
             and self.autosave_enabled

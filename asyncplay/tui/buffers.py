@@ -14,6 +14,8 @@ keystroke never waits for ``fsync`` on NFS. Quitting, a hang-up and a run write 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import os
 import threading
@@ -249,6 +251,20 @@ class BufferFiles:
         self.autosave_error = None
         return True
 
+    async def settle_editor(self, timeout: float = 1.0) -> None:
+        """Let the editor take the keys typed before this one (quitting).
+
+        The App runs a priority binding (Ctrl+Q) when it takes the key off its own queue,
+        while characters typed just before it may still wait in the editor's queue (a
+        burst over SSH): saving first would miss them. A callback posted to the editor
+        runs after them.
+        """
+        done = asyncio.Event()
+        # No editor (gone) or a stuck one: save what there is rather than not quit.
+        with contextlib.suppress(Exception):
+            if self.editor.call_later(done.set):  # type: ignore[attr-defined]
+                await asyncio.wait_for(done.wait(), timeout)
+
     def autosave_soon(self) -> None:
         """The debounced save: the snapshot is taken here, written by the thread."""
         self._dirty_since = None
@@ -413,7 +429,7 @@ class BufferFiles:
             self._switch_to(copy, note or f"{unsaved.label(copy)}: yours alone; Ctrl+S names it")
             return
         view = dataclasses.replace(wanted, read_only=True, dirty=False)
-        self._switch_to(view, f"{origin_label(wanted)}, read-only: open in another playground")
+        self._switch_to(view, f"{origin_label(wanted)} (read-only): open in another playground")
 
     # -- switching buffers ------------------------------------------------------------
 
