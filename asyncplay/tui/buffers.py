@@ -272,10 +272,11 @@ class BufferFiles:
             self._writer.submit(self._snapshot())
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        now = self.clock()  # type: ignore[attr-defined]
+        now = time.monotonic()
         if self._dirty_since is None:
             self._dirty_since = now
-        delay = max(0.0, min(AUTOSAVE_DELAY, self._dirty_since + AUTOSAVE_MAX_WAIT - now))
+        # Textual's timers divide by their interval: never 0.
+        delay = max(0.01, min(AUTOSAVE_DELAY, self._dirty_since + AUTOSAVE_MAX_WAIT - now))
         if self._autosave_timer is not None:
             self._autosave_timer.stop()
         self._autosave_timer = self.set_timer(delay, self.autosave_soon)  # type: ignore[attr-defined]
