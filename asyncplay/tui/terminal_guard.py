@@ -112,11 +112,15 @@ def _wait_and_restore(pid: int, done: int, saved: list, tty: int, out: int) -> N
         signal.signal(sig, forward)
     while True:
         try:
-            _pid, status = os.waitpid(pid, 0)
-            break
+            _pid, status = os.waitpid(pid, os.WUNTRACED)
         except ChildProcessError:  # cannot happen: it is our child
             status = 0
             break
+        if not os.WIFSTOPPED(status):
+            break
+        # The app suspended itself (SIGTSTP to its own pid): stop too, so that the shell,
+        # which waits on us, sees its job stopped; its fg continues the whole group.
+        os.kill(os.getpid(), signal.SIGSTOP)
     try:
         clean = os.read(done, 1) == b"R"
     except OSError:
