@@ -635,6 +635,9 @@ def _cmd_tui(argv: list[str]) -> int:
         policy.load()
     except policy.PolicyError as exc:
         raise UsageError(f"{exc} (nothing runs until it is fixed)", exc.status) from None
+    from asyncplay.runner import rundir
+
+    rundir.sweep_once()  # what killed asyncplays left, before the editor takes the screen
     from asyncplay.tui.launch import launch, opening
 
     try:

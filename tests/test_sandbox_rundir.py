@@ -176,3 +176,17 @@ def test_a_sigkilled_asyncplays_folder_is_swept_by_the_next_start(tmp_path, laye
             killed.kill()
             killed.wait()
     assert runs(base) == []
+
+
+def test_the_editors_start_sweeps_too(tmp_path) -> None:
+    """The playground sweeps when it starts, before any run (here it stops at once: no
+    terminal)."""
+    base = tmp_path / "tmp"
+    base.mkdir()
+    dead = folder(base)
+    e = env()
+    e["TMPDIR"] = str(base)
+    r = subprocess.run([sys.executable, "-m", "asyncplay", "p.py"], cwd=tmp_path, env=e,
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+    assert b"needs a terminal" in r.stderr
+    assert not dead.exists()

@@ -27,7 +27,7 @@ import shutil
 import stat
 import time
 
-__all__ = ["OWNER", "PREFIX", "RunDir", "make", "sweep"]
+__all__ = ["OWNER", "PREFIX", "RunDir", "make", "sweep", "sweep_once"]
 
 PREFIX = "asyncplay-run-"
 OWNER = "owner"  # "pid boot-id start-time": the live owner holds its flock
@@ -57,12 +57,19 @@ def base_dir() -> str:
     return os.environ.get("TMPDIR") or "/tmp"
 
 
-def make() -> RunDir:
-    """A new private folder for a run (sweeping stale ones first, once per process)."""
+def sweep_once() -> None:
+    """:func:`sweep` the temp directory, the first time this process asks (asyncplay's
+    start: the editor's launch, or a run's folder being made)."""
     base = base_dir()
     if base not in _SWEPT:
         _SWEPT.add(base)
         sweep(base)
+
+
+def make() -> RunDir:
+    """A new private folder for a run (sweeping stale ones first, once per process)."""
+    sweep_once()
+    base = base_dir()
     for _ in range(100):
         path = os.path.join(base, PREFIX + os.urandom(6).hex())
         try:
