@@ -384,6 +384,21 @@ def _tracer_failed(w: dict, model: RunModel | None, line: int | None) -> tuple[s
     )
 
 
+def _sandbox_network(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
+    said = _str(w.get("message"))
+    return (
+        "the run had no network",
+        f"{_cut(said, 200) if said else 'The program failed to reach the network.'}",
+        "asyncplay's sandbox gave this run loopback only (--network off, or --network on "
+        "could not be had here, which the run's first line said): names do not resolve and "
+        "nothing outside the program itself can be reached. The program is not at fault.",
+        "Run it with --network on (the default: outbound access, the machine's own services "
+        "out of reach) or --network host (the machine's network as python has it); in the "
+        "editor, Settings (F9), Network.",
+        "# in a shell: asyncplay run --network on fetch.py",
+    )
+
+
 _KINDS = {
     "never_awaited": _never_awaited,
     "exception_never_retrieved": _never_retrieved,
@@ -395,6 +410,7 @@ _KINDS = {
     "untraceable_loop": _untraceable,
     "channel_lost": _channel_lost,
     "tracer_failed": _tracer_failed,
+    "sandbox_network": _sandbox_network,
 }
 #: Every warning kind this module explains (the others get a generic explanation).
 KINDS: tuple[str, ...] = tuple(_KINDS)
@@ -411,6 +427,7 @@ SHORT_NAMES: dict[str, str] = {
     "untraceable_loop": "untraceable loop",
     "channel_lost": "trace lost",
     "tracer_failed": "tracer failed",
+    "sandbox_network": "no network",
 }
 
 

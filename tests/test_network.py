@@ -470,3 +470,35 @@ def test_doctor_names_every_network_mode(tmp_path) -> None:
 def test_the_helper_tool_is_the_one_dotci_installs() -> None:
     with open(os.path.join(os.path.dirname(__file__), "..", ".ci", "run")) as f:
         assert f"install -y -qq {network.TOOL}" in f.read()
+
+
+# ---- the TUI says it too ---------------------------------------------------------------------
+
+
+async def test_the_tui_tells_the_runs_notices_once(tmp_path) -> None:
+    from tui_helpers import make_app, wait_ended, wait_for
+
+    from asyncplay.tui.replay_session import ReplaySession
+
+    notice = network.fallback_notice("slirp4netns is not installed [x]")
+    sandbox = {"mode": "auto", "layers": ["bwrap"], "network": "off", "notices": [notice]}
+    end = {
+        "event": "run_end",
+        "t": 0.1,
+        "exit_code": 0,
+        "reason": "exited",
+        "by": "program",
+        "status": 0,
+        "message": "the program exited with status 0 after 0.10 s",
+    }
+    events = [{"event": "run_start", "t": 0.0, "sandbox": sandbox}, end]
+    app = make_app("pass\n", str(tmp_path / "p.py"), session_factory=ReplaySession.factory(events))
+    told: list[tuple[str, dict]] = []
+    app.notify = lambda message, **kw: told.append((message, kw))  # type: ignore[method-assign]
+    async with app.run_test() as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        await wait_for(pilot, lambda: any(m == notice for m, _kw in told))
+        await pilot.pause(0.3)  # a few more ticks: still once
+    said = [kw for m, kw in told if m == notice]
+    assert len(said) == 1 and said[0]["severity"] == "warning" and said[0]["markup"] is False

@@ -35,6 +35,7 @@ from textual.widgets import Button, Footer, Tab, Tabs
 from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
+from asyncplay.text_cells import clean
 from asyncplay.tui.buffers import BufferFiles, origin_label, saved_text
 from asyncplay.tui.editor import CodeEditor
 from asyncplay.tui.ending import sentence
@@ -171,6 +172,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         self.autosave_error: str | None = None  # why the last autosave failed
         self._quit_armed_until = 0.0  # a second ctrl+q before this quits without autosave
         self._announced: dict | None = None  # the run_end already told in a toast
+        self._noticed: object = None  # the run_start sandbox whose notices were told
         self.hangup_watchdog = False  # set by the command line: a real terminal can hang
         self.gc_tuning = False  # set by the command line (a process-wide choice)
         self.watchdog: threading.Timer | None = None
@@ -280,6 +282,7 @@ class AsyncplayApp(BufferFiles, App[int]):
                 self.tasks.sync(now)
                 self._sync_time_views(now)
                 self._sync_marks()
+                self._announce_notices()
                 self._announce_end()
                 self.status.show(
                     describe(
@@ -296,6 +299,17 @@ class AsyncplayApp(BufferFiles, App[int]):
             self.save_autosave()
             if self._tick_errors == 1:
                 self.notify(f"internal error in a view: {exc!r}", severity="error")
+
+    def _announce_notices(self) -> None:
+        """What the run lacks of what was asked (e.g. no outbound network, and why): the
+        headless command's first line, here a toast, once per run."""
+        sandbox = getattr(self.model, "sandbox", None) if self.model is not None else None
+        if not isinstance(sandbox, dict) or sandbox is self._noticed:
+            return
+        self._noticed = sandbox
+        notices = sandbox.get("notices")
+        for notice in notices if isinstance(notices, list) else []:
+            self.notify(clean(str(notice)), severity="warning", timeout=10, markup=False)
 
     def _announce_end(self) -> None:
         """A limit (or a failure to start) is also said in a toast, once per run."""
