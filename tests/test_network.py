@@ -31,6 +31,8 @@ else:
     ON_OK, ON_WHY = False, BWRAP_WHY or network.slirp_usable()[1]
 SCOPED = network.landlock_abi() >= network.LANDLOCK_SCOPE_ABI
 
+pytestmark = pytest.mark.unprivileged  # .ci/run runs these again as nobody
+
 needs_bwrap = pytest.mark.skipif(not BWRAP_OK, reason=f"bwrap unavailable: {BWRAP_WHY}")
 
 
