@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 HIGH_FD = 200
 ENV_SPEC = "ASYNCPLAY_CHILD_SPEC"
 ENV_PATH = "ASYNCPLAY_ORIG_PYTHONPATH"  # the user's PYTHONPATH; absent when it was unset
+ENV_TUNABLES = "ASYNCPLAY_ORIG_GLIBC_TUNABLES"  # "=" + the user's GLIBC_TUNABLES, or ""
 
 _state: dict[str, Any] = {}
 
@@ -49,6 +50,12 @@ def _move_fd_high(fd: int) -> int:
 
 def _erase_injection(inject_dir: str) -> None:
     """Leave the environment, ``sys.path`` and ``sitecustomize`` as plain Python has them."""
+    tunables = os.environ.pop(ENV_TUNABLES, None)
+    if tunables is not None:  # asyncplay capped malloc's arenas (sandbox/memory.py)
+        if tunables.startswith("="):
+            os.environ["GLIBC_TUNABLES"] = tunables[1:]
+        else:
+            os.environ.pop("GLIBC_TUNABLES", None)
     orig = os.environ.pop(ENV_PATH, None)
     os.environ.pop(ENV_SPEC, None)
     if orig is None:

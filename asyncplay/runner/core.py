@@ -35,6 +35,7 @@ EXIT_EVENTS = exits.EVENTS
 EXIT_STOPPED = exits.STOPPED
 
 STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
+WATCH_EVERY = 0.05  # seconds between two looks at the run from outside (no cgroup)
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
@@ -87,6 +88,7 @@ class SessionCore:
         self.file_too_large = False
         self.rss_base = 0  # asyncplay's own resident memory when the run started
         self.trace_too_big = False
+        self.watched_at = 0.0
 
     # ---- spawning ------------------------------------------------------------------
 
@@ -229,7 +231,23 @@ class SessionCore:
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
                 self.killpg(signal.SIGKILL)
             self._check_own_memory()
+            self._watch_run()
         return self._segments(self.merger.tick(now))
+
+    def _watch_run(self) -> None:
+        """Where no cgroup does it, the sandbox looks at the run from outside: it keeps the
+        run's CPU priority low and sums its memory and tmpfs use; past --memory asyncplay
+        stops the run (a kill it made: the evidence of the limit)."""
+        conf = self.confinement
+        if self.kill_reason is not None or conf is None or self.proc is None:
+            return
+        now = time.monotonic()
+        if now - self.watched_at < WATCH_EVERY:
+            return
+        self.watched_at = now
+        limit = conf.watch(self.proc.pid)
+        if limit is not None:
+            self.kill(limit)
 
     def _check_own_memory(self) -> None:
         """The trace of a run lives in asyncplay (the model's tasks): a program that makes

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import bwrap, cgroup, network, rlimit
+from asyncplay.sandbox import bwrap, cgroup, cpu, memory, network, rlimit
 from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
 
 __all__ = [
@@ -77,6 +77,8 @@ class Plan:
         # Lines the user must read before the program's output (the run's first line):
         # what the run lacks of what was asked, and how to get it.
         self.notices: list[str] = []
+        self.memory: memory.RunMemory | None = None  # the parent's watch, without a cgroup
+        self.autogroups: cpu.Autogroups | None = None  # the same, for CPU
 
     def describe(self) -> dict:
         """The ``sandbox`` field of ``run_start``."""
@@ -129,6 +131,17 @@ class Plan:
 
     def oom_kills(self) -> int:
         return self.cgroup.oom_kills() if self.cgroup is not None else 0
+
+    def watch(self, pid: int) -> str | None:
+        """A look at the run from outside (a few times a second; ``pid``: the process
+        asyncplay started) where no cgroup does the work: its autogroups get their low
+        priority; returns ``"memory"`` when its processes and tmpfs hold more than
+        --memory in all (the session then stops the run)."""
+        if self.autogroups is not None:
+            self.autogroups.tick(pid)
+        if self.memory is not None and self.memory.over(pid):
+            return "memory"
+        return None
 
     def peak_procs(self) -> int | None:
         """The most processes the program had at once, the wrappers' own not counted."""
@@ -243,6 +256,15 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
             plan.notes.append(
                 "the host's abstract unix sockets are reachable (no Landlock scoping)"
             )
+    extra: list[Callable[[], None]] = []  # for the child before exec, after the rlimits
+    if mode != "none" and (cg is None or "cpu" not in cg.dirs):
+        enabled = cpu.autogroups_enabled()
+        plan.autogroups = cpu.Autogroups() if enabled else None
+        extra.append(lambda: cpu.lower_own_priority(enabled))
+    if mem_bytes and not has_mem:
+        extra += _count_memory_everywhere(plan, mem_bytes)  # (a seccomp filter: last)
+    for step in extra:
+        plan.preexec = _then(plan.preexec, step)  # type: ignore[arg-type]
     # Last: the snapshot of our children must not miss what preparing started and reaped.
     plan.subreaper = rlimit.become_subreaper()
     plan.known_children = rlimit.children_of(os.getpid()) if plan.subreaper else set()
@@ -288,6 +310,24 @@ def _then(first: Callable[[], None], second: Callable[[], None]) -> Callable[[],
     return _both
 
 
+def _count_memory_everywhere(plan: Plan, mem_bytes: int) -> list[Callable[[], None]]:
+    """No memory cgroup: RLIMIT_AS holds each process; these hold the rest (memory.py).
+    Returns what the child must do before exec (the seccomp filter: last)."""
+    memory.add_arena_tunable(plan.env)
+    tmpfs = bwrap.tmpfs_sizes(mem_bytes) if plan.pid_namespace else {}
+    plan.memory = memory.RunMemory(mem_bytes, tmpfs)
+    if plan.mode == "none":
+        return []
+    prog = memory.shm_filter()
+    if prog is None:
+        plan.notes.append(
+            "memfds and System V shared memory are not counted in --memory here "
+            "(no seccomp filter for this architecture)"
+        )
+        return []
+    return [memory.filter_installer(prog)]
+
+
 def _up(path: str, levels: int) -> str:
     for _ in range(levels):
         path = os.path.dirname(os.path.abspath(path))
@@ -311,7 +351,7 @@ def doctor() -> list[str]:
     )
     if os.geteuid() == 0:
         have, lack = [], []
-        for controller in ("pids", "memory"):
+        for controller in ("pids", "memory", "cpu"):
             try:
                 version, parent = cgroup.locate(controller)
                 have.append(f"{controller} ({version}, {parent})")

@@ -51,12 +51,47 @@ def _base(tmp_size: int | None, unshare_net: bool = True) -> list[str]:
         "--proc",
         "/proc",
     ]
-    if tmp_size and _USABLE.get("size", (True, ""))[0]:
-        argv += ["--size", str(tmp_size)]
-    argv += ["--tmpfs", "/tmp", *(ns for ns in NAMESPACES if unshare_net or ns != "--unshare-net")]
+    argv += _memory_mounts(tmp_size)
+    argv += [ns for ns in NAMESPACES if unshare_net or ns != "--unshare-net"]
     if os.geteuid() == 0:
         argv += ["--cap-drop", "ALL"]
     return argv
+
+
+SHM_SHARE = 4  # /dev/shm gets a quarter of --memory, /tmp the rest
+MIB = 1024 * 1024
+PAGE = 4096
+
+
+def tmpfs_sizes(memory: int | None) -> dict[str, int]:
+    """The size of the run's ``/tmp`` and ``/dev/shm`` under ``--memory`` (bytes; empty:
+    unsized, where bwrap is older than 0.5 and has no --size)."""
+    if not memory or not _USABLE.get("size", (True, ""))[0]:
+        return {}
+    shm = max(memory // SHM_SHARE // PAGE * PAGE, MIB)
+    return {"/tmp": max(memory - shm, MIB), "/dev/shm": shm}
+
+
+def _memory_mounts(memory: int | None) -> list[str]:
+    """``/tmp`` and ``/dev/shm``: fresh tmpfs mounts no bigger than ``memory`` together,
+    and the rest of bwrap's ``/dev`` (an unsized tmpfs) read-only, so no file the program
+    writes in memory escapes ``--memory`` (docs/sandbox.md, Memory)."""
+    sizes = tmpfs_sizes(memory)
+    if not sizes:  # unsized (still charged to a memory cgroup where there is one)
+        return ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+    tmp, shm = sizes["/tmp"], sizes["/dev/shm"]
+    return [
+        "--size",
+        str(tmp),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(shm),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+    ]
 
 
 def usable() -> tuple[bool, str]:

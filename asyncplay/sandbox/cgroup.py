@@ -165,6 +165,22 @@ def _read_int(path: str) -> int | None:
         return None
 
 
+# CPU weights on cgroup v2's scale (1-10000, 100 for an ordinary group): every run weighs
+# the same, and all runs together (asyncplay's directory at the top of the hierarchy) half
+# an ordinary group, so ten spinning runs take a third of a CPU a neighbour wants, not ten
+# elevenths (docs/sandbox.md, CPU).
+RUN_WEIGHT = 100
+HOME_WEIGHT = 50
+
+
+def _set_weight(path: str, version: str, weight: int) -> None:
+    """cpu.weight (v2) or cpu.shares (v1: 1024 is v2's 100)."""
+    if version == "v2":
+        _write(os.path.join(path, "cpu.weight"), str(weight))
+    else:
+        _write(os.path.join(path, "cpu.shares"), str(weight * 1024 // 100))
+
+
 class RunCgroup:
     """The cgroups of one run (one per v1 controller, or one v2 directory)."""
 
@@ -177,7 +193,11 @@ class RunCgroup:
         self = cls()
         notes: list[str] = []
         name = f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
-        wanted: list[tuple[str, int | None]] = [("pids", procs), ("memory", memory_bytes)]
+        wanted: list[tuple[str, int | None]] = [
+            ("pids", procs),
+            ("memory", memory_bytes),
+            ("cpu", RUN_WEIGHT),
+        ]
         if any(fs == "cgroup" and "cpuacct" in opts for _m, fs, opts in _mounts()):
             wanted.append(("cpuacct", 0))  # v1: the run's CPU time (v2 dirs have cpu.stat)
         for controller, value in wanted:
@@ -208,6 +228,10 @@ class RunCgroup:
     def _limit(self, controller: str, version: str, path: str, value: int) -> None:
         if controller == "cpuacct":
             return  # accounting only
+        if controller == "cpu":
+            _set_weight(path, version, RUN_WEIGHT)
+            _set_weight(os.path.dirname(path), version, HOME_WEIGHT)
+            return
         if controller == "pids":
             _write(os.path.join(path, "pids.max"), str(value))
         elif version == "v1":
