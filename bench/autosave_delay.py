@@ -7,6 +7,10 @@ text being on disk (renamed into place after fsync), i.e. what SIGKILL could los
 end the playground is SIGKILLed and restarted, and the last marker must come back.
 
     python bench/autosave_delay.py            # --rounds N (default 20), --gap S
+
+A second part types without pausing (a key every 100 ms for ``--typing`` seconds, never
+the debounce's pause) and reports the largest lag between a key being sent and it being on
+disk: what a SIGKILL in the middle of typing would lose.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="bench: keystroke-to-disk delay of the autosave")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--gap", type=float, default=0.3, help="idle seconds between rounds")
+    ap.add_argument("--typing", type=float, default=5.0, help="seconds of non-stop typing")
     ns = ap.parse_args()
     socket = f"asyncplay-bench-{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,9 +85,27 @@ def main() -> None:
                 tmux(socket, "send-keys", "-t", "app", "-l", marker)
                 delays.append(wait(lambda m=marker: on_disk(home, m), 10))
                 time.sleep(ns.gap)  # typing paused: the next round starts from idle
+            lags = []
+            sent: dict[str, float] = {}
+            end = time.perf_counter() + ns.typing
+            n = 0
+            while time.perf_counter() < end:
+                marker = f"#t{n}y"
+                tmux(socket, "send-keys", "-t", "app", "-l", marker)
+                sent[marker] = time.perf_counter()
+                n += 1
+                pause = time.perf_counter() + 0.1
+                while time.perf_counter() < pause:
+                    for m in [m for m in sent if on_disk(home, m)]:
+                        lags.append(time.perf_counter() - sent.pop(m))
+                    time.sleep(0.005)
+            while sent:
+                for m in [m for m in sent if on_disk(home, m)]:
+                    lags.append(time.perf_counter() - sent.pop(m))
+                time.sleep(0.005)
             os.kill(pid, signal.SIGKILL)
             pid = start("again")
-            restored = on_disk(home, f"#m{ns.rounds - 1}x")
+            restored = on_disk(home, f"#t{n - 1}y")
             tmux(socket, "send-keys", "-t", "again", "C-q")
         finally:
             tmux(socket, "kill-server")
@@ -92,7 +115,11 @@ def main() -> None:
         f"  p50 {statistics.median(ms):.0f} ms, p90 {ms[int(len(ms) * 0.9) - 1]:.0f} ms, "
         f"max {ms[-1]:.0f} ms"
     )
-    print(f"  after SIGKILL the last marker came back: {restored}")
+    print(
+        f"non-stop typing (a key every 100 ms for {ns.typing:.0f} s, {len(lags)} keys): "
+        f"largest lag key -> on disk {max(lags) * 1000:.0f} ms"
+    )
+    print(f"after SIGKILL the last marker came back: {restored}")
 
 
 if __name__ == "__main__":

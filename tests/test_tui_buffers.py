@@ -166,3 +166,42 @@ def test_autosave_json_still_names_the_last_buffer(tmp_path) -> None:
     buffer.dirty = False
     persist(buffer, "x\n")
     assert entry_text(tmp_path / "a.py") is None
+
+
+async def test_open_dialog_marks_files_with_kept_edits(tmp_path):
+    from asyncplay.tui.file_dialogs import OpenFileScreen
+
+    (tmp_path / "kept.py").write_text("a = 1\n")
+    (tmp_path / "plain.py").write_text("b = 1\n")
+    unsaved.save_entry(storage.Autosave("a = 2\n", path=str(tmp_path / "kept.py")), "a = 1\n")
+    app = make_app("print(1)\n", str(tmp_path / "plain.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OpenFileScreen))
+        entries = app.screen.query_one("#entries")
+        shown = [str(entries.get_option_at_index(i).prompt) for i in range(entries.option_count)]
+        assert "kept.py *  (unsaved edits)" in shown and "plain.py" in shown
+        assert "F2 lists them" in str(app.screen.query_one("#open-unsaved").render())
+        await pilot.press(*"kept.py", "enter")
+        await wait_for(pilot, lambda: app.editor.text == "a = 2\n")
+        assert app.dirty
+
+
+async def test_a_lock_taken_over_elsewhere_turns_the_buffer_into_a_copy(tmp_path):
+    prog = tmp_path / "lab.py"
+    prog.write_text("a = 1\n")
+    app = make_app("a = 1\n", str(prog))
+    key = f"file:{prog.resolve()}"
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.focus()
+        await pilot.press("end", "2")
+        lock = unsaved.store_dir() / f"{unsaved._id(key)}.lock"
+        taken = {**asdict(unsaved.Holder.me(key)), "host": "elsewhere", "boot": "b"}
+        lock.write_text(json.dumps(taken))  # another machine judged us gone
+        app._heartbeat()
+        await wait_for(pilot, lambda: app.buffer.copy_id is not None)
+        assert app.editor.text == "a = 12\n"
+        assert app.save_autosave()
+        copy = unsaved.load_entry(unsaved.key_of(app.buffer))
+        assert copy is not None and copy.buffer.text == "a = 12\n"
+        assert json.loads(lock.read_text())["host"] == "elsewhere"  # theirs, untouched

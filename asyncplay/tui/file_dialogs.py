@@ -6,7 +6,8 @@ API (for the app)::
     self.push_screen(SaveAsScreen(name="gather"), on_save_as)      # F12: Path | None
 
 ``OpenFileScreen(start=None)``: a path field with the matching entries of its folder listed
-below, as in a shell: Tab completes (a unique match, else the common prefix), Up/Down pick an
+below (a file with unsaved edits kept is marked, and a line says how many buffers have
+some: F2 lists them all), as in a shell: Tab completes (a unique match, else the common prefix), Up/Down pick an
 entry, Enter opens the file or enters the folder, ``../`` goes up, Escape cancels. Relative
 paths are taken from ``start`` (default: the current directory). Dismisses with an existing,
 readable file's absolute path; reading and decoding it is the caller's job.
@@ -31,7 +32,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from asyncplay import snippets, storage
+from asyncplay import snippets, storage, unsaved
 from asyncplay.tui.keyfix import InOrderInput
 
 __all__ = ["MAX_LISTED", "OpenFileScreen", "SaveAsScreen", "list_completions", "tilde"]
@@ -147,6 +148,7 @@ class OpenFileScreen(ModalScreen[Path | None]):
         super().__init__()
         self.base = Path(start) if start is not None else Path.cwd()
         self.listed: list[str] = []
+        self.kept: set[str] = set()  # keys of the buffers with unsaved edits kept
         self._picked = False  # the user moved the highlight: Enter takes that entry
 
     def compose(self) -> ComposeResult:
@@ -155,10 +157,19 @@ class OpenFileScreen(ModalScreen[Path | None]):
             yield _PathInput(placeholder="path, e.g. examples/demo.py", id="path", compact=True)
             yield OptionList(id="entries")
             yield Label("", classes="error", id="open-error")
+            yield Label("", classes="hint", id="open-unsaved")
             yield Label("Tab completes, Up/Down pick, Enter opens, Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#entries", OptionList).can_focus = False
+        self.kept = {e.key for e in unsaved.list_entries()}
+        note = self.query_one("#open-unsaved", Label)
+        note.display = bool(self.kept)
+        if self.kept:
+            note.update(
+                f"{len(self.kept)} buffer(s) with unsaved edits, kept: F2 lists them all; "
+                "opening a file marked * brings its edits back"
+            )
         self._relist()
         self.query_one("#path", Input).focus()
 
@@ -169,10 +180,18 @@ class OpenFileScreen(ModalScreen[Path | None]):
     def _relist(self) -> None:
         entries = self.query_one("#entries", OptionList)
         self.listed = list_completions(self.path_input.value, self.base)
+        folder = _split(self.path_input.value, self.base)[0]
         entries.clear_options()
-        entries.add_options([Option(name) for name in self.listed])
+        entries.add_options([Option(self._shown(folder, name)) for name in self.listed])
         entries.highlighted = None
         self._picked = False
+
+    def _shown(self, folder: Path, name: str) -> str:
+        """The entry as listed: ``name *  (unsaved edits)`` when some are kept for it."""
+        if not self.kept or name.endswith(os.sep):
+            return name
+        key = unsaved.key_of(storage.Autosave("", path=str(folder / name)))
+        return f"{name} *  (unsaved edits)" if key in self.kept else name
 
     def _set_value(self, value: str) -> None:
         field = self.path_input
