@@ -4,7 +4,8 @@
 prefix, the pre-exec function, the environment, and the methods that watch and end the run.
 The layers below it never call back into the session or into each other:
 
-* ``bwrap.py``: read-only machine, private /tmp, no network, own PID namespace;
+* ``bwrap.py``: read-only machine, private /tmp, own network and PID namespaces;
+* ``network.py``: what the run's network reaches (``--network on|host|off``);
 * ``cgroup.py``: the kernel's process and memory limits (as root directly, as anyone else
   through ``systemd-run --user --scope`` where a systemd user manager runs);
 * ``rlimit.py``: own session and process group, rlimits, a scrubbed environment, parent-death

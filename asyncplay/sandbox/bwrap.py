@@ -1,8 +1,10 @@
-"""The bubblewrap layer: a read-only view of the machine, private /tmp, no network, own PIDs.
+"""The bubblewrap layer: a read-only view of the machine, private /tmp, own network and PIDs.
 
 ``bwrap`` runs the program in new mount, network and PID namespaces: ``/`` is bound
 read-only (the system, ``$HOME`` and the program's own directory included), ``/tmp`` is a
-fresh tmpfs, only loopback networking exists, and the program sees none of the machine's
+fresh tmpfs, the network namespace is the run's own (loopback only, unless the network
+layer, ``network.py``, gives it a way out or ``--network host`` leaves it out), and the
+program sees none of the machine's
 processes, so it cannot signal asyncplay or anything else outside. As root, bwrap keeps
 every capability unless told otherwise; they are all dropped, so the program cannot
 remount ``/`` writable.

@@ -213,22 +213,26 @@ class Outbound:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(conf)
             os.chmod(path, 0o644)
+            # Over the file itself (through a symlink to /run/...): a file that is not
+            # there cannot be bound over on the read-only root; names then fail to resolve
+            # as they would under python.
             target = os.path.realpath("/etc/resolv.conf")
-            if not os.path.exists(target):
-                target = "/etc/resolv.conf"
-            args += ["--ro-bind", path, target]
+            if os.path.isfile(target):
+                args += ["--ro-bind", path, target]
         return args
 
     def start(self) -> bool:
         """Bring the network up for the namespace bwrap made, then let the program go.
 
-        False (with ``failure`` saying why) when the run has only loopback after all.
+        False (with ``failure`` saying why) when the run has only loopback after all. True
+        also when bwrap failed before making its namespaces: there is no run to speak of,
+        and bwrap's own message says why.
         """
         self._close_fds("_info_w", "_block_r")  # bwrap's ends
         try:
             pid = self._child_pid()
             if pid is None:
-                return False  # bwrap failed before its namespaces existed: it says why
+                return True
             try:
                 self.failure = self._start_helper(pid)
             except OSError as exc:
@@ -262,7 +266,6 @@ class Outbound:
         try:
             return int(json.loads(data)["child-pid"])
         except (ValueError, KeyError, TypeError):
-            self.failure = "bwrap did not start"
             return None
 
     @staticmethod
