@@ -76,6 +76,7 @@ HOME_ENV = "ASYNCPLAY_HOME"
 AUTOSAVE_FILE = "autosave.json"
 SETTINGS_FILE = "settings.json"
 SNIPPETS_DIR = "snippets"
+UNSAVED_DIR = "unsaved"  # asyncplay/unsaved.py's folder
 FORMAT_VERSION = 1
 SANDBOXES = ("auto", "bwrap", "rlimit", "none")
 NETWORKS = ("on", "host", "off")  # asyncplay/sandbox/network.py MODES

@@ -61,7 +61,7 @@ __all__ = [
     "store_dir",
 ]
 
-UNSAVED_DIR = "unsaved"
+UNSAVED_DIR = storage.UNSAVED_DIR
 HEARTBEAT = 15.0  # seconds between refreshes of a held lock's mtime
 STALE_AFTER = 120.0  # a lock from another host not refreshed for this long is stale
 MAX_LISTED = 500
@@ -199,6 +199,7 @@ def list_entries() -> list[Entry]:
     """Every kept buffer, newest first (at most :data:`MAX_LISTED`)."""
     try:
         folder = store_dir()
+        storage.sweep_stale_temps(folder)  # temp and lock files killed writers left
         names = sorted(p for p in folder.iterdir() if p.suffix == ".json")
     except OSError:
         return []
@@ -389,7 +390,7 @@ def _link(tmp: Path, lock: Path) -> bool:
 def _break(lock: Path, judged: Holder | None) -> None:
     """Move a stale lock out of the way; if another playground took the name meanwhile
     (what was moved is not what was judged stale), put it back."""
-    grave = lock.with_name(f".{lock.stem}.stale.{os.getpid()}.{time.time_ns()}")
+    grave = lock.with_name(f".{lock.stem}.stale.{os.getpid()}.{time.time_ns()}.tmp")
     try:
         os.rename(lock, grave)
     except FileNotFoundError:
@@ -407,7 +408,7 @@ def acquire(key: str) -> Holder | None:
     playground that holds it. Raises OSError when the folder cannot be written."""
     lock = _lock_path(key)
     me = Holder.me(key)
-    tmp = lock.with_name(f".{lock.stem}.{me.host}.{me.pid}.{time.time_ns()}.lk")
+    tmp = lock.with_name(f".{lock.stem}.{me.host}.{me.pid}.{time.time_ns()}.lk.tmp")
     body = json.dumps(asdict(me)).encode("utf-8")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:

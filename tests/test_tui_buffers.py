@@ -205,3 +205,17 @@ async def test_a_lock_taken_over_elsewhere_turns_the_buffer_into_a_copy(tmp_path
         copy = unsaved.load_entry(unsaved.key_of(app.buffer))
         assert copy is not None and copy.buffer.text == "a = 12\n"
         assert json.loads(lock.read_text())["host"] == "elsewhere"  # theirs, untouched
+
+
+async def test_opening_the_buffer_already_open_keeps_the_latest_keystrokes(tmp_path):
+    prog = tmp_path / "lab.py"
+    prog.write_text("a = 1\n")
+    app = make_app("a = 1\n", str(prog))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.focus()
+        await pilot.press("end", "2")
+        app.save_autosave()
+        await pilot.press("3")  # not on disk yet (the debounce)
+        app.open_path(prog)
+        await pilot.pause()
+        assert app.editor.text == "a = 123\n"

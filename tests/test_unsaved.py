@@ -89,7 +89,7 @@ def test_lock_is_ours_then_released(home) -> None:
     unsaved.release(key)
     assert not lock.exists()
     assert not unsaved.heartbeat(key)
-    assert [p for p in unsaved.store_dir().iterdir() if p.name.endswith(".lk")] == []
+    assert [p for p in unsaved.store_dir().iterdir() if p.name.endswith(".tmp")] == []
 
 
 def _plant(key: str, **fields: object) -> Path:
@@ -181,3 +181,16 @@ def test_discard_also_clears_the_last_buffer_copy(home) -> None:
     assert unsaved.load_entry(unsaved.key_of(buffer)) is None
     last = storage.load_autosave()
     assert last is not None and not last.dirty and "mine" not in last.text
+
+
+def test_left_over_temp_and_lock_files_of_killed_writers_are_swept(home) -> None:
+    folder = unsaved.store_dir()
+    old = time.time() - storage.STALE_TEMP_SECONDS - 60
+    leftovers = [folder / ".abc.json.x1.tmp", folder / ".abc.vm.12.34.lk.tmp"]
+    for path in leftovers:
+        path.write_text("{}")
+        os.utime(path, (old, old))
+    fresh = folder / ".def.json.x2.tmp"  # another playground writing right now
+    fresh.write_text("{}")
+    unsaved.list_entries()
+    assert not any(p.exists() for p in leftovers) and fresh.exists()

@@ -437,6 +437,9 @@ class BufferFiles:
     def load_buffer(self, buffer: storage.Autosave, note: str) -> None:
         """Open another buffer. The current one's unsaved edits stay filed under its own
         key (written first: if that fails the switch does not happen)."""
+        if unsaved.key_of(buffer) == unsaved.key_of(self.buffer) and not self.buffer.read_only:
+            self.say(f"{origin_label(self.buffer)} is the buffer open here")  # type: ignore[attr-defined]
+            return  # reloading it would drop the keystrokes not yet written
         wanted, holder = restore_unsaved(buffer)
         if holder is not None and unsaved.key_of(wanted) != self._held:
             if not self._keep_current():
