@@ -269,29 +269,35 @@ class Outbound:
             return None
 
     @staticmethod
-    def _loopback_set_up(pid: int) -> str | None:
-        """Wait until bwrap has given the namespace its loopback address (None), or why not.
+    def _namespace_ready(pid: int) -> str | None:
+        """Wait until bwrap has set its namespaces up far enough for the helper (None), or
+        say why not.
 
         bwrap configures ``lo`` itself once it runs; the helper brings ``lo`` up too, and
-        the kernel's automatic 127.0.0.1 would then make bwrap's own address request fail.
-        The address shows in the namespace's routing table the moment bwrap added it.
+        the kernel's automatic 127.0.0.1 would then make bwrap's own address request fail:
+        the address shows in the namespace's routing table the moment bwrap added it.
+        Unprivileged, bwrap writes its user namespace's id maps just after; the helper
+        becomes root in that namespace (``setegid(0)``), which needs them.
         """
         end = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < end:
             try:
                 with open(f"/proc/{pid}/net/fib_trie", "rb") as f:
-                    if b"127.0.0.1" in f.read():
-                        return None
+                    addressed = b"127.0.0.1" in f.read()
+                with open(f"/proc/{pid}/gid_map", "rb") as f:
+                    mapped = bool(f.read().strip())
             except OSError:
                 return "bwrap ended before its network namespace was ready"
+            if addressed and mapped:
+                return None
             time.sleep(0.0005)
-        return "bwrap did not set up its loopback in time"
+        return "bwrap did not set up its namespaces in time"
 
     def _start_helper(self, pid: int) -> str | None:
         exe = shutil.which(TOOL)
         if exe is None:
             return f"{TOOL} is not installed"
-        why = self._loopback_set_up(pid)
+        why = self._namespace_ready(pid)
         if why is not None:
             return why
         try:
@@ -305,10 +311,15 @@ class Outbound:
                 "--configure",
                 "--mtu=65520",
                 "--disable-host-loopback",
-                "--enable-sandbox",
                 "--enable-seccomp",
                 "--netns-type=path",
             ]
+            if os.geteuid() == 0:
+                # Its own mount namespace and no capability but binding low ports. Not
+                # for a user: slirp4netns (1.2) then becomes root in the user namespace of
+                # its target PID (ignoring --userns-path), which under bwrap is the inner
+                # one, where root is not mapped; it runs with the user's own rights.
+                argv.insert(4, "--enable-sandbox")
             owner = _owner_userns(netns)
             if owner is not None:
                 keep.append(owner)
