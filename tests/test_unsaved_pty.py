@@ -261,8 +261,9 @@ def test_unsaved_work_is_listed_opened_and_discarded_on_request(term, tmp_path) 
         term.keys("End", name=name)
         term.type(f"  # changed-{name}", name=name)
         term.quit(pid, name=name)
-    pid = term.start("one.py", name="list")
-    term.wait_screen("one = 1", name="list")
+    make(tmp_path / "three.py", "three = 3\n")
+    pid = term.start("three.py", name="list")
+    term.wait_screen("three = 3", name="list")
     term.keys("F2", name="list")
     screen = term.wait_screen("Unsaved work", name="list")
     assert "two.py" in screen and "line 1:" in screen and "ago" in screen
@@ -274,7 +275,12 @@ def test_unsaved_work_is_listed_opened_and_discarded_on_request(term, tmp_path) 
     term.wait_screen("Discarded the unsaved edits", name="list")
     assert not any("changed-two" in t for t in kept_texts(term.home))
     assert any("changed-one" in t for t in kept_texts(term.home))
-    term.keys("Escape", name="list")
+    term.keys("C-u", name="list")  # clear the filter
+    term.type("one.py", name="list")
+    term.wait_screen("Unsaved edits to", name="list")
+    term.keys("Enter", name="list")  # open it: its edits come back
+    screen = term.wait_screen("# changed-one", name="list")
+    assert "one = 1" in screen
     term.quit(pid, name="list")
 
 
@@ -343,3 +349,33 @@ def test_ctrl_s_on_a_bundled_lesson_proposes_the_current_directory(term, tmp_pat
     term.wait_screen("saved ~/mine.py")
     assert (tmp_path / "mine.py").read_text().startswith('"""gather')
     term.quit(pid)
+
+
+def test_two_playgrounds_on_two_files_and_asyncplay_alone(term, tmp_path) -> None:
+    """Both edited at once, both quit: both kept; ``asyncplay`` alone while another
+    playground still has the last buffer open is told so rather than editing it too."""
+    make(tmp_path / "lab1.py")
+    make(tmp_path / "lab2.py")
+    a = term.start("lab1.py", name="A")
+    b = term.start("lab2.py", name="B")
+    term.wait_screen("print('saved')", name="A")
+    term.wait_screen("print('saved')", name="B")
+    term.type("# one-A", name="A")
+    term.type("# two-B", name="B")
+    wait_kept(term.home, "# two-B")
+    wait_kept(term.home, "# one-A")
+    term.quit(a, name="A")
+    term.type(" # more-B", name="B")  # B writes last: the last buffer is lab2 now
+    deadline = time.monotonic() + 10  # the entry is written first, then autosave.json
+    while not json.loads((term.home / "autosave.json").read_text())["path"].endswith("lab2.py"):
+        assert time.monotonic() < deadline, "B's autosave never named lab2.py"
+        time.sleep(0.05)
+    c = term.start(name="C")
+    screen = term.wait_screen("is already open", name="C")
+    assert "lab2.py" in flat(screen) and "with unsaved edits" in flat(screen)
+    term.keys("r", name="C")
+    term.wait_screen("(read-only)", name="C")
+    term.quit(c, name="C")
+    term.quit(b, name="B")
+    texts = kept_texts(term.home)
+    assert any("# one-A" in t for t in texts) and any("# two-B" in t for t in texts)
