@@ -530,6 +530,8 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     err = sys.stderr.buffer
     broken = set()
     trace_file, recorder = _open_outputs(spec, ns)
+    live = render.LiveWarnings(model, ns, spec.cwd)
+    cursor = render.LineTracker()
 
     def emit(stream, data: bytes) -> None:  # noqa: ANN001
         if stream in broken:
@@ -546,6 +548,9 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
         apply(model, ev)
         if ev.get("event") == "run_start":  # the sandbox's notices come first
             emit(err, render.first_lines(ev, ns))
+        told = live.text(ev)
+        if told:  # never inside a line the program is printing: on a line of its own
+            emit(err, cursor.newline() + told.encode("utf-8", "replace"))
 
     if ns.json:
 
@@ -559,6 +564,7 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     else:
 
         def on_raw(name: str, data: bytes) -> None:
+            cursor.feed(name, data)
             emit(out if name == "stdout" else err, data)
 
         end = run_blocking(spec, fold, on_raw)
@@ -572,7 +578,7 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
     lines = [text] if text else []
     lines += [f"asyncplay: {p}" for p in problems if p]
     if lines:
-        emit(err, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
+        emit(err, cursor.newline() + ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", EXIT_INTERNAL))
 
 

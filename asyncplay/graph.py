@@ -474,6 +474,30 @@ def fold_groups(
     return out
 
 
+def snapshot_lines(
+    model: RunModel,
+    snap: WaitSnapshot,
+    all_tasks: bool = False,
+    cwd: str = ".",
+    ascii_only: bool = False,
+) -> list[str]:
+    """The tree at one deadlock warning, headed by when and the warning's words (printed
+    at that moment by ``asyncplay run --graph``, and again in the graph at the end)."""
+    dash = "-" if ascii_only else "─"
+    message = snap.warning.get("message") or "deadlock"
+    parts = [
+        f"{dash * 2} await graph at the deadlock warning ({snap.t:.2f} s) {dash * 10}",
+        clean(str(message)),
+    ]
+    stuck = snap.warning.get("tasks")
+    marked = (
+        frozenset(t for t in stuck if isinstance(t, int))
+        if isinstance(stuck, list)
+        else frozenset()
+    )
+    return parts + render(model, snap.waits, all_tasks, cwd, ascii_only, marked)
+
+
 def graph_text(
     model: RunModel, all_tasks: bool = False, cwd: str = ".", ascii_only: bool = False
 ) -> str:
@@ -481,16 +505,7 @@ def graph_text(
     dash = "-" if ascii_only else "─"
     parts: list[str] = []
     for snap in model.snapshots:
-        message = snap.warning.get("message") or "deadlock"
-        parts.append(f"{dash * 2} await graph at the deadlock warning ({snap.t:.2f} s) {dash * 10}")
-        parts.append(clean(str(message)))
-        stuck = snap.warning.get("tasks")
-        marked = (
-            frozenset(t for t in stuck if isinstance(t, int))
-            if isinstance(stuck, list)
-            else frozenset()
-        )
-        parts += render(model, snap.waits, all_tasks, cwd, ascii_only, marked)
+        parts += snapshot_lines(model, snap, all_tasks, cwd, ascii_only)
     waits = model.waits()
     if model.snapshots and waits == model.snapshots[-1].waits:
         parts.append("(the same at the end of the run)")
