@@ -311,7 +311,9 @@ async def test_a_broken_session_thread_ends_the_run_cleanly(tmp_path, monkeypatc
         await pilot.press("f5")
         await wait_ended(pilot)
         assert app.model.end["reason"] == "crashed"
-        assert "lost track of the run (RuntimeError: decoder bug)" in app.status.plain
+        # 80 columns: the status line has the sentence's start, the output all of it
+        assert app.status.plain.startswith("exit 70 - asyncplay lost track of the run")
+        assert "lost track of the run (RuntimeError: decoder bug)" in app.output.text()
         await pilot.press("x")  # still editing
         assert app.editor.text.startswith("x")
 

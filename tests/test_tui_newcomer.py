@@ -228,3 +228,111 @@ async def test_ctrl_c_interrupts_a_real_run_with_sigint_first(tmp_path) -> None:
         await wait_ended(pilot)
         assert app.model.end["reason"] == "stopped"
         assert "KeyboardInterrupt" in app.output.text()  # as a terminal's Ctrl+C does
+
+
+# -- 7. the status line and the footer at 80 columns ----------------------------------------
+
+
+def test_the_status_line_is_laid_out_for_its_width_never_cutting_a_word() -> None:
+    from asyncplay.tui.status_bar import describe
+
+    facts = ("3.11.7", "bwrap+cgroup+rlimit")
+    label = "copy of snippet sequential"
+    for width in (40, 59, 63, 78):
+        for note, urgent in (
+            (label, False),
+            ("settings saved; they apply from the next run", True),
+            ("a copy of snippet queues; the original stays", True),
+            ("~/course/week3/a-long-folder-name/sequential.py *", False),
+        ):
+            line = describe(None, 0, *facts, note, width=width, urgent=urgent).plain
+            assert len(line) <= width, (width, line)
+            parts = line.split(" | ")
+            assert parts[0] == "ready"
+            for part in parts[1:]:  # each part whole, or visibly shortened at a word
+                assert (
+                    part in (note, "Python 3.11.7", "py3.11.7")
+                    or part.startswith(("sandbox bwrap", "..."))
+                    or (part.endswith("...") and note.startswith(part[:-3]))
+                ), (width, part)
+            if urgent and width >= 59:
+                assert note in parts  # a message is said whole where it fits
+    # at 80x24 the status line is 59 cells: the facts are seen, the label keeps its end
+    line = describe(None, 0, *facts, label, width=59).plain
+    assert "py3.11.7" in line and "sandbox bwrap" in line and "sequential" in line, line
+
+
+def clocked_app(text: str = "print(1)\n", note: str | None = None, **kw) -> AsyncplayApp:
+    """The app with a clock the test moves (one-off notes last NOTE_SECONDS of it)."""
+    now = [1000.0]
+    app = AsyncplayApp(
+        storage.Autosave(text=text, snippet="sequential"),
+        clock=lambda: now[0],
+        note=note,
+        autosave=False,
+        **kw,
+    )
+    app.test_clock = now  # type: ignore[attr-defined]
+    return app
+
+
+async def test_at_80x24_the_status_shows_python_and_sandbox_and_the_footer_whole_keys() -> None:
+    app = clocked_app(note="welcome: F5 runs snippet sequential, F1 explains")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "welcome" in app.status.plain)
+        app.test_clock[0] += 60  # the welcome is over
+        await wait_for(pilot, lambda: "welcome" not in app.status.plain)
+        status = app.status.plain
+        assert "3.11" in status or "3.1" in status, status
+        assert "sandbox" in status, status
+        assert len(status) <= app.status.content_region.width
+        footer = app.query_one("FitFooter")
+        await wait_for(pilot, lambda: len(footer.children) >= 4)
+        shown = [getattr(key, "description", "") for key in footer.children]
+        assert {"Quit", "Run", "Stop", "Help"} <= set(shown), shown
+        for key in footer.children:  # each key whole on screen, none under the edge
+            assert key.region.right <= app.size.width, (shown, key.region)
+
+
+# -- 14. the welcome ends with the first run; another file's output is not left unmarked ---
+
+
+async def test_the_welcome_ends_when_a_run_starts(tmp_path) -> None:
+    app = clocked_app(
+        note="welcome: F5 runs snippet sequential, F1 explains",
+        session_factory=ReplaySession.factory(traceback_run()),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "welcome" in app.status.plain)
+        await pilot.press("f5")  # well within the note's few seconds (the clock is still)
+        await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended")
+        await wait_for(pilot, lambda: "welcome" not in app.status.plain)
+        assert app.status.plain.startswith("exit 1")
+
+
+async def test_opening_another_file_clears_the_last_runs_views(tmp_path) -> None:
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = replay_app(traceback_run())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_to_end(pilot)
+        assert app.output.row_count > 40
+        app.open_path(other)
+        await wait_for(pilot, lambda: app.output.row_count == 0)
+        assert app.model is None and app.tasks.row_count == 0
+        assert app.editor.text == "print('other')\n"
+        await wait_for(pilot, lambda: app.status.plain.startswith("ready"))
+
+
+async def test_opening_another_file_during_a_run_marks_whose_output_it_is(tmp_path) -> None:
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = replay_app(breakfast_run(), until=5.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(gutter_names(app)) == 4)
+        app.open_path(other)
+        pane = app.output
+        await wait_for(pilot, lambda: "output of the run of x.py" in pane.render_line(0).text)
+        assert app.session is not None and app.session.running  # the run goes on
+        assert "hello from task 2" in pane.text()

@@ -30,7 +30,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Tab, Tabs
+from textual.widgets import Button, Tab, Tabs
 
 from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
@@ -40,6 +40,7 @@ from asyncplay.tui.buffers import BufferFiles, origin_label, saved_text
 from asyncplay.tui.editor import CodeEditor
 from asyncplay.tui.ending import sentence
 from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
+from asyncplay.tui.footer import FitFooter
 from asyncplay.tui.graph_pane import GraphPane
 from asyncplay.tui.marks import RunMarks, same_file, task_line, warnings_at
 from asyncplay.tui.output_pane import OutputPane
@@ -57,6 +58,8 @@ RERUN_GRACE = 0.5  # seconds a replaced or quitting run gets between SIGINT and 
 NOTE_SECONDS = 8.0  # how long a one-off note stays in the status bar
 QUIT_CONFIRM_SECONDS = 6.0  # the second ctrl+q that quits with edits nowhere saved
 HANGUP_GRACE = 1.5  # seconds a hung-up app gets to exit cleanly before it just ends
+# The footer's keys, most useful first: what does not fit (80 columns) is left out whole.
+FOOTER_ORDER = ("quit", "run", "stop", "help", "snippets", "timeline", "switch_pane", "save")
 
 
 class Session(Protocol):
@@ -166,6 +169,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         self._clean_text = saved_text(buffer)
         self._note = note
         self._note_until = 0.0
+        self._note_until_run = note is not None  # the start's note ends with the first run
         self._files_init()
         self.marks: RunMarks | None = None
         self._tick_errors = 0
@@ -214,7 +218,7 @@ class AsyncplayApp(BufferFiles, App[int]):
             yield Button("Run F5", id="run-button", compact=True, variant="success")
             yield Button("Stop F6", id="stop-button", compact=True, variant="error")
             yield StatusBar(id="status")
-        yield Footer()
+        yield FitFooter(FOOTER_ORDER)
 
     @property
     def editor(self) -> CodeEditor:
@@ -292,6 +296,8 @@ class AsyncplayApp(BufferFiles, App[int]):
                         self.sandbox_label(),
                         self.status_note(),
                         self.stopping,
+                        width=self.status.content_region.width or None,
+                        urgent=self._note_until > self.clock(),
                     )
                 )
         except Exception as exc:  # a view's bug must not take the buffer down with it
@@ -439,6 +445,9 @@ class AsyncplayApp(BufferFiles, App[int]):
                 policy.load().enforce(spec, POLICY_NAMES)
             except policy.PolicyDenied as exc:
                 raise policy.PolicyDenied(f"{exc}; change it in Settings (F9)") from None
+        if self._note_until_run and self.replay is None:
+            self._note_until = 0.0  # the note of the start (the welcome) is over now
+        self._note_until_run = False
         model = RunModel()
         self.model = model
         self.program = spec.path
@@ -481,6 +490,20 @@ class AsyncplayApp(BufferFiles, App[int]):
             self.stopping = False
             self._folder = None
             await session.aclose()
+
+    def _leave_run(self) -> None:
+        """Another file in the editor: the last run's views are cleared (its marks would
+        land on the new file's lines); a run still going keeps its output, marked."""
+        if self.session is not None and self.session.running:
+            self.marks = None
+            self.output.set_origin(os.path.basename(self.program or "the last file"))
+            return
+        self.model = self.marks = self.program = None
+        self.selected_task = None
+        self.output.show(None)
+        self.tasks.show(None)
+        self.timeline.show(None)
+        self.graph.show(None)
 
     def action_stop(self) -> None:
         session = self.session

@@ -485,6 +485,7 @@ class BufferFiles:
         if holder is not None:  # taken in the meantime: do not write over it
             self.buffer.read_only = editor.read_only = True
         self.save_autosave()
+        self._leave_run()  # type: ignore[attr-defined]  # the last run's views: another file's
         self.say(note)  # type: ignore[attr-defined]
 
     def action_saved_version(self) -> None:

@@ -80,7 +80,7 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
         from asyncplay.tui.app import first_snippet
 
         buffer = first_snippet()
-        return buffer, f"welcome: this is snippet {buffer.snippet}; F5 runs it, F1 explains"
+        return buffer, f"welcome: F5 runs snippet {buffer.snippet}, F1 explains"
     path = Path(target)
     if path.is_dir():
         raise ValueError(f"{target} is a directory, not a Python file")

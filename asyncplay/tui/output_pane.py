@@ -116,6 +116,7 @@ class OutputPane(ScrollView, can_focus=True):
         self._warnings: list[tuple[OutputLine, str | None, int | None]] = []
         self._end: list[OutputLine] = []  # how the run ended, in asyncplay's words, wrapped
         self._note: str | None = None  # first row: "N lines dropped" or the filter
+        self.origin: str | None = None  # the run's file, once the editor shows another
         self._first_abs = 0  # absolute number of _view[0] (unfiltered)
         self._state: tuple = ()
         self._width = 0
@@ -136,6 +137,7 @@ class OutputPane(ScrollView, can_focus=True):
         self._program_ref = f'"{self.program}"' if self.program else ""
         self._program_short = f'"{os.path.basename(self.program)}"' if self.program else ""
         self.task_filter = None
+        self.origin = None
         self._width = 0
         self._measured = 0
         self._gutter = TASK_WIDTH
@@ -143,6 +145,12 @@ class OutputPane(ScrollView, can_focus=True):
         self.follow = True
         self._state = ()
         self._cache.clear()
+        self.sync()
+
+    def set_origin(self, name: str | None) -> None:
+        """The editor now shows another file: the first row says whose output this is."""
+        self.origin = name
+        self._state = ()
         self.sync()
 
     def set_filter(self, task: int | None) -> None:
@@ -169,6 +177,7 @@ class OutputPane(ScrollView, can_focus=True):
             id(m),
             total,
             self.task_filter,
+            self.origin,
             m.warnings_version,  # also bumped when a slow step's warning is updated
             tuple((id(x), len(x.text)) for x in tail),
             id(m.end),
@@ -190,6 +199,9 @@ class OutputPane(ScrollView, can_focus=True):
             info = m.tasks.get(tid)
             label = clean(info.name) if info is not None else f"task {tid}"
             self._note = f"only {label}'s lines (F8 shows all)"
+        if self.origin is not None:
+            mark = f"output of the run of {self.origin} (not the file in the editor)"
+            self._note = f"{mark}; {self._note}" if self._note else mark
         self._warnings = self._warning_rows(m)
         self._end = self._end_rows(m)
         self._tail = tail  # an input() prompt shows before its line is finished
