@@ -12,13 +12,15 @@ import glob
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import asyncplay
+from helpers import asyncplay, env
 
 from asyncplay import exits
 from asyncplay.child import ending
@@ -456,6 +458,50 @@ def test_dns_config_replaces_a_loopback_resolver() -> None:
     lines = conf.splitlines()
     assert lines[0] == f"nameserver {network.SLIRP_DNS}"
     assert "127.0.0.53" not in conf and "options edns0" in lines and "search lab" in lines
+
+
+@needs_bwrap
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare"),
+    reason="needs root and unshare(1) for a private mount namespace with a resolv.conf of its own",
+)
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_a_loopback_resolver_is_replaced_by_the_helpers_forwarder(tmp_path, mode) -> None:
+    """As on a machine with systemd-resolved (127.0.0.53): in a mount namespace of the
+    test's own (the machine's file is not touched), asyncplay runs with such a resolv.conf;
+    under on the program sees the helper's forwarder instead, and the rest of the file."""
+    if mode == "on" and not ON_OK:
+        pytest.skip(f"--network on cannot work here: {ON_WHY}")
+    fake = tmp_path / "resolv.conf"
+    fake.write_text("nameserver 127.0.0.53\noptions edns0\nsearch lab.example\n")
+    (tmp_path / "p.py").write_text("print(open('/etc/resolv.conf').read(), end='')\n")
+    target = os.path.realpath("/etc/resolv.conf")
+    command = [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        'mount --bind "$0" "$1" && shift && exec "$@"',
+        str(fake),
+        target,
+        sys.executable,
+        "-m",
+        "asyncplay",
+        "run",
+        "--json",
+        "--network",
+        mode,
+        "p.py",
+    ]
+    p = subprocess.run(command, cwd=tmp_path, env=env(), capture_output=True, timeout=60)
+    events = [json.loads(line) for line in p.stdout.decode().splitlines()]
+    assert events[-1]["exit_code"] == 0, p.stderr.decode()
+    seen = "".join(e["text"] for e in events if e["event"] == "output")
+    if mode == "on":
+        assert seen.splitlines()[0] == f"nameserver {network.SLIRP_DNS}"
+        assert "127.0.0.53" not in seen and "search lab.example" in seen
+    else:
+        assert seen == fake.read_text()  # off: the machine's file as it is
 
 
 def test_doctor_names_every_network_mode(tmp_path) -> None:

@@ -295,9 +295,10 @@ def _network(plan: Plan, spec: RunSpec, run_dir: str) -> list[str]:
             plan.notices.append(network.fallback_notice(why))
             return []
         plan.outbound = network.Outbound(run_dir)
-        plan.pass_fds = plan.outbound.pass_fds
         plan.network = "on"
-        return plan.outbound.bwrap_args()
+        args = plan.outbound.bwrap_args()
+        plan.pass_fds = plan.outbound.pass_fds
+        return args
     plan.network = asked
     return []
 

@@ -198,8 +198,13 @@ class Outbound:
         self.helper: subprocess.Popen | None = None
         self._info_r, self._info_w = os.pipe()
         self._block_r, self._block_w = os.pipe()
+        self._dns_r = -1  # the run's resolv.conf, for bwrap to read
         self._exit_w = -1
-        self.pass_fds = (self._info_w, self._block_r)
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        """The descriptors bwrap must inherit (after ``bwrap_args``)."""
+        return tuple(fd for fd in (self._info_w, self._block_r, self._dns_r) if fd >= 0)
 
     def bwrap_args(self) -> list[str]:
         args = ["--info-fd", str(self._info_w), "--block-fd", str(self._block_r)]
@@ -208,17 +213,19 @@ class Outbound:
                 conf = dns_config(f.read())
         except OSError:
             conf = dns_config("")
-        if conf is not None:
-            path = os.path.join(self.run_dir, "resolv.conf")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(conf)
-            os.chmod(path, 0o644)
-            # Over the file itself (through a symlink to /run/...): a file that is not
-            # there cannot be bound over on the read-only root; names then fail to resolve
-            # as they would under python.
-            target = os.path.realpath("/etc/resolv.conf")
-            if os.path.isfile(target):
-                args += ["--ro-bind", path, target]
+        # Over the file itself (through a symlink to /run/...): a file that is not there
+        # cannot be bound over on the read-only root; names then fail to resolve as they
+        # would under python. The text goes through a pipe (it is small), not a file:
+        # bwrap may run as another user, in a mount namespace of its own.
+        target = os.path.realpath("/etc/resolv.conf")
+        if conf is not None and os.path.isfile(target):
+            data = conf.encode()[:60000]  # (a pipe holds 64 KiB)
+            self._dns_r, w = os.pipe()
+            try:
+                os.write(w, data)
+            finally:
+                os.close(w)
+            args += ["--ro-bind-data", str(self._dns_r), target]
         return args
 
     def start(self) -> bool:
@@ -228,7 +235,7 @@ class Outbound:
         also when bwrap failed before making its namespaces: there is no run to speak of,
         and bwrap's own message says why.
         """
-        self._close_fds("_info_w", "_block_r")  # bwrap's ends
+        self._close_fds("_info_w", "_block_r", "_dns_r")  # bwrap's ends
         try:
             pid = self._child_pid()
             if pid is None:
@@ -366,7 +373,7 @@ class Outbound:
 
     def close(self) -> None:
         """End the helper (closing its exit pipe is its signal) and reap it; idempotent."""
-        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w")
+        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w", "_dns_r")
         self._stop_helper()
 
     def _stop_helper(self) -> None:
