@@ -121,7 +121,13 @@ def lane_cells(
     for c in range(c0, c1 + 1):
         out[c] = WAIT
     busy = [0.0] * cells
-    for span in task.spans if spans is None else spans:
+    drawn = task.spans if spans is None else spans
+    if task.open is not None and drawn and drawn[-1][0] == task.open[0]:
+        # the step in progress (step_open) runs on to now, not only to its last report
+        s, extent, ran = drawn[-1][:3]
+        grown = max(extent, now - s)
+        drawn = [*drawn[:-1], (s, grown, ran + grown - extent, *drawn[-1][3:])]
+    for span in drawn:
         s, extent, ran = span[0], span[1], span[2]
         if s + extent < start or s > end:
             continue

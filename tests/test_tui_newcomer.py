@@ -336,3 +336,61 @@ async def test_opening_another_file_during_a_run_marks_whose_output_it_is(tmp_pa
         await wait_for(pilot, lambda: "output of the run of x.py" in pane.render_line(0).text)
         assert app.session is not None and app.session.running  # the run goes on
         assert "hello from task 2" in pane.text()
+
+
+# -- 2. a task in a CPU loop is running, live -----------------------------------------------
+
+
+async def test_a_spinning_task_is_running_with_a_growing_time_in_the_table_and_timeline() -> None:
+    from tui_helpers import FedSession
+
+    from asyncplay.timeline import RUN, UNICODE, WAIT
+
+    session = FedSession()
+    now = [100.0]
+    app = AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="spin"),
+        session_factory=FedSession.factory(session),
+        clock=lambda: now[0],
+        autosave=False,
+    )
+    s = Stream()
+    s.task(1, 0.0, "main", line=9)
+    s.task(2, 0.001, "spin", name="spinner", parent=1, line=4)
+    s.step(1, 0.0005, 0.0003, "sleep(5)", line=10)
+    s.events.append({"event": "step_open", "t": 0.1, "id": 2, "start": 0.002})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        session.feed(*s.events)
+        table = app.tasks
+        await wait_for(pilot, lambda: table.row_count == 2 and table.get_cell(2, "state"))
+        await wait_for(pilot, lambda: table.get_cell(2, "state") == "running")
+        assert table.get_cell(2, "steps") == "1"
+        first = table.get_cell(2, "running")
+        assert first == "98.0ms", first
+        now[0] += 0.4  # no report yet: the step runs on, and so does its time
+        await wait_for(pilot, lambda: table.get_cell(2, "running") == "498.0ms")
+        session.feed({"event": "step_open", "t": 0.6, "id": 2, "start": 0.002})
+        await wait_for(pilot, lambda: table.get_cell(2, "running") == "598.0ms")
+        now[0] += 0.4
+        await wait_for(pilot, lambda: table.get_cell(2, "running") == "998.0ms")
+        assert table.get_cell(1, "state") == "waiting"
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.timeline.display)
+
+        def spinner_lane() -> str:
+            rows = [app.timeline.render_line(y).text for y in range(app.timeline.size.height)]
+            lane = next((r for r in rows if r.startswith("spinner")), "")
+            return lane[len("spinner") :].rstrip()
+
+        await wait_for(pilot, lambda: spinner_lane().endswith(UNICODE[RUN]))
+        lane = spinner_lane().strip()
+        assert UNICODE[WAIT] not in lane, lane  # running from its first step to now
+        assert len(lane) > 10, lane
+        # the lane is drawn to the live edge between reports too: the window grows with the
+        # run's time and the open step with it (no wait line after its last report)
+        now[0] += 3.0
+        await wait_for(pilot, lambda: app.timeline.end >= 4)  # the window followed the run
+        await pilot.pause()
+        assert spinner_lane().endswith(UNICODE[RUN]) and UNICODE[WAIT] not in spinner_lane()

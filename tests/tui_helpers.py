@@ -31,3 +31,52 @@ async def wait_ended(pilot: Pilot, timeout: float = 20.0) -> None:
 def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
     """The playground on ``text`` as if restored from the autosave (a file's or not)."""
     return AsyncplayApp(storage.Autosave(text=text, path=path), **kw)
+
+
+class FedSession:
+    """A run whose events the test hands over as it goes (``feed``): a recorded stream
+    replayed in steps, so a view can be watched between two events. Ends at ``run_end``
+    or when stopped."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict | None] = asyncio.Queue()
+        self._done = False
+        self.stdin: list[bytes] = []
+
+    @classmethod
+    def factory(cls, session: FedSession):
+        async def start(spec) -> FedSession:
+            return session
+
+        return start
+
+    def feed(self, *events: dict) -> None:
+        for ev in events:
+            self.queue.put_nowait(ev)
+
+    @property
+    def running(self) -> bool:
+        return not self._done
+
+    async def events(self):
+        while not self._done:
+            ev = await self.queue.get()
+            if ev is None:
+                break
+            yield ev
+            if ev.get("event") == "run_end":
+                break
+        self._done = True
+
+    async def stop(self, grace: float | None = None) -> dict:
+        self.queue.put_nowait(None)
+        return {}
+
+    async def aclose(self) -> None:
+        self.queue.put_nowait(None)
+
+    def send_stdin(self, data: bytes) -> None:
+        self.stdin.append(data)
+
+    def close_stdin(self) -> None:
+        self.stdin.append(b"")

@@ -84,6 +84,14 @@ RIGHT = frozenset({"line", "steps", "running", "lifetime"})
 _AWAITS_WIDTH = next(width for key, _label, width in COLUMNS if key == "awaits")
 
 
+def _open_time(info: TaskInfo, now: float) -> float:
+    """A step in progress (``step_open``) runs on between its reports: its time since."""
+    if info.open is None:
+        return 0.0
+    start, counted = info.open[0], info.open[1]
+    return max(0.0, now - start - counted)
+
+
 def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tuple[str, ...]:
     """The text of each column for a task (compared tick to tick to find changed cells).
 
@@ -106,7 +114,7 @@ def row_values(info: TaskInfo, now: float, model: RunModel | None = None) -> tup
         clean(awaits),
         str(line) if line else "",
         str(info.steps),
-        duration(info.running),
+        duration(info.running + _open_time(info, now)),
         duration(max(0.0, info.lifetime(now))),
     )
 
