@@ -43,7 +43,8 @@ def shmem() -> int:
     raise AssertionError("no Shmem in /proc/meminfo")
 
 
-LOCK = "/tmp/asyncplay-test-shmem.lock"  # one measurement of the host's Shmem at a time
+# One measurement of the host's Shmem at a time (per user: /tmp is sticky).
+LOCK = f"/tmp/asyncplay-test-shmem-{os.getuid()}.lock"
 
 
 class ShmemPeak:
@@ -53,7 +54,7 @@ class ShmemPeak:
     def __enter__(self) -> ShmemPeak:
         import fcntl
 
-        self.lock = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        self.lock = os.open(LOCK, os.O_RDONLY | os.O_CREAT, 0o600)
         fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.base = self.peak = shmem()
         self.stop = threading.Event()
