@@ -364,3 +364,11 @@ def test_doctor_names_the_cpu_layer(tmp_path) -> None:
         pytest.skip("no cpu cgroup here")
     r = asyncplay("doctor", cwd=tmp_path)
     assert b"cpu (v" in r.stdout, r.stdout[-400:]
+
+
+def test_doctor_says_how_a_user_is_held() -> None:
+    need("bwrap")
+    r = _as_nobody("", "doctor")
+    lines = r.stdout.decode().splitlines()
+    assert any(line.startswith("memory  no memory cgroup: RLIMIT_AS") for line in lines), lines
+    assert any(line.startswith("cpu     no cpu cgroup:") for line in lines), lines

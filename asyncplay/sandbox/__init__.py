@@ -374,4 +374,33 @@ def doctor() -> list[str]:
         + ("" if root else ", processes")
         + "), scrubbed environment, parent-death signal"
     )
-    return lines + network.doctor(bwrap.usable()[0], bwrap.path(), bwrap.true_path())
+    return (
+        lines
+        + _resources_doctor()
+        + network.doctor(bwrap.usable()[0], bwrap.path(), bwrap.true_path())
+    )
+
+
+def _resources_doctor() -> list[str]:
+    """How --memory and the CPU share hold where no cgroup does it (docs/sandbox.md)."""
+    lines = []
+    root = os.geteuid() == 0
+    if _lacks("memory") if root else not cgroup.systemd_scope()[0]:
+        lines.append(
+            "memory  no memory cgroup: RLIMIT_AS per process, /tmp and /dev/shm sized, "
+            "memfd and System V shm refused, the run's total counted by asyncplay"
+        )
+    if not root or _lacks("cpu"):
+        how = "its autogroup" if cpu.autogroups_enabled() else "its processes (no autogroups)"
+        lines.append(
+            f"cpu     no cpu cgroup: each run's share is bounded by nice {cpu.NICE} on {how}"
+        )
+    return lines
+
+
+def _lacks(controller: str) -> bool:
+    try:
+        cgroup.locate(controller)
+    except (cgroup.CgroupError, OSError):
+        return True
+    return False
