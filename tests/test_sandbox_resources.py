@@ -129,20 +129,29 @@ time.sleep(3)
 """
 
 PLACES = ["/tmp", "/dev/shm", "memfd", "sysv"]
-SLACK = 32 * MIB  # other programs of the machine move Shmem too
+SLACK = 64 * MIB  # other programs of the machine move Shmem too (a leak would be 600 MiB)
 
 
-def _check_fill(r, peak: ShmemPeak, places: list[str]) -> None:
-    """Stopped at --memory, or every place refused more (a full tmpfs, no memfds): never
-    more than the limit pinned, and nothing left once the run is over."""
-    refused = r.stdout.count(b"refused")
-    assert r.returncode == exits.MEMORY or (r.returncode == 0 and refused == len(places)), (
-        r.returncode,
-        r.stdout[-300:],
-        r.stderr[-300:],
-    )
-    assert peak.growth <= 256 * MIB + SLACK, f"Shmem grew by {peak.growth // MIB} MiB"
-    assert peak.left <= SLACK, f"{peak.left // MIB} MiB outlived the run"
+def filled(start, places: list[str], tries: int = 4):
+    """Run the filler (``start()``) and check it: stopped at --memory, or every place
+    refused more (a full tmpfs, no memfds); the host's Shmem never more than the limit above
+    where it was, and back once the run is over. Other programs on a shared machine move
+    Shmem too, and only ever add to the growth: a measurement is tried again (up to
+    ``tries`` times) when only the growth is off. Returns the run's result."""
+    worst = ""
+    for _ in range(tries):
+        with ShmemPeak() as peak:
+            r = start()
+        refused = r.stdout.count(b"refused")
+        assert r.returncode == exits.MEMORY or (r.returncode == 0 and refused == len(places)), (
+            r.returncode,
+            r.stdout[-300:],
+            r.stderr[-300:],
+        )
+        if peak.growth <= 256 * MIB + SLACK and peak.left <= SLACK:
+            return r
+        worst = f"Shmem grew by {peak.growth // MIB} MiB, {peak.left // MIB} MiB outlived the run"
+    raise AssertionError(worst)
 
 
 @pytest.mark.parametrize("place", ["all", *PLACES])
@@ -152,24 +161,19 @@ def test_memory_outside_the_heap_counts_against_memory(tmp_path, place) -> None:
     the parent's sum stops the run."""
     need("bwrap")
     places = PLACES if place == "all" else [place]
-    with ShmemPeak() as peak:
-        r = run(tmp_path, "bwrap", FILL, "--memory", "256", args=tuple(places))
+    r = filled(lambda: run(tmp_path, "bwrap", FILL, "--memory", "256", args=tuple(places)), places)
     if place in ("memfd", "sysv") and not _memory_cgroup():
         assert b"Function not implemented" in r.stdout  # the seccomp filter
-    _check_fill(r, peak, places)
 
 
 def test_memory_outside_the_heap_counts_for_a_user() -> None:
     """The same program as an unprivileged user (no memory cgroup: sized tmpfs, seccomp,
     the parent's sum)."""
     need("bwrap")
-    with ShmemPeak() as peak:
-        r = _as_nobody(FILL, "run", "--quiet", "--memory", "256", "p.py", *PLACES)
-    _check_fill(r, peak, PLACES)
-    with ShmemPeak() as peak:
-        r = _as_nobody(FILL, "run", "--quiet", "--memory", "256", "p.py", "memfd", "sysv")
+    argv = ("run", "--quiet", "--memory", "256", "p.py")
+    filled(lambda: _as_nobody(FILL, *argv, *PLACES), PLACES)
+    r = filled(lambda: _as_nobody(FILL, *argv, "memfd", "sysv"), ["memfd", "sysv"])
     assert r.stdout.count(b"Function not implemented") == 2, r.stdout[-300:]
-    _check_fill(r, peak, ["memfd", "sysv"])
 
 
 def test_tmp_and_dev_shm_share_the_limit_and_dev_is_read_only(tmp_path) -> None:
