@@ -483,6 +483,19 @@ def _stdin(m: RunModel, ev: dict) -> None:
     m.input_task = task if m.waiting_for_input and isinstance(task, int) else None
 
 
+def _input(m: RunModel, ev: dict) -> None:
+    """What the playground's user typed to the program's stdin (``input``, from the
+    playground, never the child): a terminal echoes it where the program's output stands,
+    and Enter ends the line a prompt left open. Kept as ``stdin`` lines of the output."""
+    text = ev.get("text")
+    if not isinstance(text, str):
+        return
+    m.partial.clear()  # the prompt's line is over: what the program prints next is below
+    task = m.input_task
+    for line in text.removesuffix("\n").split("\n"):
+        _append_line(m, OutputLine("stdin", line, task, ev.get("t", m.now)))
+
+
 _SO_FAR = re.compile(r"has held the event loop for [0-9.]+ s so far")
 
 
@@ -534,6 +547,7 @@ _HANDLERS = {
     "cancel_source": _cancel_source,
     "step_open": _step_open,
     "stdin": _stdin,
+    "input": _input,
     "protocol_error": _protocol_error,
     "run_end": _run_end,
 }

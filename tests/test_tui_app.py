@@ -193,7 +193,16 @@ async def test_stdin_lines_and_end_of_file(tmp_path):
         await wait_for(pilot, lambda: any("hello Bob" in x.text for x in app.model.output))
         await pilot.press("x", "enter", "ctrl+d")
         await wait_ended(pilot)
-        assert [line.text for line in app.model.output] == ["name? hello Bob", "rest 'x\\n'"]
+        # what was typed is echoed in its place (as a terminal shows it), EOF as ^D
+        lines = [(line.stream, line.text) for line in app.model.output]
+        assert lines == [
+            ("stdout", "name? "),
+            ("stdin", "Bob"),
+            ("stdout", "hello Bob"),
+            ("stdin", "x"),
+            ("stdin", "^D"),
+            ("stdout", "rest 'x\\n'"),
+        ], lines
 
 
 async def test_editor_indents_and_dedents():

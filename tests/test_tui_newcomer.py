@@ -394,3 +394,47 @@ async def test_a_spinning_task_is_running_with_a_growing_time_in_the_table_and_t
         await wait_for(pilot, lambda: app.timeline.end >= 4)  # the window followed the run
         await pilot.pause()
         assert spinner_lane().endswith(UNICODE[RUN]) and UNICODE[WAIT] not in spinner_lane()
+
+
+# -- 8. what the user types to stdin is echoed in the output -------------------------------
+
+ASKS = 'name = input("What\'s your name? ")\nprint(f"Hello, {name}!")\n'
+
+
+async def test_what_was_typed_shows_in_the_output_marked_as_input(tmp_path) -> None:
+    from tui_helpers import make_app, wait_ended
+
+    from asyncplay.tui.output_pane import INPUT_LABEL, INPUT_STYLE
+
+    app = make_app(ASKS, str(tmp_path / "asks.py"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None and app.model.waiting_for_input)
+        await pilot.press("ctrl+l", *"Alice", "enter")
+        await wait_ended(pilot)
+        lines = [(line.stream, line.text) for line in app.model.output]
+        assert lines == [
+            ("stdout", "What's your name? "),
+            ("stdin", "Alice"),
+            ("stdout", "Hello, Alice!"),
+        ], lines
+        pane = app.output
+        rows = [pane.render_line(y) for y in range(pane.visible_rows)]
+        typed = next(strip for strip in rows if strip.text.rstrip().endswith("Alice"))
+        assert typed.text.startswith(INPUT_LABEL)  # marked in the task column
+        styles = [seg.style for seg in typed if seg.text.strip() == "Alice"]
+        assert styles and styles[0].italic and INPUT_STYLE.italic  # and drawn as input
+
+
+def test_headless_stdout_stays_byte_for_byte_with_input(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from helpers import asyncplay
+
+    (tmp_path / "asks.py").write_text(ASKS)
+    ours = asyncplay("run", "asks.py", cwd=tmp_path, stdin=b"Alice\n")
+    python = subprocess.run(
+        [sys.executable, "asks.py"], cwd=tmp_path, input=b"Alice\n", capture_output=True
+    )
+    assert ours.stdout == python.stdout == b"What's your name? Hello, Alice!\n"

@@ -178,7 +178,9 @@ async def test_a_prompt_waiting_for_input_says_how_to_answer(tmp_path):
         await wait_for(pilot, lambda: "Ctrl+L to type" in app.status.plain)
         await pilot.press("ctrl+l", "B", "o", "b", "enter")
         await wait_ended(pilot)
-        assert any(line.text == "name? hi Bob" for line in app.model.output)
+        # the prompt's line, what was typed (echoed, as a terminal does), the answer
+        lines = [(line.stream, line.text) for line in app.model.output]
+        assert lines == [("stdout", "name? "), ("stdin", "Bob"), ("stdout", "hi Bob")], lines
 
 
 async def test_ctrl_end_and_ctrl_home_go_to_the_ends_of_the_file():

@@ -43,7 +43,9 @@ STDERR_STYLE = Style(color="red", italic=True)  # italic survives NO_COLOR
 TASK_STYLE = Style(dim=True)
 NOTE_STYLE = Style(italic=True, dim=True)
 WARNING_STYLE = Style(color="yellow", bold=True)
-_STREAM_STYLE = {"stderr": STDERR_STYLE, "asyncplay": WARNING_STYLE}
+INPUT_STYLE = Style(color="cyan", italic=True)  # what the user typed (echoed), as input
+_STREAM_STYLE = {"stderr": STDERR_STYLE, "asyncplay": WARNING_STYLE, "stdin": INPUT_STYLE}
+INPUT_LABEL = "typed"  # the task column of an echoed line: the user's, not a task's
 CURSOR_STYLE = Style(reverse=True)
 
 
@@ -331,7 +333,8 @@ class OutputPane(ScrollView, can_focus=True):
         if cached is not None:
             return cached
         # a CJK or tab name keeps its column; a long one loses its middle (consu~er-1)
-        label = name_cell(self._label(line.task), self._gutter - 1) + " "
+        name = INPUT_LABEL if line.stream == "stdin" else self._label(line.task)
+        label = name_cell(name, self._gutter - 1) + " "
         raw = overwrite_returns(line.text)
         if self._program_ref and self._program_ref in raw:  # the program's own file: its name
             raw = raw.replace(self._program_ref, self._program_short)

@@ -137,12 +137,25 @@ class ThreadedSession:
             pass
 
     def send_stdin(self, data: bytes) -> None:
+        """To the program; and its echo (an ``input`` event) to the model, from the
+        session's own loop: after every output read before it, as a terminal shows it."""
         if self.session is not None:
-            self._call(self.session.send_stdin, data)
+            self._call(self._send, data)
+
+    def _send(self, data: bytes) -> None:
+        echo = {"event": "input", "text": data.decode("utf-8", "replace")}
+        self._to_ui(self._batches.put_nowait, [echo])
+        assert self.session is not None
+        self.session.send_stdin(data)
 
     def close_stdin(self) -> None:
         if self.session is not None:
-            self._call(self.session.close_stdin)
+            self._call(self._close)
+
+    def _close(self) -> None:
+        self._to_ui(self._batches.put_nowait, [{"event": "input", "text": "^D"}])
+        assert self.session is not None
+        self.session.close_stdin()
 
     async def stop(self, grace: float | None = None) -> dict:
         """Stop the run on its own loop; returns the ``run_end`` event."""
