@@ -201,7 +201,6 @@ class BufferFiles:
         self._held: str | None = None  # the key whose lock this playground holds
         self._autosave_timer: Any = None
         self._dirty_since: float | None = None
-        self._restored = False
 
     @property
     def dirty(self) -> bool:
