@@ -386,3 +386,26 @@ def test_two_playgrounds_on_two_files_and_asyncplay_alone(term, tmp_path) -> Non
     term.quit(b, name="B")
     texts = kept_texts(term.home)
     assert any("# one-A" in t for t in texts) and any("# two-B" in t for t in texts)
+
+
+def test_the_snippet_browser_never_drops_the_file_left(term, tmp_path) -> None:
+    """F2 to a bundled lesson over an edited file, the lesson's copy edited too, quit:
+    both kept; ``asyncplay gather`` brings the edited copy back."""
+    make(tmp_path / "lab.py")
+    pid = term.start("lab.py")
+    term.wait_screen("print('saved')")
+    term.type("# file-edit")
+    term.keys("F2")
+    term.wait_screen("Bundled")
+    term.type("gather")
+    term.keys("Enter")
+    term.wait_screen("are kept")
+    term.keys("C-Home")
+    term.type("# lesson-edit")
+    term.quit(pid)
+    texts = kept_texts(term.home)
+    assert any("# file-edit" in t for t in texts) and any("# lesson-edit" in t for t in texts)
+    pid = term.start("gather", name="again")
+    screen = term.wait_screen("# lesson-edit", name="again")
+    assert restored(screen, "gather", "restored your edited copy")
+    term.quit(pid, name="again")
