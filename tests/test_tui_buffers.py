@@ -219,3 +219,22 @@ async def test_opening_the_buffer_already_open_keeps_the_latest_keystrokes(tmp_p
         app.open_path(prog)
         await pilot.pause()
         assert app.editor.text == "a = 123\n"
+
+
+async def test_a_symlinked_snippets_folder_is_refused_but_f2_and_save_as_still_work(tmp_path, home):
+    from asyncplay.tui.file_dialogs import SaveAsScreen
+    from asyncplay.tui.snippet_browser import SnippetBrowser
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "planted.py").write_text("x = 1\n")
+    storage.data_dir()
+    (home / "snippets").symlink_to(elsewhere)
+    app = make_app("print(1)\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, SnippetBrowser))
+        assert all(e.name != "planted" for e in app.screen.entries)  # not followed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SnippetBrowser))
+    assert SaveAsScreen(name="x").folder == tmp_path  # the current directory instead

@@ -288,7 +288,7 @@ class SaveAsScreen(ModalScreen[Path | None]):
     def __init__(self, name: str = "", folder: Path | None = None) -> None:
         super().__init__()
         self.initial = name
-        self.folder = Path(folder) if folder is not None else storage.user_snippets_dir()
+        self.folder = Path(folder) if folder is not None else _snippets_or_cwd()
         self._confirm: Path | None = None  # the existing file Enter again will replace
 
     def compose(self) -> ComposeResult:
@@ -348,6 +348,15 @@ class SaveAsScreen(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _snippets_or_cwd() -> Path:
+    """The user's snippets folder; the current one if that cannot be made (a data folder
+    that is a file, a symlink where ``snippets/`` should be): saving must still work."""
+    try:
+        return storage.user_snippets_dir()
+    except OSError:
+        return Path.cwd()
 
 
 def _inside(path: Path, folder: Path) -> bool:

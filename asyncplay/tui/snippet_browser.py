@@ -90,11 +90,11 @@ def load_entries(user_dir: Path | None = None) -> list[SnippetEntry]:
     directory = snippets.bundled_dir()
     for name in snippets.bundled_names():
         entries.append(_entry("bundled", directory / f"{name}.py"))
-    folder = user_dir if user_dir is not None else storage.user_snippets_dir()
     try:
+        folder = user_dir if user_dir is not None else storage.user_snippets_dir()
         files = sorted(p for p in folder.glob("*.py") if p.is_file())
     except OSError:
-        files = []
+        files = []  # no usable data folder: the bundled ones are still there
     entries.extend(_entry("user", path) for path in files)
     return entries
 
