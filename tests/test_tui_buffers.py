@@ -12,8 +12,8 @@ import pytest
 from tui_helpers import make_app, wait_for
 
 from asyncplay import storage, unsaved
-from asyncplay.tui.buffers import Writer
 from asyncplay.tui.choice_screen import ChoiceScreen
+from asyncplay.tui.writer import Writer
 
 pytestmark = pytest.mark.usefixtures("home")
 
