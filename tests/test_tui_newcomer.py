@@ -438,3 +438,17 @@ def test_headless_stdout_stays_byte_for_byte_with_input(tmp_path) -> None:
         [sys.executable, "asks.py"], cwd=tmp_path, input=b"Alice\n", capture_output=True
     )
     assert ours.stdout == python.stdout == b"What's your name? Hello, Alice!\n"
+
+
+# -- snapshots: the end of a traceback above the scrollbar, at 80x24 and 100x30 -------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+def test_snapshot_the_traceback_ends_above_the_scrollbar(snap_compare, size) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        app: AsyncplayApp = pilot.app  # type: ignore[assignment]
+        app.editor.cursor_blink = False
+        await run_to_end(pilot)
+        await wait_for(pilot, lambda: on_screen(pilot, app.output, LAST))
+
+    assert snap_compare(replay_app(traceback_run()), terminal_size=size, run_before=run_before)
