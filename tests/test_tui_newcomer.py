@@ -6,6 +6,8 @@ factory: deterministic, no process.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from streams import Stream
 from textual.pilot import Pilot
@@ -452,3 +454,26 @@ def test_snapshot_the_traceback_ends_above_the_scrollbar(snap_compare, size) -> 
         await wait_for(pilot, lambda: on_screen(pilot, app.output, LAST))
 
     assert snap_compare(replay_app(traceback_run()), terminal_size=size, run_before=run_before)
+
+
+async def test_ctrl_c_right_after_f5_stops_the_run_once_it_has_started() -> None:
+    from tui_helpers import FedSession
+
+    session = FedSession()
+    gate = asyncio.Event()
+
+    async def slow_start(spec) -> FedSession:
+        await gate.wait()  # the run is being started (a sandbox takes a moment)
+        return session
+
+    app = AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="x"),
+        session_factory=slow_start,
+        clock=lambda: 0.0,
+        autosave=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5", "ctrl+c")
+        assert app.session is None
+        gate.set()
+        await wait_for(pilot, lambda: not session.running)  # stopped as soon as it started

@@ -163,6 +163,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         self._run_task: asyncio.Task[None] | None = None
         self._stop_task: asyncio.Task[dict] | None = None
         self._rerun = False
+        self._stop_pending = False  # stop asked for while the run was starting
         self._started = 0.0
         self._now_seen = 0.0  # the model's time when last looked at, and the wall time then
         self._now_seen_at = 0.0
@@ -420,6 +421,7 @@ class AsyncplayApp(BufferFiles, App[int]):
             try:
                 await self._start()
             except Exception as exc:
+                self._stop_pending = self.stopping = False
                 self.model = self.marks = None  # no run: the status must not say "running"
                 self.output.show(None)
                 self.tasks.show(None)
@@ -461,6 +463,9 @@ class AsyncplayApp(BufferFiles, App[int]):
         self._now_seen, self._now_seen_at = 0.0, self._started
         session = await self.session_factory(spec)
         self.session = session
+        if self._stop_pending:
+            self._stop_pending = False
+            self.action_stop()
         self._folder = asyncio.create_task(self._fold(session, model), name="asyncplay-fold")
         self._tick()
 
@@ -507,6 +512,10 @@ class AsyncplayApp(BufferFiles, App[int]):
 
     def action_stop(self) -> None:
         session = self.session
+        if session is None and self._run_task is not None and not self._run_task.done():
+            self._stop_pending = True  # F5 then at once F6 or Ctrl+C: stopped once started
+            self.stopping = True
+            return
         if session is None or not session.running:
             self.say("nothing is running")
             return
@@ -524,10 +533,13 @@ class AsyncplayApp(BufferFiles, App[int]):
         if selected:
             self.copy_to_clipboard(selected)
             self.notify("Copied the selection (OSC 52).")
-        elif self.session is not None and self.session.running:
+        elif (self.session is not None and self.session.running) or (
+            self._run_task is not None and not self._run_task.done()
+        ):
             self.action_stop()
         else:
             self.say("nothing is running: Ctrl+Q quits")
+            self.notify("Nothing is running. Ctrl+Q quits asyncplay.")
 
     def kill_now(self) -> None:
         """SIGKILL the run's whole process group at once (the terminal is gone)."""
