@@ -155,6 +155,19 @@ def _never_retrieved(w: dict, model: RunModel | None, line: int | None) -> tuple
 
 def _destroyed_pending(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
     name = _name(model, w.get("task"))
+    if w.get("cancelled_at_exit"):  # asyncio.run's cancel at the end never got through
+        return (
+            "Task cancelled at exit never finished",
+            f"{name} was still waiting{_at(line)} when the program ended. asyncio.run "
+            "cancelled it, but it never finished, and it was discarded with the loop.",
+            "A cancel is delivered by raising CancelledError where the task waits; a task "
+            "awaiting another task passes the cancel on to it. Tasks awaiting each other in "
+            "a ring pass it round for ever (RecursionError), and a task that catches "
+            "CancelledError and waits again swallows it.",
+            "Break the ring: no two tasks should await each other. Let CancelledError "
+            "propagate (clean up in a finally block instead of catching it).",
+            "try:\n    await work()\nfinally:\n    cleanup()",
+        )
     return (
         "Task destroyed while pending",
         f"{name} was garbage-collected while it was still waiting{_at(line)}: it never "

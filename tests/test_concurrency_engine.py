@@ -646,3 +646,47 @@ def test_a_cancel_after_a_withdrawn_deadline_is_told_as_its_own(
     assert [s["cause"] for s in sources] == ["timeout", "unknown"], sources
     main = build(r.events).tasks[1]
     assert main.state == "cancelled" and main.cancel_source["cause"] == "unknown"
+
+
+RING = """\
+import asyncio
+
+async def a():
+    await b_task
+
+async def b():
+    await a_task
+
+async def main():
+    global a_task, b_task
+    a_task = asyncio.create_task(a(), name="A")
+    b_task = asyncio.create_task(b(), name="B")
+    print("started", flush=True)
+    await asyncio.sleep({wait})
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_tasks_the_program_kept_are_never_said_to_be_lost(
+    version: str, tmp_path: Path
+) -> None:
+    """Tasks awaiting each other cannot be cancelled (the cancel goes round the ring until
+    RecursionError), so asyncio.run's shutdown leaves them pending and Python complains
+    "Task was destroyed but it is pending!". The program kept them (globals): the advice
+    "keep tasks you create, e.g. in a set" was wrong. After Ctrl+C or a stop nothing is
+    said of them (the cut_off warnings have told what the interrupt cut); at a normal
+    end the warning says the cancel never got through."""
+    path = tmp_path / "ring.py"
+    path.write_text(RING.format(wait=30))
+    events = await _stopped_run(_python(version), path)
+    kinds = [e["kind"] for e in events if e["event"] == "warning"]
+    assert "cut_off" in kinds and "destroyed_pending" not in kinds, kinds
+    path.write_text(RING.format(wait=0.05))
+    r = asyncplay("run", "--json", "--python", _python(version), str(path))
+    lost = [w for w in r.kinds("warning") if w["kind"] == "destroyed_pending"]
+    assert {w["task"] for w in lost} == {t["id"] for t in r.kinds("task_created")[1:3]}, lost
+    for w in lost:
+        assert w["cancelled_at_exit"] and "cancel never got through" in w["message"]
+        assert "keep tasks" not in w["message"]

@@ -218,6 +218,9 @@ class Tracer:
         # How the last root task (asyncio.run's main) ended: (how, exception type name),
         # so a cut_off warning can say whether main() returned, raised or was stopped.
         self.main_end: tuple[str, str | None] | None = None
+        # How the run was ending when asyncio.run cancelled what was left (warn_cut_off):
+        # "interrupted" after Ctrl+C or a stop.
+        self.shutdown_how: str | None = None
 
     # ---- records -------------------------------------------------------------------
 
@@ -989,21 +992,34 @@ class Tracer:
             )
             return
         if "destroyed but it is pending" in message:
+            interrupted = "interrupted" in (self.shutdown_how, (self.main_end or ("",))[0])
+            if interrupted:
+                # Left over by an interrupted shutdown (Ctrl+C, a stop): not a task the
+                # program lost; the cut_off warnings have told what the interrupt cut.
+                return
             file = line = None
             if rec is not None:
                 _a, f, ln = rec.wait
                 if not ln:
                     f, ln = rec.where
                 file, line = self.strings.text(f), ln or None
-            self.warn(
-                "destroyed_pending",
-                f"{name} was garbage-collected while still waiting: nothing kept a reference "
-                "to it, so it never finished (keep tasks you create, e.g. in a set or a "
-                "TaskGroup).",
-                rec,
-                file,
-                line,
-            )
+            if rec is not None and rec.cancel is not None and rec.cancel[0] == "shutdown":
+                # asyncio.run cancelled it at the end and it never finished: whatever
+                # kept it, the program did not lose it.
+                what = (
+                    f"{name} was still waiting when the program ended: asyncio.run cancelled "
+                    "it, but the cancel never got through (tasks awaiting each other, or "
+                    "one that swallows its cancel), so it was discarded unfinished."
+                )
+                extra: dict | None = {"cancelled_at_exit": True}
+            else:
+                extra = None
+                what = (
+                    f"{name} was garbage-collected while still waiting: nothing kept a "
+                    "reference to it, so it never finished (keep tasks you create, e.g. in "
+                    "a set or a TaskGroup)."
+                )
+            self.warn("destroyed_pending", what, rec, file, line, extra)
             return
         exc = context.get("exception")
         file = line = None
@@ -1323,6 +1339,7 @@ class Tracer:
         if isinstance(stopping, KeyboardInterrupt):
             ended = ("interrupted", None)
         how, exc = ended or ("returned", None)
+        self.shutdown_how = how
         for rec, task in recs:
             if rec.cancel is None and not isinstance(task, _TracedTask):
                 self.send_cancel_source(rec, ("shutdown", None, None, 0))
