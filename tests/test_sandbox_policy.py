@@ -160,6 +160,13 @@ def test_without_a_toml_parser_a_policy_fails_closed(tmp_path, monkeypatch) -> N
         policy.load()
 
 
+def test_a_policy_that_is_not_a_regular_file_is_an_error(tmp_path, monkeypatch) -> None:
+    os.mkfifo(tmp_path / "fifo")  # reading it would wait for ever
+    monkeypatch.setenv(policy.ENV, str(tmp_path / "fifo"))
+    with pytest.raises(policy.PolicyError, match="fifo: not a regular file"):
+        policy.load()
+
+
 def test_a_missing_file_named_by_the_variable_is_an_error(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(policy.ENV, str(tmp_path / "nowhere.toml"))
     with pytest.raises(policy.PolicyError, match="nowhere.toml .*no such file"):

@@ -191,6 +191,8 @@ def load() -> Policy:
             raise PolicyError(f"lab policy {path} (from ${ENV}): no such file") from None
         except OSError as exc:
             raise PolicyError(f"lab policy {path}: cannot be read: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):  # (a FIFO or /dev/zero would hang or never end)
+            raise PolicyError(f"lab policy {path}: not a regular file")
         found.append((path, st))
     key = tuple((p, s.st_ino, s.st_size, s.st_mtime_ns) for p, s in found)
     cached = _CACHE.get(key)
@@ -220,8 +222,6 @@ def _check_trusted(path: str, st: os.stat_result) -> None:
                 f"lab policy {path}: {what} could be changed by users other than root "
                 "(make it owned by root and writable by root alone)"
             )
-    if not stat.S_ISREG(st.st_mode):
-        raise PolicyError(f"lab policy {path}: not a regular file")
 
 
 def _read(path: str) -> dict:
