@@ -67,6 +67,17 @@ CASES: dict[str, tuple[str, list[str], float]] = {
         ["--memory", "200"],
         0.0,
     ),
+    "fills /tmp, /dev/shm and memfds -> --memory 256": (
+        "import os, time\nkeep = []\nfor where in ('/tmp', '/dev/shm', 'memfd'):\n"
+        "    try:\n        for i in range(40):\n"
+        "            fd = os.memfd_create('m') if where == 'memfd' else "
+        "os.open(f'{where}/f{i}', os.O_WRONLY | os.O_CREAT)\n"
+        "            keep.append(fd)\n            for _ in range(32):\n"
+        "                os.write(fd, b'x' * (1 << 20))\n"
+        "    except OSError:\n        pass\ntime.sleep(30)\n",
+        ["--memory", "256"],
+        0.0,
+    ),
     "fork bomb -> --procs 20": ("import os\nwhile True:\n    os.fork()\n", ["--procs", "20"], 0.0),
     "thread bomb -> --procs 20, then --timeout 3": (
         "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, "

@@ -166,11 +166,11 @@ def _read_int(path: str) -> int | None:
 
 
 # CPU weights on cgroup v2's scale (1-10000, 100 for an ordinary group): every run weighs
-# the same, and all runs together (asyncplay's directory at the top of the hierarchy) half
-# an ordinary group, so ten spinning runs take a third of a CPU a neighbour wants, not ten
-# elevenths (docs/sandbox.md, CPU).
+# the same, and all runs together (asyncplay's directory at the top of the hierarchy) as
+# much as one ordinary group, such as one user's session: ten spinning runs take half of a
+# CPU a neighbour wants, not ten elevenths (docs/sandbox.md, CPU).
 RUN_WEIGHT = 100
-HOME_WEIGHT = 50
+HOME_WEIGHT = 100
 
 
 def _set_weight(path: str, version: str, weight: int) -> None:

@@ -21,7 +21,7 @@ from asyncplay.sandbox.memory import descendants
 
 __all__ = ["NICE", "Autogroups", "autogroups_enabled", "lower_own_priority"]
 
-NICE = 15  # weight 36 against an ordinary group's 1024: ten runs take a quarter of it
+NICE = 10  # weight 110 against an ordinary group's 1024: ten runs weigh about one
 
 
 def autogroups_enabled() -> bool:
