@@ -477,3 +477,17 @@ async def test_ctrl_c_right_after_f5_stops_the_run_once_it_has_started() -> None
         assert app.session is None
         gate.set()
         await wait_for(pilot, lambda: not session.running)  # stopped as soon as it started
+
+
+def test_at_80_columns_a_program_reading_stdin_is_still_said() -> None:
+    from asyncplay.model import build
+    from asyncplay.tui.status_bar import describe
+
+    s = Stream()
+    s.task(1, 0.0, "main")
+    s.events.append({"event": "stdin", "t": 0.1, "waiting": True, "task": 1})
+    m = build(s.events)
+    line = describe(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=59).plain
+    assert "waits for input: Ctrl+L to type" in line and len(line) <= 59, line
+    line = describe(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=40).plain
+    assert "Ctrl+L" in line and len(line) <= 40, line
