@@ -199,6 +199,13 @@ RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = 
         "the run goes on",
     ),
 }
+# ``run``'s one repeatable option: a folder the program may write, besides its own.
+WRITE_FLAG = "--write"
+WRITE_HELP = (
+    "let the program write DIR too (repeatable); its working directory and its own folder "
+    "are writable already, the rest of the machine is read-only (docs/sandbox.md)"
+)
+
 # The options of ``run`` that ``replay`` takes too: they only shape the views.
 REPLAY_OPTIONS = ("--sort", "--filter", "--trace")
 REPLAY_FLAGS = ("--json", "--quiet", "--all-tasks", "--timeline", "--graph")
@@ -232,6 +239,7 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
         setattr(ns, dest, None)  # filled by given_options (the lab policy's defaults)
     for dest, _help in RUN_FLAGS.values():
         setattr(ns, dest, False)
+    ns.write = []
     i = 1
     while i < len(argv):
         token = argv[i]
@@ -244,6 +252,12 @@ def fast_parse(argv: list[str]) -> SimpleNamespace | None:
             ns.module, ns.args = module
             break
         name, eq, inline = token.partition("=")
+        if name == WRITE_FLAG:
+            if not eq and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                return None
+            ns.write.append(inline if eq else argv[i + 1])
+            i += 1 if eq else 2
+            continue
         if name in RUN_OPTIONS:
             if not eq and i + 1 >= len(argv):
                 return None
@@ -346,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, **kwargs)
     for flag, (dest, help_) in RUN_FLAGS.items():
         run.add_argument(flag, dest=dest, action="store_true", help=help_)
+    run.add_argument(
+        WRITE_FLAG, dest="write", action="append", default=[], metavar="DIR", help=WRITE_HELP
+    )
     run.add_argument("target", nargs="?", metavar="FILE|NAME", help="the program to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
 
@@ -496,7 +513,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
     from asyncplay import sandbox
 
     try:
-        sandbox.check(ns.sandbox)
+        sandbox.check(ns.sandbox, getattr(ns, "write", ()))
     except sandbox.SandboxError as exc:
         raise UsageError(str(exc)) from None
     limits = Limits(
@@ -515,6 +532,7 @@ def _cmd_run(ns: SimpleNamespace) -> int:
         speed=ns.speed,
         sandbox=ns.sandbox,
         network=ns.network,
+        write=tuple(os.path.abspath(d) for d in getattr(ns, "write", ())),
         **target_kw,
     )
     return _run_headless(spec, ns)

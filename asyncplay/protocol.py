@@ -86,6 +86,7 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "rlimits": (dict, _NONE),
         "vm_size": (int, _NONE),
         "threads": (int, _NONE),
+        "path": (str, _NONE),  # kind ``write``: the refused path
     },
     "step_open": {"id": (int,), "start": (int, float)},
     "stdin": {"waiting": (bool,), "task": (int, _NONE)},

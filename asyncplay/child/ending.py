@@ -134,6 +134,22 @@ def network_error(exc: BaseException) -> BaseException | None:
     return None
 
 
+DENIED_ERRNOS = frozenset({13, 30})  # EACCES, EROFS
+
+
+def denied_path(exc: BaseException) -> str | None:
+    """The absolute path of a refused write or open (``EROFS``, ``EACCES``), else None."""
+    if not isinstance(exc, OSError) or exc.errno not in DENIED_ERRNOS:
+        return None
+    name = exc.filename
+    if not isinstance(name, str) or not name or "\0" in name:
+        return None
+    try:
+        return os.path.abspath(name)[:4096]
+    except (OSError, ValueError):
+        return None
+
+
 def report(tracer: Any) -> None:
     """Send the record, if any (called from the runtime's atexit, before ``bye``)."""
     exc = uncaught()
@@ -144,10 +160,19 @@ def report(tracer: Any) -> None:
         inner = network_error(exc)
         if inner is not None:
             exc, kind = inner, "network"
+    path = None
+    if exc is not None and kind is None:
+        # A refused write the sandbox may explain (a read-only folder): its path.
+        path = denied_path(exc)
+        if path is not None:
+            kind = "write"
     if exc is None or kind is None:
         return
     try:
-        tracer.send_json(record(exc, kind))
+        rec = record(exc, kind)
+        if path is not None:
+            rec["path"] = path
+        tracer.send_json(rec)
     except MemoryError:
         if kind == "memory":
             tracer.send_json(FALLBACK)

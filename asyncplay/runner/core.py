@@ -93,7 +93,8 @@ class SessionCore:
     # ---- spawning ------------------------------------------------------------------
 
     def spawn(self) -> subprocess.Popen:
-        sandbox.check(self.spec.sandbox)  # a usage problem, before anything is made
+        # A usage problem, before anything is made.
+        sandbox.check(self.spec.sandbox, self.spec.write)
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
         policy.load().enforce(self.spec)
         _check_interpreter(self.spec.python)
@@ -133,6 +134,7 @@ class SessionCore:
             raise
         finally:
             os.close(w)
+        conf.spawned()
         _LIVE_PIDS.add(self.proc.pid)
         conf.started(self.proc.pid)  # e.g. the network: the program waits for it
         self.rss_base = _own_rss()
@@ -373,13 +375,13 @@ class SessionCore:
                     "line": None,
                 }
             )
-        hint = self._sandbox_hint(end)
+        kind, hint = self._sandbox_hint(end)
         if hint is not None:
             out.append(
                 {
                     "event": "warning",
                     "t": end["t"],
-                    "kind": "sandbox_network",
+                    "kind": kind,
                     "message": hint,
                     "task": None,
                     "file": None,
@@ -390,17 +392,20 @@ class SessionCore:
         self.cleanup()
         return out
 
-    def _sandbox_hint(self, end: dict) -> str | None:
-        """One line when the sandbox, not the program, explains why it failed: it died of
-        a network error (the child's ``uncaught`` record, kind ``network``) in a run
-        without a network."""
+    def _sandbox_hint(self, end: dict) -> tuple[str, str | None]:
+        """(warning kind, one line) when the sandbox, not the program, explains why it
+        failed: it died of a network error (the child's ``uncaught`` record, kind
+        ``network``) in a run without a network, or of a write the sandbox refused (kind
+        ``write``: its path and errno)."""
         conf = self.confinement
         if conf is None or end["reason"] != "exited" or end["exit_code"] == 0:
-            return None
+            return "", None
         u = self.uncaught
+        if u is not None and u.get("kind") == "write":
+            return "sandbox_write", conf.hint(u.get("path"), u.get("errno"))
         if u is None or u.get("kind") != "network":
-            return None
-        return sandbox.network.failure_hint(
+            return "", None
+        return "sandbox_network", sandbox.network.failure_hint(
             conf.network, getattr(self.spec, "network", "on"), u["exc_type"], u["errno"]
         )
 

@@ -60,6 +60,7 @@ class RunSpec:
         speed: float = 1.0,
         sandbox: str = "auto",
         network: str = "on",
+        write: tuple[str, ...] = (),
     ) -> None:
         self.path = path
         self.module = module
@@ -81,6 +82,7 @@ class RunSpec:
             raise ValueError("slow_step and speed must be more than 0")
         self.sandbox = sandbox  # auto, bwrap, rlimit or none (asyncplay/sandbox/)
         self.network = network  # on, host or off (asyncplay/sandbox/network.py)
+        self.write = tuple(write)  # more folders the program may write (--write DIR)
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")

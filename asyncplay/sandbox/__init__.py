@@ -9,7 +9,12 @@ The layers below it never call back into the session or into each other:
 * ``cgroup.py``: the kernel's process and memory limits (as root directly, as anyone else
   through ``systemd-run --user --scope`` where a systemd user manager runs);
 * ``rlimit.py``: own session and process group, rlimits, a scrubbed environment, parent-death
-  signal, subreaper - always there.
+  signal, subreaper - always there;
+* ``user.py``: never root inside - a root asyncplay's runs drop to an unprivileged user, in a
+  mount namespace of their own that lets that user reach and write the project (``mounts.py``
+  holds the mount calls);
+* ``folders.py`` decides which folders a run may write, ``sockets.py`` which host unix
+  sockets it must not reach.
 
 Modes (``--sandbox``): ``auto`` takes every layer that works here; ``bwrap`` insists on
 bubblewrap; ``rlimit`` leaves bubblewrap out (cgroup limits still apply where available);
@@ -20,10 +25,11 @@ the environment through. What each layer protects is in docs/sandbox.md.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import bwrap, cgroup, cpu, memory, network, rlimit
+from asyncplay.sandbox import bwrap, cgroup, cpu, folders, memory, network, rlimit, sockets, user
 from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
 
 __all__ = [
@@ -45,12 +51,17 @@ class SandboxError(ValueError):
     """The sandbox asked for cannot be had here: one line saying why."""
 
 
-def check(mode: str) -> None:
-    """Raise SandboxError if ``mode`` is unknown, or is ``bwrap`` where bwrap cannot run."""
+def check(mode: str, write: tuple[str, ...] | list[str] = ()) -> None:
+    """Raise SandboxError if ``mode`` is unknown, or is ``bwrap`` where bwrap cannot run,
+    or a ``--write`` folder cannot be granted."""
+    for folder in write:
+        why = folders.check_write(folder)
+        if why is not None:
+            raise SandboxError(why)
     if mode not in MODES:
         raise SandboxError(f"--sandbox takes one of {', '.join(MODES)}, not {mode!r}")
     if mode == "bwrap":
-        ok, why = bwrap.usable()
+        ok, why = _bwrap_usable()
         if not ok:
             raise SandboxError(f"--sandbox bwrap: {why}")
 
@@ -80,16 +91,23 @@ class Plan:
         self.notices: list[str] = []
         self.memory: memory.RunMemory | None = None  # the parent's watch, without a cgroup
         self.autogroups: cpu.Autogroups | None = None  # the same, for CPU
+        self.user: user.Identity | None = None  # who the program runs as (asyncplay: root)
+        self.mounts: user.MountPlan | None = None
+        self.readonly: list[str] = []  # project folders that could not be made writable
+        self.writable: list[str] = []  # the folders the program may write
 
     def describe(self) -> dict:
         """The ``sandbox`` field of ``run_start``."""
-        return {
+        out = {
             "mode": self.mode,
             "layers": list(self.layers),
             "notes": list(self.notes),
             "network": self.network,
             "notices": list(self.notices),
         }
+        if self.user is not None:
+            out["user"] = {"uid": self.user.uid, "name": self.user.name}
+        return out
 
     def started(self, pid: int) -> None:
         """The prefix runs (``pid``): finish what needs it running, then let the program
@@ -98,6 +116,11 @@ class Plan:
         if self.outbound is not None and not self.outbound.start():
             self.network = "off"
             self.notices.append(network.fallback_notice(self.outbound.failure or "it failed"))
+
+    def spawned(self) -> None:
+        """The program is started: the parent lets go of the prepared mounts."""
+        if self.mounts is not None:
+            self.mounts.close()
 
     # ---- while the run goes on -----------------------------------------------------
 
@@ -123,6 +146,40 @@ class Plan:
                         os.kill(child, sig)
                     except (ProcessLookupError, PermissionError):
                         pass
+
+    def hint(self, path: object, errno: object) -> str | None:
+        """One line naming the flag, when the program died of a write this sandbox refused
+        (``EROFS`` from a read-only bind, ``EACCES`` for the unprivileged run user) at a
+        place the machine itself would have let asyncplay's user write."""
+        if not isinstance(path, str) or not os.path.isabs(path) or errno not in (13, 30):
+            return None
+        if not (self.pid_namespace or self.user is not None):
+            return None
+        if errno == 13 and self.user is None:
+            return None  # a user's own permission, not the sandbox's doing
+        folder = os.path.dirname(path) if not os.path.isdir(path) else path
+        while folder != "/" and not os.path.isdir(folder):
+            folder = os.path.dirname(folder)
+        real = os.path.realpath(folder)
+        if self.pid_namespace and any(_inside(real, p) for p in bwrap.PRIVATE):
+            return None  # the run's own /tmp: writable, and not the machine's
+        writable = [w for w in self.writable if w not in self.readonly]
+        if any(_inside(real, w) for w in writable):
+            return None
+        try:
+            if os.statvfs(real).f_flag & os.ST_RDONLY or not os.access(real, os.W_OK):
+                return None  # read-only on the machine too: not the sandbox's doing
+        except OSError:
+            return None
+        grantable = folders.check_write(real) is None
+        if errno == 13 and self.user is not None:
+            who = f"{path}: the program runs as {self.user.name}, not root"
+            return who + (f" (--write {real} lets it write there)" if grantable else "")
+        if not grantable:
+            return f"{path}: asyncplay keeps {real} read-only for the program"
+        if real in self.readonly:
+            return f"{path}: {real} could not be made writable for the program (see above)"
+        return f"{path} is read-only in the sandbox: run with --write {real} to allow it"
 
     def refused_forks(self) -> int:
         return self.cgroup.refused_forks() if self.cgroup is not None else 0
@@ -162,9 +219,10 @@ class Plan:
             rlimit.kill_orphans(self.known_children | spare | network.LIVE_HELPERS)
 
     def close(self) -> None:
-        """Remove what the run's sandbox made (its cgroups, its network helper)."""
+        """Remove what the run's sandbox made (its cgroups, network helper, mounts)."""
         if self.outbound is not None:
             self.outbound.close()
+        self.spawned()
         if self.cgroup is not None and not self.scope:
             self.cgroup.remove()
         self.cgroup = None
@@ -190,7 +248,7 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
     lim = spec.limits
     overhead = 0
     if mode in ("auto", "bwrap"):
-        ok, why = bwrap.usable()
+        ok, why = _bwrap_usable()
         if ok:
             plan.layers.append("bwrap")
             plan.pid_namespace = True
@@ -234,21 +292,69 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
             nproc = rlimit.user_tasks(os.getuid()) + procs
             plan.notes.append("--procs is counted on top of your other processes (RLIMIT_NPROC)")
     plan.procs_enforced = bool(procs) and (has_pids or nproc is not None)
+    who = plan.user = user.identity()
+    runner = who or user.current()
+    program = os.path.join(spec.cwd, spec.path) if spec.path and spec.module is None else None
+    bound = sockets.bound_paths() if mode != "none" else []
+    lay = folders.layout(spec.cwd, program, spec.write, bound)
+    plan.writable = list(lay.write)
+    # The interpreter, its bin directory and a venv around it (pyvenv.cfg, lib/), and the
+    # real interpreter behind a venv's link.
+    interpreter = []
+    for exe in (spec.python, sys.executable):  # (a wrapper script may exec the latter)
+        real = os.path.realpath(exe)
+        interpreter += [exe, *(_up(exe, n) for n in (1, 2)), real, _up(real, 2)]
+    needed = [run_dir, *interpreter, _pkg_root()]
+    needed += [p for p in plan.env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    hide = list(lay.hide)
+    runtime = sockets.runtime_dir()
+    if runtime is not None and not any(_inside(w, runtime) for w in lay.write):
+        hide.append(runtime)
+    covers = [s for s in bound if user.blocked_at(s, runner) is None]
+    setup: list[Callable[[], None]] = []
+    if who is not None:
+        # Never root inside: the run's files to its user, its mounts, then the drop.
+        user.give(run_dir, who)
+        plan.mounts, notes, plan.readonly = user.plan_mounts(
+            who,
+            read=[*needed, *lay.read],
+            write=lay.write,
+            hide=hide,
+            covers=[] if plan.pid_namespace else covers,
+            trees=("/sys",) if plan.pid_namespace else user.READ_ONLY_TREES,
+        )
+        plan.notes += notes
+        mounts_plan, cwd = plan.mounts, spec.cwd
+        setup += [lambda: mounts_plan.enter(cwd), user.drop(who)]
+        plan.notes.append(f"the program runs as {who.name} (uid {who.uid}), not root")
+        for folder in plan.readonly:
+            plan.notices.append(
+                f"the project folder {folder} is read-only for the program: the file system "
+                f"cannot map root's files to {who.name} (no idmapped mount)"
+            )
     if plan.pid_namespace:
-        # The interpreter, its bin directory and a venv around it (pyvenv.cfg, lib/).
-        interpreter = [spec.python, *(_up(spec.python, n) for n in (1, 2))]
-        visible = [run_dir, spec.cwd, *interpreter, _pkg_root()]
-        if spec.path and spec.module is None:
-            visible.append(os.path.join(spec.cwd, spec.path))
-        visible += [p for p in plan.env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        plan.notices += lay.notices
+        visible = [*needed, *lay.read]
+        if program and not any(_inside(os.path.dirname(program), h) for h in lay.hide):
+            visible.append(program)
+        writable = [w for w in lay.write if w not in plan.readonly]
         net_args = _network(plan, spec, run_dir)
         plan.prefix += bwrap.argv(
-            spec.cwd, visible, mem_bytes, unshare_net=plan.network != "host", extra=net_args
+            spec.cwd,
+            visible,
+            mem_bytes,
+            writable,
+            covers,
+            hide,
+            unshare_net=plan.network != "host",
+            extra=net_args,
         )
     else:
         _network(plan, spec, run_dir)
     join = cg.procs_files() if cg is not None and not plan.scope else []
-    plan.preexec = rlimit.preexec(lim, tuple(join), address_space=not has_mem, nproc=nproc)
+    plan.preexec = rlimit.preexec(
+        lim, tuple(join), address_space=not has_mem, nproc=nproc, setup=tuple(setup)
+    )
     if plan.network == "host" and mode != "none":  # (none: nothing but the limits)
         scope = network.scope_abstract_sockets(bwrap.path() if plan.pid_namespace else None)
         if scope is not None:
@@ -330,6 +436,16 @@ def _count_memory_everywhere(plan: Plan, mem_bytes: int) -> list[Callable[[], No
     return [memory.filter_installer(prog)]
 
 
+def _bwrap_usable() -> tuple[bool, str]:
+    """bwrap works for the user runs have (as root: after the drop)."""
+    who = user.identity()
+    return bwrap.usable(user.drop(who) if who is not None else None)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def _up(path: str, levels: int) -> str:
     for _ in range(levels):
         path = os.path.dirname(os.path.abspath(path))
@@ -345,7 +461,7 @@ def _pkg_root() -> str:
 def doctor() -> list[str]:
     """One line per layer: does it work on this machine, and why not."""
     lines = []
-    ok, why = bwrap.usable()
+    ok, why = _bwrap_usable()
     lines.append(
         "bwrap   yes: read-only machine, private /tmp, own network and PID namespaces"
         if ok
@@ -376,9 +492,25 @@ def doctor() -> list[str]:
     )
     return (
         lines
+        + [_user_doctor()]
         + _resources_doctor()
-        + network.doctor(bwrap.usable()[0], bwrap.path(), bwrap.true_path())
+        + network.doctor(_bwrap_usable()[0], bwrap.path(), bwrap.true_path())
     )
+
+
+def _user_doctor() -> str:
+    """Who runs the program, and whether a root asyncplay can give it the project."""
+    who = user.identity()
+    if who is None:
+        return f"user    the program runs as you (uid {os.getuid()}), like python"
+    line = (
+        f"user    the program runs as {who.name} (uid {who.uid}), not root: no capabilities, "
+        "/proc/sys and /sys read-only, root's files closed to it; "
+    )
+    why = user.idmap_works(os.getcwd(), who)
+    if why is None:
+        return line + "the project folder writable through an idmapped mount"
+    return line + f"a root-owned project folder stays read-only for it ({why})"
 
 
 def _resources_doctor() -> list[str]:

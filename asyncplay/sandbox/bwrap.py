@@ -1,13 +1,12 @@
 """The bubblewrap layer: a read-only view of the machine, private /tmp, own network and PIDs.
 
-``bwrap`` runs the program in new mount, network and PID namespaces: ``/`` is bound
-read-only (the system, ``$HOME`` and the program's own directory included), ``/tmp`` is a
-fresh tmpfs, the network namespace is the run's own (loopback only, unless the network
-layer, ``network.py``, gives it a way out or ``--network host`` leaves it out), and the
-program sees none of the machine's
-processes, so it cannot signal asyncplay or anything else outside. As root, bwrap keeps
-every capability unless told otherwise; they are all dropped, so the program cannot
-remount ``/`` writable.
+``bwrap`` runs the program in new user, mount, network and PID namespaces: ``/`` is bound
+read-only (the system and ``$HOME`` included) but for the project folders (``folders.py``),
+``/tmp`` and ``/dev/shm`` are fresh tmpfs (sized by ``--memory``), host unix sockets are covered, the network is
+the run's own (``network.py``), and the program sees none of the machine's processes, so it cannot
+signal asyncplay or anything else outside. bwrap never runs as root: a root asyncplay drops
+to an unprivileged user first (``user.py``), so the user namespace bwrap makes is that
+user's and the program holds no capability on the machine.
 
 The program's outer PID (the one asyncplay waits on) is bwrap's; bwrap's init (PID 1 in the
 namespace) reaps the program, and when either bwrap process dies the kernel kills everything
@@ -19,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 
 # Options whose availability the usability probe checks, in the order they are given.
 NAMESPACES = [
@@ -38,6 +38,9 @@ def path() -> str | None:
     return shutil.which("bwrap")
 
 
+PRIVATE = ("/tmp",)  # replaced by an empty tmpfs of the run's own
+
+
 def true_path() -> str:
     """``true`` for the probes, as the sandbox sees it (a PATH entry under /tmp is not)."""
     return os.path.realpath(shutil.which("true") or "/bin/true")
@@ -52,11 +55,14 @@ def _base(tmp_size: int | None, unshare_net: bool = True) -> list[str]:
         "/dev",
         "--proc",
         "/proc",
+        # The kernel's settings read-only (bwrap's own /proc leaves them writable by
+        # whoever the kernel lets; with this bind they refuse everyone).
+        "--ro-bind",
+        "/proc/sys",
+        "/proc/sys",
     ]
     argv += _memory_mounts(tmp_size)
     argv += [ns for ns in NAMESPACES if unshare_net or ns != "--unshare-net"]
-    if os.geteuid() == 0:
-        argv += ["--cap-drop", "ALL"]
     return argv
 
 
@@ -96,25 +102,27 @@ def _memory_mounts(memory: int | None) -> list[str]:
     ]
 
 
-def usable() -> tuple[bool, str]:
+def usable(preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
     """(works, why not): bwrap is installed and may make the namespaces (once per process).
 
     Distributions that forbid unprivileged user namespaces make bwrap fail here; so does a
-    container without the needed privileges.
+    container without the needed privileges. ``preexec`` drops to the user runs have.
     """
     if "answer" not in _USABLE:
         exe = path()
         if exe is None:
             _USABLE["answer"] = (False, "bwrap is not installed (package: bubblewrap)")
         else:
-            _USABLE["size"] = _probe(exe, 1024 * 1024)
+            _USABLE["size"] = _probe(exe, 1024 * 1024, preexec)
             # bwrap before 0.5 has no --size: then /tmp is an unsized tmpfs (still charged
             # to the run's memory cgroup where there is one).
-            _USABLE["answer"] = _USABLE["size"] if _USABLE["size"][0] else _probe(exe, None)
+            _USABLE["answer"] = (
+                _USABLE["size"] if _USABLE["size"][0] else _probe(exe, None, preexec)
+            )
     return _USABLE["answer"]
 
 
-def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
+def _probe(exe: str, tmp_size: int | None, preexec: Callable[[], None] | None) -> tuple[bool, str]:
     try:
         proc = subprocess.run(
             [exe, *_base(tmp_size), "--", true_path()],
@@ -122,6 +130,8 @@ def _probe(exe: str, tmp_size: int | None) -> tuple[bool, str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=10,
+            cwd="/",
+            preexec_fn=preexec,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"bwrap could not be run ({exc})"
@@ -136,6 +146,9 @@ def argv(
     cwd: str,
     visible: list[str],
     tmp_size: int | None,
+    writable: list[str] | tuple[str, ...] = (),
+    covers: list[str] | tuple[str, ...] = (),
+    hide: list[str] | tuple[str, ...] = (),
     unshare_net: bool = True,
     extra: list[str] | None = None,
 ) -> list[str]:
@@ -143,22 +156,48 @@ def argv(
 
     ``unshare_net``: a network namespace of the run's own (``--network on|off``);
     ``extra``: the network layer's arguments (its descriptors, a resolv.conf).
+
     ``visible`` are paths the run needs (its run directory, the interpreter, asyncplay's
-    runtime, the program's directory): those under ``/tmp``, which bwrap replaces with a
-    fresh tmpfs, are bound back, read-only, at the same place.
+    runtime, the program's file): those under ``/tmp``, which bwrap
+    replaces with a fresh tmpfs, or inside a ``hide`` folder, are bound back, read-only, at
+    the same place. ``writable`` folders are bound read-write; ``covers`` (host sockets)
+    get ``/dev/null`` bound over them; ``hide`` folders an empty tmpfs.
     """
     exe = path() or "bwrap"
     out = [exe, *_base(tmp_size, unshare_net)]
-    wanted = {c for p in visible for c in (os.path.abspath(p), os.path.realpath(p))}
-    bound: list[str] = []
-    # Parents first, and nothing inside what is already bound (bwrap cannot bind a file
-    # into a directory that does not exist yet).
-    for candidate in sorted(wanted):
-        if not candidate.startswith("/tmp/") or not os.path.exists(candidate):
+    covered = [*PRIVATE, *hide]
+    binds: dict[str, str] = {}
+    for folder in hide:
+        if os.path.isdir(folder) and not any(_inside(folder, p) for p in PRIVATE):
+            binds[folder] = "--tmpfs"
+    for candidate in {c for p in visible for c in (os.path.abspath(p), os.path.realpath(p))}:
+        if candidate in covered or not os.path.exists(candidate):
+            continue  # (a private or hidden folder itself is never bound back)
+        if any(_inside(candidate, c) for c in covered):
+            binds.setdefault(candidate, "--ro-bind")
+    for folder in writable:
+        if os.path.isdir(folder):
+            binds[folder] = "--bind"
+    # Parents first (bwrap cannot bind into a directory that does not exist yet), and no
+    # read-only bind inside a folder already bound whole.
+    done: list[tuple[str, str]] = []
+    for target in sorted(binds, key=lambda p: (p.count("/"), p)):
+        how = binds[target]
+        if how == "--ro-bind" and any(_inside(target, t) and h != "--tmpfs" for t, h in done):
             continue
-        if any(candidate.startswith(b + "/") for b in bound):
-            continue
-        bound.append(candidate)
-        out += ["--ro-bind", candidate, candidate]
+        done.append((target, how))
+        out += [how, target] if how == "--tmpfs" else [how, target, target]
+    for sock in covers:
+        if not any(_inside(sock, c) for c in covered):
+            out += ["--ro-bind", "/dev/null", sock]
+    # A hidden folder's tmpfs is read-only once what belongs in it is bound (else the
+    # program could fill memory there, outside --memory's /tmp and /dev/shm).
+    for target, how in done:
+        if how == "--tmpfs":
+            out += ["--remount-ro", target]
     out += [*(extra or []), "--chdir", cwd, "--"]
     return out
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")

@@ -62,12 +62,16 @@ def preexec(
     join: tuple[str, ...] = (),
     address_space: bool = True,
     nproc: int | None = None,
+    setup: tuple[Callable[[], None], ...] = (),
 ) -> Callable[[], None]:
     """Build the function the forked child runs before exec.
 
     ``join``: cgroup.procs files the child writes itself into first, so everything it ever
-    starts is counted (a failure fails the spawn: a run never claims limits it lacks). ``address_space``: set RLIMIT_AS to --memory (only when no memory
-    cgroup holds the truer limit). ``nproc``: RLIMIT_NPROC (non-root only).
+    starts is counted (a failure fails the spawn: a run never claims limits it lacks).
+    ``address_space``: set RLIMIT_AS to --memory (only when no memory cgroup holds the
+    truer limit). ``nproc``: RLIMIT_NPROC (non-root only). ``setup``: the other layers'
+    steps, run in order after the join (as root: the run's mounts, then the drop to an
+    unprivileged user).
     """
     prctl = _libc_prctl()
     parent = os.getpid()
@@ -102,6 +106,13 @@ def preexec(
                 os.write(fd, me)
             finally:
                 os.close(fd)
+        for step in setup:
+            step()
+        if setup and prctl is not None:
+            # A change of user clears the parent-death signal: set it again.
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(1)
         for res, soft, hard in rlimits:
             resource.setrlimit(res, (soft, hard))
         signal.signal(signal.SIGINT, signal.SIG_DFL)
