@@ -35,7 +35,10 @@ _USABLE: dict[str, tuple[bool, str]] = {}
 
 
 def path() -> str | None:
-    return shutil.which("bwrap")
+    """bwrap's real file: a link in a folder only asyncplay's user may enter would not
+    run for the unprivileged user a root asyncplay drops to."""
+    found = shutil.which("bwrap")
+    return os.path.realpath(found) if found else None
 
 
 PRIVATE = ("/tmp",)  # replaced by an empty tmpfs of the run's own
