@@ -15,7 +15,8 @@ import os
 
 __all__ = ["Layout", "PRIVATE", "check_write", "layout"]
 
-PRIVATE = ("/tmp", "/var/tmp")  # replaced by the run's own empty tmpfs under bwrap
+PRIVATE = ("/tmp",)  # replaced by the run's own empty tmpfs under bwrap
+SHARED = ("/tmp", "/var/tmp")  # every user's: never the project folder
 SYSTEM = (
     "/bin",
     "/boot",
@@ -66,9 +67,11 @@ def protected(folder: str, sockets: list[str]) -> tuple[str, bool] | None:
         return "the machine's root folder", False
     if real in PRIVATE:
         return "shared with every user; the run's own is private", True
+    if real in SHARED:
+        return "shared with every user", False
     if real in _homes():
         return "your home folder itself", False
-    if any(_inside(real, s) for s in SYSTEM) and not any(_inside(real, p) for p in PRIVATE):
+    if any(_inside(real, s) for s in SYSTEM) and not any(_inside(real, p) for p in SHARED):
         return "a system folder", False
     if any(os.path.dirname(s) == real for s in sockets):
         return "it holds other programs' sockets", True
@@ -81,7 +84,7 @@ def check_write(folder: str) -> str | None:
         return f"--write {folder}: no such folder"
     real = os.path.realpath(folder)
     if real == "/" or (
-        any(_inside(real, s) for s in SYSTEM) and not any(_inside(real, p) for p in PRIVATE)
+        any(_inside(real, s) for s in SYSTEM) and not any(_inside(real, p) for p in SHARED)
     ):
         return f"--write {folder}: a system folder cannot be made writable"
     return None
