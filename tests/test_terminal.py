@@ -151,7 +151,7 @@ def test_the_playground_gives_its_run_no_fd_of_the_terminal(tmp_path) -> None:
         tmux.start("hostile.py")
         tmux.wait_screen("import errno")
         tmux.keys("F5")
-        screen = tmux.wait_screen("REPORT")
+        screen = tmux.wait_screen("devtty=E")  # the run's line, not the source's
         assert "REPORT ttys=[] typed=[] fd0=EBADF devtty=ENXIO" in screen, screen
         tmux.keys("C-q")
     finally:
