@@ -169,6 +169,8 @@ class Plan:
         try:
             if os.statvfs(real).f_flag & os.ST_RDONLY or not os.access(real, os.W_OK):
                 return None  # read-only on the machine too: not the sandbox's doing
+            if os.path.exists(path) and not os.stat(path).st_mode & 0o222:
+                return None  # nobody may write it (root only by overriding the mode)
         except OSError:
             return None
         grantable = folders.check_write(real) is None
