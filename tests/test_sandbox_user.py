@@ -294,3 +294,36 @@ def test_bwrap_binds_the_project_read_write_and_covers_sockets(tmp_path) -> None
         argv.index("/run/x/daemon.sock") - 2 : argv.index("/run/x/daemon.sock") + 1
     ]
     assert "--cap-drop" not in argv  # bwrap never runs as root: nothing to drop
+
+
+@as_root
+def test_without_idmapped_mounts_the_project_is_read_only_and_the_run_says_why(
+    tmp_path, monkeypatch
+) -> None:
+    """A file system that cannot be idmapped: the folder stays readable, read-only, and
+    the plan carries the line the run prints first."""
+    from asyncplay import sandbox
+    from asyncplay.runner.spec import RunSpec
+    from asyncplay.sandbox import mounts, user
+
+    def no_idmap(*_args: object) -> int:
+        raise mounts.MountError(22, "mount_setattr: Invalid argument")
+
+    monkeypatch.setattr(mounts, "idmap_userns", no_idmap)
+    (tmp_path / "p.py").write_text("pass\n")
+    who = user.identity()
+    assert who is not None
+    plan, notes, readonly = user.plan_mounts(who, [], [str(tmp_path)])
+    try:
+        assert readonly == [str(tmp_path)] and any("idmapped" in n for n in notes)
+    finally:
+        plan.close()
+    spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="rlimit")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    prepared = sandbox.prepare(spec, str(run_dir))
+    try:
+        assert any("read-only for the program" in n for n in prepared.notices)
+        assert prepared.readonly == [str(tmp_path)]
+    finally:
+        prepared.close()
