@@ -192,6 +192,25 @@ async def test_a_name_cut_keeps_its_end_so_names_alike_stay_apart() -> None:
             assert names[0].endswith("task") and names[-1].endswith("-2"), names
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_long_names_never_push_running_and_lifetime_out_of_the_pane(size) -> None:
+    """At 160x48 the table has half the screen: long names grew it past the pane, and a
+    spinning task's running time was off to the right (found by a newcomer)."""
+    app = replay_app(breakfast_run(long=True), until=5.0)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(app.output.text().splitlines()) == 4)
+        if size[0] < 110:
+            await pilot.press("f7")
+        await wait_for(pilot, lambda: app.tasks.row_count == 5 and app.tasks.size.width > 0)
+        await pilot.pause()
+        table = app.tasks
+        header = table.render_line(0).text
+        assert len(header) == table.size.width and header.rstrip().endswith("lifetime"), header
+        names = table_names(app)[1:]
+        assert len(set(names)) == 4 and all("~" in name for name in names), names
+
+
 # -- 9. Ctrl+C stops the run, as in a terminal ----------------------------------------------
 
 

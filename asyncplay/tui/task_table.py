@@ -38,9 +38,13 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("lifetime", "lifetime", 8),
 )  # 75 cells with the gaps: the whole row fits an 80-column terminal
 KEYS = tuple(key for key, _label, _width in COLUMNS)
-#: The name and coroutine columns grow to the run's longest (up to this many cells), so
+#: The name and coroutine columns grow to the run's longest (up to this many cells; in a
+#: pane wide enough for the whole row, only into its spare width: steps, running and
+#: lifetime stay in sight), so
 #: ``kettle-task`` is not ``kettle-ta~``; a longer one is cut in its middle.
 GROWN = {"name": 24, "coro": 24}
+_BASE = {key: width for key, _label, width in COLUMNS}
+_BASE_ROW = sum(width + 1 for width in _BASE.values())
 _GROWN_AT = tuple((KEYS.index(key), key, most) for key, most in GROWN.items())
 
 #: What each column means, for the help screen.
@@ -150,7 +154,8 @@ class TaskTable(TaskView):
         self._cache: LRUCache[tuple, Strip] = LRUCache(512)
         self.cursor_row = 0
         self.updates = 0  # cells redrawn because they changed (tests watch it)
-        self.widths = {key: width for key, _label, width in COLUMNS}
+        self.widths = dict(_BASE)  # drawn: ``wanted`` fitted to the pane
+        self.wanted = dict(_BASE)  # what the names so far would need (within GROWN)
         self._width = 0
         self._header = Strip([])
         self._lay_out()
@@ -166,14 +171,33 @@ class TaskTable(TaskView):
         )
 
     def _fit_names(self, values: tuple[str, ...]) -> bool:
-        """Widen the name and coroutine columns to ``values`` (within GROWN); True if so."""
-        grown = False
+        """Widen the name and coroutine columns to ``values`` (within GROWN and the pane's
+        width); True if a column's width changed."""
         for index, key, most in _GROWN_AT:
-            width = name_width(values[index], self.widths[key], most)
-            if width > self.widths[key]:
-                self.widths[key] = width
-                grown = True
-        return grown
+            self.wanted[key] = name_width(values[index], self.wanted[key], most)
+        return self._refit()
+
+    def _refit(self) -> bool:
+        """Share the pane's spare width between the name and coroutine columns, each at
+        most what it wants (half each, the rest to the other); True if a width changed.
+        A pane too narrow for the row anyway (it scrolls sideways) lets them grow whole."""
+        pane = self.size.width
+        spare = pane - _BASE_ROW if pane >= _BASE_ROW else sum(self.wanted.values())
+        need = {key: self.wanted[key] - _BASE[key] for key in GROWN}
+        name = min(need["name"], max(spare // 2, spare - need["coro"]))
+        coro = min(need["coro"], spare - name)
+        fitted = {"name": _BASE["name"] + name, "coro": _BASE["coro"] + coro}
+        if all(self.widths[key] == fitted[key] for key in GROWN):
+            return False
+        self.widths.update(fitted)
+        return True
+
+    def on_resize(self) -> None:
+        if self._refit():
+            self._lay_out()
+            self._cache.clear()
+            self._resize()
+            self.refresh()
 
     # ---- fed by the app's tick ---------------------------------------------------------
 
@@ -185,7 +209,8 @@ class TaskTable(TaskView):
         self._seen = 0
         self._cache.clear()
         self.cursor_row = 0
-        self.widths = {key: width for key, _label, width in COLUMNS}
+        self.widths = dict(_BASE)
+        self.wanted = dict(_BASE)
         self._lay_out()
         self._resize()
         self.scroll_to(0, 0, animate=False, immediate=True)
