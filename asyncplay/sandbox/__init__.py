@@ -352,6 +352,7 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
             hide,
             unshare_net=plan.network != "host",
             extra=net_args,
+            keep=lay.keep,
         )
     else:
         _network(plan, spec, run_dir)

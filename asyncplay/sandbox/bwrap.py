@@ -154,6 +154,7 @@ def argv(
     hide: list[str] | tuple[str, ...] = (),
     unshare_net: bool = True,
     extra: list[str] | None = None,
+    keep: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """The bwrap command line (up to ``--``) for a run in ``cwd``.
 
@@ -164,7 +165,8 @@ def argv(
     runtime, the program's file): those under ``/tmp``, which bwrap
     replaces with a fresh tmpfs, or inside a ``hide`` folder, are bound back, read-only, at
     the same place. ``writable`` folders are bound read-write; ``covers`` (host sockets)
-    get ``/dev/null`` bound over them; ``hide`` folders an empty tmpfs.
+    get ``/dev/null`` bound over them; ``hide`` folders an empty tmpfs. ``keep`` folders
+    (asyncplay's own data inside a writable folder) are bound back read-only over it.
     """
     exe = path() or "bwrap"
     out = [exe, *_base(tmp_size, unshare_net)]
@@ -181,6 +183,9 @@ def argv(
     for folder in writable:
         if os.path.isdir(folder):
             binds[folder] = "--bind"
+    for folder in keep:
+        if os.path.isdir(folder) and folder not in binds:
+            binds[folder] = "keep"
     # Parents first (bwrap cannot bind into a directory that does not exist yet), and no
     # read-only bind inside a folder already bound whole.
     done: list[tuple[str, str]] = []
@@ -189,6 +194,8 @@ def argv(
         if how == "--ro-bind" and any(_inside(target, t) and h != "--tmpfs" for t, h in done):
             continue
         done.append((target, how))
+        if how == "keep":
+            how = "--ro-bind"
         out += [how, target] if how == "--tmpfs" else [how, target, target]
     for sock in covers:
         if not any(_inside(sock, c) for c in covered):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["Layout", "PRIVATE", "check_write", "layout"]
+__all__ = ["Layout", "PRIVATE", "check_write", "data_folders", "layout"]
 
 PRIVATE = ("/tmp",)  # replaced by the run's own empty tmpfs under bwrap
 SHARED = ("/tmp", "/var/tmp")  # every user's: never the project folder
@@ -44,6 +44,8 @@ class Layout:
         self.read: list[str] = []  # the program's own file where its folder is protected
         self.hide: list[str] = []  # protected folders the program must not look into
         self.notices: list[str] = []  # one line each, for the run's first lines
+        # asyncplay's own data inside a writable folder: bound back read-only over it
+        self.keep: list[str] = []
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -55,6 +57,22 @@ def _homes() -> set[str]:
     if os.environ.get("HOME"):
         homes.add(os.environ["HOME"])
     return {os.path.realpath(h) for h in homes if h and os.path.isabs(h)}
+
+
+def data_folders() -> list[str]:
+    """asyncplay's own data folder (settings, autosave, unsaved edits, lock files), as the
+    storage module finds it (``$ASYNCPLAY_HOME``, else the XDG data folder), not created.
+
+    A project folder around it (``~/.local``, ``/home`` as the working directory) must not
+    hand the program asyncplay's settings and the user's unsaved edits."""
+    home = os.environ.get("ASYNCPLAY_HOME")
+    if home:
+        path = os.path.expanduser(home)
+    else:
+        from platformdirs import user_data_dir
+
+        path = user_data_dir("asyncplay", appauthor=False)
+    return [os.path.realpath(path)] if os.path.isabs(path) else []
 
 
 def protected(folder: str, sockets: list[str]) -> tuple[str, bool] | None:
@@ -71,6 +89,8 @@ def protected(folder: str, sockets: list[str]) -> tuple[str, bool] | None:
         return "shared with every user", False
     if real in _homes():
         return "your home folder itself", False
+    if any(_inside(h, real) for h in _homes()):
+        return "it holds your home folder", False
     if any(_inside(real, s) for s in SYSTEM) and not any(_inside(real, p) for p in SHARED):
         return "a system folder", False
     if any(os.path.dirname(s) == real for s in sockets):
@@ -132,4 +152,19 @@ def layout(
         real = os.path.realpath(folder)
         if real not in out.write:
             out.write.append(real)
+    # asyncplay's data stays read-only wherever it lies in a writable folder. Its
+    # snippets/ folder (where the playground runs an unsaved snippet: the project folder
+    # of such a run) stays writable; the rest of it (settings, autosave, unsaved edits)
+    # does not, also when the working directory is in it.
+    for data in data_folders():
+        snippets = os.path.join(data, "snippets")
+        for folder in list(out.write):
+            if _inside(folder, data) and not _inside(folder, snippets):
+                out.write.remove(folder)
+                out.notices.append(
+                    f"the folder {folder} is read-only in the sandbox (asyncplay's own "
+                    "data); --write DIR makes a folder writable"
+                )
+        if any(_inside(data, w) and data != w for w in out.write):
+            out.keep.append(data)
     return out

@@ -1,0 +1,125 @@
+"""Hostile programs the sandbox's authors had not seen, each one that got through once.
+
+Named ``test_sandbox_*``: CI runs it again as an unprivileged user (conftest marks it).
+Every program here tries one thing the threat model (docs/sandbox.md) forbids and prints
+what it got; the test asserts the refusal and, where the run must still work like python,
+that the legitimate part of it does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import env
+
+# Writes each file named on its command line; prints WROTE or the errno for each.
+WRITER = r"""
+import errno, sys
+for path in sys.argv[1:]:
+    try:
+        with open(path, "a") as f:
+            f.write("# written by a snippet\n")
+        print("WROTE", path)
+    except OSError as exc:
+        print("REFUSED", errno.errorcode.get(exc.errno, exc.errno), path)
+"""
+
+
+def _run(cwd: Path, *args: str, extra_env: dict[str, str]) -> str:
+    """``asyncplay run --sandbox bwrap ARGS`` in ``cwd``: the program's stdout (skips
+    where bwrap cannot run here)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "asyncplay", "run", "--quiet", "--sandbox", "bwrap", *args],
+        cwd=cwd,
+        env={**env(), **extra_env},
+        capture_output=True,
+        timeout=120,
+        input=b"",
+    )
+    if proc.returncode == 2 and b"bwrap" in proc.stderr:
+        pytest.skip(proc.stderr.decode().strip())
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc.stdout.decode()
+
+
+def _untouched(targets: list[Path], out: str) -> None:
+    """The real files are as they were. (The program may have been told it wrote one: under
+    ``/tmp``, the run's private tmpfs, bwrap makes the folders leading to a bound one, and a
+    write lands there, in the run's own memory, not in the real folder.)"""
+    for target in targets:
+        if target.name == "x.py":
+            assert not target.exists(), out
+        else:
+            assert target.read_text() == "{}\n", out
+
+
+def _data(tmp_path: Path) -> Path:
+    """A data folder as the playground leaves it: settings, unsaved edits, snippets."""
+    data = tmp_path / "work" / ".local" / "share" / "asyncplay"
+    (data / "snippets").mkdir(parents=True)
+    (data / "unsaved").mkdir()
+    (data / "settings.json").write_text("{}\n")
+    (data / "unsaved" / "edit.json").write_text("{}\n")
+    if os.geteuid() == 0:
+        # (the run's user, nobody, must be able to find its way to the project folders)
+        for folder in [tmp_path, *(p for p in (tmp_path / "work").rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
+        (tmp_path / "work").chmod(0o755)
+    return data
+
+
+def test_a_project_folder_around_the_data_folder_leaves_it_read_only(tmp_path) -> None:
+    """Once: with the working directory at ``~/.local`` (or any folder holding asyncplay's
+    data folder), the program rewrote asyncplay's settings and the user's unsaved edits."""
+    data = _data(tmp_path)
+    work = tmp_path / "work"
+    (work / "hostile.py").write_text(WRITER)
+    targets = [data / "settings.json", data / "unsaved" / "edit.json", data / "snippets" / "x.py"]
+    out = _run(
+        work,
+        "hostile.py",
+        str(work / "out.txt"),
+        *map(str, targets),
+        extra_env={"ASYNCPLAY_HOME": str(data)},
+    )
+    assert (work / "out.txt").exists(), out  # the project folder is still writable
+    _untouched(targets, out)
+
+
+def test_an_unsaved_snippet_in_the_data_folder_cannot_reach_the_rest_of_it(tmp_path) -> None:
+    """The playground runs an unsaved snippet as ``snippets/NAME.py`` in the data folder,
+    there as its working directory: its own folder is writable, the settings are not."""
+    data = _data(tmp_path)
+    snippets = data / "snippets"
+    (snippets / "untitled.py").write_text(WRITER)
+    targets = [data / "settings.json", data / "unsaved" / "edit.json"]
+    out = _run(
+        snippets,
+        "untitled.py",
+        str(snippets / "out.txt"),
+        *map(str, targets),
+        extra_env={"ASYNCPLAY_HOME": str(data)},
+    )
+    assert (snippets / "out.txt").exists(), out
+    _untouched(targets, out)
+
+
+def test_a_working_directory_holding_the_home_folder_is_read_only(tmp_path) -> None:
+    """Once: run from ``/home`` (the folder holding the user's home), the whole home folder
+    - dotfiles, other projects - was writable: only ``$HOME`` itself was protected."""
+    data = _data(tmp_path)
+    home = tmp_path / "work"
+    (tmp_path / "prog.py").write_text(WRITER)
+    (home / ".bashrc").write_text("# the user's\n")
+    out = _run(
+        tmp_path,
+        str(tmp_path / "prog.py"),
+        str(home / ".bashrc"),
+        extra_env={"HOME": str(home), "ASYNCPLAY_HOME": str(data)},
+    )
+    assert (home / ".bashrc").read_text() == "# the user's\n", out
