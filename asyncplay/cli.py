@@ -7,6 +7,7 @@ Every usage problem is one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from types import SimpleNamespace
@@ -30,6 +31,11 @@ class UsageError(Exception):
         self.status = status
 
 
+def _number(x: float) -> str:
+    """A bound as a person writes it: 1048576, not 1.04858e+06."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 class _Value:
     """A checked option value: the one definition both parsers use. A value must be a
     finite number in (``minimum``, ``maximum``] (from ``least`` when given): ``inf`` or
@@ -40,10 +46,12 @@ class _Value:
     ) -> None:
         self.kind, self.name, self.minimum, self.maximum = kind, name, minimum, maximum
         self.least = least
+        if least is None and kind is int:
+            least = math.floor(minimum) + 1  # a whole number above minimum: "from 32"
         self.range = (
-            f"from {least:g} to {maximum:g}"
+            f"from {_number(least)} to {_number(maximum)}"
             if least is not None
-            else f"more than {minimum:g} and at most {maximum:g}"
+            else f"more than {_number(minimum)} and at most {_number(maximum)}"
         )
 
     def __call__(self, text: str) -> object:
