@@ -123,3 +123,50 @@ def test_a_working_directory_holding_the_home_folder_is_read_only(tmp_path) -> N
         extra_env={"HOME": str(home), "ASYNCPLAY_HOME": str(data)},
     )
     assert (home / ".bashrc").read_text() == "# the user's\n", out
+
+
+SETID = r"""
+import errno, os, shutil
+def attempt(name, call):
+    try:
+        call()
+        print("GOT", name)
+    except OSError as exc:
+        print("REFUSED", name, errno.errorcode.get(exc.errno, exc.errno))
+shutil.copy(os.path.realpath("/bin/true"), "tool")
+attempt("chmod", lambda: os.chmod("tool", 0o4755))
+attempt("chmod-g", lambda: os.chmod("tool", 0o2755))
+attempt("fchmod", lambda: os.fchmod(os.open("tool", os.O_RDONLY), 0o6755))
+attempt("create", lambda: os.close(os.open("made", os.O_CREAT | os.O_WRONLY, 0o4755)))
+attempt("mkdir", lambda: os.mkdir("shared", 0o2775))
+attempt("plain", lambda: os.chmod("tool", 0o755))
+"""
+
+
+@pytest.mark.parametrize("mode", ["auto", "rlimit", "none"])
+def test_a_root_started_run_cannot_leave_a_setuid_root_program(tmp_path, mode) -> None:
+    """Once: as root the program (nobody) wrote the project folder through an idmapped
+    mount, so ``chmod 04755`` of a copied executable left a set-user-ID-root program on the
+    machine's disk that any local user could run to become root."""
+    if os.geteuid() != 0:
+        pytest.skip("the project folder is root's on disk only when asyncplay runs as root")
+    project = tmp_path / "proj"
+    project.mkdir()
+    tmp_path.chmod(0o755)
+    project.chmod(0o755)
+    (project / "hostile.py").write_text(SETID)
+    proc = subprocess.run(
+        [sys.executable, "-m", "asyncplay", "run", "--quiet", "--sandbox", mode, "hostile.py"],
+        cwd=project,
+        env=env(),
+        capture_output=True,
+        timeout=120,
+        input=b"",
+    )
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, (out, proc.stderr)
+    for name in ("chmod", "chmod-g", "fchmod", "create", "mkdir"):
+        assert f"REFUSED {name} EPERM" in out, out
+    assert "GOT plain" in out, out  # an ordinary chmod still works
+    for path in project.iterdir():
+        assert not path.stat().st_mode & 0o6000, (path, oct(path.stat().st_mode))

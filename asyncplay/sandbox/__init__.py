@@ -29,7 +29,18 @@ import sys
 from collections.abc import Callable
 
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import bwrap, cgroup, cpu, folders, memory, network, rlimit, sockets, user
+from asyncplay.sandbox import (
+    bwrap,
+    cgroup,
+    cpu,
+    folders,
+    memory,
+    network,
+    rlimit,
+    setid,
+    sockets,
+    user,
+)
 from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
 
 __all__ = [
@@ -330,6 +341,16 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
         plan.notes += notes
         mounts_plan, cwd = plan.mounts, spec.cwd
         setup += [lambda: mounts_plan.enter(cwd), user.drop(who)]
+        # What nobody creates in the idmapped project folder is root's on disk: no
+        # set-user-ID or set-group-ID bits on it (setid.py).
+        setid_prog = setid.setid_filter()
+        if setid_prog is not None:
+            setup.append(memory.filter_installer(setid_prog))
+        else:
+            plan.notes.append(
+                "set-user-ID files are not refused here (no seccomp filter for this "
+                "architecture): the project folder's new files are root's on disk"
+            )
         plan.notes.append(f"the program runs as {who.name} (uid {who.uid}), not root")
         for folder in plan.readonly:
             plan.notices.append(
