@@ -12,6 +12,8 @@ import math
 import re
 from collections import deque
 
+from asyncplay.protocol import slow_step_message
+
 MAX_OUTPUT_LINES = 10_000
 # Steps kept per task for the timeline and the trace. Past this, adjacent spans are merged
 # pairwise and each later span takes twice as many steps, so a task keeps between half
@@ -196,6 +198,8 @@ class RunModel:
         # Bumped whenever ``warnings`` changes, also in place (a slow step's update).
         self.warnings_version = 0
         self._slow_index: dict[tuple, int] = {}  # (task, step start) -> index in warnings
+        # task -> (step start, file, line): an open step past the slow-step threshold
+        self._held_at: dict[int, tuple[float, str, int]] = {}
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -342,6 +346,9 @@ def _step_open(m: RunModel, ev: dict) -> None:
     ):
         return
     ran = max(0.0, t - start)
+    file, line = ev.get("file"), ev.get("line")
+    if isinstance(file, str) and isinstance(line, int) and line > 0:
+        m._held_at[info.id] = (start, file, line)
     if info.open is not None and info.open[0] != start:
         _close_open(m, info)  # never closed (a lost record): the newer one counts
     if info.open is None:
@@ -514,16 +521,37 @@ def _run_end(m: RunModel, ev: dict) -> None:
             info.longest_step = max(longest, ran)
             info.last_active = start + ran
             info.open = None
-            _held_until_end(m, info.id, start, ran)
+            _held_until_end(m, info, start, ran)
     m.status = "ended"
     m.end = ev
 
 
-def _held_until_end(m: RunModel, task: int, start: float, ran: float) -> None:
+def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float) -> None:
     """A slow step told while it ran never ended: its warning says how long it held the
-    loop, to the run's end, not the 2 s it had when it was told."""
-    at = m._slow_index.get((task, start))
+    loop, to the run's end, not the 2 s it had when it was told. One not told yet (the run
+    was cut short before its step ended, under the 2 s of an ongoing report) gets its
+    warning here, at the line the runtime said it was held at (``step_open``)."""
+    at = m._slow_index.get((info.id, start))
     if at is None:
+        held = m._held_at.get(info.id)
+        if held is not None and held[0] == start:
+            _warning(
+                m,
+                {
+                    "event": "warning",
+                    "t": m.now,
+                    "kind": "slow_step",
+                    "message": slow_step_message(
+                        info.name, f"held the event loop for {ran:.2f} s, until the run ended,"
+                    ),
+                    "task": info.id,
+                    "file": held[1],
+                    "line": held[2],
+                    "duration": ran,
+                    "step": start,
+                    "until_end": True,
+                },
+            )
         return
     w = dict(m.warnings[at])
     w["duration"] = ran

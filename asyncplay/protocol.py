@@ -21,6 +21,7 @@ __all__ = [
     "Decoder",
     "loads",
     "number_problem",
+    "slow_step_message",
     "pack_created",
     "pack_done",
     "pack_json",
@@ -88,7 +89,12 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "threads": (int, _NONE),
         "path": (str, _NONE),  # kind ``write``: the refused path
     },
-    "step_open": {"id": (int,), "start": (int, float)},
+    "step_open": {
+        "id": (int,),
+        "start": (int, float),
+        "file": (str, _NONE),  # where the loop is held, once the step is slow
+        "line": (int, _NONE),
+    },
     "stdin": {"waiting": (bool,), "task": (int, _NONE)},
     "cancel_source": {
         "id": (int,),
@@ -119,6 +125,16 @@ EVENT_KINDS = JSON_KINDS | {
 # Header and body in one struct: the child packs a record with a single call.
 STEP_RECORD = struct.Struct("<BIIddIII")
 CREATED_RECORD = struct.Struct("<BIIIdIIIB")
+
+
+def slow_step_message(name: str, held: str) -> str:
+    """A ``slow_step`` warning's words (``held``: "held the event loop for 1.00 s"), the
+    runtime's and, for a step the run's end cut short, the reducer's."""
+    return (
+        f"{name} {held} without an await: no other task could run meanwhile. A blocking "
+        "call such as time.sleep() or a slow read freezes every task; await its asyncio "
+        "version (asyncio.sleep) or run it in a thread with asyncio.to_thread()."
+    )
 
 
 def pack_json(obj: dict) -> bytes:

@@ -117,6 +117,45 @@ def test_slow_step_threshold_is_the_flag(version: str, tmp_path: Path) -> None:
     assert r.kinds("hello")[0]["slow_step"] == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("version", ["3.10", SUPPORTED_VERSIONS[-1]])
+async def test_a_slow_step_cut_short_by_a_stop_is_still_warned(version: str, tmp_path) -> None:
+    """``while True: pass`` stopped before the 2 s ongoing report: the run used to end
+    with no warning at all. The watchdog's ``step_open`` now names the held line once the
+    step is slow, and the reducer warns at the run's end, at that line."""
+    from asyncplay.model import RunModel, apply
+    from asyncplay.runner.session import RunSession
+    from asyncplay.runner.spec import RunSpec
+
+    source = (
+        "import asyncio\n"
+        "async def spin():\n"
+        "    while True:\n"
+        "        pass\n"
+        "async def main():\n"
+        "    await asyncio.create_task(spin(), name='spinner')\n"
+        "asyncio.run(main())\n"
+    )
+    spec = RunSpec(source=source, path=str(tmp_path / "spin.py"), python=_python(version))
+    s = await RunSession.start(spec)
+    m = RunModel()
+    async for ev in s.events():
+        apply(m, ev)
+        if ev["event"] == "step_open" and ev.get("line") in (3, 4):
+            break  # slow, its line known, not told yet (that comes at 2 s)
+    assert m.warnings == []
+    await s.stop()
+    async for ev in s.events():
+        apply(m, ev)
+    await s.aclose()
+    assert m.status == "ended"
+    [w] = m.warnings
+    assert w["kind"] == "slow_step" and w["line"] in (3, 4), w
+    assert w["message"].startswith("spinner held the event loop for "), w
+    if version != "3.10":  # asyncio.run's SIGINT handler only cancels: the step goes on
+        assert w.get("until_end") and "until the run ended, without an await" in w["message"]
+    # (3.10 has no such handler: KeyboardInterrupt ends the step, which tells its length)
+
+
 RUNAWAY = """\
 import asyncio, time
 

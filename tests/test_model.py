@@ -203,6 +203,32 @@ def test_a_slow_step_told_while_it_ran_is_updated_in_place() -> None:
     )
 
 
+def test_a_slow_step_the_run_cut_short_before_it_was_told_gets_its_warning() -> None:
+    """Stopped (or timed out) 1 s into ``while True: pass``: the runtime had only sampled
+    the line (the ongoing report comes at 2 s), so the run used to end with no warning."""
+    m = _spinning()
+    apply(m, {"event": "step_open", "t": 1.0, "id": 2, "start": 0.5, "file": "x.py", "line": 6})
+    apply(m, {"event": "run_end", "t": 1.5, "exit_code": 130, "reason": "stopped"})
+    [w] = m.warnings
+    assert (w["kind"], w["task"], w["file"], w["line"], w["until_end"]) == (
+        "slow_step",
+        2,
+        "x.py",
+        6,
+        True,
+    )
+    assert abs(w["duration"] - 1.0) < 1e-9 and m.slow_steps == 1 == m.tasks[2].slow_steps
+    assert w["message"].startswith(
+        "Task-2 held the event loop for 1.00 s, until the run ended, without an await: "
+    )
+    # a step_open without a line (not slow yet) makes none; nor does a forged line
+    for extra in ({}, {"file": "x.py", "line": "6"}, {"file": None, "line": 6}):
+        m = _spinning()
+        apply(m, {"event": "step_open", "t": 1.0, "id": 2, "start": 0.5, **extra})
+        apply(m, {"event": "run_end", "t": 1.5, "exit_code": 130, "reason": "stopped"})
+        assert m.warnings == [], extra
+
+
 def test_waiting_for_input_follows_the_stdin_records() -> None:
     m = _spinning()
     assert not m.waiting_for_input

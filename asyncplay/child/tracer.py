@@ -553,11 +553,16 @@ class Tracer:
     def step_open(self, rec: _Rec, start: float, now: float) -> None:
         """The watchdog thread: ``rec``'s step, begun at ``start``, still runs at ``now``
         (perf_counter seconds). Told so that a task spinning in a loop shows as running,
-        with its running time growing, not as waiting; its ``S`` record closes it."""
+        with its running time growing, not as waiting; its ``S`` record closes it. Once
+        the step is slow, with the line it is held at: a run cut short (a stop, a limit)
+        before the step ends still has its slow_step warning, made by the reducer."""
         if not self.enabled:
             return
         t0 = self.t0
         ev = {"event": "step_open", "t": now - t0, "id": rec.tid, "start": start - t0}
+        sample = self.slow_sample
+        if sample is not None and sample[0] == start and sample[2]:
+            ev["file"], ev["line"] = sample[1], sample[2]
         self.channel.buf += protocol.pack_json(ev)
         self.channel.flush()
 
@@ -572,10 +577,7 @@ class Tracer:
         ev = {
             "event": "warning",
             "kind": "slow_step",
-            "message": f"{rec.name} {held} without an await: no other task could run "
-            "meanwhile. A blocking call such as time.sleep() or a slow read freezes every "
-            "task; await its asyncio version (asyncio.sleep) or run it in a thread with "
-            "asyncio.to_thread().",
+            "message": protocol.slow_step_message(rec.name, held),
             "task": rec.tid,
             "file": file,
             "line": line or None,
