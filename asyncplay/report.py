@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.text_cells import clean
+from asyncplay.timeline import shorten
 
 FOLD_OVER = 10
 COLUMNS = (
@@ -175,16 +176,36 @@ def rows(
     return [row for _key, row in keyed]
 
 
-def table(header: tuple[str, ...], body: list[tuple[str, ...]], width: int = 0) -> list[str]:
-    """Columns sized to their cells; lines cut at ``width`` (0: no limit), so the name,
-    the line and the figures stay whole and only the last columns go."""
+def table(
+    header: tuple[str, ...],
+    body: list[tuple[str, ...]],
+    width: int = 0,
+    shrink: tuple[int, ...] = (),
+    least: int = 10,
+) -> list[str]:
+    """Columns sized to their cells; lines cut at ``width`` (0: no limit). Too wide, the
+    ``shrink`` columns (names) give way first, widest first, down to ``least``, their
+    cells cut in the middle (``phil~r-one``: names alike differ at their end), so the
+    figures after them stay in sight; then only the last columns go."""
     widths = [len(h) for h in header]
     for row in body:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    full = list(widths)
+    excess = sum(widths) + 2 * (len(widths) - 1) - width if width else 0
+    while excess > 0:
+        widest = max(shrink, key=lambda i: widths[i], default=None)
+        if widest is None or widths[widest] <= max(least, len(header[widest])):
+            break
+        widths[widest] -= 1
+        excess -= 1
     lines = []
     for row in (header, *body):
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        lines.append(line[:width] if width else line)
+        cells = [
+            shorten(c, w, "~") if w < full[i] else c
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        lines.append(line[:width].rstrip() if width else line)
     return lines
 
 
@@ -240,10 +261,10 @@ def summary(
         matched = len(select(model, all_tasks, filter))
         parts.append(f"── tasks ({matched} of {shown} match {filter!r}) " + "─" * 20)
         if body:
-            parts += table(COLUMNS, body, width)
+            parts += table(COLUMNS, body, width, shrink=(0, 1))
     elif body:
         parts.append(f"── tasks ({shown}) " + "─" * 20)
-        parts += table(COLUMNS, body, width)
+        parts += table(COLUMNS, body, width, shrink=(0, 1))
         if hidden:
             parts.append(f"({hidden} asyncio-internal task(s) hidden; --all-tasks shows them)")
     elif model.tasks or hidden:

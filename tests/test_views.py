@@ -76,6 +76,25 @@ def test_cancel_source_the_latest_told_wins() -> None:
     assert "cancelled (by Task-1 at x.py:12)" in text
 
 
+def test_long_names_give_way_in_a_narrow_terminal_so_the_figures_stay() -> None:
+    """At 80 columns, two tasks named ``philosopher-number-one/-two`` pushed steps,
+    running and waiting off the line (the last columns were cut, whatever they held)."""
+    s = Stream().task(1, 0.0, "main")
+    for tid in (2, 3):
+        name = f"philosopher-number-{'one' if tid == 2 else 'two'}"
+        s.task(tid, 0.1, "main.<locals>.philosopher_dines", name=name, parent=1)
+        s.step(tid, 0.2, 0.0123)
+    lines = report.summary(build(s.end(3.0)), cwd="/p", width=80).splitlines()
+    header = lines[1]
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
+    assert "steps" in header and "running" in header, header
+    rows = [line for line in lines if line.startswith("phil")]
+    assert len(rows) == 2 and rows[0].split()[0] != rows[1].split()[0], rows
+    assert rows[0].split()[0].endswith("one") and "12.3ms" in rows[0], rows
+    wide = report.summary(build(s.events), cwd="/p").splitlines()  # no width: whole
+    assert any("philosopher-number-two" in line for line in wide)
+
+
 @pytest.mark.parametrize(
     "cause, by, line, shown",
     [
