@@ -69,9 +69,11 @@ def data_folders() -> list[str]:
     if home:
         path = os.path.expanduser(home)
     else:
-        from platformdirs import user_data_dir
-
-        path = user_data_dir("asyncplay", appauthor=False)
+        # platformdirs' user_data_dir on Linux, without importing it: the sandbox also runs
+        # under interpreters that only have the standard library.
+        xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+        base = xdg if xdg and os.path.isabs(xdg) else os.path.expanduser("~/.local/share")
+        path = os.path.join(base, "asyncplay")
     return [os.path.realpath(path)] if os.path.isabs(path) else []
 
 
