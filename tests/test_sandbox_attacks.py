@@ -170,3 +170,44 @@ def test_a_root_started_run_cannot_leave_a_setuid_root_program(tmp_path, mode) -
     assert "GOT plain" in out, out  # an ordinary chmod still works
     for path in project.iterdir():
         assert not path.stat().st_mode & 0o6000, (path, oct(path.stat().st_mode))
+
+
+INODES = r"""
+import os, time
+os.mkdir("/tmp/many")
+for i in range(400_000):
+    os.close(os.open(f"/tmp/many/{i:07d}-a-name-of-some-length", os.O_CREAT | os.O_WRONLY))
+print("MADE all of them", flush=True)
+time.sleep(2)
+"""
+
+
+def test_empty_files_in_the_private_tmp_count_against_memory(tmp_path) -> None:
+    """Once: without a memory cgroup (a user), empty files take no tmpfs blocks, so 300,000
+    of them in /tmp pinned 200 MiB of the kernel's memory under ``--memory 256``, unseen.
+    Now each file counts (memory.INODE_COST); with a cgroup the kernel charges it anyway."""
+    (tmp_path / "hostile.py").write_text(INODES)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "asyncplay",
+            "run",
+            "--sandbox",
+            "bwrap",
+            "--memory",
+            "64",
+            "--timeout",
+            "100",
+            "hostile.py",
+        ],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        timeout=150,
+        input=b"",
+    )
+    if proc.returncode == 2 and b"bwrap" in proc.stderr:
+        pytest.skip(proc.stderr.decode().strip())
+    assert b"MADE" not in proc.stdout, proc.stderr
+    assert proc.returncode == 122, proc.stderr  # the memory limit
