@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import asyncplay
 from asyncplay.exits import INTERNAL as EXIT_INTERNAL
 from asyncplay.exits import USAGE as EXIT_USAGE
+from asyncplay.runner.spec import NETWORKS, SANDBOXES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,8 +84,8 @@ class _Choice:
 
 WEEK = 7 * 24 * 3600.0  # seconds: the upper bound of the time limits
 SORT_CHOICES = ("created", "running", "waiting", "steps")
-SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # asyncplay/sandbox MODES
-NETWORK_MODES = ("on", "host", "off")  # asyncplay/sandbox/network.py MODES
+SANDBOX_MODES = SANDBOXES  # asyncplay.sandbox.MODES
+NETWORK_MODES = NETWORKS  # asyncplay.sandbox.network.MODES
 
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
 RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from asyncplay.runner.spec import CLOCKS, Limits
+from asyncplay.runner.spec import CLOCKS, NETWORKS, SANDBOXES, Limits
 
 __all__ = [
     "AUTOSAVE_FILE",
@@ -78,8 +78,6 @@ SETTINGS_FILE = "settings.json"
 SNIPPETS_DIR = "snippets"
 UNSAVED_DIR = "unsaved"  # asyncplay/unsaved.py's folder
 FORMAT_VERSION = 1
-SANDBOXES = ("auto", "bwrap", "rlimit", "none")
-NETWORKS = ("on", "host", "off")  # asyncplay/sandbox/network.py MODES
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 

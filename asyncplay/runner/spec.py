@@ -6,6 +6,10 @@ import os
 import sys
 
 CLOCKS = ("real", "virtual")
+# The words of --sandbox and --network, kept here (a module every front end imports cheaply)
+# so the CLI, the settings, the lab policy and the sandbox share one list.
+SANDBOXES = ("auto", "bwrap", "rlimit", "none")
+NETWORKS = ("on", "host", "off")
 
 
 class Limits:

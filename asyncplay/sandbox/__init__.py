@@ -28,7 +28,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from asyncplay.runner.spec import RunSpec
+from asyncplay.runner.spec import SANDBOXES, RunSpec
 from asyncplay.sandbox import (
     bwrap,
     cgroup,
@@ -54,7 +54,7 @@ __all__ = [
     "prepare",
 ]
 
-MODES = ("auto", "bwrap", "rlimit", "none")
+MODES = SANDBOXES
 MIB = 1024 * 1024
 
 

@@ -32,6 +32,8 @@ import subprocess
 import time
 from collections.abc import Callable
 
+from asyncplay.runner.spec import NETWORKS
+
 __all__ = [
     "DEFAULT",
     "LIVE_HELPERS",
@@ -47,7 +49,7 @@ __all__ = [
     "slirp_usable",
 ]
 
-MODES = ("on", "host", "off")
+MODES = NETWORKS
 DEFAULT = "on"
 TOOL = "slirp4netns"
 READY_TIMEOUT = 5.0  # seconds the helper may take to bring the interface up

@@ -25,6 +25,7 @@ import os
 import stat
 
 from asyncplay import exits
+from asyncplay.runner.spec import NETWORKS, SANDBOXES
 
 __all__ = [
     "CHOICES",
@@ -51,8 +52,8 @@ LIMITS: dict[str, tuple[str, str, bool]] = {
     "procs": ("procs", "", True),
     "output-limit": ("output_mib", "MiB", False),
 }
-SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")  # asyncplay.sandbox.MODES
-NETWORK_MODES = ("on", "host", "off")  # --network
+SANDBOX_MODES = SANDBOXES  # --sandbox, asyncplay.sandbox.MODES
+NETWORK_MODES = NETWORKS  # --network, asyncplay.sandbox.network.MODES
 CHOICES: dict[str, tuple[str, ...]] = {"network": NETWORK_MODES, "sandbox": SANDBOX_MODES}
 TABLES = ("ceilings", "defaults", "allowed")
 

@@ -14,24 +14,10 @@ import signal
 from collections.abc import Callable
 
 from asyncplay.runner.spec import Limits
+from asyncplay.selfguard import libc_prctl
 
 MIB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
-
-
-_PRCTL: list = []
-
-
-def _libc_prctl() -> Callable[..., int] | None:
-    """libc's prctl, loaded once per process (every run needs it twice)."""
-    if not _PRCTL:
-        try:
-            import ctypes
-
-            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
-        except (OSError, AttributeError, ImportError):
-            _PRCTL.append(None)
-    return _PRCTL[0]
 
 
 FILE_SIZE_FACTOR = 8  # a file the program writes may be this many --output-limits big
@@ -73,7 +59,7 @@ def preexec(
     steps, run in order after the join (as root: the run's mounts, then the drop to an
     unprivileged user).
     """
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     parent = os.getpid()
     R = resource
     cpu = int(limits.cpu + 0.999) if limits.cpu else None
@@ -188,7 +174,7 @@ def become_subreaper() -> bool:
     killpg cannot reach it; as a subreaper, asyncplay inherits it instead of init, sees it,
     and kills it when the run ends.
     """
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     if prctl is None:
         return False
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
