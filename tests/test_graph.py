@@ -116,7 +116,9 @@ def test_cli_graph_of_a_stuck_program(tmp_path) -> None:
         "    await asyncio.gather(ta)\n"
         "asyncio.run(main())\n"
     )
-    r = asyncplay("run", "--quiet", "--graph", "--timeout", "1", "p.py", cwd=tmp_path)
+    # The timeout counts start-up too (over a second on a loaded machine): 5 s lets the
+    # program reach its deadlock before the limit takes the graph's snapshot.
+    r = asyncplay("run", "--quiet", "--graph", "--timeout", "5", "p.py", cwd=tmp_path)
     assert r.returncode == 124
     err = r.stderr.decode()
     assert "Task-1 (main) at p.py:10, awaiting gather(1)" in err
