@@ -45,7 +45,10 @@ REPO = Path(__file__).resolve().parent.parent
 SNIPPETS_DIR = REPO / "snippets"
 #: The snippets asyncplay uses: the same folder, or their copy in an installed asyncplay.
 BUNDLED = bundled_dir()
-#: Every snippet must finish within this many seconds, start-up included.
+#: Every snippet must finish within this many seconds under plain Python, start-up included.
+#: (Under asyncplay the run's own --timeout, 30 s, is the limit and its exit status says so:
+#: a sandboxed run's time there measures the machine's load and the runs' CPU share as much
+#: as the snippet.)
 TIME_LIMIT = 5.0
 #: What a snippet prints (to stderr) on a Python older than its "Requires Python:".
 UNSUPPORTED_MESSAGE = "needs Python 3.11 or newer"
@@ -562,7 +565,7 @@ def run_asyncplay(name: str, python: str, cwd: Path) -> RunResult:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=90,  # asyncplay's own --timeout (30 s) ends the run first
         env=_env(),
     )
     elapsed = time.monotonic() - start
@@ -612,11 +615,17 @@ def assert_lines_in_order(stdout: str, expected: tuple[str, ...], log: str) -> N
             pytest.fail(f"no line starting with {want!r} (in this order)\n{log}")
 
 
-def assert_output(snippet: Snippet, version: tuple[int, int], result: RunResult) -> None:
+def assert_output(
+    snippet: Snippet,
+    version: tuple[int, int],
+    result: RunResult,
+    time_limit: float | None = TIME_LIMIT,
+) -> None:
     """Exit status, key lines and time limit, as the snippet's docstring promises."""
     expect = EXPECTATIONS[snippet.name]
     assert result.exit_code == snippet.expected_exit_status(version), result.log
-    assert result.elapsed < TIME_LIMIT, f"took {result.elapsed:.1f} s\n{result.log}"
+    if time_limit is not None:
+        assert result.elapsed < time_limit, f"took {result.elapsed:.1f} s\n{result.log}"
     if not snippet.supports(version):
         assert UNSUPPORTED_MESSAGE in result.stderr, result.log
         assert "Traceback" not in result.stderr, result.log
@@ -653,7 +662,7 @@ def test_snippet_runs_under_asyncplay(name: str, version: str, tmp_path: Path) -
     snippet = find_bundled(name)
     assert snippet is not None
     result = run_asyncplay(name, python, tmp_path)
-    assert_output(snippet, _version_of(version), result)
+    assert_output(snippet, _version_of(version), result, time_limit=None)
     if not snippet.supports(_version_of(version)):
         return
 
