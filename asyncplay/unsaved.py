@@ -123,12 +123,19 @@ class Entry:
 
 
 def first_change(text: str, clean: str | None) -> tuple[int, str]:
-    """The first line (1-based) of ``text`` that differs from ``clean``, and its text."""
+    """The first line (1-based) of ``text`` that differs from ``clean``, and its text; a
+    blank one gives way to the next changed line with text (Enter, then typing: the
+    typed line is what tells the buffer apart in the list)."""
     new = text.splitlines()
     old = (clean or "").splitlines()
+    first = None
     for n, line in enumerate(new):
         if n >= len(old) or line != old[n]:
-            return n + 1, line
+            if line.strip():
+                return n + 1, line
+            first = first or (n + 1, line)
+    if first is not None:
+        return first
     return len(new) + 1 if len(old) > len(new) else max(1, len(new)), ""
 
 

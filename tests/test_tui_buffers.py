@@ -238,3 +238,26 @@ async def test_a_symlinked_snippets_folder_is_refused_but_f2_and_save_as_still_w
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SnippetBrowser))
     assert SaveAsScreen(name="x").folder == tmp_path  # the current directory instead
+
+
+async def test_f2_lists_unsaved_work_by_the_typed_line_and_whole_on_a_wide_screen(tmp_path):
+    """Enter at the end of a file, then a line typed: the list said ``line 2:`` (the blank
+    one) and the detail '(removed lines)'; at 160 columns the row was cut at 36 cells."""
+    from textual.widgets import OptionList
+
+    from asyncplay.tui.snippet_browser import SnippetBrowser
+
+    kept = tmp_path / "main.py"
+    kept.write_text("import asyncio\n")
+    edited = storage.Autosave("import asyncio\n\n# my first try\n", path=str(kept))
+    unsaved.save_entry(edited, "import asyncio\n")
+    app = make_app("print(1)\n", str(tmp_path / "other.py"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, SnippetBrowser))
+        entry = next(e for e in app.screen.entries if e.kind == "unsaved")
+        assert entry.title.endswith("line 3: # my first try"), entry.title
+        assert "First changed line 3: # my first try" in entry.explanation
+        options = app.screen.query_one(OptionList)
+        row = f"{entry.name:<14} {entry.title}"
+        await wait_for(pilot, lambda: options.size.width >= len(row))

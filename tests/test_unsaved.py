@@ -65,6 +65,9 @@ def test_first_change() -> None:
     assert unsaved.first_change("a\nb\n", "a\nb\nc\n") == (3, "")
     assert unsaved.first_change("a\nb\nnew\n", "a\nb\n") == (3, "new")
     assert unsaved.first_change("x\n", None) == (1, "x")
+    # a blank line added, then the typed one: the typed one tells the buffer apart
+    assert unsaved.first_change("import asyncio\n\n# mine\n", "import asyncio\n") == (3, "# mine")
+    assert unsaved.first_change("a\n\n", "a\n") == (2, "")  # only a blank line added
 
 
 def test_a_damaged_entry_is_quarantined_with_a_notice(home) -> None:

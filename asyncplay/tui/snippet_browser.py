@@ -124,9 +124,13 @@ def unsaved_entries() -> list[SnippetEntry]:
         else:
             what = f"Unsaved edits to {unsaved.label(buffer)}."
         kept_at = time.strftime("%Y-%m-%d %H:%M", time.localtime(buffer.saved_at))
+        lines = len(buffer.text.splitlines())
+        shown = kept.first_text.strip() or (
+            "(a blank line)" if kept.first_line <= lines else "(removed lines)"
+        )
         explanation = (
             f"{what}\nKept {kept_at} ({ago(kept.age)}). First changed line "
-            f"{kept.first_line}: {kept.first_text.strip() or '(removed lines)'}\n\n"
+            f"{kept.first_line}: {shown}\n\n"
             "Enter opens it with these edits (Ctrl+S then saves them). Ctrl+D discards "
             "them, after asking."
         )
@@ -182,7 +186,8 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
         height: 1fr;
     }
     SnippetBrowser OptionList {
-        width: 36;
+        width: 45%;
+        min-width: 36;
         height: 1fr;
         border: none;
         text-wrap: nowrap;
