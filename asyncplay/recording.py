@@ -16,6 +16,7 @@ from typing import IO
 
 import asyncplay
 from asyncplay import exits
+from asyncplay.outfile import open_output_file
 from asyncplay.protocol import PROTOCOL_VERSION, NumberError, loads, number_problem, time_ok
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
@@ -184,9 +185,8 @@ class Recorder:
         self.limit = int(limit_mib * (1 << 20))  # bytes
         self.error: str | None = None
         self.cut: str | None = None  # why the recording stopped early, for the end
-        self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
-            path, "w", encoding="utf-8", errors="replace", buffering=BUFFER
-        )
+        # (never through a link or into a FIFO the program left there: outfile.py)
+        self._file: IO[str] | None = open_output_file(path, buffering=BUFFER)
         self._written = 0  # bytes: the encoder escapes everything to ASCII
         self._weight = 1  # the header, waiting below
         self._due = time.monotonic() + INTERVAL

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import IO
 
 from asyncplay.model import RunModel
+from asyncplay.outfile import open_output_file
 from asyncplay.text_cells import clean
 
 
@@ -22,7 +23,7 @@ def open_output(path: str, what: str) -> IO[str]:
     """Open an output file before the run starts: a path that cannot be written must fail
     now, as a usage error, not after the program ran (the run's result would be lost)."""
     try:
-        return open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        return open_output_file(path)
     except OSError as exc:
         raise OSError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
 

@@ -211,3 +211,49 @@ def test_empty_files_in_the_private_tmp_count_against_memory(tmp_path) -> None:
         pytest.skip(proc.stderr.decode().strip())
     assert b"MADE" not in proc.stdout, proc.stderr
     assert proc.returncode == 122, proc.stderr  # the memory limit
+
+
+PLANT = r"""
+import os, sys
+for name in ("run.rec", "trace.txt"):
+    os.symlink(sys.argv[1], name)
+os.mkfifo("fifo.rec")
+print("PLANTED")
+"""
+
+
+def test_a_link_the_program_planted_is_not_followed_by_record_or_trace(tmp_path) -> None:
+    """Once: a program left ``run.rec -> FILE`` in its project folder, and the user's next
+    ``asyncplay run --record run.rec`` (as root: root's) wrote the recording into FILE, a
+    file the program could never write (a root-started program is nobody)."""
+    target = tmp_path / "target.txt"
+    target.write_text("the user's own\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    if os.geteuid() == 0:
+        tmp_path.chmod(0o755)
+        project.chmod(0o777)  # (the project folder writable for nobody, idmapped or not)
+    (project / "plant.py").write_text(PLANT)
+    (project / "hello.py").write_text("print('hello')\n")
+    base = [sys.executable, "-m", "asyncplay", "run", "--quiet"]
+    first = subprocess.run(
+        [*base, "plant.py", str(target)],
+        cwd=project,
+        env=env(),
+        capture_output=True,
+        timeout=120,
+        input=b"",
+    )
+    assert b"PLANTED" in first.stdout, first.stderr
+    for flag, name in (("--record", "run.rec"), ("--trace", "trace.txt"), ("--record", "fifo.rec")):
+        proc = subprocess.run(
+            [*base, flag, name, "hello.py"],
+            cwd=project,
+            env=env(),
+            capture_output=True,
+            timeout=60,
+            input=b"",
+        )
+        assert proc.returncode == 2, (flag, name, proc.stderr)
+        assert b"symbolic link" in proc.stderr or b"not a regular file" in proc.stderr
+    assert target.read_text() == "the user's own\n"
