@@ -510,3 +510,33 @@ def test_at_80_columns_a_program_reading_stdin_is_still_said() -> None:
     assert "waits for input: Ctrl+L to type" in line and len(line) <= 59, line
     line = describe(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=40).plain
     assert "Ctrl+L" in line and len(line) <= 40, line
+
+
+async def test_the_status_time_never_runs_backwards_while_a_run_starts() -> None:
+    """The sandbox and the interpreter took 2.8 s to start on a busy machine: the status
+    counted 'running 2.8s' on the wall clock, then, at the first task (at 0.9 s on the
+    program's clock), 'running 0.9s'. Before the runtime's hello it says 'starting'."""
+    from tui_helpers import FedSession
+
+    session = FedSession()
+    now = [100.0]
+    app = AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="spin"),
+        session_factory=FedSession.factory(session),
+        clock=lambda: now[0],
+        autosave=False,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        session.feed({"event": "run_start", "t": 0.0})
+        now[0] += 2.8
+        await wait_for(pilot, lambda: app.status.plain.startswith("starting 2.8s"))
+        session.feed({"event": "hello", "t": 0.0, "version": 1, "python": "3.11.7"})
+        await wait_for(pilot, lambda: app.status.plain.startswith("running 0.0s"))
+        now[0] += 0.5
+        await wait_for(pilot, lambda: app.status.plain.startswith("running 0.5s"))
+        s = Stream()
+        s.task(1, 0.9, "main", line=9)
+        session.feed(*s.events[2:])  # the task alone: run_start and hello came above
+        await wait_for(pilot, lambda: app.status.plain.startswith("running 0.9s - 1 live task"))

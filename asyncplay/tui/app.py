@@ -165,7 +165,9 @@ class AsyncplayApp(BufferFiles, App[int]):
         self._rerun = False
         self._stop_pending = False  # stop asked for while the run was starting
         self._started = 0.0
-        self._now_seen = 0.0  # the model's time when last looked at, and the wall time then
+        # the model's time (and whether the runtime said hello) when last looked at, and
+        # the wall time then: the program's clock starts at its hello
+        self._now_seen: tuple[float, bool] = (0.0, False)
         self._now_seen_at = 0.0
         self._clean_text = saved_text(buffer)
         self._note = note
@@ -341,8 +343,9 @@ class AsyncplayApp(BufferFiles, App[int]):
         if m.status == "ended":
             return m.now
         wall = self.clock()
-        if m.now != self._now_seen:
-            self._now_seen, self._now_seen_at = m.now, wall
+        seen = (m.now, m.protocol is not None)
+        if seen != self._now_seen:
+            self._now_seen, self._now_seen_at = seen, wall
         speed = m.speed if m.protocol is not None else self.settings.speed
         return m.now + max(0.0, wall - self._now_seen_at) * speed
 
@@ -460,7 +463,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         self.timeline.show(model, self.program)
         self.graph.show(model, self.program)
         self._started = self.clock()
-        self._now_seen, self._now_seen_at = 0.0, self._started
+        self._now_seen, self._now_seen_at = (0.0, False), self._started
         session = await self.session_factory(spec)
         self.session = session
         if self._stop_pending:

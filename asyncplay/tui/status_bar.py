@@ -9,7 +9,12 @@ from textual.widgets import Static
 from asyncplay.model import RunModel
 from asyncplay.tui.ending import status_text
 
-STATE_STYLE = {"running": "bold green", "stopping": "bold yellow", "ended": "bold"}
+STATE_STYLE = {
+    "running": "bold green",
+    "starting": "bold green",
+    "stopping": "bold yellow",
+    "ended": "bold",
+}
 
 
 Part = list[tuple[str, str]]  # (text, style) pieces of one part of the line
@@ -97,8 +102,14 @@ def _state(model: RunModel | None, elapsed: float, stopping: bool) -> Part:
         head, _, rest = status_text(end, model.limits, model.now).partition(" - ")
         part = [(head, "bold green" if code == 0 else "bold red")]
         return part + [(f" - {rest}", "")] if rest else part
-    state = "stopping" if stopping else "running"
+    # Before the program's runtime says hello (the sandbox and the interpreter start, a
+    # second or more on a busy machine) the time is the wall clock's; the program's own
+    # clock then starts from 0: "running" would have counted 2.8 s, then 2.4 s.
+    starting = model.protocol is None and not model.tasks
+    state = "stopping" if stopping else "starting" if starting else "running"
     part = [(state, STATE_STYLE[state]), (f" {elapsed:.1f}s", "")]
+    if starting:
+        return part
     if model.tasks:
         user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
         part.append((f" - {user} live {'tasks' if user != 1 else 'task'}", ""))
