@@ -412,6 +412,20 @@ def _sandbox_network(w: dict, model: RunModel | None, line: int | None) -> tuple
     )
 
 
+def _sandbox_write(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
+    said = _str(w.get("message"))
+    return (
+        "the sandbox kept a folder read-only",
+        f"{_cut(said, 200) if said else 'The program could not write a file.'}",
+        "asyncplay's sandbox lets a run write its working directory and its own folder, "
+        "and keeps the rest of the machine read-only (when asyncplay runs as root, the "
+        "program runs as the unprivileged user nobody). The program is not at fault.",
+        "Write inside the project folder, or run it with --write DIR to let it write DIR "
+        "too (a system folder stays read-only).",
+        "# in a shell: asyncplay run --write ~/results report.py",
+    )
+
+
 _KINDS = {
     "never_awaited": _never_awaited,
     "exception_never_retrieved": _never_retrieved,
@@ -424,6 +438,7 @@ _KINDS = {
     "channel_lost": _channel_lost,
     "tracer_failed": _tracer_failed,
     "sandbox_network": _sandbox_network,
+    "sandbox_write": _sandbox_write,
 }
 #: Every warning kind this module explains (the others get a generic explanation).
 KINDS: tuple[str, ...] = tuple(_KINDS)
@@ -441,6 +456,7 @@ SHORT_NAMES: dict[str, str] = {
     "channel_lost": "trace lost",
     "tracer_failed": "tracer failed",
     "sandbox_network": "no network",
+    "sandbox_write": "read-only folder",
 }
 
 
