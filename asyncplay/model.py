@@ -129,7 +129,9 @@ class TaskInfo:
         """The name, and what it runs when the name is asyncio's default (``Task-2
         brew_tea``): a lane or a row of unnamed tasks then says something."""
         name = self.name
-        if DEFAULT_NAME.fullmatch(name) and self.coro and self.coro != "?":
+        # Not asyncio's own tasks: BaseEventLoop.shutdown_default_executor says nothing
+        # and would widen every lane's label.
+        if not self.internal and DEFAULT_NAME.fullmatch(name) and self.coro not in ("", "?"):
             return f"{name} {self.coro}"
         return name
 

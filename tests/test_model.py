@@ -245,4 +245,6 @@ def test_a_label_says_what_an_unnamed_task_runs() -> None:
     m = _spinning()
     apply(m, {"event": "task_created", "t": 0.0, "id": 3, "name": "kettle", "coro": "brew"})
     apply(m, {"event": "task_created", "t": 0.0, "id": 4, "name": "", "coro": "brew"})
-    assert [t.label for t in m.tasks.values()] == ["Task-2 spin", "kettle", ""]
+    apply(m, {"event": "task_created", "t": 0.0, "id": 5, "name": "Task-5", "internal": True,
+              "coro": "BaseEventLoop.shutdown_default_executor"})  # fmt: skip
+    assert [t.label for t in m.tasks.values()] == ["Task-2 spin", "kettle", "", "Task-5"]
