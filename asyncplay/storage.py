@@ -144,18 +144,23 @@ def user_snippets_dir() -> Path:
     return ensure_private_dir(data_dir() / SNIPPETS_DIR, follow=False)
 
 
-def write_atomic(path: Path, text: str, *, keep_mode: bool = False) -> None:
+def write_atomic(
+    path: Path, text: str, *, keep_mode: bool = False, follow_links: bool = True
+) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so readers see the old file or the new one.
 
     The temporary file is created in the target's directory (``os.replace`` is atomic
     only within one file system) and removed again if anything fails. The new file is
     0600, unless ``keep_mode``: then an existing file keeps its permission bits and a
     symlink keeps pointing at the file it names (the one written), which is what saving
-    a user's own file elsewhere should do.
+    a user's own file elsewhere should do. ``follow_links=False``: a symlink at ``path`` is
+    replaced by the file, never followed (a link a program left where its own file was).
     """
     path = Path(path)
     mode = FILE_MODE
-    if keep_mode:
+    if keep_mode and not follow_links and path.is_symlink():
+        mode = 0o644  # (the link's target's mode is not ours to copy)
+    elif keep_mode:
         path = Path(os.path.realpath(path))
         with contextlib.suppress(FileNotFoundError):
             mode = stat.S_IMODE(path.stat().st_mode)

@@ -257,3 +257,29 @@ def test_a_link_the_program_planted_is_not_followed_by_record_or_trace(tmp_path)
         assert proc.returncode == 2, (flag, name, proc.stderr)
         assert b"symbolic link" in proc.stderr or b"not a regular file" in proc.stderr
     assert target.read_text() == "the user's own\n"
+
+
+@pytest.mark.usefixtures("home")
+async def test_save_replaces_a_link_the_program_put_where_its_file_was(tmp_path) -> None:
+    """Once: a program replaced its own file with ``prog.py -> FILE`` (its folder is
+    writable), and the playground's next Ctrl+S wrote the editor's text into FILE - with
+    root's rights when asyncplay ran as root (``/etc/passwd``), into ``~/.bashrc`` as a
+    user. The buffer's path was resolved when it was opened, so a link there now is new:
+    Save replaces the link with the file and leaves FILE alone."""
+    from tui_helpers import make_app
+
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not the program\n")
+    prog = tmp_path / "proj" / "prog.py"
+    prog.parent.mkdir()
+    prog.write_text("a = 1\n")
+    app = make_app("a = 1\n", str(prog))
+    async with app.run_test(size=(80, 24)) as pilot:
+        prog.unlink()
+        prog.symlink_to(target)  # what the program did while it ran
+        await pilot.press("end", "2")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert target.read_text() == "not the program\n"
+        assert not prog.is_symlink()
+        assert prog.read_text() == "a = 12\n"

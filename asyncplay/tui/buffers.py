@@ -445,11 +445,12 @@ class BufferFiles:
         except OSError:
             return False
 
-    def write_file(self, path: Path) -> None:
+    def write_file(self, path: Path, *, follow_links: bool = True) -> None:
         """Save the buffer to ``path`` (atomically; an existing file keeps its mode). The
-        buffer is then that file's: an entry and lock under its old key are let go."""
+        buffer is then that file's: an entry and lock under its old key are let go.
+        ``follow_links=False``: a symlink at ``path`` is replaced, not written through."""
         text = self.editor.text  # type: ignore[attr-defined]
-        storage.write_atomic(path, text, keep_mode=True)
+        storage.write_atomic(path, text, keep_mode=True, follow_links=follow_links)
         old_key = unsaved.key_of(self.buffer)
         self.buffer.path = str(path.resolve())
         self.buffer.snippet = self.buffer.copy_of = self.buffer.copy_id = None
@@ -475,8 +476,11 @@ class BufferFiles:
 
     def action_save(self) -> None:
         if self.buffer.path and not self.is_bundled() and not self.buffer.read_only:
+            # The buffer's path was resolved when it was opened: a symlink there now was
+            # put there since, e.g. by the program run from that folder (prog.py ->
+            # /etc/passwd; as root asyncplay would write it). Replace it, never follow it.
             try:
-                self.write_file(Path(self.buffer.path))
+                self.write_file(Path(self.buffer.path), follow_links=False)
             except OSError as exc:
                 self.notify(f"could not save: {exc}", severity="error")  # type: ignore[attr-defined]
             return

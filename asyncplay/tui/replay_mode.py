@@ -256,8 +256,8 @@ class ReplayApp(AsyncplayApp):
         folder = save_folder(self.replay.source_path)
         self.push_screen(SaveAsScreen(name=self.replay.save_name(), folder=folder), self._saved_as)
 
-    def write_file(self, path: Path) -> None:
-        super().write_file(path)  # raises OSError: then nothing changed
+    def write_file(self, path: Path, *, follow_links: bool = True) -> None:
+        super().write_file(path, follow_links=follow_links)  # OSError: nothing changed
         if self.replay is not None:
             self.leave_replay(f"saved {origin_label(self.buffer)}: yours to edit; F5 runs it")
 
