@@ -102,6 +102,7 @@ class Plan:
         self.notices: list[str] = []
         self.memory: memory.RunMemory | None = None  # the parent's watch, without a cgroup
         self.autogroups: cpu.Autogroups | None = None  # the same, for CPU
+        self.cpu_seen: float | None = None  # the most CPU one process used (no cgroup)
         self.user: user.Identity | None = None  # who the program runs as (asyncplay: root)
         self.mounts: user.MountPlan | None = None
         self.readonly: list[str] = []  # project folders that could not be made writable
@@ -198,7 +199,8 @@ class Plan:
         return self.cgroup.refused_forks() if self.cgroup is not None else 0
 
     def cpu_seconds(self) -> float | None:
-        return self.cgroup.cpu_seconds() if self.cgroup is not None else None
+        """The run's CPU time: its cgroup's, else the most one process was seen to use."""
+        return self.cgroup.cpu_seconds() if self.cgroup is not None else self.cpu_seen
 
     def oom_kills(self) -> int:
         return self.cgroup.oom_kills() if self.cgroup is not None else 0
@@ -210,6 +212,8 @@ class Plan:
         --memory in all (the session then stops the run)."""
         if self.autogroups is not None:
             self.autogroups.tick(pid)
+        if self.pid_namespace and self.cgroup is None:
+            self.cpu_seen = max(self.cpu_seen or 0.0, cpu.most_cpu_seconds(pid))
         if self.memory is not None and self.memory.over(pid):
             return "memory"
         return None

@@ -19,9 +19,25 @@ import time
 
 from asyncplay.sandbox.memory import descendants
 
-__all__ = ["NICE", "Autogroups", "autogroups_enabled", "lower_own_priority"]
+__all__ = ["NICE", "Autogroups", "autogroups_enabled", "lower_own_priority", "most_cpu_seconds"]
 
 NICE = 10  # weight 110 against an ordinary group's 1024: ten runs weigh about one
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time ``pid`` has used (user + system, /proc/PID/stat): what RLIMIT_CPU counts."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def most_cpu_seconds(root_pid: int) -> float:
+    """The most CPU time one process of the run has used: the evidence of --cpu where no
+    cgroup counts it and the program is not reaped into what asyncplay waits on (bwrap)."""
+    return max((_cpu_seconds(p) for p in [root_pid, *descendants(root_pid)]), default=0.0)
 
 
 def autogroups_enabled() -> bool:
