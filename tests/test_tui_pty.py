@@ -59,7 +59,9 @@ class Tmux:
             raise AssertionError(f"tmux {args}: {out.stderr}")
         return out.stdout
 
-    def start(self, *argv: str, name: str = "app") -> int:
+    def start(self, *argv: str, name: str = "app", prefix: str = "") -> int:
+        """The real command in a new session; ``prefix``: shell words before it
+        (``umask 000;``)."""
         env = {
             "ASYNCPLAY_HOME": str(self.home),
             "PYTHONPATH": str(ROOT),
@@ -69,6 +71,7 @@ class Tmux:
         }
         command = " ".join(
             [
+                *([prefix] if prefix else []),
                 "exec",
                 "env",
                 *(f"{k}={v}" for k, v in env.items()),

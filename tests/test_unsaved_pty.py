@@ -7,12 +7,10 @@ import json
 import os
 import signal
 import stat
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from test_tui_pty import Tmux, others, wait_gone
 
 pytestmark = pytest.mark.skipif(
@@ -24,42 +22,7 @@ pytestmark = pytest.mark.skipif(
 
 
 class Term(Tmux):
-    """Tmux with a shell prefix (``umask 000;``) before the command."""
-
-    def start(self, *argv: str, name: str = "app", prefix: str = "") -> int:
-        env = {
-            "ASYNCPLAY_HOME": str(self.home),
-            "PYTHONPATH": str(ROOT),
-            "TERM": "tmux-256color",
-            "HOME": str(self.tmp),
-            "PATH": os.environ.get("PATH", ""),
-        }
-        command = " ".join(
-            [
-                prefix,
-                "exec env",
-                *(f"{k}={v}" for k, v in env.items()),
-                sys.executable,
-                "-m",
-                "asyncplay",
-                *argv,
-            ]
-        )
-        width, height = self.size
-        self.tmux(
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            str(width),
-            "-y",
-            str(height),
-            "-c",
-            str(self.tmp),
-            command,
-        )
-        return int(self.tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+    """Tmux whose ``wait_screen`` also finds a needle a dialog or toast wrapped."""
 
     def wait_screen(self, needle: str, name: str = "app", timeout: float = 30) -> str:
         """Wait for ``needle``, also when a dialog or toast wrapped it over lines."""
