@@ -773,9 +773,12 @@ def test_a_venv_under_tmp_is_visible_inside_bwrap(tmp_path) -> None:
 # ---- a user who is not root, for real (root can become one here) -------------------------
 
 
-def _as_nobody(source: str, *argv: str):
-    """``asyncplay ARGV`` run as the unprivileged user ``nobody`` with the system Python,
-    in a directory of its own holding ``p.py`` (pytest's tmp_path is private to root)."""
+PRIVATE_UID = 2_000_000  # + a pid: a uid no account and no other test uses (bwrap maps it)
+
+
+def _as_nobody(source: str, *argv: str, uid: str = "nobody"):
+    """``asyncplay ARGV`` run as the unprivileged user ``nobody`` (or ``uid``) with the system
+    Python, in a directory of its own holding ``p.py`` (pytest's tmp_path is private to root)."""
     import shutil
     import subprocess
     import tempfile
@@ -794,7 +797,7 @@ def _as_nobody(source: str, *argv: str):
         with open(os.path.join(where, "p.py"), "w") as f:
             f.write(source)
         env = ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={where}", f"PYTHONPATH={root}"]
-        user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *env]
+        user = ["setpriv", f"--reuid={uid}", "--regid=nogroup", "--clear-groups", *env]
         probe = subprocess.run(
             [*user, system_python, "-c", "import asyncplay.runner.core"], capture_output=True
         )
@@ -815,8 +818,12 @@ def _as_nobody(source: str, *argv: str):
 @pytest.mark.parametrize("layer", LAYERS)
 def test_without_root_fork_still_fails_at_procs(layer) -> None:
     need(layer)
+    # RLIMIT_NPROC counts every process of the uid, machine-wide: a uid of its own, since a
+    # root asyncplay's runs (the other test worker's) are nobody's and come and go meanwhile.
     r = _as_nobody(
-        FORK_COUNT, "run", "--json", "--sandbox", layer, "--procs", "10", "p.py", "raise"
+        FORK_COUNT,
+        *("run", "--json", "--sandbox", layer, "--procs", "10", "p.py", "raise"),
+        uid=str(PRIVATE_UID + os.getpid() % 100_000),
     )
     n, exc, _errno = r.program_stdout.split()
     assert exc == "BlockingIOError" and 1 <= int(n) <= 9

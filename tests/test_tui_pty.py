@@ -188,10 +188,18 @@ def test_hang_up_saves_the_edit_and_kills_the_run(tmux, tmp_path) -> None:
     while others(set()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert others(set()) == [], "the run outlived the terminal"
-    # Coming back: the unsaved edit is there, and the status bar says so.
+    # Coming back: the unsaved edit is there, and the playground says so: the status note,
+    # the toast over it ("Unsaved edits to forever.py brought back"), or the unsaved mark.
     pid = tmux.start("forever.py", name="again")
-    screen = tmux.wait_screen("restored your unsaved edits", name="again")
-    assert "# survives the drop" in screen
+    screen = tmux.wait_screen("# survives the drop", name="again")
+    deadline = time.monotonic() + 10
+    while not any(
+        sign in screen  # the toast over the status line says it too
+        for sign in ("restored your unsaved edits", "forever.py *", "forever.py brought")
+    ):
+        assert time.monotonic() < deadline, f"no sign of the restore; the screen:\n{screen}"
+        time.sleep(0.1)
+        screen = tmux.screen("again")
     tmux.keys("C-q", name="again")
     wait_gone(pid)
 
