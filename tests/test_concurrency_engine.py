@@ -277,6 +277,13 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None
         assert v.returncode == 1 and v.program_stdout == ""
         return
     real = _real_run(name)
+    for _ in range(2):
+        if _normalised(v.program_stdout) == _normalised(real.program_stdout):
+            break
+        # Under the real clock, timers due within a millisecond of each other fire in one
+        # loop pass or two depending on the machine's load (the semaphore lesson's 'download
+        # 3: started' may come before 'download 2: finished'): another real run decides.
+        real = _real_run.__wrapped__(name)
     assert v.returncode == real.returncode
     assert _normalised(v.program_stdout) == _normalised(real.program_stdout)
     assert _summary(v) == _summary(real)
