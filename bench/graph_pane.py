@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.style import Style  # noqa: E402
 
-from asyncplay import graph  # noqa: E402
 from asyncplay.model import RunModel, build  # noqa: E402
-from asyncplay.tui.graph_pane import _row_strip, build_rows  # noqa: E402
+from asyncplay.tui.panes.graph import _row_strip, build_rows  # noqa: E402
+from asyncplay.views import graph
 
 N = 10_000
 

@@ -30,8 +30,8 @@ from tasks import PROGRAM
 
 sys.path.insert(0, str(ROOT))
 
-from asyncplay.recording import read  # noqa: E402
-from asyncplay.replay import fold  # noqa: E402
+from asyncplay.cli.replay import fold  # noqa: E402
+from asyncplay.views.recording import read  # noqa: E402
 
 
 def baseline(path: str) -> float:

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual.app import App, ComposeResult  # noqa: E402
 
 from asyncplay.model import RunModel, apply  # noqa: E402
-from asyncplay.tui.task_table import TaskTable  # noqa: E402
-from asyncplay.tui.timeline_pane import TimelinePane  # noqa: E402
+from asyncplay.tui.panes.task_table import TaskTable  # noqa: E402
+from asyncplay.tui.panes.timeline import TimelinePane  # noqa: E402
 
 TASKS, STEPS, TICKS = 10_000, 15, 60
 

@@ -72,8 +72,8 @@ async def measure(
 
     from asyncplay import storage
     from asyncplay.tui.app import AsyncplayApp
-    from asyncplay.tui.editor import CodeEditor
-    from asyncplay.tui.timeline_pane import TimelinePane
+    from asyncplay.tui.panes.editor import CodeEditor
+    from asyncplay.tui.panes.timeline import TimelinePane
 
     path = home / "bench_prog.py"
     app = AsyncplayApp(storage.Autosave(text=program or "pass\n", path=str(path)))

@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from asyncplay import graph, report, timeline, trace  # noqa: E402
 from asyncplay.model import RunModel, apply  # noqa: E402
+from asyncplay.views import chrome_trace as trace
+from asyncplay.views import graph, summary, timeline
 
 TASKS, STEPS = 20_000, 15  # steps per task
 
@@ -63,7 +64,7 @@ def main() -> None:
 
     parts = {
         "fold (apply)": best(fold),
-        "summary": best(lambda: report.summary(model, width=120)),
+        "summary": best(lambda: summary.summary(model, width=120)),
         "timeline": best(lambda: timeline.timeline_text(model, 120)),
         "graph": best(lambda: graph.graph_text(model)),
         "trace": best(lambda: trace.write(model, io.StringIO())),

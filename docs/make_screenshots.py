@@ -65,7 +65,7 @@ SHOTS: dict[str, tuple[str, Callable[[], str], str, tuple[int, int], str, Callab
 async def shoot(name: str, size: tuple[int, int], out: Path, text: bool) -> None:
     from asyncplay import storage
     from asyncplay.tui.app import AsyncplayApp
-    from asyncplay.tui.replay_session import ReplaySession, load_events
+    from asyncplay.tui.services.replay_session import ReplaySession, load_events
 
     events, source, snippet, cursor, note, then = SHOTS[name]
     then: Callable[..., Awaitable[None]]

@@ -351,7 +351,7 @@ def test_usage_errors_point_at_the_commands_own_help(argv, hint, capsys) -> None
 
 
 def test_a_python_that_never_answers_is_a_usage_error(tmp_path, monkeypatch) -> None:
-    from asyncplay.runner import python as pyinfo
+    from asyncplay.runner import interpreter as pyinfo
 
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\nexec sleep 30\n")

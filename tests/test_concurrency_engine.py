@@ -553,7 +553,7 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
     import os as _os
 
     from asyncplay import protocol
-    from asyncplay.child.recorder import Channel
+    from asyncplay.child.channel import Channel
     from asyncplay.child.tracer import Tracer, _Rec
 
     r, w = _os.pipe()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from asyncplay.explain import KINDS, Explanation, cancel_label, explain, explain_cancel
 from asyncplay.model import RunModel, build
+from asyncplay.views.explain import KINDS, Explanation, cancel_label, explain, explain_cancel
 from tests.streams import Stream
 
 P = "/p/x.py"

@@ -22,8 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncplay import explain, graph, protocol, recording, render, replay, report, timeline, trace
+from asyncplay import protocol
+from asyncplay.cli import printed as render
+from asyncplay.cli import replay
 from asyncplay.model import RunModel, apply
+from asyncplay.views import chrome_trace as trace
+from asyncplay.views import explain, graph, recording, summary, timeline
 
 SETTINGS = settings(
     max_examples=100,
@@ -299,7 +303,7 @@ def views(model: RunModel, events: list[dict], tmp: str) -> None:
             text = render.end_text(model, ns, "/p", model.end or _end(model.now))
             _no_raw_escape(text, "end_text")
             json.loads(render.summary_line(model, ns), parse_constant=_no_constant)
-        _no_raw_escape(report.summary(model, all_tasks, "/p", 40, filter="a"), "summary")
+        _no_raw_escape(summary.summary(model, all_tasks, "/p", 40, filter="a"), "summary")
         _no_raw_escape(
             timeline.timeline_text(model, 30, all_tasks=all_tasks, ascii_only=True),
             "timeline",
@@ -336,7 +340,7 @@ def views(model: RunModel, events: list[dict], tmp: str) -> None:
     back = recording.read(path)
     assert (back.truncated is None) == (events[-1]["event"] == "run_end"), back.truncated
     again = replay.fold(back, path)
-    assert report.summary(again, True, "/p") == report.summary(model, True, "/p")
+    assert summary.summary(again, True, "/p") == summary.summary(model, True, "/p")
 
 
 def _no_constant(name: str) -> None:
@@ -374,10 +378,10 @@ def test_the_forged_infinite_step_of_the_issue_is_refused_and_every_view_works(t
 def panes():
     from textual.app import App, ComposeResult
 
-    from asyncplay.tui.graph_pane import GraphPane
-    from asyncplay.tui.output_pane import OutputPane
-    from asyncplay.tui.task_table import TaskTable
-    from asyncplay.tui.timeline_pane import TimelinePane
+    from asyncplay.tui.panes.graph import GraphPane
+    from asyncplay.tui.panes.output import OutputPane
+    from asyncplay.tui.panes.task_table import TaskTable
+    from asyncplay.tui.panes.timeline import TimelinePane
 
     class Host(App):
         def compose(self) -> ComposeResult:

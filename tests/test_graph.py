@@ -7,9 +7,9 @@ from pathlib import Path
 from helpers import asyncplay
 from streams import Stream, gather_run
 
-from asyncplay import graph
 from asyncplay.model import MAX_SPANS_PER_TASK, build
-from asyncplay.tui.replay_session import load_events
+from asyncplay.tui.services.replay_session import load_events
+from asyncplay.views import graph
 
 
 def _shape(nodes: list[graph.Node], m) -> list:  # noqa: ANN001

@@ -167,9 +167,9 @@ def test_a_step_still_running_at_the_end_counts_up_to_the_end() -> None:
     assert (t.state, t.unfinished, t.open) == ("running", True, None)
     assert abs(t.running - 3.001) < 1e-9
     assert [round(x, 9) for x in t.spans[-1][:3]] == [0.5, 3.0, 3.0]
-    from asyncplay import report, timeline
+    from asyncplay.views import summary, timeline
 
-    assert "unfinished (running)" in report.summary(m)
+    assert "unfinished (running)" in summary.summary(m)
     lane = timeline.layout(m, 10).lanes[0]
     assert lane.label == "Task-2 spin" and lane.cells.endswith("rrrrrrrr")
 

@@ -290,8 +290,8 @@ def test_exit_status_and_signals_are_reported_exactly_under_on(
 def test_the_helper_is_gone_when_the_run_ends(tmp_path) -> None:
     """In-process run: the helper is our child; after the run nothing of it is left (and
     conftest checks every descendant too)."""
-    from asyncplay.runner.blocking import run_blocking
     from asyncplay.runner.spec import RunSpec
+    from asyncplay.runner.sync_driver import run_blocking
 
     (tmp_path / "p.py").write_text("import time\ntime.sleep(0.2)\n")
     spec = RunSpec(path="p.py", cwd=str(tmp_path), network="on")
@@ -526,7 +526,7 @@ def test_the_helper_tool_is_the_one_dotci_installs() -> None:
 async def test_the_tui_tells_the_runs_notices_once(tmp_path) -> None:
     from tui_helpers import make_app, wait_ended, wait_for
 
-    from asyncplay.tui.replay_session import ReplaySession
+    from asyncplay.tui.services.replay_session import ReplaySession
 
     notice = network.fallback_notice("slirp4netns is not installed [x]")
     sandbox = {"mode": "auto", "layers": ["bwrap"], "network": "off", "notices": [notice]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asyncplay.runner.outmatch import HOLD_SECONDS, MAX_HELD, OutputMerger
+from asyncplay.runner.output_merge import HOLD_SECONDS, MAX_HELD, OutputMerger
 
 
 def test_raw_then_chunk_is_attributed() -> None:

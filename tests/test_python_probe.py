@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from asyncplay.runner import python as pyinfo
+from asyncplay.runner import interpreter as pyinfo
 
 
 def test_a_shim_resolves_to_the_interpreter_it_starts(tmp_path) -> None:

@@ -12,7 +12,7 @@ from helpers import asyncplay, env
 from streams import gather_run
 
 from asyncplay import exits
-from asyncplay.recording import FORMAT, RecordingError, read
+from asyncplay.views.recording import FORMAT, RecordingError, read
 
 
 @pytest.mark.parametrize("snippet", ["chain", "queues", "taskgroup"])
@@ -174,7 +174,7 @@ def test_a_write_failing_late_keeps_the_run_result(tmp_path) -> None:
 
 
 def test_recorder_writes_in_chunks_in_order(tmp_path, monkeypatch) -> None:
-    from asyncplay import recording
+    from asyncplay.views import recording
 
     monkeypatch.setattr(recording, "CHUNK", 3)
     events = gather_run()
@@ -191,7 +191,7 @@ def test_recorder_writes_in_chunks_in_order(tmp_path, monkeypatch) -> None:
 def test_recorder_batches_by_steps_and_time(tmp_path, monkeypatch) -> None:
     """A tight loop sends few events of thousands of steps each: the batch is weighed in
     steps, so what waits in memory stays bounded whatever the run's length."""
-    from asyncplay import recording
+    from asyncplay.views import recording
 
     monkeypatch.setattr(recording, "CHUNK", 5_000)
     step = [1, 0.5, 1e-06, None, None, 0]
@@ -212,7 +212,7 @@ def test_recorder_batches_by_steps_and_time(tmp_path, monkeypatch) -> None:
 
 
 def test_recorder_stops_at_its_size_limit(tmp_path) -> None:
-    from asyncplay import recording
+    from asyncplay.views import recording
 
     events = gather_run()
     path = tmp_path / "r.jsonl"
@@ -269,7 +269,8 @@ def test_recording_a_long_run_keeps_asyncplay_small(tmp_path) -> None:
 
 
 def test_the_record_limit_default_is_the_recorders() -> None:
-    from asyncplay import cli, recording
+    from asyncplay import cli
+    from asyncplay.views import recording
 
     assert cli.RUN_OPTIONS["--record-limit"][2] == recording.LIMIT_MIB
     assert b"(default: 256)" in asyncplay("run", "--help").stdout
@@ -312,7 +313,7 @@ def test_a_module_run_records_the_module_file(tmp_path) -> None:
 
 
 def test_source_that_cannot_be_kept_is_said_in_a_note(tmp_path) -> None:
-    from asyncplay.recording import program_source
+    from asyncplay.views.recording import program_source
 
     big = "x = 1\n" * 10_000  # 60 KB: more than a quarter of a 0.1 MiB cap
     (tmp_path / "big.py").write_text(big)

@@ -370,7 +370,7 @@ async def test_the_settings_screen_shows_ceilings_and_refuses_values_above(
     from textual.app import App
     from textual.widgets import Input, Label, OptionList
 
-    from asyncplay.tui.settings import SettingsScreen
+    from asyncplay.tui.screens.settings import SettingsScreen
 
     monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
     path = extra(tmp_path, POLICY)

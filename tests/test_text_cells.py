@@ -13,9 +13,9 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from asyncplay.model import RunModel, apply
-from asyncplay.text_cells import clean, fit
-from asyncplay.tui.output_pane import TASK_WIDTH, OutputPane
-from asyncplay.tui.task_table import COLUMNS, NO_NAME, TaskTable
+from asyncplay.tui.panes.output import TASK_WIDTH, OutputPane
+from asyncplay.tui.panes.task_table import COLUMNS, NO_NAME, TaskTable
+from asyncplay.views.text_cells import clean, fit
 
 NAMES = [
     "a-very-long-task-name-that-goes-on-and-on-and-on-forever-and-ever-0001",

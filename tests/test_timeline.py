@@ -6,8 +6,8 @@ import pytest
 from helpers import asyncplay
 from streams import Stream, gather_run
 
-from asyncplay import timeline as tl
 from asyncplay.model import RunModel, apply, build
+from asyncplay.views import timeline as tl
 
 
 def _lanes(events: list[dict], cells: int, **kw) -> dict[str, str]:

@@ -9,8 +9,8 @@ import pytest
 from helpers import asyncplay
 from streams import Stream, gather_run
 
-from asyncplay import trace
 from asyncplay.model import build
+from asyncplay.views import chrome_trace as trace
 
 NUM = (int, float)
 # Required keys and their types per phase (Trace Event Format, "JSON Object Format").

@@ -309,7 +309,7 @@ async def test_no_color_and_themes(monkeypatch):
 
 
 async def test_a_broken_session_thread_ends_the_run_cleanly(tmp_path, monkeypatch):
-    import asyncplay.tui.session_thread as st
+    import asyncplay.tui.services.session_thread as st
 
     def broken(batch):
         raise RuntimeError("decoder bug")

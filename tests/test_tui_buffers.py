@@ -12,8 +12,8 @@ import pytest
 from tui_helpers import make_app, wait_for
 
 from asyncplay import storage, unsaved
-from asyncplay.tui.choice_screen import ChoiceScreen
-from asyncplay.tui.writer import Writer
+from asyncplay.tui.screens.choice import ChoiceScreen
+from asyncplay.tui.services.autosave_writer import Writer
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -169,7 +169,7 @@ def test_autosave_json_still_names_the_last_buffer(tmp_path) -> None:
 
 
 async def test_open_dialog_marks_files_with_kept_edits(tmp_path):
-    from asyncplay.tui.file_dialogs import OpenFileScreen
+    from asyncplay.tui.screens.file_dialogs import OpenFileScreen
 
     (tmp_path / "kept.py").write_text("a = 1\n")
     (tmp_path / "plain.py").write_text("b = 1\n")
@@ -222,8 +222,8 @@ async def test_opening_the_buffer_already_open_keeps_the_latest_keystrokes(tmp_p
 
 
 async def test_a_symlinked_snippets_folder_is_refused_but_f2_and_save_as_still_work(tmp_path, home):
-    from asyncplay.tui.file_dialogs import SaveAsScreen
-    from asyncplay.tui.snippet_browser import SnippetBrowser
+    from asyncplay.tui.screens.file_dialogs import SaveAsScreen
+    from asyncplay.tui.screens.snippet_browser import SnippetBrowser
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -245,7 +245,7 @@ async def test_f2_lists_unsaved_work_by_the_typed_line_and_whole_on_a_wide_scree
     one) and the detail '(removed lines)'; at 160 columns the row was cut at 36 cells."""
     from textual.widgets import OptionList
 
-    from asyncplay.tui.snippet_browser import SnippetBrowser
+    from asyncplay.tui.screens.snippet_browser import SnippetBrowser
 
     kept = tmp_path / "main.py"
     kept.write_text("import asyncio\n")

@@ -14,9 +14,9 @@ from textual.pilot import Pilot
 from tui_helpers import make_app, wait_ended, wait_for
 
 from asyncplay.tui.app import AsyncplayApp
-from asyncplay.tui.editor import CodeEditor
-from asyncplay.tui.replay_session import ReplaySession, load_events
-from asyncplay.tui.timeline_pane import TimelinePane
+from asyncplay.tui.panes.editor import CodeEditor
+from asyncplay.tui.panes.timeline import TimelinePane
+from asyncplay.tui.services.replay_session import ReplaySession, load_events
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -92,7 +92,7 @@ async def test_f7_switches_timeline_and_graph_on_a_small_screen(tmp_path) -> Non
 
 
 async def test_tabs_reach_every_view_and_f12_saves_as(tmp_path) -> None:
-    from asyncplay.tui.file_dialogs import SaveAsScreen
+    from asyncplay.tui.screens.file_dialogs import SaveAsScreen
 
     app = showcase_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -182,7 +182,7 @@ async def test_the_graph_shows_the_timeline_cursor_moment_until_fit(tmp_path) ->
 
 
 async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_path) -> None:
-    from asyncplay.tui.explain_screen import ExplainScreen, WarningsScreen
+    from asyncplay.tui.screens.explain import ExplainScreen, WarningsScreen
 
     app = showcase_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -204,7 +204,7 @@ async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_pa
 
 
 async def test_a_click_on_a_marked_gutter_or_a_timeline_warning_explains_it(tmp_path) -> None:
-    from asyncplay.tui.explain_screen import ExplainScreen
+    from asyncplay.tui.screens.explain import ExplainScreen
 
     app = showcase_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -225,7 +225,7 @@ async def test_a_click_on_a_marked_gutter_or_a_timeline_warning_explains_it(tmp_
 
 
 async def test_help_lists_the_timeline_graph_and_gutter(tmp_path) -> None:
-    from asyncplay.tui.help import HelpScreen
+    from asyncplay.tui.screens.help import HelpScreen
 
     app = showcase_app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -263,7 +263,7 @@ async def test_a_cursor_move_right_after_a_fit_still_picks_the_moment(tmp_path) 
 
 
 async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
-    from asyncplay.tui.explain_screen import ExplainScreen
+    from asyncplay.tui.screens.explain import ExplainScreen
 
     app = showcase_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

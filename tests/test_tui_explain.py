@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asyncplay.model import RunModel, apply, build
-from asyncplay.tui.marks import GUTTER, WARNING, RunMarks, warning_lines, warnings_at
+from asyncplay.views.gutter_marks import GUTTER, WARNING, RunMarks, warning_lines, warnings_at
 from tests.streams import Stream
 
 P = "/p/x.py"
@@ -96,10 +96,10 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import Button, OptionList, Static  # noqa: E402
 
-from asyncplay.explain import explain  # noqa: E402
-from asyncplay.tui.editor import CodeEditor  # noqa: E402
-from asyncplay.tui.explain_screen import ExplainScreen, WarningsScreen, warning_rows  # noqa: E402
-from asyncplay.tui.task_table import TaskTable, row_values  # noqa: E402
+from asyncplay.tui.panes.editor import CodeEditor  # noqa: E402
+from asyncplay.tui.panes.task_table import TaskTable, row_values  # noqa: E402
+from asyncplay.tui.screens.explain import ExplainScreen, WarningsScreen, warning_rows  # noqa: E402
+from asyncplay.views.explain import explain  # noqa: E402
 
 UNSET = object()
 

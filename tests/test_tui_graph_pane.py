@@ -14,10 +14,10 @@ from streams import Stream, gather_run
 from textual.app import App, ComposeResult
 
 from asyncplay.model import RunModel, apply, build
-from asyncplay.tui import graph_pane
-from asyncplay.tui.graph_pane import GraphPane
-from asyncplay.tui.replay_session import load_events
-from asyncplay.tui.task_view import TaskView
+from asyncplay.tui.panes import graph as graph_pane
+from asyncplay.tui.panes.graph import GraphPane
+from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.services.replay_session import load_events
 
 
 class PaneApp(App):

@@ -13,16 +13,16 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import TextArea
 
-from asyncplay.tui import highlight
-from asyncplay.tui.editor import CodeEditor
-from asyncplay.tui.highlight import PRIVATE_NAMES, highlight_name, lex
+from asyncplay.tui.panes.editor import CodeEditor
+from asyncplay.tui.textual_private import highlight
+from asyncplay.tui.textual_private.highlight import PRIVATE_NAMES, highlight_name, lex
 
 
 def test_the_private_textarea_hook_is_where_we_expect() -> None:
     area = TextArea("x = 1\n")
     for name in PRIVATE_NAMES:
         assert hasattr(area, name), (
-            f"TextArea.{name} is gone: asyncplay/tui/highlight.py overrides it; "
+            f"TextArea.{name} is gone: asyncplay/tui/textual_private/highlight.py overrides it; "
             "re-check Textual's _text_area.py and the pinned version"
         )
     assert isinstance(area._highlights, dict)

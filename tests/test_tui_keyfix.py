@@ -15,8 +15,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from asyncplay import storage
-from asyncplay.tui import keyfix
 from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.textual_private import key_order as keyfix
 
 pytestmark = pytest.mark.usefixtures("home")
 

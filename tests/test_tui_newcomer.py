@@ -15,8 +15,8 @@ from tui_helpers import wait_for
 
 from asyncplay import storage
 from asyncplay.tui.app import AsyncplayApp
-from asyncplay.tui.output_pane import OutputPane
-from asyncplay.tui.replay_session import ReplaySession
+from asyncplay.tui.panes.output import OutputPane
+from asyncplay.tui.services.replay_session import ReplaySession
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -109,9 +109,9 @@ async def test_the_last_line_shows_above_the_horizontal_scrollbar(size) -> None:
 
 
 def test_the_task_table_writes_times_as_the_summary_does() -> None:
-    from asyncplay import report
     from asyncplay.model import build
-    from asyncplay.tui.task_table import KEYS, row_values
+    from asyncplay.tui.panes.task_table import KEYS, row_values
+    from asyncplay.views import summary
 
     s = Stream()
     s.task(1, 0.0, "main")
@@ -120,11 +120,11 @@ def test_the_task_table_writes_times_as_the_summary_does() -> None:
     s.task(2, 0.01, "slow")
     s.step(2, 0.01, 0.0123)
     m = build(s.end(2.5))
-    summary = {row[0]: row for row in report.rows(m)}
+    table = {row[0]: row for row in summary.rows(m)}
     for tid, name, running in ((1, "Task-1", "120µs"), (2, "Task-2", "12.3ms")):
         cells = dict(zip(KEYS, row_values(m.tasks[tid], m.now, m), strict=True))
-        assert cells["running"] == running == summary[name][report.COLUMNS.index("running")]
-    assert report.duration(2.5) == "2.50s" and report.duration(12345.0) == "12345s"
+        assert cells["running"] == running == table[name][summary.COLUMNS.index("running")]
+    assert summary.duration(2.5) == "2.50s" and summary.duration(12345.0) == "12345s"
 
 
 # -- 4. names cut where there is room ------------------------------------------------------
@@ -255,7 +255,7 @@ async def test_ctrl_c_interrupts_a_real_run_with_sigint_first(tmp_path) -> None:
 
 
 def test_the_status_line_is_laid_out_for_its_width_never_cutting_a_word() -> None:
-    from asyncplay.tui.status_bar import describe
+    from asyncplay.tui.panes.status_bar import describe
 
     facts = ("3.11.7", "bwrap+cgroup+rlimit")
     label = "copy of snippet sequential"
@@ -365,7 +365,7 @@ async def test_opening_another_file_during_a_run_marks_whose_output_it_is(tmp_pa
 async def test_a_spinning_task_is_running_with_a_growing_time_in_the_table_and_timeline() -> None:
     from tui_helpers import FedSession
 
-    from asyncplay.timeline import RUN, UNICODE, WAIT
+    from asyncplay.views.timeline import RUN, UNICODE, WAIT
 
     session = FedSession()
     now = [100.0]
@@ -425,7 +425,7 @@ ASKS = 'name = input("What\'s your name? ")\nprint(f"Hello, {name}!")\n'
 async def test_what_was_typed_shows_in_the_output_marked_as_input(tmp_path) -> None:
     from tui_helpers import make_app, wait_ended
 
-    from asyncplay.tui.output_pane import INPUT_LABEL, INPUT_STYLE
+    from asyncplay.tui.panes.output import INPUT_LABEL, INPUT_STYLE
 
     app = make_app(ASKS, str(tmp_path / "asks.py"))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -500,7 +500,7 @@ async def test_ctrl_c_right_after_f5_stops_the_run_once_it_has_started() -> None
 
 def test_at_80_columns_a_program_reading_stdin_is_still_said() -> None:
     from asyncplay.model import build
-    from asyncplay.tui.status_bar import describe
+    from asyncplay.tui.panes.status_bar import describe
 
     s = Stream()
     s.task(1, 0.0, "main")

@@ -8,8 +8,8 @@ import pytest
 from tui_helpers import make_app, wait_ended
 
 from asyncplay import storage, unsaved
-from asyncplay.tui import ending
-from asyncplay.tui.settings import NUMBER_FIELDS
+from asyncplay.tui import ending_words as ending
+from asyncplay.tui.screens.settings import NUMBER_FIELDS
 
 SLEEPER = textwrap.dedent(
     """\
@@ -119,7 +119,7 @@ async def test_a_partial_line_is_drawn_where_it_was_printed(tmp_path):
 
 
 def test_a_carriage_return_overwrites_like_a_terminal() -> None:
-    from asyncplay.tui.output_pane import overwrite_returns
+    from asyncplay.tui.panes.output import overwrite_returns
 
     assert overwrite_returns("10%\r50%\r100%") == "100%"
     assert overwrite_returns("12345\rab") == "ab345"
@@ -143,7 +143,7 @@ async def test_a_progress_bar_shows_its_latest_state(tmp_path):
 async def test_help_says_how_to_reach_each_pane_from_the_real_keys():
     from textual.widgets import Static
 
-    from asyncplay.tui.help import HelpScreen, keys_for
+    from asyncplay.tui.screens.help import HelpScreen, keys_for
 
     app = make_app("x\n")
     async with app.run_test(size=(100, 40)) as pilot:
@@ -248,7 +248,7 @@ async def test_output_gets_the_larger_share_and_long_lines_scroll(tmp_path):
 
 def test_the_last_traceback_points_at_its_innermost_line_of_the_program() -> None:
     from asyncplay.model import OutputLine
-    from asyncplay.tui.traceback_lines import last_error_line
+    from asyncplay.views.traceback_lines import last_error_line
 
     def err(*texts: str) -> list[OutputLine]:
         return [OutputLine("stderr", t, None, 0.0) for t in texts]
@@ -337,7 +337,7 @@ async def test_a_task_stopped_by_a_limit_shows_cut_off(tmp_path):
         await pilot.press("f5")
         await wait_ended(pilot, timeout=30)
         main = next(t for t in app.model.tasks.values() if t.coro == "main")
-        from asyncplay.tui.task_table import row_values
+        from asyncplay.tui.panes.task_table import row_values
 
         assert row_values(main, app.model.now)[2] == "cut off"
         assert "cut off" in app.tasks.render_line(1).text + app.tasks.render_line(2).text

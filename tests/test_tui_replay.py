@@ -17,9 +17,9 @@ from helpers import asyncplay
 from tui_helpers import wait_for
 
 from asyncplay import exits, snippets, storage, unsaved
-from asyncplay.recording import read
-from asyncplay.replay import wants_tui
+from asyncplay.cli.replay import wants_tui
 from asyncplay.tui.replay_mode import Replay, ReplayApp, save_folder
+from asyncplay.views.recording import read
 
 PROGRAM = """import asyncio
 
@@ -163,7 +163,7 @@ def test_errors_come_before_the_app_with_their_status(tmp_path, monkeypatch) -> 
         if ev["event"] == "run_end":
             raise KeyError("x")
 
-    monkeypatch.setattr("asyncplay.replay.apply", refuse)
+    monkeypatch.setattr("asyncplay.cli.replay.apply", refuse)
     assert cli.main(["replay", str(good)]) == exits.RECORDING
     assert opened == [str(good)], "the app opened on a bad file"
 
@@ -396,7 +396,7 @@ async def test_opening_a_file_from_a_replay_leaves_replay_mode(recorded, tmp_pat
 
 
 async def test_the_timeline_cursor_shows_what_was_printed_by_then(recorded, no_spawn):
-    from asyncplay.tui.timeline_pane import TimelinePane
+    from asyncplay.tui.panes.timeline import TimelinePane
 
     app = _app(recorded)
     async with app.run_test(size=(120, 40)) as pilot:

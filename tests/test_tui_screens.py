@@ -18,11 +18,11 @@ from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
 
 from asyncplay import snippets, storage
 from asyncplay.storage import Settings
-from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen, list_completions
-from asyncplay.tui.find_bar import FindBar, GotoLineScreen, find_matches, goto_line
-from asyncplay.tui.help import TASK_COLUMNS, HelpScreen, format_key, help_bindings
-from asyncplay.tui.settings import SettingsScreen, parse_number, show_number
-from asyncplay.tui.snippet_browser import SnippetBrowser, SnippetChoice, reflow
+from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, find_matches, goto_line
+from asyncplay.tui.screens.file_dialogs import OpenFileScreen, SaveAsScreen, list_completions
+from asyncplay.tui.screens.help import TASK_COLUMNS, HelpScreen, format_key, help_bindings
+from asyncplay.tui.screens.settings import SettingsScreen, parse_number, show_number
+from asyncplay.tui.screens.snippet_browser import SnippetBrowser, SnippetChoice, reflow
 
 SIZE = (80, 24)
 _NOT_YET = object()
@@ -443,7 +443,7 @@ async def test_open_file_arrows_enter_folders_and_errors(tree: Path) -> None:
 
 
 async def test_open_file_cancel_and_unreadable(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from asyncplay.tui import file_dialogs
+    from asyncplay.tui.screens import file_dialogs
 
     secret = tree / "secret.py"
     secret.write_text("")

@@ -17,7 +17,7 @@ from tui_helpers import wait_for
 
 from asyncplay import snippets, storage
 from asyncplay.tui.app import AsyncplayApp
-from asyncplay.tui.replay_session import ReplaySession, load_events
+from asyncplay.tui.services.replay_session import ReplaySession, load_events
 
 EVENTS = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
 

@@ -11,12 +11,12 @@ from streams import Stream, gather_run
 from textual.app import App, ComposeResult
 from textual.message import Message
 
-from asyncplay import graph
-from asyncplay import timeline as tl
 from asyncplay.model import RunModel, apply, build
-from asyncplay.tui.replay_session import load_events
-from asyncplay.tui.task_view import TaskView
-from asyncplay.tui.timeline_pane import TIMELINE_HELP, TimelinePane, describe_at, fit_detail
+from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline import TIMELINE_HELP, TimelinePane, describe_at, fit_detail
+from asyncplay.tui.services.replay_session import load_events
+from asyncplay.views import graph
+from asyncplay.views import timeline as tl
 
 DATA = Path(__file__).resolve().parent / "data"
 

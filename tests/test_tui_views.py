@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from asyncplay.model import RunModel, apply
-from asyncplay.tui.output_pane import OutputPane, find_location
-from asyncplay.tui.status_bar import describe
-from asyncplay.tui.task_table import TaskTable, row_values
+from asyncplay.tui.panes.output import OutputPane, find_location
+from asyncplay.tui.panes.status_bar import describe
+from asyncplay.tui.panes.task_table import TaskTable, row_values
 
 
 class Host(App):
@@ -175,7 +175,7 @@ def test_status_sentences() -> None:
 
 
 def test_coalesced_output_folds_to_the_same_model() -> None:
-    from asyncplay.tui.session_thread import coalesce
+    from asyncplay.tui.services.session_thread import coalesce
 
     events = [{"event": "run_start", "t": 0.0}]
     for i in range(50):
@@ -200,7 +200,7 @@ def test_coalesced_output_folds_to_the_same_model() -> None:
 
 
 def test_run_marks_created_warning_error_selected() -> None:
-    from asyncplay.tui.marks import RunMarks
+    from asyncplay.views.gutter_marks import RunMarks
 
     m = model_with(tasks=2)  # both created at /p.py line 3
     apply(

@@ -6,12 +6,12 @@ import pytest
 
 from asyncplay import snippets, storage, unsaved
 from asyncplay.tui.app import AsyncplayApp, first_snippet
-from asyncplay.tui.file_dialogs import OpenFileScreen, SaveAsScreen
-from asyncplay.tui.find_bar import GotoLineScreen
-from asyncplay.tui.help import HelpScreen
 from asyncplay.tui.launch import opening
-from asyncplay.tui.settings import SettingsScreen
-from asyncplay.tui.snippet_browser import SnippetBrowser
+from asyncplay.tui.panes.find_bar import GotoLineScreen
+from asyncplay.tui.screens.file_dialogs import OpenFileScreen, SaveAsScreen
+from asyncplay.tui.screens.help import HelpScreen
+from asyncplay.tui.screens.settings import SettingsScreen
+from asyncplay.tui.screens.snippet_browser import SnippetBrowser
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -144,7 +144,7 @@ async def test_restored_buffer_says_so_and_keeps_the_cursor(home):
 def test_app_keys_do_not_collide_with_the_editor_or_input() -> None:
     from textual.widgets import Input, TextArea
 
-    from asyncplay.tui.editor import CodeEditor
+    from asyncplay.tui.panes.editor import CodeEditor
 
     def keys(bindings) -> set[str]:
         return {k.strip() for b in bindings for k in b.key.split(",")}

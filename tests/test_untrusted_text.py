@@ -128,12 +128,12 @@ def _evil_model():
 
 def test_graph_timeline_and_summary_functions_never_return_a_raw_escape() -> None:
     """The views' own functions (the deadlock snapshot's graph too), whatever the caller."""
-    from asyncplay import graph, report, timeline
+    from asyncplay.views import graph, summary, timeline
 
     model = _evil_model()
     texts = {
         "graph": graph.graph_text(model, all_tasks=True),
-        "summary": report.summary(model, all_tasks=True),
+        "summary": summary.summary(model, all_tasks=True),
         "timeline": timeline.timeline_text(model, 100, all_tasks=True),
     }
     coloured = timeline.timeline_text(model, 100, all_tasks=True, colour=True)

@@ -7,8 +7,8 @@ from helpers import asyncplay
 from streams import Stream, gather_run
 
 from asyncplay import model as model_mod
-from asyncplay import report
 from asyncplay.model import RunModel, apply, build
+from asyncplay.views import summary
 
 
 def test_running_waiting_steps_and_longest_step() -> None:
@@ -72,7 +72,7 @@ def test_cancel_source_the_latest_told_wins() -> None:
     m = build(s.end(1.0))
     src = m.tasks[2].cancel_source
     assert src == {"cause": "cancel", "by": 1, "file": "/p/x.py", "line": 12, "t": 0.6}
-    text = report.summary(m, cwd="/p")
+    text = summary.summary(m, cwd="/p")
     assert "cancelled (by Task-1 at x.py:12)" in text
 
 
@@ -84,14 +84,14 @@ def test_long_names_give_way_in_a_narrow_terminal_so_the_figures_stay() -> None:
         name = f"philosopher-number-{'one' if tid == 2 else 'two'}"
         s.task(tid, 0.1, "main.<locals>.philosopher_dines", name=name, parent=1)
         s.step(tid, 0.2, 0.0123)
-    lines = report.summary(build(s.end(3.0)), cwd="/p", width=80).splitlines()
+    lines = summary.summary(build(s.end(3.0)), cwd="/p", width=80).splitlines()
     header = lines[1]
     assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
     assert "steps" in header and "running" in header, header
     rows = [line for line in lines if line.startswith("phil")]
     assert len(rows) == 2 and rows[0].split()[0] != rows[1].split()[0], rows
     assert rows[0].split()[0].endswith("one") and "12.3ms" in rows[0], rows
-    wide = report.summary(build(s.events), cwd="/p").splitlines()  # no width: whole
+    wide = summary.summary(build(s.events), cwd="/p").splitlines()  # no width: whole
     assert any("philosopher-number-two" in line for line in wide)
 
 
@@ -111,7 +111,7 @@ def test_cancel_causes_in_the_summary(cause, by, line, shown) -> None:
          "file": "/p/x.py" if line else None, "line": line}
     )  # fmt: skip
     m = build(s.done(1, 0.6, "cancelled").end(1.0))
-    assert shown in report.summary(m, cwd="/p")
+    assert shown in summary.summary(m, cwd="/p")
 
 
 def test_slow_steps_are_counted_and_folded_in_the_summary() -> None:
@@ -120,7 +120,7 @@ def test_slow_steps_are_counted_and_folded_in_the_summary() -> None:
         s.warn("slow_step", 0.2 * i, task=1, line=8, duration=0.15)
     m = build(s.done(1, 1.0).end(1.0))
     assert m.tasks[1].slow_steps == 3 and m.slow_steps == 3
-    text = report.summary(m, cwd="/p")
+    text = summary.summary(m, cwd="/p")
     assert "(3 slow)" in text
     assert text.count("slow_step here") == 1 and "x.py:8: slow_step here (3 times)" in text
 
@@ -161,16 +161,16 @@ def _timed_model() -> RunModel:
 )
 def test_sort(sort, order) -> None:
     m = _timed_model()
-    assert [r[0] for r in report.rows(m, sort=sort)] == order
-    ev = report.summary_event(m, sort=sort)
+    assert [r[0] for r in summary.rows(m, sort=sort)] == order
+    ev = summary.summary_event(m, sort=sort)
     assert [t["name"] for t in ev["tasks"]] == order
 
 
 def test_filter_on_name_or_coroutine_any_case() -> None:
     m = _timed_model()
-    assert [r[0] for r in report.rows(m, filter="BUS")] == ["busy"]
-    assert [r[0] for r in report.rows(m, filter="fetch")] == ["small"]
-    text = report.summary(m, filter="zzz")
+    assert [r[0] for r in summary.rows(m, filter="BUS")] == ["busy"]
+    assert [r[0] for r in summary.rows(m, filter="fetch")] == ["small"]
+    text = summary.summary(m, filter="zzz")
     assert "0 of 3 match 'zzz'" in text and "main-task" not in text
 
 
@@ -180,12 +180,12 @@ def test_sort_applies_to_folded_rows() -> None:
         s.task(i, 0.0, "tiny").step(i, 0.0, 0.001).done(i, 0.01)
     s.step(1, 0.0, 0.002).done(1, 0.02)
     m = build(s.end(0.1))
-    rows = report.rows(m, sort="running")
+    rows = summary.rows(m, sort="running")
     assert rows[0][0] == "12 tasks" and rows[0][5] == "12.0ms"
 
 
 def test_summary_event_fields() -> None:
-    ev = report.summary_event(build(gather_run()))
+    ev = summary.summary_event(build(gather_run()))
     assert ev["event"] == "summary" and ev["steps"] == 9
     names = [t["name"] for t in ev["tasks"]]
     assert names == ["Task-1", "worker-A", "worker-B", "worker-C"]  # internal ones hidden
@@ -280,7 +280,7 @@ def test_a_task_the_run_ended_before_is_unfinished_not_ready() -> None:
     m = build(s.end(1.0, exit_code=124))
     assert [m.tasks[i].unfinished for i in (1, 2, 3)] == [True, True, False]
     assert m.tasks[1].state == "ready"  # how it last was, kept
-    states = {r[0]: r[3] for r in report.rows(m)}
+    states = {r[0]: r[3] for r in summary.rows(m)}
     assert states == {"Task-1": "unfinished (ready)", "w": "unfinished (waiting)", "q": "done"}
-    ev = report.summary_event(m)
+    ev = summary.summary_event(m)
     assert [t["unfinished"] for t in ev["tasks"]] == [True, True, False]

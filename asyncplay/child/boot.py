@@ -21,7 +21,7 @@ import time
 
 from asyncplay import protocol
 from asyncplay.child import ending, output, stdin
-from asyncplay.child.recorder import Channel
+from asyncplay.child.channel import Channel
 from asyncplay.child.tracer import Tracer
 
 TYPE_CHECKING = False

@@ -34,7 +34,7 @@ import types
 import weakref
 
 from asyncplay import protocol
-from asyncplay.child.recorder import Channel, Strings
+from asyncplay.child.channel import Channel, Strings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -490,7 +490,7 @@ class Tracer:
         """At the first loop start: the thread that samples slow steps."""
         import _thread
 
-        from asyncplay.child.watchdog import Watchdog
+        from asyncplay.child.slow_steps import Watchdog
 
         wd = self.watchdog
         if wd is None:

@@ -19,7 +19,7 @@ import asyncplay
 from asyncplay import exits, sandbox, selfguard
 from asyncplay.protocol import Decoder
 from asyncplay.runner import rundir
-from asyncplay.runner.outmatch import OutputMerger
+from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
 from asyncplay.sandbox import policy
 

@@ -35,20 +35,20 @@ from textual.widgets import Button, Tab, Tabs
 from asyncplay import snippets, storage
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
-from asyncplay.text_cells import clean
 from asyncplay.tui.buffers import BufferFiles, origin_label, saved_text
-from asyncplay.tui.editor import CodeEditor
-from asyncplay.tui.ending import sentence
-from asyncplay.tui.find_bar import FindBar, GotoLineScreen, goto_line
-from asyncplay.tui.footer import FitFooter
-from asyncplay.tui.graph_pane import GraphPane
-from asyncplay.tui.marks import RunMarks, same_file, task_line, warnings_at
-from asyncplay.tui.output_pane import OutputPane
-from asyncplay.tui.status_bar import StatusBar, describe
-from asyncplay.tui.stdin_box import StdinBox
-from asyncplay.tui.task_table import COLUMN_HELP, TaskTable
-from asyncplay.tui.task_view import TaskView
-from asyncplay.tui.timeline_pane import TimelinePane
+from asyncplay.tui.ending_words import sentence
+from asyncplay.tui.panes.editor import CodeEditor
+from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, goto_line
+from asyncplay.tui.panes.footer import FitFooter
+from asyncplay.tui.panes.graph import GraphPane
+from asyncplay.tui.panes.output import OutputPane
+from asyncplay.tui.panes.status_bar import StatusBar, describe
+from asyncplay.tui.panes.stdin_box import StdinBox
+from asyncplay.tui.panes.task_table import COLUMN_HELP, TaskTable
+from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline import TimelinePane
+from asyncplay.views.gutter_marks import RunMarks, same_file, task_line, warnings_at
+from asyncplay.views.text_cells import clean
 
 TICK_HZ = 15
 VIEWS = ("output", "tasks", "timeline", "graph")
@@ -85,7 +85,7 @@ SessionFactory = Callable[[RunSpec], Awaitable[Session]]
 async def live_session(spec: RunSpec) -> Session:
     """The real thing: a sandboxed child process with a pipe for its stdin, driven from a
     thread of its own so that decoding a flood of events never delays a keystroke."""
-    from asyncplay.tui.session_thread import ThreadedSession
+    from asyncplay.tui.services.session_thread import ThreadedSession
 
     return await ThreadedSession.start(spec)
 
@@ -437,14 +437,14 @@ class AsyncplayApp(BufferFiles, App[int]):
     async def _start(self) -> None:
         python = None
         if self.settings.python and self.replay is None:  # a replay runs no Python
-            from asyncplay.runner import python as pyinfo
+            from asyncplay.runner import interpreter as pyinfo
 
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
             python, self._python_label = info.path, info.label
         spec = self.make_spec(python)
         if self.replay is None:  # a saved setting above the lab policy: one line, no run
             from asyncplay.sandbox import policy
-            from asyncplay.tui.settings import POLICY_NAMES
+            from asyncplay.tui.screens.settings import POLICY_NAMES
 
             try:
                 policy.load().enforce(spec, POLICY_NAMES)
@@ -762,8 +762,8 @@ class AsyncplayApp(BufferFiles, App[int]):
 
     def _explain_task(self, task: int) -> bool:
         """The task's own warning, else why it was cancelled; False if neither."""
-        from asyncplay.explain import explain_cancel
-        from asyncplay.tui.explain_screen import ExplainScreen
+        from asyncplay.tui.screens.explain import ExplainScreen
+        from asyncplay.views.explain import explain_cancel
 
         model = self.model
         if model is None:
@@ -786,13 +786,13 @@ class AsyncplayApp(BufferFiles, App[int]):
             self.explain_warning(here[0])
 
     def explain_warning(self, warning: dict) -> None:
-        from asyncplay.explain import explain
-        from asyncplay.tui.explain_screen import ExplainScreen
+        from asyncplay.tui.screens.explain import ExplainScreen
+        from asyncplay.views.explain import explain
 
         self.push_screen(ExplainScreen(explain(warning, self.model), self.program), self._explained)
 
     def list_warnings(self) -> None:
-        from asyncplay.tui.explain_screen import WarningsScreen
+        from asyncplay.tui.screens.explain import WarningsScreen
 
         self.push_screen(WarningsScreen(self.model, self.program), self._explained)
 
@@ -840,10 +840,10 @@ class AsyncplayApp(BufferFiles, App[int]):
     # ---- the secondary screens --------------------------------------------------------
 
     def action_help(self) -> None:
-        from asyncplay.tui.graph_pane import GRAPH_HELP
-        from asyncplay.tui.help import HelpScreen, help_bindings, moving_around
-        from asyncplay.tui.marks import GUTTER
-        from asyncplay.tui.timeline_pane import TIMELINE_HELP
+        from asyncplay.tui.panes.graph import GRAPH_HELP
+        from asyncplay.tui.panes.timeline import TIMELINE_HELP
+        from asyncplay.tui.screens.help import HelpScreen, help_bindings, moving_around
+        from asyncplay.views.gutter_marks import GUTTER
 
         sections = (
             ("Timeline (F4)", "Keys", TIMELINE_HELP),
@@ -860,7 +860,7 @@ class AsyncplayApp(BufferFiles, App[int]):
         )
 
     def action_settings(self) -> None:
-        from asyncplay.tui.settings import SettingsScreen
+        from asyncplay.tui.screens.settings import SettingsScreen
 
         self.push_screen(SettingsScreen(self.settings), self._settings_done)
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import TextArea
 
 from asyncplay import snippets, storage, unsaved
-from asyncplay.tui.writer import Writer
+from asyncplay.tui.services.autosave_writer import Writer
 
 if TYPE_CHECKING:
-    from asyncplay.tui.snippet_browser import SnippetChoice
+    from asyncplay.tui.screens.snippet_browser import SnippetChoice
 
 __all__ = [
     "AUTOSAVE_DELAY",
@@ -304,7 +304,7 @@ class BufferFiles:
         *,
         start: bool = False,
     ) -> None:
-        from asyncplay.tui.choice_screen import ChoiceScreen
+        from asyncplay.tui.screens.choice import ChoiceScreen
 
         name = unsaved.label(wanted)
         entry = unsaved.load_entry(unsaved.key_of(wanted))
@@ -500,7 +500,7 @@ class BufferFiles:
         return None
 
     def action_save_as(self) -> None:
-        from asyncplay.tui.file_dialogs import SaveAsScreen
+        from asyncplay.tui.screens.file_dialogs import SaveAsScreen
 
         origin = self.buffer.path if not self.is_bundled() else None
         origin = origin or self.buffer.copy_of
@@ -517,7 +517,7 @@ class BufferFiles:
             self.notify(f"could not save: {exc}", severity="error")  # type: ignore[attr-defined]
 
     def action_open_file(self) -> None:
-        from asyncplay.tui.file_dialogs import OpenFileScreen
+        from asyncplay.tui.screens.file_dialogs import OpenFileScreen
 
         self.push_screen(OpenFileScreen(start=Path.cwd()), self._opened)  # type: ignore[attr-defined]
 
@@ -537,7 +537,7 @@ class BufferFiles:
         self.load_buffer(buffer, f"opened {origin_label(buffer)}")
 
     def action_snippets(self) -> None:
-        from asyncplay.tui.snippet_browser import SnippetBrowser
+        from asyncplay.tui.screens.snippet_browser import SnippetBrowser
 
         browser = SnippetBrowser(current_key=unsaved.key_of(self.buffer))
         self.push_screen(browser, self._snippet_chosen)  # type: ignore[attr-defined]

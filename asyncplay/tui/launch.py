@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from asyncplay import snippets, storage
 
 if TYPE_CHECKING:
-    from asyncplay.recording import Recording
     from asyncplay.tui.app import AsyncplayApp
+    from asyncplay.views.recording import Recording
 
 
 def _when(saved_at: float) -> str:

@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.widgets import Button
 
 from asyncplay import exits, snippets, storage
-from asyncplay.recording import Recording
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.app import AsyncplayApp, Session, SessionFactory, live_session, origin_label
-from asyncplay.tui.output_pane import OutputPane
-from asyncplay.tui.replay_session import ReplaySession
-from asyncplay.tui.stdin_box import StdinBox
+from asyncplay.tui.panes.output import OutputPane
+from asyncplay.tui.panes.stdin_box import StdinBox
+from asyncplay.tui.services.replay_session import ReplaySession
+from asyncplay.views.recording import Recording
 
 NO_PROGRAM = "<recording without source>"  # a name no event's file can match
 REPLAY_STDIN = "stdin: a replay takes no input (what the program read is in its output)"
@@ -251,7 +251,7 @@ class ReplayApp(AsyncplayApp):
         if self.replay is None:
             super().action_save_as()
             return
-        from asyncplay.tui.file_dialogs import SaveAsScreen
+        from asyncplay.tui.screens.file_dialogs import SaveAsScreen
 
         folder = save_folder(self.replay.source_path)
         self.push_screen(SaveAsScreen(name=self.replay.save_name(), folder=folder), self._saved_as)

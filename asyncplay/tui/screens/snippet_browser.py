@@ -353,7 +353,7 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
 
     def action_discard(self) -> None:
         """Ctrl+D on kept unsaved work: asks, then forgets it for good."""
-        from asyncplay.tui.choice_screen import ChoiceScreen
+        from asyncplay.tui.screens.choice import ChoiceScreen
 
         entry = self.highlighted
         error = self.query_one("#snippet-error", Label)

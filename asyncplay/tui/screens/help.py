@@ -74,8 +74,8 @@ def moving_around(app: App) -> str:
     Tab indents in the editor (and moves on in the other panes), so the help must not
     promise that Tab moves between panes.
     """
-    from asyncplay.tui.output_pane import OutputPane
-    from asyncplay.tui.task_table import TaskTable
+    from asyncplay.tui.panes.output import OutputPane
+    from asyncplay.tui.panes.task_table import TaskTable
 
     own = list(getattr(app, "BINDINGS", []))
 

@@ -16,7 +16,7 @@ from typing import IO
 
 from asyncplay.model import RunModel
 from asyncplay.outfile import open_output_file
-from asyncplay.text_cells import clean
+from asyncplay.views.text_cells import clean
 
 
 def open_output(path: str, what: str) -> IO[str]:
@@ -34,9 +34,9 @@ def json_line(ev: dict) -> bytes:
 
 def summary_line(model: RunModel, ns: SimpleNamespace) -> bytes:
     """The ``summary`` event ``--json`` prints just before ``run_end``."""
-    from asyncplay import report
+    from asyncplay.views import summary
 
-    return json_line(report.summary_event(model, ns.all_tasks, ns.sort, ns.filter))
+    return json_line(summary.summary_event(model, ns.all_tasks, ns.sort, ns.filter))
 
 
 def terminal_width(fd: int = 2) -> int:
@@ -107,7 +107,7 @@ class LiveWarnings:
         """What to print for a warning event the model has just folded ("" for nothing)."""
         if ev.get("event") != "warning" or not (self.words or self.graph):
             return ""
-        from asyncplay import report
+        from asyncplay.views import summary
 
         lines: list[str] = []
         kind = ev.get("kind")
@@ -121,13 +121,13 @@ class LiveWarnings:
             if ev.get("ongoing"):
                 self.ongoing.add(step)
             width = terminal_width()
-            body = report.warning_text(ev, self.cwd, max(0, width - 11) if width else 0)
+            body = summary.warning_text(ev, self.cwd, max(0, width - 11) if width else 0)
             lines += [f"asyncplay: {body[0]}", *(f"           {x}" for x in body[1:])]
         model = self.model
         if self.graph and kind == "deadlock" and model.snapshots:
             snap = model.snapshots[-1]
             if snap.warning is ev:
-                from asyncplay import graph
+                from asyncplay.views import graph
 
                 ascii_only = not utf8(sys.stderr)
                 tree = graph.snapshot_lines(model, snap, self.all_tasks, self.cwd, ascii_only)
@@ -169,17 +169,17 @@ def views(model: RunModel, ns: SimpleNamespace, cwd: str) -> str:
     parts = []
     ascii_only = not utf8(sys.stderr)
     if getattr(ns, "graph", False):
-        from asyncplay import graph
+        from asyncplay.views import graph
 
         parts.append(graph.graph_text(model, ns.all_tasks, cwd, ascii_only))
     if getattr(ns, "timeline", False):
-        from asyncplay import report, timeline
+        from asyncplay.views import summary, timeline
 
         parts.append(
             timeline.timeline_text(
                 model,
                 terminal_width() or 80,
-                tasks=report.select(model, ns.all_tasks, ns.filter),
+                tasks=summary.select(model, ns.all_tasks, ns.filter),
                 ascii_only=ascii_only,
                 colour=colour(sys.stderr),
             )
@@ -191,9 +191,9 @@ def end_text(model: RunModel, ns: SimpleNamespace, cwd: str, end: dict) -> str:
     """Everything for stderr after the run: summary, views, and who decided the end."""
     lines = []
     if not ns.json and not ns.quiet:
-        from asyncplay import report
+        from asyncplay.views import summary
 
-        text = report.summary(
+        text = summary.summary(
             model, ns.all_tasks, cwd, terminal_width(), sort=ns.sort, filter=ns.filter
         )
         if text:
@@ -209,11 +209,12 @@ def end_text(model: RunModel, ns: SimpleNamespace, cwd: str, end: dict) -> str:
 
 def write_trace(model: RunModel, out: IO[str], ns: SimpleNamespace) -> str | None:
     """Write the trace; a failure this late is one line to report, never a lost run."""
-    from asyncplay import report, trace
+    from asyncplay.views import chrome_trace as trace
+    from asyncplay.views import summary
 
     try:
         with out:
-            trace.write(model, out, tasks=report.select(model, ns.all_tasks, ns.filter))
+            trace.write(model, out, tasks=summary.select(model, ns.all_tasks, ns.filter))
     except OSError as exc:
         return f"could not write the trace {out.name}: {exc.strerror or exc}"
     return None

@@ -28,9 +28,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from asyncplay.model import OutputLine, RunModel
-from asyncplay.text_cells import clean
-from asyncplay.tui.ending import sentence
-from asyncplay.tui.task_view import name_cell, name_width
+from asyncplay.tui.ending_words import sentence
+from asyncplay.tui.panes.task_view import name_cell, name_width
+from asyncplay.views.text_cells import clean
 
 TASK_WIDTH = 10  # cells for the task column (the least: it grows to the names that print)
 MAX_TASK_WIDTH = 17  # ... up to this, and a fifth of the pane

@@ -15,9 +15,10 @@ import os
 import sys
 from types import SimpleNamespace
 
-from asyncplay import exits, render
+from asyncplay import exits
+from asyncplay.cli import printed as render
 from asyncplay.model import RunModel, apply
-from asyncplay.recording import Recording, RecordingError, read
+from asyncplay.views.recording import Recording, RecordingError, read
 
 
 def wants_tui(ns: SimpleNamespace, stdin_tty: bool, stdout_tty: bool) -> bool:

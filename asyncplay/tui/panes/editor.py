@@ -12,9 +12,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
 
-from asyncplay.tui.highlight import PygmentsHighlighter
-from asyncplay.tui.keyfix import run_binding_now
-from asyncplay.tui.marks import GUTTER
+from asyncplay.tui.textual_private.highlight import PygmentsHighlighter
+from asyncplay.tui.textual_private.key_order import run_binding_now
+from asyncplay.views.gutter_marks import GUTTER
 
 # Gutter marks (kinds and glyphs from tui/marks.py), strongest last: a line with several
 # shows the last that applies.

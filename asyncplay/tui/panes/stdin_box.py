@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.message import Message
 
-from asyncplay.tui.keyfix import InOrderInput
+from asyncplay.tui.textual_private.key_order import InOrderInput
 
 
 class StdinBox(InOrderInput):

@@ -491,7 +491,7 @@ def _read_stdin() -> str:
 
 
 def _cmd_run(ns: SimpleNamespace) -> int:
-    from asyncplay.runner import python as pyinfo
+    from asyncplay.runner import interpreter as pyinfo
     from asyncplay.runner.spec import Limits, RunSpec
 
     _apply_policy(ns, given_options(ns))
@@ -548,9 +548,9 @@ def _cmd_run(ns: SimpleNamespace) -> int:
 
 
 def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
-    from asyncplay import render
+    from asyncplay.cli import printed as render
     from asyncplay.model import RunModel, apply
-    from asyncplay.runner.blocking import run_blocking
+    from asyncplay.runner.sync_driver import run_blocking
 
     model = RunModel()
     out = sys.stdout.buffer
@@ -612,14 +612,14 @@ def _run_headless(spec, ns: SimpleNamespace) -> int:  # noqa: ANN001
 def _open_outputs(spec, ns: SimpleNamespace):  # noqa: ANN001, ANN202
     """--trace and --record files, opened before the program starts (a bad path is a
     usage error now, not a lost result later)."""
-    from asyncplay import render
+    from asyncplay.cli import printed as render
 
     trace_file = recorder = None
     try:
         if ns.trace:
             trace_file = render.open_output(ns.trace, "trace")
         if ns.record:
-            from asyncplay.recording import Recorder, program_source
+            from asyncplay.views.recording import Recorder, program_source
 
             header = {
                 "target": spec.module or spec.path,
@@ -715,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         if ns.command == "snippets":
             return _cmd_snippets(ns)
         if ns.command == "replay":
-            from asyncplay.replay import replay
+            from asyncplay.cli.replay import replay
 
             return replay(ns)
         if ns.command == "doctor":

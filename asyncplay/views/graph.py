@@ -14,7 +14,7 @@ from bisect import bisect_right
 from operator import itemgetter
 
 from asyncplay.model import RunModel, TaskInfo, WaitSnapshot
-from asyncplay.text_cells import clean
+from asyncplay.views.text_cells import clean
 
 # What a task waits on that stands for several of its own children.
 GROUP_PREFIXES = ("gather(", "wait(", "TaskGroup.", "as_completed(")
@@ -373,7 +373,7 @@ def tree(model: RunModel, waits: Waits | None = None, all_tasks: bool = False) -
 def _where(file: str | None, line: int | None, cwd: str) -> str:
     if not file or not line:
         return ""
-    from asyncplay.report import short_file
+    from asyncplay.views.summary import short_file
 
     rel = short_file(file, cwd) if os.path.isabs(file) else file
     return f"{clean(rel)}:{line}"

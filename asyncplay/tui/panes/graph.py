@@ -24,11 +24,11 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from asyncplay import graph
 from asyncplay.model import RunModel
-from asyncplay.text_cells import clean
-from asyncplay.tui.task_view import TaskView
-from asyncplay.tui.timeline_pane import no_task_text
+from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline import no_task_text
+from asyncplay.views import graph
+from asyncplay.views.text_cells import clean
 
 #: The pane's keys, for the help screen.
 GRAPH_HELP: tuple[tuple[str, str], ...] = (

@@ -33,11 +33,11 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from asyncplay import timeline as tl
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.text_cells import clean, fit
-from asyncplay.tui.task_table import NO_NAME, NO_NAME_STYLE
-from asyncplay.tui.task_view import TaskView
+from asyncplay.tui.panes.task_table import NO_NAME, NO_NAME_STYLE
+from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.views import timeline as tl
+from asyncplay.views.text_cells import clean, fit
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back

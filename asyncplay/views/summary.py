@@ -14,8 +14,8 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.text_cells import clean
-from asyncplay.timeline import shorten
+from asyncplay.views.text_cells import clean
+from asyncplay.views.timeline import shorten
 
 FOLD_OVER = 10
 COLUMNS = (
@@ -36,7 +36,7 @@ SORT_KEYS = ("created", "running", "waiting", "steps")
 def _bundled_dirs() -> tuple[str, ...]:
     """Where the bundled snippets live: installed (``asyncplay/snippets_data``) or in a
     source checkout (``snippets/``), without importing ``asyncplay.snippets``."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dirs = (os.path.join(pkg, "snippets_data"), os.path.join(os.path.dirname(pkg), "snippets"))
     return tuple({os.path.join(d, "") for d in (*dirs, *map(os.path.realpath, dirs))})
 

@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.scroll_view import ScrollView
 
-from asyncplay.text_cells import fit
-from asyncplay.timeline import shorten
+from asyncplay.views.text_cells import fit
+from asyncplay.views.timeline import shorten
 
 __all__ = ["TaskView", "name_cell", "name_width"]
 

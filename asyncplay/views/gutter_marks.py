@@ -18,7 +18,7 @@ import os
 from itertools import islice
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.tui.traceback_lines import last_error_line
+from asyncplay.views.traceback_lines import last_error_line
 
 CREATED = "created"
 WARNING = "warning"

@@ -2,14 +2,14 @@
 
 API (for the app)::
 
-    from asyncplay.explain import explain, explain_cancel
+    from asyncplay.views.explain import explain, explain_cancel
     self.push_screen(ExplainScreen(explain(warning, model), program), self._goto)
     self.push_screen(WarningsScreen(model, program), self._goto)
 
 Both dismiss with the 1-based line to move the editor to (``g`` or the "Go to line N"
 button), or None (Escape or ``q``). ``program`` is the absolute path of the edited
 program: going to a line is offered only when the explanation's file is that program.
-The screens render ``asyncplay.explain``'s text; they decide nothing about the run.
+The screens render ``asyncplay.views.explain``'s text; they decide nothing about the run.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from asyncplay.explain import Explanation, explain, short_name
 from asyncplay.model import RunModel
+from asyncplay.views.explain import Explanation, explain, short_name
 
 __all__ = ["ExplainScreen", "WarningsScreen", "warning_rows"]
 

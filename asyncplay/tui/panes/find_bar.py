@@ -29,7 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 from textual.widgets.text_area import Selection
 
-from asyncplay.tui.keyfix import InOrderInput
+from asyncplay.tui.textual_private.key_order import InOrderInput
 
 __all__ = ["FindBar", "GotoLineScreen", "find_matches", "goto_line"]
 

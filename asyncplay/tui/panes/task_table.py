@@ -21,11 +21,11 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from asyncplay.explain import cancel_label
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.report import duration
-from asyncplay.text_cells import clean, fit
-from asyncplay.tui.task_view import TaskView, name_cell, name_width
+from asyncplay.tui.panes.task_view import TaskView, name_cell, name_width
+from asyncplay.views.explain import cancel_label
+from asyncplay.views.summary import duration
+from asyncplay.views.text_cells import clean, fit
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "name", 10),

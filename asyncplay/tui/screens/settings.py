@@ -10,7 +10,7 @@ API (for the app)::
 ``SettingsScreen(settings)`` dismisses with the new :class:`~asyncplay.storage.Settings`
 (after writing it with :func:`~asyncplay.storage.save_settings`) or ``None`` on Escape.
 Numbers are checked as they are typed (an inline message beside the field); the Python
-field is probed with :func:`asyncplay.runner.python.resolve` in a thread worker, never on
+field is probed with :func:`asyncplay.runner.interpreter.resolve` in a thread worker, never on
 the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
 Enter in a field or ``ctrl+s`` saves. The lab policy's ceilings (docs/sandbox.md) are shown
 beside their fields, a value above one is refused, and only the sandbox and network modes it
@@ -33,10 +33,10 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select
 
 from asyncplay import storage
-from asyncplay.runner import python as pythons
+from asyncplay.runner import interpreter as pythons
 from asyncplay.sandbox import policy
 from asyncplay.storage import CLOCKS, Settings
-from asyncplay.tui.keyfix import InOrderButton, InOrderInput, InOrderSelect
+from asyncplay.tui.textual_private.key_order import InOrderButton, InOrderInput, InOrderSelect
 
 __all__ = [
     "CHOICE_NOTES",

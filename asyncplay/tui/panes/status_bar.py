@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from asyncplay.model import RunModel
-from asyncplay.tui.ending import status_text
+from asyncplay.tui.ending_words import status_text
 
 STATE_STYLE = {
     "running": "bold green",

@@ -11,7 +11,7 @@ import bisect
 import math
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.text_cells import clean
+from asyncplay.views.text_cells import clean
 
 # Cell codes, in rising priority: a later one wins a cell.
 EMPTY = " "  # the task did not exist then

@@ -33,7 +33,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from asyncplay import snippets, storage, unsaved
-from asyncplay.tui.keyfix import InOrderInput
+from asyncplay.tui.textual_private.key_order import InOrderInput
 
 __all__ = ["MAX_LISTED", "OpenFileScreen", "SaveAsScreen", "list_completions", "tilde"]
 

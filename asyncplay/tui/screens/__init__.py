@@ -1,0 +1,1 @@
+"""The playground's modal screens: help, settings, explanations, file dialogs, snippets."""

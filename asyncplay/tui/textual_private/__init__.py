@@ -1,0 +1,1 @@
+"""Each private Textual API behind one small module, with a test that fails loudly when it moves."""
