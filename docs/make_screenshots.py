@@ -1,15 +1,16 @@
-"""Write the README's pictures: the app's own screenshots of recorded runs, at 120x40.
+"""Write the docs' pictures: the app's own screenshots of recorded runs, at 120x40.
 
     python docs/make_screenshots.py [--only tui|timeline] [--size 120x40] [--text]
 
-- ``docs/tui.svg``: the gather snippet just after its run, worker-B selected (its line
-  marked in the editor's gutter).
-- ``docs/timeline.svg``: the showcase run (``tests/data/showcase.py``) after F4, the
-  timeline's cursor on ``parser``'s blocking step, the await graph beside it.
+- ``docs/tui.svg`` (README.md, docs/playground.md): the gather snippet just after its run,
+  worker-B selected (its line marked in the editor's gutter).
+- ``docs/timeline.svg`` (docs/playground.md): the showcase run (``tests/data/showcase.py``)
+  after F4, the timeline's cursor on ``parser``'s blocking step, the await graph beside it.
 
 The runs are the recorded ones the tests use (``tests/data/*_events.jsonl``), played back
 with a frozen clock in an empty data directory, so the pictures are the same on every
-machine. ``--text`` also prints each screen as plain text (the README's fenced capture).
+machine. ``--text`` also prints each screen as plain text (the fenced capture in
+docs/playground.md).
 """
 
 from __future__ import annotations

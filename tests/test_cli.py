@@ -193,7 +193,7 @@ def test_module_mode(tmp_path) -> None:
 
 
 def test_a_test_suite_runs_under_asyncplay(tmp_path) -> None:
-    """The README's example: asyncplay run -m pytest, the options pytest's own."""
+    """docs/cli.md's example: asyncplay run -m pytest, the options pytest's own."""
     (tmp_path / "test_brew.py").write_text(
         "import asyncio\n\ndef test_brew():\n    async def brew():\n"
         "        await asyncio.sleep(0.01)\n        return 'tea'\n\n"

@@ -139,7 +139,7 @@ def test_a_cut_off_recording_shows_what_it_holds(tmp_path) -> None:
     err = r.stderr.decode()
     assert "worker-B" in err and "waiting" in err  # the summary of what it holds
     assert err.strip().splitlines()[-1].startswith("asyncplay: cut.jsonl is cut short")
-    assert err.count("asyncplay:") == 1, err  # one closing line, as the README says
+    assert err.count("asyncplay:") == 1, err  # one closing line, as docs/cli.md says
     rec = read(str(tmp_path / "cut.jsonl"))
     assert rec.truncated == "its last line (23) is cut off" and len(rec.events) == 21
     (tmp_path / "x.jsonl").write_text("{}\n")
