@@ -43,13 +43,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from asyncplay.runner.spec import CLOCKS, NETWORKS, SANDBOXES, Limits
+from asyncplay.limits import CLOCKS, NETWORK_MODES, SANDBOX_MODES, Limits
 
 __all__ = [
     "AUTOSAVE_FILE",
-    "CLOCKS",
-    "NETWORKS",
-    "SANDBOXES",
     "SETTINGS_FILE",
     "Autosave",
     "Settings",
@@ -444,7 +441,7 @@ class Settings:
     """What the settings screen edits: run limits, interpreter, theme, sandbox, network and
     clock.
 
-    Defaults match the headless ``run`` command's (:class:`~asyncplay.runner.spec.Limits`).
+    Defaults match the headless ``run`` command's (:class:`~asyncplay.limits.Limits`).
     ``python`` None means the interpreter asyncplay itself runs on.
     """
 
@@ -472,16 +469,14 @@ class Settings:
 
     def run_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~asyncplay.runner.spec.RunSpec`:
-        ``RunSpec(source=..., path=..., **settings.run_options())``.
-
-        ``sandbox`` is not among them until RunSpec takes a sandbox choice.
-        """
+        ``RunSpec(source=..., path=..., **settings.run_options())``."""
         return {
             "python": self.python,
             "limits": self.to_limits(),
             "slow_step": self.slow_step_ms / 1000,
             "clock": self.clock,
             "speed": self.speed,
+            "sandbox": self.sandbox,
             "network": self.network,
         }
 
@@ -510,11 +505,11 @@ def _check(name: str, value: object) -> str | None:
         if not isinstance(value, str) or not value:
             return "must be a theme name"
     elif name == "sandbox":
-        if value not in SANDBOXES:
-            return f"must be one of {', '.join(SANDBOXES)}"
+        if value not in SANDBOX_MODES:
+            return f"must be one of {', '.join(SANDBOX_MODES)}"
     elif name == "network":
-        if value not in NETWORKS:
-            return f"must be one of {', '.join(NETWORKS)}"
+        if value not in NETWORK_MODES:
+            return f"must be one of {', '.join(NETWORK_MODES)}"
     elif name == "clock":
         if value not in CLOCKS:
             return f"must be one of {', '.join(CLOCKS)}"
@@ -524,7 +519,7 @@ def _check(name: str, value: object) -> str | None:
 def default_settings() -> Settings:
     """:class:`Settings` with the lab policy's defaults (docs/sandbox.md) for the limits and
     modes it names, so a user who never chose a limit is never above its ceiling."""
-    from asyncplay.sandbox import policy
+    from asyncplay import policy
 
     settings = Settings()
     try:

@@ -288,7 +288,7 @@ def test_newer_python_runs_with_one_untested_notice(tmp_path) -> None:
 )
 def test_fast_parser_agrees_with_argparse(argv) -> None:
     """The argparse-free path for ``run`` must mean exactly what argparse means."""
-    from asyncplay.cli import UsageError, fast_parse, parse_args
+    from asyncplay.cli.args import UsageError, fast_parse, parse_args
 
     fast = fast_parse(argv)
     if fast is None:
@@ -315,12 +315,13 @@ NUMERIC = ["--timeout", "--memory", "--cpu", "--output-limit", "--procs", "--slo
 def test_every_numeric_option_refuses_what_is_not_a_sane_number(flag, value, capsys) -> None:
     """Both parsers: one usage line and exit 2, never an OverflowError further on."""
     from asyncplay import cli
+    from asyncplay.cli import args
 
-    assert cli.RUN_OPTIONS[flag][1] is not None
+    assert args.RUN_OPTIONS[flag][1] is not None
     for argv in (["run", flag, value, "x.py"], ["run", f"{flag}={value}", "x.py"]):
-        assert cli.fast_parse(argv) is None  # the fast path leaves it to argparse
-        with pytest.raises(cli.UsageError, match=f"^argument {flag}: "):
-            cli.build_parser().parse_args(argv)
+        assert args.fast_parse(argv) is None  # the fast path leaves it to argparse
+        with pytest.raises(args.UsageError, match=f"^argument {flag}: "):
+            args.build_parser().parse_args(argv)
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert len(err.splitlines()) == 1 and err.startswith(f"asyncplay: argument {flag}")

@@ -23,8 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncplay import protocol
-from asyncplay.cli import printed as render
-from asyncplay.cli import replay
+from asyncplay.cli import printed, replay
 from asyncplay.model import RunModel, apply
 from asyncplay.views import chrome_trace as trace
 from asyncplay.views import explain, graph, recording, summary, timeline
@@ -300,16 +299,16 @@ def views(model: RunModel, events: list[dict], tmp: str) -> None:
                 quiet=False, json=False, all_tasks=all_tasks, sort=sort, filter=None,
                 graph=True, timeline=True,
             )  # fmt: skip
-            text = render.end_text(model, ns, "/p", model.end or _end(model.now))
+            text = printed.end_text(model, ns, "/p", model.end or _end(model.now))
             _no_raw_escape(text, "end_text")
-            json.loads(render.summary_line(model, ns), parse_constant=_no_constant)
+            json.loads(printed.summary_line(model, ns), parse_constant=_no_constant)
         _no_raw_escape(summary.summary(model, all_tasks, "/p", 40, filter="a"), "summary")
         _no_raw_escape(
             timeline.timeline_text(model, 30, all_tasks=all_tasks, ascii_only=True),
             "timeline",
         )
     for ev in events:  # --json and --record write these
-        json.loads(render.json_line(ev), parse_constant=_no_constant)
+        json.loads(printed.json_line(ev), parse_constant=_no_constant)
     # The graph at any moment of the run (the TUI's graph follows the timeline's cursor).
     for t in (0.0, model.now / 2, model.now, model.now + 1):
         moment = graph.moment(model, t)

@@ -24,6 +24,7 @@ from helpers import asyncplay, env
 
 from asyncplay import exits
 from asyncplay.child import ending
+from asyncplay.limits import NETWORK_MODES
 from asyncplay.sandbox import bwrap, network
 
 BWRAP_OK, BWRAP_WHY = bwrap.usable()
@@ -147,7 +148,7 @@ asyncio.run(main())
 
 
 @needs_bwrap
-@pytest.mark.parametrize("mode", network.MODES)
+@pytest.mark.parametrize("mode", NETWORK_MODES)
 def test_a_server_and_its_client_in_one_program(tmp_path, mode) -> None:
     r = run(tmp_path, mode, SERVER_AND_CLIENT)
     assert last(r)["exit_code"] == 0, r.stderr.decode()
@@ -230,7 +231,7 @@ def host_services():
 
 
 @needs_bwrap
-@pytest.mark.parametrize("mode", network.MODES)
+@pytest.mark.parametrize("mode", NETWORK_MODES)
 def test_what_of_the_host_each_mode_reaches(tmp_path, host_services, mode) -> None:
     r = run(tmp_path, mode, REACH, args=(str(host_services.port), host_services.name))
     assert last(r)["exit_code"] == 0, r.stderr.decode()
@@ -260,7 +261,7 @@ print("own abstract socket ok")
 
 
 @needs_bwrap
-@pytest.mark.parametrize("mode", network.MODES)
+@pytest.mark.parametrize("mode", NETWORK_MODES)
 def test_the_programs_own_abstract_sockets_work(tmp_path, mode) -> None:
     r = run(tmp_path, mode, ABSTRACT_OWN)
     assert r.program_stdout == "own abstract socket ok\n", r.stderr.decode()

@@ -269,7 +269,7 @@ def test_recording_a_long_run_keeps_asyncplay_small(tmp_path) -> None:
 
 
 def test_the_record_limit_default_is_the_recorders() -> None:
-    from asyncplay import cli
+    from asyncplay.cli import args as cli
     from asyncplay.views import recording
 
     assert cli.RUN_OPTIONS["--record-limit"][2] == recording.LIMIT_MIB

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, asyncplay
 
-from asyncplay import exits, storage
-from asyncplay.runner.spec import Limits, RunSpec
-from asyncplay.sandbox import policy
+from asyncplay import exits, policy, storage
+from asyncplay.limits import Limits
+from asyncplay.runner.spec import RunSpec
 
 POLICY = """\
 [ceilings]
@@ -319,11 +319,28 @@ def test_the_policy_can_choose_the_network_and_sandbox_a_run_gets(tmp_path, monk
 
 
 def test_the_policys_modes_are_the_flags_modes() -> None:
-    from asyncplay import cli, sandbox
+    """One list of modes (asyncplay/limits.py): the policy, the flags, the sandbox, the
+    network layer and the settings take exactly its words."""
+    from asyncplay import sandbox
+    from asyncplay.cli import args as cli
+    from asyncplay.limits import NETWORK_MODES, SANDBOX_MODES
     from asyncplay.sandbox import network
 
-    assert policy.SANDBOX_MODES == sandbox.MODES == cli.SANDBOX_MODES == storage.SANDBOXES
-    assert policy.NETWORK_MODES == network.MODES == cli.NETWORK_MODES == storage.NETWORKS
+    assert policy.CHOICES == {"sandbox": SANDBOX_MODES, "network": NETWORK_MODES}
+    assert cli.RUN_OPTIONS["--sandbox"][1].choices is SANDBOX_MODES
+    assert cli.RUN_OPTIONS["--network"][1].choices is NETWORK_MODES
+    for mode in SANDBOX_MODES:
+        assert storage.Settings(sandbox=mode).problems() == {}
+    for mode in NETWORK_MODES:
+        network.check(mode)
+        assert storage.Settings(network=mode).problems() == {}
+    for bad in ("bogus", "", None):
+        assert "sandbox" in storage.Settings(sandbox=bad).problems()
+        assert "network" in storage.Settings(network=bad).problems()
+        with pytest.raises(sandbox.SandboxError):
+            sandbox.check(bad)
+        with pytest.raises(network.NetworkError):
+            network.check(bad)
     for key, (attr, _unit, _whole) in policy.LIMITS.items():  # a flag and a limit each
         assert f"--{key}" in cli.RUN_OPTIONS and attr in Limits.__slots__
 

@@ -6,10 +6,11 @@ import asyncio
 import signal
 import time
 
+from asyncplay.limits import Limits
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.core import EXIT_STOPPED, EXIT_TIMEOUT
 from asyncplay.runner.session import RunSession
-from asyncplay.runner.spec import Limits, RunSpec
+from asyncplay.runner.spec import RunSpec
 
 
 async def _collect(session: RunSession) -> RunModel:

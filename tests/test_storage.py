@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from asyncplay import storage
-from asyncplay.runner.spec import Limits
+from asyncplay.limits import Limits
 from asyncplay.storage import Autosave, Settings
 
 

@@ -122,7 +122,7 @@ def test_the_app_opens_only_at_a_terminal_without_a_print_option(
 
 def test_every_replay_option_asks_for_the_printout() -> None:
     """A new view option of replay prints unless the choice is made to know it."""
-    from asyncplay.cli import build_parser
+    from asyncplay.cli.args import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices["replay"]

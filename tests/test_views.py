@@ -204,7 +204,7 @@ def test_summary_event_fields() -> None:
     ],
 )
 def test_fast_parser_agrees_with_argparse(argv) -> None:
-    from asyncplay.cli import UsageError, build_parser, fast_parse
+    from asyncplay.cli.args import UsageError, build_parser, fast_parse
 
     fast = fast_parse(argv)
     if fast is None:
@@ -215,7 +215,13 @@ def test_fast_parser_agrees_with_argparse(argv) -> None:
 
 
 def test_replay_takes_the_view_options_of_run() -> None:
-    from asyncplay.cli import REPLAY_FLAGS, REPLAY_OPTIONS, RUN_FLAGS, RUN_OPTIONS, build_parser
+    from asyncplay.cli.args import (
+        REPLAY_FLAGS,
+        REPLAY_OPTIONS,
+        RUN_FLAGS,
+        RUN_OPTIONS,
+        build_parser,
+    )
 
     ns = build_parser().parse_args(["replay", "--timeline", "--trace", "t.json", "r.jsonl"])
     assert ns.command == "replay" and ns.file == "r.jsonl" and ns.timeline and not ns.graph

@@ -3,7 +3,7 @@
 At a terminal, with no view option, the recording opens in the app (``tui/replay_mode``);
 otherwise (``--print``, a view option, a pipe) it is printed, as below.
 The events are folded by the same reducer as a live run and rendered by the same code
-(``render``), so the replay prints what the run printed: the program's output (as text,
+(``printed``), so the replay prints what the run printed: the program's output (as text,
 from its ``output`` events), the summary and any view asked for. Exit status 0, or
 ``exits.RECORDING`` for a damaged or cut-short file (what it holds is still shown), or
 ``exits.RECORDING_VERSION`` for a version this asyncplay cannot read.
@@ -16,9 +16,12 @@ import sys
 from types import SimpleNamespace
 
 from asyncplay import exits
-from asyncplay.cli import printed as render
+from asyncplay.cli import printed
+from asyncplay.cli.args import REPLAY_FLAGS, REPLAY_OPTIONS, RUN_FLAGS, RUN_OPTIONS, UsageError
 from asyncplay.model import RunModel, apply
 from asyncplay.views.recording import Recording, RecordingError, read
+
+__all__ = ["fold", "replay", "wants_tui"]
 
 
 def wants_tui(ns: SimpleNamespace, stdin_tty: bool, stdout_tty: bool) -> bool:
@@ -27,8 +30,6 @@ def wants_tui(ns: SimpleNamespace, stdin_tty: bool, stdout_tty: bool) -> bool:
     Every view option of ``replay`` (``--json``, ``--timeline``, ``--sort`` ...) asks for
     the printout, as does ``--print``; a pipe on either side gets it too.
     """
-    from asyncplay.cli import REPLAY_FLAGS, REPLAY_OPTIONS, RUN_FLAGS, RUN_OPTIONS
-
     printing = [RUN_OPTIONS[flag][0] for flag in REPLAY_OPTIONS]
     printing += [RUN_FLAGS[flag][0] for flag in REPLAY_FLAGS]
     if getattr(ns, "print_only", False) or any(getattr(ns, dest, None) for dest in printing):
@@ -37,8 +38,6 @@ def wants_tui(ns: SimpleNamespace, stdin_tty: bool, stdout_tty: bool) -> bool:
 
 
 def replay(ns: SimpleNamespace) -> int:
-    from asyncplay.cli import UsageError
-
     if os.path.isdir(ns.file):
         raise UsageError(f"{ns.file} is a directory, not a recording")
     try:
@@ -60,7 +59,7 @@ def replay(ns: SimpleNamespace) -> int:
     trace_file = None
     if ns.trace:
         try:
-            trace_file = render.open_output(ns.trace, "trace")
+            trace_file = printed.open_output(ns.trace, "trace")
         except OSError as exc:
             raise UsageError(str(exc)) from None
     try:
@@ -98,10 +97,10 @@ def _show(rec: Recording, ns: SimpleNamespace, trace_file) -> int:  # noqa: ANN0
         if ns.json:
             for ev in rec.events:
                 if ev.get("event") == "run_end":
-                    out.write(render.summary_line(model, ns))
-                out.write(render.json_line(ev))
+                    out.write(printed.summary_line(model, ns))
+                out.write(printed.json_line(ev))
             if rec.truncated:
-                out.write(render.summary_line(model, ns))
+                out.write(printed.summary_line(model, ns))
         else:
             for ev in rec.events:
                 if ev.get("event") == "output" and isinstance(ev.get("text"), str):
@@ -112,7 +111,7 @@ def _show(rec: Recording, ns: SimpleNamespace, trace_file) -> int:  # noqa: ANN0
         pass
     problems = []
     if trace_file is not None:
-        problems.append(render.write_trace(model, trace_file, ns))
+        problems.append(printed.write_trace(model, trace_file, ns))
     end = model.end or {"message": "the recording ends before the run did", "by": "asyncplay"}
     if rec.truncated:  # one closing line, which says why it ends early
         end = {
@@ -121,7 +120,7 @@ def _show(rec: Recording, ns: SimpleNamespace, trace_file) -> int:  # noqa: ANN0
             "by": "asyncplay",
         }
     cwd = rec.header.get("cwd") if isinstance(rec.header.get("cwd"), str) else os.getcwd()
-    text = render.end_text(model, ns, cwd, end)
+    text = printed.end_text(model, ns, cwd, end)
     lines = [text] if text else []
     if rec.truncated and ns.json:  # end_text leaves the closing line to the JSON
         lines.append(f"asyncplay: {end['message']}")

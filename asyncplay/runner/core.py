@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 
 import asyncplay
-from asyncplay import exits, sandbox, selfguard
+from asyncplay import exits, policy, sandbox, selfguard
 from asyncplay.protocol import Decoder
 from asyncplay.runner import rundir
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
-from asyncplay.sandbox import policy
 
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE

@@ -5,41 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-CLOCKS = ("real", "virtual")
-# The words of --sandbox and --network, kept here (a module every front end imports cheaply)
-# so the CLI, the settings, the lab policy and the sandbox share one list.
-SANDBOXES = ("auto", "bwrap", "rlimit", "none")
-NETWORKS = ("on", "host", "off")
+from asyncplay.limits import CLOCKS, Limits
 
-
-class Limits:
-    """Every limit a run is held to; each names the flag that raises it in its message.
-
-    A plain class rather than a dataclass: importing dataclasses costs the headless ``run``
-    path a measurable slice of its start-up budget.
-    """
-
-    __slots__ = ("timeout", "memory_mib", "cpu", "output_mib", "procs", "max_events")
-
-    def __init__(
-        self,
-        timeout: float = 30.0,  # wall clock, seconds (--timeout)
-        memory_mib: int = 1024,  # address space, MiB (--memory)
-        cpu: float = 30.0,  # CPU seconds (--cpu)
-        output_mib: float = 8.0,  # stdout + stderr, MiB (--output-limit)
-        procs: int = 64,  # processes of the run alive at once (--procs)
-        max_events: int = 5_000_000,  # events the parent takes before it stops the run
-    ) -> None:
-        self.timeout = timeout
-        self.memory_mib = memory_mib
-        self.cpu = cpu
-        self.output_mib = output_mib
-        self.procs = procs
-        self.max_events = max_events
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
-        return f"Limits({fields})"
+__all__ = ["RunSpec"]
 
 
 class RunSpec:

@@ -27,8 +27,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import Protocol
 
-from asyncplay.runner.spec import SANDBOXES, RunSpec
+from asyncplay.limits import SANDBOX_MODES, Limits
 from asyncplay.sandbox import (
     bwrap,
     cgroup,
@@ -45,8 +46,8 @@ from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
 
 __all__ = [
     "FILE_SIZE_FACTOR",
-    "MODES",
     "Plan",
+    "RunRequest",
     "SandboxError",
     "check",
     "doctor",
@@ -54,8 +55,21 @@ __all__ = [
     "prepare",
 ]
 
-MODES = SANDBOXES
 MIB = 1024 * 1024
+
+
+class RunRequest(Protocol):
+    """What the sandbox reads of a run: the runner's ``RunSpec`` (the sandbox is the layer
+    below the runner and does not import it)."""
+
+    path: str | None
+    module: str | None
+    python: str
+    cwd: str
+    limits: Limits
+    sandbox: str
+    network: str
+    write: tuple[str, ...]
 
 
 class SandboxError(ValueError):
@@ -69,8 +83,8 @@ def check(mode: str, write: tuple[str, ...] | list[str] = ()) -> None:
         why = folders.check_write(folder)
         if why is not None:
             raise SandboxError(why)
-    if mode not in MODES:
-        raise SandboxError(f"--sandbox takes one of {', '.join(MODES)}, not {mode!r}")
+    if mode not in SANDBOX_MODES:
+        raise SandboxError(f"--sandbox takes one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     if mode == "bwrap":
         ok, why = _bwrap_usable()
         if not ok:
@@ -253,7 +267,7 @@ def _killpg(pid: int, sig: int) -> bool:
         return False
 
 
-def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> Plan:
+def prepare(spec: RunRequest, run_dir: str, env: dict[str, str] | None = None) -> Plan:
     """Assemble the layers for ``spec`` (``spec.sandbox`` is the mode).
 
     ``env`` is the environment the run starts from (``os.environ`` if None); the plan's
@@ -408,7 +422,7 @@ def prepare(spec: RunSpec, run_dir: str, env: dict[str, str] | None = None) -> P
     return plan
 
 
-def _network(plan: Plan, spec: RunSpec, run_dir: str) -> list[str]:
+def _network(plan: Plan, spec: RunRequest, run_dir: str) -> list[str]:
     """Choose the run's network (``spec.network``) and return bwrap's arguments for it."""
     asked = getattr(spec, "network", network.DEFAULT) or network.DEFAULT
     network.check(asked)

@@ -32,12 +32,11 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from asyncplay.runner.spec import NETWORKS
+from asyncplay.limits import NETWORK_MODES
 
 __all__ = [
     "DEFAULT",
     "LIVE_HELPERS",
-    "MODES",
     "NetworkError",
     "Outbound",
     "check",
@@ -49,7 +48,6 @@ __all__ = [
     "slirp_usable",
 ]
 
-MODES = NETWORKS
 DEFAULT = "on"
 TOOL = "slirp4netns"
 READY_TIMEOUT = 5.0  # seconds the helper may take to bring the interface up
@@ -70,8 +68,8 @@ class NetworkError(ValueError):
 
 
 def check(mode: str) -> None:
-    if mode not in MODES:
-        raise NetworkError(f"--network takes one of {', '.join(MODES)}, not {mode!r}")
+    if mode not in NETWORK_MODES:
+        raise NetworkError(f"--network takes one of {', '.join(NETWORK_MODES)}, not {mode!r}")
 
 
 _CACHE: dict[str, object] = {}

@@ -13,7 +13,7 @@ import resource
 import signal
 from collections.abc import Callable
 
-from asyncplay.runner.spec import Limits
+from asyncplay.limits import Limits
 from asyncplay.selfguard import libc_prctl
 
 MIB = 1024 * 1024

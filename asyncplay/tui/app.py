@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import os
 import signal
 import sys
@@ -390,16 +389,9 @@ class AsyncplayApp(BufferFiles, App[int]):
         return str(storage.user_snippets_dir() / f"{name}.py")
 
     def make_spec(self, python: str | None = None) -> RunSpec:
-        """The editor's text as a run, with the settings' limits and options.
-
-        Settings may know options this RunSpec does not take (yet): only the ones it
-        takes are passed.
-        """
+        """The editor's text as a run, with the settings' limits and options."""
         path = self.run_path()
-        params = inspect.signature(RunSpec).parameters
-        options = {k: v for k, v in self.settings.run_options().items() if k in params}
-        if "sandbox" in params:
-            options["sandbox"] = self.settings.sandbox
+        options = self.settings.run_options()
         options["python"] = python or sys.executable
         return RunSpec(
             source=self.editor.text,
@@ -443,7 +435,7 @@ class AsyncplayApp(BufferFiles, App[int]):
             python, self._python_label = info.path, info.label
         spec = self.make_spec(python)
         if self.replay is None:  # a saved setting above the lab policy: one line, no run
-            from asyncplay.sandbox import policy
+            from asyncplay import policy
             from asyncplay.tui.screens.settings import POLICY_NAMES
 
             try:

@@ -32,10 +32,10 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select
 
-from asyncplay import storage
+from asyncplay import policy, storage
+from asyncplay.limits import CLOCKS
 from asyncplay.runner import interpreter as pythons
-from asyncplay.sandbox import policy
-from asyncplay.storage import CLOCKS, Settings
+from asyncplay.storage import Settings
 from asyncplay.tui.textual_private.key_order import InOrderButton, InOrderInput, InOrderSelect
 
 __all__ = [

@@ -25,14 +25,12 @@ import os
 import stat
 
 from asyncplay import exits
-from asyncplay.runner.spec import NETWORKS, SANDBOXES
+from asyncplay.limits import NETWORK_MODES, SANDBOX_MODES, Limits
 
 __all__ = [
     "CHOICES",
     "ENV",
     "LIMITS",
-    "NETWORK_MODES",
-    "SANDBOX_MODES",
     "SYSTEM_PATH",
     "Policy",
     "PolicyDenied",
@@ -52,8 +50,6 @@ LIMITS: dict[str, tuple[str, str, bool]] = {
     "procs": ("procs", "", True),
     "output-limit": ("output_mib", "MiB", False),
 }
-SANDBOX_MODES = SANDBOXES  # --sandbox, asyncplay.sandbox.MODES
-NETWORK_MODES = NETWORKS  # --network, asyncplay.sandbox.network.MODES
 CHOICES: dict[str, tuple[str, ...]] = {"network": NETWORK_MODES, "sandbox": SANDBOX_MODES}
 TABLES = ("ceilings", "defaults", "allowed")
 
@@ -151,8 +147,6 @@ class Policy:
         run gets when it does not ask."""
         if not self.files:
             return [f"policy  none ({SYSTEM_PATH} does not exist): no ceilings"]
-        from asyncplay.runner.spec import Limits
-
         builtin = Limits()
         out = [f"policy  {' + '.join(self.files)}"]
         for key, (attr, unit, _whole) in LIMITS.items():
