@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from typing import NamedTuple
 
 from asyncplay.protocol import slow_step_message
 
@@ -95,9 +96,7 @@ class TaskInfo:
         self.exc_line: int | None = None
         self.last_awaited: str | None = None  # the last non-empty thing it waited on
         self.children: list[int] = []
-        # Span: (start, extent, busy, steps, awaiting, file, line). One step is
-        # (start, dur, dur, 1, ...); a merged span covers ``steps`` steps from ``start`` over
-        # ``extent`` seconds, of which it ran ``busy``; awaiting/file/line are its last step's.
+        # One Span per step, or per run of steps once merged (see ``Span``).
         self.spans: list[Span] = []
         self.span_steps = 1  # steps per new span: doubles each time the spans are halved
         # Who cancelled it: {"cause", "by", "file", "line", "t"} from ``cancel_source``.
@@ -140,7 +139,23 @@ class TaskInfo:
         return max(0.0, self.lifetime(now) - self.running)
 
 
-Span = tuple[float, float, float, int, "str | None", "str | None", int]
+class Span(NamedTuple):
+    """A task's step, or a run of its steps merged: one step is ``(start, dur, dur, 1, ...)``;
+    a merged span covers ``steps`` steps from ``start`` over ``extent`` seconds, of which it
+    ran ``busy``; ``awaiting``, ``file`` and ``line`` (0: none) are its last step's, where it
+    then suspended. A NamedTuple, made with ``_span`` (``tuple.__new__``: a third of the
+    cost of calling the class, on the reducer's per-step path)."""
+
+    start: float
+    extent: float
+    busy: float
+    steps: int
+    awaiting: str | None
+    file: str | None
+    line: int
+
+
+_span = Span._make  # Span._make((start, extent, ...)): the fast way to make one
 
 
 class WaitSnapshot:
@@ -296,16 +311,18 @@ def _steps(m: RunModel, ev: dict) -> None:
         info.last_active = start + dur
         spans = info.spans
         if info.span_steps == 1:
-            spans.append((start, dur, dur, 1, awaiting, file, line))
+            spans.append(_span((start, dur, dur, 1, awaiting, file, line)))
             if len(spans) >= MAX_SPANS_PER_TASK:
                 _halve(info)
         else:
             last = spans[-1]
-            if last[3] < info.span_steps:
-                s0 = last[0]
-                spans[-1] = (s0, start + dur - s0, last[2] + dur, last[3] + 1, awaiting, file, line)
+            if last.steps < info.span_steps:
+                s0 = last.start
+                spans[-1] = _span(
+                    (s0, start + dur - s0, last.busy + dur, last.steps + 1, awaiting, file, line)
+                )
             else:
-                spans.append((start, dur, dur, 1, awaiting, file, line))
+                spans.append(_span((start, dur, dur, 1, awaiting, file, line)))
                 if len(spans) >= MAX_SPANS_PER_TASK:
                     _halve(info)
         if info.state not in FINISHED:
@@ -359,9 +376,9 @@ def _step_open(m: RunModel, ev: dict) -> None:
         m.steps += 1
         if info.first_step is None:
             info.first_step = start
-        info.spans.append((start, ran, ran, 1, None, None, 0))
+        info.spans.append(_span((start, ran, ran, 1, None, None, 0)))
     else:
-        info.spans[-1] = (start, ran, ran, 1, None, None, 0)
+        info.spans[-1] = _span((start, ran, ran, 1, None, None, 0))
     o_start, counted, longest, state = info.open
     info.running += ran - counted
     info.open = (o_start, ran, longest, state)
@@ -376,7 +393,19 @@ def _halve(info: TaskInfo) -> None:
     merged: list[Span] = []
     for i in range(0, len(spans) - 1, 2):
         a, b = spans[i], spans[i + 1]
-        merged.append((a[0], b[0] + b[1] - a[0], a[2] + b[2], a[3] + b[3], b[4], b[5], b[6]))
+        merged.append(
+            _span(
+                (
+                    a.start,
+                    b.start + b.extent - a.start,
+                    a.busy + b.busy,
+                    a.steps + b.steps,
+                    b.awaiting,
+                    b.file,
+                    b.line,
+                )
+            )
+        )
     if len(spans) % 2:
         merged.append(spans[-1])
     info.spans = merged
@@ -518,7 +547,7 @@ def _run_end(m: RunModel, ev: dict) -> None:
         if info.open is not None:  # the run ended in the middle of this step
             start, counted, longest, _state = info.open
             ran = max(counted, m.now - start)
-            info.spans[-1] = (start, ran, ran, 1, None, None, 0)
+            info.spans[-1] = _span((start, ran, ran, 1, None, None, 0))
             info.running += ran - counted
             info.longest_step = max(longest, ran)
             info.last_active = start + ran

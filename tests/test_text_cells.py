@@ -14,7 +14,8 @@ from textual.app import App, ComposeResult
 
 from asyncplay.model import RunModel, apply
 from asyncplay.tui.panes.output import TASK_WIDTH, OutputPane
-from asyncplay.tui.panes.task_table import COLUMNS, NO_NAME, TaskTable
+from asyncplay.tui.panes.task_table import COLUMNS, TaskTable
+from asyncplay.views.task_story import NO_NAME
 from asyncplay.views.text_cells import clean, fit
 
 NAMES = [

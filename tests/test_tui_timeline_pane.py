@@ -13,10 +13,12 @@ from textual.message import Message
 
 from asyncplay.model import RunModel, apply, build
 from asyncplay.tui.panes.task_view import TaskView
-from asyncplay.tui.panes.timeline import TIMELINE_HELP, TimelinePane, describe_at, fit_detail
+from asyncplay.tui.panes.timeline import TIMELINE_HELP, TimelinePane
+from asyncplay.tui.panes.timeline_lanes import fit_detail
 from asyncplay.tui.services.replay_session import load_events
 from asyncplay.views import graph
 from asyncplay.views import timeline as tl
+from asyncplay.views.task_story import detail_line
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -713,7 +715,7 @@ def _resumed_model() -> RunModel:
 )  # fmt: skip
 def test_a_step_says_the_lines_it_ran_between(t, says) -> None:
     m = _resumed_model()
-    assert describe_at(m, m.tasks[1], t, 1e-4) == says
+    assert detail_line(m, m.tasks[1], t, 1e-4) == says
 
 
 def test_the_detail_and_the_graph_agree_on_a_running_task_line() -> None:
@@ -721,7 +723,7 @@ def test_the_detail_and_the_graph_agree_on_a_running_task_line() -> None:
     t = 0.101  # inside step 2: the graph says running, from the line it resumed at
     running, file, line = graph.waits_at(m, t)[1]
     assert running == graph.RUNNING and line == 5
-    assert f"from line {line} to 6" in describe_at(m, m.tasks[1], t, 1e-4)
+    assert f"from line {line} to 6" in detail_line(m, m.tasks[1], t, 1e-4)
 
 
 async def test_the_detail_fits_the_pane_one_line_or_two() -> None:
@@ -814,7 +816,7 @@ def test_the_detail_says_what_a_task_returned_or_raised() -> None:
     s = Stream().task(1, 0.0, "main", name="main")
     s.step(1, 0.0, 0.001).done(1, 0.5, "failed", exc="KeyError")
     m = build(s.end(0.5))
-    assert describe_at(m, m.tasks[1], 0.6, 0.01) == "main · raised KeyError at 500.0 ms: boom"
+    assert detail_line(m, m.tasks[1], 0.6, 0.01) == "main · raised KeyError at 500.0 ms: boom"
 
 
 def cut_off_model() -> RunModel:

@@ -536,10 +536,10 @@ def _own_limit(model: RunModel | None, info: TaskInfo, src: dict, cause: str) ->
     if cause != "timeout":
         return False
     t, line = _seconds(src.get("t")), _line(src.get("line"))
-    before = [s for s in info.spans if t is not None and s[0] <= t]
+    before = [s for s in info.spans if t is not None and s.start <= t]
     if line is None or not before:
         return True
-    return before[-1][6] == line
+    return before[-1].line == line
 
 
 _LIMIT_EXAMPLE = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from operator import itemgetter
+from operator import attrgetter
 
 from asyncplay.model import RunModel, TaskInfo, WaitSnapshot
 from asyncplay.views.text_cells import clean
@@ -31,7 +31,7 @@ NOT_STARTED = "(not started)"
 RUNNING = "(running)"
 MARKERS = frozenset({NOT_STARTED, RUNNING})
 
-_START = itemgetter(0)
+_START = attrgetter("start")  # a Span's start, the key its list is sorted by
 
 
 class Node:
@@ -182,7 +182,7 @@ def _waits_at(model: RunModel, t: float, snap: WaitSnapshot | None) -> Waits:
         if steps == 1 and t < start + busy:
             before = spans[i - 1] if i else None
             out[info.id] = (
-                (RUNNING, before[5], before[6] or None) if before else (RUNNING, None, None)
+                (RUNNING, before.file, before.line or None) if before else (RUNNING, None, None)
             )
         else:
             out[info.id] = (awaiting, file, line or None)
@@ -190,7 +190,7 @@ def _waits_at(model: RunModel, t: float, snap: WaitSnapshot | None) -> Waits:
 
 
 def _stepped_by(info: TaskInfo, t: float) -> bool:
-    return bool(info.spans) and info.spans[0][0] <= t
+    return bool(info.spans) and info.spans[0].start <= t
 
 
 class Moment:

@@ -14,6 +14,7 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.views import task_story
 from asyncplay.views.text_cells import clean
 from asyncplay.views.timeline import shorten
 
@@ -75,22 +76,14 @@ def duration(x: float) -> str:
 
 
 def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
-    """``by main at p.py:12``, ``timeout at p.py:9``, or "" when nobody knows."""
-    src = t.cancel_source
-    if not src:
-        return ""
-    cause = clean(str(src.get("cause") or "unknown"))
-    where = _where(src.get("file"), src.get("line"), cwd)
-    by = model.tasks.get(src.get("by")) if src.get("by") is not None else None  # type: ignore[arg-type]
-    if cause == "cancel" and by is not None:
-        text = f"by {clean(by.name)}"
-    elif cause == "cancel":
-        text = "by cancel()"
-    elif cause == "unknown" and where == "-":
-        return ""
-    else:
-        text = cause
-    return f"{text} at {where}" if where != "-" else text
+    """``by main at p.py:12``, ``timeout at p.py:9``, or "" when nobody knows: the
+    timeline's words (``task_story.cancelled_by``), the file named relative to ``cwd``."""
+
+    def place(file: str | None, line: int | None) -> str:
+        where = _where(file, line, cwd)
+        return "" if where == "-" else where
+
+    return clean(task_story.cancelled_by(model, t, place))
 
 
 def _state(model: RunModel, t: TaskInfo, cwd: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import RunModel, Span, TaskInfo
 from asyncplay.views.text_cells import clean
 
 # Cell codes, in rising priority: a later one wins a cell.
@@ -94,7 +94,7 @@ def lane_cells(
     end: float,
     cells: int,
     now: float,
-    spans: list | None = None,
+    spans: list[Span] | None = None,
     keep_steps: bool = False,
 ) -> str:
     """One task's cells: alive as waits, busy time per cell from its spans, then marks.
@@ -124,11 +124,11 @@ def lane_cells(
     drawn = task.spans if spans is None else spans
     if task.open is not None and drawn and drawn[-1][0] == task.open[0]:
         # the step in progress (step_open) runs on to now, not only to its last report
-        s, extent, ran = drawn[-1][:3]
-        grown = max(extent, now - s)
-        drawn = [*drawn[:-1], (s, grown, ran + grown - extent, *drawn[-1][3:])]
+        last = drawn[-1]
+        grown = max(last.extent, now - last.start)
+        drawn = [*drawn[:-1], last._replace(extent=grown, busy=last.busy + grown - last.extent)]
     for span in drawn:
-        s, extent, ran = span[0], span[1], span[2]
+        s, extent, ran = span.start, span.extent, span.busy
         if s + extent < start or s > end:
             continue
         a, b = col(s), col(s + extent)
@@ -369,12 +369,12 @@ def timeline_text(
 # span is found by bisection, not by a scan of up to MAX_SPANS_PER_TASK spans.
 
 
-def _span_end(span: tuple) -> float:
-    return span[0] + span[1]
+def _span_end(span: Span) -> float:
+    return span.start + span.extent
 
 
-def _span_start(span: tuple) -> float:
-    return span[0]
+def _span_start(span: Span) -> float:
+    return span.start
 
 
 def column(t: float, start: float, end: float, cells: int) -> int | None:
@@ -404,8 +404,8 @@ def span_at(task: TaskInfo, t: float, tolerance: float = 0.0) -> int | None:
         before = spans[i - 1]
         gap = max(0.0, t - _span_end(before))
         best = i - 1
-    if i < len(spans) and spans[i][0] - t < gap:
-        gap = spans[i][0] - t
+    if i < len(spans) and spans[i].start - t < gap:
+        gap = spans[i].start - t
         best = i
     return best if gap <= tolerance else None
 
@@ -428,8 +428,8 @@ def wait_at(task: TaskInfo, t: float, now: float) -> tuple[float, int | None] | 
 
 def step_number(task: TaskInfo, index: int) -> tuple[int, int]:
     """(first, last) step numbers (from 1) a span covers: one step, or a merged run."""
-    first = 1 + sum(span[3] for span in task.spans[:index])
-    return first, first + task.spans[index][3] - 1
+    first = 1 + sum(span.steps for span in task.spans[:index])
+    return first, first + task.spans[index].steps - 1
 
 
 def next_span(task: TaskInfo, t: float, direction: int) -> int | None:
@@ -452,7 +452,7 @@ def next_time(times: list[float], t: float, direction: int) -> float | None:
     return times[i - 1] if i > 0 else None
 
 
-def spans_in(task: TaskInfo, start: float, end: float) -> list:
+def spans_in(task: TaskInfo, start: float, end: float) -> list[Span]:
     """The spans that touch ``start``..``end``: a zoomed-in lane looks at these only."""
     spans = task.spans
     lo = bisect.bisect_left(spans, start, key=_span_end)
@@ -478,7 +478,7 @@ def wait_labels(task: TaskInfo, cells: str, start: float, end: float) -> list[tu
             continue
         t = cell_time(run, start, end, n)
         i = bisect.bisect_right(task.spans, t, key=_span_start)
-        what = task.spans[i - 1][4] if i > 0 else None
+        what = task.spans[i - 1].awaiting if i > 0 else None
         if what and len(what) + 2 <= length:
             out.append((run + 1, what))
     return out

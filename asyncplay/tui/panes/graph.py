@@ -26,8 +26,8 @@ from textual.strip import Strip
 
 from asyncplay.model import RunModel
 from asyncplay.tui.panes.task_view import TaskView
-from asyncplay.tui.panes.timeline import no_task_text
 from asyncplay.views import graph
+from asyncplay.views.task_story import no_task_text
 from asyncplay.views.text_cells import clean
 
 #: The pane's keys, for the help screen.

@@ -22,9 +22,10 @@ from textual.message import Message
 from textual.strip import Strip
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.tui.panes.task_view import TaskView, name_cell, name_width
+from asyncplay.tui.panes.task_view import NO_NAME_STYLE, TaskView, name_cell, name_width
 from asyncplay.views.explain import cancel_label
 from asyncplay.views.summary import duration
+from asyncplay.views.task_story import NO_NAME
 from asyncplay.views.text_cells import clean, fit
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -79,8 +80,6 @@ STATE_STYLE = {
     "cut off": Style(color="magenta", bold=True),
 }
 HEADER_STYLE = Style(bold=True, underline=True)
-NO_NAME = "(no name)"  # drawn for a task named "" (create_task(name=""))
-NO_NAME_STYLE = Style(dim=True, italic=True)
 CURSOR_STYLE = Style(reverse=True)
 RIGHT = frozenset({"line", "steps", "running", "lifetime"})
 

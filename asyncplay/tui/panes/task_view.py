@@ -8,6 +8,7 @@ them posts ``TaskView.InternalToggled`` (one handler in the app, not one per vie
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.style import Style
 from textual.binding import Binding
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -15,7 +16,10 @@ from textual.scroll_view import ScrollView
 from asyncplay.views.text_cells import fit
 from asyncplay.views.timeline import shorten
 
-__all__ = ["TaskView", "name_cell", "name_width"]
+__all__ = ["NO_NAME_STYLE", "TaskView", "name_cell", "name_width"]
+
+#: How every view draws ``task_story.NO_NAME`` (a task named ""): not a name of the program's.
+NO_NAME_STYLE = Style(dim=True, italic=True)
 
 
 def name_cell(name: str, width: int) -> str:

@@ -19,11 +19,9 @@ zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows 
 from __future__ import annotations
 
 import math
-import os
-import re
+from functools import partial
 from itertools import islice
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -34,55 +32,33 @@ from textual.message import Message
 from textual.strip import Strip
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.tui.panes.task_table import NO_NAME, NO_NAME_STYLE
 from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline_lanes import (
+    AXIS_STYLE,
+    CURSOR_STYLE,
+    CUT,
+    DETAIL_STYLE,
+    LEGENDS,
+    Lane,
+    draw_lane,
+    fit_detail,
+)
 from asyncplay.views import timeline as tl
-from asyncplay.views.text_cells import clean, fit
+from asyncplay.views.task_story import (
+    NO_NAME,
+    SEP,
+    Part,
+    cancelled_by,
+    detail_parts,
+    line_place,
+    no_task_text,
+)
+from asyncplay.views.text_cells import fit
 
 WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
-DETAIL_NAME = 24  # a task's name in the detail line, cut in the middle past this
 LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
-CUT = "u"  # the pane's own cell code: the run ended (a limit, a stop) with the task alive
-GLYPHS = {**tl.UNICODE, CUT: "╳"}
-CELL_STYLE = {
-    tl.RUN: Style(color="green", bold=True),
-    tl.STEP: Style(color="green", bold=True),
-    tl.WAIT: Style(dim=True),
-    tl.CREATED: Style(dim=True),
-    tl.DONE: Style(bold=True),
-    tl.CANCELLED: Style(color="yellow", bold=True),
-    tl.FAILED: Style(color="red", bold=True),
-    CUT: Style(color="magenta", bold=True),  # the task table's "cut off"
-}
-WAIT_LABEL_STYLE = Style(dim=True, italic=True)
-CANCEL_STYLE = Style(color="yellow")
-WARNING_MARK = "⚠"
-WARNING_STYLE = Style(color="black", bgcolor="yellow", bold=True)
-# Style codes of what is drawn over the cells (the cell codes are their own).
-LABEL, CANCEL_TEXT, WARNING, CURSOR = "L", "C", "W", "*"
-KIND_STYLE: dict[str, Style | None] = {
-    **CELL_STYLE,
-    LABEL: WAIT_LABEL_STYLE,
-    CANCEL_TEXT: CANCEL_STYLE,
-    WARNING: WARNING_STYLE,
-}
-GLYPH_TABLE = str.maketrans(GLYPHS)
-#: What the marks mean, on the line above the detail when the lanes leave it free.
-LEGEND = "█▌ ran  ─ waiting  ╶ created  ┤ done  ✕ cancelled  ! failed  ╳ cut off  ⚠ warning"
-#: Shorter legends for a narrower pane, the most obvious marks left out first.
-LEGENDS = (
-    LEGEND,
-    LEGEND.replace("waiting", "waits"),
-    LEGEND.replace("waiting", "waits").replace("  ╶ created", ""),
-)
-RUNS = re.compile(r"(.)\1*", re.DOTALL)
-AXIS_STYLE = Style(dim=True)
-INTERNAL_STYLE = Style(dim=True, italic=True)
-CURSOR_STYLE = Style(reverse=True)
-BLUR_CURSOR_STYLE = Style(underline=True, bold=True)
-DETAIL_STYLE = Style(bold=True)
 
 #: Every key of the focused pane, for the help screen.
 TIMELINE_HELP: tuple[tuple[str, str], ...] = (
@@ -104,90 +80,6 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
     ("i", "Show or hide asyncio's internal tasks."),
     ("click", "Put the cursor on a lane at a time; click it again to go to its line."),
 )
-
-
-def _where(file: str | None, line: int | None, target: str | None = None) -> str:
-    """``line 22`` in the program itself, ``other.py:22`` elsewhere: the line is short."""
-    if not file or not line:
-        return ""
-    if file == target:
-        return f"line {line}"
-    return f"{os.path.basename(file)}:{line}"
-
-
-def cancelled_by(model: RunModel, info: TaskInfo, target: str | None = None) -> str:
-    """``by main at line 12``, ``timeout at line 9``, ``by cancel() at other.py:3``, or ""
-    when nobody knows: ``report.cancelled_by``'s words with the pane's ``line N``."""
-    src = info.cancel_source if isinstance(info.cancel_source, dict) else None
-    if not src:
-        return ""
-    cause = str(src.get("cause") or "unknown")
-    line = src.get("line")
-    where = _where(src.get("file"), line if isinstance(line, int) else None, target)
-    by_id = src.get("by")
-    by = model.tasks.get(by_id) if isinstance(by_id, int) else None
-    if cause == "cancel":
-        text = f"by {by.name or NO_NAME}" if by is not None else "by cancel()"
-    elif cause == "unknown" and not where:
-        return ""
-    else:
-        text = cause
-    return f"{text} at {where}" if where else text
-
-
-def _splice(text: str, kinds: str, col: int, new: str, kind: str) -> tuple[str, str]:
-    """``new`` drawn over ``text`` from ``col`` (cut at its end), its cells styled ``kind``."""
-    new = new[: max(0, len(text) - col)]
-    end = col + len(new)
-    return text[:col] + new + text[end:], kinds[:col] + kind * len(new) + kinds[end:]
-
-
-def _cancel_text(lane: _Lane, end_col: int, text: str, kinds: str) -> tuple[str, str]:
-    """Who cancelled the task, written after its ``✕`` if there is room, else at the end of
-    the wait the cancellation ended (``─sleep(2)──by main ▌✕``): in full, or its first
-    words. The wait's own label gives way if both do not fit."""
-    n = len(text)
-    last = end_col  # the words go before the step that took the cancellation, if one
-    if last > 0 and lane.cells[last - 1] in tl.RAN:
-        last -= 1
-    wait = last
-    while wait > 0 and lane.cells[wait - 1] == tl.WAIT:
-        wait -= 1
-    said = [_narrow(x) for x in (lane.cancel, lane.cancel.split(" at ")[0])]
-    for words in said:
-        if end_col + 2 + len(words) <= n:
-            return _splice(text, kinds, end_col + 1, " " + words, CANCEL_TEXT)
-    for keep_label in (True, False):
-        for words in said:
-            at = last - len(words) - 1  # the words, a space, then the mark
-            if at <= wait:
-                continue
-            if kinds[at - 1] == LABEL or kinds[at] == LABEL:  # it would cover the label
-                if keep_label:
-                    continue
-                text, kinds = _splice(text, kinds, wait, GLYPHS[tl.WAIT] * (at - wait), tl.WAIT)
-            return _splice(text, kinds, at, words + " ", CANCEL_TEXT)
-    return text, kinds
-
-
-def _narrow(text: str) -> str:
-    """``text`` with one cell per character, so a lane is exactly as wide as its cells:
-    control, wide and combining characters become ``?`` (names are mostly ASCII)."""
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() and cell_len(ch) == 1 else "?" for ch in text)
-
-
-class _Lane:
-    """A lane as last computed: its key says when it must be computed again."""
-
-    __slots__ = ("key", "cells", "labels", "cancel")
-
-    def __init__(self, key: tuple, cells: str, labels: list, cancel: str) -> None:
-        self.key = key
-        self.cells = cells
-        self.labels = labels
-        self.cancel = cancel
 
 
 class TimelinePane(TaskView):
@@ -281,7 +173,7 @@ class TimelinePane(TaskView):
         self._longest = 4  # longest name seen, for the label column
         self._warn_seen = 0
         self._warnings: dict[int, list[dict]] = {}  # lane id -> its warnings
-        self._lanes: dict[int, _Lane] = {}  # bounded: cleared past MAX_LANES_KEPT
+        self._lanes: dict[int, Lane] = {}  # bounded: cleared past MAX_LANES_KEPT
         self._strips: LRUCache[tuple, Strip] = LRUCache(256)
         self._cursor_task: int | None = None  # lane id (a task or WARNINGS_LANE)
         self._cursor_t = 0.0
@@ -558,7 +450,7 @@ class TimelinePane(TaskView):
         lane = self._lanes.get(tid)
         return lane.key if lane is not None else None
 
-    def _lane(self, tid: int) -> _Lane:
+    def _lane(self, tid: int) -> Lane:
         key = self._lane_key(tid)
         lane = self._lanes.get(tid)
         if lane is not None and lane.key == key:
@@ -569,10 +461,11 @@ class TimelinePane(TaskView):
         cells = self._compute_cells(info)
         labels = tl.wait_labels(info, cells, self.start, self.end)
         target = self.program or m.target
-        cancel = cancelled_by(m, info, target) if info.state == "cancelled" else ""
+        place = partial(line_place, target=target)  # ``line 12`` in the program
+        cancel = cancelled_by(m, info, place) if info.state == "cancelled" else ""
         if len(self._lanes) >= MAX_LANES_KEPT:
             self._lanes.clear()  # lanes scrolled past long ago: computed again if seen
-        lane = self._lanes[tid] = _Lane(key, cells, labels, cancel)
+        lane = self._lanes[tid] = Lane(key, cells, labels, cancel)
         return lane
 
     def _compute_cells(self, info: TaskInfo) -> str:
@@ -676,62 +569,14 @@ class TimelinePane(TaskView):
     def _draw_lane(
         self,
         lane_id: int,
-        lane: _Lane | None,
+        lane: Lane | None,
         info: TaskInfo | None,
         cursor: tuple[int | None, bool] | None,
         width: int,
         base: Style,
     ) -> Strip:
-        label_width, n = self._label_width, self._cells
-        if lane is None or info is None:
-            name, name_style = "warnings", Style(color="yellow")
-            text, kinds = " " * n, tl.EMPTY * n
-        else:
-            # Task-2 brew_tea: an unnamed task says what it runs; create_task(name="") is
-            # said as the table says it.
-            name = info.label or NO_NAME
-            name_style = INTERNAL_STYLE if info.internal else Style()
-            if not info.name:
-                name_style = name_style + NO_NAME_STYLE
-            # Two strings as long as the lane: what each cell shows, and its style's
-            # code; overlays are spliced in and the styles drawn in runs (no per-cell work).
-            text, kinds = lane.cells.translate(GLYPH_TABLE), lane.cells
-            for col, label in lane.labels:
-                text, kinds = _splice(text, kinds, col, _narrow(label), LABEL)
-            end_col = lane.cells.rfind(tl.CANCELLED) if lane.cancel else -1
-            if end_col >= 0:
-                text, kinds = _cancel_text(lane, end_col, text, kinds)
-        for col, over, _warning in self._warning_marks(lane_id):
-            if over:  # no free cell beside: the step or end mark stays, in warning colours
-                kinds = kinds[:col] + WARNING + kinds[col + 1 :]
-            else:
-                text, kinds = _splice(text, kinds, col, WARNING_MARK, WARNING)
-        styles = KIND_STYLE
-        if cursor is not None:
-            col, focused = cursor
-            mark = CURSOR_STYLE if focused else BLUR_CURSOR_STYLE
-            if col is not None and col < n:
-                under = KIND_STYLE.get(kinds[col]) or Style()
-                styles = {**KIND_STYLE, CURSOR: under + mark}
-                kinds = kinds[:col] + CURSOR + kinds[col + 1 :]
-            name_style = name_style + mark
-        label_text = clean(name)  # as the task table shows it: \n, \e made visible
-        if cell_len(label_text) == len(label_text):  # cut in the middle: worker-…-17
-            label_text = tl.shorten(label_text, label_width).ljust(label_width)
-        else:  # wide characters: cut by cells
-            label_text = fit(label_text, label_width)
-        segments = [Segment(label_text, base + name_style), Segment(" ", base)]
-        styled: dict[str, Style] = {}
-        for run in RUNS.finditer(kinds):
-            kind = run.group(1)
-            full = styled.get(kind)
-            if full is None:
-                style = styles.get(kind)
-                full = styled[kind] = base + style if style is not None else base
-            segments.append(Segment(text[run.start() : run.end()], full))
-        if label_width + 1 + n == width:  # as it is almost always: no cropping to do
-            return Strip(segments, width)
-        return Strip(segments).crop_extend(0, width, base)
+        marks = self._warning_marks(lane_id)
+        return draw_lane(lane, info, marks, cursor, self._label_width, self._cells, width, base)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -798,8 +643,8 @@ class TimelinePane(TaskView):
             index = wait[1] if wait is not None else None
         if index is not None:
             span = info.spans[index]
-            if span[5] and span[6]:
-                return span[5], span[6]
+            if span.file and span.line:
+                return span.file, span.line
         return info.file, info.line
 
     def _place(self, t: float) -> None:
@@ -897,7 +742,7 @@ class TimelinePane(TaskView):
             # From the live cursor (at now), ] starts the walk at the task's first step.
             since = self._cursor_t if self.cursor_placed or direction < 0 else -math.inf
             index = tl.next_span(info, since, direction)
-            t = None if index is None else info.spans[index][0]
+            t = None if index is None else info.spans[index].start
         if t is None:
             self.app.bell()
             return
@@ -990,174 +835,3 @@ class TimelinePane(TaskView):
     def on_blur(self) -> None:
         self._base = None
         self.refresh()
-
-
-def no_task_text(model: RunModel) -> str:
-    """Why there is no lane, from the model: none yet, only hidden internal tasks, or the
-    run ended without a task. ``asyncio.run`` always makes a task of ``main()``, so a run
-    that ended with none never reached it (a SyntaxError, a plain script, an early exit)."""
-    if model.status != "ended":
-        return "no tasks yet"
-    if model.tasks:
-        return f"only asyncio's internal tasks ({len(model.tasks)}): i shows them"
-    end = model.end or {}
-    code = model.exit_code
-    if end.get("reason", "exited") != "exited":
-        message = str(end.get("message") or end.get("reason"))
-        return f"no task: the run ended before asyncio.run ({message})"
-    if code == 0:
-        return "no task: the program ended (exit 0) without reaching asyncio.run"
-    return f"no task: the program ended (exit {code}) before asyncio.run: see the Output"
-
-
-#: A part of the detail line: (text, rank). Rank 0 is never dropped; when the line is too
-#: narrow the highest ranks go first (the moment, the step count, the duration, the lines),
-#: so what the task awaited next is the last thing standing after its name.
-Part = tuple[str, int]
-SEP = " · "
-WRAP_BELOW = 4  # parts ranked this or more are dropped before the detail takes two lines
-
-
-def describe_at(
-    model: RunModel,
-    info: TaskInfo,
-    t: float,
-    tolerance: float,
-    now: float | None = None,
-    program: str | None = None,
-) -> str:
-    """The detail line for ``info`` at ``t``: the step there, the wait, or its end."""
-    parts = detail_parts(model, info, t, tolerance, now, program)
-    return SEP.join(text for text, _rank in parts)
-
-
-def detail_parts(
-    model: RunModel,
-    info: TaskInfo,
-    t: float,
-    tolerance: float,
-    now: float | None = None,
-    program: str | None = None,
-) -> list[Part]:
-    """The detail of ``info`` at ``t`` in parts, its name first (``fit_detail`` fits them).
-
-    A step says the lines it ran between, as the await graph does: it resumed at the line
-    its previous step stopped at (``from line 5``, what the graph shows as ``▶ running``)
-    and stopped at its own (``to 6``, where it then awaited)."""
-    name = tl.shorten(info.name or NO_NAME, DETAIL_NAME)
-    target = program or model.target
-    if info.unfinished and t >= model.now - tolerance:  # at its ╳: the run ended first
-        return [(name, 0), (f"cut off at {tl.seconds_text(model.now)} ({_why_ended(model)})", 0)]
-    index = tl.span_at(info, t, tolerance)
-    if index is not None:
-        span = info.spans[index]
-        first, last = tl.step_number(info, index)
-        steps = f"step {first}" if first == last else f"steps {first}-{last}"
-        parts: list[Part] = [(name, 0), (f"{steps}/{info.steps}", 3)]
-        before = info.spans[index - 1] if index > 0 else None
-        resumed = _where(before[5], before[6], target) if before is not None else ""
-        stopped = _where(span[5], span[6], target)
-        if index == 0:
-            resumed = "its start"
-        ended = index == len(info.spans) - 1 and info.finished and not span[4]
-        if stopped and resumed == stopped:  # round a loop, back to the same await
-            parts.append((f"at {stopped}", 1))
-        elif resumed and (stopped or ended):
-            if resumed.startswith("line ") and stopped.startswith("line "):
-                stopped = stopped[5:]  # from line 5 to 6
-            parts.append((f"from {resumed} to {stopped or 'its end'}", 1))
-        elif stopped or resumed:
-            parts.append((f"to {stopped}" if stopped else f"from {resumed}", 1))
-        parts += [(f"ran {tl.seconds_text(span[2])}", 2), (f"at {tl.seconds_text(span[0])}", 4)]
-        if span[4]:
-            parts.append((f"then {span[4]}", 0))
-        elif ended:
-            parts.append((f"then {_ending(model, info, target=target)}", 0))
-        return parts
-    if t < info.created:
-        where = _where(info.file, info.line, target)
-        return [(name, 0), (f"created at {tl.seconds_text(info.created)}", 0)] + (
-            [(f"at {where}", 1)] if where else []
-        )
-    wait = tl.wait_at(info, t, model.now if now is None else now)
-    if wait is not None:
-        since, before_index = wait
-        if before_index is None:
-            return [(name, 0), (f"created at {tl.seconds_text(info.created)}, not started yet", 0)]
-        span = info.spans[before_index]
-        what = span[4]
-        where = _where(span[5], span[6], target)
-        what_text = f"waiting on {what}" if what else "ready, waiting for its turn"
-        parts = [(name, 0), (what_text, 0), (f"since {tl.seconds_text(since)}", 2)]
-        return parts + ([(f"at {where}", 1)] if where else [])
-    if info.finished:
-        ended_at = info.ended
-        when = f" at {tl.seconds_text(ended_at)}" if ended_at is not None else ""
-        return [(name, 0), (_ending(model, info, when, target), 0)]
-    return [(name, 0), (info.state, 0)]
-
-
-def fit_detail(parts: list[Part], width: int, lines: int = 1) -> list[str]:
-    """``parts`` in at most ``lines`` lines of ``width`` cells: whole on one line if it
-    fits, else without the parts ranked ``WRAP_BELOW`` or more (the moment: the axis's
-    ``▼`` shows it), else split over two between parts (when given two, taking the
-    legend's line), else without its highest-ranked parts, one at a time; what is still
-    too long is cut at its end (its rank-0 parts are then all it has: the name, and what
-    the task awaited)."""
-    parts = [(clean(text), rank) for text, rank in parts if text]
-    width = max(1, width)
-    while True:
-        texts = [text for text, _rank in parts]
-        if cell_len(SEP.join(texts)) <= width:
-            return [SEP.join(texts)]
-        droppable = [i for i, (_text, rank) in enumerate(parts) if rank > 0]
-        wrap = lines >= 2 and all(parts[i][1] < WRAP_BELOW for i in droppable)
-        split = _split(texts, width) if wrap else None
-        if split is not None and cell_len(split[1]) <= width:
-            return split
-        if not droppable:
-            break
-        parts.pop(max(droppable, key=lambda i: parts[i][1]))
-    split = _split(texts, width) if lines >= 2 else None
-    if split is None:
-        return [fit(SEP.join(texts), width).rstrip()]
-    return [split[0], fit(split[1], width).rstrip()]
-
-
-def _split(texts: list[str], width: int) -> list[str] | None:
-    """The parts over two lines, as many on the first as fit (the name at least)."""
-    if len(texts) < 2 or cell_len(texts[0]) > width:
-        return None
-    head = texts[0]
-    for i, text in enumerate(texts[1:], 1):
-        longer = head + SEP + text
-        if cell_len(longer) > width:
-            return [head, SEP.join(texts[i:])]
-        head = longer
-    return None
-
-
-def _why_ended(model: RunModel) -> str:
-    """Why the run ended with tasks alive, in a word (``timeout``, ``stopped``, ``memory``):
-    ``model.end``'s reason; its message, a sentence, is the status bar's."""
-    reason = (model.end or {}).get("reason")
-    if reason in (None, "exited"):
-        return "the program ended"
-    return f"the run ended: {reason}"
-
-
-def _ending(model: RunModel, info: TaskInfo, when: str = "", target: str | None = None) -> str:
-    """``cancelled at 0.20 s by main at line 12``, ``raised ValueError at 1.00 s: boom``,
-    ``returned 3 at 2.09 s``."""
-    if info.state == "cancelled":
-        why = cancelled_by(model, info, target)  # "by main at line 12", "timeout at line 9"
-        if why and not why.startswith("by "):
-            why = f"({why})"
-        return f"cancelled{when}" + (f" {why}" if why else "")
-    if info.state == "failed":
-        exc = info.exc_type or "an exception"
-        return f"raised {exc}{when}" + (f": {info.exc_msg}" if info.exc_msg else "")
-    if info.state == "done":
-        result = f" {info.result}" if info.result is not None else ""
-        return f"returned{result}{when}"
-    return f"{info.state}{when}"
