@@ -6,11 +6,9 @@ are ever computed: each lane's cells come from ``timeline.lane_cells`` over the 
 the window (``timeline.spans_in``) and are kept until the window, the width or the task
 changes, so a tick with 10,000 tasks costs what the few visible lanes cost.
 
-No mark hides another: a step sharing a cell with its task's end keeps the cell and the
-end mark moves to the next one (``tl.lane_cells(keep_steps=True)``: ``▌┤``); a warning's
-``⚠`` goes beside a step or end mark it would cover, in the nearest free cell at most two
-away (``tl.warning_column``: ``▌⚠``, ``███┤⚠``), else the mark stays in warning colours.
-Where a warning is drawn is where the cursor finds it.
+How a lane is drawn (glyphs, overlays, the detail's fitting) is ``timeline_lanes``'s; what
+the detail line says, ``views.task_story``'s. Where a warning is drawn (``_warning_marks``,
+``tl.warning_column``: beside the mark it would cover) is where the cursor finds it.
 
 While the run goes the window grows to hold all of it (``follow``); once the learner
 zooms or pans it stays where they put it, until ``0`` or ``f`` fits and follows again.
@@ -35,13 +33,14 @@ from asyncplay.model import RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline_lanes import (
     AXIS_STYLE,
-    CURSOR_STYLE,
-    CUT,
     DETAIL_STYLE,
     LEGENDS,
     Lane,
+    axis_parts,
     draw_lane,
     fit_detail,
+    lane_cells,
+    warning_marks,
 )
 from asyncplay.views import timeline as tl
 from asyncplay.views.task_story import (
@@ -294,20 +293,7 @@ class TimelinePane(TaskView):
         if not warnings:
             return []
         cells = "" if lane_id == WARNINGS_LANE else self._lane(lane_id).cells
-        cells = cells.replace(CUT, tl.DONE)  # a cut-off mark is an end mark too
-        out: list[tuple[int, bool, dict]] = []
-        taken: set[int] = set()
-        for warning in warnings:
-            col = self._col(warning.get("t"))
-            if col is None:
-                continue
-            if cells:
-                col, over = tl.warning_column(cells, col, taken)
-            else:
-                over = False
-            taken.add(col)
-            out.append((col, over, warning))
-        return out
+        return warning_marks(cells, [(self._col(w.get("t")), w) for w in warnings])
 
     # ---- lanes and the window ----------------------------------------------------------
 
@@ -472,17 +458,7 @@ class TimelinePane(TaskView):
         self.lanes_computed += 1
         m = self.model
         assert m is not None
-        spans = tl.spans_in(info, self.start, self.end)
-        cells = tl.lane_cells(
-            info, self.start, self.end, self._cells, self._now, spans, keep_steps=True
-        )
-        if info.unfinished:  # alive when the run ended: its lane stops at a ╳ there
-            col = tl.column(m.now, self.start, self.end, self._cells)
-            if col is not None:
-                if cells[col] in tl.RAN and col + 1 < len(cells):
-                    col += 1  # the step it was in keeps its cell, as an end mark does
-                cells = cells[:col] + CUT + cells[col + 1 :]
-        return cells
+        return lane_cells(info, self.start, self.end, self._cells, self._now, m.now)
 
     # ---- drawing -----------------------------------------------------------------------
 
@@ -522,28 +498,12 @@ class TimelinePane(TaskView):
         return Strip(segments).crop_extend(0, width, base)
 
     def _header(self, width: int, base: Style) -> Strip:
-        label_width, cells = self._label_width, self._cells
         m = self.model
         word = "virtual" if m is not None and m.clock == "virtual" else "time"
-        lay = tl.Layout(self.start, self.end, cells, [], tl.ticks(self.start, self.end, cells), 0)
-        _line, labels = tl.axis(lay, last_inside=True)
-        text = list(labels.ljust(cells))
-        for col, _t in lay.ticks:  # the tick's place, where its label left room
-            if text[col] == " ":
-                text[col] = "┊"
-        parts = [(fit(word, label_width) + " ", Style(bold=True))]
-        col = self._cursor_col()
-        if col is None:
-            parts.append(("".join(text), AXIS_STYLE))
-        else:  # the cursor's column, marked on the axis too
-            if text[col] == " ":
-                text[col] = "▼"
-            parts += [
-                ("".join(text[:col]), AXIS_STYLE),
-                (text[col], CURSOR_STYLE),
-                ("".join(text[col + 1 :]), AXIS_STYLE),
-            ]
-        return self._strip(parts, width, base)
+        parts = axis_parts(self.start, self.end, self._cells, self._cursor_col())
+        return self._strip(
+            [(fit(word, self._label_width) + " ", Style(bold=True)), *parts], width, base
+        )
 
     def _lane_strip(self, lane_id: int, is_cursor: bool, width: int, base: Style) -> Strip:
         """A lane's line, kept while nothing it shows changed (most lanes, most ticks)."""

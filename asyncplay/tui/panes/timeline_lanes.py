@@ -25,7 +25,16 @@ from asyncplay.views import timeline as tl
 from asyncplay.views.task_story import NO_NAME, SEP, WRAP_BELOW, Part
 from asyncplay.views.text_cells import clean, fit
 
-__all__ = ["GLYPHS", "LEGENDS", "Lane", "draw_lane", "fit_detail"]
+__all__ = [
+    "GLYPHS",
+    "LEGENDS",
+    "Lane",
+    "axis_parts",
+    "draw_lane",
+    "fit_detail",
+    "lane_cells",
+    "warning_marks",
+]
 
 CUT = "u"  # the pane's own cell code: the run ended (a limit, a stop) with the task alive
 GLYPHS = {**tl.UNICODE, CUT: "╳"}
@@ -121,6 +130,63 @@ class Lane:
         self.cells = cells
         self.labels = labels
         self.cancel = cancel
+
+
+def lane_cells(
+    info: TaskInfo, start: float, end: float, cells: int, now: float, ended: float
+) -> str:
+    """A task's cells in the window (``tl.lane_cells`` over its spans there, a step never
+    hidden by its end mark); a task alive when the run ended at ``ended`` stops at a ``╳``."""
+    spans = tl.spans_in(info, start, end)
+    out = tl.lane_cells(info, start, end, cells, now, spans, keep_steps=True)
+    if info.unfinished:
+        col = tl.column(ended, start, end, cells)
+        if col is not None:
+            if out[col] in tl.RAN and col + 1 < len(out):
+                col += 1  # the step it was in keeps its cell, as an end mark does
+            out = out[:col] + CUT + out[col + 1 :]
+    return out
+
+
+def warning_marks(
+    cells: str, warnings: list[tuple[int | None, dict]]
+) -> list[tuple[int, bool, dict]]:
+    """(column, over, warning) of a lane's ``warnings`` (each at its column, None: outside
+    the window), where they are drawn: beside a step or an end mark rather than over it
+    (``tl.warning_column``); ``over`` when no free cell is near. ``cells`` "": the
+    warnings lane, nothing to avoid."""
+    cells = cells.replace(CUT, tl.DONE)  # a cut-off mark is an end mark too
+    out: list[tuple[int, bool, dict]] = []
+    taken: set[int] = set()
+    for col, warning in warnings:
+        if col is None:
+            continue
+        over = False
+        if cells:
+            col, over = tl.warning_column(cells, col, taken)
+        taken.add(col)
+        out.append((col, over, warning))
+    return out
+
+
+def axis_parts(start: float, end: float, cells: int, col: int | None) -> list[tuple[str, Style]]:
+    """The time axis over ``cells`` columns from ``start`` to ``end``: tick labels, a ``┊``
+    where a label left its tick room, the cursor's column ``col`` marked (``▼``)."""
+    lay = tl.Layout(start, end, cells, [], tl.ticks(start, end, cells), 0)
+    _line, labels = tl.axis(lay, last_inside=True)
+    text = list(labels.ljust(cells))
+    for tick, _t in lay.ticks:  # the tick's place, where its label left room
+        if text[tick] == " ":
+            text[tick] = "┊"
+    if col is None:
+        return [("".join(text), AXIS_STYLE)]
+    if text[col] == " ":  # the cursor's column, marked on the axis too
+        text[col] = "▼"
+    return [
+        ("".join(text[:col]), AXIS_STYLE),
+        (text[col], CURSOR_STYLE),
+        ("".join(text[col + 1 :]), AXIS_STYLE),
+    ]
 
 
 def draw_lane(
