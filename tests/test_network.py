@@ -525,7 +525,7 @@ def test_the_helper_tool_is_the_one_dotci_installs() -> None:
 
 
 async def test_the_tui_tells_the_runs_notices_once(tmp_path) -> None:
-    from tui_helpers import make_app, wait_ended, wait_for
+    from tui_helpers import make_app, wait_drawn, wait_ended, wait_for
 
     from asyncplay.tui.services.replay_session import ReplaySession
 
@@ -548,6 +548,7 @@ async def test_the_tui_tells_the_runs_notices_once(tmp_path) -> None:
         await pilot.press("f5")
         await wait_ended(pilot)
         await wait_for(pilot, lambda: any(m == notice for m, _kw in told))
-        await pilot.pause(0.3)  # a few more ticks: still once
+        for _ in range(3):  # a few more ticks: still once
+            await wait_drawn(pilot)
     said = [kw for m, kw in told if m == notice]
     assert len(said) == 1 and said[0]["severity"] == "warning" and said[0]["markup"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from tui_helpers import make_app, wait_ended, wait_for
+from tui_helpers import make_app, record_notifications, wait_drawn, wait_ended, wait_for
 
 from asyncplay import storage
 
@@ -161,21 +161,21 @@ async def test_select_a_task_marks_its_line_and_filters_output(tmp_path):
         table.focus()
         row = table._order.index(next(t for t in table._order if app.model.tasks[t].name == "w2"))
         table.move_cursor(row=row)
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         tid = app.selected_task
         assert app.model.tasks[tid].name == "w2"
         await pilot.press("f8")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         lines = [app.output.line_at(i) for i in range(app.output.row_count)]
         shown = [line.text for line in lines if line is not None]
         assert shown == ["worker 2 start", "worker 2 done"]
         await pilot.press("f8")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.output.row_count == len(app.model.output)
         await pilot.press("f7")  # back to... the table keeps its selection
         table.focus()
         await pilot.press("enter")  # jump to where the task is (its last line)
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.editor.cursor_location[0] + 1 == app.model.tasks[tid].wait_line
 
 
@@ -275,6 +275,7 @@ async def test_every_action_is_in_the_command_palette():
 
 async def test_a_crashing_view_does_not_lose_the_buffer(home):
     app = make_app("precious = 1\n")
+    said = record_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
 
         def boom(now: float) -> None:
@@ -282,7 +283,7 @@ async def test_a_crashing_view_does_not_lose_the_buffer(home):
 
         app.tasks.sync = boom  # type: ignore[method-assign]
         await pilot.press("end", "0")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any("view bug" in m for m in said))  # a tick failed
         assert app.is_running
     assert storage.load_autosave().text == "precious = 10\n"
 
@@ -360,8 +361,7 @@ async def test_focus_keys_arriving_together_each_count():
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(2):  # one terminal read: no pause between them
             app.post_message(events.Key("ctrl+n", None))
-        await pilot.pause(0.1)
-        assert app.focused.id == "stdin"
+        await wait_for(pilot, lambda: app.focused.id == "stdin")
 
 
 async def test_copy_output_and_selection_go_to_the_clipboard(tmp_path):

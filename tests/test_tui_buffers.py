@@ -187,7 +187,8 @@ async def test_open_dialog_marks_files_with_kept_edits(tmp_path):
         assert app.dirty
 
 
-async def test_a_lock_taken_over_elsewhere_turns_the_buffer_into_a_copy(tmp_path):
+async def test_a_lock_taken_over_elsewhere_turns_the_buffer_into_a_copy(tmp_path, monkeypatch):
+    monkeypatch.setattr(unsaved, "HEARTBEAT", 0.1)  # the lock's heartbeat finds it soon
     prog = tmp_path / "lab.py"
     prog.write_text("a = 1\n")
     app = make_app("a = 1\n", str(prog))
@@ -197,8 +198,7 @@ async def test_a_lock_taken_over_elsewhere_turns_the_buffer_into_a_copy(tmp_path
         await pilot.press("end", "2")
         lock = unsaved.store_dir() / f"{unsaved._id(key)}.lock"
         taken = {**asdict(unsaved.Holder.me(key)), "host": "elsewhere", "boot": "b"}
-        lock.write_text(json.dumps(taken))  # another machine judged us gone
-        app._heartbeat()
+        lock.write_text(json.dumps(taken))  # another machine judged us gone: the next beat sees it
         await wait_for(pilot, lambda: app.buffer.copy_id is not None)
         assert app.editor.text == "a = 12\n"
         assert app.save_autosave()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import make_app, wait_ended, wait_for
+from tui_helpers import make_app, wait_drawn, wait_ended, wait_for
 
 from asyncplay.tui.app import AsyncplayApp
 from asyncplay.tui.panes.editor import CodeEditor
@@ -58,7 +58,7 @@ async def test_f4_shows_every_named_task_as_a_lane_with_its_steps(tmp_path, size
     async with app.run_test(size=size) as pilot:
         await ran(pilot)
         await pilot.press("f4")
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert "-show-timeline" in side_classes(app)
         assert app.focused is app.timeline
         assert app.timeline.display and app.timeline.size.height >= 8
@@ -70,7 +70,7 @@ async def test_f4_shows_every_named_task_as_a_lane_with_its_steps(tmp_path, size
             assert lane is not None, (name, drawn)
             assert "█" in lane or "▌" in lane, lane  # its steps, beside its name
         await pilot.press("f4")  # and back
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert "-show-output" in side_classes(app) and app.focused is app.editor
         assert app.query_one("#output-box").display and not app.timeline.display
 
@@ -80,14 +80,14 @@ async def test_f7_switches_timeline_and_graph_on_a_small_screen(tmp_path) -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         await ran(pilot)
         await pilot.press("f4", "f7")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert "-show-graph" in side_classes(app)
         assert app.graph.display and not app.timeline.display
         await pilot.press("f7")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert "-show-timeline" in side_classes(app)
         await pilot.press("f4", "f7")  # back in the output: F7 goes to the tasks again
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert "-show-tasks" in side_classes(app) and app.tasks.display
 
 
@@ -99,10 +99,10 @@ async def test_tabs_reach_every_view_and_f12_saves_as(tmp_path) -> None:
         await ran(pilot)
         for view in ("graph", "timeline", "tasks", "output"):
             await pilot.click(f"#tab-{view}")
-            await pilot.pause(0.1)
+            await wait_drawn(pilot)
             assert f"-show-{view}" in side_classes(app)
         await pilot.press("f12")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
         assert isinstance(app.screen, SaveAsScreen)
 
 
@@ -111,16 +111,16 @@ async def test_a_task_chosen_in_one_view_is_chosen_in_the_others(tmp_path) -> No
     async with app.run_test(size=(160, 48)) as pilot:
         await ran(pilot)
         await pilot.press("f4")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         await pilot.press("down", "down")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         chosen = app.timeline.cursor_task
         assert chosen is not None and app.selected_task == chosen
         assert app.tasks.selected_task() == chosen  # the table follows, hidden or not
         # ... and the other way: a row of the table moves the timeline's cursor.
         users = next(t.id for t in app.model.tasks.values() if t.name == "users")
         app.tasks.move_cursor(app.tasks._order.index(users))
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.selected_task == users and app.timeline.cursor_task == users
         # The editor's gutter marks the selected task's line.
         marked = {line for line, kinds in app.editor.marks.items() if "selected" in kinds}
@@ -135,9 +135,9 @@ async def test_enter_on_a_step_goes_to_its_line(tmp_path) -> None:
         parser = next(t for t in app.model.tasks.values() if t.name == "parser")
         app.timeline.select_task(parser.id)
         await pilot.press("right_square_bracket")  # its first step
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.focused is app.editor
         row = app.editor.cursor_location[0] + 1
         assert row in {s[6] for s in parser.spans} | {parser.line}, row
@@ -149,13 +149,13 @@ async def test_one_internal_toggle_for_every_view(tmp_path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await ran(pilot)
         await pilot.press("f4", "i")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.timeline.show_internal and app.tasks.show_internal
         assert app.graph.show_internal
         await pilot.press("f4", "ctrl+n", "ctrl+n", "ctrl+n")  # editor -> output -> stdin -> tasks
         assert app.focused is app.tasks
         await pilot.press("i")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert not app.timeline.show_internal and not app.graph.show_internal
 
 
@@ -165,17 +165,17 @@ async def test_the_graph_shows_the_timeline_cursor_moment_until_fit(tmp_path) ->
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.model is not None and len(app.model.tasks) >= 5)
         await pilot.press("f4")
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert app.moment is None and app.graph.moment is None  # live
         # The cursor stays at now (the app's program time, past the last event while
         # the run is held): [ puts it on the task's last step, before that event.
         await pilot.press("left_square_bracket")
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert app.moment is not None and app.moment == app.timeline.cursor_time
         assert app.graph.moment == app.moment
         assert "(cursor)" in app.graph.render_line(0).text
         await pilot.press("0")  # fit and follow: live again
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert app.moment is None and app.graph.moment is None
         await pilot.press("f6")
         await wait_ended(pilot)
@@ -191,15 +191,15 @@ async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_pa
         app.editor.move_to((slow["line"] - 1, 0))
         app.editor.focus()
         await pilot.press("f10")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         await pilot.press("escape")
         app.editor.move_to((0, 0))  # the docstring: no warning there
         await pilot.press("f10")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, WarningsScreen))
         assert isinstance(app.screen, WarningsScreen)
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.screen is app.screen_stack[0]
 
 
@@ -211,15 +211,15 @@ async def test_a_click_on_a_marked_gutter_or_a_timeline_warning_explains_it(tmp_
         await ran(pilot)
         never = next(w for w in app.model.warnings if w["kind"] == "never_awaited")
         app.editor.post_message(CodeEditor.GutterClicked(never["line"], frozenset({"warning"})))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert "never awaited" in app.screen.explanation.title.lower()
         await pilot.press("g")  # go to its line
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.editor.cursor_location[0] + 1 == never["line"]
         cut = next(w for w in app.model.warnings if w["kind"] == "cut_off")
         app.timeline.post_message(TimelinePane.WarningChosen(cut))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         await pilot.press("escape")
 
@@ -230,7 +230,7 @@ async def test_help_lists_the_timeline_graph_and_gutter(tmp_path) -> None:
     app = showcase_app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert isinstance(app.screen, HelpScreen)
         titles = [title for title, _left, _rows in app.screen.sections]
         assert any("Timeline" in t for t in titles) and any("graph" in t for t in titles)
@@ -244,7 +244,7 @@ async def test_the_timeline_is_live_while_the_run_goes(tmp_path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f4", "f5")
         await wait_for(pilot, lambda: app.timeline.lane_count >= 4)
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert any(line.lstrip().startswith("users") for line in lines(app.timeline))
         await pilot.press("f6")
         await wait_ended(pilot)
@@ -255,10 +255,10 @@ async def test_a_cursor_move_right_after_a_fit_still_picks_the_moment(tmp_path) 
     async with app.run_test(size=(160, 48)) as pilot:
         await ran(pilot)
         await pilot.press("f4", "0")  # a fit that moves nothing
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.moment is None
         await pilot.press("left")
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.moment is not None and app.moment == app.timeline.cursor_time
 
 
@@ -272,7 +272,7 @@ async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
         await pilot.press("f4")
         app.timeline.select_task(stuck.id)
         await pilot.press("f10")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel", app.screen.explanation
         assert "Task-1" in app.screen.explanation.what
@@ -280,12 +280,12 @@ async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
         app.tasks.select_task(stuck.id)  # the same from the task table
         app.set_focus(app.tasks)
         await pilot.press("f4", "f10")  # F4 back: the table's view; focus moved to the editor
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert not isinstance(app.screen, ExplainScreen)  # the editor's line has no warning
         await pilot.press("escape")
         app.set_focus(app.tasks)
         await pilot.press("f10")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel"
 
@@ -309,11 +309,11 @@ async def test_the_table_shows_a_row_chosen_while_it_was_hidden(tmp_path) -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         await ran(pilot)
         await pilot.press("f4", "end")  # the last lane: a task far below the table's fold
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         chosen = app.timeline.cursor_task
         assert chosen == last + 40 and app.tasks.selected_task() == chosen
         await pilot.press("f4", "f7")  # back, then the Tasks tab
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         table = app.tasks
         top = table.scroll_offset.y
         assert top <= table.cursor_row < top + table.size.height - 1, (top, table.cursor_row)
@@ -324,7 +324,7 @@ async def test_the_palettes_await_graph_focuses_the_graph(tmp_path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await ran(pilot)
         app.action_graph()
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert app.focused is app.graph and "-show-graph" in side_classes(app)
         assert app.timeline.display  # its pair, beside it
 
@@ -347,7 +347,7 @@ async def test_the_views_count_program_time_under_a_slow_clock(tmp_path) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.model is not None and app.model.now > 0.4)
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         before = app.run_time()
         assert abs(before - app.model.now) < 1e-9  # no wall time has passed
         wall[0] += 4.0  # four seconds of the wall at speed 0.25: one second of the program
@@ -383,7 +383,7 @@ async def test_graph_and_timeline_say_line_n_whatever_run_start_calls_the_progra
         users = next(t.id for t in app.model.tasks.values() if t.name == "users")
         app.timeline.select_task(users)
         await pilot.press("right_square_bracket")  # its first step: the lines it ran between
-        await pilot.pause(0.1)
+        await wait_drawn(pilot)
         assert "line" in app.timeline.detail() and ".py:" not in app.timeline.detail()
         await pilot.press("f6")
         await wait_ended(pilot)

@@ -12,6 +12,7 @@ import time
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import TextArea
+from tui_helpers import wait_for
 
 from asyncplay.tui.panes.editor import CodeEditor
 from asyncplay.tui.textual_private import highlight
@@ -78,18 +79,12 @@ async def test_highlights_follow_typing_after_a_pause() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         ed = app.query_one(CodeEditor)
         ed.highlighter.debounce = 1.0
-        for _ in range(100):  # lexed on mount, in the thread
-            if ed.highlighter.lexed:
-                break
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: ed.highlighter.lexed)  # lexed on mount, in the thread
         assert ed._highlights
         lexed = ed.highlighter.lexed
         await pilot.press(*"# hi")
         assert ed.highlighter.lexed == lexed  # not per keystroke
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if ed.highlighter.lexed > lexed:
-                break
+        await wait_for(pilot, lambda: ed.highlighter.lexed > lexed)
         assert ed.highlighter.lexed == lexed + 1  # once, after the pause
         assert "comment" in {name for *_, name in ed._highlights[0]}
 

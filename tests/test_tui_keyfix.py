@@ -13,9 +13,11 @@ from textual import events
 from textual.app import App
 from textual.widget import Widget
 from textual.widgets import Input, Select
+from tui_helpers import wait_for
 
 from asyncplay import storage
 from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.screens.settings import SettingsScreen
 from asyncplay.tui.textual_private import key_order as keyfix
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -41,7 +43,7 @@ async def test_editor_applies_a_burst_with_backspaces_and_arrows_in_order():
         app.editor.focus()
         await pilot.pause()
         burst(app, "a b c backspace backspace x y backspace z enter a b left x enter q")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.editor.text == "axz\nax\nqb")
         assert app.editor.text == "axz\nax\nqb"
 
 
@@ -49,13 +51,13 @@ async def test_settings_field_applies_a_burst_in_order():
     app = AsyncplayApp(storage.Autosave(text="x\n"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f9")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         field = app.screen.query_one("#f-timeout", Input)
         field.value = "3"
         field.focus()
         await pilot.pause()
         burst(app, "end backspace backspace 1 2")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: field.value == "12")
         assert field.value == "12"
 
 
@@ -88,30 +90,42 @@ async def test_settings_tab_burst_lands_in_the_field_tabbed_to() -> None:
     app = AsyncplayApp(storage.Autosave(text="x\n"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f9")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.pause()
         before = fields(app)
+        expected = before | {"f-speed": "0.25", "focus": "f-speed"}
         burst_keys(app, "tab tab tab tab tab end backspace 0 full_stop 2 5")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: fields(app) == expected)
         after = fields(app)
-        assert after == before | {"f-speed": "0.25", "focus": "f-speed"}
+        assert after == expected
 
 
-async def run_keys(keys: str, *, opener: str, at_once: bool) -> dict[str, object]:
+def state_of(app: App) -> dict[str, object]:
+    state = fields(app)
+    state["editor"] = (app.editor.text[:40], app.editor.cursor_location)  # type: ignore[attr-defined]
+    return state
+
+
+async def run_keys(
+    keys: str, *, opener: str, at_once: bool, expect: dict[str, object] | None = None
+) -> dict[str, object]:
+    """The dialog's state after ``keys``: one at a time (each handled before the next is
+    sent), or in one burst, waited on until the state is ``expect`` (the slow typing's)."""
     app = AsyncplayApp(storage.Autosave(text="a = 1\n" * 30))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press(opener)
-        await pilot.pause(0.2)
+        await pilot.press(opener)  # the dialog (or the find bar) takes the focus
+        await wait_for(pilot, lambda: app.focused is not None and app.focused is not app.editor)
+        await pilot.pause()
         if at_once:
             burst_keys(app, keys)
-            await pilot.pause(0.6)
+            if expect is not None:
+                await wait_for(pilot, lambda: state_of(app) == expect)
+            await pilot.pause()  # and nothing after it changes the state again
         else:
             for key in keys.split():
                 await pilot.press(key)
-                await pilot.pause(0.05)
-            await pilot.pause(0.2)
-        state = fields(app)
-        state["editor"] = (app.editor.text[:40], app.editor.cursor_location)
-        return state
+                await pilot.pause()
+        return state_of(app)
 
 
 @pytest.mark.parametrize(
@@ -127,5 +141,5 @@ async def run_keys(keys: str, *, opener: str, at_once: bool) -> dict[str, object
 )
 async def test_a_burst_in_a_dialog_lands_like_slow_typing(opener: str, keys: str) -> None:
     slow = await run_keys(keys, opener=opener, at_once=False)
-    fast = await run_keys(keys, opener=opener, at_once=True)
+    fast = await run_keys(keys, opener=opener, at_once=True, expect=slow)
     assert fast == slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from tui_helpers import make_app, wait_ended
+from tui_helpers import make_app, record_notifications, wait_ended, wait_for
 
 from asyncplay import storage, unsaved
 from asyncplay.tui import ending_words as ending
@@ -194,13 +194,23 @@ async def test_ctrl_end_and_ctrl_home_go_to_the_ends_of_the_file():
 
 
 async def test_run_keys_wait_while_a_dialog_is_open():
+    from asyncplay.tui.screens.settings import SettingsScreen
+
     app = make_app("print(1)\n")
+    runs: list[str] = []
+    real_run = app.action_run
+
+    def action_run() -> None:
+        runs.append("run")
+        real_run()
+
+    app.action_run = action_run  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f9")
-        await pilot.pause(0.2)
-        await pilot.press("f5", "ctrl+r")
-        await pilot.pause(0.3)
-        assert app.model is None and app._run_task is None
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.press("f5", "ctrl+r")  # each key is handled before press() returns
+        await pilot.pause()
+        assert runs == [] and app.model is None and app.session is None
 
 
 # -- a readable output pane ----------------------------------------------------------------
@@ -323,11 +333,12 @@ async def test_the_open_dialog_path_refuses_a_fifo(tmp_path):
 
     os.mkfifo(tmp_path / "pipe.py")
     app = make_app("keep me\n")
+    said = record_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
         app.open_path(tmp_path / "pipe.py")
         await pilot.pause()
         assert app.editor.text == "keep me\n"
-        assert any("not a regular file" in str(n.message) for n in app._notifications)
+        assert any("not a regular file" in m for m in said), said
 
 
 async def test_a_task_stopped_by_a_limit_shows_cut_off(tmp_path):
@@ -351,16 +362,17 @@ async def test_an_unusable_data_folder_warns_and_quit_asks_twice(tmp_path, monke
     blocker.write_text("not a folder")
     monkeypatch.setenv("ASYNCPLAY_HOME", str(blocker))
     app = make_app("print(1)\n", str(tmp_path / "p.py"), settings=storage.Settings())
+    said = record_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "NOT AUTOSAVED" in app.status.plain
-        assert any("cannot be kept" in str(n.message) for n in app._notifications)
+        assert any("cannot be kept" in m for m in said), said
         app.editor.focus()
         await pilot.press("x")
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert app.is_running  # the first ctrl+q only warns
-        assert any("Ctrl+Q again" in str(n.message) for n in app._notifications)
+        assert any("Ctrl+Q again" in m for m in said), said
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert not app.is_running
@@ -381,6 +393,7 @@ async def test_opening_another_file_says_where_the_edits_went(tmp_path, home):
     other = tmp_path / "other.py"
     other.write_text("print('other')\n")
     app = make_app("print(1)\n", str(tmp_path / "p.py"))
+    said = record_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
         app.editor.focus()
         await pilot.press("x")
@@ -389,7 +402,7 @@ async def test_opening_another_file_says_where_the_edits_went(tmp_path, home):
         assert app.editor.text == "print('other')\n"
         kept = unsaved.load_entry(f"file:{(tmp_path / 'p.py').resolve()}")
         assert kept.buffer.text == "xprint(1)\n"
-        assert any("p.py are kept" in str(n.message) for n in app._notifications)
+        assert any("p.py are kept" in m for m in said), said
         app.open_path(tmp_path / "p.py")  # and reopening it brings them back
         await pilot.pause()
         assert app.editor.text == "xprint(1)\n" and app.dirty
@@ -402,10 +415,11 @@ async def test_opening_another_file_keeps_edits_it_cannot_put_aside(tmp_path, mo
     other = tmp_path / "other.py"
     other.write_text("print('other')\n")
     app = make_app("print(1)\n", str(tmp_path / "p.py"), settings=storage.Settings())
+    said = record_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
         app.editor.focus()
         await pilot.press("x")
         app.open_path(other)
         await pilot.pause()
         assert app.editor.text == "xprint(1)\n"  # not switched: the edits would be lost
-        assert any("Not opened" in str(n.message) for n in app._notifications)
+        assert any("Not opened" in m for m in said), said

@@ -7,14 +7,13 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from conftest import descendants
 from helpers import asyncplay
-from tui_helpers import wait_for
+from tui_helpers import record_notifications, wait_drawn, wait_ended, wait_for
 
 from asyncplay import exits, snippets, storage, unsaved
 from asyncplay.cli.replay import wants_tui
@@ -185,7 +184,7 @@ async def test_a_replay_shows_the_source_read_only_and_the_whole_run(recorded, n
         await pilot.press("end", *"oops")
         assert app.editor.text == PROGRAM
         assert "read-only: a replay; Ctrl+S saves" in app.status.plain
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         shown = "\n".join(_output_text(app))
         assert "hello from w1" in shown and "results [1, 2]" in shown
         names = {app.tasks.get_cell(str(t), "name") for t in app.tasks._rows}
@@ -336,7 +335,7 @@ async def test_an_old_recording_without_source_still_opens(recorded, tmp_path, n
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.editor.text.startswith("# The recording old.jsonl holds no program source")
         assert app.model.status == "ended" and len(app.model.output) == 3
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         assert app.editor.marks == {}  # no line of the comment pretends to be the program
         await pilot.press("ctrl+s")
         assert "holds no program source" in app.status.plain and len(app.screen_stack) == 1
@@ -350,7 +349,7 @@ async def test_a_cut_recording_opens_with_a_note(recorded, tmp_path, no_spawn):
     async with app.run_test(size=(120, 40)) as pilot:
         assert "cut.jsonl is cut short" in app.status.plain
         assert app.model.status == "ended" and app.model.end["reason"] == "recording-cut"
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
         said = " ".join(line.strip() for line in _output_text(app))
         assert "asyncplay: the recording" in said and "is cut short" in said
         assert "asyncplay: asyncplay" not in said
@@ -372,7 +371,7 @@ def test_asyncplay_replay_in_a_terminal(recorded, tmp_path) -> None:
         server = {p for p, _s, cmd in descendants() if "tmux" in cmd}
         assert [cmd for _p, _s, cmd in others(server) if "asyncplay.child" in cmd] == []
         term.keys("F5")
-        time.sleep(0.5)
+        term.wait_screen("reloaded from the recording")  # F5 landed: the replay played again
         term.keys("C-q")
         wait_gone(pid)
         assert others(server) == []
@@ -424,11 +423,11 @@ async def test_a_replayed_limit_is_told_without_the_advice_to_raise_it(timed_out
     """Raising a setting cannot change a recorded run: a replay that hit --timeout says
     so (status, toast, output) without "F9 to raise" or "in Settings (F9)"."""
     app = _app(timed_out, clock=lambda: 1000.0)
+    said = record_notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.2)
+        await wait_ended(pilot)
         assert app.model is not None and app.model.end["reason"] == "timeout"
         assert "timeout 1 s reached" in app.status.plain and "F9" not in app.status.plain
-        said = [str(n.message) for n in app._notifications]
         assert any("time limit" in s or "1 s" in s for s in said), said
         assert not any("F9" in s or "raise" in s for s in said), said
         rows = [app.output.line_at(n) for n in range(app.output.row_count)]

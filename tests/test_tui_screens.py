@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
+from tui_helpers import wait_for
 
 from asyncplay import snippets, storage
 from asyncplay.storage import Settings
@@ -265,9 +266,8 @@ async def test_settings_python_probe_runs_in_a_worker(home: Path) -> None:
         assert error_text(app, "#n-python") == "no such interpreter"
         assert app.focused is python
         python.value = sys.executable
-        await pilot.pause(0.6)  # the probe starts after a pause in typing
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        # the probe starts after a pause in typing, in a worker, and says what it found
+        await wait_for(pilot, lambda: error_text(app, "#n-python").startswith("CPython 3."))
         assert error_text(app, "#n-python").startswith("CPython 3.")
         await pilot.press("enter")
         await pilot.pause()

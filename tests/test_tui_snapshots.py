@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import wait_for
+from tui_helpers import wait_drawn, wait_ended, wait_for
 
 from asyncplay import snippets, storage
 from asyncplay.tui.app import AsyncplayApp
@@ -39,36 +39,44 @@ def gather_app(until: float | None) -> AsyncplayApp:
     )
 
 
-def prepare(select_task: bool):
+def held_at(until: float) -> float:
+    """The time of the last event a run held at ``until`` has delivered."""
+    return max(ev.get("t", 0.0) for ev in EVENTS if ev.get("t", 0.0) <= until)
+
+
+def prepare(select_task: bool, until: float | None):
     async def run_before(pilot: Pilot) -> None:
         app: AsyncplayApp = pilot.app  # type: ignore[assignment]
         app.editor.cursor_blink = False
         await wait_for(pilot, lambda: app.editor.highlighter.lexed >= 1)
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.model is not None and app.model.tasks)
-        await pilot.pause(0.3)  # a few ticks
+        if until is None:
+            await wait_ended(pilot)
+        else:  # every event up to the hold is in the model, and the views drew it
+            await wait_for(pilot, lambda: app.model is not None and app.model.now >= held_at(until))
+            await wait_drawn(pilot)
         if select_task:
             app.tasks.move_cursor(2)  # worker-B: its line is marked in the gutter
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
 
     return run_before
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_gather_during_the_run(snap_compare, size) -> None:
-    assert snap_compare(gather_app(until=1.5), terminal_size=size, run_before=prepare(True))
+    assert snap_compare(gather_app(until=1.5), terminal_size=size, run_before=prepare(True, 1.5))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_gather_after_the_run(snap_compare, size) -> None:
-    assert snap_compare(gather_app(until=None), terminal_size=size, run_before=prepare(False))
+    assert snap_compare(gather_app(until=None), terminal_size=size, run_before=prepare(False, None))
 
 
 def test_gather_after_the_run_task_tab_at_80x24(snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
-        await prepare(False)(pilot)
+        await prepare(False, None)(pilot)
         await pilot.press("f7")
-        await pilot.pause(0.2)
+        await wait_drawn(pilot)
 
     assert snap_compare(gather_app(until=None), terminal_size=(80, 24), run_before=run_before)
 
@@ -99,10 +107,9 @@ async def run_and_open_timeline(pilot: Pilot) -> AsyncplayApp:
     app.editor.cursor_blink = False
     await wait_for(pilot, lambda: app.editor.highlighter.lexed >= 1)
     await pilot.press("f5")
-    await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended")
-    await pilot.pause(0.3)  # a few ticks
+    await wait_ended(pilot)
     await pilot.press("f4")
-    await pilot.pause(0.2)
+    await wait_drawn(pilot)
     return app
 
 
@@ -117,7 +124,7 @@ def test_timeline_of_the_showcase_with_the_cursor_on_a_step(snap_compare, size) 
         app = await run_and_open_timeline(pilot)
         app.timeline.select_task(task_named(app, "parser"))
         await pilot.press("right_square_bracket")  # onto parser's first step
-        await pilot.pause(0.3)
+        await wait_drawn(pilot)
         assert "parser" in app.timeline.detail()
 
     app = recorded_app(SHOWCASE, "showcase", SHOWCASE_EVENTS)
@@ -131,7 +138,7 @@ def open_graph(size: tuple[int, int]):
         app = await run_and_open_timeline(pilot)
         if size[0] < 110:
             await pilot.press("f7")
-            await pilot.pause(0.2)
+            await wait_drawn(pilot)
             assert app.graph.display and not app.timeline.display
         else:
             assert app.graph.display and app.timeline.display
@@ -157,11 +164,11 @@ def test_await_graph_of_the_showcase_at_half_a_second(snap_compare, size) -> Non
             if 0.4 <= t <= 0.5:
                 break
             await pilot.press("left" if t > 0.5 else "right")
-        await pilot.pause(0.3)
+        await wait_drawn(pilot)
         assert app.moment is not None and 0.3 < app.moment <= 0.5
         if size[0] < 110:
             await pilot.press("f7")
-            await pilot.pause(0.3)
+            await wait_drawn(pilot)
         assert app.graph.moment == app.moment
 
     app = recorded_app(SHOWCASE, "showcase", SHOWCASE_EVENTS)

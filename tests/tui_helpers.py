@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from asyncplay import storage
@@ -22,10 +23,47 @@ async def wait_for(pilot: Pilot, cond: Callable[[], bool], timeout: float = 20.0
 
 
 async def wait_ended(pilot: Pilot, timeout: float = 20.0) -> None:
+    """Until the run has ended and a tick has drawn every view from the ended model.
+
+    The app's tick syncs the views, then the status line, in one batch: a status line
+    drawn after the model ended is the sign that every view has caught up with it.
+    """
     app = pilot.app
     await wait_for(pilot, lambda: app.model is not None and app.model.status == "ended", timeout)
-    await asyncio.sleep(0.15)  # a tick or two for the views
+    await wait_drawn(pilot, timeout)
+
+
+async def wait_drawn(pilot: Pilot, timeout: float = 20.0) -> None:
+    """Until the app's next tick has drawn the views (its last step: the status line),
+    then one more round of the message queue for what they refreshed."""
+    status = pilot.app.status
+    drawn: list[str] = []
+    real_show = status.show
+
+    def show(text) -> None:
+        drawn.append(text.plain)
+        real_show(text)
+
+    status.show = show  # a test double of the public StatusBar.show: it records the tick
+    try:
+        await wait_for(pilot, lambda: bool(drawn), timeout)
+    finally:
+        del status.show
     await pilot.pause()
+
+
+def record_notifications(app: App) -> list[str]:
+    """Every message the app shows in a toast, in order: a test double of ``App.notify``
+    (Textual's own list of them is private). Call before ``run_test`` to see the mount's."""
+    said: list[str] = []
+    real_notify = app.notify
+
+    def notify(message, *args, **kwargs):
+        said.append(str(message))
+        return real_notify(message, *args, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return said
 
 
 def make_app(text: str, path: str | None = None, **kw) -> AsyncplayApp:
