@@ -255,7 +255,7 @@ async def test_ctrl_c_interrupts_a_real_run_with_sigint_first(tmp_path) -> None:
 
 
 def test_the_status_line_is_laid_out_for_its_width_never_cutting_a_word() -> None:
-    from asyncplay.tui.panes.status_bar import describe
+    from asyncplay.tui.panes.status_bar import status_line
 
     facts = ("3.11.7", "bwrap+cgroup+rlimit")
     label = "copy of snippet sequential"
@@ -266,7 +266,7 @@ def test_the_status_line_is_laid_out_for_its_width_never_cutting_a_word() -> Non
             ("a copy of snippet queues; the original stays", True),
             ("~/course/week3/a-long-folder-name/sequential.py *", False),
         ):
-            line = describe(None, 0, *facts, note, width=width, urgent=urgent).plain
+            line = status_line(None, 0, *facts, note, width=width, urgent=urgent).plain
             assert len(line) <= width, (width, line)
             parts = line.split(" | ")
             assert parts[0] == "ready"
@@ -279,7 +279,7 @@ def test_the_status_line_is_laid_out_for_its_width_never_cutting_a_word() -> Non
             if urgent and width >= 59:
                 assert note in parts  # a message is said whole where it fits
     # at 80x24 the status line is 59 cells: the facts are seen, the label keeps its end
-    line = describe(None, 0, *facts, label, width=59).plain
+    line = status_line(None, 0, *facts, label, width=59).plain
     assert "py3.11.7" in line and "sandbox bwrap" in line and "sequential" in line, line
 
 
@@ -500,15 +500,15 @@ async def test_ctrl_c_right_after_f5_stops_the_run_once_it_has_started() -> None
 
 def test_at_80_columns_a_program_reading_stdin_is_still_said() -> None:
     from asyncplay.model import build
-    from asyncplay.tui.panes.status_bar import describe
+    from asyncplay.tui.panes.status_bar import status_line
 
     s = Stream()
     s.task(1, 0.0, "main")
     s.events.append({"event": "stdin", "t": 0.1, "waiting": True, "task": 1})
     m = build(s.events)
-    line = describe(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=59).plain
+    line = status_line(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=59).plain
     assert "waits for input: Ctrl+L to type" in line and len(line) <= 59, line
-    line = describe(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=40).plain
+    line = status_line(m, 12.5, "3.11.7", "bwrap", "copy of snippet asks", width=40).plain
     assert "Ctrl+L" in line and len(line) <= 40, line
 
 

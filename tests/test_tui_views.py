@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 
 from asyncplay.model import RunModel, apply
 from asyncplay.tui.panes.output import OutputPane, find_location
-from asyncplay.tui.panes.status_bar import describe
+from asyncplay.tui.panes.status_bar import status_line
 from asyncplay.tui.panes.task_table import TaskTable, row_values
 
 
@@ -152,7 +152,7 @@ def test_find_location_in_tracebacks_and_warnings() -> None:
 
 def test_status_sentences() -> None:
     m = model_with(tasks=2)
-    text = describe(m, 1.25, "3.12.1", "rlimit", "copy of snippet gather").plain
+    text = status_line(m, 1.25, "3.12.1", "rlimit", "copy of snippet gather").plain
     assert text.startswith("running 1.2s - 2 live tasks  |  copy of snippet gather")
     assert text.endswith("Python 3.12.1  |  sandbox rlimit")
     apply(
@@ -167,11 +167,11 @@ def test_status_sentences() -> None:
             "it reached the wall-clock limit (--timeout 30 s); raise it with --timeout",
         },
     )
-    text = describe(m, 30.0, "3.12.1", None).plain
+    text = status_line(m, 30.0, "3.12.1", None).plain
     # the playground's words (the full sentence ends the output: tests/test_tui_qa_fixes.py)
     assert text.startswith("exit 124 - timeout") and "F9 to raise" in text
     assert "--timeout" not in text
-    assert describe(None, 0, "3.12.1", None).plain.startswith("ready")
+    assert status_line(None, 0, "3.12.1", None).plain.startswith("ready")
 
 
 def test_coalesced_output_folds_to_the_same_model() -> None:
@@ -264,8 +264,8 @@ def test_status_says_waits_for_input_only_while_the_program_reads_stdin() -> Non
     the runtime's ``stdin`` record (the program blocks reading) makes the status say so."""
     m = model_with(tasks=1)
     apply(m, {"event": "output", "t": 0.5, "stream": "stdout", "text": "line 12 of 90", "task": 1})
-    assert "waits for input" not in describe(m, 1.0, "3.12.1", None).plain
+    assert "waits for input" not in status_line(m, 1.0, "3.12.1", None).plain
     apply(m, {"event": "stdin", "t": 0.6, "waiting": True, "task": 1})
-    assert "waits for input: Ctrl+L to type" in describe(m, 1.0, "3.12.1", None).plain
+    assert "waits for input: Ctrl+L to type" in status_line(m, 1.0, "3.12.1", None).plain
     apply(m, {"event": "stdin", "t": 0.7, "waiting": False, "task": 1})
-    assert "waits for input" not in describe(m, 1.0, "3.12.1", None).plain
+    assert "waits for input" not in status_line(m, 1.0, "3.12.1", None).plain

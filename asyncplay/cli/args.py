@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import asyncplay
 from asyncplay.exits import USAGE as EXIT_USAGE
 from asyncplay.limits import CLOCKS, NETWORK_MODES, SANDBOX_MODES
+from asyncplay.views.summary import SORT_KEYS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class _Choice:
 
 
 WEEK = 7 * 24 * 3600.0  # seconds: the upper bound of the time limits
-SORT_CHOICES = ("created", "running", "waiting", "steps")
+SORT_CHOICES = SORT_KEYS  # defined once, by the summary that sorts
 
 # The options of ``run``: flag -> (destination, converter, default, metavar, help).
 RUN_OPTIONS: dict[str, tuple[str, _Value | _Choice | None, object, str, str]] = {

@@ -41,7 +41,8 @@ from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, goto_line
 from asyncplay.tui.panes.footer import FitFooter
 from asyncplay.tui.panes.graph import GraphPane
 from asyncplay.tui.panes.output import OutputPane
-from asyncplay.tui.panes.status_bar import StatusBar, describe
+from asyncplay.tui.panes.status_bar import StatusBar
+from asyncplay.tui.panes.status_bar import status_line as describe
 from asyncplay.tui.panes.stdin_box import StdinBox
 from asyncplay.tui.panes.task_table import COLUMN_HELP, TaskTable
 from asyncplay.tui.panes.task_view import TaskView

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from asyncplay.model import RunModel, TaskInfo
+from asyncplay.views.seconds import seconds_text
 
 __all__ = [
     "KINDS",
@@ -96,10 +97,6 @@ def _at(line: int | None, file: str | None = None, program: str | None = None) -
     if file and program and os.path.abspath(file) != os.path.abspath(program):
         return f" at line {line} of {os.path.basename(file)}"
     return f" at line {line}"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 # ---- one function per kind ----------------------------------------------------------------
@@ -285,7 +282,7 @@ def _cut_off(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ..
 def _slow_step(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
     name = _name(model, w.get("task"))
     seconds = _seconds(w.get("duration"))
-    held = f"for {_duration(seconds)}" if seconds is not None else "too long"
+    held = f"for {seconds_text(seconds)}" if seconds is not None else "too long"
     so_far = " so far" if w.get("ongoing") is True else ""
     return (
         "The event loop was blocked",

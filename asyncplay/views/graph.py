@@ -379,8 +379,8 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     return f"{clean(rel)}:{line}"
 
 
-def describe(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None) -> str:
-    """``worker-A (worker) at g.py:22, awaiting sleep(2)``."""
+def node_line(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None) -> str:
+    """A task's line in the printed tree: ``worker-A (worker) at g.py:22, awaiting sleep(2)``."""
     awaiting, file, line = wait
     text = f"{clean(name or task.name)} ({clean(task.coro)})"
     where = _where(file, line, cwd)
@@ -418,7 +418,7 @@ def render(
         if isinstance(item, tuple):  # n alike leaves folded into one line
             n, sample = item
             task = model.tasks[sample.task]
-            return describe(task, waits[sample.task], cwd, name=f"{n} tasks")
+            return node_line(task, waits[sample.task], cwd, name=f"{n} tasks")
         task = model.tasks[item.task]
         if item.kind == "cycle":
             return f"{clean(task.name)} again: a cycle, each task here awaits the next"
@@ -426,7 +426,7 @@ def render(
             return f"{clean(task.name)} (drawn above)"
         if item.kind == "deep":
             return f"{clean(task.name)} ... (deeper than {MAX_DEPTH} levels: not drawn)"
-        text = describe(task, waits[item.task], cwd)
+        text = node_line(task, waits[item.task], cwd)
         return f"{text}  [deadlocked]" if item.task in marked else text
 
     # Iterative, like ``tree``: (item, prefix of its line, branch glyph, prefix for below).

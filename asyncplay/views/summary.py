@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.views import task_story
+from asyncplay.views.seconds import duration
 from asyncplay.views.text_cells import clean
 from asyncplay.views.timeline import shorten
 
@@ -30,8 +31,19 @@ COLUMNS = (
     "longest",
     "last awaited",
 )
-# --sort KEY: creation order, or the biggest first.
+#: ``--sort KEY``: creation order, or the biggest first by one of a task's ``_figures``
+#: (the one definition: the command line's choices and the ``--json`` summary use it too).
 SORT_KEYS = ("created", "running", "waiting", "steps")
+
+
+def _figures(t: TaskInfo, now: float) -> tuple[float, float, int]:
+    """What ``--sort`` sorts by, in ``SORT_KEYS[1:]``'s order: running, waiting, steps."""
+    return t.running, t.waited(now), t.steps
+
+
+def _sort_index(sort: str | None) -> int | None:
+    """The place of ``sort``'s figure in ``_figures``; None: creation order."""
+    return None if not sort or sort == "created" else SORT_KEYS.index(sort) - 1
 
 
 def _bundled_dirs() -> tuple[str, ...]:
@@ -63,16 +75,6 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     if not file or not line:
         return "-"
     return f"{clean(short_file(file, cwd))}:{line}"
-
-
-def duration(x: float) -> str:
-    """A task's time, one way in the summary and the playground's task table: ``45µs``,
-    ``12.3ms``, ``1.50s``, ``1234s`` (at most 7 characters below 10,000 s)."""
-    if x < 0.001:
-        return f"{x * 1e6:.0f}µs"
-    if x < 1:
-        return f"{x * 1e3:.1f}ms"
-    return f"{x:.2f}s" if x < 1000 else f"{x:.0f}s"
 
 
 def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
@@ -150,7 +152,7 @@ def rows(
                 clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
             )
         else:
-            running, waiting, steps = t.running, t.waited(now), t.steps
+            running, waiting, steps = _figures(t, now)
             row = (
                 clean(t.name),
                 clean(t.coro),
@@ -163,8 +165,8 @@ def rows(
                 clean(t.last_awaited or "-"),
             )
         keyed.append(((running, waiting, steps, order), row))
-    if sort and sort != "created":
-        index = SORT_KEYS.index(sort) - 1
+    index = _sort_index(sort)
+    if index is not None:
         keyed.sort(key=lambda kr: -kr[0][index])  # stable: ties keep creation order
     return [row for _key, row in keyed]
 
@@ -280,13 +282,9 @@ def summary_event(
     (never folded), in the table's order."""
     now = model.now
     tasks = select(model, all_tasks, filter)
-    if sort and sort != "created":
-        key = {
-            "running": lambda t: t.running,
-            "waiting": lambda t: t.waited(now),
-            "steps": lambda t: t.steps,
-        }[sort]
-        tasks.sort(key=lambda t: -key(t))
+    index = _sort_index(sort)
+    if index is not None:
+        tasks.sort(key=lambda t: -_figures(t, now)[index])
     return {
         "event": "summary",
         "t": now,

@@ -14,6 +14,7 @@ from functools import partial
 
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.views import timeline as tl
+from asyncplay.views.seconds import seconds_text as seconds
 
 __all__ = [
     "DETAIL_NAME",
@@ -152,7 +153,6 @@ def detail_parts(
     and stopped at its own (``to 6``, where it then awaited)."""
     name = tl.shorten(info.name or NO_NAME, DETAIL_NAME)
     target = program or model.target
-    seconds = tl.seconds_text
     if info.unfinished and t >= model.now - tolerance:  # at its ╳: the run ended first
         return [(name, 0), (f"cut off at {seconds(model.now)} ({why_ended(model)})", 0)]
     index = tl.span_at(info, t, tolerance)

@@ -11,6 +11,7 @@ import bisect
 import math
 
 from asyncplay.model import RunModel, Span, TaskInfo
+from asyncplay.views.seconds import seconds_text
 from asyncplay.views.text_cells import clean
 
 # Cell codes, in rising priority: a later one wins a cell.
@@ -329,17 +330,6 @@ def _draw(cells: str, glyphs: dict[str, str], colour: bool) -> str:
         code = COLOURS.get(c)
         parts.append(f"\x1b[{code}m{glyphs[c]}\x1b[0m" if code else glyphs[c])
     return "".join(parts)
-
-
-def seconds_text(x: float) -> str:
-    """``0 s``, ``1.50 s``, ``12.3 ms``, ``45 µs``: a time or a duration, short."""
-    if x == 0:
-        return "0 s"
-    if abs(x) >= 1:
-        return f"{x:.2f} s"
-    if abs(x) >= 1e-3:
-        return f"{x * 1e3:.1f} ms"
-    return f"{x * 1e6:.0f} µs"
 
 
 def timeline_text(

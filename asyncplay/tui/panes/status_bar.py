@@ -20,7 +20,7 @@ STATE_STYLE = {
 Part = list[tuple[str, str]]  # (text, style) pieces of one part of the line
 
 
-def describe(
+def status_line(
     model: RunModel | None,
     elapsed: float,
     python: str,

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import NO_NAME_STYLE, TaskView, name_cell, name_width
 from asyncplay.views.explain import cancel_label
-from asyncplay.views.summary import duration
+from asyncplay.views.seconds import duration
 from asyncplay.views.task_story import NO_NAME
 from asyncplay.views.text_cells import clean, fit
 

@@ -43,6 +43,7 @@ from asyncplay.tui.panes.timeline_lanes import (
     warning_marks,
 )
 from asyncplay.views import timeline as tl
+from asyncplay.views.seconds import seconds_text
 from asyncplay.views.task_story import (
     NO_NAME,
     SEP,
@@ -560,7 +561,7 @@ class TimelinePane(TaskView):
         if warning is not None:
             kind = warning.get("kind", "warning")
             message = str(warning.get("message", ""))
-            when = tl.seconds_text(float(warning.get("t") or 0))
+            when = seconds_text(float(warning.get("t") or 0))
             return [(f"⚠ {kind} at {when} (e explains)", 0), (message, 0)]  # the key first
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))

@@ -1,0 +1,71 @@
+"""The prose about one task is said one way: the summary, the timeline's detail and the
+explanations take their words and their times from ``views.task_story`` and
+``views.seconds``; a span is read by its names."""
+
+from __future__ import annotations
+
+import pytest
+from streams import Stream
+
+from asyncplay.model import RunModel, Span, build
+from asyncplay.views import explain, summary, task_story
+from asyncplay.views.seconds import duration, seconds_text
+
+
+def cancelled(name: str = "main", cause: str = "cancel") -> RunModel:
+    s = Stream().task(1, 0.0, "main", name="main").task(2, 0.0, "victim", name="victim")
+    s.step(1, 0.0, 0.001, "sleep(0.2)", 3)
+    s.step(2, 0.01, 0.001, "sleep(9)", 8)
+    s.events.append(
+        {"event": "cancel_source", "t": 0.2, "id": 2, "cause": cause, "by": 1,
+         "file": "/p/x.py", "line": 12}
+    )  # fmt: skip
+    s.step(2, 0.2, 0.0001).done(2, 0.2001, "cancelled")
+    s.step(1, 0.2, 0.001).done(1, 1.0)
+    m = build(s.end(1.0))
+    m.tasks[1].name = name  # create_task(name="") as the model holds it
+    return m
+
+
+@pytest.mark.parametrize(
+    "name, cause, words",
+    [
+        ("main", "cancel", "by main"),
+        ("", "cancel", f"by {task_story.NO_NAME}"),  # the summary used to say "by "
+        ("main", "timeout", "timeout"),
+    ],
+)
+def test_the_summary_and_the_timeline_name_the_canceller_alike(name, cause, words) -> None:
+    m = cancelled(name, cause)
+    victim = m.tasks[2]
+    assert summary.cancelled_by(m, victim, cwd="/p") == f"{words} at x.py:12"
+    detail = task_story.detail_line(m, victim, 0.9, 0.01)
+    shown = words if words.startswith("by ") else f"({words} at line 12)"
+    assert f"cancelled at {seconds_text(0.2001)} {shown}" in detail
+    if words.startswith("by "):
+        assert detail.endswith(f"{words} at line 12")
+
+
+def test_no_task_text_is_one_sentence_for_every_view() -> None:
+    m = build(Stream().end(0.5, exit_code=1))
+    text = task_story.no_task_text(m)
+    assert text == "no task: the program ended (exit 1) before asyncio.run: see the Output"
+
+
+@pytest.mark.parametrize("x", [0.0000451, 0.0123, 0.25, 1.5, 12.0, 999.0])
+def test_the_table_and_the_timeline_write_a_time_with_the_same_figures(x) -> None:
+    assert duration(x) == seconds_text(x).replace(" ", "")
+    assert summary.duration is duration  # the summary's column, the task table's too
+
+
+def test_explain_writes_a_held_step_as_the_timeline_does() -> None:
+    w = {"kind": "slow_step", "t": 1.0, "task": 1, "line": 9, "duration": 0.25, "ongoing": True}
+    assert f"for {seconds_text(0.25)}" in explain.explain(w).what
+
+
+def test_spans_are_read_by_name() -> None:
+    m = cancelled()
+    first = m.tasks[2].spans[0]
+    assert isinstance(first, Span)
+    assert (first.start, first.steps, first.awaiting, first.line) == (0.01, 1, "sleep(9)", 8)
+    assert first.busy == first.extent == pytest.approx(0.001)
