@@ -6,7 +6,7 @@ import pytest
 from helpers import asyncplay
 from streams import Stream, gather_run
 
-from asyncplay.model import RunModel, apply, build
+from asyncplay.model import SPAN_STEPS, RunModel, apply, build
 from asyncplay.views import timeline as tl
 
 
@@ -211,7 +211,7 @@ def test_wait_at_says_since_when_and_on_what() -> None:
 def test_step_numbers_count_merged_spans() -> None:
     info = _one_task().tasks[1]
     assert [tl.step_number(info, i) for i in range(3)] == [(1, 1), (2, 2), (3, 3)]
-    info.spans[0] = info.spans[0]._replace(steps=4)
+    info.spans[0] = (*info.spans[0][:SPAN_STEPS], 4, *info.spans[0][SPAN_STEPS + 1 :])
     assert tl.step_number(info, 0) == (1, 4) and tl.step_number(info, 1) == (5, 5)
 
 

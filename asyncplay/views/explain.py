@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import SPAN_LINE, SPAN_START, RunModel, TaskInfo
 from asyncplay.views.seconds import seconds_text
 
 __all__ = [
@@ -533,10 +533,10 @@ def _own_limit(model: RunModel | None, info: TaskInfo, src: dict, cause: str) ->
     if cause != "timeout":
         return False
     t, line = _seconds(src.get("t")), _line(src.get("line"))
-    before = [s for s in info.spans if t is not None and s.start <= t]
+    before = [s for s in info.spans if t is not None and s[SPAN_START] <= t]
     if line is None or not before:
         return True
-    return before[-1].line == line
+    return before[-1][SPAN_LINE] == line
 
 
 _LIMIT_EXAMPLE = (

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from operator import attrgetter
+from operator import itemgetter
 
-from asyncplay.model import RunModel, TaskInfo, WaitSnapshot
+from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo, WaitSnapshot
 from asyncplay.views.text_cells import clean
 
 # What a task waits on that stands for several of its own children.
@@ -31,7 +31,7 @@ NOT_STARTED = "(not started)"
 RUNNING = "(running)"
 MARKERS = frozenset({NOT_STARTED, RUNNING})
 
-_START = attrgetter("start")  # a Span's start, the key its list is sorted by
+_START = itemgetter(SPAN_START)  # a span's start: the key its list is sorted by
 
 
 class Node:
@@ -182,7 +182,9 @@ def _waits_at(model: RunModel, t: float, snap: WaitSnapshot | None) -> Waits:
         if steps == 1 and t < start + busy:
             before = spans[i - 1] if i else None
             out[info.id] = (
-                (RUNNING, before.file, before.line or None) if before else (RUNNING, None, None)
+                (RUNNING, before[SPAN_FILE], before[SPAN_LINE] or None)
+                if before
+                else (RUNNING, None, None)
             )
         else:
             out[info.id] = (awaiting, file, line or None)
@@ -190,7 +192,7 @@ def _waits_at(model: RunModel, t: float, snap: WaitSnapshot | None) -> Waits:
 
 
 def _stepped_by(info: TaskInfo, t: float) -> bool:
-    return bool(info.spans) and info.spans[0].start <= t
+    return bool(info.spans) and info.spans[0][SPAN_START] <= t
 
 
 class Moment:

@@ -12,7 +12,15 @@ import os
 from collections.abc import Callable
 from functools import partial
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import (
+    SPAN_AWAITING,
+    SPAN_BUSY,
+    SPAN_FILE,
+    SPAN_LINE,
+    SPAN_START,
+    RunModel,
+    TaskInfo,
+)
 from asyncplay.views import timeline as tl
 from asyncplay.views.seconds import seconds_text as seconds
 
@@ -162,11 +170,13 @@ def detail_parts(
         steps = f"step {first}" if first == last else f"steps {first}-{last}"
         parts: list[Part] = [(name, 0), (f"{steps}/{info.steps}", 3)]
         before = info.spans[index - 1] if index > 0 else None
-        resumed = line_place(before.file, before.line, target) if before is not None else ""
-        stopped = line_place(span.file, span.line, target)
+        resumed = (
+            line_place(before[SPAN_FILE], before[SPAN_LINE], target) if before is not None else ""
+        )
+        stopped = line_place(span[SPAN_FILE], span[SPAN_LINE], target)
         if index == 0:
             resumed = "its start"
-        ended = index == len(info.spans) - 1 and info.finished and not span.awaiting
+        ended = index == len(info.spans) - 1 and info.finished and not span[SPAN_AWAITING]
         if stopped and resumed == stopped:  # round a loop, back to the same await
             parts.append((f"at {stopped}", 1))
         elif resumed and (stopped or ended):
@@ -175,9 +185,9 @@ def detail_parts(
             parts.append((f"from {resumed} to {stopped or 'its end'}", 1))
         elif stopped or resumed:
             parts.append((f"to {stopped}" if stopped else f"from {resumed}", 1))
-        parts += [(f"ran {seconds(span.busy)}", 2), (f"at {seconds(span.start)}", 4)]
-        if span.awaiting:
-            parts.append((f"then {span.awaiting}", 0))
+        parts += [(f"ran {seconds(span[SPAN_BUSY])}", 2), (f"at {seconds(span[SPAN_START])}", 4)]
+        if span[SPAN_AWAITING]:
+            parts.append((f"then {span[SPAN_AWAITING]}", 0))
         elif ended:
             parts.append((f"then {ending_text(model, info, target=target)}", 0))
         return parts
@@ -192,9 +202,11 @@ def detail_parts(
         if before_index is None:
             return [(name, 0), (f"created at {seconds(info.created)}, not started yet", 0)]
         span = info.spans[before_index]
-        where = line_place(span.file, span.line, target)
+        where = line_place(span[SPAN_FILE], span[SPAN_LINE], target)
         what_text = (
-            f"waiting on {span.awaiting}" if span.awaiting else "ready, waiting for its turn"
+            f"waiting on {span[SPAN_AWAITING]}"
+            if span[SPAN_AWAITING]
+            else "ready, waiting for its turn"
         )
         parts = [(name, 0), (what_text, 0), (f"since {seconds(since)}", 2)]
         return parts + ([(f"at {where}", 1)] if where else [])

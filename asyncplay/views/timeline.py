@@ -10,7 +10,16 @@ from __future__ import annotations
 import bisect
 import math
 
-from asyncplay.model import RunModel, Span, TaskInfo
+from asyncplay.model import (
+    SPAN_AWAITING,
+    SPAN_BUSY,
+    SPAN_EXTENT,
+    SPAN_START,
+    SPAN_STEPS,
+    RunModel,
+    Span,
+    TaskInfo,
+)
 from asyncplay.views.seconds import seconds_text
 from asyncplay.views.text_cells import clean
 
@@ -126,10 +135,18 @@ def lane_cells(
     if task.open is not None and drawn and drawn[-1][0] == task.open[0]:
         # the step in progress (step_open) runs on to now, not only to its last report
         last = drawn[-1]
-        grown = max(last.extent, now - last.start)
-        drawn = [*drawn[:-1], last._replace(extent=grown, busy=last.busy + grown - last.extent)]
+        grown = max(last[SPAN_EXTENT], now - last[SPAN_START])
+        drawn = [
+            *drawn[:-1],
+            (
+                last[SPAN_START],
+                grown,
+                last[SPAN_BUSY] + grown - last[SPAN_EXTENT],
+                *last[SPAN_STEPS:],
+            ),
+        ]
     for span in drawn:
-        s, extent, ran = span.start, span.extent, span.busy
+        s, extent, ran = span[SPAN_START], span[SPAN_EXTENT], span[SPAN_BUSY]
         if s + extent < start or s > end:
             continue
         a, b = col(s), col(s + extent)
@@ -360,11 +377,11 @@ def timeline_text(
 
 
 def _span_end(span: Span) -> float:
-    return span.start + span.extent
+    return span[SPAN_START] + span[SPAN_EXTENT]
 
 
 def _span_start(span: Span) -> float:
-    return span.start
+    return span[SPAN_START]
 
 
 def column(t: float, start: float, end: float, cells: int) -> int | None:
@@ -394,8 +411,8 @@ def span_at(task: TaskInfo, t: float, tolerance: float = 0.0) -> int | None:
         before = spans[i - 1]
         gap = max(0.0, t - _span_end(before))
         best = i - 1
-    if i < len(spans) and spans[i].start - t < gap:
-        gap = spans[i].start - t
+    if i < len(spans) and spans[i][SPAN_START] - t < gap:
+        gap = spans[i][SPAN_START] - t
         best = i
     return best if gap <= tolerance else None
 
@@ -418,8 +435,8 @@ def wait_at(task: TaskInfo, t: float, now: float) -> tuple[float, int | None] | 
 
 def step_number(task: TaskInfo, index: int) -> tuple[int, int]:
     """(first, last) step numbers (from 1) a span covers: one step, or a merged run."""
-    first = 1 + sum(span.steps for span in task.spans[:index])
-    return first, first + task.spans[index].steps - 1
+    first = 1 + sum(span[SPAN_STEPS] for span in task.spans[:index])
+    return first, first + task.spans[index][SPAN_STEPS] - 1
 
 
 def next_span(task: TaskInfo, t: float, direction: int) -> int | None:
@@ -468,7 +485,7 @@ def wait_labels(task: TaskInfo, cells: str, start: float, end: float) -> list[tu
             continue
         t = cell_time(run, start, end, n)
         i = bisect.bisect_right(task.spans, t, key=_span_start)
-        what = task.spans[i - 1].awaiting if i > 0 else None
+        what = task.spans[i - 1][SPAN_AWAITING] if i > 0 else None
         if what and len(what) + 2 <= length:
             out.append((run + 1, what))
     return out

@@ -29,7 +29,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline_lanes import (
     AXIS_STYLE,
@@ -604,8 +604,8 @@ class TimelinePane(TaskView):
             index = wait[1] if wait is not None else None
         if index is not None:
             span = info.spans[index]
-            if span.file and span.line:
-                return span.file, span.line
+            if span[SPAN_FILE] and span[SPAN_LINE]:
+                return span[SPAN_FILE], span[SPAN_LINE]
         return info.file, info.line
 
     def _place(self, t: float) -> None:
@@ -703,7 +703,7 @@ class TimelinePane(TaskView):
             # From the live cursor (at now), ] starts the walk at the task's first step.
             since = self._cursor_t if self.cursor_placed or direction < 0 else -math.inf
             index = tl.next_span(info, since, direction)
-            t = None if index is None else info.spans[index].start
+            t = None if index is None else info.spans[index][SPAN_START]
         if t is None:
             self.app.bell()
             return
