@@ -58,6 +58,13 @@ def test_the_summary_and_the_timeline_name_the_canceller_alike(name, cause, word
         assert detail.endswith(f"{words} at line 12")
 
 
+def test_explain_and_the_table_name_an_unnamed_canceller_as_the_timeline_does() -> None:
+    m = cancelled(name="")
+    ex = explain.explain_cancel(m, 2)
+    assert ex is not None and f"{task_story.NO_NAME} called victim.cancel()" in ex.what
+    assert explain.cancel_label(m, m.tasks[2], 20) == f"✕ by {task_story.NO_NAME}:12"
+
+
 def test_no_task_text_is_one_sentence_for_every_view() -> None:
     m = build(Stream().end(0.5, exit_code=1))
     text = task_story.no_task_text(m)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from asyncplay.model import SPAN_LINE, SPAN_START, RunModel, TaskInfo
 from asyncplay.views.seconds import seconds_text
+from asyncplay.views.task_story import NO_NAME
 
 __all__ = [
     "KINDS",
@@ -86,8 +87,9 @@ def _task(model: RunModel | None, tid: object) -> TaskInfo | None:
 
 
 def _name(model: RunModel | None, tid: object, default: str = "a task") -> str:
+    """The task's name (``task_story.NO_NAME`` for one named ""), or ``default``."""
     info = _task(model, tid)
-    return _cut(info.name) if info is not None else default
+    return _cut(info.name or NO_NAME) if info is not None else default
 
 
 def _at(line: int | None, file: str | None = None, program: str | None = None) -> str:
