@@ -5,6 +5,7 @@ explanations take their words and their times from ``views.task_story`` and
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 from streams import Stream
@@ -92,3 +93,11 @@ def test_spans_are_read_by_name_and_cost_the_collector_nothing() -> None:
     # NamedTuple's never are: 300,000 of them made the fold 2.5x slower).
     gc.collect()
     assert type(first) is tuple and not gc.is_tracked(first)
+
+
+def test_a_line_is_placed_one_way_for_the_timeline_and_the_graph() -> None:
+    here = os.path.abspath("x.py")
+    assert task_story.line_place("x.py", 5, here) == "line 5"  # relative or absolute: the program
+    assert task_story.line_place("/lib/other.py", 3, here) == "other.py:3"
+    assert task_story.line_place(None, 7, here) == "line 7"
+    assert task_story.line_place(here, 0, here) == ""

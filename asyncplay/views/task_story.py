@@ -54,10 +54,14 @@ Place = Callable[["str | None", "int | None"], str]
 
 
 def line_place(file: str | None, line: int | None, target: str | None = None) -> str:
-    """``line 22`` in the program itself, ``other.py:22`` elsewhere: the line is short."""
-    if not file or not line:
+    """``line 22`` in the program ``target`` itself (or a file not told), ``other.py:22``
+    elsewhere, "" without a line: the timeline's detail and the await graph's rows say a
+    line so."""
+    if not line:
         return ""
-    if file == target:
+    if not file or (
+        target and (file == target or os.path.abspath(file) == os.path.abspath(target))
+    ):
         return f"line {line}"
     return f"{os.path.basename(file)}:{line}"
 

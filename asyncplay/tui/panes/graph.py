@@ -10,7 +10,6 @@ the pure ``graph.moment``; this module only lays it out.
 
 from __future__ import annotations
 
-import os
 import textwrap
 import time
 
@@ -27,7 +26,7 @@ from textual.strip import Strip
 from asyncplay.model import RunModel
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.views import graph
-from asyncplay.views.task_story import no_task_text
+from asyncplay.views.task_story import line_place, no_task_text
 from asyncplay.views.text_cells import clean
 
 #: The pane's keys, for the help screen.
@@ -95,21 +94,6 @@ CURSOR_STYLE = Style(reverse=True)
 Row = tuple[int, str, str, str, str, str, str, "str | None", "int | None", tuple[int, ...]]
 
 
-def _same_file(file: str, program: str | None) -> bool:
-    if not program:
-        return False
-    return file == program or os.path.abspath(file) == os.path.abspath(program)
-
-
-def _where(file: str | None, line: int | None, program: str | None) -> str:
-    """``line 12`` in the program itself, ``other.py:12`` elsewhere."""
-    if not line:
-        return ""
-    if not file or _same_file(file, program):
-        return f"line {line}"
-    return f"{clean(os.path.basename(file), '?')}:{line}"
-
-
 def _cut(text: str, limit: int = MAX_NAME) -> str:
     """The program's text made safe for one row (controls and bidi overrides as ``?``),
     at most ``limit`` cells (a wide CJK character counts two)."""
@@ -156,7 +140,7 @@ def build_rows(
         created = awaiting in (graph.RUNNING, graph.NOT_STARTED) and not line
         if created:
             file, line = info.file, info.line  # where it was created
-        where = _where(file, line, target)
+        where = clean(line_place(file, line, target), "?")  # the timeline's words
         if awaiting == graph.RUNNING:
             what = RUNNING
             # The line it resumed from, not the one it will stop at (the timeline's step
