@@ -463,7 +463,7 @@ def test_sleep_labels_are_short(tmp_path, version) -> None:
 
 
 def test_short_number() -> None:
-    from asyncplay.child.tracer import short_number
+    from asyncplay.child.safe_repr import short_number
 
     cases = [(1.8093983775872016, "1.81"), (0.25, "0.25"), (10, "10"), (10.0, "10")]
     cases += [(1e-05, "1e-05"), (1500.5, "1500"), (123.456, "123"), (-0.5, "-0.5")]

@@ -406,7 +406,7 @@ def test_deadlocks_under_the_virtual_clock(program: str) -> None:
 
 def test_find_cycle_in_await_graphs() -> None:
     """The await graph's cycle, in await order from its lowest id (gather: many edges)."""
-    from asyncplay.child.tracer import _find_cycle
+    from asyncplay.child.deadlocks import find_cycle as _find_cycle
 
     ident = lambda n: n  # noqa: E731
     assert _find_cycle({1: [2], 2: [3], 3: []}, ident) == []
@@ -554,6 +554,7 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
 
     from asyncplay import protocol
     from asyncplay.child.channel import Channel
+    from asyncplay.child.slow_steps import slow_step_warning
     from asyncplay.child.tracer import Tracer, _Rec
 
     r, w = _os.pipe()
@@ -562,9 +563,9 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
         rec = _Rec(7, lambda: None, "worker")
         rec.wait = (tracer.strings.sid("sleep(1)"), tracer.strings.sid("/p/demo.py"), 12)
         tracer.slow_sample = (99.0, "/p/other.py", 3)  # another step's sample
-        tracer.slow_step_warning(rec, None, 100.0, 0.4)
+        slow_step_warning(tracer, rec, None, 100.0, 0.4)
         tracer.slow_sample = (101.0, "/p/demo.py", 20)
-        tracer.slow_step_warning(rec, None, 101.0, 0.5)
+        slow_step_warning(tracer, rec, None, 101.0, 0.5)
         events = protocol.Decoder().feed(_os.read(r, 65536))
     finally:
         _os.close(r)

@@ -1,6 +1,7 @@
 """Loud failure when a CPython asyncio internal the tracer depends on moves.
 
-The tracer lists every private name it touches in ``PRIVATE_NAMES``; this checks each of
+The child runtime lists every private name it touches in
+``asyncplay/child/private_names.py`` (``PRIVATE_NAMES``); this checks each of
 them on every installed CPython 3.10-3.13, plus the one behaviour the step hook relies on:
 a task step is a Handle whose callback's ``__self__`` is the task.
 """
@@ -17,7 +18,7 @@ from pythons import SUPPORTED_VERSIONS, find_pythons
 PROBE = r"""
 import asyncio, importlib, json, sys, threading
 sys.path.insert(0, sys.argv[1])
-from asyncplay.child.tracer import PRIVATE_NAMES
+from asyncplay.child.private_names import PRIVATE_NAMES
 missing = []
 for owner, names in PRIVATE_NAMES.items():
     instance = owner.endswith("()")
@@ -40,7 +41,7 @@ for owner, names in PRIVATE_NAMES.items():
                 if asyncio.run(probe()):
                     continue
             missing.append(f"{owner}.{name}")
-from asyncplay.child.tracer import PRIVATE_NAMES_BY_VERSION
+from asyncplay.child.private_names import PRIVATE_NAMES_BY_VERSION
 for owner, name, first, last in PRIVATE_NAMES_BY_VERSION:
     if sys.version_info[:2] < first or (last is not None and sys.version_info[:2] > last):
         continue
@@ -82,14 +83,21 @@ asyncio.run(main())
 timeouts = []
 loop = asyncio.new_event_loop()
 orig_select = loop._selector.select
+endless = threading.Event()  # the loop is waiting with no timer at all
 def select(timeout=None):
     timeouts.append(timeout)
+    if timeout is None:
+        endless.set()
     return orig_select(timeout)
 loop._selector.select = select
+def wake(fut):
+    # Only once the loop waits for ever (a fixed delay loses that race on a loaded machine).
+    endless.wait(30)
+    loop.call_soon_threadsafe(fut.set_result, 1)
 async def waits():
     await asyncio.sleep(0.01)
     fut = loop.create_future()
-    threading.Timer(0.01, loop.call_soon_threadsafe, (fut.set_result, 1)).start()
+    threading.Thread(target=wake, args=(fut,)).start()
     await fut
 loop.run_until_complete(waits())
 loop.close()

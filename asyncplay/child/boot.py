@@ -22,6 +22,7 @@ import time
 from asyncplay import protocol
 from asyncplay.child import ending, output, stdin
 from asyncplay.child.channel import Channel
+from asyncplay.child.failures import report_failure
 from asyncplay.child.tracer import Tracer
 
 TYPE_CHECKING = False
@@ -122,18 +123,20 @@ def _install_warning_hook(tracer: Tracer) -> None:
 
     def _showwarnmsg(msg: Any) -> None:
         try:
-            text = str(msg.message)
-            if msg.category is RuntimeWarning and "was never awaited" in text:
-                tracer.warn(
-                    "never_awaited",
-                    f"{text}: calling an async function only creates a coroutine object; "
-                    "nothing runs until you await it (or wrap it in asyncio.create_task).",
-                    tracer.current,
-                    msg.filename,
-                    msg.lineno,
-                )
-        except Exception:
-            pass
+            if msg.category is RuntimeWarning:
+                text = str(msg.message)
+                if "was never awaited" in text:
+                    tracer.warn(
+                        "never_awaited",
+                        f"{text}: calling an async function only creates a coroutine "
+                        "object; nothing runs until you await it (or wrap it in "
+                        "asyncio.create_task).",
+                        tracer.current,
+                        msg.filename,
+                        msg.lineno,
+                    )
+        except Exception as exc:  # the runtime must never break the program's warnings
+            report_failure(tracer, "warning hook", exc)
         orig(msg)
 
     warnings._showwarnmsg = _showwarnmsg  # type: ignore[attr-defined]
@@ -170,6 +173,14 @@ def setup(inject_dir: str) -> None:
         },
         now=True,
     )
+    try:
+        _wire(tracer)
+    except Exception as exc:  # the program must run, traced or not; the parent is told
+        report_failure(tracer, "start-up", exc)
+
+
+def _wire(tracer: Tracer) -> None:
+    """Output attribution, stdin, the exit report, and the tracer (now or with asyncio)."""
     flusher = output.install(tracer)
     stdin.install(tracer)
 

@@ -12,6 +12,10 @@ import time
 
 from asyncplay import protocol
 
+__all__ = ["PUSH_AFTER", "Channel", "Strings"]
+
+PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
+
 
 class Channel:
     """A write-only pipe to the parent that a program cannot silently hijack.
@@ -65,6 +69,16 @@ class Channel:
                     data = data[n:]
             except OSError:
                 self.alive = False
+
+    def push_from_thread(self) -> None:
+        """A helper thread's share: records waiting longer than ``PUSH_AFTER`` go now.
+        The loop's thread sends at step ends and loop waits; a step that never ends (an
+        endless loop in a task) would otherwise keep even its task's creation back.
+        ``flush`` cuts only the prefix it took, and every record is appended in one
+        ``buf +=`` (string-table entries before the records using them), so the loop's
+        thread appending meanwhile is safe."""
+        if self.buf and time.perf_counter() - self.last_flush > PUSH_AFTER:
+            self.flush()
 
 
 class Strings:

@@ -22,8 +22,9 @@ import os
 import sys
 import time
 
+from asyncplay.child.failures import report_failure
+from asyncplay.child.own_frames import drop_own_frame
 from asyncplay.child.periodic import Periodic
-from asyncplay.child.tracer import drop_own_frame
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,13 +53,12 @@ class Flusher(Periodic):
         if time.monotonic() - self.last >= FLUSH_EVERY and self.stream is not None:
             try:
                 self.stream.flush()  # the runtime's stdout, never a replacement
-            except Exception:
-                pass
+            except (OSError, ValueError):  # the program closed or broke stdout
+                pass  # its writes fail in the program too; nothing of ours to tell
             try:
                 self.records()
-            except Exception:
-                pass
-            self.last = time.monotonic()
+            finally:  # a failure of records() is told by the Periodic (on_error), once
+                self.last = time.monotonic()
 
 
 class _Raw(io.RawIOBase):
@@ -137,6 +137,19 @@ class _Raw(io.RawIOBase):
         return False
 
 
+def records_from_thread(tracer: Any) -> None:
+    """The flusher thread's share: output written long after the last step boundary
+    (synchronous code, a long step) reaches the parent now, which then keeps the order
+    across stdout and stderr instead of giving up on records that come too late."""
+    if not tracer.enabled:
+        return
+    if tracer.chunks:
+        tracer.flush_output(tracer.current)
+        tracer.channel.flush()
+    else:
+        tracer.channel.push_from_thread()
+
+
 def install(tracer: Any) -> Flusher | None:
     """Put new std streams over new raw layers on fds 1 and 2.
 
@@ -156,8 +169,8 @@ def install(tracer: Any) -> Flusher | None:
             if out is not None:
                 try:
                     tw_flush(out)
-                except Exception:  # stdout closed or broken: stderr must still work
-                    pass
+                except (OSError, ValueError):  # stdout closed or broken by the program:
+                    pass  # stderr must still work, and stdout's own writes fail there
             try:
                 return tw_write(self, s)
             except BaseException as exc:
@@ -211,7 +224,8 @@ def install(tracer: Any) -> Flusher | None:
     flusher = Flusher()
     stdout = streams[1]
     flusher.stream = stdout
-    flusher.records = tracer.flush_records_from_thread
+    flusher.records = lambda: records_from_thread(tracer)
+    flusher.on_error = lambda exc: report_failure(tracer, "output flusher", exc)
     raws = [getattr(s.buffer, "raw", s.buffer) for s in streams.values()]
 
     def taken() -> None:
@@ -226,8 +240,8 @@ def install(tracer: Any) -> Flusher | None:
             flusher.ensure_running()
         try:
             stdout.flush()
-        except Exception:
-            pass
+        except (OSError, ValueError):  # the program closed or broke stdout
+            pass  # its own writes fail there; nothing of the runtime's to tell
 
     tracer.flush_stdout = flush_stdout
     flusher.install_fork_hooks()

@@ -10,8 +10,10 @@ has no other thread.
 The runtime must never print into the program's output and must work without its helpers:
 every run of the thread has its own pair of locks (a ``stop()`` that gave up waiting on a
 thread stuck in a long tick can never be answered late by that thread, into the locks of
-the next one), the thread swallows whatever happens in it, and a thread that cannot be
-started (a pids limit, ``can't start new thread``) only means no helper.
+the next one), nothing that happens in the thread escapes it (a failure of a tick goes to
+``on_error``, which the runtime points at its once-per-site report, ``failures.py``), and
+a thread that cannot be started (a pids limit, ``can't start new thread``) only means no
+helper.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from __future__ import annotations
 import _thread
 import os
 import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 STOP_WAIT = 1.0  # seconds stop() waits for the thread to leave its tick
 
@@ -39,6 +45,8 @@ class Periodic:
         # held until it has left. Fresh ones per start().
         self._stop: _thread.LockType | None = None
         self._done: _thread.LockType | None = None
+        # Told of an exception a tick raised (on the helper thread); it must not raise.
+        self.on_error: Callable[[BaseException], None] = _ignore
 
     def tick(self) -> None:
         """One wake-up's work (runs on the helper thread)."""
@@ -80,14 +88,14 @@ class Periodic:
             while not stop.acquire(timeout=self.period):
                 try:
                     self.tick()
-                except Exception:
-                    pass
-        except BaseException:
-            pass
+                except Exception as exc:
+                    self.on_error(exc)
+        except BaseException as exc:  # interpreter shutdown tearing the thread down
+            self.on_error(exc)
         finally:
             try:
                 done.release()
-            except BaseException:
+            except RuntimeError:  # already released: nobody is waiting on it any more
                 pass
 
     def stop(self) -> None:
@@ -125,3 +133,7 @@ class Periodic:
         if self.wanted and not self.running:
             self.wanted = False
             self.start()
+
+
+def _ignore(exc: BaseException) -> None:
+    """The default ``on_error`` of a helper without a tracer to tell (tests' own)."""

@@ -20,7 +20,8 @@ import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child.tracer import drop_own_frame
+from asyncplay.child.failures import report_failure
+from asyncplay.child.own_frames import drop_own_frame
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ class _RawIn(io.RawIOBase):
         if tell:
             try:
                 self._tell(True)
-            except Exception:  # the runtime must never break a read
+            except Exception as exc:  # the runtime must never break a read
+                report_failure(self._tracer, "stdin record", exc)
                 tell = False
         try:
             data = os.read(self._fd, len(b))
@@ -82,8 +84,8 @@ class _RawIn(io.RawIOBase):
             if tell:
                 try:
                     self._tell(False)
-                except Exception:
-                    pass
+                except Exception as exc:  # the runtime must never break a read
+                    report_failure(self._tracer, "stdin record", exc)
         n = len(data)
         b[:n] = data
         return n

@@ -27,5 +27,8 @@ if os.environ.get("ASYNCPLAY_CHILD_SPEC"):
     try:
         _inject()
     except Exception:  # site would print "Error in sitecustomize" into the program's stderr
-        pass  # the program runs untraced: the parent reports a run without a hello
+        # Nothing to tell it through: boot.setup reports its own failures once the event
+        # channel is open, so this is a failure before it (the runtime not importable, the
+        # channel not there). The program runs untraced and the parent sees no hello.
+        pass
 del _inject

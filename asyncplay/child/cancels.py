@@ -1,0 +1,186 @@
+"""Where a cancellation comes from: the ``cancel_source`` of a task.
+
+``create_task`` builds its tasks as ``traced_task_class(asyncio's Task)``, whose ``cancel``
+notes who called it: asyncio's own cancelling code (asyncio.run's shutdown, a timeout,
+wait_for, a TaskGroup), else the program's line and the task that ran it. A cancel that a
+task passes on (to the task or gather it awaits) inherits the source of the outer one.
+Nothing here runs per step: only when a cancel is requested, or at a task's end.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from asyncplay.child.failures import report_failure
+from asyncplay.child.private_names import CANCEL_CAUSES
+from asyncplay.child.slow_steps import program_line
+
+__all__ = [
+    "TracedTask",
+    "cancel_cause",
+    "cancel_requested",
+    "install_cancel_causes",
+    "send_cancel_source",
+    "traced_task_class",
+]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import types
+    from typing import Any
+
+# Sources of the cancels in progress: a cancel passes itself on to the future the task
+# awaits (another task, a gather), whose cancel then inherits the outer one's source.
+_cancel_sources: list[tuple] = []
+
+
+def install_cancel_causes(tracer: Any) -> None:
+    """The asyncio code whose ``cancel()`` calls have a cause of their own. Looked up
+    by code object when a cancel is requested (rare), never per step."""
+    from asyncio import runners
+
+    causes: dict[Any, str] = {runners._cancel_all_tasks.__code__: "shutdown"}
+    for owner, name, cause in CANCEL_CAUSES:
+        obj = sys.modules.get(owner)
+        if obj is None:  # a class: module.Class
+            mod_name, _, cls = owner.rpartition(".")
+            obj = getattr(sys.modules.get(mod_name), cls, None)
+        code = getattr(getattr(obj, name, None), "__code__", None)
+        if code is not None:  # not on this version: that cause is just not told
+            causes[code] = cause
+    tracer.cancel_codes = causes
+
+
+def cancel_requested(tracer: Any, task: Any, frame: types.FrameType | None) -> tuple:
+    """``task.cancel()`` was called (``frame``: the caller). Returns the source, which
+    a cancel this one passes on (to the task or gather it awaits) inherits; sends a
+    ``cancel_source`` event the first time a task is asked."""
+    rec = tracer.lookup(task)
+    src = _cancel_sources[-1] if _cancel_sources else cancel_cause(tracer, frame)
+    if rec.cancel is None or _withdrawn(task):
+        # A fresh request: the first, or one after an earlier cancel was withdrawn
+        # (asyncio.timeout uncancels the task when its block turns the cancel into
+        # TimeoutError), so a later stop is not blamed on that old deadline.
+        send_cancel_source(tracer, rec, src)
+    return src
+
+
+def send_cancel_source(tracer: Any, rec: Any, src: tuple) -> None:
+    rec.cancel = src
+    cause, by, file, line = src
+    tracer.send_json(
+        {
+            "event": "cancel_source",
+            "id": rec.tid,
+            "cause": cause,
+            "by": by,
+            "file": file,
+            "line": line or None,
+        }
+    )
+
+
+def cancel_cause(tracer: Any, frame: types.FrameType | None) -> tuple:
+    """(cause, by, file, line) from the frames that called ``cancel()``: asyncio's
+    own cancelling code first, else the program's line and the running task."""
+    codes = tracer.cancel_codes
+    step_code = tracer.step_code
+    while frame is not None:
+        code = frame.f_code
+        if code is step_code:
+            break  # a plain callback (call_later(1, task.cancel)): nobody's line
+        cause = codes.get(code)
+        if cause is not None:
+            return _asyncio_cause(tracer, cause, frame)
+        if tracer.kind_of(code) == 0:
+            cur = tracer.current
+            by = cur.tid if cur is not None else None
+            return ("cancel", by, code.co_filename, frame.f_lineno or 0)
+        frame = frame.f_back
+    return ("unknown", None, None, 0)
+
+
+def _asyncio_cause(tracer: Any, cause: str, frame: types.FrameType) -> tuple:
+    cur = tracer.current
+    if cause == "shutdown":
+        return ("shutdown", None, None, 0)
+    if cause == "wait_for":  # 3.10-3.11: on its timeout, or passing on a cancel
+        outer = frame.f_back
+        waiter = outer.f_locals.get("waiter") if outer is not None else None
+        if waiter is not None and waiter.cancelled() and cur is not None and cur.cancel:
+            return cur.cancel  # wait_for itself was cancelled: the same source
+        user = program_line(tracer, outer)
+        return ("timeout", None, *(user or (None, 0)))
+    if cause == "timeout":  # Timeout._on_timeout, from a timer: the task's own line
+        task = frame.f_locals.get("self")
+        task = getattr(task, "_task", None)
+        rec = tracer.tasks.get(id(task)) if task is not None else None
+        if rec is not None and rec.tref() is task:
+            _a, f, ln = rec.wait
+            return ("timeout", None, tracer.strings.text(f) if ln else None, ln)
+        return ("timeout", None, None, 0)
+    # taskgroup: a child failed (_on_task_done), or the body raised (__aexit__)
+    by, file, line = (cur.tid if cur is not None else None), None, 0
+    failed = None
+    f: types.FrameType | None = frame
+    while f is not None and f.f_code in tracer.cancel_codes:
+        if f.f_code.co_name == "_on_task_done":
+            failed = f.f_locals.get("task")
+            break
+        f = f.f_back
+    if failed is not None:
+        rec = tracer.find(failed)
+        by = rec.tid if rec is not None else by
+        exc = getattr(failed, "_exception", None)  # exception() would mark it seen
+        fs, line = tracer.tb_where(exc)
+        file = tracer.strings.text(fs)
+    return ("taskgroup", by, file, line)
+
+
+def _withdrawn(task: Any) -> bool:
+    """Is no cancel pending on ``task`` (3.11+: ``cancelling()`` is back to 0)? On 3.10
+    there is no count: the first request stays the only one told."""
+    cancelling = getattr(task, "cancelling", None)
+    try:
+        return cancelling is not None and cancelling() == 0
+    except Exception:  # a task class of the program's whose cancelling() fails: as 3.10
+        return False
+
+
+class TracedTask:
+    """Marker base: the tasks built as ``traced_task_class(asyncio's Task)``."""
+
+    __slots__ = ()
+
+
+def traced_task_class(base: type, tracer: Any) -> type:
+    """asyncio's own Task class (C or Python), with one Python method on top: ``cancel``
+    notes who called it, then calls the original. A C type's methods cannot be patched,
+    and an instance has nowhere to hold one, so the subclass is how a cancel request is
+    seen at all; it costs nothing per step (steps never look ``cancel`` up) and about
+    0.1 us per task created. Named, documented and represented as ``Task``; ``type(t) is
+    asyncio.Task`` is False for these tasks (``isinstance`` holds)."""
+    base_cancel = base.cancel
+
+    class Task(base, TracedTask):  # type: ignore[valid-type, misc]
+        __slots__ = ()
+
+        def cancel(self, msg: Any = None) -> bool:  # asyncio's signature, 3.10-3.13
+            if not tracer.enabled or self.done():
+                return base_cancel(self, msg)
+            try:
+                src = cancel_requested(tracer, self, sys._getframe(1))
+            except Exception as exc:  # the tracer must never break the program
+                report_failure(tracer, "cancel source", exc)
+                return base_cancel(self, msg)
+            _cancel_sources.append(src)
+            try:
+                return base_cancel(self, msg)
+            finally:
+                _cancel_sources.pop()
+
+    Task.cancel.__doc__ = base_cancel.__doc__
+    Task.__module__ = base.__module__
+    Task.__qualname__ = base.__qualname__
+    Task.__doc__ = base.__doc__
+    return Task

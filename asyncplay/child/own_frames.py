@@ -1,0 +1,26 @@
+"""asyncplay's own code in the child, and keeping its frames out of the program's tracebacks.
+
+The runtime wraps a few of asyncio's and the std streams' functions; an exception passing
+through a wrapper must look as if the wrapper were not there (3.11+ keep the change across
+a bare ``raise``; 3.10 re-adds the frame).
+"""
+
+from __future__ import annotations
+
+import os
+
+from asyncplay import protocol
+
+__all__ = ["OWN", "drop_own_frame"]
+
+# asyncplay's own code in the child: the runtime and the protocol. Not the whole package:
+# installed, the bundled snippets live inside it and are the user's code.
+OWN = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.abspath(protocol.__file__))
+
+
+def drop_own_frame(exc: BaseException) -> None:
+    """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
+    the change across a bare ``raise``; 3.10 re-adds the frame)."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename.startswith(OWN):
+        exc.__traceback__ = tb.tb_next

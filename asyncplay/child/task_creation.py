@@ -1,0 +1,103 @@
+"""Task creation: ``loop.create_task`` (and eager first steps), and a task's late name.
+
+Every task asyncio makes is created through ``BaseEventLoop.create_task``, wrapped here:
+the tracer registers it (with the program's line that created it), builds it as the
+traced ``Task`` subclass of ``cancels.py`` when no task factory is set, and records an
+eager task's first step (3.12+ ``eager_task_factory``), which runs inside the call.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+
+from asyncplay.child.cancels import traced_task_class
+from asyncplay.child.own_frames import drop_own_frame
+
+__all__ = ["install_create_task", "install_set_name"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
+    """Creation (and eager first steps). Without a task factory the task is built as
+    ``cancels.traced_task_class``, asyncio's own Task class with a ``cancel`` that notes
+    who called it: ``loop.create_task`` builds ``tasks.Task(...)``, so the
+    module's name points at it for the time of that one call."""
+    orig = loop_cls.create_task
+    base_task = tasks_mod.Task
+    traced_task = traced_task_class(base_task, tracer)
+    perf = time.perf_counter
+    eager_possible = sys.version_info >= (3, 12)
+    coro_t = types.CoroutineType
+
+    def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
+        if not tracer.enabled:
+            return orig(self, coro, *args, **kwargs)
+        # Only a task factory can start tasks eagerly (eager_task_factory, 3.12+).
+        eager = eager_possible and self._task_factory is not None
+        if eager:
+            # Its first step may run inside the constructor: register it first, and
+            # make it the running task meanwhile (tasks it creates are its children).
+            tracer.flush_output(tracer.current)  # what came before belongs to the parent
+            rec = tracer.register(None, coro, sys._getframe(1), kwargs.get("name"))
+            outer, outer_nested = tracer.current, tracer.nested
+            tracer.current, tracer.nested = rec, 0.0
+        swap = self._task_factory is None and tasks_mod.Task is base_task
+        start = perf()
+        try:
+            if swap:
+                tasks_mod.Task = traced_task
+                try:
+                    task = orig(self, coro, *args, **kwargs)
+                finally:
+                    tasks_mod.Task = base_task
+            else:
+                task = orig(self, coro, *args, **kwargs)
+        except BaseException as exc:
+            if eager:
+                tracer.current, tracer.nested = outer, outer_nested
+            drop_own_frame(exc)
+            raise
+        if eager:
+            inner = tracer.nested  # eager grandchildren's steps, inside this one
+            tracer.current, tracer.nested = outer, outer_nested
+            tracer.attach(rec, task)
+        else:
+            rec = tracer.register(task, coro, sys._getframe(1))
+        if eager and type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
+            # The eager first step ran inside create_task: record it (and its output),
+            # and take its time out of the step of the task that created it.
+            total = perf() - start
+            dur = total - inner
+            tracer.nested = outer_nested + total
+            tracer.flush_output(rec)
+            tracer.record_step(rec, task, start, dur)
+        return task
+
+    create_task.__wrapped__ = orig  # type: ignore[attr-defined]
+    create_task.__qualname__ = orig.__qualname__
+    create_task.__doc__ = orig.__doc__
+    loop_cls.create_task = create_task
+
+
+def install_set_name(tracer: Any, tasks_mod: Any) -> None:
+    """3.10-3.12 name a task after ``loop.create_task`` returns (``create_task(name=)``,
+    task factories): report the name then, even for an eager task already finished."""
+    orig = getattr(tasks_mod, "_set_task_name", None)
+    if orig is None:
+        return
+
+    def _set_task_name(task: Any, name: Any) -> None:
+        orig(task, name)
+        if name is not None and tracer.enabled:
+            rec = tracer.tasks.get(id(task))
+            if rec is None and tracer.recent_done[0] == id(task):
+                rec = tracer.recent_done[1]
+            if rec is not None and rec.tref() is task:
+                tracer.rename_if_needed(rec, task)
+
+    tasks_mod._set_task_name = _set_task_name
