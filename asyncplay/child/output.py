@@ -212,7 +212,7 @@ def install(tracer: Any) -> Flusher | None:
         try:
             new.mode = old.mode  # type: ignore[misc]
         except AttributeError:
-            pass
+            pass  # a mode that cannot be set: the wrapper keeps its own
         old.detach()
         streams[stream_id] = new
         setattr(sys, name, new)

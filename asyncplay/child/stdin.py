@@ -142,6 +142,6 @@ def install(tracer: Any) -> None:
     try:
         new.mode = old.mode  # type: ignore[misc]
     except AttributeError:
-        pass
+        pass  # a mode that cannot be set: the wrapper keeps its own
     old.detach()
     sys.stdin = sys.__stdin__ = new

@@ -737,7 +737,7 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     Per step it records the task, start and duration. What the task now waits on (the
     frame walk) is only worked out when it suspends on a future: a bare yield
     (``sleep(0)``) means "ready again at once", and walking for it would double the cost
-    of a busy program (see the bench/ figures in the README).
+    of a busy program (bench/tasks.py measures it).
     """
     global _tracer, _tasks, _channel, _t0, _chunks, _slow
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0

@@ -385,6 +385,16 @@ def _channel_lost(w: dict, model: RunModel | None, line: int | None) -> tuple[st
 
 def _tracer_failed(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
     said = _str(w.get("message"))
+    if _str(w.get("site")):  # one part of the tracer failed during the run, not all of it
+        return (
+            "asyncplay's tracer failed in part",
+            f"{_cut(said, 200)} The program itself was not affected.",
+            "This is asyncplay's failure, not your program's: its own code met something "
+            "it did not expect, caught it, and carried on without that part.",
+            "Read what it shows with care; if it persists, report it with the Python "
+            "version and the snippet.",
+            "import sys; print(sys.version)",
+        )
     return (
         "asyncplay could not trace this run",
         f"{_cut(said, 160) if said else 'asyncplay could not install its tracer.'} The "
