@@ -472,3 +472,28 @@ def test_short_number() -> None:
         assert short_number(value) == text, value
     assert short_number(None) == "None" and short_number(float("nan")) == "nan"
     assert short_number(True) == "True"
+
+
+# ---- what the tracer sees of a program ------------------------------------------------------
+
+
+def test_probing_for_asyncio_does_not_switch_tracing_off(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import importlib.util\nimportlib.util.find_spec('asyncio')\nimport asyncio\n"
+        "async def main():\n    await asyncio.sleep(0)\nasyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "p.py", cwd=tmp_path)
+    assert "main" in {e["coro"] for e in r.kinds("task_created")}
+
+
+def test_a_name_set_late_is_reported(tmp_path) -> None:
+    (tmp_path / "p.py").write_text(
+        "import asyncio\n"
+        "async def slow():\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    asyncio.current_task().set_name('renamed-later')\n"
+        "async def main():\n    await asyncio.create_task(slow(), name='first')\n"
+        "asyncio.run(main())\n"
+    )
+    r = asyncplay("run", "--json", "p.py", cwd=tmp_path)
+    assert "renamed-later" in {e["name"] for e in r.kinds("task_renamed")}

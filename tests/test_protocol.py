@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+from helpers import asyncplay
+
 from asyncplay import protocol as P
 
 
@@ -207,3 +210,45 @@ def test_a_protocol_error_quotes_a_forged_value_in_one_short_line() -> None:
     forged = {"event": "bye", "t": ["x" * 100_000]}
     (error,) = P.Decoder().feed(P.pack_json(forged))
     assert error["event"] == "protocol_error" and len(error["message"]) < 300
+
+
+# ---- records forged by the program itself ---------------------------------------------------
+
+FORGE = (
+    "import os, sys\n"
+    "payload = open(sys.argv[1], 'rb').read()\n"
+    "record = b'J' + len(payload).to_bytes(4, 'little') + payload\n"
+    "for fd in range(200, 260):\n"
+    "    try:\n"
+    "        os.write(fd, record)\n"
+    "        break\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "print('program output')\n"
+    "raise SystemExit(3)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"event":"bye","t":1' + "0" * 400 + "}",
+        '{"event":"task_renamed","t":1,"id":[1],"name":"x"}',
+        '{"event":"warning","t":1,"kind":"k","message":"m","task":null,"file":123,"line":1}',
+    ],
+    ids=["deep", "huge-t", "bad-id", "bad-file"],
+)
+def test_forged_json_never_crashes_the_parent(tmp_path, payload) -> None:
+    (tmp_path / "f.py").write_text(FORGE)
+    (tmp_path / "payload").write_text(payload)
+    r = asyncplay("run", "f.py", "payload", cwd=tmp_path)
+    assert r.returncode == 3, r.stderr[-500:]
+    assert r.stdout == b"program output\n"
+    assert b"internal error" not in r.stderr
+
+
+def test_decoder_survives_hostile_json() -> None:
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    events = P.Decoder().feed(P.HEADER.pack(P.K_JSON, len(deep)) + deep)
+    assert [e["event"] for e in events] == ["protocol_error"]

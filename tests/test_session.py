@@ -6,6 +6,8 @@ import asyncio
 import signal
 import time
 
+import pytest
+
 from asyncplay.limits import Limits
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.core import EXIT_STOPPED, EXIT_TIMEOUT
@@ -123,3 +125,56 @@ async def test_start_fails_cleanly_for_a_missing_interpreter(tmp_path, monkeypat
     else:
         raise AssertionError("expected OSError")
     assert list(runs.iterdir()) == []  # the run directory was removed
+
+
+# ---- two runs at once, and output outside any task step ---------------------------------------
+
+
+async def test_two_sessions_at_once_do_not_kill_each_other(tmp_path) -> None:
+    short = RunSpec(source="import time\ntime.sleep(0.3)\n", path=str(tmp_path / "a.py"))
+    long = RunSpec(
+        source="import time\ntime.sleep(1.5)\nprint('long done')\n", path=str(tmp_path / "b.py")
+    )
+    a = await RunSession.start(short)
+    b = await RunSession.start(long)
+    end_a, end_b = await asyncio.gather(a.wait(), b.wait())
+    texts = [e.get("text", "") for e in b.drain() if e["event"] == "output"]
+    await a.aclose()
+    await b.aclose()
+    assert end_a["reason"] == end_b["reason"] == "exited"
+    assert end_b["t"] > 1.0 and "long done\n" in "".join(texts)
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+async def test_long_synchronous_output_keeps_its_order_across_streams(
+    tmp_path, monkeypatch, unbuffered
+) -> None:
+    """Code outside any task step has no step boundary to send output records at: the
+    flusher thread sends them, so the parent never gives up on them (HOLD) and releases
+    each stream's bytes as a block."""
+    if unbuffered:
+        monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    else:
+        monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    source = (
+        "import sys, time\n"
+        "for i in range(30):\n"
+        "    print('out', i)\n"
+        "    sys.stderr.write(f'err {i}\\n')\n"
+        "    time.sleep(0.03)\n"
+    )
+    s = await RunSession.start(RunSpec(source=source, path=str(tmp_path / "order.py")))
+    lines = []
+    async for ev in s.events():
+        if ev["event"] == "output":
+            lines.append((ev["stream"], ev["text"]))
+    await s.aclose()
+    runs: list[list] = []  # consecutive pieces of one stream joined (print writes in parts)
+    for stream, chunk in lines:
+        if runs and runs[-1][0] == stream:
+            runs[-1][1] += chunk
+        else:
+            runs.append([stream, chunk])
+    text = [(stream, t) for stream, chunk in runs for t in chunk.splitlines()]
+    expected = [x for i in range(30) for x in (("stdout", f"out {i}"), ("stderr", f"err {i}"))]
+    assert text == expected

@@ -168,7 +168,7 @@ def test_status_sentences() -> None:
         },
     )
     text = status_line(m, 30.0, "3.12.1", None).plain
-    # the playground's words (the full sentence ends the output: tests/test_tui_qa_fixes.py)
+    # the playground's words (the full sentence ends the output: tests/test_tui_ending_words.py)
     assert text.startswith("exit 124 - timeout") and "F9 to raise" in text
     assert "--timeout" not in text
     assert status_line(None, 0, "3.12.1", None).plain.startswith("ready")
