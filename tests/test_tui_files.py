@@ -1,11 +1,13 @@
 """Opening files: what is not a program file is refused, the edits of the file left are
 kept aside and said so, and a data folder that cannot be used is warned about (quit asks
-twice, another file is not opened over edits that cannot be kept)."""
+twice, another file is not opened over edits that cannot be kept); another file opened
+clears the last run's views, or marks whose output it is while that run goes on."""
 
 from __future__ import annotations
 
 import pytest
-from tui_helpers import make_app, record_notifications
+from tui_helpers import make_app, record_notifications, wait_for
+from tui_recorded import breakfast_run, gutter_names, replay_app, run_to_end, traceback_run
 
 from asyncplay import storage, unsaved
 
@@ -126,3 +128,34 @@ async def test_opening_another_file_keeps_edits_it_cannot_put_aside(tmp_path, mo
         await pilot.pause()
         assert app.editor.text == "xprint(1)\n"  # not switched: the edits would be lost
         assert any("Not opened" in m for m in said), said
+
+
+# -- another file opened: the last run's views are cleared, or marked while it goes on -------
+
+
+async def test_opening_another_file_clears_the_last_runs_views(tmp_path) -> None:
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = replay_app(traceback_run())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_to_end(pilot)
+        assert app.output.row_count > 40
+        app.open_path(other)
+        await wait_for(pilot, lambda: app.output.row_count == 0)
+        assert app.model is None and app.tasks.row_count == 0
+        assert app.editor.text == "print('other')\n"
+        await wait_for(pilot, lambda: app.status.plain.startswith("ready"))
+
+
+async def test_opening_another_file_during_a_run_marks_whose_output_it_is(tmp_path) -> None:
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    app = replay_app(breakfast_run(), until=5.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(gutter_names(app)) == 4)
+        app.open_path(other)
+        pane = app.output
+        await wait_for(pilot, lambda: "output of the run of x.py" in pane.render_line(0).text)
+        assert app.session is not None and app.session.running  # the run goes on
+        assert "hello from task 2" in pane.text()
