@@ -17,6 +17,7 @@ from tui_helpers import record_notifications, wait_drawn, wait_ended, wait_for
 
 from asyncplay import exits, snippets, storage, unsaved
 from asyncplay.cli.replay import wants_tui
+from asyncplay.tui.buffers import AUTOSAVE_DELAY, AUTOSAVE_MAX_WAIT
 from asyncplay.tui.replay_mode import Replay, ReplayApp, save_folder
 from asyncplay.views.recording import read
 
@@ -259,8 +260,12 @@ async def test_the_autosave_is_never_touched(recorded, home, no_spawn):
     assert saved is not None and saved.text == mine.text
     app = _app(recorded)
     async with app.run_test(size=(100, 30)) as pilot:
+        first = app.model
         await pilot.press("f5")
-        await pilot.pause(2.5)  # past the autosave delay
+        await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
+        # nothing is due, but a debounced save would be written by now: this is the one
+        # wait on time, for something that must not happen
+        await pilot.pause(AUTOSAVE_MAX_WAIT + AUTOSAVE_DELAY)
         await pilot.press("ctrl+q")
     app.save_autosave()  # what launch does after the app ends
     assert storage.load_autosave().text == "my precious edits\n"
