@@ -284,8 +284,82 @@ async def test_a_crashing_view_does_not_lose_the_buffer(home):
         app.tasks.sync = boom  # type: ignore[method-assign]
         await pilot.press("end", "0")
         await wait_for(pilot, lambda: any("view bug" in m for m in said))  # a tick failed
+        # the edit's own debounced autosave (a view's failure triggers none)
+        await wait_for(pilot, lambda: storage.load_autosave() is not None)
         assert app.is_running
     assert storage.load_autosave().text == "precious = 10\n"
+
+
+async def test_a_view_that_raises_is_off_for_the_run_the_others_go_on(home, monkeypatch):
+    """One view's bug: its traceback is told once, the other views keep up with the run,
+    and nothing is written because of it (it used to autosave on every tick)."""
+    from pathlib import Path
+
+    import asyncplay.tui.buffers as buffers
+    from asyncplay.tui.services.replay_session import ReplaySession, load_events
+
+    writes: list[str] = []
+    real_persist = buffers.persist
+    monkeypatch.setattr(
+        buffers, "persist", lambda b, c: writes.append(b.text) or real_persist(b, c)
+    )
+    events = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
+    app = make_app(GATHER, str(home.parent / "g.py"), session_factory=ReplaySession.factory(events))
+    told = record_notifications(app)
+    calls = {"tasks": 0, "output": 0}
+    async with app.run_test(size=(120, 40)) as pilot:
+        output_sync = app.output.sync
+
+        def boom(now: float) -> None:
+            calls["tasks"] += 1
+            raise RuntimeError("view bug")
+
+        def counted() -> None:
+            calls["output"] += 1
+            output_sync()
+
+        app.tasks.sync = boom  # type: ignore[method-assign]
+        app.output.sync = counted  # type: ignore[method-assign]
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        seen = calls["output"]
+        await wait_for(pilot, lambda: calls["output"] >= seen + 15)  # a second of ticks
+        assert app.output.row_count > 0  # the output went on
+        assert app.status.plain.startswith("exit 0")  # and so did the status bar
+        assert calls["tasks"] == 1  # off for the rest of the run
+        bugs = [m for m in told if "Traceback" in m]
+        assert len(bugs) == 1 and "tasks view" in bugs[0] and "RuntimeError: view bug" in bugs[0]
+        assert len(writes) == 1  # the run's own save before it started; no storm
+        await pilot.press("f5")  # a new run: the view gets its chance again
+        await wait_for(pilot, lambda: calls["tasks"] == 2)
+        await wait_for(pilot, lambda: len([m for m in told if "Traceback" in m]) == 2)
+
+
+async def test_text_the_editor_no_longer_shows_is_never_autosaved(home, monkeypatch):
+    """The editor gone (the app closed) with an edit its buffer has not taken: the save
+    refuses (and says why) rather than write the older text over newer work."""
+    import asyncplay.tui.buffers as buffers
+
+    monkeypatch.setattr(buffers, "AUTOSAVE_DELAY", 60.0)
+    monkeypatch.setattr(buffers, "AUTOSAVE_MAX_WAIT", 60.0)
+    app = make_app("x = 1\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end", "2")
+        await wait_for(pilot, lambda: app.editor.text == "x = 12\n")
+        await pilot.pause()
+    assert storage.load_autosave() is None
+    assert app.save_autosave() is False
+    assert "cannot be read" in (app.autosave_error or "")
+    assert storage.load_autosave() is None  # not "x = 1": that is not what was on screen
+
+    app = make_app("y = 1\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end", "2")
+        await wait_for(pilot, lambda: app.editor.text == "y = 12\n")
+        await pilot.pause()
+        assert app.save_autosave()  # the editor read: its text is the buffer's now
+    assert app.save_autosave()  # the editor gone, but nothing was typed since
+    assert storage.load_autosave().text == "y = 12\n"
 
 
 async def test_autosave_soon_after_the_last_edit(home, monkeypatch):

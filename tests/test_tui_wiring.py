@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from asyncplay import snippets, storage, unsaved
-from asyncplay.tui.app import AsyncplayApp, first_snippet
-from asyncplay.tui.launch import opening
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.launch import first_snippet, opening
 from asyncplay.tui.panes.find_bar import GotoLineScreen
 from asyncplay.tui.screens.file_dialogs import OpenFileScreen, SaveAsScreen
 from asyncplay.tui.screens.help import HelpScreen

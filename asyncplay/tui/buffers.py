@@ -15,9 +15,9 @@ keystroke never waits for ``fsync`` on NFS. Quitting, a hang-up and a run write 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -35,15 +35,58 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTOSAVE_DELAY",
     "AUTOSAVE_MAX_WAIT",
+    "MAX_SOURCE_BYTES",
     "BufferFiles",
+    "StaleText",
     "origin_label",
     "persist",
+    "read_source",
     "restore_unsaved",
     "saved_text",
 ]
 
+
+class StaleText(Exception):
+    """The editor cannot be read, and it was edited since its text was last taken."""
+
+
 AUTOSAVE_DELAY = 0.4  # seconds after the last edit
 AUTOSAVE_MAX_WAIT = 1.0  # ... but never longer than this after the first unsaved one
+
+
+MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a program to edit, not a data file: 4 MiB is plenty
+
+
+def read_source(path: Path, shown: str | None = None) -> str:
+    """The text of a program file, or ValueError with a one-line reason.
+
+    Only regular files of a sane size: ``/dev/zero`` would fill the memory, a FIFO would
+    block the editor forever.
+    """
+    shown = shown or str(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{shown} is a directory, not a Python file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{shown} is not a regular file (a device, FIFO or socket)")
+    if info.st_size > MAX_SOURCE_BYTES:
+        size = info.st_size / (1024 * 1024)
+        limit = MAX_SOURCE_BYTES // (1024 * 1024)
+        raise ValueError(f"{shown} is {size:.1f} MiB: too big to edit here (at most {limit} MiB)")
+    try:
+        with path.open("rb") as handle:  # never more than the limit, even if it grew
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ValueError(f"{shown} is too big to edit here (at most 4 MiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{shown} is not UTF-8 text") from None
 
 
 def saved_text(buffer: storage.Autosave) -> str | None:
@@ -125,24 +168,42 @@ class BufferFiles:
         self._held: str | None = None  # the key whose lock this playground holds
         self._autosave_timer: Any = None
         self._dirty_since: float | None = None
+        self._edited_since_read = False  # an edit the buffer's text does not have yet
 
     @property
     def dirty(self) -> bool:
         if self.buffer.read_only:
             return False
-        try:
-            text = self.editor.text  # type: ignore[attr-defined]
-        except Exception:  # the widgets are gone (quitting): the last known state
-            return self.buffer.dirty
+        text = self._editor_text()
+        if text is None:  # the widgets are gone (quitting): the text last read
+            return self.buffer.text != self._clean_text
         return text != self._clean_text
 
+    def _editor_text(self) -> str | None:
+        """The editor's text, or None (logged) when it cannot be read (it is gone)."""
+        try:
+            return self.editor.text  # type: ignore[attr-defined]
+        except Exception as exc:  # NoMatches, or no screen at all: the app is closing
+            self.log.warning(f"the editor cannot be read: {exc!r}")  # type: ignore[attr-defined]
+            return None
+
     def current_buffer(self) -> storage.Autosave:
+        """The buffer with the editor's text and cursor now.
+
+        Raises :class:`StaleText` if the editor cannot be read and it was edited since
+        its text was last taken: the buffer's text is then older than what the user sees,
+        and writing it would replace newer work.
+        """
         try:
             editor = self.editor  # type: ignore[attr-defined]
-            self.buffer.text = editor.text
-            self.buffer.cursor = tuple(editor.cursor_location)  # type: ignore[assignment]
-        except Exception:
-            pass  # the widgets are gone: keep what was last known
+            text, cursor = editor.text, tuple(editor.cursor_location)
+        except Exception as exc:  # the widgets are gone (quitting)
+            if self._edited_since_read:
+                raise StaleText(f"the editor cannot be read ({exc!r}) since the last edit") from exc
+            self.log.warning(f"the editor is gone ({exc!r}); its text as last read")  # type: ignore[attr-defined]
+        else:
+            self.buffer.text, self.buffer.cursor = text, cursor  # type: ignore[assignment]
+            self._edited_since_read = False
         self.buffer.dirty = self.dirty
         self.buffer.saved_at = time.time()
         return self.buffer
@@ -183,18 +244,28 @@ class BufferFiles:
         runs after them.
         """
         done = asyncio.Event()
-        # No editor (gone) or a stuck one: save what there is rather than not quit.
-        with contextlib.suppress(Exception):
+        # No editor (gone) or a stuck one: save what there is rather than not quit (the
+        # save itself refuses text older than the last edit: StaleText).
+        try:
             if self.editor.call_later(done.set):  # type: ignore[attr-defined]
                 await asyncio.wait_for(done.wait(), timeout)
+        except Exception as exc:
+            self.log.warning(f"the editor did not settle: {exc!r}")  # type: ignore[attr-defined]
 
     def autosave_soon(self) -> None:
         """The debounced save: the snapshot is taken here, written by the thread."""
         self._dirty_since = None
         if self.autosave_enabled and not self.buffer.read_only:
-            self._writer.submit(self._snapshot())
+            try:
+                snapshot = self._snapshot()
+            except StaleText as exc:
+                self.log.error(f"autosave skipped: {exc}")  # type: ignore[attr-defined]
+                self.autosave_error = str(exc)
+                return
+            self._writer.submit(snapshot)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._edited_since_read = True
         now = time.monotonic()
         if self._dirty_since is None:
             self._dirty_since = now
@@ -267,6 +338,24 @@ class BufferFiles:
                 unsaved.release(key)
             except OSError as exc:
                 self.log.error(f"could not release {key}: {exc!r}")  # type: ignore[attr-defined]
+
+    def _check_storage(self) -> None:
+        """An unusable data folder is said at once: otherwise quitting loses the edits."""
+        if not self.autosave_enabled:
+            return
+        try:
+            home = storage.data_dir()
+            if not os.access(home, os.W_OK):
+                raise OSError(f"{home} is not writable")
+        except Exception as exc:
+            self.autosave_error = str(exc) or type(exc).__name__
+            self.notify(  # type: ignore[attr-defined]
+                f"Your buffer cannot be kept between sessions ({self.autosave_error}). "
+                f"Save with Ctrl+S (or F12 elsewhere); set {storage.HOME_ENV} to a folder "
+                "of yours.",
+                severity="error",
+                timeout=20,
+            )
 
     def start_files(self) -> None:
         """On mount: say what storage quarantined, take the buffer's lock (or ask, if
@@ -526,8 +615,6 @@ class BufferFiles:
             self.open_path(Path(result))
 
     def open_path(self, path: Path) -> None:
-        from asyncplay.tui.launch import read_source
-
         try:
             text = read_source(path) if path.exists() else ""
         except ValueError as exc:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import stat
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from asyncplay import snippets, storage
+from asyncplay import snippets, storage, unsaved
+from asyncplay.tui import terminal_guard
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.buffers import read_source, restore_unsaved
+from asyncplay.tui.replay_mode import Replay, ReplayApp
+from asyncplay.views.recording import Recording
 
-if TYPE_CHECKING:
-    from asyncplay.tui.app import AsyncplayApp
-    from asyncplay.views.recording import Recording
+__all__ = ["first_snippet", "launch", "launch_replay", "opening", "read_source"]
 
 
 def _when(saved_at: float) -> str:
@@ -25,39 +26,12 @@ def _when(saved_at: float) -> str:
     )
 
 
-MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a program to edit, not a data file: 4 MiB is plenty
-
-
-def read_source(path: Path, shown: str | None = None) -> str:
-    """The text of a program file, or ValueError with a one-line reason.
-
-    Only regular files of a sane size: ``/dev/zero`` would fill the memory, a FIFO would
-    block the editor forever.
-    """
-    shown = shown or str(path)
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ValueError(f"{shown} is a directory, not a Python file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{shown} is not a regular file (a device, FIFO or socket)")
-    if info.st_size > MAX_SOURCE_BYTES:
-        size = info.st_size / (1024 * 1024)
-        limit = MAX_SOURCE_BYTES // (1024 * 1024)
-        raise ValueError(f"{shown} is {size:.1f} MiB: too big to edit here (at most {limit} MiB)")
-    try:
-        with path.open("rb") as handle:  # never more than the limit, even if it grew
-            data = handle.read(MAX_SOURCE_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read {shown}: {exc.strerror}") from None
-    if len(data) > MAX_SOURCE_BYTES:
-        raise ValueError(f"{shown} is too big to edit here (at most 4 MiB)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{shown} is not UTF-8 text") from None
+def first_snippet() -> storage.Autosave:
+    """The buffer of a first start: the course's first bundled snippet."""
+    name = snippets.bundled_names()[0]
+    found = snippets.find_bundled(name)
+    text = found.path.read_text(encoding="utf-8") if found is not None else ""
+    return storage.Autosave(text=text, snippet=name)
 
 
 def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
@@ -71,14 +45,10 @@ def opening(target: str | None) -> tuple[storage.Autosave, str | None]:
     its saved version is returned and the app asks (read-only or a separate copy).
     Raises ValueError with a one-line reason.
     """
-    from asyncplay.tui.buffers import restore_unsaved
-
     if target is None:
         last = storage.load_autosave()
         if last is not None:
             return _reopen_last(last)
-        from asyncplay.tui.app import first_snippet
-
         buffer = first_snippet()
         return buffer, f"welcome: F5 runs snippet {buffer.snippet}, F1 explains"
     path = Path(target)
@@ -123,8 +93,6 @@ def _busy(target: str, holder: object) -> str | None:
 
 def _reopen_last(last: storage.Autosave) -> tuple[storage.Autosave, str | None]:
     """The last buffer: its saved text (read afresh) with its kept unsaved edits."""
-    from asyncplay.tui.buffers import restore_unsaved
-
     clean: str | None = None
     if last.path and not last.copy_id:
         try:
@@ -145,31 +113,23 @@ def _reopen_last(last: storage.Autosave) -> tuple[storage.Autosave, str | None]:
 
 
 def _describe(buffer: storage.Autosave) -> str:
-    from asyncplay import unsaved
-
     return unsaved.label(buffer) + (", unsaved edits" if buffer.dirty else "")
 
 
 def launch(buffer: storage.Autosave, note: str | None) -> int:
     """Run the app; whatever happens to it, the buffer is saved and the run is gone."""
-    from asyncplay.tui.app import AsyncplayApp
-
     return _run(AsyncplayApp(buffer, note=note))
 
 
 def launch_replay(file: str, recording: Recording) -> int:
     """Show a recording in the app (replay mode); nothing is run, the autosave untouched
     unless the user saves the source and so makes it an ordinary buffer."""
-    from asyncplay.tui.replay_mode import Replay, ReplayApp
-
     return _run(ReplayApp(Replay(file, recording)))
 
 
 def _run(app: AsyncplayApp) -> int:
     """Run the app in this terminal; whatever happens to it, the buffer is saved (a
     replay's only once the user made it theirs) and the run is gone."""
-    from asyncplay.tui import terminal_guard
-
     app.hangup_watchdog = True
     app.gc_tuning = True
     # From here on this is the app's own process; the one the shell started waits for it

@@ -7,8 +7,9 @@ recording instead of running, keys that need a live program say so, and the
 user's autosaved buffer is never touched. Saving the source (Ctrl+S, Save as) ends replay
 mode: the buffer becomes an ordinary file buffer that runs for real.
 
-The app is in replay mode while ``app.replay`` is a ``Replay`` (``AsyncplayApp.replay``
-is None otherwise): that is how other parts tell.
+A ``ReplayApp`` is in replay mode while its ``replay`` is a ``Replay``. The base app does
+not know it: this subclass overrides the base's hooks (``runs_program``, ``make_spec``,
+``status_note``, the actions) and says so when replay mode is over.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Button
 
-from asyncplay import exits, snippets, storage
+from asyncplay import exits, snippets, storage, unsaved
 from asyncplay.runner.spec import RunSpec
-from asyncplay.tui.app import AsyncplayApp, Session, SessionFactory, live_session, origin_label
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.buffers import origin_label, saved_text
 from asyncplay.tui.panes.output import OutputPane
 from asyncplay.tui.panes.stdin_box import StdinBox
+from asyncplay.tui.run_control import Session, SessionFactory, live_session
 from asyncplay.tui.services.replay_session import ReplaySession
 from asyncplay.views.recording import Recording
 
@@ -190,6 +193,9 @@ class ReplayApp(AsyncplayApp):
         if self.replay is not None:  # F5 (the first play is quiet: the opening note stays)
             self.say("reloaded from the recording (a replay runs nothing)")
 
+    def runs_program(self) -> bool:
+        return self.replay is None  # a replay shows a recording: nothing to resolve or check
+
     def make_spec(self, python: str | None = None) -> RunSpec:
         if self.replay is None:
             return super().make_spec(python)
@@ -286,9 +292,6 @@ class ReplayApp(AsyncplayApp):
     def _keep_old_autosave(self) -> None:
         """Edits an older asyncplay kept only in ``autosave.json`` get their own entry
         (this one's are there already): the autosave is about to point elsewhere."""
-        from asyncplay import unsaved
-        from asyncplay.tui.buffers import saved_text
-
         try:
             old = storage.load_autosave()
             if old is None or not old.dirty:
