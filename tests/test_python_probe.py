@@ -41,3 +41,26 @@ def test_interpreters_that_cannot_run_a_program_are_named(tmp_path, script, word
     fake.chmod(0o755)
     with pytest.raises(pyinfo.PythonError, match=words):
         pyinfo.resolve(str(fake))
+
+
+def test_the_probe_service_says_what_the_settings_screen_shows(tmp_path) -> None:
+    """The settings screen's words come from the service (the screen starts no process)."""
+    from asyncplay.tui.services.python_probe import probe
+
+    ok, note = probe(sys.executable)
+    assert ok and note.startswith(f"CPython {sys.version_info[0]}.{sys.version_info[1]}.")
+    assert probe(str(tmp_path / "no-such-python")) == (False, "no such interpreter")
+
+
+def test_the_settings_screen_starts_no_process() -> None:
+    """Its module imports nothing that runs a program: the probe is the app's service."""
+    import ast
+    import inspect
+
+    from asyncplay.tui.screens import settings
+
+    tree = ast.parse(inspect.getsource(settings))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {n for n in names if n.startswith(("asyncplay.runner", "subprocess"))}
+    assert "asyncplay.tui.services.python_probe" not in names

@@ -254,7 +254,9 @@ async def test_settings_validate_inline_then_save(home: Path) -> None:
 
 
 async def test_settings_python_probe_runs_in_a_worker(home: Path) -> None:
-    app = Host(lambda: SettingsScreen(Settings()))
+    from asyncplay.tui.services.python_probe import PythonProbe
+
+    app = Host(lambda: SettingsScreen(Settings(), PythonProbe()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         python = app.screen.query_one("#f-python", Input)

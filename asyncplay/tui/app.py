@@ -448,8 +448,9 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
 
     def action_settings(self) -> None:
         from asyncplay.tui.screens.settings import SettingsScreen
+        from asyncplay.tui.services.python_probe import PythonProbe
 
-        self.push_screen(SettingsScreen(self.settings), self._settings_done)
+        self.push_screen(SettingsScreen(self.settings, PythonProbe()), self._settings_done)
 
     def _settings_done(self, result: storage.Settings | None) -> None:
         """The screen saved the settings and applied the theme; runs use them from now."""

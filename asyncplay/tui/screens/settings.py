@@ -10,8 +10,9 @@ API (for the app)::
 ``SettingsScreen(settings)`` dismisses with the new :class:`~asyncplay.storage.Settings`
 (after writing it with :func:`~asyncplay.storage.save_settings`) or ``None`` on Escape.
 Numbers are checked as they are typed (an inline message beside the field); the Python
-field is probed with :func:`asyncplay.runner.interpreter.resolve` in a thread worker, never on
-the UI thread. Choosing a theme previews it at once; Escape puts the old theme back.
+field is probed by the service the app hands in (``prober``: ``tui/services/python_probe.py``,
+a thread worker, never on the UI thread; the answer comes back as a ``PythonProbed``
+message): a screen starts no process. Choosing a theme previews it at once; Escape puts the old theme back.
 Enter in a field or ``ctrl+s`` saves. The lab policy's ceilings (docs/sandbox.md) are shown
 beside their fields, a value above one is refused, and only the sandbox and network modes it
 allows are offered. Note: an App-level ``priority=True`` binding fires
@@ -21,20 +22,23 @@ when ``self.screen.is_modal`` (e.g. ``check_action`` returning False), or they w
 
 from __future__ import annotations
 
-import contextlib
+import sys
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select
 
 from asyncplay import policy, storage
 from asyncplay.limits import CLOCKS
-from asyncplay.runner import interpreter as pythons
 from asyncplay.storage import Settings
 from asyncplay.tui.textual_private.key_order import InOrderButton, InOrderInput, InOrderSelect
 
@@ -147,6 +151,16 @@ class _Fields(VerticalScroll, can_focus=False):
     and a container taking focus would hold the keys typed after it (tui/keyfix.py)."""
 
 
+class Prober(Protocol):
+    """What probes a ``--python`` for the screen (``PythonProbe``): ``answer(ok, note)`` is
+    called later, from another thread."""
+
+    def ask(self, node: DOMNode, text: str, answer: Callable[[bool, str], None]) -> None: ...
+
+
+OWN_PYTHON = ".".join(map(str, sys.version_info[:3]))  # asyncplay's own: nothing to probe
+
+
 class SettingsScreen(ModalScreen[Settings | None]):
     """Edit :class:`Settings`; dismisses with the saved settings or None."""
 
@@ -202,9 +216,17 @@ class SettingsScreen(ModalScreen[Settings | None]):
         Binding("ctrl+s", "save", "Save settings"),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    class PythonProbed(Message):
+        """The answer about the Python field's ``text``, from the prober's thread."""
+
+        def __init__(self, text: str, ok: bool, note: str) -> None:
+            super().__init__()
+            self.text, self.ok, self.note = text, ok, note
+
+    def __init__(self, settings: Settings, prober: Prober | None = None) -> None:
         super().__init__()
         self.original = settings
+        self.prober = prober  # None: no Python can be checked (nor saved) here
         self._old_theme: str | None = None
         self._probe_timer: Timer | None = None
         # python text -> resolved label ("CPython 3.12.1") or the reason it is unusable
@@ -230,7 +252,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     yield Label("Python", classes="name")
                     yield InOrderInput(
                         s.python or "",
-                        placeholder=f"this one ({pythons.current().label})",
+                        placeholder=f"this one ({OWN_PYTHON})",
                         id="f-python",
                         compact=True,
                     )
@@ -312,7 +334,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             self._probe_timer.stop()
             self._probe_timer = None
         if not text:
-            self._note("python", f"asyncplay's own ({pythons.current().label})")
+            self._note("python", f"asyncplay's own ({OWN_PYTHON})")
             return
         if text in self._probes:
             self._show_probe(text)
@@ -328,18 +350,21 @@ class SettingsScreen(ModalScreen[Settings | None]):
         self._note("python", "checking...")
         self._probe(text)
 
-    @work(thread=True, group="python-probe")
     def _probe(self, text: str) -> None:
-        """Run the interpreter once (up to 15 s) in a thread; report back on the UI thread."""
-        try:
-            info = pythons.resolve(text)
-        except pythons.PythonError as exc:
-            result = (False, str(exc).split(": ", 1)[-1])
-        else:
-            note = f"CPython {info.label}" + (" (untested)" if info.untested else "")
-            result = (True, note)
-        with contextlib.suppress(RuntimeError):  # the app may have exited meanwhile
-            self.app.call_from_thread(self._probe_done, text, result)
+        """Ask the prober (it runs the interpreter off the UI's path); the answer comes
+        back as a :class:`PythonProbed` message."""
+        if self.prober is None:
+            self.post_message(self.PythonProbed(text, False, "cannot be checked here"))
+            return
+
+        def answer(ok: bool, note: str) -> None:  # from the prober's thread
+            self.post_message(self.PythonProbed(text, ok, note))
+
+        self.prober.ask(self, text, answer)
+
+    def on_settings_screen_python_probed(self, message: SettingsScreen.PythonProbed) -> None:
+        message.stop()
+        self._probe_done(message.text, (message.ok, message.note))
 
     def _probe_done(self, text: str, result: tuple[bool, str]) -> None:
         self._probes[text] = result
