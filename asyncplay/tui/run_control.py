@@ -135,8 +135,9 @@ class RunControl:
 
     def _tick(self) -> None:
         """Every view catches up with the model, in one batch; never per event."""
-        try:
+        try:  # every widget the tick touches, at once (none goes away during a tick)
             output, tasks = self.output, self.tasks
+            _ = self.timeline, self.graph, self.status, self.editor
         except (NoMatches, ScreenStackError):
             return  # not composed yet, or closing: there is nothing to show
         now = self.run_time()
