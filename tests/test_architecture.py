@@ -286,6 +286,31 @@ def test_the_child_imports_only_itself_and_the_protocol() -> None:
         if not module.startswith("asyncplay.child") and module != "asyncplay.protocol"
     }
     assert not wrong, f"the child imports more than itself and the protocol: {sorted(wrong)}"
+    # The protocol runs in the child too: it imports nothing of asyncplay.
+    assert graph["asyncplay.protocol"] == {}, graph["asyncplay.protocol"]
+
+
+def test_the_child_imports_the_standard_library_only() -> None:
+    """Besides asyncplay's child and protocol, only what every CPython 3.10+ has: the child
+    runs on the program's interpreter, where nothing else is installed (``sitecustomize``:
+    the boot runs the interpreter's own hook, if it has one, as ``site`` would)."""
+    outside = []
+    for name, path in modules_of(PACKAGE).items():
+        if not (name.startswith("asyncplay.child") or name == "asyncplay.protocol"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                tops = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            outside += [
+                f"{name} line {node.lineno}: {top}"
+                for top in tops
+                if top not in ("asyncplay", "sitecustomize") and top not in sys.stdlib_module_names
+            ]
+    assert not outside, f"the child imports outside the standard library: {outside}"
 
 
 def test_the_childs_contract_forbids_every_other_module() -> None:
