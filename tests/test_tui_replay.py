@@ -214,11 +214,9 @@ async def test_a_long_recording_is_whole_before_the_first_frame(tmp_path, no_spa
     painted: list[int] = []
 
     class Watching(ReplayApp):
-        def _display(self, screen, renderable) -> None:  # noqa: ANN001
-            # Textual's own gate (8.2): nothing is drawn inside a batch update
-            if renderable is not None and not self._batch_count and not painted:
-                painted.append(_lines(self.model))
-            super()._display(screen, renderable)
+        def on_ready(self) -> None:
+            # Textual's public sign that the DOM is ready and the first frame was displayed
+            painted.append(_lines(self.model))
 
     app = Watching(Replay(str(path), read(str(path))))
     async with app.run_test(size=(80, 24)) as pilot:
