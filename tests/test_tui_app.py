@@ -336,9 +336,11 @@ async def test_a_view_that_raises_is_off_for_the_run_the_others_go_on(home, monk
 
 
 async def test_text_the_editor_no_longer_shows_is_never_autosaved(home, monkeypatch):
-    """The editor gone (the app closed) with an edit its buffer has not taken: the save
-    refuses (and says why) rather than write the older text over newer work."""
+    """An editor that cannot be read, with an edit its buffer has not taken: the save
+    refuses (and says why) rather than write the older text over newer work. Once the
+    app has closed, the text the editor showed last is what is saved."""
     import asyncplay.tui.buffers as buffers
+    from asyncplay.tui.panes.editor import CodeEditor
 
     monkeypatch.setattr(buffers, "AUTOSAVE_DELAY", 60.0)
     monkeypatch.setattr(buffers, "AUTOSAVE_MAX_WAIT", 60.0)
@@ -347,19 +349,20 @@ async def test_text_the_editor_no_longer_shows_is_never_autosaved(home, monkeypa
         await pilot.press("end", "2")
         await wait_for(pilot, lambda: app.editor.text == "x = 12\n")
         await pilot.pause()
-    assert storage.load_autosave() is None
-    assert app.save_autosave() is False
-    assert "cannot be read" in (app.autosave_error or "")
-    assert storage.load_autosave() is None  # not "x = 1": that is not what was on screen
+        readable = CodeEditor.text
 
-    app = make_app("y = 1\n")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("end", "2")
-        await wait_for(pilot, lambda: app.editor.text == "y = 12\n")
-        await pilot.pause()
-        assert app.save_autosave()  # the editor read: its text is the buffer's now
-    assert app.save_autosave()  # the editor gone, but nothing was typed since
-    assert storage.load_autosave().text == "y = 12\n"
+        def unreadable(editor: CodeEditor) -> str:
+            raise RuntimeError("the editor is broken")
+
+        monkeypatch.setattr(CodeEditor, "text", property(unreadable))
+        assert app.save_autosave() is False
+        assert "cannot be read" in (app.autosave_error or "")
+        assert storage.load_autosave() is None  # not "x = 1": that is not what is shown
+        monkeypatch.setattr(CodeEditor, "text", readable)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.editor.text == "x = 123\n")
+    assert app.save_autosave()  # the app closed: the editor's last text, not the buffer's
+    assert storage.load_autosave().text == "x = 123\n"
 
 
 async def test_autosave_soon_after_the_last_edit(home, monkeypatch):

@@ -169,21 +169,34 @@ class BufferFiles:
         self._autosave_timer: Any = None
         self._dirty_since: float | None = None
         self._edited_since_read = False  # an edit the buffer's text does not have yet
+        self._editor_seen: TextArea | None = None
 
     @property
     def dirty(self) -> bool:
         if self.buffer.read_only:
             return False
         text = self._editor_text()
-        if text is None:  # the widgets are gone (quitting): the text last read
+        if text is None:  # the editor cannot be read: the text last taken from it
             return self.buffer.text != self._clean_text
         return text != self._clean_text
 
-    def _editor_text(self) -> str | None:
-        """The editor's text, or None (logged) when it cannot be read (it is gone)."""
+    def _the_editor(self) -> TextArea:
+        """The editor: on screen, else the one last found there (once the app has closed,
+        the widget still holds the text the user saw last)."""
         try:
-            return self.editor.text  # type: ignore[attr-defined]
-        except Exception as exc:  # NoMatches, or no screen at all: the app is closing
+            editor: TextArea = self.editor  # type: ignore[attr-defined]
+        except Exception:  # NoMatches, or no screen at all: the app is closing
+            if self._editor_seen is None:
+                raise
+            return self._editor_seen
+        self._editor_seen = editor
+        return editor
+
+    def _editor_text(self) -> str | None:
+        """The editor's text, or None (logged) when it cannot be read."""
+        try:
+            return self._the_editor().text
+        except Exception as exc:
             self.log.warning(f"the editor cannot be read: {exc!r}")  # type: ignore[attr-defined]
             return None
 
@@ -195,12 +208,12 @@ class BufferFiles:
         and writing it would replace newer work.
         """
         try:
-            editor = self.editor  # type: ignore[attr-defined]
+            editor = self._the_editor()
             text, cursor = editor.text, tuple(editor.cursor_location)
-        except Exception as exc:  # the widgets are gone (quitting)
+        except Exception as exc:
             if self._edited_since_read:
                 raise StaleText(f"the editor cannot be read ({exc!r}) since the last edit") from exc
-            self.log.warning(f"the editor is gone ({exc!r}); its text as last read")  # type: ignore[attr-defined]
+            self.log.warning(f"the editor cannot be read ({exc!r}); its text as last taken")  # type: ignore[attr-defined]
         else:
             self.buffer.text, self.buffer.cursor = text, cursor  # type: ignore[assignment]
             self._edited_since_read = False
