@@ -134,6 +134,12 @@ PROGRAM_LIST = [
     # The program closes asyncplay's event channel: events may be missing, a channel_lost
     # warning may appear; only the pass-through, the exit status and the end are checked.
     Program("closerange_fds", None, warnings=None),
+    Program(
+        "exc_handler_context_312",
+        {"main": 1, "task": 2, **RUN},
+        min_version="3.12",
+        warnings={"exception_never_retrieved": 2},
+    ),
 ]
 BY_NAME = {p.name: p for p in PROGRAM_LIST}
 

@@ -714,7 +714,9 @@ class _HandleScaffold:
                 # Send when the loop is about to wait (nothing else ready) or every 50 ms.
                 if not self._loop._ready or end - _channel.last_flush > FLUSH_INTERVAL:
                     tracer.flush()
-        self = None  # Needed to break cycles when an exception occurs.
+        # Needed to break cycles when an exception occurs: a failed step's traceback
+        # holds this frame (through f_back), and its locals must not hold the task.
+        self = task = cb = None
 
 
 _CALL = "self._context.run(self._callback, *self._args)"
