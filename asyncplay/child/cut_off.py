@@ -11,6 +11,7 @@ import sys
 
 from asyncplay.child.cancels import TracedTask, send_cancel_source
 from asyncplay.child.failures import report_failure
+from asyncplay.child.own_frames import drop_own_frame
 
 __all__ = ["cut_off_message", "how_ended", "install_cut_off_check", "warn_cut_off"]
 
@@ -30,7 +31,11 @@ def install_cut_off_check(tracer: Any, runners_mod: Any, tasks_mod: Any) -> None
     shutdown_code = runners_mod._cancel_all_tasks.__code__
 
     def all_tasks(loop: Any = None) -> Any:
-        result = orig(loop)
+        try:
+            result = orig(loop)
+        except BaseException as exc:  # RuntimeError: no running event loop
+            drop_own_frame(exc)
+            raise
         try:
             if sys._getframe(1).f_code is shutdown_code and tracer.enabled:
                 warn_cut_off(tracer, result)

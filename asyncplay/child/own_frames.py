@@ -19,8 +19,11 @@ OWN = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.abspath(prot
 
 
 def drop_own_frame(exc: BaseException) -> None:
-    """Remove the wrapper's own entry from an exception passing through it (3.11+ keeps
-    the change across a bare ``raise``; 3.10 re-adds the frame)."""
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename.startswith(OWN):
-        exc.__traceback__ = tb.tb_next
+    """Remove the wrapper's own entries (the wrapper and the helpers it called on the way
+    to Python's code) from an exception passing through it (3.11+ keeps the change across
+    a bare ``raise``; 3.10 re-adds the frame)."""
+    tb = first = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(OWN):
+        tb = tb.tb_next
+    if tb is not first:
+        exc.__traceback__ = tb

@@ -86,13 +86,17 @@ def wrap_selector(tracer: Any, loop: Any) -> None:
     loop_ref = weakref.ref(loop)
 
     def select(timeout: float | None = None) -> Any:
-        orig = select_fn.__get__(sel_ref())
-        if timeout == 0 or not tracer.enabled:
-            return orig(timeout)
-        lp = loop_ref()
-        if lp is None:
-            return orig(timeout)
-        return wait(tracer, lp, orig, timeout)
+        try:
+            orig = select_fn.__get__(sel_ref())
+            if timeout == 0 or not tracer.enabled:
+                return orig(timeout)
+            lp = loop_ref()
+            if lp is None:
+                return orig(timeout)
+            return wait(tracer, lp, orig, timeout)
+        except BaseException as exc:  # EBADF (the program closed the loop's fds), ^C
+            drop_own_frame(exc)
+            raise
 
     sel.select = select
 
