@@ -27,11 +27,17 @@ PRIVATE_NAMES = {
         "call_exception_handler",
         "_asyncgen_finalizer_hook",
     ),
-    "asyncio.base_events.BaseEventLoop()": ("_ready", "_selector", "_ssock", "_task_factory"),
+    "asyncio.base_events.BaseEventLoop()": (
+        "_ready",
+        "_selector",
+        "_ssock",
+        "_task_factory",
+        "_debug",
+    ),
     "concurrent.futures.thread": ("_threads_queues",),
     "asyncio.runners": ("_cancel_all_tasks",),
     "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
-    "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result"),
+    "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result", "_source_traceback"),
     "asyncio.format_helpers": ("_format_callback_source",),
 }
 

@@ -13,7 +13,7 @@ import time
 import types
 
 from asyncplay.child.cancels import traced_task_class
-from asyncplay.child.own_frames import drop_own_frame
+from asyncplay.child.own_frames import OWN, drop_own_frame
 
 __all__ = ["install_create_task", "install_set_name"]
 
@@ -62,6 +62,8 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
                 tracer.current, tracer.nested = outer, outer_nested
             drop_own_frame(exc)
             raise
+        if self._debug:  # asyncio cut its own frame from where the task was created
+            _drop_own_source_frame(task)
         if eager:
             inner = tracer.nested  # eager grandchildren's steps, inside this one
             tracer.current, tracer.nested = outer, outer_nested
@@ -101,3 +103,14 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
                 tracer.rename_if_needed(rec, task)
 
     tasks_mod._set_task_name = _set_task_name
+
+
+def _drop_own_source_frame(task: Any) -> None:
+    """Debug mode: ``create_task`` records where the task was created minus its own
+    frame; the wrapper's is the last one left, and "created at" must name the program's."""
+    try:
+        stack = task._source_traceback
+        if stack and stack[-1].filename.startswith(OWN):
+            del stack[-1]
+    except Exception:  # a task factory's own kind of task
+        pass
