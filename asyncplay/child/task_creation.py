@@ -13,6 +13,7 @@ import time
 import types
 
 from asyncplay.child.cancels import traced_task_class
+from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN, drop_own_frame
 
 __all__ = ["install_create_task", "install_set_name"]
@@ -63,7 +64,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
             drop_own_frame(exc)
             raise
         if self._debug:  # asyncio cut its own frame from where the task was created
-            _drop_own_source_frame(task)
+            _drop_own_source_frame(tracer, task)
         if eager:
             inner = tracer.nested  # eager grandchildren's steps, inside this one
             tracer.current, tracer.nested = outer, outer_nested
@@ -105,12 +106,12 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
     tasks_mod._set_task_name = _set_task_name
 
 
-def _drop_own_source_frame(task: Any) -> None:
+def _drop_own_source_frame(tracer: Any, task: Any) -> None:
     """Debug mode: ``create_task`` records where the task was created minus its own
-    frame; the wrapper's is the last one left, and "created at" must name the program's."""
+    frame; the wrapper's is left in it, and "created at" must name the program's line."""
     try:
-        stack = task._source_traceback
-        if stack and stack[-1].filename.startswith(OWN):
-            del stack[-1]
-    except Exception:  # a task factory's own kind of task
-        pass
+        stack = getattr(task, "_source_traceback", None)  # a task factory's kind may lack it
+        if isinstance(stack, list) and any(f.filename.startswith(OWN) for f in stack):
+            stack[:] = [f for f in stack if not f.filename.startswith(OWN)]
+    except Exception as exc:  # the tracer must never break the program
+        report_failure(tracer, "debug source traceback", exc)
