@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import asyncplay
 from asyncplay.exits import USAGE as EXIT_USAGE
 from asyncplay.limits import CLOCKS, NETWORK_MODES, SANDBOX_MODES
-from asyncplay.views.summary import SORT_KEYS
+from asyncplay.views.sorting import SORT_KEYS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

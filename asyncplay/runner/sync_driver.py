@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import subprocess
 from collections.abc import Callable
 
 from asyncplay.runner.core import SessionCore
@@ -119,6 +120,8 @@ def run_blocking(
             if core.proc.returncode is None:
                 try:
                     core.proc.wait(1)
-                except Exception:
+                except subprocess.TimeoutExpired:
+                    # Killed above; a child still dying after a second is reaped by the
+                    # interpreter's own subprocess bookkeeping, and the run's end is already told.
                     pass
     return end

@@ -16,6 +16,7 @@ from collections import defaultdict
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.views import task_story
 from asyncplay.views.seconds import duration
+from asyncplay.views.sorting import figures, sort_index
 from asyncplay.views.text_cells import clean
 from asyncplay.views.timeline import shorten
 
@@ -31,19 +32,6 @@ COLUMNS = (
     "longest",
     "last awaited",
 )
-#: ``--sort KEY``: creation order, or the biggest first by one of a task's ``_figures``
-#: (the one definition: the command line's choices and the ``--json`` summary use it too).
-SORT_KEYS = ("created", "running", "waiting", "steps")
-
-
-def _figures(t: TaskInfo, now: float) -> tuple[float, float, int]:
-    """What ``--sort`` sorts by, in ``SORT_KEYS[1:]``'s order: running, waiting, steps."""
-    return t.running, t.waited(now), t.steps
-
-
-def _sort_index(sort: str | None) -> int | None:
-    """The place of ``sort``'s figure in ``_figures``; None: creation order."""
-    return None if not sort or sort == "created" else SORT_KEYS.index(sort) - 1
 
 
 def _bundled_dirs() -> tuple[str, ...]:
@@ -152,7 +140,7 @@ def rows(
                 clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
             )
         else:
-            running, waiting, steps = _figures(t, now)
+            running, waiting, steps = figures(t, now)
             row = (
                 clean(t.name),
                 clean(t.coro),
@@ -165,7 +153,7 @@ def rows(
                 clean(t.last_awaited or "-"),
             )
         keyed.append(((running, waiting, steps, order), row))
-    index = _sort_index(sort)
+    index = sort_index(sort)
     if index is not None:
         keyed.sort(key=lambda kr: -kr[0][index])  # stable: ties keep creation order
     return [row for _key, row in keyed]
@@ -282,9 +270,9 @@ def summary_event(
     (never folded), in the table's order."""
     now = model.now
     tasks = select(model, all_tasks, filter)
-    index = _sort_index(sort)
+    index = sort_index(sort)
     if index is not None:
-        tasks.sort(key=lambda t: -_figures(t, now)[index])
+        tasks.sort(key=lambda t: -figures(t, now)[index])
     return {
         "event": "summary",
         "t": now,

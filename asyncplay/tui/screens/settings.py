@@ -97,7 +97,7 @@ def _policy() -> policy.Policy:
     try:
         return policy.load()
     except policy.PolicyError:
-        # The editor does not start on such a policy (cli.py) and the session refuses every
+        # The editor does not start on such a policy (asyncplay/cli/__init__.py) and the session refuses every
         # run; a policy that broke since shows no ceilings here rather than crash the screen.
         return policy.Policy()
 
