@@ -131,6 +131,16 @@ PROGRAM_LIST = [
     ),
     Program("asyncpkg.app", {"main": 1, "double": 2, **RUN}, module=True, args=("one", "two")),
     Program("binary_stdout", {"main": 1, **RUN}),
+    # _thread._count() and threading's counts, before, in and after loops, threads, a fork.
+    Program(
+        "thread_count",
+        {
+            "main": 2,
+            **RUN,
+            "BaseEventLoop.shutdown_asyncgens*": 2,
+            "BaseEventLoop.shutdown_default_executor*": 2,
+        },
+    ),
     # The program closes asyncplay's event channel: events may be missing, a channel_lost
     # warning may appear; only the pass-through, the exit status and the end are checked.
     Program("closerange_fds", None, warnings=None),

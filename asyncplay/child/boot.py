@@ -20,7 +20,7 @@ import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child import ending, output, stdin
+from asyncplay.child import ending, output, periodic, stdin
 from asyncplay.child.channel import Channel
 from asyncplay.child.failures import report_failure
 from asyncplay.child.tracer import Tracer
@@ -181,7 +181,8 @@ def setup(inject_dir: str) -> None:
 
 def _wire(tracer: Tracer) -> None:
     """Output attribution, stdin, the exit report, and the tracer (now or with asyncio)."""
-    flusher = output.install(tracer)
+    flusher = tracer.helper = output.install(tracer)
+    periodic.hide_from_thread_count()
     stdin.install(tracer)
 
     def at_exit() -> None:

@@ -1,7 +1,11 @@
 """A helper thread of the runtime that wakes up every few milliseconds.
 
-Shared by the output flusher (``output.py``) and the blocking detector's watchdog
-(``watchdog.py``). A ``_thread`` thread, so ``threading.enumerate()`` does not list it; it
+One thread for the whole run, the output flusher's (``output.py``), started before the
+program's first line; the blocking detector's watchdog (``slow_steps.py``) rides on it
+(``carry``) rather than starting a thread of its own when the first loop runs, so the
+program never sees a thread appear. A ``_thread`` thread, so ``threading.enumerate()``
+does not list it, and ``hide_from_thread_count`` leaves it out of ``_thread._count()``
+(which CPython's own test suites compare before and after each test); it
 starts with every signal blocked (it must never take a signal meant for the program's main
 thread: one it blocks to ``sigwait()`` for, say), and it steps aside around ``os.fork()``:
 3.12+ warn when a process with other threads forks, and a plain Python program that forks
@@ -28,6 +32,11 @@ if TYPE_CHECKING:
 
 STOP_WAIT = 1.0  # seconds stop() waits for the thread to leave its tick
 
+# The helpers whose thread has begun and not yet ended (in this process): _thread._count()
+# counts them from just before their first line to just after their last.
+_live: set[Periodic] = set()
+_started: set[Periodic] = set()  # started, perhaps not yet begun
+
 
 class Periodic:
     """Calls ``tick()`` every ``period`` seconds on its own thread until ``stop()``."""
@@ -47,6 +56,15 @@ class Periodic:
         self._done: _thread.LockType | None = None
         # Told of an exception a tick raised (on the helper thread); it must not raise.
         self.on_error: Callable[[BaseException], None] = _ignore
+        self.riders: list[Periodic] = []  # helpers whose tick runs on this one's thread
+        self._begun: _thread.LockType | None = None  # released once the thread has begun
+
+    def carry(self, rider: Periodic) -> None:
+        """Run ``rider.tick()`` on this thread too, at least as often as ``rider.period``
+        (its failures go to its own ``on_error``)."""
+        if rider not in self.riders:
+            self.riders.append(rider)
+            self.period = min(self.period, rider.period)
 
     def tick(self) -> None:
         """One wake-up's work (runs on the helper thread)."""
@@ -59,6 +77,8 @@ class Periodic:
         stop.acquire()
         done = _thread.allocate_lock()
         done.acquire()
+        begun = self._begun = _thread.allocate_lock()
+        begun.acquire()
         import signal
 
         try:
@@ -67,10 +87,13 @@ class Periodic:
             old = None
         try:
             self._native_id = 0
-            _thread.start_new_thread(self._loop, (stop, done))
+            self._pid = os.getpid()
+            _thread.start_new_thread(self._loop, (stop, done, begun))
         except Exception:  # RuntimeError("can't start new thread"), MemoryError, ...
             self.failed = True
             return False
+        else:
+            _started.add(self)
         finally:
             if old is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -80,12 +103,21 @@ class Periodic:
         self.failed = False
         return True
 
-    def _loop(self, stop: _thread.LockType, done: _thread.LockType) -> None:
+    def _loop(
+        self, stop: _thread.LockType, done: _thread.LockType, begun: _thread.LockType
+    ) -> None:
         # Nothing may escape: _thread would print "Exception ignored in thread started
         # by ..." on the program's stderr.
+        _live.add(self)
+        begun.release()
         try:
             self._native_id = _thread.get_native_id()
             while not stop.acquire(timeout=self.period):
+                for rider in self.riders:  # first: the watchdog's sampling is timely
+                    try:
+                        rider.tick()
+                    except Exception as exc:
+                        rider.on_error(exc)
                 try:
                     self.tick()
                 except Exception as exc:
@@ -93,6 +125,8 @@ class Periodic:
         except BaseException as exc:  # interpreter shutdown tearing the thread down
             self.on_error(exc)
         finally:
+            _live.discard(self)
+            _started.discard(self)
             try:
                 done.release()
             except RuntimeError:  # already released: nobody is waiting on it any more
@@ -133,6 +167,26 @@ class Periodic:
         if self.wanted and not self.running:
             self.wanted = False
             self.start()
+
+
+def hide_from_thread_count() -> None:
+    """``_thread._count()`` without the runtime's helper threads: what plain Python gives
+    at every point (``test.support.threading_helper`` compares it around each test).
+    A thread just started is counted by CPython before its first line runs: wait for
+    that line, so a helper is either in both counts or in neither."""
+    orig = _thread._count
+
+    def _count() -> int:
+        for helper in list(_started):
+            begun = helper._begun
+            if begun is not None and begun.acquire(timeout=1.0):
+                begun.release()
+        pid = os.getpid()  # a fork's child has none of them
+        return orig() - sum(1 for helper in list(_live) if helper._pid == pid)
+
+    _count.__doc__ = orig.__doc__
+    _count.__qualname__ = orig.__qualname__
+    _thread._count = _count
 
 
 def _ignore(exc: BaseException) -> None:

@@ -101,13 +101,19 @@ class Watchdog(Periodic):
 
 
 def start_watchdog(tracer: Any) -> None:
-    """At the first loop start: the thread that samples slow steps."""
+    """At the first loop start: the sampling of slow steps, on the runtime's helper
+    thread (started before the program's first line: the program sees no thread
+    appear), or on a thread of its own when there is no helper (no stdout to flush)."""
     wd = tracer.watchdog
     if wd is None:
         wd = tracer.watchdog = Watchdog(tracer, tracer.slow_step)
-        wd.install_fork_hooks()
+        host = tracer.helper
+        if host is not None and not host.failed:
+            host.carry(wd)
+        else:
+            wd.install_fork_hooks()
     wd.loop_thread = _thread.get_ident()
-    if not wd.running:
+    if wd not in getattr(tracer.helper, "riders", ()) and not wd.running:
         wd.wanted = False
         wd.start()
 

@@ -140,6 +140,7 @@ class Tracer:
         # sends an update of that warning with the real duration.
         self.ongoing: tuple[float, str | None, int] | None = None
         self.watchdog: Any = None
+        self.helper: Any = None  # the runtime's helper thread (output.Flusher); carries it
         self.step_start: Any = _current_step_start  # the running step's start (watchdog)
         self.lib_dirs: tuple[str, ...] = ()
         self.main_dir = ""

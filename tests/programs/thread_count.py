@@ -1,0 +1,41 @@
+"""The threads a program can see, at every point it can look: before and after its first
+event loop runs (asyncplay's helper thread must never appear, nor its blocking detector's
+watchdog, started at the first loop), in and after a thread of its own, and after a fork."""
+
+import _thread
+import asyncio
+import os
+import sys
+import threading
+
+
+def seen(where):
+    print(where, _thread._count(), threading.active_count(), len(threading.enumerate()))
+
+
+seen("start")
+
+
+async def main():
+    seen("in the loop")
+    await asyncio.sleep(0.05)  # the watchdog has had time to start, as it did
+    seen("after a wait")
+    await asyncio.to_thread(seen, "in a worker thread")
+
+
+asyncio.run(main())
+seen("after asyncio.run")
+t = threading.Thread(target=seen, args=("in a thread",))
+t.start()
+t.join()
+seen("after the thread")
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    seen("in a forked child")
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+seen("after the fork")
+asyncio.run(main())
+seen("end")
