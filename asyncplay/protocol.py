@@ -103,11 +103,65 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "file": (str, _NONE),
         "line": (int, _NONE),
     },
+    # asyncio's queues, locks, semaphores, conditions and events the program created
+    # (docs/protocol.md); _check_object checks what the table cannot say.
+    "primitive": {
+        "id": (int,),
+        "kind": (str,),
+        "name": (str, _NONE),
+        "file": (str, _NONE),
+        "line": (int, _NONE),
+        "maxsize": (int, _NONE),
+        "permits": (int, _NONE),
+    },
+    "primitive_state": {
+        "id": (int,),
+        "acquisitions": (int,),
+        "holders": (list,),
+        "waiters": (list,),
+        "max_waiters": (int,),
+        "longest_wait": (int, float),
+        "held": (int, float),
+        "size": (int, _NONE),
+        "peak_size": (int, _NONE),
+        "puts": (int, _NONE),
+        "gets": (int, _NONE),
+        "put_wait": (int, float, _NONE),
+        "get_wait": (int, float, _NONE),
+        "join_waiters": (int, _NONE),
+        "max_join_waiters": (int, _NONE),
+        "sizes": (list, _NONE),
+        "set": (bool, _NONE),
+    },
+    "executor_job": {
+        "id": (int,),
+        "function": (str,),
+        "task": (int, _NONE),
+        "pool": (str,),
+        "thread": (str, _NONE),
+        "submitted": (int, float),
+        "started": (int, float, _NONE),
+        "ended": (int, float, _NONE),
+    },
 }
+# The kinds of primitive a ``primitive`` record may name.
+PRIMITIVE_KINDS = frozenset(
+    {"Queue", "PriorityQueue", "LifoQueue", "Lock", "Semaphore", "BoundedSemaphore"}
+    | {"Condition", "Event"}
+)
+# What a waiter of a primitive is doing.
+WAIT_KINDS = frozenset({"put", "get", "acquire", "wait"})
+# Counts in the primitive records (never negative; u32 like ids).
+_COUNT_KEYS = (
+    "acquisitions", "max_waiters", "size", "peak_size", "puts", "gets", "join_waiters",
+    "max_join_waiters", "maxsize", "permits",
+)  # fmt: skip
 
+_OBJECT_EVENTS = frozenset({"primitive", "primitive_state", "executor_job"})
 # Event kinds the child may send as JSON records.
 JSON_KINDS = frozenset(
     {"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught", "step_open", "stdin"}
+    | {"primitive", "primitive_state", "executor_job"}
 )
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
@@ -218,6 +272,43 @@ def loads(data: bytes | str) -> object:
 _U32_KEYS = ("id", "task", "by", "line", "pid", "version")
 # Keys of the child's JSON records that hold times or durations (seconds of the run).
 _TIME_KEYS = ("duration", "start")
+# The same in the primitive and executor records, where null means "not known (yet)".
+_OPTIONAL_TIME_KEYS = ("longest_wait", "held", "put_wait", "get_wait", "submitted", "started")
+_OPTIONAL_TIME_KEYS += ("ended",)
+
+
+def _id_ok(value: object) -> bool:
+    return value is None or (type(value) is int and 0 < value <= MAX_U32)
+
+
+def _check_object(obj: dict) -> None:
+    """What the field table cannot say about the primitive and executor records."""
+    kind = obj["event"]
+    for key in _COUNT_KEYS:
+        value = obj.get(key)
+        if value is not None and not 0 <= value <= MAX_U32:
+            raise ValueError(f"{key!r} out of range in a {kind} event")
+    if kind == "primitive" and obj["kind"] not in PRIMITIVE_KINDS:
+        raise ValueError("an unknown kind of primitive")
+    if kind == "primitive_state":
+        if not all(_id_ok(h) for h in obj["holders"]):
+            raise ValueError("bad holders in a primitive_state event")
+        for w in obj["waiters"]:
+            if type(w) is not list or len(w) != 2 or not _id_ok(w[0]) or w[1] not in WAIT_KINDS:
+                raise ValueError("bad waiters in a primitive_state event")
+        for sample in obj.get("sizes") or ():
+            if (
+                type(sample) is not list
+                or len(sample) != 2
+                or not time_ok(sample[0])
+                or type(sample[1]) is not int
+                or not 0 <= sample[1] <= MAX_U32
+            ):
+                raise ValueError("bad sizes in a primitive_state event")
+    if kind == "executor_job":
+        started, ended = obj.get("started"), obj.get("ended")
+        if started is not None and ended is not None and ended < started:
+            raise ValueError("an executor job that ended before it started")
 
 
 class Decoder:
@@ -385,6 +476,11 @@ class Decoder:
             for key in _TIME_KEYS:
                 if key in obj and not time_ok(obj[key]):
                     raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
+            if obj["event"] in _OBJECT_EVENTS:
+                for key in _OPTIONAL_TIME_KEYS:
+                    if obj.get(key) is not None and not time_ok(obj[key]):
+                        raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
+                _check_object(obj)
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

@@ -27,18 +27,26 @@ PRIVATE_NAMES = {
         "call_exception_handler",
         "_asyncgen_finalizer_hook",
     ),
+    "concurrent.futures.thread": ("_threads_queues",),
+    "asyncio.runners": ("_cancel_all_tasks",),
+    "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
+    "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result", "_source_traceback"),
+    "asyncio.format_helpers": ("_format_callback_source",),
+    # primitives.py: a Lock's own fast path (is it taken at once?), a Condition's lock, a
+    # Semaphore's permits at creation, a Queue's count of items not yet task_done()
+    "asyncio.locks.Lock()": ("_locked", "_waiters"),
+    "asyncio.locks.Condition()": ("_lock",),
+    "asyncio.locks.Semaphore()": ("_value",),
+    "asyncio.queues.Queue()": ("_unfinished_tasks",),
+    # executor_jobs.py: the loop's default pool, once run_in_executor(None, ...) made it
     "asyncio.base_events.BaseEventLoop()": (
         "_ready",
         "_selector",
         "_ssock",
         "_task_factory",
         "_debug",
+        "_default_executor",
     ),
-    "concurrent.futures.thread": ("_threads_queues",),
-    "asyncio.runners": ("_cancel_all_tasks",),
-    "asyncio.tasks": ("_GatheringFuture", "__sleep0", "all_tasks"),
-    "asyncio.tasks.Task": ("_fut_waiter", "_exception", "_result", "_source_traceback"),
-    "asyncio.format_helpers": ("_format_callback_source",),
 }
 
 # Private names used on some versions only: (owner, name, first, last version). The

@@ -41,7 +41,9 @@ from asyncplay.child import (
     cancels,
     cut_off,
     deadlocks,
+    executor_jobs,
     loop_complaints,
+    primitives,
     running_loops,
     slow_steps,
     task_creation,
@@ -560,6 +562,8 @@ class Tracer:
         cut_off.install_cut_off_check(self, runners, tasks)
         task_creation.install_set_name(self, tasks)
         virtual_clock.install_wrap_future(self, asyncio_mod)
+        primitives.install(self, asyncio_mod)  # queues, locks...: per object, never per step
+        executor_jobs.install(self, loop_cls)
         if self.clock == "virtual" or self.speed != 1.0:
             virtual_clock.install_loop_time(self, loop_cls)
         os.register_at_fork(after_in_child=self._forked)

@@ -1,0 +1,508 @@
+"""asyncio's queues, locks, semaphores, conditions and events the program creates.
+
+Nothing here runs per task step. ``install`` wraps the ``__init__`` of asyncio's five
+base classes (``Queue``, ``Lock``, ``Semaphore``, ``Condition``, ``Event``; their
+subclasses ``PriorityQueue``, ``LifoQueue`` and ``BoundedSemaphore`` pass there too). A
+primitive created by the program's own code (not asyncio's: a Queue's Event, a
+Condition's Lock) gets instance attributes that shadow its public methods (``put_nowait``,
+``acquire``, ``release``, ``wait`` ...) for that one object, so other objects, and
+programs that create none, run asyncio's code untouched. A call that will not block goes
+straight to asyncio's coroutine (no extra frame); one that will block is awaited through
+a small coroutine that times the wait and keeps the waiting task in the waiter list.
+
+The figures live here and go out as one ``primitive_state`` record per changed object
+when the tracer flushes (the flush is wrapped once the first primitive exists), so a
+queue-heavy program pays a few attribute updates per put/get, not a record.
+"""
+
+from __future__ import annotations
+
+import _thread
+import dis
+import sys
+import time
+
+from asyncplay.child.failures import report_failure
+from asyncplay.child.own_frames import drop_own_frame
+
+__all__ = ["KINDS", "install", "send_states"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# Kinds as the protocol names them, most derived first (a subclass of the program's is
+# named by the asyncio class it derives from).
+KINDS = (
+    "PriorityQueue",
+    "LifoQueue",
+    "Queue",
+    "BoundedSemaphore",
+    "Semaphore",
+    "Condition",
+    "Lock",
+    "Event",
+)
+SAMPLE_EVERY = 0.001  # seconds between two size samples of a queue (the last one wins)
+_STORES = ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF")
+_perf = time.perf_counter
+
+
+class _Stats:
+    """One primitive's figures. Times are ``perf_counter`` values until sent."""
+
+    __slots__ = (
+        "id", "kind", "puts", "gets", "size", "peak", "samples", "last_sample", "every",
+        "put_wait", "get_wait", "joiners", "max_joiners", "acquisitions", "holders",
+        "waiters", "max_waiters", "longest_wait", "held", "set_since", "total_waited",
+    )  # fmt: skip
+
+    def __init__(self, sid: int, kind: str) -> None:
+        self.id = sid
+        self.kind = kind
+        self.puts = self.gets = self.size = self.peak = 0
+        self.samples: list[list] = []
+        self.last_sample = -1.0
+        self.every = SAMPLE_EVERY
+        self.put_wait = self.get_wait = 0.0
+        self.joiners = self.max_joiners = 0
+        self.acquisitions = 0
+        self.holders: list[list] = []  # [task record or None, since]
+        self.waiters: list[list] = []  # [task record or None, since, "put"/"get"/...]
+        self.max_waiters = 0
+        self.longest_wait = 0.0
+        self.total_waited = 0.0
+        self.held = 0.0
+        self.set_since: float | None = None  # an Event: set since then
+
+
+class _Registry:
+    """The primitives of the run and the ones changed since the last flush."""
+
+    def __init__(self, tracer: Any) -> None:
+        self.tracer = tracer
+        self.next_id = 1
+        self.live: list[_Stats] = []
+        self.dirty: set[_Stats] = set()
+        self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
+        self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
+        self.flush_wrapped = False
+
+
+def install(tracer: Any, asyncio_mod: Any) -> None:
+    """Wrap the five base classes' ``__init__`` (their subclasses pass through them)."""
+    reg = _Registry(tracer)
+    tracer.primitives = reg
+    from asyncio import locks, queues
+
+    for cls in (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event):
+        _wrap_init(reg, cls)
+
+
+def _wrap_init(reg: _Registry, cls: type) -> None:
+    orig = cls.__init__
+    tracer = reg.tracer
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        orig(self, *args, **kwargs)
+        if tracer.enabled:
+            try:
+                _created(reg, self, sys._getframe(1))
+            except Exception as exc:  # the tracer must never break the program
+                report_failure(tracer, "primitive created", exc)
+
+    __init__.__qualname__ = orig.__qualname__
+    __init__.__doc__ = orig.__doc__
+    __init__.__wrapped__ = orig  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
+
+
+def _kind(obj: Any) -> str:
+    names = {c.__name__ for c in type(obj).__mro__ if c.__module__.startswith("asyncio")}
+    return next(k for k in KINDS if k in names)
+
+
+def _created(reg: _Registry, obj: Any, frame: Any) -> None:
+    """Trace ``obj`` when the program's own code made it, named by where (and, when that
+    line assigns it, by what)."""
+    tracer = reg.tracer
+    # Out of the __init__ chain of this very object (a subclass's super().__init__,
+    # BoundedSemaphore's), to the line that called the class.
+    while frame is not None and frame.f_code.co_name == "__init__":
+        if frame.f_locals.get("self") is not obj:
+            break
+        frame = frame.f_back
+    if frame is None or tracer.kind_of(frame.f_code) != 0:
+        return  # asyncio's own (a Queue's Event, a Condition's Lock) or asyncplay's
+    if "put_nowait" in vars(obj) or "release" in vars(obj) and _kind(obj) != "Condition":
+        return  # traced already (created twice through the program's subclass)
+    kind = _kind(obj)
+    st = _Stats(reg.next_id, kind)
+    reg.next_id += 1
+    reg.live.append(st)
+    code = frame.f_code
+    event: dict = {
+        "event": "primitive",
+        "id": st.id,
+        "kind": kind,
+        "name": _assigned_name(reg, code, frame.f_lasti),
+        "file": code.co_filename,
+        "line": frame.f_lineno or None,
+    }
+    if kind.endswith("Queue"):
+        event["maxsize"] = obj.maxsize if type(obj.maxsize) is int else 0
+        _trace_queue(reg, st, obj)
+    elif kind.endswith("Semaphore"):
+        value = getattr(obj, "_value", None)
+        event["permits"] = value if type(value) is int else None
+        _trace_lock(reg, st, obj)
+    elif kind == "Event":
+        _trace_event(reg, st, obj)
+    else:
+        _trace_lock(reg, st, obj)
+    tracer.send_json(event)
+    if not reg.flush_wrapped:
+        _wrap_flush(reg)
+
+
+def _assigned_name(reg: _Registry, code: Any, lasti: int) -> str | None:
+    """``q`` for ``q = asyncio.Queue()``, ``self.jobs`` for ``self.jobs = ...``: the
+    store right after the call at ``lasti`` in the creating line's bytecode."""
+    table = reg.names.get(id(code))
+    if table is None:
+        table = {}
+        reg.names[id(code)] = table
+        reg.codes.append(code)
+    if lasti in table:
+        return table[lasti]
+    name = None
+    try:
+        ins = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "NOP")]
+        at = next((n for n, i in enumerate(ins) if i.offset == lasti), None)
+        if at is not None and at + 1 < len(ins):
+            nxt = ins[at + 1]
+            if nxt.opname in _STORES:
+                name = nxt.argval
+            elif nxt.opname.startswith("STORE_FAST_"):  # STORE_FAST_LOAD_FAST (3.13+)
+                val = nxt.argval
+                name = val[0] if isinstance(val, tuple) else val
+            elif (
+                nxt.opname.startswith("LOAD_")
+                and at + 2 < len(ins)
+                and ins[at + 2].opname == "STORE_ATTR"
+                and isinstance(nxt.argval, str)
+            ):
+                name = f"{nxt.argval}.{ins[at + 2].argval}"
+    except Exception as exc:  # an unnamed primitive is still traced
+        report_failure(reg.tracer, "primitive name", exc)
+    if name is not None and not isinstance(name, str):
+        name = None
+    table[lasti] = name
+    return name
+
+
+# ---- figures ----------------------------------------------------------------------------
+
+
+def _sample(reg: _Registry, st: _Stats, size: int) -> None:
+    now = _perf()
+    st.size = size
+    if size > st.peak:
+        st.peak = size
+    if now - st.last_sample >= st.every or not st.samples:
+        st.samples.append([now, size])
+        st.last_sample = now
+    else:
+        st.samples[-1][1] = size
+    reg.dirty.add(st)
+
+
+def _start_wait(reg: _Registry, st: _Stats, why: str) -> list:
+    entry = [reg.tracer.current, _perf(), why]
+    st.waiters.append(entry)
+    if len(st.waiters) > st.max_waiters:
+        st.max_waiters = len(st.waiters)
+    reg.dirty.add(st)
+    return entry
+
+
+def _end_wait(reg: _Registry, st: _Stats, entry: list) -> float:
+    waited = _perf() - entry[1]
+    try:
+        st.waiters.remove(entry)
+    except ValueError:
+        pass
+    if waited > st.longest_wait:
+        st.longest_wait = waited
+    st.total_waited += waited
+    reg.dirty.add(st)
+    return waited
+
+
+def _acquired(reg: _Registry, st: _Stats) -> None:
+    st.acquisitions += 1
+    st.holders.append([reg.tracer.current, _perf()])
+    reg.dirty.add(st)
+
+
+def _released(reg: _Registry, st: _Stats) -> None:
+    holders = st.holders
+    if not holders:
+        return
+    current = reg.tracer.current
+    at = next((n for n, h in enumerate(holders) if h[0] is current), 0)
+    st.held += _perf() - holders.pop(at)[1]
+    reg.dirty.add(st)
+
+
+async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = None) -> Any:
+    """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait."""
+    entry = _start_wait(reg, st, why)
+    done = False
+    try:
+        result = await coro
+        done = True
+        return result
+    except BaseException as exc:
+        drop_own_frame(exc)
+        raise
+    finally:
+        try:
+            waited = _end_wait(reg, st, entry)
+            if why == "put":
+                st.put_wait += waited
+            elif why == "get":
+                st.get_wait += waited
+            if done and then is not None:
+                then(reg, st)
+        except Exception as exc:  # the tracer must never break the program
+            report_failure(reg.tracer, "primitive wait", exc)
+
+
+# ---- the wrappers, per object --------------------------------------------------------------
+
+
+def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
+    orig_put, orig_get = q.put, q.get
+    orig_put_nowait, orig_get_nowait, orig_join = q.put_nowait, q.get_nowait, q.join
+    qsize, full, empty = q.qsize, q.full, q.empty
+
+    def put_nowait(item: Any) -> None:
+        orig_put_nowait(item)
+        st.puts += 1
+        _sample(reg, st, qsize())
+
+    def get_nowait() -> Any:
+        item = orig_get_nowait()
+        st.gets += 1
+        _sample(reg, st, qsize())
+        return item
+
+    def put(item: Any) -> Any:
+        if not full():
+            return orig_put(item)
+        return _timed(reg, st, "put", orig_put(item))
+
+    def get() -> Any:
+        if not empty():
+            return orig_get()
+        return _timed(reg, st, "get", orig_get())
+
+    def join() -> Any:
+        if not q._unfinished_tasks:
+            return orig_join()
+        return _joined(reg, st, orig_join())
+
+    for fn, orig in (
+        (put_nowait, orig_put_nowait),
+        (get_nowait, orig_get_nowait),
+        (put, orig_put),
+        (get, orig_get),
+        (join, orig_join),
+    ):
+        fn.__qualname__ = orig.__qualname__
+        fn.__doc__ = orig.__doc__
+    q.put_nowait, q.get_nowait, q.put, q.get, q.join = put_nowait, get_nowait, put, get, join
+    _sample(reg, st, qsize())
+
+
+async def _joined(reg: _Registry, st: _Stats, coro: Any) -> Any:
+    st.joiners += 1
+    st.max_joiners = max(st.max_joiners, st.joiners)
+    reg.dirty.add(st)
+    try:
+        return await coro
+    except BaseException as exc:
+        drop_own_frame(exc)
+        raise
+    finally:
+        st.joiners -= 1
+        reg.dirty.add(st)
+
+
+def _free(lock: Any) -> bool:
+    """Whether asyncio's ``Lock.acquire`` takes ``lock`` at once (its own fast path)."""
+    if lock._locked:
+        return False
+    waiters = lock._waiters
+    return waiters is None or all(w.cancelled() for w in waiters)
+
+
+def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
+    """Lock, Semaphore, BoundedSemaphore and Condition (its acquire/release are its
+    lock's; wait() releases and re-acquires through the instance's names, so here)."""
+    orig_acquire, orig_release = obj.acquire, obj.release
+    kind = st.kind
+    if kind == "Lock":
+
+        def free() -> bool:
+            return _free(obj)
+
+    elif kind == "Condition":
+        inner = obj._lock  # the program's own Lock, or the one asyncio made for it
+        plain = hasattr(inner, "_locked") and hasattr(inner, "_waiters")
+
+        def free() -> bool:
+            return _free(inner) if plain else not inner.locked()
+
+    else:
+        locked = obj.locked
+
+        def free() -> bool:
+            return not locked()
+
+    def acquire() -> Any:
+        current = reg.tracer.current
+        if any(w[0] is current and current is not None for w in st.waiters):
+            # Condition.wait() re-acquiring: the task already counts as waiting.
+            return _timed_acquire_inside_wait(reg, st, orig_acquire())
+        if free():
+            _acquired(reg, st)
+            return orig_acquire()
+        return _timed(reg, st, "acquire", orig_acquire(), _acquired)
+
+    def release() -> None:
+        orig_release()
+        _released(reg, st)
+
+    acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
+    release.__qualname__ = getattr(orig_release, "__qualname__", "release")
+    acquire.__doc__, release.__doc__ = orig_acquire.__doc__, orig_release.__doc__
+    obj.acquire, obj.release = acquire, release
+    if kind == "Condition":
+        orig_wait = obj.wait
+
+        def wait() -> Any:
+            return _timed(reg, st, "wait", orig_wait())
+
+        wait.__qualname__, wait.__doc__ = orig_wait.__qualname__, orig_wait.__doc__
+        obj.wait = wait
+
+
+async def _timed_acquire_inside_wait(reg: _Registry, st: _Stats, coro: Any) -> Any:
+    try:
+        result = await coro
+    except BaseException as exc:
+        drop_own_frame(exc)
+        raise
+    _acquired(reg, st)
+    return result
+
+
+def _trace_event(reg: _Registry, st: _Stats, ev: Any) -> None:
+    orig_wait, orig_set, orig_clear, is_set = ev.wait, ev.set, ev.clear, ev.is_set
+
+    def waited(reg: _Registry, st: _Stats) -> None:
+        st.acquisitions += 1
+
+    def wait() -> Any:
+        if is_set():
+            st.acquisitions += 1
+            reg.dirty.add(st)
+            return orig_wait()
+        return _timed(reg, st, "wait", orig_wait(), waited)
+
+    def set() -> None:
+        was = is_set()
+        orig_set()
+        if not was:
+            st.set_since = _perf()
+            reg.dirty.add(st)
+
+    def clear() -> None:
+        orig_clear()
+        if st.set_since is not None:
+            st.held += _perf() - st.set_since
+            st.set_since = None
+            reg.dirty.add(st)
+
+    for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
+        fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__
+    ev.wait, ev.set, ev.clear = wait, set, clear
+
+
+# ---- sending ------------------------------------------------------------------------------
+
+
+def _wrap_flush(reg: _Registry) -> None:
+    """From the first primitive on, each flush first sends what changed (an instance
+    attribute: a program without primitives keeps the tracer's own flush)."""
+    tracer = reg.tracer
+    orig = tracer.flush
+    reg.flush_wrapped = True
+    loop_thread = _thread.get_ident()  # the figures change there: sent from there only
+    get_ident = _thread.get_ident
+
+    def flush() -> None:
+        if reg.dirty and get_ident() == loop_thread:
+            send_states(reg)
+        orig()
+
+    tracer.flush = flush
+
+
+def send_states(reg: _Registry) -> None:
+    """One ``primitive_state`` record per primitive changed since the last call."""
+    tracer = reg.tracer
+    try:
+        dirty = list(reg.dirty)
+        reg.dirty.clear()
+        t0 = tracer.t0
+        now = _perf()
+        for st in sorted(dirty, key=lambda s: s.id):
+            held = st.held + sum(now - h[1] for h in st.holders)
+            if st.set_since is not None:
+                held += now - st.set_since
+            longest = max([st.longest_wait, *(now - w[1] for w in st.waiters)])
+            event: dict = {
+                "event": "primitive_state",
+                "id": st.id,
+                "acquisitions": st.acquisitions,
+                "holders": [_tid(h[0]) for h in st.holders],
+                "waiters": [[_tid(w[0]), w[2]] for w in st.waiters],
+                "max_waiters": st.max_waiters,
+                "longest_wait": longest,
+                "held": held,
+            }
+            if st.kind.endswith("Queue"):
+                event.update(
+                    size=st.size,
+                    peak_size=st.peak,
+                    puts=st.puts,
+                    gets=st.gets,
+                    put_wait=st.put_wait + sum(now - w[1] for w in st.waiters if w[2] == "put"),
+                    get_wait=st.get_wait + sum(now - w[1] for w in st.waiters if w[2] == "get"),
+                    join_waiters=st.joiners,
+                    max_join_waiters=st.max_joiners,
+                    sizes=[[max(0.0, t - t0), n] for t, n in st.samples],
+                )
+                st.samples = []
+            elif st.kind == "Event":
+                event["set"] = st.set_since is not None
+            tracer.send_json(event)
+    except Exception as exc:  # the tracer must never break the program
+        report_failure(tracer, "primitive state", exc)
+
+
+def _tid(rec: Any) -> int | None:
+    return rec.tid if rec is not None else None
