@@ -12,6 +12,8 @@ import math
 import re
 from collections import deque
 
+from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
+from asyncplay.model_objects import ExecutorJob, Primitive
 from asyncplay.protocol import slow_step_message
 
 MAX_OUTPUT_LINES = 10_000
@@ -38,6 +40,9 @@ CHILD_CLOCK = frozenset(
         "cancel_source",
         "step_open",
         "stdin",
+        "primitive",
+        "primitive_state",
+        "executor_job",
     }
 )
 # asyncio's own name for a task nobody named: the lane then says what it runs.
@@ -208,6 +213,10 @@ class RunModel:
         self._slow_index: dict[tuple, int] = {}  # (task, step start) -> index in warnings
         # task -> (step start, file, line): an open step past the slow-step threshold
         self._held_at: dict[int, tuple[float, str, int]] = {}
+        # The queues, locks ... the program created, and its executor jobs (model_objects).
+        self.primitives: dict[int, Primitive] = {}
+        self.executor_jobs: dict[int, ExecutorJob] = {}
+        self.objects_version = 0  # bumped whenever one of them changes
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -604,6 +613,7 @@ _HANDLERS = {
     "input": _input,
     "protocol_error": _protocol_error,
     "run_end": _run_end,
+    **_OBJECT_HANDLERS,
 }
 
 

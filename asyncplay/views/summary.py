@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.views import task_story
+from asyncplay.views import objects, task_story
 from asyncplay.views.seconds import duration
 from asyncplay.views.sorting import figures, sort_index
 from asyncplay.views.text_cells import clean
@@ -252,12 +252,38 @@ def summary(
             parts.append(f"({hidden} asyncio-internal task(s) hidden; --all-tasks shows them)")
     elif model.tasks or hidden:
         parts.append(f"no tasks of the program's own ({hidden} asyncio-internal; --all-tasks)")
+    parts += object_sections(model, cwd, width)
     if model.warnings:
         parts.append(f"── warnings ({len(model.warnings)}) " + "─" * 20)
         parts += warning_lines(model, cwd, width)
     for err in model.errors:
         parts.append(f"protocol: {clean(str(err))}")
     return "\n".join(parts)
+
+
+def object_sections(model: RunModel, cwd: str = ".", width: int = 0) -> list[str]:
+    """A section for each kind of asyncio object the program used (queues; locks,
+    semaphores, conditions, events; executor jobs), laid out as the task table is."""
+
+    def where(file: str | None, line: int | None) -> str:
+        return _where(file, line, cwd)
+
+    parts: list[str] = []
+    rows = objects.queue_rows(model, where)
+    if rows:
+        parts.append(f"── queues ({len(rows)}) " + "─" * 20)
+        parts += table(objects.QUEUE_COLUMNS, rows, width, shrink=(0,))
+    rows = objects.lock_rows(model, where)
+    if rows:
+        parts.append(f"── locks, semaphores, conditions, events ({len(rows)}) " + "─" * 20)
+        parts += table(objects.LOCK_COLUMNS, rows, width, shrink=(0,))
+    rows = objects.job_rows(model)
+    if rows:
+        parts.append(f"── executor jobs ({len(model.executor_jobs)}) " + "─" * 20)
+        parts += table(objects.JOB_COLUMNS, rows, width, shrink=(0, 1))
+        lines = objects.pool_lines(model)
+        parts += [line[:width] if width else line for line in lines]
+    return parts
 
 
 def summary_event(
@@ -297,4 +323,5 @@ def summary_event(
             }
             for t in tasks
         ],
+        **objects.json_lists(model),
     }

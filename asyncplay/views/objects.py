@@ -1,0 +1,252 @@
+"""The program's asyncio objects as the views show them: queues, locks (and semaphores,
+conditions, events) and executor jobs. Pure: rows of text and JSON lists from the model.
+
+An object is named by what the creating line assigned it to and where that line is
+(``q (pipeline.py:24)``); the summary's sections, the ``--json`` lists, the timeline's
+lanes and the playground's objects pane all take these words from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from asyncplay.model import RunModel
+from asyncplay.model_objects import ExecutorJob, Primitive
+from asyncplay.views.seconds import duration
+from asyncplay.views.text_cells import clean
+
+__all__ = [
+    "JOB_COLUMNS",
+    "LOCK_COLUMNS",
+    "QUEUE_COLUMNS",
+    "busy_over_time",
+    "job_rows",
+    "json_lists",
+    "label",
+    "lock_rows",
+    "locks",
+    "pool_lines",
+    "queue_rows",
+    "queues",
+    "task_waits_on",
+]
+
+#: where(file, line) -> "pipeline.py:24" (the summary's ``_where``: relative to a cwd)
+Where = Callable[[str | None, int | None], str]
+
+QUEUE_COLUMNS = ("queue", "kind", "maxsize", "peak", "puts", "gets", "put blocked", "get blocked")
+LOCK_COLUMNS = ("object", "kind", "acquired", "peak waiters", "longest wait", "held")
+JOB_COLUMNS = ("function", "task", "pool", "thread", "started", "queued", "ran")
+JOBS_FOLD_OVER = 20  # more jobs than this: one row per (pool, function)
+
+
+def _plain_where(file: str | None, line: int | None) -> str:
+    if not file or not line:
+        return "-"
+    return f"{file.rsplit('/', 1)[-1]}:{line}"
+
+
+def label(p: Primitive, where: Where = _plain_where) -> str:
+    """``q (pipeline.py:24)``; ``Queue (pipeline.py:24)`` when the line assigned it to
+    nothing; the name cleaned for a terminal."""
+    at = where(p.file, p.line)
+    name = clean(p.name) if p.name else p.kind
+    return name if at == "-" else f"{name} ({at})"
+
+
+def queues(model: RunModel) -> list[Primitive]:
+    return [p for p in model.primitives.values() if p.is_queue]
+
+
+def locks(model: RunModel) -> list[Primitive]:
+    return [p for p in model.primitives.values() if not p.is_queue]
+
+
+def queue_rows(model: RunModel, where: Where = _plain_where) -> list[tuple[str, ...]]:
+    return [
+        (
+            label(p, where),
+            p.kind,
+            str(p.maxsize) if p.maxsize else "unbounded",
+            str(p.peak_size),
+            str(p.puts),
+            str(p.gets),
+            duration(p.put_wait),
+            duration(p.get_wait),
+        )
+        for p in queues(model)
+    ]
+
+
+def lock_rows(model: RunModel, where: Where = _plain_where) -> list[tuple[str, ...]]:
+    out = []
+    for p in locks(model):
+        kind = f"{p.kind}({p.permits})" if p.permits is not None else p.kind
+        out.append(
+            (
+                label(p, where),
+                kind,
+                str(p.acquisitions),
+                str(p.max_waiters),
+                duration(p.longest_wait),
+                duration(p.held),
+            )
+        )
+    return out
+
+
+def _task_name(model: RunModel, tid: int | None) -> str:
+    if tid is None:
+        return "-"
+    t = model.tasks.get(tid)
+    return clean(t.label) if t is not None else f"#{tid}"
+
+
+def job_rows(model: RunModel) -> list[tuple[str, ...]]:
+    """One row per job (in submission order), or per (pool, function) past
+    ``JOBS_FOLD_OVER`` jobs, as the task table folds many tasks alike."""
+    jobs = sorted(model.executor_jobs.values(), key=lambda j: (j.submitted, j.id))
+    now = model.now
+    if len(jobs) <= JOBS_FOLD_OVER:
+        return [
+            (
+                clean(j.function),
+                _task_name(model, j.task),
+                clean(j.pool),
+                clean(j.thread or "-"),
+                duration(j.started if j.started is not None else j.submitted),
+                duration(j.queued) if j.queued is not None else "-",
+                duration(j.duration(now)) + ("" if j.ended is not None else " (unfinished)"),
+            )
+            for j in jobs
+        ]
+    groups: dict[tuple[str, str], list[ExecutorJob]] = {}
+    for j in jobs:
+        groups.setdefault((j.pool, j.function), []).append(j)
+    rows = []
+    for (pool, function), group in groups.items():
+        threads = {j.thread for j in group if j.thread}
+        queued = [j.queued for j in group if j.queued is not None]
+        rows.append(
+            (
+                f"{len(group)} × {clean(function)}",
+                f"{len({j.task for j in group})} task(s)",
+                clean(pool),
+                f"{len(threads)} thread(s)",
+                duration(group[0].started or group[0].submitted),
+                duration(sum(queued)) if queued else "-",
+                duration(sum(j.duration(now) for j in group)),
+            )
+        )
+    return rows
+
+
+def busy_over_time(
+    jobs: list[ExecutorJob], now: float
+) -> tuple[list[tuple[float, int, int]], int, int]:
+    """A pool's (time, busy workers, backlog) at each change, and the peaks of both."""
+    changes: list[tuple[float, int, int]] = []
+    for j in jobs:
+        changes.append((j.submitted, 0, 1))  # into the backlog
+        if j.started is not None:
+            changes.append((j.started, 1, -1))  # out of it, onto a worker
+            changes.append((j.ended if j.ended is not None else now, -1, 0))
+    changes.sort(key=lambda c: (c[0], -c[2]))
+    busy = backlog = peak_busy = peak_backlog = 0
+    out: list[tuple[float, int, int]] = []
+    for t, db, dq in changes:
+        busy += db
+        backlog += dq
+        peak_busy = max(peak_busy, busy)
+        peak_backlog = max(peak_backlog, backlog)
+        if out and out[-1][0] == t:
+            out[-1] = (t, busy, backlog)
+        else:
+            out.append((t, busy, backlog))
+    return out, peak_busy, peak_backlog
+
+
+def pool_lines(model: RunModel) -> list[str]:
+    """One line per pool: its threads, busy workers and backlog at their peak."""
+    pools: dict[str, list[ExecutorJob]] = {}
+    for j in model.executor_jobs.values():
+        pools.setdefault(j.pool, []).append(j)
+    lines = []
+    for pool, jobs in pools.items():
+        threads = sorted({j.thread for j in jobs if j.thread})
+        _series, busy, backlog = busy_over_time(jobs, model.now)
+        if threads:
+            workers = f"{len(threads)} thread(s), at most {busy} busy at once"
+            waited = f", at most {backlog} job(s) waiting for a worker" if backlog else ""
+        else:  # a process pool: the start of its jobs is not known
+            workers, waited = "worker processes", ""
+        lines.append(f"pool {clean(pool)}: {len(jobs)} job(s), {workers}{waited}")
+    return lines
+
+
+def task_waits_on(model: RunModel, tid: int) -> Primitive | None:
+    """The object task ``tid`` is now blocked on (first found), or None."""
+    for p in model.primitives.values():
+        if any(w[0] == tid for w in p.waiters):
+            return p
+    return None
+
+
+def _created(p: Primitive) -> dict:
+    return {"file": p.file, "line": p.line}
+
+
+def json_lists(model: RunModel) -> dict:
+    """The ``queues``, ``locks`` and ``executor_jobs`` lists of the ``summary`` event
+    (docs/protocol.md): seconds, ids of tasks, in creation order."""
+    now = model.now
+    return {
+        "queues": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "created": _created(p),
+                "kind": p.kind,
+                "maxsize": p.maxsize,
+                "peak_size": p.peak_size,
+                "size": p.size,
+                "puts": p.puts,
+                "gets": p.gets,
+                "put_wait": p.put_wait,
+                "get_wait": p.get_wait,
+                "max_join_waiters": p.max_join_waiters,
+            }
+            for p in queues(model)
+        ],
+        "locks": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "name": p.name,
+                "created": _created(p),
+                "permits": p.permits,
+                "acquisitions": p.acquisitions,
+                "max_waiters": p.max_waiters,
+                "longest_wait": p.longest_wait,
+                "held": p.held,
+                "holders": list(p.holders),
+                "waiters": [w[0] for w in p.waiters],
+            }
+            for p in locks(model)
+        ],
+        "executor_jobs": [
+            {
+                "id": j.id,
+                "function": j.function,
+                "task": j.task,
+                "pool": j.pool,
+                "thread": j.thread,
+                "submitted": j.submitted,
+                "started": j.started,
+                "ended": j.ended,
+                "queued": j.queued,
+                "duration": j.duration(now),
+            }
+            for j in sorted(model.executor_jobs.values(), key=lambda j: j.id)
+        ],
+    }
