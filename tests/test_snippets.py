@@ -72,6 +72,11 @@ class Expect:
     absent: tuple[str, ...] = ()
     #: Text that must appear in stdout exactly this many times.
     counts: Mapping[str, int] = field(default_factory=dict)
+    #: asyncio objects the program creates, name -> kind: exactly these are reported
+    #: (not asyncio's own: as_completed's Queue, a Queue's Event).
+    objects: Mapping[str, str] = field(default_factory=dict)
+    #: Executor jobs, function -> how many.
+    jobs: Mapping[str, int] = field(default_factory=dict)
 
 
 def _names(*names: str) -> frozenset[str]:
@@ -157,6 +162,7 @@ EXPECTATIONS: dict[str, Expect] = {
         states={"web": "done", "db": "failed", "cache": "done"},
     ),
     "blocking": Expect(
+        jobs={"time.sleep": 1},
         lines=(
             "ticker: tick 1",
             "main: calling time.sleep(1)",
@@ -170,6 +176,7 @@ EXPECTATIONS: dict[str, Expect] = {
         states={"ticker": "cancelled"},
     ),
     "executor": Expect(
+        jobs={"blocking_job": 4},
         lines=(
             "main: submitting 4 jobs to a pool of 2 threads",
             "job 1: ran in thread pool_",
@@ -304,6 +311,7 @@ EXPECTATIONS: dict[str, Expect] = {
         absent=("slow: done",),
     ),
     "queues": Expect(
+        objects={"queue": "Queue"},
         lines=(
             "producer: put item-1",
             "consumer-1: working on item-1",
@@ -316,6 +324,7 @@ EXPECTATIONS: dict[str, Expect] = {
         counts={f"working on item-{n}": 1 for n in range(1, 7)},
     ),
     "lock": Expect(
+        objects={"lock": "Lock"},
         lines=(
             "unsafe-1: read balance 0",
             "unsafe-2: read balance 0",
@@ -330,6 +339,7 @@ EXPECTATIONS: dict[str, Expect] = {
         coros=_names("main", "deposit_unsafe", "deposit_safe"),
     ),
     "semaphore": Expect(
+        objects={"slots": "Semaphore"},
         lines=(
             "download 1: started (1 active)",
             "download 2: started (2 active)",
@@ -343,6 +353,7 @@ EXPECTATIONS: dict[str, Expect] = {
         absent=("(3 active)",),
     ),
     "event": Expect(
+        objects={"start_signal": "Event"},
         lines=(
             "runner-1: waiting for the start signal",
             "runner-2: waiting for the start signal",
@@ -680,6 +691,13 @@ def test_snippet_runs_under_asyncplay(name: str, version: str, tmp_path: Path) -
     states = {task.name: task.state for task in tasks}
     for task_name, state in expect.states.items():
         assert states.get(task_name) == state, f"{task_name}: {states.get(task_name)}\n{result.log}"
+    objects = {p.name: p.kind for p in model.primitives.values()}
+    assert objects == dict(expect.objects), f"asyncio objects {objects}\n{result.log}"
+    jobs: dict[str, int] = {}
+    for job in model.executor_jobs.values():
+        jobs[job.function] = jobs.get(job.function, 0) + 1
+        assert job.ended is not None and job.thread, f"{job!r}\n{result.log}"
+    assert jobs == dict(expect.jobs), f"executor jobs {jobs}\n{result.log}"
 
 
 @pytest.mark.parametrize("name", bundled_names())

@@ -71,7 +71,7 @@ def install(tracer: Any, loop_cls: type) -> None:
     process_pool = concurrent.futures.ProcessPoolExecutor
     changed: list[_Job] = []  # appended from worker threads (atomic), taken at a flush
     pools: dict[int, tuple[Any, str]] = {}  # id(executor) -> (executor, its label)
-    counter = [0]
+    counter = [0, 0]  # jobs, the program's own pools
 
     def label(loop: Any, executor: Any) -> str:
         if executor is None or executor is getattr(loop, "_default_executor", None):
@@ -79,7 +79,8 @@ def install(tracer: Any, loop_cls: type) -> None:
         known = pools.get(id(executor))
         if known is not None and known[0] is executor:
             return known[1]
-        name = f"{type(executor).__name__}-{len(pools) + 1}"
+        counter[1] += 1
+        name = f"{type(executor).__name__}-{counter[1]}"
         pools[id(executor)] = (executor, name)
         return name
 

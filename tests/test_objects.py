@@ -1,0 +1,187 @@
+"""The program's asyncio objects (issue #15): queues, locks, semaphores, conditions,
+events and executor jobs, from real runs whose figures are known by construction, on the
+oldest and the newest installed CPython; and nothing of it for a program that uses none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from helpers import asyncplay
+from pythons import find_pythons
+
+from asyncplay.model import build
+from asyncplay.views import objects, summary
+
+
+def _newest() -> str | None:
+    for exe in ("python3.15", "python3.14"):
+        found = shutil.which(exe) or (
+            f"/usr/local/bin/{exe}" if os.access(f"/usr/local/bin/{exe}", os.X_OK) else None
+        )
+        if found:
+            return found
+    return find_pythons().get("3.13")
+
+
+OLDEST_AND_NEWEST = {"oldest": lambda: find_pythons().get("3.10"), "newest": _newest}
+
+KNOWN = """
+import asyncio, time
+from concurrent.futures import ThreadPoolExecutor
+
+class Pipeline:
+    def __init__(self):
+        self.jobs = asyncio.Queue(maxsize=2)
+
+async def producer(p):
+    for i in range(5):
+        await p.jobs.put(i)          # the consumer is slow: blocks on a full queue
+
+async def consumer(p):
+    for _ in range(5):
+        await p.jobs.get()
+        await asyncio.sleep(0.1)
+        p.jobs.task_done()
+
+async def worker(sem):
+    async with sem:                  # 6 workers, 2 permits, 0.1 s each
+        await asyncio.sleep(0.1)
+
+async def main():
+    p = Pipeline()
+    sem = asyncio.Semaphore(2)
+    bounded = asyncio.BoundedSemaphore()
+    cond = asyncio.Condition()
+    ev = asyncio.Event()
+    internal = asyncio.PriorityQueue()   # its own Event is asyncio's, not reported
+    await asyncio.gather(producer(p), consumer(p), *(worker(sem) for _ in range(6)))
+    await p.jobs.join()
+    async with bounded:
+        pass
+    async with cond:
+        cond.notify_all()
+    ev.set()
+    await ev.wait()
+    await asyncio.to_thread(time.sleep, 0.05)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="w") as pool:
+        await asyncio.gather(*(loop.run_in_executor(pool, time.sleep, 0.1) for _ in range(3)))
+    internal.put_nowait((1, "x"))
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module", params=sorted(OLDEST_AND_NEWEST))
+def known_run(request, tmp_path_factory):
+    python = OLDEST_AND_NEWEST[request.param]()
+    if python is None:
+        pytest.skip(f"no {request.param} CPython installed")
+    folder = tmp_path_factory.mktemp("known")
+    (folder / "known.py").write_text(KNOWN)
+    r = asyncplay("run", "--json", "--python", python, "known.py", cwd=folder)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def test_each_kind_is_reported_once_with_its_name_and_line(known_run) -> None:
+    created = {(e["name"], e["kind"], e["line"]) for e in known_run.kinds("primitive")}
+    assert created == {
+        ("self.jobs", "Queue", 7),
+        ("sem", "Semaphore", 25),
+        ("bounded", "BoundedSemaphore", 26),
+        ("cond", "Condition", 27),
+        ("ev", "Event", 28),
+        ("internal", "PriorityQueue", 29),
+    }
+    assert all(e["file"].endswith("known.py") for e in known_run.kinds("primitive"))
+
+
+def test_a_bounded_queue_with_a_slow_consumer(known_run) -> None:
+    (q,) = [e for e in known_run.kinds("summary")[0]["queues"] if e["name"] == "self.jobs"]
+    assert q["maxsize"] == 2 and q["peak_size"] == 2
+    assert q["puts"] == 5 and q["gets"] == 5
+    # The consumer takes an item each 0.1 s; the producer, 2 ahead, waits for the last 3.
+    assert 0.2 <= q["put_wait"] <= 0.6, q
+    assert q["get_wait"] < 0.05, q
+    model = build(known_run.events)
+    (jobs,) = [p for p in model.primitives.values() if p.name == "self.jobs"]
+    sizes = [n for _t, n in jobs.sizes]
+    assert max(sizes) == 2 and sizes[-1] == 0
+
+
+def test_a_semaphore_shared_by_more_workers_than_permits(known_run) -> None:
+    locks = {e["name"]: e for e in known_run.kinds("summary")[0]["locks"]}
+    sem = locks["sem"]
+    assert sem["permits"] == 2 and sem["acquisitions"] == 6
+    assert sem["max_waiters"] == 4
+    assert 0.18 <= sem["longest_wait"] <= 0.5, sem  # the last two wait two rounds
+    assert 0.55 <= sem["held"] <= 1.2, sem  # 6 holds of 0.1 s
+    assert locks["bounded"]["acquisitions"] == 1 and locks["bounded"]["max_waiters"] == 0
+    assert locks["cond"]["acquisitions"] == 1
+    assert locks["ev"]["acquisitions"] == 1  # one completed wait()
+    assert not any(lock["holders"] or lock["waiters"] for lock in locks.values())
+
+
+def test_executor_jobs_of_known_length_in_a_pool(known_run) -> None:
+    jobs = known_run.kinds("summary")[0]["executor_jobs"]
+    main_id = next(e["id"] for e in known_run.kinds("task_created") if e["coro"] == "main")
+    assert [j["function"] for j in jobs] == ["time.sleep"] * 4
+    default, *pooled = jobs
+    assert default["pool"] == "default" and default["thread"] == "asyncio_0"
+    assert default["task"] is not None and 0.04 <= default["duration"] <= 0.5
+    assert {j["pool"] for j in pooled} == {"ThreadPoolExecutor-1"}
+    assert {j["thread"] for j in pooled} == {"w_0", "w_1"}
+    assert all(j["task"] == main_id for j in pooled)
+    # Two workers, three jobs of 0.1 s: one of them waits a round for a worker.
+    assert max(j["queued"] for j in pooled) >= 0.08
+    assert all(0.09 <= j["duration"] <= 0.5 for j in pooled)
+    model = build(known_run.events)
+    ours = [j for j in model.executor_jobs.values() if j.pool != "default"]
+    _series, busy, backlog = objects.busy_over_time(ours, model.now)
+    assert busy == 2 and backlog >= 1
+
+
+def test_the_summary_has_a_section_per_kind_used(known_run) -> None:
+    text = summary.summary(build(known_run.events), cwd="/nowhere")
+    assert "── queues (2)" in text and "self.jobs (known.py:7)" in text
+    assert "── locks, semaphores, conditions, events (4)" in text
+    assert "sem (known.py:25)" in text and "Semaphore(2)" in text
+    assert "── executor jobs (4)" in text
+    assert "pool ThreadPoolExecutor-1: 3 job(s), 2 thread(s), at most 2 busy at once" in text
+
+
+NONE_USED = """
+import asyncio
+async def child(n):
+    await asyncio.sleep(0.01 * n)
+async def main():
+    await asyncio.gather(*(child(n) for n in range(3)))
+    tracer = asyncio.events.Handle._run.__globals__["_tracer"]
+    print("flush untouched:", "flush" not in vars(tracer))
+    cond = asyncio.Condition()     # made by the program: traced...
+    print("queue class untouched:", asyncio.Queue.put.__code__.co_filename.endswith("queues.py"))
+    print("condition's lock untouched:", "acquire" not in vars(cond._lock))
+    print("flush wrapped now:", "flush" in vars(tracer))
+asyncio.run(main())
+"""
+
+
+def test_a_program_without_primitives_pays_nothing(tmp_path) -> None:
+    (tmp_path / "plain.py").write_text(NONE_USED)
+    r = asyncplay("run", "--json", "plain.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.program_stdout
+    assert "flush untouched: True" in out
+    assert "queue class untouched: True" in out
+    assert "condition's lock untouched: True" in out
+    assert "flush wrapped now: True" in out
+    kinds = {e["event"] for e in r.events}
+    assert "executor_job" not in kinds
+    # Only the Condition the program made at the end; nothing before it.
+    assert [e["kind"] for e in r.kinds("primitive")] == ["Condition"]
+    s = r.kinds("summary")[0]
+    assert s["queues"] == [] and s["executor_jobs"] == [] and len(s["locks"]) == 1
