@@ -252,3 +252,56 @@ def test_decoder_survives_hostile_json() -> None:
     deep = ("[" * 100_000 + "]" * 100_000).encode()
     events = P.Decoder().feed(P.HEADER.pack(P.K_JSON, len(deep)) + deep)
     assert [e["event"] for e in events] == ["protocol_error"]
+
+
+PRIMITIVE = {"event": "primitive", "t": 0.1, "id": 1, "kind": "Queue", "name": "q",
+             "file": "/p/x.py", "line": 3, "maxsize": 2}  # fmt: skip
+STATE = {"event": "primitive_state", "t": 0.2, "id": 1, "acquisitions": 0, "holders": [2],
+         "waiters": [[3, "put"], [None, "get"]], "max_waiters": 2, "longest_wait": 0.1,
+         "held": 0.0, "size": 2, "peak_size": 2, "puts": 2, "gets": 0, "put_wait": 0.1,
+         "get_wait": 0.0, "sizes": [[0.1, 1], [0.2, 2]]}  # fmt: skip
+JOB = {"event": "executor_job", "t": 0.3, "id": 1, "function": "time.sleep", "task": 1,
+       "pool": "default", "thread": "asyncio_0", "submitted": 0.1, "started": 0.1,
+       "ended": 0.3}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "record, change",
+    [
+        (PRIMITIVE, {"kind": "Lockk"}),
+        (PRIMITIVE, {"kind": None}),
+        (PRIMITIVE, {"maxsize": -1}),
+        (PRIMITIVE, {"maxsize": 2**40}),
+        (PRIMITIVE, {"maxsize": True}),
+        (PRIMITIVE, {"name": 5}),
+        (PRIMITIVE, {"id": "1"}),
+        (STATE, {"holders": [0]}),
+        (STATE, {"holders": ["a"]}),
+        (STATE, {"holders": None}),
+        (STATE, {"waiters": [[3]]}),
+        (STATE, {"waiters": [[3, "steal"]]}),
+        (STATE, {"waiters": [3]}),
+        (STATE, {"sizes": [[-1.0, 2]]}),
+        (STATE, {"sizes": [[0.1, -2]]}),
+        (STATE, {"sizes": [[0.1, 2.5]]}),
+        (STATE, {"sizes": [[1e13, 2]]}),
+        (STATE, {"sizes": [[0.1]]}),
+        (STATE, {"held": -1}),
+        (STATE, {"longest_wait": 1e13}),
+        (STATE, {"put_wait": "x"}),
+        (STATE, {"puts": -1}),
+        (STATE, {"acquisitions": 2**33}),
+        (STATE, {"set": 1}),
+        (JOB, {"started": -0.5}),
+        (JOB, {"ended": 0.05}),  # before it started
+        (JOB, {"submitted": None}),
+        (JOB, {"function": None}),
+        (JOB, {"task": 2**33}),
+        (JOB, {"thread": 7}),
+    ],
+)
+def test_forged_object_records_are_a_protocol_error(record, change) -> None:
+    good = P.Decoder().feed(P.pack_json(record))
+    assert [e["event"] for e in good] == [record["event"]]
+    events = P.Decoder().feed(P.pack_json({**record, **change}))
+    assert [e["event"] for e in events] == ["protocol_error"], change

@@ -20,6 +20,7 @@ __all__ = [
     "LOCK_COLUMNS",
     "QUEUE_COLUMNS",
     "busy_over_time",
+    "held",
     "job_rows",
     "json_lists",
     "label",
@@ -52,6 +53,15 @@ def label(p: Primitive, where: Where = _plain_where) -> str:
     at = where(p.file, p.line)
     name = clean(p.name) if p.name else p.kind
     return name if at == "-" else f"{name} ({at})"
+
+
+def held(p: Primitive, now: float) -> float:
+    """Seconds held (an Event: set) counting the holders still holding it at ``now``."""
+    if p.holders:
+        return p.held + max(0.0, now - p.updated) * len(p.holders)
+    if p.is_set:
+        return p.held + max(0.0, now - p.updated)
+    return p.held
 
 
 def queues(model: RunModel) -> list[Primitive]:
@@ -89,7 +99,7 @@ def lock_rows(model: RunModel, where: Where = _plain_where) -> list[tuple[str, .
                 str(p.acquisitions),
                 str(p.max_waiters),
                 duration(p.longest_wait),
-                duration(p.held),
+                duration(held(p, model.now)),
             )
         )
     return out
@@ -228,7 +238,7 @@ def json_lists(model: RunModel) -> dict:
                 "acquisitions": p.acquisitions,
                 "max_waiters": p.max_waiters,
                 "longest_wait": p.longest_wait,
-                "held": p.held,
+                "held": held(p, now),
                 "holders": list(p.holders),
                 "waiters": [w[0] for w in p.waiters],
             }
