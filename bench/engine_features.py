@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from _common import ROOT
-from tasks import PROGRAM
+from primitives import PROGRAM as PRIMITIVES
+from tasks import PROGRAM as TASKS
 
 BASELINE = "c37cc9c"  # main just before the blocking detector landed
 CHILD = "asyncplay/child"
@@ -63,14 +64,21 @@ def main() -> None:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--baseline", default=BASELINE, help="git revision of the old runtime")
+    ap.add_argument(
+        "--program",
+        choices=("tasks", "primitives"),
+        default="tasks",
+        help="tasks.py's 20,000 tasks (no queue or lock), or primitives.py's queue and semaphore",
+    )
     ns = ap.parse_args()
+    program = TASKS if ns.program == "tasks" else PRIMITIVES
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONUNBUFFERED", None)
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline_tree(ns.baseline, Path(tmp) / "base")
-        path = Path(tmp) / "tasks.py"
-        path.write_text(PROGRAM)
+        path = Path(tmp) / f"{ns.program}.py"
+        path.write_text(program)
         envs = {}
         for label, root in (("new", ROOT), ("old", base)):
             e = dict(env)
@@ -93,7 +101,7 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    print(f"tasks (Python {version}, {ns.rounds} rounds), medians:")
+    print(f"{ns.program} (Python {version}, {ns.rounds} rounds), medians:")
     for i, what in ((0, "wall"), (1, "CPU")):
         med = {k: statistics.median(x[i] for x in v) for k, v in times.items()}
         print(
