@@ -12,6 +12,15 @@ RECORDING_VERSION = 66  # replay: recorded in a format or protocol this asyncpla
 INTERNAL = 70
 POLICY_DENIED = 77  # a request above the lab policy's ceilings (sysexits' EX_NOPERM)
 POLICY_BROKEN = 78  # the lab policy file is unreadable, untrusted or malformed (EX_CONFIG)
+# asyncplay attach PID: why a process cannot be attached to (one line says what would allow it)
+ATTACH_NO_PROCESS = 80  # no such process
+ATTACH_NOT_PYTHON = 81  # not Python, or a Python before 3.13 (no debug offsets)
+ATTACH_OLD_PYTHON = 82  # Python 3.13: sys.remote_exec came in 3.14
+ATTACH_DISABLED = 83  # PYTHON_DISABLE_REMOTE_DEBUG or -X disable-remote-debug in the target
+ATTACH_OTHER_USER = 84  # another user's process
+ATTACH_PTRACE = 85  # the kernel refuses: not dumpable, or kernel.yama.ptrace_scope
+ATTACH_NO_LOOP = 86  # no running asyncio loop (or one asyncplay cannot trace, or one attached)
+ATTACH_NO_ANSWER = 87  # the main thread ran no Python code in time (blocked in a C call)
 PROCS = 120
 OUTPUT = 121
 MEMORY = 122

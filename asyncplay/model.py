@@ -58,7 +58,7 @@ class TaskInfo:
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
         "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
-        "slow_steps", "unfinished", "open",
+        "slow_steps", "unfinished", "open", "existing",
     )  # fmt: skip
 
     def __init__(
@@ -110,6 +110,7 @@ class TaskInfo:
         # longest step before it, state before it). It is counted as a step, its time as
         # running, and it is the last span, until its own step record replaces it.
         self.open: tuple[float, float, float, str] | None = None
+        self.existing = False  # asyncplay attach: it was there before the attach
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
@@ -284,6 +285,22 @@ def _task_created(m: RunModel, ev: dict) -> None:
     parent = m.tasks.get(info.parent) if info.parent is not None else None
     if parent is not None:
         parent.children.append(tid)
+
+
+def _task_existing(m: RunModel, ev: dict) -> None:
+    """asyncplay attach lists the tasks it found: created before the attach (its
+    ``task_created`` just before says when it was found, not made), waiting where said."""
+    info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
+    if info is None:
+        return
+    info.existing = True
+    awaiting = ev.get("awaiting")
+    info.awaiting = awaiting if isinstance(awaiting, str) else None
+    info.state = "waiting" if info.awaiting else "ready"
+    if info.awaiting:
+        info.last_awaited = info.awaiting
+    if isinstance(ev.get("line"), int) and isinstance(ev.get("file"), str):
+        info.wait_file, info.wait_line = ev["file"], ev["line"]
 
 
 def _task_renamed(m: RunModel, ev: dict) -> None:
@@ -601,6 +618,7 @@ def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float) -> No
 _HANDLERS = {
     "run_start": _run_start,
     "hello": _hello,
+    "task_existing": _task_existing,
     "task_created": _task_created,
     "task_renamed": _task_renamed,
     "steps": _steps,

@@ -96,6 +96,15 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "line": (int, _NONE),
     },
     "stdin": {"waiting": (bool,), "task": (int, _NONE)},
+    # asyncplay attach: a task that existed before the attach, where it waits then
+    "task_existing": {
+        "id": (int,),
+        "awaiting": (str, _NONE),
+        "file": (str, _NONE),
+        "line": (int, _NONE),
+    },
+    "detached": {"reason": (str,)},  # attach: the hooks are off, nothing more comes
+    "refused": {"why": (str,)},  # attach: the program would not have it (the only event)
     "cancel_source": {
         "id": (int,),
         "cause": (str,),
@@ -162,6 +171,7 @@ _OBJECT_EVENTS = frozenset({"primitive", "primitive_state", "executor_job"})
 JSON_KINDS = frozenset(
     {"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught", "step_open", "stdin"}
     | {"primitive", "primitive_state", "executor_job"}
+    | {"task_existing", "detached", "refused"}  # asyncplay attach
 )
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {

@@ -44,11 +44,11 @@ def install_cut_off_check(tracer: Any, runners_mod: Any, tasks_mod: Any) -> None
         return result
 
     all_tasks.__doc__ = orig.__doc__
-    tasks_mod.all_tasks = all_tasks
+    tracer.patches.set(tasks_mod, "all_tasks", all_tasks)
     import asyncio
 
     if getattr(asyncio, "all_tasks", None) is orig:
-        asyncio.all_tasks = all_tasks
+        tracer.patches.set(asyncio, "all_tasks", all_tasks)
 
 
 def warn_cut_off(tracer: Any, pending: Any) -> None:

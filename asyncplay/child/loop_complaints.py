@@ -11,7 +11,7 @@ from __future__ import annotations
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
 
-__all__ = ["install_exception_handler", "on_loop_complaint"]
+__all__ = ["callback_failed", "install_exception_handler", "on_loop_complaint"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def install_exception_handler(tracer: Any, loop_cls: type) -> None:
 
     call_exception_handler.__qualname__ = orig.__qualname__
     call_exception_handler.__doc__ = orig.__doc__
-    loop_cls.call_exception_handler = call_exception_handler
+    tracer.patches.set(loop_cls, "call_exception_handler", call_exception_handler)
 
 
 def on_loop_complaint(tracer: Any, context: dict) -> None:
@@ -96,3 +96,20 @@ def on_loop_complaint(tracer: Any, context: dict) -> None:
         f, ln = tracer.tb_where(exc)
         file, line = tracer.strings.text(f), ln or None
     tracer.warn("loop_error", f"the event loop reported: {message}", rec, file, line)
+
+
+def callback_failed(handle: Any, exc: BaseException) -> None:
+    """What ``Handle._run`` does with an exception from a callback (all of 3.10-3.15);
+    the step hook (``tracer.py``) calls it exactly as asyncio's own code does."""
+    from asyncio import format_helpers
+
+    try:
+        cb = format_helpers._format_callback_source(
+            handle._callback, handle._args, debug=handle._loop.get_debug()
+        )
+    except TypeError:
+        cb = format_helpers._format_callback_source(handle._callback, handle._args)
+    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)

@@ -44,12 +44,12 @@ def install_running_loop(
                 )
         return orig(loop)
 
-    events_mod._set_running_loop = _set_running_loop
+    tracer.patches.set(events_mod, "_set_running_loop", _set_running_loop)
     # asyncio re-exports it; code that calls asyncio._set_running_loop must hit the hook.
     import asyncio
 
     if getattr(asyncio, "_set_running_loop", None) is orig:
-        asyncio._set_running_loop = _set_running_loop
+        tracer.patches.set(asyncio, "_set_running_loop", _set_running_loop)
 
 
 def loop_started(tracer: Any, loop: Any) -> None:

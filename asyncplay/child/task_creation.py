@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
+def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: bool = True) -> None:
     """Creation (and eager first steps). Without a task factory the task is built as
     ``cancels.traced_task_class``, asyncio's own Task class with a ``cancel`` that notes
     who called it: ``loop.create_task`` builds ``tasks.Task(...)``, so the
-    module's name points at it for the time of that one call."""
+    module's name points at it for the time of that one call (not when ``traced`` is
+    false: an attach leaves no class of asyncplay's behind in the program)."""
     orig = loop_cls.create_task
     base_task = tasks_mod.Task
     traced_task = traced_task_class(base_task, tracer)
@@ -47,7 +48,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
             rec = tracer.register(None, coro, sys._getframe(1), kwargs.get("name"))
             outer, outer_nested = tracer.current, tracer.nested
             tracer.current, tracer.nested = rec, 0.0
-        swap = self._task_factory is None and tasks_mod.Task is base_task
+        swap = traced and self._task_factory is None and tasks_mod.Task is base_task
         start = perf()
         try:
             if swap:
@@ -84,7 +85,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any) -> None:
     create_task.__wrapped__ = orig  # type: ignore[attr-defined]
     create_task.__qualname__ = orig.__qualname__
     create_task.__doc__ = orig.__doc__
-    loop_cls.create_task = create_task
+    tracer.patches.set(loop_cls, "create_task", create_task)
 
 
 def install_set_name(tracer: Any, tasks_mod: Any) -> None:
@@ -103,7 +104,7 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
             if rec is not None and rec.tref() is task:
                 tracer.rename_if_needed(rec, task)
 
-    tasks_mod._set_task_name = _set_task_name
+    tracer.patches.set(tasks_mod, "_set_task_name", _set_task_name)
 
 
 def _drop_own_source_frame(tracer: Any, task: Any) -> None:

@@ -51,7 +51,9 @@ from asyncplay.child import (
 )
 from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
+from asyncplay.child.loop_complaints import callback_failed
 from asyncplay.child.own_frames import OWN as _OWN
+from asyncplay.child.patches import Patches
 from asyncplay.child.private_names import NAMED_PRIVATE, SEE_THROUGH
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
@@ -171,6 +173,7 @@ class Tracer:
         # The sites where the runtime's own code failed, each told once (failures.py).
         self.failure_sites: set[str] = set()
         self.failure_lock = _thread.allocate_lock()
+        self.patches = Patches()  # what install replaced; uninstall puts it back
 
     # ---- records -------------------------------------------------------------------
 
@@ -547,7 +550,10 @@ class Tracer:
 
     # ---- installation ------------------------------------------------------------------
 
-    def install(self, asyncio_mod: Any) -> None:
+    def install(self, asyncio_mod: Any, attached: bool = False) -> None:
+        """Wire the hooks in. ``attached`` (``asyncplay attach``, a program already
+        running): only what ``uninstall`` can undo exactly: no traced Task class, no
+        fork handler, no hook on loops that start later, the real clock."""
         from asyncio import base_events, events, runners, tasks
 
         loop_cls = base_events.BaseEventLoop
@@ -555,18 +561,27 @@ class Tracer:
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
         self.gathering = tasks._GatheringFuture
         _install_step_hook(self, events.Handle)
-        task_creation.install_create_task(self, loop_cls, tasks)
+        task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
         cancels.install_cancel_causes(self)
         loop_complaints.install_exception_handler(self, loop_cls)
-        running_loops.install_running_loop(self, events, loop_cls, _mark_gap)
+        if not attached:
+            running_loops.install_running_loop(self, events, loop_cls, _mark_gap)
         cut_off.install_cut_off_check(self, runners, tasks)
         task_creation.install_set_name(self, tasks)
         virtual_clock.install_wrap_future(self, asyncio_mod)
+        if attached:  # (queues, locks and executor jobs are per object: not undoable)
+            return
         primitives.install(self, asyncio_mod)  # queues, locks...: per object, never per step
         executor_jobs.install(self, loop_cls)
         if self.clock == "virtual" or self.speed != 1.0:
             virtual_clock.install_loop_time(self, loop_cls)
         os.register_at_fork(after_in_child=self._forked)
+
+    def uninstall(self) -> list[str]:
+        """Turn tracing off and put back every attribute ``install`` replaced (any
+        thread: each is one store); the names someone replaced after us are returned."""
+        self.enabled = False
+        return self.patches.undo()
 
     def _forked(self) -> None:
         # A forked child must not write into the parent's channel or claim its tasks.
@@ -618,22 +633,6 @@ def _cb_kind(cb: Any) -> int:
     return k
 
 
-def _callback_failed(handle: Any, exc: BaseException) -> None:
-    """What ``Handle._run`` does with an exception from a callback (all of 3.10-3.13)."""
-    from asyncio import format_helpers
-
-    try:
-        cb = format_helpers._format_callback_source(
-            handle._callback, handle._args, debug=handle._loop.get_debug()
-        )
-    except TypeError:
-        cb = format_helpers._format_callback_source(handle._callback, handle._args)
-    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
-    if handle._source_traceback:
-        context["source_traceback"] = handle._source_traceback
-    handle._loop.call_exception_handler(context)
-
-
 class _HandleScaffold:
     """Holds the replacement ``Handle._run`` so that its call of the callback sits at the
     same indentation as in asyncio's events.py; ``_install_step_hook`` then gives its code
@@ -676,7 +675,7 @@ class _HandleScaffold:
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            _callback_failed(self, exc)
+            callback_failed(self, exc)
         finally:
             if rec is None:
                 _gap = True
@@ -766,7 +765,7 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     run = types.FunctionType(_STEP_CODE, globals(), "_run")
     run.__qualname__ = orig.__qualname__
     run.__module__ = orig.__module__
-    handle_cls._run = run
+    tracer.patches.set(handle_cls, "_run", run)
 
 
 def _nothing() -> None:

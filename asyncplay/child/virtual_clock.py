@@ -40,7 +40,7 @@ def install_loop_time(tracer: Any, loop_cls: type) -> None:
     loop_time.__name__ = "time"
     loop_time.__qualname__ = orig.__qualname__
     loop_time.__doc__ = orig.__doc__
-    loop_cls.time = loop_time
+    tracer.patches.set(loop_cls, "time", loop_time)
 
 
 def install_wrap_future(tracer: Any, asyncio_mod: Any) -> None:
@@ -66,9 +66,9 @@ def install_wrap_future(tracer: Any, asyncio_mod: Any) -> None:
 
     wrap_future.__qualname__ = orig.__qualname__
     wrap_future.__doc__ = orig.__doc__
-    futures.wrap_future = wrap_future
+    tracer.patches.set(futures, "wrap_future", wrap_future)
     if getattr(asyncio_mod, "wrap_future", None) is orig:
-        asyncio_mod.wrap_future = wrap_future
+        tracer.patches.set(asyncio_mod, "wrap_future", wrap_future)
 
 
 def wrap_selector(tracer: Any, loop: Any) -> None:
@@ -98,7 +98,7 @@ def wrap_selector(tracer: Any, loop: Any) -> None:
             drop_own_frame(exc)
             raise
 
-    sel.select = select
+    tracer.patches.set(sel, "select", select)
 
 
 def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:

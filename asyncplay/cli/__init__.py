@@ -27,7 +27,7 @@ def _cmd_snippets(ns: SimpleNamespace) -> int:
     return 0
 
 
-_COMMANDS = ("run", "snippets", "replay", "doctor")
+_COMMANDS = ("run", "snippets", "replay", "doctor", "attach")
 
 
 def _cmd_tui(argv: list[str]) -> int:
@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             from asyncplay.cli.replay import replay
 
             return replay(ns)
+        if ns.command == "attach":
+            from asyncplay.cli.attach import attach
+
+            return attach(ns)
         if ns.command == "doctor":
             from asyncplay.cli.doctor import doctor
 

@@ -413,6 +413,42 @@ def build_parser() -> argparse.ArgumentParser:
         replay.add_argument(flag, dest=dest, action="store_true", help=help_)
     replay.add_argument("file", metavar="FILE", help="a recording")
 
+    att = sub.add_parser(
+        "attach",
+        help="watch an asyncio program that is already running (Python 3.14+), then detach",
+        description="Attach to process PID, an asyncio program of yours started without "
+        "asyncplay (Python 3.14 or later: sys.remote_exec), and show its tasks from now on: "
+        "those that already exist (with where each waits), new ones, their steps, warnings. "
+        "--timeout, Ctrl+C, SIGTERM or SIGHUP detach and exit 0; the program goes on exactly "
+        "as before, every hook removed. No sandbox applies: asyncplay did not start the "
+        "program, it runs as it was started. Refusals (another user's process, Python before "
+        "3.14, remote debugging disabled, ptrace restrictions, no running loop) are one line "
+        "each with their own exit status (docs/cli.md, attach).",
+    )
+    att.add_argument(
+        "--timeout",
+        dest="timeout",
+        metavar="SECONDS",
+        type=checked(_Value(float, "--timeout", 0, WEEK)),
+        help="detach after SECONDS (default: when you press Ctrl+C)",
+    )
+    att.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="the task summary at the end (the default for now)",
+    )
+    for flag in REPLAY_OPTIONS[:2]:
+        dest, conv, _default, metavar, help_ = RUN_OPTIONS[flag]
+        kwargs = {"dest": dest, "metavar": metavar, "help": help_}
+        if conv is not None:
+            kwargs["type"] = checked(conv)
+        att.add_argument(flag, **kwargs)
+    for flag in REPLAY_FLAGS:
+        dest, help_ = RUN_FLAGS[flag]
+        att.add_argument(flag, dest=dest, action="store_true", help=help_)
+    att.add_argument("pid", metavar="PID", help="the process to attach to")
+
     sub.add_parser(
         "doctor",
         help="say which sandbox layers work on this machine, and the lab policy in force",
