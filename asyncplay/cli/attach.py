@@ -76,16 +76,16 @@ def _headless(session: AttachSession, first: list[dict], ns: SimpleNamespace) ->
                 f"{session.attach_ms:.0f} ms ({NO_SANDBOX}); Ctrl+C detaches\n"
             ).encode(),
         )
-    for ev in first:
-        on_event(ev)
-    end = drive(session, on_event, ns.timeout)
+    end = drive(session, first, on_event, ns.timeout)
     text = printed.end_text(model, ns, ".", end)
     if text:
         emit(err, (text + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", 0))
 
 
-def drive(s: AttachSession, on_event: Callable[[dict], None], timeout: float | None) -> dict:
+def drive(
+    s: AttachSession, first: list[dict], on_event: Callable[[dict], None], timeout: float | None
+) -> dict:
     """Feed the session's events to ``on_event`` until it ends; detach at ``timeout``
     seconds, on Ctrl+C, SIGTERM or SIGHUP. Returns the ``run_end`` event (also fed)."""
     asked: list[str] = []
@@ -100,6 +100,8 @@ def drive(s: AttachSession, on_event: Callable[[dict], None], timeout: float | N
         except ValueError:  # not the main thread
             break
     deadline = None if timeout is None else time.monotonic() + timeout
+    for ev in first:
+        on_event(ev)
     sel = selectors.DefaultSelector()
     sel.register(s.fileno(), selectors.EVENT_READ)
     try:

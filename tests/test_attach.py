@@ -1,0 +1,370 @@
+"""``asyncplay attach PID`` against real programs started with plain python3.14/3.15.
+
+Each program reports, every tick, whether ``Handle._run`` and ``create_task`` are its own
+originals, its thread and fd counts and the modules it has loaded since it started: after
+a detach they must be what they were. Every process started here is killed at the end
+(and conftest checks that none is left).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from asyncplay import exits
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHONS = ["python3.14", "python3.15"]
+
+DEMO = r"""
+import asyncio, json, os, sys
+from asyncio import events, base_events
+ORIG = (events.Handle.__dict__["_run"], base_events.BaseEventLoop.__dict__["create_task"])
+MODS = set(sys.modules)
+TICKS = int(sys.argv[1]) if len(sys.argv) > 1 else 10**9
+
+def state():
+    now = (events.Handle.__dict__["_run"], base_events.BaseEventLoop.__dict__["create_task"])
+    return json.dumps({"hooked": [a is not b for a, b in zip(now, ORIG)],
+        "threads": len(os.listdir("/proc/self/task")), "fds": len(os.listdir("/proc/self/fd")),
+        "new_modules": sorted(set(sys.modules) - MODS)})
+
+async def worker(n):
+    while True:
+        await asyncio.sleep(0.2 + n / 10)
+
+async def short(i):
+    await asyncio.sleep(0.02)
+
+async def main():
+    ws = [asyncio.create_task(worker(n), name=f"worker-{n}") for n in range(3)]
+    for i in range(TICKS):
+        await asyncio.sleep(0.1)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(short(i), name=f"short-{i}")
+        print("tick", state(), flush=True)
+    for w in ws:
+        w.cancel()
+
+asyncio.run(main())
+"""
+
+
+def _python(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (see README: getting 3.14 and 3.15)")
+    return path
+
+
+class Program:
+    """A program started with plain Python, its ticks read as they come."""
+
+    def __init__(self, tmp_path: Path, python: str, *args: str, env: dict | None = None) -> None:
+        script = tmp_path / "demo.py"
+        script.write_text(DEMO)
+        self.err = open(tmp_path / "demo.err", "w+b")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [python, *args, str(script)] if not args or args[-1] != "--" else [python, str(script)],
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            env=env,
+            text=True,
+        )
+        self.tick()  # its loop runs
+
+    def tick(self, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise AssertionError("the program ended")
+            if line.startswith("tick "):
+                return json.loads(line[5:])
+        raise AssertionError("no tick")
+
+    def stderr(self) -> bytes:
+        self.err.seek(0)
+        return self.err.read()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self.err.close()
+
+
+def _attach(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "asyncplay", "attach", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def _unhooked(prog: Program, baseline: dict) -> dict:
+    """The first tick after the detach: the program's own classes, threads, fds, modules."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = prog.tick()
+        if state == baseline:
+            return state
+    raise AssertionError(f"still hooked after the detach: {state} (before: {baseline})")
+
+
+@pytest.mark.parametrize("pyname", PYTHONS)
+def test_attach_json_lists_existing_tasks_then_detaches_cleanly(tmp_path, pyname):
+    prog = Program(tmp_path, _python(pyname))
+    try:
+        baseline = prog.tick()
+        assert baseline["hooked"] == [False, False]
+        done = _attach("--json", "--timeout", "1", str(prog.proc.pid))
+        assert done.returncode == 0, done.stderr
+        events = _events(done.stdout)
+        kinds = [e["event"] for e in events]
+        assert kinds[0] == "run_start" and events[0]["mode"] == "attach"
+        assert events[0]["sandbox"]["mode"] == "none"
+        assert kinds[-1] == "run_end" and events[-1]["reason"] == "detached"
+        hello = next(e for e in events if e["event"] == "hello")
+        assert hello["attached"] is True and hello["python"].startswith(pyname[6:])
+        created = {e["id"]: e["name"] for e in events if e["event"] == "task_created"}
+        existing = {created[e["id"]]: e for e in events if e["event"] == "task_existing"}
+        assert {"worker-0", "worker-1", "worker-2"} <= set(existing)
+        assert existing["worker-0"]["awaiting"].startswith("sleep(")
+        assert existing["worker-0"]["file"].endswith("demo.py")
+        assert any(name.startswith("short-") for name in created.values())  # new tasks
+        steps = [s for e in events if e["event"] == "steps" for s in e["steps"]]
+        assert len(steps) >= 5
+        assert any(e["event"] == "detached" for e in events)
+        # The program goes on as before: its originals back, no thread, fd or module left.
+        after = _unhooked(prog, baseline)
+        assert after["threads"] == baseline["threads"] and after["new_modules"] == []
+        prog.tick()
+        assert prog.proc.poll() is None
+        assert prog.stderr() == b""
+        assert "no sandbox applies" in done.stderr
+    finally:
+        prog.kill()
+
+
+def test_attach_summary_and_timeline_then_attach_again(tmp_path):
+    prog = Program(tmp_path, _python("python3.14"))
+    try:
+        baseline = prog.tick()
+        done = _attach("--timeline", "--timeout", "0.5", str(prog.proc.pid))
+        assert done.returncode == 0, done.stderr
+        assert "worker-0" in done.stderr and "detached from process" in done.stderr
+        _unhooked(prog, baseline)
+        again = _attach("--json", "--timeout", "0.3", str(prog.proc.pid))  # a second attach
+        assert again.returncode == 0, again.stderr
+        assert '"task_existing"' in again.stdout
+        _unhooked(prog, baseline)
+        assert prog.stderr() == b""
+    finally:
+        prog.kill()
+
+
+def test_asyncplay_killed_mid_attach_the_program_unhooks(tmp_path):
+    prog = Program(tmp_path, _python("python3.14"))
+    attacher = None
+    try:
+        baseline = prog.tick()
+        attacher = subprocess.Popen(
+            [sys.executable, "-m", "asyncplay", "attach", "--json", str(prog.proc.pid)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        while True:  # attached and receiving
+            line = attacher.stdout.readline()  # type: ignore[union-attr]
+            assert line, "attach ended early"
+            if '"event": "steps"' in line:
+                break
+        deadline = time.monotonic() + 10
+        while prog.tick()["hooked"] != [True, True]:  # (ticks printed before the attach)
+            assert time.monotonic() < deadline
+        attacher.kill()
+        attacher.wait()
+        _unhooked(prog, baseline)
+        assert prog.proc.poll() is None and prog.stderr() == b""
+    finally:
+        if attacher is not None:
+            if attacher.poll() is None:
+                attacher.kill()
+            attacher.wait()
+            attacher.stdout.close()  # type: ignore[union-attr]
+        prog.kill()
+
+
+def test_ctrl_c_detaches(tmp_path):
+    prog = Program(tmp_path, _python("python3.14"))
+    attacher = None
+    try:
+        baseline = prog.tick()
+        attacher = subprocess.Popen(
+            [sys.executable, "-m", "asyncplay", "attach", "--json", str(prog.proc.pid)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        while '"event": "steps"' not in attacher.stdout.readline():  # type: ignore[union-attr]
+            assert attacher.poll() is None
+        attacher.send_signal(signal.SIGINT)
+        out, _ = attacher.communicate(timeout=10)
+        assert attacher.returncode == 0
+        assert '"reason": "detached"' in out and "Ctrl+C" in out
+        _unhooked(prog, baseline)
+    finally:
+        if attacher is not None and attacher.poll() is None:
+            attacher.kill()
+            attacher.wait()
+        prog.kill()
+
+
+def test_program_exits_while_attached(tmp_path):
+    python = _python("python3.14")
+    script = tmp_path / "demo.py"
+    script.write_text(DEMO)
+    proc = subprocess.Popen(
+        [python, str(script), "25"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().startswith("tick")  # type: ignore[union-attr]
+        done = _attach("--json", str(proc.pid))
+        assert done.returncode == 0, done.stderr
+        events = _events(done.stdout)
+        assert events[-1]["event"] == "run_end" and events[-1]["reason"] == "exited"
+        assert any(e["event"] == "detached" and "exited" in e["reason"] for e in events)
+        names = {e["id"]: e["name"] for e in events if e["event"] == "task_created"}
+        ended = {names.get(e["id"]) for e in events if e["event"] == "task_done"}
+        assert "worker-0" in ended  # the last records arrived: cancelled at the end
+        proc.wait(10)
+        assert proc.returncode == 0 and proc.stderr.read() == ""  # type: ignore[union-attr]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+
+
+# ---- refusals ----------------------------------------------------------------------------
+
+
+def _refused(pid: int, status: int, *words: str) -> None:
+    done = _attach("--timeout", "1", str(pid))
+    assert done.returncode == status, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("asyncplay: cannot attach: "), lines
+    for word in words:
+        assert word in lines[0]
+
+
+def _started(argv: list[str], env: dict | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    proc.stdout.readline()  # type: ignore[union-attr]  # it is running
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()  # type: ignore[union-attr]
+
+
+LOOP = "import asyncio\nasync def m():\n    print('up', flush=True)\n    await asyncio.sleep(60)\nasyncio.run(m())"
+
+
+def test_refusals_no_process_not_python_no_loop():
+    pid = 4_000_000
+    while os.path.exists(f"/proc/{pid}"):
+        pid += 1
+    _refused(pid, exits.ATTACH_NO_PROCESS, f"no process {pid}")
+    proc = _started(["sh", "-c", "echo up; exec sleep 60"])
+    try:
+        _refused(proc.pid, exits.ATTACH_NOT_PYTHON, "is not Python 3.14 or later")
+    finally:
+        _stop(proc)
+    sleeper = "import time\nprint(1, flush=True)\nwhile True: time.sleep(0.05)"
+    proc = _started([_python("python3.14"), "-c", sleeper])
+    try:
+        _refused(proc.pid, exits.ATTACH_NO_LOOP, "no running asyncio loop")
+    finally:
+        _stop(proc)
+
+
+def test_refusal_python_313():
+    py313 = shutil.which("python3.13")
+    if py313 is None:
+        pytest.skip("python3.13 is not installed")
+    proc = _started([py313, "-c", LOOP])
+    try:
+        _refused(proc.pid, exits.ATTACH_OLD_PYTHON, "runs Python 3.13", "3.14 or later")
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("how", ["env", "xoption"])
+def test_refusal_remote_debug_disabled(how):
+    env = dict(os.environ)
+    argv = [_python("python3.14"), "-c", LOOP]
+    if how == "env":
+        env["PYTHON_DISABLE_REMOTE_DEBUG"] = "1"
+        word = "PYTHON_DISABLE_REMOTE_DEBUG"
+    else:
+        argv[1:1] = ["-X", "disable-remote-debug"]
+        word = "-X disable-remote-debug"
+    proc = _started(argv, env)
+    try:
+        _refused(proc.pid, exits.ATTACH_DISABLED, word, "restart it without")
+    finally:
+        _stop(proc)
+
+
+def test_refusal_another_users_process(monkeypatch):
+    """As another user (the check reads the owner of /proc/PID before anything else)."""
+    from asyncplay.runner.attach_target import Refused, check_target
+
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to start a process as another user")
+    proc = _started(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+         "echo up; exec sleep 60"]
+    )  # fmt: skip
+    try:
+        monkeypatch.setattr(os, "getuid", lambda: 1000)
+        with pytest.raises(Refused) as refused:
+            check_target(proc.pid)
+        assert refused.value.status == exits.ATTACH_OTHER_USER
+        assert "belongs to nobody" in str(refused.value) and "your own" in str(refused.value)
+    finally:
+        _stop(proc)
+
+
+def test_ptrace_sentences(monkeypatch, tmp_path):
+    """What the kernel's refusal says for each kernel.yama.ptrace_scope (no Yama here)."""
+    from asyncplay.runner import attach_target
+
+    for scope, words in (("1", "sudo sysctl kernel.yama.ptrace_scope=0"), ("3", "reboot")):
+        (tmp_path / "scope").write_text(scope + "\n")
+        monkeypatch.setattr(attach_target, "YAMA", str(tmp_path / "scope"))
+        assert words in attach_target.ptrace_why(1)
+    monkeypatch.setattr(attach_target, "YAMA", str(tmp_path / "absent"))
+    assert "not dumpable" in attach_target.ptrace_why(1)
