@@ -1,0 +1,171 @@
+"""The cost of ``asyncplay run`` against plain Python: wall and CPU, per sandbox layer.
+
+One table for 20,000 tasks, 200,000 printed lines and a hello world, each under
+``--sandbox none``, ``rlimit``, ``bwrap`` and the default (``auto``, ``--network on``),
+against the same interpreter's real binary (never a pyenv shim), for each ``--python``.
+Every side runs interleaved, round after round; the figures are ratios of medians.
+
+CPU is that of every process the run starts: this script makes itself a child subreaper,
+so whatever detaches (a helper, a daemonised grandchild) is reparented to it and reaped,
+and the user + system time of every reaped process is in ``RUSAGE_CHILDREN``. The task
+summary is included (no ``--quiet``): it is what a user gets.
+
+    python bench/cost.py                     # 3.11 and 3.13 from pyenv, 5 rounds
+    python bench/cost.py --rounds 9 --only tasks --python /usr/bin/python3
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import glob
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROGRAMS = {
+    "tasks": (
+        "20,000 tasks",
+        "import asyncio\n\n"
+        "async def tiny():\n"
+        "    for _ in range(3):\n"
+        "        await asyncio.sleep(0)\n\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(tiny() for _ in range(20_000)))\n\n"
+        "asyncio.run(main())\n",
+    ),
+    "prints": (
+        "200,000 printed lines",
+        "import asyncio\n\n"
+        "async def main():\n"
+        "    for i in range(200_000):\n"
+        '        print("line", i)\n\n'
+        "asyncio.run(main())\n",
+    ),
+    "hello": ("hello world", 'print("hello, world")\n'),
+}
+LAYERS = [
+    ("none", ["--sandbox", "none"]),
+    ("rlimit", ["--sandbox", "rlimit"]),
+    ("bwrap", ["--sandbox", "bwrap"]),
+    ("default", []),
+]
+GOALS = {"tasks": (1.5, 1.6), "prints": (1.5, 1.6), "hello": (3.0, None)}
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def real_pythons() -> list[str]:
+    """The real binaries of pyenv's 3.11 and 3.13 (a shim would add its own start-up)."""
+    found = []
+    for minor in ("3.11", "3.13"):
+        paths = sorted(glob.glob(f"/root/.pyenv/versions/{minor}.*/bin/python{minor}"))
+        if paths:
+            found.append(paths[-1])
+    return found or [os.path.realpath(sys.executable)]
+
+
+def become_subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        sys.exit(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """(wall, CPU) of one run: wall until the command exits, CPU of it and every
+    process it started, detached ones included (reaped here as their subreaper)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
+        )
+        proc.wait()
+        wall = time.perf_counter() - start
+        while True:  # whatever detached: wait for it to end, and count it
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(f"{argv} failed ({proc.returncode}): {err.read().decode()[-500:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def version_of(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import sys;print(*sys.version_info[:3], sep='.')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="bench: asyncplay run against plain Python")
+    ap.add_argument("--python", action="append", help="interpreter (repeatable)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", action="append", choices=sorted(PROGRAMS))
+    ap.add_argument("--layer", action="append", choices=[name for name, _ in LAYERS])
+    ns = ap.parse_args()
+    pythons = [os.path.realpath(p) for p in ns.python] if ns.python else real_pythons()
+    names = ns.only or list(PROGRAMS)
+    layers = [(n, f) for n, f in LAYERS if not ns.layer or n in ns.layer]
+    become_subreaper()
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # what a user gets: cached bytecode
+    env.pop("PYTHONUNBUFFERED", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    print(
+        f"asyncplay run against plain python, {ns.rounds} interleaved rounds, medians; "
+        f"CPU = user+system of every process started; load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'benchmark':22} {'python':7} {'sandbox':8} {'plain':>7} {'asyncplay':>9} "
+        f"{'wall':>6} {'plain':>7} {'asyncplay':>9} {'CPU':>6}  goal"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            Path(tmp, f"{name}.py").write_text(PROGRAMS[name][1])
+        for python in pythons:
+            subprocess.run(
+                [python, "-m", "compileall", "-q", str(ROOT / "asyncplay")], env=env, check=True
+            )
+            version = version_of(python)
+            for name in names:
+                sides = [[python, f"{name}.py"]] + [
+                    [python, "-m", "asyncplay", "run", *flags, f"{name}.py"] for _, flags in layers
+                ]
+                for argv in sides:  # warm caches and .pyc files
+                    timed(argv, env, tmp)
+                walls: list[list[float]] = [[] for _ in sides]
+                cpus: list[list[float]] = [[] for _ in sides]
+                for _ in range(ns.rounds):
+                    for i, argv in enumerate(sides):
+                        wall, cpu = timed(argv, env, tmp)
+                        walls[i].append(wall)
+                        cpus[i].append(cpu)
+                pw, pc = statistics.median(walls[0]), statistics.median(cpus[0])
+                for i, (layer, _flags) in enumerate(layers, start=1):
+                    w, c = statistics.median(walls[i]), statistics.median(cpus[i])
+                    goal_w, goal_c = GOALS[name]
+                    goal = f"wall <= {goal_w}x" + (f", CPU <= {goal_c}x" if goal_c else "")
+                    print(
+                        f"{PROGRAMS[name][0]:22} {version:7} {layer:8} {pw:6.3f}s {w:8.3f}s "
+                        f"{w / pw:5.2f}x {pc:6.3f}s {c:8.3f}s {c / pc:5.2f}x  "
+                        f"{goal if layer == 'default' else ''}",
+                        flush=True,
+                    )
+
+
+if __name__ == "__main__":
+    main()
