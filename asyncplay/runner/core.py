@@ -88,6 +88,7 @@ class SessionCore:
         self.rss_base = 0  # asyncplay's own resident memory when the run started
         self.trace_too_big = False
         self.watched_at = 0.0
+        self.memory_checked_at = 0.0
 
     # ---- spawning ------------------------------------------------------------------
 
@@ -257,6 +258,12 @@ class SessionCore:
         limit = self.spec.limits.memory_mib
         if not limit or self.kill_reason is not None or not self.rss_base:
             return
+        # Read from /proc at most every WATCH_EVERY: a flood wakes the driver thousands of
+        # times a second, and an open + read per wake-up was a fifth of its CPU time.
+        now = time.monotonic()
+        if now - self.memory_checked_at < WATCH_EVERY:
+            return
+        self.memory_checked_at = now
         if _own_rss() - self.rss_base > limit * 1024 * 1024:
             self.trace_too_big = True
             self.kill("events")

@@ -10,6 +10,7 @@ import os
 import selectors
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 
 from asyncplay.runner.core import SessionCore
@@ -18,6 +19,15 @@ from asyncplay.runner.tty_input import TtyInput, is_tty
 
 EventSink = Callable[[dict], None]
 RawSink = Callable[[str, bytes], None]
+
+# A flood (a program printing or stepping as fast as it can) would wake the driver for every
+# few hundred bytes: one read, one decode, one write each time, thousands a second, paid by
+# the parent and by the program (whose every write then wakes a reader). After BUSY_STREAK
+# wake-ups in a row that found data, the driver lets COALESCE seconds' worth pile up in the
+# pipes (1 MiB each) before reading again: a few hundred reads a second at most, and output
+# shown at most COALESCE later. A program that writes now and then never waits.
+BUSY_STREAK = 8
+COALESCE = 0.004
 
 
 def run_blocking(
@@ -46,6 +56,8 @@ def run_blocking(
     if pidfd is not None:
         sel.register(pidfd, selectors.EVENT_READ, "exit")
     open_streams = set(streams)
+    exit_ready = True  # look once; then only when the pidfd says the program ended
+    busy = 0
     end: dict = {}
     gone: list[int] = []
 
@@ -63,7 +75,7 @@ def run_blocking(
     try:
         while True:
             try:
-                if core.poll_exit() and pidfd is not None:
+                if (pidfd is None or exit_ready) and core.poll_exit() and pidfd is not None:
                     sel.unregister(pidfd)
                     os.close(pidfd)
                     pidfd = None
@@ -78,13 +90,17 @@ def run_blocking(
                             sel.register(tty.tty, selectors.EVENT_READ, "tty")
                         else:
                             sel.unregister(tty.tty)
+                exit_ready = False
+                got = False
                 for key, _mask in sel.select(0.05):
                     if key.data == "exit":
+                        exit_ready = True
                         continue
                     if key.data == "tty":
                         tty.on_readable()  # type: ignore[union-attr]
                         continue
                     events, raw, eof = core.on_readable(key.fd, key.data)
+                    got = got or bool(raw or events)
                     if raw and on_raw is not None:
                         on_raw(key.data, raw)
                     for ev in events:
@@ -94,6 +110,9 @@ def run_blocking(
                         open_streams.discard(key.fd)
                 for ev in core.tick():
                     on_event(ev)
+                busy = busy + 1 if got else 0
+                if busy >= BUSY_STREAK and core.exited_at is None:
+                    time.sleep(COALESCE)
             except KeyboardInterrupt:
                 if core.kill_reason == "stopped":
                     core.killpg(9)
