@@ -116,6 +116,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", action="append", choices=sorted(PROGRAMS))
     ap.add_argument("--layer", action="append", choices=[name for name, _ in LAYERS])
+    ap.add_argument(
+        "--against",
+        metavar="DIR",
+        help="another checkout's asyncplay, run interleaved too (its rows say 'before')",
+    )
     ns = ap.parse_args()
     pythons = [os.path.realpath(p) for p in ns.python] if ns.python else real_pythons()
     names = ns.only or list(PROGRAMS)
@@ -124,45 +129,54 @@ def main() -> None:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # what a user gets: cached bytecode
     env.pop("PYTHONUNBUFFERED", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    roots = [("", str(ROOT))] + ([("before ", os.path.abspath(ns.against))] if ns.against else [])
+    envs = {
+        root: dict(env, PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
+        for _, root in roots
+    }
     print(
         f"asyncplay run against plain python, {ns.rounds} interleaved rounds, medians; "
         f"CPU = user+system of every process started; load {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'benchmark':22} {'python':7} {'sandbox':8} {'plain':>7} {'asyncplay':>9} "
+        f"{'benchmark':22} {'python':7} {'sandbox':14} {'plain':>7} {'asyncplay':>9} "
         f"{'wall':>6} {'plain':>7} {'asyncplay':>9} {'CPU':>6}  goal"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             Path(tmp, f"{name}.py").write_text(PROGRAMS[name][1])
         for python in pythons:
-            subprocess.run(
-                [python, "-m", "compileall", "-q", str(ROOT / "asyncplay")], env=env, check=True
-            )
+            for _, root in roots:
+                subprocess.run(
+                    [python, "-m", "compileall", "-q", os.path.join(root, "asyncplay")],
+                    env=envs[root],
+                    check=True,
+                )
             version = version_of(python)
             for name in names:
-                sides = [[python, f"{name}.py"]] + [
-                    [python, "-m", "asyncplay", "run", *flags, f"{name}.py"] for _, flags in layers
-                ]
-                for argv in sides:  # warm caches and .pyc files
-                    timed(argv, env, tmp)
+                sides = [("", str(ROOT), "plain", [python, f"{name}.py"])]
+                for tag, root in roots:
+                    for layer, flags in layers:
+                        argv = [python, "-m", "asyncplay", "run", *flags, f"{name}.py"]
+                        sides.append((tag, root, layer, argv))
+                for _tag, root, _layer, argv in sides:  # warm caches and .pyc files
+                    timed(argv, envs[root], tmp)
                 walls: list[list[float]] = [[] for _ in sides]
                 cpus: list[list[float]] = [[] for _ in sides]
                 for _ in range(ns.rounds):
-                    for i, argv in enumerate(sides):
-                        wall, cpu = timed(argv, env, tmp)
+                    for i, (_tag, root, _layer, argv) in enumerate(sides):
+                        wall, cpu = timed(argv, envs[root], tmp)
                         walls[i].append(wall)
                         cpus[i].append(cpu)
                 pw, pc = statistics.median(walls[0]), statistics.median(cpus[0])
-                for i, (layer, _flags) in enumerate(layers, start=1):
+                for i, (tag, _root, layer, _argv) in enumerate(sides[1:], start=1):
                     w, c = statistics.median(walls[i]), statistics.median(cpus[i])
                     goal_w, goal_c = GOALS[name]
                     goal = f"wall <= {goal_w}x" + (f", CPU <= {goal_c}x" if goal_c else "")
                     print(
-                        f"{PROGRAMS[name][0]:22} {version:7} {layer:8} {pw:6.3f}s {w:8.3f}s "
+                        f"{PROGRAMS[name][0]:22} {version:7} {tag + layer:14} {pw:6.3f}s {w:8.3f}s "
                         f"{w / pw:5.2f}x {pc:6.3f}s {c:8.3f}s {c / pc:5.2f}x  "
-                        f"{goal if layer == 'default' else ''}",
+                        f"{goal if layer == 'default' and not tag else ''}",
                         flush=True,
                     )
 

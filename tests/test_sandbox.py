@@ -884,3 +884,31 @@ def test_a_killed_asyncplays_leftovers_are_ended_by_the_next_run(tmp_path) -> No
             break
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{grandchild}")
+
+
+def test_the_early_bwrap_probe_is_the_answer_usable_gives(monkeypatch) -> None:
+    """``asyncplay run`` starts bwrap's probe before its imports (cost, #15): ``usable``
+    collects that probe (reaped, not left) and answers as a probe of its own would."""
+    if bwrap.path() is None:
+        pytest.skip("bwrap is not installed")
+    monkeypatch.setattr(bwrap, "_USABLE", {})
+    monkeypatch.setattr(bwrap, "_PENDING", {})
+    bwrap.probe_early()
+    proc = bwrap._PENDING["size"]
+    early = bwrap.usable()
+    assert proc.returncode is not None and not bwrap._PENDING
+    monkeypatch.setattr(bwrap, "_USABLE", {})
+    assert bwrap.usable() == early
+    bwrap.probe_early()  # answered already: nothing starts
+    assert not bwrap._PENDING
+
+
+def test_an_early_probe_nobody_asked_about_is_reaped(monkeypatch) -> None:
+    if bwrap.path() is None:
+        pytest.skip("bwrap is not installed")
+    monkeypatch.setattr(bwrap, "_USABLE", {})
+    monkeypatch.setattr(bwrap, "_PENDING", {})
+    bwrap.probe_early()
+    proc = bwrap._PENDING["size"]
+    bwrap.collect_probe()
+    assert proc.returncode is not None and not bwrap._PENDING

@@ -82,11 +82,23 @@ def _read_stdin() -> str:
 
 def run(ns: SimpleNamespace) -> int:
     """Run the program ``ns`` names; its exit status (or asyncplay's: exits.py)."""
+    _apply_policy(ns, given_options(ns))
+    from asyncplay import sandbox
+
+    # Whether bwrap works here is found out while the rest of asyncplay is imported and the
+    # run prepared (some 5-40 ms of a hello world); a usage error reaps the probe.
+    sandbox.probe_early(ns.sandbox)
+    try:
+        return _run(ns)
+    finally:
+        sandbox.collect_probe()
+
+
+def _run(ns: SimpleNamespace) -> int:
     from asyncplay.limits import Limits
     from asyncplay.runner import interpreter as pyinfo
     from asyncplay.runner.spec import RunSpec
 
-    _apply_policy(ns, given_options(ns))
     args = list(ns.args)
     if ns.module is not None:
         if ns.target is not None:

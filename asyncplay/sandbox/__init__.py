@@ -50,9 +50,11 @@ __all__ = [
     "RunRequest",
     "SandboxError",
     "check",
+    "collect_probe",
     "doctor",
     "file_size_limit",
     "prepare",
+    "probe_early",
 ]
 
 MIB = 1024 * 1024
@@ -478,6 +480,19 @@ def _count_memory_everywhere(plan: Plan, mem_bytes: int) -> list[Callable[[], No
         )
         return []
     return [memory.filter_installer(prog)]
+
+
+def probe_early(mode: str) -> None:
+    """Start finding out whether bwrap works here, in the background, for a run under
+    ``mode`` that is about to be prepared (``prepare`` collects the answer)."""
+    if mode in ("auto", "bwrap"):
+        who = user.identity()
+        bwrap.probe_early(user.drop(who) if who is not None else None)
+
+
+def collect_probe() -> None:
+    """Reap what ``probe_early`` started if no run asked for it."""
+    bwrap.collect_probe()
 
 
 def _bwrap_usable() -> tuple[bool, str]:

@@ -116,7 +116,10 @@ def usable(preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
         if exe is None:
             _USABLE["answer"] = (False, "bwrap is not installed (package: bubblewrap)")
         else:
-            _USABLE["size"] = _probe(exe, 1024 * 1024, preexec)
+            pending = _PENDING.pop("size", None)
+            _USABLE["size"] = (
+                _finish_probe(pending) if pending is not None else _probe(exe, 1024 * 1024, preexec)
+            )
             # bwrap before 0.5 has no --size: then /tmp is an unsized tmpfs (still charged
             # to the run's memory cgroup where there is one).
             _USABLE["answer"] = (
@@ -125,24 +128,64 @@ def usable(preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
     return _USABLE["answer"]
 
 
-def _probe(exe: str, tmp_size: int | None, preexec: Callable[[], None] | None) -> tuple[bool, str]:
+def probe_early(preexec: Callable[[], None] | None = None) -> None:
+    """Start ``usable``'s probe now and return at once: the probe (a bwrap making its
+    namespaces, some 5-40 ms) then runs while asyncplay imports and prepares the run, and
+    ``usable`` collects its answer. ``preexec`` must be the one ``usable`` will be given."""
+    if "answer" in _USABLE or "size" in _PENDING:
+        return
+    exe = path()
+    if exe is None:
+        return
     try:
-        proc = subprocess.run(
-            [exe, *_base(tmp_size), "--", true_path()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=10,
-            cwd="/",
-            preexec_fn=preexec,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        _PENDING["size"] = _start_probe(exe, 1024 * 1024, preexec)
+    except (OSError, subprocess.SubprocessError):
+        pass  # ``usable`` probes again and says why
+
+
+def collect_probe() -> None:
+    """Reap a probe ``probe_early`` started and nobody asked about (the run did not start)."""
+    pending = _PENDING.pop("size", None)
+    if pending is not None:
+        _USABLE.setdefault("size", _finish_probe(pending))
+
+
+_PENDING: dict[str, subprocess.Popen] = {}
+
+
+def _start_probe(
+    exe: str, tmp_size: int | None, preexec: Callable[[], None] | None
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [exe, *_base(tmp_size), "--", true_path()],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd="/",
+        preexec_fn=preexec,
+    )
+
+
+def _finish_probe(proc: subprocess.Popen) -> tuple[bool, str]:
+    try:
+        _out, stderr = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
         return False, f"bwrap could not be run ({exc})"
     if proc.returncode == 0:
         return True, ""
-    err = proc.stderr.decode(errors="replace").strip().splitlines()
+    err = stderr.decode(errors="replace").strip().splitlines()
     why = err[-1] if err else f"status {proc.returncode}"
     return False, f"bwrap cannot make its namespaces here ({why})"
+
+
+def _probe(exe: str, tmp_size: int | None, preexec: Callable[[], None] | None) -> tuple[bool, str]:
+    try:
+        proc = _start_probe(exe, tmp_size, preexec)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"bwrap could not be run ({exc})"
+    return _finish_probe(proc)
 
 
 def argv(
