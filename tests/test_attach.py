@@ -368,3 +368,69 @@ def test_ptrace_sentences(monkeypatch, tmp_path):
         assert words in attach_target.ptrace_why(1)
     monkeypatch.setattr(attach_target, "YAMA", str(tmp_path / "absent"))
     assert "not dumpable" in attach_target.ptrace_why(1)
+
+
+# ---- the playground ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_playground_attaches_shows_tasks_and_f6_detaches(tmp_path):
+    """The app with an injected attach session (really attached): the existing tasks in
+    its model and task table, F5 says there is nothing to run, F6 detaches, quitting
+    leaves the program going on, unhooked."""
+    from asyncplay.runner.attach_session import AttachSession
+    from asyncplay.tui.attach_mode import AttachApp
+    from tests.tui_helpers import wait_for
+
+    prog = Program(tmp_path, _python("python3.14"))
+    try:
+        baseline = prog.tick()
+        session = AttachSession(prog.proc.pid)
+        first = session.start()
+        app = AttachApp(session, first)
+        async with app.run_test(size=(120, 40)) as pilot:
+
+            def names() -> set[str]:
+                model = app.model
+                return {t.name for t in model.tasks.values()} if model is not None else set()
+
+            await wait_for(
+                pilot,
+                lambda: "worker-0" in names() and any(n.startswith("short-") for n in names()),
+            )
+            assert app.editor.read_only and "asyncplay attach" in app.editor.text
+            worker = next(t for t in app.model.tasks.values() if t.name == "worker-0")
+            assert worker.existing and worker.wait_file.endswith("demo.py")
+            await pilot.press("f5")
+            assert "nothing to run" in app.status_note()
+            await pilot.press("f6")
+            await wait_for(pilot, lambda: app.model is not None and app.model.end is not None)
+            assert app.model.end["reason"] == "detached"
+            assert "detached from process" in app.model.end["message"]
+            assert "detaching" in app.status_note()
+            _unhooked(prog, baseline)
+            await pilot.press("ctrl+q")
+        session.close()
+        _unhooked(prog, baseline)
+        assert prog.stderr() == b""
+    finally:
+        prog.kill()
+
+
+@pytest.mark.usefixtures("home")
+async def test_closing_the_playground_detaches(tmp_path):
+    from asyncplay.runner.attach_session import AttachSession
+    from asyncplay.tui.attach_mode import AttachApp
+    from tests.tui_helpers import wait_for
+
+    prog = Program(tmp_path, _python("python3.14"))
+    try:
+        baseline = prog.tick()
+        session = AttachSession(prog.proc.pid)
+        app = AttachApp(session, session.start())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.model is not None and app.model.steps > 3)
+            await app.action_quit()
+        _unhooked(prog, baseline)
+    finally:
+        prog.kill()

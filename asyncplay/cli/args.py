@@ -436,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--print",
         dest="print_only",
         action="store_true",
-        help="the task summary at the end (the default for now)",
+        help="print the task summary at the end instead of opening the playground "
+        "(the default without a terminal)",
     )
     for flag in REPLAY_OPTIONS[:2]:
         dest, conv, _default, metavar, help_ = RUN_OPTIONS[flag]

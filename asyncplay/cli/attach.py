@@ -1,7 +1,7 @@
 """``asyncplay attach PID``: watch an asyncio program that asyncplay did not start.
 
-At a terminal (and without ``--json``, ``--timeline``, ``--graph`` or ``--print``) the
-playground opens on it; otherwise the headless form prints the tasks at the end (the
+At a terminal (and without ``--json``, ``--timeline``, ``--graph``, ``--quiet`` or
+``--print``) the playground opens on it (``tui/attach_mode.py``); otherwise the headless form prints the tasks at the end (the
 summary, the views asked for) or the events as JSON lines. ``--timeout``, Ctrl+C, SIGTERM
 or SIGHUP detach and exit 0: the program goes on as before. A process that cannot be
 attached to is one line and its own exit status (``exits.py``). No sandbox applies: the
@@ -36,11 +36,19 @@ def attach(ns: SimpleNamespace) -> int:
     except ValueError:
         raise UsageError(f"attach needs a process id (a number), not {ns.pid!r}") from None
     session = AttachSession(pid)
+    playground = not (ns.json or ns.timeline or ns.graph or ns.print_only or ns.quiet)
+    playground = playground and sys.stdin.isatty() and sys.stdout.isatty()
     try:
         first = session.start()
     except Refused as exc:
         print(f"asyncplay: cannot attach: {exc}", file=sys.stderr)
         return exc.status
+    if playground:
+        from asyncplay.tui.launch import launch_attach
+
+        launch_attach(session, first)
+        session.close()  # (detached by the app; closed here in any case)
+        return 0
     return _headless(session, first, ns)
 
 

@@ -15,6 +15,10 @@ from asyncplay.tui.buffers import read_source, restore_unsaved
 from asyncplay.tui.replay_mode import Replay, ReplayApp
 from asyncplay.views.recording import Recording
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from asyncplay.runner.attach_session import AttachSession
+
 __all__ = ["first_snippet", "launch", "launch_replay", "opening", "read_source"]
 
 
@@ -125,6 +129,13 @@ def launch_replay(file: str, recording: Recording) -> int:
     """Show a recording in the app (replay mode); nothing is run, the autosave untouched
     unless the user saves the source and so makes it an ordinary buffer."""
     return _run(ReplayApp(Replay(file, recording)))
+
+
+def launch_attach(session: AttachSession, first: list[dict]) -> int:
+    """The playground on an attached program (attach mode); closing it detaches."""
+    from asyncplay.tui.attach_mode import AttachApp
+
+    return _run(AttachApp(session, first))
 
 
 def _run(app: AsyncplayApp) -> int:
