@@ -6,6 +6,7 @@ docs/protocol.md. Import-free: the command line reads them before anything else 
 
 from __future__ import annotations
 
+CHECKS_FAILED = 1  # check: a check of the exercise failed
 USAGE = 2
 RECORDING = 65  # replay: not a recording, damaged, or cut short (sysexits' EX_DATAERR)
 RECORDING_VERSION = 66  # replay: recorded in a format or protocol this asyncplay cannot read

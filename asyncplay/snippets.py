@@ -14,6 +14,9 @@ A snippet is a runnable ``.py`` file whose module docstring has this layout::
 
     Exit status: 1
     Requires Python: 3.11
+    Checks:
+        finishes within 1.2 s
+        every task finishes
 
 - The title is the first line, followed by a blank line.
 - The explanation is everything between the title and the first field line.
@@ -22,9 +25,15 @@ A snippet is a runnable ``.py`` file whose module docstring has this layout::
   ``What to look for:`` (required), ``Exit status:`` (optional, an integer 0-255, default 0:
   the status on a Python the snippet supports) and ``Requires Python:`` (optional, ``3.N``).
   A field's text runs until the next field line, so "What to look for" may span paragraphs.
+- ``Checks:`` (optional) makes the snippet an exercise: one check per line, in the
+  vocabulary of ``asyncplay.views.checks`` (docs/exercises.md). They are kept here as
+  ``(line of the file, text)`` pairs, so a malformed one is reported at its line.
 - A snippet that declares ``Requires Python: 3.N`` must, on an older Python, print one line
   to stderr and exit with status 1 (:data:`UNSUPPORTED_EXIT_STATUS`) instead of failing with a
   traceback; ``sys.exit("...message...")`` does exactly that.
+
+Bundled exercises live in ``snippets/exercises/``: ``NAME.py`` is the starting code (its
+docstring holds the task and the checks) and ``NAME.solution.py`` a solution, kept apart.
 
 Bundled snippets live in the top-level ``snippets/`` folder of a source checkout, which the
 wheel ships as the package ``asyncplay.snippets_data``. Their course order is :data:`COURSE`;
@@ -51,7 +60,10 @@ __all__ = [
     "SnippetMeta",
     "bundled_dir",
     "close_matches",
+    "exercises_dir",
     "find_bundled",
+    "find_exercise",
+    "list_exercises",
     "list_bundled",
     "load_snippet",
     "parse_metadata",
@@ -94,10 +106,11 @@ UNSUPPORTED_EXIT_STATUS = 1
 _LOOK_FOR = "What to look for"
 _EXIT_STATUS = "Exit status"
 _REQUIRES = "Requires Python"
+_CHECKS = "Checks"
 _FIELD_RE = re.compile(
-    rf"^({re.escape(_LOOK_FOR)}|{_EXIT_STATUS}|{_REQUIRES}):(.*)$", re.IGNORECASE
+    rf"^({re.escape(_LOOK_FOR)}|{_EXIT_STATUS}|{_REQUIRES}|{_CHECKS}):(.*)$", re.IGNORECASE
 )
-_CANONICAL_FIELD = {label.lower(): label for label in (_LOOK_FOR, _EXIT_STATUS, _REQUIRES)}
+_CANONICAL_FIELD = {label.lower(): label for label in (_LOOK_FOR, _EXIT_STATUS, _REQUIRES, _CHECKS)}
 _VERSION_RE = re.compile(r"^3\.(\d{1,2})$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -115,6 +128,7 @@ class SnippetMeta:
     look_for: str
     exit_status: int = 0
     requires_python: tuple[int, int] | None = None
+    checks: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,10 @@ class Snippet:
     exit_status: int = 0
     bundled: bool = False
     requires_python: tuple[int, int] | None = None
+    #: The exercise's checks, ``(line of the file, text)``; empty for a plain lesson.
+    checks: tuple[tuple[int, str], ...] = ()
+    #: A bundled exercise's solution (``NAME.solution.py``), when it has one.
+    solution: Path | None = None
 
     def supports(self, version: tuple[int, ...] | None = None) -> bool:
         """Whether the snippet can do its job on ``version`` (default: this interpreter)."""
@@ -193,7 +211,26 @@ def parse_metadata(source: str, name: str) -> SnippetMeta:
         look_for=look_for,
         exit_status=_parse_exit_status(fields.get(_EXIT_STATUS), name),
         requires_python=_parse_requires(fields.get(_REQUIRES), name),
+        checks=_check_lines(module) if _CHECKS in fields else (),
     )
+
+
+def _check_lines(module: ast.Module) -> tuple[tuple[int, str], ...]:
+    """The ``Checks:`` field's lines with their line in the file (the docstring's raw
+    text, whose lines are the file's from where the string starts)."""
+    node = module.body[0]
+    assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    raw = str(node.value.value).splitlines()
+    found: list[tuple[int, str]] = []
+    inside = False
+    for k, text in enumerate(raw):
+        match = _FIELD_RE.match(text.strip())
+        if match:
+            inside = match.group(1).lower() == _CHECKS.lower()
+            text = match.group(2) if inside else ""
+        if inside and text.strip():
+            found.append((node.lineno + k, text.strip()))
+    return tuple(found)
 
 
 def _parse_exit_status(lines: list[str] | None, name: str) -> int:
@@ -235,6 +272,7 @@ def load_snippet(path: Path, *, bundled: bool = False) -> Snippet:
         exit_status=meta.exit_status,
         bundled=bundled,
         requires_python=meta.requires_python,
+        checks=meta.checks,
     )
 
 
@@ -320,3 +358,38 @@ def resolve_program(arg: str) -> Path | None:
     if path.is_file() or any(sep in arg for sep in separators) or arg.endswith(".py"):
         return path
     return _bundled_paths().get(arg)
+
+
+def exercises_dir() -> Path:
+    """The folder of the bundled exercises."""
+    return bundled_dir() / "exercises"
+
+
+def _exercise_paths() -> dict[str, Path]:
+    directory = exercises_dir()
+    if not directory.is_dir():
+        return {}
+    return {
+        path.stem: path
+        for path in directory.glob("*.py")
+        if not path.name.startswith("_") and "." not in path.stem and path.is_file()
+    }
+
+
+def _with_solution(snippet: Snippet) -> Snippet:
+    from dataclasses import replace
+
+    solution = snippet.path.with_name(f"{snippet.name}.solution.py")
+    return replace(snippet, solution=solution if solution.is_file() else None)
+
+
+def list_exercises() -> list[Snippet]:
+    """The bundled exercises, by name; raises :class:`SnippetError` on a broken one."""
+    paths = _exercise_paths()
+    return [_with_solution(load_snippet(paths[n], bundled=True)) for n in sorted(paths)]
+
+
+def find_exercise(name: str) -> Snippet | None:
+    """The bundled exercise called ``name``, or None."""
+    path = _exercise_paths().get(name) if _NAME_RE.match(name) else None
+    return _with_solution(load_snippet(path, bundled=True)) if path is not None else None

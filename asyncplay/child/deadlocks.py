@@ -56,22 +56,26 @@ def check_deadlock(tracer: Any, loop: Any, stuck: bool) -> None:
             awaits[t] = [w]
     cycle = find_cycle(awaits, lambda t: tracer.lookup(t).tid)
     if cycle:
-        report_deadlock(tracer, cycle, True)
+        report_deadlock(tracer, cycle, True, stuck)
     elif stuck and stalled:
-        report_deadlock(tracer, tasks, False)
+        report_deadlock(tracer, tasks, False, True)
 
 
-def report_deadlock(tracer: Any, tasks: list[Any], cycle: bool) -> None:
-    """One warning per distinct deadlock (the loop may wake and wait again)."""
+def report_deadlock(tracer: Any, tasks: list[Any], cycle: bool, stuck: bool = False) -> None:
+    """One warning per distinct deadlock (the loop may wake and wait again); a cycle
+    first told while a timer or I/O could still wake the loop is told once more, with
+    ``stuck``, when nothing can: a consumer may end the run there."""
     recs = [(tracer.lookup(t), t) for t in tasks]
     if not cycle:
         recs = sorted((p for p in recs if not p[0].internal), key=lambda p: p[0].tid)
         if not recs:
             return
     key = (cycle, frozenset(r.tid for r, _t in recs))
-    if key in tracer.deadlocks:
+    if key in tracer.deadlocks and (not stuck or (key, "stuck") in tracer.deadlocks):
         return
     tracer.deadlocks.add(key)
+    if stuck:
+        tracer.deadlocks.add((key, "stuck"))
     text = tracer.strings.text
     parts = []
     where: list[tuple[str | None, int]] = []
@@ -106,6 +110,7 @@ def report_deadlock(tracer: Any, tasks: list[Any], cycle: bool) -> None:
             "line": where[0][1] or None,
             "tasks": [r.tid for r, _t in recs],
             "cycle": cycle,
+            "stuck": stuck,
         },
         now=True,
     )

@@ -1,6 +1,7 @@
 """The ``asyncplay`` command: dispatch (the console script is ``asyncplay.cli:main``).
 
-``args`` reads the command line, ``run``, ``replay`` and ``doctor`` are the commands, and
+``args`` reads the command line, ``run``, ``replay``, ``check`` (and ``exercises``) and
+``doctor`` are the commands, and
 without one the editor opens. The ``run`` path imports neither Textual nor asyncio, and a
 well-formed ``run`` command line is parsed without argparse: start-up time is part of the
 hello-world budget. Every usage problem is one line on stderr and exit status 2; an
@@ -27,7 +28,7 @@ def _cmd_snippets(ns: SimpleNamespace) -> int:
     return 0
 
 
-_COMMANDS = ("run", "snippets", "replay", "doctor", "attach")
+_COMMANDS = ("run", "snippets", "replay", "doctor", "attach", "check", "exercises")
 
 
 def _cmd_tui(argv: list[str]) -> int:
@@ -84,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
             from asyncplay.cli.attach import attach
 
             return attach(ns)
+        if ns.command == "check":
+            from asyncplay.cli.check import check
+
+            return check(ns)
+        if ns.command == "exercises":
+            from asyncplay.cli.check import exercises
+
+            return exercises(ns)
         if ns.command == "doctor":
             from asyncplay.cli.doctor import doctor
 

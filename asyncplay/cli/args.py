@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 __all__ = [
+    "CHECK_OPTIONS",
     "REPLAY_FLAGS",
     "REPLAY_OPTIONS",
     "RUN_FLAGS",
@@ -228,6 +229,8 @@ WRITE_HELP = (
     "are writable already, the rest of the machine is read-only (docs/sandbox.md)"
 )
 
+# The options of ``run`` that ``check`` takes too.
+CHECK_OPTIONS = ("--clock", "--python", "--timeout", "--slow-step", "--sandbox", "--network")
 # The options of ``run`` that ``replay`` takes too: they only shape the views.
 REPLAY_OPTIONS = ("--sort", "--filter", "--trace")
 REPLAY_FLAGS = ("--json", "--quiet", "--all-tasks", "--timeline", "--graph")
@@ -456,6 +459,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="One line per sandbox layer (bwrap, cgroup, rlimit): whether it works "
         "here, and why not; then the lab policy in force (its files, each ceiling and "
         "default; docs/sandbox.md).",
+    )
+    chk = sub.add_parser(
+        "check",
+        help="run an exercise and say which of its checks pass (exit 0: all, 1: not all)",
+        description="Run FILE (or the bundled exercise NAME's starting code, or with "
+        "--solution its solution) and print one line per check of its docstring's 'Checks:' "
+        "(docs/exercises.md): passed or not, and why, from the run. The virtual clock is "
+        "the default; a run stuck in a deadlock is ended at once.",
+    )
+    chk.add_argument("--solution", action="store_true", help="check the exercise's solution")
+    chk.add_argument("--json", action="store_true", help="one JSON object (for an autograder)")
+    for flag in CHECK_OPTIONS:
+        dest, conv, default, metavar, help_ = RUN_OPTIONS[flag]
+        kwargs = {"dest": dest, "metavar": metavar, "help": help_}
+        if conv is not None:
+            kwargs["type"] = checked(conv)
+        if flag == "--clock":
+            kwargs["help"] = f"{help_} (default here: virtual)"
+        chk.add_argument(flag, **kwargs)
+    chk.add_argument("target", metavar="FILE|NAME", help="an exercise file or a bundled name")
+    sub.add_parser(
+        "exercises",
+        help="list the bundled exercises",
+        description="List the bundled exercises: their names (for 'asyncplay check NAME') "
+        "and titles.",
     )
     sub.add_parser(
         "snippets",

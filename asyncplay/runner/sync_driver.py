@@ -31,7 +31,11 @@ COALESCE = 0.004
 
 
 def run_blocking(
-    spec: RunSpec, on_event: EventSink, on_raw: RawSink | None = None, stdin: str = "inherit"
+    spec: RunSpec,
+    on_event: EventSink,
+    on_raw: RawSink | None = None,
+    stdin: str = "inherit",
+    stop_on: Callable[[dict], bool] | None = None,
 ) -> dict:
     """Run ``spec`` to its end, feeding every event to ``on_event``; returns ``run_end``.
 
@@ -40,6 +44,9 @@ def run_blocking(
 
     ``stdin="inherit"`` passes asyncplay's stdin on, unless it is a terminal: the program
     never holds the user's tty (``tty_input``), it gets a pipe of what the user types.
+
+    ``stop_on``: an event it says yes to ends the run at once (``asyncplay check`` ends a
+    run stuck in a deadlock); the run ends as ``stopped``.
     """
     relay_tty = stdin == "inherit" and is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin)
@@ -105,6 +112,8 @@ def run_blocking(
                         on_raw(key.data, raw)
                     for ev in events:
                         on_event(ev)
+                        if stop_on is not None and core.kill_reason is None and stop_on(ev):
+                            core.kill("stopped")
                     if eof:
                         sel.unregister(key.fd)
                         open_streams.discard(key.fd)
