@@ -199,6 +199,9 @@ def test_asyncplay_killed_mid_attach_the_program_unhooks(tmp_path):
         deadline = time.monotonic() + 10
         while prog.tick()["hooked"] != [True, True]:  # (ticks printed before the attach)
             assert time.monotonic() < deadline
+        second = _attach("--json", "--timeout", "1", str(prog.proc.pid))  # one at a time
+        assert second.returncode == exits.ATTACH_NO_LOOP
+        assert "another asyncplay is attached" in second.stderr
         attacher.kill()
         attacher.wait()
         _unhooked(prog, baseline)
@@ -432,5 +435,58 @@ async def test_closing_the_playground_detaches(tmp_path):
             await wait_for(pilot, lambda: app.model is not None and app.model.steps > 3)
             await app.action_quit()
         _unhooked(prog, baseline)
+    finally:
+        prog.kill()
+
+
+# ---- the undo ----------------------------------------------------------------------------
+
+
+def test_patches_put_back_own_and_inherited_attributes_and_leave_later_ones():
+    from asyncplay.child.patches import Patches
+
+    class Base:
+        def f(self) -> str:
+            return "base"
+
+    class Kid(Base):
+        def g(self) -> str:
+            return "kid"
+
+    def f_new(self) -> str:
+        return "f"
+
+    def g_new(self) -> str:
+        return "g"
+
+    def theirs(self) -> str:
+        return "theirs"
+
+    orig_g = Kid.__dict__["g"]
+    patches = Patches()
+    patches.set(Kid, "f", f_new)  # inherited: deleted again on undo
+    patches.set(Kid, "g", g_new)  # its own: put back
+    patches.set(Base, "f", theirs)
+    assert Kid().f() == "f" and Kid().g() == "g"
+    Base.f = lambda self: "later"  # someone replaced ours after us: theirs stays
+    assert patches.undo() == ["f"]
+    assert "f" not in Kid.__dict__ and Kid.__dict__["g"] is orig_g
+    assert Kid().f() == "later" and len(patches) == 0
+
+
+def test_a_runtime_the_program_cannot_load_is_one_line(tmp_path, monkeypatch):
+    """asyncplay's folder unreadable to the program's user (here: not there at all)."""
+    from asyncplay.runner import attach_session
+
+    prog = Program(tmp_path, _python("python3.14"))
+    try:
+        baseline = prog.tick()
+        monkeypatch.setattr(attach_session, "_package_root", lambda: str(tmp_path / "gone"))
+        with pytest.raises(attach_session.Refused) as refused:
+            attach_session.AttachSession(prog.proc.pid).start()
+        assert refused.value.status == exits.INTERNAL
+        assert "could not load asyncplay's runtime (ModuleNotFoundError" in str(refused.value)
+        _unhooked(prog, baseline)
+        assert prog.stderr() == b""
     finally:
         prog.kill()

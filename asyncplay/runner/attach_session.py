@@ -53,6 +53,13 @@ def _asyncplay_attach(root, sock, token):
     writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         from asyncplay.child import attached
+    except Exception as exc:
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(sock)
+            s.sendall(f"{token}\\n!{type(exc).__name__}: {exc}\\n".encode())
+        return
     finally:
         sys.dont_write_bytecode = writes
         while root in sys.path:
@@ -79,6 +86,27 @@ INJECT = (
     "    print(type(e).__name__ + ': ' + str(e))\n"
     "    sys.exit(1)\n"
 )
+
+
+PREFIX = "asyncplay-attach-"
+
+
+def _sweep(base: str) -> None:
+    """Folders an attach had to leave (its script still pending in a program that never
+    ran it) go once that program is gone."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(PREFIX) :].split("-")[0]
+        if name.startswith(PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            path = os.path.join(base, name)
+            try:
+                if os.stat(path).st_uid == os.getuid():
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                continue
 
 
 def _package_root() -> str:
@@ -115,7 +143,8 @@ class AttachSession:
         base = os.environ.get("XDG_RUNTIME_DIR")
         if not base or not os.path.isdir(base):
             base = tempfile.gettempdir()
-        self._dir = d = tempfile.mkdtemp(prefix="asyncplay-attach-", dir=base)
+        _sweep(base)
+        self._dir = d = tempfile.mkdtemp(prefix=f"{PREFIX}{self.pid}-", dir=base)
         try:
             return self._start(target, d)
         except BaseException:
@@ -172,6 +201,13 @@ class AttachSession:
         line, _, rest = head.partition(b"\n")
         if not secrets.compare_digest(line, token.encode()):
             raise Refused("the connection did not come from the program", exits.INTERNAL)
+        if rest.startswith(b"!"):  # the bootstrap could not import the runtime
+            why = rest[1:].split(b"\n")[0].decode("utf-8", "replace")[:200]
+            raise Refused(
+                f"process {self.pid} could not load asyncplay's runtime ({why}): its user "
+                f"must be able to read {_package_root()}",
+                exits.INTERNAL,
+            )
         events = [self.run_start_event()]
         pending = self._decode(rest)
         deadline = time.monotonic() + 5.0
