@@ -73,7 +73,7 @@ class Program:
         script.write_text(DEMO)
         self.err = open(tmp_path / "demo.err", "w+b")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [python, *args, str(script)] if not args or args[-1] != "--" else [python, str(script)],
+            [python, *args, str(script)],
             stdout=subprocess.PIPE,
             stderr=self.err,
             env=env,
@@ -490,3 +490,91 @@ def test_a_runtime_the_program_cannot_load_is_one_line(tmp_path, monkeypatch):
         assert prog.stderr() == b""
     finally:
         prog.kill()
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _as_nobody_possible(py: str) -> None:
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as nobody")
+    probe = subprocess.run(
+        [*NOBODY, py, "-c", "import asyncplay.cli"], cwd=ROOT, capture_output=True, timeout=30
+    )
+    if probe.returncode != 0:
+        pytest.skip("the checkout is not readable by nobody")
+
+
+def test_a_plain_user_attaches_to_their_own_program_not_to_an_undumpable_one(tmp_path):
+    """No root, no capability: nobody attaches to nobody's program (asyncplay itself on
+    Debian's python3.14); a program that made itself undumpable is refused."""
+    py = _python("python3.14")
+    _as_nobody_possible(py)
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="asyncplay-attach-test-"))  # nobody reads it
+    os.chmod(shared, 0o755)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(shared)}
+    prog = Program(shared, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", py)
+    shut = None
+    try:
+        baseline = prog.tick()
+        done = subprocess.run(
+            [*NOBODY, py, "-m", "asyncplay", "attach", "--json", "--timeout", "0.5",
+             str(prog.proc.pid)],
+            cwd=ROOT, capture_output=True, text=True, timeout=30, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert '"task_existing"' in done.stdout
+        _unhooked(prog, baseline)
+        code = (
+            "import ctypes, asyncio\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+            "async def m():\n    print('up', flush=True)\n    await asyncio.sleep(60)\n"
+            "asyncio.run(m())"
+        )
+        shut = _started([*NOBODY, py, "-c", code])
+        refused = subprocess.run(
+            [*NOBODY, py, "-m", "asyncplay", "attach", str(shut.pid)],
+            cwd=ROOT, capture_output=True, text=True, timeout=30, env=env,
+        )  # fmt: skip
+        assert refused.returncode == exits.ATTACH_PTRACE, refused.stderr
+        assert "not dumpable" in refused.stderr
+    finally:
+        if shut is not None:
+            _stop(shut)
+        prog.kill()
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_loop_in_another_thread_is_not_reached(tmp_path):
+    """sys.remote_exec runs in the main thread only: one blocked in join() never runs it."""
+    from asyncplay.runner.attach_session import AttachSession, Refused
+
+    code = (
+        "import asyncio, threading\n"
+        "async def m():\n    print('up', flush=True)\n    await asyncio.sleep(60)\n"
+        "t = threading.Thread(target=asyncio.run, args=(m(),))\nt.start()\nt.join()"
+    )
+    proc = _started([_python("python3.14"), "-c", code])
+    try:
+        with pytest.raises(Refused) as refused:
+            AttachSession(proc.pid, connect_timeout=1.0).start()
+        assert refused.value.status == exits.ATTACH_NO_ANSWER
+        assert "another thread" in str(refused.value)
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("pyname", PYTHONS)
+def test_an_idle_loop_is_woken(pyname):
+    """A loop asleep for a minute with nothing else to do: without the self-pipe wake-up the
+    script would wait for that timer, and the attach would give up after 10 s."""
+    proc = _started([_python(pyname), "-c", LOOP])
+    try:
+        start = time.monotonic()
+        done = _attach("--json", "--timeout", "0.2", str(proc.pid))
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - start < 8
+        assert '"task_existing"' in done.stdout and "sleep(60)" in done.stdout
+    finally:
+        _stop(proc)
