@@ -18,6 +18,7 @@ queue-heavy program pays a few attribute updates per put/get, not a record.
 from __future__ import annotations
 
 import _thread
+import collections
 import dis
 import sys
 import time
@@ -43,7 +44,6 @@ KINDS = (
     "Lock",
     "Event",
 )
-SAMPLE_EVERY = 0.001  # seconds between two size samples of a queue (the last one wins)
 _STORES = ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF")
 _perf = time.perf_counter
 
@@ -52,9 +52,10 @@ class _Stats:
     """One primitive's figures. Times are ``perf_counter`` values until sent."""
 
     __slots__ = (
-        "id", "kind", "puts", "gets", "size", "peak", "samples", "last_sample", "every",
+        "id", "kind", "puts", "gets", "size", "peak", "samples", "last_sample",
         "put_wait", "get_wait", "joiners", "max_joiners", "acquisitions", "holders",
         "waiters", "max_waiters", "longest_wait", "held", "set_since", "total_waited",
+        "items", "sent",
     )  # fmt: skip
 
     def __init__(self, sid: int, kind: str) -> None:
@@ -62,8 +63,7 @@ class _Stats:
         self.kind = kind
         self.puts = self.gets = self.size = self.peak = 0
         self.samples: list[list] = []
-        self.last_sample = -1.0
-        self.every = SAMPLE_EVERY
+        self.last_sample = -1  # the size last sent
         self.put_wait = self.get_wait = 0.0
         self.joiners = self.max_joiners = 0
         self.acquisitions = 0
@@ -74,6 +74,8 @@ class _Stats:
         self.total_waited = 0.0
         self.held = 0.0
         self.set_since: float | None = None  # an Event: set since then
+        self.items: Any = ()  # a queue's own container (its size is its length)
+        self.sent: tuple = ()  # the figures last sent (see send_states)
 
 
 class _Registry:
@@ -83,7 +85,6 @@ class _Registry:
         self.tracer = tracer
         self.next_id = 1
         self.live: list[_Stats] = []
-        self.dirty: set[_Stats] = set()
         self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
         self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
         self.flush_wrapped = False
@@ -204,25 +205,11 @@ def _assigned_name(reg: _Registry, code: Any, lasti: int) -> str | None:
 # ---- figures ----------------------------------------------------------------------------
 
 
-def _sample(reg: _Registry, st: _Stats, size: int) -> None:
-    now = _perf()
-    st.size = size
-    if size > st.peak:
-        st.peak = size
-    if now - st.last_sample >= st.every or not st.samples:
-        st.samples.append([now, size])
-        st.last_sample = now
-    else:
-        st.samples[-1][1] = size
-    reg.dirty.add(st)
-
-
 def _start_wait(reg: _Registry, st: _Stats, why: str) -> list:
     entry = [reg.tracer.current, _perf(), why]
     st.waiters.append(entry)
     if len(st.waiters) > st.max_waiters:
         st.max_waiters = len(st.waiters)
-    reg.dirty.add(st)
     return entry
 
 
@@ -235,24 +222,21 @@ def _end_wait(reg: _Registry, st: _Stats, entry: list) -> float:
     if waited > st.longest_wait:
         st.longest_wait = waited
     st.total_waited += waited
-    reg.dirty.add(st)
     return waited
-
-
-def _acquired(reg: _Registry, st: _Stats) -> None:
-    st.acquisitions += 1
-    st.holders.append([reg.tracer.current, _perf()])
-    reg.dirty.add(st)
 
 
 def _released(reg: _Registry, st: _Stats) -> None:
     holders = st.holders
     if not holders:
         return
-    current = reg.tracer.current
-    at = next((n for n, h in enumerate(holders) if h[0] is current), 0)
+    at = 0
+    if len(holders) > 1:  # a semaphore: the releasing task's own hold, else the oldest
+        current = reg.tracer.current
+        for n, h in enumerate(holders):
+            if h[0] is current:
+                at = n
+                break
     st.held += _perf() - holders.pop(at)[1]
-    reg.dirty.add(st)
 
 
 async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = None) -> Any:
@@ -282,54 +266,81 @@ async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = No
 # ---- the wrappers, per object --------------------------------------------------------------
 
 
-def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
-    orig_put, orig_get = q.put, q.get
-    orig_put_nowait, orig_get_nowait, orig_join = q.put_nowait, q.get_nowait, q.join
-    qsize, full, empty = q.qsize, q.full, q.empty
+class _WaitLine(collections.deque):
+    """A traced queue's ``_putters`` / ``_getters``: asyncio appends a future only when a
+    task is about to block on a full / empty queue, and takes it out (``popleft`` when it
+    wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
+    line costs the queue nothing."""
 
+    def __init__(self, reg: _Registry, st: _Stats, why: str) -> None:
+        super().__init__()
+        self.reg, self.st, self.why = reg, st, why
+        self.entries: dict = {}  # future -> waiter entry
+
+    def append(self, fut: Any) -> None:
+        super().append(fut)
+        try:
+            st = self.st
+            st.samples.append((_perf(), len(st.items)))  # full or empty: a size to show
+            self.entries[fut] = _start_wait(self.reg, st, self.why)
+        except Exception as exc:  # the tracer must never break the program
+            report_failure(self.reg.tracer, "queue wait", exc)
+
+    def _ended(self, fut: Any) -> None:
+        entry = self.entries.pop(fut, None)
+        if entry is not None:
+            try:
+                waited = _end_wait(self.reg, self.st, entry)
+                if self.why == "put":
+                    self.st.put_wait += waited
+                else:
+                    self.st.get_wait += waited
+            except Exception as exc:  # the tracer must never break the program
+                report_failure(self.reg.tracer, "queue wait", exc)
+
+    def popleft(self) -> Any:
+        fut = super().popleft()
+        self._ended(fut)
+        return fut
+
+    def remove(self, fut: Any) -> None:
+        super().remove(fut)
+        self._ended(fut)
+
+
+def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
+    orig_put_nowait, orig_join = q.put_nowait, q.join
+    items = q._queue
+
+    # The one wrapper that runs for every item (bench/primitives.py measures it): a put
+    # counts, and the size's peak can only be reached by one. Items out are puts minus
+    # the size, and the size over time is sampled where it settles: when a task blocks on
+    # the queue and at each flush (when the loop is about to wait, or every 50 ms).
     def put_nowait(item: Any) -> None:
         orig_put_nowait(item)
         st.puts += 1
-        _sample(reg, st, qsize())
-
-    def get_nowait() -> Any:
-        item = orig_get_nowait()
-        st.gets += 1
-        _sample(reg, st, qsize())
-        return item
-
-    def put(item: Any) -> Any:
-        if not full():
-            return orig_put(item)
-        return _timed(reg, st, "put", orig_put(item))
-
-    def get() -> Any:
-        if not empty():
-            return orig_get()
-        return _timed(reg, st, "get", orig_get())
+        if len(items) > st.peak:
+            st.peak = len(items)
 
     def join() -> Any:
         if not q._unfinished_tasks:
             return orig_join()
         return _joined(reg, st, orig_join())
 
-    for fn, orig in (
-        (put_nowait, orig_put_nowait),
-        (get_nowait, orig_get_nowait),
-        (put, orig_put),
-        (get, orig_get),
-        (join, orig_join),
-    ):
+    for fn, orig in ((put_nowait, orig_put_nowait), (join, orig_join)):
         fn.__qualname__ = orig.__qualname__
         fn.__doc__ = orig.__doc__
-    q.put_nowait, q.get_nowait, q.put, q.get, q.join = put_nowait, get_nowait, put, get, join
-    _sample(reg, st, qsize())
+    q.put_nowait, q.join = put_nowait, join
+    q._putters = _WaitLine(reg, st, "put")
+    q._getters = _WaitLine(reg, st, "get")
+    st.items = items
+    st.peak = len(items)
+    st.samples.append((_perf(), len(items)))
 
 
 async def _joined(reg: _Registry, st: _Stats, coro: Any) -> Any:
     st.joiners += 1
     st.max_joiners = max(st.max_joiners, st.joiners)
-    reg.dirty.add(st)
     try:
         return await coro
     except BaseException as exc:
@@ -337,15 +348,6 @@ async def _joined(reg: _Registry, st: _Stats, coro: Any) -> Any:
         raise
     finally:
         st.joiners -= 1
-        reg.dirty.add(st)
-
-
-def _free(lock: Any) -> bool:
-    """Whether asyncio's ``Lock.acquire`` takes ``lock`` at once (its own fast path)."""
-    if lock._locked:
-        return False
-    waiters = lock._waiters
-    return waiters is None or all(w.cancelled() for w in waiters)
 
 
 def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
@@ -353,37 +355,58 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
     lock's; wait() releases and re-acquires through the instance's names, so here)."""
     orig_acquire, orig_release = obj.acquire, obj.release
     kind = st.kind
-    if kind == "Lock":
+    tracer = reg.tracer
+    holders = st.holders
+    perf = _perf
 
-        def free() -> bool:
-            return _free(obj)
+    # Whether asyncio's acquire() will take it at once (its own fast path; a line of
+    # waiters all cancelled takes the timed way, which then times next to nothing). The
+    # fast path is inlined per kind: it runs for every acquire (bench/primitives.py).
+    def acquired(reg: _Registry, st: _Stats) -> None:
+        st.acquisitions += 1
+        holders.append((tracer.current, perf()))
 
-    elif kind == "Condition":
+    if kind == "Condition":
         inner = obj._lock  # the program's own Lock, or the one asyncio made for it
         plain = hasattr(inner, "_locked") and hasattr(inner, "_waiters")
 
-        def free() -> bool:
-            return _free(inner) if plain else not inner.locked()
+        def acquire() -> Any:
+            if not (inner._locked or inner._waiters) if plain else not inner.locked():
+                st.acquisitions += 1
+                holders.append((tracer.current, perf()))
+                return orig_acquire()
+            current = tracer.current
+            for w in st.waiters:
+                if w[0] is current and current is not None:
+                    # Condition.wait() re-acquiring: the task counts as waiting already.
+                    return _timed_acquire_inside_wait(acquired, reg, st, orig_acquire())
+            return _timed(reg, st, "acquire", orig_acquire(), acquired)
+
+    elif kind == "Lock":
+
+        def acquire() -> Any:
+            if not (obj._locked or obj._waiters):
+                st.acquisitions += 1
+                holders.append((tracer.current, perf()))
+                return orig_acquire()
+            return _timed(reg, st, "acquire", orig_acquire(), acquired)
 
     else:
-        locked = obj.locked
 
-        def free() -> bool:
-            return not locked()
-
-    def acquire() -> Any:
-        current = reg.tracer.current
-        if any(w[0] is current and current is not None for w in st.waiters):
-            # Condition.wait() re-acquiring: the task already counts as waiting.
-            return _timed_acquire_inside_wait(reg, st, orig_acquire())
-        if free():
-            _acquired(reg, st)
-            return orig_acquire()
-        return _timed(reg, st, "acquire", orig_acquire(), _acquired)
+        def acquire() -> Any:
+            if obj._value > 0 and not obj._waiters:
+                st.acquisitions += 1
+                holders.append((tracer.current, perf()))
+                return orig_acquire()
+            return _timed(reg, st, "acquire", orig_acquire(), acquired)
 
     def release() -> None:
         orig_release()
-        _released(reg, st)
+        if holders:
+            if len(holders) == 1 or holders[0][0] is tracer.current:
+                st.held += perf() - holders.pop(0)[1]
+            else:
+                _released(reg, st)
 
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
@@ -399,13 +422,13 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
         obj.wait = wait
 
 
-async def _timed_acquire_inside_wait(reg: _Registry, st: _Stats, coro: Any) -> Any:
+async def _timed_acquire_inside_wait(acquired: Any, reg: _Registry, st: _Stats, coro: Any) -> Any:
     try:
         result = await coro
     except BaseException as exc:
         drop_own_frame(exc)
         raise
-    _acquired(reg, st)
+    acquired(reg, st)
     return result
 
 
@@ -418,7 +441,6 @@ def _trace_event(reg: _Registry, st: _Stats, ev: Any) -> None:
     def wait() -> Any:
         if is_set():
             st.acquisitions += 1
-            reg.dirty.add(st)
             return orig_wait()
         return _timed(reg, st, "wait", orig_wait(), waited)
 
@@ -427,14 +449,12 @@ def _trace_event(reg: _Registry, st: _Stats, ev: Any) -> None:
         orig_set()
         if not was:
             st.set_since = _perf()
-            reg.dirty.add(st)
 
     def clear() -> None:
         orig_clear()
         if st.set_since is not None:
             st.held += _perf() - st.set_since
             st.set_since = None
-            reg.dirty.add(st)
 
     for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
         fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__
@@ -454,7 +474,7 @@ def _wrap_flush(reg: _Registry) -> None:
     get_ident = _thread.get_ident
 
     def flush() -> None:
-        if reg.dirty and get_ident() == loop_thread:
+        if get_ident() == loop_thread:
             send_states(reg)
         orig()
 
@@ -462,14 +482,21 @@ def _wrap_flush(reg: _Registry) -> None:
 
 
 def send_states(reg: _Registry) -> None:
-    """One ``primitive_state`` record per primitive changed since the last call."""
+    """One ``primitive_state`` record per primitive changed since the last call. The hot
+    paths (put, get, acquire, release) only count; what changed is found here, by the
+    figures, once per flush (a few objects), not marked on every call."""
     tracer = reg.tracer
     try:
-        dirty = list(reg.dirty)
-        reg.dirty.clear()
         t0 = tracer.t0
         now = _perf()
-        for st in sorted(dirty, key=lambda s: s.id):
+        for st in reg.live:
+            key = (
+                st.puts, st.acquisitions, st.held, len(st.holders), len(st.waiters),
+                st.joiners, st.set_since, st.max_waiters, len(st.samples), len(st.items),
+            )  # fmt: skip
+            if key == st.sent:
+                continue
+            st.sent = key
             held = st.held + sum(now - h[1] for h in st.holders)
             if st.set_since is not None:
                 held += now - st.set_since
@@ -485,16 +512,21 @@ def send_states(reg: _Registry) -> None:
                 "held": held,
             }
             if st.kind.endswith("Queue"):
+                size = len(st.items)
+                samples = st.samples
+                if not samples or samples[-1][1] != size or st.last_sample != size:
+                    samples.append((now, size))
+                st.last_sample = size
                 event.update(
-                    size=st.size,
+                    size=size,
                     peak_size=st.peak,
                     puts=st.puts,
-                    gets=st.gets,
+                    gets=max(0, st.puts - size),
                     put_wait=st.put_wait + sum(now - w[1] for w in st.waiters if w[2] == "put"),
                     get_wait=st.get_wait + sum(now - w[1] for w in st.waiters if w[2] == "get"),
                     join_waiters=st.joiners,
                     max_join_waiters=st.max_joiners,
-                    sizes=[[max(0.0, t - t0), n] for t, n in st.samples],
+                    sizes=[[max(0.0, t - t0), n] for t, n in samples],
                 )
                 st.samples = []
             elif st.kind == "Event":

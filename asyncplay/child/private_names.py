@@ -36,8 +36,10 @@ PRIVATE_NAMES = {
     # Semaphore's permits at creation, a Queue's count of items not yet task_done()
     "asyncio.locks.Lock()": ("_locked", "_waiters"),
     "asyncio.locks.Condition()": ("_lock",),
-    "asyncio.locks.Semaphore()": ("_value",),
-    "asyncio.queues.Queue()": ("_unfinished_tasks",),
+    "asyncio.locks.Semaphore()": ("_value", "_waiters"),
+    # a Queue's items, count of items not yet task_done(), and lines of blocked putters
+    # and getters (replaced by a deque that times the waits)
+    "asyncio.queues.Queue()": ("_queue", "_unfinished_tasks", "_putters", "_getters"),
     # executor_jobs.py: the loop's default pool, once run_in_executor(None, ...) made it
     "asyncio.base_events.BaseEventLoop()": (
         "_ready",
