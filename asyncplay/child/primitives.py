@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import _thread
 import collections
-import dis
 import sys
 import time
 
@@ -178,6 +177,8 @@ def _assigned_name(reg: _Registry, code: Any, lasti: int) -> str | None:
         return table[lasti]
     name = None
     try:
+        import dis  # only once the program made a primitive: it costs start-up time
+
         ins = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "NOP")]
         at = next((n for n, i in enumerate(ins) if i.offset == lasti), None)
         if at is not None and at + 1 < len(ins):

@@ -233,7 +233,7 @@ WRITE_HELP = (
 CHECK_OPTIONS = ("--clock", "--python", "--timeout", "--slow-step", "--sandbox", "--network")
 # The options of ``run`` that ``replay`` takes too: they only shape the views.
 REPLAY_OPTIONS = ("--sort", "--filter", "--trace")
-REPLAY_FLAGS = ("--json", "--quiet", "--all-tasks", "--timeline", "--graph")
+REPLAY_FLAGS = ("--json", "--quiet", "--all-tasks", "--timeline", "--queue-sizes", "--graph")
 RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--json": (
         "json",
@@ -245,6 +245,10 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--timeline": (
         "timeline",
         "draw a timeline of the tasks on stderr at the end (one lane per task, even with --quiet)",
+    ),
+    "--queue-sizes": (
+        "queue_sizes",
+        "with --timeline, a lane per asyncio queue the program made: its size over time",
     ),
     "--graph": (
         "graph",

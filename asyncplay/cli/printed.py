@@ -109,6 +109,7 @@ def views(model: RunModel, ns: SimpleNamespace, cwd: str) -> str:
         parts.append(graph.graph_text(model, ns.all_tasks, cwd, ascii_only))
     if getattr(ns, "timeline", False):
         from asyncplay.views import summary, timeline
+        from asyncplay.views.timeline_objects import ObjectLanes
 
         parts.append(
             timeline.timeline_text(
@@ -117,6 +118,7 @@ def views(model: RunModel, ns: SimpleNamespace, cwd: str) -> str:
                 tasks=summary.select(model, ns.all_tasks, ns.filter),
                 ascii_only=ascii_only,
                 colour=colour(sys.stderr),
+                extra=ObjectLanes(model, getattr(ns, "queue_sizes", False), ascii_only),
             )
         )
     return "\n".join(parts)

@@ -268,18 +268,22 @@ def object_sections(model: RunModel, cwd: str = ".", width: int = 0) -> list[str
     def where(file: str | None, line: int | None) -> str:
         return _where(file, line, cwd)
 
+    def heading(text: str) -> str:
+        line = f"── {text} " + "─" * 20
+        return line[:width] if width else line
+
     parts: list[str] = []
     rows = objects.queue_rows(model, where)
     if rows:
-        parts.append(f"── queues ({len(rows)}) " + "─" * 20)
+        parts.append(heading(f"queues ({len(rows)})"))
         parts += table(objects.QUEUE_COLUMNS, rows, width, shrink=(0,))
     rows = objects.lock_rows(model, where)
     if rows:
-        parts.append(f"── locks, semaphores, conditions, events ({len(rows)}) " + "─" * 20)
+        parts.append(heading(f"locks, semaphores, conditions, events ({len(rows)})"))
         parts += table(objects.LOCK_COLUMNS, rows, width, shrink=(0,))
     rows = objects.job_rows(model)
     if rows:
-        parts.append(f"── executor jobs ({len(model.executor_jobs)}) " + "─" * 20)
+        parts.append(heading(f"executor jobs ({len(model.executor_jobs)})"))
         parts += table(objects.JOB_COLUMNS, rows, width, shrink=(0, 1))
         lines = objects.pool_lines(model)
         parts += [line[:width] if width else line for line in lines]

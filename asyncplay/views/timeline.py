@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import Any
 
 from asyncplay.model import (
     SPAN_AWAITING,
@@ -283,8 +284,11 @@ def render(
     ascii_only: bool = False,
     colour: bool = False,
     label_width: int | None = None,
+    extra: list[tuple[str, str, bool]] = (),  # type: ignore[assignment]
 ) -> str:
-    """The text of ``--timeline``: a heading, the lanes, the axis and a legend."""
+    """The text of ``--timeline``: a heading, the lanes, the axis and a legend. ``extra``
+    lanes (executor threads, queue sizes: ``timeline_objects``) follow the tasks', as
+    (label, cells, whether the cells are codes to draw or text drawn already)."""
     glyphs = ASCII if ascii_only else UNICODE
     if label_width is None:
         label_width = label_width_for(lay, width)
@@ -298,12 +302,17 @@ def render(
         out.append(f"{name.ljust(label_width)} {_draw(lane.cells, glyphs, colour)}".rstrip())
     if lay.more:
         out.append(f"... {lay.more} more task(s) not drawn")
+    for text, cells, codes in extra:
+        name = shorten(text, label_width, "~" if ascii_only else "…")
+        drawn = _draw(cells, glyphs, colour) if codes else cells
+        out.append(f"{name.ljust(label_width)} {drawn}".rstrip())
     line, labels = axis(lay, ascii_only)
     pad = " " * (label_width + 1)
     out.append(pad + line)
     if labels:
         out.append(pad + labels)
     used = set().union(*(lane.cells for lane in lay.lanes)) if lay.lanes else set()
+    used |= set().union(*(cells for _t, cells, codes in extra if codes))
     line = ""
     for code, words in LEGEND:  # only the marks this picture uses, wrapped to the width
         if code not in used:
@@ -357,17 +366,22 @@ def timeline_text(
     ascii_only: bool = False,
     colour: bool = False,
     max_lanes: int = MAX_LANES,
+    extra: Any = None,
 ) -> str:
-    """``--timeline`` in one call: size the lanes to ``width`` and draw them."""
+    """``--timeline`` in one call: size the lanes to ``width`` and draw them. ``extra``
+    (start, end, cells) -> lanes of ``render``'s ``extra``, with their labels in
+    ``extra.labels`` (the executor and queue lanes of ``timeline_objects``)."""
     width = max(width, MIN_CELLS + 5)
     if tasks is None:
         tasks = [t for t in model.tasks.values() if all_tasks or not t.internal]
     if not tasks:
         dash = "-" if ascii_only else "─"
         return f"{dash * 2} timeline: no tasks to draw {dash * 20}"[:width]
-    label, cells = cells_for(width, [clean(t.label) for t in tasks[:max_lanes]])
+    labels = [clean(t.label) for t in tasks[:max_lanes]]
+    label, cells = cells_for(width, labels + (list(extra.labels) if extra else []))
     lay = layout(model, cells, tasks=tasks, max_lanes=max_lanes)
-    return render(lay, width, ascii_only, colour, label)
+    lanes = extra(lay.start, lay.end, lay.cells) if extra else []
+    return render(lay, width, ascii_only, colour, label, lanes)
 
 
 # ---- helpers for an interactive view (the TUI's timeline pane) ---------------------------
