@@ -190,14 +190,14 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
                 emit(out, printed.summary_line(model, ns))
             emit(out, printed.json_line(ev))
 
-        end = run_blocking(spec, on_event, None)
+        end = run_blocking(spec, on_event, None, exiting=True)
     else:
 
         def on_raw(name: str, data: bytes) -> None:
             cursor.feed(name, data)
             emit(out if name == "stdout" else err, data)
 
-        end = run_blocking(spec, fold, on_raw)
+        end = run_blocking(spec, fold, on_raw, exiting=True)
     problems = []
     if recorder is not None:
         recorder.close()

@@ -89,6 +89,9 @@ class SessionCore:
         self.trace_too_big = False
         self.watched_at = 0.0
         self.memory_checked_at = 0.0
+        # False when this process exits right after the run (the headless command): the
+        # sandbox's killed helpers are then left for init to reap, not waited for.
+        self.reap_helpers = True
 
     # ---- spawning ------------------------------------------------------------------
 
@@ -584,7 +587,7 @@ class SessionCore:
         if self.proc is not None:
             _LIVE_PIDS.discard(self.proc.pid)
         if self.confinement is not None:
-            self.confinement.close()
+            self.confinement.close(reap=self.reap_helpers)
         if self.channel_r >= 0:
             try:
                 os.close(self.channel_r)

@@ -36,11 +36,15 @@ def run_blocking(
     on_raw: RawSink | None = None,
     stdin: str = "inherit",
     stop_on: Callable[[dict], bool] | None = None,
+    exiting: bool = False,
 ) -> dict:
     """Run ``spec`` to its end, feeding every event to ``on_event``; returns ``run_end``.
 
     Ctrl+C in the terminal stops the program (SIGINT to its group, SIGKILL after a grace
     period) instead of abandoning it; a second Ctrl+C kills it at once.
+
+    ``exiting=True`` (the caller exits once the run is told): the sandbox's helpers,
+    killed with the run, are not waited for (some 30 ms for the network's).
 
     ``stdin="inherit"`` passes asyncplay's stdin on, unless it is a terminal: the program
     never holds the user's tty (``tty_input``), it gets a pipe of what the user types.
@@ -50,6 +54,7 @@ def run_blocking(
     """
     relay_tty = stdin == "inherit" and is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin)
+    core.reap_helpers = not exiting
     core.spawn()
     assert core.proc is not None
     tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None

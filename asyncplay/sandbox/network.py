@@ -196,6 +196,7 @@ class Outbound:
         self.run_dir = run_dir
         self.failure: str | None = None  # why the run has no outbound network
         self.helper: subprocess.Popen | None = None
+        self._killed = False  # the helper was sent SIGKILL (it may not be reaped yet)
         self._info_r, self._info_w = os.pipe()
         self._block_r, self._block_w = os.pipe()
         self._dns_r = -1  # the run's resolv.conf, for bwrap to read
@@ -371,20 +372,29 @@ class Outbound:
             for fd in keep:
                 os.close(fd)
 
-    def close(self) -> None:
-        """End the helper (closing its exit pipe is its signal) and reap it; idempotent."""
-        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w", "_dns_r")
-        self._stop_helper()
+    def close(self, wait: bool = True) -> None:
+        """End the helper (closing its exit pipe is its signal) and reap it; idempotent.
 
-    def _stop_helper(self) -> None:
+        ``wait=False`` kills it and returns at once: its death takes some 30 ms (the
+        kernel tears its tap device down), which the run's end then need not wait for.
+        A later ``close()`` reaps it; a process about to exit may leave that to init.
+        """
+        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w", "_dns_r")
+        self._stop_helper(wait)
+
+    def _stop_helper(self, wait: bool = True) -> None:
         """The helper has nothing to save: it is killed rather than waited for (it takes
         some 30 ms to notice its exit pipe). The pipe stays its end if asyncplay dies."""
         self._close_fds("_exit_w")
         if self.helper is not None:
-            try:
-                self.helper.kill()
-            except OSError:
-                pass  # already gone (and reaped)
+            if self.helper.returncode is None and not self._killed:
+                self._killed = True
+                try:
+                    self.helper.kill()
+                except OSError:
+                    pass  # already gone (and reaped)
+            if not wait:
+                return
             try:
                 self.helper.wait(timeout=5.0)
             except (subprocess.TimeoutExpired, ChildProcessError):
