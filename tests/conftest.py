@@ -100,13 +100,17 @@ def assert_nothing_left(grace: float = 3.0) -> None:
         time.sleep(0.05)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The sandbox's test modules run again as an unprivileged user in CI (.ci/run picks
     ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
-    mark their own tests with ``pytest.mark.unprivileged``."""
+    mark their own tests with ``pytest.mark.unprivileged``. Tests marked ``asyncio_suite``
+    (CPython's whole asyncio suite, minutes per version) run only when ``-m`` names them."""
+    opted_in = "asyncio_suite" in (config.option.markexpr or "")
     for item in items:
         if item.path.name.startswith("test_sandbox"):
             item.add_marker(pytest.mark.unprivileged)
+        if not opted_in and item.get_closest_marker("asyncio_suite"):
+            item.add_marker(pytest.mark.skip(reason="opt-in: python -m pytest -m asyncio_suite"))
 
 
 @pytest.fixture(autouse=True)

@@ -53,10 +53,11 @@ def _real_executable(executable: str, version: str) -> str | None:
 
 
 @functools.cache
-def find_pythons() -> dict[str, str]:
-    """Map each installed supported version ("3.12") to a working interpreter path."""
+def find_pythons(versions: tuple[str, ...] = SUPPORTED_VERSIONS) -> dict[str, str]:
+    """Map each installed version of ``versions`` (by default the supported ones, "3.12")
+    to a working interpreter path."""
     pythons: dict[str, str] = {}
-    for version in SUPPORTED_VERSIONS:
+    for version in versions:
         for candidate in _candidates(version):
             real = _real_executable(candidate, version)
             if real:
