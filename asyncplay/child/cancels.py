@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from asyncplay.child.failures import report_failure
+from asyncplay.child.own_frames import drop_own_frame
 from asyncplay.child.private_names import CANCEL_CAUSES
 from asyncplay.child.slow_steps import program_line
 
@@ -32,6 +33,17 @@ if TYPE_CHECKING:
 # Sources of the cancels in progress: a cancel passes itself on to the future the task
 # awaits (another task, a gather), whose cancel then inherits the outer one's source.
 _cancel_sources: list[tuple] = []
+# A cancel passed on down a chain of tasks each awaiting the next: asyncio's C tasks pass
+# it on in C, but each traced task's ``cancel`` is a Python frame, and a chain of a
+# thousand would end in a RecursionError full of the runtime's frames where python has
+# none. Past NESTED_CANCELS levels a cancel is noted here and done by the outermost
+# traced cancel once the one that passed it on has returned (True, as a pending task's
+# cancel always returns), depth first as python does it. A ring of tasks awaiting each
+# other passes the cancel on for ever: python's C recursion limit ends it with a
+# RecursionError, and so does MAX_CANCEL_CHAIN here.
+NESTED_CANCELS = 16
+MAX_CANCEL_CHAIN = 100_000
+_deferred: list[tuple] = []
 
 
 def install_cancel_causes(tracer: Any) -> None:
@@ -173,14 +185,48 @@ def traced_task_class(base: type, tracer: Any) -> type:
             except Exception as exc:  # the tracer must never break the program
                 report_failure(tracer, "cancel source", exc)
                 return base_cancel(self, msg)
+            if len(_cancel_sources) >= NESTED_CANCELS:
+                _deferred.append((self, msg, src))
+                return True
             _cancel_sources.append(src)
             try:
-                return base_cancel(self, msg)
+                result = base_cancel(self, msg)
+                if _deferred and len(_cancel_sources) == 1:  # the outermost: do them now
+                    _pass_on_deferred(base_cancel)
+            except BaseException as exc:  # a RecursionError from a ring of awaits
+                if len(_cancel_sources) == 1:
+                    _deferred.clear()
+                drop_own_frame(exc)
+                raise
             finally:
                 _cancel_sources.pop()
+            return result
 
     Task.cancel.__doc__ = base_cancel.__doc__
     Task.__module__ = base.__module__
     Task.__qualname__ = base.__qualname__
     Task.__doc__ = base.__doc__
     return Task
+
+
+def _pass_on_deferred(base_cancel: Any) -> None:
+    """The outermost traced cancel (its source on top of ``_cancel_sources``): do the
+    cancels a deep chain deferred, each with the source it inherited, each one's own
+    deferred cancels before the next (depth first)."""
+    stack = [iter(_deferred[:])]
+    _deferred.clear()
+    done = 0
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        done += NESTED_CANCELS
+        if done > MAX_CANCEL_CHAIN:  # a ring: python's C recursion limit would end it
+            raise RecursionError("maximum recursion depth exceeded")
+        task, msg, src = item
+        _cancel_sources[-1] = src  # the one a cancel it passes on inherits
+        base_cancel(task, msg)
+        if _deferred:
+            stack.append(iter(_deferred[:]))
+            _deferred.clear()
