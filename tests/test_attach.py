@@ -548,6 +548,9 @@ def test_a_plain_user_attaches_to_their_own_program_not_to_an_undumpable_one(tmp
 
 def test_a_loop_in_another_thread_is_not_reached(tmp_path):
     """sys.remote_exec runs in the main thread only: one blocked in join() never runs it."""
+    import tempfile
+
+    from asyncplay.runner import attach_session
     from asyncplay.runner.attach_session import AttachSession, Refused
 
     code = (
@@ -561,8 +564,15 @@ def test_a_loop_in_another_thread_is_not_reached(tmp_path):
             AttachSession(proc.pid, connect_timeout=1.0).start()
         assert refused.value.status == exits.ATTACH_NO_ANSWER
         assert "another thread" in str(refused.value)
+        # The script is still pending in the program: left, emptied (deleting it would
+        # make the program print "Can't open debugger script" when it runs at last).
+        base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+        left = list(Path(base).glob(f"asyncplay-attach-{proc.pid}-*/attach.py"))
+        assert len(left) == 1 and left[0].read_text() == ""
     finally:
         _stop(proc)
+    attach_session._sweep(base)  # its program is gone: the next attach removes it
+    assert not left[0].parent.exists()
 
 
 @pytest.mark.parametrize("pyname", PYTHONS)
@@ -576,5 +586,31 @@ def test_an_idle_loop_is_woken(pyname):
         assert done.returncode == 0, done.stderr
         assert time.monotonic() - start < 8
         assert '"task_existing"' in done.stdout and "sleep(60)" in done.stdout
+    finally:
+        _stop(proc)
+
+
+def test_warnings_while_attached(tmp_path):
+    """A step that blocks the loop is told, with the program's line, as in a run."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import asyncio, time\n"
+        "async def hog():\n"
+        "    while True:\n"
+        "        await asyncio.sleep(0.2)\n"
+        "        time.sleep(0.15)\n"
+        "async def main():\n"
+        "    print('up', flush=True)\n"
+        "    asyncio.create_task(hog(), name='hog')\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = _started([_python("python3.14"), str(script)])
+    try:
+        done = _attach("--json", "--timeout", "1", str(proc.pid))
+        assert done.returncode == 0, done.stderr
+        warnings = [e for e in _events(done.stdout) if e["event"] == "warning"]
+        assert warnings and warnings[0]["kind"] == "slow_step"
+        assert warnings[0]["file"] == str(script) and warnings[0]["line"] == 5
     finally:
         _stop(proc)

@@ -28,6 +28,7 @@ import time
 
 from asyncplay import protocol
 from asyncplay.child.channel import Channel
+from asyncplay.child.slow_steps import Watchdog
 from asyncplay.child.tracer import Tracer
 
 __all__ = ["SendQueue", "start"]
@@ -36,7 +37,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SEND_EVERY = 0.05  # seconds between the helper thread's sends
 MAX_UNSENT = 64 << 20  # bytes: an attacher this far behind is not reading; detach
 SLOW_STEP = 0.1  # seconds: the blocking detector's threshold (told at the step's end)
 
@@ -82,6 +82,9 @@ class _Session:
         self.channel = SendQueue(sock)
         self.tracer = Tracer(self.channel, time.perf_counter(), SLOW_STEP)
         self.on = False
+        # The blocking detector's sampling, ticked by the helper thread (no thread of
+        # its own, no fork hook): a slow step names the line that held the loop.
+        self.watchdog = Watchdog(self.tracer, SLOW_STEP)
         self.lock = _thread.allocate_lock()
         self.reason: str | None = None
 
@@ -108,6 +111,7 @@ class _Session:
             tracer.install(self.asyncio, attached=True)
             for task in existing:
                 self._existing(task)
+            self.watchdog.loop_thread = _thread.get_ident()
             self.on = True
             atexit.register(self.at_exit)
             _thread.start_new_thread(self.helper, ())
@@ -147,9 +151,10 @@ class _Session:
 
         sock = self.sock
         channel = self.channel
+        watchdog = self.watchdog
         try:
             while self.on:
-                ready, _, _ = select.select([sock], [], [], SEND_EVERY)
+                ready, _, _ = select.select([sock], [], [], watchdog.period)
                 if ready:
                     data = sock.recv(64)
                     if not data:
@@ -161,6 +166,10 @@ class _Session:
                 if len(channel.buf) > MAX_UNSENT:
                     self.detach("asyncplay did not keep up")
                     break
+                try:
+                    watchdog.tick()  # (its failures are told once, as in a run)
+                except Exception as exc:
+                    watchdog.on_error(exc)
                 channel.send()
                 if not channel.alive:
                     self.detach("the channel broke")

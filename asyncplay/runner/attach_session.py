@@ -131,6 +131,9 @@ class AttachSession:
         self.ended = False
         self.attach_ms = 0.0
         self._dir: str | None = None
+        # The script sys.remote_exec may still run: never deleted before it ran (the
+        # program would print "Can't open debugger script" on its stderr), only emptied.
+        self._pending: str | None = None
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -166,7 +169,12 @@ class AttachSession:
             if chown:
                 for path in (d, sock_path, script):
                     os.chown(path, target.uid, -1)
-            self._inject(target, script)
+            self._pending = script
+            try:
+                self._inject(target, script)
+            except Refused:  # sys.remote_exec said no: nothing is pending in the program
+                self._pending = None
+                raise
             try:
                 wake_loop(self.pid)
             except OSError:
@@ -175,9 +183,6 @@ class AttachSession:
             try:
                 conn, _ = srv.accept()
             except TimeoutError:
-                with open(script, "w") as f:  # still pending in the target: make it a no-op
-                    f.write("")
-                self._dir = None  # the target may still open it: leave the directory
                 raise Refused(
                     f"process {self.pid} ran no Python code in its main thread for "
                     f"{self.connect_timeout:g} s (blocked in a C call, or its loop runs "
@@ -187,6 +192,7 @@ class AttachSession:
         finally:
             srv.close()
         self.conn = conn
+        self._pending = None  # it ran: it connected
         for path in (script, sock_path):
             os.unlink(path)
         os.rmdir(d)
@@ -362,6 +368,13 @@ class AttachSession:
             except OSError:
                 pass
             self.conn = None
+        if self._pending is not None:  # still pending in the program: make it a no-op and
+            try:  # leave its folder (swept by a later attach once the program is gone)
+                with open(self._pending, "w") as f:
+                    f.write("")
+            except OSError:
+                pass
+            self._pending = self._dir = None
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
