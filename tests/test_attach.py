@@ -430,11 +430,19 @@ async def test_closing_the_playground_detaches(tmp_path):
     try:
         baseline = prog.tick()
         session = AttachSession(prog.proc.pid)
-        app = AttachApp(session, session.start())
+        app = AttachApp(session, session.start(), timeout=30)
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: app.model is not None and app.model.steps > 3)
             await app.action_quit()
         _unhooked(prog, baseline)
+        session = AttachSession(prog.proc.pid)  # --timeout detaches; the app stays open
+        app = AttachApp(session, session.start(), timeout=0.5)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.model is not None and app.model.end is not None)
+            assert "(--timeout 0.5 s)" in app.model.end["message"]
+            assert app.is_running
+            _unhooked(prog, baseline)
+            await app.action_quit()
     finally:
         prog.kill()
 

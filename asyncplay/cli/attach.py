@@ -46,7 +46,7 @@ def attach(ns: SimpleNamespace) -> int:
     if playground:
         from asyncplay.tui.launch import launch_attach
 
-        launch_attach(session, first)
+        launch_attach(session, first, ns.timeout)
         session.close()  # (detached by the app; closed here in any case)
         return 0
     return _headless(session, first, ns)

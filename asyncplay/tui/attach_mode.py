@@ -47,9 +47,16 @@ def describe(session: AttachSession) -> str:
 class AttachApp(AsyncplayApp):
     """The app on an attached program: ``AttachApp(session, first_events).run()``."""
 
-    def __init__(self, session: AttachSession, first: list[dict], **kwargs: object) -> None:
+    def __init__(
+        self,
+        session: AttachSession,
+        first: list[dict],
+        timeout: float | None = None,
+        **kwargs: object,
+    ) -> None:
         self.attached: AttachSession | None = session
         self._first = first
+        self.detach_after = timeout  # --timeout: detach then (the playground stays open)
         super().__init__(
             storage.Autosave(text=describe(session)),
             note=f"attached to process {session.pid}: F6 detaches; {NO_SANDBOX}",
@@ -72,6 +79,14 @@ class AttachApp(AsyncplayApp):
         for box in self.query("#stdin").results(StdinBox):
             box.placeholder = NO_INPUT
         AsyncplayApp.action_run(self)
+        if self.detach_after is not None:
+            self.set_timer(self.detach_after, self._timed_out)
+
+    def _timed_out(self) -> None:
+        session = self.session
+        if isinstance(session, AttachedSession) and session.running:
+            session.detach(f"--timeout {self.detach_after:g} s")
+            self.action_stop()
 
     def runs_program(self) -> bool:
         return False

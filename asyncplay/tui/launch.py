@@ -131,11 +131,11 @@ def launch_replay(file: str, recording: Recording) -> int:
     return _run(ReplayApp(Replay(file, recording)))
 
 
-def launch_attach(session: AttachSession, first: list[dict]) -> int:
+def launch_attach(session: AttachSession, first: list[dict], timeout: float | None) -> int:
     """The playground on an attached program (attach mode); closing it detaches."""
     from asyncplay.tui.attach_mode import AttachApp
 
-    return _run(AttachApp(session, first))
+    return _run(AttachApp(session, first, timeout))
 
 
 def _run(app: AsyncplayApp) -> int:

@@ -78,6 +78,11 @@ class AttachedSession:
                     self._ended.set()
                     return
 
+    def detach(self, reason: str) -> None:
+        """Ask for the detach now, saying why (the end's sentence quotes it)."""
+        if self._detach is None:
+            self._detach = reason
+
     async def stop(self, grace: float | None = None) -> dict:
         """Detach (F6, a new run, quitting): the program goes on, unhooked."""
         if self._detach is None:
