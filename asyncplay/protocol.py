@@ -1,6 +1,6 @@
 """The event protocol: the only thing that crosses the child/parent process boundary.
 
-Both sides import this module, so it is standard library only and runs on CPython 3.10-3.13.
+Both sides import this module, so it is standard library only and runs on CPython 3.10-3.15.
 On the wire the child writes compact binary records (see ``docs/protocol.md``) because
 JSON-encoding per task step is far too slow for the tracing budget; the parent decodes them
 into plain JSON-compatible dicts, which are the protocol everyone else sees.

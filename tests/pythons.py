@@ -1,4 +1,4 @@
-"""Find the CPython 3.10-3.13 interpreters installed here, for tests that run on each.
+"""Find the CPython 3.10-3.15 interpreters installed here, for tests that run on each.
 
 pyenv shims on PATH fail for versions that are not selected unless PYENV_VERSION is set, so
 every candidate is verified by running it, and pyenv's real binaries are tried as well.
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 #: The versions asyncplay supports, oldest first.
-SUPPORTED_VERSIONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+SUPPORTED_VERSIONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 
 
 def _candidates(version: str) -> list[str]:

@@ -1,5 +1,5 @@
 """The runtime tells when the program really waits for its stdin (``stdin`` events), on
-every installed CPython 3.10-3.13, so "waits for input" is never a guess from the output."""
+every installed CPython 3.10-3.15, so "waits for input" is never a guess from the output."""
 
 from __future__ import annotations
 

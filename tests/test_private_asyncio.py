@@ -2,7 +2,7 @@
 
 The child runtime lists every private name it touches in
 ``asyncplay/child/private_names.py`` (``PRIVATE_NAMES``); this checks each of
-them on every installed CPython 3.10-3.13, plus the one behaviour the step hook relies on:
+them on every installed CPython 3.10-3.15, plus the one behaviour the step hook relies on:
 a task step is a Handle whose callback's ``__self__`` is the task.
 """
 

@@ -2,7 +2,7 @@
 
 Every bundled snippet must have an entry in ``EXPECTATIONS``: the lines it promises to print
 (in order), the tasks it is about, and how those tasks end. Each snippet is run under
-``asyncplay run --json`` on every installed CPython 3.10-3.13 and under plain ``python``.
+``asyncplay run --json`` on every installed CPython 3.10-3.15 and under plain ``python``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Transparency: a program behaves under ``asyncplay run`` exactly as under plain Python.
 
-Every program in ``tests/programs`` runs, for each installed CPython 3.10-3.13, four ways:
+Every program in ``tests/programs`` runs, for each installed CPython 3.10-3.15, four ways:
 plain ``python PROGRAM``, ``asyncplay run --python EXE PROGRAM`` (with and without
 ``--quiet``) and ``asyncplay run --json``. The four runs of one (program, version) happen
 once, concurrently, and every aspect below is a separate test over the cached results:

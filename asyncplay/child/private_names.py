@@ -1,7 +1,7 @@
 """CPython's private asyncio names the child runtime depends on: the one place they are listed.
 
 ``tests/test_private_asyncio.py`` checks every name here on every installed CPython
-3.10-3.13, so a CPython release that moves one fails loudly there instead of quietly
+3.10-3.15, so a CPython release that moves one fails loudly there instead of quietly
 breaking a trace. A module of the runtime that touches a private name of asyncio takes it
 (or the table naming it) from here.
 """
@@ -104,5 +104,5 @@ SPAWNERS = frozenset(
 # it waits for (sleep(10)), and by these private frames when the program called into one.
 SEE_THROUGH = frozenset({"wait_for"})
 NAMED_PRIVATE = frozenset({"_wait_for_one"})  # as_completed()
-# The names of a task's step callback (C and Python tasks, 3.10-3.13).
+# The names of a task's step callback (C and Python tasks, 3.10-3.15).
 STEP_NAMES = frozenset({"task_wakeup", "__step", "__wakeup", "_Task__step", "_Task__wakeup"})

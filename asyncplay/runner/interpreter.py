@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 MIN = (3, 10)
-TESTED = ((3, 10), (3, 11), (3, 12), (3, 13))
+TESTED = ((3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
 # Valid in Python 2 too, so an old interpreter is named as too old, not as broken. The second
 # line is the interpreter's own executable: a pyenv/asdf shim is a script that needs the
 # user's environment to pick a Python, and runs get a scrubbed one, so runs use the real file.
