@@ -43,6 +43,7 @@ CHILD_CLOCK = frozenset(
         "primitive",
         "primitive_state",
         "executor_job",
+        "call_chain",
     }
 )
 # asyncio's own name for a task nobody named: the lane then says what it runs.
@@ -58,7 +59,7 @@ class TaskInfo:
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
         "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
-        "slow_steps", "unfinished", "open", "existing",
+        "slow_steps", "unfinished", "open", "existing", "chain", "chain_wait",
     )  # fmt: skip
 
     def __init__(
@@ -111,6 +112,10 @@ class TaskInfo:
         # running, and it is the last span, until its own step record replaces it.
         self.open: tuple[float, float, float, str] | None = None
         self.existing = False  # asyncplay attach: it was there before the attach
+        # 3.14+ (``call_chain``): the coroutines inside it where it last waited, outermost
+        # first, each (qualname, file, line); None when not known (3.10-3.13).
+        self.chain: list[tuple[str, str | None, int]] | None = None
+        self.chain_wait: tuple | None = None  # (awaiting, wait_file, wait_line) it is for
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
@@ -307,6 +312,18 @@ def _task_renamed(m: RunModel, ev: dict) -> None:
     info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
     if info is not None and isinstance(ev.get("name"), str):
         info.name = ev["name"]
+
+
+def _call_chain(m: RunModel, ev: dict) -> None:
+    info = m.tasks.get(ev.get("id"))  # type: ignore[arg-type]
+    chain = ev.get("chain")
+    if info is not None and isinstance(chain, list):
+        info.chain = [
+            tuple(entry) for entry in chain if isinstance(entry, list) and len(entry) == 3
+        ]
+        # The child captures it after the steps sent before it: it is where the task waits
+        # now; once the task waits elsewhere, it is no longer shown.
+        info.chain_wait = (info.awaiting, info.wait_file, info.wait_line)
 
 
 def _steps(m: RunModel, ev: dict) -> None:
@@ -628,6 +645,7 @@ _HANDLERS = {
     "cancel_source": _cancel_source,
     "step_open": _step_open,
     "stdin": _stdin,
+    "call_chain": _call_chain,
     "input": _input,
     "protocol_error": _protocol_error,
     "run_end": _run_end,

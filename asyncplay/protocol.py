@@ -105,6 +105,7 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     },
     "detached": {"reason": (str,)},  # attach: the hooks are off, nothing more comes
     "refused": {"why": (str,)},  # attach: the program would not have it (the only event)
+    "call_chain": {"id": (int,), "chain": (list,)},  # 3.14+; the entries: check_chain
     "cancel_source": {
         "id": (int,),
         "cause": (str,),
@@ -172,7 +173,11 @@ JSON_KINDS = frozenset(
     {"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught", "step_open", "stdin"}
     | {"primitive", "primitive_state", "executor_job"}
     | {"task_existing", "detached", "refused"}  # asyncplay attach
+    | {"call_chain"}  # 3.14+
 )
+# A call_chain's entries: at most MAX_CHAIN of [qualname, file, line] (the child keeps 32).
+MAX_CHAIN = 64
+MAX_CHAIN_TEXT = 4096  # characters of a qualname or a file name
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",
@@ -255,6 +260,23 @@ def number_problem(value: object) -> str | None:
             problem = number_problem(item)
             if problem:
                 return problem
+    return None
+
+
+def chain_problem(chain: list) -> str | None:
+    """What is wrong with a ``call_chain`` record's ``chain``, or None."""
+    if len(chain) > MAX_CHAIN:
+        return f"a chain of {len(chain)} frames"
+    for entry in chain:
+        if type(entry) is not list or len(entry) != 3:
+            return "a chain entry that is not [name, file, line]"
+        name, file, line = entry
+        if type(name) is not str or len(name) > MAX_CHAIN_TEXT:
+            return "a chain entry's name"
+        if not (file is None or (type(file) is str and len(file) <= MAX_CHAIN_TEXT)):
+            return "a chain entry's file"
+        if type(line) is not int or not 0 <= line <= MAX_U32:
+            return "a chain entry's line"
     return None
 
 
@@ -491,6 +513,10 @@ class Decoder:
                     if obj.get(key) is not None and not time_ok(obj[key]):
                         raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
                 _check_object(obj)
+            if obj["event"] == "call_chain":
+                problem = chain_problem(obj["chain"])
+                if problem:
+                    raise ValueError(f"{problem} in a call_chain event")
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

@@ -38,6 +38,7 @@ import weakref
 
 from asyncplay import protocol
 from asyncplay.child import (
+    call_chains,
     cancels,
     cut_off,
     deadlocks,
@@ -76,7 +77,7 @@ class _Rec:
     the (still pending) task for it, and a pending task's ``get_coro()`` is safe (the
     3.12.1 segfault is for eagerly *completed* tasks)."""
 
-    __slots__ = ("tid", "tref", "name", "fresh", "where", "wait", "root", "internal", "cancel")
+    __slots__ = tuple("tid tref name fresh where wait root internal cancel chain chain_at".split())
 
     def __init__(self, tid: int, tref: Any, name: str) -> None:
         self.tid = tid
@@ -88,6 +89,8 @@ class _Rec:
         self.root = False  # created outside any task (asyncio.run's main task)
         self.internal = False  # asyncio's own
         self.cancel: tuple | None = None  # who asked first: (cause, by, file, line)
+        self.chain: list | None = None  # 3.14+: the coroutine chain last sent (call_chains)
+        self.chain_at: tuple | None = None  # 3.14+: ``wait`` when it was captured
 
 
 class Tracer:
@@ -127,6 +130,7 @@ class Tracer:
         self.file_sids: dict[int, int] = {}
         self.warned: set[str] = set()
         self.enabled = True
+        self.chains = call_chains.make()  # 3.14+: tasks whose coroutine chain may have changed
         self.nested = 0.0
         self.aio_dir = ""
         self.gathering: Any = None
@@ -247,6 +251,8 @@ class Tracer:
             buf += pack(stream, tid, t, b"".join(parts))
 
     def flush(self) -> None:
+        if self.chains is not None and self.chains.dirty:
+            call_chains.send_changed(self)
         self.flush_output(self.current)
         self.flush_stdout()
         self.channel.flush()
@@ -473,6 +479,8 @@ class Tracer:
         else:
             result = (sid(what), sid(user.f_code.co_filename), user.f_lineno or 0)
         rec.wait = result
+        if self.chains is not None and result != rec.chain_at:
+            self.chains.dirty[rec.tid] = rec
         return result
 
     def wait_name(self, frame: types.FrameType) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import weakref
 
+from asyncplay.child import call_chains
 from asyncplay.child.deadlocks import DEADLOCK_CHECK_AFTER, maybe_check_deadlock, real_pending
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
@@ -115,13 +116,19 @@ def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:
 
     Deadlocks are looked for here too, only when the wait is long or endless (never
     per step): a cycle of tasks awaiting each other, or, with no timer at all, every
-    task waiting while nothing outside the loop's timers could wake it.
+    task waiting while nothing outside the loop's timers could wake it. And on 3.14+ the
+    coroutine chains of the tasks that suspended since the last wait are captured here.
     """
     if timeout is None or timeout >= DEADLOCK_CHECK_AFTER:
         try:
             maybe_check_deadlock(tracer, loop, timeout)
         except Exception as exc:  # the tracer must never break the program
             report_failure(tracer, "deadlock check", exc)
+    if tracer.chains is not None and tracer.chains.dirty:
+        try:
+            call_chains.at_loop_wait(tracer)  # 3.14+: where the waiting tasks wait
+        except Exception as exc:  # the tracer must never break the program
+            report_failure(tracer, "call chain", exc)
     if tracer.clock == "virtual" and timeout is not None:
         if not real_pending(tracer, loop):
             events = select(0)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
+from functools import partial
 from operator import itemgetter
 
 from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo, WaitSnapshot
+from asyncplay.views.task_story import chain_text
 from asyncplay.views.text_cells import clean
 
 # What a task waits on that stands for several of its own children.
@@ -439,6 +441,12 @@ def render(
         if isinstance(item, tuple) or item.kind != "task":
             continue
         kids = _fold(item.children, model, waits)
+        task = model.tasks[item.task]
+        # (the chain is where the task waits now: shown with that wait only, not a past one)
+        now = (task.awaiting, task.wait_file, task.wait_line)
+        chain = chain_text(task, partial(_where, cwd=cwd)) if waits[item.task] == now else ""
+        if chain:
+            lines.append(f"{prefix}{below}{bar if kids else gap}  coroutines: {clean(chain)}")
         for i in range(len(kids) - 1, -1, -1):
             end = i == len(kids) - 1
             todo.append((kids[i], prefix + below, last if end else tee, gap if end else bar))

@@ -66,6 +66,21 @@ def line_place(file: str | None, line: int | None, target: str | None = None) ->
     return f"{os.path.basename(file)}:{line}"
 
 
+def chain_text(info: TaskInfo, place: Place) -> str:
+    """3.14+: the coroutines inside a waiting task, outermost first, as ``python -m asyncio
+    pstree`` lists them: ``main (line 12) > fetch (line 5) > sleep (tasks.py:702)``; ""
+    when not known (before 3.14) or the task does not wait now. Not cleaned: the caller does."""
+    if not info.chain or info.state != "waiting":
+        return ""
+    if info.chain_wait != (info.awaiting, info.wait_file, info.wait_line):
+        return ""  # captured at an earlier wait: the one now is not captured yet
+    parts = []
+    for name, file, line in info.chain:
+        where = place(file, line)
+        parts.append(f"{name} ({where})" if where else name)
+    return " > ".join(parts)
+
+
 def cancelled_by(model: RunModel, info: TaskInfo, place: Place | None = None) -> str:
     """``by main at line 12``, ``timeout at line 9``, ``by cancel() at other.py:3``, or ""
     when nobody knows. ``place`` words the line (default ``line_place`` without a
@@ -213,7 +228,11 @@ def detail_parts(
             else "ready, waiting for its turn"
         )
         parts = [(name, 0), (what_text, 0), (f"since {seconds(since)}", 2)]
-        return parts + ([(f"at {where}", 1)] if where else [])
+        parts += [(f"at {where}", 1)] if where else []
+        if before_index == len(info.spans) - 1:  # its wait now: the chain is where it is
+            chain = chain_text(info, partial(line_place, target=target))
+            parts += [(f"in {chain}", WRAP_BELOW)] if chain else []
+        return parts
     if info.finished:
         ended_at = info.ended
         when = f" at {seconds(ended_at)}" if ended_at is not None else ""
