@@ -60,6 +60,7 @@ from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
 from asyncplay.child.safe_repr import safe_message, safe_repr, short_number
 from asyncplay.child.slow_steps import slow_step_warning as _slow_step_warning
+from asyncplay.child.task_record import TaskRecord as _Rec
 
 __all__ = ["Tracer"]
 
@@ -70,27 +71,6 @@ if TYPE_CHECKING:
 FLUSH_INTERVAL = 0.05
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
-
-
-class _Rec:
-    """What the tracer keeps per task. No reference to the coroutine: ``describe`` asks
-    the (still pending) task for it, and a pending task's ``get_coro()`` is safe (the
-    3.12.1 segfault is for eagerly *completed* tasks)."""
-
-    __slots__ = tuple("tid tref name fresh where wait root internal cancel chain chain_at".split())
-
-    def __init__(self, tid: int, tref: Any, name: str) -> None:
-        self.tid = tid
-        self.tref = tref
-        self.name = name
-        self.fresh = True  # no step seen yet: its name may still be set after creation
-        self.where: tuple[int, int] = (0, 0)  # (file sid, line) of its creation
-        self.wait: tuple[int, int, int] = (0, 0, 0)  # the last (awaiting, file, line)
-        self.root = False  # created outside any task (asyncio.run's main task)
-        self.internal = False  # asyncio's own
-        self.cancel: tuple | None = None  # who asked first: (cause, by, file, line)
-        self.chain: list | None = None  # 3.14+: the coroutine chain last sent (call_chains)
-        self.chain_at: tuple | None = None  # 3.14+: ``wait`` when it was captured
 
 
 class Tracer:
