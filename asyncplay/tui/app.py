@@ -29,6 +29,7 @@ from asyncplay.tui.panes.editor import CodeEditor
 from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, goto_line
 from asyncplay.tui.panes.footer import FitFooter
 from asyncplay.tui.panes.graph import GraphPane
+from asyncplay.tui.panes.objects import ObjectsPane
 from asyncplay.tui.panes.output import OutputPane
 from asyncplay.tui.panes.status_bar import StatusBar
 from asyncplay.tui.panes.stdin_box import StdinBox
@@ -47,8 +48,15 @@ from asyncplay.views.gutter_marks import same_file, task_line, warnings_at
 
 __all__ = ["AsyncplayApp", "Session", "SessionFactory", "live_session"]
 
-VIEWS = ("output", "tasks", "timeline", "graph")
-PAIRS = {"output": "tasks", "tasks": "output", "timeline": "graph", "graph": "timeline"}
+VIEWS = ("output", "tasks", "timeline", "graph", "objects")
+# The view shown beside each on a wide screen (the objects beside the tasks that wait).
+PAIRS = {
+    "output": "tasks",
+    "tasks": "output",
+    "timeline": "graph",
+    "graph": "timeline",
+    "objects": "tasks",
+}
 # The footer's keys, most useful first: what does not fit (80 columns) is left out whole.
 FOOTER_ORDER = ("quit", "run", "stop", "help", "snippets", "timeline", "switch_pane", "save")
 
@@ -116,6 +124,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
                     Tab("Tasks", id="tab-tasks"),
                     Tab("Timeline", id="tab-timeline"),
                     Tab("Graph", id="tab-graph"),
+                    Tab("Objects", id="tab-objects"),
                     id="pane-tabs",
                 )
                 with Vertical(id="output-box"):
@@ -124,6 +133,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
                 yield TaskTable(id="tasks")
                 yield TimelinePane(id="timeline")
                 yield GraphPane(id="graph")
+                yield ObjectsPane(id="objects")
         with Horizontal(id="bar"):
             yield Button("Run F5", id="run-button", compact=True, variant="success")
             yield Button("Stop F6", id="stop-button", compact=True, variant="error")
@@ -149,6 +159,10 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
     @property
     def graph(self) -> GraphPane:
         return self.query_one("#graph", GraphPane)
+
+    @property
+    def objects(self) -> ObjectsPane:
+        return self.query_one("#objects", ObjectsPane)
 
     @property
     def status(self) -> StatusBar:
@@ -216,6 +230,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
         for view in VIEWS:
             side.set_class(view == which, f"-show-{view}")
         side.set_class(which in ("timeline", "graph"), "-time")
+        side.set_class(which == "objects", "-objects")
         if which in ("output", "tasks"):
             self._run_view = which
         tabs = self.query_one("#pane-tabs", Tabs)
@@ -298,6 +313,24 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
         self.choose_task(message.task, self.timeline)
         if message.jump and message.line and same_file(message.file, self.program):
             self.jump_to(message.line)
+
+    def on_objects_pane_task_chosen(self, message: ObjectsPane.TaskChosen) -> None:
+        """Enter on a holder, a waiter or a job: its task, chosen in every view (on a
+        small screen the task table comes up to show it)."""
+        self.choose_task(message.task, None)
+        if self.screen.has_class("-narrow"):
+            self._show_pane("tasks")
+            self.set_focus(self.tasks)
+
+    def on_objects_pane_line_chosen(self, message: ObjectsPane.LineChosen) -> None:
+        """Enter on an object: the line that created it, in the editor."""
+        if same_file(message.file, self.program):
+            self.jump_to(message.line)
+
+    def action_objects(self) -> None:
+        """The program's queues, locks and executor jobs (beside the tasks when wide)."""
+        self._show_pane("objects")
+        self.set_focus(self.objects)
 
     def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
         self.explain_warning(message.warning)

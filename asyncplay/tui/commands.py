@@ -104,6 +104,13 @@ COMMANDS: tuple[Command, ...] = (
         "Who awaits whom, now or at the timeline's cursor",
     ),
     Command(
+        "objects",
+        None,
+        "Queues, locks and executor jobs",
+        "Queues, locks and executor jobs",
+        "The program's asyncio objects: who holds each, who waits (Enter: the task)",
+    ),
+    Command(
         "saved_version",
         None,
         "Open the saved version",

@@ -35,6 +35,7 @@ from asyncplay.views.text_cells import clean
 if TYPE_CHECKING:
     from asyncplay.tui.panes.editor import CodeEditor
     from asyncplay.tui.panes.graph import GraphPane
+    from asyncplay.tui.panes.objects import ObjectsPane
     from asyncplay.tui.panes.output import OutputPane
     from asyncplay.tui.panes.status_bar import StatusBar
     from asyncplay.tui.panes.task_table import TaskTable
@@ -95,6 +96,7 @@ class RunControl:
     tasks: TaskTable
     timeline: TimelinePane
     graph: GraphPane
+    objects: ObjectsPane
     status: StatusBar
     settings: storage.Settings
     buffer: storage.Autosave
@@ -434,6 +436,8 @@ class RunControl:
             self._guarded("timeline", self.timeline.sync, now)
         if "graph" in shown:
             self._guarded("graph", self._sync_graph, now)
+        if "objects" in shown:
+            self._guarded("objects", self.objects.sync, self.model)
 
     def _sync_graph(self, now: float) -> None:
         moment = self.moment

@@ -26,6 +26,7 @@ __all__ = [
     "label",
     "lock_rows",
     "locks",
+    "pane_rows",
     "pool_lines",
     "queue_rows",
     "queues",
@@ -260,3 +261,68 @@ def json_lists(model: RunModel) -> dict:
             for j in sorted(model.executor_jobs.values(), key=lambda j: j.id)
         ],
     }
+
+
+def _now_words(p: Primitive) -> str:
+    if p.is_queue:
+        cap = f"/{p.maxsize}" if p.maxsize else ""
+        full = " full" if p.maxsize and p.size >= p.maxsize else ""
+        return f"{p.size}{cap} items{full}"
+    if p.kind == "Event":
+        return "set" if p.is_set else "not set"
+    if p.holders:
+        return f"held ({len(p.holders)})" if len(p.holders) > 1 else "held"
+    return "free"
+
+
+def pane_rows(
+    model: RunModel, where: Where = _plain_where
+) -> list[tuple[str, int | None, str | None, int | None]]:
+    """The playground's objects view: (text, task id, file, line) per row. An object's row
+    (its line: Enter goes there) with what it is now and its figures, then a row per
+    task holding it and per task waiting on it, in order (Enter goes to the task), then
+    the executor jobs (Enter goes to the task that awaits the job)."""
+    rows: list[tuple[str, int | None, str | None, int | None]] = []
+    now = model.now
+    for p in model.primitives.values():
+        if p.is_queue:
+            figures = (
+                f"peak {p.peak_size}, {p.puts} in, {p.gets} out, blocked: put "
+                f"{duration(p.put_wait)}, get {duration(p.get_wait)}"
+            )
+        else:
+            figures = (
+                f"{p.acquisitions} acquired, peak {p.max_waiters} waiting, longest wait "
+                f"{duration(p.longest_wait)}, held {duration(held(p, now))}"
+            )
+        kind = f"{p.kind}({p.permits})" if p.permits is not None else p.kind
+        rows.append(
+            (f"{kind} {label(p, where)}: {_now_words(p)} · {figures}", None, p.file, p.line)
+        )
+        for tid in p.holders:
+            rows.append((f"    holder   {_task_name(model, tid)}", tid, None, None))
+        for n, (tid, why) in enumerate(p.waiters, 1):
+            rows.append((f"    waiting {n}. {_task_name(model, tid)} ({why})", tid, None, None))
+        if p.join_waiters:
+            rows.append((f"    {p.join_waiters} task(s) in join()", None, None, None))
+    jobs = sorted(model.executor_jobs.values(), key=lambda j: (j.submitted, j.id))
+    if jobs:
+        rows.append(("Executor jobs: " + "; ".join(pool_lines(model)), None, None, None))
+    for j in jobs[-200:]:
+        state = (
+            "waiting for a worker"
+            if j.started is None and j.ended is None and j.thread is None and j.pool
+            else f"ran {duration(j.duration(now))}"
+            if j.ended is not None
+            else f"running {duration(j.duration(now))}"
+        )
+        rows.append(
+            (
+                f"    {clean(j.function)} in {clean(j.pool)}/{clean(j.thread or '-')}: "
+                f"{state}, for {_task_name(model, j.task)}",
+                j.task,
+                None,
+                None,
+            )
+        )
+    return rows
