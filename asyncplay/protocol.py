@@ -8,7 +8,7 @@ into plain JSON-compatible dicts, which are the protocol everyone else sees.
 
 from __future__ import annotations
 
-import json
+import marshal
 import math
 import struct
 
@@ -25,6 +25,7 @@ __all__ = [
     "pack_created",
     "pack_done",
     "pack_json",
+    "pack_spec",
     "pack_output",
     "pack_step",
     "pack_str",
@@ -206,9 +207,87 @@ def slow_step_message(name: str, held: str) -> str:
     )
 
 
+# The child's spec file (runner -> child, docs/protocol.md): these bytes, then marshal
+# (format SPEC_MARSHAL_VERSION, read by every CPython 3.10+) of a dict of plain values.
+SPEC_MAGIC = b"asyncplay-spec-marshal\n"
+SPEC_MARSHAL_VERSION = 4
+
+
+def pack_spec(spec: dict) -> bytes:
+    return SPEC_MAGIC + marshal.dumps(spec, SPEC_MARSHAL_VERSION)
+
+
 def pack_json(obj: dict) -> bytes:
-    data = json.dumps(obj, separators=(",", ":"), default=repr).encode("utf-8", "replace")
+    data = dumps(obj).encode("utf-8", "replace")
     return HEADER.pack(K_JSON, len(data)) + data
+
+
+def dumps(obj: object) -> str:
+    """``json.dumps(obj, separators=(",", ":"), default=repr)``, the same text, without
+    importing ``json`` in the child for the plain values its records hold: ``json`` and
+    the ``re`` it imports were a third of the child runtime's start-up (some 8 ms of a
+    hello world). Anything else (subclasses, odd keys, cycles) is ``json``'s to encode."""
+    if _quote is not None:
+        out: list[str] = []
+        try:
+            _encode(obj, out, 0)
+        except _NotPlain:
+            pass
+        else:
+            return "".join(out)
+    import json
+
+    return json.dumps(obj, separators=(",", ":"), default=repr)
+
+
+try:  # the C function json.encoder itself uses for strings (ensure_ascii)
+    from _json import encode_basestring_ascii as _quote
+except ImportError:  # (an interpreter without the accelerator: json does it all)
+    _quote = None  # type: ignore[assignment]
+
+
+class _NotPlain(Exception):
+    """A value the fast encoder leaves to ``json``."""
+
+
+def _encode(obj: object, out: list[str], depth: int) -> None:
+    kind = type(obj)
+    if kind is str:
+        out.append(_quote(obj))  # type: ignore[misc]
+    elif obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(obj))  # type: ignore[arg-type]
+    elif kind is float and math.isfinite(obj):  # type: ignore[arg-type]
+        out.append(float.__repr__(obj))  # type: ignore[arg-type]
+    elif depth > 50:
+        raise _NotPlain  # (json says what a cycle is)
+    elif kind is dict:
+        out.append("{")
+        first = True
+        for key, value in obj.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise _NotPlain
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_quote(key))  # type: ignore[misc]
+            out.append(":")
+            _encode(value, out, depth + 1)
+        out.append("}")
+    elif kind is list or kind is tuple:
+        out.append("[")
+        for i, value in enumerate(obj):  # type: ignore[call-overload]
+            if i:
+                out.append(",")
+            _encode(value, out, depth + 1)
+        out.append("]")
+    else:
+        raise _NotPlain
 
 
 def pack_str(sid: int, text: str) -> bytes:
@@ -297,6 +376,8 @@ def _finite_float(text: str) -> float:
 
 def loads(data: bytes | str) -> object:
     """``json.loads`` that refuses NaN, Infinity and numbers that overflow a float."""
+    import json  # (not at the top: the child never parses JSON)
+
     return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
 
 

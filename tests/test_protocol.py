@@ -305,3 +305,60 @@ def test_forged_object_records_are_a_protocol_error(record, change) -> None:
     assert [e["event"] for e in good] == [record["event"]]
     events = P.Decoder().feed(P.pack_json({**record, **change}))
     assert [e["event"] for e in events] == ["protocol_error"], change
+
+
+def test_the_childs_json_encoder_writes_what_json_dumps_writes() -> None:
+    """protocol.dumps (the child's, without importing json: cost, #15) gives json.dumps's
+    exact text for every value, plain or not (the rest is json's own)."""
+    import json
+    import math
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text()
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text() | st.integers() | st.booleans(), inner)
+        ),
+        max_leaves=30,
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(values)
+    def same(value: object) -> None:
+        assert P.dumps(value) == json.dumps(value, separators=(",", ":"), default=repr)
+
+    same()
+    odd = {"e": ValueError("x"), "n": math.nan, "s": {1, 2}, "t": type("S", (str,), {})("q")}
+    assert P.dumps(odd) == json.dumps(odd, separators=(",", ":"), default=repr)
+    deep: list = []
+    for _ in range(200):
+        deep = [deep]
+    assert P.dumps(deep) == json.dumps(deep, separators=(",", ":"))
+    assert P._quote is not None  # CPython's C string encoder is where json keeps it
+
+
+def test_the_child_reads_a_marshal_spec_and_a_json_one(tmp_path) -> None:
+    import marshal
+
+    from asyncplay.child.boot import _read_spec
+
+    spec = {"channel_fd": 5, "args": ["a"], "slow_step": 0.1, "source": None}
+    (tmp_path / "m").write_bytes(P.pack_spec(spec))
+    (tmp_path / "j").write_text('{"channel_fd": 5, "args": ["a"], "slow_step": 0.1}')
+    assert _read_spec(str(tmp_path / "m")) == spec
+    assert _read_spec(str(tmp_path / "j"))["args"] == ["a"]
+    for bad in (b"", b"\xff\x00garbage", P.SPEC_MAGIC + b"\xff", P.SPEC_MAGIC + marshal.dumps([1])):
+        (tmp_path / "b").write_bytes(bad)
+        with pytest.raises(ValueError):
+            _read_spec(str(tmp_path / "b"))

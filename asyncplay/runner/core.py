@@ -7,7 +7,6 @@ even starts. Whatever one driver decides, the other decides the same way.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -17,7 +16,7 @@ from collections.abc import Callable
 
 import asyncplay
 from asyncplay import exits, policy, sandbox, selfguard
-from asyncplay.protocol import Decoder
+from asyncplay.protocol import Decoder, pack_spec
 from asyncplay.runner import rundir
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
@@ -106,10 +105,11 @@ class SessionCore:
         r, w = os.pipe()
         _grow_pipe(r)
         self.channel_r = r
-        spec_path = os.path.join(self.run_dir, "spec.json")
+        spec_path = os.path.join(self.run_dir, "spec.marshal")
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.spec.child_spec(w), f)
+        with os.fdopen(fd, "wb") as f:
+            # marshal, not JSON: the child reads it without importing json (docs/protocol.md)
+            f.write(pack_spec(self.spec.child_spec(w)))
         argv = self.argv()
         try:
             conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)

@@ -353,7 +353,11 @@ def prepare(spec: RunRequest, run_dir: str, env: dict[str, str] | None = None) -
         # Never root inside: the run's files to its user, its mounts, then the drop.
         user.give(run_dir, who)
         # (The run's folder is root's, 0711: its user reads the spec files given to it.)
-        given = [os.path.join(run_dir, n) for n in os.listdir(run_dir) if n.endswith(".json")]
+        given = [
+            os.path.join(run_dir, n)
+            for n in os.listdir(run_dir)
+            if n.endswith((".json", ".marshal"))
+        ]
         plan.mounts, notes, plan.readonly = user.plan_mounts(
             who,
             read=[*(p for p in needed if p != run_dir), *given, *lay.read],

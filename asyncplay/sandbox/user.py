@@ -297,5 +297,5 @@ def give(path: str, who: Identity) -> None:
     sweep of dead owners' folders knows it for root's) and owns the spec files in it."""
     os.chmod(path, 0o711)
     for name in os.listdir(path):
-        if name.endswith(".json"):
+        if name.endswith((".json", ".marshal")):
             os.chown(os.path.join(path, name), who.uid, who.gid, follow_symlinks=False)
