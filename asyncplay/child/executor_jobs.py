@@ -141,7 +141,7 @@ def install(tracer: Any, loop_cls: type) -> None:
 
     run_in_executor.__qualname__ = orig.__qualname__
     run_in_executor.__doc__ = orig.__doc__
-    loop_cls.run_in_executor = run_in_executor
+    tracer.patches.set(loop_cls, "run_in_executor", run_in_executor)
 
 
 def _wrap_flush(tracer: Any, changed: list) -> None:
@@ -157,7 +157,7 @@ def _wrap_flush(tracer: Any, changed: list) -> None:
         orig()
 
     tracer.jobs_flush = flush
-    tracer.flush = flush
+    tracer.patches.set(tracer, "flush", flush)
 
 
 def send_jobs(tracer: Any, changed: list) -> None:

@@ -114,7 +114,7 @@ def _wrap_init(reg: _Registry, cls: type) -> None:
     __init__.__qualname__ = orig.__qualname__
     __init__.__doc__ = orig.__doc__
     __init__.__wrapped__ = orig  # type: ignore[attr-defined]
-    cls.__init__ = __init__  # type: ignore[misc]
+    tracer.patches.set(cls, "__init__", __init__)
 
 
 def _kind(obj: Any) -> str:
@@ -479,7 +479,7 @@ def _wrap_flush(reg: _Registry) -> None:
             send_states(reg)
         orig()
 
-    tracer.flush = flush
+    tracer.patches.set(tracer, "flush", flush)
 
 
 def send_states(reg: _Registry) -> None:
