@@ -622,3 +622,12 @@ def test_warnings_while_attached(tmp_path):
         assert warnings[0]["file"] == str(script) and warnings[0]["line"] == 5
     finally:
         _stop(proc)
+
+
+def test_the_help_says_no_sandbox_applies():
+    done = _attach("--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "No sandbox applies" in text and "--timeout" in text and "--queue-sizes" not in text
+    bad = _attach("abc")
+    assert bad.returncode == exits.USAGE and "process id" in bad.stderr

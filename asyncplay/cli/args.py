@@ -452,7 +452,14 @@ def build_parser() -> argparse.ArgumentParser:
         if conv is not None:
             kwargs["type"] = checked(conv)
         att.add_argument(flag, **kwargs)
-    for flag in REPLAY_FLAGS:
+    att.add_argument(
+        "--json",
+        dest="json",
+        action="store_true",
+        help="print the event protocol as JSON lines on stdout (the program's own output "
+        "is not captured: it stays on its terminal)",
+    )
+    for flag in ("--quiet", "--all-tasks", "--timeline", "--graph"):
         dest, help_ = RUN_FLAGS[flag]
         att.add_argument(flag, dest=dest, action="store_true", help=help_)
     att.add_argument("pid", metavar="PID", help="the process to attach to")
