@@ -26,7 +26,7 @@ class Primitive:
         "id", "kind", "name", "file", "line", "created", "maxsize", "permits", "size",
         "peak_size", "puts", "gets", "put_wait", "get_wait", "join_waiters",
         "max_join_waiters", "sizes", "acquisitions", "holders", "waiters", "max_waiters",
-        "longest_wait", "held", "is_set", "updated",
+        "longest_wait", "held", "is_set", "updated", "waited", "longest_hold",
     )  # fmt: skip
 
     def __init__(self, id: int, kind: str, name: str | None, file: str | None, line: int | None):
@@ -55,6 +55,8 @@ class Primitive:
         self.held = 0.0
         self.is_set: bool | None = None  # an Event's
         self.updated = 0.0
+        self.waited = 0.0  # seconds of all waits together (its waiters, on average, x time)
+        self.longest_hold = 0.0  # the longest one hold
 
     @property
     def is_queue(self) -> bool:
@@ -114,6 +116,9 @@ def _primitive_state(m: Any, ev: dict) -> None:
     p.updated = float(ev.get("t") or 0.0)
     if ev.get("set") is not None:
         p.is_set = ev["set"]
+    for key in ("waited", "longest_hold"):
+        if ev.get(key) is not None:
+            setattr(p, key, ev[key])
     if p.is_queue:
         for key in ("size", "peak_size", "puts", "gets", "put_wait", "get_wait"):
             if ev.get(key) is not None:

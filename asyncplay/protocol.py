@@ -143,6 +143,8 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "max_join_waiters": (int, _NONE),
         "sizes": (list, _NONE),
         "set": (bool, _NONE),
+        "waited": (int, float, _NONE),
+        "longest_hold": (int, float, _NONE),
     },
     "executor_job": {
         "id": (int,),
@@ -387,7 +389,7 @@ _U32_KEYS = ("id", "task", "by", "line", "pid", "version")
 _TIME_KEYS = ("duration", "start")
 # The same in the primitive and executor records, where null means "not known (yet)".
 _OPTIONAL_TIME_KEYS = ("longest_wait", "held", "put_wait", "get_wait", "submitted", "started")
-_OPTIONAL_TIME_KEYS += ("ended",)
+_OPTIONAL_TIME_KEYS += ("ended", "waited", "longest_hold")
 
 
 def _id_ok(value: object) -> bool:

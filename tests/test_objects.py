@@ -240,3 +240,54 @@ def test_the_sections_keep_the_task_tables_width_rules(width) -> None:
     assert "~" in row and "unbounded" in row
     wide = summary.summary(_forged_model(name), width=0)
     assert max(len(line) for line in wide.splitlines()) > 80
+
+
+INSIGHTS = """
+import asyncio
+
+async def producer(q):
+    for i in range(8):
+        await q.put(i)
+
+async def consumer(q):
+    for _ in range(8):
+        await q.get()
+        await asyncio.sleep(0.05)
+
+async def slow_holder(lock):
+    async with lock:
+        await asyncio.sleep(0.2)
+
+async def job(sem):
+    async with sem:
+        await asyncio.sleep(0.1)
+
+async def main():
+    q = asyncio.Queue(maxsize=2)
+    lock = asyncio.Lock()
+    sem = asyncio.Semaphore(1)
+    fast = asyncio.Lock()
+    async with fast:
+        pass
+    await asyncio.gather(
+        producer(q), consumer(q), slow_holder(lock), slow_holder(lock), *(job(sem) for _ in range(5))
+    )
+
+asyncio.run(main())
+"""
+
+
+def test_what_the_figures_say_is_explained(tmp_path) -> None:
+    (tmp_path / "ins.py").write_text(INSIGHTS)
+    r = asyncplay("run", "--json", "ins.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    said = objects.insights(build(r.events))
+    assert len(said) == 3, said
+    full, held, crowded = said
+    assert full.startswith("q (ins.py:22) was full for") and "consumers are the bottleneck" in full
+    assert held.startswith("lock (ins.py:23) was held for up to") and "1 task(s) waited" in held
+    assert crowded.startswith("sem (ins.py:24) had") and "for its 1 permit(s)" in crowded
+    # An Event-free, uncontended lock says nothing; the summary says the same words.
+    assert not any(s.startswith("fast") for s in said)
+    text = summary.summary(build(r.events), cwd=str(tmp_path))
+    assert "consumers are the bottleneck" in text

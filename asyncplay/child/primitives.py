@@ -54,7 +54,7 @@ class _Stats:
         "id", "kind", "puts", "gets", "size", "peak", "samples", "last_sample",
         "put_wait", "get_wait", "joiners", "max_joiners", "acquisitions", "holders",
         "waiters", "max_waiters", "longest_wait", "held", "set_since", "total_waited",
-        "items", "sent",
+        "items", "sent", "longest_hold",
     )  # fmt: skip
 
     def __init__(self, sid: int, kind: str) -> None:
@@ -75,6 +75,7 @@ class _Stats:
         self.set_since: float | None = None  # an Event: set since then
         self.items: Any = ()  # a queue's own container (its size is its length)
         self.sent: tuple = ()  # the figures last sent (see send_states)
+        self.longest_hold = 0.0  # the longest one hold, released
 
 
 class _Registry:
@@ -237,7 +238,10 @@ def _released(reg: _Registry, st: _Stats) -> None:
             if h[0] is current:
                 at = n
                 break
-    st.held += _perf() - holders.pop(at)[1]
+    hold = _perf() - holders.pop(at)[1]
+    st.held += hold
+    if hold > st.longest_hold:
+        st.longest_hold = hold
 
 
 async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = None) -> Any:
@@ -405,7 +409,10 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
         orig_release()
         if holders:
             if len(holders) == 1 or holders[0][0] is tracer.current:
-                st.held += perf() - holders.pop(0)[1]
+                hold = perf() - holders.pop(0)[1]
+                st.held += hold
+                if hold > st.longest_hold:
+                    st.longest_hold = hold
             else:
                 _released(reg, st)
 
@@ -511,6 +518,8 @@ def send_states(reg: _Registry) -> None:
                 "max_waiters": st.max_waiters,
                 "longest_wait": longest,
                 "held": held,
+                "waited": st.total_waited + sum(now - w[1] for w in st.waiters),
+                "longest_hold": max([st.longest_hold, *(now - h[1] for h in st.holders)]),
             }
             if st.kind.endswith("Queue"):
                 size = len(st.items)

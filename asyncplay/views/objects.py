@@ -26,6 +26,8 @@ __all__ = [
     "label",
     "lock_rows",
     "locks",
+    "full_share",
+    "insights",
     "pane_rows",
     "pool_lines",
     "queue_rows",
@@ -282,7 +284,9 @@ def pane_rows(
     (its line: Enter goes there) with what it is now and its figures, then a row per
     task holding it and per task waiting on it, in order (Enter goes to the task), then
     the executor jobs (Enter goes to the task that awaits the job)."""
-    rows: list[tuple[str, int | None, str | None, int | None]] = []
+    rows: list[tuple[str, int | None, str | None, int | None]] = [
+        (f"! {text}", None, None, None) for text in insights(model, where)
+    ]
     now = model.now
     for p in model.primitives.values():
         if p.is_queue:
@@ -326,3 +330,70 @@ def pane_rows(
             )
         )
     return rows
+
+
+FULL_MOST = 0.5  # a bounded queue full this share of its life: its consumers are too slow
+SLOW_HOLD = 0.1  # seconds: a lock held this long at once while others waited
+CROWDED = 1.0  # a semaphore with more waiters, on average, than this many times its permits
+
+
+def active_end(p: Primitive, end: float) -> float:
+    """The end of an object's active life: its last change, or ``end`` while it is held,
+    waited on or holds items (an object made early and used for a moment is judged by
+    that moment, not by the rest of the run)."""
+    if p.holders or p.waiters or (p.is_queue and p.size) or p.is_set:
+        return end
+    last = max(p.updated, p.sizes[-1][0] if p.sizes else 0.0)
+    return min(end, last) if last > p.created else end
+
+
+def full_share(p: Primitive, end: float) -> float:
+    """The share of a bounded queue's active life it spent full."""
+    end = active_end(p, end)
+    if not p.maxsize or end <= p.created:
+        return 0.0
+    full = 0.0
+    sizes = p.sizes
+    for i, (t, n) in enumerate(sizes):
+        nxt = sizes[i + 1][0] if i + 1 < len(sizes) else end
+        if n >= p.maxsize:
+            full += max(0.0, min(nxt, end) - max(t, p.created))
+    return full / (end - p.created)
+
+
+def insights(model: RunModel, where: Where = _plain_where) -> list[str]:
+    """What the objects' figures say, for someone learning asyncio: a queue that stayed
+    full (the consumers are the bottleneck), a lock held across something slow while
+    others waited, a semaphore whose waiters outnumbered its permits most of the time."""
+    end = model.now
+    out = []
+    for p in model.primitives.values():
+        name = label(p, where)
+        life = max(0.0, active_end(p, end) - p.created)
+        if p.is_queue and p.maxsize:
+            share = full_share(p, end)
+            if share >= FULL_MOST and p.put_wait > 0:
+                out.append(
+                    f"{name} was full for {share:.0%} of its life: its consumers are the "
+                    f"bottleneck (producers waited {duration(p.put_wait)} in put()). More "
+                    "consumers, or faster ones, would drain it; a bigger maxsize only delays "
+                    "the wait."
+                )
+        elif p.kind in ("Lock", "Condition") and p.longest_hold >= SLOW_HOLD and p.max_waiters:
+            out.append(
+                f"{name} was held for up to {duration(p.longest_hold)} at once while up to "
+                f"{p.max_waiters} task(s) waited for it: its holder awaited something slow "
+                "inside `async with`, and every other task waited its turn for all of it. "
+                "Right when the await is part of the update (read, await, write); otherwise "
+                "keep only the shared-state update under the lock."
+            )
+        elif p.kind.endswith("Semaphore") and p.permits and life > 0:
+            crowd = p.waited / life  # tasks waiting, on average over its life
+            if crowd > p.permits * CROWDED:
+                out.append(
+                    f"{name} had {crowd:.1f} task(s) waiting on average for its {p.permits} "
+                    f"permit(s) (up to {p.max_waiters} at once): the work it guards, not the "
+                    "loop, set the pace. That is the point of a semaphore; more permits "
+                    "would run more at once."
+                )
+    return out

@@ -287,6 +287,8 @@ def object_sections(model: RunModel, cwd: str = ".", width: int = 0) -> list[str
         parts += table(objects.JOB_COLUMNS, rows, width, shrink=(0, 1))
         lines = objects.pool_lines(model)
         parts += [line[:width] if width else line for line in lines]
+    for text in objects.insights(model, where):
+        parts += warning_text({"message": text}, cwd, width)
     return parts
 
 
