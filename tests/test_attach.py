@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from asyncplay import exits
+from tests.pythons import find_pythons
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHONS = ["python3.14", "python3.15"]
@@ -59,9 +60,10 @@ asyncio.run(main())
 
 
 def _python(name: str) -> str:
-    path = shutil.which(name)
+    """The interpreter ``pythonX.Y`` (found as the other cross-version tests find it)."""
+    path = find_pythons().get(name.removeprefix("python"))
     if path is None:
-        pytest.skip(f"{name} is not installed (see README: getting 3.14 and 3.15)")
+        pytest.skip(f"{name} is not installed (docs/testing.md says how to get it)")
     return path
 
 
@@ -314,10 +316,7 @@ def test_refusals_no_process_not_python_no_loop():
 
 
 def test_refusal_python_313():
-    py313 = shutil.which("python3.13")
-    if py313 is None:
-        pytest.skip("python3.13 is not installed")
-    proc = _started([py313, "-c", LOOP])
+    proc = _started([_python("python3.13"), "-c", LOOP])
     try:
         _refused(proc.pid, exits.ATTACH_OLD_PYTHON, "runs Python 3.13", "3.14 or later")
     finally:
