@@ -291,3 +291,39 @@ def test_what_the_figures_say_is_explained(tmp_path) -> None:
     assert not any(s.startswith("fast") for s in said)
     text = summary.summary(build(r.events), cwd=str(tmp_path))
     assert "consumers are the bottleneck" in text
+
+
+LOCK_ORDER = """
+import asyncio, os
+
+async def one(a, b):
+    async with a:
+        await asyncio.sleep(0.05)
+        async with b:
+            pass
+
+async def main():
+    first = asyncio.Lock()
+    second = asyncio.Lock()
+    asyncio.get_running_loop().call_later(0.5, os._exit, 0)  # stuck for good by then
+    await asyncio.gather(one(first, second), one(second, first))
+
+asyncio.run(main())
+"""
+
+
+def test_a_lock_order_deadlock_is_a_cycle_in_the_await_graph(tmp_path) -> None:
+    from asyncplay.views import graph
+
+    (tmp_path / "dl.py").write_text(LOCK_ORDER)
+    r = asyncplay("run", "--json", "dl.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    model = build(r.events)
+    waits = model.waits()
+    links = graph.edges(model, waits)
+    workers = sorted(t.id for t in model.tasks.values() if t.coro == "one")
+    assert links[workers[0]] == [workers[1]] and links[workers[1]] == [workers[0]]
+    assert set(workers) <= graph.cycle_members(links)
+    text = "\n".join(graph.render(model, cwd=str(tmp_path)))
+    assert "awaiting Lock.acquire() on second (dl.py:12) held by Task-3 one" in text
+    assert "a cycle, each task here awaits the next" in text

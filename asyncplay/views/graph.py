@@ -15,6 +15,7 @@ from functools import partial
 from operator import itemgetter
 
 from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo, WaitSnapshot
+from asyncplay.views import objects
 from asyncplay.views.task_story import chain_text
 from asyncplay.views.text_cells import clean
 
@@ -62,6 +63,24 @@ def _by_name(model: RunModel, waits: Waits) -> dict[str, int]:
     return {name: rank[1] for name, rank in index.items()}
 
 
+def _lock_edges(model: RunModel, waits: Waits, out: dict[int, list[int]]) -> None:
+    """A task blocked acquiring a lock or semaphore waits on the tasks holding it (as the
+    model has them now: only for a task whose wait drawn is its wait now), so two tasks
+    taking two locks in opposite orders are drawn as the cycle they are."""
+    for p in model.primitives.values():
+        if p.is_queue or not p.holders:
+            continue
+        for tid, why in p.waiters:
+            if why != "acquire" or tid is None or tid not in waits or tid in out:
+                continue
+            info = model.tasks.get(tid)
+            if info is None or waits[tid][0] != info.awaiting:
+                continue
+            holders = [h for h in p.holders if h is not None and h != tid and h in waits]
+            if holders:
+                out[tid] = holders
+
+
 def _count(awaiting: str) -> int | None:
     """The k of ``gather(k)`` / ``wait(k)``, when the words carry it."""
     inner = awaiting[awaiting.find("(") + 1 : awaiting.find(")")]
@@ -86,6 +105,7 @@ def edges(model: RunModel, waits: Waits) -> dict[int, list[int]]:
             out[tid] = [target]
         elif awaiting.startswith(GROUP_PREFIXES):
             groups.append(tid)
+    _lock_edges(model, waits, out)
     direct = {kids[0] for kids in out.values()}
     for tid in groups:
         info = model.tasks.get(tid)
@@ -383,8 +403,11 @@ def _where(file: str | None, line: int | None, cwd: str) -> str:
     return f"{clean(rel)}:{line}"
 
 
-def node_line(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None) -> str:
-    """A task's line in the printed tree: ``worker-A (worker) at g.py:22, awaiting sleep(2)``."""
+def node_line(
+    task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = None, on: str = ""
+) -> str:
+    """A task's line in the printed tree: ``worker-A (worker) at g.py:22, awaiting sleep(2)``
+    (``on``: the object it is blocked on, ``lock (g.py:5) held by main``)."""
     awaiting, file, line = wait
     text = f"{clean(name or task.name)} ({clean(task.coro)})"
     where = _where(file, line, cwd)
@@ -392,6 +415,8 @@ def node_line(task: TaskInfo, wait: tuple, cwd: str = ".", name: str | None = No
         text += f" at {where}"
     if awaiting:
         text += f", awaiting {clean(awaiting)}"
+        if on:
+            text += f" on {on}"
     elif task.state == "running":  # a step in progress (a loop that never awaits)
         text += ", running"
     elif task.state == "pending" and task.steps == 0:
@@ -430,7 +455,9 @@ def render(
             return f"{clean(task.name)} (drawn above)"
         if item.kind == "deep":
             return f"{clean(task.name)} ... (deeper than {MAX_DEPTH} levels: not drawn)"
-        text = node_line(task, waits[item.task], cwd)
+        wait = waits[item.task]
+        on = objects.blocked_on_words(model, item.task, cwd) if wait[0] == task.awaiting else ""
+        text = node_line(task, wait, cwd, on=on)
         return f"{text}  [deadlocked]" if item.task in marked else text
 
     # Iterative, like ``tree``: (item, prefix of its line, branch glyph, prefix for below).

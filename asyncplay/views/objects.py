@@ -19,6 +19,7 @@ __all__ = [
     "JOB_COLUMNS",
     "LOCK_COLUMNS",
     "QUEUE_COLUMNS",
+    "blocked_on_words",
     "busy_over_time",
     "held",
     "job_rows",
@@ -397,3 +398,25 @@ def insights(model: RunModel, where: Where = _plain_where) -> list[str]:
                     "would run more at once."
                 )
     return out
+
+
+def blocked_on_words(model: RunModel, tid: int, cwd: str = ".") -> str:
+    """``lock (g.py:5) held by main``: the object task ``tid`` is blocked on now and who
+    holds it (a queue: how full it is), or "" when it waits on none."""
+    p = task_waits_on(model, tid)
+    if p is None:
+        return ""
+
+    def where(file: str | None, line: int | None) -> str:
+        if not file or not line:
+            return "-"
+        name = (
+            file if not file.startswith(cwd.rstrip("/") + "/") else file[len(cwd.rstrip("/")) + 1 :]
+        )
+        return f"{name.rsplit('/', 1)[-1]}:{line}"
+
+    text = label(p, where)
+    if p.is_queue:
+        return f"{text} ({_now_words(p)})"
+    holders = [_task_name(model, h) for h in p.holders if h != tid]
+    return f"{text} held by {', '.join(holders)}" if holders else text
