@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import asyncplay
+from helpers import PROGRAMS, asyncplay
 from pythons import find_pythons
 from streams import Stream
 
@@ -181,14 +181,27 @@ def test_a_run_sends_each_waiting_task_s_chain(version: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("version", ["3.14"])
 def test_the_graph_of_a_run_shows_the_chain(version: str, tmp_path: Path) -> None:
-    (tmp_path / "chain.py").write_text(CHAIN.replace("asyncio.sleep(0.3)", "asyncio.sleep(30)"))
-    r = asyncplay(
-        "run", "--graph", "--timeout", "1.5", "--python", _python(version), "chain.py",
-        cwd=tmp_path,
-    )  # fmt: skip
+    # The program ends while the consumer waits: the graph at the end shows its chain.
+    prog = "import os\n" + CHAIN.replace("    q.put_nowait(1)\n", "    os._exit(0)\n", 1)
+    (tmp_path / "chain.py").write_text(prog)
+    r = asyncplay("run", "--graph", "--python", _python(version), "chain.py", cwd=tmp_path)
     out = (r.stdout + r.stderr).decode()  # (the summary and the graph: stderr)
-    assert "     coroutines: main (chain.py:15) > sleep (tasks.py:" in out, out
-    assert "coroutines: middle (chain.py:9) > leaf (chain.py:5) > Queue.get (queues.py:" in out
+    assert "consumer (middle) at chain.py:6, awaiting Queue.get()" in out, out
+    assert "coroutines: middle (chain.py:10) > leaf (chain.py:6) > Queue.get (queues.py:" in out
+
+
+@pytest.mark.parametrize("version", ["3.14", "3.15"])
+def test_a_cycle_of_tasks_has_its_chains(version: str) -> None:
+    """A deadlock (tasks awaiting each other in a ring): 3.14's capture_call_graph recurses
+    for ever through the awaiters of such a ring; the runtime's own walk does not."""
+    prog = PROGRAMS / "deadlock_cycle.py"
+    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert [w["kind"] for w in r.kinds("warning")] == ["deadlock", "channel_lost"]  # os._exit
+    names = {e["id"]: e["name"] for e in r.kinds("task_created")}
+    got = {names[e["id"]]: e["chain"] for e in r.kinds("call_chain")}
+    for ring in ("ring-a", "ring-b", "ring-c"):
+        assert got[ring] == [["link", str(prog), 11]]  # the await of the next task
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.13"])

@@ -1,22 +1,29 @@
-"""3.14+: the chain of coroutines inside each waiting task, from CPython's call graph.
+"""3.14+: the chain of coroutines inside each waiting task, as CPython's call graph has it.
 
-``asyncio.capture_call_graph`` (the data behind ``python -m asyncio pstree``) costs a few
-microseconds per task: too much for the step hook. So the hook's ``describe`` (which runs
-only when a task suspends on a future) just marks the task when its wait (what, file, line)
-differs from the one its chain was last captured at, and the chains are captured later, for
-at most ``MAX_PER_FLUSH`` tasks a time: when the loop is about to wait for real (a timeout
-other than 0: the moment the views will show for a while), and, in a loop too busy to ever
-wait, at the runtime's flush every 50 ms (``INTERVAL``). A suspended task's chain cannot
-change until it runs again, so what is captured is exact; a ``call_chain`` record is sent
-only when it changed. On 3.10-3.13 nothing of this is installed (``tracer.chains`` stays
-None). A task waiting again at the same line, called from elsewhere, keeps its old chain:
-the price of never capturing on the step path.
+3.14's ``asyncio.capture_call_graph`` (the data behind ``python -m asyncio pstree``) walks a
+task's coroutines (``cr_await``, innermost first) and then, recursively, every future that
+awaits it: a cycle of tasks awaiting each other (a deadlock, which asyncplay is there to
+show) takes it to a RecursionError, and the awaiters cost microseconds asyncplay does not
+need (it knows who awaits whom). So the chain is walked here the way that function walks
+it, coroutines and generator-based coroutines only (checked by type, never ``hasattr``:
+no program code runs), and only on 3.14+, where the views show it beside pstree's words.
+
+Never in the step hook: ``describe`` (run only when a task suspends on a future) marks the
+task when its wait (what, file, line) differs from the one its chain was last captured at,
+and the chains are captured later, at most ``MAX_PER_FLUSH`` a time: when the loop is about
+to wait for real (a timeout other than 0: the moment the views will show for a while), and,
+in a loop too busy to ever wait, at the runtime's flush every 50 ms (``INTERVAL``). A
+suspended task's chain cannot change until it runs again, so what is captured is exact; a
+``call_chain`` record is sent only when it changed. On 3.10-3.13 nothing of this is
+installed (``tracer.chains`` stays None). A task waiting again at the same line, called
+from elsewhere, keeps its old chain: the price of never capturing on the step path.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import types
 
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN
@@ -36,38 +43,39 @@ INTERVAL = 0.05  # seconds between two captures, at least
 class CallChains:
     """The tasks whose chain may have changed since it was last sent (tid -> record)."""
 
-    __slots__ = ("capture", "dirty", "last")
+    __slots__ = ("dirty", "last")
 
-    def __init__(self, capture: Any) -> None:
-        self.capture = capture
+    def __init__(self) -> None:
         self.dirty: dict[int, Any] = {}
         self.last = 0.0
 
 
 def make() -> CallChains | None:
     """The tracer's ``chains``: None before 3.14 (nothing is marked, nothing sent)."""
-    if not AVAILABLE:
-        return None
-    import asyncio
-
-    capture = getattr(asyncio, "capture_call_graph", None)
-    return None if capture is None else CallChains(capture)
+    return CallChains() if AVAILABLE else None
 
 
-def chain_of(capture: Any, task: Any) -> list[list]:
+def chain_of(task: Any) -> list[list]:
     """``[[qualname, file, line], ...]``, the task's own coroutine first and the innermost
-    (where it waits) last, as a traceback reads; the runtime's own frames left out."""
-    graph = capture(task)
-    if graph is None:
-        return []
+    (where it waits) last, as a traceback reads; the runtime's own frames left out, the
+    innermost ``MAX_FRAMES`` kept."""
     out: list[list] = []
-    for entry in graph.call_stack[:MAX_FRAMES]:  # innermost first
-        code = entry.frame.f_code
-        if code.co_filename.startswith(OWN):
-            continue
-        out.append([code.co_qualname, code.co_filename, entry.frame.f_lineno or 0])
-    out.reverse()
-    return out
+    c = task.get_coro()
+    coro_t, gen_t = types.CoroutineType, types.GeneratorType
+    for _ in range(1000):  # a chain is finite; this bounds a pathological one
+        tc = type(c)
+        if tc is coro_t:
+            frame, c = c.cr_frame, c.cr_await
+        elif tc is gen_t:
+            frame, c = c.gi_frame, c.gi_yieldfrom
+        else:
+            break
+        if frame is None:
+            break
+        code = frame.f_code
+        if not code.co_filename.startswith(OWN):
+            out.append([code.co_qualname, code.co_filename, frame.f_lineno or 0])
+    return out[-MAX_FRAMES:]
 
 
 def at_loop_wait(tracer: Any) -> None:
@@ -85,14 +93,13 @@ def send_changed(tracer: Any, force: bool = False) -> bool:
     chains.last = now
     sent = False
     dirty = chains.dirty
-    capture = chains.capture
     for _ in range(min(len(dirty), MAX_PER_FLUSH)):
         tid, rec = dirty.popitem()
         task = rec.tref()
         if task is None or task.done():
             continue
         try:
-            chain = chain_of(capture, task)
+            chain = chain_of(task)
         except Exception as exc:  # a task class of the program's that breaks the walk
             report_failure(tracer, "call chain", exc)
             continue
