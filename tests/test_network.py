@@ -552,3 +552,28 @@ async def test_the_tui_tells_the_runs_notices_once(tmp_path) -> None:
             await wait_drawn(pilot)
     said = [kw for m, kw in told if m == notice]
     assert len(said) == 1 and said[0]["severity"] == "warning" and said[0]["markup"] is False
+
+
+@needs_bwrap
+def test_a_run_told_its_caller_exits_kills_the_helper_without_waiting(tmp_path) -> None:
+    """``exiting=True`` (asyncplay run, which exits next; cost, #15): the helper is killed
+    with the run but not waited for; what is left of it is a dying child of ours, reaped
+    here as init would (and conftest checks nothing is left)."""
+    from asyncplay.runner.spec import RunSpec
+    from asyncplay.runner.sync_driver import run_blocking
+
+    (tmp_path / "p.py").write_text("print('hi')\n")
+    spec = RunSpec(path="p.py", cwd=str(tmp_path), network="on")
+    events: list[dict] = []
+    end = run_blocking(spec, events.append, None, stdin="null", exiting=True)
+    assert end["exit_code"] == 0
+    left = [pid for pid in network.LIVE_HELPERS]
+    if events[0]["sandbox"].get("network") != "on":
+        pytest.skip(f"no helper here: {events[0]['sandbox']}")
+    assert len(left) == 1  # not waited for
+    for pid in left:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        assert state in ("Z", "R", "D", "X")  # killed: dead or dying, never sleeping
+        os.waitpid(pid, 0)
+        network.LIVE_HELPERS.discard(pid)
