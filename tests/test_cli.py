@@ -224,6 +224,27 @@ def test_runs_under_another_python(tmp_path) -> None:
     assert r.stdout.decode().strip() == str(tuple(int(x) for x in version.split(".")))
 
 
+@pytest.mark.parametrize("version", ["3.14", "3.15"])
+def test_3_14_and_3_15_are_tested_versions(tmp_path, version: str) -> None:
+    """No "untested" notice on the Pythons new lab machines have (#20), in the run's
+    output nor in the playground's Python setting."""
+    from pythons import find_pythons
+
+    from asyncplay.runner.interpreter import resolve
+    from asyncplay.tui.services.python_probe import probe
+
+    exe = find_pythons().get(version)
+    if exe is None:
+        pytest.skip(f"CPython {version} is not installed here")
+    (tmp_path / "p.py").write_text("print('hi')\n")
+    r = asyncplay("run", "--python", exe, "p.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"hi\n", r.stderr
+    assert b"untested" not in r.stderr
+    info = resolve(exe)
+    assert not info.untested and info.label.startswith(version)
+    assert probe(exe) == (True, f"CPython {info.label}")
+
+
 def test_sighup_to_asyncplay_ends_the_run_and_leaves_nothing(tmp_path) -> None:
     import os
     import signal
