@@ -322,12 +322,12 @@ def list_bundled() -> list[Snippet]:
 
 
 def find_bundled(name: str) -> Snippet | None:
-    """The bundled snippet called ``name``, or None."""
+    """The bundled snippet called ``name`` (a lesson, else an exercise), or None."""
     if not _NAME_RE.match(name) or name.startswith("_"):
         return None
     path = bundled_dir() / f"{name}.py"
     if not path.is_file():
-        return None
+        return find_exercise(name)
     return load_snippet(path, bundled=True)
 
 

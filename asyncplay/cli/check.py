@@ -23,7 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from asyncplay.snippets import Snippet
 
-__all__ = ["check", "exercises", "find_target", "stuck_deadlock"]
+__all__ = ["check", "exercises", "find_target"]
 
 
 def exercises(ns: SimpleNamespace) -> int:
@@ -80,11 +80,6 @@ def find_target(target: str, solution: bool) -> tuple[Snippet, Path]:
     return snippet, program
 
 
-def stuck_deadlock(ev: dict) -> bool:
-    """A deadlock the run can never leave: every task waits and nothing could wake one."""
-    return ev.get("event") == "warning" and ev.get("kind") == "deadlock" and ev.get("stuck") is True
-
-
 def check(ns: SimpleNamespace) -> int:
     from asyncplay.cli.run import _apply_policy
     from asyncplay.limits import Limits
@@ -137,7 +132,7 @@ def check(ns: SimpleNamespace) -> int:
         argv0=str(program),
     )
     model = RunModel()
-    run_blocking(spec, lambda ev: apply(model, ev), None, stdin="null", stop_on=stuck_deadlock)
+    run_blocking(spec, lambda ev: apply(model, ev), None, stdin="null", stop_on=vc.stuck_deadlock)
     verdicts = vc.evaluate(model, wanted)
     passed = sum(v.passed for v in verdicts)
     if ns.json:

@@ -17,15 +17,18 @@ from pathlib import Path
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Tab, Tabs
 
 from asyncplay import storage
 from asyncplay.tui import commands
 from asyncplay.tui.buffers import BufferFiles, saved_text
+from asyncplay.tui.exercise_control import ExerciseControl, code_start, opens_exercise
 from asyncplay.tui.gc_tuning import tune_gc
 from asyncplay.tui.hangup import Leaving
 from asyncplay.tui.panes.editor import CodeEditor
+from asyncplay.tui.panes.exercise import ExercisePane
 from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, goto_line
 from asyncplay.tui.panes.footer import FitFooter
 from asyncplay.tui.panes.graph import GraphPane
@@ -48,20 +51,22 @@ from asyncplay.views.gutter_marks import same_file, task_line, warnings_at
 
 __all__ = ["AsyncplayApp", "Session", "SessionFactory", "live_session"]
 
-VIEWS = ("output", "tasks", "timeline", "graph", "objects")
-# The view shown beside each on a wide screen (the objects beside the tasks that wait).
+VIEWS = ("output", "tasks", "timeline", "graph", "objects", "exercise")
+# The view shown beside each on a wide screen (the objects beside the tasks that wait;
+# the exercise's text and verdicts beside the output).
 PAIRS = {
     "output": "tasks",
     "tasks": "output",
     "timeline": "graph",
     "graph": "timeline",
     "objects": "tasks",
+    "exercise": "output",
 }
 # The footer's keys, most useful first: what does not fit (80 columns) is left out whole.
 FOOTER_ORDER = ("quit", "run", "stop", "help", "snippets", "timeline", "switch_pane", "save")
 
 
-class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
+class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
     """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
 
     # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
@@ -92,6 +97,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
         self.autosave_enabled = autosave
         self.autosave_error: str | None = None  # why the last autosave failed
         self._runs_init()
+        self._exercise_init()
         self._files_init()
         self._leaving_init()
         self._run_view = "output"  # the run view F4 returns to from the timeline
@@ -118,14 +124,19 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
             with Vertical(id="editor-box"):
                 yield editor
                 yield FindBar(editor, id="find")
-            with Vertical(id="side", classes="-show-output"):
+            # An exercise opens on its text (the Exercise view): set here, not after mount,
+            # where the tabs' own first activation (Output) would come after it.
+            first = "exercise" if opens_exercise(self.buffer.text) else "output"
+            with Vertical(id="side", classes=f"-show-{first}"):
                 yield Tabs(
                     Tab("Output", id="tab-output"),
                     Tab("Tasks", id="tab-tasks"),
                     Tab("Timeline", id="tab-timeline"),
                     Tab("Graph", id="tab-graph"),
                     Tab("Objects", id="tab-objects"),
+                    Tab("Exercise", id="tab-exercise"),
                     id="pane-tabs",
+                    active=f"tab-{first}",
                 )
                 with Vertical(id="output-box"):
                     yield OutputPane(id="output")
@@ -134,6 +145,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
                 yield TimelinePane(id="timeline")
                 yield GraphPane(id="graph")
                 yield ObjectsPane(id="objects")
+                yield ExercisePane(id="exercise")
         with Horizontal(id="bar"):
             yield Button("Run F5", id="run-button", compact=True, variant="success")
             yield Button("Stop F6", id="stop-button", compact=True, variant="error")
@@ -170,8 +182,14 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
 
     def on_mount(self) -> None:
         row, col = self.buffer.cursor
+        self.refresh_exercise()
+        on_code = self.exercise_checks is not None and (row, col) == (0, 0)
+        if on_code:  # the exercise's text is in its own view: the editor opens on the code
+            row = code_start(self.buffer.text)
         self.editor.load(self.buffer.text, (row, col))
         self.editor.focus()
+        if on_code:
+            self.call_after_refresh(self.editor.scroll_to, y=row, animate=False)
         if self._note:
             self._note_until = self.clock() + NOTE_SECONDS
         self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
@@ -231,7 +249,7 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
             side.set_class(view == which, f"-show-{view}")
         side.set_class(which in ("timeline", "graph"), "-time")
         side.set_class(which == "objects", "-objects")
-        if which in ("output", "tasks"):
+        if which in ("output", "tasks", "exercise"):
             self._run_view = which
         tabs = self.query_one("#pane-tabs", Tabs)
         tab_id = f"tab-{which}"
@@ -241,7 +259,10 @@ class AsyncplayApp(RunControl, BufferFiles, Leaving, App[int]):
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id:
-            self._show_pane(event.tab.id.removeprefix("tab-"))
+            try:
+                self._show_pane(event.tab.id.removeprefix("tab-"))
+            except NoMatches:  # told while the screen goes away (quitting): nothing to show
+                return
 
     def action_focus_stdin(self) -> None:
         """Straight to the program's stdin line (showing the Output view if it is hidden)."""

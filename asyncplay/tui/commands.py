@@ -55,6 +55,14 @@ COMMANDS: tuple[Command, ...] = (
         "Why it happened and the usual fix",
         show=False,
     ),
+    Command(
+        "check",
+        "f11",
+        "Check",
+        "Check the exercise",
+        "Run the exercise's checks (virtual clock) and show the verdicts",
+        show=False,
+    ),
     Command("open_file", "ctrl+o", "Open", "Open file", "Open a Python file", show=False),
     Command(
         "save_as",

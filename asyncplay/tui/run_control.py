@@ -28,7 +28,9 @@ from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.buffers import origin_label
 from asyncplay.tui.ending_words import sentence
+from asyncplay.tui.exercise_control import spawn_stop
 from asyncplay.tui.panes.status_bar import status_line
+from asyncplay.views.checks import stuck_deadlock
 from asyncplay.views.gutter_marks import RunMarks
 from asyncplay.views.text_cells import clean
 
@@ -113,6 +115,7 @@ class RunControl:
         self._folder: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._stop_task: asyncio.Task[dict] | None = None
+        self._stuck_stop: asyncio.Task[None] | None = None
         self._rerun = False
         self._stop_pending = False  # stop asked for while the run was starting
         self._started = 0.0
@@ -150,6 +153,7 @@ class RunControl:
             self._guarded("gutter marks", self._sync_marks)
             self._guarded("notices", self._announce_notices)
             self._guarded("ending", self._announce_end)
+            self._guarded("checks", self.sync_exercise)  # type: ignore[attr-defined]
             self._guarded("status bar", self._show_status, now)
 
     def _show_status(self, now: float) -> None:
@@ -312,7 +316,8 @@ class RunControl:
 
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
             python, self._python_label = info.path, info.label
-        spec = self.make_spec(python)
+        self.refresh_exercise()  # type: ignore[attr-defined]
+        spec = self.exercise_spec(self.make_spec(python))  # type: ignore[attr-defined]
         if self.runs_program():  # a saved setting above the lab policy: one line, no run
             from asyncplay import policy
             from asyncplay.tui.screens.settings import POLICY_NAMES
@@ -347,8 +352,12 @@ class RunControl:
     async def _fold(self, session: Session, model: RunModel) -> None:
         """The session's events into the model, off the views' path, in bounded slices."""
         n = 0
+        stop_stuck = self.ends_stuck_runs()  # type: ignore[attr-defined]
         async for ev in session.events():
             apply(model, ev)
+            if stop_stuck and stuck_deadlock(ev):  # an exercise's run that can never go on
+                stop_stuck = False
+                self._stuck_stop = spawn_stop(session)
             n += 1
             if n >= FOLD_BATCH:
                 n = 0
@@ -374,6 +383,7 @@ class RunControl:
     def _leave_run(self) -> None:
         """Another file in the editor: the last run's views are cleared (its marks would
         land on the new file's lines); a run still going keeps its output, marked."""
+        self.refresh_exercise()  # type: ignore[attr-defined]
         if self.session is not None and self.session.running:
             self.marks = None
             self.output.set_origin(os.path.basename(self.program or "the last file"))

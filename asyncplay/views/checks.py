@@ -36,6 +36,7 @@ __all__ = [
     "parse",
     "program_time",
     "stopped_at_deadlock",
+    "stuck_deadlock",
 ]
 
 #: ``no WORDS``: the warning kinds of the protocol (docs/protocol.md) a check names.
@@ -222,6 +223,12 @@ def stopped_at_deadlock(model: RunModel) -> dict | None:
         if w.get("kind") == "deadlock" and w.get("stuck"):
             return w
     return None
+
+
+def stuck_deadlock(ev: dict) -> bool:
+    """An event that says the run can never go on (every task waits and nothing could
+    wake one): ``asyncplay check`` and the playground end an exercise's run there."""
+    return ev.get("event") == "warning" and ev.get("kind") == "deadlock" and ev.get("stuck") is True
 
 
 def _ended(model: RunModel) -> str:
