@@ -104,13 +104,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The sandbox's test modules run again as an unprivileged user in CI (.ci/run picks
     ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
     mark their own tests with ``pytest.mark.unprivileged``. Tests marked ``asyncio_suite``
-    (CPython's whole asyncio suite, minutes per version) run only when ``-m`` names them."""
-    opted_in = "asyncio_suite" in (config.option.markexpr or "")
+    (CPython's whole asyncio suite, minutes per version) or ``exercise_matrix`` (every
+    exercise on every installed CPython) run only when ``-m`` names them."""
+    markexpr = config.option.markexpr or ""
     for item in items:
         if item.path.name.startswith("test_sandbox"):
             item.add_marker(pytest.mark.unprivileged)
-        if not opted_in and item.get_closest_marker("asyncio_suite"):
-            item.add_marker(pytest.mark.skip(reason="opt-in: python -m pytest -m asyncio_suite"))
+        for opt_in in ("asyncio_suite", "exercise_matrix"):
+            if opt_in not in markexpr and item.get_closest_marker(opt_in):
+                item.add_marker(pytest.mark.skip(reason=f"opt-in: python -m pytest -m {opt_in}"))
 
 
 @pytest.fixture(autouse=True)
