@@ -50,6 +50,11 @@ def main() -> None:
             f"{'same' if same else 'DIFFERENT'}",
             flush=True,
         )
+        if not same:  # which tests: unittest's FAIL:/ERROR: headers, each side
+            for side, run in (("python", plain), ("asyncplay", traced)):
+                for line in run.stderr.splitlines():
+                    if line.startswith(("FAIL: ", "ERROR: ")):
+                        print(f"{'':6} {side}: {line}", flush=True)
     sys.exit(0 if same_everywhere else 1)
 
 
