@@ -85,7 +85,9 @@ def install(tracer: Any, loop_cls: type) -> None:
         return name
 
     def run_in_executor(self: Any, executor: Any, func: Any, *args: Any) -> Any:
-        if not tracer.enabled:
+        if not tracer.enabled or (self.get_debug() and _refused_in_debug(self, func)):
+            # Debug mode refuses a coroutine (function) or a non-callable with a
+            # TypeError: asyncio's own check must see the program's func, not job_run.
             return orig(self, executor, func, *args)
         try:
             counter[0] += 1
@@ -142,6 +144,16 @@ def install(tracer: Any, loop_cls: type) -> None:
     run_in_executor.__qualname__ = orig.__qualname__
     run_in_executor.__doc__ = orig.__doc__
     tracer.patches.set(loop_cls, "run_in_executor", run_in_executor)
+
+
+def _refused_in_debug(loop: Any, func: Any) -> bool:
+    """Debug mode's ``run_in_executor`` refuses a coroutine (function) or a non-callable
+    with a TypeError (``_check_callback``): then asyncio's own call must raise it."""
+    try:
+        loop._check_callback(func, "run_in_executor")
+    except TypeError:
+        return True
+    return False
 
 
 def _wrap_flush(tracer: Any, changed: list) -> None:

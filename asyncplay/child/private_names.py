@@ -48,6 +48,7 @@ PRIVATE_NAMES = {
         "_task_factory",
         "_debug",
         "_default_executor",
+        "_check_callback",  # executor_jobs.py: what debug mode refuses
     ),
 }
 
