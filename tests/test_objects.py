@@ -327,3 +327,33 @@ def test_a_lock_order_deadlock_is_a_cycle_in_the_await_graph(tmp_path) -> None:
     text = "\n".join(graph.render(model, cwd=str(tmp_path)))
     assert "awaiting Lock.acquire() on second (dl.py:12) held by Task-3 one" in text
     assert "a cycle, each task here awaits the next" in text
+
+
+PROCESS_POOL = """
+import asyncio, time
+from concurrent.futures import ProcessPoolExecutor
+
+def work(n):
+    time.sleep(0.1)
+    return n * 2
+
+async def main():
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        print(await asyncio.gather(*(loop.run_in_executor(pool, work, n) for n in range(3))))
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_process_pools_jobs_and_their_durations(tmp_path) -> None:
+    (tmp_path / "pp.py").write_text(PROCESS_POOL)
+    r = asyncplay("run", "--json", "pp.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.program_stdout == "[0, 2, 4]\n"
+    jobs = r.kinds("summary")[0]["executor_jobs"]
+    assert [j["function"] for j in jobs] == ["work"] * 3
+    assert {j["pool"] for j in jobs} == {"ProcessPoolExecutor-1"}
+    assert all(j["thread"] is None and j["started"] is None for j in jobs)
+    assert all(j["ended"] is not None and j["duration"] >= 0.09 for j in jobs)
