@@ -138,6 +138,7 @@ PROGRAM_LIST = [
     Program("asyncpkg.app", {"main": 1, "double": 2, **RUN}, module=True, args=("one", "two")),
     Program("binary_stdout", {"main": 1, **RUN}),
     Program("debug_executor_coroutine", {"main": 1, **RUN}, stderr_deterministic=False),
+    Program("executor_threads_released", {"main": 1, **RUN}),
     # A cancel passed on down 900 tasks each awaiting the next: no RecursionError.
     Program("cancel_chain", {"main": 1, "link": 900, **RUN}),
     # _thread._count() and threading's counts, before, in and after loops, threads, a fork.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import weakref
 
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
@@ -70,18 +71,20 @@ def install(tracer: Any, loop_cls: type) -> None:
     orig = loop_cls.run_in_executor
     process_pool = concurrent.futures.ProcessPoolExecutor
     changed: list[_Job] = []  # appended from worker threads (atomic), taken at a flush
-    pools: dict[int, tuple[Any, str]] = {}  # id(executor) -> (executor, its label)
+    # id(executor) -> (a weak reference to it, its label): a pool kept alive here would
+    # keep its threads in threading's _dangling (test.support's threading_cleanup).
+    pools: dict[int, tuple[Any, str]] = {}
     counter = [0, 0]  # jobs, the program's own pools
 
     def label(loop: Any, executor: Any) -> str:
         if executor is None or executor is getattr(loop, "_default_executor", None):
             return "default"
         known = pools.get(id(executor))
-        if known is not None and known[0] is executor:
+        if known is not None and known[0]() is executor:
             return known[1]
         counter[1] += 1
         name = f"{type(executor).__name__}-{counter[1]}"
-        pools[id(executor)] = (executor, name)
+        pools[id(executor)] = (_weak(executor), name)
         return name
 
     def run_in_executor(self: Any, executor: Any, func: Any, *args: Any) -> Any:
@@ -136,7 +139,10 @@ def install(tracer: Any, loop_cls: type) -> None:
             drop_own_frame(exc)
             raise
         if job.pool == "default" and executor is None:
-            pools.setdefault(id(self._default_executor), (self._default_executor, "default"))
+            default = self._default_executor
+            known = pools.get(id(default))
+            if known is None or known[0]() is not default:
+                pools[id(default)] = (_weak(default), "default")
         changed.append(job)
         _wrap_flush(tracer, changed)
         return fut
@@ -154,6 +160,15 @@ def _refused_in_debug(loop: Any, func: Any) -> bool:
     except TypeError:
         return True
     return False
+
+
+def _weak(executor: Any) -> Any:
+    """A weak reference to ``executor``; a program's pool class without one (``__slots__``)
+    is held strongly, as it was before."""
+    try:
+        return weakref.ref(executor)
+    except TypeError:
+        return lambda: executor
 
 
 def _wrap_flush(tracer: Any, changed: list) -> None:
