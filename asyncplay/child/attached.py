@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import _thread
 import atexit
-import os
 import socket
 import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child.channel import Channel
+from asyncplay.child.channel import Channel, hello
 from asyncplay.child.slow_steps import Watchdog
 from asyncplay.child.tracer import Tracer
 
@@ -93,20 +92,7 @@ class _Session:
     def install(self) -> None:
         tracer = self.tracer
         try:
-            tracer.send_json(
-                {
-                    "event": "hello",
-                    "t": 0.0,
-                    "version": protocol.PROTOCOL_VERSION,
-                    "python": ".".join(map(str, sys.version_info[:3])),
-                    "implementation": sys.implementation.name,
-                    "pid": os.getpid(),
-                    "clock": "real",
-                    "speed": 1.0,
-                    "slow_step": SLOW_STEP,
-                    "attached": True,
-                }
-            )
+            tracer.send_json(hello("real", 1.0, SLOW_STEP, attached=True))
             existing = list(self.asyncio.tasks.all_tasks(self.loop))
             tracer.install(self.asyncio, attached=True)
             for task in existing:

@@ -21,7 +21,7 @@ import time
 
 from asyncplay import protocol
 from asyncplay.child import ending, output, periodic, stdin
-from asyncplay.child.channel import Channel
+from asyncplay.child.channel import Channel, hello
 from asyncplay.child.failures import report_failure
 from asyncplay.child.tracer import Tracer
 
@@ -179,17 +179,7 @@ def setup(inject_dir: str) -> None:
     tracer = Tracer(channel, t0, _positive(spec.get("slow_step"), 0.1), clock, speed)
     _state["tracer"] = tracer
     tracer.send_json(
-        {
-            "event": "hello",
-            "t": 0.0,
-            "version": protocol.PROTOCOL_VERSION,
-            "python": ".".join(map(str, sys.version_info[:3])),
-            "implementation": sys.implementation.name,
-            "pid": os.getpid(),
-            "clock": clock,
-            "speed": speed,
-            "slow_step": tracer.slow_step,
-        },
+        hello(clock, speed, tracer.slow_step),
         now=True,
     )
     try:

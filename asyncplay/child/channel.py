@@ -8,13 +8,31 @@ from __future__ import annotations
 
 import _thread
 import os
+import sys
 import time
 
 from asyncplay import protocol
 
-__all__ = ["PUSH_AFTER", "Channel", "Strings"]
+__all__ = ["PUSH_AFTER", "Channel", "Strings", "hello"]
 
 PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
+
+
+def hello(clock: str, speed: float, slow_step: float, **extra: object) -> dict:
+    """The first record of a channel (docs/protocol.md, ``hello``): who is speaking, for a
+    run the parent started and for a program it attached to alike (``extra``: ``attached``)."""
+    return {
+        "event": "hello",
+        "t": 0.0,
+        "version": protocol.PROTOCOL_VERSION,
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "implementation": sys.implementation.name,
+        "pid": os.getpid(),
+        "clock": clock,
+        "speed": speed,
+        "slow_step": slow_step,
+        **extra,
+    }
 
 
 class Channel:
