@@ -725,6 +725,48 @@ def _can_build_without_isolation() -> bool:
 _NOT_SOURCE = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 
+def _packaging() -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # 3.10
+        import tomli as tomllib
+    with open(REPO / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["tool"]["setuptools"]
+
+
+def test_every_folder_of_the_package_is_shipped() -> None:
+    """Fast, without building: every folder of Python files in the package (the bundled
+    snippets' and exercises' folders too) is a listed package, so its files are shipped. setuptools leaves out, with only a warning, a folder that is not listed: the
+    exercises' folder once was (the wheel test below builds one, slowly)."""
+    config = _packaging()
+    packages = set(config["packages"])
+    package_dir = config.get("package-dir", {})
+    data = config.get("package-data", {})
+
+    def source_of(package: str) -> Path:
+        for prefix, folder in sorted(package_dir.items(), key=lambda kv: -len(kv[0])):
+            if package == prefix or package.startswith(prefix + "."):
+                rest = package[len(prefix) :].lstrip(".").split(".") if package != prefix else []
+                return REPO.joinpath(folder, *[r for r in rest if r])
+        return REPO.joinpath(*package.split("."))
+
+    roots = {"asyncplay": REPO / "asyncplay", "asyncplay.snippets_data": SNIPPETS_DIR}
+    for root_name, root in roots.items():
+        for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+            if folder.name == "__pycache__" or not any(folder.glob("*.py")):
+                continue
+            rel = folder.relative_to(root).parts
+            name = ".".join([root_name, *rel])
+            assert name in packages, f"{folder} is not in pyproject's packages (as {name})"
+            assert source_of(name) == folder, (name, source_of(name), folder)
+    for name in packages:
+        folder = source_of(name)
+        assert folder.is_dir(), f"{name}: no folder {folder}"
+    # A listed package ships its *.py files; the solutions (NAME.solution.py, no module
+    # names) are package data as well, so no build backend's idea of a module leaves one out.
+    assert "*.py" in data.get("asyncplay.snippets_data.exercises", [])
+
+
 def test_wheel_ships_the_snippets(tmp_path: Path) -> None:
     """A plain (non-editable) wheel holds every snippet, and finds them when installed."""
     source = tmp_path / "src"
@@ -744,6 +786,11 @@ def test_wheel_ships_the_snippets(tmp_path: Path) -> None:
     (wheel,) = dist.glob("asyncplay-*.whl")
 
     expected = {f"asyncplay/snippets_data/{p.name}" for p in SNIPPETS_DIR.glob("*.py")}
+    expected |= {
+        f"asyncplay/snippets_data/exercises/{p.name}"
+        for p in (SNIPPETS_DIR / "exercises").glob("*.py")
+    }
+    assert "asyncplay/snippets_data/exercises/concurrent_fetch.solution.py" in expected
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
         archive.extractall(tmp_path / "site")
@@ -756,7 +803,8 @@ def test_wheel_ships_the_snippets(tmp_path: Path) -> None:
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from asyncplay import snippets;"
         "print(snippets.__file__); print(snippets.bundled_dir());"
-        "print(len(snippets.list_bundled())); print(snippets.resolve_program('chain'))"
+        "print(len(snippets.list_bundled())); print(snippets.resolve_program('chain'));"
+        "print(sum(e.solution is not None for e in snippets.list_exercises()))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     probed = subprocess.run(
@@ -768,12 +816,13 @@ def test_wheel_ships_the_snippets(tmp_path: Path) -> None:
         env=env,
     )
     assert probed.returncode == 0, probed.stderr
-    module, directory, count, chain = probed.stdout.splitlines()
+    module, directory, count, chain, solved = probed.stdout.splitlines()
     site = tmp_path / "site" / "asyncplay"
     assert Path(module).parent == site
     assert Path(directory) == site / "snippets_data"
     assert int(count) == len(bundled_names())
     assert Path(chain) == site / "snippets_data" / "chain.py"
+    assert int(solved) == len(list(SNIPPETS_DIR.glob("exercises/*.solution.py"))) >= 10
 
     # And a run from the unpacked wheel, elsewhere, sees the snippet's tasks: the child
     # runtime (with its sitecustomize injection folder) ships too.
