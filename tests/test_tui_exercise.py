@@ -8,6 +8,7 @@ played back through the app's session factory: deterministic, nothing spawned.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,24 @@ async def test_f11_checks_under_the_virtual_clock() -> None:
         await pilot.press("f5")  # F5 runs with the settings' clock (real by default)
         await wait_for(pilot, lambda: len(specs) == 2)
         assert specs[-1].clock == app.settings.run_options()["clock"]
+
+
+async def test_f5_after_an_f11_that_could_not_start_uses_the_settings_clock(tmp_path) -> None:
+    """F11's virtual clock belongs to F11's start: when that start fails (here the Python of
+    the settings does not exist), the next F5 runs with the settings' clock."""
+    specs: list[RunSpec] = []
+    app = exercise_app(specs)
+    app.settings = dataclasses.replace(app.settings, python=str(tmp_path / "no-python"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_drawn(pilot)
+        await pilot.press("f11")
+        await wait_for(pilot, lambda: "could not start the run" in app.status_note())
+        assert "no such interpreter" in app.status_note() and specs == []
+        app.settings = dataclasses.replace(app.settings, python=None)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(specs) == 1)
+        assert app.settings.clock == "real" and specs[0].clock == "real"
+        await wait_ended(pilot)
 
 
 async def test_a_buffer_without_checks_has_no_exercise_tab() -> None:

@@ -104,10 +104,15 @@ class ExerciseControl:
         if not was:  # it just became an exercise: its text beside the code
             self._show_pane("exercise")  # type: ignore[attr-defined]
 
-    def exercise_spec(self, spec: RunSpec) -> RunSpec:
+    def take_check_run(self) -> bool:
+        """Whether the run starting now is F11's; asked once per start, first thing, so a
+        start that fails does not hand the virtual clock on to the next F5."""
+        checking, self._check_run = self._check_run, False
+        return checking
+
+    def exercise_spec(self, spec: RunSpec, checking: bool) -> RunSpec:
         """F11's run is under the virtual clock, as ``asyncplay check`` runs it."""
-        if self._check_run:
-            self._check_run = False
+        if checking:
             spec.clock = "virtual"  # one of CLOCKS: what RunSpec checks
         return spec
 

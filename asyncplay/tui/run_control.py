@@ -310,6 +310,9 @@ class RunControl:
                 return
 
     async def _start(self) -> None:
+        # F11's virtual clock is this start's, taken first: a start that fails (a Python
+        # that cannot be found) must not leave it to the next F5.
+        checking = self.take_check_run()  # type: ignore[attr-defined]
         python = None
         if self.settings.python and self.runs_program():
             from asyncplay.runner import interpreter as pyinfo
@@ -317,7 +320,7 @@ class RunControl:
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
             python, self._python_label = info.path, info.label
         self.refresh_exercise()  # type: ignore[attr-defined]
-        spec = self.exercise_spec(self.make_spec(python))  # type: ignore[attr-defined]
+        spec = self.exercise_spec(self.make_spec(python), checking)  # type: ignore[attr-defined]
         if self.runs_program():  # a saved setting above the lab policy: one line, no run
             from asyncplay import policy
             from asyncplay.tui.screens.settings import POLICY_NAMES
