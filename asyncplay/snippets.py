@@ -60,6 +60,7 @@ __all__ = [
     "SnippetMeta",
     "bundled_dir",
     "close_matches",
+    "exercise_paths",
     "exercises_dir",
     "find_bundled",
     "find_exercise",
@@ -363,6 +364,12 @@ def resolve_program(arg: str) -> Path | None:
 def exercises_dir() -> Path:
     """The folder of the bundled exercises."""
     return bundled_dir() / "exercises"
+
+
+def exercise_paths() -> list[Path]:
+    """The bundled exercises' starting files, by name, without parsing them."""
+    paths = _exercise_paths()
+    return [paths[name] for name in sorted(paths)]
 
 
 def _exercise_paths() -> dict[str, Path]:

@@ -127,6 +127,27 @@ async def test_f5_after_an_f11_that_could_not_start_uses_the_settings_clock(tmp_
         await wait_ended(pilot)
 
 
+async def test_f2_opens_a_bundled_exercise_as_an_exercise() -> None:
+    """F2 lists the exercises; Enter on one opens a copy under the name `asyncplay check`
+    takes, its text in the Exercise view and the editor on its code."""
+    from asyncplay.tui.screens.snippet_browser import SnippetBrowser
+
+    app = exercise_app(text="import asyncio\nprint(1)\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_drawn(pilot)
+        assert app.current_view() == "output"
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, SnippetBrowser))
+        await pilot.press(*"semaphore_b", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SnippetBrowser))
+        found = snippets.find_exercise("semaphore_bound")
+        assert found is not None
+        assert app.buffer.snippet == "semaphore_bound"
+        assert app.editor.text == found.path.read_text(encoding="utf-8")
+        await wait_for(pilot, lambda: app.current_view() == "exercise")
+        assert app.exercise_checks and "a copy of exercise semaphore_bound" in app.status_note()
+
+
 async def test_a_buffer_without_checks_has_no_exercise_tab() -> None:
     app = exercise_app(text="import asyncio\nprint(1)\n")
     async with app.run_test(size=(80, 24)) as pilot:

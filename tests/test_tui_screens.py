@@ -339,7 +339,9 @@ async def test_snippet_browser_lists_in_course_order_filters_and_opens(home: Pat
         assert isinstance(screen, SnippetBrowser)
         names = [e.name for e in screen.shown]
         bundled = snippets.bundled_names()
-        assert names == bundled + ["mine", "scratch"]
+        exercises = [e.name for e in snippets.list_exercises()]
+        assert len(exercises) >= 10 and "concurrent_fetch" in exercises
+        assert names == bundled + exercises + ["mine", "scratch"]
         assert bundled[0] == "sequential"
         info = _plain(screen.query_one("#snippet-info", Static))
         first = snippets.find_bundled("sequential")
@@ -358,6 +360,33 @@ async def test_snippet_browser_lists_in_course_order_filters_and_opens(home: Pat
         assert isinstance(choice, SnippetChoice)
         assert choice.kind == "bundled" and choice.name == "gather"
         assert choice.text == (snippets.bundled_dir() / "gather.py").read_text()
+
+
+async def test_snippet_browser_lists_the_exercises_by_their_check_names(home: Path) -> None:
+    """The bundled exercises under their own header, each by the name `asyncplay check`
+    takes, its checks in the detail; Enter opens a copy, as an exercise."""
+    app = Host(SnippetBrowser)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SnippetBrowser)
+        listed = {e.name for e in screen.shown if e.kind == "exercise"}
+        assert listed == {e.name for e in snippets.list_exercises()}
+        await pilot.press(*"concurrent_f")
+        assert [(e.kind, e.name) for e in screen.shown] == [("exercise", "concurrent_fetch")]
+        options = screen.query_one("#snippet-list", OptionList)
+        header = options.get_option_at_index(0)
+        assert header.disabled and "Exercises" in str(header.prompt)
+        info = _plain(screen.query_one("#snippet-info", Static))
+        assert "asyncplay check concurrent_fetch" in info
+        assert "finishes within 1.2 s" in info and "every task finishes" in info
+        await pilot.press("enter")
+        await pilot.pause()
+        found = snippets.find_exercise("concurrent_fetch")
+        assert found is not None
+        assert app.result == SnippetChoice(
+            "exercise", "concurrent_fetch", found.path, found.path.read_text(encoding="utf-8")
+        )
 
 
 async def test_snippet_browser_user_snippets_and_cancel(home: Path) -> None:

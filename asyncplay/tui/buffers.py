@@ -651,6 +651,9 @@ class BufferFiles:
         elif choice.kind == "bundled":
             buffer = storage.Autosave(text=choice.text, snippet=choice.name)
             self.load_buffer(buffer, f"a copy of snippet {choice.name}; the original stays")
+        elif choice.kind == "exercise":
+            buffer = storage.Autosave(text=choice.text, snippet=choice.name)
+            self.load_buffer(buffer, f"a copy of exercise {choice.name}; F11 checks it")
         else:
             buffer = storage.Autosave(text=choice.text, path=str(Path(choice.path).resolve()))
             self.load_buffer(buffer, f"opened your snippet {choice.name}")

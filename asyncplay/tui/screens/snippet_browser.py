@@ -1,12 +1,14 @@
-"""The snippet browser: bundled snippets in course order, then the user's, with their story.
+"""The snippet browser: bundled snippets in course order, the bundled exercises, then the
+user's, with their story.
 
 API (for the app)::
 
     def opened(choice: SnippetChoice | None) -> None:
         if choice is not None:
-            # choice.kind is "bundled" (open choice.text as an unsaved copy, remember
-            # choice.name as the snippet it came from), "user" (open choice.path itself)
-            # or "unsaved" (choice.buffer: kept unsaved edits to reopen).
+            # choice.kind is "bundled" or "exercise" (open choice.text as an unsaved
+            # copy, remember choice.name as the snippet it came from: the name
+            # `asyncplay check` takes), "user" (open choice.path itself) or "unsaved"
+            # (choice.buffer: kept unsaved edits to reopen).
             ...
     self.push_screen(SnippetBrowser(), opened)          # bound to F2
 
@@ -15,7 +17,9 @@ file (:mod:`asyncplay.unsaved`: the file, its age, the first changed line; Enter
 it with the edits, Ctrl+D discards it after asking; ``current_key`` is the buffer being
 edited, which is not discarded from here), then
 :func:`asyncplay.snippets.list_bundled`'s snippets in
-course order and the ``*.py`` files of ``user_dir`` (default
+course order, the bundled exercises (:func:`asyncplay.snippets.list_exercises`: each named as
+``asyncplay check NAME`` names it, its checks in the detail) and the ``*.py`` files of
+``user_dir`` (default
 :func:`asyncplay.storage.user_snippets_dir`). Typing filters by name and title; Up/Down
 move; the highlighted snippet's title, explanation and "what to look for" show beside the
 list; Enter dismisses with a :class:`SnippetChoice` (the file's text already read); Escape
@@ -51,13 +55,13 @@ __all__ = [
     "unsaved_entries",
 ]
 
-Kind = Literal["unsaved", "bundled", "user"]
+Kind = Literal["unsaved", "bundled", "exercise", "user"]
 
 
 @dataclass(frozen=True)
 class SnippetChoice:
-    """What the user picked: ``kind`` "bundled" (open a copy), "user" (open the file) or
-    "unsaved" (``buffer``: kept unsaved edits)."""
+    """What the user picked: ``kind`` "bundled" or "exercise" (open a copy), "user" (open
+    the file) or "unsaved" (``buffer``: kept unsaved edits)."""
 
     kind: Kind
     name: str
@@ -78,6 +82,7 @@ class SnippetEntry:
     look_for: str = ""
     requires_python: tuple[int, int] | None = None
     kept: unsaved.Entry | None = None
+    checks: tuple[str, ...] = ()  # an exercise's
 
     def matches(self, query: str) -> bool:
         query = query.strip().lower()
@@ -85,11 +90,13 @@ class SnippetEntry:
 
 
 def load_entries(user_dir: Path | None = None) -> list[SnippetEntry]:
-    """Bundled snippets in course order, then the user's ``*.py`` files by name."""
+    """Bundled snippets in course order, the bundled exercises by name, then the user's
+    ``*.py`` files by name."""
     entries: list[SnippetEntry] = []
     directory = snippets.bundled_dir()
     for name in snippets.bundled_names():
         entries.append(_entry("bundled", directory / f"{name}.py"))
+    entries.extend(_entry("exercise", path) for path in snippets.exercise_paths())
     try:
         folder = user_dir if user_dir is not None else storage.user_snippets_dir()
         files = sorted(p for p in folder.glob("*.py") if p.is_file())
@@ -147,9 +154,9 @@ def unsaved_entries() -> list[SnippetEntry]:
     return rows
 
 
-def _entry(kind: Literal["bundled", "user"], path: Path) -> SnippetEntry:
+def _entry(kind: Literal["bundled", "exercise", "user"], path: Path) -> SnippetEntry:
     try:
-        snippet = snippets.load_snippet(path, bundled=kind == "bundled")
+        snippet = snippets.load_snippet(path, bundled=kind != "user")
     except snippets.SnippetError as exc:
         reason = str(exc).split(": ", 1)[-1]
         return SnippetEntry(kind, path.stem, path, "(no title)", f"No description: {reason}.")
@@ -161,6 +168,7 @@ def _entry(kind: Literal["bundled", "user"], path: Path) -> SnippetEntry:
         snippet.explanation,
         snippet.look_for,
         snippet.requires_python,
+        checks=tuple(text for _line, text in snippet.checks),
     )
 
 
@@ -279,7 +287,9 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
             return
         text = Text()
         text.append(entry.title + "\n", style="bold")
-        if entry.kind != "unsaved":
+        if entry.kind == "exercise":
+            text.append(f"exercise {entry.name} - asyncplay check {entry.name}\n")
+        elif entry.kind != "unsaved":
             where = "bundled" if entry.kind == "bundled" else entry.path
             text.append(f"{entry.name} - {where}\n")
         if entry.requires_python:
@@ -290,6 +300,9 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
         if entry.look_for:
             text.append("\nWhat to look for: ", style="bold")
             text.append(reflow(entry.look_for) + "\n")
+        if entry.checks:
+            text.append("\nChecks (F11 runs them): ", style="bold")
+            text.append("".join(f"\n  · {check}" for check in entry.checks) + "\n")
         info.update(text)
         self.query_one("#snippet-detail", VerticalScroll).scroll_home(animate=False)
 
@@ -399,6 +412,7 @@ class SnippetBrowser(ModalScreen[SnippetChoice | None]):
 HEADERS = {
     "unsaved": "Unsaved work",
     "bundled": "Bundled (open as a copy)",
+    "exercise": "Exercises (a copy; F11 checks it)",
     "user": "Your snippets",
 }
 
