@@ -44,6 +44,8 @@ CHILD_CLOCK = frozenset(
         "primitive_state",
         "executor_job",
         "call_chain",
+        "paused",
+        "resumed",
     }
 )
 # asyncio's own name for a task nobody named: the lane then says what it runs.
@@ -188,6 +190,59 @@ class OutputLine:
         return f"<OutputLine {self.stream} task={self.task} {self.text!r}>"
 
 
+class Pause:
+    """Where a stepped run stands while paused (a ``paused`` record): immutable, like a
+    frozen dataclass (a ``__slots__`` class for the headless path's start-up).
+
+    ``reason``: start, step, request, line or task; ``next``: the id of the task whose
+    step runs when the user steps (None: no task is ready); ``file``/``line``: where it
+    resumes (a fresh task: its coroutine's first line); ``ready``: the loop's ready queue
+    in the order it runs (task ids, 0 for a callback that is not a task step); ``timers``:
+    ``(due, task or None, what)`` sorted by due (run seconds); ``at``: for reason
+    ``line``, the line reached."""
+
+    __slots__ = ("reason", "next", "file", "line", "ready", "timers", "at")
+
+    reason: str
+    next: int | None
+    file: str | None
+    line: int | None
+    ready: tuple[int, ...]
+    timers: tuple[tuple[float, int | None, str], ...]
+    at: int | None
+
+    def __init__(
+        self,
+        reason: str,
+        next: int | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        ready: tuple[int, ...] = (),
+        timers: tuple[tuple[float, int | None, str], ...] = (),
+        at: int | None = None,
+    ) -> None:
+        for name, value in zip(
+            self.__slots__, (reason, next, file, line, ready, timers, at), strict=True
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Pause is immutable (cannot set {name!r})")
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Pause) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"Pause({fields})"
+
+
 class RunModel:
     """Everything known about one run, as the reducer has folded it."""
 
@@ -223,6 +278,11 @@ class RunModel:
         self.primitives: dict[int, Primitive] = {}
         self.executor_jobs: dict[int, ExecutorJob] = {}
         self.objects_version = 0  # bumped whenever one of them changes
+        # Stepping: where the run stands while paused (None: running, or not stepped),
+        # how many times it paused, and the seconds it spent paused (not on its clock).
+        self.pause: Pause | None = None
+        self.pauses = 0
+        self.paused_total = 0.0
 
     def waits(self) -> dict[int, tuple]:
         """What each unfinished task waits on now: task id -> (awaiting, file, line)."""
@@ -575,7 +635,29 @@ def _input(m: RunModel, ev: dict) -> None:
 _SO_FAR = re.compile(r"has held the event loop for [0-9.]+ s so far")
 
 
+def _paused(m: RunModel, ev: dict) -> None:
+    timers = tuple((float(due), task, what) for due, task, what in (ev.get("timers") or ()))
+    m.pause = Pause(
+        ev.get("reason", "request"),
+        ev.get("next"),
+        ev.get("file"),
+        ev.get("line"),
+        tuple(ev.get("ready") or ()),
+        timers,
+        ev.get("at_line"),
+    )
+    m.pauses += 1
+
+
+def _resumed(m: RunModel, ev: dict) -> None:
+    m.pause = None
+    paused = ev.get("paused")
+    if isinstance(paused, (int, float)) and paused > 0:
+        m.paused_total += float(paused)
+
+
 def _run_end(m: RunModel, ev: dict) -> None:
+    m.pause = None
     m.partial.clear()  # unfinished lines are in ``output`` already
     m.waiting_for_input = False
     m.input_task = None
@@ -647,6 +729,8 @@ _HANDLERS = {
     "stdin": _stdin,
     "call_chain": _call_chain,
     "input": _input,
+    "paused": _paused,
+    "resumed": _resumed,
     "protocol_error": _protocol_error,
     "run_end": _run_end,
     **_OBJECT_HANDLERS,

@@ -29,10 +29,15 @@ __all__ = [
     "pack_output",
     "pack_step",
     "pack_str",
+    "pack_control",
+    "control_problem",
+    "pause_problem",
     "time_ok",
 ]
 
-PROTOCOL_VERSION = 1
+# 2: the control channel (parent -> child) and the ``paused``/``resumed`` records. A
+# reader of 2 reads recordings of 1 (nothing changed meaning; ``views/recording.py``).
+PROTOCOL_VERSION = 2
 
 # Record header: kind (1 byte), payload length (u32).
 HEADER = struct.Struct("<BI")
@@ -97,6 +102,17 @@ _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "line": (int, _NONE),
     },
     "stdin": {"waiting": (bool,), "task": (int, _NONE)},
+    # stepping (docs/protocol.md): pause_problem checks what the table cannot say
+    "paused": {
+        "reason": (str,),
+        "next": (int, _NONE),
+        "file": (str, _NONE),
+        "line": (int, _NONE),
+        "ready": (list,),
+        "timers": (list,),
+        "at_line": (int, _NONE),
+    },
+    "resumed": {"how": (str,)},
     # asyncplay attach: a task that existed before the attach, where it waits then
     "task_existing": {
         "id": (int,),
@@ -177,10 +193,21 @@ JSON_KINDS = frozenset(
     | {"primitive", "primitive_state", "executor_job"}
     | {"task_existing", "detached", "refused"}  # asyncplay attach
     | {"call_chain"}  # 3.14+
+    | {"paused", "resumed"}  # stepping
 )
 # A call_chain's entries: at most MAX_CHAIN of [qualname, file, line] (the child keeps 32).
 MAX_CHAIN = 64
 MAX_CHAIN_TEXT = 4096  # characters of a qualname or a file name
+# Stepping: why a run paused, how it went on, and the bounds of a ``paused`` record.
+PAUSE_REASONS = frozenset({"start", "step", "request", "line", "task"})
+RESUME_HOWS = frozenset({"step", "continue"})
+MAX_PAUSE_LIST = 1000  # entries of ``ready`` and of ``timers``
+MAX_PAUSE_TEXT = 200  # characters of a timer's ``what``
+MAX_PATH_TEXT = 4096  # characters of a file name
+# The control channel (parent -> child): its commands, and the bounds of ``breakpoints``.
+CONTROL_CMDS = frozenset({"pause", "step", "continue", "breakpoints"})
+MAX_BREAKPOINTS = 1000
+MAX_CONTROL_PAYLOAD = 1024 * 1024
 # Every event kind a consumer may see (the parent adds the rest).
 EVENT_KINDS = JSON_KINDS | {
     "task_created",
@@ -358,6 +385,70 @@ def chain_problem(chain: list) -> str | None:
             return "a chain entry's file"
         if type(line) is not int or not 0 <= line <= MAX_U32:
             return "a chain entry's line"
+    return None
+
+
+def _u32(value: object, none: bool = False) -> bool:
+    return (none and value is None) or (type(value) is int and 0 <= value <= MAX_U32)
+
+
+def _path_ok(value: object) -> bool:
+    return value is None or (type(value) is str and len(value) <= MAX_PATH_TEXT)
+
+
+def pause_problem(obj: dict) -> str | None:
+    """What is wrong with a ``paused`` or ``resumed`` record beyond its field types, or
+    None (docs/protocol.md, Stepping)."""
+    if obj["event"] == "resumed":
+        if obj["how"] not in RESUME_HOWS:
+            return "an unknown 'how'"
+        return None if time_ok(obj.get("paused", 0)) else "a paused time out of range"
+    if obj["reason"] not in PAUSE_REASONS:
+        return "an unknown reason"
+    if not (_u32(obj["next"], True) and _u32(obj["line"], True) and _u32(obj["at_line"], True)):
+        return "an id or a line out of range"
+    if not _path_ok(obj["file"]):
+        return "a file name"
+    ready, timers = obj["ready"], obj["timers"]
+    if len(ready) > MAX_PAUSE_LIST or len(timers) > MAX_PAUSE_LIST:
+        return "a list of more than 1000 entries"
+    if not all(_u32(r) for r in ready):
+        return "a ready entry that is not a task id"
+    for entry in timers:
+        if type(entry) is not list or len(entry) != 3:
+            return "a timer that is not [due, task, what]"
+        due, task, what = entry
+        if not (time_ok(due) and _u32(task, True)):
+            return "a timer's due time or task"
+        if type(what) is not str or len(what) > MAX_PAUSE_TEXT:
+            return "a timer's text"
+    return None
+
+
+def pack_control(obj: dict) -> bytes:
+    """A control record (parent -> child): the same framing, kind ``J``."""
+    return pack_json(obj)
+
+
+def control_problem(obj: object) -> str | None:
+    """What is wrong with a control record's object (the child's check: a program may
+    have written on the control pipe), or None."""
+    if type(obj) is not dict or obj.get("cmd") not in CONTROL_CMDS:
+        return "not a control command"
+    if obj["cmd"] != "breakpoints":
+        return None
+    lines, tasks = obj.get("lines"), obj.get("tasks")
+    if type(lines) is not list or type(tasks) is not list:
+        return "breakpoints without lists"
+    if len(lines) > MAX_BREAKPOINTS or len(tasks) > MAX_BREAKPOINTS:
+        return "too many breakpoints"
+    for entry in lines:
+        if type(entry) is not list or len(entry) != 2:
+            return "a line breakpoint that is not [file, line]"
+        if type(entry[0]) is not str or len(entry[0]) > MAX_PATH_TEXT or not _u32(entry[1]):
+            return "a line breakpoint's file or line"
+    if not all(type(t) is str and len(t) <= MAX_PATH_TEXT for t in tasks):
+        return "a task breakpoint that is not a name"
     return None
 
 
@@ -600,6 +691,10 @@ class Decoder:
                 problem = chain_problem(obj["chain"])
                 if problem:
                     raise ValueError(f"{problem} in a call_chain event")
+            elif obj["event"] in ("paused", "resumed"):
+                problem = pause_problem(obj)
+                if problem:
+                    raise ValueError(f"{problem} in a {obj['event']} event")
             self.last_t = float(t)
             return obj
         raise ValueError(f"unknown record kind {kind}")

@@ -12,6 +12,7 @@ from helpers import asyncplay, env
 from streams import gather_run
 
 from asyncplay import exits
+from asyncplay.protocol import PROTOCOL_VERSION
 from asyncplay.views.recording import FORMAT, RecordingError, read
 
 
@@ -35,7 +36,7 @@ def test_replay_json_is_the_live_json(tmp_path) -> None:
     assert [e["event"] for e in again.events][-2:] == ["summary", "run_end"]
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
     head = json.loads(lines[0])
-    assert head["asyncplay_recording"] == FORMAT and head["protocol"] == 1
+    assert head["asyncplay_recording"] == FORMAT and head["protocol"] == PROTOCOL_VERSION
     assert head["cwd"] == str(tmp_path) and head["target"].endswith("chain.py")
     assert [json.loads(x) for x in lines[1:]] == [e for e in live.events if e["event"] != "summary"]
 
@@ -69,7 +70,7 @@ def _one_line(stderr: bytes) -> str:
         (b"", exits.RECORDING, "is not an asyncplay recording"),
         (b"print('hi')\n", exits.RECORDING, "is not an asyncplay recording"),
         (b'{"asyncplay_recording": 2, "protocol": 1}\n', exits.RECORDING_VERSION, "format 2"),
-        (b'{"asyncplay_recording": 1, "protocol": 2}\n', exits.RECORDING_VERSION, "version 2"),
+        (b'{"asyncplay_recording": 1, "protocol": 3}\n', exits.RECORDING_VERSION, "version 3"),
         (b'{"asyncplay_recording": 1, "protocol": 0}\n', exits.RECORDING_VERSION, "version 0"),
         (b'{"asyncplay_recording": 1, "protocol": 1}\n', exits.RECORDING, "holds no run"),
         (

@@ -174,6 +174,9 @@ def setup(inject_dir: str) -> None:
     except (OSError, ValueError, KeyError):
         return  # not ours to trace (a subprocess that inherited the environment)
     _state["spec"] = spec
+    control = spec.get("control_fd")  # stepping's commands (docs/protocol.md)
+    if type(control) is int and control >= 0:
+        _state["control_fd"] = _move_fd_high(control)
     clock = spec.get("clock") if spec.get("clock") in ("real", "virtual") else "real"
     speed = _positive(spec.get("speed"), 1.0)
     tracer = Tracer(channel, t0, _positive(spec.get("slow_step"), 0.1), clock, speed)

@@ -18,6 +18,7 @@ import asyncplay
 from asyncplay import exits, policy, sandbox, selfguard
 from asyncplay.protocol import Decoder, pack_spec
 from asyncplay.runner import rundir
+from asyncplay.runner.control import ControlPipe
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
 
@@ -73,6 +74,9 @@ class SessionCore:
         self.run_dir = ""
         self._run_dir: rundir.RunDir | None = None
         self.channel_r = -1
+        # The control channel (parent -> child): stepping's commands, queued until the
+        # pipe exists (docs/protocol.md).
+        self.control = ControlPipe()
         self.output_bytes = 0
         self.events = 0
         self.kill_reason: str | None = None  # a limit's name, or "stopped"
@@ -105,11 +109,12 @@ class SessionCore:
         r, w = os.pipe()
         _grow_pipe(r)
         self.channel_r = r
+        control_r = self.control.open()
         spec_path = os.path.join(self.run_dir, "spec.marshal")
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             # marshal, not JSON: the child reads it without importing json (docs/protocol.md)
-            f.write(pack_spec(self.spec.child_spec(w)))
+            f.write(pack_spec(self.spec.child_spec(w, control_r)))
         argv = self.argv()
         try:
             conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
@@ -125,7 +130,7 @@ class SessionCore:
                 stdin=_STDIN[self.stdin],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(w, *conf.pass_fds),
+                pass_fds=(w, control_r, *conf.pass_fds),
                 cwd=self.spec.cwd,
                 env=env,
                 start_new_session=True,
@@ -137,6 +142,7 @@ class SessionCore:
             raise
         finally:
             os.close(w)
+            os.close(control_r)
         conf.spawned()
         _LIVE_PIDS.add(self.proc.pid)
         conf.started(self.proc.pid)  # e.g. the network: the program waits for it
@@ -235,6 +241,7 @@ class SessionCore:
                 self.kill("timeout")
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
                 self.killpg(signal.SIGKILL)
+            self.control.flush()
             self._check_own_memory()
             self._watch_run()
         return self._segments(self.merger.tick(now))
@@ -362,8 +369,15 @@ class SessionCore:
             # to us: the run's, but not other sessions' programs.
             self.confinement.kill_all(_LIVE_PIDS)
 
+    def send_control(self, command: dict) -> None:
+        """A stepping command to the child (``ControlPipe``): never blocks, never raises;
+        nothing once the run has ended."""
+        if not self.finished and self.exited_at is None:
+            self.control.send(command)
+
     def finish(self) -> list[dict]:
         self.finished = True
+        self.control.close()
         out = self._segments(self.merger.finish(self.now()))
         end = self.end_event()
         if (
@@ -584,6 +598,7 @@ class SessionCore:
         )
 
     def cleanup(self) -> None:
+        self.control.close()
         if self.proc is not None:
             _LIVE_PIDS.discard(self.proc.pid)
         if self.confinement is not None:

@@ -19,6 +19,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asyncplay.breakpoints import Breakpoints
 from asyncplay.runner.core import SessionCore
 from asyncplay.runner.spec import RunSpec
 
@@ -116,6 +117,27 @@ class RunSession:
         self._emit(events)
         self._close_pipes()
         self._done.set()
+
+    # ---- stepping (the control channel, docs/protocol.md) -----------------------------
+    # Each writes one command without waiting on the child; before the child is there it
+    # is queued (the pipe holds it), after the run ended it is dropped. Call them on the
+    # session's loop (the TUI's ``ThreadedSession`` passes them over).
+
+    def pause(self) -> None:
+        """Pause before the next task step (``paused``, reason ``request``)."""
+        self.core.send_control({"cmd": "pause"})
+
+    def step(self) -> None:
+        """Paused: run exactly one task step, then pause again. Running: pause."""
+        self.core.send_control({"cmd": "step"})
+
+    def resume(self) -> None:
+        """Go on at full speed (breakpoints stay armed)."""
+        self.core.send_control({"cmd": "continue"})
+
+    def set_breakpoints(self, bp: Breakpoints) -> None:
+        """Arm exactly these breakpoints (replacing the ones armed before)."""
+        self.core.send_control(bp.to_wire())
 
     # ---- standard input (stdin="pipe") ---------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from asyncplay.breakpoints import Breakpoints
 from asyncplay.limits import CLOCKS, Limits
 
 __all__ = ["RunSpec"]
@@ -33,6 +34,8 @@ class RunSpec:
         sandbox: str = "auto",
         network: str = "on",
         write: tuple[str, ...] = (),
+        start_paused: bool = False,
+        breakpoints: Breakpoints | None = None,
     ) -> None:
         self.path = path
         self.module = module
@@ -55,6 +58,10 @@ class RunSpec:
         self.sandbox = sandbox  # auto, bwrap, rlimit or none (asyncplay/sandbox/)
         self.network = network  # on, host or off (asyncplay/sandbox/network.py)
         self.write = tuple(write)  # more folders the program may write (--write DIR)
+        # Stepping (docs/protocol.md, the control channel): paused before the first task
+        # step, and the breakpoints armed from the start (later ones come over the channel).
+        self.start_paused = bool(start_paused)
+        self.breakpoints = breakpoints or Breakpoints()
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")
@@ -67,8 +74,8 @@ class RunSpec:
             return "module"
         return "source" if self.source is not None else "file"
 
-    def child_spec(self, channel_fd: int) -> dict:
-        """The JSON document the child runtime reads at start-up."""
+    def child_spec(self, channel_fd: int, control_fd: int | None = None) -> dict:
+        """The document the child runtime reads at start-up (docs/protocol.md)."""
         spec: dict = {
             "mode": self.mode,
             "channel_fd": channel_fd,
@@ -86,4 +93,9 @@ class RunSpec:
             spec["argv0"] = self.argv0 or self.path
         if self.source is not None:
             spec["source"] = self.source
+        if control_fd is not None:
+            spec["control_fd"] = control_fd
+            spec["start_paused"] = self.start_paused
+            bp = self.breakpoints.to_wire()
+            spec["breakpoints"] = {"lines": bp["lines"], "tasks": bp["tasks"]}
         return spec

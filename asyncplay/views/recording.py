@@ -341,10 +341,11 @@ def _header(path: str, raw: bytes) -> dict:
             f"{asyncplay.__version__} reads format {FORMAT} (a newer asyncplay may read it)",
             exits.RECORDING_VERSION,
         )
-    if proto != PROTOCOL_VERSION:
+    # Each version only added to the one before: every one up to ours reads.
+    if type(proto) is not int or not 1 <= proto <= PROTOCOL_VERSION:
         raise RecordingError(
             f"{path} was recorded with event protocol version {proto!r}; this asyncplay "
-            f"{asyncplay.__version__} reads version {PROTOCOL_VERSION} only",
+            f"{asyncplay.__version__} reads versions 1 to {PROTOCOL_VERSION}",
             exits.RECORDING_VERSION,
         )
     return head
