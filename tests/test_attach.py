@@ -360,16 +360,98 @@ def test_refusal_another_users_process(monkeypatch):
         _stop(proc)
 
 
-def test_ptrace_sentences(monkeypatch, tmp_path):
-    """What the kernel's refusal says for each kernel.yama.ptrace_scope (no Yama here)."""
+def _fake_yama(monkeypatch, tmp_path: Path, scope: str | None, cap: bool) -> None:
+    """kernel.yama.ptrace_scope read as ``scope`` (None: no Yama), CAP_SYS_PTRACE as
+    ``cap``: this kernel has no Yama, and the host's sysctl is never changed (3 would
+    stay until a reboot, and the other engineers' attaches would fail meanwhile)."""
     from asyncplay.runner import attach_target
 
-    for scope, words in (("1", "sudo sysctl kernel.yama.ptrace_scope=0"), ("3", "reboot")):
-        (tmp_path / "scope").write_text(scope + "\n")
-        monkeypatch.setattr(attach_target, "YAMA", str(tmp_path / "scope"))
-        assert words in attach_target.ptrace_why(1)
-    monkeypatch.setattr(attach_target, "YAMA", str(tmp_path / "absent"))
-    assert "not dumpable" in attach_target.ptrace_why(1)
+    path = tmp_path / "ptrace_scope"
+    if scope is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(scope + "\n")
+    monkeypatch.setattr(attach_target, "YAMA", str(path))
+    monkeypatch.setattr(attach_target, "may_ptrace_anyone", lambda: cap)
+
+
+YAMA_WORDS = {
+    "1": ["kernel.yama.ptrace_scope is 1", "its own descendants",
+          "'sudo sysctl kernel.yama.ptrace_scope=0'", "running asyncplay as root"],
+    "2": ["kernel.yama.ptrace_scope is 2", "only root (CAP_SYS_PTRACE)",
+          "'sudo sysctl kernel.yama.ptrace_scope=0'", "running asyncplay as root"],
+    "3": ["kernel.yama.ptrace_scope is 3", "root included, until a reboot", "'asyncplay run'"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scope", [None, "0", "1", "2", "3"])
+@pytest.mark.parametrize("cap", [False, True], ids=["user", "cap_sys_ptrace"])
+def test_ptrace_sentences(monkeypatch, tmp_path, scope, cap):
+    """What the kernel's refusal says for each kernel.yama.ptrace_scope: why, and what
+    would allow it. Scopes 1 and 2 let CAP_SYS_PTRACE through, so a refused root is
+    refused for another reason; 3 refuses everyone."""
+    from asyncplay.runner import attach_target
+
+    _fake_yama(monkeypatch, tmp_path, scope, cap)
+    why = attach_target.ptrace_why(os.getpid())  # dumpable: the Yama reading decides
+    if scope == "3" or (scope in ("1", "2") and not cap):
+        for words in YAMA_WORDS[scope]:
+            assert words in why, why
+    else:
+        assert "yama" not in why and "not dumpable" in why and "security module" in why
+
+
+def test_a_yama_refusal_is_one_line_and_its_status(monkeypatch, tmp_path, capsys):
+    """The command line's refusal under Yama: the kernel's EPERM on /proc/PID/mem (faked:
+    there is no Yama here) becomes one line naming the scope and the way out, status 85,
+    and the program is left alone."""
+    from asyncplay.cli import main
+    from asyncplay.runner import attach_target
+
+    def refused(pid: int) -> None:
+        raise PermissionError(1, "Operation not permitted", f"/proc/{pid}/mem")
+
+    proc = _started([sys.executable, "-c", LOOP])
+    try:
+        for scope in "123":
+            _fake_yama(monkeypatch, tmp_path, scope, cap=False)
+            monkeypatch.setattr(attach_target, "target_python", refused)
+            status = main(["attach", "--json", str(proc.pid)])
+            out, err = capsys.readouterr()
+            assert status == exits.ATTACH_PTRACE == 85
+            assert out == "" and err.count("\n") == 1, err
+            assert err.startswith(f"asyncplay: cannot attach: the kernel does not let you "
+                                  f"inspect process {proc.pid}: ptrace restrictions: ")  # fmt: skip
+            for words in YAMA_WORDS[scope]:
+                assert words in err
+        assert proc.poll() is None
+    finally:
+        _stop(proc)
+
+
+def test_an_undumpable_program_is_told_as_such_whatever_yama_says(monkeypatch, tmp_path):
+    """The reason that would still hold with Yama off comes first: a program of nobody's
+    that made itself undumpable (its /proc files are given to root) is told "not
+    dumpable", even with ptrace_scope 1; its dumpable neighbour is told Yama's."""
+    from asyncplay.runner import attach_target
+
+    py = _python("python3.14")
+    _as_nobody_possible(py)
+    _fake_yama(monkeypatch, tmp_path, "1", cap=False)
+    code = (
+        "import ctypes, sys, time\n"
+        "if sys.argv[1] == 'off':\n    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+        "print('up', flush=True)\ntime.sleep(60)"
+    )
+    shut = _started([*NOBODY, py, "-c", code, "off"])
+    plain = _started([*NOBODY, py, "-c", code, "on"])
+    try:
+        assert attach_target.undumpable(shut.pid) and not attach_target.undumpable(plain.pid)
+        assert "it is not dumpable" in attach_target.ptrace_why(shut.pid)
+        assert "kernel.yama.ptrace_scope is 1" in attach_target.ptrace_why(plain.pid)
+    finally:
+        _stop(shut)
+        _stop(plain)
 
 
 # ---- the playground ----------------------------------------------------------------------

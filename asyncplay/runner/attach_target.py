@@ -15,7 +15,16 @@ import struct
 
 from asyncplay import exits
 
-__all__ = ["Refused", "Target", "check_target", "ptrace_why", "remote_debug_off_why"]
+__all__ = [
+    "Refused",
+    "Target",
+    "check_target",
+    "may_ptrace_anyone",
+    "ptrace_why",
+    "remote_debug_off_why",
+    "undumpable",
+    "yama_scope",
+]
 
 YAMA = "/proc/sys/kernel/yama/ptrace_scope"
 
@@ -129,26 +138,72 @@ def target_python(pid: int) -> tuple[int, int, int] | None:
     return None
 
 
-def ptrace_why(pid: int) -> str:
-    """Why the kernel refuses to let us read process ``pid``, and what would allow it."""
+CAP_SYS_PTRACE = 19  # bit of /proc/self/status's CapEff
+
+
+def yama_scope() -> str:
+    """``kernel.yama.ptrace_scope`` ("0" to "3"), or "" (no Yama in this kernel)."""
     try:
         with open(YAMA) as f:
-            scope = f.read().strip()
+            return f.read().strip()
     except OSError:
-        scope = ""
+        return ""
+
+
+def may_ptrace_anyone() -> bool:
+    """Whether asyncplay has CAP_SYS_PTRACE (root, unless a container dropped it), which
+    Yama's scopes 1 and 2 let through."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_SYS_PTRACE & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def undumpable(pid: int) -> bool:
+    """Whether process ``pid`` is not dumpable: the kernel then gives the files inside
+    /proc/PID to root, while /proc/PID itself stays its user's (for a root process it
+    cannot be told, and root's asyncplay is not stopped by it anyway)."""
+    try:
+        owner = os.stat(f"/proc/{pid}").st_uid
+        files = os.stat(f"/proc/{pid}/environ").st_uid
+    except OSError:
+        return False
+    return owner != 0 and files == 0
+
+
+def ptrace_why(pid: int) -> str:
+    """Why the kernel refuses to let us read process ``pid``, and what would allow it."""
+    if undumpable(pid):
+        return (
+            "it is not dumpable (setuid, file capabilities, or prctl PR_SET_DUMPABLE 0): "
+            "restart it as a plain program of yours"
+        )
+    scope = yama_scope()
     if scope == "3":
         return (
-            "ptrace restrictions: kernel.yama.ptrace_scope is 3 (no attaching at all, "
-            "until a reboot)"
+            "ptrace restrictions: kernel.yama.ptrace_scope is 3, no process may inspect "
+            "another, root included, until a reboot; run the program with 'asyncplay run' "
+            "instead"
         )
-    if scope in ("1", "2"):
+    if scope in ("1", "2") and not may_ptrace_anyone():
+        who = (
+            "a process may inspect only its own descendants"
+            if scope == "1"
+            else "only root (CAP_SYS_PTRACE) may inspect a process"
+        )
         return (
-            f"ptrace restrictions: kernel.yama.ptrace_scope is {scope}; "
-            "'sudo sysctl kernel.yama.ptrace_scope=0' would allow it"
+            f"ptrace restrictions: kernel.yama.ptrace_scope is {scope} ({who}); "
+            "'sudo sysctl kernel.yama.ptrace_scope=0' (until the next boot) or running "
+            "asyncplay as root would allow it"
         )
     return (
         "it is not dumpable or runs with other credentials (setuid, file capabilities, "
-        "prctl PR_SET_DUMPABLE 0): restart it as a plain program of yours"
+        "prctl PR_SET_DUMPABLE 0), or a security module (AppArmor, SELinux) forbids it: "
+        "restart it as a plain program of yours"
     )
 
 
