@@ -14,6 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 
 from asyncplay.runner.attach_session import AttachSession
+from asyncplay.tui.services.event_batches import read_through_end, to_ui
 
 __all__ = ["AttachedSession"]
 
@@ -40,11 +41,7 @@ class AttachedSession:
         return self
 
     def _to_ui(self, batch: list[dict]) -> None:
-        assert self._ui_loop is not None
-        try:
-            self._ui_loop.call_soon_threadsafe(self._batches.put_nowait, batch)
-        except RuntimeError:  # the UI loop is closed: nobody is listening any more
-            pass
+        to_ui(self._ui_loop, self._batches.put_nowait, batch)
 
     def _main(self) -> None:
         s = self.session
@@ -69,14 +66,9 @@ class AttachedSession:
     def running(self) -> bool:
         return not self._ended.is_set()
 
-    async def events(self) -> AsyncIterator[dict]:
-        while True:
-            batch = await self._batches.get()
-            for ev in batch:
-                yield ev
-                if ev.get("event") == "run_end":
-                    self._ended.set()
-                    return
+    def events(self) -> AsyncIterator[dict]:
+        """Every event in order, ending with ``run_end``."""
+        return read_through_end(self._batches, lambda _end: self._ended.set())
 
     def detach(self, reason: str) -> None:
         """Ask for the detach now, saying why (the end's sentence quotes it)."""

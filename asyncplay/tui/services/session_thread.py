@@ -22,6 +22,7 @@ from typing import Any
 
 from asyncplay.runner.session import RunSession
 from asyncplay.runner.spec import RunSpec
+from asyncplay.tui.services.event_batches import read_through_end, to_ui
 
 NICE = 5  # the reader thread yields the CPU to the UI thread when both want it
 
@@ -65,11 +66,7 @@ class ThreadedSession:
             self._finished.set()
 
     def _to_ui(self, callback: Any, *args: Any) -> None:
-        assert self._ui_loop is not None
-        try:
-            self._ui_loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the UI loop is closed: nobody is listening any more
-            pass
+        to_ui(self._ui_loop, callback, *args)
 
     async def _serve(self, spec: RunSpec, started: asyncio.Future[None]) -> None:
         self._loop = asyncio.get_running_loop()
@@ -116,16 +113,13 @@ class ThreadedSession:
         """For an immediate SIGKILL of the whole group (the terminal is gone)."""
         return self.session.core if self.session is not None else None
 
-    async def events(self) -> AsyncIterator[dict]:
+    def events(self) -> AsyncIterator[dict]:
         """Every event in order, ending with ``run_end``."""
-        while True:
-            batch = await self._batches.get()
-            for ev in batch:
-                yield ev
-                if ev.get("event") == "run_end":
-                    self._end = ev
-                    self._ended.set()
-                    return
+        return read_through_end(self._batches, self._on_end)
+
+    def _on_end(self, end: dict) -> None:
+        self._end = end
+        self._ended.set()
 
     def _call(self, fn: Any, *args: Any) -> None:
         loop = self._loop
