@@ -36,7 +36,8 @@ def state():
     now = (events.Handle.__dict__["_run"], base_events.BaseEventLoop.__dict__["create_task"])
     return json.dumps({"hooked": [a is not b for a, b in zip(now, ORIG)],
         "threads": len(os.listdir("/proc/self/task")), "fds": len(os.listdir("/proc/self/fd")),
-        "new_modules": sorted(set(sys.modules) - MODS)})
+        "new_modules": sorted(set(sys.modules) - MODS),
+        "writes": ["write" in vars(sys.stdout), "write" in vars(sys.stderr)]})
 
 async def worker(n):
     while True:
@@ -270,6 +271,107 @@ def test_program_exits_while_attached(tmp_path):
         proc.stderr.close()  # type: ignore[union-attr]
 
 
+SPEAKER = r"""
+import asyncio, json, logging, os, sys, traceback
+logging.basicConfig(format="%(levelname)s %(message)s")  # on stderr
+BAD = []
+
+def write_error_is_theirs():
+    try:
+        sys.stdout.write(5)  # the stream's own TypeError, without a frame of asyncplay's
+    except TypeError as exc:
+        files = {f.filename for f in traceback.extract_tb(exc.__traceback__)}
+        if files != {__file__} or "must be str" not in str(exc):
+            BAD.append([sorted(files), str(exc)])
+
+async def printer():
+    i = 0
+    while True:
+        print(f"out {i} \u00fc", flush=True)
+        os.write(1, f"raw {i}\n".encode())  # not through sys.stdout: not copied
+        sys.stderr.write(f"err {i}\n")
+        logging.warning("log %d", i)
+        write_error_is_theirs()
+        print("state", json.dumps({
+            "writes": ["write" in vars(sys.stdout), "write" in vars(sys.stderr)],
+            "same": [sys.stdout is sys.__stdout__, sys.stderr is sys.__stderr__,
+                     type(sys.stdout).__name__, type(sys.stderr).__name__],
+            "bad": BAD}), flush=True)
+        i += 1
+        await asyncio.sleep(0.05)
+
+async def main():
+    await asyncio.create_task(printer(), name="printer")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("pyname", PYTHONS)
+def test_what_it_prints_is_copied_and_still_goes_where_it_went(tmp_path, pyname):
+    """While attached, what the program writes through sys.stdout and sys.stderr (print,
+    logging, a write) arrives as ``output`` events of the task that wrote it, and its own
+    files get exactly what they get without asyncplay: every line, in order, once; its
+    streams are the same objects of the same type; a failing write raises the stream's
+    own error without a frame of asyncplay's; detaching takes the copy away. What
+    os.write puts on fd 1 is not copied."""
+    script = tmp_path / "speaker.py"
+    script.write_text(SPEAKER)
+    out_path, err_path = tmp_path / "out", tmp_path / "err"
+
+    def lines(path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8").splitlines()
+
+    def states() -> list[dict]:
+        return [json.loads(x[6:]) for x in lines(out_path) if x.startswith("state ")]
+
+    def wait(cond, what: str) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + 20
+        while not cond():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen([_python(pyname), str(script)], stdout=out, stderr=err)
+    try:
+        wait(lambda: len(states()) >= 3, "the program did not start printing")
+        done = _attach("--json", "--timeout", "1", str(proc.pid))
+        assert done.returncode == 0, done.stderr
+        after = len(states())
+        wait(lambda: len(states()) > after + 3, "the program stopped printing")
+    finally:
+        proc.kill()
+        proc.wait()
+    events = _events(done.stdout)
+    names = {e["id"]: e["name"] for e in events if e["event"] == "task_created"}
+    copies = [e for e in events if e["event"] == "output"]
+    assert {names.get(e["task"]) for e in copies} == {"printer"}
+    copied = {
+        stream: "".join(e["text"] for e in copies if e["stream"] == stream).splitlines()
+        for stream in ("stdout", "stderr")
+    }
+    # Its own files: every line of every round, in order, once (the last round may be cut).
+    real_out, real_err = lines(out_path), lines(err_path)
+    n = len(states())
+    assert n >= 8
+    for i in range(n):
+        assert real_out[3 * i : 3 * i + 2] == [f"out {i} \u00fc", f"raw {i}"]
+        assert real_out[3 * i + 2].startswith("state ")
+        assert real_err[2 * i : 2 * i + 2] == [f"err {i}", f"WARNING log {i}"]
+    seen = states()
+    assert all(st["bad"] == [] for st in seen), seen
+    assert all(st["same"] == [True, True, "TextIOWrapper", "TextIOWrapper"] for st in seen)
+    assert seen[0]["writes"] == seen[-1]["writes"] == [False, False]  # before and after
+    assert [True, True] in [st["writes"] for st in seen]  # the copy, while attached
+    # The copy: a run of consecutive rounds, exactly as printed, without os.write's lines.
+    assert len(copied["stdout"]) >= 4 and len(copied["stderr"]) >= 4, copied
+    sent = [x for x in real_out if not x.startswith("raw ")]
+    start = sent.index(copied["stdout"][0])
+    assert sent[start : start + len(copied["stdout"])] == copied["stdout"]
+    start = real_err.index(copied["stderr"][0])
+    assert real_err[start : start + len(copied["stderr"])] == copied["stderr"]
+
+
 # ---- refusals ----------------------------------------------------------------------------
 
 
@@ -483,6 +585,9 @@ async def test_the_playground_attaches_shows_tasks_and_f6_detaches(tmp_path):
                 lambda: "worker-0" in names() and any(n.startswith("short-") for n in names()),
             )
             assert app.editor.read_only and "asyncplay attach" in app.editor.text
+            # What it prints from now on shows in the Output pane too (a copy).
+            await wait_for(pilot, lambda: "tick {" in app.output.text())
+            assert "shown here as a copy" in app.editor.text
             worker = next(t for t in app.model.tasks.values() if t.name == "worker-0")
             assert worker.existing and worker.wait_file.endswith("demo.py")
             await pilot.press("f5")
@@ -710,5 +815,6 @@ def test_the_help_says_no_sandbox_applies():
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
     assert "No sandbox applies" in text and "--timeout" in text and "--queue-sizes" not in text
+    assert "a copy of what the program writes through sys.stdout and sys.stderr" in text
     bad = _attach("abc")
     assert bad.returncode == exits.USAGE and "process id" in bad.stderr

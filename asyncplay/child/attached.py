@@ -6,15 +6,16 @@ script (``sys.remote_exec``, 3.14+) that imports this module from asyncplay's fo
 
 ``start`` connects to the attacher's socket and, as a loop callback (between two steps,
 never mid-step), lists the tasks that already exist and installs the run's own tracer in
-its ``attached`` form (``Tracer.install``). A helper thread (a bare ``_thread``, outside
+its ``attached`` form (``Tracer.install``), with a copy of what the program writes on its
+``sys.stdout`` and ``sys.stderr`` (``attached_output``). A helper thread (a bare ``_thread``, outside
 ``threading.enumerate()``) sends the records and reads the attacher's word; the loop's
 thread only appends to a buffer, so a slow attacher never blocks the program.
 
 Detaching (the attacher's ``D``, its socket closing because it died, the loop closing,
 the program exiting) turns the tracer off and puts back every attribute it replaced
 (``Tracer.uninstall``), sends what is left and a ``detached`` event, and ends the helper
-thread: the program keeps its own classes, threads, fds and modules. Nothing here writes
-on the program's stdout or stderr; every failure goes to the attacher or nowhere.
+thread: the program keeps its own classes, streams, threads, fds and modules. Nothing
+here writes on the program's stdout or stderr; every failure goes to the attacher or nowhere.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import sys
 import time
 
 from asyncplay import protocol
+from asyncplay.child import attached_output
 from asyncplay.child.channel import Channel, hello
+from asyncplay.child.output import records_from_thread
 from asyncplay.child.slow_steps import Watchdog
 from asyncplay.child.tracer import Tracer
 
@@ -95,6 +98,7 @@ class _Session:
             tracer.send_json(hello("real", 1.0, SLOW_STEP, attached=True))
             existing = list(self.asyncio.tasks.all_tasks(self.loop))
             tracer.install(self.asyncio, attached=True)
+            attached_output.install(tracer)  # a copy of what it prints, from now on
             for task in existing:
                 self._existing(task)
             self.watchdog.loop_thread = _thread.get_ident()
@@ -156,6 +160,8 @@ class _Session:
                     watchdog.tick()  # (its failures are told once, as in a run)
                 except Exception as exc:
                     watchdog.on_error(exc)
+                if self.tracer.chunks:  # printed between steps, or in a long one
+                    records_from_thread(self.tracer)
                 channel.send()
                 if not channel.alive:
                     self.detach("the channel broke")
@@ -174,7 +180,8 @@ class _Session:
             event: dict = {"event": "detached", "reason": reason}
             if kept:
                 event["kept"] = kept
-            self.tracer.enabled = True  # one last record
+            self.tracer.enabled = True  # the last records: what it printed, then this
+            self.tracer.flush_output(self.tracer.current)
             self.tracer.send_json(event)
             self.tracer.enabled = False
             self.channel.send()

@@ -456,8 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         dest="json",
         action="store_true",
-        help="print the event protocol as JSON lines on stdout (the program's own output "
-        "is not captured: it stays on its terminal)",
+        help="print the event protocol as JSON lines on stdout (with a copy of what the "
+        "program writes through sys.stdout and sys.stderr, which still goes to its own "
+        "terminal)",
     )
     for flag in ("--quiet", "--all-tasks", "--timeline", "--graph"):
         dest, help_ = RUN_FLAGS[flag]

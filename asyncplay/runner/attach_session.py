@@ -7,7 +7,9 @@ the target run it with ``sys.remote_exec``, called by **the target's own interpr
 ``PYTHON_DISABLE_REMOTE_DEBUG`` of asyncplay's own environment). It wakes the loop
 (``attach_wake``), accepts the connection, checks the token, and from then on the socket
 carries the protocol's records (``docs/protocol.md``), decoded by the same checking
-``Decoder`` as a run's channel. ``b"D"`` asks the program to detach; asyncplay going
+``Decoder`` as a run's channel; its ``O`` records (a copy of what the program writes
+through ``sys.stdout``/``sys.stderr``, which still goes to its own terminal) become
+``output`` events as they are, there being no pipe to merge them with. ``b"D"`` asks the program to detach; asyncplay going
 away (its end of the socket closing) detaches it too.
 
 No sandbox applies: the program was started without asyncplay and runs as it was.
@@ -295,10 +297,31 @@ class AttachSession:
         except ValueError as exc:
             self.ended = True
             return [{"event": "protocol_error", "t": self.now(), "message": str(exc)[:200]}]
+        out: list[dict] = []
         for ev in events:
-            if ev.get("event") == "detached":
+            kind = ev.get("event")
+            if kind == "output_record":  # a copy of the program's write: no pipe to merge
+                text = ev["data"].decode("utf-8", "replace")
+                last = out[-1] if out else None
+                if (  # one event per run of one stream's writes by one task (a print's
+                    last is not None  # text and its end are two writes)
+                    and last["event"] == "output"
+                    and last["stream"] == ev["stream"]
+                    and last["task"] == ev["task"]
+                ):
+                    last["text"] += text
+                    continue
+                ev = {
+                    "event": "output",
+                    "t": ev["t"],
+                    "stream": ev["stream"],
+                    "text": text,
+                    "task": ev["task"],
+                }
+            elif kind == "detached":
                 self.detached = str(ev.get("reason"))
-        return events
+            out.append(ev)
+        return out
 
     def read(self) -> list[dict]:
         """What arrived (call when ``fileno`` is readable, or to poll)."""

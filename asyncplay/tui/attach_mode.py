@@ -4,7 +4,8 @@ The attached session's events go through the app's own path (the session factory
 fold, the one reducer, the tick), so the task table, timeline, graph and warnings are the
 views of a run. What differs is around it: the editor shows what the program is,
 read-only; there is nothing to run, so F5 says so; F6 (Stop) detaches, as does quitting;
-the program's stdin and output are its own terminal's, not asyncplay's. The user's
+the program's stdin is its own terminal's, and what it prints goes there too (the Output
+pane shows a copy of what it writes through sys.stdout and sys.stderr). The user's
 autosaved buffer is never touched. No sandbox applies, and the opening note says so.
 """
 
@@ -25,7 +26,7 @@ from asyncplay.tui.services.attach_thread import AttachedSession
 
 __all__ = ["AttachApp"]
 
-NO_INPUT = "the program's stdin and output are its own terminal's, not the playground's"
+NO_INPUT = "the program's stdin is its own terminal's, not the playground's"
 
 
 def describe(session: AttachSession) -> str:
@@ -38,8 +39,8 @@ def describe(session: AttachSession) -> str:
         f"#   Python {t.label}: {t.exe}\n"
         f"# {NO_SANDBOX}.\n"
         "# Shown from the moment of attaching: the tasks that already existed (with where\n"
-        "# each waits), then every new task, step and warning. Its output is not here:\n"
-        "# it goes to the program's own terminal.\n"
+        "# each waits), then every new task, step and warning. What it prints through\n"
+        "# sys.stdout and sys.stderr is shown here as a copy: it still goes where it went.\n"
         "# F6 detaches (quitting too): the program goes on exactly as before.\n"
     )
 
