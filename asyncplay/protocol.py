@@ -223,6 +223,7 @@ EVENT_KINDS = JSON_KINDS | {
 
 # Header and body in one struct: the child packs a record with a single call.
 STEP_RECORD = struct.Struct("<BIIddIII")
+_STEP_KIND = bytes([K_STEP])
 CREATED_RECORD = struct.Struct("<BIIIdIIIB")
 
 
@@ -538,32 +539,87 @@ class Decoder:
         self._buf += data
         events: list[dict] = []
         steps: list[list] = []
+        # task_done events wait for the batch of steps around them to end: one steps
+        # event, not one per task, where tasks end one after another (each task's own
+        # events stay in order: its last step comes before its end).
+        ended: list[dict] = []
         buf = self._buf
         pos = 0
         end = len(buf)
+        strings = self._strings
+        head = HEADER.size
+        step_size = STEP_RECORD.size
         try:
-            while end - pos >= HEADER.size:
+            while end - pos >= head:
                 kind, size = HEADER.unpack_from(buf, pos)
                 if kind == K_STEP:
-                    # A run of step records: unpack them all in one C call.
-                    run_end = pos
-                    rec = STEP_RECORD.size
-                    while run_end + rec <= end and buf[run_end] == K_STEP:
-                        run_end += rec
-                    if run_end == pos:
+                    # A run of step records, found with one C call per 16, 32, 64 ...
+                    # records (a run of one step between two other records must not
+                    # slice the whole buffer), unpacked in one.
+                    whole = (end - pos) // step_size
+                    if whole == 0:
                         break  # an incomplete step record: wait for the rest
-                    steps += self._steps(buf, pos, run_end)
+                    n, probe = 0, 16
+                    while n < whole:
+                        upto = min(whole, n + probe)
+                        kinds = buf[pos + n * step_size : pos + upto * step_size : step_size]
+                        run = upto - n - len(kinds.lstrip(_STEP_KIND))
+                        n += run
+                        if n < upto:
+                            break
+                        probe *= 2
+                    run_end = pos + n * step_size
+                    if n == 1:  # (between two task ends: no slice, no call)
+                        _k, size, task, t0, dur, awaiting, file, line = STEP_RECORD.unpack_from(
+                            buf, pos
+                        )
+                        if size != STEP.size:
+                            raise ValueError("bad step record")
+                        if not (0 <= t0 and 0 <= dur and t0 + dur <= MAX_TIME):  # NaN too
+                            raise ValueError(f"a step at {t0!r} s lasting {dur!r} s")
+                        steps.append([task, t0, dur, strings[awaiting], strings[file], line])
+                    else:
+                        steps += self._steps(buf, pos, run_end)
                     pos = run_end
                     continue
                 if size > MAX_PAYLOAD:
                     raise ValueError(f"record of {size} bytes")
-                if end - pos - HEADER.size < size:
+                if end - pos - head < size:
                     break
-                start = pos + HEADER.size
+                start = pos + head
                 pos = start + size
+                if kind == K_DONE or kind == K_STR:  # (neither ends a batch of steps)
+                    ev = self._record(kind, bytes(buf[start:pos]))
+                    if ev is not None:
+                        ended.append(ev)
+                    continue
                 if steps:
                     events.append(self._steps_event(steps))
                     steps = []
+                if ended:
+                    events += ended
+                    ended = []
+                if kind == K_CREATED:  # inline: one per task, the next most common
+                    if size < CREATED.size:
+                        raise ValueError(f"a task_created record of {size} bytes")
+                    tid, parent, t, coro, file, line, internal = CREATED.unpack_from(buf, start)
+                    if not 0 <= t <= MAX_TIME:  # NaN fails too
+                        raise ValueError(f"a record at {t!r} s")
+                    self.last_t = t
+                    events.append(
+                        {
+                            "event": "task_created",
+                            "t": t,
+                            "id": tid,
+                            "name": buf[start + CREATED.size : pos].decode("utf-8"),
+                            "coro": strings[coro],
+                            "parent": parent or None,
+                            "internal": bool(internal),
+                            "file": strings[file],
+                            "line": line or None,
+                        }
+                    )
+                    continue
                 ev = self._record(kind, bytes(buf[start:pos]))
                 if ev is not None:
                     events.append(ev)
@@ -575,6 +631,7 @@ class Decoder:
             del self._buf[:]
             if steps:
                 events.append(self._steps_event(steps))
+            events += ended
             events.append(
                 {
                     "event": "protocol_error",
@@ -586,6 +643,7 @@ class Decoder:
             return events
         if steps:
             events.append(self._steps_event(steps))
+        events += ended
         del self._buf[:pos]
         return events
 
@@ -620,20 +678,6 @@ class Decoder:
             (sid,) = STR.unpack_from(payload)
             self._strings[sid] = payload[STR.size :].decode("utf-8")
             return None
-        if kind == K_CREATED:
-            tid, parent, t, coro, file, line, internal = CREATED.unpack_from(payload)
-            self._time(t)
-            return {
-                "event": "task_created",
-                "t": t,
-                "id": tid,
-                "name": payload[CREATED.size :].decode("utf-8"),
-                "coro": self._s(coro),
-                "parent": parent or None,
-                "internal": bool(internal),
-                "file": self._s(file),
-                "line": line or None,
-            }
         if kind == K_DONE:
             tid, t, state, exc, file, line = DONE.unpack_from(payload)
             self._time(t)

@@ -91,6 +91,64 @@ def test_round_trip_byte_by_byte() -> None:
     assert _approx(merged) == EXPECTED
 
 
+def _ending_tasks(n: int) -> bytes:
+    """n tasks created, then each one's last step and its end, one after another (how
+    gather's children finish): the stream that was one steps event per task."""
+    buf = bytearray(P.pack_str(1, "tiny"))
+    for tid in range(1, n + 1):
+        buf += P.pack_created(tid, 0, 0.01, 1, 0, 0, False, f"Task-{tid}")
+    for tid in range(1, n + 1):
+        buf += P.pack_step(tid, 0.02 + tid / 1000, 0.0001, 0, 0, 0)
+        buf += P.pack_done(tid, 0.021 + tid / 1000, 0, 0, 0, 0, "None")
+    return bytes(buf)
+
+
+def test_task_ends_wait_for_the_batch_of_steps_around_them() -> None:
+    """One steps event for a run of tasks ending one after another (not one per task),
+    then their task_done events; each task's last step still comes before its end, and
+    a batch fed byte by byte folds to the same model."""
+    from asyncplay.model import build
+
+    events = P.Decoder().feed(_ending_tasks(100))
+    kinds = [e["event"] for e in events]
+    assert kinds == ["task_created"] * 100 + ["steps"] + ["task_done"] * 100
+    assert [s[0] for s in events[100]["steps"]] == list(range(1, 101))
+    d = P.Decoder()
+    slow = [ev for b in _ending_tasks(100) for ev in d.feed(bytes([b]))]
+    seen_step: set[int] = set()
+    for ev in slow:
+        if ev["event"] == "steps":
+            seen_step.update(s[0] for s in ev["steps"])
+        elif ev["event"] == "task_done":
+            assert ev["id"] in seen_step
+    whole, piecewise = build(events), build(slow)
+    assert [(t.id, t.state, t.steps, t.ended) for t in whole.tasks.values()] == [
+        (t.id, t.state, t.steps, t.ended) for t in piecewise.tasks.values()
+    ]
+    assert all(t.state == "done" and t.steps == 1 for t in whole.tasks.values())
+
+
+def test_a_long_run_of_steps_is_one_batch_and_a_record_after_it_ends_it() -> None:
+    """Runs of steps are found 16, 32, 64 ... records at a time: 1,000 steps, then a
+    JSON record, then 3 steps: two steps events, every step in its place."""
+    buf = bytearray(P.pack_json({"event": "hello", "t": 0.0, "version": 1}))
+    buf += P.pack_created(1, 0, 0.0, 0, 0, 0, False, "Task-1")
+    buf += b"".join(P.pack_step(1, i / 1000, 0.0001, 0, 0, i) for i in range(1000))
+    buf += P.pack_json({"event": "task_renamed", "t": 1.0, "id": 1, "name": "w"})
+    buf += b"".join(P.pack_step(1, 1 + i / 1000, 0.0001, 0, 0, i) for i in range(3))
+    for cut in (len(buf), len(buf) - 7):  # whole, and the last step cut in two
+        d = P.Decoder()
+        events = d.feed(bytes(buf[:cut])) + d.feed(bytes(buf[cut:]))
+        batches = [e["steps"] for e in events if e["event"] == "steps"]
+        assert [len(b) for b in batches][:1] == [1000]
+        assert [s[5] for b in batches for s in b] == list(range(1000)) + [0, 1, 2]
+        assert [e["event"] for e in events if e["event"] != "steps"] == [
+            "hello",
+            "task_created",
+            "task_renamed",
+        ]
+
+
 def test_garbage_is_one_protocol_error_then_silence() -> None:
     d = P.Decoder()
     good = P.pack_json({"event": "hello", "t": 0.0, "version": 1})
