@@ -12,6 +12,7 @@ summary is included (no ``--quiet``): it is what a user gets.
 
     python bench/cost.py                     # 3.11 and 3.13 from pyenv, 5 rounds
     python bench/cost.py --rounds 9 --only tasks --python /usr/bin/python3
+    python bench/cost.py --python python3.14 --python python3.15 --layer none --layer default
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ctypes
 import glob
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -69,6 +71,18 @@ def real_pythons() -> list[str]:
         if paths:
             found.append(paths[-1])
     return found or [os.path.realpath(sys.executable)]
+
+
+def real_binary(python: str) -> str:
+    """The interpreter itself: found on PATH, through symlinks and a wrapper script
+    (``.ci/debian-pythons`` puts ``exec /opt/.../python3.14 "$@"`` in /usr/local/bin)."""
+    path = os.path.realpath(shutil.which(python) or python)
+    return subprocess.run(
+        [path, "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def become_subreaper() -> None:
@@ -122,7 +136,9 @@ def main() -> None:
         help="another checkout's asyncplay, run interleaved too (its rows say 'before')",
     )
     ns = ap.parse_args()
-    pythons = [os.path.realpath(p) for p in ns.python] if ns.python else real_pythons()
+    # A name on PATH (python3.14) as the shell finds it; then its real binary (a wrapper
+    # script or a shim would add its own start-up to both sides).
+    pythons = [real_binary(p) for p in ns.python] if ns.python else real_pythons()
     names = ns.only or list(PROGRAMS)
     layers = [(n, f) for n, f in LAYERS if not ns.layer or n in ns.layer]
     become_subreaper()
@@ -179,6 +195,7 @@ def main() -> None:
                         f"{goal if layer == 'default' and not tag else ''}",
                         flush=True,
                     )
+    print(f"load at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -686,6 +686,36 @@ def test_a_runtime_the_program_cannot_load_is_one_line(tmp_path, monkeypatch):
         prog.kill()
 
 
+def test_the_programs_own_asyncplay_is_never_loaded_in_place_of_ours(tmp_path, monkeypatch):
+    """asyncplay's folder unreadable, and the program has an asyncplay of its own on its
+    path (another version, or the same installed in its venv): that one is not run."""
+    from asyncplay.runner import attach_session
+
+    theirs = tmp_path / "theirs" / "asyncplay" / "child"
+    theirs.mkdir(parents=True)
+    (theirs.parent / "__init__.py").write_text("")
+    (theirs / "__init__.py").write_text("")
+    ran = tmp_path / "theirs_ran"
+    (theirs / "attached.py").write_text(
+        f"def start(sock, token):\n    open({str(ran)!r}, 'w').close()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "theirs"))
+    prog = Program(tmp_path, _python("python3.14"), env=env)
+    try:
+        baseline = prog.tick()
+        monkeypatch.setattr(attach_session, "_package_root", lambda: str(tmp_path / "gone"))
+        with pytest.raises(attach_session.Refused) as refused:
+            attach_session.AttachSession(prog.proc.pid, connect_timeout=5).start()
+        assert refused.value.status == exits.INTERNAL
+        assert "(ModuleNotFoundError: no asyncplay package readable there)" in str(refused.value)
+        assert str(refused.value).endswith(f"must be able to read {tmp_path / 'gone'}")
+        assert not ran.exists()
+        _unhooked(prog, baseline)
+        assert prog.stderr() == b""
+    finally:
+        prog.kill()
+
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 

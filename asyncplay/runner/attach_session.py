@@ -54,7 +54,14 @@ def _asyncplay_attach(root, sock, token):
     sys.path.insert(0, root)
     writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
+        # Ours only: never an asyncplay of the program's own (another version) found
+        # further along its path when ours cannot be read.
+        from importlib.machinery import PathFinder
+        if PathFinder.find_spec("asyncplay", [root]) is None:
+            raise ModuleNotFoundError("no asyncplay package readable there")
         from asyncplay.child import attached
+        if not attached.__file__.startswith(root + "/"):
+            raise ImportError("the program's own asyncplay was found first")
     except Exception as exc:
         import socket
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
