@@ -36,12 +36,35 @@ def test_the_bindings_are_the_tables() -> None:
     assert {b.action for b in bound} == {c.action for c in commands.COMMANDS if c.keys}
     for binding in bound:
         row = rows[binding.action]
+        assert binding.priority  # the editor's keys must not shadow the app's
+        if binding.key == row.aliases:  # another name of the key: no words, never shown
+            assert (binding.description, binding.show) == ("", False)
+            continue
         assert (binding.key, binding.description, binding.show) == (
             row.keys,
             row.description,
             row.show,
         )
-        assert binding.priority  # the editor's keys must not shadow the app's
+
+
+def test_step_is_f10_and_explain_a_key_no_text_widget_binds() -> None:
+    """F10 steps (the debuggers' key); explain moved to Shift+F1 (and F13, the name Textual
+    gives xterm's Shift+F1), which neither TextArea nor Input binds."""
+    from textual.widgets import Input, TextArea
+
+    rows = {c.action: c for c in commands.COMMANDS}
+    assert rows["step"].keys == "f10"
+    widget_keys = {
+        key
+        for cls in (TextArea, Input)
+        for binding in cls.BINDINGS
+        if isinstance(binding, Binding)
+        for key in binding.key.split(",")
+    }
+    for action in ("explain", "toggle_breakpoint", "step"):
+        keys = f"{rows[action].keys},{rows[action].aliases}".strip(",").split(",")
+        assert not set(keys) & widget_keys, action
+        assert not any(k == "f10" for k in keys) or action == "step"
 
 
 async def test_every_palette_command_has_its_row_and_every_binding_its_command() -> None:

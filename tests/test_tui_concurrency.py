@@ -181,7 +181,7 @@ async def test_the_graph_shows_the_timeline_cursor_moment_until_fit(tmp_path) ->
         await wait_ended(pilot)
 
 
-async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_path) -> None:
+async def test_shift_f1_explains_the_warning_at_the_editors_line_or_lists_them(tmp_path) -> None:
     from asyncplay.tui.screens.explain import ExplainScreen, WarningsScreen
 
     app = showcase_app(tmp_path)
@@ -190,12 +190,12 @@ async def test_f10_explains_the_warning_at_the_editors_line_or_lists_them(tmp_pa
         slow = next(w for w in app.model.warnings if w["kind"] == "slow_step")
         app.editor.move_to((slow["line"] - 1, 0))
         app.editor.focus()
-        await pilot.press("f10")
+        await pilot.press("shift+f1")
         await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         await pilot.press("escape")
         app.editor.move_to((0, 0))  # the docstring: no warning there
-        await pilot.press("f10")
+        await pilot.press("shift+f1")
         await wait_for(pilot, lambda: isinstance(app.screen, WarningsScreen))
         assert isinstance(app.screen, WarningsScreen)
         await pilot.press("escape")
@@ -234,7 +234,9 @@ async def test_help_lists_the_timeline_graph_and_gutter(tmp_path) -> None:
         assert isinstance(app.screen, HelpScreen)
         titles = [title for title, _left, _rows in app.screen.sections]
         assert any("Timeline" in t for t in titles) and any("graph" in t for t in titles)
-        assert "F4" in app.screen.intro and "F10" in app.screen.intro
+        assert "F4" in app.screen.intro and "Shift+F1 explains" in app.screen.intro
+        assert "F10 steps" in app.screen.intro and "GNOME Terminal" in app.screen.intro
+        assert any("Stepping" in t for t in titles)
         keys = dict(app.screen.bindings)
         assert any("Timeline" in d for d in keys.values())
 
@@ -262,7 +264,7 @@ async def test_a_cursor_move_right_after_a_fit_still_picks_the_moment(tmp_path) 
         assert app.moment is not None and app.moment == app.timeline.cursor_time
 
 
-async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
+async def test_shift_f1_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
     from asyncplay.tui.screens.explain import ExplainScreen
 
     app = showcase_app(tmp_path)
@@ -271,7 +273,7 @@ async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
         stuck = next(t for t in app.model.tasks.values() if t.name == "stuck")
         await pilot.press("f4")
         app.timeline.select_task(stuck.id)
-        await pilot.press("f10")
+        await pilot.press("f13")  # xterm's Shift+F1, as Textual 8.2 reads it
         await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel", app.screen.explanation
@@ -279,12 +281,12 @@ async def test_f10_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> None:
         await pilot.press("escape")
         app.tasks.select_task(stuck.id)  # the same from the task table
         app.set_focus(app.tasks)
-        await pilot.press("f4", "f10")  # F4 back: the table's view; focus moved to the editor
+        await pilot.press("f4", "shift+f1")  # F4 back: the table's view; focus moved to the editor
         await wait_drawn(pilot)
         assert not isinstance(app.screen, ExplainScreen)  # the editor's line has no warning
         await pilot.press("escape")
         app.set_focus(app.tasks)
-        await pilot.press("f10")
+        await pilot.press("f13")
         await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel"

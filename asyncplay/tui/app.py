@@ -47,6 +47,7 @@ from asyncplay.tui.run_control import (
     SessionFactory,
     live_session,
 )
+from asyncplay.tui.stepping_control import STEPPING_HELP, SteppingControl
 from asyncplay.views.gutter_marks import same_file, task_line, warnings_at
 
 __all__ = ["AsyncplayApp", "Session", "SessionFactory", "live_session"]
@@ -62,11 +63,22 @@ PAIRS = {
     "objects": "tasks",
     "exercise": "output",
 }
-# The footer's keys, most useful first: what does not fit (80 columns) is left out whole.
-FOOTER_ORDER = ("quit", "run", "stop", "help", "snippets", "timeline", "switch_pane", "save")
+# The footer's keys, most useful first: what does not fit (80 columns) is left out whole
+# (F10 is on the Step button beside Run and Stop).
+FOOTER_ORDER = (
+    "quit",
+    "run",
+    "stop",
+    "help",
+    "snippets",
+    "timeline",
+    "switch_pane",
+    "save",
+    "step",
+)
 
 
-class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
+class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Leaving, App[int]):
     """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
 
     # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
@@ -97,6 +109,7 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
         self.autosave_enabled = autosave
         self.autosave_error: str | None = None  # why the last autosave failed
         self._runs_init()
+        self._stepping_init()
         self._exercise_init()
         self._files_init()
         self._leaving_init()
@@ -149,6 +162,7 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
         with Horizontal(id="bar"):
             yield Button("Run F5", id="run-button", compact=True, variant="success")
             yield Button("Stop F6", id="stop-button", compact=True, variant="error")
+            yield Button("Step F10", id="step-button", compact=True, variant="primary")
             yield StatusBar(id="status")
         yield FitFooter(FOOTER_ORDER)
 
@@ -289,6 +303,46 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
             self.action_run()
         elif event.button.id == "stop-button":
             self.action_stop()
+        elif event.button.id == "step-button":
+            self.action_step()
+
+    # ---- run, step, stop (the decisions: run_control.py, stepping_control.py) ----------
+
+    def action_run(self) -> None:
+        """F5: run the editor's text (a run going is stopped first); paused: continue."""
+        if self.continue_if_paused():
+            return
+        self.start_run()
+
+    def action_step(self) -> None:
+        """F10: start the run paused; paused: one task step; running: pause."""
+        self.step_run()
+
+    def action_stop(self) -> None:
+        """F6: stop the run."""
+        self.stop_run()
+
+    def action_toggle_breakpoint(self) -> None:
+        """Ctrl+B: a breakpoint on the editor's line, or on the task chosen in the task
+        table, the timeline or the graph (``b`` there)."""
+        focused = self.focused
+        if isinstance(focused, TaskView):
+            self._task_breakpoint(focused.task_under_cursor)
+            return
+        line = self.editor.cursor_location[0] + 1
+        on = self.toggle_line_breakpoint(self.run_path(), line)
+        self.say(f"breakpoint at line {line}" if on else f"no breakpoint at line {line} now")
+
+    def on_task_view_breakpoint_toggled(self, message: TaskView.BreakpointToggled) -> None:
+        self._task_breakpoint(message.task)
+
+    def _task_breakpoint(self, task: int | None) -> None:
+        info = self.model.tasks.get(task) if self.model is not None and task is not None else None
+        if info is None:
+            self.say("no task here: b puts a breakpoint on the task under the cursor")
+            return
+        on = self.toggle_task_breakpoint(info.name)
+        self.say(f"breakpoint on task {info.name!r}" if on else f"no breakpoint on {info.name!r}")
 
     # ---- output, tasks, stdin -----------------------------------------------------------
 
@@ -367,12 +421,12 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
     # ---- explanations ---------------------------------------------------------------
 
     def action_explain(self) -> None:
-        """F10: explain what is where the user is: the warning at the editor's line or
+        """Shift+F1: explain what is where the user is: the warning at the editor's line or
         under the timeline's cursor, else the chosen task's warning or why it was
         cancelled; failing all that, the run's warnings to pick from."""
         model = self.model
         if model is None:
-            self.notify("Run a program first (F5): then F10 explains its warnings.")
+            self.notify("Run a program first (F5): then Shift+F1 explains its warnings.")
             return
         focused = self.focused
         if focused is self.editor:
@@ -395,7 +449,7 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
             return
         if not model.warnings:
             self.notify(
-                "This run had no warnings to explain. F10 on a cancelled task (in the "
+                "This run had no warnings to explain. Shift+F1 on a cancelled task (in the "
                 "table or the timeline) says why it was cancelled."
             )
             return
@@ -487,6 +541,7 @@ class AsyncplayApp(ExerciseControl, RunControl, BufferFiles, Leaving, App[int]):
         from asyncplay.views.gutter_marks import GUTTER
 
         sections = (
+            ("Stepping (F10)", "Keys", STEPPING_HELP),
             ("Timeline (F4)", "Keys", TIMELINE_HELP),
             ("Await graph", "Keys", GRAPH_HELP),
             ("Marks in the editor's gutter", "Mark", [(g, m) for _k, g, _s, m in GUTTER]),

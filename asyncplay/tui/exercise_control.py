@@ -149,7 +149,7 @@ class ExerciseControl:
             return
         self._check_run = True
         self._show_pane("exercise")  # type: ignore[attr-defined]
-        self.action_run()  # type: ignore[attr-defined]
+        self.start_run()  # type: ignore[attr-defined]
 
     def on_exercise_pane_verdict_chosen(self, message: object) -> None:
         """Enter on a verdict: its task chosen in the table, timeline and graph, and the

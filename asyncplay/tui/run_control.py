@@ -150,6 +150,7 @@ class RunControl:
             self._guarded("output", output.sync)
             self._guarded("tasks", tasks.sync, now)
             self._sync_time_views(now)
+            self._guarded("stepping", self.stepping_tick)  # type: ignore[attr-defined]
             self._guarded("gutter marks", self._sync_marks)
             self._guarded("notices", self._announce_notices)
             self._guarded("ending", self._announce_end)
@@ -283,7 +284,7 @@ class RunControl:
             **options,
         )
 
-    def action_run(self) -> None:
+    def start_run(self) -> None:
         """Run the editor's text; a run still going is stopped first."""
         if self._run_task is not None and not self._run_task.done():
             self._rerun = True
@@ -321,6 +322,7 @@ class RunControl:
             python, self._python_label = info.path, info.label
         self.refresh_exercise()  # type: ignore[attr-defined]
         spec = self.exercise_spec(self.make_spec(python), checking)  # type: ignore[attr-defined]
+        spec = self.stepping_spec(spec)  # type: ignore[attr-defined]
         if self.runs_program():  # a saved setting above the lab policy: one line, no run
             from asyncplay import policy
             from asyncplay.tui.screens.settings import POLICY_NAMES
@@ -346,9 +348,10 @@ class RunControl:
         self._now_seen, self._now_seen_at = (0.0, False), self._started
         session = await self.session_factory(spec)
         self.session = session
+        self.stepping_started(session)  # type: ignore[attr-defined]
         if self._stop_pending:
             self._stop_pending = False
-            self.action_stop()
+            self.stop_run()
         self._folder = asyncio.create_task(self._fold(session, model), name="asyncplay-fold")
         self._tick()
 
@@ -398,7 +401,8 @@ class RunControl:
         self.timeline.show(None)
         self.graph.show(None)
 
-    def action_stop(self) -> None:
+    def stop_run(self) -> None:
+        """Stop the run (SIGINT, then SIGKILL), also one still starting."""
         session = self.session
         if session is None and self._run_task is not None and not self._run_task.done():
             self._stop_pending = True  # F5 then at once F6 or Ctrl+C: stopped once started

@@ -29,7 +29,7 @@ SELECTED = "selected"
 #: (kind, glyph, Rich style, meaning). The editor draws from it; the help's legend too.
 GUTTER: tuple[tuple[str, str, str, str], ...] = (
     (CREATED, "+", "green", "a task was created here"),
-    (WARNING, "!", "bold black on yellow", "a warning (F10 or a click explains it)"),
+    (WARNING, "!", "bold black on yellow", "a warning (Shift+F1 or a click explains it)"),
     (ERROR, "x", "bold red", "an exception was raised here"),
     (SELECTED, ">", "bold cyan", "the selected task is here"),
 )

@@ -288,6 +288,10 @@ class GraphPane(TaskView):
             self._scroll_to_cursor()
             self.refresh()
 
+    @property
+    def task_under_cursor(self) -> int | None:
+        return self.selected_task()
+
     def selected_task(self) -> int | None:
         if 0 <= self.cursor_row < len(self.rows):
             return self.rows[self.cursor_row][0]

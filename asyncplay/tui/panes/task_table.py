@@ -219,6 +219,10 @@ class TaskTable(TaskView):
     def row_count(self) -> int:
         return len(self._order)
 
+    @property
+    def task_under_cursor(self) -> int | None:
+        return self.selected_task()
+
     def selected_task(self) -> int | None:
         if 0 <= self.cursor_row < len(self._order):
             return self._order[self.cursor_row]

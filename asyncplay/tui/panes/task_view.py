@@ -2,7 +2,9 @@
 
 Each is a line-API ``ScrollView`` with a row cursor over tasks (lanes, rows) and the one
 toggle for asyncio's internal tasks, which the app applies to all three: ``i`` in any of
-them posts ``TaskView.InternalToggled`` (one handler in the app, not one per view).
+them posts ``TaskView.InternalToggled`` (one handler in the app, not one per view); ``b``
+posts ``TaskView.BreakpointToggled`` for the task under the cursor (the app keeps the
+breakpoints).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class TaskView(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(0)", "First task", show=False),
         Binding("end", "edge(1)", "Last task", show=False),
+        Binding("b", "toggle_breakpoint", "Breakpoint", show=False),
     ]
 
     show_internal = False
@@ -56,8 +59,24 @@ class TaskView(ScrollView, can_focus=True):
             super().__init__()
             self.show_internal = show_internal
 
+    class BreakpointToggled(Message):
+        """``b`` was pressed: the app toggles a breakpoint on ``task`` (None: no task
+        under the cursor)."""
+
+        def __init__(self, task: int | None) -> None:
+            super().__init__()
+            self.task = task
+
     def set_internal(self, value: bool) -> None:
         raise NotImplementedError
+
+    @property
+    def task_under_cursor(self) -> int | None:
+        raise NotImplementedError
+
+    def action_toggle_breakpoint(self) -> None:
+        """A breakpoint on the task under the cursor: the run pauses before its next step."""
+        self.post_message(self.BreakpointToggled(self.task_under_cursor))
 
     def action_toggle_internal(self) -> None:
         """Show or hide asyncio's own tasks, here and (through the app) in every view."""

@@ -268,6 +268,8 @@ class TimelinePane(TaskView):
         lane = self._cursor_lane()
         return None if lane is None or lane == WARNINGS_LANE else lane
 
+    task_under_cursor = cursor_task  # ``b``: a breakpoint on the lane's task
+
     @property
     def cursor_time(self) -> float | None:
         """The cursor's time in run seconds (the await graph can show that moment)."""

@@ -64,7 +64,9 @@ _INTRO = "Ctrl+P opens the command palette: every action is there, by name."
 
 def keys_for(bindings: Iterable[Binding], action: str) -> str | None:
     """How the keys bound to ``action`` are shown (``Ctrl+N``), or None if it has none."""
-    keys = [b.key for b in bindings if isinstance(b, Binding) and b.action == action]
+    keys = [  # a binding without words is another name of a key (F13 for Shift+F1)
+        b.key for b in bindings if isinstance(b, Binding) and b.action == action and b.description
+    ]
     return format_key(",".join(keys)) if keys else None
 
 
@@ -94,6 +96,11 @@ def moving_around(app: App) -> str:
         "await graph beside it on a wide screen; again goes back to the output. "
         f"{key('explain')} explains a warning (the one at the editor's line, or under the "
         "timeline's cursor, else pick one from the run's list).",
+        f"{key('step')} steps the event loop: with no run, it starts the run paused; paused, "
+        f"it runs one task step; running, it pauses ({key('run')} continues). "
+        f"{key('toggle_breakpoint')} in the editor (b in a task view) sets a breakpoint. "
+        "GNOME Terminal takes F10 for its menu unless 'Enable the menu accelerator key' "
+        "is off in its Preferences.",
         f"In the output, Up/Down pick a line; {key('jump', OutputPane.BINDINGS)} on a "
         'traceback\'s File "...", line N (or a warning) jumps there in the editor.',
         f"In the task table, Up/Down select a task (its line gets > in the editor's "
