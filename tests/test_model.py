@@ -87,6 +87,25 @@ def test_output_is_bounded_and_counts_what_it_dropped() -> None:
     assert [o.text for o in m.output][-3:] == ["999", "x", "y"]
 
 
+def test_output_in_many_events_keeps_the_newest_lines_and_counts_the_rest() -> None:
+    """Lines pushed out by later events are counted one by one, a line left open by one
+    event is finished by the next, and each line keeps its own stream, task and time."""
+    m = RunModel(max_lines=100)
+    n = 0
+    for k in range(7):  # 7 x 30 lines, the last one of each event's text left open
+        text = "".join(f"{n + i}\n" for i in range(29)) + f"{n + 29}"
+        n += 30
+        apply(m, {"event": "output", "t": k, "stream": "stdout", "text": text, "task": k})
+        apply(m, {"event": "output", "t": k, "stream": "stdout", "text": "!\n", "task": k})
+    apply(m, {"event": "output", "t": 9, "stream": "stderr", "text": "e\n", "task": None})
+    assert len(m.output) == 100 and m.dropped_lines == 7 * 30 + 1 - 100
+    texts = [o.text for o in m.output]
+    assert texts[-3:] == ["208", "209!", "e"] and texts[0] == "111"
+    last = m.output[-2]
+    assert (last.stream, last.task, last.t) == ("stdout", 6, 6)
+    assert (m.output[-1].stream, m.output[-1].task) == ("stderr", None)
+
+
 def test_unknown_events_and_tasks_are_ignored() -> None:
     m = RunModel()
     apply(m, {"event": "from_the_future", "t": 5})
