@@ -178,11 +178,13 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
         if recorder is not None:
             recorder.write(ev)
         apply(model, ev)
-        if ev.get("event") == "run_start":  # the sandbox's notices come first
+        kind = ev.get("event")
+        if kind == "run_start":  # the sandbox's notices come first
             emit(err, printed.first_lines(ev, ns))
-        told = live.text(ev)
-        if told:  # never inside a line the program is printing: on a line of its own
-            emit(err, cursor.newline() + told.encode("utf-8", "replace"))
+        elif kind == "warning":
+            told = live.text(ev)
+            if told:  # never inside a line the program is printing: on a line of its own
+                emit(err, cursor.newline() + told.encode("utf-8", "replace"))
 
     if ns.json:
 

@@ -21,7 +21,6 @@ needed. Without one, RLIMIT_AS counts none of them, so this layer adds:
 from __future__ import annotations
 
 import os
-import platform
 import struct
 
 from asyncplay.sandbox.rlimit import children_of
@@ -79,7 +78,7 @@ def shm_filter(machine: str | None = None) -> bytes | None:
     Another ABI than the native one (i386 or x32 on x86_64) is refused outright: Python
     programs never use it, and its numbers differ.
     """
-    arch = _ARCHES.get(machine or platform.machine())
+    arch = _ARCHES.get(machine or os.uname().machine)
     if arch is None:
         return None
     audit, calls, x32 = arch

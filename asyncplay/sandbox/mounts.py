@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 __all__ = [
     "MountError",
@@ -74,7 +73,7 @@ def _libc() -> ctypes.CDLL:
 
 def available() -> bool:
     """The new mount API can be called here (Linux on a known architecture)."""
-    return os.uname().sysname == "Linux" and platform.machine() in _ARCHES
+    return os.uname().sysname == "Linux" and os.uname().machine in _ARCHES
 
 
 def _check(result: int, what: str) -> int:

@@ -17,7 +17,7 @@ never use them. Other ABIs than the native one (i386, x32) are refused outright.
 
 from __future__ import annotations
 
-import platform
+import os
 import struct
 
 __all__ = ["SETID_BITS", "setid_filter"]
@@ -74,7 +74,7 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 def setid_filter(machine: str | None = None) -> bytes | None:
     """The classic BPF program (None: an architecture this does not know)."""
-    arch = _ARCHES.get(machine or platform.machine())
+    arch = _ARCHES.get(machine or os.uname().machine)
     if arch is None:
         return None
     audit, moded, refused, x32 = arch
