@@ -588,10 +588,15 @@ class Decoder:
                     break
                 start = pos + head
                 pos = start + size
-                if kind == K_DONE or kind == K_STR:  # (neither ends a batch of steps)
-                    ev = self._record(kind, bytes(buf[start:pos]))
-                    if ev is not None:
-                        ended.append(ev)
+                # Neither a task's end nor a string ends a batch of steps.
+                if kind == K_DONE:
+                    ended.append(self._done(buf, start, pos))
+                    continue
+                if kind == K_STR:
+                    if size < STR.size:
+                        raise ValueError(f"a string record of {size} bytes")
+                    (sid,) = STR.unpack_from(buf, start)
+                    strings[sid] = buf[start + STR.size : pos].decode("utf-8")
                     continue
                 if steps:
                     events.append(self._steps_event(steps))
@@ -652,9 +657,6 @@ class Decoder:
             raise ValueError(f"a record at {t!r} s")
         self.last_t = t
 
-    def _s(self, sid: int) -> str | None:
-        return self._strings[sid]
-
     def _steps(self, buf: bytearray, start: int, end: int) -> list[list]:
         strings = self._strings
         out = []
@@ -673,27 +675,27 @@ class Decoder:
         self.last_t = max(self.last_t, last[1] + last[2])
         return {"event": "steps", "t": self.last_t, "steps": steps}
 
+    def _done(self, buf: bytearray, start: int, end: int) -> dict:
+        if end - start < DONE.size:
+            raise ValueError(f"a task_done record of {end - start} bytes")
+        tid, t, state, exc, file, line = DONE.unpack_from(buf, start)
+        self._time(t)
+        text = buf[start + DONE.size : end].decode("utf-8")
+        failed = state == 2
+        strings = self._strings
+        return {
+            "event": "task_done",
+            "t": t,
+            "id": tid,
+            "state": STATES[state],
+            "result": text if state == 0 else None,
+            "exc_type": strings[exc] if failed else None,
+            "exc_msg": text if failed else None,
+            "file": strings[file],
+            "line": line or None,
+        }
+
     def _record(self, kind: int, payload: bytes) -> dict | None:
-        if kind == K_STR:
-            (sid,) = STR.unpack_from(payload)
-            self._strings[sid] = payload[STR.size :].decode("utf-8")
-            return None
-        if kind == K_DONE:
-            tid, t, state, exc, file, line = DONE.unpack_from(payload)
-            self._time(t)
-            text = payload[DONE.size :].decode("utf-8")
-            failed = state == 2
-            return {
-                "event": "task_done",
-                "t": t,
-                "id": tid,
-                "state": STATES[state],
-                "result": text if state == 0 else None,
-                "exc_type": self._s(exc) if failed else None,
-                "exc_msg": text if failed else None,
-                "file": self._s(file),
-                "line": line or None,
-            }
         if kind == K_OUTPUT:
             # The exact bytes a task's step wrote: the session matches them against the
             # pipes and emits the public ``output`` events (with text) itself.
