@@ -68,6 +68,7 @@ __all__ = [
     "list_bundled",
     "load_snippet",
     "parse_metadata",
+    "reflow",
     "resolve_program",
 ]
 
@@ -159,6 +160,29 @@ class Snippet:
     def expected_exit_status(self, version: tuple[int, ...] | None = None) -> int:
         """The status a run on ``version`` should end with, per the docstring convention."""
         return self.exit_status if self.supports(version) else UNSUPPORTED_EXIT_STATUS
+
+
+def reflow(text: str) -> str:
+    """Join a docstring's hard-wrapped lines so the pane wraps them at its own width.
+
+    Paragraphs (blank-line separated) stay apart; indented lines and list items
+    keep their own line.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        joinable = (
+            out
+            and out[-1]
+            and stripped
+            and not line.startswith((" ", "\t"))
+            and not stripped.startswith(("- ", "* "))
+        )
+        if joinable:
+            out[-1] += " " + stripped
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
 
 
 def parse_metadata(source: str, name: str) -> SnippetMeta:

@@ -6,6 +6,7 @@ import pytest
 
 from asyncplay import snippets, storage, unsaved
 from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.exercise_control import code_start
 from asyncplay.tui.launch import first_snippet, opening
 from asyncplay.tui.panes.find_bar import GotoLineScreen
 from asyncplay.tui.screens.file_dialogs import OpenFileScreen, SaveAsScreen
@@ -81,9 +82,13 @@ async def test_snippet_browser_opens_a_copy(home):
         await pilot.pause()
         assert app.buffer.snippet == "gather" and app.buffer.path is None
         assert unsaved.load_entry("snippet:sequential") is None  # nothing was edited
+        # a lesson opens with the cursor on its code, after the docstring (in its own view)
+        code = code_start(app.editor.text)
+        assert code > 0 and app.editor.cursor_location == (code, 0)
         await pilot.press("x", "f2", *"chain", "enter")  # edited, then another snippet
         await pilot.pause()
-        assert unsaved.load_entry("snippet:gather").buffer.text.startswith("x")
+        kept = unsaved.load_entry("snippet:gather")
+        assert kept.first_line == code + 1 and kept.first_text.startswith("x")
         assert storage.load_autosave().snippet == "chain"
 
 

@@ -24,7 +24,7 @@ from textual.widgets import Button, Tab, Tabs
 from asyncplay import storage
 from asyncplay.tui import commands
 from asyncplay.tui.buffers import BufferFiles, saved_text
-from asyncplay.tui.exercise_control import ExerciseControl, code_start, opens_exercise
+from asyncplay.tui.exercise_control import ExerciseControl, lesson_label, lesson_of
 from asyncplay.tui.gc_tuning import tune_gc
 from asyncplay.tui.hangup import Leaving
 from asyncplay.tui.panes.editor import CodeEditor
@@ -137,9 +137,11 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
             with Vertical(id="editor-box"):
                 yield editor
                 yield FindBar(editor, id="find")
-            # An exercise opens on its text (the Exercise view): set here, not after mount,
-            # where the tabs' own first activation (Output) would come after it.
-            first = "exercise" if opens_exercise(self.buffer.text) else "output"
+            # A lesson or an exercise opens on its text (the Lesson or Exercise view): set
+            # here, not after mount, where the tabs' own first activation (Output) would
+            # come after it.
+            lesson = lesson_of(self.buffer.text)
+            first = "exercise" if lesson is not None else "output"
             with Vertical(id="side", classes=f"-show-{first}"):
                 yield Tabs(
                     Tab("Output", id="tab-output"),
@@ -147,7 +149,7 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
                     Tab("Timeline", id="tab-timeline"),
                     Tab("Graph", id="tab-graph"),
                     Tab("Objects", id="tab-objects"),
-                    Tab("Exercise", id="tab-exercise"),
+                    Tab(lesson_label(lesson), id="tab-exercise"),
                     id="pane-tabs",
                     active=f"tab-{first}",
                 )
@@ -195,15 +197,10 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         return self.query_one("#status", StatusBar)
 
     def on_mount(self) -> None:
-        row, col = self.buffer.cursor
+        self.editor.load(self.buffer.text, self.buffer.cursor)
         self.refresh_exercise()
-        on_code = self.exercise_checks is not None and (row, col) == (0, 0)
-        if on_code:  # the exercise's text is in its own view: the editor opens on the code
-            row = code_start(self.buffer.text)
-        self.editor.load(self.buffer.text, (row, col))
+        self.open_on_code(self.buffer.cursor)  # a lesson's text is in its own view
         self.editor.focus()
-        if on_code:
-            self.call_after_refresh(self.editor.scroll_to, y=row, animate=False)
         if self._note:
             self._note_until = self.clock() + NOTE_SECONDS
         self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
@@ -272,6 +269,8 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         self._tick()  # a view just shown catches up at once, not a tick later
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id != event.tabs.active:
+            return  # told late: another tab was chosen since (the tabs' own first one)
         if event.tab is not None and event.tab.id:
             try:
                 self._show_pane(event.tab.id.removeprefix("tab-"))
@@ -286,12 +285,17 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
 
     def action_next_pane(self) -> None:
         view = self.current_view()
+        # the lesson's view: an exercise's verdicts, then the text (it scrolls with the keys)
+        lesson = ["exercise-text-box"]
+        if self.exercise_checks is not None:
+            lesson.insert(0, "exercise-verdicts")
         if self.screen.has_class("-narrow"):
             shown = ["output", "stdin"] if view == "output" else [view]
+            shown = lesson if view == "exercise" else shown
         elif view in ("timeline", "graph"):
             shown = ["timeline", "graph"]
         else:
-            shown = ["output", "stdin", "tasks"]
+            shown = ["output", "stdin", *(lesson if view == "exercise" else ["tasks"])]
         order = ["editor", *shown]
         focused = self.focused.id if self.focused is not None else None
         index = order.index(focused) if focused in order else -1

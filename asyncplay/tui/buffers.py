@@ -511,6 +511,7 @@ class BufferFiles:
             self.buffer.read_only = editor.read_only = True
         self.save_autosave()
         self._leave_run()  # type: ignore[attr-defined]  # the last run's views: another file's
+        self.open_on_code(buffer.cursor)  # type: ignore[attr-defined]  # a lesson's: its code
         self.say(note)  # type: ignore[attr-defined]
 
     def action_saved_version(self) -> None:

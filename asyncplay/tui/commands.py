@@ -140,6 +140,13 @@ COMMANDS: tuple[Command, ...] = (
         "The program's asyncio objects: who holds each, who waits (Enter: the task)",
     ),
     Command(
+        "lesson",
+        None,
+        "Lesson",
+        "The lesson's text",
+        "The lesson's or exercise's text beside the code, and an exercise's verdicts",
+    ),
+    Command(
         "saved_version",
         None,
         "Open the saved version",

@@ -1,12 +1,16 @@
-"""The playground's side of exercises: the buffer's checks, their verdicts after each run,
-F11 to check on demand, and Enter on a verdict going where it points.
+"""The playground's side of lessons and exercises: the text beside the code, an exercise's
+checks, their verdicts after each run, F11 to check on demand, and Enter on a verdict going
+where it points.
 
-A mixin of :class:`~asyncplay.tui.app.AsyncplayApp` (as ``RunControl`` is). The checks
-are read from the editor's text (its docstring's ``Checks:``, ``snippets.parse_metadata``)
-when a buffer opens and when a run starts; a run that ends is judged once, on the tick
-(``views.checks.evaluate``), and the Exercise view and the status bar say the score. A run
-of a buffer with checks that can never go on (``stuck`` deadlock) is stopped at once, as
-``asyncplay check`` does; F11 runs under the virtual clock, as ``asyncplay check`` does.
+A mixin of :class:`~asyncplay.tui.app.AsyncplayApp` (as ``RunControl`` is). One mechanism
+for both: a buffer whose docstring is a lesson's (``snippets.parse_metadata``: a title, the
+explanation, ``What to look for:``) opens with the editor on its code and its text in the
+Lesson view (the Exercise view when it has ``Checks:``), so at 80x24 the code is on screen.
+The text is read from the editor when a buffer opens and when a run starts; a run that ends
+is judged once, on the tick (``views.checks.evaluate``), and the Exercise view and the
+status bar say the score. A run of a buffer with checks that can never go on (``stuck``
+deadlock) is stopped at once, as ``asyncplay check`` does; F11 runs under the virtual
+clock, as ``asyncplay check`` does.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
-from textual.widgets import Tabs
+from textual.widgets import Tab, Tabs
 
 from asyncplay import snippets
 from asyncplay.views import checks as vc
@@ -27,7 +31,13 @@ if TYPE_CHECKING:
     from asyncplay.runner.spec import RunSpec
     from asyncplay.tui.panes.exercise import ExercisePane
 
-__all__ = ["ExerciseControl", "code_start", "opens_exercise"]
+__all__ = [
+    "ExerciseControl",
+    "code_start",
+    "lesson_label",
+    "lesson_of",
+    "opens_lesson",
+]
 
 
 def code_start(text: str) -> int:
@@ -38,23 +48,37 @@ def code_start(text: str) -> int:
         return 0
     body = module.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        end = body[0].end_lineno or 0
-        return min(end, max(0, len(text.splitlines()) - 1))
+        lines = text.splitlines()
+        row = body[0].end_lineno or 0
+        while row < len(lines) - 1 and not lines[row].strip():
+            row += 1  # the blank lines after it too: the code's first line at the top
+        return min(row, max(0, len(lines) - 1))
     return 0
 
 
-def opens_exercise(text: str) -> bool:
-    """Whether ``text`` is an exercise (its docstring has checks): the app opens on it."""
+def lesson_of(text: str) -> snippets.SnippetMeta | None:
+    """The lesson's (or exercise's) docstring of ``text``, or None for other programs."""
     try:
-        return bool(snippets.parse_metadata(text, "the buffer").checks)
+        return snippets.parse_metadata(text, "the buffer")
     except snippets.SnippetError:
-        return False
+        return None
+
+
+def opens_lesson(text: str) -> bool:
+    """Whether ``text`` is a lesson or an exercise: the app opens on its text."""
+    return lesson_of(text) is not None
+
+
+def lesson_label(meta: snippets.SnippetMeta | None) -> str:
+    """The view's tab: ``Exercise`` for a docstring with checks, else ``Lesson``."""
+    return "Exercise" if meta is not None and meta.checks else "Lesson"
 
 
 class ExerciseControl:
     """Mixin: ``exercise_checks`` is None for a buffer that is no exercise."""
 
     def _exercise_init(self) -> None:
+        self.lesson: snippets.SnippetMeta | None = None  # the buffer's docstring, a lesson's
         self.exercise_checks: list[vc.Check] | None = None
         self.exercise_error: str | None = None  # a malformed check, said in the view
         self.verdicts: list[vc.Verdict] | None = None
@@ -69,16 +93,13 @@ class ExerciseControl:
         return self.query_one("#exercise", ExercisePane)  # type: ignore[attr-defined]
 
     def refresh_exercise(self) -> None:
-        """Read the editor's text for checks (only when it changed): the Exercise tab is
-        shown for an exercise, hidden otherwise."""
+        """Read the editor's text for a lesson and its checks (only when it changed): the
+        Lesson tab (Exercise, with checks) is shown for one, hidden otherwise."""
         text = self.editor.text  # type: ignore[attr-defined]
         if text == self._exercise_text:
             return
         self._exercise_text = text
-        try:
-            meta = snippets.parse_metadata(text, "the buffer")
-        except snippets.SnippetError:
-            meta = None
+        meta = lesson_of(text)
         checks: list[vc.Check] | None = None
         self.exercise_error = None
         if meta is not None and meta.checks:
@@ -86,23 +107,52 @@ class ExerciseControl:
                 checks = vc.parse(meta.checks)
             except vc.CheckError as exc:
                 checks, self.exercise_error = [], str(exc)
-        was = self.exercise_checks is not None
+        was = self.lesson is not None
+        self.lesson = meta
         self.exercise_checks = checks
         tabs = self.query_one("#pane-tabs", Tabs)  # type: ignore[attr-defined]
-        if checks is None:
+        if meta is None:
             tabs.hide("tab-exercise")
             if was and self.current_view() == "exercise":  # type: ignore[attr-defined]
                 self._show_pane("output")  # type: ignore[attr-defined]
             return
+        tabs.query_one("#tab-exercise", Tab).label = lesson_label(meta)
         tabs.show("tab-exercise")
-        assert meta is not None
-        body = meta.explanation
+        body = snippets.reflow(meta.explanation)
         if self.exercise_error:
             body = f"{self.exercise_error}\n\n{body}"
         self.verdicts = None
-        self.exercise_pane.show_exercise(meta.title, body, [t for _n, t in meta.checks])
-        if not was:  # it just became an exercise: its text beside the code
+        self.exercise_pane.show_exercise(
+            meta.title,
+            body,
+            [t for _n, t in meta.checks] if checks is not None else None,
+            snippets.reflow(meta.look_for),
+        )
+        if not was:  # it just became a lesson or an exercise: its text beside the code
             self._show_pane("exercise")  # type: ignore[attr-defined]
+
+    def open_on_code(self, cursor: tuple[int, int]) -> None:
+        """A lesson or an exercise opened at its start: the editor on its code (the text is
+        in its own view), scrolled so the code starts at the top. A kept cursor stays."""
+        if self.lesson is None or tuple(cursor) != (0, 0):
+            return
+        row = code_start(self.editor.text)  # type: ignore[attr-defined]
+        self.editor.move_cursor((row, 0))  # type: ignore[attr-defined]
+        self.call_after_refresh(self.editor.scroll_to, y=row, animate=False)  # type: ignore[attr-defined]
+
+    def lesson_run_starts(self) -> None:
+        """A run of a lesson shows its output (on a small screen the lesson's text gave it
+        its place); an exercise's view stays, for the verdicts."""
+        if self.exercise_checks is None and self.current_view() == "exercise":  # type: ignore[attr-defined]
+            self._show_pane("output")  # type: ignore[attr-defined]
+
+    def action_lesson(self) -> None:
+        """The lesson's or exercise's text (and the verdicts), from the palette."""
+        self.refresh_exercise()
+        if self.lesson is None:
+            self.say("no lesson here: a lesson's docstring has a title and 'What to look for:'")  # type: ignore[attr-defined]
+            return
+        self._show_pane("exercise")  # type: ignore[attr-defined]
 
     def take_check_run(self) -> bool:
         """Whether the run starting now is F11's; asked once per start, first thing, so a

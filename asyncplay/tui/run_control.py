@@ -321,6 +321,7 @@ class RunControl:
             info = await asyncio.to_thread(pyinfo.resolve, self.settings.python)
             python, self._python_label = info.path, info.label
         self.refresh_exercise()  # type: ignore[attr-defined]
+        self.lesson_run_starts()  # type: ignore[attr-defined]
         spec = self.exercise_spec(self.make_spec(python), checking)  # type: ignore[attr-defined]
         spec = self.stepping_spec(spec)  # type: ignore[attr-defined]
         if self.runs_program():  # a saved setting above the lab policy: one line, no run

@@ -1,9 +1,11 @@
-"""The Exercise view: the exercise's text beside the code, and its checks' verdicts.
+"""The Lesson and Exercise view: a lesson's or an exercise's text beside the code, and an
+exercise's checks with their verdicts.
 
-Renders only: the app gives it the text (title, explanation, checks) and, after a run,
-the verdicts (``views.checks``); Enter on a verdict posts :class:`ExercisePane.VerdictChosen`
-and the app goes where the verdict points (the task in the other views, the line in the
-editor).
+Renders only: the app gives it the text (title, explanation, what to look for) and, for an
+exercise, its checks and, after a run, their verdicts (``views.checks``); a plain lesson has
+no checks (``None``): its text alone. Enter on a verdict posts
+:class:`ExercisePane.VerdictChosen` and the app goes where the verdict points (the task in
+the other views, the step in the timeline, the line in the editor).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def score_line(verdicts: Sequence[Verdict] | None, total: int) -> str:
 
 
 class ExercisePane(Vertical):
-    """The verdicts (a list to move in, Enter to go) over the exercise's text."""
+    """The verdicts (a list to move in, Enter to go) over the exercise's text; a lesson's
+    text alone."""
 
     DEFAULT_CSS = """
     ExercisePane { height: 1fr; }
@@ -51,7 +54,7 @@ class ExercisePane(Vertical):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._checks: list[str] = []
+        self._checks: list[str] | None = None
         self.verdicts: list[Verdict] | None = None
 
     def compose(self) -> ComposeResult:
@@ -60,12 +63,20 @@ class ExercisePane(Vertical):
         with VerticalScroll(id="exercise-text-box"):
             yield Static("", id="exercise-text")
 
-    def show_exercise(self, title: str, text: str, checks: Sequence[str]) -> None:
-        """A new exercise (or none): its text, its checks not yet judged."""
-        self._checks = list(checks)
+    def show_exercise(
+        self, title: str, text: str, checks: Sequence[str] | None, look_for: str = ""
+    ) -> None:
+        """A new lesson or exercise: its text; an exercise's checks (None for a lesson:
+        no score, no list), not yet judged."""
+        self._checks = list(checks) if checks is not None else None
         self.verdicts = None
+        for part in ("#exercise-score", "#exercise-verdicts"):
+            self.query_one(part).display = checks is not None
         body = Text(clean(title), style="bold")
         body.append("\n\n" + "\n".join(clean(line) for line in text.split("\n")))
+        if look_for:
+            body.append("\n\nWhat to look for: ", style="bold")
+            body.append(" ".join(clean(line.strip()) for line in look_for.split("\n")))
         self.query_one("#exercise-text", Static).update(body)
         self._draw()
 
@@ -74,6 +85,8 @@ class ExercisePane(Vertical):
         self._draw()
 
     def _draw(self) -> None:
+        if self._checks is None:  # a lesson: its text only
+            return
         self.query_one("#exercise-score", Static).update(
             score_line(self.verdicts, len(self._checks))
         )

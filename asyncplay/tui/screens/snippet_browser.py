@@ -44,6 +44,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from asyncplay import snippets, storage, unsaved
+from asyncplay.snippets import reflow  # the docstring's prose, rewrapped (kept here too)
 
 __all__ = [
     "SnippetBrowser",
@@ -415,29 +416,6 @@ HEADERS = {
     "exercise": "Exercises (a copy; F11 checks it)",
     "user": "Your snippets",
 }
-
-
-def reflow(text: str) -> str:
-    """Join a docstring's hard-wrapped lines so the pane wraps them at its own width.
-
-    Paragraphs (blank-line separated) stay apart; indented lines and list items
-    keep their own line.
-    """
-    out: list[str] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        joinable = (
-            out
-            and out[-1]
-            and stripped
-            and not line.startswith((" ", "\t"))
-            and not stripped.startswith(("- ", "* "))
-        )
-        if joinable:
-            out[-1] += " " + stripped
-        else:
-            out.append(line.rstrip())
-    return "\n".join(out)
 
 
 def _row(entry: SnippetEntry) -> Text:
