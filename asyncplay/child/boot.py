@@ -113,6 +113,10 @@ def _install_tracer(tracer: Tracer, asyncio_mod: Any) -> None:
         tracer.install(asyncio_mod)
     except Exception as exc:  # never break the program because tracing failed
         tracer.warn("tracer_failed", f"asyncplay could not trace asyncio here: {exc!r}")
+        return
+    stepper = _state.get("stepper")
+    if stepper is not None:
+        stepper.traced()  # a stepped run: the hook with the pause in it, when armed
 
 
 def _install_warning_hook(tracer: Tracer) -> None:
@@ -208,6 +212,11 @@ def _wire(tracer: Tracer) -> None:
 
     atexit.register(at_exit)
     _install_warning_hook(tracer)
+    control = _state.get("control_fd")
+    if control is not None:  # stepping's commands, read from now on (child/stepping.py)
+        from asyncplay.child import stepping
+
+        _state["stepper"] = stepping.start(tracer, control, _state["spec"])
     if "asyncio" in sys.modules:
         _install_tracer(tracer, sys.modules["asyncio"])
     else:

@@ -20,7 +20,9 @@ __all__ = [
 
 # Private asyncio names the runtime depends on (verified by a test on every 3.1X).
 PRIVATE_NAMES = {
-    "asyncio.events.Handle": ("_run", "_callback", "_args", "_context", "_loop"),
+    "asyncio.events.Handle": ("_run", "_callback", "_args", "_context", "_loop", "_cancelled"),
+    # stepping (pause_record.py): a timer's due time, the loop's timers
+    "asyncio.events.TimerHandle": ("_when",),
     "asyncio.events": ("_set_running_loop",),
     "asyncio.base_events.BaseEventLoop": (
         "create_task",
@@ -43,6 +45,7 @@ PRIVATE_NAMES = {
     # executor_jobs.py: the loop's default pool, once run_in_executor(None, ...) made it
     "asyncio.base_events.BaseEventLoop()": (
         "_ready",
+        "_scheduled",  # pause_record.py: the timers a pause shows
         "_selector",
         "_ssock",
         "_task_factory",

@@ -158,6 +158,7 @@ class Tracer:
         self.failure_sites: set[str] = set()
         self.failure_lock = _thread.allocate_lock()
         self.patches = Patches()  # what install replaced; uninstall puts it back
+        self.step_hook: Any = None  # (Handle, the hook, its source): stepping.py's twin
 
     # ---- records -------------------------------------------------------------------
 
@@ -595,6 +596,7 @@ _channel: Any = None
 _t0 = 0.0
 _cb_kinds: dict = {}
 _STEP_CODE: Any = None  # the code of the replacement Handle._run
+_gate: Any = None  # stepping's pause: only its twin of the hook calls it (child/stepping.py)
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
 _perf = time.perf_counter
@@ -754,6 +756,7 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     run.__qualname__ = orig.__qualname__
     run.__module__ = orig.__module__
     tracer.patches.set(handle_cls, "_run", run)
+    tracer.step_hook = (handle_cls, run, _HandleScaffold._run)
 
 
 def _nothing() -> None:

@@ -69,3 +69,66 @@ class ControlPipe:
             except OSError:
                 pass
             self.fd = -1
+
+
+HOLD_SECONDS = 0.25  # the output merge's own wait for bytes (output_merge.HOLD_SECONDS)
+MAX_DISCOUNT = 3600.0  # seconds of pauses that --timeout does not count, at most
+
+
+class PauseHold:
+    """A ``paused`` event waits for the output of the step before it.
+
+    The child sends a step's attribution records before its ``paused`` record, but the
+    bytes themselves come through the stdout/stderr pipes, read apart: without this, a
+    view would show the pause, then what the step printed. The pause (and whatever comes
+    after it) is let through once the output merge holds no attributed write still waiting
+    for its bytes, or after ``HOLD_SECONDS`` (the bytes went elsewhere)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.since = 0.0
+
+    def route(self, events: list[dict], pending: bool, now: float) -> list[dict]:
+        if self.events:
+            self.events += events
+            return []
+        if not pending:
+            return events
+        for i, ev in enumerate(events):
+            if ev["event"] == "paused":
+                self.events, self.since = events[i:], now
+                return events[:i]
+        return events
+
+    def release(self, pending: bool, now: float, final: bool = False) -> list[dict]:
+        if self.events and (final or not pending or now - self.since >= HOLD_SECONDS):
+            out, self.events = self.events, []
+            return out
+        return []
+
+
+class PausedClock:
+    """The seconds the run spent paused, as the parent saw its ``paused`` and ``resumed``
+    events arrive: ``--timeout`` does not count them (a user stepping through a program
+    for minutes is not a runaway program). Only in a run the session steps (it sent a
+    command, or started paused or with breakpoints), and at most ``MAX_DISCOUNT``: a
+    program that forges a ``paused`` record gains at most that much wall-clock time, and
+    its CPU and memory limits stand."""
+
+    def __init__(self) -> None:
+        self.stepped = False
+        self.total = 0.0
+        self.since: float | None = None
+
+    def see(self, kind: str, now: float) -> None:
+        if kind == "paused" and self.since is None:
+            self.since = now
+        elif kind == "resumed" and self.since is not None:
+            self.total += now - self.since
+            self.since = None
+
+    def discount(self, now: float) -> float:
+        if not self.stepped:
+            return 0.0
+        ongoing = now - self.since if self.since is not None else 0.0
+        return min(MAX_DISCOUNT, self.total + ongoing)

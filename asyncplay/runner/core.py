@@ -18,7 +18,7 @@ import asyncplay
 from asyncplay import exits, policy, sandbox, selfguard
 from asyncplay.protocol import Decoder, pack_spec
 from asyncplay.runner import rundir
-from asyncplay.runner.control import ControlPipe
+from asyncplay.runner.control import ControlPipe, PausedClock, PauseHold
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
 
@@ -64,7 +64,7 @@ _LIVE_PIDS: set[int] = set()
 class SessionCore:
     """One run: spawn, route bytes to events, enforce limits, describe the ending."""
 
-    def __init__(self, spec: RunSpec, stdin: str = "null") -> None:
+    def __init__(self, spec: RunSpec, stdin: str = "null", control: bool = True) -> None:
         self.spec = spec
         self.stdin = stdin
         self.decoder = Decoder()
@@ -75,8 +75,13 @@ class SessionCore:
         self._run_dir: rundir.RunDir | None = None
         self.channel_r = -1
         # The control channel (parent -> child): stepping's commands, queued until the
-        # pipe exists (docs/protocol.md).
+        # pipe exists (docs/protocol.md). The headless command line has none (it cannot
+        # step): its child then starts no stepping at all.
         self.control = ControlPipe()
+        self.control.closed = not control
+        self.pause_hold = PauseHold()  # a pause waits for the output printed before it
+        self.paused_clock = PausedClock()  # paused time, which --timeout does not count
+        self.paused_clock.stepped = control and bool(spec.start_paused or spec.breakpoints)
         self.output_bytes = 0
         self.events = 0
         self.kill_reason: str | None = None  # a limit's name, or "stopped"
@@ -109,12 +114,12 @@ class SessionCore:
         r, w = os.pipe()
         _grow_pipe(r)
         self.channel_r = r
-        control_r = self.control.open()
+        control_r = -1 if self.control.closed else self.control.open()
         spec_path = os.path.join(self.run_dir, "spec.marshal")
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             # marshal, not JSON: the child reads it without importing json (docs/protocol.md)
-            f.write(pack_spec(self.spec.child_spec(w, control_r)))
+            f.write(pack_spec(self.spec.child_spec(w, control_r if control_r >= 0 else None)))
         argv = self.argv()
         try:
             conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
@@ -130,7 +135,7 @@ class SessionCore:
                 stdin=_STDIN[self.stdin],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(w, control_r, *conf.pass_fds),
+                pass_fds=(w, *([control_r] if control_r >= 0 else []), *conf.pass_fds),
                 cwd=self.spec.cwd,
                 env=env,
                 start_new_session=True,
@@ -142,7 +147,8 @@ class SessionCore:
             raise
         finally:
             os.close(w)
-            os.close(control_r)
+            if control_r >= 0:
+                os.close(control_r)
         conf.spawned()
         _LIVE_PIDS.add(self.proc.pid)
         conf.started(self.proc.pid)  # e.g. the network: the program waits for it
@@ -197,7 +203,9 @@ class SessionCore:
         limit = self.spec.limits.output_mib
         if limit and self.output_bytes > limit * 1024 * 1024 and self.kill_reason is None:
             self.kill("output-limit")
-        return self._segments(self.merger.feed_raw(stream, data, self.now()))
+        now = self.now()
+        out = self._segments(self.merger.feed_raw(stream, data, now))
+        return out + self.pause_hold.release(self.merger.pending(), now)
 
     def on_channel(self, data: bytes) -> list[dict]:
         out: list[dict] = []
@@ -220,11 +228,13 @@ class SessionCore:
             elif kind == "uncaught":
                 self.uncaught = ev  # evidence for end_event, not an event of the run
                 continue
+            elif kind in ("paused", "resumed"):
+                self.paused_clock.see(kind, self.now())
             out.append(ev)
         self.events += len(out)
         if self.events > self.spec.limits.max_events and self.kill_reason is None:
             self.kill("events")
-        return out
+        return self.pause_hold.route(out, self.merger.pending(), self.now())
 
     def _segments(self, segs: list) -> list[dict]:
         return [
@@ -237,14 +247,16 @@ class SessionCore:
         now = self.now()
         if self.exited_at is None and self.proc is not None:
             timeout = self.spec.limits.timeout
-            if timeout and now > timeout and self.kill_reason is None:
+            ran = now - self.paused_clock.discount(now)
+            if timeout and ran > timeout and self.kill_reason is None:
                 self.kill("timeout")
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
                 self.killpg(signal.SIGKILL)
             self.control.flush()
             self._check_own_memory()
             self._watch_run()
-        return self._segments(self.merger.tick(now))
+        out = self._segments(self.merger.tick(now))
+        return out + self.pause_hold.release(self.merger.pending(), now)
 
     def _watch_run(self) -> None:
         """Where no cgroup does it, the sandbox looks at the run from outside: it keeps the
@@ -373,12 +385,14 @@ class SessionCore:
         """A stepping command to the child (``ControlPipe``): never blocks, never raises;
         nothing once the run has ended."""
         if not self.finished and self.exited_at is None:
+            self.paused_clock.stepped = not self.control.closed
             self.control.send(command)
 
     def finish(self) -> list[dict]:
         self.finished = True
         self.control.close()
         out = self._segments(self.merger.finish(self.now()))
+        out += self.pause_hold.release(False, self.now(), final=True)
         end = self.end_event()
         if (
             self.saw_hello

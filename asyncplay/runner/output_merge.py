@@ -73,6 +73,10 @@ class OutputMerger:
     def tick(self, now: float) -> list[Segment]:
         return self._match_all(now, final=False)
 
+    def pending(self) -> bool:
+        """Whether a write the child attributed still waits for its bytes from a pipe."""
+        return any(s.chunks for s in self.streams.values())
+
     def finish(self, now: float) -> list[Segment]:
         out = self._match_all(now, final=True)
         for s in self.streams.values():

@@ -53,7 +53,7 @@ def run_blocking(
     run stuck in a deadlock); the run ends as ``stopped``.
     """
     relay_tty = stdin == "inherit" and is_tty(0)
-    core = SessionCore(spec, stdin="pipe" if relay_tty else stdin)
+    core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False)
     core.reap_helpers = not exiting
     core.spawn()
     assert core.proc is not None
