@@ -140,17 +140,28 @@ def build_gated_hook(plain: Any, scaffold: Any) -> Any:
 
 
 class ControlWatcher(Periodic):
-    """Reads the control pipe while the loop runs (on the runtime's helper thread)."""
+    """Reads the control pipe while the loop runs (on the runtime's helper thread), once
+    asyncio is traced (before, a command could do nothing: ``Stepper.traced`` reads what
+    came meanwhile) and at most every ``every`` seconds: each look is two system calls,
+    and a helper thread letting go of the GIL more often changes how the program's
+    threads interleave their writes."""
 
     period = 0.05
+    every = 0.1
 
     def __init__(self, stepper: Stepper) -> None:
         super().__init__()
         self.stepper = stepper
         self.on_error = lambda exc: report_failure(stepper.tracer, "control channel", exc)
+        self.last = 0.0
 
     def tick(self) -> None:
-        self.stepper.poll()
+        if self.stepper.hooks is None:
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.stepper.poll()
 
 
 class Stepper:
@@ -216,20 +227,25 @@ class Stepper:
         if self.paused:
             self.how = "continue"
 
-    def poll(self) -> None:
-        """The helper thread's look at the pipe while the loop runs."""
-        if self.reader.gone or self.paused or not self.lock.acquire(False):
+    def poll(self, wait: bool = False) -> None:
+        """A look at the pipe while the loop runs (the helper thread's; ``wait``: for the
+        lock too, as when asyncio has just been traced)."""
+        if self.reader.gone or self.paused or not self.lock.acquire(wait):
             return
         try:
             if not self.paused:
-                cmds = self.reader.read()
-                if cmds is None:
-                    self.give_up()
-                for cmd in cmds or ():
-                    self.apply(cmd)
+                self._read()
         finally:
             self.lock.release()
         self.arm()
+
+    def _read(self) -> None:
+        """Apply what the pipe holds now (``lock`` held)."""
+        cmds = self.reader.read()
+        if cmds is None:
+            self.give_up()
+        for cmd in cmds or ():
+            self.apply(cmd)
 
     # ---- the hook ---------------------------------------------------------------------
 
@@ -261,6 +277,7 @@ class Stepper:
         self.hook_globals = plain.__globals__
         self.hook_globals["_gate"] = self.gate
         self.hooks = (cls, plain, gated)
+        self.poll(wait=True)  # what was sent while the program started (arms the hook)
         self.arm()
 
     def gate(self, handle: Any, rec: Any, task: Any) -> None:
@@ -314,7 +331,8 @@ class Stepper:
         began = time.perf_counter()
         how = None
         try:
-            if self.reader.gone:
+            self._read()  # a continue that came meanwhile, or a pipe that is not ours
+            if self.reader.gone or (self.wanted is None and reason in ("start", "request", "step")):
                 return
             self.wanted = None
             self.paused = True

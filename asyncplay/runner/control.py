@@ -16,9 +16,13 @@ import os
 
 from asyncplay.protocol import pack_control
 
-__all__ = ["MAX_PENDING", "ControlPipe"]
+__all__ = ["MAX_PENDING", "RESUME_WAIT", "ControlPipe", "PausedClock", "PauseHold"]
 
 MAX_PENDING = 256 * 1024  # bytes of commands kept while the pipe is full
+# Seconds a paused child may take to answer a step or continue (``resumed``) before the
+# session gives the channel up, closing it: the program's own thread read the command
+# away, and the end of file it sees instead makes the child run on unpaused.
+RESUME_WAIT = 5.0
 
 
 class ControlPipe:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import asyncplay
 from asyncplay import exits, policy, sandbox, selfguard
 from asyncplay.protocol import Decoder, pack_spec
+from asyncplay.runner import control as _control
 from asyncplay.runner import rundir
 from asyncplay.runner.control import ControlPipe, PausedClock, PauseHold
 from asyncplay.runner.output_merge import OutputMerger
@@ -82,6 +83,7 @@ class SessionCore:
         self.pause_hold = PauseHold()  # a pause waits for the output printed before it
         self.paused_clock = PausedClock()  # paused time, which --timeout does not count
         self.paused_clock.stepped = control and bool(spec.start_paused or spec.breakpoints)
+        self.resume_asked: float | None = None  # a step/continue sent to a paused child
         self.output_bytes = 0
         self.events = 0
         self.kill_reason: str | None = None  # a limit's name, or "stopped"
@@ -230,6 +232,7 @@ class SessionCore:
                 continue
             elif kind in ("paused", "resumed"):
                 self.paused_clock.see(kind, self.now())
+                self.resume_asked = None
             out.append(ev)
         self.events += len(out)
         if self.events > self.spec.limits.max_events and self.kill_reason is None:
@@ -253,10 +256,33 @@ class SessionCore:
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
                 self.killpg(signal.SIGKILL)
             self.control.flush()
+            stuck = self._control_stuck(now)
             self._check_own_memory()
             self._watch_run()
+        else:
+            stuck = []
         out = self._segments(self.merger.tick(now))
-        return out + self.pause_hold.release(self.merger.pending(), now)
+        return out + self.pause_hold.release(self.merger.pending(), now) + stuck
+
+    def _control_stuck(self, now: float) -> list[dict]:
+        """A paused child that does not answer a step or continue: the program took the
+        command off the pipe. Closing it makes the child run on unpaused (docs/protocol.md)."""
+        asked = self.resume_asked
+        if asked is None or now - asked < _control.RESUME_WAIT or self.control.closed:
+            return []
+        self.control.close()
+        return [
+            {
+                "event": "warning",
+                "t": self.decoder.last_t,
+                "kind": "stepping_lost",
+                "message": "the program took asyncplay's control channel (its own code read "
+                "or replaced it): stepping is off for this run, which goes on unpaused.",
+                "task": None,
+                "file": None,
+                "line": None,
+            }
+        ]
 
     def _watch_run(self) -> None:
         """Where no cgroup does it, the sandbox looks at the run from outside: it keeps the
@@ -386,6 +412,9 @@ class SessionCore:
         nothing once the run has ended."""
         if not self.finished and self.exited_at is None:
             self.paused_clock.stepped = not self.control.closed
+            paused = self.paused_clock.since is not None
+            if paused and command["cmd"] in ("step", "continue") and self.resume_asked is None:
+                self.resume_asked = self.now()
             self.control.send(command)
 
     def finish(self) -> list[dict]:

@@ -1,0 +1,422 @@
+"""Stepping a real run through ``RunSession`` (#17): the child's pause, the control channel.
+
+Each test drives the session as the playground does (``pause``, ``step``, ``resume``,
+``set_breakpoints``) and judges by the run's own records: a ``paused`` record names the
+task that runs next, the output that then arrives is that task's, and while paused the
+output does not grow (looked at over a bounded window once the pause has arrived; never a
+sleep as synchronization). The stepping walk runs on every installed CPython 3.10-3.15,
+with a line breakpoint in it; the rest on this Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from pythons import SUPPORTED_VERSIONS, find_pythons
+
+from asyncplay.breakpoints import Breakpoints
+from asyncplay.limits import Limits
+from asyncplay.model import RunModel, apply
+from asyncplay.runner import control
+from asyncplay.runner.session import RunSession
+from asyncplay.runner.spec import RunSpec
+
+WAIT = 60.0  # seconds a condition may take on a loaded machine before the test fails
+QUIET = 0.4  # seconds a pause is watched for output that must not come
+
+
+class Driver:
+    """A session, its events folded into a model, and waits on conditions over them."""
+
+    def __init__(self, session: RunSession) -> None:
+        self.s = session
+        self.model = RunModel()
+        self.events: list[dict] = []
+        self.seen = 0  # events before this one have been waited past
+
+    def _take(self) -> list[dict]:
+        new = self.s.drain()
+        for ev in new:
+            apply(self.model, ev)
+        self.events += new
+        return new
+
+    async def until(self, what: str, cond: object) -> list[dict]:
+        """The events (not waited past yet) up to the first for which ``cond`` holds."""
+        start = self.seen
+        deadline = time.monotonic() + WAIT
+        while True:
+            for i in range(start, len(self.events)):
+                if cond(self.events[i]):  # type: ignore[operator]
+                    self.seen = i + 1
+                    return self.events[start : i + 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} within {WAIT} s: {self.events[start:]}")
+            if not self._take():
+                await asyncio.sleep(0.01)
+
+    async def paused(self) -> dict:
+        evs = await self.until("pause", lambda e: e["event"] in ("paused", "run_end"))
+        assert evs[-1]["event"] == "paused", evs
+        return evs[-1]
+
+    async def quiet(self, seconds: float = QUIET) -> None:
+        """Over ``seconds``, the program prints nothing and runs no step."""
+        self._take()
+        start = self.seen = len(self.events)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._take()
+            await asyncio.sleep(0.02)
+        self._take()
+        moved = [e for e in self.events[start:] if e["event"] in ("output", "steps", "run_end")]
+        assert not moved, f"the program ran while paused: {moved}"
+        self.seen = len(self.events)
+
+    async def end(self) -> dict:
+        return (await self.until("the run's end", lambda e: e["event"] == "run_end"))[-1]
+
+    def name(self, tid: int | None) -> str | None:
+        return self.model.tasks[tid].name if tid in self.model.tasks else None
+
+
+WALK = """\
+import asyncio
+
+
+async def worker(name, n):
+    for i in range(n):
+        print(f"{name} {i}")
+        await asyncio.sleep(0)
+    print(f"{name} done")
+
+
+async def main():
+    print("main begins")
+    a = asyncio.create_task(worker("alpha", 2), name="alpha")
+    b = asyncio.create_task(worker("beta", 1), name="beta")
+    await asyncio.gather(a, b)
+    print("main ends")
+
+
+asyncio.run(main())
+"""
+DONE_LINE = 8  # print(f"{name} done"): a line breakpoint
+# (reason, next task, where it resumes, what that step then prints), in order. A step
+# that runs into the line breakpoint prints nothing before it: the pause at the line
+# comes next, and a step from there finishes that step.
+EXPECTED = [
+    ("start", "Task-1", 12, ["main begins"]),
+    ("step", "alpha", 5, ["alpha 0"]),
+    ("step", "beta", 5, ["beta 0"]),
+    ("step", "alpha", 7, ["alpha 1"]),
+    ("step", "beta", 7, []),
+    ("line", "beta", DONE_LINE, ["beta done"]),
+    ("step", "alpha", 7, []),
+    ("line", "alpha", DONE_LINE, ["alpha done"]),
+    ("step", "Task-1", 15, ["main ends"]),
+]
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
+    tmp_path: Path, version: str
+) -> None:
+    exe = find_pythons().get(version)
+    if exe is None:
+        pytest.skip(f"CPython {version} is not installed here")
+    path = str(tmp_path / "walk.py")  # unsaved: compiled under this name
+    spec = RunSpec(
+        source=WALK,
+        path=path,
+        cwd=str(tmp_path),
+        python=exe,
+        start_paused=True,
+        breakpoints=Breakpoints([(path, DONE_LINE)]),
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        pause = await d.paused()
+        for i, (reason, name, line, printed) in enumerate(EXPECTED):
+            assert pause["reason"] == reason, (i, pause)
+            assert d.name(pause["next"]) == name, (i, pause)
+            assert (pause["file"], pause["line"]) == (path, line), (i, pause)
+            assert pause["at_line"] == (DONE_LINE if reason == "line" else None)
+            assert d.model.pause is not None and d.model.pause.next == pause["next"]
+            if i in (0, 5):  # before the first step, and inside a step at the breakpoint
+                await d.quiet()
+            if i == 0:
+                assert not d.model.output, "a task printed before the first step"
+                assert d.model.steps == 0
+            s.step()
+            evs = await d.until("the step", lambda e: e["event"] in ("paused", "run_end"))
+            out = [e for e in evs if e["event"] == "output"]
+            assert "".join(e["text"] for e in out).splitlines() == printed, (i, evs)
+            assert {e["task"] for e in out} <= {pause["next"]}, (i, out)
+            pause = evs[-1]
+        assert pause["event"] == "run_end", pause
+        end = pause
+    m = d.model
+    assert end["exit_code"] == 0 and m.pause is None
+    assert m.pauses == len(EXPECTED)
+    assert m.paused_total >= 2 * QUIET
+    assert not [w for w in m.warnings if w["kind"] == "slow_step"], m.warnings
+    assert not [e for e in d.events if e["event"] == "step_open"]
+    assert not m.errors
+    # Paused time is not on the run's clock: the steps span far less than the pauses.
+    user = [t for t in m.tasks.values() if not t.internal]
+    first = min(t.first_step for t in user if t.first_step is not None)
+    last = max(t.ended for t in user if t.ended is not None)
+    assert last - first < m.paused_total / 2, (first, last, m.paused_total)
+
+
+TICKER = """\
+import asyncio
+
+
+async def tick(name, n, every):
+    for i in range(n):
+        print(f"{name} {i}", flush=True)
+        await asyncio.sleep(every)
+
+
+async def main():
+    await asyncio.gather(
+        asyncio.create_task(tick("fast", 150, 0.01), name="fast"),
+        asyncio.create_task(tick("beat", 4, 0.3), name="beat"),
+    )
+    print("over")
+
+
+asyncio.run(main())
+"""
+
+
+async def test_pause_a_running_run_a_task_breakpoint_then_continue(tmp_path: Path) -> None:
+    """Paused time is not counted against --timeout either: the run pauses past it."""
+    spec = RunSpec(
+        source=TICKER, path=str(tmp_path / "t.py"), cwd=str(tmp_path), limits=Limits(timeout=3)
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        await d.until("output", lambda e: e["event"] == "output" and e["text"] == "fast 3")
+        s.pause()
+        pause = await d.paused()
+        assert pause["reason"] == "request" and d.name(pause["next"]) in ("fast", "beat")
+        timers = pause["timers"]
+        assert timers and [t[0] for t in timers] == sorted(t[0] for t in timers)
+        woken = {d.name(t[1]): t[2] for t in timers if t[1] is not None}
+        assert woken.get("beat") == "sleep(0.3)", timers
+        await d.quiet(3.2)  # past --timeout 3: not counted while paused
+        s.set_breakpoints(Breakpoints(tasks=["beat"]))
+        s.resume()
+        for _ in range(2):  # before each of beat's steps
+            pause = await d.paused()
+            assert pause["reason"] == "task" and d.name(pause["next"]) == "beat"
+            s.step()
+            evs = await d.until("beat's step", lambda e: e["event"] == "output")
+            assert evs[-1]["text"].startswith("beat ") and d.name(evs[-1]["task"]) == "beat"
+            pause = await d.paused()  # the step: paused before the next task step
+            assert pause["reason"] == "step"
+            s.resume()
+        s.set_breakpoints(Breakpoints())
+        end = await d.end()
+    assert end["exit_code"] == 0, end
+    text = [o.text for o in d.model.output]
+    assert text[-1] == "over" and "fast 149" in text and "beat 3" in text
+
+
+CLOCKS = """\
+import asyncio
+order = []
+
+
+async def sleeper(name, delay):
+    await asyncio.sleep(delay)
+    order.append(name)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    t = loop.time()
+    await asyncio.sleep(0)
+    await asyncio.gather(sleeper("a", 0.05), sleeper("b", 0.1))
+    print(f"loop time {loop.time() - t:.2f} order {order}")
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("clock", ["real", "virtual"])
+async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
+    tmp_path: Path, clock: str
+) -> None:
+    spec = RunSpec(
+        source=CLOCKS, path=str(tmp_path / "c.py"), cwd=str(tmp_path), clock=clock,
+        start_paused=True,
+    )  # fmt: skip
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        for _ in range(4):  # main to its sleep(0), main to its gather, a's and b's sleeps
+            await d.paused()
+            s.step()
+        pause = await d.paused()  # before a's wake-up: b's timer is pending
+        assert d.name(pause["next"]) == "Task-2" and [t[2] for t in pause["timers"]] == [
+            "sleep(0.1)"
+        ]
+        await d.quiet(0.6)  # b's timer comes due meanwhile (the real clock)
+        s.resume()
+        end = await d.end()
+    assert end["exit_code"] == 0
+    (line,) = [o.text for o in d.model.output]
+    looped = float(line.split()[2])
+    assert line.endswith("order ['a', 'b']"), line
+    if clock == "virtual":
+        assert looped < 0.3, line  # no program time passed while paused: 0.1 s of sleeps
+    else:
+        assert looped >= 0.6, line  # the timers came due while paused and ran in order
+
+
+STACK = """\
+import asyncio
+import traceback
+
+
+async def main():
+    print([(f.name, f.lineno) for f in traceback.extract_stack() if "asyncio" in f.filename])
+
+
+asyncio.run(main())
+"""
+
+
+async def _stack_line(tmp_path: Path, **stepping: object) -> str:
+    spec = RunSpec(source=STACK, path=str(tmp_path / "s.py"), cwd=str(tmp_path), **stepping)
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        if stepping:
+            await d.paused()
+            s.step()
+        await d.end()
+    return d.model.output[0].text
+
+
+async def test_the_stepping_hook_keeps_the_frames_python_shows(tmp_path: Path) -> None:
+    """The step hook with the pause in it is asyncio's Handle._run to the program: the
+    same frames, at the same lines, as the plain hook's (and Python's own)."""
+    plain = await _stack_line(tmp_path)
+    stepped = await _stack_line(tmp_path, start_paused=True)
+    assert "_run" in plain and stepped == plain
+
+
+HOSTILE = {
+    # It closes the control pipe (the read end at 200 or above) before the loop starts.
+    "closes": """\
+import asyncio, fcntl, os
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        pipe = fd >= 200 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        if pipe and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            os.close(fd)
+    except OSError:
+        pass
+""",
+    # It puts a pipe of its own in the control pipe's place and pauses itself through it.
+    "forges": """\
+import asyncio, fcntl, os, struct, json
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        pipe = fd >= 200 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        if pipe and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            r, w = os.pipe()
+            os.dup2(r, fd)
+            data = json.dumps({"cmd": "pause"}).encode()
+            os.write(w, struct.pack("<BI", ord("J"), len(data)) + data)
+    except OSError:
+        pass
+""",
+    # A thread of its own reads every command off the control pipe (while the loop waits).
+    "reads": """\
+import asyncio, fcntl, os, threading
+def steal(fd):
+    import select
+    while True:
+        try:
+            select.select([fd], [], [])
+            if not os.read(fd, 65536):
+                return
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        pipe = fd >= 200 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        if pipe and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            threading.Thread(target=steal, args=(fd,), daemon=True).start()
+    except OSError:
+        pass
+""",
+}
+HOSTILE_MAIN = """
+async def main():
+    for i in range(3):
+        print(f"step {i}", flush=True)
+        await asyncio.sleep(0)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("how", sorted(HOSTILE))
+async def test_a_program_that_takes_the_control_pipe_only_runs_on_unpaused(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control, "RESUME_WAIT", 1.0)
+    spec = RunSpec(
+        source=HOSTILE[how] + HOSTILE_MAIN,
+        path=str(tmp_path / "h.py"),
+        cwd=str(tmp_path),
+        start_paused=True,
+        limits=Limits(timeout=20),
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        end = (await d.until("a pause or the end", lambda e: e["event"] in ("paused", "run_end")))[
+            -1
+        ]
+        if end["event"] == "paused":  # the thief reads what the session sends
+            s.step()
+            s.resume()
+            end = await d.end()
+    assert end["reason"] == "exited" and end["exit_code"] == 0, end
+    assert [o.text for o in d.model.output] == ["step 0", "step 1", "step 2"]
+    assert not d.model.errors and d.model.pause is None
+    if how == "forges":
+        assert not [e for e in d.events if e["event"] == "paused"], "the forged pause held"
+
+
+async def test_calls_before_the_child_is_there_are_not_lost_nor_after_the_end(
+    tmp_path: Path,
+) -> None:
+    """A pause asked the moment the run starts reaches the child; calls after the run
+    ended are no-ops."""
+    spec = RunSpec(source=HOSTILE_MAIN.replace("async def", "import asyncio\nasync def", 1),
+                   path=str(tmp_path / "q.py"), cwd=str(tmp_path))  # fmt: skip
+    s = await RunSession.start(spec)
+    s.pause()  # the child's runtime has not even started yet
+    async with s:
+        d = Driver(s)
+        pause = await d.paused()
+        assert pause["reason"] == "request" and not d.model.output
+        s.resume()
+        await d.end()
+    for call in (s.pause, s.step, s.resume):
+        call()
+    s.set_breakpoints(Breakpoints(tasks=["x"]))
+    assert [o.text for o in d.model.output] == ["step 0", "step 1", "step 2"]
