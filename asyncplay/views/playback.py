@@ -1,0 +1,305 @@
+"""A recorded run, step by step: the model as it was before any task step, both ways.
+
+Playback moves through a run's events one *task step* at a time. Position ``k`` (0 to
+``total``) is the run paused after its ``k``-th task step, before the next one, as live
+stepping pauses: the events of step ``k`` are in (what it created and printed, then its
+record), and so is what happened after it and before step ``k + 1`` began (a task's end,
+a callback's output); what step ``k + 1`` itself did is not. Position ``total`` is the
+whole run (its end too): the run's final state. The events stay in their recorded order
+(the child writes them as they happen: a step's output and the tasks it creates before
+the step's own record); a ``steps`` batch is cut between its steps.
+
+Every model is the one reducer's (``model.apply``) fold of a prefix of the events, so a
+position shows exactly what a live run showed at that moment. Going back restores the
+nearest snapshot at or before the position (a pickled model, taken every
+:data:`SNAPSHOT_EVERY` folded events or so on the way forward) and folds on from it: a
+step back costs one snapshot's load and at most that many events, whatever the run's
+length. The snapshots are bounded in bytes (:data:`SNAPSHOT_BYTES`): past it every other
+one goes and they are taken half as often.
+
+Pure: no Textual, no I/O. ``tui/playback_control.py`` drives it off the UI's path.
+"""
+
+from __future__ import annotations
+
+import pickle
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from asyncplay.model import CHILD_CLOCK, RunModel, apply
+
+__all__ = [
+    "EventLog",
+    "Playback",
+    "SNAPSHOT_BYTES",
+    "SNAPSHOT_EVERY",
+    "cuts",
+    "next_words",
+    "status_words",
+]
+
+SNAPSHOT_EVERY = 2_000  # events (a step counts one) folded between two snapshots
+SNAPSHOT_BYTES = 64 * 1024 * 1024  # all snapshots together, at most (then thinned)
+LOG_STEPS = 200_000  # a live run's task steps kept for playing it back (EventLog)
+LOG_EVENTS = 400_000  # ... and its events of other kinds
+
+
+def _steps_of(ev: dict) -> list | tuple | None:
+    if ev.get("event") != "steps":
+        return None
+    steps = ev.get("steps")
+    return steps if isinstance(steps, (list, tuple)) and steps else None
+
+
+def _during(ev: dict, task: object, start: float) -> bool:
+    """Whether ``ev`` (between two step records) happened during the step of ``task``
+    that began at ``start``: its output, or anything stamped by the child's clock at or
+    after the step's start (the tasks it created, its warnings, its open-step notes)."""
+    kind = ev.get("event")
+    if kind == "output":
+        return ev.get("task") == task and task is not None
+    t = ev.get("t")
+    return kind in CHILD_CLOCK and isinstance(t, (int, float)) and t >= start
+
+
+def cuts(events: Sequence[dict]) -> tuple[array, array, array]:
+    """Where each position ends in ``events``: ``(index, offset, end)``, one entry per
+    position 0..total. Position ``k`` is ``events[:index[k]]`` folded, plus the first
+    ``offset[k]`` steps of ``events[index[k]]`` (a ``steps`` batch cut between steps);
+    ``end[k]`` is when step ``k`` ended (run seconds; 0 for position 0), never before an
+    earlier position's."""
+    index, offset, end = array("q"), array("q"), array("d", [0.0])
+    gap = 0  # the first event after the last step record
+    last = 0.0
+    for i, ev in enumerate(events):
+        steps = _steps_of(ev)
+        if steps is None:
+            continue
+        first = steps[0]
+        cut = i
+        for g in range(gap, i):
+            if _during(events[g], first[0], first[1]):
+                cut = g
+                break
+        index.append(cut)
+        offset.append(0)
+        for j, step in enumerate(steps):
+            if j:
+                index.append(i)
+                offset.append(j)
+            finish = step[1] + step[2]
+            last = finish if finish > last else last
+            end.append(last)
+        gap = i + 1
+    index.append(len(events))
+    offset.append(0)
+    return index, offset, end
+
+
+class Playback:
+    """A run's events and the model at one position of them: :meth:`seek` moves it.
+
+    ``model`` is the model at ``position``; a move forward folds into it in place, a
+    move back replaces it with a restored one (``restored`` counts those, so a caller
+    knows its views must take the new object).
+    """
+
+    def __init__(
+        self,
+        events: Sequence[dict],
+        every: int = SNAPSHOT_EVERY,
+        budget: int = SNAPSHOT_BYTES,
+    ) -> None:
+        self.events = events
+        self._index, self._offset, self._end = cuts(events)
+        self.total = len(self._index) - 1  # task steps in the run
+        self.model = RunModel()
+        self.position = 0
+        self.restored = 0
+        self._every = max(1, every)
+        self._budget = budget
+        self._since = 0  # events folded since the last snapshot
+        self._fold(0, 0, self._index[0], self._offset[0])
+        self._snaps: dict[int, bytes] = {0: self._dump()}
+        self._bytes = len(self._snaps[0])
+        self._since = 0
+
+    # ---- where things are ----------------------------------------------------------------
+
+    def time_at(self, k: int) -> float:
+        """Run seconds at position ``k``: when its step ended (0 before any)."""
+        return self._end[max(0, min(self.total, k))]
+
+    def position_at(self, t: float) -> int:
+        """The last position whose step had ended by run time ``t``."""
+        return max(0, bisect_right(self._end, t) - 1)
+
+    def step(self, k: int) -> tuple | None:
+        """The ``k``-th task step (1-based) as recorded: ``[task, start, dur, awaiting,
+        file, line]``; None outside 1..total."""
+        if not 1 <= k <= self.total:
+            return None
+        i, j = self._index[k - 1], self._offset[k - 1]
+        while _steps_of(self.events[i]) is None:
+            i += 1  # the events of the step that come before its record
+        return tuple(self.events[i]["steps"][j])
+
+    def next_task(self) -> int | None:
+        """The task whose step runs next (None at the end)."""
+        step = self.step(self.position + 1)
+        return step[0] if step is not None else None
+
+    @property
+    def snapshots(self) -> int:
+        return len(self._snaps)
+
+    @property
+    def snapshot_bytes(self) -> int:
+        return self._bytes
+
+    # ---- moving ------------------------------------------------------------------------
+
+    def seek(self, k: int, limit: int | None = None) -> bool:
+        """Go to position ``k`` (clamped to 0..total). With ``limit``, fold at most about
+        that many events going forward and stop at the position reached (call again to
+        go on): the caller's loop stays responsive. True once at ``k``."""
+        k = max(0, min(self.total, k))
+        if k < self.position:
+            base = max(p for p in self._snaps if p <= k)
+            self.model = pickle.loads(self._snaps[base])
+            self.position = base
+            self._since = 0
+            self.restored += 1
+        folded = 0
+        while self.position < k:
+            p = self.position
+            # to the next snapshot's position at most, in one fold (a position folds
+            # one event at least, so that many positions fold at least that many)
+            q = min(k, p + max(1, self._every - self._since))
+            if limit is not None:
+                q = min(q, p + max(1, limit - folded))
+            folded += self._fold(self._index[p], self._offset[p], self._index[q], self._offset[q])
+            self.position = q
+            if self._since >= self._every and q not in self._snaps:
+                self._snapshot()
+            if limit is not None and folded >= limit:
+                break
+        return self.position == k
+
+    def _fold(self, i0: int, j0: int, i1: int, j1: int) -> int:
+        """Fold events from (i0, j0) up to (i1, j1) (index, steps offset) into the model;
+        how many were folded (a step counts one)."""
+        m, events = self.model, self.events
+        n = 0
+        i, j = i0, j0
+        while i < i1 or (i == i1 and j < j1):
+            ev = events[i]
+            steps = _steps_of(ev)
+            if steps is None:
+                apply(m, ev)
+                n += 1
+                i, j = i + 1, 0
+                continue
+            stop = j1 if i == i1 else len(steps)
+            if j == 0 and stop == len(steps):
+                apply(m, ev)  # the whole batch: as the live fold did
+            else:
+                piece = steps[j:stop]
+                last = piece[-1]
+                # the batch's own time once its last step is in (the live model's now)
+                t = ev.get("t") if stop == len(steps) else last[1] + last[2]
+                apply(m, {"event": "steps", "t": t, "steps": piece})
+            n += stop - j
+            if stop == len(steps):
+                i, j = i + 1, 0
+            else:
+                j = stop
+        self._since += n
+        return n
+
+    def _dump(self) -> bytes:
+        return pickle.dumps(self.model, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _snapshot(self) -> None:
+        data = self._dump()
+        self._snaps[self.position] = data
+        self._bytes += len(data)
+        self._since = 0
+        if self._bytes > self._budget and len(self._snaps) > 2:
+            self._thin()
+
+    def _thin(self) -> None:
+        """Every other snapshot goes (the first stays), and they come half as often."""
+        keep = sorted(self._snaps)
+        for p in keep[1::2]:
+            self._bytes -= len(self._snaps.pop(p))
+        self._every *= 2
+
+
+class EventLog:
+    """A live run's events, kept so that the run can be played back when it is over.
+
+    Bounded like the model's output: the first :data:`LOG_STEPS` task steps and
+    :data:`LOG_EVENTS` other events are kept, and ``cut`` says when the rest was not (the
+    playback then ends there; the run's final state is the live model's all the same).
+    ``steps`` batches are kept as tuples: they are never changed, and the collector
+    stops looking at tuples of plain values.
+    """
+
+    def __init__(self, max_steps: int = LOG_STEPS, max_events: int = LOG_EVENTS) -> None:
+        self.events: list[dict] = []
+        self.steps = 0
+        self.cut: float | None = None  # the run time past which nothing was kept
+        self._max_steps = max_steps
+        self._max_events = max_events
+
+    def add(self, ev: dict) -> None:
+        if self.cut is not None:
+            if ev.get("event") == "run_end":  # the end is kept: the playback's last state
+                self.events.append(ev)
+            return
+        steps = _steps_of(ev)
+        if steps is not None:
+            if self.steps + len(steps) > self._max_steps:
+                self._stop(ev)
+                return
+            self.steps += len(steps)
+            ev = {**ev, "steps": tuple(map(tuple, steps))}
+        elif len(self.events) - self.steps >= self._max_events:
+            self._stop(ev)
+            return
+        self.events.append(ev)
+
+    def _stop(self, ev: dict) -> None:
+        t = ev.get("t")
+        self.cut = float(t) if isinstance(t, (int, float)) else 0.0
+
+
+def next_words(model: RunModel, task: int | None, program: str | None) -> str:
+    """``toaster-2 (toast) at line 6``: the task that runs next and where it waits (its
+    first step: no line yet); ``-`` when none does."""
+    info = model.tasks.get(task) if task is not None else None
+    if info is None:
+        return "-" if task is None else f"task {task}"
+    words = info.name
+    if info.coro not in ("", "?", info.name):
+        words += f" ({info.coro})"
+    if info.steps and info.wait_line and (program is None or info.wait_file == program):
+        words += f" at line {info.wait_line}"
+    return words
+
+
+def status_words(
+    playback: Playback, program: str | None, playing: bool = False, speed: float = 1.0
+) -> str:
+    """The status line in playback: ``playback - step 12/340 - 0.84 s - next: w2 (work)
+    at line 6``; playing, ``playback >> 2x - ...``; at the end, ``... - end of the run``."""
+    head = "playback"
+    if playing:
+        head += f" >> {speed:g}x"
+    k = playback.position
+    words = f"{head} - step {k}/{playback.total} - {playback.time_at(k):.2f} s"
+    if k >= playback.total:
+        return f"{words} - end of the run"
+    return f"{words} - next: {next_words(playback.model, playback.next_task(), program)}"
