@@ -13,7 +13,14 @@ from streams import Stream, gather_run
 
 from asyncplay import model as model_module
 from asyncplay.model import RunModel, apply, build
-from asyncplay.views.playback import EventLog, Playback, cuts, next_words, status_words
+from asyncplay.views.playback import (
+    EventLog,
+    Playback,
+    cuts,
+    ends_in_place,
+    next_words,
+    status_words,
+)
 
 
 def state(obj: object) -> object:
@@ -32,6 +39,7 @@ def state(obj: object) -> object:
 
 def reference(events: list[dict], k: int) -> RunModel:
     """The model at position ``k`` folded from scratch, in one pass."""
+    events = ends_in_place(events)
     index, offset, _end = cuts(events)
     m = RunModel()
     for ev in events[: index[k]]:
@@ -94,6 +102,34 @@ def test_positions_cut_before_what_the_next_step_did() -> None:
         [0, 0.025, 0.032, 0.041, 1.032, 1.041]
     )
     assert pb.position_at(0.5) == 3 and pb.position_at(0.0) == 0 and pb.position_at(9) == 5
+
+
+def test_a_task_ends_right_after_its_last_step_in_a_batch() -> None:
+    """The decoder puts a batch's task ends after it: playback puts each after its step."""
+    s = Stream()
+    s.task(1, 0.0, "a").task(2, 0.0, "b")
+    steps = [[1, 0.1, 0.01, None, None, 0], [2, 0.2, 0.01, "sleep(1)", "/p/x.py", 3]]
+    s.events.append({"event": "steps", "t": 0.3, "steps": steps})
+    s.done(1, 0.111)
+    s.done(9, 0.3)  # no step of it in the batch: stays after it
+    events = s.end(0.5)
+    moved = ends_in_place(events)
+    assert [ev["event"] for ev in moved[4:]] == [
+        "steps",
+        "task_done",
+        "steps",
+        "task_done",
+        "run_end",
+    ]
+    assert moved[4]["t"] == pytest.approx(0.11) and moved[6]["t"] == 0.3
+    pb = Playback(events)
+    pb.seek(1)
+    assert pb.model.tasks[1].state == "done" and pb.model.tasks[2].steps == 0
+    pb.seek(2)
+    assert state(pb.model) == state(build(events))
+    assert ends_in_place(gather_run()) is not None
+    plain = gather_run()
+    assert ends_in_place(plain) is plain  # nothing to move: the same list
 
 
 def test_going_back_restores_and_refolds() -> None:
@@ -174,11 +210,15 @@ def runs(draw: st.DrawFn) -> list[dict]:
     alive: list[int] = []
     made = 0
     pending: list[list] = []  # steps waiting for their batch
+    ends: list[int] = []  # tasks ended among them: told after the batch, as the decoder does
 
     def flush() -> None:
         if pending:
             s.events.append({"event": "steps", "t": t, "steps": list(pending)})
             pending.clear()
+        for tid in ends:
+            s.done(tid, t, draw(st.sampled_from(["done", "cancelled", "failed"])))
+        ends.clear()
 
     for _ in range(draw(st.integers(1, 40))):
         t += draw(st.sampled_from([0.0, 0.001, 0.01, 0.5]))
@@ -200,8 +240,9 @@ def runs(draw: st.DrawFn) -> list[dict]:
             pending.append([tid, t, dur, awaiting, "/p/x.py" if awaiting else None, 4])
             t += dur
             if draw(st.integers(0, 3)) == 0:
-                flush()
-                s.done(tid, t, draw(st.sampled_from(["done", "cancelled", "failed"])))
+                if draw(st.booleans()):
+                    flush()
+                ends.append(tid)
                 alive.remove(tid)
         elif what == "flush":
             flush()

@@ -1,5 +1,6 @@
 """``asyncplay replay FILE`` in the app: the recorded run through the app's own views, the
-program read-only, F5 reloads it, nothing is ever run and the autosave stays as it was."""
+program read-only, opened in playback (Esc: the whole run; then F5 reloads it), nothing is
+ever run and the autosave stays as it was. Playback itself: ``test_tui_playback.py``."""
 
 from __future__ import annotations
 
@@ -58,6 +59,13 @@ def _app(path: Path, **kw) -> ReplayApp:
 
 def _lines(model) -> int:  # noqa: ANN001
     return -1 if model is None else model.dropped_lines + len(model.output)
+
+
+async def _all_of_it(pilot, app: ReplayApp) -> None:  # noqa: ANN001
+    """Esc: out of playback (where a replay opens), the whole run shown."""
+    assert app.playback.active
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: not app.playback.active and app.model.status == "ended")
 
 
 def _output_text(app: ReplayApp) -> list[str]:
@@ -175,9 +183,11 @@ async def test_a_replay_shows_the_source_read_only_and_the_whole_run(recorded, n
     now = [1000.0]
     app = _app(recorded, clock=lambda: now[0])
     async with app.run_test(size=(120, 40)) as pilot:
-        assert "replay of g.jsonl: nothing runs; F5 reloads it" in app.status.plain
-        # Loaded before the first frame: no waiting, the run is there, to its end.
-        assert app.model is not None and app.model.status == "ended"
+        assert "replay of g.jsonl: F5 plays" in app.status.plain
+        # Opened in playback, before the first task step, the whole run a key away.
+        assert app.status.plain.startswith("playback - step 0/")
+        assert app.model is not None and len(app.model.output) == 0
+        await _all_of_it(pilot, app)
         assert app.replay is not None and app.editor.read_only
         assert str(app.query_one("#run-button").label) == "Replay F5"
         assert "takes no input" in app.query_one("#stdin").placeholder
@@ -235,6 +245,7 @@ async def test_a_long_recording_is_whole_before_the_first_frame(tmp_path, no_spa
 async def test_f5_plays_it_again_and_stop_and_stdin_say_why_not(recorded, no_spawn):
     app = _app(recorded, settings=storage.Settings(python="/usr/bin/python3"))
     async with app.run_test(size=(120, 40)) as pilot:
+        await _all_of_it(pilot, app)
         first = app.model
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
@@ -258,6 +269,7 @@ async def test_the_autosave_is_never_touched(recorded, home, no_spawn):
     assert saved is not None and saved.text == mine.text
     app = _app(recorded)
     async with app.run_test(size=(100, 30)) as pilot:
+        await _all_of_it(pilot, app)
         first = app.model
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.model is not first and app.model.status == "ended")
@@ -337,6 +349,7 @@ async def test_an_old_recording_without_source_still_opens(recorded, tmp_path, n
     app = _app(old)
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.editor.text.startswith("# The recording old.jsonl holds no program source")
+        await _all_of_it(pilot, app)
         assert app.model.status == "ended" and len(app.model.output) == 3
         await wait_drawn(pilot)
         assert app.editor.marks == {}  # no line of the comment pretends to be the program
@@ -351,6 +364,7 @@ async def test_a_cut_recording_opens_with_a_note(recorded, tmp_path, no_spawn):
     app = _app(cut)
     async with app.run_test(size=(120, 40)) as pilot:
         assert "cut.jsonl is cut short" in app.status.plain
+        await _all_of_it(pilot, app)
         assert app.model.status == "ended" and app.model.end["reason"] == "recording-cut"
         await wait_drawn(pilot)
         said = " ".join(line.strip() for line in _output_text(app))
@@ -368,12 +382,25 @@ def test_asyncplay_replay_in_a_terminal(recorded, tmp_path) -> None:
     term = Tmux(tmp_path, width=100, height=30)
     try:
         pid = term.start("replay", str(recorded))
-        screen = term.wait_screen("results [1, 2]")
-        assert "async def worker(n):" in screen and "hello from w2" in screen
-        assert "replay of g.jsonl" in screen
+        # It opens in playback, before the first task step: nothing printed yet.
+        screen = term.wait_screen("playback - step 0/")
+        assert "async def worker(n):" in screen and "hello from w1" not in screen
         server = {p for p, _s, cmd in descendants() if "tmux" in cmd}
         assert [cmd for _p, _s, cmd in others(server) if "asyncplay.child" in cmd] == []
-        term.keys("F5")
+        # F10 twice: main's step, then w1's, which printed; shift+F10 takes it back.
+        term.keys("F10")
+        assert "next: w1 (worker)" in term.wait_screen("playback - step 1/")
+        term.keys("F10")
+        screen = term.wait_screen("hello from w1")
+        assert "playback - step 2/" in screen and "hello from w2" not in screen
+        assert "next: w2 (worker)" in screen
+        term.keys("S-F10")
+        screen = term.wait_screen("playback - step 1/")
+        assert "hello from w1" not in screen
+        term.keys("Escape")  # out of playback: the whole run
+        screen = term.wait_screen("results [1, 2]")
+        assert "hello from w2" in screen and "playback - step" not in screen
+        term.keys("F5")  # outside playback F5 reloads it
         term.wait_screen("reloaded from the recording")  # F5 landed: the replay played again
         term.keys("C-q")
         wait_gone(pid)
@@ -402,6 +429,7 @@ async def test_the_timeline_cursor_shows_what_was_printed_by_then(recorded, no_s
 
     app = _app(recorded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await _all_of_it(pilot, app)
         lines = list(app.model.output)
         assert [x.text for x in lines] == ["hello from w1", "hello from w2", "results [1, 2]"]
         between = (lines[1].t + lines[2].t) / 2
@@ -428,6 +456,7 @@ async def test_a_replayed_limit_is_told_without_the_advice_to_raise_it(timed_out
     app = _app(timed_out, clock=lambda: 1000.0)
     said = record_notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
+        await _all_of_it(pilot, app)
         await wait_ended(pilot)
         assert app.model is not None and app.model.end["reason"] == "timeout"
         assert "timeout 1 s reached" in app.status.plain and "F9" not in app.status.plain

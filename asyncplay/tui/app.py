@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -39,6 +40,7 @@ from asyncplay.tui.panes.stdin_box import StdinBox
 from asyncplay.tui.panes.task_table import COLUMN_HELP, TaskTable
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline import TimelinePane
+from asyncplay.tui.playback_control import SPEEDS, PlaybackControl
 from asyncplay.tui.run_control import (
     NOTE_SECONDS,
     TICK_HZ,
@@ -110,6 +112,7 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         self.autosave_error: str | None = None  # why the last autosave failed
         self._runs_init()
         self._stepping_init()
+        self.playback = PlaybackControl(self)
         self._exercise_init()
         self._files_init()
         self._leaving_init()
@@ -314,16 +317,25 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
 
     def action_run(self) -> None:
         """F5: run the editor's text (a run going is stopped first); paused: continue."""
+        if self.playback.active:
+            self.playback.play()
+            return
         if self.continue_if_paused():
             return
         self.start_run()
 
     def action_step(self) -> None:
         """F10: start the run paused; paused: one task step; running: pause."""
+        if self.playback.active:
+            self.playback.step()
+            return
         self.step_run()
 
     def action_stop(self) -> None:
         """F6: stop the run."""
+        if self.playback.active:
+            self.playback.pause()
+            return
         self.stop_run()
 
     def action_toggle_breakpoint(self) -> None:
@@ -603,6 +615,30 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         yield from super().get_system_commands(screen)
         for title, help_, callback in commands.palette(self):
             yield SystemCommand(title, help_, callback)
+
+    # ---- playback (tui/playback_control.py) ---------------------------------------------
+
+    def action_play_back(self) -> None:
+        self.playback.enter()
+
+    def action_step_back(self) -> None:
+        self.playback.step_back()
+
+    def action_leave_playback(self) -> None:
+        if not self.playback.active:
+            raise SkipAction()  # Escape goes on to whatever else wants it
+        self.playback.leave()
+
+    def action_playback_speed(self) -> None:
+        from asyncplay.tui.screens.choice import ChoiceScreen
+
+        answers = [(str(n), f"{s:g}x", s) for n, s in enumerate(SPEEDS, 1)]
+        text = f"Play the run back at this many times its own pace (now {self.playback.speed:g}x)."
+        self.push_screen(ChoiceScreen("Playback speed", text, answers), self._speed_chosen)
+
+    def _speed_chosen(self, speed: object) -> None:
+        if isinstance(speed, float):
+            self.playback.set_speed(speed)
 
     def action_toggle_internal(self) -> None:
         """asyncio's own tasks shown or not (the task view's ``i``), from the palette."""

@@ -60,6 +60,15 @@ COMMANDS: tuple[Command, ...] = (
         "Output / tasks, or timeline / graph, on small screens",
     ),
     Command(
+        "step_back",
+        "shift+f10",
+        "Step back",
+        "Step back",
+        "Playback: one recorded task step back",
+        show=False,
+    ),
+    Command("leave_playback", "escape", "Leave playback", show=False),
+    Command(
         "explain",
         "shift+f1",
         "Explain",
@@ -145,6 +154,20 @@ COMMANDS: tuple[Command, ...] = (
         "Lesson",
         "The lesson's text",
         "The lesson's or exercise's text beside the code, and an exercise's verdicts",
+    ),
+    Command(
+        "play_back",
+        None,
+        "Play the run back",
+        "Play the run back",
+        "The finished run step by step: F5 plays, F10 steps, shift+F10 back, Esc leaves (p)",
+    ),
+    Command(
+        "playback_speed",
+        None,
+        "Playback speed",
+        "Playback speed",
+        "0.25x to 4x the recorded pace",
     ),
     Command(
         "saved_version",

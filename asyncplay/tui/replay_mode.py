@@ -1,10 +1,12 @@
 """Replay mode: a recording shown in the app, as its run was, with nothing run.
 
 The recorded events go through the app's own path (a session factory, the fold task, the
-one reducer, the tick), so every view of a replay is the view the live run had. What
-differs is around it: the editor holds the recording's program read-only, F5 reloads the
-recording instead of running, keys that need a live program say so, and the
-user's autosaved buffer is never touched. Saving the source (Ctrl+S, Save as) ends replay
+one reducer, the tick), so every view of a replay is the view the live run had. It opens
+in playback (``tui/playback_control.py``), paused before the first task step: F5 plays it
+at its own pace, F10 steps, shift+F10 steps back, Esc shows the whole run. What
+differs is around it: the editor holds the recording's program read-only, F5 outside
+playback reloads the recording instead of running, keys that need a live program say so,
+and the user's autosaved buffer is never touched. Saving the source (Ctrl+S, Save as) ends replay
 mode: the buffer becomes an ordinary file buffer that runs for real.
 
 A ``ReplayApp`` is in replay mode while its ``replay`` is a ``Replay``. The base app does
@@ -68,6 +70,7 @@ class Replay:
         self.source_path: str | None = path if isinstance(path, str) and path else None
         created = head.get("created")
         self.created = created if isinstance(created, str) else None
+        self._played: list[dict] | None = None
 
     @property
     def program(self) -> str:
@@ -111,7 +114,7 @@ class Replay:
         name = os.path.basename(self.file)
         if self.recording.truncated:
             return f"{name} is cut short: {self.recording.truncated}"
-        return f"replay of {name}: nothing runs; F5 reloads it"
+        return f"replay of {name}: F5 plays, F10 steps, shift+F10 back, Esc: all of it"
 
     def ending(self) -> dict | None:
         """The ``run_end`` a cut-short recording lacks, in asyncplay's words."""
@@ -128,15 +131,24 @@ class Replay:
             "replayed": True,
         }
 
+    def played(self) -> list[dict]:
+        """The events as the app folds them: the run's end marked ``replayed`` (on a
+        copy), so the ending's words leave out advice to raise a limit (a setting cannot
+        change a recorded run: ``ending.py``); a cut-short recording's made up."""
+        if self._played is None:
+            events = self.recording.events
+            last = events[-1] if events else None
+            if isinstance(last, dict) and last.get("event") == "run_end":
+                events = [*events[:-1], {**last, "replayed": True}]
+            else:
+                t = max((ev.get("t", 0.0) for ev in events), default=0.0)
+                events = [*events, {"event": "run_end", "t": t, **(self.ending() or {})}]
+            self._played = events
+        return self._played
+
     async def session(self, spec: RunSpec) -> Session:
-        """The app's session factory: every event at once, never at the recorded pace.
-        The run's end is marked ``replayed`` (on a copy), so the ending's words leave out
-        advice to raise a limit: a setting cannot change a recorded run (``ending.py``)."""
-        events = self.recording.events
-        last = events[-1] if events else None
-        if isinstance(last, dict) and last.get("event") == "run_end":
-            events = [*events[:-1], {**last, "replayed": True}]
-        return ReplaySession(events, ending=self.ending())
+        """The app's session factory: every event at once, never at the recorded pace."""
+        return ReplaySession(self.played())
 
 
 class ReplayApp(AsyncplayApp):
@@ -162,11 +174,15 @@ class ReplayApp(AsyncplayApp):
 
     async def on_mount(self, event: events.Mount) -> None:
         """The whole recording is folded before the first frame (the mount runs inside
-        Textual's first batch update), so every view can show any moment of it at once."""
+        Textual's first batch update), so every view can show any moment of it at once;
+        then playback starts, paused before the first task step (Esc: the whole run)."""
         event.prevent_default()  # the base handler runs once, here, first
         AsyncplayApp.on_mount(self)
         self._dress(True)
         await self.play()
+        self.playback.enter()
+        await self.playback.wait_loaded()
+        self.say(self.replay.opening_note() if self.replay is not None else "")
 
     def _dress(self, replaying: bool) -> None:
         """The editor read-only, and the Run button and stdin line saying what they do."""
@@ -189,6 +205,9 @@ class ReplayApp(AsyncplayApp):
         self._tick()
 
     def action_run(self) -> None:
+        if self.playback.active:  # F5 plays the recording back
+            super().action_run()
+            return
         super().action_run()
         if self.replay is not None:  # F5 (the first play is quiet: the opening note stays)
             self.say("reloaded from the recording (a replay runs nothing)")
@@ -220,8 +239,13 @@ class ReplayApp(AsyncplayApp):
         if self.replay is not None and event.is_printable and self.focused is self.editor:
             self.say("read-only: a replay; Ctrl+S saves the program to a file to edit and run")
 
-    def action_stop(self) -> None:
+    def playback_events(self) -> tuple[list[dict] | None, str | None]:
         if self.replay is None:
+            return super().playback_events()
+        return self.replay.played(), None  # the recording's own, whatever its length
+
+    def action_stop(self) -> None:
+        if self.replay is None or self.playback.active:
             super().action_stop()
             return
         self.say("a replay runs nothing, so there is nothing to stop (F5 reloads it)")

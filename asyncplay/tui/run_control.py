@@ -32,6 +32,7 @@ from asyncplay.tui.exercise_control import spawn_stop
 from asyncplay.tui.panes.status_bar import status_line
 from asyncplay.views.checks import stuck_deadlock
 from asyncplay.views.gutter_marks import RunMarks
+from asyncplay.views.playback import EventLog
 from asyncplay.views.text_cells import clean
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from asyncplay.tui.panes.status_bar import StatusBar
     from asyncplay.tui.panes.task_table import TaskTable
     from asyncplay.tui.panes.timeline import TimelinePane
+    from asyncplay.tui.playback_control import PlaybackControl
 
 __all__ = [
     "FOLD_BATCH",
@@ -104,6 +106,7 @@ class RunControl:
     buffer: storage.Autosave
     session_factory: SessionFactory
     clock: Callable[[], float]
+    playback: PlaybackControl
 
     def _runs_init(self) -> None:
         self.session: Session | None = None
@@ -112,6 +115,7 @@ class RunControl:
         self.selected_task: int | None = None
         self.stopping = False
         self.marks: RunMarks | None = None
+        self.run_log: EventLog | None = None  # the run's events, to play it back
         self._folder: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._stop_task: asyncio.Task[dict] | None = None
@@ -158,6 +162,11 @@ class RunControl:
             self._guarded("status bar", self._show_status, now)
 
     def _show_status(self, now: float) -> None:
+        if self.playback.active:
+            urgent = self._note_until > self.clock()
+            width = self.status.content_region.width or None
+            self.status.show(self.playback.status(self._note if urgent else None, width))
+            return
         self.status.show(
             status_line(
                 self.model,
@@ -223,6 +232,8 @@ class RunControl:
         m = self.model
         if m is None:
             return 0.0
+        if self.playback.active:
+            return self.playback.now
         if m.status == "ended":
             return m.now
         wall = self.clock()
@@ -335,7 +346,9 @@ class RunControl:
         if self._note_until_run and self.runs_program():
             self._note_until = 0.0  # the note of the start (the welcome) is over now
         self._note_until_run = False
+        self.playback.leave()  # a new run replaces the one played back
         model = RunModel()
+        self.run_log = EventLog() if self.runs_program() else None  # a replay has its own
         self.model = model
         self.program = spec.path
         self.selected_task = None
@@ -360,8 +373,11 @@ class RunControl:
         """The session's events into the model, off the views' path, in bounded slices."""
         n = 0
         stop_stuck = self.ends_stuck_runs()  # type: ignore[attr-defined]
+        log = self.run_log
         async for ev in session.events():
             apply(model, ev)
+            if log is not None:
+                log.add(ev)
             if stop_stuck and stuck_deadlock(ev):  # an exercise's run that can never go on
                 stop_stuck = False
                 self._stuck_stop = spawn_stop(session)
@@ -391,16 +407,44 @@ class RunControl:
         """Another file in the editor: the last run's views are cleared (its marks would
         land on the new file's lines); a run still going keeps its output, marked."""
         self.refresh_exercise()  # type: ignore[attr-defined]
+        self.playback.leave()
         if self.session is not None and self.session.running:
             self.marks = None
             self.output.set_origin(os.path.basename(self.program or "the last file"))
             return
         self.model = self.marks = self.program = None
+        self.run_log = None
         self.selected_task = None
         self.output.show(None)
         self.tasks.show(None)
         self.timeline.show(None)
         self.graph.show(None)
+
+    # ---- what playback needs (tui/playback_control.py) ------------------------------------
+
+    def show_model(self, model: RunModel | None) -> None:
+        """Every view on ``model`` from scratch (playback's moment, or the run's end)."""
+        self.model = model
+        self.output.show(model, self.program)
+        self.tasks.show(model)
+        self.timeline.show(model, self.program)
+        self.graph.show(model, self.program)
+
+    def refresh_views(self) -> None:
+        self._tick()
+
+    def playback_events(self) -> tuple[list[dict] | None, str | None]:
+        """The finished run's events (None and why not), and why they stop early."""
+        if (self.session is not None and self.session.running) or (
+            self._run_task is not None and not self._run_task.done()
+        ):
+            return None, "the run is still going: play it back once it ends (F6 stops it)"
+        log = self.run_log
+        if self.model is None or log is None or not log.events:
+            return None, "nothing to play back: run a program first (F5)"
+        if log.cut is not None:
+            return log.events, f"{log.why} only, to {log.cut:.2f} s: the rest was not kept"
+        return log.events, None
 
     def stop_run(self) -> None:
         """Stop the run (SIGINT, then SIGKILL), also one still starting."""

@@ -7,7 +7,9 @@ record), and so is what happened after it and before step ``k + 1`` began (a tas
 a callback's output); what step ``k + 1`` itself did is not. Position ``total`` is the
 whole run (its end too): the run's final state. The events stay in their recorded order
 (the child writes them as they happen: a step's output and the tasks it creates before
-the step's own record); a ``steps`` batch is cut between its steps.
+the step's own record); a ``steps`` batch is cut between its steps, and a task's end read
+among them (the decoder puts ``task_done`` after the batch) goes right after its last step
+(:func:`ends_in_place`).
 
 Every model is the one reducer's (``model.apply``) fold of a prefix of the events, so a
 position shows exactly what a live run showed at that moment. Going back restores the
@@ -35,6 +37,7 @@ __all__ = [
     "SNAPSHOT_BYTES",
     "SNAPSHOT_EVERY",
     "cuts",
+    "ends_in_place",
     "next_words",
     "status_words",
 ]
@@ -61,6 +64,51 @@ def _during(ev: dict, task: object, start: float) -> bool:
         return ev.get("task") == task and task is not None
     t = ev.get("t")
     return kind in CHILD_CLOCK and isinstance(t, (int, float)) and t >= start
+
+
+def ends_in_place(events: Sequence[dict]) -> Sequence[dict]:
+    """``events`` with each ``task_done`` that follows a ``steps`` batch moved to right
+    after its task's last step in it (the batch split there): the decoder keeps a batch
+    whole across task ends, so a task that ended early in it would look alive for the
+    rest of it. Only those move, so the run's final model is the same. The list itself
+    when nothing moves."""
+    out: list[dict] = []
+    moved = False
+    i, n = 0, len(events)
+    while i < n:
+        ev = events[i]
+        steps = _steps_of(ev)
+        j = i + 1
+        while steps is not None and j < n and events[j].get("event") == "task_done":
+            j += 1
+        if steps is None or j == i + 1:
+            out.append(ev)
+            i += 1
+            continue
+        last = {step[0]: k for k, step in enumerate(steps)}
+        after: dict[int, list[dict]] = {}
+        tail: list[dict] = []
+        for done in events[i + 1 : j]:
+            k = last.get(done.get("id"), -1)
+            if 0 <= k < len(steps) - 1:
+                after.setdefault(k, []).append(done)
+            else:
+                tail.append(done)
+        if not after:
+            out.extend(events[i:j])
+            i = j
+            continue
+        moved = True
+        begin = 0
+        for k in sorted(after):
+            piece = steps[begin : k + 1]
+            out.append({"event": "steps", "t": piece[-1][1] + piece[-1][2], "steps": piece})
+            out.extend(after[k])
+            begin = k + 1
+        out.append({**ev, "steps": steps[begin:]})
+        out.extend(tail)
+        i = j
+    return out if moved else events
 
 
 def cuts(events: Sequence[dict]) -> tuple[array, array, array]:
@@ -111,7 +159,7 @@ class Playback:
         every: int = SNAPSHOT_EVERY,
         budget: int = SNAPSHOT_BYTES,
     ) -> None:
-        self.events = events
+        self.events = events = ends_in_place(events)
         self._index, self._offset, self._end = cuts(events)
         self.total = len(self._index) - 1  # task steps in the run
         self.model = RunModel()
@@ -241,7 +289,7 @@ class EventLog:
     """A live run's events, kept so that the run can be played back when it is over.
 
     Bounded like the model's output: the first :data:`LOG_STEPS` task steps and
-    :data:`LOG_EVENTS` other events are kept, and ``cut`` says when the rest was not (the
+    :data:`LOG_EVENTS` events (steps batches among them) are kept, and ``cut`` says when the rest was not (the
     playback then ends there; the run's final state is the live model's all the same).
     ``steps`` batches are kept as tuples: they are never changed, and the collector
     stops looking at tuples of plain values.
@@ -251,6 +299,7 @@ class EventLog:
         self.events: list[dict] = []
         self.steps = 0
         self.cut: float | None = None  # the run time past which nothing was kept
+        self.why = ""  # what was kept, when cut: "the first 200,000 task steps"
         self._max_steps = max_steps
         self._max_events = max_events
 
@@ -262,16 +311,17 @@ class EventLog:
         steps = _steps_of(ev)
         if steps is not None:
             if self.steps + len(steps) > self._max_steps:
-                self._stop(ev)
+                self._stop(ev, f"the first {self._max_steps:,} task steps")
                 return
             self.steps += len(steps)
             ev = {**ev, "steps": tuple(map(tuple, steps))}
-        elif len(self.events) - self.steps >= self._max_events:
-            self._stop(ev)
+        elif len(self.events) >= self._max_events:
+            self._stop(ev, f"the first {self._max_events:,} events")
             return
         self.events.append(ev)
 
-    def _stop(self, ev: dict) -> None:
+    def _stop(self, ev: dict, why: str) -> None:
+        self.why = why
         t = ev.get("t")
         self.cut = float(t) if isinstance(t, (int, float)) else 0.0
 
@@ -291,15 +341,21 @@ def next_words(model: RunModel, task: int | None, program: str | None) -> str:
 
 
 def status_words(
-    playback: Playback, program: str | None, playing: bool = False, speed: float = 1.0
+    playback: Playback,
+    program: str | None,
+    playing: bool = False,
+    speed: float = 1.0,
+    t: float | None = None,
 ) -> str:
     """The status line in playback: ``playback - step 12/340 - 0.84 s - next: w2 (work)
-    at line 6``; playing, ``playback >> 2x - ...``; at the end, ``... - end of the run``."""
+    at line 6``; playing, ``playback >> 2x - ...``; at the end, ``... - end of the run``.
+    ``t``: the run time shown (playing, the clock runs between steps), else the step's."""
     head = "playback"
     if playing:
         head += f" >> {speed:g}x"
     k = playback.position
-    words = f"{head} - step {k}/{playback.total} - {playback.time_at(k):.2f} s"
+    t = playback.time_at(k) if t is None else t
+    words = f"{head} - step {k}/{playback.total} - {t:.2f} s"
     if k >= playback.total:
         return f"{words} - end of the run"
     return f"{words} - next: {next_words(playback.model, playback.next_task(), program)}"

@@ -24,12 +24,9 @@ def load_events(path: str | Path) -> list[dict]:
 class ReplaySession:
     """The app's Session protocol over recorded events; ``until`` (seconds) holds the rest."""
 
-    def __init__(
-        self, events: Sequence[dict], until: float | None = None, ending: dict | None = None
-    ) -> None:
+    def __init__(self, events: Sequence[dict], until: float | None = None) -> None:
         self._events = events if isinstance(events, list) else list(events)
         self._until = until
-        self._ending = ending  # the run_end of events that have none (a cut recording)
         self._stopped = asyncio.Event()
         self._done = False
         self.stdin: list[bytes] = []
@@ -63,9 +60,6 @@ class ReplaySession:
                 return
         t = max((ev.get("t", 0.0) for ev in self._events), default=0.0)
         self._done = True
-        if self._ending is not None:
-            yield {"event": "run_end", "t": t, **self._ending}
-            return
         yield {
             "event": "run_end",
             "t": t,
