@@ -18,6 +18,7 @@ KEY_ONLY = {
     "find_previous": "likewise, backwards",
     "focus_stdin": "a focus move, like Tab",
     "interrupt": "ctrl+c: Stop is in the palette",
+    "leave_playback": "Escape: the palette has no use for it (it closes the palette)",
     "quit": "Textual's own Quit is in the palette",
 }
 

@@ -78,6 +78,7 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
     ("enter", "Show the step under the cursor in the editor (or explain its warning)."),
     ("e", "Explain the warning under the cursor (the yellow ⚠ cells)."),
     ("i", "Show or hide asyncio's internal tasks."),
+    ("p", "Play the finished run back, step by step (F10, shift+F10; F5 plays; Esc)."),
     ("click", "Put the cursor on a lane at a time; click it again to go to its line."),
 )
 
@@ -103,6 +104,7 @@ class TimelinePane(TaskView):
         Binding("enter", "choose", "Go to its line"),
         Binding("e", "explain", "Explain"),
         Binding("i", "toggle_internal", "Internal tasks"),
+        Binding("p", "app.play_back", "Play back"),
     ]
 
     class StepChosen(Message):

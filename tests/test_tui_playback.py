@@ -1,0 +1,170 @@
+"""Playback in the app (``tui/playback_control.py``): after a run and in ``asyncplay
+replay``, F5 plays at the recording's own pace, F6 pauses, F10 steps, shift+F10 steps
+back, Esc leaves; every view shows the moment, the timeline's cursor at it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streams import gather_run
+from tui_helpers import wait_drawn, wait_ended, wait_for
+from tui_recorded import replay_app
+
+from asyncplay.tui.playback_control import MAX_IDLE
+from asyncplay.tui.replay_mode import Replay, ReplayApp
+from asyncplay.views.playback import Playback
+from asyncplay.views.recording import read
+
+pytestmark = pytest.mark.usefixtures("home")
+
+TOTAL = Playback(gather_run()).total  # the gather's task steps: 9
+
+
+def _texts(app) -> list[str]:  # noqa: ANN001
+    return [line.text for line in app.model.output] if app.model is not None else []
+
+
+async def _at(pilot, app, k: int) -> None:  # noqa: ANN001
+    """Until playback is at position ``k`` and a tick has drawn it."""
+    pb = app.playback
+    await wait_for(
+        pilot,
+        lambda: (
+            pb.playback is not None
+            and pb.playback.position == k
+            and app.model is pb.playback.model
+            and f"step {k}/" in app.status.plain
+        ),
+    )
+
+
+async def _played_back(pilot, app) -> None:  # noqa: ANN001
+    await wait_ended(pilot)
+    app.action_play_back()
+    await _at(pilot, app, 0)
+
+
+async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        final = app.model
+        app.action_play_back()
+        await _at(pilot, app, 0)
+        status = app.status.plain
+        assert status.startswith(f"playback - step 0/{TOTAL} - 0.00 s - next: Task-1 (main)")
+        assert app.model is not final and app.model.tasks.keys() == {1}  # main, not run yet
+        await wait_drawn(pilot)
+        assert app.tasks.row_count == 1 and _texts(app) == []
+        await pilot.press("f10")
+        await _at(pilot, app, 1)
+        assert "next: worker-A (worker)" in app.status.plain
+        assert app.model.tasks.keys() == {1, 2, 3, 4}  # main's step created them
+        await pilot.press("f10")
+        await _at(pilot, app, 2)
+        assert _texts(app) == ["worker-A: sleeping 2 s"]  # what worker-A's step printed
+        assert app.model.tasks[2].state == "waiting" and app.model.tasks[3].steps == 0
+        assert app.timeline.cursor_time == pytest.approx(app.playback.playback.time_at(2))
+        await pilot.press("shift+f10")
+        await _at(pilot, app, 1)
+        assert _texts(app) == [] and app.model.tasks[2].steps == 0
+        assert app.timeline.cursor_time == pytest.approx(app.playback.playback.time_at(1))
+        await wait_drawn(pilot)
+        assert app.output.row_count == 0  # the pane was given the model of that moment
+        await pilot.press("shift+f10", "shift+f10")  # one past the start: said, not moved
+        await _at(pilot, app, 0)
+        await wait_for(pilot, lambda: "the start of the run" in app.status.plain)
+        await pilot.press("escape")  # the run's final state, untouched
+        await wait_for(pilot, lambda: not app.playback.active)
+        assert app.model is final and app.model.status == "ended"
+        assert not app.status.plain.startswith("playback")
+        await wait_drawn(pilot)
+        assert app.tasks.row_count == 4 and app.output.row_count >= 1
+
+
+async def test_f5_plays_at_the_recorded_pace_and_f6_pauses() -> None:
+    now = [100.0]
+    app = replay_app(gather_run(), text="print(1)\n")
+    app.clock = lambda: now[0]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await _played_back(pilot, app)
+        pb = app.playback.playback
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.status.plain.startswith("playback >> 1x"))
+        now[0] += 0.5  # half a second: the four first steps ran by then, not the fifth
+        await _at(pilot, app, pb.position_at(0.5))
+        assert pb.position == 4
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: not app.playback.playing)
+        now[0] += 10  # paused: nothing moves however long one waits
+        await wait_drawn(pilot)
+        assert pb.position == 4 and "playback - step 4/" in app.status.plain
+        app.playback.set_speed(0.25)  # a 1 s wait is 4 s at 0.25x: shortened to 2 s
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.playback.playing)
+        await wait_drawn(pilot)
+        now[0] += MAX_IDLE + 0.1
+        await _at(pilot, app, 5)
+        now[0] += 100  # on to the end, where it stops
+        await _at(pilot, app, TOTAL)
+        await wait_for(pilot, lambda: not app.playback.playing)
+        assert app.model.status == "ended"
+
+
+def _recording(tmp_path: Path, events: list[dict]) -> Path:
+    head = {"asyncplay_recording": 1, "protocol": 1, "source": "print(1)\n"}
+    path = tmp_path / "g.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in [head, *events]))
+    return path
+
+
+async def test_a_replay_opens_in_playback_at_the_start(tmp_path) -> None:
+    path = _recording(tmp_path, gather_run())
+    app = ReplayApp(Replay(str(path), read(str(path))))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.playback.active and app.playback.playback.position == 0
+        await _at(pilot, app, 0)
+        for k in range(1, 4):
+            await pilot.press("f10")
+            await _at(pilot, app, k)
+        assert _texts(app) == ["worker-A: sleeping 2 s"]
+        await pilot.press("shift+f10")
+        await _at(pilot, app, 2)
+        app.action_playback_speed()  # the palette's "Playback speed"
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.playback.speed == 4.0)
+        await pilot.press("f6")  # in playback F6 pauses (no "a replay runs nothing")
+        assert "a replay runs nothing" not in app.status.plain
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.playback.active and app.model.status == "ended")
+        assert len(app.model.output) == 1 and app.model.steps == TOTAL
+
+
+async def test_p_in_the_timeline_and_leaving_for_another_file(tmp_path) -> None:
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        await pilot.press("f4")  # the timeline, focused
+        await wait_for(pilot, lambda: app.focused is app.timeline)
+        await pilot.press("p")
+        await _at(pilot, app, 0)
+        other = tmp_path / "other.py"
+        other.write_text("print('other')\n")
+        app.open_path(other)  # another file: its views are not this run's
+        await wait_for(pilot, lambda: not app.playback.active and app.model is None)
+
+
+async def test_nothing_to_play_back_says_why() -> None:
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_play_back()
+        await wait_for(pilot, lambda: "run a program first" in app.status.plain)
+        assert not app.playback.active
+        await pilot.press("shift+f10")
+        assert "'Play the run back' first" in app.status.plain
