@@ -7,7 +7,8 @@ round after round, side by side in this process:
   does before it prints);
 - replay: what ``asyncplay replay FILE`` does before its first frame: read, the check
   fold, and the app up (headless) with the whole recording played through its session
-  and reducer (``ReplayApp`` folds everything before the first frame).
+  and reducer (``ReplayApp`` folds everything before the first frame), then playback
+  entered at the start (the positions of its steps found).
 
 Prints the medians and their ratio. The app's own start-up is in it: it is what a user
 waits for.
@@ -49,7 +50,8 @@ async def opened(path: str) -> float:
     app = ReplayApp(Replay(path, rec))
     async with app.run_test(size=(120, 40)):
         elapsed = time.perf_counter() - start  # run_test returns after the first frame's mount
-        assert app.model is not None and app.model.status == "ended"
+        # the whole run folded, then playback entered at its start (its positions found)
+        assert app.playback.playback is not None and app.playback.playback.position == 0
     return elapsed
 
 

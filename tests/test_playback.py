@@ -143,6 +143,25 @@ def test_going_back_restores_and_refolds() -> None:
     assert pb.restored == pb.total
 
 
+def test_a_snapshot_keeps_its_spans_while_the_fold_goes_on() -> None:
+    """A snapshot shares a task's span list with the model folding on, which merges new
+    steps into the last span: what it loads must be the spans as they were."""
+    s = Stream()
+    s.task(1, 0.0, "w")
+    t = 0.01
+    for _ in range(20):
+        s.step(1, t, 0.001, "sleep(0)", line=3)
+        t += 0.01
+    events = s.end(t)
+    with mock.patch.object(model_module, "MAX_SPANS_PER_TASK", 4):  # merged spans
+        pb = Playback(events, every=1)
+        pb.seek(pb.total)
+        assert pb.model.tasks[1].span_steps > 1
+        for k in range(pb.total, -1, -1):
+            pb.seek(k)
+            assert state(pb.model) == state(reference(events, k)), k
+
+
 def test_a_limited_seek_goes_part_way() -> None:
     events = gather_run()
     pb = Playback(events)

@@ -13,7 +13,7 @@ among them (the decoder puts ``task_done`` after the batch) goes right after its
 
 Every model is the one reducer's (``model.apply``) fold of a prefix of the events, so a
 position shows exactly what a live run showed at that moment. Going back restores the
-nearest snapshot at or before the position (a pickled model, taken every
+nearest snapshot at or before the position (:class:`Snapshot`, taken every
 :data:`SNAPSHOT_EVERY` folded events or so on the way forward) and folds on from it: a
 step back costs one snapshot's load and at most that many events, whatever the run's
 length. The snapshots are bounded in bytes (:data:`SNAPSHOT_BYTES`): past it every other
@@ -36,6 +36,7 @@ __all__ = [
     "Playback",
     "SNAPSHOT_BYTES",
     "SNAPSHOT_EVERY",
+    "Snapshot",
     "cuts",
     "ends_in_place",
     "next_words",
@@ -145,6 +146,37 @@ def cuts(events: Sequence[dict]) -> tuple[array, array, array]:
     return index, offset, end
 
 
+class Snapshot:
+    """A model as it was: pickled, but for the tasks' spans, which are most of a big
+    model and cheap to share. The reducer only ever changes a span list at its end (it
+    appends, replaces or pops the last span, and a halving makes a new list), so what
+    stays of a list is its spans up to the last two: the snapshot keeps the list itself,
+    its length and copies of those two, and a load takes that much of it again. A load
+    then costs the rest of the model's objects, not its hundred thousand spans."""
+
+    __slots__ = ("data", "spans", "size")
+
+    def __init__(self, model: RunModel) -> None:
+        spans: dict[int, tuple[list, int, tuple]] = {}
+        for tid, info in model.tasks.items():
+            kept = info.spans
+            spans[tid] = (kept, len(kept), tuple(kept[-2:]))
+            info.spans = []
+        try:
+            self.data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            for tid, (kept, _n, _tail) in spans.items():
+                model.tasks[tid].spans = kept
+        self.spans = spans
+        self.size = len(self.data) + 8 * sum(n for _l, n, _t in spans.values())
+
+    def load(self) -> RunModel:
+        model: RunModel = pickle.loads(self.data)
+        for tid, (kept, n, tail) in self.spans.items():
+            model.tasks[tid].spans = [*kept[: n - len(tail)], *tail]
+        return model
+
+
 class Playback:
     """A run's events and the model at one position of them: :meth:`seek` moves it.
 
@@ -169,8 +201,8 @@ class Playback:
         self._budget = budget
         self._since = 0  # events folded since the last snapshot
         self._fold(0, 0, self._index[0], self._offset[0])
-        self._snaps: dict[int, bytes] = {0: self._dump()}
-        self._bytes = len(self._snaps[0])
+        self._snaps: dict[int, Snapshot] = {0: self._dump()}
+        self._bytes = self._snaps[0].size
         self._since = 0
 
     # ---- where things are ----------------------------------------------------------------
@@ -215,7 +247,7 @@ class Playback:
         k = max(0, min(self.total, k))
         if k < self.position:
             base = max(p for p in self._snaps if p <= k)
-            self.model = pickle.loads(self._snaps[base])
+            self.model = self._snaps[base].load()
             self.position = base
             self._since = 0
             self.restored += 1
@@ -266,13 +298,13 @@ class Playback:
         self._since += n
         return n
 
-    def _dump(self) -> bytes:
-        return pickle.dumps(self.model, protocol=pickle.HIGHEST_PROTOCOL)
+    def _dump(self) -> Snapshot:
+        return Snapshot(self.model)
 
     def _snapshot(self) -> None:
-        data = self._dump()
-        self._snaps[self.position] = data
-        self._bytes += len(data)
+        snap = self._dump()
+        self._snaps[self.position] = snap
+        self._bytes += snap.size
         self._since = 0
         if self._bytes > self._budget and len(self._snaps) > 2:
             self._thin()
@@ -281,7 +313,7 @@ class Playback:
         """Every other snapshot goes (the first stays), and they come half as often."""
         keep = sorted(self._snaps)
         for p in keep[1::2]:
-            self._bytes -= len(self._snaps.pop(p))
+            self._bytes -= self._snaps.pop(p).size
         self._every *= 2
 
 
