@@ -63,15 +63,19 @@ async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
         await _at(pilot, app, 1)
         assert "next: worker-A (worker)" in app.status.plain
         assert app.model.tasks.keys() == {1, 2, 3, 4}  # main's step created them
+        await pilot.press("f4")  # the timeline (and the graph), the editor keeps the keys
         await pilot.press("f10")
         await _at(pilot, app, 2)
         assert _texts(app) == ["worker-A: sleeping 2 s"]  # what worker-A's step printed
         assert app.model.tasks[2].state == "waiting" and app.model.tasks[3].steps == 0
-        assert app.timeline.cursor_time == pytest.approx(app.playback.playback.time_at(2))
+        assert app.timeline.cursor_time == pytest.approx(app.playback.now)
+        assert app.playback.now == pytest.approx(app.playback.playback.time_at(2), abs=2e-4)
         await pilot.press("shift+f10")
         await _at(pilot, app, 1)
         assert _texts(app) == [] and app.model.tasks[2].steps == 0
-        assert app.timeline.cursor_time == pytest.approx(app.playback.playback.time_at(1))
+        assert app.timeline.cursor_time == pytest.approx(app.playback.now)
+        assert app.playback.now == pytest.approx(app.playback.playback.time_at(1), abs=2e-4)
+        await pilot.press("f4")  # back to the output and the tasks
         await wait_drawn(pilot)
         assert app.output.row_count == 0  # the pane was given the model of that moment
         await pilot.press("shift+f10", "shift+f10")  # one past the start: said, not moved
@@ -158,6 +162,16 @@ async def test_p_in_the_timeline_and_leaving_for_another_file(tmp_path) -> None:
         other.write_text("print('other')\n")
         app.open_path(other)  # another file: its views are not this run's
         await wait_for(pilot, lambda: not app.playback.active and app.model is None)
+
+
+async def test_escape_outside_playback_is_textual_own() -> None:
+    """Escape is the app's only while in playback: in the editor it moves focus on."""
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.focused is app.editor)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is not app.editor)
+        assert not app.playback.active
 
 
 async def test_nothing_to_play_back_says_why() -> None:

@@ -239,6 +239,14 @@ class ReplayApp(AsyncplayApp):
         if self.replay is not None and event.is_printable and self.focused is self.editor:
             self.say("read-only: a replay; Ctrl+S saves the program to a file to edit and run")
 
+    def action_step(self) -> None:
+        """F10 in a replay steps its playback (entered again at the start after Esc):
+        a replay has no program to run paused."""
+        if self.replay is None or self.playback.active:
+            super().action_step()
+            return
+        self.playback.enter()
+
     def playback_events(self) -> tuple[list[dict] | None, str | None]:
         if self.replay is None:
             return super().playback_events()

@@ -104,7 +104,7 @@ class TimelinePane(TaskView):
         Binding("enter", "choose", "Go to its line"),
         Binding("e", "explain", "Explain"),
         Binding("i", "toggle_internal", "Internal tasks"),
-        Binding("p", "app.play_back", "Play back"),
+        Binding("p", "app.play_back", "Play back", show=False),
     ]
 
     class StepChosen(Message):
@@ -201,7 +201,7 @@ class TimelinePane(TaskView):
         self._set_now(model.now if model is not None else 0.0)
         self._catch_up()
         self._fit_window()
-        self._cursor_t = self._live_time()
+        self._cursor_t = self._now
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
 
@@ -617,9 +617,6 @@ class TimelinePane(TaskView):
         self._cursor_t = t
         self.cursor_placed = True
 
-    def _live_time(self) -> float:
-        return self._now
-
     def _moved(self) -> None:
         """After any cursor move: redraw, and tell the app if it is on another step."""
         self.refresh()
@@ -745,7 +742,7 @@ class TimelinePane(TaskView):
         self.follow = True
         self._fit_window()
         self.cursor_placed = False
-        self._cursor_t = self._live_time()
+        self._cursor_t = self._now
         self._moved()
 
     def action_choose(self) -> None:
