@@ -290,7 +290,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["ASYNCPLAY_HOME"] = str(home)
-        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        )
         baselines: dict[str, float] = {}
         for key, label, program, timeline, target in (
             ("idle", "idle", None, None, "editor"),
@@ -320,7 +322,7 @@ def main() -> None:
             if r["unmatched"]:
                 print(f"  ({r['unmatched']} keys to the timeline ran no action)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"app peak RSS over all scenarios: {peak:.0f} MiB")
+        print(f"app peak RSS over all scenarios: {peak:.0f} MiB; load {os.getloadavg()[0]:.1f}")
         if ns.only not in (None, "startup"):
             return
         s = startup(ns.startup_rounds, home)

@@ -39,6 +39,20 @@ def test_stderr_still_works_after_stdout_is_closed(tmp_path) -> None:
     )
 
 
+def test_closed_is_told_at_every_layer_of_a_closed_stdout(tmp_path) -> None:
+    """The runtime's raw layer keeps ``closed`` as a plain attribute (the text layer asks
+    at every write): open, then closed, at the text, buffer and raw layers alike, and a
+    print after the close fails as it does under python."""
+    _same_as_plain(
+        tmp_path,
+        "import sys\nout = sys.stdout\nlayers = (out, out.buffer, getattr(out.buffer, 'raw', out.buffer))\n"
+        "print([x.closed for x in layers], flush=True)\nout.close()\n"
+        "print([x.closed for x in layers], file=sys.stderr)\n"
+        "try:\n    print('x')\nexcept ValueError as exc:\n"
+        "    print('ValueError', exc, file=sys.stderr)\n",
+    )
+
+
 def test_unbuffered_stdout_keeps_byte_order_with_os_write(tmp_path) -> None:
     _same_as_plain(
         tmp_path,
