@@ -146,11 +146,13 @@ def test_time_and_concurrency_reasons_come_from_the_run() -> None:
     assert not v.passed
     assert v.reason.startswith("took 3.0 s - the 3 fetch tasks ran one after another")
     assert v.task == 2 and v.line == 5
+    assert v.t == pytest.approx(0.2)  # the moment: fetch-0's first step (the timeline's cursor)
     assert _one(m, "takes between 3 and 3.1 s").passed
     assert "less than 5 s" in _one(m, "takes at least 5 s").reason
     assert at_once(m, "fetch")[0] == 1
     v = _one(m, 'at least 2 "fetch" tasks at once')
     assert not v.passed and "one after another" in v.reason
+    assert v.task == 2 and v.t is not None
     assert _one(m, 'at most 1 "fetch" task at once').passed
     assert "no task ran nothing()" in _one(m, 'at least 1 "nothing" task at once').reason
 
@@ -216,21 +218,23 @@ def test_warning_task_and_exit_checks() -> None:
     m = _model(ev, code=1)
     v = _one(m, "no blocking step")
     assert not v.passed and v.reason == "main held the event loop for 0.50 s" and v.line == 22
+    assert v.t == 1.5  # the blocking step's moment
     assert _one(m, "no deadlock").passed
     assert not _one(m, "no warnings").passed
     v = _one(m, 'task "writer" is cancelled')
     assert v.passed and v.reason == "writer cancelled by main at line 20"
     v = _one(m, 'task "write" finishes')  # by its coroutine
     assert not v.passed and v.reason.startswith("writer was cancelled by main") and v.task == 2
+    assert v.t == 1.0  # when it was cancelled
     assert _one(m, 'task "bad" fails').reason == "bad raised ValueError: boom"
     v = _one(m, "every task finishes")
-    assert not v.passed
+    assert not v.passed and (v.task, v.t) == (1, 2.0)  # main, first, raised at 2.0
     assert "writer was cancelled by main at line 20" in v.reason
     assert "bad raised ValueError: boom at p.py:30" in v.reason
     assert "no task is named 'ghost'" in _one(m, 'task "ghost" finishes').reason
     v = _one(m, "exit status 0")
     assert v.reason == "it exited with status 1: main raised KeyError: 'k' at p.py:40"
-    assert v.line == 40
+    assert v.line == 40 and v.t == 2.0  # when main raised
     assert _one(m, "exit status 1").passed
 
 
@@ -255,8 +259,10 @@ def test_a_run_stopped_at_a_stuck_deadlock_says_so() -> None:
         v = _one(m, text)
         assert not v.passed and "it never finished: a deadlock at" in v.reason
         assert "main waits at p.py:7" in v.reason and "ended the run there" in v.reason
+        assert (v.task, v.line, v.t) == (1, 7, 0.1)  # the deadlock: its task, line, moment
     v = _one(m, "every task finishes")
     assert v.reason == "main was still waiting on Lock.acquire() at p.py:7 when the run ended"
+    assert v.t == pytest.approx(0.001)  # where that wait began
     # A run stopped otherwise (Ctrl+C, a limit) is not said to be a deadlock.
     m = _model(ev[:2], code=124, reason="timeout")
     assert "it never finished: m" in _one(m, "exit status 0").reason

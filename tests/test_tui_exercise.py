@@ -93,6 +93,19 @@ async def test_enter_on_a_failed_verdict_goes_to_its_task_and_line() -> None:
         assert app.focused is app.editor
         # the task table follows: its chosen row is the verdict's task (fetch-1)
         assert app.model is not None and app.model.tasks[verdict.task].name == "fetch-1"
+        assert app.tasks.selected_task() == verdict.task
+        # the timeline's cursor goes to the moment the reason is about, on that task's lane
+        # (placed there: the await graph shows that moment)
+        assert verdict.t is not None
+        assert app.timeline.cursor_task == verdict.task
+        assert app.timeline.cursor_time == verdict.t and app.timeline.cursor_placed
+        # the second failed verdict points at another moment: Enter on it moves the cursor
+        options.focus()
+        await pilot.press("down", "enter")
+        second = (app.verdicts or [])[1]
+        assert not second.passed and second.t is not None
+        await wait_for(pilot, lambda: app.timeline.cursor_time == second.t)
+        assert app.timeline.cursor_task == second.task
 
 
 async def test_f11_checks_under_the_virtual_clock() -> None:

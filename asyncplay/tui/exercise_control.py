@@ -202,14 +202,17 @@ class ExerciseControl:
         self.start_run()  # type: ignore[attr-defined]
 
     def on_exercise_pane_verdict_chosen(self, message: object) -> None:
-        """Enter on a verdict: its task chosen in the table, timeline and graph, and the
-        editor at its line (the line of the program the reason names)."""
+        """Enter on a verdict: its task chosen in the table, timeline and graph, the
+        timeline's cursor at the moment the reason is about (the graph shows that moment),
+        and the editor at its line (the line of the program the reason names)."""
         index = getattr(message, "index", -1)
         if self.verdicts is None or not 0 <= index < len(self.verdicts):
             return
         v = self.verdicts[index]
         if v.task is not None:
             self.choose_task(v.task, self.exercise_pane)  # type: ignore[attr-defined]
+        if v.t is not None:  # the timeline's cursor at the moment the reason is about
+            self.timeline.show_moment(v.task, v.t)  # type: ignore[attr-defined]
         if v.line and (v.file is None or same_file(v.file, self.program)):  # type: ignore[attr-defined]
             self.jump_to(v.line)  # type: ignore[attr-defined]
         elif v.task is not None:

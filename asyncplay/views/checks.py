@@ -91,8 +91,9 @@ class Check:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A check's outcome; ``reason`` is taken from the run. ``task``, ``file`` and ``line``
-    point at what the reason is about, for the views to go there."""
+    """A check's outcome; ``reason`` is taken from the run. ``task``, ``file``, ``line``
+    and ``t`` (the moment, in run seconds) point at what the reason is about, for the
+    views to go there (the task table, the editor, the timeline's cursor)."""
 
     check: Check
     passed: bool
@@ -247,6 +248,24 @@ def _ended(model: RunModel) -> str:
     return ""
 
 
+def _stopped(model: RunModel, c: Check, reason: str) -> Verdict:
+    """A failed verdict on a run that never finished: at a stuck deadlock, it points at
+    the deadlock (its task, where it waits, the moment)."""
+    w = stopped_at_deadlock(model)
+    if w is None:
+        return Verdict(c, False, reason)
+    task, file, line = w.get("task"), w.get("file"), w.get("line")
+    return Verdict(
+        c,
+        False,
+        reason,
+        task if isinstance(task, int) else None,
+        file if isinstance(file, str) else None,
+        line if isinstance(line, int) else None,
+        _number(w.get("t")),
+    )
+
+
 def _coro_matches(info: TaskInfo, name: str) -> bool:
     return info.coro == name or info.coro.endswith("." + name)
 
@@ -303,7 +322,7 @@ def _names(model: RunModel, ids: list[int], limit: int = 4) -> str:
     return ", ".join(names) + more
 
 
-def _why_slow(model: RunModel) -> tuple[str, int | None, str | None, int | None]:
+def _why_slow(model: RunModel) -> tuple[str, int | None, str | None, int | None, float | None]:
     """What made the run take long, in words, and where: blocking steps first, then
     tasks of one coroutine that ran one after another, then a lone main."""
     slow = [w for w in model.warnings if w.get("kind") == "slow_step"]
@@ -320,6 +339,7 @@ def _why_slow(model: RunModel) -> tuple[str, int | None, str | None, int | None]
             w.get("task"),
             w.get("file"),
             w.get("line"),
+            _number(w.get("t")),
         )
     by_coro: dict[str, list[TaskInfo]] = {}
     for t in model.user_tasks():
@@ -338,12 +358,19 @@ def _why_slow(model: RunModel) -> tuple[str, int | None, str | None, int | None]
                 first.id,
                 first.file,
                 first.line,
+                _started(first),
             )
-        return (f"at most {most} {coro} tasks ran at once", tasks[0].id, None, None)
+        return (
+            f"at most {most} {coro} tasks ran at once",
+            tasks[0].id,
+            None,
+            None,
+            _started(tasks[0]),
+        )
     return _longest_wait(model)
 
 
-def _longest_wait(model: RunModel) -> tuple[str, int | None, str | None, int | None]:
+def _longest_wait(model: RunModel) -> tuple[str, int | None, str | None, int | None, float | None]:
     """The longest single wait of any task, in words; with a lone task whose waits came
     one after another, the advice to start them together."""
     best: tuple[float, TaskInfo, tuple] | None = None
@@ -361,7 +388,7 @@ def _longest_wait(model: RunModel) -> tuple[str, int | None, str | None, int | N
             if best is None or waited > best[0]:
                 best = (waited, t, span)
     if best is None or best[0] <= 0:
-        return ("", None, None, None)
+        return ("", None, None, None, None)
     waited, t, span = best
     text = (
         f"the longest wait: {t.label} waited {waited:.1f} s on {span[SPAN_AWAITING]}"
@@ -375,7 +402,30 @@ def _longest_wait(model: RunModel) -> tuple[str, int | None, str | None, int | N
                 f"; its {len(long_waits)} waits came one after another (no other task ran); "
                 "start them together, e.g. with gather"
             )
-    return (text, t.id, span[SPAN_FILE], span[SPAN_LINE] or None)
+    # the moment: where the wait began (the end of the step that awaited)
+    began = span[SPAN_START] + span[SPAN_EXTENT]
+    return (text, t.id, span[SPAN_FILE], span[SPAN_LINE] or None, began)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _started(t: TaskInfo) -> float:
+    """A task's first step (its creation before it ran)."""
+    return t.first_step if t.first_step is not None else t.created
+
+
+def _end_moment(model: RunModel, t: TaskInfo) -> float:
+    """The moment a reason about how a task ended points at: its end (it returned, raised,
+    was cancelled or cut off); for one the run's end left waiting, where that wait began
+    (the end of its last step)."""
+    if t.ended is not None:
+        return t.ended
+    if t.spans:
+        last = t.spans[-1]
+        return last[SPAN_START] + last[SPAN_EXTENT]
+    return model.now
 
 
 def _output_lines(model: RunModel) -> list[str]:
@@ -389,7 +439,7 @@ def _time(model: RunModel, c: Check) -> Verdict:
     ended = _ended(model)
     took = program_time(model)
     if ended:
-        return Verdict(c, False, f"{ended} (after {took:.1f} s)")
+        return _stopped(model, c, f"{ended} (after {took:.1f} s)")
     if c.kind == "time_max":
         low, high = 0.0, c.numbers[0]
     elif c.kind == "time_min":
@@ -399,9 +449,9 @@ def _time(model: RunModel, c: Check) -> Verdict:
     if low <= took <= high:
         return Verdict(c, True, f"took {took:.2f} s")
     if took > high:
-        why, task, file, line = _why_slow(model)
+        why, task, file, line, when = _why_slow(model)
         return Verdict(
-            c, False, f"took {took:.1f} s" + (f" - {why}" if why else ""), task, file, line
+            c, False, f"took {took:.1f} s" + (f" - {why}" if why else ""), task, file, line, when
         )
     return Verdict(c, False, f"took only {took:.2f} s, less than {low:g} s")
 
@@ -410,7 +460,7 @@ def _exit(model: RunModel, c: Check) -> Verdict:
     want = int(c.numbers[0])
     ended = _ended(model)
     if ended:
-        return Verdict(c, False, ended)
+        return _stopped(model, c, ended)
     code = model.exit_code
     if code == want:
         return Verdict(c, True, f"it exited with status {code}")
@@ -420,7 +470,15 @@ def _exit(model: RunModel, c: Check) -> Verdict:
         t = failed[0]
         why = f": {t.name} raised {t.exc_type}" + (f": {t.exc_msg}" if t.exc_msg else "")
         why += _place(t.exc_file, t.exc_line)
-        return Verdict(c, False, f"it exited with status {code}{why}", t.id, t.exc_file, t.exc_line)
+        return Verdict(
+            c,
+            False,
+            f"it exited with status {code}{why}",
+            t.id,
+            t.exc_file,
+            t.exc_line,
+            _end_moment(model, t),
+        )
     return Verdict(c, False, f"it exited with status {code}")
 
 
@@ -525,7 +583,7 @@ def _all_finish(model: RunModel, c: Check) -> Verdict:
             first.wait_line,
         )
     )
-    return Verdict(c, False, stories + more, first.id, file, line)
+    return Verdict(c, False, stories + more, first.id, file, line, _end_moment(model, first))
 
 
 def _find_task(model: RunModel, name: str) -> list[TaskInfo]:
@@ -549,7 +607,7 @@ def _task_state(model: RunModel, c: Check) -> Verdict:
         story = f"{t.name} returned"
     else:
         story = _story(model, t)
-    return Verdict(c, False, story, t.id, file, line)
+    return Verdict(c, False, story, t.id, file, line, _end_moment(model, t))
 
 
 def _at_once(model: RunModel, c: Check) -> Verdict:

@@ -31,6 +31,7 @@ from textual.strip import Strip
 
 from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline_detail import WARNINGS_LANE, TimelineDetail
 from asyncplay.tui.panes.timeline_lanes import (
     AXIS_STYLE,
     DETAIL_STYLE,
@@ -38,24 +39,18 @@ from asyncplay.tui.panes.timeline_lanes import (
     Lane,
     axis_parts,
     draw_lane,
-    fit_detail,
     lane_cells,
     warning_marks,
 )
 from asyncplay.views import timeline as tl
-from asyncplay.views.seconds import seconds_text
 from asyncplay.views.task_story import (
     NO_NAME,
-    SEP,
-    Part,
     cancelled_by,
-    detail_parts,
     line_place,
     no_task_text,
 )
 from asyncplay.views.text_cells import fit
 
-WARNINGS_LANE = -1  # the lane of warnings that belong to no task shown
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
 LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
@@ -83,7 +78,7 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-class TimelinePane(TaskView):
+class TimelinePane(TimelineDetail, TaskView):
     """The run's tasks against time; ``+``/``-`` zoom, ``[``/``]`` walk a task's steps."""
 
     DEFAULT_CSS = """
@@ -254,6 +249,20 @@ class TimelinePane(TaskView):
             return
         self._cursor_task = task_id
         self._scroll_to_cursor()
+        self._posted = self._spot_key()
+        self.refresh()
+
+    def show_moment(self, task_id: int | None, t: float) -> None:
+        """The cursor on ``task_id``'s lane (if shown) at ``t``, placed there as if moved
+        to, the window panned to show it (a verdict's moment, from the app): posts nothing."""
+        if self.model is None or not math.isfinite(t):
+            return
+        self._catch_up()  # hidden (another tab), it has not taken in the last tasks yet
+        if task_id is not None and task_id in self._row_of:
+            self._cursor_task = task_id
+            self._scroll_to_cursor()
+        self._place(t)
+        self._show_time(t)
         self._posted = self._spot_key()
         self.refresh()
 
@@ -547,48 +556,6 @@ class TimelinePane(TaskView):
         super().notify_style_update()
         self._base = None
         self._strips.clear()
-
-    # ---- the detail line ---------------------------------------------------------------
-
-    def detail(self) -> str:
-        """What is under the cursor, in words: a step, a wait, an end, a warning."""
-        return SEP.join(text for text, _rank in self._detail_parts())
-
-    def _detail_parts(self) -> list[Part]:
-        m = self.model
-        if m is None:
-            return []
-        lane = self._cursor_lane()
-        if lane is None:
-            return [(no_task_text(m), 0)]
-        warning = self.warning_at_cursor()
-        if warning is not None:
-            kind = warning.get("kind", "warning")
-            message = str(warning.get("message", ""))
-            when = seconds_text(float(warning.get("t") or 0))
-            return [(f"⚠ {kind} at {when} (e explains)", 0), (message, 0)]  # the key first
-        if lane == WARNINGS_LANE:
-            count = len(self._warnings.get(WARNINGS_LANE, ()))
-            return [(f"{count} warning(s) of no task shown: move onto a ⚠ and press e", 0)]
-        return detail_parts(
-            m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now, self.program
-        )
-
-    def _spare_line(self) -> bool:
-        """The line above the detail holds no lane: the detail may take it (else the
-        legend does)."""
-        height = self._height
-        return height >= 4 and self._lane_id(self.scroll_offset.y + height - 3) is None
-
-    def _detail_lines(self, width: int) -> list[str]:
-        """The detail fitted to the pane: one line, or two when the line above is free."""
-        lines = 2 if self._spare_line() else 1
-        out = [" " + line for line in fit_detail(self._detail_parts(), width - 1, lines)]
-        self._detail_two = len(out) == 2
-        return out
-
-    def _tolerance(self) -> float:
-        return (self.end - self.start) / self._cells / 2
 
     # ---- the cursor and the window -----------------------------------------------------
 
