@@ -17,7 +17,7 @@ from asyncplay.views.playback import (
     EventLog,
     Playback,
     cuts,
-    ends_in_place,
+    in_step_order,
     next_words,
     status_words,
 )
@@ -39,7 +39,7 @@ def state(obj: object) -> object:
 
 def reference(events: list[dict], k: int) -> RunModel:
     """The model at position ``k`` folded from scratch, in one pass."""
-    events = ends_in_place(events)
+    events = in_step_order(events)
     index, offset, _end = cuts(events)
     m = RunModel()
     for ev in events[: index[k]]:
@@ -113,7 +113,7 @@ def test_a_task_ends_right_after_its_last_step_in_a_batch() -> None:
     s.done(1, 0.111)
     s.done(9, 0.3)  # no step of it in the batch: stays after it
     events = s.end(0.5)
-    moved = ends_in_place(events)
+    moved = in_step_order(events)
     assert [ev["event"] for ev in moved[4:]] == [
         "steps",
         "task_done",
@@ -127,9 +127,40 @@ def test_a_task_ends_right_after_its_last_step_in_a_batch() -> None:
     assert pb.model.tasks[1].state == "done" and pb.model.tasks[2].steps == 0
     pb.seek(2)
     assert state(pb.model) == state(build(events))
-    assert ends_in_place(gather_run()) is not None
+    assert in_step_order(gather_run()) is not None
     plain = gather_run()
-    assert ends_in_place(plain) is plain  # nothing to move: the same list
+    assert in_step_order(plain) is plain  # nothing to move: the same list
+
+
+def test_output_released_late_goes_back_to_its_step() -> None:
+    """Under load the session releases a step's output after the records of later steps
+    (its bytes came out of the pipe late): playback shows it with the step that printed."""
+    s = Stream()
+    s.task(1, 0.0, "main").task(2, 0.01, "w", name="w1", parent=1)
+    s.events.append(
+        {"event": "steps", "t": 0.03, "steps": [[1, 0.005, 0.01, "gather(1)", None, 0],
+                                                [2, 0.02, 0.001, "sleep(1)", None, 0]]}
+    )  # fmt: skip
+    s.output(0.0151, "main here\n", 1)  # released after the records of both steps,
+    s.output(0.0211, "w1 here\n", 2)  # in the order they were printed
+    s.step(2, 1.02, 0.001).done(2, 1.022)
+    events = s.end(1.1)
+    moved = in_step_order(events)
+    assert [(ev["event"], ev.get("task")) for ev in moved[4:9]] == [
+        ("output", 1),
+        ("steps", None),
+        ("output", 2),
+        ("steps", None),
+        ("steps", None),
+    ]
+    pb = Playback(events)
+    assert [x.text for x in pb.model.output] == []
+    pb.seek(1)
+    assert [x.text for x in pb.model.output] == ["main here"]
+    pb.seek(2)
+    assert [x.text for x in pb.model.output] == ["main here", "w1 here"]
+    pb.seek(pb.total)
+    assert state(pb.model) == state(build(events))
 
 
 def test_going_back_restores_and_refolds() -> None:
@@ -230,11 +261,14 @@ def runs(draw: st.DrawFn) -> list[dict]:
     made = 0
     pending: list[list] = []  # steps waiting for their batch
     ends: list[int] = []  # tasks ended among them: told after the batch, as the decoder does
+    late: list[dict] = []  # output released after the batch (the pipe was read late)
 
     def flush() -> None:
         if pending:
             s.events.append({"event": "steps", "t": t, "steps": list(pending)})
             pending.clear()
+        s.events.extend(late)  # before or after the ends: either can be read first
+        late.clear()
         for tid in ends:
             s.done(tid, t, draw(st.sampled_from(["done", "cancelled", "failed"])))
         ends.clear()
@@ -250,7 +284,10 @@ def runs(draw: st.DrawFn) -> list[dict]:
         elif what == "step":
             tid = draw(st.sampled_from(alive))
             if draw(st.booleans()):
-                s.output(t, draw(st.sampled_from(["x\n", "part", "a\nb", "\n"])), tid)
+                text = draw(st.sampled_from(["x\n", "part", "a\nb", "\n"]))
+                out = {"event": "output", "t": t, "stream": "stdout", "text": text, "task": tid}
+                # once one is late, the ones printed after it are too (printed order)
+                (late if late or draw(st.booleans()) else s.events).append(out)
             if draw(st.integers(0, 5)) == 0:
                 flush()
                 s.events.append({"event": "step_open", "t": t + 0.2, "id": tid, "start": t})

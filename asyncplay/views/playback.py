@@ -7,9 +7,9 @@ record), and so is what happened after it and before step ``k + 1`` began (a tas
 a callback's output); what step ``k + 1`` itself did is not. Position ``total`` is the
 whole run (its end too): the run's final state. The events stay in their recorded order
 (the child writes them as they happen: a step's output and the tasks it creates before
-the step's own record); a ``steps`` batch is cut between its steps, and a task's end read
-among them (the decoder puts ``task_done`` after the batch) goes right after its last step
-(:func:`ends_in_place`).
+the step's own record); a ``steps`` batch is cut between its steps. What the stream tells
+late goes back to its step first (:func:`in_step_order`): a task's end read after its
+batch, a step's output released after the records of later steps.
 
 Every model is the one reducer's (``model.apply``) fold of a prefix of the events, so a
 position shows exactly what a live run showed at that moment. Going back restores the
@@ -24,6 +24,7 @@ Pure: no Textual, no I/O. ``tui/playback_control.py`` drives it off the UI's pat
 
 from __future__ import annotations
 
+import math
 import pickle
 from array import array
 from bisect import bisect_right
@@ -38,7 +39,7 @@ __all__ = [
     "SNAPSHOT_EVERY",
     "Snapshot",
     "cuts",
-    "ends_in_place",
+    "in_step_order",
     "next_words",
     "status_words",
 ]
@@ -67,49 +68,78 @@ def _during(ev: dict, task: object, start: float) -> bool:
     return kind in CHILD_CLOCK and isinstance(t, (int, float)) and t >= start
 
 
-def ends_in_place(events: Sequence[dict]) -> Sequence[dict]:
-    """``events`` with each ``task_done`` that follows a ``steps`` batch moved to right
-    after its task's last step in it (the batch split there): the decoder keeps a batch
-    whole across task ends, so a task that ended early in it would look alive for the
-    rest of it. Only those move, so the run's final model is the same. The list itself
-    when nothing moves."""
-    out: list[dict] = []
-    moved = False
-    i, n = 0, len(events)
-    while i < n:
-        ev = events[i]
+def in_step_order(events: Sequence[dict]) -> Sequence[dict]:
+    """``events`` with what the stream tells late put back with its task step.
+
+    - A ``task_done`` read after a ``steps`` batch goes right after its task's last step
+      in it: the decoder keeps a batch whole across task ends, so a task that ended early
+      in it would look alive for the rest of it.
+    - An ``output`` of a task that comes after the record of the step that printed it (the
+      step whose start is the latest at or before the output's time) goes right before
+      that record: the session releases output when its bytes come out of the pipe, which
+      under load is after the records of later steps.
+
+    A batch is split where something goes between its steps. Only those events move,
+    each keeping its order among the others, so the run's final model is the same. The
+    list itself when nothing moves."""
+    starts: dict[object, list[tuple[float, int, int]]] = {}
+    for i, ev in enumerate(events):
+        for j, step in enumerate(_steps_of(ev) or ()):
+            starts.setdefault(step[0], []).append((step[1], i, j))
+    before: dict[tuple[int, int], list[dict]] = {}
+    after: dict[tuple[int, int], list[dict]] = {}
+    moved: set[int] = set()
+    batch, size, last = -1, 0, {}  # the batch just read: its length, its tasks' last steps
+    for o, ev in enumerate(events):
+        kind = ev.get("event")
         steps = _steps_of(ev)
-        j = i + 1
-        while steps is not None and j < n and events[j].get("event") == "task_done":
-            j += 1
-        if steps is None or j == i + 1:
+        if steps is not None:
+            batch, size = o, len(steps)
+            last = {step[0]: j for j, step in enumerate(steps)}
+        elif kind == "task_done" and batch >= 0:
+            j = last.get(ev.get("id"), -1)
+            if 0 <= j < size - 1:
+                after.setdefault((batch, j), []).append(ev)
+                moved.add(o)
+        elif kind == "output":
+            t, task = ev.get("t"), ev.get("task")
+            own = starts.get(task) if task is not None else None
+            if own and isinstance(t, (int, float)):
+                k = bisect_right(own, (t, math.inf)) - 1
+                if k >= 0 and own[k][1] < o:
+                    before.setdefault((own[k][1], own[k][2]), []).append(ev)
+                    moved.add(o)
+        else:
+            batch = -1  # task ends read after anything else are not the batch's
+    if not moved:
+        return events
+    split = {i for i, _j in before} | {i for i, _j in after}
+    out: list[dict] = []
+    for i, ev in enumerate(events):
+        if i in moved:
+            continue
+        if i not in split:
             out.append(ev)
-            i += 1
             continue
-        last = {step[0]: k for k, step in enumerate(steps)}
-        after: dict[int, list[dict]] = {}
-        tail: list[dict] = []
-        for done in events[i + 1 : j]:
-            k = last.get(done.get("id"), -1)
-            if 0 <= k < len(steps) - 1:
-                after.setdefault(k, []).append(done)
-            else:
-                tail.append(done)
-        if not after:
-            out.extend(events[i:j])
-            i = j
-            continue
-        moved = True
-        begin = 0
-        for k in sorted(after):
-            piece = steps[begin : k + 1]
-            out.append({"event": "steps", "t": piece[-1][1] + piece[-1][2], "steps": piece})
-            out.extend(after[k])
-            begin = k + 1
-        out.append({**ev, "steps": steps[begin:]})
-        out.extend(tail)
-        i = j
-    return out if moved else events
+        piece: list = []
+        for j, step in enumerate(ev["steps"]):
+            if (i, j) in before:
+                if piece:
+                    out.append(_piece(piece))
+                    piece = []
+                out.extend(before[i, j])
+            piece.append(step)
+            if (i, j) in after:
+                out.append(_piece(piece))
+                piece = []
+                out.extend(after[i, j])
+        out.append({**ev, "steps": piece})  # the batch's own time: its last step is in
+    return out
+
+
+def _piece(steps: list) -> dict:
+    """Part of a batch, stamped when its last step ended."""
+    return {"event": "steps", "t": steps[-1][1] + steps[-1][2], "steps": steps}
 
 
 def cuts(events: Sequence[dict]) -> tuple[array, array, array]:
@@ -191,7 +221,7 @@ class Playback:
         every: int = SNAPSHOT_EVERY,
         budget: int = SNAPSHOT_BYTES,
     ) -> None:
-        self.events = events = ends_in_place(events)
+        self.events = events = in_step_order(events)
         self._index, self._offset, self._end = cuts(events)
         self.total = len(self._index) - 1  # task steps in the run
         self.model = RunModel()
