@@ -174,6 +174,19 @@ async def test_escape_outside_playback_is_textual_own() -> None:
         assert not app.playback.active
 
 
+async def test_f1_help_says_how_to_play_back() -> None:
+    from asyncplay.tui.screens.help import HelpScreen
+
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        section = next(rows for title, _k, rows in app.screen.sections if "back" in title)
+        said = " ".join(f"{key} {what}" for key, what in section)
+        assert "Play the run back" in said and "shift+F10" in said and "Esc" in said
+        assert "Step back" in dict(app.screen.bindings).values()
+
+
 async def test_nothing_to_play_back_says_why() -> None:
     app = replay_app(gather_run(), text="print(1)\n")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -40,7 +40,7 @@ from asyncplay.tui.panes.stdin_box import StdinBox
 from asyncplay.tui.panes.task_table import COLUMN_HELP, TaskTable
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline import TimelinePane
-from asyncplay.tui.playback_control import SPEEDS, PlaybackControl
+from asyncplay.tui.playback_control import PLAYBACK_HELP, SPEEDS, PlaybackControl
 from asyncplay.tui.run_control import (
     NOTE_SECONDS,
     TICK_HZ,
@@ -558,6 +558,7 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
 
         sections = (
             ("Stepping (F10)", "Keys", STEPPING_HELP),
+            ("Playing a run back", "Keys", PLAYBACK_HELP),
             ("Timeline (F4)", "Keys", TIMELINE_HELP),
             ("Await graph", "Keys", GRAPH_HELP),
             ("Marks in the editor's gutter", "Mark", [(g, m) for _k, g, _s, m in GUTTER]),

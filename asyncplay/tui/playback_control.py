@@ -31,12 +31,21 @@ from asyncplay.views.playback import Playback, status_words
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-__all__ = ["MAX_IDLE", "MOVE_BATCH", "PLAY_HZ", "SPEEDS", "PlaybackControl"]
+__all__ = ["MAX_IDLE", "MOVE_BATCH", "PLAYBACK_HELP", "PLAY_HZ", "SPEEDS", "PlaybackControl"]
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)  # the palette's choice (and asyncplay replay --speed)
 PLAY_HZ = 30  # how often playing moves on
 MOVE_BATCH = 5_000  # events folded between two turns of the loop
 MAX_IDLE = 2.0  # wall seconds: a longer wait between two steps is shortened to this
+
+#: The F1 help's section on playback: (key, what it does).
+PLAYBACK_HELP: tuple[tuple[str, str], ...] = (
+    ("", "A finished run: Ctrl+P 'Play the run back' (or p in the timeline); a replay opens"),
+    ("", "in it. Every view shows the run as it was after that many task steps."),
+    ("F5 / F6", "Play at the run's own pace (Ctrl+P 'Playback speed': 0.25x-4x) / pause."),
+    ("F10 / shift+F10", "One recorded task step on / back."),
+    ("Esc", "Leave playback: the run's final state again (a new run leaves it too)."),
+)
 
 
 class Host(Protocol):

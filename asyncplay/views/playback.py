@@ -46,8 +46,8 @@ __all__ = [
 
 SNAPSHOT_EVERY = 2_000  # events (a step counts one) folded between two snapshots
 SNAPSHOT_BYTES = 64 * 1024 * 1024  # all snapshots together, at most (then thinned)
-LOG_STEPS = 200_000  # a live run's task steps kept for playing it back (EventLog)
-LOG_EVENTS = 400_000  # ... and its events of other kinds
+LOG_STEPS = 100_000  # a live run's task steps kept for playing it back (EventLog)
+LOG_EVENTS = 50_000  # ... and its events (a steps batch is one; ~600 bytes each at most)
 
 
 def _steps_of(ev: dict) -> list | tuple | None:
