@@ -20,7 +20,10 @@ import fcntl
 import os
 import struct
 import termios
-from typing import IO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing costs every run ~2 ms of start-up)
+    from typing import IO
 
 __all__ = ["TtyInput", "is_tty"]
 

@@ -1,0 +1,121 @@
+"""What the parent pays per run, without the run: decoding a real run's event channel and
+folding its events, in CPU time of this process.
+
+The channel bytes come from a real ``asyncplay run --sandbox none`` of the program (the
+session's reads, recorded as they arrive); then, in this process, with the collector set
+as ``asyncplay run`` sets it, the bytes are decoded in the session's 256 KiB reads and the
+events folded into a model, and the summary made, each timed apart (CPU time, medians of
+``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the same
+bytes, in a process of its own (its rows say "before").
+
+    python bench/parent_side.py                   # the 20,000 tasks of bench/cost.py
+    python bench/parent_side.py --program prints --against /tmp/before
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cost import PROGRAMS  # noqa: E402
+
+# Runs asyncplay with the session's channel reads written to a file as well.
+CAPTURE = """
+import runpy, sys
+from asyncplay.runner import core
+out = open(sys.argv[1], "wb")
+feed = core.SessionCore.on_channel
+def on_channel(self, data):
+    out.write(data)
+    return feed(self, data)
+core.SessionCore.on_channel = on_channel
+sys.argv = ["asyncplay", "run", "--sandbox", "none", "--quiet", sys.argv[2]]
+runpy.run_module("asyncplay", run_name="__main__")
+"""
+
+# Decodes and folds the bytes; prints "decode fold summary events steps" (ms, ms, ms, n, n).
+MEASURE = """
+import gc, statistics, sys, time
+from asyncplay.protocol import Decoder
+from asyncplay.model import RunModel, apply
+from asyncplay.views import summary
+gc.freeze()
+gc.set_threshold(20_000, 20, 20)  # as asyncplay run (cli/run.py)
+data = open(sys.argv[1], "rb").read()
+rounds = int(sys.argv[2])
+READ = 256 * 1024
+cpu = time.process_time
+dec, fold, summ = [], [], []
+for _ in range(rounds):
+    t = cpu()
+    d = Decoder()
+    events = []
+    for i in range(0, len(data), READ):
+        events += d.feed(data[i : i + READ])
+    dec.append(cpu() - t)
+    t = cpu()
+    model = RunModel()
+    for ev in events:
+        apply(model, ev)
+    fold.append(cpu() - t)
+    t = cpu()
+    summary.summary(model, False, "/", 100)
+    summ.append(cpu() - t)
+    n_events, steps = len(events), model.steps
+    del events, model
+m = statistics.median
+print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, n_events, steps)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--program", choices=sorted(PROGRAMS), default="tasks")
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--against", metavar="DIR", help="another checkout, on the same bytes")
+    ns = ap.parse_args()
+    env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        prog = Path(tmp, f"{ns.program}.py")
+        prog.write_text(PROGRAMS[ns.program][1])
+        channel = Path(tmp, "channel.bin")
+        subprocess.run(
+            [ns.python, "-c", CAPTURE, str(channel), str(prog)],
+            env=dict(env, PYTHONPATH=str(ROOT)),
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+        print(
+            f"{PROGRAMS[ns.program][0]}: {channel.stat().st_size:,} bytes of channel, "
+            f"{ns.rounds} rounds, CPU medians, load {os.getloadavg()[0]:.1f}"
+        )
+        sides = [("now", str(ROOT))] + ([("before", ns.against)] if ns.against else [])
+        for name, root in sides:
+            out = subprocess.run(
+                [ns.python, "-c", MEASURE, str(channel), str(ns.rounds)],
+                env=dict(env, PYTHONPATH=root),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            dec, fold, summ = (float(x) for x in out[:3])
+            print(
+                f"  {name:6} decode {dec:6.1f} ms  fold {fold:6.1f} ms  summary {summ:5.1f} ms"
+                f"  together {dec + fold + summ:6.1f} ms  ({int(out[3]):,} events,"
+                f" {int(out[4]):,} steps)"
+            )
+
+
+if __name__ == "__main__":
+    main()
