@@ -42,6 +42,7 @@ from asyncplay.tui.panes.timeline_lanes import (
     lane_cells,
     warning_marks,
 )
+from asyncplay.tui.panes.timeline_object_rows import OBJECT_LANE, TimelineObjectRows
 from asyncplay.views import timeline as tl
 from asyncplay.views.task_story import (
     NO_NAME,
@@ -73,12 +74,13 @@ TIMELINE_HELP: tuple[tuple[str, str], ...] = (
     ("enter", "Show the step under the cursor in the editor (or explain its warning)."),
     ("e", "Explain the warning under the cursor (the yellow ⚠ cells)."),
     ("i", "Show or hide asyncio's internal tasks."),
+    ("q", "Show or hide a lane per asyncio.Queue: its size over time (executor lanes always)."),
     ("p", "Play the finished run back, step by step (F10, shift+F10; F5 plays; Esc)."),
     ("click", "Put the cursor on a lane at a time; click it again to go to its line."),
 )
 
 
-class TimelinePane(TimelineDetail, TaskView):
+class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
     """The run's tasks against time; ``+``/``-`` zoom, ``[``/``]`` walk a task's steps."""
 
     DEFAULT_CSS = """
@@ -99,6 +101,7 @@ class TimelinePane(TimelineDetail, TaskView):
         Binding("enter", "choose", "Go to its line"),
         Binding("e", "explain", "Explain"),
         Binding("i", "toggle_internal", "Internal tasks"),
+        Binding("q", "toggle_queues", "Queue sizes", show=False),
         Binding("p", "app.play_back", "Play back", show=False),
     ]
 
@@ -143,6 +146,7 @@ class TimelinePane(TimelineDetail, TaskView):
         self._width, self._height = 0, 0
         self._now = 0.0  # the run's time (``sync``'s now), see _set_now
         self._base: Style | None = None  # rich_style, until the styles change
+        self._objects_init()
         self._reset()
 
     def _set_now(self, now: float) -> None:
@@ -177,6 +181,7 @@ class TimelinePane(TimelineDetail, TaskView):
         self._posted: tuple | None = None  # what StepChosen last said
         self._detail_two = False  # the detail took two lines when last fitted
         self._drawn_window: tuple = ()
+        self._objects_key = None  # the object lanes are taken in again
 
     # ---- the public side ---------------------------------------------------------------
 
@@ -232,8 +237,10 @@ class TimelinePane(TimelineDetail, TaskView):
             lane = self._lane_id(top + y - 1)
             if lane is None:
                 break
-            if lane != WARNINGS_LANE and self._lane_key(lane) != self._lane_key_drawn(lane):
+            if lane >= 0 and self._lane_key(lane) != self._lane_key_drawn(lane):
                 self.refresh_line(y)
+            elif lane <= OBJECT_LANE and self.model.status != "ended":
+                self.refresh_line(y)  # a job may be running: drawn again if it moved
         if self._height >= 2:
             self.refresh_line(self._height - 1)  # the detail line: "since", "now" move
             if self._spare_line():  # its first line when it needs (or needed) two
@@ -277,7 +284,7 @@ class TimelinePane(TimelineDetail, TaskView):
     @property
     def cursor_task(self) -> int | None:
         lane = self._cursor_lane()
-        return None if lane is None or lane == WARNINGS_LANE else lane
+        return None if lane is None or lane < 0 else lane  # the warnings', an object's
 
     task_under_cursor = cursor_task  # ``b``: a breakpoint on the lane's task
 
@@ -313,7 +320,8 @@ class TimelinePane(TimelineDetail, TaskView):
 
     @property
     def _row_count(self) -> int:
-        return len(self._order) + (1 if self._warnings.get(WARNINGS_LANE) else 0)
+        top = 1 if self._warnings.get(WARNINGS_LANE) else 0
+        return top + len(self._order) + len(self._objects)
 
     def _lane_id(self, row: int) -> int | None:
         """The lane at ``row``: WARNINGS_LANE first when there is one, then the tasks."""
@@ -321,12 +329,18 @@ class TimelinePane(TimelineDetail, TaskView):
         if row < top:
             return WARNINGS_LANE if row >= 0 else None
         index = row - top
+        if index >= len(self._order):  # the object lanes follow the tasks'
+            k = index - len(self._order)
+            return OBJECT_LANE - k if k < len(self._objects) else None
         return self._order[index] if 0 <= index < len(self._order) else None
 
     def _row(self, lane: int) -> int | None:
         top = 1 if self._warnings.get(WARNINGS_LANE) else 0
         if lane == WARNINGS_LANE:
             return 0 if top else None
+        if lane <= OBJECT_LANE:
+            k = OBJECT_LANE - lane
+            return top + len(self._order) + k if k < len(self._objects) else None
         index = self._row_of.get(lane)
         return None if index is None else index + top
 
@@ -353,13 +367,16 @@ class TimelinePane(TimelineDetail, TaskView):
                 self._longest = max(self._longest, len(info.label or NO_NAME))
             self._seen = len(m.tasks)
             self._resize()
+        objects = self._catch_up_objects()  # a thread's first job, a queue: lanes to add
+        if objects:
+            self._resize()
         if self._warn_seen < len(m.warnings):
             for warning in islice(m.warnings, self._warn_seen, None):
                 self._file_warning(warning)
             self._warn_seen = len(m.warnings)
             self._resize()
             return True
-        return False
+        return objects
 
     def _file_warning(self, warning: dict) -> None:
         task = warning.get("task")
@@ -523,9 +540,18 @@ class TimelinePane(TimelineDetail, TaskView):
         """A lane's line, kept while nothing it shows changed (most lanes, most ticks)."""
         m = self.model
         assert m is not None
+        cursor = (self._cursor_col(), self.has_focus) if is_cursor else None
+        obj = self.object_lane(lane_id)
+        if obj is not None:  # an executor thread's, a queue's
+            key = (lane_id, self._window_key(), self._object_key(), obj, cursor, width, base)
+            strip = self._strips.get(key)
+            if strip is None:
+                n = self._cells
+                strip = self._object_strip(obj, cursor, self._label_width, n, width, base)
+                self._strips[key] = strip
+            return strip
         lane = None if lane_id == WARNINGS_LANE else self._lane(lane_id)
         info = None if lane is None else m.tasks[lane_id]
-        cursor = (self._cursor_col(), self.has_focus) if is_cursor else None
         key = (
             lane_id,
             lane.key if lane is not None else self._window_key(),
@@ -666,6 +692,8 @@ class TimelinePane(TimelineDetail, TaskView):
                 if isinstance(w.get("t"), (int, float))
             )
             t = tl.next_time(times, self._cursor_t, direction)
+        elif (obj := self.object_lane(lane)) is not None:
+            t = self._object_step(obj, direction)
         else:
             info = self.model.tasks[lane]
             # From the live cursor (at now), ] starts the walk at the task's first step.
@@ -716,6 +744,10 @@ class TimelinePane(TimelineDetail, TaskView):
         warning = self.warning_at_cursor()
         if warning is not None:
             self.post_message(self.WarningChosen(warning))
+            return
+        obj = self.object_lane(self._cursor_lane())
+        if obj is not None:
+            self._object_choose(obj, self._tolerance())
             return
         task = self.cursor_task
         if task is None:

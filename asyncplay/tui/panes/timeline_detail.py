@@ -56,6 +56,9 @@ class TimelineDetail:
         if lane == WARNINGS_LANE:
             count = len(self._warnings.get(WARNINGS_LANE, ()))
             return [(f"{count} warning(s) of no task shown: move onto a ⚠ and press e", 0)]
+        obj = self.object_lane(lane)  # type: ignore[attr-defined]
+        if obj is not None:  # an executor thread's lane, a queue's
+            return self._object_detail(obj, self._tolerance())  # type: ignore[attr-defined]
         return detail_parts(
             m, m.tasks[lane], self._cursor_t, self._tolerance(), self._now, self.program
         )

@@ -31,6 +31,7 @@ __all__ = [
     "Lane",
     "axis_parts",
     "draw_lane",
+    "draw_object_lane",
     "fit_detail",
     "lane_cells",
     "warning_marks",
@@ -250,6 +251,45 @@ def draw_lane(
         segments.append(Segment(text[run.start() : run.end()], full))
     if label_width + 1 + n == width:  # as it is almost always: no cropping to do
         return Strip(segments, width)
+    return Strip(segments).crop_extend(0, width, base)
+
+
+OBJECT_LABEL_STYLE = Style(color="cyan")
+QUEUE_STYLE = Style(color="cyan")
+
+
+def draw_object_lane(
+    label: str,
+    cells: str,
+    codes: bool,
+    cursor: tuple[int | None, bool] | None,
+    label_width: int,
+    n: int,
+    width: int,
+    base: Style,
+) -> Strip:
+    """An object's lane (``views.timeline_objects``): its label in cyan, then its ``n``
+    cells: a thread's jobs as cell codes (drawn as a task's steps), or a queue's size as
+    drawn bars. The cursor, when on this lane: (its column, whether the pane has focus)."""
+    text = cells.translate(GLYPH_TABLE) if codes else cells
+    kinds = cells if codes else "Q" * len(cells)
+    styles: dict[str, Style | None] = {**KIND_STYLE, "Q": QUEUE_STYLE}
+    name_style = OBJECT_LABEL_STYLE
+    if cursor is not None:
+        col, focused = cursor
+        mark = CURSOR_STYLE if focused else BLUR_CURSOR_STYLE
+        if col is not None and col < len(kinds):
+            styles[CURSOR] = (styles.get(kinds[col]) or Style()) + mark
+            kinds = kinds[:col] + CURSOR + kinds[col + 1 :]
+        name_style = name_style + mark
+    if cell_len(label) == len(label):  # cut in the middle: executor…cio_0, as a task's
+        label = tl.shorten(label, label_width).ljust(label_width)
+    segments = [Segment(fit(label, label_width), base + name_style), Segment(" ", base)]
+    for run in RUNS.finditer(kinds):
+        style = styles.get(run.group(1))
+        segments.append(
+            Segment(text[run.start() : run.end()], base + style if style is not None else base)
+        )
     return Strip(segments).crop_extend(0, width, base)
 
 
