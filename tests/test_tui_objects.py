@@ -94,3 +94,78 @@ async def test_no_objects_says_so(tmp_path) -> None:
         assert _rows(app) == [NO_OBJECTS]
         assert app.objects.display and app.tasks.display  # wide: beside the task table
         assert not app.query_one("#output-box").display
+
+
+def _blocked(program: str) -> list[dict]:
+    """slowpoke waits on the lock main holds: its wait at line 6, still going."""
+    steps = {"event": "steps", "t": 0.03, "steps": [
+        [1, 0.0, 0.001, "sleep(5)", program, 10],
+        [2, 0.02, 0.001, "Lock.acquire()", program, 6],
+    ]}  # fmt: skip
+    return [*_events(program), steps]
+
+
+async def test_enter_on_a_task_waiting_on_an_object_goes_to_that_object(tmp_path) -> None:
+    """Enter on slowpoke (waiting on the lock) in the task table, the await graph and the
+    timeline (on its wait still going): the Objects view, the lock's row chosen. Enter on
+    main (waiting on a sleep): its line, as for any task."""
+    path = str(tmp_path / "l.py")
+    session = FedSession()
+    app = make_app("\n" * 20, path, session_factory=FedSession.factory(session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.model is not None)
+        session.feed(*_blocked(path))
+        await wait_for(pilot, lambda: app.model is not None and app.model.tasks.get(2) is not None
+                       and app.model.tasks[2].wait_line == 6)  # fmt: skip
+
+        async def back_to(view: str) -> None:
+            app._show_pane(view)
+            await pilot.pause()
+
+        # the task table
+        await back_to("tasks")
+        app.set_focus(app.tasks)
+        app.tasks.select_task(2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_view() == "objects")
+        assert app.objects.highlighted == 0 and _rows(app)[0].startswith("Lock lock (l.py:7)")
+        assert app.focused is app.objects and app.selected_task == 2
+        # Enter there on the waiter: back to the task (as before)
+        app.objects.highlighted = 2
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_view() == "tasks")
+
+        # the await graph (now)
+        app.action_graph()
+        await pilot.pause()
+        app.graph.select_task(2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_view() == "objects")
+        assert app.objects.highlighted == 0
+
+        # the timeline, on slowpoke's lane at now: its wait still going
+        app.objects.highlighted = 1
+        app.action_timeline()
+        await pilot.pause()
+        app.timeline.select_task(2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_view() == "objects")
+        assert app.objects.highlighted == 0
+        # ... but not from its earlier moment (before the wait began): its line there
+        app.action_timeline()
+        await pilot.pause()
+        app.timeline.show_moment(2, 0.0201)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is app.editor)
+        assert app.current_view() == "timeline"
+
+        # main waits on a sleep, no object: Enter in the table goes to its line
+        await back_to("tasks")
+        app.set_focus(app.tasks)
+        app.tasks.select_task(1)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.editor.cursor_location[0] == 9)
+        assert app.current_view() == "tasks"
+        session.feed({"event": "run_end", "t": 0.1, "exit_code": 0, "reason": "exited"})
+        await wait_ended(pilot)

@@ -28,6 +28,7 @@ from asyncplay.tui.buffers import BufferFiles, saved_text
 from asyncplay.tui.exercise_control import ExerciseControl, lesson_label, lesson_of
 from asyncplay.tui.gc_tuning import tune_gc
 from asyncplay.tui.hangup import Leaving
+from asyncplay.tui.object_links import ObjectLinks
 from asyncplay.tui.panes.editor import CodeEditor
 from asyncplay.tui.panes.exercise import ExercisePane
 from asyncplay.tui.panes.find_bar import FindBar, GotoLineScreen, goto_line
@@ -80,7 +81,9 @@ FOOTER_ORDER = (
 )
 
 
-class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Leaving, App[int]):
+class AsyncplayApp(
+    ExerciseControl, ObjectLinks, SteppingControl, RunControl, BufferFiles, Leaving, App[int]
+):
     """``AsyncplayApp(buffer).run()``; ``session_factory`` and ``clock`` are for tests."""
 
     # Absolute, so subclasses defined elsewhere (tests, benches) find it too.
@@ -388,11 +391,17 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         self._sync_marks()
 
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
+        """Enter on a task: the object it waits on (a queue, a lock), else its line."""
+        if message.jump and self.go_to_object(message.task):
+            self.choose_task(message.task, self.tasks)
+            return
         self.choose_task(message.task, self.tasks, message.jump)
 
     def on_graph_pane_task_chosen(self, message: GraphPane.TaskChosen) -> None:
         """Enter on a row goes to where the task waits at the moment the graph shows."""
         self.choose_task(message.task, self.graph)
+        if message.jump and self.go_to_object(message.task, message.file, message.line):
+            return  # it waits on a queue, a lock ...: that object, in the Objects view
         if message.jump and message.line and same_file(message.file, self.program):
             self.jump_to(message.line)
         elif message.jump:
@@ -402,6 +411,9 @@ class AsyncplayApp(ExerciseControl, SteppingControl, RunControl, BufferFiles, Le
         """The timeline's cursor picks a task (the graph reads its moment on the tick);
         Enter goes to the line of the step (not where the task is now)."""
         self.choose_task(message.task, self.timeline)
+        jump = message.jump and message.task is not None
+        if jump and self.go_to_object(message.task, message.file, message.line, message.t):
+            return  # on its wait still going, on a queue, a lock ...: that object
         if message.jump and message.line and same_file(message.file, self.program):
             self.jump_to(message.line)
 

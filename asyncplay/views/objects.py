@@ -280,13 +280,14 @@ def _now_words(p: Primitive) -> str:
 
 def pane_rows(
     model: RunModel, where: Where = _plain_where
-) -> list[tuple[str, int | None, str | None, int | None]]:
-    """The playground's objects view: (text, task id, file, line) per row. An object's row
-    (its line: Enter goes there) with what it is now and its figures, then a row per
-    task holding it and per task waiting on it, in order (Enter goes to the task), then
-    the executor jobs (Enter goes to the task that awaits the job)."""
-    rows: list[tuple[str, int | None, str | None, int | None]] = [
-        (f"! {text}", None, None, None) for text in insights(model, where)
+) -> list[tuple[str, int | None, str | None, int | None, int | None]]:
+    """The playground's objects view: (text, task id, file, line, object id) per row. An
+    object's row (its line: Enter goes there; its id, for the views that go to it) with
+    what it is now and its figures, then a row per task holding it and per task waiting on
+    it, in order (Enter goes to the task), then the executor jobs (Enter goes to the task
+    that awaits the job)."""
+    rows: list[tuple[str, int | None, str | None, int | None, int | None]] = [
+        (f"! {text}", None, None, None, None) for text in insights(model, where)
     ]
     now = model.now
     for p in model.primitives.values():
@@ -302,17 +303,18 @@ def pane_rows(
             )
         kind = f"{p.kind}({p.permits})" if p.permits is not None else p.kind
         rows.append(
-            (f"{kind} {label(p, where)}: {_now_words(p)} · {figures}", None, p.file, p.line)
+            (f"{kind} {label(p, where)}: {_now_words(p)} · {figures}", None, p.file, p.line, p.id)
         )
         for tid in p.holders:
-            rows.append((f"    holder   {_task_name(model, tid)}", tid, None, None))
+            rows.append((f"    holder   {_task_name(model, tid)}", tid, None, None, None))
         for n, (tid, why) in enumerate(p.waiters, 1):
-            rows.append((f"    waiting {n}. {_task_name(model, tid)} ({why})", tid, None, None))
+            text = f"    waiting {n}. {_task_name(model, tid)} ({why})"
+            rows.append((text, tid, None, None, None))
         if p.join_waiters:
-            rows.append((f"    {p.join_waiters} task(s) in join()", None, None, None))
+            rows.append((f"    {p.join_waiters} task(s) in join()", None, None, None, None))
     jobs = sorted(model.executor_jobs.values(), key=lambda j: (j.submitted, j.id))
     if jobs:
-        rows.append(("Executor jobs: " + "; ".join(pool_lines(model)), None, None, None))
+        rows.append(("Executor jobs: " + "; ".join(pool_lines(model)), None, None, None, None))
     for j in jobs[-200:]:
         state = (
             "waiting for a worker"
@@ -326,6 +328,7 @@ def pane_rows(
                 f"    {clean(j.function)} in {clean(j.pool)}/{clean(j.thread or '-')}: "
                 f"{state}, for {_task_name(model, j.task)}",
                 j.task,
+                None,
                 None,
                 None,
             )

@@ -4,7 +4,8 @@ executor jobs, each with who holds it and who waits on it, in order.
 An ``OptionList`` of the rows ``views.objects.pane_rows`` gives, rebuilt only when an
 object changed (``model.objects_version``) or a task was renamed in sight. Enter on a
 holder, a waiter or a job goes to its task (the other views follow); on an object, to
-the line that created it.
+the line that created it. ``select_object`` puts the cursor on an object's row (the app
+comes here from a task that waits on it, or from a queue's lane in the timeline).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ObjectsPane(OptionList):
         self.model: RunModel | None = None
         self._key: tuple | None = None
         self._targets: list[tuple[int | None, str | None, int | None]] = []
+        self._object_rows: dict[int, int] = {}  # an object's id -> its row
         self.rebuilds = 0
 
     def sync(self, model: RunModel | None) -> None:
@@ -63,19 +65,29 @@ class ObjectsPane(OptionList):
         self._key = key
         self.model = model
         if model is None:
-            rows: list[tuple[str, int | None, str | None, int | None]] = [
-                (NO_RUN, None, None, None)
+            rows: list[tuple[str, int | None, str | None, int | None, int | None]] = [
+                (NO_RUN, None, None, None, None)
             ]
         else:
-            rows = objects.pane_rows(model) or [(NO_OBJECTS, None, None, None)]
+            rows = objects.pane_rows(model) or [(NO_OBJECTS, None, None, None, None)]
         highlighted = self.highlighted
         self.clear_options()
         # Text, not markup: the rows carry the program's own names.
-        self.add_options([Option(Text(text)) for text, _task, _file, _line in rows])
-        self._targets = [(task, file, line) for _text, task, file, line in rows]
+        self.add_options([Option(Text(row[0])) for row in rows])
+        self._targets = [(task, file, line) for _text, task, file, line, _pid in rows]
+        self._object_rows = {pid: i for i, row in enumerate(rows) if (pid := row[4]) is not None}
         if highlighted is not None and rows:
             self.highlighted = min(highlighted, len(rows) - 1)
         self.rebuilds += 1
+
+    def select_object(self, primitive: int) -> bool:
+        """The cursor on the row of object ``primitive`` (False when it has none)."""
+        row = self._object_rows.get(primitive)
+        if row is None:
+            return False
+        self.highlighted = row
+        self.scroll_to_highlight(top=True)
+        return True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
