@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from streams import gather_run
-from tui_helpers import wait_drawn, wait_ended, wait_for
+from tui_helpers import record_notifications, wait_drawn, wait_ended, wait_for
 from tui_recorded import replay_app
 
 from asyncplay.tui.playback_control import MAX_IDLE
@@ -185,6 +185,32 @@ async def test_f1_help_says_how_to_play_back() -> None:
         said = " ".join(f"{key} {what}" for key, what in section)
         assert "Play the run back" in said and "shift+F10" in said and "Esc" in said
         assert "Step back" in dict(app.screen.bindings).values()
+
+
+async def test_the_run_s_ending_is_told_once_not_again_when_played_back() -> None:
+    """The run's notices and ending are told once: a step back restores a copy of the
+    model (its sandbox and ending equal, not the same objects), which must not tell them
+    again."""
+    events = gather_run()
+    events[0] = {**events[0], "sandbox": {"mode": "auto", "notices": ["no network here"]}}
+    events[-1] = {**events[-1], "reason": "timeout", "by": "asyncplay", "exit_code": 124,
+                  "message": "asyncplay stopped the program: timeout 3 s reached"}  # fmt: skip
+    app = replay_app(events, text="print(1)\n")
+    said = record_notifications(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        await wait_for(pilot, lambda: any("timeout 3 s" in x for x in said))
+        assert sum("no network here" in x for x in said) == 1
+        told = len(said)
+        await _played_back(pilot, app)
+        for k in range(1, TOTAL + 1):  # to the end, where the playback's model has ended
+            await pilot.press("f10")
+            await _at(pilot, app, k)
+        await pilot.press("shift+f10", "f10", "escape")
+        await wait_for(pilot, lambda: not app.playback.active)
+        await wait_drawn(pilot)
+        assert said[told:] == []
 
 
 async def test_nothing_to_play_back_says_why() -> None:

@@ -156,9 +156,10 @@ class RunControl:
             self._sync_time_views(now)
             self._guarded("stepping", self.stepping_tick)  # type: ignore[attr-defined]
             self._guarded("gutter marks", self._sync_marks)
-            self._guarded("notices", self._announce_notices)
-            self._guarded("ending", self._announce_end)
-            self._guarded("checks", self.sync_exercise)  # type: ignore[attr-defined]
+            if not self.playback.active:  # told once for the run, not again as played back
+                self._guarded("notices", self._announce_notices)
+                self._guarded("ending", self._announce_end)
+                self._guarded("checks", self.sync_exercise)  # type: ignore[attr-defined]
             self._guarded("status bar", self._show_status, now)
 
     def _show_status(self, now: float) -> None:
