@@ -164,6 +164,17 @@ async def test_p_in_the_timeline_and_leaving_for_another_file(tmp_path) -> None:
         await wait_for(pilot, lambda: not app.playback.active and app.model is None)
 
 
+async def test_an_edit_leaves_playback() -> None:
+    app = replay_app(gather_run(), text="print(1)\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await _played_back(pilot, app)
+        await wait_for(pilot, lambda: app.focused is app.editor)
+        await pilot.press("x")  # an edit: F5 must run the new text, not play the old run
+        await wait_for(pilot, lambda: not app.playback.active and app.model.status == "ended")
+        assert "left playback: the text changed" in app.status.plain
+
+
 async def test_escape_outside_playback_is_textual_own() -> None:
     """Escape is the app's only while in playback: in the editor it moves focus on."""
     app = replay_app(gather_run(), text="print(1)\n")

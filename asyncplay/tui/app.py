@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Button, Tab, Tabs
+from textual.widgets import Button, Tab, Tabs, TextArea
 
 from asyncplay import storage
 from asyncplay.tui import commands
@@ -630,6 +630,13 @@ class AsyncplayApp(
             yield SystemCommand(title, help_, callback)
 
     # ---- playback (tui/playback_control.py) ---------------------------------------------
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """An edit leaves playback: F5 runs the edited text again, not the old run."""
+        super().on_text_area_changed(event)
+        if self.playback.active:
+            self.playback.leave()
+            self.say("left playback: the text changed (F5 runs it)")
 
     def action_play_back(self) -> None:
         self.playback.enter()
