@@ -6,7 +6,9 @@ session's reads, recorded as they arrive); then, in this process, with the colle
 as ``asyncplay run`` sets it, the bytes are decoded in the session's 256 KiB reads and the
 events folded into a model, and the summary made, each timed apart (CPU time, medians of
 ``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the same
-bytes, in a process of its own (its rows say "before").
+bytes, in a process of its own (its rows say "before"). What a program prints comes
+through its pipes, not the channel (the channel has a copy of each write for the
+attribution): the merge and the folding of ``output`` events are not in these figures.
 
     python bench/parent_side.py                   # the 20,000 tasks of bench/cost.py
     python bench/parent_side.py --program prints --against /tmp/before
@@ -105,6 +107,7 @@ def main() -> None:
             out = subprocess.run(
                 [ns.python, "-c", MEASURE, str(channel), str(ns.rounds)],
                 env=dict(env, PYTHONPATH=root),
+                cwd=tmp,  # (not this checkout's folder: -c puts the cwd first on the path)
                 capture_output=True,
                 text=True,
                 check=True,
