@@ -53,6 +53,20 @@ def test_closed_is_told_at_every_layer_of_a_closed_stdout(tmp_path) -> None:
     )
 
 
+def test_an_asyncio_program_loads_no_process_pool_machinery(tmp_path) -> None:
+    """Watching run_in_executor must not import concurrent.futures.process (and with it
+    multiprocessing and pickle: some 10 ms of every asyncio program's start-up) where
+    plain python does not; a program that uses a process pool loads it itself."""
+    _same_as_plain(
+        tmp_path,
+        "import asyncio, sys\n"
+        "async def main():\n    await asyncio.get_running_loop().run_in_executor(None, len, 'ab')\n"
+        "asyncio.run(main())\n"
+        "names = ('concurrent.futures.process', 'multiprocessing', 'pickle', 'queue')\n"
+        "print(sorted(n for n in names if n in sys.modules))\n",
+    )
+
+
 def test_unbuffered_stdout_keeps_byte_order_with_os_write(tmp_path) -> None:
     _same_as_plain(
         tmp_path,

@@ -12,6 +12,7 @@ task that awaits it.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 import weakref
@@ -66,10 +67,7 @@ def function_name(func: Any) -> str:
 
 
 def install(tracer: Any, loop_cls: type) -> None:
-    import concurrent.futures
-
     orig = loop_cls.run_in_executor
-    process_pool = concurrent.futures.ProcessPoolExecutor
     changed: list[_Job] = []  # appended from worker threads (atomic), taken at a flush
     # id(executor) -> (a weak reference to it, its label): a pool kept alive here would
     # keep its threads in threading's _dangling (test.support's threading_cleanup).
@@ -104,7 +102,11 @@ def install(tracer: Any, loop_cls: type) -> None:
         except Exception as exc:  # the tracer must never break the program
             report_failure(tracer, "executor job", exc)
             return orig(self, executor, func, *args)
-        if isinstance(executor, process_pool):
+        # A process pool only if the program loaded the module that has them: naming
+        # ProcessPoolExecutor would import it (multiprocessing, pickle ...), some 10 ms of
+        # every asyncio program's start-up that plain python does not pay.
+        processes = sys.modules.get("concurrent.futures.process")
+        if processes is not None and isinstance(executor, processes.ProcessPoolExecutor):
             try:
                 fut = orig(self, executor, func, *args)
             except BaseException as exc:
