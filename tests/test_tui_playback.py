@@ -70,9 +70,14 @@ async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
         assert app.model.tasks[2].state == "waiting" and app.model.tasks[3].steps == 0
         assert app.timeline.cursor_time == pytest.approx(app.playback.now)
         assert app.playback.now == pytest.approx(app.playback.playback.time_at(2), abs=2e-4)
+        app.set_focus(app.timeline)
+        await pilot.press("plus", "plus")  # zoomed in: a step back keeps the window
+        await wait_for(pilot, lambda: not app.timeline.follow)
+        window = (app.timeline.start, app.timeline.end)
         await pilot.press("shift+f10")
         await _at(pilot, app, 1)
         assert _texts(app) == [] and app.model.tasks[2].steps == 0
+        assert (app.timeline.start, app.timeline.end) == window and not app.timeline.follow
         assert app.timeline.cursor_time == pytest.approx(app.playback.now)
         assert app.playback.now == pytest.approx(app.playback.playback.time_at(1), abs=2e-4)
         await pilot.press("f4")  # back to the output and the tasks

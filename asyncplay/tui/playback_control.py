@@ -61,7 +61,7 @@ class Host(Protocol):
 
     def choose_task(self, task: int | None, source: object, jump: bool = False) -> None: ...
 
-    def show_model(self, model: RunModel | None) -> None: ...
+    def show_model(self, model: RunModel | None, keep_window: bool = False) -> None: ...
 
     def playback_events(self) -> tuple[Sequence[dict] | None, str | None]: ...
 
@@ -242,8 +242,9 @@ class PlaybackControl:
             return
         if pb.model is not self._shown:
             selected = self.app.selected_task
+            back = self._shown is not None  # a step back: the timeline stays zoomed
             self._shown = pb.model
-            self.app.show_model(pb.model)
+            self.app.show_model(pb.model, keep_window=back)
             self.app.marks = RunMarks(pb.model, os.path.abspath(self.app.program or ""))
             if selected is not None and selected in pb.model.tasks:
                 self.app.choose_task(selected, None)

@@ -423,12 +423,17 @@ class RunControl:
 
     # ---- what playback needs (tui/playback_control.py) ------------------------------------
 
-    def show_model(self, model: RunModel | None) -> None:
-        """Every view on ``model`` from scratch (playback's moment, or the run's end)."""
+    def show_model(self, model: RunModel | None, keep_window: bool = False) -> None:
+        """Every view on ``model`` from scratch (playback's moment, or the run's end);
+        ``keep_window``: the timeline stays zoomed where the user put it."""
+        timeline = self.timeline
+        window = (timeline.start, timeline.end, timeline.follow)
         self.model = model
         self.output.show(model, self.program)
         self.tasks.show(model)
-        self.timeline.show(model, self.program)
+        timeline.show(model, self.program)
+        if keep_window and not window[2]:
+            timeline.start, timeline.end, timeline.follow = window
         self.graph.show(model, self.program)
 
     def refresh_views(self) -> None:
