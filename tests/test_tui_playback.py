@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from streams import gather_run
-from tui_helpers import record_notifications, wait_drawn, wait_ended, wait_for
+from tui_helpers import make_app, record_notifications, wait_drawn, wait_ended, wait_for
 from tui_recorded import replay_app
 
 from asyncplay.tui.playback_control import MAX_IDLE
@@ -92,6 +92,53 @@ async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
         assert not app.status.plain.startswith("playback")
         await wait_drawn(pilot)
         assert app.tasks.row_count == 4 and app.output.row_count >= 1
+
+
+REAL = """import asyncio
+
+
+async def worker(n):
+    print(f"w{n} starts")
+    await asyncio.sleep(0.01 * n)
+    print(f"w{n} ends")
+
+
+async def main():
+    await asyncio.gather(*(asyncio.create_task(worker(n), name=f"w{n}") for n in (1, 2)))
+
+
+asyncio.run(main())
+"""
+
+
+async def test_a_real_run_played_back_to_its_end_is_the_run(tmp_path) -> None:
+    """A real run's events as the app kept them: each step prints what it printed, and
+    the last position is the run's own final state."""
+    from test_playback import state
+
+    app = make_app(REAL, str(tmp_path / "r.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_ended(pilot)
+        final = app.model
+        await _played_back(pilot, app)
+        pb = app.playback.playback
+        printed: list[tuple[int, list[str]]] = []
+        for k in range(1, pb.total + 1):
+            before = len(_texts(app))
+            await pilot.press("f10")
+            await _at(pilot, app, k)
+            new = _texts(app)[before:]
+            if new:
+                printed.append((pb.step(k)[0], new))
+        names = {t.id: t.name for t in final.tasks.values()}
+        assert [(names[tid], lines) for tid, lines in printed] == [
+            ("w1", ["w1 starts"]),
+            ("w2", ["w2 starts"]),
+            ("w1", ["w1 ends"]),
+            ("w2", ["w2 ends"]),
+        ]
+        assert state(app.model) == state(final)
 
 
 async def test_f5_plays_at_the_recorded_pace_and_f6_pauses() -> None:
