@@ -400,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a recorded run again (from 'run --record'), without running anything",
         description="Read FILE (made by 'asyncplay run --record FILE') and show it again. At "
         "a terminal it opens in the editor (read-only program source, output, tasks, timeline "
-        "(F4) and await graph; F5 reloads it, nothing runs); with --print, any option below, or a pipe, it prints what "
+        "(F4) and await graph, played back from the first task step: F5 plays, F10 steps, shift+F10 "
+        "steps back, Esc shows it whole; nothing runs); with --print, any option below, or a "
+        "pipe, it prints what "
         "the run showed: its output, the task summary, and the views asked for.",
     )
     replay.add_argument(
