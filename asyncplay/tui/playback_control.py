@@ -45,6 +45,7 @@ PLAYBACK_HELP: tuple[tuple[str, str], ...] = (
     ("F5 / F6", "Play at the run's own pace (Ctrl+P 'Playback speed': 0.25x-4x) / pause."),
     ("F10 / shift+F10", "One recorded task step on / back."),
     ("Esc", "Leave playback: the run's final state again (a new run leaves it too)."),
+    ("", "GNOME Terminal opens its menu on shift+F10: Ctrl+P 'Step back' does the same."),
 )
 
 
