@@ -420,3 +420,65 @@ async def test_calls_before_the_child_is_there_are_not_lost_nor_after_the_end(
         call()
     s.set_breakpoints(Breakpoints(tasks=["x"]))
     assert [o.text for o in d.model.output] == ["step 0", "step 1", "step 2"]
+
+
+STOPPED = """\
+import asyncio
+
+
+async def other():
+    await asyncio.sleep(60)
+
+
+async def main():
+    try:
+        print("started", flush=True)
+        await asyncio.gather(other(), asyncio.sleep(60))
+    finally:
+        print("cleaned up", flush=True)
+
+
+asyncio.run(main())
+"""
+
+
+async def test_stopping_a_paused_run_lets_its_finally_blocks_run(tmp_path: Path) -> None:
+    """asyncio.run's SIGINT handler only cancels the main task, which cannot run while
+    paused: the stop unpauses the run first, so it ends as a stopped run does."""
+    spec = RunSpec(
+        source=STOPPED, path=str(tmp_path / "p.py"), cwd=str(tmp_path), start_paused=True
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        await d.paused()
+        s.step()  # main: "started", then it waits on the gather
+        pause = await d.paused()  # before other()'s first step
+        assert d.name(pause["next"]) == "Task-2"
+        end = await s.stop()
+        await d.end()
+    assert end["reason"] == "stopped", end
+    assert [o.text for o in d.model.output if o.stream == "stdout"] == ["started", "cleaned up"]
+
+
+async def test_a_line_breakpoint_finds_its_file_by_another_name(tmp_path: Path) -> None:
+    """A file run as ``./walk.py`` is compiled as ``DIR/./walk.py``; the breakpoint names
+    it through a symbolic link: the same file, so it pauses there."""
+    (tmp_path / "walk.py").write_text(WALK)
+    (tmp_path / "link").symlink_to(tmp_path)
+    spec = RunSpec(
+        path="./walk.py",
+        cwd=str(tmp_path),
+        breakpoints=Breakpoints([(str(tmp_path / "link" / "walk.py"), DONE_LINE)]),
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        pause = await d.paused()
+        assert (pause["reason"], d.name(pause["next"]), pause["at_line"]) == (
+            "line",
+            "beta",
+            DONE_LINE,
+        )
+        s.set_breakpoints(Breakpoints())
+        s.resume()
+        end = await d.end()
+    assert end["exit_code"] == 0 and d.model.output[-1].text == "main ends"

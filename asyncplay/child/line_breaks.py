@@ -33,6 +33,7 @@ class LineBreaks:
     def __init__(self, on_line: Callable[[str, int], None]) -> None:
         self.on_line = on_line
         self.lines: dict[str, frozenset[int]] = {}
+        self._real: dict[str, frozenset[int]] = {}
         # id(code) -> (code, its breakpoint lines): ids of live code objects only, as the
         # code is kept here (hashing a code object hashes its whole contents).
         self._of: dict[int, tuple[types.CodeType, frozenset[int]]] = {}
@@ -45,8 +46,8 @@ class LineBreaks:
         if hit is not None:
             return hit[1]
         want = self.lines.get(code.co_filename)
-        if want is None and not os.path.isabs(code.co_filename):
-            want = self.lines.get(os.path.abspath(code.co_filename))
+        if want is None and code.co_filename[:1] != "<":  # python ./x.py: "/dir/./x.py"
+            want = self._real.get(os.path.realpath(code.co_filename))
         found = _NONE
         if want:
             found = frozenset(ln for _s, _e, ln in code.co_lines() if ln in want)
@@ -57,6 +58,9 @@ class LineBreaks:
         """Arm ``lines`` (empty: disarm). On the loop's thread. False: refused (the
         program traces itself)."""
         self.lines = lines
+        # The same files by their real paths: the program may be named another way
+        # (a relative or symlinked path, "./"), and compiled under that name.
+        self._real = {os.path.realpath(f): ls for f, ls in lines.items() if f[:1] != "<"}
         self._of.clear()
         if _MONITORING:
             return self._set_monitoring()

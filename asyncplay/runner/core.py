@@ -346,6 +346,9 @@ class SessionCore:
             return
         self.kill_reason = "stopped"
         self.stop_requested_at = self.now()
+        # A paused run would not see the SIGINT (asyncio.run's handler only cancels the
+        # main task, which cannot run while paused): the channel's end unpauses it first.
+        self.control.close()
         self.signal_program(signal.SIGINT)
 
     def fds(self) -> dict[int, str]:
