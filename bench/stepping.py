@@ -2,14 +2,17 @@
 
 A run the playground starts has the control channel: its runtime reads the control pipe on
 its helper thread and keeps the hook with the pause in it out of the way until a pause is
-asked for. This runs bench/tasks.py's program (20,000 tasks, 60,000 steps) and
-bench/prints.py's through ``RunSession`` exactly as the playground does (no pause asked),
-with this checkout ("after") and with the whole ``asyncplay`` package of ``--baseline``
-("before": the last commit before stepping; "before'" is the same again, the noise between
-two identical sides), interleaved round by round with plain Python;
-and, for scale, "armed": this checkout with a task breakpoint on a name no task has, so the
-gated hook runs every step but never pauses. ``--sandbox none``: the layers cost the same
-on both sides and only add noise. Wall and CPU (user + system of the driver and the run:
+asked for. This runs bench/tasks.py's program (20,000 tasks, 60,000 steps) and 100,000
+printed lines through ``RunSession`` exactly as the playground does (no pause asked):
+"after" is this checkout; "off" is this checkout with the session's control channel
+turned off (``SessionCore(control=False)``, as the headless command line has it: the child
+then starts nothing of stepping), so after/off is what stepping costs a run that is not
+stepped ("off'" is "off" once more: the noise between two identical sides); "before" is
+the whole ``asyncplay`` package of ``--baseline`` (the last commit before stepping, with
+whatever else has changed since); "armed" is this checkout with a task breakpoint on a
+name no task has, so the hook with the pause in it runs every step but never pauses.
+Interleaved round by round with plain Python, ``--sandbox none`` (the layers cost the same
+on every side and only add noise). Wall and CPU (user + system of the driver and the run:
 ``RUSAGE_CHILDREN``) and the run's own CPU (its processes only, which the driver reaped:
 the hot path), medians; the load average is printed at the start and the end.
 
@@ -51,6 +54,10 @@ from asyncplay.runner.spec import RunSpec
 
 async def main():
     kw = {}
+    if sys.argv[4] == "off":  # this checkout with no control channel: nothing of stepping
+        import functools
+        import asyncplay.runner.session as session_mod
+        session_mod.SessionCore = functools.partial(session_mod.SessionCore, control=False)
     if sys.argv[4] == "armed":
         from asyncplay.breakpoints import Breakpoints
         kw["breakpoints"] = Breakpoints(tasks=["no task has this name"])
@@ -102,15 +109,18 @@ def main() -> None:
         driver = Path(tmp) / "driver.py"
         driver.write_text(DRIVER)
         programs = {"20,000 tasks": TASKS, "100,000 printed lines": PRINTS}
+
+        def drive(root: Path | str, how: str = "-") -> object:
+            return lambda prog: [sys.executable, str(driver), str(root), prog, ns.python, how]
+
         sides = {
             "plain": lambda prog: [ns.python, prog],
-            "before": lambda prog: [sys.executable, str(driver), str(base), prog, ns.python, "-"],
-            # the same as "before" once more: how far two identical sides drift apart
-            "before'": lambda prog: [sys.executable, str(driver), str(base), prog, ns.python, "-"],
-            "after": lambda prog: [sys.executable, str(driver), str(ROOT), prog, ns.python, "-"],
-            "armed": lambda prog: [
-                *[sys.executable, str(driver), str(ROOT), prog, ns.python, "armed"]
-            ],
+            "before": drive(base),
+            "off": drive(ROOT, "off"),
+            # "off" once more: how far two identical sides drift apart
+            "off'": drive(ROOT, "off"),
+            "after": drive(ROOT),
+            "armed": drive(ROOT, "armed"),
         }
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for i, (name, text) in enumerate(programs.items()):
@@ -134,20 +144,20 @@ def main() -> None:
     )
     print(
         f"{'benchmark':22} {'side':7} {'wall':>8} {'CPU':>8} {'run CPU':>8} "
-        f"{'wall/before':>12} {'CPU/before':>11} {'run CPU/before':>15} {'run CPU/plain':>14}"
+        f"{'wall/off':>9} {'CPU/off':>8} {'run CPU/off':>12} {'run CPU/plain':>14}"
     )
     for name in programs:
         med = {
             side: tuple(statistics.median(r[k] for r in results[(name, side)]) for k in range(3))
             for side in sides
         }
-        bw, bc, br = med["before"]
+        bw, bc, br = med["off"]
         pr = med["plain"][2]
         for side, (w, c, r) in med.items():
             rel = (
                 ""
                 if side == "plain"
-                else f"{w / bw:11.2f}x {c / bc:10.2f}x {r / br:14.2f}x {r / pr:13.2f}x"
+                else f"{w / bw:8.2f}x {c / bc:7.2f}x {r / br:11.2f}x {r / pr:13.2f}x"
             )
             print(f"{name:22} {side:7} {w:7.3f}s {c:7.3f}s {r:7.3f}s {rel}")
 
