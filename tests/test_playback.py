@@ -18,6 +18,7 @@ from asyncplay.views.playback import (
     Playback,
     cuts,
     in_step_order,
+    next_line,
     next_words,
     status_words,
 )
@@ -221,6 +222,9 @@ def test_status_words_and_next() -> None:
         "playback >> 2x - step 3/5 - 0.04 s - next: w1 (work) at line 5"
     )
     assert next_words(pb.model, 2, "/elsewhere.py") == "w1 (work)"  # the line is not ours
+    assert next_line(pb.model, 2, "/p/x.py") == 5 and next_line(pb.model, 3, "/p/x.py") is None
+    pb.model.tasks[2].name = "\x1b[2Jevil"  # the program's text, never the terminal's
+    assert next_words(pb.model, 2, "/p/x.py").startswith(r"\e[2Jevil (work)")
     pb.seek(5)
     assert status_words(pb, None).endswith("step 5/5 - 1.04 s - end of the run")
 

@@ -31,6 +31,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from asyncplay.model import CHILD_CLOCK, RunModel, apply
+from asyncplay.views.text_cells import clean
 
 __all__ = [
     "EventLog",
@@ -40,6 +41,7 @@ __all__ = [
     "Snapshot",
     "cuts",
     "in_step_order",
+    "next_line",
     "next_words",
     "status_words",
 ]
@@ -388,18 +390,28 @@ class EventLog:
         self.cut = float(t) if isinstance(t, (int, float)) else 0.0
 
 
+def next_line(model: RunModel, task: int | None, program: str | None) -> int | None:
+    """The program's line where the task that runs next waits now (it resumes there);
+    None for a task yet to run its first step, or waiting in another file."""
+    info = model.tasks.get(task) if task is not None else None
+    if info is None or not info.steps or not info.wait_line:
+        return None
+    if program is not None and info.wait_file != program:
+        return None
+    return info.wait_line
+
+
 def next_words(model: RunModel, task: int | None, program: str | None) -> str:
     """``toaster-2 (toast) at line 6``: the task that runs next and where it waits (its
-    first step: no line yet); ``-`` when none does."""
+    first step: no line yet); ``-`` when none does. The program's names made safe for a
+    terminal."""
     info = model.tasks.get(task) if task is not None else None
     if info is None:
         return "-" if task is None else f"task {task}"
-    words = info.name
-    if info.coro not in ("", "?", info.name):
-        words += f" ({info.coro})"
-    if info.steps and info.wait_line and (program is None or info.wait_file == program):
-        words += f" at line {info.wait_line}"
-    return words
+    name, coro = clean(info.name) or "(no name)", clean(info.coro)
+    words = f"{name} ({coro})" if coro not in ("", "?", name) else name
+    line = next_line(model, task, program)
+    return f"{words} at line {line}" if line else words
 
 
 def status_words(
