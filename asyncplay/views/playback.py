@@ -355,8 +355,7 @@ class EventLog:
     Bounded like the model's output: the first :data:`LOG_STEPS` task steps and
     :data:`LOG_EVENTS` events (steps batches among them) are kept, and ``cut`` says when the rest was not (the
     playback then ends there; the run's final state is the live model's all the same).
-    ``steps`` batches are kept as tuples: they are never changed, and the collector
-    stops looking at tuples of plain values.
+    The events themselves are kept, not copies: nothing changes an event once folded.
     """
 
     def __init__(self, max_steps: int = LOG_STEPS, max_events: int = LOG_EVENTS) -> None:
@@ -378,7 +377,6 @@ class EventLog:
                 self._stop(ev, f"the first {self._max_steps:,} task steps")
                 return
             self.steps += len(steps)
-            ev = {**ev, "steps": tuple(map(tuple, steps))}
         elif len(self.events) >= self._max_events:
             self._stop(ev, f"the first {self._max_events:,} events")
             return
