@@ -216,7 +216,7 @@ async def test_p_in_the_timeline_and_leaving_for_another_file(tmp_path) -> None:
         await wait_for(pilot, lambda: not app.playback.active and app.model is None)
 
 
-async def test_an_edit_leaves_playback() -> None:
+async def test_an_edit_or_a_new_run_leaves_playback() -> None:
     app = replay_app(gather_run(), text="print(1)\n")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
@@ -225,6 +225,14 @@ async def test_an_edit_leaves_playback() -> None:
         await pilot.press("x")  # an edit: F5 must run the new text, not play the old run
         await wait_for(pilot, lambda: not app.playback.active and app.model.status == "ended")
         assert "left playback: the text changed" in app.status.plain
+        await wait_ended(pilot)
+        first = app.model
+        app.action_play_back()
+        await _at(pilot, app, 0)
+        app.start_run()  # a new run (as F11's check starts one): playback is over
+        await wait_for(pilot, lambda: not app.playback.active and app.model is not first)
+        await wait_ended(pilot)
+        assert app.model.steps == TOTAL and not app.status.plain.startswith("playback")
 
 
 async def test_escape_outside_playback_is_textual_own() -> None:
