@@ -848,3 +848,87 @@ def test_the_help_says_no_sandbox_applies():
     assert "a copy of what the program writes through sys.stdout and sys.stderr" in text
     bad = _attach("abc")
     assert bad.returncode == exits.USAGE and "process id" in bad.stderr
+
+
+OBJECTS = r"""
+import asyncio, json, time
+from asyncio import locks, queues
+INITS = [c.__dict__["__init__"] for c in (queues.Queue, locks.Lock, locks.Event)]
+KEPT = []
+
+def wrapped(o):
+    return sorted(n for n in ("put_nowait", "join", "acquire", "release", "wait", "set")
+                  if n in vars(o))
+
+async def main():
+    while True:
+        jobs = asyncio.Queue(maxsize=1)
+        guard = asyncio.Lock()
+        async with guard:
+            await jobs.put(1)
+            await asyncio.to_thread(time.sleep, 0.01)
+            jobs.get_nowait()
+        KEPT.extend([jobs, guard])  # every one made, those made while attached among them
+        print("tick", json.dumps({
+            "inits": [c.__dict__["__init__"] is i
+                      for c, i in zip((queues.Queue, locks.Lock, locks.Event), INITS)],
+            "wrapped": sorted({n for o in KEPT for n in wrapped(o)}),
+            "lines": sorted({type(q._putters).__name__ for q in KEPT[::2]})}), flush=True)
+        await asyncio.sleep(0.1)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("pyname", PYTHONS)
+def test_queues_locks_and_executor_jobs_made_while_attached_are_seen(tmp_path, pyname):
+    """Objects made after the attach are told as in a run (``primitive`` with the name its
+    line assigns, ``executor_job`` with the thread); at the detach asyncio's own
+    ``__init__``s come back and the objects made meanwhile lose their wrappers."""
+    script = tmp_path / "objs.py"
+    script.write_text(OBJECTS)
+    proc = subprocess.Popen(
+        [_python(pyname), str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def tick() -> dict:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("tick "), line + proc.stderr.read()  # type: ignore[union-attr]
+        return json.loads(line[5:])
+
+    try:
+        before = tick()
+        assert before == {"inits": [True] * 3, "wrapped": [], "lines": ["deque"]}
+        done = _attach("--json", "--timeout", "1", str(proc.pid))
+        assert done.returncode == 0, done.stderr
+        events = _events(done.stdout)
+        made = [e for e in events if e["event"] == "primitive"]
+        assert {(e["kind"], e["name"]) for e in made} == {("Queue", "jobs"), ("Lock", "guard")}
+        assert all(e["file"] == str(script) for e in made)
+        assert {e["line"] for e in made if e["kind"] == "Queue"} == {13}
+        states = [e for e in events if e["event"] == "primitive_state"]
+        assert any(e.get("puts", 0) >= 1 for e in states)
+        assert any(e["acquisitions"] >= 1 for e in states)
+        jobs = [e for e in events if e["event"] == "executor_job" and e["ended"] is not None]
+        assert jobs and jobs[0]["function"] == "time.sleep"
+        assert jobs[0]["thread"].startswith("asyncio_")
+        # after the detach: asyncio's own classes and objects again, every one of them
+        # (those made while attached had their wrappers: the ticks of then said so)
+        attached = {
+            "inits": [False, False, False],
+            "wrapped": ["acquire", "join", "put_nowait", "release"],
+            "lines": ["_WaitLine", "deque"],
+        }
+        deadline = time.monotonic() + 10
+        for want in (attached, before):  # the ticks of then (in the pipe), then after
+            state = tick()
+            while state != want:
+                assert time.monotonic() < deadline, f"never {want}: {state}"
+                state = tick()
+            assert state == want
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]

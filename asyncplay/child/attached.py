@@ -13,8 +13,10 @@ thread only appends to a buffer, so a slow attacher never blocks the program.
 
 Detaching (the attacher's ``D``, its socket closing because it died, the loop closing,
 the program exiting) turns the tracer off and puts back every attribute it replaced
-(``Tracer.uninstall``), sends what is left and a ``detached`` event, and ends the helper
-thread: the program keeps its own classes, streams, threads, fds and modules. Nothing
+(``Tracer.uninstall``), strips the per-object wrappers of the queues and locks made while
+attached (``primitives.strip``, on the loop's thread), sends what is left and a
+``detached`` event, and ends the helper thread: the program keeps its own classes,
+objects, streams, threads, fds and modules. Nothing
 here writes on the program's stdout or stderr; every failure goes to the attacher or nowhere.
 """
 
@@ -27,7 +29,7 @@ import sys
 import time
 
 from asyncplay import protocol
-from asyncplay.child import attached_output
+from asyncplay.child import attached_output, primitives
 from asyncplay.child.channel import Channel, hello
 from asyncplay.child.output import records_from_thread
 from asyncplay.child.slow_steps import Watchdog
@@ -176,6 +178,7 @@ class _Session:
             self.on = False
             self.reason = reason
             kept = self.tracer.uninstall()
+            self._strip_objects()
             atexit.unregister(self.at_exit)
             event: dict = {"event": "detached", "reason": reason}
             if kept:
@@ -193,6 +196,17 @@ class _Session:
             self.sock.close()
             self.tracer.tasks.clear()
             self.tracer.failed.clear()
+
+    def _strip_objects(self) -> None:
+        """The queues and locks made while attached get asyncio's own methods back, on the
+        loop's thread between two steps; a loop closed or gone keeps nothing to strip for."""
+        reg = getattr(self.tracer, "primitives", None)
+        if reg is None or not reg.live:
+            return
+        try:
+            self.loop.call_soon_threadsafe(primitives.strip, reg)
+        except RuntimeError:  # the loop is closed: its objects are done with
+            pass
 
     def at_exit(self) -> None:
         """The program is exiting while attached: its last records go now (the helper

@@ -21,11 +21,12 @@ import _thread
 import collections
 import sys
 import time
+import weakref
 
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
 
-__all__ = ["KINDS", "install", "send_states"]
+__all__ = ["KINDS", "install", "send_states", "strip"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class _Stats:
         "id", "kind", "puts", "gets", "size", "peak", "samples", "last_sample",
         "put_wait", "get_wait", "joiners", "max_joiners", "acquisitions", "holders",
         "waiters", "max_waiters", "longest_wait", "held", "set_since", "total_waited",
-        "items", "sent", "longest_hold",
+        "items", "sent", "longest_hold", "ref",
     )  # fmt: skip
 
     def __init__(self, sid: int, kind: str) -> None:
@@ -76,6 +77,7 @@ class _Stats:
         self.items: Any = ()  # a queue's own container (its size is its length)
         self.sent: tuple = ()  # the figures last sent (see send_states)
         self.longest_hold = 0.0  # the longest one hold, released
+        self.ref: Any = None  # a weak reference to the object (``strip``)
 
 
 class _Registry:
@@ -141,6 +143,10 @@ def _created(reg: _Registry, obj: Any, frame: Any) -> None:
     st = _Stats(reg.next_id, kind)
     reg.next_id += 1
     reg.live.append(st)
+    try:
+        st.ref = weakref.ref(obj)
+    except TypeError:  # a program's subclass with __slots__ and no __weakref__
+        st.ref = None
     code = frame.f_code
     event: dict = {
         "event": "primitive",
@@ -548,3 +554,32 @@ def send_states(reg: _Registry) -> None:
 
 def _tid(rec: Any) -> int | None:
     return rec.tid if rec is not None else None
+
+
+#: What the per-object wrappers set on an object (``strip`` takes them off).
+_WRAPPERS = ("put_nowait", "join", "acquire", "release", "wait", "set", "clear")
+
+
+def strip(reg: _Registry) -> None:
+    """Take every per-object wrapper off the objects traced so far: each runs asyncio's
+    own methods again, its wait lines plain deques (the waiting futures kept, in order).
+    For ``asyncplay attach``'s detach, on the loop's thread between two steps (a wait line
+    swapped while a put() appends to it would lose the putter): the program is left with
+    its objects as asyncio made them."""
+    for st in reg.live:
+        obj = st.ref() if st.ref is not None else None
+        if obj is None:
+            continue
+        try:
+            own = vars(obj)
+            for name in _WRAPPERS:
+                fn = own.get(name)
+                if fn is not None and getattr(fn, "__module__", None) == __name__:
+                    del own[name]
+            for name in ("_putters", "_getters"):
+                line = own.get(name)
+                if type(line) is _WaitLine:
+                    own[name] = collections.deque(line)
+        except Exception as exc:  # the tracer must never break the program
+            report_failure(reg.tracer, "primitive strip", exc)
+    reg.live.clear()

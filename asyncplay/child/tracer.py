@@ -558,10 +558,12 @@ class Tracer:
         cut_off.install_cut_off_check(self, runners, tasks)
         task_creation.install_set_name(self, tasks)
         virtual_clock.install_wrap_future(self, asyncio_mod)
-        if attached:  # (queues, locks and executor jobs are per object: not undoable)
-            return
-        primitives.install(self, asyncio_mod)  # queues, locks...: per object, never per step
+        # Queues, locks...: per object, never per step (attached: those made from now on;
+        # the attach's detach strips their per-object wrappers, ``primitives.strip``).
+        primitives.install(self, asyncio_mod)
         executor_jobs.install(self, loop_cls)
+        if attached:
+            return
         if self.clock == "virtual" or self.speed != 1.0:
             virtual_clock.install_loop_time(self, loop_cls)
         os.register_at_fork(after_in_child=self._forked)
