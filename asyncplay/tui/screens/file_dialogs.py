@@ -50,6 +50,18 @@ def tilde(path: Path) -> str:
     return text
 
 
+def _common_prefix(names: list[str]) -> str:
+    """The characters every name starts with (``os.path.commonprefix``, deprecated in
+    3.15, without the path meaning it never had)."""
+    if not names:
+        return ""
+    low, high = min(names), max(names)
+    n = 0
+    while n < len(low) and low[n] == high[n]:
+        n += 1
+    return low[:n]
+
+
 def _split(value: str, base: Path) -> tuple[Path, str, str]:
     """(folder to list, the typed folder part, the name prefix) of a path field's value."""
     head, _sep, prefix = value.rpartition(os.sep)
@@ -224,7 +236,7 @@ class OpenFileScreen(ModalScreen[Path | None]):
         elif len(candidates) == 1:
             choice = candidates[0]
         else:
-            common = os.path.commonprefix(candidates) if candidates else ""
+            common = _common_prefix(candidates)
             if len(common) > len(prefix):
                 self._set_value(typed_dir + common)
             return
