@@ -67,6 +67,23 @@ def test_an_asyncio_program_loads_no_process_pool_machinery(tmp_path) -> None:
     )
 
 
+def test_a_program_without_asyncio_gets_no_heavy_module_from_the_runtime(tmp_path) -> None:
+    """The runtime's start-up is paid by every run, a hello world's included: beyond what
+    plain python loads, it adds only asyncplay's own modules and a few small ones, none
+    of these (each was once loaded at start-up, 1-10 ms apiece)."""
+    heavy = {
+        "threading", "collections", "signal", "enum", "re", "json", "typing", "inspect",
+        "dis", "functools", "multiprocessing", "concurrent.futures", "subprocess",
+        "socket", "selectors", "tokenize", "ast", "pickle", "platform",
+    }  # fmt: skip
+    (tmp_path / "p.py").write_text("import sys\nprint(' '.join(sorted(sys.modules)))\n")
+    ours = asyncplay("run", "--quiet", "--sandbox", "none", "p.py", cwd=tmp_path)
+    theirs = plain(sys.executable, "p.py", cwd=tmp_path)
+    added = set(ours.stdout.decode().split()) - set(theirs.stdout.decode().split())
+    assert "asyncplay.child.boot" in added  # (the runtime did start)
+    assert not added & heavy, sorted(added & heavy)
+
+
 def test_unbuffered_stdout_keeps_byte_order_with_os_write(tmp_path) -> None:
     _same_as_plain(
         tmp_path,

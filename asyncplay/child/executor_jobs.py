@@ -11,9 +11,7 @@ task that awaits it.
 
 from __future__ import annotations
 
-import functools
 import sys
-import threading
 import time
 import weakref
 
@@ -46,6 +44,8 @@ class _Job:
 def function_name(func: Any) -> str:
     """What the program passed: ``to_thread``'s ``partial(Context.run, f, ...)`` and
     plain partials unwrapped; ``time.sleep``, or ``blocking_io`` for the program's own."""
+    import functools  # (here and in install: a program without asyncio loads neither)
+
     for _ in range(8):
         if not isinstance(func, functools.partial):
             break
@@ -67,6 +67,8 @@ def function_name(func: Any) -> str:
 
 
 def install(tracer: Any, loop_cls: type) -> None:
+    import threading  # (asyncio has loaded it by now)
+
     orig = loop_cls.run_in_executor
     changed: list[_Job] = []  # appended from worker threads (atomic), taken at a flush
     # id(executor) -> (a weak reference to it, its label): a pool kept alive here would

@@ -18,10 +18,13 @@ queue-heavy program pays a few attribute updates per put/get, not a record.
 from __future__ import annotations
 
 import _thread
-import collections
 import sys
 import time
 import weakref
+
+# collections' deque, from its C module: collections itself (keyword, operator, reprlib)
+# would be loaded into every program, with asyncio or without
+from _collections import deque
 
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
@@ -277,7 +280,7 @@ async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = No
 # ---- the wrappers, per object --------------------------------------------------------------
 
 
-class _WaitLine(collections.deque):
+class _WaitLine(deque):
     """A traced queue's ``_putters`` / ``_getters``: asyncio appends a future only when a
     task is about to block on a full / empty queue, and takes it out (``popleft`` when it
     wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
