@@ -582,7 +582,7 @@ def strip(reg: _Registry) -> None:
             for name in ("_putters", "_getters"):
                 line = own.get(name)
                 if type(line) is _WaitLine:
-                    own[name] = collections.deque(line)
+                    own[name] = deque(line)
         except Exception as exc:  # the tracer must never break the program
             report_failure(reg.tracer, "primitive strip", exc)
     reg.live.clear()
