@@ -11,6 +11,7 @@ with a line breakpoint in it; the rest on this Python.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -482,3 +483,45 @@ async def test_a_line_breakpoint_finds_its_file_by_another_name(tmp_path: Path) 
         s.resume()
         end = await d.end()
     assert end["exit_code"] == 0 and d.model.output[-1].text == "main ends"
+
+
+SELF_TRACED = """\
+import asyncio
+import sys
+
+
+def tracer(frame, event, arg):
+    return None
+
+
+sys.settrace(tracer)
+
+
+async def main():
+    print("one")
+    print("two")
+
+
+asyncio.run(main())
+"""
+
+
+async def test_a_program_that_traces_itself_keeps_its_tracer(tmp_path: Path) -> None:
+    """3.10-3.11 arm line breakpoints with sys.settrace: a program holding it already keeps
+    it, and is told once (3.12+ use a sys.monitoring tool of their own and pause)."""
+    path = str(tmp_path / "t.py")
+    spec = RunSpec(
+        source=SELF_TRACED, path=path, cwd=str(tmp_path), breakpoints=Breakpoints([(path, 14)])
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        got = (await d.until("a pause or the end", lambda e: e["event"] in ("paused", "run_end")))[
+            -1
+        ]
+        if got["event"] == "paused":
+            assert sys.version_info >= (3, 12) and got["at_line"] == 14
+            s.resume()
+            got = await d.end()
+    assert got["exit_code"] == 0 and [o.text for o in d.model.output] == ["one", "two"]
+    refused = [w for w in d.model.warnings if w["kind"] == "breakpoints_refused"]
+    assert len(refused) == (0 if sys.version_info >= (3, 12) else 1), d.model.warnings
