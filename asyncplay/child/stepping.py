@@ -281,7 +281,15 @@ class Stepper:
         self.arm()
 
     def gate(self, handle: Any, rec: Any, task: Any) -> None:
-        """Before a task step (the gated hook only, on the loop's thread)."""
+        """Before a task step (the gated hook only, on the loop's thread). A failure of
+        the runtime's own is told once and ends stepping, never the program."""
+        try:
+            self._gate(handle, rec, task)
+        except Exception as exc:
+            report_failure(self.tracer, "stepping", exc)
+            self.give_up()
+
+    def _gate(self, handle: Any, rec: Any, task: Any) -> None:
         if self.t0_due:
             self.t0_due = False
             self.hook_globals["_t0"] = self.tracer.t0
@@ -315,10 +323,13 @@ class Stepper:
         rec = tracer.current
         if rec is None or self.reader.gone or _thread.get_ident() != self.loop_thread:
             return  # not in a task step of the loop's thread
-        tracer.flush()  # what the step printed so far, before the pause
         tracer.current = None  # the watchdog must not see a step held by the pause
         try:
+            tracer.flush_output(rec)  # what the step printed so far, before the pause
             self.pause("line", rec, rec.tref(), at=(file, line))
+        except Exception as exc:  # (a trace callback's exception would be the program's)
+            report_failure(tracer, "stepping", exc)
+            self.give_up()
         finally:
             tracer.current = rec
 
