@@ -106,19 +106,20 @@ async def main():
 asyncio.run(main())
 """
 DONE_LINE = 8  # print(f"{name} done"): a line breakpoint
-# (reason, next task, where it resumes, what that step then prints), in order. A step
-# that runs into the line breakpoint prints nothing before it: the pause at the line
-# comes next, and a step from there finishes that step.
+# (reason, next task, where it resumes, the ready queue after it, what that step then
+# prints), in order; 0 in the queue is a callback that is not a task step (here gather's,
+# told that beta is done). A step that runs into the line breakpoint prints nothing
+# before it: the pause at the line comes next, and a step from there finishes that step.
 EXPECTED = [
-    ("start", "Task-1", 12, ["main begins"]),
-    ("step", "alpha", 5, ["alpha 0"]),
-    ("step", "beta", 5, ["beta 0"]),
-    ("step", "alpha", 7, ["alpha 1"]),
-    ("step", "beta", 7, []),
-    ("line", "beta", DONE_LINE, ["beta done"]),
-    ("step", "alpha", 7, []),
-    ("line", "alpha", DONE_LINE, ["alpha done"]),
-    ("step", "Task-1", 15, ["main ends"]),
+    ("start", "Task-1", 12, [], ["main begins"]),
+    ("step", "alpha", 5, ["beta"], ["alpha 0"]),
+    ("step", "beta", 5, ["alpha"], ["beta 0"]),
+    ("step", "alpha", 7, ["beta"], ["alpha 1"]),
+    ("step", "beta", 7, ["alpha"], []),
+    ("line", "beta", DONE_LINE, ["alpha"], ["beta done"]),
+    ("step", "alpha", 7, [0], []),
+    ("line", "alpha", DONE_LINE, [0], ["alpha done"]),
+    ("step", "Task-1", 15, [], ["main ends"]),
 ]
 
 
@@ -141,9 +142,11 @@ async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
     async with await RunSession.start(spec) as s:
         d = Driver(s)
         pause = await d.paused()
-        for i, (reason, name, line, printed) in enumerate(EXPECTED):
+        for i, (reason, name, line, ready, printed) in enumerate(EXPECTED):
             assert pause["reason"] == reason, (i, pause)
             assert d.name(pause["next"]) == name, (i, pause)
+            assert [d.name(r) if r else 0 for r in pause["ready"]] == ready, (i, pause)
+            assert pause["timers"] == [], (i, pause)
             assert (pause["file"], pause["line"]) == (path, line), (i, pause)
             assert pause["at_line"] == (DONE_LINE if reason == "line" else None)
             assert d.model.pause is not None and d.model.pause.next == pause["next"]
