@@ -170,11 +170,13 @@ async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
     assert not [w for w in m.warnings if w["kind"] == "slow_step"], m.warnings
     assert not [e for e in d.events if e["event"] == "step_open"]
     assert not m.errors
-    # Paused time is not on the run's clock: the steps span far less than the pauses.
-    user = [t for t in m.tasks.values() if not t.internal]
-    first = min(t.first_step for t in user if t.first_step is not None)
-    last = max(t.ended for t in user if t.ended is not None)
-    assert last - first < m.paused_total / 2, (first, last, m.paused_total)
+    # Paused time is not on the run's clock: across each pause the clock barely moved,
+    # however long the pause (the watched ones lasted QUIET seconds at least).
+    marks = [e for e in d.events if e["event"] in ("paused", "resumed")]
+    pairs = list(zip(marks[::2], marks[1::2], strict=True))
+    assert len(pairs) == len(EXPECTED) and all(r["event"] == "resumed" for _p, r in pairs)
+    assert sorted(r["paused"] for _p, r in pairs)[-2] >= QUIET, pairs
+    assert all(r["t"] - p["t"] < 0.15 for p, r in pairs), pairs
 
 
 TICKER = """\
@@ -213,7 +215,8 @@ async def test_pause_a_running_run_a_task_breakpoint_then_continue(tmp_path: Pat
         timers = pause["timers"]
         assert timers and [t[0] for t in timers] == sorted(t[0] for t in timers)
         woken = {d.name(t[1]): t[2] for t in timers if t[1] is not None}
-        assert woken.get("beat") == "sleep(0.3)", timers
+        if d.name(pause["next"]) != "beat":  # (beat's own timer is gone once it is due)
+            assert woken.get("beat") == "sleep(0.3)", timers
         await d.quiet(3.2)  # past --timeout 3: not counted while paused
         s.set_breakpoints(Breakpoints(tasks=["beat"]))
         s.resume()
@@ -272,7 +275,7 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
         assert d.name(pause["next"]) == "Task-2" and [t[2] for t in pause["timers"]] == [
             "sleep(0.1)"
         ]
-        await d.quiet(0.6)  # b's timer comes due meanwhile (the real clock)
+        await d.quiet(1.0)  # b's timer comes due meanwhile (the real clock)
         s.resume()
         end = await d.end()
     assert end["exit_code"] == 0
@@ -280,9 +283,9 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
     looped = float(line.split()[2])
     assert line.endswith("order ['a', 'b']"), line
     if clock == "virtual":
-        assert looped < 0.3, line  # no program time passed while paused: 0.1 s of sleeps
+        assert looped < 0.6, line  # no program time passed while paused: 0.1 s of sleeps
     else:
-        assert looped >= 0.6, line  # the timers came due while paused and ran in order
+        assert looped >= 1.0, line  # the timers came due while paused and ran in order
 
 
 STACK = """\
