@@ -170,13 +170,13 @@ async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
     assert not [w for w in m.warnings if w["kind"] == "slow_step"], m.warnings
     assert not [e for e in d.events if e["event"] == "step_open"]
     assert not m.errors
-    # Paused time is not on the run's clock: across each pause the clock barely moved,
-    # however long the pause (the watched ones lasted QUIET seconds at least).
+    # Paused time is not on the run's clock: across each pause it stood still, however
+    # long the pause (the watched ones lasted QUIET seconds at least).
     marks = [e for e in d.events if e["event"] in ("paused", "resumed")]
     pairs = list(zip(marks[::2], marks[1::2], strict=True))
     assert len(pairs) == len(EXPECTED) and all(r["event"] == "resumed" for _p, r in pairs)
     assert sorted(r["paused"] for _p, r in pairs)[-2] >= QUIET, pairs
-    assert all(r["t"] - p["t"] < 0.15 for p, r in pairs), pairs
+    assert all(abs(r["t"] - p["t"]) < 1e-6 for p, r in pairs), pairs
 
 
 TICKER = """\
@@ -250,7 +250,7 @@ async def main():
     loop = asyncio.get_running_loop()
     t = loop.time()
     await asyncio.sleep(0)
-    await asyncio.gather(sleeper("a", 0.05), sleeper("b", 0.1))
+    await asyncio.gather(sleeper("a", 0.05), sleeper("b", 0.5))
     print(f"loop time {loop.time() - t:.2f} order {order}")
 
 
@@ -273,7 +273,7 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
             s.step()
         pause = await d.paused()  # before a's wake-up: b's timer is pending
         assert d.name(pause["next"]) == "Task-2" and [t[2] for t in pause["timers"]] == [
-            "sleep(0.1)"
+            "sleep(0.5)"
         ]
         await d.quiet(1.0)  # b's timer comes due meanwhile (the real clock)
         s.resume()
@@ -283,7 +283,7 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
     looped = float(line.split()[2])
     assert line.endswith("order ['a', 'b']"), line
     if clock == "virtual":
-        assert looped < 0.6, line  # no program time passed while paused: 0.1 s of sleeps
+        assert looped < 0.9, line  # no program time passed while paused: 0.5 s of sleeps
     else:
         assert looped >= 1.0, line  # the timers came due while paused and ran in order
 
@@ -397,8 +397,7 @@ async def test_a_program_that_takes_the_control_pipe_only_runs_on_unpaused(
         end = (await d.until("a pause or the end", lambda e: e["event"] in ("paused", "run_end")))[
             -1
         ]
-        if end["event"] == "paused":  # the thief reads what the session sends
-            s.step()
+        if end["event"] == "paused":  # the thief may read what the session sends
             s.resume()
             end = await d.end()
     assert end["reason"] == "exited" and end["exit_code"] == 0, end

@@ -354,8 +354,9 @@ class Stepper:
             except Exception as exc:  # the tracer must never break the program
                 report_failure(tracer, "pause record", exc)
                 record = paused_record(tracer, reason, rec, None, None, at)
-            tracer.send_json(record, now=True)
             began = time.perf_counter()
+            record["t"] = began - tracer.t0  # (its resumed record gets the same time)
+            tracer.send_json(record, now=True)
             how = "continue"
             how = self._wait()
         except BaseException:  # ^C or a stop while paused: the run is ending, never pause
@@ -365,7 +366,8 @@ class Stepper:
             self.paused = False
             self.lock.release()
             if how is not None:  # (None: no pause was told)
-                self._resumed(time.perf_counter() - began, how, inside=at is not None)
+                now = time.perf_counter()
+                self._resumed(now - began, how, at is not None, now)
         self.arm()
 
     def _wait(self) -> str:
@@ -379,8 +381,9 @@ class Stepper:
                 self.apply(cmd)
         return self.how or "continue"
 
-    def _resumed(self, paused: float, how: str, inside: bool) -> None:
-        """Take the paused time off the run's clock (and the step's, when inside one)."""
+    def _resumed(self, paused: float, how: str, inside: bool, now: float) -> None:
+        """Take the paused time off the run's clock (and the step's, when inside one):
+        the ``resumed`` record has its ``paused`` record's time."""
         tracer = self.tracer
         g = self.hook_globals
         if tracer.clock == "virtual":
@@ -396,7 +399,13 @@ class Stepper:
         else:
             g["_t0"] = tracer.t0
         tracer.send_json(
-            {"event": "resumed", "how": how, "paused": min(paused, protocol.MAX_TIME)}, now=True
+            {
+                "event": "resumed",
+                "t": max(0.0, now - tracer.t0),
+                "how": how,
+                "paused": min(paused, protocol.MAX_TIME),
+            },
+            now=True,
         )
 
     def forked(self) -> None:
