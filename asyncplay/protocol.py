@@ -32,7 +32,6 @@ __all__ = [
     "pack_control",
     "control_problem",
     "pause_problem",
-    "stepping_problem",
     "time_ok",
 ]
 
@@ -425,15 +424,6 @@ def pause_problem(obj: dict) -> str | None:
         if type(what) is not str or len(what) > MAX_PAUSE_TEXT:
             return "a timer's text"
     return None
-
-
-def stepping_problem(obj: dict) -> str | None:
-    """What is wrong with a ``paused`` or ``resumed`` event from anywhere (a recording
-    too): its field types, then ``pause_problem``; or None."""
-    for key, types_ in _JSON_FIELDS[obj["event"]].items():
-        if type(obj.get(key)) not in types_:
-            return f"a bad {key!r}"
-    return pause_problem(obj)
 
 
 def pack_control(obj: dict) -> bytes:

@@ -246,20 +246,6 @@ good_json = st.one_of(
     st.fixed_dictionaries({"event": st.just("stdin"), "t": good_times,
                            "waiting": st.booleans(), "task": st.none() | tids}),
     st.fixed_dictionaries(
-        {"event": st.just("paused"), "t": good_times,
-         "reason": st.sampled_from(sorted(protocol.PAUSE_REASONS)), "next": st.none() | tids,
-         "file": st.none() | texts, "line": st.none() | lines,
-         "ready": st.lists(st.just(0) | tids, max_size=4),
-         "timers": st.lists(st.tuples(good_times, st.none() | tids, texts).map(list),
-                            max_size=3),
-         "at_line": st.none() | lines},
-    ),
-    st.fixed_dictionaries(
-        {"event": st.just("resumed"), "t": good_times,
-         "how": st.sampled_from(sorted(protocol.RESUME_HOWS))},
-        optional={"paused": good_times},
-    ),
-    st.fixed_dictionaries(
         {"event": st.just("uncaught"), "t": good_times,
          "kind": st.sampled_from(["memory", "process", "file_size", "network", "x"]),
          "exc_type": texts, "errno": st.none() | st.integers(0, 200), "bare": st.booleans(),

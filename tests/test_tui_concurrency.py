@@ -273,7 +273,7 @@ async def test_shift_f1_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> N
         stuck = next(t for t in app.model.tasks.values() if t.name == "stuck")
         await pilot.press("f4")
         app.timeline.select_task(stuck.id)
-        await pilot.press("f13")  # xterm's Shift+F1, as Textual 8.2 reads it
+        await pilot.press("shift+f1")
         await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel", app.screen.explanation
@@ -286,7 +286,7 @@ async def test_shift_f1_on_a_cancelled_task_says_who_cancelled_it(tmp_path) -> N
         assert not isinstance(app.screen, ExplainScreen)  # the editor's line has no warning
         await pilot.press("escape")
         app.set_focus(app.tasks)
-        await pilot.press("f13")
+        await pilot.press("shift+f1")
         await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen))
         assert isinstance(app.screen, ExplainScreen)
         assert app.screen.explanation.kind == "cancel:cancel"

@@ -38,6 +38,7 @@ from asyncplay.tui.panes.objects import ObjectsPane
 from asyncplay.tui.panes.output import OutputPane
 from asyncplay.tui.panes.status_bar import StatusBar
 from asyncplay.tui.panes.stdin_box import StdinBox
+from asyncplay.tui.panes.stepping_panel import SteppingPanel
 from asyncplay.tui.panes.task_table import COLUMN_HELP, TaskTable
 from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline import TimelinePane
@@ -143,6 +144,7 @@ class AsyncplayApp(
             with Vertical(id="editor-box"):
                 yield editor
                 yield FindBar(editor, id="find")
+                yield SteppingPanel(id="stepping")
             # A lesson or an exercise opens on its text (the Lesson or Exercise view): set
             # here, not after mount, where the tabs' own first activation (Output) would
             # come after it.
@@ -197,6 +199,10 @@ class AsyncplayApp(
     @property
     def objects(self) -> ObjectsPane:
         return self.query_one("#objects", ObjectsPane)
+
+    @property
+    def stepping_panel(self) -> SteppingPanel:
+        return self.query_one("#stepping", SteppingPanel)
 
     @property
     def status(self) -> StatusBar:
@@ -348,6 +354,11 @@ class AsyncplayApp(
         if isinstance(focused, TaskView):
             self._task_breakpoint(focused.task_under_cursor)
             return
+        # In the editor's queue: after the cursor keys typed before it (a priority key
+        # runs at once, ahead of the editor's pending keys).
+        self.editor.call_later(self._line_breakpoint)
+
+    def _line_breakpoint(self) -> None:
         line = self.editor.cursor_location[0] + 1
         on = self.toggle_line_breakpoint(self.run_path(), line)
         self.say(f"breakpoint at line {line}" if on else f"no breakpoint at line {line} now")

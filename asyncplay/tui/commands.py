@@ -27,16 +27,14 @@ class Command(NamedTuple):
     title: str | None = None  # the palette's title; None: not in the palette
     help: str = ""  # the palette's line under the title (the keys are added to it)
     show: bool = True  # shown in the footer
-    # Other names a terminal gives the same key, bound too but never shown: Textual 8.2
-    # reads xterm's Shift+F1..F12 (ESC [1;2P, ESC [21;2~ ...) as F13..F24.
-    aliases: str = ""
 
 
 # Priority: the editor's own keys must not shadow these (TextArea binds F6 and F7).
 # Every key checked against TextArea's and Input's bindings in Textual 8.2: ctrl+c copies a
 # selection, else stops the run as in a terminal (action_interrupt); no alt chords (they
 # arrive split over slow links). Every F key is taken and TextArea/Input bind ctrl+e, so
-# explain is Shift+F1 ("help on this"; it stays ``e`` in the timeline). The order is the
+# explain is Shift+F1 ("help on this"; xterm, VTE and tmux send ESC [1;2P, which Textual
+# reads as shift+f1; it stays ``e`` in the timeline). The order is the
 # help screen's.
 COMMANDS: tuple[Command, ...] = (
     Command("run", "f5,ctrl+r,ctrl+j", "Run", "Run", "Run the editor's text"),
@@ -75,7 +73,6 @@ COMMANDS: tuple[Command, ...] = (
         "Explain a warning",
         "Why it happened and the usual fix",
         show=False,
-        aliases="f13",
     ),
     Command(
         "toggle_breakpoint",
@@ -128,7 +125,7 @@ COMMANDS: tuple[Command, ...] = (
         show=False,
     ),
     Command("find_next", "f3", "Find next", show=False),
-    Command("find_previous", "shift+f3", "Find previous", show=False, aliases="f15"),
+    Command("find_previous", "shift+f3", "Find previous", show=False),
     Command("next_pane", "ctrl+n", "Next pane", "Next pane", "Move the focus", show=False),
     Command("focus_stdin", "ctrl+l", "Type to stdin", show=False),
     Command("interrupt", "ctrl+c", "Stop", show=False),
@@ -200,18 +197,13 @@ def key_words(keys: str) -> str:
 
 
 def bindings(commands: tuple[Command, ...] | None = None) -> list[Binding]:
-    """The app's ``BINDINGS``: every row with keys, all priority (see above); a row's
-    aliases in a binding of their own, without words (the help and footer skip it)."""
+    """The app's ``BINDINGS``: every row with keys, all priority (see above)."""
     commands = COMMANDS if commands is None else commands
-    out = [
+    return [
         Binding(c.keys, c.action, c.description, show=c.show, priority=True)
         for c in commands
         if c.keys is not None
     ]
-    out += [
-        Binding(c.aliases, c.action, "", show=False, priority=True) for c in commands if c.aliases
-    ]
-    return out
 
 
 def palette(

@@ -24,6 +24,7 @@ from textual.app import ScreenStackError
 from textual.css.query import NoMatches
 
 from asyncplay import storage
+from asyncplay.breakpoints import Breakpoints
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.buffers import origin_label
@@ -33,6 +34,7 @@ from asyncplay.tui.panes.status_bar import status_line
 from asyncplay.views.checks import stuck_deadlock
 from asyncplay.views.gutter_marks import RunMarks
 from asyncplay.views.playback import EventLog
+from asyncplay.views.stepping import pause_forms
 from asyncplay.views.text_cells import clean
 
 if TYPE_CHECKING:
@@ -79,6 +81,15 @@ class Session(Protocol):
 
     def close_stdin(self) -> None: ...
 
+    # Stepping (``docs/protocol.md``'s control channel): no-ops after the run ended.
+    def pause(self) -> None: ...
+
+    def step(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def set_breakpoints(self, bp: Breakpoints) -> None: ...
+
 
 SessionFactory = Callable[[RunSpec], Awaitable[Session]]
 
@@ -116,6 +127,8 @@ class RunControl:
         self.stopping = False
         self.marks: RunMarks | None = None
         self.run_log: EventLog | None = None  # the run's events, to play it back
+        self._run_marks: dict[int, set[str]] = {}  # the run's own marks, last computed
+        self._marks_shown: tuple = ()  # what the gutter shows now (skip when unchanged)
         self._folder: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._stop_task: asyncio.Task[dict] | None = None
@@ -178,6 +191,7 @@ class RunControl:
                 self.stopping,
                 width=self.status.content_region.width or None,
                 urgent=self._note_until > self.clock(),
+                paused=pause_forms(self.model, self.program) if self.marks is not None else None,
             )
         )
 
@@ -239,6 +253,9 @@ class RunControl:
             return m.now
         wall = self.clock()
         seen = (m.now, m.protocol is not None)
+        if m.pause is not None:  # paused: the program's clock stands still (the child's too)
+            self._now_seen, self._now_seen_at = seen, wall
+            return m.now
         if seen != self._now_seen:
             self._now_seen, self._now_seen_at = seen, wall
         speed = m.speed if m.protocol is not None else self.settings.speed
@@ -267,13 +284,24 @@ class RunControl:
         self._tick()
 
     def _sync_marks(self) -> None:
-        """The editor's gutter: task creation lines, the selected task, errors, warnings."""
+        """The editor's gutter: task creation lines, the selected task, errors, warnings,
+        and stepping's (breakpoints, the next task's line)."""
         if self.marks is None:
-            self.editor.set_marks({})
+            if self._run_marks:
+                self._run_marks = {}
+        else:
+            marks = self.marks.update(self.selected_task)
+            if marks is not None:
+                self._run_marks = marks
+        stepping = self.stepping_marks()  # type: ignore[attr-defined]
+        key = (id(self._run_marks), tuple(sorted(stepping.items())))
+        if key == self._marks_shown:
             return
-        marks = self.marks.update(self.selected_task)
-        if marks is not None:
-            self.editor.set_marks(marks)
+        self._marks_shown = key
+        merged = {line: set(kinds) for line, kinds in self._run_marks.items()}
+        for line, kind in stepping.items():
+            merged.setdefault(line, set()).add(kind)
+        self.editor.set_marks(merged)
 
     # ---- running ------------------------------------------------------------------------
 

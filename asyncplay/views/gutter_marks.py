@@ -24,6 +24,8 @@ CREATED = "created"
 WARNING = "warning"
 ERROR = "error"
 SELECTED = "selected"
+BREAKPOINT = "breakpoint"
+NEXT = "next"
 
 #: The gutter's marks, weakest first (a line with several shows the last that applies):
 #: (kind, glyph, Rich style, meaning). The editor draws from it; the help's legend too.
@@ -32,6 +34,8 @@ GUTTER: tuple[tuple[str, str, str, str], ...] = (
     (WARNING, "!", "bold black on yellow", "a warning (Shift+F1 or a click explains it)"),
     (ERROR, "x", "bold red", "an exception was raised here"),
     (SELECTED, ">", "bold cyan", "the selected task is here"),
+    (BREAKPOINT, "●", "bold red", "a breakpoint (Ctrl+B): a run pauses when a task gets here"),
+    (NEXT, "▶", "bold black on yellow", "paused: the next task resumes at this line"),
 )
 # Warnings about one task that are marked at the task's line when they name none.
 _TASK_KINDS = frozenset({"cut_off", "destroyed_pending", "exception_never_retrieved"})

@@ -17,14 +17,7 @@ from typing import IO
 import asyncplay
 from asyncplay import exits
 from asyncplay.outfile import open_output_file
-from asyncplay.protocol import (
-    PROTOCOL_VERSION,
-    NumberError,
-    loads,
-    number_problem,
-    stepping_problem,
-    time_ok,
-)
+from asyncplay.protocol import PROTOCOL_VERSION, NumberError, loads, number_problem, time_ok
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks
@@ -81,10 +74,6 @@ def check(ev: dict) -> str | None:
         return None
     if "duration" in ev and not time_ok(ev["duration"]):
         return "a duration out of range"
-    if ev["event"] in ("paused", "resumed"):  # (stepping: the decoder's own checks)
-        problem = stepping_problem(ev)
-        if problem is not None:
-            return problem
     return number_problem(ev)
 
 

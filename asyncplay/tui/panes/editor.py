@@ -22,6 +22,8 @@ _MARK_ORDER = tuple(kind for kind, _glyph, _style, _meaning in GUTTER)
 _MARK_GLYPH = {kind: (glyph, Style.parse(style)) for kind, glyph, style, _meaning in GUTTER}
 
 INDENT = 4
+#: The line the next task resumes at while a run is paused, over the syntax colours.
+PAUSED_LINE = Style(bgcolor="#5f5f00")
 _OPENERS = ("(", "[", "{", ":")
 
 
@@ -78,6 +80,7 @@ class CodeEditor(TextArea, inherit_bindings=False):
         self.indent_type = "spaces"
         self.marks: dict[int, str] = {}  # 0-based line -> strongest mark kind
         self.mark_kinds: dict[int, frozenset[str]] = {}  # 0-based line -> all its kinds
+        self.paused_line: int | None = None  # 0-based: highlighted while a run is paused
         self.highlighter = PygmentsHighlighter(self)
 
     def on_mount(self) -> None:
@@ -123,6 +126,12 @@ class CodeEditor(TextArea, inherit_bindings=False):
             self.marks = flat
             self.refresh()
 
+    def set_paused_line(self, line: int | None) -> None:
+        """Highlight ``line`` (0-based; None: none), where the next task resumes."""
+        if line != self.paused_line:
+            self.paused_line = line
+            self.refresh()
+
     def on_click(self, event: events.Click) -> None:
         """A click on a marked line's gutter says so (the app explains a warning there);
         TextArea has already put the cursor on that line."""
@@ -136,9 +145,14 @@ class CodeEditor(TextArea, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
+        line = y + self.scroll_offset.y
+        if line == self.paused_line:
+            strip = Strip(
+                [Segment(t, (s or Style()) + PAUSED_LINE, c) for t, s, c in strip],
+                strip.cell_length,
+            )
         if not self.marks:
             return strip
-        line = y + self.scroll_offset.y
         kind = self.marks.get(line)
         width = self.gutter_width
         if kind is None or width < 3 or line >= self.document.line_count:

@@ -204,6 +204,7 @@ class GraphPane(TaskView):
     BINDINGS = [
         Binding("enter", "choose", "Go to its line"),
         Binding("i", "toggle_internal", "Internal tasks"),
+        Binding("e", "app.explain", "Explain", show=False),  # as the timeline's e
     ]
 
     class TaskChosen(Message):
@@ -402,6 +403,10 @@ class GraphPane(TaskView):
                 strip = strip.extend_cell_length(span, base)
                 strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
             self._cache[key] = strip
+        row = self.rows[index]
+        if self.step_marks and isinstance(row[0], int):
+            strip = Strip.join([Strip([Segment(" ", base)], 1), strip])  # room for the mark
+            strip = self.with_step_mark(strip, row[0], 0)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def notify_style_update(self) -> None:

@@ -14,6 +14,7 @@ STATE_STYLE = {
     "starting": "bold green",
     "stopping": "bold yellow",
     "ended": "bold",
+    "paused": "bold black on yellow",
 }
 
 
@@ -29,6 +30,7 @@ def status_line(
     stopping: bool = False,
     width: int | None = None,
     urgent: bool = False,
+    paused: list[str] | None = None,
 ) -> Text:
     """The status text; pure, so tests and snapshots see exactly what users see.
 
@@ -36,9 +38,16 @@ def status_line(
     then the note, then Python, then the sandbox. A part too long is shortened (its
     short form, or the note cut after a word, ``...``) or left out whole; nothing is cut
     mid-word. An ``urgent`` note (a one-off message, for a few seconds) goes before the
-    Python version and the sandbox; the buffer's name, after Python.
+    Python version and the sandbox; the buffer's name, after Python. ``paused``: the
+    pause line's forms, longest first (``views/stepping.pause_forms``), in the state's
+    place: the longest that fits.
     """
     head = _state(model, elapsed, stopping)
+    if paused:
+        fits = [f for f in paused if width is None or cell_len(f) <= width]
+        line = fits[0] if fits else paused[-1]
+        word, _, rest = line.partition(" ")
+        head = [(word, STATE_STYLE["paused"]), (f" {rest}" if rest else "", "")]
     if width is not None:
         head = _fit_state(head, width)
     version = model.python if model and model.python else python

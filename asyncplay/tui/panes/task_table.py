@@ -133,6 +133,7 @@ class TaskTable(TaskView):
     BINDINGS = [
         Binding("enter", "choose", "Go to its line"),
         Binding("i", "toggle_internal", "Internal tasks"),
+        Binding("e", "app.explain", "Explain", show=False),  # as the timeline's e
     ]
 
     class TaskChosen(Message):
@@ -317,6 +318,7 @@ class TaskTable(TaskView):
             if cursor:
                 strip = strip.apply_style(CURSOR_STYLE if self.has_focus else Style(bold=True))
             self._cache[key] = strip
+        strip = self.with_step_mark(strip, tid, self.widths["name"])
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def notify_style_update(self) -> None:

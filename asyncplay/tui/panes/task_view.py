@@ -10,10 +10,12 @@ breakpoints).
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from asyncplay.views.text_cells import fit
 from asyncplay.views.timeline import shorten
@@ -22,6 +24,12 @@ __all__ = ["NO_NAME_STYLE", "TaskView", "name_cell", "name_width"]
 
 #: How every view draws ``task_story.NO_NAME`` (a task named ""): not a name of the program's.
 NO_NAME_STYLE = Style(dim=True, italic=True)
+#: Stepping's marks on a task's row or lane (``TaskView.set_step_marks``), as the editor's
+#: gutter draws them: the task that runs next while paused, a task with a breakpoint.
+STEP_MARKS = {
+    "next": ("▶", Style(bold=True, color="black", bgcolor="yellow")),
+    "breakpoint": ("●", Style(bold=True, color="red")),
+}
 
 
 def name_cell(name: str, width: int) -> str:
@@ -51,6 +59,7 @@ class TaskView(ScrollView, can_focus=True):
     ]
 
     show_internal = False
+    step_marks: dict[int, str] = {}  # noqa: RUF012  (replaced, never changed in place)
 
     class InternalToggled(Message):
         """``i`` was pressed in a view: the app applies ``show_internal`` to every view."""
@@ -73,6 +82,22 @@ class TaskView(ScrollView, can_focus=True):
     @property
     def task_under_cursor(self) -> int | None:
         raise NotImplementedError
+
+    def set_step_marks(self, marks: dict[int, str]) -> None:
+        """Task id -> ``next`` or ``breakpoint`` (:data:`STEP_MARKS`); redrawn if changed."""
+        if marks != self.step_marks:
+            self.step_marks = marks
+            self.refresh()
+
+    def with_step_mark(self, strip: Strip, task: int | None, col: int) -> Strip:
+        """``strip`` with the task's stepping mark over its cell ``col`` (a blank one)."""
+        kind = self.step_marks.get(task) if task is not None else None
+        if kind is None or strip.cell_length <= col:
+            return strip
+        glyph, style = STEP_MARKS[kind]
+        return Strip.join(
+            [strip.crop(0, col), Strip([Segment(glyph, style)], 1), strip.crop(col + 1)]
+        )
 
     def action_toggle_breakpoint(self) -> None:
         """A breakpoint on the task under the cursor: the run pauses before its next step."""

@@ -564,7 +564,7 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strips[key] = self._draw_lane(lane_id, lane, info, cursor, width, base)
-        return strip
+        return self.with_step_mark(strip, lane_id, self._label_width)
 
     def _draw_lane(
         self,

@@ -64,9 +64,7 @@ _INTRO = "Ctrl+P opens the command palette: every action is there, by name."
 
 def keys_for(bindings: Iterable[Binding], action: str) -> str | None:
     """How the keys bound to ``action`` are shown (``Ctrl+N``), or None if it has none."""
-    keys = [  # a binding without words is another name of a key (F13 for Shift+F1)
-        b.key for b in bindings if isinstance(b, Binding) and b.action == action and b.description
-    ]
+    keys = [b.key for b in bindings if isinstance(b, Binding) and b.action == action]
     return format_key(",".join(keys)) if keys else None
 
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asyncplay.breakpoints import Breakpoints
 from asyncplay.runner.session import RunSession
 from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.services.event_batches import read_through_end, to_ui
@@ -150,6 +151,25 @@ class ThreadedSession:
         self._to_ui(self._batches.put_nowait, [{"event": "input", "text": "^D"}])
         assert self.session is not None
         self.session.close_stdin()
+
+    # ---- stepping: each call made on the session's own loop, in the order made ---------
+
+    def pause(self) -> None:
+        self._on_session("pause")
+
+    def step(self) -> None:
+        self._on_session("step")
+
+    def resume(self) -> None:
+        self._on_session("resume")
+
+    def set_breakpoints(self, bp: Breakpoints) -> None:
+        self._on_session("set_breakpoints", bp)
+
+    def _on_session(self, method: str, *args: Any) -> None:
+        session = self.session
+        if session is not None:
+            self._call(getattr(session, method), *args)
 
     async def stop(self, grace: float | None = None) -> dict:
         """Stop the run on its own loop; returns the ``run_end`` event."""

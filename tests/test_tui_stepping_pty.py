@@ -1,0 +1,157 @@
+"""Stepping the real command in a pseudo-terminal (tmux), on CPython 3.10-3.13.
+
+One playground per Python does it all (a run is the expensive part): F10 starts the
+program paused; each F10 runs one task step, which prints exactly its own line (the
+Output pane says which task printed it, and it is the task the status line named
+``next:`` before the step) and nothing more while paused; then a breakpoint on a line
+(Ctrl+B) pauses the next run there, before the line has run.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import descendants
+from pythons import find_pythons
+from test_tui_pty import Tmux, others, wait_gone
+
+from asyncplay import storage
+
+PROGRAM = """import asyncio
+
+
+async def cook(what, n):
+    for i in range(n):
+        print(f"{what} {i}")
+        await asyncio.sleep(0)
+
+
+async def main():
+    print("main start")
+    a = asyncio.create_task(cook("toast", 2), name="toaster")
+    b = asyncio.create_task(cook("tea", 2), name="kettle")
+    await asyncio.gather(a, b)
+    print("main end")
+
+
+asyncio.run(main())
+"""
+PRINT_LINE = 6  # print(f"{what} {i}")
+PRINTED = re.compile(r"^(\S+)\s+(main start|main end|toast \d|tea \d)\s*$")
+NEXT = re.compile(r"paused - next: (\S+)")
+# By default the oldest and the newest of 3.10-3.13 (line breakpoints: sys.settrace up to
+# 3.11, sys.monitoring from 3.12); the two between with -m stepping_matrix (the suite's
+# time: each is about 30 s of a core).
+VERSIONS = (
+    "3.10",
+    pytest.param("3.11", marks=pytest.mark.stepping_matrix),
+    pytest.param("3.12", marks=pytest.mark.stepping_matrix),
+    "3.13",
+)
+
+
+def printed(screen: str) -> list[tuple[str, str]]:
+    """The Output pane's lines of the program: (the task that printed it, the line)."""
+    found = []
+    _, _, below = screen.partition("Output  Tasks")  # the pane, under its tabs (80x24)
+    for line in below.splitlines()[1:]:
+        m = PRINTED.match(line.strip())
+        if m:
+            found.append((m.group(1), m.group(2)))
+    return found
+
+
+def wait_until(term: Tmux, cond, what: str, timeout: float = 60) -> str:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = term.screen()
+        if cond(screen):
+            return screen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} never came; the screen:\n{screen}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_stepping_the_real_command(version: str, tmp_path, monkeypatch) -> None:
+    python = find_pythons().get(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} here")
+    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
+    storage.save_settings(storage.Settings(python=python))
+    program = tmp_path / "kitchen" / "breakfast.py"  # a project folder: no note on home
+    program.parent.mkdir()
+    program.write_text(PROGRAM)
+    term = Tmux(tmp_path)  # 80x24
+    try:
+        pid = term.start(str(program))
+        term.wait_screen("async def cook")
+        server = {p for p, _s, cmd in descendants() if "tmux" in cmd}
+        term.keys("F10")
+        screen = term.wait_screen("paused - next: Task-1 (main)", timeout=60)
+        assert printed(screen) == []  # started paused: no task step has run
+        seen: list[tuple[str, str]] = []
+        last_next = "Task-1"
+        for _ in range(40):  # each F10: one step; the run ends after about ten
+            term.keys("F10")
+
+            def moved(s: str, before: str = last_next, count: int = len(seen)) -> bool:
+                m = NEXT.search(s)
+                return (
+                    "exit 0" in s
+                    or (m is not None and m.group(1) != before)
+                    or len(printed(s)) > count
+                )
+
+            screen = wait_until(term, moved, f"the step after next: {last_next}")
+            now = printed(screen)
+            new = now[len(seen) :]
+            assert now[: len(seen)] == seen, screen  # nothing printed before it changed
+            assert len(new) <= 1, screen  # one step prints what that task step prints
+            for task, _line in new:
+                assert task == last_next, screen  # the task named next: is the one that ran
+            seen = now
+            if "exit 0" in screen:
+                break
+            m = NEXT.search(screen)
+            if m is None:  # the step's pause not drawn yet (the output came first)
+                screen = wait_until(term, lambda s: NEXT.search(s) or "exit 0" in s, "pause")
+                m = NEXT.search(screen)
+                if m is None:
+                    break
+            last_next = m.group(1)
+        else:
+            raise AssertionError(f"the run never ended; the screen:\n{screen}")
+        assert [line for _task, line in seen] == [
+            "main start",
+            "toast 0",
+            "tea 0",
+            "toast 1",
+            "tea 1",
+            "main end",
+        ]
+
+        term.keys("S-F1")  # explain, a terminal's Shift+F1: this run has nothing to explain
+        term.wait_screen("no warnings")
+        term.keys("C-Home", *["Down"] * (PRINT_LINE - 1))  # to the print line
+        term.keys("C-b")  # and a breakpoint on it
+        term.wait_screen(f"breakpoint at line {PRINT_LINE}")
+        term.keys("F5")
+        term.wait_screen(f"breakpoint on line {PRINT_LINE}", timeout=60)
+        screen = term.wait_screen(f"paused - next: toaster (cook) at line {PRINT_LINE}")
+        assert [line for _t, line in printed(screen)] == ["main start"]  # not printed yet
+        term.keys("F5")  # continue: the kettle reaches it next, after the toaster printed
+        screen = wait_until(
+            term, lambda s: "paused - next: kettle" in s, "the kettle at the breakpoint"
+        )
+        assert [line for _t, line in printed(screen)] == ["main start", "toast 0"]
+        term.keys("F6")
+        term.wait_screen("stopped", timeout=30)
+        term.keys("C-q")
+        wait_gone(pid)
+        assert others(server) == []
+    finally:
+        term.kill_server()
