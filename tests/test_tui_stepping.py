@@ -160,6 +160,8 @@ async def test_f10_starts_the_run_paused_and_each_f10_is_one_step() -> None:
         await wait_drawn(pilot)
         assert "paused - next: toaster-task (toast_bread) at line 5" in status(app)
         assert app.editor.paused_line == 4
+        top = app.editor.scroll_offset.y  # the line is in view
+        assert top <= 4 < top + app.editor.scrollable_content_region.height
         panel = app.stepping_panel.text
         assert "last step: Task-1 (main) ran; created toaster-task" in panel
         assert "printed: breakfast" in panel
@@ -177,6 +179,20 @@ async def test_f10_starts_the_run_paused_and_each_f10_is_one_step() -> None:
 
         await pilot.press("f10")  # running: F10 pauses before the next task step
         assert session.calls[-1] == "pause"
+        await pilot.press("f6")
+
+
+async def test_the_next_tasks_line_is_scrolled_into_view() -> None:
+    runs = Runs()
+    app = app_with(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.editor.load(PROGRAM + "\n" * 200 + "# the end\n", (210, 0))  # at the bottom
+        await wait_drawn(pilot)
+        assert app.editor.scroll_offset.y > 20
+        app, session = await started_paused(pilot, runs)
+        top = app.editor.scroll_offset.y
+        assert top <= 9 < top + app.editor.scrollable_content_region.height
+        assert app.editor.cursor_location == (210, 0)  # the cursor stays
         await pilot.press("f6")
 
 

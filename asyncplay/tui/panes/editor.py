@@ -127,10 +127,16 @@ class CodeEditor(TextArea, inherit_bindings=False):
             self.refresh()
 
     def set_paused_line(self, line: int | None) -> None:
-        """Highlight ``line`` (0-based; None: none), where the next task resumes."""
-        if line != self.paused_line:
-            self.paused_line = line
-            self.refresh()
+        """Highlight ``line`` (0-based; None: none), where the next task resumes, and
+        scroll it into view if it is not (the cursor stays where the user left it)."""
+        if line == self.paused_line:
+            return
+        self.paused_line = line
+        self.refresh()
+        height = self.scrollable_content_region.height
+        top = self.scroll_offset.y
+        if line is not None and height and not top <= line < top + height:
+            self.scroll_to(y=max(0, line - height // 2), animate=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
         """A click on a marked line's gutter says so (the app explains a warning there);
