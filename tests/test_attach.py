@@ -592,6 +592,8 @@ async def test_the_playground_attaches_shows_tasks_and_f6_detaches(tmp_path):
             assert worker.existing and worker.wait_file.endswith("demo.py")
             await pilot.press("f5")
             assert "nothing to run" in app.status_note()
+            await pilot.press("f10")  # not asyncplay's to pause
+            assert "F10 steps only a run the playground started" in app.status_note()
             await pilot.press("f6")
             await wait_for(pilot, lambda: app.model is not None and app.model.end is not None)
             assert app.model.end["reason"] == "detached"

@@ -107,6 +107,13 @@ class AttachApp(AsyncplayApp):
         else:
             self.say("detached: 'asyncplay attach PID' attaches again")
 
+    def action_step(self) -> None:
+        """F10: an attached program is not asyncplay's to pause (its playback is)."""
+        if self.playback.active:
+            super().action_step()
+            return
+        self.say("attached: F10 steps only a run the playground started; this one goes on")
+
     def action_stop(self) -> None:
         if self.session is not None and self.session.running:
             super().action_stop()
