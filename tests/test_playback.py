@@ -221,7 +221,7 @@ def test_status_words_and_next() -> None:
     assert status_words(pb, "/p/x.py", playing=True, speed=2) == (
         "playback >> 2x - step 3/5 - 0.04 s - next: w1 (work) at line 5"
     )
-    assert next_words(pb.model, 2, "/elsewhere.py") == "w1 (work)"  # the line is not ours
+    assert next_words(pb.model, 2, "/elsewhere.py") == "w1 (work) at x.py:5"  # not ours
     assert next_line(pb.model, 2, "/p/x.py") == 5 and next_line(pb.model, 3, "/p/x.py") is None
     pb.model.tasks[2].name = "\x1b[2Jevil"  # the program's text, never the terminal's
     assert next_words(pb.model, 2, "/p/x.py").startswith(r"\e[2Jevil (work)")

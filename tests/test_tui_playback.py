@@ -124,6 +124,7 @@ async def test_a_real_run_played_back_to_its_end_is_the_run(tmp_path) -> None:
         await _played_back(pilot, app)
         pb = app.playback.playback
         printed: list[tuple[int, list[str]]] = []
+        highlighted: list[int | None] = []
         for k in range(1, pb.total + 1):
             before = len(_texts(app))
             await pilot.press("f10")
@@ -131,6 +132,8 @@ async def test_a_real_run_played_back_to_its_end_is_the_run(tmp_path) -> None:
             new = _texts(app)[before:]
             if new:
                 printed.append((pb.step(k)[0], new))
+            if "next: w1 (worker) at line 6" in app.status.plain:  # where it resumes:
+                highlighted.append(app.editor.paused_line)  # the editor marks it too
         names = {t.id: t.name for t in final.tasks.values()}
         assert [(names[tid], lines) for tid, lines in printed] == [
             ("w1", ["w1 starts"]),
@@ -138,7 +141,9 @@ async def test_a_real_run_played_back_to_its_end_is_the_run(tmp_path) -> None:
             ("w1", ["w1 ends"]),
             ("w2", ["w2 ends"]),
         ]
+        assert highlighted and set(highlighted) == {5}
         assert state(app.model) == state(final)
+        assert app.editor.paused_line is None  # the end: nothing runs next
 
 
 async def test_f5_plays_at_the_recorded_pace_and_f6_pauses() -> None:

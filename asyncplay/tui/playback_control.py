@@ -26,7 +26,7 @@ from rich.text import Text
 
 from asyncplay.model import RunModel
 from asyncplay.views.gutter_marks import RunMarks
-from asyncplay.views.playback import Playback, status_words
+from asyncplay.views.playback import Playback, next_line, status_words
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -291,7 +291,16 @@ class PlaybackControl:
             self._timer.stop()
             self._timer = None
 
-    # ---- what the status line says -------------------------------------------------------
+    # ---- what the status line and the editor say ----------------------------------------
+
+    def next_line(self) -> int | None:
+        """The program's line (1-based) where the next recorded step's task resumes: the
+        editor highlights it, as it does the live pause's."""
+        pb = self.playback
+        if pb is None:
+            return None
+        program = os.path.abspath(self.app.program) if self.app.program else None
+        return next_line(pb.model, pb.next_task(), program)
 
     def status(self, note: str | None = None, width: int | None = None) -> Text:
         """``playback - step 12/340 - 0.84 s - next: ...`` (and a one-off note after it)."""

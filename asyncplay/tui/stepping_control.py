@@ -236,6 +236,8 @@ class SteppingControl:
         and where the next task resumes while paused (also highlighted)."""
         marks = {line - 1: BREAKPOINT for line in self.line_breakpoints.get(self.run_path(), ())}  # type: ignore[attr-defined]
         line = next_line(self.model, self.program) if self.marks is not None else None  # type: ignore[attr-defined]
+        if self.playback.active:  # type: ignore[attr-defined]  # the next recorded step's
+            line = self.playback.next_line()  # type: ignore[attr-defined]
         self.editor.set_paused_line(line - 1 if line else None)
         if line:
             marks[line - 1] = NEXT

@@ -31,7 +31,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from asyncplay.model import CHILD_CLOCK, RunModel, apply
-from asyncplay.views.text_cells import clean
+from asyncplay.views.gutter_marks import same_file
+from asyncplay.views.stepping import where_words, who_words
 
 __all__ = [
     "EventLog",
@@ -394,22 +395,21 @@ def next_line(model: RunModel, task: int | None, program: str | None) -> int | N
     info = model.tasks.get(task) if task is not None else None
     if info is None or not info.steps or not info.wait_line:
         return None
-    if program is not None and info.wait_file != program:
+    if program is not None and not same_file(info.wait_file, program):
         return None
     return info.wait_line
 
 
 def next_words(model: RunModel, task: int | None, program: str | None) -> str:
-    """``toaster-2 (toast) at line 6``: the task that runs next and where it waits (its
-    first step: no line yet); ``-`` when none does. The program's names made safe for a
-    terminal."""
-    info = model.tasks.get(task) if task is not None else None
-    if info is None:
-        return "-" if task is None else f"task {task}"
-    name, coro = clean(info.name) or "(no name)", clean(info.coro)
-    words = f"{name} ({coro})" if coro not in ("", "?", name) else name
-    line = next_line(model, task, program)
-    return f"{words} at line {line}" if line else words
+    """``toaster-2 (toast) at line 6``: the task that runs next and where it waits now,
+    in the live pause line's words (``views/stepping.py``; a task yet to run its first
+    step has no line); ``-`` when none does."""
+    if task is None:
+        return "-"
+    info = model.tasks.get(task)
+    words = who_words(info, task)
+    where = where_words(info.wait_file, info.wait_line, program) if info and info.steps else ""
+    return f"{words} at {where}" if where else words
 
 
 def status_words(

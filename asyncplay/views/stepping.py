@@ -28,6 +28,8 @@ __all__ = [
     "pause_line",
     "ready_names",
     "timer_rows",
+    "where_words",
+    "who_words",
 ]
 
 #: Why the run paused, as the panel's first words say it.
@@ -41,7 +43,7 @@ REASONS = {
 MAX_PRINTED = 3  # printed lines the panel quotes (the Output pane has them all)
 
 
-def _where(file: str | None, line: int | None, program: str | None) -> str:
+def where_words(file: str | None, line: int | None, program: str | None) -> str:
     """``line 15`` in the program, ``other.py:15`` elsewhere, "" when not known."""
     if not line:
         return ""
@@ -50,7 +52,7 @@ def _where(file: str | None, line: int | None, program: str | None) -> str:
     return f"line {line}"
 
 
-def _who(info: TaskInfo | None, tid: int | None) -> str:
+def who_words(info: TaskInfo | None, tid: int | None) -> str:
     """``toaster-task (toast_bread)``: the task's name and its coroutine."""
     if info is None:
         return "a callback" if tid == 0 else f"task {tid}"
@@ -67,7 +69,7 @@ def pause_forms(model: RunModel | None, program: str | None) -> list[str]:
         return [full] if full else []
     info = model.tasks.get(model.pause.next)
     name = (clean(info.name) or "(no name)") if info is not None else f"task {model.pause.next}"
-    where = _where(model.pause.file, model.pause.line, program)
+    where = where_words(model.pause.file, model.pause.line, program)
     short = f"paused - next: {name}"
     return [full, f"{short} at {where}" if where else short, short]
 
@@ -81,9 +83,9 @@ def pause_line(model: RunModel | None, program: str | None) -> str | None:
         due = next((d for d, _t, _w in pause.timers), None)
         wait = f" (the loop waits: next timer at {seconds_text(due)})" if due is not None else ""
         return f"paused - no task is ready{wait}"
-    where = _where(pause.file, pause.line, program)
+    where = where_words(pause.file, pause.line, program)
     info = model.tasks.get(pause.next)
-    return f"paused - next: {_who(info, pause.next)}" + (f" at {where}" if where else "")
+    return f"paused - next: {who_words(info, pause.next)}" + (f" at {where}" if where else "")
 
 
 def next_line(model: RunModel | None, program: str | None) -> int | None:
@@ -178,7 +180,7 @@ def changes(before: Moment, model: RunModel) -> StepChanges:
     shown = list(model.output)[-min(count, MAX_PRINTED) :] if count else []
     stepped = before.stepped
     return StepChanges(
-        stepped=_who(tasks.get(stepped), stepped) if stepped else None,
+        stepped=who_words(tasks.get(stepped), stepped) if stepped else None,
         created=names(created),
         woke=names(woke),
         finished=names(finished),
