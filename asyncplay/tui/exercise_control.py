@@ -36,7 +36,6 @@ __all__ = [
     "code_start",
     "lesson_label",
     "lesson_of",
-    "opens_lesson",
 ]
 
 
@@ -62,11 +61,6 @@ def lesson_of(text: str) -> snippets.SnippetMeta | None:
         return snippets.parse_metadata(text, "the buffer")
     except snippets.SnippetError:
         return None
-
-
-def opens_lesson(text: str) -> bool:
-    """Whether ``text`` is a lesson or an exercise: the app opens on its text."""
-    return lesson_of(text) is not None
 
 
 def lesson_label(meta: snippets.SnippetMeta | None) -> str:
