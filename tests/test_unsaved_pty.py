@@ -29,7 +29,7 @@ class Term(Tmux):
         deadline = time.monotonic() + timeout
         while True:
             text = self.screen(name)
-            if needle in text or needle in flat(text):
+            if needle in text or needle in flat(text) or needle in flat(toasts(text)):
                 return text
             if time.monotonic() > deadline:
                 raise AssertionError(f"{needle!r} never appeared; the screen:\n{text}")
@@ -38,6 +38,12 @@ class Term(Tmux):
     def quit(self, pid: int, name: str = "app") -> None:
         self.keys("C-q", name=name)
         wait_gone(pid)
+
+
+def toasts(screen: str) -> str:
+    """The text right of a toast's left edge (``▌``), line by line: a toast over a pane
+    whose own text goes on beside it (the Lesson view) reads whole."""
+    return "\n".join(line.rsplit("▌", 1)[1] for line in screen.splitlines() if "▌" in line)
 
 
 def flat(screen: str) -> str:
