@@ -221,6 +221,7 @@ asyncio.run(main())
     out = json.loads(r.stdout)
     assert r.returncode == 1 and out["stopped_at_deadlock"] is True, out
     assert "a awaits b" in out["checks"][0]["reason"]
+    assert 0 < out["checks"][0]["moment"] < 1.5  # the cycle's moment: first seen, main asleep
 
 
 def test_check_json_is_one_object_for_an_autograder(tmp_path) -> None:
@@ -235,6 +236,7 @@ def test_check_json_is_one_object_for_an_autograder(tmp_path) -> None:
         "reason": "all printed",
         "task": None,
         "at": None,
+        "moment": None,
     }
 
 

@@ -112,6 +112,7 @@ class Verdict:
             "reason": self.reason,
             "task": self.task,
             "at": {"file": self.file, "line": self.line} if self.line else None,
+            "moment": round(self.t, 6) if self.t is not None and not self.passed else None,
         }
 
 
