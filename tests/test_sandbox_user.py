@@ -283,8 +283,10 @@ def test_layout_writes_the_project_and_protects_the_machine(tmp_path, monkeypatc
     assert stat.S_ISDIR(os.stat(sock_dir).st_mode)
 
 
-def test_bwrap_binds_the_project_read_write_and_covers_sockets(tmp_path) -> None:
+def test_bwrap_binds_the_project_read_write_and_covers_sockets(tmp_path, monkeypatch) -> None:
     proj = _project(tmp_path)
+    there = os.path.lexists
+    monkeypatch.setattr(bwrap.os.path, "lexists", lambda p: p == "/run/x/daemon.sock" or there(p))
     argv = bwrap.argv(
         str(proj), [str(proj / "main.py")], None, [str(proj)], ["/run/x/daemon.sock"], []
     )
@@ -294,6 +296,47 @@ def test_bwrap_binds_the_project_read_write_and_covers_sockets(tmp_path) -> None
         argv.index("/run/x/daemon.sock") - 2 : argv.index("/run/x/daemon.sock") + 1
     ]
     assert "--cap-drop" not in argv  # bwrap never runs as root: nothing to drop
+
+
+def test_a_socket_gone_since_the_listing_is_not_covered(tmp_path, monkeypatch) -> None:
+    """/proc/net/unix is read before bwrap starts; a socket removed in between (its
+    folder too: an SSH agent's at a logout) must not make bwrap fail on the read-only
+    root ("Can't mkdir parents for ..."): it gets no cover, the one still there does."""
+    proj = _project(tmp_path)
+    monkeypatch.setattr(bwrap.os.path, "lexists", lambda p: p == "/run/here/d.sock")
+    argv = bwrap.argv(
+        str(proj), [], None, [str(proj)], ["/run/gone/agent.1", "/run/here/d.sock"], []
+    )
+    assert "/run/gone/agent.1" not in argv
+    i = argv.index("/run/here/d.sock")
+    assert argv[i - 2 : i + 1] == ["--ro-bind", "/dev/null", "/run/here/d.sock"]
+
+
+@as_root
+def test_the_mount_plan_skips_a_socket_gone_since_the_listing(tmp_path) -> None:
+    """Without bwrap (root's own mount namespace), binding /dev/null over a vanished
+    socket is skipped, not a failed run; one that is there is covered."""
+    from asyncplay.sandbox import user
+
+    sock_dir = tmp_path / "socks"
+    sock_dir.mkdir()
+    here = sock_dir / "here.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(here))
+    plan = user.MountPlan()
+    plan.covers = [str(sock_dir / "gone" / "agent.1"), str(sock_dir / "gone.sock"), str(here)]
+    pid = os.fork()
+    if pid == 0:  # the run's child, as the session's preexec would be
+        code = 1
+        try:
+            plan.enter(str(tmp_path))
+            code = 0 if stat.S_ISCHR(os.stat(here).st_mode) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    s.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert stat.S_ISSOCK(os.stat(here).st_mode)  # the host's view is untouched
 
 
 @as_root

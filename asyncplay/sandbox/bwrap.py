@@ -241,7 +241,9 @@ def argv(
             how = "--ro-bind"
         out += [how, target] if how == "--tmpfs" else [how, target, target]
     for sock in covers:
-        if not any(_inside(sock, c) for c in covered):
+        # A socket gone since /proc/net/unix was read needs no cover, and bwrap would fail
+        # making its place in the read-only root (an agent's folder removed at a logout).
+        if not any(_inside(sock, c) for c in covered) and os.path.lexists(sock):
             out += ["--ro-bind", "/dev/null", sock]
     # A hidden folder's tmpfs is read-only once what belongs in it is bound (else the
     # program could fill memory there, outside --memory's /tmp and /dev/shm).

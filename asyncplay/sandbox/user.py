@@ -19,6 +19,7 @@ as a descriptor (``mounts.clone``), so what cannot be had becomes a note, not a 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterable
@@ -151,7 +152,13 @@ class MountPlan:
         for target, fd in self.clones:
             mounts.attach(fd, target)
         for sock in self.covers:
-            mounts.bind("/dev/null", sock)
+            try:
+                mounts.bind("/dev/null", sock)
+            except mounts.MountError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+                # Gone since /proc/net/unix was read (a daemon stopped, an agent's folder
+                # removed at a logout): nothing left there to reach.
         os.chdir(cwd)
 
 
