@@ -191,8 +191,8 @@ async def tick(name, n, every):
 
 async def main():
     await asyncio.gather(
-        asyncio.create_task(tick("fast", 150, 0.01), name="fast"),
-        asyncio.create_task(tick("beat", 4, 0.3), name="beat"),
+        asyncio.create_task(tick("fast", 60, 0.01), name="fast"),
+        asyncio.create_task(tick("beat", 4, 0.15), name="beat"),
     )
     print("over")
 
@@ -204,7 +204,7 @@ asyncio.run(main())
 async def test_pause_a_running_run_a_task_breakpoint_then_continue(tmp_path: Path) -> None:
     """Paused time is not counted against --timeout either: the run pauses past it."""
     spec = RunSpec(
-        source=TICKER, path=str(tmp_path / "t.py"), cwd=str(tmp_path), limits=Limits(timeout=3)
+        source=TICKER, path=str(tmp_path / "t.py"), cwd=str(tmp_path), limits=Limits(timeout=4)
     )
     async with await RunSession.start(spec) as s:
         d = Driver(s)
@@ -216,8 +216,8 @@ async def test_pause_a_running_run_a_task_breakpoint_then_continue(tmp_path: Pat
         assert timers and [t[0] for t in timers] == sorted(t[0] for t in timers)
         woken = {d.name(t[1]): t[2] for t in timers if t[1] is not None}
         if d.name(pause["next"]) != "beat":  # (beat's own timer is gone once it is due)
-            assert woken.get("beat") == "sleep(0.3)", timers
-        await d.quiet(3.2)  # past --timeout 3: not counted while paused
+            assert woken.get("beat") == "sleep(0.15)", timers
+        await d.quiet(4.2)  # past --timeout 4: not counted while paused
         s.set_breakpoints(Breakpoints(tasks=["beat"]))
         s.resume()
         for _ in range(2):  # before each of beat's steps
@@ -233,7 +233,7 @@ async def test_pause_a_running_run_a_task_breakpoint_then_continue(tmp_path: Pat
         end = await d.end()
     assert end["exit_code"] == 0, end
     text = [o.text for o in d.model.output]
-    assert text[-1] == "over" and "fast 149" in text and "beat 3" in text
+    assert text[-1] == "over" and "fast 59" in text and "beat 3" in text
 
 
 CLOCKS = """\

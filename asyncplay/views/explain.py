@@ -435,6 +435,34 @@ def _sandbox_write(w: dict, model: RunModel | None, line: int | None) -> tuple[s
     )
 
 
+def _stepping_lost(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
+    return (
+        "stepping stopped working",
+        "The run was paused, asked to go on, and did not answer: the program's own code "
+        "had taken asyncplay's control channel. Stepping is off for this run; it goes on "
+        "unpaused.",
+        "asyncplay steps a run through a private pipe the program holds at a high file "
+        "descriptor. A thread of the program that reads every descriptor it finds, or "
+        "code that closes or replaces descriptors it did not open, takes the commands.",
+        "Read and close only the files you opened; run it again to step it.",
+        "os.close(fd)  # only an fd your own code opened",
+    )
+
+
+def _breakpoints_refused(w: dict, model: RunModel | None, line: int | None) -> tuple[str, ...]:
+    return (
+        "line breakpoints are off",
+        "The program traces itself (sys.settrace: a debugger, coverage), so asyncplay "
+        "left its tracer alone and line breakpoints cannot pause it. Task breakpoints and "
+        "F10 still work.",
+        "On Python 3.10 and 3.11 a line breakpoint needs sys.settrace, which one tracer at "
+        "a time can hold; 3.12 and later give asyncplay a sys.monitoring tool of its own.",
+        "Remove the program's own sys.settrace() while stepping it, or step it on Python "
+        "3.12 or later.",
+        "# sys.settrace(my_tracer)  # off while stepping in asyncplay",
+    )
+
+
 _KINDS = {
     "never_awaited": _never_awaited,
     "exception_never_retrieved": _never_retrieved,
@@ -448,6 +476,8 @@ _KINDS = {
     "tracer_failed": _tracer_failed,
     "sandbox_network": _sandbox_network,
     "sandbox_write": _sandbox_write,
+    "stepping_lost": _stepping_lost,
+    "breakpoints_refused": _breakpoints_refused,
 }
 #: Every warning kind this module explains (the others get a generic explanation).
 KINDS: tuple[str, ...] = tuple(_KINDS)
@@ -466,6 +496,8 @@ SHORT_NAMES: dict[str, str] = {
     "tracer_failed": "tracer failed",
     "sandbox_network": "no network",
     "sandbox_write": "read-only folder",
+    "stepping_lost": "stepping lost",
+    "breakpoints_refused": "no line breakpoints",
 }
 
 
