@@ -20,6 +20,7 @@ from asyncplay.views.playback import (
     in_step_order,
     next_line,
     next_words,
+    status_forms,
     status_words,
 )
 
@@ -223,6 +224,11 @@ def test_status_words_and_next() -> None:
     )
     assert next_words(pb.model, 2, "/elsewhere.py") == "w1 (work) at x.py:5"  # not ours
     assert next_line(pb.model, 2, "/p/x.py") == 5 and next_line(pb.model, 3, "/p/x.py") is None
+    assert status_forms(pb, "/p/x.py")[1:] == [
+        "playback - step 3/5 - 0.04 s - next: w1 at line 5",
+        "playback - step 3/5 - 0.04 s - next: w1",
+        "playback - step 3/5 - 0.04 s",
+    ]
     pb.model.tasks[2].name = "\x1b[2Jevil"  # the program's text, never the terminal's
     assert next_words(pb.model, 2, "/p/x.py").startswith(r"\e[2Jevil (work)")
     pb.seek(5)

@@ -297,3 +297,21 @@ async def test_nothing_to_play_back_says_why() -> None:
         assert not app.playback.active
         await pilot.press("shift+f10")
         assert "'Play the run back' first" in app.status.plain
+
+
+def test_the_playback_of_the_gather_at_80x24(snap_compare) -> None:
+    """The layout pinned: the gather played back four steps, the status line saying
+    where and who runs next, the editor marking where that task resumes."""
+    from test_tui_snapshots import gather_app, prepare
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        app = pilot.app
+        await prepare(False, None)(pilot)
+        app.action_play_back()
+        await _at(pilot, app, 0)
+        for k in range(1, 5):
+            await pilot.press("f10")
+            await _at(pilot, app, k)
+        await wait_drawn(pilot)
+
+    assert snap_compare(gather_app(until=None), terminal_size=(80, 24), run_before=run_before)

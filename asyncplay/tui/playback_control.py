@@ -26,7 +26,7 @@ from rich.text import Text
 
 from asyncplay.model import RunModel
 from asyncplay.views.gutter_marks import RunMarks
-from asyncplay.views.playback import Playback, next_line, status_words
+from asyncplay.views.playback import Playback, next_line, status_forms
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -309,7 +309,10 @@ class PlaybackControl:
             words = "playback: reading the run..."
         else:
             t = self.now if self.playing else None  # the clock runs between the steps
-            words = status_words(pb, self.app.program, self.playing, self.speed, t)
+            program = os.path.abspath(self.app.program) if self.app.program else None
+            forms = status_forms(pb, program, self.playing, self.speed, t)
+            fits = [form for form in forms if width is None or len(form) <= width]
+            words = fits[0] if fits else forms[-1]
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(words, style="bold cyan")
         room = None if width is None else width - len(words) - 5

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from asyncplay.model import CHILD_CLOCK, RunModel, apply
 from asyncplay.views.gutter_marks import same_file
 from asyncplay.views.stepping import where_words, who_words
+from asyncplay.views.text_cells import clean
 
 __all__ = [
     "EventLog",
@@ -44,6 +45,7 @@ __all__ = [
     "in_step_order",
     "next_line",
     "next_words",
+    "status_forms",
     "status_words",
 ]
 
@@ -431,3 +433,24 @@ def status_words(
     if k >= playback.total:
         return f"{words} - end of the run"
     return f"{words} - next: {next_words(playback.model, playback.next_task(), program)}"
+
+
+def status_forms(
+    playback: Playback,
+    program: str | None,
+    playing: bool = False,
+    speed: float = 1.0,
+    t: float | None = None,
+) -> list[str]:
+    """:func:`status_words`, then shorter forms for a narrow status line: the next task
+    without its coroutine, without its line, then no next task at all."""
+    full = status_words(playback, program, playing, speed, t)
+    head, _sep, _next = full.partition(" - next: ")
+    task = playback.next_task()
+    if not _sep or task is None:
+        return [full]
+    info = playback.model.tasks.get(task)
+    name = (clean(info.name) or "(no name)") if info is not None else f"task {task}"
+    line = next_line(playback.model, task, program)
+    short = f"{head} - next: {name}"
+    return [full, f"{short} at line {line}" if line else short, short, head]
