@@ -83,7 +83,7 @@ def test_warnings_at_a_line() -> None:
 
 def test_the_gutter_legend_covers_every_mark_kind() -> None:
     kinds = [kind for kind, _glyph, _style, _meaning in GUTTER]
-    assert kinds == ["created", "warning", "error", "selected"]
+    assert kinds == ["created", "warning", "error", "selected", "breakpoint", "next"]
     glyphs = [glyph for _kind, glyph, _style, _meaning in GUTTER]
     assert len(set(glyphs)) == len(glyphs) and all(len(g) == 1 for g in glyphs)
     assert all(meaning for *_rest, meaning in GUTTER)

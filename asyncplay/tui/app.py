@@ -225,6 +225,16 @@ class AsyncplayApp(
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refresh_bindings)  # the layout class may have changed
+        self.call_after_refresh(self._label_step_button)
+
+    def _label_step_button(self) -> None:
+        """At 80 columns the Step button is just its word: the status line keeps the
+        sandbox's room (F10 is in the help, the palette and the paused panel)."""
+        for button in self.query("#step-button").results(Button):
+            label = "Step" if self.screen.has_class("-narrow") else "Step F10"
+            if str(button.label) != label:
+                button.label = label
+                button.refresh(layout=True)  # its width follows its word
 
     def on_unmount(self) -> None:
         self.close_files()
