@@ -56,6 +56,7 @@ async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
         await _at(pilot, app, 0)
         status = app.status.plain
         assert status.startswith(f"playback - step 0/{TOTAL} - 0.00 s - next: Task-1 (main)")
+        assert str(app.query_one("#run-button").label) == "Play F5"
         assert app.model is not final and app.model.tasks.keys() == {1}  # main, not run yet
         await wait_drawn(pilot)
         assert app.tasks.row_count == 1 and _texts(app) == []
@@ -90,6 +91,7 @@ async def test_after_a_run_the_keys_step_it_back_and_forth() -> None:
         await wait_for(pilot, lambda: not app.playback.active)
         assert app.model is final and app.model.status == "ended"
         assert not app.status.plain.startswith("playback")
+        assert str(app.query_one("#run-button").label) == "Run F5"
         await wait_drawn(pilot)
         assert app.tasks.row_count == 4 and app.output.row_count >= 1
 

@@ -187,6 +187,7 @@ async def test_a_replay_shows_the_source_read_only_and_the_whole_run(recorded, n
         # Opened in playback, before the first task step, the whole run a key away.
         assert app.status.plain.startswith("playback - step 0/")
         assert app.model is not None and len(app.model.output) == 0
+        assert str(app.query_one("#run-button").label) == "Play F5"  # F5 plays it
         await _all_of_it(pilot, app)
         assert app.replay is not None and app.editor.read_only
         assert str(app.query_one("#run-button").label) == "Replay F5"

@@ -662,6 +662,16 @@ class AsyncplayApp(
     def action_play_back(self) -> None:
         self.playback.enter()
 
+    def run_button_label(self) -> str:
+        """What F5 does outside playback, on the Run button."""
+        return "Run F5"
+
+    def dress_playback(self, on: bool) -> None:
+        """The Run button says what F5 does: in playback it plays."""
+        for button in self.query("#run-button").results(Button):
+            button.label = "Play F5" if on else self.run_button_label()
+            button.refresh(layout=True)  # its width is the label's
+
     def action_step_back(self) -> None:
         self.playback.step_back()
 

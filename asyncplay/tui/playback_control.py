@@ -64,6 +64,8 @@ class Host(Protocol):
 
     def show_model(self, model: RunModel | None, keep_window: bool = False) -> None: ...
 
+    def dress_playback(self, on: bool) -> None: ...
+
     def playback_events(self) -> tuple[Sequence[dict] | None, str | None]: ...
 
     def set_interval(self, interval: float, callback: Callable[[], object]) -> Timer: ...
@@ -129,6 +131,7 @@ class PlaybackControl:
         self._final = (self.app.model, self.app.marks)
         self.playback = playback
         self._target = 0
+        self.app.dress_playback(True)
         self._show()
         note = "playback: F5 plays, F10 steps, shift+F10 steps back, Esc leaves"
         self.app.say(f"{note} ({self.cut})" if self.cut else note)
@@ -150,6 +153,7 @@ class PlaybackControl:
         self._final = (None, None)
         self._shown = None
         self.app.show_model(model)
+        self.app.dress_playback(False)
         self.app.marks = marks
         self.app.refresh_views()
 

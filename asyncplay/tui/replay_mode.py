@@ -22,7 +22,6 @@ from pathlib import Path
 
 from textual import events
 from textual.message import Message
-from textual.widgets import Button
 
 from asyncplay import exits, snippets, storage, unsaved
 from asyncplay.runner.spec import RunSpec
@@ -187,13 +186,15 @@ class ReplayApp(AsyncplayApp):
     def _dress(self, replaying: bool) -> None:
         """The editor read-only, and the Run button and stdin line saying what they do."""
         self.editor.read_only = replaying
-        for button in self.query("#run-button").results(Button):
-            button.label = "Replay F5" if replaying else "Run F5"
+        self.dress_playback(self.playback.playback is not None)
         for box in self.query("#stdin").results(StdinBox):
             if replaying:
                 self._stdin_placeholder, box.placeholder = box.placeholder, REPLAY_STDIN
             elif self._stdin_placeholder:
                 box.placeholder = self._stdin_placeholder
+
+    def run_button_label(self) -> str:
+        return "Replay F5" if self.replay is not None else "Run F5"
 
     async def play(self) -> None:
         """Play the recording from the start, through the app's ordinary run path."""
@@ -311,6 +312,7 @@ class ReplayApp(AsyncplayApp):
         The autosave about to be replaced may hold unsaved edits from before the replay:
         they are kept beside it first (the app's own rule: edits are never dropped).
         """
+        self.playback.leave()  # F5 runs the program now: the recording's whole run shown
         self.replay = None
         self._dress(False)
         self.session_factory = self.live_factory
