@@ -241,6 +241,28 @@ async def test_f10_while_the_run_starts_is_not_lost() -> None:
         await wait_for(pilot, lambda: session.calls == ["step"])  # sent once it paused
         await pilot.press("f6")
 
+    gate = asyncio.Event()
+    gate.set()
+    runs = Runs(gate)
+    app = app_with(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")  # a run that ends: its session stays until the next run
+        await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
+        runs.sessions[0].feed(*START, {"event": "run_end", "t": 0.5, "exit_code": 0})
+        await wait_for(pilot, lambda: not runs.sessions[0].running)
+        gate.clear()
+        app.action_step()  # two F10s read in one burst: both handled before the run task
+        app.action_step()  # has begun (the last run's session is still app.session)
+        await wait_for(pilot, lambda: len(runs.specs) == 2)
+        await wait_drawn(pilot)  # ticks while it starts: the step must not be forgotten
+        gate.set()
+        await wait_for(pilot, lambda: len(runs.sessions) == 2 and app.session is runs.sessions[1])
+        session = runs.sessions[1]
+        assert runs.specs[1].start_paused is True and len(runs.specs) == 2
+        session.feed(*START, paused("start", 1, 10, ready=[1]))
+        await wait_for(pilot, lambda: session.calls == ["step"])
+        await pilot.press("f6")
+
 
 async def test_line_breakpoints_go_to_the_run_follow_edits_and_survive_a_rerun() -> None:
     runs = Runs()

@@ -4,7 +4,8 @@ One playground per Python does it all (a run is the expensive part): F10 starts 
 program paused; each F10 runs one task step, which prints exactly its own line (the
 Output pane says which task printed it, and it is the task the status line named
 ``next:`` before the step) and nothing more while paused; then a breakpoint on a line
-(Ctrl+B) pauses the next run there, before the line has run.
+(Ctrl+B) pauses the next run there, before the line has run; and two F10s in one burst
+start the run paused and step it once (the second, pressed while the run starts, is kept).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def test_stepping_the_real_command(version: str, tmp_path, monkeypatch) -> None:
         term.keys("C-Home", *["Down"] * (PRINT_LINE - 1))  # to the print line
         term.keys("C-b")  # and a breakpoint on it
         term.wait_screen(f"breakpoint at line {PRINT_LINE}")
+        assert f" {PRINT_LINE}●" in term.wait_screen(f" {PRINT_LINE}●")  # its gutter mark
         term.keys("F5")
         term.wait_screen(f"breakpoint on line {PRINT_LINE}", timeout=60)
         screen = term.wait_screen(f"paused - next: toaster (cook) at line {PRINT_LINE}")
@@ -148,6 +150,16 @@ def test_stepping_the_real_command(version: str, tmp_path, monkeypatch) -> None:
             term, lambda s: "paused - next: kettle" in s, "the kettle at the breakpoint"
         )
         assert [line for _t, line in printed(screen)] == ["main start", "toast 0"]
+        term.keys("F6")
+        term.wait_screen("stopped", timeout=30)
+        term.keys("C-b")  # the breakpoint off again (the cursor is still on its line)
+        wait_until(term, lambda s: f" {PRINT_LINE}●" not in s, "the breakpoint's mark gone")
+        term.keys("F10", "F10")  # one burst: start paused, and a step while it starts
+        screen = wait_until(
+            term,
+            lambda s: "paused - next: toaster" in s and printed(s) == [("Task-1", "main start")],
+            "the start's pause, then main's step",
+        )
         term.keys("F6")
         term.wait_screen("stopped", timeout=30)
         term.keys("C-q")

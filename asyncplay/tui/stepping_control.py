@@ -83,8 +83,10 @@ class SteppingControl:
     # ---- the run's state, as F10 sees it ------------------------------------------------
 
     def _starting(self) -> bool:
+        """A run is being (re)started: the last one ending, the new one not there yet
+        (``self.session`` is None, or still the last run's)."""
         task = self._run_task
-        return self.session is None and task is not None and not task.done()
+        return task is not None and not task.done()
 
     def step_state(self) -> str:
         """``idle``, ``starting`` (no session yet), ``awaiting`` (a pause is on its way),
@@ -212,11 +214,9 @@ class SteppingControl:
         model = self.model
         if model is None:
             return
-        if self.session is None:
-            if not self._starting():
-                self._awaiting, self._owed = False, 0
-            return
-        if model.status == "ended":
+        if self._starting():
+            return  # what was asked for waits for the new run
+        if self.session is None or model.status == "ended":
             self._awaiting, self._owed = False, 0
             return
         if model.pauses == self._pauses_seen:

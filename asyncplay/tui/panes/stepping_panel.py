@@ -27,7 +27,7 @@ class SteppingPanel(Static):
 
     DEFAULT_CSS = """
     SteppingPanel { height: auto; max-height: 6; display: none; background: $boost;
-                    padding: 0 1; }
+                    padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     SteppingPanel.-paused { display: block; }
     """
 
