@@ -104,14 +104,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The sandbox's test modules run again as an unprivileged user in CI (.ci/run picks
     ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
     mark their own tests with ``pytest.mark.unprivileged``. Tests marked ``asyncio_suite``
-    (CPython's whole asyncio suite, minutes per version), ``exercise_matrix`` (every
-    exercise on every installed CPython) or ``stepping_matrix`` (the playground stepped in
-    tmux on the CPythons between the oldest and the newest) run only when ``-m`` names them."""
+    (CPython's whole asyncio suite, minutes per version) or ``exercise_matrix`` (every
+    exercise on every installed CPython) run only when ``-m`` names them."""
     markexpr = config.option.markexpr or ""
     for item in items:
         if item.path.name.startswith("test_sandbox"):
             item.add_marker(pytest.mark.unprivileged)
-        for opt_in in ("asyncio_suite", "exercise_matrix", "stepping_matrix"):
+        for opt_in in ("asyncio_suite", "exercise_matrix"):
             if opt_in not in markexpr and item.get_closest_marker(opt_in):
                 item.add_marker(pytest.mark.skip(reason=f"opt-in: python -m pytest -m {opt_in}"))
 
