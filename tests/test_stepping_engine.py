@@ -266,6 +266,7 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
         source=CLOCKS, path=str(tmp_path / "c.py"), cwd=str(tmp_path), clock=clock,
         start_paused=True,
     )  # fmt: skip
+    began = time.monotonic()
     async with await RunSession.start(spec) as s:
         d = Driver(s)
         for _ in range(4):  # main to its sleep(0), main to its gather, a's and b's sleeps
@@ -279,6 +280,8 @@ async def test_paused_time_passes_on_the_loop_only_with_the_real_clock(
         s.resume()
         end = await d.end()
     assert end["exit_code"] == 0
+    # The run's end is on the run's clock: the second (at least) it stood paused is not in it.
+    assert end["t"] < time.monotonic() - began - 0.9, end
     (line,) = [o.text for o in d.model.output]
     looped = float(line.split()[2])
     assert line.endswith("order ['a', 'b']"), line

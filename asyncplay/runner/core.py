@@ -506,9 +506,12 @@ class SessionCore:
             reason, by, code = "crashed", "asyncplay", EXIT_INTERNAL
         if limit is not None:
             reason, by, code = limit, "asyncplay", LIMITS[limit][3]
+        now = self.now()
         end = {
             "event": "run_end",
-            "t": self.now(),
+            # On the run's clock, as the child's records are: paused time is not run time
+            # (the playground's "exit 0 - 1.20s" is the run's, however long it was paused).
+            "t": now - self.paused_clock.discount(now),
             "exit_code": code,
             "reason": reason,
             "by": by,
