@@ -79,3 +79,24 @@ def test_a_record_whose_bytes_never_come_does_not_hold_up_the_other_stream() -> 
     m.feed_chunk("stderr", 1, b"err\n", 0.0, 0.0)
     assert m.feed_raw("stderr", b"err\n", 0.0) == []
     assert m.tick(HOLD_SECONDS + 0.01) == [("stderr", "err\n", 1, 0.0)]
+
+
+def test_nothing_is_given_up_while_what_it_waits_for_may_be_unread() -> None:
+    """A busy parent decodes a large batch of records for longer than the hold: the bytes
+    read before that batch must still meet their records in it (a chatty program's last
+    stdout lines came after its stderr under load). Only a tick gives up, and only on what
+    no unread pipe may still hold."""
+    m = OutputMerger()
+    assert m.feed_chunk("stdout", 1, b"out\n", 0.0, 0.0) == []  # its bytes: not read yet
+    assert m.feed_raw("stderr", b"err\n", 0.0) == []  # its record: not read yet
+    late = HOLD_SECONDS * 4
+    assert m.tick(late, {"channel", "stdout"}) == []
+    assert m.feed_chunk("stderr", 1, b"err\n", 0.1, late) == []  # after the stdout line
+    assert m.feed_raw("stdout", b"out\n", late) == [
+        ("stdout", "out\n", 1, 0.0),
+        ("stderr", "err\n", 1, 0.1),
+    ]
+    # Once nothing is unread, a tick gives up on bytes no record claims, as before.
+    m.feed_raw("stderr", b"os.write\n", late)
+    assert m.tick(late + HOLD_SECONDS, {"channel"}) == []
+    assert m.tick(late + HOLD_SECONDS) == [("stderr", "os.write\n", None, late + HOLD_SECONDS)]

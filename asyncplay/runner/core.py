@@ -7,10 +7,13 @@ even starts. Whatever one driver decides, the other decides the same way.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import signal
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Callable
 
@@ -261,8 +264,27 @@ class SessionCore:
             self._watch_run()
         else:
             stuck = []
-        out = self._segments(self.merger.tick(now))
+        out = self._segments(self.merger.tick(now, self.unread()))
         return out + self.pause_hold.release(self.merger.pending(), now) + stuck
+
+    def unread(self) -> set[str]:
+        """The pipes with bytes not read yet: the merge gives up on no output record or
+        pipe bytes that may be waiting there (a busy parent reads behind the child)."""
+        names: set[str] = set()
+        if self.proc is None or self.proc.stdout is None or self.proc.stderr is None:
+            return names
+        try:
+            fds = self.fds()
+        except ValueError:  # the pipes are closed: the run is over
+            return names
+        for fd, name in fds.items():
+            try:
+                buf = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+            except (OSError, ValueError):  # closed already: nothing more can come
+                continue
+            if struct.unpack("i", buf)[0]:
+                names.add(name)
+        return names
 
     def _control_stuck(self, now: float) -> list[dict]:
         """A paused child that does not answer a step or continue: the program took the

@@ -8,7 +8,10 @@ byte: pipe bytes that match the next chunk take its task, pipe bytes that do not
 unattributed. Chunks are released in record order across the two streams (a stderr line
 waits for the stdout line written before it, even if the stderr pipe was read first). Pipe
 bytes with no chunk to match are held back briefly (their record may still be on the way)
-and then released unattributed. Text is decoded (UTF-8, with replacement) only at the end,
+and then released unattributed; a record whose bytes do not come is dropped likewise. Those
+give-ups happen only at a ``tick``, and only once what they wait on cannot be in a pipe not
+read yet: the time the parent itself spends decoding a large batch (a busy machine) never
+counts against records that are in that very batch. Text is decoded (UTF-8, with replacement) only at the end,
 by one incremental decoder per stream, so a character split between segments still decodes.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 from collections import deque
+from collections.abc import Container
 
 HOLD_SECONDS = 0.25
 MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not grow us
@@ -53,7 +57,7 @@ class OutputMerger:
             if not s.raw:
                 s.raw_since = now
             s.raw += data
-        return self._match_all(now, final=False)
+        return self._match_all(now, final=False, unread=None)
 
     def feed_chunk(
         self, stream: str, task: int | None, data: bytes, t: float, now: float
@@ -68,17 +72,21 @@ class OutputMerger:
                 # oldest rather than grow without bound.
                 s.pop_chunk()
                 self._skip_gaps()
-        return self._match_all(now, final=False)
+        return self._match_all(now, final=False, unread=None)
 
-    def tick(self, now: float) -> list[Segment]:
-        return self._match_all(now, final=False)
+    def tick(self, now: float, unread: Container[str] = ()) -> list[Segment]:
+        """Release what can be, and give up on what waited ``HOLD_SECONDS`` in vain.
+        ``unread``: the pipes ("channel", "stdout", "stderr") with bytes not read yet;
+        held bytes wait while the channel has some (their record may be there), a record
+        waits while its stream's pipe has some (its bytes may be there)."""
+        return self._match_all(now, final=False, unread=unread)
 
     def pending(self) -> bool:
         """Whether a write the child attributed still waits for its bytes from a pipe."""
         return any(s.chunks for s in self.streams.values())
 
     def finish(self, now: float) -> list[Segment]:
-        out = self._match_all(now, final=True)
+        out = self._match_all(now, final=True, unread=())
         for s in self.streams.values():
             s.chunks.clear()
             s.chunk_bytes = 0
@@ -92,22 +100,25 @@ class OutputMerger:
         heads = [s.chunks[0][0] for s in self.streams.values() if s.chunks]
         self.next_out = max(self.next_out, min(heads) if heads else self.seq)
 
-    def _match_all(self, now: float, final: bool) -> list[Segment]:
+    def _match_all(self, now: float, final: bool, unread: Container[str] | None) -> list[Segment]:
+        """``unread`` None: no give-ups (bytes are coming in now, their records with
+        them); else give up only on what cannot be in the pipes named there."""
         out: list[Segment] = []
+        hold = unread is None or "channel" in unread
         progress = True
         while progress:
             progress = False
             for s in self.streams.values():
-                progress |= self._match(s, out, now, final)
-            if not progress:
-                progress = self._drop_stale_head(now)
+                progress |= self._match(s, out, now, final, hold)
+            if not progress and unread is not None:
+                progress = self._drop_stale_head(now, unread)
         return out
 
-    def _drop_stale_head(self, now: float) -> bool:
+    def _drop_stale_head(self, now: float, unread: Container[str]) -> bool:
         """The record whose turn it is has waited long for bytes that did not come (its
         stream was redirected away): drop it so the other stream is not held up."""
         for s in self.streams.values():
-            if s.chunks and not s.raw:
+            if s.chunks and not s.raw and s.name not in unread:
                 seq, _task, _data, _t, arrived = s.chunks[0]
                 if seq <= self.next_out and now - arrived >= HOLD_SECONDS:
                     s.pop_chunk()
@@ -116,8 +127,9 @@ class OutputMerger:
                     return True
         return False
 
-    def _match(self, s: _Stream, out: list[Segment], now: float, final: bool) -> bool:
-        """Release what can be released on one stream; True if anything moved."""
+    def _match(self, s: _Stream, out: list[Segment], now: float, final: bool, hold: bool) -> bool:
+        """Release what can be released on one stream; True if anything moved. ``hold``:
+        keep unmatched bytes however long they waited (their record may be unread)."""
         moved = False
         raw = s.raw
         while raw:
@@ -162,7 +174,8 @@ class OutputMerger:
                     moved = True
                     continue
                 break
-            if final or now - s.raw_since >= HOLD_SECONDS or len(raw) > MAX_HELD:
+            stale = not hold and now - s.raw_since >= HOLD_SECONDS
+            if final or stale or len(raw) > MAX_HELD:
                 s.emit(out, bytes(raw), None, now)
                 raw.clear()
                 moved = True
