@@ -55,15 +55,18 @@ def install_wrap_future(tracer: Any, asyncio_mod: Any) -> None:
     cf_future = concurrent.futures.Future
 
     def wrap_future(future: Any, *, loop: Any = None) -> Any:
-        try:
-            new = orig(future, loop=loop)
-        except BaseException as exc:
-            drop_own_frame(exc)
-            raise
+        # Counted before asyncio chains its own done callback: the thread runs them in
+        # order, and asyncio's wakes the loop. Discarded after it, the job could still
+        # count as pending when the loop, woken, next waited (the thread had not got the
+        # GIL back yet: a busy machine), and a stall then was never told.
         if isinstance(future, cf_future) and not future.done():
             pending.add(future)
             future.add_done_callback(pending.discard)
-        return new
+        try:
+            return orig(future, loop=loop)
+        except BaseException as exc:
+            drop_own_frame(exc)
+            raise
 
     wrap_future.__qualname__ = orig.__qualname__
     wrap_future.__doc__ = orig.__doc__
