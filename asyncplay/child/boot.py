@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 HIGH_FD = 200
+GATE_WITHDRAWN = 125  # the session gave the start up before the program could begin
 ENV_SPEC = "ASYNCPLAY_CHILD_SPEC"
 ENV_PATH = "ASYNCPLAY_ORIG_PYTHONPATH"  # the user's PYTHONPATH; absent when it was unset
 ENV_TUNABLES = "ASYNCPLAY_ORIG_GLIBC_TUNABLES"  # "=" + the user's GLIBC_TUNABLES, or ""
@@ -193,6 +194,26 @@ def setup(inject_dir: str) -> None:
         _wire(tracer)
     except Exception as exc:  # the program must run, traced or not; the parent is told
         report_failure(tracer, "start-up", exc)
+    gate = spec.get("gate_fd")
+    if type(gate) is int and gate >= 0:
+        _wait_at_gate(gate)
+
+
+def _wait_at_gate(fd: int) -> None:
+    """The program starts when the session says so (docs/protocol.md): once the sandbox
+    is complete (under ``--network on``, its network up), which it finishes while this
+    interpreter started. No byte (the session gave this start up, or died): the program
+    never runs."""
+    try:
+        go = os.read(fd, 1)
+    except OSError:
+        go = b""
+    try:
+        os.close(fd)
+    except OSError:
+        pass  # (the program's fd table is its own business from here)
+    if go != b"1":
+        os._exit(GATE_WITHDRAWN)
 
 
 def _wire(tracer: Tracer) -> None:

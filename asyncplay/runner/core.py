@@ -40,6 +40,7 @@ EXIT_STOPPED = exits.STOPPED
 STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
 WATCH_EVERY = 0.05  # seconds between two looks at the run from outside (no cgroup)
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
+BWRAP_RETRIES = 2  # new starts of a bwrap whose command line named a path that vanished
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
 INJECT_DIR = os.path.join(_ROOT, "asyncplay", "child", "inject")
@@ -92,6 +93,8 @@ class SessionCore:
         self.kill_reason: str | None = None  # a limit's name, or "stopped"
         self.stop_requested_at: float | None = None
         self.saw_hello = False
+        self._retried: list[str] = []  # paths whose vanishing made bwrap start again
+        self._early_stderr = b""  # the run's stderr read while bwrap was watched
         self.saw_bye = False
         self.uncaught: dict | None = None  # the child's ``uncaught`` record, if any
         self.exited_at: float | None = None
@@ -120,51 +123,91 @@ class SessionCore:
         _grow_pipe(r)
         self.channel_r = r
         control_r = -1 if self.control.closed else self.control.open()
+        # The start gate: the runtime runs the program once a byte comes (docs/protocol.md),
+        # so what the sandbox finishes after the spawn (the network) overlaps the
+        # interpreter's start, and a program never starts in a spawn given up on.
+        gate_r, gate_w = os.pipe()
         spec_path = os.path.join(self.run_dir, "spec.marshal")
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             # marshal, not JSON: the child reads it without importing json (docs/protocol.md)
-            f.write(pack_spec(self.spec.child_spec(w, control_r if control_r >= 0 else None)))
-        argv = self.argv()
+            control = control_r if control_r >= 0 else None
+            f.write(pack_spec(self.spec.child_spec(w, control, gate_r)))
+        child_fds = (w, *([control_r] if control_r >= 0 else []), gate_r)
         try:
-            conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
-            env = conf.env
-            # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
-            if "PYTHONPATH" in env:
-                env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
-            # An empty entry would put the current directory on sys.path: add none.
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
-            env["ASYNCPLAY_CHILD_SPEC"] = spec_path
-            self.proc = subprocess.Popen(
-                conf.prefix + argv,
-                stdin=_STDIN[self.stdin],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(w, *([control_r] if control_r >= 0 else []), *conf.pass_fds),
-                cwd=self.spec.cwd,
-                env=env,
-                start_new_session=True,
-                preexec_fn=_child_preexec(conf.preexec),
-            )
+            for attempt in range(BWRAP_RETRIES + 1):
+                if self._spawn_once(spec_path, child_fds, last=attempt == BWRAP_RETRIES):
+                    break
         except BaseException:
             os.close(r)
+            os.close(gate_w)
             self.cleanup()
             raise
         finally:
-            os.close(w)
-            if control_r >= 0:
-                os.close(control_r)
-        conf.spawned()
+            for child_fd in child_fds:
+                os.close(child_fd)
+        assert self.proc is not None and self.confinement is not None
         _LIVE_PIDS.add(self.proc.pid)
-        conf.started(self.proc.pid)  # e.g. the network: the program waits for it
+        try:
+            os.write(gate_w, b"1")  # the program may start
+        except OSError:
+            pass  # no one at the gate: the start failed (its status and stderr say why)
+        os.close(gate_w)
         self.rss_base = _own_rss()
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         for f in (self.proc.stdout, self.proc.stderr):
-            os.set_blocking(f.fileno(), False)
             _grow_pipe(f.fileno(), 1024 * 1024)
         return self.proc
+
+    def _spawn_once(self, spec_path: str, child_fds: tuple[int, ...], last: bool) -> bool:
+        """Prepare the sandbox and start the run; False when bwrap failed before it
+        started the program because a path on its command line vanished meanwhile (a
+        socket removed between reading /proc/net/unix and bwrap's mounts): this try is
+        undone, and another, with a command line made afresh, may follow."""
+        conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
+        if self._retried:
+            conf.notes.append(f"bwrap was started again: {', '.join(self._retried)} vanished")
+        env = conf.env
+        # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
+        if "PYTHONPATH" in env:
+            env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
+        # An empty entry would put the current directory on sys.path: add none.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
+        env["ASYNCPLAY_CHILD_SPEC"] = spec_path
+        self.proc = subprocess.Popen(
+            conf.prefix + self.argv(),
+            stdin=_STDIN[self.stdin],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(*child_fds, *conf.pass_fds),
+            cwd=self.spec.cwd,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_child_preexec(conf.preexec),
+        )
+        conf.spawned()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        for f in (self.proc.stdout, self.proc.stderr):
+            os.set_blocking(f.fileno(), False)
+        # e.g. the network: the program waits for it at the gate
+        failed = conf.started(self.proc.pid, self.proc.stderr.fileno())
+        gone = conf.vanished(failed) if failed is not None and not last else None
+        if gone is None:
+            self._early_stderr = conf.early_stderr()
+            return True
+        # bwrap ended before the program started (it says so, and reported no exit code):
+        # nothing of this try ran; reap it and undo its sandbox.
+        self._retried.append(gone)
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f is not None:
+                f.close()
+        conf.close()
+        self.confinement = None
+        self.proc = None
+        return False
 
     def argv(self) -> list[str]:
         """The command line plain Python would be given: the program runs natively."""
@@ -387,9 +430,15 @@ class SessionCore:
         try:
             data = os.read(fd, 256 * 1024)
         except BlockingIOError:
-            return [], b"", False
+            data = b""
+            if not (name == "stderr" and self._early_stderr):
+                return [], b"", False
         except OSError:
             data = b""
+        if name == "stderr" and self._early_stderr:
+            data, self._early_stderr = self._early_stderr + data, b""
+            if data:
+                return self.on_output(name, data), data, False
         if not data:
             return [], b"", True
         if name == "channel":

@@ -74,7 +74,9 @@ class RunSpec:
             return "module"
         return "source" if self.source is not None else "file"
 
-    def child_spec(self, channel_fd: int, control_fd: int | None = None) -> dict:
+    def child_spec(
+        self, channel_fd: int, control_fd: int | None = None, gate_fd: int | None = None
+    ) -> dict:
         """The document the child runtime reads at start-up (docs/protocol.md)."""
         spec: dict = {
             "mode": self.mode,
@@ -93,6 +95,8 @@ class RunSpec:
             spec["argv0"] = self.argv0 or self.path
         if self.source is not None:
             spec["source"] = self.source
+        if gate_fd is not None:
+            spec["gate_fd"] = gate_fd
         if control_fd is not None:
             spec["control_fd"] = control_fd
             spec["start_paused"] = self.start_paused

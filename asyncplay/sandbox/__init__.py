@@ -117,6 +117,7 @@ class Plan:
         self.known_children: set[int] = set()
         self.network = network.DEFAULT  # the network the run really has: on, host or off
         self.outbound: network.Outbound | None = None  # the ``on`` helper, once started
+        self.launch: bwrap.Launch | None = None  # bwrap's start, watched (bwrap.Launch)
         self.pass_fds: tuple[int, ...] = ()  # descriptors the spawn must hand to the prefix
         # Lines the user must read before the program's output (the run's first line):
         # what the run lacks of what was asked, and how to get it.
@@ -142,13 +143,33 @@ class Plan:
             out["user"] = {"uid": self.user.uid, "name": self.user.name}
         return out
 
-    def started(self, pid: int) -> None:
-        """The prefix runs (``pid``): finish what needs it running, then let the program
-        go. Under ``--network on``, bwrap holds the program until its network is up; if
-        the helper fails, the run goes on with loopback only and its first line says so."""
-        if self.outbound is not None and not self.outbound.start():
-            self.network = "off"
-            self.notices.append(network.fallback_notice(self.outbound.failure or "it failed"))
+    def started(self, pid: int, stderr_fd: int | None = None) -> str | None:
+        """The prefix runs (``pid``): wait until bwrap has made its namespaces and mounts,
+        then bring up what needs them while the interpreter starts (the session lets the
+        program go after this returns). Under ``--network on``, if the helper fails the
+        run goes on with loopback only and its first line says so.
+
+        Returns bwrap's own message when it failed before it started the program (proven:
+        ``bwrap.Launch``); ``stderr_fd`` is the run's stderr, where bwrap says it."""
+        if self.outbound is not None:
+            self.outbound.spawned()
+        if self.launch is None:
+            return None
+        failed = self.launch.wait_setup(stderr_fd)
+        if failed is None and self.outbound is not None:
+            if not self.outbound.start(self.launch.child_pid()):
+                self.network = "off"
+                self.notices.append(network.fallback_notice(self.outbound.failure or "it failed"))
+        return failed
+
+    def early_stderr(self) -> bytes:
+        """What ``started`` read of the run's stderr (bwrap's message, or the program's)."""
+        return self.launch.early_stderr if self.launch is not None else b""
+
+    def vanished(self, failure: str) -> str | None:
+        """The path whose removal made bwrap fail (``started``'s message): one this
+        command line bound over or from that is gone now; a new plan would leave it out."""
+        return bwrap.vanished(failure, self.prefix)
 
     def spawned(self) -> None:
         """The program is started: the parent lets go of the prepared mounts."""
@@ -264,6 +285,8 @@ class Plan:
         left for init to reap rather than waited for (its teardown takes some 30 ms)."""
         if self.outbound is not None:
             self.outbound.close(wait=reap)
+        if self.launch is not None:
+            self.launch.close()
         self.spawned()
         if self.cgroup is not None and not self.scope:
             self.cgroup.remove()
@@ -397,6 +420,9 @@ def prepare(spec: RunRequest, run_dir: str, env: dict[str, str] | None = None) -
             visible.append(program)
         writable = [w for w in lay.write if w not in plan.readonly]
         net_args = _network(plan, spec, run_dir)
+        plan.launch = bwrap.Launch()
+        net_args += plan.launch.args()
+        plan.pass_fds += plan.launch.pass_fds
         plan.prefix += bwrap.argv(
             spec.cwd,
             visible,

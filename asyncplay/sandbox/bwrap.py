@@ -16,6 +16,7 @@ left in the namespace.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -256,3 +257,114 @@ def argv(
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+SETUP_TIMEOUT = 30.0  # seconds bwrap may take to make its namespaces and mounts
+BWRAP_SAYS = b"bwrap: "  # how each of bwrap's own messages on stderr begins
+
+
+class Launch:
+    """One bwrap start, watched from outside: did bwrap make its namespaces and mounts and
+    go on to start the program, or did it fail before (and why)?
+
+    Two pipes, no polling. ``--block-fd`` gets a pipe whose one byte is written up front:
+    bwrap reads it and closes it right after its mounts, before it starts the program, so
+    the parent's write end reports an error (no reader left) at that moment, or earlier
+    if bwrap died. ``--json-status-fd`` gives the namespace's process id first, and an
+    ``exit-code`` at the end only if bwrap did start the program (it knows: a pipe of its
+    own closes at the exec): its absence proves the program never ran.
+    """
+
+    def __init__(self) -> None:
+        self._status_r, self._status_w = os.pipe()
+        self._setup_r, self._setup_w = os.pipe()
+        os.write(self._setup_w, b"1")  # bwrap never waits on it
+        self._status = b""
+        self.early_stderr = b""  # stderr bytes read while judging (the program's own)
+
+    def args(self) -> list[str]:
+        return ["--json-status-fd", str(self._status_w), "--block-fd", str(self._setup_r)]
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return tuple(fd for fd in (self._status_w, self._setup_r) if fd >= 0)
+
+    def spawned(self) -> None:
+        """bwrap runs (or could not be started): the parent lets go of bwrap's ends."""
+        self._close("_status_w", "_setup_r")
+
+    def wait_setup(self, stderr_fd: int | None) -> str | None:
+        """Wait until bwrap has made its namespaces and mounts (None), or return its own
+        message when it failed before starting the program - proven: bwrap ended without
+        reporting the program's exit code.
+
+        ``stderr_fd`` (non-blocking) is the run's stderr: bwrap writes its message there
+        before it exits, so it is there by the time its end of the setup pipe closes.
+        What is read there is kept in ``early_stderr``, for the run's output."""
+        self.spawned()
+        try:
+            poller = select.poll()
+            poller.register(self._setup_w, 0)  # only the error: no reader left
+            poller.poll(SETUP_TIMEOUT * 1000)
+        finally:
+            self._close("_setup_w")
+        if stderr_fd is None:
+            return None
+        try:
+            data = os.read(stderr_fd, 65536)
+        except (BlockingIOError, OSError):
+            data = b""
+        self.early_stderr = data  # the run's, unless the session starts bwrap again
+        if not data.startswith(BWRAP_SAYS):
+            return None
+        # bwrap complained: it is ending. Its status says whether the program had started.
+        self._read_status(until_eof=True)
+        if b'"exit-code"' in self._status:
+            return None
+        return data.decode(errors="replace").strip()
+
+    def child_pid(self) -> int | None:
+        """The namespace's first process, as bwrap reported it (None: bwrap failed)."""
+        import json
+
+        self._read_status(until_eof=False)
+        line = self._status.split(b"\n", 1)[0] if b"\n" in self._status else b""
+        try:
+            return int(json.loads(line)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _read_status(self, until_eof: bool) -> None:
+        """Read what bwrap reported: its first line, or everything until it closes."""
+        fd = self._status_r
+        while fd >= 0 and (until_eof or b"\n" not in self._status):
+            ready, _, _ = select.select([fd], [], [], SETUP_TIMEOUT)
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                break
+            self._status += chunk
+
+    def close(self) -> None:
+        self._close("_status_r", "_status_w", "_setup_r", "_setup_w")
+
+    def _close(self, *names: str) -> None:
+        for name in names:
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+
+def vanished(message: str, argv: list[str]) -> str | None:
+    """The host socket bwrap's failure ``message`` names that ``argv`` covers and that is
+    gone now (removed between the command line and bwrap's mounts), or None: then the
+    failure is something a second try would not change."""
+    covers = {
+        argv[i + 2]
+        for i in range(len(argv) - 2)
+        if argv[i] == "--ro-bind" and argv[i + 1] == "/dev/null"
+    }
+    for path in sorted(covers, key=len, reverse=True):
+        if path in message and not os.path.lexists(path):
+            return path
+    return None

@@ -24,12 +24,10 @@ the run goes ahead as ``off`` and its first line says why and how to get ``on``.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 
 from asyncplay.limits import NETWORK_MODES
@@ -188,8 +186,10 @@ def _loopback(address: str) -> bool:
 class Outbound:
     """The ``on`` network of one run: bwrap's arguments, then the helper, then its end.
 
-    Use: ``bwrap_args()`` and ``pass_fds`` for the spawn; ``start()`` once bwrap runs (it
-    releases the program, with or without a network); ``close()`` when the run ends.
+    Use: ``bwrap_args()`` and ``pass_fds`` for the spawn; ``start(pid)`` once bwrap has
+    made its namespaces (``bwrap.Launch.wait_setup``), while the interpreter starts; the
+    session lets the program go once it returns (the child's start gate); ``close()``
+    when the run ends.
     """
 
     def __init__(self, run_dir: str) -> None:
@@ -197,18 +197,16 @@ class Outbound:
         self.failure: str | None = None  # why the run has no outbound network
         self.helper: subprocess.Popen | None = None
         self._killed = False  # the helper was sent SIGKILL (it may not be reaped yet)
-        self._info_r, self._info_w = os.pipe()
-        self._block_r, self._block_w = os.pipe()
         self._dns_r = -1  # the run's resolv.conf, for bwrap to read
         self._exit_w = -1
 
     @property
     def pass_fds(self) -> tuple[int, ...]:
         """The descriptors bwrap must inherit (after ``bwrap_args``)."""
-        return tuple(fd for fd in (self._info_w, self._block_r, self._dns_r) if fd >= 0)
+        return tuple(fd for fd in (self._dns_r,) if fd >= 0)
 
     def bwrap_args(self) -> list[str]:
-        args = ["--info-fd", str(self._info_w), "--block-fd", str(self._block_r)]
+        args: list[str] = []
         try:
             with open("/etc/resolv.conf", encoding="utf-8", errors="replace") as f:
                 conf = dns_config(f.read())
@@ -229,29 +227,26 @@ class Outbound:
             args += ["--ro-bind-data", str(self._dns_r), target]
         return args
 
-    def start(self) -> bool:
-        """Bring the network up for the namespace bwrap made, then let the program go.
+    def spawned(self) -> None:
+        """bwrap runs (or could not be started): its ends are its own now."""
+        self._close_fds("_dns_r")
 
-        False (with ``failure`` saying why) when the run has only loopback after all. True
-        also when bwrap failed before making its namespaces: there is no run to speak of,
-        and bwrap's own message says why.
+    def start(self, pid: int | None) -> bool:
+        """Bring the network up for the namespace of bwrap's process ``pid``, which has
+        made its namespaces and mounts (its loopback is up, its id maps are written).
+
+        False (with ``failure`` saying why) when the run has only loopback after all.
+        True also without a ``pid`` (bwrap failed): there is no run to speak of, and
+        bwrap's own message says why.
         """
-        self._close_fds("_info_w", "_block_r", "_dns_r")  # bwrap's ends
+        self.spawned()
+        if pid is None:
+            return True
         try:
-            pid = self._child_pid()
-            if pid is None:
-                return True
-            try:
-                self.failure = self._start_helper(pid)
-            except OSError as exc:
-                self._stop_helper()
-                self.failure = f"{TOOL} could not be started ({exc})"
-        finally:
-            try:
-                os.write(self._block_w, b"1")
-            except OSError:
-                pass  # bwrap is gone already; its status says why
-            self._close_fds("_block_w", "_info_r")
+            self.failure = self._start_helper(pid)
+        except OSError as exc:
+            self._stop_helper()
+            self.failure = f"{TOOL} could not be started ({exc})"
         return self.failure is None
 
     def _close_fds(self, *names: str) -> None:
@@ -261,53 +256,10 @@ class Outbound:
                 os.close(fd)
                 setattr(self, name, -1)
 
-    def _child_pid(self) -> int | None:
-        """bwrap's namespace process, from its info (written once, then the fd closes)."""
-        data = b""
-        end = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < end:
-            ready, _, _ = select.select([self._info_r], [], [], max(0.0, end - time.monotonic()))
-            chunk = os.read(self._info_r, 4096) if ready else b""
-            if not chunk:
-                break
-            data += chunk
-        try:
-            return int(json.loads(data)["child-pid"])
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    @staticmethod
-    def _namespace_ready(pid: int) -> str | None:
-        """Wait until bwrap has set its namespaces up far enough for the helper (None), or
-        say why not.
-
-        bwrap configures ``lo`` itself once it runs; the helper brings ``lo`` up too, and
-        the kernel's automatic 127.0.0.1 would then make bwrap's own address request fail:
-        the address shows in the namespace's routing table the moment bwrap added it.
-        Unprivileged, bwrap writes its user namespace's id maps just after; the helper
-        becomes root in that namespace (``setegid(0)``), which needs them.
-        """
-        end = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < end:
-            try:
-                with open(f"/proc/{pid}/net/fib_trie", "rb") as f:
-                    addressed = b"127.0.0.1" in f.read()
-                with open(f"/proc/{pid}/gid_map", "rb") as f:
-                    mapped = bool(f.read().strip())
-            except OSError:
-                return "bwrap ended before its network namespace was ready"
-            if addressed and mapped:
-                return None
-            time.sleep(0.0005)
-        return "bwrap did not set up its namespaces in time"
-
     def _start_helper(self, pid: int) -> str | None:
         exe = shutil.which(TOOL)
         if exe is None:
             return f"{TOOL} is not installed"
-        why = self._namespace_ready(pid)
-        if why is not None:
-            return why
         try:
             netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
         except OSError as exc:
@@ -379,7 +331,7 @@ class Outbound:
         kernel tears its tap device down), which the run's end then need not wait for.
         A later ``close()`` reaps it; a process about to exit may leave that to init.
         """
-        self._close_fds("_info_r", "_info_w", "_block_r", "_block_w", "_dns_r")
+        self._close_fds("_dns_r")
         self._stop_helper(wait)
 
     def _stop_helper(self, wait: bool = True) -> None:
@@ -466,32 +418,44 @@ def failure_hint(network: str, asked: str, exc_type: object, errno: object) -> s
 def probe(
     bwrap_exe: str, true: str = "/bin/true", preexec: Callable[[], None] | None = None
 ) -> tuple[bool, str]:
-    """(works, why not): a real run of bwrap with its network brought up by the helper."""
+    """(works, why not): a real run of bwrap with its network brought up by the helper.
+
+    The command in the sandbox is ``cat`` on a pipe (``true``'s folder), which stays
+    until the pipe closes: the namespace must outlive the helper's start."""
     import tempfile
 
+    from asyncplay.sandbox import bwrap
+
+    cat = os.path.join(os.path.dirname(true), "cat")
     with tempfile.TemporaryDirectory(prefix="asyncplay-netprobe-") as tmp:
         out = Outbound(tmp)
+        launch = bwrap.Launch()
         argv = [bwrap_exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         argv += ["--unshare-net", "--unshare-pid", "--die-with-parent"]
         argv += ["--cap-drop", "ALL"] if os.geteuid() == 0 else []
-        argv += [*out.bwrap_args(), "--", true]
+        argv += [*out.bwrap_args(), *launch.args(), "--", cat if os.path.exists(cat) else true]
         try:
             proc = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                pass_fds=out.pass_fds,
+                pass_fds=(*out.pass_fds, *launch.pass_fds),
                 preexec_fn=preexec,
             )
         except OSError as exc:
             out.close()
+            launch.close()
             return False, f"bwrap could not be run ({exc.strerror})"
         try:
-            ok = out.start()
+            launch.wait_setup(None)
+            ok = out.start(launch.child_pid())
         finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
             proc.wait()
             out.close()
+            launch.close()
         return ok, out.failure or ""
 
 
