@@ -39,6 +39,7 @@ PRIVATE_NAMES = {
     "asyncio.locks.Lock()": ("_locked", "_waiters"),
     "asyncio.locks.Condition()": ("_lock",),
     "asyncio.locks.Semaphore()": ("_value", "_waiters"),
+    "asyncio.locks.Event()": ("_value",),  # set or not, read without a call
     # a Queue's items, count of items not yet task_done(), and lines of blocked putters
     # and getters (replaced by a deque that times the waits)
     "asyncio.queues.Queue()": ("_queue", "_unfinished_tasks", "_putters", "_getters"),
