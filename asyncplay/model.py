@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from itertools import islice, repeat
 
 from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
 from asyncplay.model_objects import ExecutorJob, Primitive
+from asyncplay.model_output import OutputLine, OutputLog
 from asyncplay.protocol import slow_step_message
 
 MAX_OUTPUT_LINES = 10_000
@@ -178,19 +178,6 @@ class WaitSnapshot:
         return f"<WaitSnapshot t={self.t:.3f} {len(self.waits)} waiting>"
 
 
-class OutputLine:
-    __slots__ = ("stream", "text", "task", "t")
-
-    def __init__(self, stream: str, text: str, task: int | None, t: float) -> None:
-        self.stream = stream
-        self.text = text  # without the trailing newline
-        self.task = task
-        self.t = t
-
-    def __repr__(self) -> str:
-        return f"<OutputLine {self.stream} task={self.task} {self.text!r}>"
-
-
 class Pause:
     """Where a stepped run stands while paused (a ``paused`` record): immutable, like a
     frozen dataclass (a ``__slots__`` class for the headless path's start-up).
@@ -249,9 +236,8 @@ class RunModel:
 
     def __init__(self, max_lines: int = MAX_OUTPUT_LINES) -> None:
         self.tasks: dict[int, TaskInfo] = {}
-        self.output: deque[OutputLine] = deque(maxlen=max_lines)
-        self.dropped_lines = 0
-        self.partial: dict[str, OutputLine] = {}
+        # The program's output (model_output.py): its lines are built when read.
+        self.output_log = OutputLog(max_lines)
         self.warnings: list[dict] = []
         self.errors: list[str] = []
         self.status = "idle"  # idle, running, ended
@@ -292,6 +278,30 @@ class RunModel:
             for t in self.tasks.values()
             if t.state not in FINISHED
         }
+
+    @property
+    def output(self) -> deque[OutputLine]:
+        """The newest output lines (at most ``max_lines``), in the order printed."""
+        log = self.output_log
+        if log.pending:
+            log.settle()
+        return log.lines
+
+    @property
+    def partial(self) -> dict[str, OutputLine]:
+        """Stream -> its line still without a newline (in ``output`` already)."""
+        log = self.output_log
+        if log.pending:
+            log.settle()
+        return log.partial
+
+    @property
+    def dropped_lines(self) -> int:
+        """Output lines pushed out of ``output`` by newer ones."""
+        log = self.output_log
+        if log.pending:
+            log.settle()
+        return log.dropped
 
     @property
     def exit_code(self) -> int | None:
@@ -529,59 +539,12 @@ def _task_done(m: RunModel, ev: dict) -> None:
 
 
 def _output(m: RunModel, ev: dict) -> None:
-    """Split text into lines; a line without its newline yet is in ``output`` already (where
-    it began, as on a terminal) and ``partial`` points at it while it grows.
-
-    Only the newest ``maxlen`` lines are kept, so a flood of 200,000 lines in one event
-    builds objects for the ones that survive, not for all of them.
-    """
-    stream = ev.get("stream", "stdout")
-    task = ev.get("task")
-    t = ev.get("t", m.now)
+    """Kept as it came; its lines are built when read (model_output.py)."""
     text = ev.get("text", "")
-    head = m.partial.pop(stream, None)
-    if "\n" not in text:
-        if head is not None:
-            head.text += text
-            m.partial[stream] = head
-        elif text:
-            m.partial[stream] = _start_partial(m, OutputLine(stream, text, task, t))
-        return
-    pieces = text.split("\n")
-    last = pieces.pop()
-    first = 0
-    if head is not None:  # already in ``output``, where it began: it just grows
-        head.text += pieces[0]
-        first = 1
-    out = m.output
-    keep = out.maxlen or len(pieces)
-    skip = max(0, len(pieces) - first - keep)
-    if skip:
-        m.dropped_lines += skip + len(out)
-        out.clear()
-        first += skip
-    n = len(pieces) - first
-    if out.maxlen is not None:  # the oldest lines the new ones push out
-        m.dropped_lines += max(0, len(out) + n - out.maxlen)
-    # One C loop building the lines (a flood is 3,000 lines an event, 200,000 a run).
-    out.extend(
-        map(OutputLine, repeat(stream, n), islice(pieces, first, None), repeat(task), repeat(t))
-    )
-    if last:
-        m.partial[stream] = _start_partial(m, OutputLine(stream, last, task, t))
-
-
-def _start_partial(m: RunModel, line: OutputLine) -> OutputLine:
-    """A line without its newline yet takes its place in ``output`` now (as a terminal
-    shows it), and grows there: what another stream prints meanwhile comes after it."""
-    _append_line(m, line)
-    return line
-
-
-def _append_line(m: RunModel, line: OutputLine) -> None:
-    if len(m.output) == m.output.maxlen:
-        m.dropped_lines += 1
-    m.output.append(line)
+    if not isinstance(text, str):
+        raise TypeError(f"output text is {type(text).__name__}, not str")
+    if text:
+        m.output_log.add(ev.get("stream", "stdout"), text, ev.get("task"), ev.get("t", m.now))
 
 
 def _warning(m: RunModel, ev: dict) -> None:
@@ -636,10 +599,11 @@ def _input(m: RunModel, ev: dict) -> None:
     text = ev.get("text")
     if not isinstance(text, str):
         return
-    m.partial.clear()  # the prompt's line is over: what the program prints next is below
+    log = m.output_log
+    log.end_lines()  # the prompt's line is over: what the program prints next is below
     task = m.input_task
     for line in text.removesuffix("\n").split("\n"):
-        _append_line(m, OutputLine("stdin", line, task, ev.get("t", m.now)))
+        log.append(OutputLine("stdin", line, task, ev.get("t", m.now)))
 
 
 _SO_FAR = re.compile(r"has held the event loop for [0-9.]+ s so far")
@@ -668,7 +632,7 @@ def _resumed(m: RunModel, ev: dict) -> None:
 
 def _run_end(m: RunModel, ev: dict) -> None:
     m.pause = None
-    m.partial.clear()  # unfinished lines are in ``output`` already
+    m.output_log.end_lines()  # unfinished lines are in ``output`` already
     m.waiting_for_input = False
     m.input_task = None
     for info in m.tasks.values():

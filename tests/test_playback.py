@@ -13,6 +13,7 @@ from streams import Stream, gather_run
 
 from asyncplay import model as model_module
 from asyncplay.model import RunModel, apply, build
+from asyncplay.model_output import OutputLog
 from asyncplay.views.playback import (
     EventLog,
     Playback,
@@ -26,11 +27,16 @@ from asyncplay.views.playback import (
 
 
 def state(obj: object) -> object:
-    """Everything a model holds, as plain comparable data (slots and dicts walked)."""
+    """Everything a model holds, as plain comparable data (slots and dicts walked; the
+    output's lines built first: unbuilt or built, they are the same lines)."""
+    if isinstance(obj, OutputLog):
+        obj.settle()
     if isinstance(obj, dict):
         return {k: state(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, deque)):
         return [type(obj).__name__, [state(v) for v in obj]]
+    if isinstance(obj, (set, frozenset)):
+        return [type(obj).__name__, sorted(map(repr, obj))]  # a copy: the model's set moves on
     slots = getattr(type(obj), "__slots__", None)
     if slots is not None:
         return [type(obj).__name__, {s: state(getattr(obj, s, None)) for s in slots}]
