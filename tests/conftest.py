@@ -125,7 +125,9 @@ def no_leftover_processes():
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A private data folder and working directory: the playground's tests never touch the
-    user's files (used by the TUI test modules through ``pytestmark``)."""
+    user's files (used by the TUI test modules through ``pytestmark``); colours as on a
+    plain terminal whatever the caller's environment says (the snapshots are in colour)."""
     monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path / "home"

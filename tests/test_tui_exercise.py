@@ -25,10 +25,7 @@ from asyncplay.tui.services.replay_session import ReplaySession, load_events
 EVENTS = load_events(Path(__file__).parent / "data" / "concurrent_fetch_events.jsonl")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def exercise_app(specs: list[RunSpec] | None = None, text: str | None = None) -> AsyncplayApp:

@@ -22,10 +22,7 @@ from asyncplay.tui.services.replay_session import ReplaySession, load_events
 EVENTS = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def lesson_app(name: str = "gather") -> AsyncplayApp:

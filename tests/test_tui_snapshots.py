@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from tui_helpers import wait_drawn, wait_ended, wait_for
+from tui_recorded import replay_app
 
 from asyncplay import snippets, storage
 from asyncplay.tui.app import AsyncplayApp
@@ -22,10 +23,7 @@ from asyncplay.tui.services.replay_session import ReplaySession, load_events
 EVENTS = load_events(Path(__file__).parent / "data" / "gather_events.jsonl")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def gather_app(until: float | None) -> AsyncplayApp:
@@ -91,14 +89,7 @@ DEADLOCK_EVENTS = load_events(DATA / "deadlock_events.jsonl")
 
 
 def recorded_app(text: str, name: str, events: list[dict]) -> AsyncplayApp:
-    """The app on ``text`` (no file of its own: the title does not name a temporary path)."""
-    return AsyncplayApp(
-        storage.Autosave(text=text, snippet=name),
-        session_factory=ReplaySession.factory(events, None),
-        clock=lambda: 0.0,
-        note=f"a copy of {name}",
-        autosave=False,
-    )
+    return replay_app(events, text, name, note=f"a copy of {name}")
 
 
 async def run_and_open_timeline(pilot: Pilot) -> AsyncplayApp:

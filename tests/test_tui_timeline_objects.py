@@ -10,17 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.message import Message
 from textual.pilot import Pilot
+from timeline_host import TimelineHost, column, lane_cells, lines, shown
 from tui_helpers import wait_drawn, wait_ended, wait_for
+from tui_recorded import replay_app
 
-from asyncplay import snippets, storage
-from asyncplay.model import RunModel, build
+from asyncplay import snippets
+from asyncplay.model import build
 from asyncplay.tui.app import AsyncplayApp
 from asyncplay.tui.panes.timeline import TimelinePane
-from asyncplay.tui.services.replay_session import ReplaySession, load_events
-from asyncplay.views import timeline as tl
+from asyncplay.tui.services.replay_session import load_events
 from asyncplay.views.timeline_objects import BARS
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -28,65 +27,20 @@ EXECUTOR = load_events(DATA / "executor_events.jsonl")
 QUEUES = load_events(DATA / "queues_events.jsonl")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASYNCPLAY_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-
-
-class Host(App):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[Message] = []
-
-    def compose(self) -> ComposeResult:
-        yield TimelinePane(id="timeline")
-
-    def on_timeline_pane_step_chosen(self, message: TimelinePane.StepChosen) -> None:
-        self.messages.append(message)
-
-    def on_timeline_pane_object_chosen(self, message: TimelinePane.ObjectChosen) -> None:
-        self.messages.append(message)
-
-
-def lines(pane: TimelinePane) -> list[str]:
-    return [pane.render_line(y).text for y in range(pane.size.height)]
-
-
-def lane(pane: TimelinePane, label: str) -> str:
-    """The cells of the lane whose label starts with ``label``."""
-    found = [line for line in lines(pane)[1:-1] if line.startswith(label)]
-    assert found, (label, lines(pane))
-    return found[0][pane._label_width + 1 :]
-
-
-async def shown(app: Host, pilot: Pilot, model: RunModel) -> TimelinePane:
-    pane = app.query_one(TimelinePane)
-    pane.show(model)
-    pane.sync(model.now)
-    pane.focus()
-    await pilot.pause()
-    app.messages.clear()
-    return pane
-
-
-def column(pane: TimelinePane, t: float) -> int:
-    col = tl.column(t, pane.start, pane.end, pane._cells)
-    assert col is not None
-    return col
+pytestmark = pytest.mark.usefixtures("home")
 
 
 async def test_a_lane_per_executor_thread_its_jobs_at_the_same_time_in_each() -> None:
     m = build(EXECUTOR)
     jobs = sorted(m.executor_jobs.values(), key=lambda j: j.id)
     assert len(jobs) == 4 and {j.thread for j in jobs} == {"pool_0", "pool_1"}
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 12)) as pilot:
         pane = await shown(app, pilot, m)
         labels = [line.split("  ")[0].strip() for line in lines(pane)[1:4]]
         assert labels == ["Task-1 main", "executor pool_0", "executor pool_1"]
         for thread in ("pool_0", "pool_1"):
-            cells = lane(pane, f"executor {thread}")
+            cells = lane_cells(pane, f"executor {thread}")
             mine = [j for j in jobs if j.thread == thread]
             assert len(mine) == 2
             for job in mine:  # each job is drawn where it ran, from its first column
@@ -100,7 +54,11 @@ async def test_a_lane_per_executor_thread_its_jobs_at_the_same_time_in_each() ->
         both = [
             c
             for c, (a, b) in enumerate(
-                zip(lane(pane, "executor pool_0"), lane(pane, "executor pool_1"), strict=True)
+                zip(
+                    lane_cells(pane, "executor pool_0"),
+                    lane_cells(pane, "executor pool_1"),
+                    strict=True,
+                )
             )
             if a == b == "█"
         ]
@@ -133,7 +91,7 @@ async def test_q_shows_a_lane_per_queue_its_size_as_a_bar_of_its_maxsize() -> No
     m = build(QUEUES)
     (queue,) = [p for p in m.primitives.values() if p.is_queue]
     assert queue.maxsize == 2 and queue.peak_size == 2
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(100, 14)) as pilot:
         pane = await shown(app, pilot, m)
         assert not any("size/2" in line for line in lines(pane))  # asked for with q
@@ -141,7 +99,7 @@ async def test_q_shows_a_lane_per_queue_its_size_as_a_bar_of_its_maxsize() -> No
         await pilot.press("q")
         await pilot.pause()
         assert pane.lane_count == rows + 1
-        cells = lane(pane, "queue size/2")
+        cells = lane_cells(pane, "queue size/2")
         full = column(pane, 0.4)  # the producer filled it before the consumer took any
         assert cells[full] == BARS[8], cells
         assert set(cells) <= set(BARS)
@@ -167,13 +125,8 @@ async def test_q_shows_a_lane_per_queue_its_size_as_a_bar_of_its_maxsize() -> No
 def executor_app() -> AsyncplayApp:
     found = snippets.find_bundled("executor")
     assert found is not None
-    return AsyncplayApp(
-        storage.Autosave(text=found.path.read_text(encoding="utf-8"), snippet="executor"),
-        session_factory=ReplaySession.factory(EXECUTOR, None),
-        clock=lambda: 0.0,
-        note="a copy of snippet executor",
-        autosave=False,
-    )
+    text = found.path.read_text(encoding="utf-8")
+    return replay_app(EXECUTOR, text, "executor", note="a copy of snippet executor")
 
 
 def test_snapshot_of_the_executor_lessons_timeline_at_80x24(snap_compare) -> None:

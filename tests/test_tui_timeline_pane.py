@@ -8,11 +8,9 @@ import pytest
 from rich.cells import cell_len
 from rich.style import Style
 from streams import Stream, gather_run
-from textual.app import App, ComposeResult
-from textual.message import Message
+from timeline_host import TimelineHost, cells_of, lane_line, lines, shown
 
 from asyncplay.model import RunModel, apply, build
-from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.tui.panes.timeline import TIMELINE_HELP, TimelinePane
 from asyncplay.tui.panes.timeline_lanes import fit_detail
 from asyncplay.tui.services.replay_session import load_events
@@ -23,39 +21,11 @@ from asyncplay.views.task_story import detail_line
 DATA = Path(__file__).resolve().parent / "data"
 
 
-class Host(App):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[Message] = []
-
-    def compose(self) -> ComposeResult:
-        yield TimelinePane(id="timeline")
-
-    def on_timeline_pane_step_chosen(self, message: TimelinePane.StepChosen) -> None:
-        self.messages.append(message)
-
-    def on_timeline_pane_warning_chosen(self, message: TimelinePane.WarningChosen) -> None:
-        self.messages.append(message)
-
-    def on_task_view_internal_toggled(self, message: TaskView.InternalToggled) -> None:
-        self.messages.append(message)
-
-
-def lines(pane: TimelinePane) -> list[str]:
-    return [pane.render_line(y).text for y in range(pane.size.height)]
-
-
 def detail_of(pane: TimelinePane) -> str:
     """The detail as drawn: its last line, after its first when it takes two."""
     text = lines(pane)
     two = pane._spare_line() and len(pane._detail_lines(pane._width)) == 2
     return (text[-2].rstrip() + " " + text[-1].strip()) if two else text[-1]
-
-
-def lane_line(pane: TimelinePane, name: str) -> str:
-    found = [line for line in lines(pane)[1:-1] if line.startswith(name)]
-    assert found, (name, lines(pane))
-    return found[0]
 
 
 def style_at(pane: TimelinePane, y: int, x: int) -> Style:
@@ -67,28 +37,13 @@ def style_at(pane: TimelinePane, y: int, x: int) -> Style:
     raise AssertionError((y, x))
 
 
-def cells_of(pane: TimelinePane, line: str) -> str:
-    return line[pane._label_width + 1 :]
-
-
-async def shown(app: Host, pilot, model: RunModel | None) -> TimelinePane:
-    pane = app.query_one(TimelinePane)
-    pane.show(model)
-    if model is not None:
-        pane.sync(model.now)
-    pane.focus()
-    await pilot.pause()
-    app.messages.clear()
-    return pane
-
-
 def gather_model() -> RunModel:
     return build(load_events(DATA / "gather_events.jsonl"))
 
 
 @pytest.mark.parametrize("size", [(78, 9), (160, 40)])
 async def test_every_task_has_its_lane_with_its_steps_beside_its_name(size) -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=size) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -113,7 +68,7 @@ async def test_every_task_has_its_lane_with_its_steps_beside_its_name(size) -> N
 
 
 async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 12)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -159,7 +114,7 @@ async def test_keys_move_the_cursor_and_the_detail_line_follows() -> None:
 
 
 async def test_zoom_pan_fit_and_follow() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 12)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -199,7 +154,7 @@ async def test_zoom_pan_fit_and_follow() -> None:
 
 
 async def test_right_past_the_edge_pans_the_window() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(32, 6)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -212,7 +167,7 @@ async def test_right_past_the_edge_pans_the_window() -> None:
 
 
 async def test_step_chosen_on_moves_and_enter_jumps() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 12)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -240,7 +195,7 @@ async def test_step_chosen_on_moves_and_enter_jumps() -> None:
 
 
 async def test_select_task_moves_the_cursor_and_posts_nothing() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 6)) as pilot:  # room for two lanes
         s = Stream()
         for tid in range(1, 9):
@@ -257,7 +212,7 @@ async def test_select_task_moves_the_cursor_and_posts_nothing() -> None:
 
 
 async def test_internal_tasks_hidden_until_i() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 14)) as pilot:
         m = build(gather_run())
         pane = await shown(app, pilot, m)
@@ -283,7 +238,7 @@ def warned_model() -> RunModel:
 
 
 async def test_warnings_are_marked_and_e_explains_them() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         m = warned_model()
         pane = await shown(app, pilot, m)
@@ -298,9 +253,7 @@ async def test_warnings_are_marked_and_e_explains_them() -> None:
         await pilot.press("e")
         await pilot.pause()
         assert not any(isinstance(x, TimelinePane.WarningChosen) for x in app.messages)
-        pane.select_task(2)
-        pane._cursor_t = 0.35  # as a click on the cell would
-        pane.refresh()
+        pane.show_moment(2, 0.35)  # as a click on the cell would
         assert pane.warning_at_cursor()["kind"] == "slow_step"
         assert "slow_step" in detail_of(pane) and "e explains" in detail_of(pane)
         await pilot.press("e")
@@ -316,7 +269,7 @@ async def test_warnings_are_marked_and_e_explains_them() -> None:
 
 
 async def test_a_click_puts_the_cursor_on_a_lane_at_a_time() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         m = warned_model()
         pane = await shown(app, pilot, m)
@@ -344,14 +297,12 @@ def cancelled_model(name: str = "victim", at: float = 0.2) -> RunModel:
 
 
 async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(100, 8)) as pilot:
         pane = await shown(app, pilot, cancelled_model())
         lane = lane_line(pane, "victim")
         assert "✕ by main at line 12" in lane
-        pane.select_task(2)
-        pane._cursor_t = 0.9
-        pane.refresh()
+        pane.show_moment(2, 0.9)
         assert "victim · cancelled at 200.1 ms by main at line 12" in detail_of(pane)
         await pilot.press("left_square_bracket")  # the step that took the CancelledError
         assert pane.cursor_time == 0.2
@@ -359,14 +310,14 @@ async def test_cancel_source_in_the_lane_and_the_detail_line() -> None:
 
 
 async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(60, 8)) as pilot:
         pane = await shown(app, pilot, cancelled_model(at=0.99))
         cells = cells_of(pane, lane_line(pane, "victim"))
         assert cells.rstrip().endswith("─by main at line 12 ▌✕")  # before its mark
         assert "sleep(9)" in cells  # the wait's own label stays when both fit
     for width, keeps in ((34, True), (27, False)):  # shorter: "by main", then no label
-        app = Host()
+        app = TimelineHost()
         async with app.run_test(size=(width, 8)) as pilot:
             pane = await shown(app, pilot, cancelled_model(at=0.99))
             cells = cells_of(pane, lane_line(pane, "victim"))
@@ -375,7 +326,7 @@ async def test_cancel_source_without_room_after_the_end_goes_in_the_last_wait() 
 
 
 async def test_a_click_on_the_axis_moves_the_cursor_in_time() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         pane = await shown(app, pilot, gather_model())
         await pilot.click(TimelinePane, offset=(pane._label_width + 1 + 30, 0))
@@ -388,7 +339,7 @@ async def test_a_click_on_the_axis_moves_the_cursor_in_time() -> None:
 
 
 async def test_virtual_clock_is_said_on_the_axis() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         events = gather_run()
         events[1]["clock"] = "virtual"
@@ -407,7 +358,7 @@ def many_tasks(count: int) -> RunModel:
 
 
 async def test_ten_thousand_tasks_compute_only_the_visible_lanes() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(100, 30)) as pilot:
         m = many_tasks(10_000)
         pane = await shown(app, pilot, m)
@@ -449,14 +400,14 @@ async def test_no_crash_on_odd_models_and_tiny_sizes() -> None:
     models.append(busy)
     keys = ("down", "right", "right_square_bracket", "plus", "minus", "left_square_bracket")
     for size in ((20, 5), (5, 2)):
-        app = Host()
+        app = TimelineHost()
         async with app.run_test(size=size) as pilot:
             for m in models:
                 pane = await shown(app, pilot, m)
                 lines(pane)
                 await pilot.press(*keys, "less_than_sign", "0", "end", "e", "enter")
                 lines(pane)
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         pane = await shown(app, pilot, build(live.events))
         first = lane_line(pane, long_name[:4])
@@ -477,7 +428,7 @@ def test_the_help_lists_every_key() -> None:
 
 
 async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         s = Stream().task(1, 0.0, name="sleeper").step(1, 0.0, 0.001, "sleep(60)", 4)
         m = build(s.events)  # no run_end: still going, the task never ended
@@ -505,7 +456,7 @@ async def test_a_live_run_grows_the_window_and_lanes_reach_now() -> None:
 
 
 async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         s = Stream().task(1, 0.0).task(2, 0.0).task(3, 0.0)
         s.step(1, 0.0, 0.001, "sleep(5)", 3).step(2, 0.0, 0.001, "sleep(5)", 3)
@@ -532,7 +483,7 @@ async def test_a_tick_redraws_the_lanes_that_changed_and_only_them() -> None:
 
 async def test_the_drawn_background_follows_focus_and_theme() -> None:
     """The pane keeps its base style between lines: it must drop it when styles change."""
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         pane = app.query_one(TimelinePane)
         pane.show(gather_model())
@@ -540,7 +491,7 @@ async def test_the_drawn_background_follows_focus_and_theme() -> None:
         await pilot.pause()
 
         def drawn():  # noqa: ANN202
-            return pane.render_line(1)._segments[-1].style.bgcolor
+            return list(pane.render_line(1))[-1].style.bgcolor
 
         assert drawn() == pane.rich_style.bgcolor
         blurred = drawn()
@@ -553,7 +504,7 @@ async def test_the_drawn_background_follows_focus_and_theme() -> None:
 
 
 async def test_a_hidden_pane_takes_ticks_without_work_or_errors() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         pane = app.query_one(TimelinePane)
         pane.display = False  # as when another view has the screen
@@ -570,7 +521,7 @@ async def test_a_hidden_pane_takes_ticks_without_work_or_errors() -> None:
 
 
 async def test_the_legend_uses_a_free_line_only() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 9)) as pilot:
         pane = await shown(app, pilot, gather_model())  # 4 lanes, 7 lines for them
         assert "✕ cancelled" in lines(pane)[-2] and "╳ cut off  ⚠ warning" in lines(pane)[-2]
@@ -584,7 +535,7 @@ async def test_the_legend_uses_a_free_line_only() -> None:
 
 async def test_the_apps_now_grows_the_waits_between_events() -> None:
     """While every task sleeps no event comes: the app's clock still moves the picture."""
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         s = Stream().task(1, 0.0, name="sleeper").step(1, 0.0, 0.001, "sleep(60)", 4)
         m = build(s.events)
@@ -613,7 +564,7 @@ def ending_tasks(count: int, run_end: float = 1.5) -> RunModel:
 
 
 async def test_a_fit_leaves_the_scrollbar_its_columns() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         pane = await shown(app, pilot, ending_tasks(30))
         await pilot.pause()
@@ -634,7 +585,7 @@ async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -
     s.task(3, 0.1, "w", name="warned").step(3, 0.5, 0.001, "sleep(9)", 4)
     s.warn("deadlock", 0.5, task=3)  # at the step's own moment
     s.step(1, 1.0, 0.001).done(1, 1.0)
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         pane = await shown(app, pilot, build(s.end(1.0)))
         assert cells_of(pane, lane_line(pane, "quick")).rstrip() == "▌┤"
@@ -642,9 +593,7 @@ async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -
         col = tl.column(0.5, pane.start, pane.end, pane._cells)
         assert warned[col : col + 2] == "▌⚠"  # the step, then its warning
         assert cells_of(pane, lane_line(pane, "main")).rstrip().endswith("▌┤")
-        pane.select_task(3)
-        pane._place(tl.cell_time(col, pane.start, pane.end, pane._cells))
-        pane.refresh()
+        pane.show_moment(3, tl.cell_time(col, pane.start, pane.end, pane._cells))
         assert pane.warning_at_cursor() is None and "step 1/1" in detail_of(pane)
         await pilot.press("right")
         assert pane.warning_at_cursor()["kind"] == "deadlock"
@@ -652,7 +601,7 @@ async def test_a_warning_beside_the_step_it_would_hide_and_no_lone_step_lost() -
 
 
 async def test_a_run_without_a_task_says_why_once_it_ended() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         live = Stream()
         m = build(live.events)
@@ -732,12 +681,11 @@ async def test_the_detail_fits_the_pane_one_line_or_two() -> None:
     for i in range(2, 12):
         s.task(i, 0.0).step(i, 0.0, 0.001, "sleep(1)", 3)
     for size, lanes in (((75, 20), 1), ((75, 6), 11)):  # a free line above, or none
-        app = Host()
+        app = TimelineHost()
         async with app.run_test(size=size) as pilot:
             m = build(s.events if lanes == 11 else s.events[:5])
             pane = await shown(app, pilot, m)
-            pane._place(0.1)
-            pane.refresh()
+            pane.show_moment(None, 0.1)
             text = lines(pane)
             assert "then TaskGroup.__aexit__()" in text[-1]  # never cut
             if lanes == 1:
@@ -749,7 +697,7 @@ async def test_the_detail_fits_the_pane_one_line_or_two() -> None:
 
 
 async def test_panning_and_zooming_out_stop_at_the_runs_end() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 12)) as pilot:
         m = gather_model()
         pane = await shown(app, pilot, m)
@@ -771,7 +719,7 @@ async def test_a_task_named_nothing_is_said_no_name() -> None:
     s.step(1, 0.0, 0.001, "sleep(0.5)", 3).step(2, 0.01, 0.001).done(2, 0.3)
     s.step(1, 0.5, 0.001).done(1, 0.6)
     next(e for e in s.events if e.get("id") == 2)["name"] = ""  # create_task(c, name="")
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 8)) as pilot:
         pane = await shown(app, pilot, build(s.end(0.6)))
         row = next(y for y, line in enumerate(lines(pane)) if line.startswith("(no name)"))
@@ -801,7 +749,7 @@ def _cancelled_elsewhere(file: str) -> RunModel:
     ],
 )
 async def test_a_cancel_in_the_program_says_line_n(file, program, says) -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(100, 8)) as pilot:
         pane = app.query_one(TimelinePane)
         pane.show(_cancelled_elsewhere(file), program)
@@ -829,7 +777,7 @@ def cut_off_model() -> RunModel:
 
 
 async def test_a_task_the_run_cut_off_ends_at_a_mark_and_says_so() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(80, 10)) as pilot:
         m = cut_off_model()
         pane = await shown(app, pilot, m)

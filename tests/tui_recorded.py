@@ -38,15 +38,22 @@ def traceback_run() -> list[dict]:
 
 
 def replay_app(
-    events: list[dict], text: str = "print(1)\n", name: str = "x", until: float | None = None
+    events: list[dict],
+    text: str = "print(1)\n",
+    name: str = "x",
+    until: float | None = None,
+    note: str | None = None,
 ) -> AsyncplayApp:
-    """The app on a recorded run; with ``until`` the run goes on after that (until stopped)."""
+    """The app on a recorded run of ``text`` (no file of its own: the title names no
+    temporary path), its clock frozen; with ``until`` the run goes on after that (until
+    stopped); ``note`` the one-off note at the start (a snippet's "a copy of ...")."""
     if until is not None:
         events = [*events, {"event": "output", "t": until + 1, "stream": "stdout", "text": ""}]
     return AsyncplayApp(
         storage.Autosave(text=text, snippet=name),
         session_factory=ReplaySession.factory(events, until),
         clock=lambda: 0.0,
+        note=note,
         autosave=False,
     )
 
