@@ -9,8 +9,11 @@ of it (``pause``, ``step``, ``resume``, ``set_breakpoints``). The real child is 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
+from textual.pilot import Pilot
 from tui_helpers import FedSession, record_notifications, wait_drawn, wait_for
 
 from asyncplay import storage
@@ -91,6 +94,21 @@ def app_with(runs: Runs) -> AsyncplayApp:
     )
 
 
+@asynccontextmanager
+async def playground(runs: Runs) -> AsyncIterator[tuple[AsyncplayApp, Pilot]]:
+    """The playground on PROGRAM at 80x24, its runs made by ``runs``."""
+    app = app_with(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        yield app, pilot
+
+
+async def nth_session(pilot: Pilot, runs: Runs, n: int = 1) -> StepSession:
+    """Once the ``n``th run's session is made and the app drives it: that session."""
+    app: AsyncplayApp = pilot.app  # type: ignore[assignment]
+    await wait_for(pilot, lambda: len(runs.sessions) >= n and app.session is runs.sessions[n - 1])
+    return runs.sessions[n - 1]
+
+
 START = [
     {"event": "run_start", "t": 0.0, "target": PATH, "mode": "file"},
     {"event": "hello", "t": 0.0, "version": 2, "python": "3.11.7"},
@@ -129,8 +147,7 @@ async def started_paused(pilot, runs: Runs) -> tuple[AsyncplayApp, StepSession]:
     """F10 with no run: the run starts paused; the child says so."""
     app: AsyncplayApp = pilot.app  # type: ignore[assignment]
     await pilot.press("f10")
-    await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
-    session = runs.sessions[0]
+    session = await nth_session(pilot, runs)
     session.feed(*START, paused("start", 1, 10, ready=[1]))
     await wait_for(pilot, lambda: app.model is not None and app.model.pause is not None)
     await wait_drawn(pilot)
@@ -143,8 +160,7 @@ def status(app: AsyncplayApp) -> str:
 
 async def test_f10_starts_the_run_paused_and_each_f10_is_one_step() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app, session = await started_paused(pilot, runs)
         assert runs.specs[0].start_paused is True
         assert session.calls == []  # the start's pause was asked for in the spec
@@ -184,8 +200,7 @@ async def test_f10_starts_the_run_paused_and_each_f10_is_one_step() -> None:
 
 async def test_the_next_tasks_line_is_scrolled_into_view() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app.editor.load(PROGRAM + "\n" * 200 + "# the end\n", (210, 0))  # at the bottom
         await wait_drawn(pilot)
         assert app.editor.scroll_offset.y > 20
@@ -198,8 +213,7 @@ async def test_the_next_tasks_line_is_scrolled_into_view() -> None:
 
 async def test_f10_pressed_again_before_the_pause_is_back_is_one_more_step() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app, session = await started_paused(pilot, runs)
         await pilot.press("f10", "f10", "f10")  # three steps; only one may be on its way
         assert session.calls == ["step"]
@@ -213,51 +227,47 @@ async def test_f10_pressed_again_before_the_pause_is_back_is_one_more_step() -> 
         await pilot.press("f6")
 
 
-async def test_f10_while_the_run_starts_is_not_lost() -> None:
-    gate = asyncio.Event()
-    runs = Runs(gate)
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_f10_while_a_run_starts_pauses_it_once_there() -> None:
+    runs = Runs(gate=asyncio.Event())
+    async with playground(runs) as (app, pilot):
         await pilot.press("f5")  # a normal run, still starting
         await wait_for(pilot, lambda: len(runs.specs) == 1)
         await pilot.press("f10")  # pause it: kept until the session is there
-        gate.set()
-        await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
+        runs.gate.set()
+        session = await nth_session(pilot, runs)
         assert runs.specs[0].start_paused is False
-        assert runs.sessions[0].calls == ["pause"]
+        assert session.calls == ["pause"]
         await pilot.press("f6")
 
-    gate = asyncio.Event()
-    runs = Runs(gate)
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+
+async def test_a_step_pressed_while_a_paused_start_starts_is_sent_once_paused() -> None:
+    runs = Runs(gate=asyncio.Event())
+    async with playground(runs) as (app, pilot):
         await pilot.press("f10", "f10")  # start paused, then a step before it is there
         await wait_for(pilot, lambda: len(runs.specs) == 1)
-        gate.set()
-        await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
-        session = runs.sessions[0]
+        runs.gate.set()
+        session = await nth_session(pilot, runs)
         assert runs.specs[0].start_paused is True and session.calls == []
         session.feed(*START, paused("start", 1, 10, ready=[1]))
         await wait_for(pilot, lambda: session.calls == ["step"])  # sent once it paused
         await pilot.press("f6")
 
-    gate = asyncio.Event()
-    gate.set()
-    runs = Runs(gate)
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+
+async def test_two_f10s_in_one_burst_after_a_run_ended_start_paused_then_step() -> None:
+    runs = Runs(gate=asyncio.Event())
+    runs.gate.set()
+    async with playground(runs) as (app, pilot):
         await pilot.press("f5")  # a run that ends: its session stays until the next run
-        await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
-        runs.sessions[0].feed(*START, {"event": "run_end", "t": 0.5, "exit_code": 0})
-        await wait_for(pilot, lambda: not runs.sessions[0].running)
-        gate.clear()
+        ended = await nth_session(pilot, runs)
+        ended.feed(*START, {"event": "run_end", "t": 0.5, "exit_code": 0})
+        await wait_for(pilot, lambda: not ended.running)
+        runs.gate.clear()
         app.action_step()  # two F10s read in one burst: both handled before the run task
         app.action_step()  # has begun (the last run's session is still app.session)
         await wait_for(pilot, lambda: len(runs.specs) == 2)
         await wait_drawn(pilot)  # ticks while it starts: the step must not be forgotten
-        gate.set()
-        await wait_for(pilot, lambda: len(runs.sessions) == 2 and app.session is runs.sessions[1])
-        session = runs.sessions[1]
+        runs.gate.set()
+        session = await nth_session(pilot, runs, 2)
         assert runs.specs[1].start_paused is True and len(runs.specs) == 2
         session.feed(*START, paused("start", 1, 10, ready=[1]))
         await wait_for(pilot, lambda: session.calls == ["step"])
@@ -266,8 +276,7 @@ async def test_f10_while_the_run_starts_is_not_lost() -> None:
 
 async def test_line_breakpoints_go_to_the_run_follow_edits_and_survive_a_rerun() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app.editor.move_to((5, 0))  # line 6: print("toast up")
         app.editor.focus()
         await pilot.press("ctrl+b")
@@ -281,9 +290,8 @@ async def test_line_breakpoints_go_to_the_run_follow_edits_and_survive_a_rerun()
         assert app.editor.marks.get(6) == BREAKPOINT and 5 not in app.editor.marks
 
         await pilot.press("f5")
-        await wait_for(pilot, lambda: len(runs.sessions) == 1 and app.session is not None)
+        session = await nth_session(pilot, runs)
         assert runs.specs[0].breakpoints == Breakpoints({(PATH, 7)})
-        session = runs.sessions[0]
         session.feed(*START)
         app.editor.move_to((3, 0))
         app.editor.focus()
@@ -307,8 +315,7 @@ async def test_line_breakpoints_go_to_the_run_follow_edits_and_survive_a_rerun()
 
 async def test_b_on_a_task_sets_a_breakpoint_on_its_name_for_this_run_and_the_next() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app, session = await started_paused(pilot, runs)
         await pilot.press("f10")
         session.feed(*main_step())
@@ -357,8 +364,7 @@ async def test_while_paused_the_run_time_stands_still() -> None:
 
 async def test_a_run_ending_while_a_step_is_on_its_way_leaves_nothing_owed() -> None:
     runs = Runs()
-    app = app_with(runs)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with playground(runs) as (app, pilot):
         app, session = await started_paused(pilot, runs)
         await pilot.press("f10", "f10")
         session.feed({"event": "run_end", "t": 0.5, "exit_code": 0, "reason": "exited"})
