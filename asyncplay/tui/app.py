@@ -213,6 +213,7 @@ class AsyncplayApp(
         self.refresh_exercise()
         self.open_on_code(self.buffer.cursor)  # a lesson's text is in its own view
         self.editor.focus()
+        self.graph.builds = self.view_builds  # its slow rebuilds off the keys' path
         if self._note:
             self._note_until = self.clock() + NOTE_SECONDS
         self.set_interval(1 / TICK_HZ, self._tick, name="asyncplay-tick")
@@ -237,6 +238,7 @@ class AsyncplayApp(
                 button.refresh(layout=True)  # its width follows its word
 
     def on_unmount(self) -> None:
+        self.view_builds.close()
         self.close_files()
         self.unwatch_signals()
 

@@ -31,6 +31,7 @@ from asyncplay.tui.buffers import origin_label
 from asyncplay.tui.ending_words import sentence
 from asyncplay.tui.exercise_control import spawn_stop
 from asyncplay.tui.panes.status_bar import status_line
+from asyncplay.tui.services.view_builds import ViewBuilds
 from asyncplay.views.checks import stuck_deadlock
 from asyncplay.views.gutter_marks import RunMarks
 from asyncplay.views.playback import EventLog
@@ -145,6 +146,9 @@ class RunControl:
         self._noticed: object = None  # the run_start sandbox whose notices were told
         self.failed_views: set[str] = set()  # views off for this run: they raised
         self._python_label = ".".join(map(str, sys.version_info[:3]))
+        # Slow views' rebuilds (the await graph of thousands of tasks) in a worker thread;
+        # the fold waits while one runs (services/view_builds.py).
+        self.view_builds = ViewBuilds()
 
     # ---- hooks a subclass (replay mode) overrides ---------------------------------------
 
@@ -399,11 +403,15 @@ class RunControl:
         self._tick()
 
     async def _fold(self, session: Session, model: RunModel) -> None:
-        """The session's events into the model, off the views' path, in bounded slices."""
+        """The session's events into the model, off the views' path, in bounded slices; held
+        while a view is built from the model in the worker thread (``view_builds``)."""
         n = 0
         stop_stuck = self.ends_stuck_runs()  # type: ignore[attr-defined]
         log = self.run_log
+        builds = self.view_builds
         async for ev in session.events():
+            if builds.busy:  # a view is being built from the model in a thread: not now
+                await builds.idle()
             apply(model, ev)
             if log is not None:
                 log.add(ev)
@@ -536,6 +544,8 @@ class RunControl:
             self._guarded("objects", self.objects.sync, self.model)
 
     def _sync_graph(self, now: float) -> None:
+        # Playback changes its model in place on this thread: its graph is built here.
+        self.view_builds.enabled = not self.playback.active
         moment = self.moment
         if self.model is not None and moment is not None and moment >= self.model.now:
             moment = None  # the cursor at the live edge: that is now

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import textwrap
 import time
+from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -28,6 +30,9 @@ from asyncplay.tui.panes.task_view import TaskView
 from asyncplay.views import graph
 from asyncplay.views.task_story import line_place, no_task_text
 from asyncplay.views.text_cells import clean
+
+if TYPE_CHECKING:
+    from asyncplay.tui.services.view_builds import ViewBuilds
 
 #: The pane's keys, for the help screen.
 GRAPH_HELP: tuple[tuple[str, str], ...] = (
@@ -193,6 +198,34 @@ def title_text(
     return f"Await graph · {text}{detail}"
 
 
+#: A rebuild's result: the moment shown, its rows, what is said when there are none, each
+#: task's first row, and the widest row.
+Built = tuple["graph.Moment | None", list[Row], str, dict[int, int], int]
+
+
+def build(
+    model: RunModel | None, moment: float | None, show_internal: bool, program: str | None
+) -> Built:
+    """The pane's rows at ``moment`` (None: now): pure, so it may run in a worker thread
+    while the model stands still (``services.view_builds``)."""
+    if model is None:
+        return None, [], NO_RUN, {}, 0
+    shown = graph.moment(model, moment)
+    rows = build_rows(model, shown, show_internal, program)
+    if shown.when == "finished":
+        message = finished_text(model, show_internal)
+    else:
+        message = NOTHING_WAITING
+    index: dict[int, int] = {}
+    width = 0  # the message is wrapped to the pane
+    for i, row in enumerate(rows):
+        index.setdefault(row[0], i)
+        for tid in row[9]:
+            index.setdefault(tid, i)
+        width = max(width, _row_width(row))
+    return shown, rows, message, index, width
+
+
 class GraphPane(TaskView):
     """Who awaits whom at one moment: live, or the timeline cursor's (``sync``)."""
 
@@ -248,6 +281,9 @@ class GraphPane(TaskView):
         self._moment_before = -1e9  # ... and when it changed before that
         self._cost = 0.0  # seconds the last rebuild took
         self._built_at = 0.0
+        # The app's worker for slow rebuilds (None: every rebuild here, at once).
+        self.builds: ViewBuilds | None = None
+        self._error: BaseException | None = None
 
     # ---- fed by the app ----------------------------------------------------------------
 
@@ -272,6 +308,9 @@ class GraphPane(TaskView):
             self._moment_before, self._moment_since = self._moment_since, time.perf_counter()
         self.moment = moment
         self.label = label
+        if self._error is not None:  # the worker's build failed: the app's guard says so
+            error, self._error = self._error, None
+            raise error
         self._update()
 
     def set_internal(self, value: bool) -> None:
@@ -314,11 +353,14 @@ class GraphPane(TaskView):
             self.show_internal,
         )
         if force or (key != self._key and not self._too_soon(key)):
+            if not force and self.builds is not None and self.builds.busy:
+                return  # one build at a time: the key is looked at again next tick
             self._key = key
-            started = time.perf_counter()
-            self._rebuild()
-            self._cost = time.perf_counter() - started
-            self._built_at = started
+            if force or not self._build_off_thread(key):
+                started = time.perf_counter()
+                self._rebuild()
+                self._cost = time.perf_counter() - started
+                self._built_at = started
         title = title_text(m, self.shown, self.now, self.label)
         if title != self.title:
             self.title = title
@@ -343,27 +385,36 @@ class GraphPane(TaskView):
         return time.perf_counter() - self._built_at < SPACING * self._cost
 
     def _rebuild(self) -> None:
-        m = self.model
         self.rebuilds += 1
-        if m is None:
-            self.shown = None
-            self.rows = []
-            self.message = NO_RUN
-        else:
-            self.shown = graph.moment(m, self.moment)
-            self.rows = build_rows(m, self.shown, self.show_internal, self.program)
-            self.message = (
-                finished_text(m, self.show_internal)
-                if self.shown.when == "finished"
-                else NOTHING_WAITING
-            )
-        self._index = {}
-        width = 0  # the message is wrapped to the pane
-        for i, row in enumerate(self.rows):
-            self._index.setdefault(row[0], i)
-            for tid in row[9]:
-                self._index.setdefault(tid, i)
-            width = max(width, _row_width(row))
+        self._adopt(build(self.model, self.moment, self.show_internal, self.program))
+
+    def _build_off_thread(self, key: tuple) -> bool:
+        """A slow rebuild of a live model in the app's worker (``services.view_builds``):
+        True when it was handed over (the rows are swapped in when it is done)."""
+        builds, m = self.builds, self.model
+        if builds is None or m is None or self._cost < self.slow_build:
+            return False
+        wanted = (m, self.moment, self.show_internal, self.program)
+
+        def done(built: Built | None, error: BaseException | None) -> None:
+            self._cost = time.perf_counter() - started
+            if error is not None:
+                self._error = error  # raised by the next sync: the app's guard tells it
+            elif built is not None and self.model is m and self.program == wanted[3]:
+                if self.show_internal == wanted[2]:
+                    self.rebuilds += 1
+                    self._adopt(built)  # a moment since moved on is built again next
+            # else another run (shown at once) or the toggle (built next tick) came since
+
+        started = time.perf_counter()
+        if not builds.submit(m, partial(build, *wanted), done):
+            return False
+        self._built_at = started
+        return True
+
+    def _adopt(self, built: Built) -> None:
+        """The rows of a rebuild drawn (here, or from the worker: the same swap)."""
+        self.shown, self.rows, self.message, self._index, width = built
         self._width = width + 1
         if self._selected is not None and self._selected in self._index:
             self.cursor_row = self._index[self._selected]

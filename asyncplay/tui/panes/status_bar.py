@@ -205,7 +205,9 @@ class StatusBar(Static):
     def show(self, text: Text) -> None:
         if text.plain != self._last:
             self._last = text.plain
-            self.update(text)
+            # One line of the screen's width whatever it says: repainted, never laid out
+            # again (a layout of the whole screen, 15-40 ms, at every tick of a run).
+            self.update(text, layout=False)
 
     @property
     def plain(self) -> str:

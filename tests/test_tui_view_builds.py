@@ -1,0 +1,178 @@
+"""The playground's tick stays cheap under load: a slow await graph is rebuilt in a worker
+thread while the fold waits (the model never changes under the worker), the result is
+swapped in on the UI's loop, a failure there still turns the view off with its one
+notification; the status bar's text changing every tick never lays the screen out again.
+
+Counted, not timed: what runs where, and what the tick asks Textual to do.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streams import Stream
+from tui_helpers import FedSession, record_notifications, wait_for
+
+from asyncplay import storage
+from asyncplay.tui.app import AsyncplayApp
+from asyncplay.tui.panes import graph as graph_pane
+from asyncplay.tui.services.view_builds import ViewBuilds
+
+pytestmark = pytest.mark.usefixtures("home")
+
+
+def fed_app(session: FedSession) -> AsyncplayApp:
+    return AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="builds"),
+        session_factory=FedSession.factory(session),
+        autosave=False,
+    )
+
+
+def gather(n: int) -> Stream:
+    """main gathers ``n`` workers, each asleep: a graph of ``n + 1`` rows."""
+    s = Stream()
+    s.task(1, 0.0, "main", line=9)
+    for tid in range(2, n + 2):
+        s.task(tid, 0.001, "worker", name=f"w{tid}", parent=1, line=4)
+    s.step(1, 0.002, 0.0001, f"gather({n})", line=10)
+    for tid in range(2, n + 2):
+        s.step(tid, 0.003, 0.0001, f"sleep({tid})", line=5)
+    return s
+
+
+async def test_a_slow_graph_is_built_in_a_worker_while_the_fold_waits(monkeypatch) -> None:
+    session = FedSession()
+    app = fed_app(session)
+    gate = threading.Event()
+    threads: list[threading.Thread] = []
+    real_build = graph_pane.build
+
+    def held_build(*args):  # noqa: ANN002, ANN202
+        threads.append(threading.current_thread())
+        if threading.current_thread() is not threading.main_thread():
+            assert gate.wait(30), "the test never let the build finish"
+        return real_build(*args)
+
+    monkeypatch.setattr(graph_pane, "build", held_build)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        app.action_graph()
+        graph = app.graph
+        graph.slow_build = 0.0  # every rebuild counts as slow: each goes to the worker
+        session.feed(*gather(20).events)
+        await wait_for(pilot, lambda: app.view_builds.busy)
+        assert threads[-1] is not threading.main_thread()
+        tasks, rebuilds = len(app.model.tasks), graph.rebuilds
+        # Events that come while the worker reads the model wait: the fold holds them.
+        session.feed(*Stream().task(99, 0.5, "late", name="late", parent=1).events[2:])
+        await wait_for(pilot, lambda: session.queue.empty())  # taken by the fold...
+        for _ in range(5):  # ... and held over several ticks
+            await pilot.pause(0.1)
+        assert len(app.model.tasks) == tasks and graph.rebuilds == rebuilds
+        gate.set()
+        await wait_for(pilot, lambda: 99 in app.model.tasks)
+        await wait_for(pilot, lambda: graph.rebuilds > rebuilds)
+        # What the worker built, swapped in: the rows a build here gives for the model.
+
+        def current() -> bool:
+            built = real_build(graph.model, graph.moment, graph.show_internal, graph.program)
+            return graph.rows == built[1]
+
+        await wait_for(pilot, current)
+        assert {"Task-1", "w2", "w21"} <= {row[3] for row in graph.rows}
+        assert app.view_builds.builds >= 2
+        assert all(t is not threading.main_thread() for t in threads[1:])
+
+
+async def test_a_failed_build_in_the_worker_turns_the_graph_off_once(monkeypatch) -> None:
+    session = FedSession()
+    app = fed_app(session)
+    said = record_notifications(app)
+    real_build = graph_pane.build
+
+    def broken(*args):  # noqa: ANN002, ANN202
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("the graph broke in the worker")
+        return real_build(*args)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        app.action_graph()
+        app.graph.slow_build = 0.0
+        monkeypatch.setattr(graph_pane, "build", broken)
+        session.feed(*gather(3).events)
+        await wait_for(pilot, lambda: "graph" in app.failed_views)
+        assert sum("the graph view is off" in text for text in said) == 1
+        assert "tasks" not in app.failed_views  # the others go on
+        session.feed(*Stream().task(50, 0.5, "more", parent=1).events[2:])
+        await wait_for(pilot, lambda: app.tasks.row_count == 5)
+
+
+async def test_view_builds_runs_one_build_at_a_time_and_not_when_off() -> None:
+    from asyncplay.model import RunModel
+
+    builds = ViewBuilds()
+    model = RunModel()
+    gate = threading.Event()
+    got: list[tuple[object, object]] = []
+    try:
+        assert builds.submit(
+            model, lambda: gate.wait(30) and "built", lambda r, e: got.append((r, e))
+        )
+        assert builds.busy
+        assert not builds.submit(model, lambda: "second", lambda r, e: got.append((r, e)))
+        gate.set()
+        await builds.idle()
+        assert not builds.busy
+        await wait_loop(lambda: got)
+        assert got == [("built", None)]
+        builds.enabled = False  # playback changes its model here: nothing in the worker
+        assert not builds.submit(model, lambda: "off", lambda r, e: got.append((r, e)))
+        assert builds.builds == 1
+    finally:
+        builds.close()
+
+
+async def wait_loop(cond, rounds: int = 2000) -> None:  # noqa: ANN001
+    import asyncio
+
+    for _ in range(rounds):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
+
+
+async def test_the_status_bar_repaints_every_tick_without_laying_the_screen_out() -> None:
+    session = FedSession()
+    now = [100.0]
+    app = AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="status"),
+        session_factory=FedSession.factory(session),
+        clock=lambda: now[0],
+        autosave=False,
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        status = app.status
+        layouts: list[bool] = []
+        real_refresh = status.refresh
+
+        def refresh(*args, layout: bool = False, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            layouts.append(layout)
+            return real_refresh(*args, layout=layout, **kwargs)
+
+        status.refresh = refresh  # type: ignore[method-assign]
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        session.feed(*gather(2).events)
+        seen = set()
+        for _ in range(5):  # the run's clock goes on: the bar says so every tick
+            now[0] += 1.0
+            await wait_for(pilot, lambda: status.plain not in seen)
+            seen.add(status.plain)
+        assert len(layouts) >= 5
+        assert not any(layouts), "the status bar asked for a layout of the screen"
