@@ -1,6 +1,7 @@
 """The TUI under load: keypress-to-editor latency, memory, and start-up against plain Textual.
 
     python bench/tui_latency.py [--seconds 8] [--startup-rounds 5] [--only timeline]
+    python bench/tui_latency.py --against DIR [--rounds 3] [--only tasks]
 
 1. Latency. The app runs headless (Textual's test driver). A separate thread plays the
    terminal: every 50 ms it stamps the time and hands a key to the app's loop the way the
@@ -17,12 +18,18 @@
 3. Start-up and idle RSS, in fresh processes, side by side: ``asyncplay``'s app until its
    editor is mounted and painted, against a minimal Textual app with the same widgets
    (TextArea, Log, DataTable, Input, Buttons, Footer), interleaved, ratio of medians.
+
+Each row gives p50, p95 and the worst key of the keys that fell inside the load. With
+``--against DIR`` (a checkout of the code before a change: ``git archive REV | tar -x -C
+DIR``) each loaded scenario runs in fresh processes on this tree and on DIR in turn, A B A
+B, with this file's measuring code on both; the rows are the medians of the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import statistics
@@ -279,6 +286,80 @@ def startup(rounds: int, home: Path) -> dict:
     }
 
 
+# (name, label, program, timeline, where the keys go); "--only" picks by the name's first word.
+SCENARIOS = (
+    ("idle", "idle", None, None, "editor"),
+    ("prints", "printing lines", PRINTS, None, "editor"),
+    ("tasks", "10,000 tasks", TASKS, None, "editor"),
+    ("timeline-editor", "10,000 tasks, timeline", TASKS, "editor", "editor"),
+    ("timeline-idle", "idle, timeline focused", None, "pane", "timeline"),
+    ("timeline-pane", "10,000 tasks, timeline", TASKS, "pane", "timeline"),
+)
+
+
+def wanted(name: str, only: str | None) -> bool:
+    """The scenarios of ``--only`` (the idle rows are the baselines: measured with the others)."""
+    if only is None:
+        return True
+    if only == "timeline":
+        return name in ("idle", "timeline-editor", "timeline-idle", "timeline-pane")
+    return name == only or (name == "idle" and only in ("prints", "tasks"))
+
+
+def row(label: str, target: str, r: dict, base: float | None, tree: str = "") -> str:
+    ratio = f" ({r['p50'] / base:4.2f}x idle)" if base else ""
+    lanes = f", {r['lanes']:,} lanes" if r.get("timeline") else ""
+    where = "the load" if r.get("loaded") else "the window"
+    return (
+        f"{tree}{label:<24} keypress->{target:<8} p50 {r['p50']:6.1f} ms{ratio}"
+        f"  p95 {r['p95']:6.1f} ms  worst {r['max']:6.1f} ms  ({r['keys']} of"
+        f" {r['sent_keys']} keys inside {where} ({r['load_s']:.1f} s);"
+        f" run: {r['lines']:,} lines, {r['tasks']:,} tasks, {r['rows']:,} rows{lanes},"
+        f" {r['status']})"
+    )
+
+
+def one(name: str, seconds: float, home: Path) -> dict:
+    _name, _label, program, timeline, _target = next(s for s in SCENARIOS if s[0] == name)
+    r = asyncio.run(measure(program, seconds, home, timeline))
+    r["timeline"], r["loaded"] = timeline is not None, program is not None
+    return r
+
+
+def against(ns: argparse.Namespace) -> None:
+    """Each scenario in fresh processes, this tree and ``--against DIR`` in turn (A B A B
+    ...), the same measuring code on both: the medians of the rounds, side by side."""
+    trees = {"this": str(ROOT), "against": str(Path(ns.against).resolve())}
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load"
+        f" {os.getloadavg()[0]:.1f}; this: {trees['this']}, against: {trees['against']};"
+        f" {ns.rounds} round(s) each, interleaved"
+    )
+    for name, label, _program, _timeline, target in SCENARIOS:
+        if not wanted(name, ns.only) or name in ("idle", "timeline-idle"):
+            continue
+        got: dict[str, list[dict]] = {k: [] for k in trees}
+        for _ in range(ns.rounds):
+            for key, tree in trees.items():
+                out = subprocess.run(
+                    [sys.executable, __file__, "--scenario", name, "--tree", tree]
+                    + ["--seconds", str(ns.seconds)],
+                    capture_output=True,
+                    text=True,
+                    timeout=ns.seconds * 4 + 120,
+                )
+                if out.returncode != 0:
+                    sys.exit(f"{name} on {tree} failed: {out.stderr[-1500:]}")
+                got[key].append(json.loads(out.stdout.splitlines()[-1]))
+        for key, runs in got.items():
+            med = {k: statistics.median(r[k] for r in runs) for k in ("p50", "p95", "max")}
+            last = dict(runs[-1], **med)
+            last["keys"] = sum(r["keys"] for r in runs)
+            last["sent_keys"] = sum(r["sent_keys"] for r in runs)
+            print(row(label, target, last, None, f"{key:<8}"))
+    print(f"load {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="per scenario (at most)")
@@ -286,7 +367,21 @@ def main() -> None:
     ap.add_argument(
         "--only", choices=("idle", "prints", "tasks", "timeline", "startup"), default=None
     )
+    ap.add_argument(
+        "--against",
+        metavar="DIR",
+        help="another checkout (git archive REV | tar -x -C DIR): each loaded scenario on"
+        " both trees in turn, in fresh processes",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="with --against: rounds per tree")
+    ap.add_argument("--scenario", choices=[s[0] for s in SCENARIOS], help=argparse.SUPPRESS)
+    ap.add_argument("--tree", help=argparse.SUPPRESS)  # the asyncplay package's checkout
     ns = ap.parse_args()
+    if ns.tree:
+        sys.path.insert(0, ns.tree)
+    if ns.against:
+        against(ns)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["ASYNCPLAY_HOME"] = str(home)
@@ -294,35 +389,20 @@ def main() -> None:
         # second, past the default --output-limit (8 MiB) within the first second. The
         # playground's own setting raised, so the load lasts (storage.Settings).
         (home / "settings.json").write_text('{"output_mib": 65536, "version": 1}')
+        if ns.scenario:  # one scenario, its figures as JSON (for --against)
+            print(json.dumps(one(ns.scenario, ns.seconds, home)))
+            return
         print(
             f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
         )
         baselines: dict[str, float] = {}
-        for key, label, program, timeline, target in (
-            ("idle", "idle", None, None, "editor"),
-            ("prints", "printing lines", PRINTS, None, "editor"),
-            ("tasks", "10,000 tasks", TASKS, None, "editor"),
-            ("timeline", "10,000 tasks, timeline", TASKS, "editor", "editor"),
-            ("timeline", "idle, timeline focused", None, "pane", "timeline"),
-            ("timeline", "10,000 tasks, timeline", TASKS, "pane", "timeline"),
-        ):
-            # The idle rows are the baselines, measured in every run that needs them.
-            if ns.only not in (None, key) and not (ns.only == "timeline" and key == "idle"):
+        for name, label, program, _timeline, target in SCENARIOS:
+            if not wanted(name, ns.only) or ns.only == "startup":
                 continue
-            r = asyncio.run(measure(program, ns.seconds, home, timeline))
+            r = one(name, ns.seconds, home)
             if program is None:
                 baselines[target] = r["p50"]
-            base = baselines.get(target)
-            ratio = f" ({r['p50'] / base:4.2f}x idle)" if base else ""
-            lanes = f", {r['lanes']:,} lanes" if timeline else ""
-            print(
-                f"{label:<24} keypress->{target:<8} p50 {r['p50']:6.1f} ms{ratio}"
-                f"  p95 {r['p95']:6.1f} ms"
-                f"  max {r['max']:6.1f} ms  ({r['keys']} of {r['sent_keys']} keys inside"
-                f" {'the load' if program else 'the window'} ({r['load_s']:.1f} s);"
-                f" run: {r['lines']:,} lines, {r['tasks']:,} tasks, {r['rows']:,} rows{lanes},"
-                f" {r['status']})"
-            )
+            print(row(label, target, r, baselines.get(target) if program else None))
             if r["unmatched"]:
                 print(f"  ({r['unmatched']} keys to the timeline ran no action)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -140,3 +140,44 @@ async def test_a_spinning_task_is_running_with_a_growing_time_in_the_table_and_t
         await wait_for(pilot, lambda: app.timeline.end >= 4)  # the window followed the run
         await pilot.pause()
         assert spinner_lane().endswith(UNICODE[RUN]) and UNICODE[WAIT] not in spinner_lane()
+
+
+async def test_a_selection_among_10000_rows_draws_only_the_rows_the_cursor_left_and_reached() -> (
+    None
+):
+    from tui_helpers import FedSession
+
+    session = FedSession()
+    app = AsyncplayApp(
+        storage.Autosave(text="print(1)\n", snippet="many"),
+        session_factory=FedSession.factory(session),
+        autosave=False,
+    )
+    s = Stream()
+    for tid in range(1, 10_001):
+        s.task(tid, tid * 1e-5, "worker", name=f"w{tid}")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        session.feed(*s.end(0.5))
+        await wait_for(pilot, lambda: app.model.status == "ended" and app.tasks.row_count == 10_000)
+        table = app.tasks
+        table.focus()
+        await pilot.pause()
+        drawn: list[int] = []
+        real = table.render_line
+
+        def render_line(y: int):  # noqa: ANN202
+            drawn.append(y)
+            return real(y)
+
+        table.render_line = render_line  # type: ignore[method-assign]
+        for key in ("down", "down", "up"):
+            drawn.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert 0 < len(set(drawn)) <= 2, (key, sorted(set(drawn)))
+        assert table.selected_task() == 2 and app.selected_task == 2
+        # Chosen elsewhere (the timeline, the graph): found by its id, drawn in view.
+        app.choose_task(9_000, None)
+        await wait_for(pilot, lambda: table.selected_task() == 9_000)

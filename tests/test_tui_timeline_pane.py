@@ -794,3 +794,43 @@ async def test_a_task_the_run_cut_off_ends_at_a_mark_and_says_so() -> None:
         assert "sleeper · cut off at 2.02 s (the run ended: timeout)" in detail
         await pilot.press("left", "left")  # before the end: what it was waiting on
         assert "waiting on sleep(9)" in detail_of(pane)
+
+
+def count_lines_drawn(pane) -> list[int]:  # noqa: ANN001
+    """The pane's ``render_line`` wrapped: the y of every line drawn from now on."""
+    drawn: list[int] = []
+    real = pane.render_line
+
+    def render_line(y: int):  # noqa: ANN202
+        drawn.append(y)
+        return real(y)
+
+    pane.render_line = render_line
+    return drawn
+
+
+async def test_a_cursor_move_draws_only_the_lines_it_changed_among_10000_lanes() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        m = many_tasks(10_000)
+        apply(m, {"event": "run_end", "t": m.now, "exit_code": 0})
+        pane = await shown(app, pilot, m)
+        visible = pane.size.height - 2
+        await pilot.press("down")  # the cursor drawn once where it is now
+        await pilot.pause()
+        drawn = count_lines_drawn(pane)
+        app.messages.clear()
+        for key in ("down", "down", "right", "up", "left"):
+            drawn.clear()
+            pane.lanes_computed = 0
+            await pilot.press(key)
+            await pilot.pause()
+            # the lanes left and reached, the axis (its ▼) and the detail's two lines
+            assert 0 < len(set(drawn)) <= 5, (key, sorted(set(drawn)))
+            assert pane.lanes_computed <= 2, key
+        assert pane.cursor_task == 3 and pane.cursor_placed
+        assert len(app.messages) == 5  # each move told the app, as before
+        drawn.clear()
+        await pilot.press("pagedown")  # a scroll draws the screen: every line, once
+        await pilot.pause()
+        assert len(set(drawn)) >= visible

@@ -397,7 +397,9 @@ class AsyncplayApp(
         editor.focus()
 
     def choose_task(self, task: int | None, source: object, jump: bool = False) -> None:
-        """A task chosen in one view is shown chosen in the others (never echoed back)."""
+        """A task chosen in one view is shown chosen in the others (never echoed back):
+        each finds its row by the task's id (O(1)), hidden or not, and redraws only the
+        rows its cursor left and reached."""
         self.selected_task = task
         if task is not None:
             for view in (self.tasks, self.timeline, self.graph):
@@ -411,7 +413,8 @@ class AsyncplayApp(
                 line = task_line(info, self.program)
                 if line:
                     self.jump_to(line)
-        self._sync_marks()
+        # The gutter's "selected" mark follows on the next tick: the marks are looked at
+        # over every task (O(tasks)), once a tick however many moves the keys made.
 
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
         """Enter on a task: the object it waits on (a queue, a lock), else its line."""

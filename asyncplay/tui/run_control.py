@@ -30,7 +30,7 @@ from asyncplay.runner.spec import RunSpec
 from asyncplay.tui.buffers import origin_label
 from asyncplay.tui.ending_words import sentence
 from asyncplay.tui.exercise_control import spawn_stop
-from asyncplay.tui.panes.status_bar import status_line
+from asyncplay.tui.panes.status_bar import LiveCount, status_line
 from asyncplay.tui.services.view_builds import ViewBuilds
 from asyncplay.views.checks import stuck_deadlock
 from asyncplay.views.gutter_marks import RunMarks
@@ -149,6 +149,7 @@ class RunControl:
         # Slow views' rebuilds (the await graph of thousands of tasks) in a worker thread;
         # the fold waits while one runs (services/view_builds.py).
         self.view_builds = ViewBuilds()
+        self._live_count = LiveCount()  # the status line's count of live tasks, kept
 
     # ---- hooks a subclass (replay mode) overrides ---------------------------------------
 
@@ -196,6 +197,7 @@ class RunControl:
                 width=self.status.content_region.width or None,
                 urgent=self._note_until > self.clock(),
                 paused=pause_forms(self.model, self.program) if self.marks is not None else None,
+                live=self._live_count(self.model) if self.model is not None else None,
             )
         )
 

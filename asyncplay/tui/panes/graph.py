@@ -323,9 +323,7 @@ class GraphPane(TaskView):
         self._selected = task_id
         row = self._index.get(task_id) if task_id is not None else None
         if row is not None and row != self.cursor_row:
-            self.cursor_row = row
-            self._scroll_to_cursor()
-            self.refresh()
+            self._put_cursor(row)
 
     @property
     def task_under_cursor(self) -> int | None:
@@ -469,6 +467,18 @@ class GraphPane(TaskView):
 
     # ---- moving and choosing -----------------------------------------------------------
 
+    def _put_cursor(self, row: int) -> None:
+        """The cursor to ``row``, scrolled into view; only the two rows it left and reached
+        are drawn again (unless the pane scrolled: then all of them are)."""
+        old, top = self.cursor_row, self.scroll_offset.y
+        self.cursor_row = row
+        self._scroll_to_cursor()
+        if self.scroll_offset.y != top:
+            self.refresh()
+            return
+        self.refresh_line(old - top + 1)
+        self.refresh_line(row - top + 1)
+
     def _scroll_to_cursor(self) -> None:
         row = self.cursor_row
         top = self.scroll_offset.y
@@ -484,10 +494,8 @@ class GraphPane(TaskView):
         row = max(0, min(len(self.rows) - 1, row))
         if row == self.cursor_row:
             return
-        self.cursor_row = row
         self._selected = self.rows[row][0]
-        self._scroll_to_cursor()
-        self.refresh()
+        self._put_cursor(row)
         self.post_message(self._chosen(jump=False))
 
     def _chosen(self, jump: bool) -> GraphPane.TaskChosen:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
@@ -31,6 +33,7 @@ def status_line(
     width: int | None = None,
     urgent: bool = False,
     paused: list[str] | None = None,
+    live: int | None = None,
 ) -> Text:
     """The status text; pure, so tests and snapshots see exactly what users see.
 
@@ -40,9 +43,10 @@ def status_line(
     mid-word. An ``urgent`` note (a one-off message, for a few seconds) goes before the
     Python version and the sandbox; the buffer's name, after Python. ``paused``: the
     pause line's forms, longest first (``views/stepping.pause_forms``), in the state's
-    place: the longest that fits.
+    place: the longest that fits. ``live``: the program's live tasks, if counted already
+    (:class:`LiveCount`).
     """
-    head = _state(model, elapsed, stopping)
+    head = _state(model, elapsed, stopping, live)
     if paused:
         fits = [f for f in paused if width is None or cell_len(f) <= width]
         line = fits[0] if fits else paused[-1]
@@ -101,7 +105,7 @@ def status_line(
     return text
 
 
-def _state(model: RunModel | None, elapsed: float, stopping: bool) -> Part:
+def _state(model: RunModel | None, elapsed: float, stopping: bool, live: int | None) -> Part:
     """The run's state in a few words (the full sentence of an ending is in the Output)."""
     if model is None:
         return [("ready", "bold")]
@@ -120,13 +124,43 @@ def _state(model: RunModel | None, elapsed: float, stopping: bool) -> Part:
     if starting:
         return part
     if model.tasks:
-        user = sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
+        user = live_tasks(model) if live is None else live
         part.append((f" - {user} live {'tasks' if user != 1 else 'task'}", ""))
     else:
         part.append((" - no task seen yet", ""))
     if model.waiting_for_input:  # the program blocks reading stdin (the runtime says)
         part.append((WAITS, "bold yellow"))
     return part
+
+
+def live_tasks(model: RunModel) -> int:
+    """The program's tasks not finished (asyncio's own not counted): one look at each."""
+    return sum(1 for t in model.tasks.values() if not t.internal and not t.finished)
+
+
+class LiveCount:
+    """:func:`live_tasks` for the status line of a running model, counted again when a task
+    was added or the run's status changed, else at most every :attr:`every` seconds (of
+    the wall's clock) while the run steps: a look at 10,000 tasks each tick was a
+    millisecond of every tick."""
+
+    every = 0.25
+
+    def __init__(self) -> None:
+        self._key: tuple = ()
+        self._steps = -1
+        self._at = 0.0
+        self._count = 0
+
+    def __call__(self, model: RunModel) -> int:
+        clock = time.monotonic()
+        key = (id(model), len(model.tasks), model.status, len(model.warnings))
+        steps = model.steps
+        fresh = key == self._key and (steps == self._steps or clock - self._at < self.every)
+        if not fresh:
+            self._key, self._steps, self._at = key, steps, clock
+            self._count = live_tasks(model)
+        return self._count
 
 
 TASK_COUNT = ("live task", "live tasks", "no task seen yet")

@@ -149,6 +149,7 @@ class TaskTable(TaskView):
         self.model: RunModel | None = None
         self.show_internal = False
         self._order: list[int] = []  # task ids in row order
+        self._row_of: dict[int, int] = {}  # task id -> its row: a selection is O(1)
         self._rows: dict[int, tuple[str, ...]] = {}  # task id -> texts last drawn
         self._seen = 0  # tasks of model.tasks (in creation order) looked at
         self._cache: LRUCache[tuple, Strip] = LRUCache(512)
@@ -205,6 +206,7 @@ class TaskTable(TaskView):
         """A new run: the only time the rows are dropped."""
         self.model = model
         self._order = []
+        self._row_of = {}
         self._rows = {}
         self._seen = 0
         self._cache.clear()
@@ -248,6 +250,7 @@ class TaskTable(TaskView):
         if self._seen < len(tasks):
             for info in islice(tasks.values(), self._seen, None):
                 if self.show_internal or not info.internal:
+                    self._row_of[info.id] = len(self._order)
                     self._order.append(info.id)
                     grown |= self._fit_names((clean(info.name), clean(info.coro)))
             self._seen = len(tasks)
@@ -333,8 +336,9 @@ class TaskTable(TaskView):
 
     def select_task(self, task: int) -> None:
         """Put the cursor on ``task``'s row (chosen in another view): no message back."""
-        if task in self._order:
-            self._place_cursor(self._order.index(task))
+        row = self._row_of.get(task)
+        if row is not None:
+            self._place_cursor(row)
 
     def _place_cursor(self, row: int) -> bool:
         """Move the cursor and scroll it into view; False when it did not move."""
@@ -343,9 +347,14 @@ class TaskTable(TaskView):
         row = max(0, min(len(self._order) - 1, row))
         if row == self.cursor_row:
             return False
+        old, top = self.cursor_row, self.scroll_offset.y
         self.cursor_row = row
         self._scroll_cursor_into_view()
-        self.refresh()
+        if self.scroll_offset.y == top:  # only the two rows the cursor left and reached
+            self.refresh_line(old - top + 1)
+            self.refresh_line(row - top + 1)
+        else:
+            self.refresh()
         return True
 
     def action_move(self, delta: int) -> None:
@@ -410,6 +419,7 @@ class TaskTable(TaskView):
                 for info in islice(m.tasks.values(), 0, self._seen)
                 if self.show_internal or not info.internal
             ]
-            self.cursor_row = self._order.index(chosen) if chosen in self._order else 0
+            self._row_of = {tid: row for row, tid in enumerate(self._order)}
+            self.cursor_row = self._row_of.get(chosen, 0) if chosen is not None else 0
             self._resize()
             self.refresh()

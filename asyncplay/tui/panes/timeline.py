@@ -22,15 +22,15 @@ from itertools import islice
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from asyncplay.model import SPAN_FILE, SPAN_LINE, SPAN_START, RunModel, TaskInfo
+from asyncplay.model import RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.timeline_cursor import TIMELINE_HELP, TimelineCursor
 from asyncplay.tui.panes.timeline_detail import WARNINGS_LANE, TimelineDetail
 from asyncplay.tui.panes.timeline_lanes import (
     AXIS_STYLE,
@@ -52,35 +52,12 @@ from asyncplay.views.task_story import (
 )
 from asyncplay.views.text_cells import fit
 
+__all__ = ["TIMELINE_HELP", "TimelinePane"]
+
 MAX_LANES_KEPT = 2048  # lanes' cells kept for scrolling back
-LEAST_SPAN = 1e-6  # seconds: the narrowest window zooming in reaches
 
 
-#: Every key of the focused pane, for the help screen.
-TIMELINE_HELP: tuple[tuple[str, str], ...] = (
-    ("up / down", "Move the cursor to the previous / next task's lane."),
-    ("pageup / pagedown", "Move the cursor a screen of lanes up / down."),
-    ("home / end", "Go to the first / last lane."),
-    ("left / right", "Move the cursor one column back / on in time (the view follows)."),
-    (
-        "[ / ] (shift+left / right)",
-        "Go to the previous / next step of the task under the cursor (on the warnings "
-        "lane: the previous / next warning).",
-    ),
-    ("+ / =", "Zoom in around the cursor."),
-    ("-", "Zoom out."),
-    ("< / >", "Pan half a screen back / on in time."),
-    ("0 / f", "Fit the whole run and follow it live while it goes."),
-    ("enter", "Show the step under the cursor in the editor (or explain its warning)."),
-    ("e", "Explain the warning under the cursor (the yellow ⚠ cells)."),
-    ("i", "Show or hide asyncio's internal tasks."),
-    ("q", "Show or hide a lane per asyncio.Queue: its size over time (executor lanes always)."),
-    ("p", "Play the finished run back, step by step (F10, shift+F10; F5 plays; Esc)."),
-    ("click", "Put the cursor on a lane at a time; click it again to go to its line."),
-)
-
-
-class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
+class TimelinePane(TimelineCursor, TimelineObjectRows, TimelineDetail, TaskView):
     """The run's tasks against time; ``+``/``-`` zoom, ``[``/``]`` walk a task's steps."""
 
     DEFAULT_CSS = """
@@ -181,6 +158,7 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
         self._posted: tuple | None = None  # what StepChosen last said
         self._detail_two = False  # the detail took two lines when last fitted
         self._drawn_window: tuple = ()
+        self._cursor_drawn: tuple[int, int] | None = None  # see TimelineCursor._redraw_cursor
         self._objects_key = None  # the object lanes are taken in again
 
     # ---- the public side ---------------------------------------------------------------
@@ -250,29 +228,6 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
             if not self._row_count:
                 self.refresh_line(1)  # why there is no lane: the run may have ended
 
-    def select_task(self, task_id: int | None) -> None:
-        """Put the cursor on ``task_id``'s lane (the app's selection): posts nothing."""
-        if task_id is None or task_id not in self._row_of:
-            return
-        self._cursor_task = task_id
-        self._scroll_to_cursor()
-        self._posted = self._spot_key()
-        self.refresh()
-
-    def show_moment(self, task_id: int | None, t: float) -> None:
-        """The cursor on ``task_id``'s lane (if shown) at ``t``, placed there as if moved
-        to, the window panned to show it (a verdict's moment, from the app): posts nothing."""
-        if self.model is None or not math.isfinite(t):
-            return
-        self._catch_up()  # hidden (another tab), it has not taken in the last tasks yet
-        if task_id is not None and task_id in self._row_of:
-            self._cursor_task = task_id
-            self._scroll_to_cursor()
-        self._place(t)
-        self._show_time(t)
-        self._posted = self._spot_key()
-        self.refresh()
-
     def set_internal(self, value: bool) -> None:
         """Show or hide asyncio's own tasks (the one toggle the app applies everywhere)."""
         if value == self.show_internal:
@@ -280,18 +235,6 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
         self.show_internal = value
         self._rebuild_order()
         self.refresh()
-
-    @property
-    def cursor_task(self) -> int | None:
-        lane = self._cursor_lane()
-        return None if lane is None or lane < 0 else lane  # the warnings', an object's
-
-    task_under_cursor = cursor_task  # ``b``: a breakpoint on the lane's task
-
-    @property
-    def cursor_time(self) -> float | None:
-        """The cursor's time in run seconds (the await graph can show that moment)."""
-        return None if self.model is None else self._cursor_t
 
     @property
     def lane_count(self) -> int:
@@ -343,16 +286,6 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
             return top + len(self._order) + k if k < len(self._objects) else None
         index = self._row_of.get(lane)
         return None if index is None else index + top
-
-    def _cursor_lane(self) -> int | None:
-        if self._cursor_task is not None and self._row(self._cursor_task) is not None:
-            return self._cursor_task
-        return self._lane_id(0)
-
-    def _cursor_row(self) -> int:
-        lane = self._cursor_lane()
-        row = self._row(lane) if lane is not None else None
-        return row or 0
 
     def _catch_up(self) -> bool:
         """Take in new tasks and warnings; True when a warning came (lanes to redraw)."""
@@ -440,9 +373,6 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
             return None
         return tl.column(float(t), self.start, self.end, self._cells)
 
-    def _cursor_col(self) -> int | None:
-        return self._col(self._cursor_t)
-
     def _lane_key(self, tid: int) -> tuple:
         """What a lane's cells depend on: the window and the task's progress."""
         info = self.model.tasks[tid]  # type: ignore[union-attr]
@@ -522,7 +452,10 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
                 legend = next((x for x in LEGENDS if len(x) < width), LEGENDS[-1])
                 return self._strip([(" " + legend, AXIS_STYLE)], width, base)
             return Strip.blank(width, base)
-        return self._lane_strip(lane, row == self._cursor_row(), width, base)
+        is_cursor = row == self._cursor_row()
+        if is_cursor:
+            self._cursor_drawn = (row, self.scroll_offset.y)
+        return self._lane_strip(lane, is_cursor, width, base)
 
     def _strip(self, parts: list[tuple[str, Style]], width: int, base: Style) -> Strip:
         segments = [Segment(text, base + style) for text, style in parts if text]
@@ -582,208 +515,6 @@ class TimelinePane(TimelineObjectRows, TimelineDetail, TaskView):
         super().notify_style_update()
         self._base = None
         self._strips.clear()
-
-    # ---- the cursor and the window -----------------------------------------------------
-
-    def _spot_key(self) -> tuple:
-        """Where the cursor is: its lane and its moment. A move to another one is told
-        (StepChosen); zooming or panning around an unmoved cursor is not."""
-        return (self._cursor_lane(), self._cursor_t)
-
-    def _where_at_cursor(self) -> tuple[str | None, int | None]:
-        task = self.cursor_task
-        if task is None or self.model is None:
-            return None, None
-        info = self.model.tasks[task]
-        index = tl.span_at(info, self._cursor_t, self._tolerance())
-        if index is None:
-            wait = tl.wait_at(info, self._cursor_t, self._now)
-            index = wait[1] if wait is not None else None
-        if index is not None:
-            span = info.spans[index]
-            if span[SPAN_FILE] and span[SPAN_LINE]:
-                return span[SPAN_FILE], span[SPAN_LINE]
-        return info.file, info.line
-
-    def _place(self, t: float) -> None:
-        """The user put the cursor at ``t``: it stays there, no longer at now."""
-        self._cursor_t = t
-        self.cursor_placed = True
-
-    def _moved(self) -> None:
-        """After any cursor move: redraw, and tell the app if it is on another step."""
-        self.refresh()
-        key = self._spot_key()
-        if key != self._posted:
-            self._posted = key
-            file, line = self._where_at_cursor()
-            self.post_message(self.StepChosen(self.cursor_task, self._cursor_t, file, line))
-
-    def _scroll_to_cursor(self) -> None:
-        row = self._cursor_row()
-        top = self.scroll_offset.y
-        lines = max(1, self._lane_lines)
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + lines:
-            self.scroll_to(y=row - lines + 1, animate=False, immediate=True)
-
-    def _set_row(self, row: int) -> None:
-        if not self._row_count:
-            return
-        row = max(0, min(self._row_count - 1, row))
-        self._cursor_task = self._lane_id(row)
-        self._scroll_to_cursor()
-        self._moved()
-
-    def _show_time(self, t: float) -> None:
-        """Move the window (no longer following) so that ``t`` is on screen."""
-        span = self.end - self.start
-        if self.start <= t <= self.end:
-            return
-        self.follow = False
-        if t < self.start:
-            self.start, self.end = tl.pan(self.start, self.end, t - self.start - span * 0.1)
-        else:
-            self.start, self.end = tl.pan(self.start, self.end, t - self.end + span * 0.1)
-        self.start, self.end = self._in_run(self.start, self.end)
-
-    def action_move(self, delta: int) -> None:
-        self._set_row(self._cursor_row() + delta)
-
-    def action_page(self, direction: int) -> None:
-        self._set_row(self._cursor_row() + direction * max(1, self._lane_lines - 1))
-
-    def action_edge(self, end: int) -> None:
-        self._set_row(self._row_count - 1 if end else 0)
-
-    def action_column(self, delta: int) -> None:
-        if self.model is None:
-            return
-        n = self._cells
-        col = self._cursor_col()
-        if col is None:  # off screen: come back at the edge it left by
-            col = 0 if self._cursor_t < self.start else n - 1
-        col += delta
-        dt = (self.end - self.start) / n
-        if col < 0:
-            if self.start <= 0:
-                col = 0
-            else:
-                self.follow = False
-                self.start, self.end = tl.pan(self.start, self.end, -dt)
-                col = 0
-        elif col >= n:
-            self.follow = False
-            self.start, self.end = self._in_run(*tl.pan(self.start, self.end, dt))
-            col = n - 1
-        self._place(tl.cell_time(col, self.start, self.end, n))
-        self._moved()
-
-    def action_step(self, direction: int) -> None:
-        """The task's next (previous) step; on the warnings lane, the next warning."""
-        lane = self._cursor_lane()
-        if lane is None or self.model is None:
-            return
-        if lane == WARNINGS_LANE:
-            times = sorted(
-                float(w["t"])
-                for w in self._warnings.get(lane, ())
-                if isinstance(w.get("t"), (int, float))
-            )
-            t = tl.next_time(times, self._cursor_t, direction)
-        elif (obj := self.object_lane(lane)) is not None:
-            t = self._object_step(obj, direction)
-        else:
-            info = self.model.tasks[lane]
-            # From the live cursor (at now), ] starts the walk at the task's first step.
-            since = self._cursor_t if self.cursor_placed or direction < 0 else -math.inf
-            index = tl.next_span(info, since, direction)
-            t = None if index is None else info.spans[index][SPAN_START]
-        if t is None:
-            self.app.bell()
-            return
-        self._place(t)
-        self._show_time(t)
-        self._moved()
-
-    def action_zoom(self, factor: float) -> None:
-        if self.model is None:
-            return
-        self.follow = False
-        centre = self._cursor_t if self.start <= self._cursor_t <= self.end else None
-        if centre is None:
-            centre = (self.start + self.end) / 2
-        least = LEAST_SPAN * self._cells
-        self.start, self.end = tl.zoom(self.start, self.end, centre, factor, least)
-        full = self._full_end()
-        if factor > 1 and self.end - self.start >= full * 2:
-            self._fit_window()  # zoomed out past the whole run: just the run
-        else:
-            self.start, self.end = self._in_run(self.start, self.end)
-        self._moved()
-
-    def action_pan(self, direction: int) -> None:
-        if self.model is None:
-            return
-        self.follow = False
-        by = direction * (self.end - self.start) / 2
-        self.start, self.end = self._in_run(*tl.pan(self.start, self.end, by))
-        if not self.start <= self._cursor_t <= self.end:
-            self._place((self.start + self.end) / 2)
-        self._moved()
-
-    def action_fit(self) -> None:
-        self.follow = True
-        self._fit_window()
-        self.cursor_placed = False
-        self._cursor_t = self._now
-        self._moved()
-
-    def action_choose(self) -> None:
-        warning = self.warning_at_cursor()
-        if warning is not None:
-            self.post_message(self.WarningChosen(warning))
-            return
-        obj = self.object_lane(self._cursor_lane())
-        if obj is not None:
-            self._object_choose(obj, self._tolerance())
-            return
-        task = self.cursor_task
-        if task is None:
-            return
-        file, line = self._where_at_cursor()
-        self.post_message(self.StepChosen(task, self._cursor_t, file, line, jump=True))
-
-    def action_explain(self) -> None:
-        warning = self.warning_at_cursor()
-        if warning is None:
-            self.notify("No warning under the cursor: move onto a ⚠ cell.", severity="warning")
-            return
-        self.post_message(self.WarningChosen(warning))
-
-    def on_click(self, event: events.Click) -> None:
-        if self.model is None:
-            return
-        x = event.x - self._label_width - 1
-        col = x if 0 <= x < self._cells else None
-        if event.y == 0 and col is not None:  # the axis: that time, the same lane
-            self._place(tl.cell_time(col, self.start, self.end, self._cells))
-            self._moved()
-            return
-        if event.y == 0 or event.y >= self._height - 1:
-            return
-        row = self.scroll_offset.y + event.y - 1
-        lane = self._lane_id(row)
-        if lane is None:
-            return
-        if lane == self._cursor_lane() and (col is None or col == self._cursor_col()):
-            self.action_choose()
-            return
-        self._cursor_task = lane
-        if col is not None:
-            self._place(tl.cell_time(col, self.start, self.end, self._cells))
-        self._moved()
 
     def on_resize(self) -> None:
         self._measure()
