@@ -810,7 +810,7 @@ def count_lines_drawn(pane) -> list[int]:  # noqa: ANN001
 
 
 async def test_a_cursor_move_draws_only_the_lines_it_changed_among_10000_lanes() -> None:
-    app = Host()
+    app = TimelineHost()
     async with app.run_test(size=(100, 30)) as pilot:
         m = many_tasks(10_000)
         apply(m, {"event": "run_end", "t": m.now, "exit_code": 0})
