@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -262,3 +263,81 @@ def test_the_program_starts_only_when_the_session_says_so(tmp_path, go) -> None:
     else:
         assert proc.returncode == 125 and out == b""
         assert not (tmp_path / "ran.txt").exists()
+
+
+# ---- bwrap is not probed before a run: its first start is the probe ---------------------
+
+NO_NAMESPACES = """#!/bin/sh
+echo "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces." >&2
+exit 1
+"""
+
+
+@pytest.fixture
+def failing_bwrap(monkeypatch):
+    """A bwrap that cannot make its namespaces here (as on a machine that forbids
+    unprivileged user namespaces), in a folder the run user may enter; nothing probed."""
+    folder = tempfile.mkdtemp(prefix="asyncplay-fake-bwrap-", dir=_shared_tmp())
+    os.chmod(folder, 0o755)
+    fake = os.path.join(folder, "bwrap")
+    with open(fake, "w") as f:
+        f.write(NO_NAMESPACES)
+    os.chmod(fake, 0o755)
+    monkeypatch.setattr(bwrap, "path", lambda: fake)
+    monkeypatch.setattr(bwrap, "_USABLE", {})
+    monkeypatch.setattr(bwrap, "_PENDING", {})
+    try:
+        yield fake
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_tmp() -> str:
+    """A folder every user may pass through (pytest's own is 0700)."""
+    return "/tmp" if os.access("/tmp", os.W_OK) else os.path.expanduser("~")
+
+
+def test_a_normal_run_starts_one_bwrap_and_probes_none(tmp_path, monkeypatch) -> None:
+    if bwrap.path() is None:
+        pytest.skip("bwrap is not installed")
+    monkeypatch.setattr(bwrap, "_USABLE", {})
+    monkeypatch.setattr(bwrap, "_PENDING", {})
+
+    def no_probe(*_a, **_k):  # noqa: ANN202
+        raise AssertionError("a run probed bwrap before starting it")
+
+    monkeypatch.setattr(bwrap, "_probe", no_probe)
+    monkeypatch.setattr(bwrap, "_start_probe", no_probe)
+    if not BWRAP_OK:
+        pytest.skip(f"bwrap unavailable: {BWRAP_WHY}")
+    end, events, err = _run(_spec(tmp_path))
+    assert end["exit_code"] == 0, err
+    start = next(e for e in events if e["event"] == "run_start")
+    assert "bwrap" in start["sandbox"]["layers"]
+
+
+def test_auto_falls_back_when_bwrap_fails_to_make_its_namespaces(tmp_path, failing_bwrap) -> None:
+    (tmp_path / "p.py").write_text(PROGRAM)
+    spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="auto", network="off")
+    end, events, err = _run(spec)
+    assert end["exit_code"] == 0, err
+    assert (tmp_path / "ran.txt").read_text() == "ran\n"
+    assert b"bwrap" not in err  # the failed start said nothing on the run's stderr
+    sb = next(e for e in events if e["event"] == "run_start")["sandbox"]
+    assert "bwrap" not in sb["layers"]
+    assert any("no bwrap layer" in n and "namespace" in n for n in sb["notes"])
+
+
+def test_sandbox_bwrap_that_cannot_start_is_a_usage_error(
+    tmp_path, monkeypatch, capsys, failing_bwrap
+) -> None:
+    from asyncplay import exits
+    from asyncplay.cli import main
+
+    (tmp_path / "p.py").write_text(PROGRAM)
+    monkeypatch.chdir(tmp_path)
+    status = main(["run", "--sandbox", "bwrap", "--network", "off", "p.py"])
+    err = capsys.readouterr().err
+    assert status == exits.USAGE, err
+    assert err.count("\n") == 1 and err.startswith("asyncplay: --sandbox bwrap: bwrap cannot")
+    assert not (tmp_path / "ran.txt").exists()

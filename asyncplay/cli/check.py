@@ -132,7 +132,12 @@ def check(ns: SimpleNamespace) -> int:
         argv0=str(program),
     )
     model = RunModel()
-    run_blocking(spec, lambda ev: apply(model, ev), None, stdin="null", stop_on=vc.stuck_deadlock)
+    try:
+        run_blocking(
+            spec, lambda ev: apply(model, ev), None, stdin="null", stop_on=vc.stuck_deadlock
+        )
+    except sandbox.SandboxError as exc:  # (--sandbox bwrap, whose bwrap failed to start)
+        raise UsageError(str(exc)) from None
     verdicts = vc.evaluate(model, wanted)
     passed = sum(v.passed for v in verdicts)
     if ns.json:

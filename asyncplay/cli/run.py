@@ -85,13 +85,10 @@ def run(ns: SimpleNamespace) -> int:
     _apply_policy(ns, given_options(ns))
     from asyncplay import sandbox
 
-    # Whether bwrap works here is found out while the rest of asyncplay is imported and the
-    # run prepared (some 5-40 ms of a hello world); a usage error reaps the probe.
-    sandbox.probe_early(ns.sandbox)
     try:
         return _run(ns)
-    finally:
-        sandbox.collect_probe()
+    except sandbox.SandboxError as exc:  # (--sandbox bwrap, whose bwrap failed to start)
+        raise UsageError(str(exc)) from None
 
 
 def _run(ns: SimpleNamespace) -> int:

@@ -193,13 +193,29 @@ class SessionCore:
             os.set_blocking(f.fileno(), False)
         # e.g. the network: the program waits for it at the gate
         failed = conf.started(self.proc.pid, self.proc.stderr.fileno())
-        gone = conf.vanished(failed) if failed is not None and not last else None
-        if gone is None:
+        if failed is None or last:
             self._early_stderr = conf.early_stderr()
             return True
         # bwrap ended before the program started (it says so, and reported no exit code):
-        # nothing of this try ran; reap it and undo its sandbox.
-        self._retried.append(gone)
+        # nothing of this try ran. Another try, with a command line made afresh, if a
+        # socket it covered vanished meanwhile, or if bwrap, probed now, needs another plan.
+        gone = conf.vanished(failed)
+        try:
+            again = gone is not None or sandbox.reconsider(conf)
+        except sandbox.SandboxError:
+            self._undo_spawn(conf)
+            raise
+        if not again:  # the failure stands: the run tells it (bwrap's message, its status)
+            self._early_stderr = conf.early_stderr()
+            return True
+        self._undo_spawn(conf)
+        if gone is not None:
+            self._retried.append(gone)
+        return False
+
+    def _undo_spawn(self, conf: sandbox.Plan) -> None:
+        """Reap a bwrap that never started the program and undo its sandbox."""
+        assert self.proc is not None
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if f is not None:
@@ -207,7 +223,6 @@ class SessionCore:
         conf.close()
         self.confinement = None
         self.proc = None
-        return False
 
     def argv(self) -> list[str]:
         """The command line plain Python would be given: the program runs natively."""

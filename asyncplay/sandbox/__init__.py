@@ -54,6 +54,7 @@ __all__ = [
     "file_size_limit",
     "prepare",
     "probe_early",
+    "reconsider",
 ]
 
 MIB = 1024 * 1024
@@ -93,7 +94,7 @@ def check(mode: str, write: tuple[str, ...] | list[str] = ()) -> None:
     if mode not in SANDBOX_MODES:
         raise SandboxError(f"--sandbox takes one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     if mode == "bwrap":
-        ok, why = _bwrap_usable()
+        ok, why = bwrap.assumed()  # (whether it can make its namespaces: its first start)
         if not ok:
             raise SandboxError(f"--sandbox bwrap: {why}")
 
@@ -313,7 +314,7 @@ def prepare(spec: RunRequest, run_dir: str, env: dict[str, str] | None = None) -
     lim = spec.limits
     overhead = 0
     if mode in ("auto", "bwrap"):
-        ok, why = _bwrap_usable()
+        ok, why = bwrap.assumed()
         if ok:
             plan.layers.append("bwrap")
             plan.pid_namespace = True
@@ -519,6 +520,21 @@ def _count_memory_everywhere(plan: Plan, mem_bytes: int) -> list[Callable[[], No
         )
         return []
     return [memory.filter_installer(prog)]
+
+
+def reconsider(plan: Plan) -> bool:
+    """``plan``'s bwrap failed before the program started, not for a vanished socket:
+    probe bwrap now (runs assume it works: ``bwrap.assumed``). True when the answer
+    changes the plan (the run is planned again: without bwrap under ``auto``, without
+    ``--size`` for an old bwrap); False when the failure stands. Under ``--sandbox
+    bwrap``, a bwrap that cannot work here is a SandboxError, as ``check`` says it."""
+    if plan.launch is None or bwrap.probed():
+        return False
+    sized = bool(bwrap.tmpfs_sizes(1 << 30))
+    ok, why = _bwrap_usable()
+    if not ok and plan.mode == "bwrap":
+        raise SandboxError(f"--sandbox bwrap: {why}")
+    return not ok or sized != bool(bwrap.tmpfs_sizes(1 << 30))
 
 
 def probe_early(mode: str) -> None:

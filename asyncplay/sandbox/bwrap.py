@@ -129,6 +129,22 @@ def usable(preexec: Callable[[], None] | None = None) -> tuple[bool, str]:
     return _USABLE["answer"]
 
 
+def assumed() -> tuple[bool, str]:
+    """``usable``'s answer if it was probed, else whether bwrap is installed: a run starts
+    with bwrap on that assumption, and bwrap's own start is the probe - a run whose bwrap
+    fails before the program (``Launch``) probes then (``usable``) and is planned again.
+    A probe is a whole bwrap (namespaces, mounts, a process) every run would pay for."""
+    if "answer" in _USABLE:
+        return _USABLE["answer"]
+    if path() is None:
+        return False, "bwrap is not installed (package: bubblewrap)"
+    return True, ""
+
+
+def probed() -> bool:
+    return "answer" in _USABLE
+
+
 def probe_early(preexec: Callable[[], None] | None = None) -> None:
     """Start ``usable``'s probe now and return at once: the probe (a bwrap making its
     namespaces, some 5-40 ms) then runs while asyncplay imports and prepares the run, and
