@@ -15,13 +15,12 @@ import struct
 import subprocess
 import termios
 import time
-from collections.abc import Callable
 
-import asyncplay
-from asyncplay import exits, policy, sandbox, selfguard
+from asyncplay import exits, policy, sandbox
 from asyncplay.protocol import Decoder, pack_spec
 from asyncplay.runner import control as _control
 from asyncplay.runner import rundir
+from asyncplay.runner import spawn as _spawn
 from asyncplay.runner.control import ControlPipe, PausedClock, PauseHold
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
@@ -40,10 +39,8 @@ EXIT_STOPPED = exits.STOPPED
 STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
 WATCH_EVERY = 0.05  # seconds between two looks at the run from outside (no cgroup)
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
-BWRAP_RETRIES = 2  # new starts of a bwrap whose command line named a path that vanished
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(asyncplay.__file__)))
-INJECT_DIR = os.path.join(_ROOT, "asyncplay", "child", "inject")
+INJECT_DIR = _spawn.INJECT_DIR
 SOURCE_STUB = "import asyncplay.child.boot as _b;_b.run_source()"
 
 # Every limit: its flag, its name in the sentence, its unit, its exit status, and the
@@ -93,7 +90,6 @@ class SessionCore:
         self.kill_reason: str | None = None  # a limit's name, or "stopped"
         self.stop_requested_at: float | None = None
         self.saw_hello = False
-        self._retried: list[str] = []  # paths whose vanishing made bwrap start again
         self._early_stderr = b""  # the run's stderr read while bwrap was watched
         self.saw_bye = False
         self.uncaught: dict | None = None  # the child's ``uncaught`` record, if any
@@ -116,11 +112,11 @@ class SessionCore:
         sandbox.check(self.spec.sandbox, self.spec.write)
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
         policy.load().enforce(self.spec)
-        _check_interpreter(self.spec.python)
+        _spawn.check_interpreter(self.spec.python)
         self._run_dir = rundir.make()  # (the first run sweeps what killed asyncplays left)
         self.run_dir = self._run_dir.path
         r, w = os.pipe()
-        _grow_pipe(r)
+        _spawn.grow_pipe(r)
         self.channel_r = r
         control_r = -1 if self.control.closed else self.control.open()
         # The start gate: the runtime runs the program once a byte comes (docs/protocol.md),
@@ -135,9 +131,9 @@ class SessionCore:
             f.write(pack_spec(self.spec.child_spec(w, control, gate_r)))
         child_fds = (w, *([control_r] if control_r >= 0 else []), gate_r)
         try:
-            for attempt in range(BWRAP_RETRIES + 1):
-                if self._spawn_once(spec_path, child_fds, last=attempt == BWRAP_RETRIES):
-                    break
+            self.proc, self.confinement, self._early_stderr = _spawn.start(
+                self.spec, self.run_dir, self.argv(), _STDIN[self.stdin], spec_path, child_fds
+            )
         except BaseException:
             os.close(r)
             os.close(gate_w)
@@ -146,83 +142,15 @@ class SessionCore:
         finally:
             for child_fd in child_fds:
                 os.close(child_fd)
-        assert self.proc is not None and self.confinement is not None
         _LIVE_PIDS.add(self.proc.pid)
-        try:
-            os.write(gate_w, b"1")  # the program may start
-        except OSError:
-            pass  # no one at the gate: the start failed (its status and stderr say why)
-        os.close(gate_w)
+        _spawn.open_gate(gate_w)  # the program may start
         self.rss_base = _own_rss()
         self.start = time.monotonic()
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         for f in (self.proc.stdout, self.proc.stderr):
-            _grow_pipe(f.fileno(), 1024 * 1024)
+            _spawn.grow_pipe(f.fileno(), 1024 * 1024)
         return self.proc
-
-    def _spawn_once(self, spec_path: str, child_fds: tuple[int, ...], last: bool) -> bool:
-        """Prepare the sandbox and start the run; False when bwrap failed before it
-        started the program because a path on its command line vanished meanwhile (a
-        socket removed between reading /proc/net/unix and bwrap's mounts): this try is
-        undone, and another, with a command line made afresh, may follow."""
-        conf = self.confinement = sandbox.prepare(self.spec, self.run_dir)
-        if self._retried:
-            conf.notes.append(f"bwrap was started again: {', '.join(self._retried)} vanished")
-        env = conf.env
-        # The runtime rides in on site's sitecustomize import; boot.setup erases all of it.
-        if "PYTHONPATH" in env:
-            env["ASYNCPLAY_ORIG_PYTHONPATH"] = env["PYTHONPATH"]
-        # An empty entry would put the current directory on sys.path: add none.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
-        env["ASYNCPLAY_CHILD_SPEC"] = spec_path
-        self.proc = subprocess.Popen(
-            conf.prefix + self.argv(),
-            stdin=_STDIN[self.stdin],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(*child_fds, *conf.pass_fds),
-            cwd=self.spec.cwd,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_child_preexec(conf.preexec),
-        )
-        conf.spawned()
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        for f in (self.proc.stdout, self.proc.stderr):
-            os.set_blocking(f.fileno(), False)
-        # e.g. the network: the program waits for it at the gate
-        failed = conf.started(self.proc.pid, self.proc.stderr.fileno())
-        if failed is None or last:
-            self._early_stderr = conf.early_stderr()
-            return True
-        # bwrap ended before the program started (it says so, and reported no exit code):
-        # nothing of this try ran. Another try, with a command line made afresh, if a
-        # socket it covered vanished meanwhile, or if bwrap, probed now, needs another plan.
-        gone = conf.vanished(failed)
-        try:
-            again = gone is not None or sandbox.reconsider(conf)
-        except sandbox.SandboxError:
-            self._undo_spawn(conf)
-            raise
-        if not again:  # the failure stands: the run tells it (bwrap's message, its status)
-            self._early_stderr = conf.early_stderr()
-            return True
-        self._undo_spawn(conf)
-        if gone is not None:
-            self._retried.append(gone)
-        return False
-
-    def _undo_spawn(self, conf: sandbox.Plan) -> None:
-        """Reap a bwrap that never started the program and undo its sandbox."""
-        assert self.proc is not None
-        self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
-        conf.close()
-        self.confinement = None
-        self.proc = None
 
     def argv(self) -> list[str]:
         """The command line plain Python would be given: the program runs natively."""
@@ -760,43 +688,6 @@ def _own_rss() -> int:
             return int(f.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def _child_preexec(preexec: Callable[[], None] | None) -> Callable[[], None]:
-    """The run's pre-exec code, in a child that is dumpable again (``selfguard``)."""
-
-    def run() -> None:
-        selfguard.for_child()
-        if preexec is not None:
-            preexec()
-
-    return run
-
-
-def _check_interpreter(python: str) -> None:
-    """Fail the way Popen would for a missing interpreter, also when bwrap runs it (bwrap
-    itself would start, then fail inside)."""
-    import errno
-    import shutil
-
-    found = python if os.sep in python else shutil.which(python)
-    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise FileNotFoundError(errno.ENOENT, "no such interpreter", python)
-
-
-F_SETPIPE_SZ = 1031
-
-
-def _grow_pipe(fd: int, size: int = 4 * 1024 * 1024) -> None:
-    """A deep event pipe lets the child write its batches without waiting for the parent."""
-    import fcntl
-
-    for want in (size, 1024 * 1024):
-        try:
-            fcntl.fcntl(fd, F_SETPIPE_SZ, want)
-            return
-        except OSError:
-            continue
 
 
 # The ``rlimits`` keys of the child's ``uncaught`` record (child/ending.py).
