@@ -588,9 +588,14 @@ class Decoder:
                     break
                 start = pos + head
                 pos = start + size
-                # Neither a task's end nor a string ends a batch of steps.
+                # Neither a task's end, an output record nor a string ends a batch of
+                # steps (a program printing at every step would make a steps event of
+                # each step): they come right after the steps event, in the order read.
                 if kind == K_DONE:
                     ended.append(self._done(buf, start, pos))
+                    continue
+                if kind == K_OUTPUT:
+                    ended.append(self._output(buf, start, pos))
                     continue
                 if kind == K_STR:
                     if size < STR.size:
@@ -602,7 +607,7 @@ class Decoder:
                     events.append(self._steps_event(steps))
                     steps = []
                 if ended:
-                    events += ended
+                    self._ended(events, ended)
                     ended = []
                 if kind == K_CREATED:  # inline: one per task, the next most common
                     if size < CREATED.size:
@@ -636,7 +641,7 @@ class Decoder:
             del self._buf[:]
             if steps:
                 events.append(self._steps_event(steps))
-            events += ended
+            self._ended(events, ended)
             events.append(
                 {
                     "event": "protocol_error",
@@ -648,9 +653,16 @@ class Decoder:
             return events
         if steps:
             events.append(self._steps_event(steps))
-        events += ended
+        self._ended(events, ended)
         del self._buf[:pos]
         return events
+
+    def _ended(self, events: list[dict], ended: list[dict]) -> None:
+        """The task ends and output records read among a batch of steps, after its steps
+        event (whose time is its last step's end, however the bytes were fed)."""
+        if ended:
+            events += ended
+            self.last_t = ended[-1]["t"]
 
     def _time(self, t: float) -> None:
         if not 0 <= t <= MAX_TIME:  # NaN fails too
@@ -679,7 +691,8 @@ class Decoder:
         if end - start < DONE.size:
             raise ValueError(f"a task_done record of {end - start} bytes")
         tid, t, state, exc, file, line = DONE.unpack_from(buf, start)
-        self._time(t)
+        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once the batch is out)
+            raise ValueError(f"a record at {t!r} s")
         text = buf[start + DONE.size : end].decode("utf-8")
         failed = state == 2
         strings = self._strings
@@ -695,19 +708,23 @@ class Decoder:
             "line": line or None,
         }
 
+    def _output(self, buf: bytearray, start: int, end: int) -> dict:
+        """The exact bytes a task's step wrote: the session matches them against the
+        pipes and emits the public ``output`` events (with text) itself."""
+        if end - start < OUTPUT.size:
+            raise ValueError(f"an output record of {end - start} bytes")
+        stream, task, t = OUTPUT.unpack_from(buf, start)
+        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once the batch is out)
+            raise ValueError(f"a record at {t!r} s")
+        return {
+            "event": "output_record",
+            "t": t,
+            "stream": STREAMS[stream],
+            "data": bytes(buf[start + OUTPUT.size : end]),
+            "task": task or None,
+        }
+
     def _record(self, kind: int, payload: bytes) -> dict | None:
-        if kind == K_OUTPUT:
-            # The exact bytes a task's step wrote: the session matches them against the
-            # pipes and emits the public ``output`` events (with text) itself.
-            stream, task, t = OUTPUT.unpack_from(payload)
-            self._time(t)
-            return {
-                "event": "output_record",
-                "t": t,
-                "stream": STREAMS[stream],
-                "data": payload[OUTPUT.size :],
-                "task": task or None,
-            }
         if kind == K_JSON:
             obj = loads(payload.decode("utf-8"))
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:

@@ -128,6 +128,29 @@ def test_task_ends_wait_for_the_batch_of_steps_around_them() -> None:
     assert all(t.state == "done" and t.steps == 1 for t in whole.tasks.values())
 
 
+def test_output_records_do_not_cut_a_batch_of_steps() -> None:
+    """A task printing at every step: its output records come right after the one steps
+    event they were read among, in the order read (with the task ends), not a steps event
+    per step; fed byte by byte it is the same records and steps."""
+    buf = bytearray(P.pack_created(1, 0, 0.0, 0, 0, 0, False, "Task-1"))
+    for i in range(50):
+        buf += P.pack_output(1 + i % 2, 1, i / 100, f"line {i}\n".encode())
+        buf += P.pack_step(1, i / 100, 0.0001, 0, 0, i)
+    buf += P.pack_done(1, 0.6, 0, 0, 0, 0, "None")
+    events = P.Decoder().feed(bytes(buf))
+    kinds = [e["event"] for e in events]
+    assert kinds == ["task_created", "steps"] + ["output_record"] * 50 + ["task_done"]
+    assert [s[5] for s in events[1]["steps"]] == list(range(50))
+    records = [(e["stream"], e["data"], e["t"]) for e in events[2:52]]
+    assert records == [
+        ("stdout" if i % 2 == 0 else "stderr", f"line {i}\n".encode(), i / 100) for i in range(50)
+    ]
+    d = P.Decoder()
+    slow = [ev for b in bytes(buf) for ev in d.feed(bytes([b]))]
+    assert [e for e in slow if e["event"] == "output_record"] == events[2:52]
+    assert [s for e in slow if e["event"] == "steps" for s in e["steps"]] == events[1]["steps"]
+
+
 def test_a_long_run_of_steps_is_one_batch_and_a_record_after_it_ends_it() -> None:
     """Runs of steps are found 16, 32, 64 ... records at a time: 1,000 steps, then a
     JSON record, then 3 steps: two steps events, every step in its place."""
