@@ -340,15 +340,23 @@ class Launch:
         return data.decode(errors="replace").strip()
 
     def child_pid(self) -> int | None:
-        """The namespace's first process, as bwrap reported it (None: bwrap failed)."""
-        import json
+        """The namespace's first process, as bwrap reported it (None: bwrap failed).
 
+        Its first JSON object, ``{ "child-pid": N, ...}``: read by hand, the number after
+        the key (``json`` is not worth its import to a run's start-up for one integer)."""
         self._read_status(until_eof=False)
         line = self._status.split(b"\n", 1)[0] if b"\n" in self._status else b""
-        try:
-            return int(json.loads(line)["child-pid"])
-        except (ValueError, KeyError, TypeError):
+        key = line.find(b'"child-pid"')
+        if key < 0:
             return None
+        rest = line[key + len(b'"child-pid"') :].lstrip()
+        if not rest.startswith(b":"):
+            return None
+        digits = rest[1:].lstrip()
+        end = 0
+        while end < len(digits) and digits[end : end + 1].isdigit():
+            end += 1
+        return int(digits[:end]) if end else None
 
     def _read_status(self, until_eof: bool) -> None:
         """Read what bwrap reported: its first line, or everything until it closes."""
