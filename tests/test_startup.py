@@ -6,6 +6,7 @@ hello world's run starts (docs/performance.md, the hello world). Figures are the
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,32 @@ def test_a_run_reads_bwraps_namespace_pid_without_json() -> None:
         assert launch.child_pid() is None
     finally:
         launch.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root asyncplay's idmapped project folder")
+def test_the_user_namespace_started_ahead_is_the_one_the_plan_uses(tmp_path, monkeypatch) -> None:
+    """As root the project folder's user namespace is started while asyncplay imports
+    (``sandbox.prestart``); the plan takes that helper instead of starting another, and
+    one no run asked for is ended."""
+    from asyncplay.sandbox import mounts, user
+
+    monkeypatch.setattr(mounts, "_USERNS", {})
+    monkeypatch.setattr(mounts, "_PENDING", {})
+    who = user.identity()
+    assert who is not None
+    os.chmod(tmp_path, 0o700)  # root's, closed to the run user: it needs the idmapped mount
+    user.prestart(str(tmp_path), who)
+    ((helper, _w),) = mounts._PENDING.values()
+    st = os.stat(tmp_path)
+    fd = mounts.idmap_userns(st.st_uid, st.st_gid, who.uid, who.gid)
+    try:
+        assert not mounts._PENDING and helper.returncode is not None
+        assert os.readlink(f"/proc/self/fd/{fd}").startswith("user:[")
+        user.prestart(str(tmp_path), who)  # made already: nothing starts
+        assert not mounts._PENDING
+    finally:
+        os.close(fd)
+    mounts.start_idmap_userns(st.st_uid + 1, st.st_gid, who.uid, who.gid)
+    ((unused, _w),) = mounts._PENDING.values()
+    mounts.forget_pending()
+    assert unused.returncode is not None and not mounts._PENDING

@@ -35,6 +35,7 @@ from asyncplay.sandbox import (
     cpu,
     folders,
     memory,
+    mounts,
     network,
     rlimit,
     setid,
@@ -52,7 +53,9 @@ __all__ = [
     "collect_probe",
     "doctor",
     "file_size_limit",
+    "forget_prestarted",
     "prepare",
+    "prestart",
     "probe_early",
     "reconsider",
 ]
@@ -535,6 +538,19 @@ def reconsider(plan: Plan) -> bool:
     if not ok and plan.mode == "bwrap":
         raise SandboxError(f"--sandbox bwrap: {why}")
     return not ok or sized != bool(bwrap.tmpfs_sizes(1 << 30))
+
+
+def prestart(cwd: str) -> None:
+    """What a run in ``cwd`` about to be prepared will need, started now in the background
+    (as root: the idmapped project folder's user namespace); ``forget_prestarted`` ends
+    what no run asked for."""
+    who = user.identity()
+    if who is not None:
+        user.prestart(cwd, who)
+
+
+def forget_prestarted() -> None:
+    mounts.forget_pending()
 
 
 def probe_early(mode: str) -> None:

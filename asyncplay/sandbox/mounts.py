@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
 
 __all__ = [
     "MountError",
@@ -18,8 +19,10 @@ __all__ = [
     "available",
     "bind",
     "clone",
+    "forget_pending",
     "idmap_userns",
     "private_namespace",
+    "start_idmap_userns",
     "tmpfs",
 ]
 
@@ -168,6 +171,8 @@ def bind(source: str, target: str, readonly: bool = True) -> None:
 
 
 _USERNS: dict[tuple[int, int, int, int], int] = {}
+# Helpers started ahead (``start_idmap_userns``), not yet asked for: key -> (helper, pipe).
+_PENDING: dict[tuple[int, int, int, int], tuple[subprocess.Popen, int]] = {}
 
 
 def _cat() -> str:
@@ -180,15 +185,22 @@ def _cat() -> str:
     return shutil.which("cat") or "cat"
 
 
-def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int) -> int:
-    """A user namespace (a descriptor, kept for this process's life) mapping one uid and
-    one gid: what an idmapped mount needs. Made by a short-lived helper process that
-    unshares a user namespace; we (root) write its maps, keep its namespace, and end it."""
-    import subprocess
-
+def start_idmap_userns(
+    inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int
+) -> None:
+    """Start ``idmap_userns``'s helper now and return: it makes its user namespace while
+    asyncplay goes on preparing the run (some 10-30 ms of wall time off the start-up);
+    ``idmap_userns`` finishes it. Nothing is raised: ``idmap_userns`` tries again."""
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
-    if key in _USERNS:
-        return _USERNS[key]
+    if key in _USERNS or key in _PENDING:
+        return
+    try:
+        _PENDING[key] = _start_helper()
+    except OSError:
+        pass
+
+
+def _start_helper() -> tuple[subprocess.Popen, int]:
     libc = _libc()
 
     def _unshare() -> None:
@@ -205,10 +217,21 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
             close_fds=True,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        os.close(r)
         os.close(w)
         raise MountError(getattr(exc, "errno", 0) or 0, f"no user namespace: {exc}") from None
-    os.close(r)
+    finally:
+        os.close(r)
+    return helper, w
+
+
+def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int) -> int:
+    """A user namespace (a descriptor, kept for this process's life) mapping one uid and
+    one gid: what an idmapped mount needs. Made by a short-lived helper process that
+    unshares a user namespace; we (root) write its maps, keep its namespace, and end it."""
+    key = (inside_uid, inside_gid, outside_uid, outside_gid)
+    if key in _USERNS:
+        return _USERNS[key]
+    helper, w = _PENDING.pop(key, None) or _start_helper()
     try:
         with open(f"/proc/{helper.pid}/uid_map", "w") as f:
             f.write(f"{inside_uid} {outside_uid} 1\n")
@@ -222,3 +245,11 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
         helper.wait()
     _USERNS[key] = fd
     return fd
+
+
+def forget_pending() -> None:
+    """End the helpers started ahead that no run asked for."""
+    while _PENDING:
+        _key, (helper, w) = _PENDING.popitem()
+        os.close(w)
+        helper.wait()

@@ -245,6 +245,18 @@ def plan_mounts(
     return plan, notes, readonly
 
 
+def prestart(folder: str, who: Identity) -> None:
+    """Start making the user namespace the project ``folder``'s idmapped mount will need
+    (``plan_mounts`` asks for it), while asyncplay still imports and prepares the run."""
+    try:
+        if can(who, folder, write=True):
+            return
+        st = os.stat(folder)
+    except OSError:
+        return
+    mounts.start_idmap_userns(st.st_uid, st.st_gid, who.uid, who.gid)
+
+
 def idmap_works(folder: str, who: Identity) -> str | None:
     """None if ``folder`` can be idmapped for ``who`` here (doctor), else why not."""
     try:
