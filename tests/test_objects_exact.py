@@ -138,12 +138,16 @@ async def main():
         q.get_nowait()
         q.get_nowait()
 
-    for _ in range(50):
+    for i in range(50):
         let_go = asyncio.Queue()
         item = Item()
         weakref.finalize(item, freed.append, 1)
         let_go.put_nowait(item)
+        if i % 2:
+            let_go.get_nowait()
         del item, let_go
+        if i % 10 == 0:
+            await asyncio.sleep(0)  # a flush now and then
     gc.collect()
     print("freed", len(freed))
     print("inline", all(map(inline, (tight_lock, sem, cond, ev, bounded, lifo, prio))))
@@ -256,6 +260,9 @@ def test_objects_let_go_are_not_kept(run) -> None:
     assert "freed 50" in r.program_stdout, r.program_stdout
     made = [e for e in r.kinds("primitive") if e["name"] == "let_go"]
     assert len(made) == 50
+    # each one's figures, whether the flush saw it alive or gone
+    queues = [q for q in r.kinds("summary")[0]["queues"] if q["name"] == "let_go"]
+    assert [(q["puts"], q["gets"], q["size"]) for q in queues] == [(1, 0, 1), (1, 1, 0)] * 25
 
 
 def test_traced_objects_keep_their_attributes_inline(run) -> None:

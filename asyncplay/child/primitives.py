@@ -10,14 +10,13 @@ programs that create none, run asyncio's code untouched. A call that will not bl
 straight to asyncio's coroutine (no extra frame); one that will block is awaited through
 a small coroutine that times the wait and keeps the waiting task in the waiter list.
 
-The figures live here and go out as one ``primitive_state`` record per changed object
-when the tracer flushes (the flush is wrapped once the first primitive exists), so a
-queue-heavy program pays a few attribute updates per put/get, not a record.
+The figures (``primitive_figures.py``) go out as one ``primitive_state`` record per
+changed object when the tracer flushes (the flush is wrapped once the first primitive
+exists), so a queue-heavy program pays a few attribute updates per put/get, not a record.
 """
 
 from __future__ import annotations
 
-import _thread
 import sys
 import time
 import weakref
@@ -28,8 +27,19 @@ from _collections import deque
 
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
+from asyncplay.child.primitive_figures import (
+    Registry,
+    Stats,
+    end_wait,
+    hold,
+    mark,
+    released,
+    sample,
+    start_wait,
+    wrap_flush,
+)
 
-__all__ = ["KINDS", "install", "send_states", "strip"]
+__all__ = ["KINDS", "install", "strip"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,60 +65,9 @@ _STORES = ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF")
 _perf = time.perf_counter
 
 
-class _Stats:
-    """One primitive's figures. Times are ``perf_counter`` values until sent.
-
-    The hot paths (put, acquire, release) touch slots only: no tuple, no list entry. A
-    hold is the first holder's (``holder``, ``since``); a semaphore's other holders go in
-    ``more``, ``[task record or None, since]`` each.
-    """
-
-    __slots__ = (
-        "id", "kind", "puts", "peak", "samples", "last_ms", "put_wait", "get_wait",
-        "joiners", "max_joiners", "acquisitions", "holder", "since", "more", "waiters",
-        "max_waiters", "longest_wait", "held", "set_since", "total_waited", "items", "sent",
-        "longest_hold", "ref", "size",
-    )  # fmt: skip
-
-    def __init__(self, sid: int, kind: str) -> None:
-        self.id = sid
-        self.kind = kind
-        self.puts = self.peak = self.size = 0
-        self.samples: list[tuple[float, int]] = []  # a queue's sizes not sent yet
-        self.last_ms = -1  # the millisecond of the run of the last sample
-        self.put_wait = self.get_wait = 0.0
-        self.joiners = self.max_joiners = 0
-        self.acquisitions = 0
-        self.holder: Any = None  # the first holder's task record (None: no task)
-        self.since: float | None = None  # its hold's start (None: no first holder)
-        self.more: list[tuple[Any, float]] = []  # a semaphore's other holders
-        self.waiters: list[list] = []  # [task record or None, since, "put"/"get"/...]
-        self.max_waiters = 0
-        self.longest_wait = 0.0
-        self.total_waited = 0.0
-        self.held = 0.0  # holds ended
-        self.set_since: float | None = None  # an Event: set since then
-        self.items: Any = None  # a queue's container, kept only if it has no weakref
-        self.sent: tuple = ()  # the figures last sent (see send_states)
-        self.longest_hold = 0.0  # the longest one hold, released
-        self.ref: Any = None  # a weak reference to the object
-
-
-class _Registry:
-    """The primitives of the run and the ones changed since the last flush."""
-
-    def __init__(self, tracer: Any) -> None:
-        self.tracer = tracer
-        self.next_id = 1
-        self.live: list[_Stats] = []
-        self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
-        self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
-        self.flush_wrapped = False
-
-
 def install(tracer: Any, asyncio_mod: Any) -> None:
     """Wrap the five base classes' ``__init__`` (their subclasses pass through them)."""
-    reg = _Registry(tracer)
+    reg = Registry(tracer)
     tracer.primitives = reg
     from asyncio import locks, queues
 
@@ -116,7 +75,7 @@ def install(tracer: Any, asyncio_mod: Any) -> None:
         _wrap_init(reg, cls)
 
 
-def _wrap_init(reg: _Registry, cls: type) -> None:
+def _wrap_init(reg: Registry, cls: type) -> None:
     orig = cls.__init__
     tracer = reg.tracer
 
@@ -134,12 +93,15 @@ def _wrap_init(reg: _Registry, cls: type) -> None:
     tracer.patches.set(cls, "__init__", __init__)
 
 
-def _kind(obj: Any) -> str:
-    names = {c.__name__ for c in type(obj).__mro__ if c.__module__.startswith("asyncio")}
-    return next(k for k in KINDS if k in names)
+def _kind(reg: Registry, cls: type) -> str:
+    kind = reg.kinds.get(cls)
+    if kind is None:
+        names = {c.__name__ for c in cls.__mro__ if c.__module__.startswith("asyncio")}
+        kind = reg.kinds[cls] = next(k for k in KINDS if k in names)
+    return kind
 
 
-def _created(reg: _Registry, obj: Any, frame: Any) -> None:
+def _created(reg: Registry, obj: Any, frame: Any) -> None:
     """Trace ``obj`` when the program's own code made it, named by where (and, when that
     line assigns it, by what)."""
     tracer = reg.tracer
@@ -151,7 +113,7 @@ def _created(reg: _Registry, obj: Any, frame: Any) -> None:
         frame = frame.f_back
     if frame is None or tracer.kind_of(frame.f_code) != 0:
         return  # asyncio's own (a Queue's Event, a Condition's Lock) or asyncplay's
-    kind = _kind(obj)
+    kind = _kind(reg, type(obj))
     # Traced already (created twice through the program's subclass)? Asked of the method
     # our wrapper shadows, never of ``vars(obj)``: that would turn the object's inline
     # attribute values into a dict, and every attribute read in asyncio's own methods of
@@ -159,11 +121,32 @@ def _created(reg: _Registry, obj: Any, frame: Any) -> None:
     probe = getattr(obj, _PROBES[kind], None)
     if getattr(probe, "__module__", None) == __name__:
         return
-    st = _Stats(reg.next_id, kind)
+    st = Stats(reg.next_id, kind)
     reg.next_id += 1
-    reg.live.append(st)
+    live = reg.live
+    live.append(st)
+    if len(live) >= reg.pruned_at:  # many made and let go: keep ``live`` to those alive
+        live[:] = [s for s in live if not s.gone]
+        reg.pruned_at = max(64, 2 * len(live))
+    if kind.endswith("Queue"):
+        # Its size, last, for the flush after it went. In a box the callback empties: the
+        # garbage collector keeps a weak reference's callback after calling it, and the
+        # items must not outlive their queue.
+        box = [obj._queue]
+
+        def gone(_ref: Any) -> None:
+            if box:
+                st.size = len(box.pop())
+            st.gone = True
+            mark(reg, st)
+
+    else:
+
+        def gone(_ref: Any) -> None:
+            st.gone = True
+
     try:
-        st.ref = weakref.ref(obj)
+        st.ref = weakref.ref(obj, gone)
     except TypeError:  # a program's subclass with __slots__ and no __weakref__
         st.ref = None
     code = frame.f_code
@@ -188,10 +171,10 @@ def _created(reg: _Registry, obj: Any, frame: Any) -> None:
         _trace_lock(reg, st, obj)
     tracer.send_json(event)
     if not reg.flush_wrapped:
-        _wrap_flush(reg)
+        wrap_flush(reg)
 
 
-def _assigned_name(reg: _Registry, code: Any, lasti: int) -> str | None:
+def _assigned_name(reg: Registry, code: Any, lasti: int) -> str | None:
     """``q`` for ``q = asyncio.Queue()``, ``self.jobs`` for ``self.jobs = ...``: the
     store right after the call at ``lasti`` in the creating line's bytecode."""
     table = reg.names.get(id(code))
@@ -232,77 +215,9 @@ def _assigned_name(reg: _Registry, code: Any, lasti: int) -> str | None:
 # ---- figures ----------------------------------------------------------------------------
 
 
-def _start_wait(reg: _Registry, st: _Stats, why: str) -> list:
-    entry = [reg.tracer.current, _perf(), why]
-    st.waiters.append(entry)
-    if len(st.waiters) > st.max_waiters:
-        st.max_waiters = len(st.waiters)
-    return entry
-
-
-def _end_wait(reg: _Registry, st: _Stats, entry: list) -> float:
-    waited = _perf() - entry[1]
-    try:
-        st.waiters.remove(entry)
-    except ValueError:
-        pass
-    if waited > st.longest_wait:
-        st.longest_wait = waited
-    st.total_waited += waited
-    return waited
-
-
-def _sample(st: _Stats, t0: float, now: float, size: int) -> None:
-    """A queue's size at ``now``: one sample per millisecond of the run, the last wins."""
-    ms = int((now - t0) * 1000)
-    if ms == st.last_ms and st.samples:
-        st.samples[-1] = (now, size)
-    else:
-        st.samples.append((now, size))
-        st.last_ms = ms
-
-
-def _hold(st: _Stats, rec: Any, now: float) -> None:
-    if st.since is None:
-        st.holder, st.since = rec, now
-    else:
-        st.more.append((rec, now))
-
-
-def _released(st: _Stats, current: Any) -> None:
-    """A semaphore's release the fast path could not place: the releasing task's own hold
-    ends (its oldest), else the oldest hold of all."""
-    at, since, mine = None, 0.0, False
-    if st.since is not None:
-        at, since, mine = -1, st.since, st.holder is current
-    for n, (rec, t) in enumerate(st.more):
-        is_mine = rec is current
-        if at is None or (is_mine and not mine) or (is_mine == mine and t < since):
-            at, since, mine = n, t, is_mine
-    if at is None:
-        return  # released more than acquired (a plain Semaphore allows it)
-    if at == -1:
-        st.holder = st.since = None
-    else:
-        del st.more[at]
-    hold = _perf() - since
-    st.held += hold
-    if hold > st.longest_hold:
-        st.longest_hold = hold
-
-
-def _holds(st: _Stats) -> list:
-    """``[task record, since]`` of every hold going on, oldest first."""
-    holds = list(st.more)
-    if st.since is not None:
-        holds.append((st.holder, st.since))
-        holds.sort(key=lambda h: h[1])
-    return holds
-
-
-async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = None) -> Any:
+async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None) -> Any:
     """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait."""
-    entry = _start_wait(reg, st, why)
+    entry = start_wait(reg, st, why)
     done = False
     try:
         result = await coro
@@ -313,7 +228,7 @@ async def _timed(reg: _Registry, st: _Stats, why: str, coro: Any, then: Any = No
         raise
     finally:
         try:
-            waited = _end_wait(reg, st, entry)
+            waited = end_wait(reg, st, entry)
             if why == "put":
                 st.put_wait += waited
             elif why == "get":
@@ -333,7 +248,7 @@ class _WaitLine(deque):
     wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
     line costs the queue nothing."""
 
-    def __init__(self, reg: _Registry, st: _Stats, why: str, items: Any) -> None:
+    def __init__(self, reg: Registry, st: Stats, why: str, items: Any) -> None:
         super().__init__()
         self.reg, self.st, self.why, self.items = reg, st, why, items
         self.entries: dict = {}  # future -> waiter entry
@@ -342,9 +257,9 @@ class _WaitLine(deque):
         super().append(fut)
         try:
             st = self.st
-            entry = _start_wait(self.reg, st, self.why)
+            entry = start_wait(self.reg, st, self.why)
             # full or empty: a size to show
-            _sample(st, self.reg.tracer.t0, entry[1], len(self.items))
+            sample(st, self.reg.tracer.t0, entry[1], len(self.items))
             self.entries[fut] = entry
         except Exception as exc:  # the tracer must never break the program
             report_failure(self.reg.tracer, "queue wait", exc)
@@ -353,7 +268,7 @@ class _WaitLine(deque):
         entry = self.entries.pop(fut, None)
         if entry is not None:
             try:
-                waited = _end_wait(self.reg, self.st, entry)
+                waited = end_wait(self.reg, self.st, entry)
                 if self.why == "put":
                     self.st.put_wait += waited
                 else:
@@ -371,9 +286,10 @@ class _WaitLine(deque):
         self._ended(fut)
 
 
-def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
+def _trace_queue(reg: Registry, st: Stats, q: Any) -> None:
     orig_put_nowait, orig_join = q.put_nowait, q.join
     items = q._queue
+    dirty = reg.dirty
 
     # The one wrapper that runs for every item (bench/primitives.py measures it): a put
     # counts, and the size's peak can only be reached by one. Items out are puts minus
@@ -384,6 +300,9 @@ def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
         st.puts += 1
         if len(items) > st.peak:
             st.peak = len(items)
+        if not st.dirty:
+            st.dirty = True
+            dirty.append(st)
 
     def join() -> Any:
         if not q._unfinished_tasks:
@@ -399,12 +318,14 @@ def _trace_queue(reg: _Registry, st: _Stats, q: Any) -> None:
     if st.ref is None:
         st.items = items  # no weak reference to the queue: its size read from here
     st.peak = st.size = len(items)
-    _sample(st, reg.tracer.t0, _perf(), len(items))
+    sample(st, reg.tracer.t0, _perf(), len(items))
+    mark(reg, st)  # its first sample goes out
 
 
-async def _joined(reg: _Registry, st: _Stats, coro: Any) -> Any:
+async def _joined(reg: Registry, st: Stats, coro: Any) -> Any:
     st.joiners += 1
     st.max_joiners = max(st.max_joiners, st.joiners)
+    mark(reg, st)
     try:
         return await coro
     except BaseException as exc:
@@ -412,9 +333,10 @@ async def _joined(reg: _Registry, st: _Stats, coro: Any) -> Any:
         raise
     finally:
         st.joiners -= 1
+        mark(reg, st)
 
 
-def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
+def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
     """Lock, Semaphore, BoundedSemaphore and Condition (its acquire/release are its
     lock's; wait() releases and re-acquires through the instance's names, so here).
 
@@ -427,12 +349,14 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
     tracer = reg.tracer
     perf = _perf
     more = st.more
+    dirty = reg.dirty
 
-    def acquired(reg: _Registry, st: _Stats) -> None:
+    def acquired(reg: Registry, st: Stats) -> None:
         st.acquisitions += 1
-        _hold(st, tracer.current, perf())
+        hold(st, tracer.current, perf())
+        mark(reg, st)
 
-    def taken(reg: _Registry, st: _Stats, coro: Any) -> Any:
+    def taken(reg: Registry, st: Stats, coro: Any) -> Any:
         """The acquire missed the fast test: block, or (a line of waiters all cancelled)
         take it at once as asyncio would."""
         if kind == "Condition":
@@ -465,6 +389,9 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
                 st.acquisitions += 1
                 st.holder = tracer.current
                 st.since = perf()
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
                 return orig_acquire()
             return taken(reg, st, orig_acquire())
 
@@ -475,6 +402,9 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
                 st.acquisitions += 1
                 st.holder = tracer.current
                 st.since = perf()
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
                 return orig_acquire()
             return taken(reg, st, orig_acquire())
 
@@ -488,6 +418,9 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
                     st.since = perf()
                 else:
                     more.append((tracer.current, perf()))
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
                 return orig_acquire()
             return taken(reg, st, orig_acquire())
 
@@ -502,6 +435,9 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
                 st.held += hold
                 if hold > st.longest_hold:
                     st.longest_hold = hold
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
 
     else:
 
@@ -514,8 +450,12 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
                 st.held += hold
                 if hold > st.longest_hold:
                     st.longest_hold = hold
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
             elif more:
-                _released(st, tracer.current)
+                released(st, tracer.current)
+                mark(reg, st)
 
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
@@ -531,7 +471,7 @@ def _trace_lock(reg: _Registry, st: _Stats, obj: Any) -> None:
         obj.wait = wait
 
 
-async def _timed_acquire_inside_wait(acquired: Any, reg: _Registry, st: _Stats, coro: Any) -> Any:
+async def _timed_acquire_inside_wait(acquired: Any, reg: Registry, st: Stats, coro: Any) -> Any:
     try:
         result = await coro
     except BaseException as exc:
@@ -541,15 +481,20 @@ async def _timed_acquire_inside_wait(acquired: Any, reg: _Registry, st: _Stats, 
     return result
 
 
-def _trace_event(reg: _Registry, st: _Stats, ev: Any) -> None:
+def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
     orig_wait, orig_set, orig_clear = ev.wait, ev.set, ev.clear
 
-    def waited(reg: _Registry, st: _Stats) -> None:
+    dirty = reg.dirty
+
+    def waited(reg: Registry, st: Stats) -> None:
         st.acquisitions += 1
 
     def wait() -> Any:
         if ev._value:
             st.acquisitions += 1
+            if not st.dirty:
+                st.dirty = True
+                dirty.append(st)
             return orig_wait()
         return _timed(reg, st, "wait", orig_wait(), waited)
 
@@ -559,126 +504,36 @@ def _trace_event(reg: _Registry, st: _Stats, ev: Any) -> None:
         else:
             orig_set()
             st.set_since = _perf()
+            if not st.dirty:
+                st.dirty = True
+                dirty.append(st)
 
     def clear() -> None:
         orig_clear()
         if st.set_since is not None:
             st.held += _perf() - st.set_since
             st.set_since = None
+            if not st.dirty:
+                st.dirty = True
+                dirty.append(st)
 
     for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
         fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__
     ev.wait, ev.set, ev.clear = wait, set, clear
 
 
-# ---- sending ------------------------------------------------------------------------------
-
-
-def _wrap_flush(reg: _Registry) -> None:
-    """From the first primitive on, each flush first sends what changed (an instance
-    attribute: a program without primitives keeps the tracer's own flush)."""
-    tracer = reg.tracer
-    orig = tracer.flush
-    reg.flush_wrapped = True
-    loop_thread = _thread.get_ident()  # the figures change there: sent from there only
-    get_ident = _thread.get_ident
-
-    def flush() -> None:
-        if get_ident() == loop_thread:
-            send_states(reg)
-        orig()
-
-    tracer.patches.set(tracer, "flush", flush)
-
-
-def send_states(reg: _Registry) -> None:
-    """One ``primitive_state`` record per primitive changed since the last call. The hot
-    paths (put, get, acquire, release) only count; what changed is found here, by the
-    figures, once per flush (a few objects), not marked on every call. An object the
-    program let go is sent a last time if it changed, then no longer looked at."""
-    tracer = reg.tracer
-    try:
-        t0 = tracer.t0
-        now = _perf()
-        gone = False
-        for st in reg.live:
-            obj = st.ref() if st.ref is not None else None
-            if obj is None and st.ref is not None:
-                gone = True
-                st.ref = False  # dropped from ``live`` below
-            if st.kind.endswith("Queue"):
-                items = obj._queue if obj is not None else st.items
-                if items is not None:
-                    st.size = len(items)
-            key = (
-                st.puts, st.acquisitions, st.held, st.since, len(st.more), len(st.waiters),
-                st.joiners, st.set_since, st.max_waiters, len(st.samples), st.size,
-            )  # fmt: skip
-            if key == st.sent:
-                continue
-            st.sent = key
-            _send_state(tracer, st, t0, now)
-        if gone:
-            reg.live[:] = [st for st in reg.live if st.ref is not False]
-    except Exception as exc:  # the tracer must never break the program
-        report_failure(tracer, "primitive state", exc)
-
-
-def _send_state(tracer: Any, st: _Stats, t0: float, now: float) -> None:
-    holds = _holds(st)
-    held = st.held + sum(now - h[1] for h in holds)
-    if st.set_since is not None:
-        held += now - st.set_since
-    longest = max([st.longest_wait, *(now - w[1] for w in st.waiters)])
-    event: dict = {
-        "event": "primitive_state",
-        "id": st.id,
-        "acquisitions": st.acquisitions,
-        "holders": [_tid(h[0]) for h in holds],
-        "waiters": [[_tid(w[0]), w[2]] for w in st.waiters],
-        "max_waiters": st.max_waiters,
-        "longest_wait": longest,
-        "held": held,
-        "waited": st.total_waited + sum(now - w[1] for w in st.waiters),
-        "longest_hold": max([st.longest_hold, *(now - h[1] for h in holds)]),
-    }
-    if st.kind.endswith("Queue"):
-        size = st.size
-        if not st.samples or st.samples[-1][1] != size or st.sent[-1] != size:
-            _sample(st, t0, now, size)
-        event.update(
-            size=size,
-            peak_size=st.peak,
-            puts=st.puts,
-            gets=max(0, st.puts - size),
-            put_wait=st.put_wait + sum(now - w[1] for w in st.waiters if w[2] == "put"),
-            get_wait=st.get_wait + sum(now - w[1] for w in st.waiters if w[2] == "get"),
-            join_waiters=st.joiners,
-            max_join_waiters=st.max_joiners,
-            sizes=[[max(0.0, t - t0), n] for t, n in st.samples],
-        )
-        st.samples = []
-    elif st.kind == "Event":
-        event["set"] = st.set_since is not None
-    tracer.send_json(event)
-
-
-def _tid(rec: Any) -> int | None:
-    return rec.tid if rec is not None else None
-
-
 #: What the per-object wrappers set on an object (``strip`` takes them off).
 _WRAPPERS = ("put_nowait", "join", "acquire", "release", "wait", "set", "clear")
 
 
-def strip(reg: _Registry) -> None:
+def strip(reg: Registry) -> None:
     """Take every per-object wrapper off the objects traced so far: each runs asyncio's
     own methods again, its wait lines plain deques (the waiting futures kept, in order).
     For ``asyncplay attach``'s detach, on the loop's thread between two steps (a wait line
     swapped while a put() appends to it would lose the putter): the program is left with
     its objects as asyncio made them."""
     for st in reg.live:
-        obj = st.ref() if st.ref else None
+        obj = st.ref() if st.ref is not None else None
         if obj is None:
             continue
         try:

@@ -1,0 +1,260 @@
+"""What is kept and sent of each queue, lock, semaphore, condition and event the program
+creates: its figures (``Stats``), the run's registry of them, the helpers the wrappers
+(``primitives.py``) update them with, and the ``primitive_state`` records.
+
+The hot paths touch slots only, and mark an object changed once per flush (``mark``,
+inlined in the wrappers); a flush sends the changed objects, so its cost is what changed,
+not what exists.
+"""
+
+from __future__ import annotations
+
+import _thread
+import time
+
+from asyncplay.child.failures import report_failure
+
+__all__ = [
+    "Registry", "Stats", "end_wait", "hold", "holds", "mark", "released", "sample",
+    "send_states", "start_wait", "wrap_flush",
+]  # fmt: skip
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_perf = time.perf_counter
+
+
+class Stats:
+    """One primitive's figures. Times are ``perf_counter`` values until sent.
+
+    The hot paths (put, acquire, release) touch slots only: no tuple, no list entry. A
+    hold is the first holder's (``holder``, ``since``); a semaphore's other holders go in
+    ``more``, ``[task record or None, since]`` each.
+    """
+
+    __slots__ = (
+        "id", "kind", "puts", "peak", "samples", "last_ms", "put_wait", "get_wait",
+        "joiners", "max_joiners", "acquisitions", "holder", "since", "more", "waiters",
+        "max_waiters", "longest_wait", "held", "set_since", "total_waited", "items", "sent",
+        "longest_hold", "ref", "size", "dirty", "gone",
+    )  # fmt: skip
+
+    def __init__(self, sid: int, kind: str) -> None:
+        self.id = sid
+        self.kind = kind
+        self.puts = self.peak = self.size = 0
+        self.samples: list[tuple[float, int]] = []  # a queue's sizes not sent yet
+        self.last_ms = -1  # the millisecond of the run of the last sample
+        self.put_wait = self.get_wait = 0.0
+        self.joiners = self.max_joiners = 0
+        self.acquisitions = 0
+        self.holder: Any = None  # the first holder's task record (None: no task)
+        self.since: float | None = None  # its hold's start (None: no first holder)
+        self.more: list[tuple[Any, float]] = []  # a semaphore's other holders
+        self.waiters: list[list] = []  # [task record or None, since, "put"/"get"/...]
+        self.max_waiters = 0
+        self.longest_wait = 0.0
+        self.total_waited = 0.0
+        self.held = 0.0  # holds ended
+        self.set_since: float | None = None  # an Event: set since then
+        self.items: Any = None  # a queue's container, kept only if it has no weakref
+        self.sent: tuple = ()  # the figures last sent (see send_states)
+        self.longest_hold = 0.0  # the longest one hold, released
+        self.ref: Any = None  # a weak reference to the object
+        self.dirty = False  # changed since the last flush (in the registry's ``dirty``)
+        self.gone = False  # the program let the object go
+
+
+class Registry:
+    """The primitives of the run and the ones changed since the last flush."""
+
+    def __init__(self, tracer: Any) -> None:
+        self.tracer = tracer
+        self.next_id = 1
+        self.live: list[Stats] = []  # for ``strip``: the gone ones dropped now and then
+        self.pruned_at = 64  # ``live``'s length that prunes it next
+        self.dirty: list[Stats] = []  # changed since the last flush (each once)
+        self.nonempty: list[Stats] = []  # queues with items at the last flush (a get
+        # changes them unseen: get_nowait is not wrapped)
+        self.kinds: dict[type, str] = {}
+        self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
+        self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
+        self.flush_wrapped = False
+
+
+def mark(reg: Registry, st: Stats) -> None:
+    """``st`` changed: the next flush sends it (the hot paths inline this)."""
+    if not st.dirty:
+        st.dirty = True
+        reg.dirty.append(st)
+
+
+def start_wait(reg: Registry, st: Stats, why: str) -> list:
+    mark(reg, st)
+    entry = [reg.tracer.current, _perf(), why]
+    st.waiters.append(entry)
+    if len(st.waiters) > st.max_waiters:
+        st.max_waiters = len(st.waiters)
+    return entry
+
+
+def end_wait(reg: Registry, st: Stats, entry: list) -> float:
+    mark(reg, st)
+    waited = _perf() - entry[1]
+    try:
+        st.waiters.remove(entry)
+    except ValueError:
+        pass
+    if waited > st.longest_wait:
+        st.longest_wait = waited
+    st.total_waited += waited
+    return waited
+
+
+def sample(st: Stats, t0: float, now: float, size: int) -> None:
+    """A queue's size at ``now``: one sample per millisecond of the run, the last wins."""
+    ms = int((now - t0) * 1000)
+    if ms == st.last_ms and st.samples:
+        st.samples[-1] = (now, size)
+    else:
+        st.samples.append((now, size))
+        st.last_ms = ms
+
+
+def hold(st: Stats, rec: Any, now: float) -> None:
+    if st.since is None:
+        st.holder, st.since = rec, now
+    else:
+        st.more.append((rec, now))
+
+
+def released(st: Stats, current: Any) -> None:
+    """A semaphore's release the fast path could not place: the releasing task's own hold
+    ends (its oldest), else the oldest hold of all."""
+    at, since, mine = None, 0.0, False
+    if st.since is not None:
+        at, since, mine = -1, st.since, st.holder is current
+    for n, (rec, t) in enumerate(st.more):
+        is_mine = rec is current
+        if at is None or (is_mine and not mine) or (is_mine == mine and t < since):
+            at, since, mine = n, t, is_mine
+    if at is None:
+        return  # released more than acquired (a plain Semaphore allows it)
+    if at == -1:
+        st.holder = st.since = None
+    else:
+        del st.more[at]
+    hold = _perf() - since
+    st.held += hold
+    if hold > st.longest_hold:
+        st.longest_hold = hold
+
+
+def holds(st: Stats) -> list:
+    """``[task record, since]`` of every hold going on, oldest first."""
+    holds = list(st.more)
+    if st.since is not None:
+        holds.append((st.holder, st.since))
+        holds.sort(key=lambda h: h[1])
+    return holds
+
+
+# ---- sending ------------------------------------------------------------------------------
+
+
+def wrap_flush(reg: Registry) -> None:
+    """From the first primitive on, each flush first sends what changed (an instance
+    attribute: a program without primitives keeps the tracer's own flush)."""
+    tracer = reg.tracer
+    orig = tracer.flush
+    reg.flush_wrapped = True
+    loop_thread = _thread.get_ident()  # the figures change there: sent from there only
+    get_ident = _thread.get_ident
+
+    def flush() -> None:
+        if get_ident() == loop_thread:
+            send_states(reg)
+        orig()
+
+    tracer.patches.set(tracer, "flush", flush)
+
+
+def send_states(reg: Registry) -> None:
+    """One ``primitive_state`` record per primitive changed since the last call: those the
+    wrappers marked (each once), and the queues that had items (a get, not wrapped, may
+    have taken some). A flush costs what changed, not what exists."""
+    tracer = reg.tracer
+    try:
+        t0 = tracer.t0
+        now = _perf()
+        dirty = reg.dirty
+        n = len(dirty)
+        batch = dirty[:n] + [st for st in reg.nonempty if not st.dirty]
+        del dirty[:n]  # (a weak reference's callback may append meanwhile: kept)
+        nonempty = []
+        for st in batch:
+            st.dirty = False
+            if st.kind.endswith("Queue"):
+                obj = st.ref() if st.ref is not None else None
+                if obj is not None:
+                    st.size = len(obj._queue)
+                elif st.items is not None:
+                    st.size = len(st.items)
+                if st.size and not st.gone:
+                    nonempty.append(st)
+            key = (
+                st.puts, st.acquisitions, st.held, st.since, len(st.more), len(st.waiters),
+                st.joiners, st.set_since, st.max_waiters, len(st.samples), st.size,
+            )  # fmt: skip
+            if key == st.sent:
+                continue
+            st.sent = key
+            _send_state(tracer, st, t0, now)
+        reg.nonempty = nonempty
+    except Exception as exc:  # the tracer must never break the program
+        report_failure(tracer, "primitive state", exc)
+
+
+def _send_state(tracer: Any, st: Stats, t0: float, now: float) -> None:
+    going = holds(st)
+    held = st.held + sum(now - h[1] for h in going)
+    if st.set_since is not None:
+        held += now - st.set_since
+    longest = max([st.longest_wait, *(now - w[1] for w in st.waiters)])
+    event: dict = {
+        "event": "primitive_state",
+        "id": st.id,
+        "acquisitions": st.acquisitions,
+        "holders": [_tid(h[0]) for h in going],
+        "waiters": [[_tid(w[0]), w[2]] for w in st.waiters],
+        "max_waiters": st.max_waiters,
+        "longest_wait": longest,
+        "held": held,
+        "waited": st.total_waited + sum(now - w[1] for w in st.waiters),
+        "longest_hold": max([st.longest_hold, *(now - h[1] for h in going)]),
+    }
+    if st.kind.endswith("Queue"):
+        size = st.size
+        if not st.samples or st.samples[-1][1] != size or st.sent[-1] != size:
+            sample(st, t0, now, size)
+        event.update(
+            size=size,
+            peak_size=st.peak,
+            puts=st.puts,
+            gets=max(0, st.puts - size),
+            put_wait=st.put_wait + sum(now - w[1] for w in st.waiters if w[2] == "put"),
+            get_wait=st.get_wait + sum(now - w[1] for w in st.waiters if w[2] == "get"),
+            join_waiters=st.joiners,
+            max_join_waiters=st.max_joiners,
+            sizes=[[max(0.0, t - t0), n] for t, n in st.samples],
+        )
+        st.samples = []
+    elif st.kind == "Event":
+        event["set"] = st.set_since is not None
+    tracer.send_json(event)
+
+
+def _tid(rec: Any) -> int | None:
+    return rec.tid if rec is not None else None
