@@ -100,3 +100,38 @@ def test_nothing_is_given_up_while_what_it_waits_for_may_be_unread() -> None:
     m.feed_raw("stderr", b"os.write\n", late)
     assert m.tick(late + HOLD_SECONDS, {"channel"}) == []
     assert m.tick(late + HOLD_SECONDS) == [("stderr", "os.write\n", None, late + HOLD_SECONDS)]
+
+
+def test_records_one_a_step_from_two_tasks_and_streams_keep_task_and_order() -> None:
+    """A record a step (the pipe read ahead of the records, or behind them): every line
+    is its task's, in the order written across both streams, whole characters only."""
+    writes = []
+    for i in range(300):
+        stream = "stderr" if i % 3 == 2 else "stdout"
+        writes.append((stream, 1 + i % 2, f"{i} é{'x' * (i % 7)}\n".encode()))
+    for ahead in (True, False):
+        m = OutputMerger()
+        out = []
+        pipes = {"stdout": b"", "stderr": b""}
+        for stream, _task, data in writes:
+            pipes[stream] += data
+        if ahead:  # the pipes first (a busy parent read them before the channel)
+            out += m.feed_raw("stdout", pipes["stdout"], 0.0)
+            out += m.feed_raw("stderr", pipes["stderr"], 0.0)
+        for i, (stream, task, data) in enumerate(writes):
+            out += m.feed_chunk(stream, task, data, i / 10, 0.0)
+        if not ahead:  # the records first, then the pipes in reads of 1000 bytes
+            for stream, data in pipes.items():
+                for k in range(0, len(data), 1000):
+                    out += m.feed_raw(stream, data[k : k + 1000], 0.0)
+        out += m.finish(0.0)
+        got: dict[tuple[str, int], str] = {}
+        for stream, text, task, _t in out:
+            assert task is not None
+            got[stream, task] = got.get((stream, task), "") + text
+        want: dict[tuple[str, int], str] = {}
+        for stream, task, data in writes:
+            want[stream, task] = want.get((stream, task), "") + data.decode()
+        assert got == want
+        if ahead:  # released as written: one segment a record, in record order
+            assert [(s, task, text.encode()) for s, text, task, _t in out] == writes

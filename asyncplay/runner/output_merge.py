@@ -17,7 +17,7 @@ by one incremental decoder per stream, so a character split between segments sti
 
 from __future__ import annotations
 
-import codecs
+from codecs import utf_8_decode
 from collections import deque
 from collections.abc import Container
 
@@ -30,16 +30,25 @@ Segment = tuple[str, str, "int | None", float]  # stream, text, task, t
 class _Stream:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.undecoded = b""  # the start of a character split between two segments
         self.raw = bytearray()
         self.raw_since = 0.0
         self.chunks: deque[list] = deque()  # [seq, task, data, t, arrived]
         self.chunk_bytes = 0
 
     def emit(self, out: list[Segment], data: bytes, task: int | None, t: float) -> None:
-        text = self.decoder.decode(data)
+        # codecs' incremental UTF-8 decoder, without its Python-level call per segment
+        if self.undecoded:
+            data = self.undecoded + data
+        text, used = utf_8_decode(data, "replace", False)
+        self.undecoded = data[used:]
         if text:
             out.append((self.name, text, task, t))
+
+    def decode_rest(self) -> str:
+        text = utf_8_decode(self.undecoded, "replace", True)[0]
+        self.undecoded = b""
+        return text
 
     def pop_chunk(self) -> None:
         self.chunk_bytes -= len(self.chunks.popleft()[2])
@@ -64,7 +73,20 @@ class OutputMerger:
     ) -> list[Segment]:
         s = self.streams[stream]
         if data:
-            s.chunks.append([self.seq, task, bytes(data), t, now])
+            seq = self.seq
+            raw = s.raw
+            if not s.chunks and seq <= self.next_out and raw.startswith(data):
+                # Its bytes came first and it is its turn (a program printing at every
+                # step: one record a step): out at once, without the general walk.
+                self.seq = self.next_out = seq + 1
+                out: list[Segment] = []
+                s.emit(out, data, task, t)
+                del raw[: len(data)]
+                s.raw_since = now
+                if len(raw) > MAX_HELD:
+                    out += self._match_all(now, final=False, unread=None)
+                return out
+            s.chunks.append([seq, task, bytes(data), t, now])
             self.seq += 1
             s.chunk_bytes += len(data)
             while s.chunk_bytes > MAX_HELD * 4 and len(s.chunks) > 1:
@@ -90,7 +112,7 @@ class OutputMerger:
         for s in self.streams.values():
             s.chunks.clear()
             s.chunk_bytes = 0
-            tail = s.decoder.decode(b"", final=True)
+            tail = s.decode_rest()
             if tail:
                 out.append((s.name, tail, None, now))
         return out
