@@ -110,3 +110,19 @@ def test_the_user_namespace_started_ahead_is_the_one_the_plan_uses(tmp_path, mon
     ((unused, _w),) = mounts._PENDING.values()
     mounts.forget_pending()
     assert unused.returncode is not None and not mounts._PENDING
+
+
+def test_the_command_ends_without_teardown_and_loses_nothing(tmp_path) -> None:
+    """``asyncplay run`` leaves with ``os._exit`` once all is told (no interpreter
+    teardown): everything it wrote is through, and the program's status is its own."""
+    from helpers import asyncplay
+
+    (tmp_path / "p.py").write_text(
+        "import sys\nprint('x' * 200_000)\nprint('bye', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    r = asyncplay("run", "--sandbox", "none", "p.py", cwd=tmp_path)
+    assert r.returncode == 3
+    assert r.stdout == b"x" * 200_000 + b"\n"
+    assert r.stderr.startswith(b"bye\n") and b"exited with status 3" in r.stderr
+    r = asyncplay("run", "--sandbox", "none", "--json", "p.py", cwd=tmp_path)
+    assert r.returncode == 3 and r.kinds("run_end")[0]["exit_code"] == 3
