@@ -138,6 +138,9 @@ async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
         python=exe,
         start_paused=True,
         breakpoints=Breakpoints([(path, DONE_LINE)]),
+        # A step paused at the line for QUIET seconds would pass this if the pause
+        # counted; a step held off by a busy machine (110 ms at a load of 15) does not.
+        slow_step=QUIET * 0.75,
     )
     async with await RunSession.start(spec) as s:
         d = Driver(s)
