@@ -54,3 +54,11 @@ def asyncplay(
 def plain(python: str, *args: str, cwd: str | Path | None = None, timeout: float = 60) -> Result:
     p = subprocess.run([python, *args], cwd=cwd, capture_output=True, timeout=timeout, input=b"")
     return Result(p.returncode, p.stdout, p.stderr)
+
+
+def one_line(stderr: bytes) -> str:
+    """What asyncplay said on bad input: exactly one line, and no traceback."""
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]

@@ -66,6 +66,16 @@ def find_pythons(versions: tuple[str, ...] = SUPPORTED_VERSIONS) -> dict[str, st
     return pythons
 
 
+def python_or_skip(version: str) -> str:
+    """The interpreter of ``version``, or the calling test skipped, naming the version."""
+    exe = find_pythons().get(version)
+    if exe is None:
+        import pytest  # here: ``python tests/pythons.py`` runs without pytest
+
+        pytest.skip(f"CPython {version} is not installed here")
+    return exe
+
+
 if __name__ == "__main__":
     for found_version, path in find_pythons().items():
         print(found_version, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers import PROGRAMS, asyncplay
-from pythons import find_pythons
+from pythons import python_or_skip
 from streams import Stream
 
 from asyncplay import protocol as P
@@ -49,13 +49,6 @@ class _Any:
 
 
 ANY = _Any()  # a line number, whichever: asyncio's own lines move between releases
-
-
-def _python(version: str) -> str:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
-    return exe
 
 
 # ---- the decoder ----------------------------------------------------------------------
@@ -156,7 +149,7 @@ def test_a_chain_is_not_shown_once_the_task_moved_on() -> None:
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
 def test_a_run_sends_each_waiting_task_s_chain(version: str, tmp_path: Path) -> None:
     (tmp_path / "chain.py").write_text(CHAIN)
-    r = asyncplay("run", "--json", "--python", _python(version), "chain.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "chain.py", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     names = {e["id"]: e["name"] for e in r.kinds("task_created")}
     chains: dict[str, list] = {}
@@ -184,7 +177,7 @@ def test_the_graph_of_a_run_shows_the_chain(version: str, tmp_path: Path) -> Non
     # The program ends while the consumer waits: the graph at the end shows its chain.
     prog = "import os\n" + CHAIN.replace("    q.put_nowait(1)\n", "    os._exit(0)\n", 1)
     (tmp_path / "chain.py").write_text(prog)
-    r = asyncplay("run", "--graph", "--python", _python(version), "chain.py", cwd=tmp_path)
+    r = asyncplay("run", "--graph", "--python", python_or_skip(version), "chain.py", cwd=tmp_path)
     out = (r.stdout + r.stderr).decode()  # (the summary and the graph: stderr)
     assert "consumer (middle) at chain.py:6, awaiting Queue.get()" in out, out
     assert "coroutines: middle (chain.py:10) > leaf (chain.py:6) > Queue.get (queues.py:" in out
@@ -195,7 +188,7 @@ def test_a_cycle_of_tasks_has_its_chains(version: str) -> None:
     """A deadlock (tasks awaiting each other in a ring): 3.14's capture_call_graph recurses
     for ever through the awaiters of such a ring; the runtime's own walk does not."""
     prog = PROGRAMS / "deadlock_cycle.py"
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
     assert r.returncode == 0, r.stderr[-2000:]
     assert [w["kind"] for w in r.kinds("warning")] == ["deadlock", "channel_lost"]  # os._exit
     names = {e["id"]: e["name"] for e in r.kinds("task_created")}
@@ -207,6 +200,6 @@ def test_a_cycle_of_tasks_has_its_chains(version: str) -> None:
 @pytest.mark.parametrize("version", ["3.10", "3.13"])
 def test_before_3_14_nothing_is_sent(version: str, tmp_path: Path) -> None:
     (tmp_path / "chain.py").write_text(CHAIN)
-    r = asyncplay("run", "--json", "--python", _python(version), "chain.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "chain.py", cwd=tmp_path)
     assert r.returncode == 0 and r.program_stdout == "1\n2\n"
     assert r.kinds("call_chain") == []

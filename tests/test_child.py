@@ -9,17 +9,9 @@ import time
 
 import pytest
 from helpers import asyncplay, env
-from pythons import SUPPORTED_VERSIONS, find_pythons
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay import protocol
-
-
-def _python(version: str) -> str:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
-    return exe
-
 
 WAITS = """
 import asyncio
@@ -78,7 +70,7 @@ def _awaited(result) -> dict[str, set[str]]:
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 def test_waits_are_named_like_a_person_would(tmp_path, version) -> None:
     (tmp_path / "w.py").write_text(WAITS)
-    r = asyncplay("run", "--json", "--python", _python(version), "w.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "w.py", cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-2000:]
     seen = _awaited(r)
     assert seen["getter"] == {"Queue.get()"}
@@ -192,7 +184,7 @@ def test_eager_tasks_are_reported_with_their_first_step(tmp_path, version) -> No
         "    print(await asyncio.gather(quick(), slow()))\n"
         "asyncio.run(main())\n"
     )
-    r = asyncplay("run", "--json", "--python", _python(version), "e.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "e.py", cwd=tmp_path)
     assert r.returncode == 0 and r.program_stdout == "[1, 2]\n"
     ids = {e["coro"]: e["id"] for e in r.kinds("task_created")}
     done = {e["id"]: e for e in r.kinds("task_done")}
@@ -353,7 +345,9 @@ def test_the_runtime_works_without_its_helper_threads(tmp_path, version: str) ->
     """--procs 1 (a pids limit counts threads): the flusher and the watchdog cannot start.
     The runtime goes on without them, silently; the slow step is still reported, at the
     line the step resumed at."""
-    r, events = _boot_child(tmp_path, SLOW_STEP, refuse_threads=True, python=_python(version))
+    r, events = _boot_child(
+        tmp_path, SLOW_STEP, refuse_threads=True, python=python_or_skip(version)
+    )
     assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b"bye\n")
     kinds = [e["event"] for e in events]
     assert kinds[0] == "hello" and kinds[-1] == "bye" and "protocol_error" not in kinds
@@ -390,7 +384,7 @@ def test_a_flood_is_sent_in_few_output_records(tmp_path, unbuffered: bool, versi
     each made the parent ten times slower than the program. A flood now goes in one
     record per run of a stream; a step that writes a little keeps one record per write,
     so bytes written with os.write between two prints are told apart exactly."""
-    r, events = _boot_child(tmp_path, FLOOD, unbuffered=unbuffered, python=_python(version))
+    r, events = _boot_child(tmp_path, FLOOD, unbuffered=unbuffered, python=python_or_skip(version))
     lines = "".join(f"line {i}\n" for i in range(20_000)).encode()
     # Buffered, "a" waits in the buffer until the step ends: os.write goes first.
     tail = b"ab\nc\n" if unbuffered else b"b\nac\n"
@@ -461,7 +455,7 @@ except asyncio.TimeoutError:
 def test_sleep_labels_are_short(tmp_path, version) -> None:
     """``sleep(0.3)``, not ``sleep(0.30000000000000004)``: lanes and tables have no room."""
     (tmp_path / "s.py").write_text(SLEEPS)
-    r = asyncplay("run", "--json", "--python", _python(version), "s.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "s.py", cwd=tmp_path)
     seen = set().union(*_awaited(r).values())
     assert {"sleep(0.3)", "sleep(1e-05)", "sleep(0.25)", "sleep(1)", "sleep(10)"} <= seen, seen
     assert not any("0000" in a for a in seen), seen

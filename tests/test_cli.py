@@ -8,16 +8,9 @@ import sys
 import time
 
 import pytest
-from helpers import asyncplay
+from helpers import asyncplay, one_line
 
 from asyncplay.runner import core
-
-
-def _one_line(stderr: bytes) -> str:
-    lines = stderr.decode().strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +38,7 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, needle) -> None:
     (tmp_path / "x.py").write_text("print(1)\n")
     r = asyncplay(*args, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    line = _one_line(r.stderr)
+    line = one_line(r.stderr)
     assert line.startswith("asyncplay: ") and needle in line
 
 
@@ -55,7 +48,7 @@ def test_old_python_is_a_usage_error(tmp_path) -> None:
     fake.chmod(0o755)
     (tmp_path / "x.py").write_text("print(1)\n")
     r = asyncplay("run", "--python", str(fake), "x.py", cwd=tmp_path)
-    assert r.returncode == 2 and "too old" in _one_line(r.stderr)
+    assert r.returncode == 2 and "too old" in one_line(r.stderr)
 
 
 def test_version_and_help() -> None:
@@ -117,7 +110,7 @@ def test_timeout_is_124_with_one_sentence(tmp_path) -> None:
     assert time.monotonic() - start < 60
     assert r.returncode == core.EXIT_TIMEOUT == 124
     assert r.stdout == b"hi\n"
-    line = _one_line(r.stderr)
+    line = one_line(r.stderr)
     assert "--timeout 5" in line and "raise it with --timeout" in line
 
 
@@ -125,7 +118,7 @@ def test_output_limit(tmp_path) -> None:
     (tmp_path / "p.py").write_text("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n")
     r = asyncplay("run", "--quiet", "--output-limit", "1", "p.py", cwd=tmp_path, timeout=60)
     assert r.returncode == core.EXIT_OUTPUT
-    assert "--output-limit" in _one_line(r.stderr)
+    assert "--output-limit" in one_line(r.stderr)
     assert len(r.stdout) < 8 * 1024 * 1024
 
 
@@ -133,7 +126,7 @@ def test_cpu_limit(tmp_path) -> None:
     (tmp_path / "p.py").write_text("while True:\n    pass\n")
     r = asyncplay("run", "--quiet", "--cpu", "1", "p.py", cwd=tmp_path, timeout=60)
     assert r.returncode == core.EXIT_CPU
-    assert "--cpu 1" in _one_line(r.stderr)
+    assert "--cpu 1" in one_line(r.stderr)
 
 
 def test_memory_error_under_the_limit_is_the_limit(tmp_path) -> None:
@@ -352,7 +345,7 @@ def test_an_infinite_cpu_limit_is_a_usage_error_from_the_command(tmp_path) -> No
     (tmp_path / "x.py").write_text("print(1)\n")
     for args in (["--cpu", "inf"], ["--output-limit", "inf"], ["--cpu", "1e400"]):
         r = asyncplay("run", *args, "x.py", cwd=tmp_path)
-        assert r.returncode == 2 and "must be more than 0" in _one_line(r.stderr), r.stderr
+        assert r.returncode == 2 and "must be more than 0" in one_line(r.stderr), r.stderr
 
 
 @pytest.mark.parametrize(
@@ -411,4 +404,4 @@ def test_a_directory_with_main_and_a_program_on_stdin_run_as_python_runs_them(tm
     assert r.returncode == 0 and r.stdout == b"hi\n", r.stderr
     (tmp_path / "empty").mkdir()
     r = asyncplay("run", "empty", cwd=tmp_path)
-    assert r.returncode == 2 and "no __main__.py" in _one_line(r.stderr)
+    assert r.returncode == 2 and "no __main__.py" in one_line(r.stderr)

@@ -10,19 +10,12 @@ from pathlib import Path
 
 import pytest
 from helpers import PROGRAMS, ROOT, asyncplay
-from pythons import SUPPORTED_VERSIONS, find_pythons
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay.model import build
 from asyncplay.snippets import bundled_names, find_bundled
 
 SNIPPETS = ROOT / "snippets"
-
-
-def _python(version: str) -> str:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
-    return exe
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -43,7 +36,7 @@ def _warnings(result, kind: str) -> list[dict]:
 def test_blocking_lesson_gives_one_warning_at_the_time_sleep_line(version: str) -> None:
     """The lesson 'a blocking time.sleep freezes everything': exactly one slow_step
     warning, at the time.sleep line (sampled while it blocks), with its duration."""
-    r = asyncplay("run", "--json", "--python", _python(version), "blocking", cwd=ROOT)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "blocking", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     slow = _warnings(r, "slow_step")
     assert len(slow) == 1, slow
@@ -90,7 +83,7 @@ def test_slow_step_points_at_the_programs_own_line(version: str, tmp_path: Path)
     (the call into queue.py), not the library's; quick steps give no warning."""
     prog = tmp_path / "lib_block.py"
     prog.write_text(BLOCKED_IN_LIBRARY)
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog), cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     slow = _warnings(r, "slow_step")
     assert [(w["file"], w["line"]) for w in slow] == [(str(prog), 8)], slow
@@ -107,7 +100,7 @@ def test_slow_step_threshold_is_the_flag(version: str, tmp_path: Path) -> None:
         "    time.sleep(0.3)\n"
         "asyncio.run(main())\n"
     )
-    py = _python(version)
+    py = python_or_skip(version)
     r = asyncplay("run", "--json", "--python", py, str(prog), cwd=tmp_path)
     assert [w["line"] for w in _warnings(r, "slow_step")] == [4]
     hello = r.kinds("hello")[0]
@@ -135,7 +128,7 @@ async def test_a_slow_step_cut_short_by_a_stop_is_still_warned(version: str, tmp
         "    await asyncio.create_task(spin(), name='spinner')\n"
         "asyncio.run(main())\n"
     )
-    spec = RunSpec(source=source, path=str(tmp_path / "spin.py"), python=_python(version))
+    spec = RunSpec(source=source, path=str(tmp_path / "spin.py"), python=python_or_skip(version))
     s = await RunSession.start(spec)
     m = RunModel()
     async for ev in s.events():
@@ -182,7 +175,14 @@ def test_a_step_that_never_ends_is_seen_while_it_runs(version: str, tmp_path: Pa
     prog = tmp_path / "runaway.py"
     prog.write_text(RUNAWAY)
     r = asyncplay(
-        "run", "--json", "--timeout", "7", "--python", _python(version), str(prog), cwd=tmp_path
+        "run",
+        "--json",
+        "--timeout",
+        "7",
+        "--python",
+        python_or_skip(version),
+        str(prog),
+        cwd=tmp_path,
     )
     assert r.events[-1]["reason"] == "timeout", r.stderr[-500:]
     assert [e["coro"] for e in r.kinds("task_created") if not e["internal"]] == ["main"]
@@ -268,7 +268,7 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None
     """Every bundled snippet prints the same lines in the same order and ends its tasks
     the same way under both clocks (compared with a real-clock run on the interpreter
     running the tests), apart from the durations it measures itself."""
-    python = _python(version)
+    python = python_or_skip(version)
     snippet = find_bundled(name)
     assert snippet is not None
     virtual = ("run", "--json", "--clock", "virtual", "--python", python, name)
@@ -354,7 +354,7 @@ def test_speed_scales_the_waits(version: str, tmp_path: Path) -> None:
         "import asyncio\nasync def main():\n    await asyncio.sleep(4)\nasyncio.run(main())\n"
     )
     start = time.monotonic()
-    r = asyncplay("run", "--json", "--speed", "8", "--python", _python(version), str(prog))
+    r = asyncplay("run", "--json", "--speed", "8", "--python", python_or_skip(version), str(prog))
     wall = time.monotonic() - start
     assert r.returncode == 0, r.stderr
     assert r.kinds("hello")[0]["speed"] == 8.0
@@ -379,7 +379,7 @@ def test_a_cycle_of_tasks_is_one_deadlock_warning(version: str) -> None:
     every long wait, three times here), in ring order, at each task's await line; the run
     goes on."""
     prog = PROGRAMS / "deadlock_cycle.py"
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == "still stuck: [False, False, False]\n"
     (w,) = _warnings(r, "deadlock")
@@ -395,7 +395,7 @@ def test_every_task_waiting_with_nothing_to_wake_them(version: str) -> None:
     """No timer, I/O, thread or subprocess left: a deadlock as soon as it happens (not
     while the thread ran), naming each task and its line; a signal still wakes it."""
     prog = PROGRAMS / "deadlock_stall.py"
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == "worker woke up\n"
     (w,) = _warnings(r, "deadlock")
@@ -489,7 +489,7 @@ def test_cancel_sources(version: str) -> None:
     cancel passed on through an awaited gather, a wait_for timeout, a plain callback
     (unknown), asyncio.run's shutdown."""
     prog = PROGRAMS / "cancel_sources.py"
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog))
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == str(["CancelledError"] * 4) + "\n"
     src = _sources(r)
@@ -518,7 +518,7 @@ def test_cancel_sources(version: str) -> None:
 def test_taskgroup_cancel_source_is_the_failing_sibling(version: str) -> None:
     """The TaskGroup lesson: slow is cancelled because broken failed (at its raise line),
     and so is main's own wait in the group."""
-    r = asyncplay("run", "--json", "--python", _python(version), "taskgroup", cwd=ROOT)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "taskgroup", cwd=ROOT)
     src = _sources(r)
     prog = SNIPPETS / "taskgroup.py"
     raised = _line_of(prog, "raise ValueError")
@@ -592,7 +592,7 @@ def test_watchdog_steps_aside_for_a_fork(version: str, tmp_path: Path) -> None:
     fork (no warning), and is back afterwards (the slow step after it is still caught)."""
     prog = tmp_path / "fork_in_loop.py"
     prog.write_text(FORK_IN_LOOP)
-    r = asyncplay("run", "--json", "--python", _python(version), str(prog), cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == "forked fine\n"
     stderr = "".join(e["text"] for e in r.kinds("output") if e["stream"] == "stderr")
@@ -678,9 +678,9 @@ async def test_cut_off_says_how_main_ended(version: str, ending: str, tmp_path: 
     path = tmp_path / "cut.py"
     path.write_text(_cut_off_program(ending))
     if ending == "interrupted":
-        events = await _stopped_run(_python(version), path)
+        events = await _stopped_run(python_or_skip(version), path)
     else:
-        events = asyncplay("run", "--json", "--python", _python(version), str(path)).events
+        events = asyncplay("run", "--json", "--python", python_or_skip(version), str(path)).events
     cut = [e for e in events if e["event"] == "warning" and e["kind"] == "cut_off"]
     assert len(cut) == 1, cut
     (w,) = cut
@@ -710,7 +710,7 @@ def test_a_wait_is_named_by_the_call_the_program_made(version: str) -> None:
         ("queues", "Queue.join()", "Event.wait()"),
         ("as_completed", "as_completed()", "Queue.get()"),
     ):
-        r = asyncplay("run", "--json", "--clock", "virtual", "--python", _python(version),
+        r = asyncplay("run", "--json", "--clock", "virtual", "--python", python_or_skip(version),
                       lesson, cwd=ROOT)  # fmt: skip
         assert r.returncode == 0, r.stderr
         waits = {s[3] for ev in r.kinds("steps") for s in ev["steps"]}
@@ -742,7 +742,7 @@ def test_a_cancel_after_a_withdrawn_deadline_is_told_as_its_own(
     version: str, tmp_path: Path
 ) -> None:
     (tmp_path / "p.py").write_text(LATER_CANCEL)
-    r = asyncplay("run", "--json", "--python", _python(version), "p.py", cwd=tmp_path)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "p.py", cwd=tmp_path)
     sources = [e for e in r.kinds("cancel_source") if e["id"] == 1]
     assert [s["cause"] for s in sources] == ["timeout", "unknown"], sources
     main = build(r.events).tasks[1]
@@ -781,11 +781,11 @@ async def test_tasks_the_program_kept_are_never_said_to_be_lost(
     end the warning says the cancel never got through."""
     path = tmp_path / "ring.py"
     path.write_text(RING.format(wait=30))
-    events = await _stopped_run(_python(version), path)
+    events = await _stopped_run(python_or_skip(version), path)
     kinds = [e["kind"] for e in events if e["event"] == "warning"]
     assert "cut_off" in kinds and "destroyed_pending" not in kinds, kinds
     path.write_text(RING.format(wait=0.05))
-    r = asyncplay("run", "--json", "--python", _python(version), str(path))
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(path))
     lost = [w for w in r.kinds("warning") if w["kind"] == "destroyed_pending"]
     assert {w["task"] for w in lost} == {t["id"] for t in r.kinds("task_created")[1:3]}, lost
     for w in lost:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from helpers import asyncplay, env
-from pythons import SUPPORTED_VERSIONS, find_pythons
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay.model import build
 
@@ -25,13 +25,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def _python(version: str) -> str:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
-    return exe
 
 
 def _until_waiting(proc: subprocess.Popen, seen: list[dict]) -> None:
@@ -57,7 +50,7 @@ def test_a_blocking_read_is_told_while_it_waits(version: str, tmp_path) -> None:
             "run",
             "--json",
             "--python",
-            _python(version),
+            python_or_skip(version),
             "ask.py",
         ],
         cwd=tmp_path,

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 from helpers import ROOT
-from pythons import SUPPORTED_VERSIONS, find_pythons
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 PROBE = r"""
 import asyncio, importlib, json, sys, threading
@@ -108,9 +108,7 @@ print(json.dumps({"missing": missing, "task_steps": seen.count("Task"), "waited"
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 def test_private_names_exist(version: str) -> None:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
+    exe = python_or_skip(version)
     out = subprocess.run([exe, "-c", PROBE, str(ROOT)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)

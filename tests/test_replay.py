@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import asyncplay, env
+from helpers import asyncplay, env, one_line
 from streams import gather_run
 
 from asyncplay import exits
@@ -55,13 +55,6 @@ def test_replay_views_and_trace(tmp_path) -> None:
 def _write(path, events: list[dict], header: dict | None = None) -> None:  # noqa: ANN001
     head = header if header is not None else {"asyncplay_recording": 1, "protocol": 1}
     path.write_text("".join(json.dumps(e) + "\n" for e in [head, *events]))
-
-
-def _one_line(stderr: bytes) -> str:
-    lines = stderr.decode().strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -127,7 +120,7 @@ def test_bad_recordings_are_one_line_and_a_distinct_status(tmp_path, content, st
     (tmp_path / "r.jsonl").write_bytes(content)
     r = asyncplay("replay", "r.jsonl", cwd=tmp_path)
     assert r.returncode == status, r.stderr
-    line = _one_line(r.stderr)
+    line = one_line(r.stderr)
     assert line.startswith("asyncplay: ") and needle in line
 
 
@@ -150,16 +143,16 @@ def test_a_cut_off_recording_shows_what_it_holds(tmp_path) -> None:
 
 def test_missing_file_and_directory_are_usage_errors(tmp_path) -> None:
     r = asyncplay("replay", "nope.jsonl", cwd=tmp_path)
-    assert r.returncode == 2 and "cannot read nope.jsonl" in _one_line(r.stderr)
+    assert r.returncode == 2 and "cannot read nope.jsonl" in one_line(r.stderr)
     r = asyncplay("replay", ".", cwd=tmp_path)
-    assert r.returncode == 2 and "is a directory" in _one_line(r.stderr)
+    assert r.returncode == 2 and "is a directory" in one_line(r.stderr)
 
 
 def test_unwritable_record_path_fails_before_the_run(tmp_path) -> None:
     (tmp_path / "p.py").write_text("open('ran', 'w').write('yes')\n")
     r = asyncplay("run", "--record", "no/dir/r.jsonl", "p.py", cwd=tmp_path)
     assert r.returncode == 2
-    assert "cannot write the recording to no/dir/r.jsonl" in _one_line(r.stderr)
+    assert "cannot write the recording to no/dir/r.jsonl" in one_line(r.stderr)
     assert not (tmp_path / "ran").exists()
 
 

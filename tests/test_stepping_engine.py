@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pythons import SUPPORTED_VERSIONS, find_pythons
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay.breakpoints import Breakpoints
 from asyncplay.limits import Limits
@@ -127,9 +127,7 @@ EXPECTED = [
 async def test_stepping_from_the_start_runs_one_task_step_at_a_time(
     tmp_path: Path, version: str
 ) -> None:
-    exe = find_pythons().get(version)
-    if exe is None:
-        pytest.skip(f"CPython {version} is not installed here")
+    exe = python_or_skip(version)
     path = str(tmp_path / "walk.py")  # unsaved: compiled under this name
     spec = RunSpec(
         source=WALK,
