@@ -126,3 +126,15 @@ def test_the_command_ends_without_teardown_and_loses_nothing(tmp_path) -> None:
     assert r.stderr.startswith(b"bye\n") and b"exited with status 3" in r.stderr
     r = asyncplay("run", "--sandbox", "none", "--json", "p.py", cwd=tmp_path)
     assert r.returncode == 3 and r.kinds("run_end")[0]["exit_code"] == 3
+
+
+def test_the_program_finds_the_collector_as_python_leaves_it(tmp_path) -> None:
+    """The runtime loads with the collector off (its modules are never garbage) and
+    gives it back on, with Python's thresholds."""
+    from helpers import asyncplay, plain
+
+    (tmp_path / "p.py").write_text("import gc\nprint(gc.isenabled(), gc.get_threshold())\n")
+    want = plain(sys.executable, "p.py", cwd=tmp_path).stdout
+    assert want.startswith(b"True")
+    r = asyncplay("run", "--quiet", "--sandbox", "none", "p.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == want

@@ -79,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
         selfguard.guard()  # before anything: no program may trace or read asyncplay
     argv = sys.argv[1:] if argv is None else argv
+    if real and argv[:1] == ["run"]:
+        # Nothing asyncplay loads is garbage: no collection while it starts (some 2 ms of
+        # a hello world's CPU); the run turns the collector back on (run._collect_rarely).
+        import gc
+
+        gc.disable()
     try:
         if not argv or (argv[0] not in _COMMANDS and not argv[0].startswith("-")):
             return _cmd_tui(argv)

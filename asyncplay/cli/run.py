@@ -227,6 +227,7 @@ def _collect_rarely() -> None:
 
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+    gc.enable()  # (off since the command began: main)
 
 
 def _open_outputs(spec: RunSpec, ns: SimpleNamespace):  # noqa: ANN202

@@ -13,13 +13,20 @@ import sys
 
 
 def _inject() -> None:
+    import gc
+
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    # The runtime's own modules are never garbage: no collection while they load.
+    collecting = gc.isenabled()
+    gc.disable()
     sys.path.insert(0, root)
     try:
         from asyncplay.child import boot
     finally:
         del sys.path[0]
+        if collecting:
+            gc.enable()
     boot.setup(here)
 
 
