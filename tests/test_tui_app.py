@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 from tui_helpers import make_app, record_notifications, wait_drawn, wait_ended, wait_for
+from tui_recorded import table_names
 
 from asyncplay import storage
 
@@ -159,8 +160,7 @@ async def test_select_a_task_marks_its_line_and_filters_output(tmp_path):
         await wait_ended(pilot)
         table = app.tasks
         table.focus()
-        row = table._order.index(next(t for t in table._order if app.model.tasks[t].name == "w2"))
-        table.move_cursor(row=row)
+        table.move_cursor(row=table_names(app).index("w2"))  # its row as drawn
         await wait_drawn(pilot)
         tid = app.selected_task
         assert app.model.tasks[tid].name == "w2"
