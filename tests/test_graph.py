@@ -104,21 +104,25 @@ def test_nothing_waiting() -> None:
     assert "no task was waiting at the end of the run" in graph.graph_text(m)
 
 
+STUCK = (
+    "import asyncio\n"
+    "async def a():\n    await tb\n"
+    "async def b():\n    await ta\n"
+    "async def main():\n"
+    "    global ta, tb\n"
+    "    ta = asyncio.create_task(a(), name='A')\n"
+    "    tb = asyncio.create_task(b(), name='B')\n"
+    "    await asyncio.gather(ta)\n"
+    "asyncio.run(main())\n"
+)
+# The timeout counts start-up too (over a second on a loaded machine): 5 s lets the
+# program reach its deadlock before the limit ends the run.
+STUCK_TIMEOUT = "5"
+
+
 def test_cli_graph_of_a_stuck_program(tmp_path) -> None:
-    (tmp_path / "p.py").write_text(
-        "import asyncio\n"
-        "async def a():\n    await tb\n"
-        "async def b():\n    await ta\n"
-        "async def main():\n"
-        "    global ta, tb\n"
-        "    ta = asyncio.create_task(a(), name='A')\n"
-        "    tb = asyncio.create_task(b(), name='B')\n"
-        "    await asyncio.gather(ta)\n"
-        "asyncio.run(main())\n"
-    )
-    # The timeout counts start-up too (over a second on a loaded machine): 5 s lets the
-    # program reach its deadlock before the limit takes the graph's snapshot.
-    r = asyncplay("run", "--quiet", "--graph", "--timeout", "5", "p.py", cwd=tmp_path)
+    (tmp_path / "p.py").write_text(STUCK)
+    r = asyncplay("run", "--quiet", "--graph", "--timeout", STUCK_TIMEOUT, "p.py", cwd=tmp_path)
     assert r.returncode == 124
     err = r.stderr.decode()
     assert "Task-1 (main) at p.py:10, awaiting gather(1)" in err
@@ -151,18 +155,8 @@ def test_alike_waiting_tasks_fold_into_one_line() -> None:
 
 
 def test_cli_graph_at_the_deadlock_warning(tmp_path) -> None:
-    (tmp_path / "p.py").write_text(
-        "import asyncio\n"
-        "async def a():\n    await tb\n"
-        "async def b():\n    await ta\n"
-        "async def main():\n"
-        "    global ta, tb\n"
-        "    ta = asyncio.create_task(a(), name='A')\n"
-        "    tb = asyncio.create_task(b(), name='B')\n"
-        "    await asyncio.gather(ta)\n"
-        "asyncio.run(main())\n"
-    )
-    r = asyncplay("run", "--quiet", "--graph", "--timeout", "3", "p.py", cwd=tmp_path)
+    (tmp_path / "p.py").write_text(STUCK)
+    r = asyncplay("run", "--quiet", "--graph", "--timeout", STUCK_TIMEOUT, "p.py", cwd=tmp_path)
     err = r.stderr.decode()
     assert r.returncode == 124 and "await graph at the deadlock warning" in err
     assert "A (a) at p.py:3, awaiting B  [deadlocked]" in err
