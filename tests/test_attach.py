@@ -182,23 +182,34 @@ def test_attach_summary_and_timeline_then_attach_again(tmp_path):
         prog.kill()
 
 
+def _attached(prog: Program) -> subprocess.Popen:
+    """``asyncplay attach --json`` on ``prog``, once it is attached and receiving steps."""
+    attacher = subprocess.Popen(
+        [sys.executable, "-m", "asyncplay", "attach", "--json", str(prog.proc.pid)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        while True:
+            line = attacher.stdout.readline()  # type: ignore[union-attr]
+            assert line, "attach ended early"
+            if '"event": "steps"' in line:
+                return attacher
+    except BaseException:
+        attacher.kill()
+        attacher.wait()
+        attacher.stdout.close()  # type: ignore[union-attr]
+        raise
+
+
 def test_asyncplay_killed_mid_attach_the_program_unhooks(tmp_path):
     prog = Program(tmp_path, _python("python3.14"))
     attacher = None
     try:
         baseline = prog.tick()
-        attacher = subprocess.Popen(
-            [sys.executable, "-m", "asyncplay", "attach", "--json", str(prog.proc.pid)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        while True:  # attached and receiving
-            line = attacher.stdout.readline()  # type: ignore[union-attr]
-            assert line, "attach ended early"
-            if '"event": "steps"' in line:
-                break
+        attacher = _attached(prog)
         deadline = time.monotonic() + 10
         while prog.tick()["hooked"] != [True, True]:  # (ticks printed before the attach)
             assert time.monotonic() < deadline
@@ -223,15 +234,7 @@ def test_ctrl_c_detaches(tmp_path):
     attacher = None
     try:
         baseline = prog.tick()
-        attacher = subprocess.Popen(
-            [sys.executable, "-m", "asyncplay", "attach", "--json", str(prog.proc.pid)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        while '"event": "steps"' not in attacher.stdout.readline():  # type: ignore[union-attr]
-            assert attacher.poll() is None
+        attacher = _attached(prog)
         attacher.send_signal(signal.SIGINT)
         out, _ = attacher.communicate(timeout=10)
         assert attacher.returncode == 0
