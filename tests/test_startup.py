@@ -96,20 +96,20 @@ def test_the_user_namespace_started_ahead_is_the_one_the_plan_uses(tmp_path, mon
     assert who is not None
     os.chmod(tmp_path, 0o700)  # root's, closed to the run user: it needs the idmapped mount
     user.prestart(str(tmp_path), who)
-    ((helper, _w),) = mounts._PENDING.values()
+    (helper,) = mounts._PENDING.values()
     st = os.stat(tmp_path)
     fd = mounts.idmap_userns(st.st_uid, st.st_gid, who.uid, who.gid)
     try:
-        assert not mounts._PENDING and helper.returncode is not None
+        assert not mounts._PENDING and helper.proc.returncode is not None
         assert os.readlink(f"/proc/self/fd/{fd}").startswith("user:[")
         user.prestart(str(tmp_path), who)  # made already: nothing starts
         assert not mounts._PENDING
     finally:
         os.close(fd)
     mounts.start_idmap_userns(st.st_uid + 1, st.st_gid, who.uid, who.gid)
-    ((unused, _w),) = mounts._PENDING.values()
+    (unused,) = mounts._PENDING.values()
     mounts.forget_pending()
-    assert unused.returncode is not None and not mounts._PENDING
+    assert unused.proc.returncode is not None and not mounts._PENDING
 
 
 def test_the_command_ends_without_teardown_and_loses_nothing(tmp_path) -> None:
@@ -138,3 +138,29 @@ def test_the_program_finds_the_collector_as_python_leaves_it(tmp_path) -> None:
     assert want.startswith(b"True")
     r = asyncplay("run", "--quiet", "--sandbox", "none", "p.py", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == want
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root asyncplay's idmapped project folder")
+@pytest.mark.parametrize("tool", [True, False])
+def test_the_user_namespace_helper_with_and_without_util_linux_unshare(
+    tmp_path, monkeypatch, tool
+) -> None:
+    """``unshare --user cat`` (no fork of asyncplay's memory), or cat forked with
+    unshare(2) where util-linux's tool is missing: either way a namespace mapping the
+    folder's owner to the run user, usable for an idmapped mount of the folder."""
+    from asyncplay.sandbox import mounts, user
+
+    monkeypatch.setattr(mounts, "_USERNS", {})
+    monkeypatch.setattr(mounts, "_PENDING", {})
+    if not tool:
+        monkeypatch.setattr(mounts, "_unshare_tool", lambda: None)
+    elif mounts._unshare_tool() is None:
+        pytest.skip("util-linux's unshare is not installed")
+    who = user.identity()
+    assert who is not None
+    st = os.stat(tmp_path)
+    fd = mounts.idmap_userns(st.st_uid, st.st_gid, who.uid, who.gid)
+    try:
+        os.close(mounts.clone(str(tmp_path), readonly=True, userns_fd=fd))
+    finally:
+        os.close(fd)

@@ -171,8 +171,8 @@ def bind(source: str, target: str, readonly: bool = True) -> None:
 
 
 _USERNS: dict[tuple[int, int, int, int], int] = {}
-# Helpers started ahead (``start_idmap_userns``), not yet asked for: key -> (helper, pipe).
-_PENDING: dict[tuple[int, int, int, int], tuple[subprocess.Popen, int]] = {}
+# Helpers started ahead (``start_idmap_userns``), not yet asked for.
+_PENDING: dict[tuple[int, int, int, int], _Helper] = {}
 
 
 def _cat() -> str:
@@ -185,6 +185,72 @@ def _cat() -> str:
     return shutil.which("cat") or "cat"
 
 
+def _unshare_tool() -> str | None:
+    for path in ("/usr/bin/unshare", "/bin/unshare"):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+class _Helper:
+    """A process in a user namespace of its own, there until ``end``: util-linux's
+    ``unshare --user cat`` (a vfork and two execs: no copy of asyncplay's memory), or
+    where that tool is missing ``cat`` forked with ``unshare(2)`` before its exec."""
+
+    def __init__(self) -> None:
+        tool = _unshare_tool()
+        self.echo = tool is not None
+        try:
+            if tool is not None:
+                self.proc = subprocess.Popen(
+                    [tool, "--user", _cat()],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    close_fds=True,
+                )
+            else:
+                libc = _libc()
+
+                def _unshare() -> None:
+                    _check(libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+
+                self.proc = subprocess.Popen(
+                    [_cat()],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    preexec_fn=_unshare,
+                    close_fds=True,
+                )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise MountError(getattr(exc, "errno", 0) or 0, f"no user namespace: {exc}") from None
+
+    def ready(self) -> None:
+        """Return once the helper is in its namespace: ``cat`` echoing a byte runs after
+        ``unshare`` made it (the fork's way, Popen returned after it already)."""
+        if not self.echo:
+            return
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(b"\n")
+            self.proc.stdin.flush()
+            got = self.proc.stdout.read(1)
+        except OSError as exc:
+            raise MountError(exc.errno or 0, f"no user namespace: {exc}") from None
+        if got != b"\n":
+            raise MountError(0, "no user namespace: unshare --user failed")
+
+    def end(self) -> None:
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass  # (cat gone already)
+        self.proc.wait()
+
+
 def start_idmap_userns(
     inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int
 ) -> None:
@@ -195,54 +261,31 @@ def start_idmap_userns(
     if key in _USERNS or key in _PENDING:
         return
     try:
-        _PENDING[key] = _start_helper()
+        _PENDING[key] = _Helper()
     except OSError:
         pass
 
 
-def _start_helper() -> tuple[subprocess.Popen, int]:
-    libc = _libc()
-
-    def _unshare() -> None:
-        _check(libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-
-    r, w = os.pipe()
-    try:
-        helper = subprocess.Popen(
-            [_cat()],
-            stdin=r,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_unshare,
-            close_fds=True,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        os.close(w)
-        raise MountError(getattr(exc, "errno", 0) or 0, f"no user namespace: {exc}") from None
-    finally:
-        os.close(r)
-    return helper, w
-
-
 def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int) -> int:
     """A user namespace (a descriptor, kept for this process's life) mapping one uid and
-    one gid: what an idmapped mount needs. Made by a short-lived helper process that
-    unshares a user namespace; we (root) write its maps, keep its namespace, and end it."""
+    one gid: what an idmapped mount needs. Made by a short-lived helper process in a user
+    namespace of its own; we (root) write its maps, keep its namespace, and end it."""
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
     if key in _USERNS:
         return _USERNS[key]
-    helper, w = _PENDING.pop(key, None) or _start_helper()
+    helper = _PENDING.pop(key, None) or _Helper()
+    pid = helper.proc.pid
     try:
-        with open(f"/proc/{helper.pid}/uid_map", "w") as f:
+        helper.ready()
+        with open(f"/proc/{pid}/uid_map", "w") as f:
             f.write(f"{inside_uid} {outside_uid} 1\n")
-        with open(f"/proc/{helper.pid}/gid_map", "w") as f:
+        with open(f"/proc/{pid}/gid_map", "w") as f:
             f.write(f"{inside_gid} {outside_gid} 1\n")
-        fd = os.open(f"/proc/{helper.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise MountError(exc.errno or 0, f"user namespace map: {exc.strerror}") from None
     finally:
-        os.close(w)  # cat reads EOF and exits
-        helper.wait()
+        helper.end()  # cat reads EOF and exits
     _USERNS[key] = fd
     return fd
 
@@ -250,6 +293,5 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
 def forget_pending() -> None:
     """End the helpers started ahead that no run asked for."""
     while _PENDING:
-        _key, (helper, w) = _PENDING.popitem()
-        os.close(w)
-        helper.wait()
+        _key, helper = _PENDING.popitem()
+        helper.end()
