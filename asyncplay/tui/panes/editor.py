@@ -14,6 +14,7 @@ from textual.widgets import TextArea
 
 from asyncplay.tui.textual_private.highlight import PygmentsHighlighter
 from asyncplay.tui.textual_private.key_order import run_binding_now
+from asyncplay.tui.textual_private.text_area_size import refresh_size
 from asyncplay.views.gutter_marks import GUTTER
 
 # Gutter marks (kinds and glyphs from tui/marks.py), strongest last: a line with several
@@ -85,6 +86,11 @@ class CodeEditor(TextArea, inherit_bindings=False):
 
     def on_mount(self) -> None:
         self.highlighter.relex_soon()
+
+    def _refresh_size(self) -> None:
+        """After an edit: no layout of the whole screen for a line one cell longer
+        (``textual_private/text_area_size.py``)."""
+        refresh_size(self, super()._refresh_size)
 
     def on_unmount(self) -> None:
         self.highlighter.close()
