@@ -26,6 +26,7 @@ from textual.strip import Strip
 
 from asyncplay.model import RunModel
 from asyncplay.tui.panes.task_view import TaskView
+from asyncplay.tui.panes.virtual_size import set_virtual_size
 from asyncplay.views import graph
 from asyncplay.views.task_story import line_place, no_task_text
 from asyncplay.views.text_cells import clean
@@ -422,7 +423,7 @@ class GraphPane(TaskView):
         else:
             self.cursor_row = max(0, min(self.cursor_row, len(self.rows) - 1))
         self._cache.clear()
-        self.virtual_size = Size(self._width, max(len(self.rows), 1) + 1)
+        set_virtual_size(self, Size(self._width, max(len(self.rows), 1) + 1))
         self.refresh()
 
     # ---- drawing -----------------------------------------------------------------------

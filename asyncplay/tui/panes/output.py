@@ -30,6 +30,7 @@ from textual.strip import Strip
 from asyncplay.model import OutputLine, RunModel
 from asyncplay.tui.ending_words import sentence
 from asyncplay.tui.panes.task_view import name_cell, name_width
+from asyncplay.tui.panes.virtual_size import set_virtual_size
 from asyncplay.views.text_cells import clean
 
 TASK_WIDTH = 10  # cells for the task column (the least: it grows to the names that print)
@@ -228,7 +229,7 @@ class OutputPane(ScrollView, can_focus=True):
             self._gutter = gutter
             self._cache.clear()
         rows = self.row_count
-        self.virtual_size = Size(self._width + self._gutter + 1, rows)
+        set_virtual_size(self, Size(self._width + self._gutter + 1, rows))
         if self.follow:
             self.cursor = None
             self.scroll_end(animate=False, immediate=True, x_axis=False)

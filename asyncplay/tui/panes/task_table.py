@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from asyncplay.model import RunModel, TaskInfo
 from asyncplay.tui.panes.task_view import NO_NAME_STYLE, TaskView, name_cell, name_width
+from asyncplay.tui.panes.virtual_size import set_virtual_size
 from asyncplay.views.explain import cancel_label
 from asyncplay.views.seconds import duration
 from asyncplay.views.task_story import NO_NAME
@@ -174,9 +175,13 @@ class TaskTable(TaskView):
     def _fit_names(self, values: tuple[str, ...]) -> bool:
         """Widen the name and coroutine columns to ``values`` (within GROWN and the pane's
         width); True if a column's width changed."""
+        self._want_names(values)
+        return self._refit()
+
+    def _want_names(self, values: tuple[str, ...]) -> None:
+        """What the name and coroutine columns would need for ``values`` (no refit)."""
         for index, key, most in _GROWN_AT:
             self.wanted[key] = name_width(values[index], self.wanted[key], most)
-        return self._refit()
 
     def _refit(self) -> bool:
         """Share the pane's spare width between the name and coroutine columns, each at
@@ -252,8 +257,9 @@ class TaskTable(TaskView):
                 if self.show_internal or not info.internal:
                     self._row_of[info.id] = len(self._order)
                     self._order.append(info.id)
-                    grown |= self._fit_names((clean(info.name), clean(info.coro)))
+                    self._want_names((clean(info.name), clean(info.coro)))
             self._seen = len(tasks)
+            grown |= self._refit()  # once for every task new this tick
         top = self.scroll_offset.y
         visible = [
             (index, self._order[index], row_values(tasks[self._order[index]], now, m))
@@ -281,7 +287,7 @@ class TaskTable(TaskView):
                 self.refresh_line(index - top + 1)
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self._width, len(self._order) + 1)
+        set_virtual_size(self, Size(self._width, len(self._order) + 1))
 
     # ---- drawing -----------------------------------------------------------------------
 

@@ -40,7 +40,8 @@ def name_cell(name: str, width: int) -> str:
 
 def name_width(name: str, least: int, most: int) -> int:
     """The cells a column needs for ``name``, within ``least``..``most``."""
-    return max(least, min(most, cell_len(name)))
+    cells = len(name) if name.isascii() else cell_len(name)  # (``clean``: no controls)
+    return max(least, min(most, cells))
 
 
 class TaskView(ScrollView, can_focus=True):

@@ -43,6 +43,7 @@ from asyncplay.tui.panes.timeline_lanes import (
     warning_marks,
 )
 from asyncplay.tui.panes.timeline_object_rows import OBJECT_LANE, TimelineObjectRows
+from asyncplay.tui.panes.virtual_size import set_virtual_size
 from asyncplay.views import timeline as tl
 from asyncplay.views.task_story import (
     NO_NAME,
@@ -334,7 +335,7 @@ class TimelinePane(TimelineCursor, TimelineObjectRows, TimelineDetail, TaskView)
 
     def _resize(self) -> None:
         # Lanes, plus the axis and the detail line that stay on screen.
-        self.virtual_size = Size(self._width, self._row_count + 2)
+        set_virtual_size(self, Size(self._width, self._row_count + 2))
 
     @property
     def _lane_lines(self) -> int:

@@ -176,3 +176,80 @@ async def test_the_status_bar_repaints_every_tick_without_laying_the_screen_out(
             seen.add(status.plain)
         assert len(layouts) >= 5
         assert not any(layouts), "the status bar asked for a layout of the screen"
+
+
+def test_the_live_count_looks_at_every_task_only_when_it_may_have_changed(monkeypatch) -> None:
+    from asyncplay.model import apply
+    from asyncplay.tui.panes import status_bar
+
+    looks: list[int] = []
+    real = status_bar.live_tasks
+
+    def counted(model):  # noqa: ANN001, ANN202
+        looks.append(len(model.tasks))
+        return real(model)
+
+    monkeypatch.setattr(status_bar, "live_tasks", counted)
+    clock = [100.0]
+    monkeypatch.setattr(status_bar.time, "monotonic", lambda: clock[0])
+    from asyncplay.model import RunModel
+
+    m = RunModel()
+    for ev in gather(1_000).events:
+        apply(m, ev)
+    count = status_bar.LiveCount()
+    assert count(m) == 1_001 and len(looks) == 1
+    for step in range(20):  # the run steps every tick: the count is kept a while
+        apply(
+            m,
+            {"event": "steps", "t": 1 + step, "steps": [[2, 1 + step, 1e-4, "sleep(1)", None, 0]]},
+        )
+        assert count(m) == 1_001
+    assert len(looks) == 1
+    apply(m, {"event": "task_done", "t": 30.0, "id": 5, "state": "done", "result": "None"})
+    apply(m, {"event": "steps", "t": 30, "steps": [[3, 30, 1e-4, "sleep(1)", None, 0]]})
+    clock[0] += status_bar.LiveCount.every  # a quarter second on: counted again
+    assert count(m) == 1_000 and len(looks) == 2
+    apply(m, {"event": "task_created", "t": 31.0, "id": 5000, "name": "n", "coro": "c"})
+    assert count(m) == 1_001 and len(looks) == 3  # a new task: at once
+    assert "1001 live tasks" in status_bar.status_line(m, 1.0, "3.11", None, live=count(m)).plain
+
+
+async def test_rows_added_tick_after_tick_lay_nothing_out_and_the_scrollbar_follows() -> None:
+    session = FedSession()
+    app = fed_app(session)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is session)
+        table = app.tasks
+        s = Stream()
+        for tid in range(1, 101):  # more rows than the table shows: its scrollbar's thumb
+            s.task(tid, tid * 1e-3, "worker", name=f"w{tid}")
+        session.feed(*s.events)
+        await wait_for(pilot, lambda: table.row_count == 100)
+        await pilot.pause()
+        layouts: list[bool] = []
+        real = table.refresh
+
+        def refresh(*regions, layout: bool = False, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            layouts.append(layout)
+            return real(*regions, layout=layout, **kwargs)
+
+        table.refresh = refresh  # type: ignore[method-assign]
+        for batch in range(5):  # the run adds tasks tick after tick
+            first = 101 + batch * 50
+            more = Stream()
+            for tid in range(first, first + 50):
+                more.task(tid, tid * 1e-3, "worker", name=f"w{tid}")
+            session.feed(*more.events[2:])
+            await wait_for(pilot, lambda first=first: table.row_count == first + 49)
+            bar = table.vertical_scrollbar
+            assert bar.window_virtual_size == table.virtual_size.height == first + 50
+        assert layouts and not any(layouts), "the table asked for a layout of the screen"
+        assert (
+            table.max_scroll_y == table.virtual_size.height - table.scrollable_content_region.height
+        )
+        table.focus()  # the last rows are there to scroll to
+        await pilot.press("end")
+        await wait_for(pilot, lambda: table.selected_task() == 350)
+        assert any(table.render_line(y).text.startswith("w350") for y in range(table.size.height))
