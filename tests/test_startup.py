@@ -164,3 +164,35 @@ def test_the_user_namespace_helper_with_and_without_util_linux_unshare(
         os.close(mounts.clone(str(tmp_path), readonly=True, userns_fd=fd))
     finally:
         os.close(fd)
+
+
+AT_SPAWN = """
+import sys
+from asyncplay.runner import core
+spawn = core.SessionCore.spawn
+seen = []
+def watched(self):
+    seen.extend(m for m in ("asyncplay.model", "asyncplay.cli.printed", "json") if m in sys.modules)
+    return spawn(self)
+core.SessionCore.spawn = watched
+from asyncplay.cli import main
+status = main(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write(repr({"status": status, "new": seen}))
+"""
+
+
+def test_the_model_and_the_printers_load_after_the_spawn(tmp_path) -> None:
+    """What only the run's events need loads while the program's interpreter starts."""
+    (tmp_path / "hello.py").write_text('print("hello, world")\n')
+    out = tmp_path / "seen.txt"
+    subprocess.run(
+        [sys.executable, "-c", AT_SPAWN, str(out), "run", "--sandbox", "none", "hello.py"],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    got = ast.literal_eval(out.read_text())
+    assert got == {"status": 0, "new": []}

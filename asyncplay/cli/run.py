@@ -13,13 +13,13 @@ import os
 import sys
 from types import SimpleNamespace
 
-from asyncplay.cli import printed
 from asyncplay.cli.args import UsageError, given_options
-from asyncplay.cli.live_warnings import LineTracker, LiveWarnings
 from asyncplay.exits import INTERNAL as EXIT_INTERNAL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from asyncplay.cli.live_warnings import LineTracker, LiveWarnings
+    from asyncplay.model import RunModel
     from asyncplay.runner.spec import RunSpec
 
 __all__ = ["run"]
@@ -154,18 +154,30 @@ def _run(ns: SimpleNamespace) -> int:
 
 
 def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
-    from asyncplay.model import RunModel, apply
     from asyncplay.runner.sync_driver import run_blocking
 
-    _collect_rarely()
-
-    model = RunModel()
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     broken = set()
     trace_file, recorder = _open_outputs(spec, ns)
-    live = LiveWarnings(model, ns, spec.cwd)
-    cursor = LineTracker()
+    # The model and what prints load once the program is spawned (``spawned``), while its
+    # interpreter starts: off the start-up's path, before the first event.
+    model: RunModel
+    live: LiveWarnings
+    cursor: LineTracker
+
+    def spawned() -> None:
+        nonlocal model, live, cursor, apply, printed
+        from asyncplay.cli import printed
+        from asyncplay.cli.live_warnings import LineTracker, LiveWarnings
+        from asyncplay.model import RunModel, apply
+
+        _collect_rarely()
+        model = RunModel()
+        live = LiveWarnings(model, ns, spec.cwd)
+        cursor = LineTracker()
+
+    apply = printed = None  # (set by spawned)
 
     def emit(stream, data: bytes) -> None:  # noqa: ANN001
         if stream in broken:
@@ -196,14 +208,14 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
                 emit(out, printed.summary_line(model, ns))
             emit(out, printed.json_line(ev))
 
-        end = run_blocking(spec, on_event, None, exiting=True)
+        end = run_blocking(spec, on_event, None, exiting=True, spawned=spawned)
     else:
 
         def on_raw(name: str, data: bytes) -> None:
             cursor.feed(name, data)
             emit(out if name == "stdout" else err, data)
 
-        end = run_blocking(spec, fold, on_raw, exiting=True)
+        end = run_blocking(spec, fold, on_raw, exiting=True, spawned=spawned)
     problems = []
     if recorder is not None:
         recorder.close()
@@ -236,6 +248,8 @@ def _open_outputs(spec: RunSpec, ns: SimpleNamespace):  # noqa: ANN202
     trace_file = recorder = None
     try:
         if ns.trace:
+            from asyncplay.cli import printed
+
             trace_file = printed.open_output(ns.trace, "trace")
         if ns.record:
             from asyncplay.views.recording import Recorder, program_source

@@ -37,6 +37,7 @@ def run_blocking(
     stdin: str = "inherit",
     stop_on: Callable[[dict], bool] | None = None,
     exiting: bool = False,
+    spawned: Callable[[], None] | None = None,
 ) -> dict:
     """Run ``spec`` to its end, feeding every event to ``on_event``; returns ``run_end``.
 
@@ -51,12 +52,22 @@ def run_blocking(
 
     ``stop_on``: an event it says yes to ends the run at once (``asyncplay check`` ends a
     run stuck in a deadlock); the run ends as ``stopped``.
+
+    ``spawned``: called once the program's process is started, before the first event
+    (what the caller needs only from then on loads while the program's interpreter does).
     """
     relay_tty = stdin == "inherit" and is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False)
     core.reap_helpers = not exiting
     core.spawn()
     assert core.proc is not None
+    if spawned is not None:
+        try:
+            spawned()
+        except BaseException:
+            core.kill("stopped")
+            core.cleanup()
+            raise
     tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None
     tty_watched = False
     on_event(core.run_start_event())
