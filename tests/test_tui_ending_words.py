@@ -83,12 +83,29 @@ async def test_a_limit_is_readable_at_the_end_of_the_output(tmp_path, size):
         assert all(len(r.text) <= app.output.size.width for r in rows[-2:] if r is not None)
 
 
+# Stopped by a limit that only main itself can reach (its own output): never before main
+# ran, as a 1 s time limit could be on a busy machine (start-up alone took longer).
+FLOODER = textwrap.dedent(
+    """\
+    import asyncio
+
+    async def main():
+        while True:
+            print("x" * 1000)
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    """
+)
+
+
 async def test_a_task_stopped_by_a_limit_shows_cut_off(tmp_path):
-    settings = storage.Settings(timeout=1.0)
-    app = make_app(SLEEPER, str(tmp_path / "sleeper.py"), settings=settings)
+    settings = storage.Settings(output_mib=0.25)
+    app = make_app(FLOODER, str(tmp_path / "flooder.py"), settings=settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_ended(pilot, timeout=30)
+        assert app.model.end is not None and app.model.end["reason"] == "output-limit"
         main = next(t for t in app.model.tasks.values() if t.coro == "main")
         from asyncplay.tui.panes.task_table import row_values
 
