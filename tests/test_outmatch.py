@@ -135,3 +135,17 @@ def test_records_one_a_step_from_two_tasks_and_streams_keep_task_and_order() -> 
         assert got == want
         if ahead:  # released as written: one segment a record, in record order
             assert [(s, task, text.encode()) for s, text, task, _t in out] == writes
+
+
+def test_a_joined_record_with_bytes_of_another_way_between_its_writes() -> None:
+    """A flood's record joins several writes (python -u); an os.write between two of them
+    is told apart: the writes stay the task's, the os.write's bytes are nobody's."""
+    m = OutputMerger()
+    out = m.feed_raw("stdout", b"text 1\nfrom os.write\nprinted\nafter it\nmore\n", 0.0)
+    out += m.feed_chunk("stdout", 4, b"text 1\nprinted\nafter it\nmore\n", 0.5, 0.0)
+    out += m.finish(1.0)
+    assert [(text, task) for _s, text, task, _t in out] == [
+        ("text 1\n", 4),
+        ("from os.write\n", None),
+        ("printed\nafter it\nmore\n", 4),
+    ]

@@ -27,6 +27,19 @@ MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not
 Segment = tuple[str, str, "int | None", float]  # stream, text, task, t
 
 
+def _common_prefix(a: bytearray, b: bytes) -> int:
+    """How many bytes ``a`` and ``b`` have in common at their start (a binary search that
+    compares each byte about once)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class _Stream:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -182,10 +195,24 @@ class OutputMerger:
                     moved = True
                     break
                 i = raw.find(data[:64])
+                if i < 0 and n > 8:  # its first write may be shorter than that (a joined run)
+                    i = raw.find(data[:8])
                 if i > 0:
                     # Bytes that bypassed the std streams came first.
                     s.emit(out, bytes(raw[:i]), None, now)
                     del raw[:i]
+                    moved = True
+                    continue
+                k = _common_prefix(raw, data)
+                if k:
+                    # A record of several writes (a flood under python -u) with bytes of
+                    # another way (os.write) between two of them: its bytes up to there.
+                    if not in_turn:
+                        break
+                    s.emit(out, bytes(raw[:k]), task, t)
+                    del raw[:k]
+                    chunk[2] = data[k:]
+                    s.chunk_bytes -= k
                     moved = True
                     continue
                 if len(raw) >= n or final:
