@@ -9,8 +9,6 @@ from streams import Stream
 from tui_helpers import wait_for
 from tui_recorded import clocked_app, traceback_run
 
-from asyncplay import storage
-from asyncplay.tui.app import AsyncplayApp
 from asyncplay.tui.services.replay_session import ReplaySession
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -97,13 +95,8 @@ async def test_the_status_time_never_runs_backwards_while_a_run_starts() -> None
     from tui_helpers import FedSession
 
     session = FedSession()
-    now = [100.0]
-    app = AsyncplayApp(
-        storage.Autosave(text="print(1)\n", snippet="spin"),
-        session_factory=FedSession.factory(session),
-        clock=lambda: now[0],
-        autosave=False,
-    )
+    app = clocked_app(snippet="spin", session_factory=FedSession.factory(session))
+    now = app.test_clock  # type: ignore[attr-defined]
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.session is session)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streams import Stream
 from tui_helpers import wait_for
-from tui_recorded import breakfast_run, gutter_names, replay_app, table_names
+from tui_recorded import breakfast_run, clocked_app, gutter_names, replay_app, table_names
 
 from asyncplay import storage
 from asyncplay.tui.app import AsyncplayApp
@@ -93,13 +93,8 @@ async def test_a_spinning_task_is_running_with_a_growing_time_in_the_table_and_t
     from asyncplay.views.timeline import RUN, UNICODE, WAIT
 
     session = FedSession()
-    now = [100.0]
-    app = AsyncplayApp(
-        storage.Autosave(text="print(1)\n", snippet="spin"),
-        session_factory=FedSession.factory(session),
-        clock=lambda: now[0],
-        autosave=False,
-    )
+    app = clocked_app(snippet="spin", session_factory=FedSession.factory(session))
+    now = app.test_clock  # type: ignore[attr-defined]
     s = Stream()
     s.task(1, 0.0, "main", line=9)
     s.task(2, 0.001, "spin", name="spinner", parent=1, line=4)

@@ -111,11 +111,14 @@ def gutter_names(app: AsyncplayApp) -> list[str]:
     return [row[: pane.task_column].rstrip() for row in rows if row[: pane.task_column].strip()]
 
 
-def clocked_app(text: str = "print(1)\n", note: str | None = None, **kw) -> AsyncplayApp:
-    """The app with a clock the test moves (one-off notes last NOTE_SECONDS of it)."""
+def clocked_app(
+    text: str = "print(1)\n", note: str | None = None, snippet: str = "sequential", **kw
+) -> AsyncplayApp:
+    """The app with a clock the test moves, ``app.test_clock[0]`` (one-off notes last
+    NOTE_SECONDS of it); ``kw`` goes to the app (a ``session_factory``)."""
     now = [1000.0]
     app = AsyncplayApp(
-        storage.Autosave(text=text, snippet="sequential"),
+        storage.Autosave(text=text, snippet=snippet),
         clock=lambda: now[0],
         note=note,
         autosave=False,
