@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
@@ -77,6 +78,9 @@ RUNNING = "▶ running"
 MAX_NAME = 60
 SLOW_BUILD = 0.005  # seconds: a rebuild slower than this is spaced out in a live run
 SPACING = 10
+# A graph of this many tasks is built in the app's worker from the first rebuild on (its
+# first rebuild here would cost the keys 50-250 ms on a busy machine).
+OFF_THREAD_TASKS = 1_000
 # A slow graph (10,000 tasks: 13-55 ms a rebuild) under a cursor held down on the timeline:
 # a moment that changes again within this many seconds of the last change waits until the
 # cursor rests this long, so the keys stay quick and the graph catches up once they stop.
@@ -387,31 +391,33 @@ class GraphPane(TaskView):
         self._adopt(build(self.model, self.moment, self.show_internal, self.program))
 
     def _build_off_thread(self, key: tuple) -> bool:
-        """A slow rebuild of a live model in the app's worker (``services.view_builds``):
-        True when it was handed over (the rows are swapped in when it is done)."""
+        """A slow rebuild (the last one was, or the model is big) of a live model in the
+        app's worker (``services.view_builds``): True when it was handed over (the rows are
+        swapped in when it is done)."""
         builds, m = self.builds, self.model
-        if builds is None or m is None or self._cost < self.slow_build:
+        if builds is None or m is None:
+            return False
+        if self._cost < self.slow_build and len(m.tasks) < OFF_THREAD_TASKS:
             return False
         wanted = (m, self.moment, self.show_internal, self.program)
 
-        def timed() -> tuple[Built, float]:  # in the worker: its own CPU time, not waits
-            started = time.thread_time()
-            return build(*wanted), time.thread_time() - started
-
-        def done(result: tuple[Built, float] | None, error: BaseException | None) -> None:
+        def done(built: Built | None, error: BaseException | None) -> None:
+            # Its wall time, the GIL shared with the keys and the reader included: what
+            # it costs the loop, which spaces the next ones out (SPACING).
+            self._cost = time.perf_counter() - started
             if error is not None:
                 self._error = error  # raised by the next sync: the app's guard tells it
                 return
-            assert result is not None
-            built, self._cost = result
+            assert built is not None
             if self.model is m and self.program == wanted[3] and self.show_internal == wanted[2]:
                 self.rebuilds += 1
                 self._adopt(built)  # a moment since moved on is built again next
             # else another run (shown at once) or the toggle (built next tick) came since
 
-        if not builds.submit(m, timed, done):
+        started = time.perf_counter()
+        if not builds.submit(m, partial(build, *wanted), done):
             return False
-        self._built_at = time.perf_counter()
+        self._built_at = started
         return True
 
     def _adopt(self, built: Built) -> None:
