@@ -15,14 +15,11 @@ from collections import deque
 from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
 from asyncplay.model_objects import ExecutorJob, Primitive
 from asyncplay.model_output import OutputLine, OutputLog
+from asyncplay.model_steps import MAX_SPANS_PER_TASK as MAX_SPANS_PER_TASK
+from asyncplay.model_steps import StepFigures, fold_steps
 from asyncplay.protocol import slow_step_message
 
 MAX_OUTPUT_LINES = 10_000
-# Steps kept per task for the timeline and the trace. Past this, adjacent spans are merged
-# pairwise and each later span takes twice as many steps, so a task keeps between half
-# and all of this many spans over its whole life, evenly spread; the totals (steps,
-# running, longest step) stay exact because they are counted apart from the spans.
-MAX_SPANS_PER_TASK = 2_000
 MAX_SNAPSHOTS = 8  # await-graph snapshots taken at deadlock warnings
 
 FINISHED = frozenset({"done", "cancelled", "failed"})
@@ -61,8 +58,8 @@ class TaskInfo:
         "id", "name", "coro", "parent", "internal", "file", "line", "created", "state",
         "awaiting", "wait_file", "wait_line", "steps", "running", "longest_step",
         "first_step", "last_active", "ended", "result", "exc_type", "exc_msg", "exc_file",
-        "exc_line", "last_awaited", "children", "spans", "span_steps", "cancel_source",
-        "slow_steps", "unfinished", "open", "existing", "chain", "chain_wait",
+        "exc_line", "last_awaited", "children", "cancel_source", "slow_steps", "unfinished",
+        "open", "existing", "chain", "chain_wait", "_f",
     )  # fmt: skip
 
     def __init__(
@@ -75,7 +72,11 @@ class TaskInfo:
         file: str | None = None,
         line: int | None = None,
         created: float = 0.0,
+        figures: StepFigures | None = None,
     ) -> None:
+        # Its spans are made from its steps when asked (``spans``), in its model's
+        # StepFigures, shared by the model's tasks.
+        self._f = StepFigures() if figures is None else figures
         self.id = id
         self.name = name
         self.coro = coro
@@ -104,9 +105,6 @@ class TaskInfo:
         self.exc_line: int | None = None
         self.last_awaited: str | None = None  # the last non-empty thing it waited on
         self.children: list[int] = []
-        # One Span per step, or per run of steps once merged (see ``Span``).
-        self.spans: list[Span] = []
-        self.span_steps = 1  # steps per new span: doubles each time the spans are halved
         # Who cancelled it: {"cause", "by", "file", "line", "t"} from ``cancel_source``.
         self.cancel_source: dict | None = None
         self.slow_steps = 0  # its steps the blocking detector reported (``slow_step``)
@@ -122,6 +120,33 @@ class TaskInfo:
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.id} {self.name} {self.coro} {self.state}>"
+
+    @property
+    def spans(self) -> list[Span]:
+        """One Span per step, or per run of steps once merged (see ``Span``): made from
+        the steps kept since something last asked (``StepFigures.flush``)."""
+        f = self._f
+        if f.pending:
+            f.flush()
+        spans = f.spans.get(self.id)
+        if spans is None:
+            spans = f.spans[self.id] = []
+        return spans
+
+    @spans.setter
+    def spans(self, value: list[Span]) -> None:
+        f = self._f
+        if f.pending:
+            f.flush()
+        f.spans[self.id] = value
+
+    @property
+    def span_steps(self) -> int:
+        """Steps per new span: doubles each time the spans are halved."""
+        f = self._f
+        if f.pending:
+            f.flush()
+        return f.span_steps.get(self.id, 1)
 
     @property
     def finished(self) -> bool:
@@ -236,6 +261,7 @@ class RunModel:
 
     def __init__(self, max_lines: int = MAX_OUTPUT_LINES) -> None:
         self.tasks: dict[int, TaskInfo] = {}
+        self.figures = StepFigures()  # the tasks' steps kept for their spans (model_steps)
         # The program's output (model_output.py): its lines are built when read.
         self.output_log = OutputLog(max_lines)
         self.warnings: list[dict] = []
@@ -346,6 +372,8 @@ def _hello(m: RunModel, ev: dict) -> None:
 
 def _task_created(m: RunModel, ev: dict) -> None:
     tid = ev["id"]
+    if tid in m.tasks:
+        m.figures.forget(tid)  # (its spans are the old task's)
     info = TaskInfo(
         id=tid,
         # A task named "" keeps it (the views say "(no name)"): only a missing name is made up.
@@ -356,6 +384,7 @@ def _task_created(m: RunModel, ev: dict) -> None:
         file=ev.get("file"),
         line=ev.get("line"),
         created=ev.get("t", 0.0),
+        figures=m.figures,
     )
     m.tasks[tid] = info
     parent = m.tasks.get(info.parent) if info.parent is not None else None
@@ -398,58 +427,11 @@ def _call_chain(m: RunModel, ev: dict) -> None:
 
 
 def _steps(m: RunModel, ev: dict) -> None:
-    """Steps come batched, each ``[task, start, dur, awaiting, file, line]``. (The hottest
-    loop of the parent: everything it reads is a local.)"""
-    get = m.tasks.get
+    """Steps come batched, each ``[task, start, dur, awaiting, file, line]``: folded by
+    ``model_steps``, which keeps the batch for the spans (a list nobody changes: a
+    tuple of it)."""
     steps = ev["steps"]
-    finished = FINISHED
-    most = MAX_SPANS_PER_TASK
-    for tid, start, dur, awaiting, file, line in steps:
-        info = get(tid)
-        if info is None:
-            continue
-        if info.open is not None:
-            _close_open(m, info)
-        info.steps += 1
-        info.running += dur
-        if dur > info.longest_step:
-            info.longest_step = dur
-        if info.first_step is None:
-            info.first_step = start
-        info.last_active = start + dur
-        spans = info.spans
-        if info.span_steps == 1:
-            spans.append((start, dur, dur, 1, awaiting, file, line))
-            if len(spans) >= most:
-                _halve(info)
-        else:
-            last = spans[-1]
-            if last[SPAN_STEPS] < info.span_steps:
-                s0 = last[SPAN_START]
-                spans[-1] = (
-                    s0,
-                    start + dur - s0,
-                    last[SPAN_BUSY] + dur,
-                    last[SPAN_STEPS] + 1,
-                    awaiting,
-                    file,
-                    line,
-                )
-            else:
-                spans.append((start, dur, dur, 1, awaiting, file, line))
-                if len(spans) >= most:
-                    _halve(info)
-        if info.state not in finished:
-            info.awaiting = awaiting
-            if awaiting:
-                info.state = "waiting"
-                info.last_awaited = awaiting
-            else:
-                info.state = "ready"
-            if line:
-                info.wait_file = file
-                info.wait_line = line
-    m.steps += len(steps)
+    fold_steps(m, steps if type(steps) is tuple else tuple(steps), _close_open)
 
 
 def _close_open(m: RunModel, info: TaskInfo) -> None:
@@ -499,29 +481,6 @@ def _step_open(m: RunModel, ev: dict) -> None:
     info.longest_step = max(longest, ran)
     info.state = "running"
     info.awaiting = None
-
-
-def _halve(info: TaskInfo) -> None:
-    """Merge adjacent spans pairwise: bounded memory, the same picture at half the detail."""
-    spans = info.spans
-    merged: list[Span] = []
-    for i in range(0, len(spans) - 1, 2):
-        a, b = spans[i], spans[i + 1]
-        merged.append(
-            (
-                a[SPAN_START],
-                b[SPAN_START] + b[SPAN_EXTENT] - a[SPAN_START],
-                a[SPAN_BUSY] + b[SPAN_BUSY],
-                a[SPAN_STEPS] + b[SPAN_STEPS],
-                b[SPAN_AWAITING],
-                b[SPAN_FILE],
-                b[SPAN_LINE],
-            )
-        )
-    if len(spans) % 2:
-        merged.append(spans[-1])
-    info.spans = merged
-    info.span_steps *= 2
 
 
 def _task_done(m: RunModel, ev: dict) -> None:

@@ -5,8 +5,9 @@ The channel bytes come from a real ``asyncplay run --sandbox none`` of the progr
 session's reads, recorded as they arrive); then, in this process, with the collector set
 as ``asyncplay run`` sets it, the bytes are decoded in the session's 256 KiB reads and the
 events folded into a model, and the summary made, each timed apart (CPU time, medians of
-``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the same
-bytes, in a process of its own (its rows say "before"). What a program prints comes
+``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the
+channel of the same program run by that checkout (its wire format may differ), in a
+process of its own (its rows say "before"). What a program prints comes
 through its pipes, not the channel (the channel has a copy of each write for the
 attribution): the merge and the folding of ``output`` events are not in these figures.
 
@@ -90,20 +91,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         prog = Path(tmp, f"{ns.program}.py")
         prog.write_text(PROGRAMS[ns.program][1])
-        channel = Path(tmp, "channel.bin")
-        subprocess.run(
-            [ns.python, "-c", CAPTURE, str(channel), str(prog)],
-            env=dict(env, PYTHONPATH=str(ROOT)),
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
         print(
-            f"{PROGRAMS[ns.program][0]}: {channel.stat().st_size:,} bytes of channel, "
-            f"{ns.rounds} rounds, CPU medians, load {os.getloadavg()[0]:.1f}"
+            f"{PROGRAMS[ns.program][0]}: {ns.rounds} rounds, CPU medians, "
+            f"load {os.getloadavg()[0]:.1f}"
         )
         sides = [("now", str(ROOT))] + ([("before", ns.against)] if ns.against else [])
         for name, root in sides:
+            # Each side's own channel: the wire format may differ between them.
+            channel = Path(tmp, f"channel-{name}.bin")
+            subprocess.run(
+                [ns.python, "-c", CAPTURE, str(channel), str(prog)],
+                env=dict(env, PYTHONPATH=root),
+                cwd=tmp,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
             out = subprocess.run(
                 [ns.python, "-c", MEASURE, str(channel), str(ns.rounds)],
                 env=dict(env, PYTHONPATH=root),
@@ -116,7 +118,7 @@ def main() -> None:
             print(
                 f"  {name:6} decode {dec:6.1f} ms  fold {fold:6.1f} ms  summary {summ:5.1f} ms"
                 f"  together {dec + fold + summ:6.1f} ms  ({int(out[3]):,} events,"
-                f" {int(out[4]):,} steps)"
+                f" {int(out[4]):,} steps, {channel.stat().st_size:,} bytes of channel)"
             )
 
 

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streams import Stream, gather_run
 
-from asyncplay import model as model_module
-from asyncplay.model import RunModel, apply, build
+from asyncplay import model_steps
+from asyncplay.model import RunModel, TaskInfo, apply, build
 from asyncplay.model_output import OutputLog
+from asyncplay.model_steps import StepFigures
 from asyncplay.views.playback import (
     EventLog,
     Playback,
@@ -28,9 +29,19 @@ from asyncplay.views.playback import (
 
 def state(obj: object) -> object:
     """Everything a model holds, as plain comparable data (slots and dicts walked; the
-    output's lines built first: unbuilt or built, they are the same lines)."""
+    output's lines built first: unbuilt or built, they are the same lines). The tasks'
+    spans once, from the model's StepFigures, made (the steps kept depend on how the
+    batches were cut), none empty (a span list is made empty when something asks for a
+    task's spans before it has any)."""
     if isinstance(obj, OutputLog):
         obj.settle()
+    if isinstance(obj, StepFigures):
+        obj.flush()
+        figures = {s: state(getattr(obj, s)) for s in obj.__slots__ if s != "spans"}
+        figures["spans"] = {tid: state(spans) for tid, spans in obj.spans.items() if spans}
+        return ["StepFigures", figures]
+    if isinstance(obj, TaskInfo):
+        return ["TaskInfo", {s: state(getattr(obj, s)) for s in obj.__slots__ if s != "_f"}]
     if isinstance(obj, dict):
         return {k: state(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, deque)):
@@ -192,7 +203,7 @@ def test_a_snapshot_keeps_its_spans_while_the_fold_goes_on() -> None:
         s.step(1, t, 0.001, "sleep(0)", line=3)
         t += 0.01
     events = s.end(t)
-    with mock.patch.object(model_module, "MAX_SPANS_PER_TASK", 4):  # merged spans
+    with mock.patch.object(model_steps, "MAX_SPANS_PER_TASK", 4):  # merged spans
         pb = Playback(events, every=1)
         pb.seek(pb.total)
         assert pb.model.tasks[1].span_steps > 1
@@ -348,7 +359,7 @@ def runs(draw: st.DrawFn) -> list[dict]:
     budget=st.sampled_from([1, 10**9]),
 )
 def test_any_walk_lands_on_the_fold_from_scratch(events, moves, every, limit, budget) -> None:
-    with mock.patch.object(model_module, "MAX_SPANS_PER_TASK", 4):  # spans merge too
+    with mock.patch.object(model_steps, "MAX_SPANS_PER_TASK", 4):  # spans merge too
         pb = Playback(events, every=every, budget=budget)
         assert state(pb.model) == state(reference(events, 0))
         for move in moves:

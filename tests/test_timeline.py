@@ -74,9 +74,9 @@ def test_thousands_of_tasks_are_capped_and_counted() -> None:
 
 
 def test_merged_spans_still_draw_where_the_task_ran(monkeypatch) -> None:
-    from asyncplay import model as model_mod
+    from asyncplay import model_steps
 
-    monkeypatch.setattr(model_mod, "MAX_SPANS_PER_TASK", 16)
+    monkeypatch.setattr(model_steps, "MAX_SPANS_PER_TASK", 16)
     m = RunModel()
     apply(m, {"event": "task_created", "t": 0.0, "id": 1, "name": "spin", "coro": "c"})
     # Busy for the first second (1000 x 1 ms), idle for the next.

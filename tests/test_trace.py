@@ -95,9 +95,9 @@ def test_warnings_cancel_and_failure_are_instants() -> None:
 
 
 def test_merged_spans_say_how_many_steps(monkeypatch) -> None:
-    from asyncplay import model as model_mod
+    from asyncplay import model_steps
 
-    monkeypatch.setattr(model_mod, "MAX_SPANS_PER_TASK", 8)
+    monkeypatch.setattr(model_steps, "MAX_SPANS_PER_TASK", 8)
     s = Stream().task(1, 0.0, "spin")
     for i in range(40):
         s.step(1, i * 0.01, 0.004, "sleep(0)", 3)

@@ -6,7 +6,7 @@ import pytest
 from helpers import asyncplay
 from streams import Stream, gather_run
 
-from asyncplay import model as model_mod
+from asyncplay import model_steps
 from asyncplay.model import RunModel, apply, build
 from asyncplay.views import summary
 
@@ -39,7 +39,7 @@ def test_spans_keep_every_step_under_the_cap() -> None:
 
 
 def test_spans_past_the_cap_merge_and_totals_stay_exact(monkeypatch) -> None:
-    monkeypatch.setattr(model_mod, "MAX_SPANS_PER_TASK", 8)
+    monkeypatch.setattr(model_steps, "MAX_SPANS_PER_TASK", 8)
     m = RunModel()
     apply(m, {"event": "task_created", "t": 0.0, "id": 1, "name": "T", "coro": "c"})
     steps = [[1, i * 1.0, 0.25, "sleep(0.75)", "f.py", 3] for i in range(100)]
