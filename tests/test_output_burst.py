@@ -142,3 +142,40 @@ def test_everything_printed_arrives_whole_attributed_and_in_order(tmp_path, unbu
             ("stdout", f"w{n} 1"),
         ]
         assert len(mine) == 150 + 4 * 2
+
+
+def test_a_parent_behind_the_run_reads_on_while_its_pipes_hold_bytes(tmp_path) -> None:
+    """After the program's end a busy parent may still be far behind: it reads on while a
+    pipe holds bytes (a fixed grace after the end lost the last lines and the channel's
+    bye), stops at once when the pipes are closed, and after the grace when a leftover
+    holds them open with nothing in them."""
+    from types import SimpleNamespace
+
+    from asyncplay.runner import core as core_mod
+    from asyncplay.runner.spec import RunSpec
+
+    core = core_mod.SessionCore(RunSpec(source="pass", path=str(tmp_path / "p.py")))
+    pipes = [os.pipe() for _ in range(3)]
+    files = [os.fdopen(r, "rb", buffering=0) for r, _w in pipes]
+    try:
+        core.proc = SimpleNamespace(stdout=files[0], stderr=files[1])
+        core.channel_r = files[2].fileno()
+        clock = [100.0]
+        core.now = lambda: clock[0]  # type: ignore[method-assign]
+        assert not core.drained_enough(3)  # still running
+        core.exited_at = 100.0
+        assert core.drained_enough(0)  # every pipe closed: done at once
+        assert not core.drained_enough(3)  # within the grace
+        os.write(pipes[2][1], b"the last records")
+        clock[0] += core_mod.DRAIN_GRACE + 5
+        assert not core.drained_enough(3)  # past the grace, but bytes wait in the channel
+        os.read(pipes[2][0], 100)
+        assert core.drained_enough(3)  # a leftover holds the pipes open, empty
+        os.write(pipes[0][1], b"more")
+        clock[0] = 100.0 + core_mod.DRAIN_MAX + 1
+        assert core.drained_enough(3)  # bounded all the same
+    finally:
+        for f in files:
+            f.close()
+        for _r, w in pipes:
+            os.close(w)

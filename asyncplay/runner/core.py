@@ -39,6 +39,7 @@ EXIT_STOPPED = exits.STOPPED
 STOP_GRACE = 2.0  # seconds between SIGINT and SIGKILL on stop()
 WATCH_EVERY = 0.05  # seconds between two looks at the run from outside (no cgroup)
 DRAIN_GRACE = 0.5  # seconds to drain pipes a leftover grandchild still holds open
+DRAIN_MAX = 30.0  # ... and at most this long while they still hold unread bytes
 
 INJECT_DIR = _spawn.INJECT_DIR
 SOURCE_STUB = "import asyncplay.child.boot as _b;_b.run_source()"
@@ -400,10 +401,16 @@ class SessionCore:
         return self.exited_at is not None
 
     def drained_enough(self, open_streams: int) -> bool:
-        """After the exit, stop reading once the pipes closed or a leftover holds them."""
+        """After the exit, stop reading once the pipes closed or a leftover holds them
+        open with nothing more in them: what the run wrote before its end is read whole,
+        however far behind a busy parent is (the run's processes are killed at its end,
+        so what is unread is bounded by the pipes' size)."""
         if self.exited_at is None:
             return False
-        return open_streams == 0 or self.now() - self.exited_at > DRAIN_GRACE
+        if open_streams == 0:
+            return True
+        waited = self.now() - self.exited_at
+        return waited > DRAIN_GRACE and (waited > DRAIN_MAX or not self.unread())
 
     def pidfd(self) -> int | None:
         try:
