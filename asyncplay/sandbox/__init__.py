@@ -171,8 +171,8 @@ class Plan:
         return self.launch.early_stderr if self.launch is not None else b""
 
     def vanished(self, failure: str) -> str | None:
-        """The path whose removal made bwrap fail (``started``'s message): one this
-        command line bound over or from that is gone now; a new plan would leave it out."""
+        """The host socket whose removal made bwrap fail (``started``'s message): one this
+        command line covered that is gone now; a new plan leaves it out."""
         return bwrap.vanished(failure, self.prefix)
 
     def spawned(self) -> None:
