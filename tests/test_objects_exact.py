@@ -102,6 +102,16 @@ async def main():
     cancelled_line.release()
     await asyncio.gather(blocked, return_exceptions=True)
 
+    # a release through the class's own method (not the object's): the next hold
+    # replaces the one never seen to end
+    bypassed = asyncio.Lock()
+    await bypassed.acquire()
+    blocked = asyncio.create_task(take(bypassed))
+    await asyncio.sleep(0)
+    asyncio.Lock.release(bypassed)
+    await blocked
+    bypassed.release()
+
     # holders of a semaphore released by someone else: main's own hold goes first,
     # then the oldest (first's)
     shared = asyncio.Semaphore(3)
@@ -202,6 +212,13 @@ def test_an_acquire_behind_cancelled_waiters_does_not_wait(run) -> None:
     lock = objs["cancelled_line"]
     assert lock["acquisitions"] == 2 and lock["max_waiters"] == 1, lock
     assert lock["holders"] == [] and lock["waiters"] == []
+
+
+def test_a_lock_released_behind_the_wrappers_back(run) -> None:
+    _r, objs = run
+    lock = objs["bypassed"]
+    assert lock["acquisitions"] == 2 and lock["max_waiters"] == 1, lock
+    assert lock["holders"] == [] and lock["waiters"] == [], lock
 
 
 def test_a_semaphore_released_by_another_task(run) -> None:

@@ -242,11 +242,16 @@ async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None
 # ---- the wrappers, per object --------------------------------------------------------------
 
 
+_line_append, _line_popleft, _line_remove = deque.append, deque.popleft, deque.remove
+
+
 class _WaitLine(deque):
     """A traced queue's ``_putters`` / ``_getters``: asyncio appends a future only when a
     task is about to block on a full / empty queue, and takes it out (``popleft`` when it
     wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
     line costs the queue nothing."""
+
+    __slots__ = ("reg", "st", "why", "items", "entries")
 
     def __init__(self, reg: Registry, st: Stats, why: str, items: Any) -> None:
         super().__init__()
@@ -254,7 +259,7 @@ class _WaitLine(deque):
         self.entries: dict = {}  # future -> waiter entry
 
     def append(self, fut: Any) -> None:
-        super().append(fut)
+        _line_append(self, fut)
         try:
             st = self.st
             entry = start_wait(self.reg, st, self.why)
@@ -277,12 +282,12 @@ class _WaitLine(deque):
                 report_failure(self.reg.tracer, "queue wait", exc)
 
     def popleft(self) -> Any:
-        fut = super().popleft()
+        fut = _line_popleft(self)
         self._ended(fut)
         return fut
 
     def remove(self, fut: Any) -> None:
-        super().remove(fut)
+        _line_remove(self, fut)
         self._ended(fut)
 
 
@@ -353,7 +358,10 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
 
     def acquired(reg: Registry, st: Stats) -> None:
         st.acquisitions += 1
-        hold(st, tracer.current, perf())
+        if kind in ("Lock", "Condition"):  # one holder: a hold never released through
+            st.holder, st.since = tracer.current, perf()  # us (released by the class's
+        else:  # own method, or a Condition's by its lock's) is replaced, not kept
+            hold(st, tracer.current, perf())
         mark(reg, st)
 
     def taken(reg: Registry, st: Stats, coro: Any) -> Any:
@@ -361,7 +369,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
         take it at once as asyncio would."""
         if kind == "Condition":
             lock = obj._lock
-            free = not lock.locked() and not any(not w.cancelled() for w in lock._waiters or ())
+            waiters = getattr(lock, "_waiters", None) or ()
+            free = not lock.locked() and not any(not w.cancelled() for w in waiters)
         elif kind == "Lock":
             free = not obj._locked and not any(not w.cancelled() for w in obj._waiters or ())
         else:
