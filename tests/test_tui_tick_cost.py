@@ -247,3 +247,20 @@ async def test_rows_added_tick_after_tick_lay_nothing_out_and_the_scrollbar_foll
         await pilot.press("end")
         await wait_for(pilot, lambda: table.selected_task() == 350)
         assert any(table.render_line(y).text.startswith("w350") for y in range(table.size.height))
+
+
+def test_a_model_is_settled_before_a_worker_reads_it() -> None:
+    from asyncplay.model import RunModel, apply
+    from asyncplay.tui.services.view_builds import settle
+
+    m = RunModel()
+    for ev in gather(3).events:
+        apply(m, ev)
+    apply(m, {"event": "output", "t": 0.5, "stream": "stdout", "text": "a\nb\n", "task": 2})
+    log = m.output_log  # the output, built lazily when read
+    assert log.pending  # nothing read yet
+    settle(m)
+    # Nothing is left for a read to build: a read in the worker and one on the UI thread
+    # at once write nothing.
+    assert not log.pending
+    assert [line.text for line in m.output] == ["a", "b"]

@@ -41,12 +41,14 @@ def _lower_priority() -> None:
 
 
 def settle(model: RunModel) -> None:
-    """Build on this thread whatever reading ``model`` would build lazily (a task's spans
-    are made from its kept steps when first asked for), so that reads in two threads at
-    once never write."""
+    """Build on this thread whatever reading ``model`` would build lazily (its output
+    lines are made from the events kept when first read; a task's spans may be, from its
+    kept steps), so that reads in two threads at once never write: the fold, which adds
+    what is built lazily, is held while the worker reads."""
+    _ = model.output  # every pending output event made into lines
     if model.tasks:
         info = next(reversed(model.tasks.values()))
-        _ = info.spans  # one task's spans: every task's pending steps are made at once
+        _ = info.spans  # one task's spans: any pending steps are made, every task's
 
 
 class ViewBuilds:
