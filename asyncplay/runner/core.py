@@ -201,14 +201,17 @@ class SessionCore:
 
     def on_channel(self, data: bytes) -> list[dict]:
         out: list[dict] = []
+        feed_chunk = self.merger.feed_chunk
+        now = self.now()  # (the read's time: every record of it arrived then)
         for ev in self.decoder.feed(data):
             kind = ev["event"]
-            if kind == "output_record":
-                out += self._segments(
-                    self.merger.feed_chunk(
-                        ev["stream"], ev["task"], ev["data"], ev["t"], self.now()
+            if kind == "output_record":  # one a step that printed: kept lean
+                for stream, text, task, t in feed_chunk(
+                    ev["stream"], ev["task"], ev["data"], ev["t"], now
+                ):
+                    out.append(
+                        {"event": "output", "t": t, "stream": stream, "text": text, "task": task}
                     )
-                )
                 continue
             if kind == "hello":
                 self.saw_hello = True
