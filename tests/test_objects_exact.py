@@ -348,3 +348,28 @@ def test_strip_leaves_each_object_as_asyncio_made_it() -> None:
         ]  # fmt: skip
     finally:
         tracer.patches.undo()
+
+
+def test_what_a_task_waits_on_follows_the_objects_changes() -> None:
+    """``views.objects.task_waits_on`` (the await graph asks it for every task it draws)
+    answers from the objects as they are now, each time they change."""
+    from asyncplay.model import RunModel, apply
+    from asyncplay.views.objects import task_waits_on
+
+    m = RunModel()
+    for pid, kind in ((1, "Lock"), (2, "Queue")):
+        apply(m, {"event": "primitive", "t": 0.0, "id": pid, "kind": kind, "name": None})
+
+    def state(pid: int, waiters: list) -> None:
+        apply(m, {"event": "primitive_state", "t": 0.1, "id": pid, "acquisitions": 1,
+                  "holders": [], "waiters": waiters, "max_waiters": len(waiters),
+                  "longest_wait": 0.0, "held": 0.0})  # fmt: skip
+
+    assert task_waits_on(m, 7) is None
+    state(2, [[7, "get"], [8, "get"]])
+    assert task_waits_on(m, 7) is m.primitives[2] and task_waits_on(m, 8) is m.primitives[2]
+    state(1, [[7, "acquire"]])
+    assert task_waits_on(m, 7) is m.primitives[1]  # the first object found, as before
+    state(2, [])
+    state(1, [])
+    assert task_waits_on(m, 7) is None and task_waits_on(m, 8) is None

@@ -8,6 +8,7 @@ lanes and the playground's objects pane all take these words from here.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 from asyncplay.model import RunModel
@@ -198,12 +199,22 @@ def pool_lines(model: RunModel) -> list[str]:
     return lines
 
 
+# model -> (its objects_version, {task id: the object it waits on}): the await graph asks
+# for each task it draws, so one pass over the objects per change, not one per task.
+_WAITING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def task_waits_on(model: RunModel, tid: int) -> Primitive | None:
     """The object task ``tid`` is now blocked on (first found), or None."""
-    for p in model.primitives.values():
-        if any(w[0] == tid for w in p.waiters):
-            return p
-    return None
+    known = _WAITING.get(model)
+    if known is None or known[0] != model.objects_version:
+        index: dict[int | None, Primitive] = {}
+        for p in model.primitives.values():
+            for w in p.waiters:
+                index.setdefault(w[0], p)
+        known = (model.objects_version, index)
+        _WAITING[model] = known
+    return known[1].get(tid)
 
 
 def _created(p: Primitive) -> dict:
