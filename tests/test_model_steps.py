@@ -4,9 +4,11 @@ the kept steps stay bounded; the headless path never makes them."""
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
+from helpers import asyncplay
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,3 +133,82 @@ def test_a_task_id_created_again_starts_without_the_old_spans() -> None:
     apply(m, {"event": "steps", "t": 1.0, "steps": _steps(3, [1])})
     apply(m, _created(1))
     assert m.tasks[1].spans == [] and m.tasks[1].steps == 0
+
+
+REAL = """import asyncio
+
+async def worker(i):
+    for k in range(30):
+        await asyncio.sleep(0 if k % 3 else 0.001)
+    return i
+
+async def main():
+    q = asyncio.Queue()
+    await asyncio.gather(*(worker(i) for i in range(12)), q.put(1))
+    print(await q.get())
+
+asyncio.run(main())
+"""
+
+
+def test_a_real_runs_spans_and_figures_are_those_made_step_by_step(tmp_path, monkeypatch) -> None:
+    """A real run's events (``run --json``): folded as a run folds them, the spans made
+    at the end, against the same events folded one step at a time with every span made
+    at once, as the reducer did before, with spans merging past a small cap."""
+    (tmp_path / "prog.py").write_text(REAL)
+    r = asyncplay("run", "--json", "--sandbox", "none", "prog.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert sum(len(e["steps"]) for e in events if e["event"] == "steps") > 12 * 30
+    monkeypatch.setattr(model_steps, "MAX_SPANS_PER_TASK", 8)
+    lazy = RunModel()
+    for ev in events:
+        apply(lazy, ev)
+    eager = RunModel()
+    for ev in events:
+        for row in ev["steps"] if ev["event"] == "steps" else [None]:
+            apply(eager, ev if row is None else {**ev, "steps": [row]})
+            for info in eager.tasks.values():
+                _ = info.spans
+    assert lazy.steps == eager.steps
+    assert lazy.tasks.keys() == eager.tasks.keys()
+    if not any(ev["event"] == "step_open" for ev in events):  # (a loaded machine's)
+        reference = _old_spans(
+            [row for ev in events if ev["event"] == "steps" for row in ev["steps"]], 8
+        )
+        assert {tid: a.spans for tid, a in lazy.tasks.items() if a.spans} == reference
+    for tid, a in lazy.tasks.items():
+        b = eager.tasks[tid]
+        assert a.spans == b.spans and a.span_steps == b.span_steps, a
+        for key in ("steps", "running", "longest_step", "first_step", "last_active", "state"):
+            assert getattr(a, key) == getattr(b, key), (a, key)
+        assert (a.awaiting, a.last_awaited, a.wait_file, a.wait_line) == (
+            b.awaiting, b.last_awaited, b.wait_file, b.wait_line
+        )  # fmt: skip
+    assert any(a.span_steps > 1 for a in lazy.tasks.values())  # merged spans were made
+
+
+def _old_spans(rows: list, most: int) -> dict[int, list]:
+    """The spans as the reducer made them at each step before they were made when asked
+    (fc4379e's ``model._steps`` and ``_halve``), written out apart, for a run without
+    open steps."""
+    spans: dict[int, list] = {}
+    per: dict[int, int] = {}
+    for tid, start, dur, awaiting, file, line in rows:
+        mine = spans.setdefault(tid, [])
+        k = per.get(tid, 1)
+        if k > 1 and mine[-1][3] < k:
+            s0, _e, busy, n = mine[-1][:4]
+            mine[-1] = (s0, start + dur - s0, busy + dur, n + 1, awaiting, file, line)
+            continue
+        mine.append((start, dur, dur, 1, awaiting, file, line))
+        if len(mine) >= most:
+            merged = [
+                (a[0], b[0] + b[1] - a[0], a[2] + b[2], a[3] + b[3], *b[4:])
+                for a, b in zip(mine[::2], mine[1::2], strict=False)
+            ]
+            if len(mine) % 2:
+                merged.append(mine[-1])
+            spans[tid] = merged
+            per[tid] = k * 2
+    return spans
