@@ -184,7 +184,7 @@ class _Session:
             if kept:
                 event["kept"] = kept
             self.tracer.enabled = True  # the last records: what it printed, then this
-            self.tracer.flush_output(self.tracer.current)
+            self.tracer.flush_output(None, running=True)
             self.tracer.send_json(event)
             self.tracer.enabled = False
             self.channel.send()

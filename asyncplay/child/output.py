@@ -178,7 +178,7 @@ def records_from_thread(tracer: Any) -> None:
     if not tracer.enabled:
         return
     if tracer.chunks:
-        tracer.flush_output(tracer.current)
+        tracer.flush_output(None, running=True)
         tracer.channel.flush()
     else:
         tracer.channel.push_from_thread()

@@ -186,7 +186,7 @@ def slow_step_warning(tracer: Any, rec: Any, task: Any, start: float, dur: float
         ongoing = tracer.ongoing
         if ongoing is not None and ongoing[0] == start:  # told while it ran: update it
             tracer.ongoing = None
-            tracer.flush_output(tracer.current)
+            tracer.flush_output(None, running=True)
             ev = _slow_step_event(tracer, rec, start, ongoing[1], ongoing[2], dur, False)
             ev["update"] = True
             tracer.send_json(ev, now=True)
@@ -198,7 +198,7 @@ def slow_step_warning(tracer: Any, rec: Any, task: Any, start: float, dur: float
         if not line and task is not None and not task.done():
             _a, f, line = tracer.describe(rec, task)
         file = tracer.strings.text(f) if line else None
-    tracer.flush_output(tracer.current)
+    tracer.flush_output(None, running=True)
     tracer.send_json(_slow_step_event(tracer, rec, start, file, line, dur, False), now=True)
 
 

@@ -179,7 +179,7 @@ class Tracer:
         line: int | None = None,
         extra: dict | None = None,
     ) -> None:
-        self.flush_output(self.current)
+        self.flush_output(None, running=True)
         event = {
             "event": "warning",
             "kind": kind,
@@ -192,8 +192,14 @@ class Tracer:
             event.update(extra)
         self.send_json(event, now=True)
 
-    def flush_output(self, rec: _Rec | None) -> None:
-        """Attribute what was written since the last call to ``rec`` (None: no task)."""
+    def flush_output(self, rec: _Rec | None, running: bool = False) -> None:
+        """Attribute what was written since the last call to ``rec`` (None: no task).
+
+        ``running``: to the task whose step runs when the writes are taken, read under the
+        lock right beside them. Another thread (the flusher, the watchdog) must ask so: the
+        task it read before this call's stdout flush (which writes, letting the loop's
+        thread run) may have ended its step meanwhile and the next task's writes be the
+        ones taken."""
         try:
             self.oflush()
         except (OSError, ValueError):  # the program closed or broke stdout: stop trying
@@ -210,6 +216,8 @@ class Tracer:
             taken = chunks[:]
             del chunks[: len(taken)]  # another thread may append meanwhile
             self.chunks_taken()
+            if running:
+                rec = self.current
             tid = rec.tid if rec is not None else 0
             t = time.perf_counter() - self.t0
             buf = self.channel.buf
@@ -234,7 +242,7 @@ class Tracer:
     def flush(self) -> None:
         if self.chains is not None and self.chains.dirty:
             call_chains.send_changed(self)
-        self.flush_output(self.current)
+        self.flush_output(None, running=True)
         self.flush_stdout()
         self.channel.flush()
         wd = self.watchdog
