@@ -26,6 +26,10 @@ NOT_FOR_RUN = {
     "typing",
     "platform",
     "tomllib",
+    "shutil",  # (asyncplay.sandbox.which; the run folder removed on file descriptors)
+    "fnmatch",
+    "bz2",
+    "lzma",
     "asyncplay.tui",
     "asyncplay.views.summary",
 }
@@ -196,3 +200,46 @@ def test_the_model_and_the_printers_load_after_the_spawn(tmp_path) -> None:
     )
     got = ast.literal_eval(out.read_text())
     assert got == {"status": 0, "new": []}
+
+
+def test_which_finds_what_shutil_which_finds(tmp_path, monkeypatch) -> None:
+    """``asyncplay.sandbox.which`` (no ``shutil`` on the run path) agrees with shutil's."""
+    import shutil
+
+    from asyncplay.sandbox.which import which
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "plain").write_text("")
+    (tmp_path / "tool").write_text("#!/bin/sh\n")
+    (tmp_path / "tool").chmod(0o755)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "folder").mkdir()  # a folder is never a program
+    path = os.pathsep.join([str(tmp_path / "bin"), "", str(tmp_path), "/usr/bin", "/bin"])
+    monkeypatch.chdir(tmp_path)
+    for name in ("sh", "tool", "plain", "folder", "no-such-program", "/bin/sh", "./tool"):
+        assert which(name, path) == shutil.which(name, path=path), name
+    monkeypatch.setenv("PATH", path)
+    assert which("tool") == shutil.which("tool") is not None
+
+
+def test_the_run_folder_goes_without_following_a_symlink(tmp_path) -> None:
+    """The run folder's removal (on file descriptors, without ``shutil``): all of it,
+    a symlink removed as a link and what it points to kept."""
+    from asyncplay.runner import rundir
+
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "keep.txt").write_text("precious")
+    run = tmp_path / "run"
+    (run / "a" / "b").mkdir(parents=True)
+    (run / "a" / "b" / "f").write_text("x")
+    (run / "spec").write_text("x")
+    (run / "a" / "link").symlink_to(outside)
+    (run / "dangling").symlink_to(tmp_path / "nowhere")
+    rundir._rmtree(str(run))
+    assert not run.exists() and not os.path.lexists(run)
+    assert (outside / "deep" / "keep.txt").read_text() == "precious"
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    rundir._rmtree(str(link))  # a run folder that is a symlink: never followed
+    assert (outside / "deep" / "keep.txt").exists()

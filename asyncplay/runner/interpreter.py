@@ -50,9 +50,9 @@ def resolve(name: str) -> PythonInfo:
     if os.sep in name:
         path: str | None = name
     else:
-        import shutil
+        from asyncplay.sandbox.which import which
 
-        path = shutil.which(name)
+        path = which(name)
     if not path or not os.path.exists(path):
         raise PythonError(f"--python {name}: no such interpreter")
     if os.path.isdir(path) or not os.access(path, os.X_OK):

@@ -15,15 +15,15 @@ Safe on a shared machine: a folder is removed only when it is provably abandoned
   that sees the same /tmp; the record alone could be fooled by pid reuse).
 
 The record is written under its lock before it gets its name, so a sweeper never sees a
-record without a live lock or a dead owner. Removal never follows symlinks (``shutil.rmtree``
-works on file descriptors) and holds the lock while it works, so two sweepers never race.
+record without a live lock or a dead owner. Removal never follows symlinks (it works on file
+descriptors, each folder opened ``O_NOFOLLOW`` inside its parent, as ``shutil.rmtree``
+does) and holds the lock while it works, so two sweepers never race.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import stat
 import time
 
@@ -156,9 +156,51 @@ def _alive(pid: str, boot: str, start: str) -> bool:
 
 
 def _rmtree(path: str) -> None:
-    # What the program made unremovable (a folder it chmodded 000) stays; the rest goes,
-    # and a folder left with its record is tried again by the next sweep.
-    shutil.rmtree(path, ignore_errors=True)
+    """``shutil.rmtree(path, ignore_errors=True)`` on file descriptors, without importing
+    ``shutil`` (and its ``re``, ``bz2``, ``lzma``) into every run's start-up.
+
+    What the program made unremovable (a folder it chmodded 000) stays; the rest goes,
+    and a folder left with its record is tried again by the next sweep."""
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:
+        return  # gone, or a symlink: never followed
+    try:
+        _empty(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass  # something in it stayed: the next sweep tries again
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _empty(fd: int) -> None:
+    """Remove what the folder open as ``fd`` holds; a symlink is removed, never followed."""
+    try:
+        names = os.listdir(fd)
+    except OSError:
+        return
+    for name in names:
+        try:
+            sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except OSError:  # a file, a symlink (ELOOP), or a folder closed to us
+            try:
+                os.unlink(name, dir_fd=fd)
+            except OSError:
+                pass  # a folder closed to us stays (shutil's ignore_errors)
+            continue
+        try:
+            _empty(sub)
+        finally:
+            os.close(sub)
+        try:
+            os.rmdir(name, dir_fd=fd)
+        except OSError:
+            pass
 
 
 _BOOT: list[str] = []

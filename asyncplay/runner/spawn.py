@@ -18,6 +18,7 @@ from collections.abc import Callable
 import asyncplay
 from asyncplay import sandbox, selfguard
 from asyncplay.runner.spec import RunSpec
+from asyncplay.sandbox.which import which
 
 __all__ = ["BWRAP_RETRIES", "INJECT_DIR", "check_interpreter", "grow_pipe", "open_gate", "start"]
 
@@ -138,9 +139,8 @@ def check_interpreter(python: str) -> None:
     """Fail the way Popen would for a missing interpreter, also when bwrap runs it (bwrap
     itself would start, then fail inside)."""
     import errno
-    import shutil
 
-    found = python if os.sep in python else shutil.which(python)
+    found = python if os.sep in python else which(python)
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
         raise FileNotFoundError(errno.ENOENT, "no such interpreter", python)
 

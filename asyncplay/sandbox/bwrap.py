@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import subprocess
 from collections.abc import Callable
+
+from asyncplay.sandbox.which import which
 
 # Options whose availability the usability probe checks, in the order they are given.
 NAMESPACES = [
@@ -38,7 +39,7 @@ _USABLE: dict[str, tuple[bool, str]] = {}
 def path() -> str | None:
     """bwrap's real file: a link in a folder only asyncplay's user may enter would not
     run for the unprivileged user a root asyncplay drops to."""
-    found = shutil.which("bwrap")
+    found = which("bwrap")
     return os.path.realpath(found) if found else None
 
 
@@ -47,7 +48,7 @@ PRIVATE = ("/tmp",)  # replaced by an empty tmpfs of the run's own
 
 def true_path() -> str:
     """``true`` for the probes, as the sandbox sees it (a PATH entry under /tmp is not)."""
-    return os.path.realpath(shutil.which("true") or "/bin/true")
+    return os.path.realpath(which("true") or "/bin/true")
 
 
 def _base(tmp_size: int | None, unshare_net: bool = True) -> list[str]:

@@ -14,10 +14,11 @@ in practice means root. Unprivileged users on systemd machines get the same limi
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
+
+from asyncplay.sandbox.which import which
 
 MOUNTS = "/proc/self/mounts"
 HOME = "asyncplay"  # the directory holding the run cgroups
@@ -343,7 +344,7 @@ class RunCgroup:
 def systemd_scope() -> tuple[bool, str]:
     """(works, why not): a non-root user may put a run in a ``systemd-run --user`` scope."""
     if "answer" not in _SYSTEMD:
-        exe = shutil.which("systemd-run")
+        exe = which("systemd-run")
         if exe is None:
             _SYSTEMD["answer"] = (False, "systemd-run is not installed")
         elif not os.environ.get("XDG_RUNTIME_DIR") and not os.environ.get(

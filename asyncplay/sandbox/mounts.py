@@ -13,6 +13,8 @@ import ctypes
 import os
 import subprocess
 
+from asyncplay.sandbox.which import which
+
 __all__ = [
     "MountError",
     "attach",
@@ -177,12 +179,10 @@ _PENDING: dict[tuple[int, int, int, int], _Helper] = {}
 
 def _cat() -> str:
     """A program that waits for its stdin to close (found without the user's PATH)."""
-    import shutil
-
     for path in ("/usr/bin/cat", "/bin/cat"):
         if os.access(path, os.X_OK):
             return path
-    return shutil.which("cat") or "cat"
+    return which("cat") or "cat"
 
 
 def _unshare_tool() -> str | None:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import subprocess
 from collections.abc import Callable
 
 from asyncplay.limits import NETWORK_MODES
+from asyncplay.sandbox.which import which
 
 __all__ = [
     "DEFAULT",
@@ -77,7 +77,7 @@ LIVE_HELPERS: set[int] = set()
 
 def slirp_usable() -> tuple[bool, str]:
     """(installed, why not) for the ``on`` helper. Whether it works is seen at each run."""
-    exe = shutil.which(TOOL)
+    exe = which(TOOL)
     if exe is None:
         return False, f"{TOOL} is not installed (Debian/Ubuntu package: {TOOL})"
     return True, ""
@@ -257,7 +257,7 @@ class Outbound:
                 setattr(self, name, -1)
 
     def _start_helper(self, pid: int) -> str | None:
-        exe = shutil.which(TOOL)
+        exe = which(TOOL)
         if exe is None:
             return f"{TOOL} is not installed"
         try:
