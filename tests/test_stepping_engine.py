@@ -11,6 +11,7 @@ with a line breakpoint in it; the rest on this Python.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from pythons import SUPPORTED_VERSIONS, python_or_skip
 
+import asyncplay
 from asyncplay.breakpoints import Breakpoints
 from asyncplay.limits import Limits
 from asyncplay.model import RunModel, apply
@@ -541,3 +543,45 @@ async def test_a_program_that_traces_itself_keeps_its_tracer(tmp_path: Path) -> 
     assert got["exit_code"] == 0 and [o.text for o in d.model.output] == ["one", "two"]
     refused = [w for w in d.model.warnings if w["kind"] == "breakpoints_refused"]
     assert len(refused) == (0 if sys.version_info >= (3, 12) else 1), d.model.warnings
+
+
+STOPPED_AT_LINE = """\
+import asyncio
+
+
+async def main():
+    print("started", flush=True)
+    await asyncio.sleep(0)
+    print("at the line", flush=True)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_stopping_a_run_paused_at_a_line_shows_no_frame_of_asyncplay(
+    tmp_path: Path, version: str
+) -> None:
+    """3.10's asyncio.run has no SIGINT handler: a stop's interrupt lands where the loop's
+    thread is, and paused at a line that is inside asyncplay's line tracer. What the
+    program shows is the interrupt at its line, as a ^C there under python shows it."""
+    exe = python_or_skip(version)
+    path = str(tmp_path / "p.py")
+    spec = RunSpec(
+        source=STOPPED_AT_LINE,
+        path=path,
+        cwd=str(tmp_path),
+        python=exe,
+        breakpoints=Breakpoints([(path, 7)]),
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        pause = await d.paused()
+        assert (pause["reason"], pause["at_line"]) == ("line", 7), pause
+        await s.stop()
+        await d.end()
+    stderr = "".join(o.text + "\n" for o in d.model.output if o.stream == "stderr")
+    assert os.path.dirname(asyncplay.__file__) not in stderr, stderr
+    # (3.11+ may finish the line's step before the interrupt lands: nothing to show then)
+    assert "Traceback" not in stderr or stderr.rstrip().endswith("KeyboardInterrupt"), stderr

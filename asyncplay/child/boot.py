@@ -13,6 +13,7 @@ compiles it under the buffer's file name and runs it as ``__main__``.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import marshal
 import os
@@ -221,8 +222,16 @@ def _wire(tracer: Tracer) -> None:
     flusher = tracer.helper = output.install(tracer)
     periodic.hide_from_thread_count()
     stdin.install(tracer)
+    main_thread = _thread.get_ident()
 
     def at_exit() -> None:
+        # The last of the atexit callbacks (registered first): only the runtime runs now.
+        # A stop's SIGINT landing here would leave a traceback of the runtime's and cut
+        # the run's last records; the program has ended, so it is not delivered.
+        if _thread.get_ident() == main_thread:
+            import _signal  # (the C module: signal's enums cost start-up time)
+
+            _signal.pthread_sigmask(_signal.SIG_BLOCK, (_signal.SIGINT,))
         if flusher is not None:
             flusher.stop()
         if tracer.watchdog is not None:

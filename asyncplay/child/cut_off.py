@@ -55,6 +55,8 @@ def warn_cut_off(tracer: Any, pending: Any) -> None:
     recs = []
     ended = tracer.main_end
     stopping = sys.exc_info()[1]  # on its way out of asyncio.run, if anything
+    if stopping is not None:  # (raised in the runtime: a ^C while paused at a line)
+        drop_own_frame(stopping)
     for task in pending:
         if task.done():
             continue

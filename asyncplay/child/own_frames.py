@@ -19,11 +19,20 @@ OWN = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.abspath(prot
 
 
 def drop_own_frame(exc: BaseException) -> None:
-    """Remove the wrapper's own entries (the wrapper and the helpers it called on the way
-    to Python's code) from an exception passing through it (3.11+ keeps the change across
-    a bare ``raise``; 3.10 re-adds the frame)."""
-    tb = first = exc.__traceback__
+    """Remove the runtime's entries from an exception's traceback: the wrapper's own and
+    the helpers it called on the way to Python's code (at its start), and those of
+    runtime code it was raised in (a ^C or a stop landing while the runtime runs: paused
+    at a line breakpoint, a wrapper's bookkeeping), which Python's own run would not have
+    (3.11+ keeps the change across a bare ``raise``; 3.10 re-adds the frame)."""
+    tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(OWN):
         tb = tb.tb_next
-    if tb is not first:
+    if tb is not exc.__traceback__:
         exc.__traceback__ = tb
+    while tb is not None:
+        after = tb.tb_next
+        while after is not None and after.tb_frame.f_code.co_filename.startswith(OWN):
+            after = after.tb_next
+        if after is not tb.tb_next:
+            tb.tb_next = after
+        tb = after
