@@ -104,6 +104,37 @@ def test_internal_flag(tmp_path) -> None:
     assert created["BaseEventLoop.shutdown_default_executor"]["internal"] is True
 
 
+CREATED_AT = """import asyncio
+async def work(n):
+    await asyncio.sleep(0)
+def spawn(n):
+    a = asyncio.create_task(work(n), name=f"a{n}")
+    if n % 2:
+        return [a, asyncio.create_task(work(n), name=f"odd{n}")]
+    return [a, asyncio.ensure_future(work(n))]
+async def main():
+    tasks = []
+    for n in range(6):
+        tasks += spawn(n)
+    await asyncio.gather(*tasks)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_where_created_is_each_call_s_own_line(tmp_path, version) -> None:
+    """The line of creation is cached by the creating frame's code and instruction
+    offset (tracer.register): one function creating tasks at several lines, called
+    again and again, gives each task its own line, and the unnamed ones their own."""
+    (tmp_path / "c.py").write_text(CREATED_AT)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "c.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    made = [e for e in r.kinds("task_created") if e["coro"] == "work"]
+    assert len(made) == 12
+    assert [e["line"] for e in made] == [5, 8, 5, 7] * 3  # in the order they were made
+    assert all(e["file"].endswith("c.py") for e in made)
+
+
 def test_untraceable_loop_gets_one_warning(tmp_path) -> None:
     (tmp_path / "u.py").write_text(
         "import asyncio\n"

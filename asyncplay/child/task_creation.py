@@ -48,8 +48,8 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
             rec = tracer.register(None, coro, sys._getframe(1), kwargs.get("name"))
             outer, outer_nested = tracer.current, tracer.nested
             tracer.current, tracer.nested = rec, 0.0
+            start = perf()  # only an eager task's first step is timed here
         swap = traced and self._task_factory is None and tasks_mod.Task is base_task
-        start = perf()
         try:
             if swap:
                 tasks_mod.Task = traced_task

@@ -108,6 +108,7 @@ class Tracer:
         self.wait_names: dict[int, Any] = {}
         self.coro_info: dict[int, tuple[int, bool]] = {}
         self.file_sids: dict[int, int] = {}
+        self.create_lines: dict[tuple[int, int], int] = {}  # (id(code), f_lasti) -> line
         self.warned: set[str] = set()
         self.enabled = True
         self.chains = call_chains.make()  # 3.14+: tasks whose coroutine chain may have changed
@@ -302,10 +303,10 @@ class Tracer:
                 name = None  # named Task-N, as asyncio names an unnamed task
         if not isinstance(name, str):
             name = f"Task-{tid}"
-        rec = _Rec(tid, weakref.ref(task) if task is not None else _no_task, name)
+        rec = _Rec(tid, _weakref(task) if task is not None else _no_task, name)
         if task is not None:
             self.tasks[id(task)] = rec
-        code = coro.cr_code if type(coro) is types.CoroutineType else None
+        code = coro.cr_code if type(coro) is _CORO_T else None
         if code is None:
             code = getattr(coro, "gi_code", None)
         info = self.coro_info.get(id(code)) if code is not None else None
@@ -330,15 +331,22 @@ class Tracer:
             if k == 1 and c.co_name not in _SPAWNERS:
                 spawned_by_asyncio = True
             frame = frame.f_back
-        asyncio_made = info[1] or type(coro).__name__ == "async_generator_athrow"
-        internal = asyncio_made and (spawned_by_asyncio or frame is None)
+        internal = (spawned_by_asyncio or frame is None) and (
+            info[1] or type(coro).__name__ == "async_generator_athrow"
+        )
         if frame is not None:
             c = frame.f_code
             file = self.file_sids.get(id(c))
             if file is None:
                 file = self.file_sids[id(c)] = self.strings.sid(c.co_filename)
                 self.codes.append(c)
-            line = frame.f_lineno or 0
+            # The line from the instruction offset, cached: ``f_lineno`` scans the code's
+            # line table from its start at every call (a loop creating tasks pays it each
+            # time). The code is kept alive in ``codes`` (above), so its id is not reused.
+            key = (id(c), frame.f_lasti)
+            line = self.create_lines.get(key)
+            if line is None:
+                line = self.create_lines[key] = frame.f_lineno or 0
         else:
             file = line = 0
         rec.where = (file, line)
@@ -354,7 +362,7 @@ class Tracer:
                 _CREATED_SIZE + len(data),
                 tid,
                 parent.tid if parent is not None else 0,
-                time.perf_counter() - self.t0,
+                _perf() - self.t0,
                 info[0],
                 file,
                 line,
@@ -520,7 +528,7 @@ class Tracer:
         self.rename_if_needed(rec, task)  # set_name() may have come at any point
         if rec.root:
             self.main_end = cut_off.how_ended(rec, task)
-        t = time.perf_counter() - self.t0
+        t = _perf() - self.t0
         if task.cancelled():
             state, exc_sid, file, line, text = 1, 0, 0, 0, ""
             if rec.cancel is None:  # not a TracedTask (a task factory's), or never asked
@@ -610,6 +618,8 @@ _gate: Any = None  # stepping's pause: only its twin of the hook calls it (child
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
 _perf = time.perf_counter
+_weakref = weakref.ref
+_CORO_T = types.CoroutineType
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
