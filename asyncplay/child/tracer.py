@@ -108,7 +108,7 @@ class Tracer:
         self.wait_names: dict[int, Any] = {}
         self.coro_info: dict[int, tuple[int, bool]] = {}
         self.file_sids: dict[int, int] = {}
-        self.create_lines: dict[tuple[int, int], int] = {}  # (id(code), f_lasti) -> line
+        self.create_lines: dict[tuple, int] = {}  # (id(code), f_lasti): f_lineno is a scan
         self.warned: set[str] = set()
         self.enabled = True
         self.chains = call_chains.make()  # 3.14+: tasks whose coroutine chain may have changed
@@ -303,10 +303,10 @@ class Tracer:
                 name = None  # named Task-N, as asyncio names an unnamed task
         if not isinstance(name, str):
             name = f"Task-{tid}"
-        rec = _Rec(tid, _weakref(task) if task is not None else _no_task, name)
+        rec = _Rec(tid, weakref.ref(task) if task is not None else _no_task, name)
         if task is not None:
             self.tasks[id(task)] = rec
-        code = coro.cr_code if type(coro) is _CORO_T else None
+        code = coro.cr_code if type(coro) is types.CoroutineType else None
         if code is None:
             code = getattr(coro, "gi_code", None)
         info = self.coro_info.get(id(code)) if code is not None else None
@@ -331,20 +331,15 @@ class Tracer:
             if k == 1 and c.co_name not in _SPAWNERS:
                 spawned_by_asyncio = True
             frame = frame.f_back
-        internal = (spawned_by_asyncio or frame is None) and (
-            info[1] or type(coro).__name__ == "async_generator_athrow"
-        )
+        asyncio_made = info[1] or type(coro).__name__ == "async_generator_athrow"
+        internal = asyncio_made and (spawned_by_asyncio or frame is None)
         if frame is not None:
             c = frame.f_code
             file = self.file_sids.get(id(c))
             if file is None:
                 file = self.file_sids[id(c)] = self.strings.sid(c.co_filename)
                 self.codes.append(c)
-            # The line from the instruction offset, cached: ``f_lineno`` scans the code's
-            # line table from its start at every call (a loop creating tasks pays it each
-            # time). The code is kept alive in ``codes`` (above), so its id is not reused.
-            key = (id(c), frame.f_lasti)
-            line = self.create_lines.get(key)
+            line = self.create_lines.get(key := (id(c), frame.f_lasti))
             if line is None:
                 line = self.create_lines[key] = frame.f_lineno or 0
         else:
@@ -618,8 +613,6 @@ _gate: Any = None  # stepping's pause: only its twin of the hook calls it (child
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
 _perf = time.perf_counter
-_weakref = weakref.ref
-_CORO_T = types.CoroutineType
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
