@@ -190,3 +190,41 @@ def test_the_editors_start_sweeps_too(tmp_path) -> None:
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
     assert b"needs a terminal" in r.stderr
     assert not dead.exists()
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_removed(tmp_path) -> None:
+    """A program can nest folders in its run folder deeper than Python's recursion limit:
+    the removal is a loop, not recursion (no RecursionError out of asyncplay), and removes
+    what it holds at every level, files, links and folders closed to us' siblings."""
+    base = tmp_path / "tmp"
+    base.mkdir()
+    dead = folder(base, "deep")
+    depth = sys.getrecursionlimit() + 100
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < depth + 100:  # one descriptor a level while it works
+        if hard != resource.RLIM_INFINITY and hard < depth + 100:
+            pytest.skip(f"{hard} file descriptors at most here")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (depth + 100, hard))
+        request_restore = True
+    else:
+        request_restore = False
+    fd = os.open(dead, os.O_RDONLY | os.O_DIRECTORY)
+    try:  # made through descriptors: a path this deep is past PATH_MAX
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            with open(os.open("f", os.O_WRONLY | os.O_CREAT, dir_fd=fd), "w") as f:
+                f.write("x")
+            os.symlink(str(tmp_path), "link", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    try:
+        assert rundir.sweep(str(base)) == [str(dead)]
+    finally:
+        if request_restore:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert not dead.exists() and tmp_path.exists()

@@ -178,13 +178,27 @@ def _rmtree(path: str) -> None:
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _empty(fd: int) -> None:
-    """Remove what the folder open as ``fd`` holds; a symlink is removed, never followed."""
+def _empty(top: int) -> None:
+    """Remove what the folder open as ``top`` holds; a symlink is removed, never followed.
+    A loop with its own stack, not recursion: a program can nest folders deeper than
+    Python's recursion limit (each level holds a descriptor: past the descriptor limit the
+    rest stays, for the next sweep)."""
     try:
-        names = os.listdir(fd)
+        stack = [(top, iter(os.listdir(top)), None)]
     except OSError:
         return
-    for name in names:
+    while stack:
+        fd, names, name_in_parent = stack[-1]
+        name = next(names, None)
+        if name is None:
+            stack.pop()
+            if name_in_parent is not None:
+                os.close(fd)
+                try:
+                    os.rmdir(name_in_parent, dir_fd=stack[-1][0])
+                except OSError:
+                    pass  # something in it stayed: the next sweep tries again
+            continue
         try:
             sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
         except OSError:  # a file, a symlink (ELOOP), or a folder closed to us
@@ -194,13 +208,9 @@ def _empty(fd: int) -> None:
                 pass  # a folder closed to us stays (shutil's ignore_errors)
             continue
         try:
-            _empty(sub)
-        finally:
-            os.close(sub)
-        try:
-            os.rmdir(name, dir_fd=fd)
+            stack.append((sub, iter(os.listdir(sub)), name))
         except OSError:
-            pass
+            os.close(sub)
 
 
 _BOOT: list[str] = []
