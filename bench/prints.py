@@ -17,14 +17,21 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cost import ROOT, become_subreaper, real_binary, real_pythons, timed, version_of  # noqa: E402
+from cost import (  # noqa: E402
+    ROOT,
+    become_subreaper,
+    compile_trees,
+    real_binary,
+    real_pythons,
+    timed,
+    version_of,
+)
 
 PROGRAMS = {
     "flood": (
@@ -80,12 +87,7 @@ def main() -> None:
         for name in ns.only or list(PROGRAMS):
             Path(tmp, f"{name}.py").write_text(PROGRAMS[name][1])
         for python in pythons:
-            for _, root in roots:
-                subprocess.run(
-                    [python, "-m", "compileall", "-q", os.path.join(root, "asyncplay")],
-                    env=envs[root],
-                    check=True,
-                )
+            compile_trees(python, roots, envs)
             version = version_of(python)
             for name in ns.only or list(PROGRAMS):
                 sides = [("plain", str(ROOT), [python, f"{name}.py"])]

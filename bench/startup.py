@@ -20,7 +20,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from cost import ROOT, become_subreaper, real_binary, real_pythons, timed, version_of
+from cost import (
+    ROOT,
+    become_subreaper,
+    compile_trees,
+    real_binary,
+    real_pythons,
+    timed,
+    version_of,
+)
 
 PROGRAM = 'print("hello, world")\n'
 RUN_PATH = (
@@ -53,7 +61,7 @@ def main() -> None:
         sides.append(("python hello.py", [python, "hello.py"], plain_env))
         for tag, root in roots:
             env = dict(base, PYTHONPATH=root)
-            os.system(f"{python} -m compileall -q {root}/asyncplay")
+            compile_trees(python, [(tag, root)], {root: env})
             spec = os.path.join(tmp, f"spec{len(sides)}.marshal")
             os.spawnve(os.P_WAIT, python, [python, "-c", INJECTED, spec], env)
             child_env = dict(
