@@ -45,19 +45,26 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def _imported(tmp_path, *argv: str) -> tuple[int, set[str]]:
-    """What ``asyncplay`` imports for ``argv``, beyond what the interpreter had already
-    (site's own imports, which plain python pays too, are not asyncplay's)."""
-    out = tmp_path / "modules.json"
+def _probe(tmp_path, script: str, *argv: str) -> dict:
+    """Run ``script`` (it writes a dict's repr to the file named first) with asyncplay's
+    ``argv`` after that, in ``tmp_path``; the dict it wrote."""
+    out = tmp_path / "probe.txt"
+    out.unlink(missing_ok=True)  # (a probe that died must not read the last one's)
     subprocess.run(
-        [sys.executable, "-c", PROBE, str(out), *argv],
+        [sys.executable, "-c", script, str(out), *argv],
         cwd=tmp_path,
         env=env(),
         capture_output=True,
         timeout=120,
         check=False,
     )
-    got = ast.literal_eval(out.read_text())
+    return ast.literal_eval(out.read_text())
+
+
+def _imported(tmp_path, *argv: str) -> tuple[int, set[str]]:
+    """What ``asyncplay`` imports for ``argv``, beyond what the interpreter had already
+    (site's own imports, which plain python pays too, are not asyncplay's)."""
+    got = _probe(tmp_path, PROBE, *argv)
     return got["status"], {
         m.split(".")[0] if m.startswith(("textual", "pygments")) else m for m in got["new"]
     }
@@ -189,16 +196,7 @@ with open(sys.argv[1], "w") as f:
 def test_the_model_and_the_printers_load_after_the_spawn(tmp_path) -> None:
     """What only the run's events need loads while the program's interpreter starts."""
     (tmp_path / "hello.py").write_text('print("hello, world")\n')
-    out = tmp_path / "seen.txt"
-    subprocess.run(
-        [sys.executable, "-c", AT_SPAWN, str(out), "run", "--sandbox", "none", "hello.py"],
-        cwd=tmp_path,
-        env=env(),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    got = ast.literal_eval(out.read_text())
+    got = _probe(tmp_path, AT_SPAWN, "run", "--sandbox", "none", "hello.py")
     assert got == {"status": 0, "new": []}
 
 
