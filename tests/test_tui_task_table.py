@@ -176,3 +176,22 @@ async def test_a_selection_among_10000_rows_draws_only_the_rows_the_cursor_left_
         # Chosen elsewhere (the timeline, the graph): found by its id, drawn in view.
         app.choose_task(9_000, None)
         await wait_for(pilot, lambda: table.selected_task() == 9_000)
+
+
+@pytest.mark.parametrize("view", ["TaskTable", "TimelinePane", "GraphPane"])
+def test_every_task_view_defines_what_the_shared_keys_call(view: str) -> None:
+    """The keys TaskView binds (up/down/page/home/end, ``b``, ``i``) call hooks each view
+    defines; one left to the base would raise NotImplementedError at a keypress."""
+    from asyncplay.tui.panes import graph, task_table, timeline
+    from asyncplay.tui.panes.task_view import TaskView
+
+    cls = {
+        "TaskTable": task_table.TaskTable,
+        "TimelinePane": timeline.TimelinePane,
+        "GraphPane": graph.GraphPane,
+    }[view]
+    assert issubclass(cls, TaskView)
+    for hook in ("action_move", "action_page", "action_edge", "set_internal"):
+        assert callable(getattr(cls, hook, None)), hook
+        assert getattr(cls, hook) is not getattr(TaskView, hook, None), hook
+    assert cls.task_under_cursor is not TaskView.task_under_cursor

@@ -46,7 +46,8 @@ def name_width(name: str, least: int, most: int) -> int:
 
 class TaskView(ScrollView, can_focus=True):
     """A subclass defines ``action_move(delta)``, ``action_page(direction)``,
-    ``action_edge(end)`` and ``set_internal(value)``, and keeps ``show_internal``."""
+    ``action_edge(end)``, ``set_internal(value)`` and ``task_under_cursor``, and keeps
+    ``show_internal`` (tests/test_tui_task_table.py checks that each view does)."""
 
     # Hidden in the footer; a subclass adds its own shown keys after these.
     BINDINGS = [
@@ -78,11 +79,13 @@ class TaskView(ScrollView, can_focus=True):
             self.task = task
 
     def set_internal(self, value: bool) -> None:
-        raise NotImplementedError
+        """Show or hide asyncio's own tasks (each view redraws its own way)."""
+        raise NotImplementedError  # each view defines it
 
     @property
     def task_under_cursor(self) -> int | None:
-        raise NotImplementedError
+        """The task ``b`` puts a breakpoint on (None: no task under the cursor)."""
+        raise NotImplementedError  # each view defines it
 
     def set_step_marks(self, marks: dict[int, str]) -> None:
         """Task id -> ``next`` or ``breakpoint`` (:data:`STEP_MARKS`); redrawn if changed."""
