@@ -225,6 +225,7 @@ EVENT_KINDS = JSON_KINDS | {
 STEP_RECORD = struct.Struct("<BIIddIII")
 _STEP_KIND = bytes([K_STEP])
 CREATED_RECORD = struct.Struct("<BIIIdIIIB")
+DONE_RECORD = struct.Struct("<BIIdBIII")
 
 
 def slow_step_message(name: str, held: str) -> str:
@@ -555,19 +556,25 @@ class Decoder:
                 if kind == K_STEP:
                     # A run of step records, found with one C call per 16, 32, 64 ...
                     # records (a run of one step between two other records must not
-                    # slice the whole buffer), unpacked in one.
-                    whole = (end - pos) // step_size
-                    if whole == 0:
-                        break  # an incomplete step record: wait for the rest
-                    n, probe = 0, 16
-                    while n < whole:
-                        upto = min(whole, n + probe)
-                        kinds = buf[pos + n * step_size : pos + upto * step_size : step_size]
-                        run = upto - n - len(kinds.lstrip(_STEP_KIND))
-                        n += run
-                        if n < upto:
-                            break
-                        probe *= 2
+                    # slice the whole buffer), unpacked in one. One step before another
+                    # kind of record (a task's last step, then its end) is told by the
+                    # next record's first byte, without probing.
+                    after = pos + step_size
+                    if after < end and buf[after] != K_STEP:
+                        n = 1
+                    else:
+                        whole = (end - pos) // step_size
+                        if whole == 0:
+                            break  # an incomplete step record: wait for the rest
+                        n, probe = 0, 16
+                        while n < whole:
+                            upto = min(whole, n + probe)
+                            kinds = buf[pos + n * step_size : pos + upto * step_size : step_size]
+                            run = upto - n - len(kinds.lstrip(_STEP_KIND))
+                            n += run
+                            if n < upto:
+                                break
+                            probe *= 2
                     run_end = pos + n * step_size
                     if n == 1:  # (between two task ends: no slice, no call)
                         _k, size, task, t0, dur, awaiting, file, line = STEP_RECORD.unpack_from(
@@ -591,8 +598,29 @@ class Decoder:
                 # Neither a task's end, an output record nor a string ends a batch of
                 # steps (a program printing at every step would make a steps event of
                 # each step): they come right after the steps event, in the order read.
-                if kind == K_DONE:
-                    ended.append(self._done(buf, start, pos))
+                if kind == K_DONE:  # inline: one per task, read among the steps
+                    if size < DONE.size:
+                        raise ValueError(f"a task_done record of {size} bytes")
+                    _k, _s, tid, t, state, exc, file, line = DONE_RECORD.unpack_from(
+                        buf, start - head
+                    )
+                    if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t: once the batch is out)
+                        raise ValueError(f"a record at {t!r} s")
+                    text = buf[start + DONE.size : pos].decode("utf-8")
+                    failed = state == 2
+                    ended.append(
+                        {
+                            "event": "task_done",
+                            "t": t,
+                            "id": tid,
+                            "state": STATES[state],
+                            "result": text if state == 0 else None,
+                            "exc_type": strings[exc] if failed else None,
+                            "exc_msg": text if failed else None,
+                            "file": strings[file],
+                            "line": line or None,
+                        }
+                    )
                     continue
                 if kind == K_OUTPUT:
                     ended.append(self._output(buf, start, pos))
@@ -609,26 +637,39 @@ class Decoder:
                 if ended:
                     self._ended(events, ended)
                     ended = []
-                if kind == K_CREATED:  # inline: one per task, the next most common
-                    if size < CREATED.size:
-                        raise ValueError(f"a task_created record of {size} bytes")
-                    tid, parent, t, coro, file, line, internal = CREATED.unpack_from(buf, start)
-                    if not 0 <= t <= MAX_TIME:  # NaN fails too
-                        raise ValueError(f"a record at {t!r} s")
-                    self.last_t = t
-                    events.append(
-                        {
-                            "event": "task_created",
-                            "t": t,
-                            "id": tid,
-                            "name": buf[start + CREATED.size : pos].decode("utf-8"),
-                            "coro": strings[coro],
-                            "parent": parent or None,
-                            "internal": bool(internal),
-                            "file": strings[file],
-                            "line": line or None,
-                        }
-                    )
+                if kind == K_CREATED:  # inline, with the run of them after it: one per task
+                    append = events.append
+                    while True:
+                        if size < CREATED.size:
+                            raise ValueError(f"a task_created record of {size} bytes")
+                        _k, _s, tid, parent, t, coro, file, line, internal = (
+                            CREATED_RECORD.unpack_from(buf, start - head)
+                        )
+                        if not 0 <= t <= MAX_TIME:  # NaN fails too
+                            raise ValueError(f"a record at {t!r} s")
+                        self.last_t = t
+                        append(
+                            {
+                                "event": "task_created",
+                                "t": t,
+                                "id": tid,
+                                "name": buf[start + CREATED.size : pos].decode("utf-8"),
+                                "coro": strings[coro],
+                                "parent": parent or None,
+                                "internal": bool(internal),
+                                "file": strings[file],
+                                "line": line or None,
+                            }
+                        )
+                        # The next record, here if it is another whole task_created (any
+                        # other, or one cut short, is the outer loop's).
+                        if end - pos < head or buf[pos] != K_CREATED:
+                            break
+                        _k, size = HEADER.unpack_from(buf, pos)
+                        if size > MAX_PAYLOAD or end - pos - head < size:
+                            break
+                        start = pos + head
+                        pos = start + size
                     continue
                 ev = self._record(kind, bytes(buf[start:pos]))
                 if ev is not None:
@@ -686,27 +727,6 @@ class Decoder:
         last = steps[-1]
         self.last_t = max(self.last_t, last[1] + last[2])
         return {"event": "steps", "t": self.last_t, "steps": steps}
-
-    def _done(self, buf: bytearray, start: int, end: int) -> dict:
-        if end - start < DONE.size:
-            raise ValueError(f"a task_done record of {end - start} bytes")
-        tid, t, state, exc, file, line = DONE.unpack_from(buf, start)
-        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once the batch is out)
-            raise ValueError(f"a record at {t!r} s")
-        text = buf[start + DONE.size : end].decode("utf-8")
-        failed = state == 2
-        strings = self._strings
-        return {
-            "event": "task_done",
-            "t": t,
-            "id": tid,
-            "state": STATES[state],
-            "result": text if state == 0 else None,
-            "exc_type": strings[exc] if failed else None,
-            "exc_msg": text if failed else None,
-            "file": strings[file],
-            "line": line or None,
-        }
 
     def _output(self, buf: bytearray, start: int, end: int) -> dict:
         """The exact bytes a task's step wrote: the session matches them against the

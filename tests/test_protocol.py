@@ -443,3 +443,126 @@ def test_the_child_reads_a_marshal_spec_and_a_json_one(tmp_path) -> None:
         (tmp_path / "b").write_bytes(bad)
         with pytest.raises(ValueError):
             _read_spec(str(tmp_path / "b"))
+
+
+def _mixed_stream(seed: int) -> tuple[bytes, list[dict], list[list], list[int]]:
+    """A run's records as the child writes them, in random runs: task_created records one
+    after another, task ends among single steps and runs of steps, strings, output. The
+    bytes, the events each non-step record must decode to, every step in order, and for
+    each task end the number of steps written before it."""
+    rng = random.Random(seed)
+    buf = bytearray(P.pack_json({"event": "hello", "t": 0.0, "version": P.PROTOCOL_VERSION}))
+    events: list[dict] = [{"event": "hello", "t": 0.0, "version": P.PROTOCOL_VERSION}]
+    steps: list[list] = []
+    before: list[int] = []
+    strings = {0: None}
+    t, tid = 0.0, 0
+    for _ in range(60):
+        t += rng.random() / 100
+        what = rng.choice(["created", "created", "ended", "steps", "string", "output"])
+        if what == "string":
+            sid = len(strings)
+            strings[sid] = f"name-{sid}-é"
+            buf += P.pack_str(sid, strings[sid])
+        elif what == "created":
+            for _ in range(rng.choice([1, 2, 3, 40])):
+                tid += 1
+                parent, coro, file = rng.randrange(tid), rng.choice(list(strings)), 0
+                line, internal = rng.choice([0, 7]), rng.random() < 0.2
+                name = rng.choice(["", f"Task-{tid}", "ünïcode name"])
+                buf += P.pack_created(tid, parent, t, coro, file, line, internal, name)
+                events.append(
+                    {"event": "task_created", "t": t, "id": tid, "name": name,
+                     "coro": strings[coro], "parent": parent or None, "internal": internal,
+                     "file": strings[file], "line": line or None}
+                )  # fmt: skip
+        elif what == "steps":
+            for _ in range(rng.choice([1, 2, 17, 100])):
+                step = [max(tid, 1), t, 0.0001, rng.choice(list(strings)), 0, rng.randrange(9)]
+                buf += P.pack_step(*step)
+                steps.append([step[0], t, 0.0001, strings[step[3]], None, step[5]])
+        elif what == "output":
+            buf += P.pack_output(1, 0, t, b"out\n")
+            events.append(
+                {"event": "output_record", "t": t, "stream": "stdout", "data": b"out\n",
+                 "task": None}
+            )  # fmt: skip
+        else:  # tasks ending one after another, each after its last step (gather's end)
+            for _ in range(rng.choice([1, 5, 30])):
+                ending = rng.randrange(1, tid + 1) if tid else 1
+                step = [ending, t, 0.0002, 0, 0, 0]
+                buf += P.pack_step(*step)
+                steps.append([ending, t, 0.0002, None, None, 0])
+                state = rng.randrange(3)
+                exc = rng.choice(list(strings))
+                text = rng.choice(["None", "boom ü", ""])
+                buf += P.pack_done(ending, t, state, exc, 0, state * 3, text)
+                before.append(len(steps))
+                events.append(
+                    {"event": "task_done", "t": t, "id": ending, "state": P.STATES[state],
+                     "result": text if state == 0 else None,
+                     "exc_type": strings[exc] if state == 2 else None,
+                     "exc_msg": text if state == 2 else None, "file": None,
+                     "line": state * 3 or None}
+                )  # fmt: skip
+    return bytes(buf), events, steps, before
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_runs_of_task_records_decode_to_their_events_however_they_are_fed(seed) -> None:
+    """The decoder's inline paths for runs of task_created records and for task ends among
+    steps: every record its event, in the order written, every step once and before the
+    end of its task, whether the bytes come whole, in random pieces or byte by byte."""
+    data, expected, steps, before = _mixed_stream(seed)
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(data)), 40))
+    for pieces in (
+        [data],
+        [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)],
+        [data[i : i + 1] for i in range(len(data))] if seed < 2 else [],
+    ):
+        if not pieces:
+            continue
+        d = P.Decoder()
+        got = [ev for piece in pieces for ev in d.feed(piece)]
+        assert [e for e in got if e["event"] != "steps"] == expected
+        assert [s for e in got if e["event"] == "steps" for s in e["steps"]] == steps
+        told, ends = 0, iter(before)  # a task's end comes after its last step's batch
+        for ev in got:
+            if ev["event"] == "steps":
+                told += len(ev["steps"])
+            elif ev["event"] == "task_done":
+                assert told >= next(ends)
+        assert d.last_t == got[-1]["t"]
+
+
+@pytest.mark.parametrize("where", ["created", "done"])
+def test_a_bad_record_inside_a_run_of_task_records_ends_the_stream_there(where) -> None:
+    """A forged time in the middle of a run of task_created records (or of task ends):
+    the records before it are delivered, then one protocol_error at the last good time."""
+    buf = bytearray(P.pack_str(1, "tiny"))
+    for tid in range(1, 6):
+        buf += P.pack_created(tid, 0, tid / 10, 1, 0, 0, False, f"Task-{tid}")
+    for tid in range(1, 6):
+        buf += P.pack_step(tid, 0.6, 0.001, 0, 0, 0)
+        buf += P.pack_done(tid, 0.7 + tid / 100, 0, 0, 0, 0, "None")
+    bad = bytearray(buf)
+    if where == "created":  # the third task_created's time
+        at = bytes(buf).index(P.pack_created(3, 0, 0.3, 1, 0, 0, False, "Task-3"))
+        bad[at : at + P.CREATED_RECORD.size] = P.CREATED_RECORD.pack(
+            P.K_CREATED, P.CREATED.size + 6, 3, 0, float("nan"), 1, 0, 0, 0
+        )
+    else:  # the third task end's
+        at = bytes(buf).index(P.pack_done(3, 0.73, 0, 0, 0, 0, "None"))
+        bad[at : at + P.DONE_RECORD.size] = P.DONE_RECORD.pack(
+            P.K_DONE, P.DONE.size + 4, 3, -1.0, 0, 0, 0, 0
+        )
+    events = P.Decoder().feed(bytes(bad))
+    kinds = [e["event"] for e in events]
+    if where == "created":
+        assert kinds == ["task_created", "task_created", "protocol_error"]
+        assert events[-1]["t"] == 0.2 and "a record at nan s" in events[-1]["message"]
+    else:
+        assert kinds == ["task_created"] * 5 + ["steps"] + ["task_done"] * 2 + ["protocol_error"]
+        assert [e["id"] for e in events[6:8]] == [1, 2]
+        assert events[-1]["t"] == 0.72 and "a record at -1.0 s" in events[-1]["message"]

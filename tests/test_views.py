@@ -290,3 +290,41 @@ def test_a_task_the_run_ended_before_is_unfinished_not_ready() -> None:
     assert states == {"Task-1": "unfinished (ready)", "w": "unfinished (waiting)", "q": "done"}
     ev = summary.summary_event(m)
     assert [t["unfinished"] for t in ev["tasks"]] == [True, True, False]
+
+
+def test_a_folded_rows_figures_are_its_tasks_figures_added_up() -> None:
+    """The folded row of many tasks alike (one pass over them) says what its tasks' own
+    figures add up to: states counted (unfinished apart), running and waiting summed as
+    ``sum`` adds the tasks' ``running`` and ``waited``, steps, the longest step, slow
+    steps, and what they last awaited."""
+    s = Stream().task(1, 0.0, "main")
+    for i in range(2, 40):
+        s.task(i, i / 1000, "tiny")
+        s.step(i, 0.1 + i / 100, 0.0001 * i, "sleep(0.1)" if i % 3 else "Event.wait()", 3)
+        if i % 5 == 0:
+            s.warn("slow_step", 0.2 + i / 100, task=i, duration=0.2)
+        if i % 4 == 0:
+            s.done(i, 0.3 + i / 7, "failed", exc="ValueError")
+        elif i % 4 == 1:
+            s.done(i, 0.3 + i / 9, "cancelled")
+        elif i % 4 == 2:
+            s.done(i, 0.3 + i / 11)
+    m = build(s.end(7.25))
+    group = [t for t in m.tasks.values() if t.coro == "tiny"]
+    assert len(group) > summary.FOLD_OVER
+    row = summary.rows(m)[1]
+    states: dict[str, int] = {}
+    for g in group:
+        key = "unfinished" if g.unfinished else g.state
+        states[key] = states.get(key, 0) + 1
+    assert row[0] == f"{len(group)} tasks" and states["unfinished"] == 10
+    assert row[3] == ", ".join(f"{n} {k}" for k, n in sorted(states.items()))
+    assert row[4] == str(sum(g.steps for g in group))
+    assert row[5] == summary.duration(sum(g.running for g in group))
+    assert row[6] == summary.duration(sum(g.waited(m.now) for g in group))
+    slow = sum(g.slow_steps for g in group)
+    assert slow == 7
+    assert row[7] == f"{summary.duration(max(g.longest_step for g in group))} ({slow} slow)"
+    assert row[8] == "2 kinds"
+    ev = summary.summary_event(m)  # --json: each task's own figures
+    assert sum(t["waiting"] for t in ev["tasks"][1:]) == sum(g.waited(m.now) for g in group)
