@@ -31,11 +31,11 @@ PROGRAM = 'print("hello, world")\n'
 def variants() -> list[tuple[str, list[str]]]:
     """(label, asyncplay run flags) for each layer this checkout knows."""
     sys.path.insert(0, str(ROOT))
-    from asyncplay import cli
+    from asyncplay.cli.args import RUN_OPTIONS
 
     out = [(f"--sandbox {mode}", ["--sandbox", mode]) for mode in ("none", "rlimit", "bwrap")]
     out.append(("--sandbox auto", ["--sandbox", "auto"]))
-    option = cli.RUN_OPTIONS.get("--network")
+    option = RUN_OPTIONS.get("--network")
     if option is not None:
         for mode in option[1].choices:  # type: ignore[union-attr]
             out.append((f"auto --network {mode}", ["--sandbox", "auto", "--network", mode]))

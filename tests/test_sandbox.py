@@ -9,6 +9,7 @@ conftest.py fails any test that leaves a process of a run alive.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
@@ -549,6 +550,43 @@ async def test_run_cgroups_are_removed(tmp_path) -> None:
     await session.aclose()
     assert len(during) == 1
     assert not [n for n in os.listdir(parent) if n.startswith(mine)]
+
+
+# Each of the program's threads, a thread it starts and a process it starts: the cgroup
+# of every hierarchy, one "controllers:path" line each.
+MEMBERS = (
+    "import subprocess, sys, threading\n"
+    "def read(path):\n"
+    "    with open(path) as f:\n"
+    "        return sorted(line.split(':', 1)[1].strip() for line in f)\n"
+    "seen = {'main': read('/proc/thread-self/cgroup')}\n"
+    "t = threading.Thread(target=lambda: seen.update(thread=read('/proc/thread-self/cgroup')))\n"
+    "t.start(); t.join()\n"
+    "out = subprocess.run([sys.executable, '-c', 'print(open(\"/proc/self/cgroup\").read())'],\n"
+    "                     capture_output=True, text=True).stdout\n"
+    "seen['child'] = sorted(line.split(':', 1)[1] for line in out.split())\n"
+    "print(repr(seen))\n"
+)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_thread_and_process_of_a_run_is_in_its_cgroups(tmp_path, layer) -> None:
+    """The forked child joins each v1 hierarchy through ``tasks`` (its own, only thread:
+    no wait for the kernel's global lock, sandbox/cgroup.py): what it starts afterwards,
+    threads and processes, is in the run's cgroup of every controller, as with
+    ``cgroup.procs``."""
+    if PIDS_WHY:
+        pytest.skip(f"no pids cgroup: {PIDS_WHY}")
+    r = run(tmp_path, layer, MEMBERS)
+    assert r.returncode == 0, r.stderr[-300:]
+    seen = ast.literal_eval(r.stdout.decode())
+    wanted = ["pids"] + [c for c in ("memory", "cpu", "cpuacct") if not _cgroup_why(c)]
+    for who, lines in seen.items():
+        where = {ctrl: path for line in lines for ctrl, path in [line.split(":", 1)]}
+        for controller in wanted:
+            path = next(p for c, p in where.items() if controller in c.split(","))
+            assert "/asyncplay/run-" in path, (who, controller, path)
+        assert len({p for c, p in where.items() if "/asyncplay/run-" in p}) == 1, (who, where)
 
 
 # ---- output floods: stopped at --output-limit, asyncplay's own memory bounded -------------

@@ -440,7 +440,7 @@ def prepare(spec: RunRequest, run_dir: str, env: dict[str, str] | None = None) -
         )
     else:
         _network(plan, spec, run_dir)
-    join = cg.procs_files() if cg is not None and not plan.scope else []
+    join = cg.join_files() if cg is not None and not plan.scope else []
     plan.preexec = rlimit.preexec(
         lim, tuple(join), address_space=not has_mem, nproc=nproc, setup=tuple(setup)
     )

@@ -253,8 +253,22 @@ class RunCgroup:
         return sorted(self.dirs)
 
     def procs_files(self) -> list[str]:
-        """The ``cgroup.procs`` files a new process writes itself into (deduplicated)."""
+        """The ``cgroup.procs`` files listing the run's processes (deduplicated)."""
         return sorted({os.path.join(d, "cgroup.procs") for _v, d in self.dirs.values()})
+
+    def join_files(self) -> list[str]:
+        """The files a new, single-threaded process writes ``0`` into to join (itself):
+        v1's ``tasks``, v2's ``cgroup.procs``. A v1 ``cgroup.procs`` write takes the
+        kernel's global thread-group lock, whose first taking waits a whole RCU grace
+        period (7-14 ms of every run's start here); moving the writing thread itself
+        through ``tasks`` does not take it (Linux 6.0+; older kernels only wait), and
+        the forked child before exec has no other thread to leave behind."""
+        return sorted(
+            {
+                os.path.join(d, "tasks" if v == "v1" else "cgroup.procs")
+                for v, d in self.dirs.values()
+            }
+        )
 
     def refused_forks(self) -> int:
         """How many times the kernel refused the run a new process or thread."""

@@ -52,8 +52,9 @@ def preexec(
 ) -> Callable[[], None]:
     """Build the function the forked child runs before exec.
 
-    ``join``: cgroup.procs files the child writes itself into first, so everything it ever
-    starts is counted (a failure fails the spawn: a run never claims limits it lacks).
+    ``join``: cgroup files the child writes itself into first (``RunCgroup.join_files``),
+    so everything it ever starts is counted (a failure fails the spawn: a run never
+    claims limits it lacks).
     ``address_space``: set RLIMIT_AS to --memory (only when no memory cgroup holds the
     truer limit). ``nproc``: RLIMIT_NPROC (non-root only). ``setup``: the other layers'
     steps, run in order after the join (as root: the run's mounts, then the drop to an
@@ -85,11 +86,10 @@ def preexec(
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died between fork and prctl
                 os._exit(1)
-        me = str(os.getpid()).encode()
-        for path in join:
+        for path in join:  # (0: the writer itself, this child's one thread)
             fd = os.open(path, os.O_WRONLY)
             try:
-                os.write(fd, me)
+                os.write(fd, b"0")
             finally:
                 os.close(fd)
         for step in setup:
