@@ -3,7 +3,7 @@ folding its events, in CPU time of this process.
 
 The channel bytes come from a real ``asyncplay run --sandbox none`` of the program (the
 session's reads, recorded as they arrive); then, in this process, with the collector set
-as ``asyncplay run`` sets it, the bytes are decoded in the session's 256 KiB reads and the
+as ``asyncplay run`` sets it (off), the bytes are decoded in the session's 256 KiB reads and the
 events folded into a model, and the summary made, each timed apart (CPU time, medians of
 ``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the
 channel of the same program run by that checkout (its wire format may differ), in a
@@ -49,8 +49,13 @@ import gc, statistics, sys, time
 from asyncplay.protocol import Decoder
 from asyncplay.model import RunModel, apply
 from asyncplay.views import summary
-gc.freeze()
-gc.set_threshold(20_000, 20, 20)  # as asyncplay run (cli/run.py)
+from asyncplay.cli import run as command
+# The collector as this checkout's ``asyncplay run`` sets it: off to the end (cli/__init__),
+# or, before, on with rare collections (``_collect_rarely``).
+if hasattr(command, "_collect_rarely"):
+    command._collect_rarely()
+else:
+    gc.disable()
 data = open(sys.argv[1], "rb").read()
 rounds = int(sys.argv[2])
 READ = 256 * 1024

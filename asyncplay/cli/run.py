@@ -172,7 +172,6 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
         from asyncplay.cli.live_warnings import LineTracker, LiveWarnings
         from asyncplay.model import RunModel, apply
 
-        _collect_rarely()
         model = RunModel()
         live = LiveWarnings(model, ns, spec.cwd)
         cursor = LineTracker()
@@ -228,18 +227,6 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
     if lines:
         emit(err, cursor.newline() + ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     return int(end.get("exit_code", EXIT_INTERNAL))
-
-
-def _collect_rarely() -> None:
-    """The run's model and events only grow until the process exits, and none of them
-    is a cycle: the collector's default (a pass every 700 new objects, a full one over
-    everything now and then) was a quarter of the time spent decoding and folding a
-    20,000-task run. What is loaded by now is never garbage: frozen out of every pass."""
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-    gc.enable()  # (off since the command began: main)
 
 
 def _open_outputs(spec: RunSpec, ns: SimpleNamespace):  # noqa: ANN202
