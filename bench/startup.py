@@ -5,6 +5,7 @@ round (medians; CPU is user + system of every process started, as ``cost.py`` co
     python bench/startup.py                      # 3.11 (pyenv's real binary), 15 rounds
     python bench/startup.py --python /usr/bin/python3 --rounds 9
     python bench/startup.py --against /tmp/before   # another checkout's rows too
+    python bench/startup.py --asyncio   # the program imports asyncio and runs one task
 
 The rows: plain ``python hello.py``; ``python -c pass`` with asyncplay's run path imported
 (the parent's imports alone); ``python hello.py`` with the child runtime injected (the
@@ -31,6 +32,8 @@ from cost import (
 )
 
 PROGRAM = 'print("hello, world")\n'
+# The same with asyncio imported and one task run: what the tracer's install costs.
+ASYNCIO_PROGRAM = 'import asyncio\n\nasyncio.run(asyncio.sleep(0))\nprint("hello, world")\n'
 RUN_PATH = (
     "import asyncplay.cli, asyncplay.cli.run, asyncplay.sandbox, asyncplay.policy, "
     "asyncplay.runner.sync_driver, asyncplay.model"
@@ -47,6 +50,7 @@ def main() -> None:
     ap.add_argument("--python", help="interpreter (default: pyenv's 3.11)")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--against", metavar="DIR", help="another checkout's rows too ('before')")
+    ap.add_argument("--asyncio", action="store_true", help="a program that imports asyncio")
     ns = ap.parse_args()
     python = real_binary(ns.python) if ns.python else real_pythons()[0]
     become_subreaper()
@@ -55,7 +59,7 @@ def main() -> None:
     base.pop("PYTHONUNBUFFERED", None)
     roots = [("", str(ROOT))] + ([("before ", os.path.abspath(ns.against))] if ns.against else [])
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "hello.py").write_text(PROGRAM)
+        Path(tmp, "hello.py").write_text(ASYNCIO_PROGRAM if ns.asyncio else PROGRAM)
         sides: list[tuple[str, list[str], dict[str, str]]] = []
         plain_env = dict(base)
         sides.append(("python hello.py", [python, "hello.py"], plain_env))
@@ -90,7 +94,8 @@ def main() -> None:
                 walls[i].append(wall)
                 cpus[i].append(cpu)
     print(
-        f"hello world start-up, Python {version_of(python)}, {ns.rounds} interleaved rounds, "
+        f"{'asyncio ' if ns.asyncio else ''}hello world start-up, Python {version_of(python)}, "
+        f"{ns.rounds} interleaved rounds, "
         f"medians; load {os.getloadavg()[0]:.1f}"
     )
     pw, pc = statistics.median(walls[0]), statistics.median(cpus[0])

@@ -241,3 +241,135 @@ def test_the_run_folder_goes_without_following_a_symlink(tmp_path) -> None:
     link.symlink_to(outside)
     rundir._rmtree(str(link))  # a run folder that is a symlink: never followed
     assert (outside / "deep" / "keep.txt").exists()
+
+
+# ---- the child runtime: the tracer's rooms load with asyncio, not before -------------------
+
+# Loaded by the tracer's install (child/tracer.py, load_rooms), never by a program that
+# does not import asyncio.
+ROOMS = {
+    f"asyncplay.child.{name}"
+    for name in (
+        "cancels",
+        "cut_off",
+        "executor_jobs",
+        "loop_complaints",
+        "primitives",
+        "primitive_figures",
+        "running_loops",
+        "slow_steps",
+        "task_creation",
+        "virtual_clock",
+    )
+}
+SHOW_ROOMS = (
+    "import sys\nrooms = {rooms!r}\ndef loaded():\n    return sorted(rooms & set(sys.modules))\n"
+)
+# Each way a program may import asyncio; each runs a task named "worker" and prints the
+# rooms loaded before and after.
+WITH_ASYNCIO = {
+    "at the top": (
+        "before = loaded()\n"
+        "import asyncio\n"
+        "async def work():\n"
+        "    await asyncio.sleep(0)\n"
+        "async def main():\n"
+        "    await asyncio.create_task(work(), name='worker')\n"
+        "asyncio.run(main())\n"
+        "print(before, loaded())\n"
+    ),
+    "inside a function": (
+        "def go():\n"
+        "    import asyncio\n"
+        "    async def work():\n"
+        "        await asyncio.sleep(0)\n"
+        "    async def main():\n"
+        "        await asyncio.create_task(work(), name='worker')\n"
+        "    asyncio.run(main())\n"
+        "before = loaded()\n"
+        "go()\n"
+        "print(before, loaded())\n"
+    ),
+    "importlib": (
+        "import importlib\n"
+        "before = loaded()\n"
+        "aio = importlib.import_module('asyncio')\n"
+        "async def work():\n"
+        "    await aio.sleep(0)\n"
+        "async def main():\n"
+        "    await aio.create_task(work(), name='worker')\n"
+        "aio.run(main())\n"
+        "print(before, loaded())\n"
+    ),
+    "from a thread": (
+        "import threading\n"
+        "def go():\n"
+        "    import asyncio\n"
+        "    async def work():\n"
+        "        await asyncio.sleep(0)\n"
+        "    async def main():\n"
+        "        await asyncio.create_task(work(), name='worker')\n"
+        "    asyncio.run(main())\n"
+        "before = loaded()\n"
+        "t = threading.Thread(target=go)\n"
+        "t.start()\n"
+        "t.join()\n"
+        "print(before, loaded())\n"
+    ),
+}
+
+
+def _rooms_program(body: str) -> str:
+    return SHOW_ROOMS.format(rooms=ROOMS) + body
+
+
+def test_a_program_without_asyncio_loads_none_of_the_tracers_rooms(tmp_path) -> None:
+    """A hello world pays for the runtime's output and exit report, not for the tracer's
+    rooms (docs/performance.md, fifth pass)."""
+    from helpers import asyncplay
+
+    (tmp_path / "p.py").write_text(_rooms_program("print(loaded(), 'weakref' in sys.modules)\n"))
+    r = asyncplay("run", "--quiet", "--sandbox", "none", "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout == b"[] False\n"  # (weakref: the tracer takes _weakref's ref)
+    r = asyncplay("run", "--sandbox", "none", "--json", "p.py", cwd=tmp_path)
+    assert r.returncode == 0 and r.kinds("hello") and r.kinds("run_end")
+
+
+def _installed_pythons() -> list[str]:
+    from pythons import find_pythons
+
+    return list(find_pythons().values())
+
+
+@pytest.mark.parametrize("how", [*WITH_ASYNCIO, "-m", *_installed_pythons()])
+def test_the_tracers_rooms_load_when_asyncio_is_imported(tmp_path, how) -> None:
+    """However the program imports asyncio (at the top, in a function, through importlib,
+    from a thread, or a module run with -m), on every installed Python, the tracer is
+    installed then and traces the run as before: the task, its steps, its end."""
+    from helpers import asyncplay
+
+    python = []
+    if os.path.isabs(how):  # the program at the top, run by this interpreter
+        python, how = ["--python", how], "at the top"
+        (tmp_path / "hello.py").write_text(_rooms_program("print(loaded())\n"))
+        r = asyncplay("run", "--quiet", "--sandbox", "none", *python, "hello.py", cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (0, b"[]\n"), r.stderr[-500:]
+    if how == "-m":
+        (tmp_path / "pkg").mkdir()
+        (tmp_path / "pkg" / "__init__.py").write_text("")
+        (tmp_path / "pkg" / "main.py").write_text(_rooms_program(WITH_ASYNCIO["at the top"]))
+        target = ["-m", "pkg.main"]
+    else:
+        (tmp_path / "p.py").write_text(_rooms_program(WITH_ASYNCIO[how]))
+        target = ["p.py"]
+    r = asyncplay("run", "--sandbox", "none", "--json", *python, *target, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    before, after = r.program_stdout.strip().split("] [")
+    assert before == "[" and after == ", ".join(repr(m) for m in sorted(ROOMS)) + "]"
+    (tid,) = [e["id"] for e in r.kinds("task_created") if e["coro"].split(".")[-1] == "work"]
+    names = {e["id"]: e["name"] for e in r.kinds("task_created") + r.kinds("task_renamed")}
+    assert names[tid] == "worker"
+    assert sum(s[0] == tid for e in r.kinds("steps") for s in e["steps"]) == 2
+    (done,) = [e for e in r.kinds("task_done") if e["id"] == tid]
+    assert done["state"] == "done"

@@ -33,9 +33,14 @@ from asyncplay.child import attached_output, primitives
 from asyncplay.child.channel import Channel, hello
 from asyncplay.child.output import records_from_thread
 from asyncplay.child.slow_steps import Watchdog
-from asyncplay.child.tracer import Tracer
+from asyncplay.child.tracer import Tracer, load_rooms
 
 __all__ = ["SendQueue", "start"]
+
+# The bootstrap takes asyncplay off sys.path and out of sys.modules right after importing
+# this module, so the tracer's rooms (which a run loads when asyncio is imported) are
+# loaded now.
+load_rooms()
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

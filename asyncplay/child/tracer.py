@@ -30,43 +30,65 @@ their own frame from exceptions that pass through them (3.11+; 3.10 re-raises wi
 from __future__ import annotations
 
 import _thread
+import _weakref as weakref  # (weakref.ref itself, without the weakref module's imports)
 import os
 import sys
 import time
 import types
-import weakref
 
 from asyncplay import protocol
-from asyncplay.child import (
-    call_chains,
-    cancels,
-    cut_off,
-    deadlocks,
-    executor_jobs,
-    loop_complaints,
-    primitives,
-    running_loops,
-    slow_steps,
-    task_creation,
-    virtual_clock,
-    waits,
-)
+from asyncplay.child import call_chains, deadlocks, waits
 from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
-from asyncplay.child.loop_complaints import callback_failed
 from asyncplay.child.own_frames import OWN as _OWN
 from asyncplay.child.patches import Patches
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
 from asyncplay.child.safe_repr import safe_message, safe_repr
-from asyncplay.child.slow_steps import slow_step_warning as _slow_step_warning
 from asyncplay.child.task_record import TaskRecord as _Rec
 
-__all__ = ["Tracer"]
+__all__ = ["Tracer", "load_rooms"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+# The rooms only a traced asyncio needs, loaded by ``install`` (``load_rooms``): a
+# program that never imports asyncio never pays for them (tests/test_startup.py).
+cancels: Any = None
+cut_off: Any = None
+executor_jobs: Any = None
+loop_complaints: Any = None
+primitives: Any = None
+running_loops: Any = None
+slow_steps: Any = None
+task_creation: Any = None
+virtual_clock: Any = None
+callback_failed: Any = None
+_slow_step_warning: Any = None
+
+
+def load_rooms() -> None:
+    """Import the rooms above (``install`` does; ``attached`` before its bootstrap takes
+    asyncplay off ``sys.path``)."""
+    global cancels, cut_off, executor_jobs, loop_complaints, primitives, running_loops
+    global slow_steps, task_creation, virtual_clock, callback_failed, _slow_step_warning
+    if cancels is not None:
+        return  # (loaded: a name replaced since, by a test, stays replaced)
+    from asyncplay.child import (
+        cancels,
+        cut_off,
+        executor_jobs,
+        loop_complaints,
+        primitives,
+        running_loops,
+        slow_steps,
+        task_creation,
+        virtual_clock,
+    )
+    from asyncplay.child.loop_complaints import callback_failed
+    from asyncplay.child.slow_steps import slow_step_warning as _slow_step_warning
+
 
 FLUSH_INTERVAL = 0.05
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
@@ -456,6 +478,7 @@ class Tracer:
         fork handler, no hook on loops that start later, the real clock."""
         from asyncio import base_events, events, runners, tasks
 
+        load_rooms()
         loop_cls = base_events.BaseEventLoop
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
