@@ -373,3 +373,38 @@ def test_the_tracers_rooms_load_when_asyncio_is_imported(tmp_path, how) -> None:
     assert sum(s[0] == tid for e in r.kinds("steps") for s in e["steps"]) == 2
     (done,) = [e for e in r.kinds("task_done") if e["id"] == tid]
     assert done["state"] == "done"
+
+
+# What ``site`` did, as the program sees it: the child starts as python would (no -S, -I,
+# -s or -E: each is in sys.flags, and -S would also leave site-packages, the .pth files'
+# imports and exit()/help() out; docs/performance.md, fifth pass).
+SITE_SEEN = (
+    "import builtins, site, sys\n"
+    "print(sys.flags)\n"
+    "print(sys.path)\n"
+    "print(site.getsitepackages(), site.ENABLE_USER_SITE)\n"
+    "print(sorted(m for m in sys.modules if m in {'site', 'sitecustomize', 'certifi',\n"
+    "      '_distutils_hack', 'usercustomize'} or m.startswith('_virtualenv')))\n"
+    "print([type(f).__qualname__ for f in sys.meta_path if 'asyncplay' not in type(f).__module__])\n"
+    "print(callable(getattr(builtins, 'exit', None)), callable(getattr(builtins, 'help', None)))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("layer", "python"),
+    [("none", sys.executable), ("default", sys.executable), ("none", "/usr/bin/python3")],
+)
+def test_the_program_sees_what_site_did_as_under_python(tmp_path, layer, python) -> None:
+    """Where the interpreter has no sitecustomize (pyenv's), none is left in sys.modules
+    (the runtime's own is gone); where it has one (Debian's), the program sees it."""
+    from helpers import asyncplay
+
+    if not os.path.exists(python):
+        pytest.skip(f"no {python} here")
+    (tmp_path / "p.py").write_text(SITE_SEEN)
+    want = subprocess.run(  # (the environment asyncplay is given, PYTHONPATH included)
+        [python, "p.py"], cwd=tmp_path, env=env(), capture_output=True, check=True
+    )
+    flags = [] if layer == "default" else ["--sandbox", layer]
+    r = asyncplay("run", "--quiet", *flags, "--python", python, "p.py", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, want.stdout), r.stderr[-500:]

@@ -38,4 +38,11 @@ if os.environ.get("ASYNCPLAY_CHILD_SPEC"):
         # channel is open, so this is a failure before it (the runtime not importable, the
         # channel not there). The program runs untraced and the parent sees no hello.
         pass
+    else:
+        # The interpreter has no sitecustomize of its own (boot.setup imported it
+        # otherwise, and it is the module site gets): site is told so as python tells it,
+        # and leaves no sitecustomize in sys.modules.
+        if getattr(sys.modules.get("sitecustomize"), "__dict__", None) is globals():
+            del _inject
+            raise ModuleNotFoundError("No module named 'sitecustomize'", name="sitecustomize")
 del _inject
