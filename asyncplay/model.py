@@ -31,9 +31,11 @@ CHILD_CLOCK = frozenset(
     {
         "hello",
         "task_created",
+        "tasks_created",
         "task_renamed",
         "steps",
         "task_done",
+        "tasks_done",
         "warning",
         "cancel_source",
         "step_open",
@@ -398,6 +400,22 @@ def _task_created(m: RunModel, ev: dict) -> None:
             up.children.append(tid)
 
 
+def _tasks_created(m: RunModel, ev: dict) -> None:
+    """``task_created`` events in one (a batched decoder's, ``protocol.TASKS_CREATED``):
+    each folded as ``_task_created`` folds its event (the decoder's name is a str)."""
+    tasks = m.tasks
+    figures = m.figures
+    get = tasks.get
+    for t, tid, name, coro, parent, internal, file, line in ev["tasks"]:
+        if tid in tasks:
+            figures.forget(tid)  # (its spans are the old task's)
+        tasks[tid] = TaskInfo(tid, name, coro or "?", parent, internal, file, line, t, figures)
+        if parent is not None:
+            up = get(parent)
+            if up is not None:
+                up.children.append(tid)
+
+
 def _task_existing(m: RunModel, ev: dict) -> None:
     """asyncplay attach lists the tasks it found: created before the attach (its
     ``task_created`` just before says when it was found, not made), waiting where said."""
@@ -501,6 +519,24 @@ def _task_done(m: RunModel, ev: dict) -> None:
     info.exc_msg = ev.get("exc_msg")
     info.exc_file = ev.get("file")
     info.exc_line = ev.get("line")
+
+
+def _tasks_done(m: RunModel, ev: dict) -> None:
+    """``task_done`` events in one (a batched decoder's, ``protocol.TASKS_DONE``), each
+    folded as ``_task_done`` folds its event."""
+    get = m.tasks.get
+    for t, tid, state, result, exc_type, exc_msg, file, line in ev["tasks"]:
+        info = get(tid)
+        if info is None:
+            continue
+        info.state = state
+        info.ended = t
+        info.awaiting = None
+        info.result = result
+        info.exc_type = exc_type
+        info.exc_msg = exc_msg
+        info.exc_file = file
+        info.exc_line = line
 
 
 def _output(m: RunModel, ev: dict) -> None:
@@ -661,6 +697,8 @@ _HANDLERS = {
     "task_renamed": _task_renamed,
     "steps": _steps,
     "task_done": _task_done,
+    "tasks_created": _tasks_created,
+    "tasks_done": _tasks_done,
     "output": _output,
     "warning": _warning,
     "cancel_source": _cancel_source,

@@ -77,102 +77,45 @@ STREAMS = {1: "stdout", 2: "stderr"}
 _NONE = type(None)
 _JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "hello": {"version": (int,), "python": (str, _NONE)},
-    "warning": {
-        "kind": (str,),
-        "message": (str,),
-        "task": (int, _NONE),
-        "file": (str, _NONE),
-        "line": (int, _NONE),
-    },
+    "warning": {"kind": (str,), "message": (str,), "task": (int, _NONE), "file": (str, _NONE),
+                "line": (int, _NONE)},
     "task_renamed": {"id": (int,), "name": (str,)},
-    "uncaught": {
-        "kind": (str,),
-        "exc_type": (str,),
-        "errno": (int, _NONE),
-        "bare": (bool,),
-        "rlimits": (dict, _NONE),
-        "vm_size": (int, _NONE),
-        "threads": (int, _NONE),
-        "path": (str, _NONE),  # kind ``write``: the refused path
-    },
-    "step_open": {
-        "id": (int,),
-        "start": (int, float),
-        "file": (str, _NONE),  # where the loop is held, once the step is slow
-        "line": (int, _NONE),
-    },
+    "uncaught": {"kind": (str,), "exc_type": (str,), "errno": (int, _NONE), "bare": (bool,),
+                 "rlimits": (dict, _NONE), "vm_size": (int, _NONE), "threads": (int, _NONE),
+                 "path": (str, _NONE)},  # (path: kind ``write``'s refused path)
+    # (file, line: where the loop is held, once the step is slow)
+    "step_open": {"id": (int,), "start": (int, float), "file": (str, _NONE),
+                  "line": (int, _NONE)},
     "stdin": {"waiting": (bool,), "task": (int, _NONE)},
     # stepping (docs/protocol.md): pause_problem checks what the table cannot say
-    "paused": {
-        "reason": (str,),
-        "next": (int, _NONE),
-        "file": (str, _NONE),
-        "line": (int, _NONE),
-        "ready": (list,),
-        "timers": (list,),
-        "at_line": (int, _NONE),
-    },
+    "paused": {"reason": (str,), "next": (int, _NONE), "file": (str, _NONE),
+               "line": (int, _NONE), "ready": (list,), "timers": (list,),
+               "at_line": (int, _NONE)},
     "resumed": {"how": (str,)},
     # asyncplay attach: a task that existed before the attach, where it waits then
-    "task_existing": {
-        "id": (int,),
-        "awaiting": (str, _NONE),
-        "file": (str, _NONE),
-        "line": (int, _NONE),
-    },
+    "task_existing": {"id": (int,), "awaiting": (str, _NONE), "file": (str, _NONE),
+                      "line": (int, _NONE)},
     "detached": {"reason": (str,)},  # attach: the hooks are off, nothing more comes
     "refused": {"why": (str,)},  # attach: the program would not have it (the only event)
     "call_chain": {"id": (int,), "chain": (list,)},  # 3.14+; the entries: check_chain
-    "cancel_source": {
-        "id": (int,),
-        "cause": (str,),
-        "by": (int, _NONE),
-        "file": (str, _NONE),
-        "line": (int, _NONE),
-    },
+    "cancel_source": {"id": (int,), "cause": (str,), "by": (int, _NONE), "file": (str, _NONE),
+                      "line": (int, _NONE)},
     # asyncio's queues, locks, semaphores, conditions and events the program created
     # (docs/protocol.md); _check_object checks what the table cannot say.
-    "primitive": {
-        "id": (int,),
-        "kind": (str,),
-        "name": (str, _NONE),
-        "file": (str, _NONE),
-        "line": (int, _NONE),
-        "maxsize": (int, _NONE),
-        "permits": (int, _NONE),
-    },
+    "primitive": {"id": (int,), "kind": (str,), "name": (str, _NONE), "file": (str, _NONE),
+                  "line": (int, _NONE), "maxsize": (int, _NONE), "permits": (int, _NONE)},
     "primitive_state": {
-        "id": (int,),
-        "acquisitions": (int,),
-        "holders": (list,),
-        "waiters": (list,),
-        "max_waiters": (int,),
-        "longest_wait": (int, float),
-        "held": (int, float),
-        "size": (int, _NONE),
-        "peak_size": (int, _NONE),
-        "puts": (int, _NONE),
-        "gets": (int, _NONE),
-        "put_wait": (int, float, _NONE),
-        "get_wait": (int, float, _NONE),
-        "join_waiters": (int, _NONE),
-        "max_join_waiters": (int, _NONE),
-        "sizes": (list, _NONE),
-        "set": (bool, _NONE),
-        "waited": (int, float, _NONE),
-        "longest_hold": (int, float, _NONE),
+        "id": (int,), "acquisitions": (int,), "holders": (list,), "waiters": (list,),
+        "max_waiters": (int,), "longest_wait": (int, float), "held": (int, float),
+        "size": (int, _NONE), "peak_size": (int, _NONE), "puts": (int, _NONE),
+        "gets": (int, _NONE), "put_wait": (int, float, _NONE), "get_wait": (int, float, _NONE),
+        "join_waiters": (int, _NONE), "max_join_waiters": (int, _NONE), "sizes": (list, _NONE),
+        "set": (bool, _NONE), "waited": (int, float, _NONE), "longest_hold": (int, float, _NONE),
     },
-    "executor_job": {
-        "id": (int,),
-        "function": (str,),
-        "task": (int, _NONE),
-        "pool": (str,),
-        "thread": (str, _NONE),
-        "submitted": (int, float),
-        "started": (int, float, _NONE),
-        "ended": (int, float, _NONE),
-    },
-}
+    "executor_job": {"id": (int,), "function": (str,), "task": (int, _NONE), "pool": (str,),
+                     "thread": (str, _NONE), "submitted": (int, float),
+                     "started": (int, float, _NONE), "ended": (int, float, _NONE)},
+}  # fmt: skip
 # The kinds of primitive a ``primitive`` record may name.
 PRIMITIVE_KINDS = frozenset(
     {"Queue", "PriorityQueue", "LifoQueue", "Lock", "Semaphore", "BoundedSemaphore"}
@@ -219,6 +162,8 @@ EVENT_KINDS = JSON_KINDS | {
     "run_start",
     "run_end",
     "summary",  # the command line's own, --json only: derived from the model, never sent
+    "tasks_created",  # a batched decoder's only (Decoder): never sent, printed or recorded
+    "tasks_done",
 }
 
 # Header and body in one struct: the child packs a record with a single call.
@@ -226,6 +171,11 @@ STEP_RECORD = struct.Struct("<BIIddIII")
 _STEP_KIND = bytes([K_STEP])
 CREATED_RECORD = struct.Struct("<BIIIdIIIB")
 DONE_RECORD = struct.Struct("<BIIdBIII")
+
+# A batched decoder's entries (``Decoder(batched=True)``): the fields of the events they
+# stand for, in this order. ``tasks_created``'s and ``tasks_done``'s ``t`` is their latest.
+TASKS_CREATED = ("t", "id", "name", "coro", "parent", "internal", "file", "line")
+TASKS_DONE = ("t", "id", "state", "result", "exc_type", "exc_msg", "file", "line")
 
 
 def slow_step_message(name: str, held: str) -> str:
@@ -525,14 +475,19 @@ class Decoder:
     Anything malformed becomes one ``protocol_error`` event and the rest of the stream is
     ignored: after garbage there is no way to find the next record boundary, and a program
     that forges records must never crash or steer the parent.
+
+    ``batched``: task records read one after another are one ``tasks_created`` or
+    ``tasks_done`` event of tuples, for a consumer that only folds them (docs/protocol.md,
+    "Task records in batches"): no dict and no event per task.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, batched: bool = False) -> None:
         self._buf = bytearray()
         # Id 0 is "none": decoded to None, and line 0 means "unknown".
         self._strings: dict[int, str | None] = {0: None}
         self.broken = False
         self.last_t = 0.0
+        self.batched = batched
 
     def feed(self, data: bytes) -> list[dict]:
         if self.broken:
@@ -550,6 +505,9 @@ class Decoder:
         strings = self._strings
         head = HEADER.size
         step_size = STEP_RECORD.size
+        batched = self.batched
+        rows: list[tuple] | None = None  # (batched) the task_created records being read
+        top = 0.0  # ... and their latest time
         try:
             while end - pos >= head:
                 kind, size = HEADER.unpack_from(buf, pos)
@@ -607,20 +565,17 @@ class Decoder:
                     if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t: once the batch is out)
                         raise ValueError(f"a record at {t!r} s")
                     text = buf[start + DONE.size : pos].decode("utf-8")
-                    failed = state == 2
-                    ended.append(
-                        {
-                            "event": "task_done",
-                            "t": t,
-                            "id": tid,
-                            "state": STATES[state],
-                            "result": text if state == 0 else None,
-                            "exc_type": strings[exc] if failed else None,
-                            "exc_msg": text if failed else None,
-                            "file": strings[file],
-                            "line": line or None,
-                        }
-                    )
+                    failed = state == 2  # (the lookups that may fail, in the order they were)
+                    how, exc = STATES[state], strings[exc] if failed else None
+                    file, line = strings[file], line or None
+                    if batched:  # (TASKS_DONE)
+                        ended.append((t, tid, how, text if state == 0 else None, exc,
+                                      text if failed else None, file, line))  # fmt: skip
+                    else:
+                        ended.append({"event": "task_done", "t": t, "id": tid, "state": how,
+                                      "result": text if state == 0 else None, "exc_type": exc,
+                                      "exc_msg": text if failed else None, "file": file,
+                                      "line": line})  # fmt: skip
                     continue
                 if kind == K_OUTPUT:
                     ended.append(self._output(buf, start, pos))
@@ -639,6 +594,9 @@ class Decoder:
                     ended = []
                 if kind == K_CREATED:  # inline, with the run of them after it: one per task
                     append = events.append
+                    if batched:
+                        rows, top = [], -1.0
+                        append = rows.append
                     while True:
                         if size < CREATED.size:
                             raise ValueError(f"a task_created record of {size} bytes")
@@ -648,19 +606,18 @@ class Decoder:
                         if not 0 <= t <= MAX_TIME:  # NaN fails too
                             raise ValueError(f"a record at {t!r} s")
                         self.last_t = t
-                        append(
-                            {
-                                "event": "task_created",
-                                "t": t,
-                                "id": tid,
-                                "name": buf[start + CREATED.size : pos].decode("utf-8"),
-                                "coro": strings[coro],
-                                "parent": parent or None,
-                                "internal": bool(internal),
-                                "file": strings[file],
-                                "line": line or None,
-                            }
-                        )
+                        name = buf[start + CREATED.size : pos].decode("utf-8")
+                        coro, file = strings[coro], strings[file]
+                        if batched:  # (TASKS_CREATED)
+                            append((t, tid, name, coro, parent or None, bool(internal), file,
+                                    line or None))  # fmt: skip
+                            if t > top:
+                                top = t
+                        else:
+                            append({"event": "task_created", "t": t, "id": tid, "name": name,
+                                    "coro": coro, "parent": parent or None,
+                                    "internal": bool(internal), "file": file,
+                                    "line": line or None})  # fmt: skip
                         # The next record, here if it is another whole task_created (any
                         # other, or one cut short, is the outer loop's).
                         if end - pos < head or buf[pos] != K_CREATED:
@@ -670,6 +627,9 @@ class Decoder:
                             break
                         start = pos + head
                         pos = start + size
+                    if rows:
+                        events.append({"event": "tasks_created", "t": top, "tasks": rows})
+                        rows = None
                     continue
                 ev = self._record(kind, bytes(buf[start:pos]))
                 if ev is not None:
@@ -680,6 +640,8 @@ class Decoder:
                 why = why[: MAX_WHY - 3] + "..."
             self.broken = True
             del self._buf[:]
+            if rows:  # (batched) the task_created records read before the bad one
+                events.append({"event": "tasks_created", "t": top, "tasks": rows})
             if steps:
                 events.append(self._steps_event(steps))
             self._ended(events, ended)
@@ -698,12 +660,27 @@ class Decoder:
         del self._buf[:pos]
         return events
 
-    def _ended(self, events: list[dict], ended: list[dict]) -> None:
+    def _ended(self, events: list[dict], ended: list) -> None:
         """The task ends and output records read among a batch of steps, after its steps
-        event (whose time is its last step's end, however the bytes were fed)."""
-        if ended:
+        event (whose time is its last step's end, however the bytes were fed). Batched,
+        the task ends (tuples) between two output records are one ``tasks_done``."""
+        if not self.batched:
             events += ended
-            self.last_t = ended[-1]["t"]
+        elif ended:
+            batch: dict = {}
+            for item in ended:
+                if type(item) is not tuple:
+                    batch = {}
+                    events.append(item)
+                elif batch:
+                    batch["tasks"].append(item)
+                    batch["t"] = max(batch["t"], item[0])
+                else:
+                    batch = {"event": "tasks_done", "t": item[0], "tasks": [item]}
+                    events.append(batch)
+        if ended:
+            last = ended[-1]
+            self.last_t = last[0] if type(last) is tuple else last["t"]
 
     def _time(self, t: float) -> None:
         if not 0 <= t <= MAX_TIME:  # NaN fails too

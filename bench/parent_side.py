@@ -7,7 +7,11 @@ as ``asyncplay run`` sets it (off), the bytes are decoded in the session's 256 K
 events folded into a model, and the summary made, each timed apart (CPU time, medians of
 ``--rounds``). ``--against DIR`` times another checkout's decoder and reducer on the
 channel of the same program run by that checkout (its wire format may differ), in a
-process of its own (its rows say "before"). What a program prints comes
+process of its own (its rows say "before"). "through the session" is the reads passed
+through ``SessionCore.on_channel`` (decoding them) and each event it hands over folded, as
+the headless command's driver does: decode and fold, and what the session adds per event.
+Each checkout's decoder is made as its ``asyncplay run`` makes it (task records batched,
+where it batches them). What a program prints comes
 through its pipes, not the channel (the channel has a copy of each write for the
 attribution): the merge and the folding of ``output`` events are not in these figures.
 
@@ -43,12 +47,18 @@ sys.argv = ["asyncplay", "run", "--sandbox", "none", "--quiet", sys.argv[2]]
 runpy.run_module("asyncplay", run_name="__main__")
 """
 
-# Decodes and folds the bytes; prints "decode fold summary events steps" (ms, ms, ms, n, n).
+# Decodes and folds the bytes; prints "decode fold summary session events steps" (ms, ms,
+# ms, ms, n, n): session is the reads through the session (SessionCore.on_channel, which
+# decodes) and each event it gives folded, as the headless command's driver does.
 MEASURE = """
-import gc, statistics, sys, time
+import gc, inspect, statistics, sys, time
 from asyncplay.protocol import Decoder
 from asyncplay.model import RunModel, apply
+from asyncplay.runner.core import SessionCore
+from asyncplay.runner.spec import RunSpec
 from asyncplay.views import summary
+# The decoder as this checkout's ``asyncplay run`` makes it: task records batched, or not.
+kw = {"batched": True} if "batched" in inspect.signature(Decoder).parameters else {}
 from asyncplay.cli import run as command
 # The collector as this checkout's ``asyncplay run`` sets it: off to the end (cli/__init__),
 # or, before, on with rare collections (``_collect_rarely``).
@@ -60,10 +70,10 @@ data = open(sys.argv[1], "rb").read()
 rounds = int(sys.argv[2])
 READ = 256 * 1024
 cpu = time.process_time
-dec, fold, summ = [], [], []
+dec, fold, summ, sess = [], [], [], []
 for _ in range(rounds):
     t = cpu()
-    d = Decoder()
+    d = Decoder(**kw)
     events = []
     for i in range(0, len(data), READ):
         events += d.feed(data[i : i + READ])
@@ -78,8 +88,16 @@ for _ in range(rounds):
     summ.append(cpu() - t)
     n_events, steps = len(events), model.steps
     del events, model
+    t = cpu()
+    core = SessionCore(RunSpec(python=sys.executable, args=(), path="p.py"), control=False, **kw)
+    model = RunModel()
+    for i in range(0, len(data), READ):
+        for ev in core.on_channel(data[i : i + READ]):
+            apply(model, ev)
+    sess.append(cpu() - t)
+    del core, model
 m = statistics.median
-print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, n_events, steps)
+print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, m(sess) * 1000, n_events, steps)
 """
 
 
@@ -119,11 +137,12 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout.split()
-            dec, fold, summ = (float(x) for x in out[:3])
+            dec, fold, summ, sess = (float(x) for x in out[:4])
             print(
                 f"  {name:6} decode {dec:6.1f} ms  fold {fold:6.1f} ms  summary {summ:5.1f} ms"
-                f"  together {dec + fold + summ:6.1f} ms  ({int(out[3]):,} events,"
-                f" {int(out[4]):,} steps, {channel.stat().st_size:,} bytes of channel)"
+                f"  together {dec + fold + summ:6.1f} ms  through the session {sess:6.1f} ms"
+                f"  ({int(out[4]):,} events, {int(out[5]):,} steps,"
+                f" {channel.stat().st_size:,} bytes of channel)"
             )
 
 

@@ -97,3 +97,57 @@ def test_a_headless_run_makes_no_garbage_only_a_collection_would_free(
     got = ast.literal_eval(out.read_text())
     assert got["status"] == status, got
     assert got["found"] == 0, got["kinds"]
+
+
+# Runs asyncplay (headless) with the session's channel reads written to a file as well.
+CAPTURE = """
+import sys
+from asyncplay.runner import core
+out = open(sys.argv[1], "wb")
+feed = core.SessionCore.on_channel
+def on_channel(self, data):
+    out.write(data)
+    return feed(self, data)
+core.SessionCore.on_channel = on_channel
+from asyncplay.cli import main
+main(["run", "--sandbox", "none", "--quiet", sys.argv[2]])
+"""
+
+
+def test_a_real_runs_task_records_batched_give_the_same_summary(tmp_path) -> None:
+    """The headless command's batched decoder (tasks_created/tasks_done) on a real run's
+    channel: the same tasks, figure for figure, and the same summary, as an event each."""
+    from asyncplay.model import TaskInfo, build
+    from asyncplay.protocol import Decoder
+    from asyncplay.views import summary
+
+    (tmp_path / "p.py").write_text(PROGRAM)
+    channel = tmp_path / "channel.bin"
+    subprocess.run(
+        [sys.executable, "-c", CAPTURE, str(channel), "p.py"],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    data = channel.read_bytes()
+    models = []
+    for batched in (False, True):
+        decoder = Decoder(batched)
+        events = [
+            ev for i in range(0, len(data), 65536) for ev in decoder.feed(data[i : i + 65536])
+        ]
+        models.append(build(events))
+    each, some = models
+    assert len(each.tasks) > 300 and not each.errors
+    fields = [f for f in TaskInfo.__slots__ if f != "_f"]
+    assert [[getattr(t, f) for f in fields] for t in each.tasks.values()] == [
+        [getattr(t, f) for f in fields] for t in some.tasks.values()
+    ]
+    assert each.now == some.now and each.warnings == some.warnings
+    for all_tasks in (False, True):
+        assert summary.summary(each, all_tasks, str(tmp_path)) == summary.summary(
+            some, all_tasks, str(tmp_path)
+        )
+    assert summary.summary_event(each) == summary.summary_event(some)

@@ -468,6 +468,8 @@ def _mixed_stream(seed: int) -> tuple[bytes, list[dict], list[list], list[int]]:
             for _ in range(rng.choice([1, 2, 3, 40])):
                 tid += 1
                 parent, coro, file = rng.randrange(tid), rng.choice(list(strings)), 0
+                if rng.random() < 0.05:  # an id used again (forged, or a reused one)
+                    tid -= 1
                 line, internal = rng.choice([0, 7]), rng.random() < 0.2
                 name = rng.choice(["", f"Task-{tid}", "ünïcode name"])
                 buf += P.pack_created(tid, parent, t, coro, file, line, internal, name)
@@ -566,3 +568,71 @@ def test_a_bad_record_inside_a_run_of_task_records_ends_the_stream_there(where) 
         assert kinds == ["task_created"] * 5 + ["steps"] + ["task_done"] * 2 + ["protocol_error"]
         assert [e["id"] for e in events[6:8]] == [1, 2]
         assert events[-1]["t"] == 0.72 and "a record at -1.0 s" in events[-1]["message"]
+
+
+def _folded(events: list[dict]) -> tuple:
+    """Everything a model holds of its tasks and its clock, to compare two folds."""
+    from asyncplay.model import TaskInfo, build
+
+    m = build(events)
+    fields = [f for f in TaskInfo.__slots__ if f != "_f"]
+    tasks = [
+        (tid, [getattr(t, f) for f in fields], t.spans, t.finished) for tid, t in m.tasks.items()
+    ]
+    return tasks, m.now, m.steps, m.errors, m.warnings
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_batched_decoder_folds_to_the_same_model(seed) -> None:
+    """``Decoder(batched=True)`` (the headless command's): the task records of a read as
+    ``tasks_created``/``tasks_done`` events of tuples; folded, the same model to the last
+    field as an event each, however the bytes are fed, a forged record in them too; the
+    other events as they were, and a record each counted by the session."""
+    data, _expected, _steps, _before = _mixed_stream(seed)
+    rng = random.Random(seed)
+    if seed % 3 == 2:  # a record cut short in the middle: a protocol error there
+        cut = rng.randrange(len(data) // 2, len(data))
+        data = data[:cut] + b"\xff" + data[cut + 1 :]
+    cuts = sorted(rng.sample(range(1, len(data)), 30))
+    for pieces in (
+        [data],
+        [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)],
+    ):
+        one, batched = P.Decoder(), P.Decoder(batched=True)
+        each = [ev for piece in pieces for ev in one.feed(piece)]
+        some = [ev for piece in pieces for ev in batched.feed(piece)]
+        assert one.last_t == batched.last_t
+        assert _folded(each) == _folded(some)
+        kinds = {ev["event"] for ev in some}
+        assert "tasks_created" in kinds and not kinds & {"task_created", "task_done"}
+        assert [e for e in each if e["event"] not in ("task_created", "task_done")] == [
+            e for e in some if e["event"] not in ("tasks_created", "tasks_done")
+        ]
+        rows = [r for e in some if e["event"] == "tasks_created" for r in e["tasks"]]
+        assert [dict(zip(P.TASKS_CREATED, r, strict=True), event="task_created") for r in rows] == [
+            e for e in each if e["event"] == "task_created"
+        ]
+        rows = [r for e in some if e["event"] == "tasks_done" for r in e["tasks"]]
+        assert [dict(zip(P.TASKS_DONE, r, strict=True), event="task_done") for r in rows] == [
+            e for e in each if e["event"] == "task_done"
+        ]
+        for ev in some:
+            if ev["event"] in ("tasks_created", "tasks_done"):
+                assert ev["t"] == max(r[0] for r in ev["tasks"])
+
+
+def test_a_batched_session_counts_each_task_record_as_an_event() -> None:
+    """The session's ``--events`` limit counts a task record once, batched or not."""
+    import sys
+
+    from asyncplay.runner.core import SessionCore
+    from asyncplay.runner.spec import RunSpec
+
+    data = _mixed_stream(3)[0]
+    counts = []
+    for batched in (False, True):
+        core = SessionCore(RunSpec(python=sys.executable, args=(), path="p.py"), batched=batched)
+        for i in range(0, len(data), 4096):
+            core.on_channel(data[i : i + 4096])
+        counts.append(core.events)
+    assert counts[0] == counts[1] > 0

@@ -214,7 +214,10 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
             cursor.feed(name, data)
             emit(out if name == "stdout" else err, data)
 
-        end = run_blocking(spec, fold, on_raw, exiting=True, spawned=spawned)
+        # Nothing but the model reads the task records here (no --json; a recording keeps
+        # each event): they come in batches, no event each (protocol.Decoder).
+        batched = recorder is None
+        end = run_blocking(spec, fold, on_raw, exiting=True, spawned=spawned, batched=batched)
     problems = []
     if recorder is not None:
         recorder.close()

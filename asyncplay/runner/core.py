@@ -60,6 +60,9 @@ LIMITS: dict[str, tuple[str, str, str, int, str]] = {
 # writes it through RunSession.send_stdin).
 _STDIN = {"null": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
 
+# A batched decoder's events (protocol.Decoder): a record each in them.
+_BATCHES = ("tasks_created", "tasks_done")
+
 # Programs of every session in this process still running: never "orphans" of another run.
 _LIVE_PIDS: set[int] = set()
 
@@ -67,10 +70,14 @@ _LIVE_PIDS: set[int] = set()
 class SessionCore:
     """One run: spawn, route bytes to events, enforce limits, describe the ending."""
 
-    def __init__(self, spec: RunSpec, stdin: str = "null", control: bool = True) -> None:
+    def __init__(
+        self, spec: RunSpec, stdin: str = "null", control: bool = True, batched: bool = False
+    ) -> None:
         self.spec = spec
         self.stdin = stdin
-        self.decoder = Decoder()
+        # ``batched``: task records come as ``tasks_created``/``tasks_done`` events, for a
+        # consumer that only folds them (``protocol.Decoder``).
+        self.decoder = Decoder(batched)
         self.merger = OutputMerger()
         self.proc: subprocess.Popen | None = None
         self.start = 0.0
@@ -226,6 +233,8 @@ class SessionCore:
             elif kind in ("paused", "resumed"):
                 self.paused_clock.see(kind, self.now())
                 self.resume_asked = None
+            elif kind in _BATCHES:  # (each task record counts, as its own event would)
+                self.events += len(ev["tasks"]) - 1
             out.append(ev)
         self.events += len(out)
         if self.events > self.spec.limits.max_events and self.kill_reason is None:

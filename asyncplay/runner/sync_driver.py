@@ -38,6 +38,7 @@ def run_blocking(
     stop_on: Callable[[dict], bool] | None = None,
     exiting: bool = False,
     spawned: Callable[[], None] | None = None,
+    batched: bool = False,
 ) -> dict:
     """Run ``spec`` to its end, feeding every event to ``on_event``; returns ``run_end``.
 
@@ -55,9 +56,12 @@ def run_blocking(
 
     ``spawned``: called once the program's process is started, before the first event
     (what the caller needs only from then on loads while the program's interpreter does).
+
+    ``batched``: a run of task records is one ``tasks_created`` or ``tasks_done`` event
+    (``protocol.Decoder``), for a caller that only folds them into a model.
     """
     relay_tty = stdin == "inherit" and is_tty(0)
-    core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False)
+    core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False, batched=batched)
     core.reap_helpers = not exiting
     core.spawn()
     assert core.proc is not None
