@@ -16,7 +16,7 @@ from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
 from asyncplay.model_objects import ExecutorJob, Primitive
 from asyncplay.model_output import OutputLine, OutputLog
 from asyncplay.model_steps import MAX_SPANS_PER_TASK as MAX_SPANS_PER_TASK
-from asyncplay.model_steps import StepFigures, fold_steps
+from asyncplay.model_steps import StepFigures, fold_figures, fold_steps
 from asyncplay.protocol import slow_step_message
 
 MAX_OUTPUT_LINES = 10_000
@@ -34,6 +34,7 @@ CHILD_CLOCK = frozenset(
         "tasks_created",
         "task_renamed",
         "steps",
+        "figures",
         "task_done",
         "tasks_done",
         "warning",
@@ -111,9 +112,10 @@ class TaskInfo:
         self.cancel_source: dict | None = None
         self.slow_steps = 0  # its steps the blocking detector reported (``slow_step``)
         # The step in progress (``step_open``): (start, running counted for it so far,
-        # longest step before it, state before it). It is counted as a step, its time as
-        # running, and it is the last span, until its own step record replaces it.
-        self.open: tuple[float, float, float, str] | None = None
+        # longest step before it, state before it, running before it). It is counted as a
+        # step, its time as running, and it is the last span, until its own step record
+        # replaces it.
+        self.open: tuple[float, float, float, str, float] | None = None
         self.existing = False  # asyncplay attach: it was there before the attach
         # 3.14+ (``call_chain``): the coroutines inside it where it last waited, outermost
         # first, each (qualname, file, line); None when not known (3.10-3.13).
@@ -458,13 +460,21 @@ def _steps(m: RunModel, ev: dict) -> None:
     fold_steps(m, steps if type(steps) is tuple else tuple(steps), _close_open)
 
 
+def _figures(m: RunModel, ev: dict) -> None:
+    """Each task's figures so far, from a child that keeps them instead of sending its
+    steps (``child/step_figures.py``): set, not added, by ``model_steps``."""
+    fold_figures(m, ev["tasks"], _close_open)
+
+
 def _close_open(m: RunModel, info: TaskInfo) -> None:
-    """Take back what ``step_open`` counted: the step's own record has the exact figures."""
-    _start, counted, longest, _state = info.open  # type: ignore[misc]
+    """Take back what ``step_open`` counted: the step's own record has the exact figures.
+    The running time is put back as it was, not counted back (a float sum and difference
+    need not give it back: the child's own sum of the durations would differ)."""
+    _start, _counted, longest, _state, running = info.open  # type: ignore[misc]
     info.open = None
     if info.spans:
         info.spans.pop()
-    info.running -= counted
+    info.running = running
     info.steps -= 1
     m.steps -= 1
     info.longest_step = longest
@@ -491,7 +501,7 @@ def _step_open(m: RunModel, ev: dict) -> None:
     if info.open is not None and info.open[0] != start:
         _close_open(m, info)  # never closed (a lost record): the newer one counts
     if info.open is None:
-        info.open = (start, 0.0, info.longest_step, info.state)
+        info.open = (start, 0.0, info.longest_step, info.state, info.running)
         info.steps += 1
         m.steps += 1
         if info.first_step is None:
@@ -499,9 +509,9 @@ def _step_open(m: RunModel, ev: dict) -> None:
         info.spans.append((start, ran, ran, 1, None, None, 0))
     else:
         info.spans[-1] = (start, ran, ran, 1, None, None, 0)
-    o_start, counted, longest, state = info.open
-    info.running += ran - counted
-    info.open = (o_start, ran, longest, state)
+    o_start, _counted, longest, state, running = info.open
+    info.running = running + ran
+    info.open = (o_start, ran, longest, state, running)
     info.longest_step = max(longest, ran)
     info.state = "running"
     info.awaiting = None
@@ -640,10 +650,10 @@ def _run_end(m: RunModel, ev: dict) -> None:
         if info.state not in FINISHED:
             info.unfinished = True
         if info.open is not None:  # the run ended in the middle of this step
-            start, counted, longest, _state = info.open
+            start, counted, longest, _state, running = info.open
             ran = max(counted, m.now - start)
             info.spans[-1] = (start, ran, ran, 1, None, None, 0)
-            info.running += ran - counted
+            info.running = running + ran
             info.longest_step = max(longest, ran)
             info.last_active = start + ran
             info.open = None
@@ -696,6 +706,7 @@ _HANDLERS = {
     "task_created": _task_created,
     "task_renamed": _task_renamed,
     "steps": _steps,
+    "figures": _figures,
     "task_done": _task_done,
     "tasks_created": _tasks_created,
     "tasks_done": _tasks_done,

@@ -16,7 +16,7 @@ than added up, made the decoder and the child dearer than the fold got cheaper.)
 
 from __future__ import annotations
 
-__all__ = ["MAX_SPANS_PER_TASK", "PENDING_STEPS", "StepFigures", "fold_steps"]
+__all__ = ["MAX_SPANS_PER_TASK", "PENDING_STEPS", "StepFigures", "fold_figures", "fold_steps"]
 
 # Steps kept per task for the timeline and the trace. Past this, adjacent spans are merged
 # pairwise and each later span takes twice as many steps, so a task keeps between half
@@ -129,3 +129,37 @@ def fold_steps(m: object, rows: list, close_open: object) -> None:
         f.pending_steps += len(rows)
         if f.pending_steps > PENDING_STEPS:
             f.flush()
+
+
+def fold_figures(m: object, rows: list, close_open: object) -> None:
+    """Fold one ``figures`` event into ``m``: each row ``(task, steps, running, longest,
+    first, last, awaiting, last awaited, file, line)`` holds a task's figures so far, as
+    the child added them up (the same durations in the same order as ``fold_steps``, so
+    the same floats): set, not added. A task's end may come before the figures of its
+    last steps: what it waits on then stays as its end left it, as ``fold_steps`` leaves
+    it for steps after an end; where it last waited is from steps before its end. No
+    spans: a run whose child sends figures has no view that draws steps."""
+    get = m.tasks.get  # type: ignore[attr-defined]
+    finished = _FINISHED
+    total = 0
+    for tid, steps, running, longest, first, last, awaiting, waited, file, line in rows:
+        info = get(tid)
+        if info is None:
+            continue
+        if info.open is not None:
+            close_open(m, info)  # type: ignore[operator]
+        total += steps - info.steps
+        info.steps = steps
+        info.running = running
+        info.longest_step = longest
+        info.first_step = first
+        info.last_active = last
+        if info.state not in finished:
+            info.awaiting = awaiting
+            info.state = "waiting" if awaiting else "ready"
+        if waited:
+            info.last_awaited = waited
+        if line:
+            info.wait_file = file
+            info.wait_line = line
+    m.steps += total  # type: ignore[attr-defined]

@@ -35,9 +35,10 @@ __all__ = [
     "time_ok",
 ]
 
-# 2: the control channel (parent -> child) and the ``paused``/``resumed`` records. A
-# reader of 2 reads recordings of 1 (nothing changed meaning; ``views/recording.py``).
-PROTOCOL_VERSION = 2
+# 2: the control channel (parent -> child), ``paused``/``resumed``. 3: ``F`` records
+# (figures instead of steps, when the spec asks). A reader of 3 reads recordings of 1 and
+# 2 (nothing changed meaning; ``views/recording.py``).
+PROTOCOL_VERSION = 3
 
 # Record header: kind (1 byte), payload length (u32).
 HEADER = struct.Struct("<BI")
@@ -49,6 +50,7 @@ K_CREATED = ord("C")  # task created
 K_STEP = ord("S")  # one task step
 K_DONE = ord("D")  # task finished
 K_OUTPUT = ord("O")  # text written through sys.stdout / sys.stderr
+K_FIGURES = ord("F")  # the figures of the tasks that stepped since the last one
 
 # id, parent, t, coro sid, file sid, line, internal + name (utf-8)
 CREATED = struct.Struct("<IIdIIIB")
@@ -59,6 +61,10 @@ DONE = struct.Struct("<IdBIII")
 # stream (1 stdout, 2 stderr), task (0 none), t + text
 OUTPUT = struct.Struct("<BId")
 STR = struct.Struct("<I")
+# F: t (its latest step end), then per task: id, steps, running, longest, first step's
+# start, last step's end, awaiting, last non-empty awaiting (sids), file sid, line
+FIGURES_HEAD = struct.Struct("<d")
+FIGURE = struct.Struct("<IIddddIIII")
 
 STATES = ("done", "cancelled", "failed")
 # The numbers a record may carry. Times (``t``, a step's start and duration, a warning's
@@ -155,6 +161,7 @@ MAX_CONTROL_PAYLOAD = 1024 * 1024
 EVENT_KINDS = JSON_KINDS | {
     "task_created",
     "steps",
+    "figures",
     "task_done",
     "output",
     "output_record",
@@ -721,7 +728,26 @@ class Decoder:
             "task": task or None,
         }
 
+    def _figures(self, payload: bytes) -> dict:
+        """An ``F`` record: each task's figures so far, strings resolved, all checked."""
+        if len(payload) < FIGURES_HEAD.size or (len(payload) - FIGURES_HEAD.size) % FIGURE.size:
+            raise ValueError(f"a figures record of {len(payload)} bytes")
+        (t,) = FIGURES_HEAD.unpack_from(payload)
+        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once all is checked)
+            raise ValueError(f"a record at {t!r} s")
+        s = self._strings
+        rows = []
+        for tid, steps, run, most, first, last, a, w, f, line in FIGURE.iter_unpack(payload[8:]):
+            if not (steps and 0 <= run <= MAX_TIME and 0 <= most <= MAX_TIME
+                    and 0 <= first <= MAX_TIME and 0 <= last <= MAX_TIME):  # fmt: skip
+                raise ValueError(f"task {tid}'s figures ({steps}, {run!r}, {most!r}, {last!r})")
+            rows.append((tid, steps, run, most, first, last, s[a], s[w], s[f], line))
+        self.last_t = max(self.last_t, t)
+        return {"event": "figures", "t": self.last_t, "tasks": rows}
+
     def _record(self, kind: int, payload: bytes) -> dict | None:
+        if kind == K_FIGURES:
+            return self._figures(payload)
         if kind == K_JSON:
             obj = loads(payload.decode("utf-8"))
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncplay import protocol
+from asyncplay.child.step_figures import pack_record
 from asyncplay.cli import printed, replay
 from asyncplay.model import RunModel, apply
 from asyncplay.views import chrome_trace as trace
@@ -266,6 +267,10 @@ good_records = st.one_of(
     st.builds(protocol.pack_output, st.integers(1, 2), st.integers(0, 6), good_times,
               st.binary(max_size=20) | texts.map(lambda s: s.encode("utf-8", "replace"))),
     st.builds(protocol.pack_json, good_json),
+    # figures mode's batches: each task's figures so far (child/step_figures.py)
+    st.builds(pack_record, good_times, st.lists(st.tuples(
+        tids, st.integers(1, 9), good_times, st.floats(0, 1), good_times, good_times,
+        good_sids, good_sids, good_sids, lines), max_size=5)),
 )  # fmt: skip
 # ... and forged ones: any double, any u32, missing strings, wrong JSON, garbage.
 bad_records = st.one_of(
@@ -275,8 +280,10 @@ bad_records = st.one_of(
     st.builds(protocol.pack_done, u32, times, st.integers(0, 3), sids, sids, u32, texts),
     st.builds(protocol.pack_output, st.integers(0, 3), u32, times, st.binary(max_size=20)),
     st.builds(protocol.pack_json, json_records),
+    st.builds(pack_record, times, st.lists(st.tuples(
+        u32, u32, times, times, times, times, sids, sids, sids, u32), max_size=3)),
     st.binary(max_size=12),
-)
+)  # fmt: skip
 
 
 @st.composite

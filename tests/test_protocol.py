@@ -8,6 +8,7 @@ import pytest
 from helpers import asyncplay
 
 from asyncplay import protocol as P
+from asyncplay.child.step_figures import pack_record
 
 
 def _stream() -> bytes:
@@ -262,6 +263,47 @@ OUT_OF_RANGE = {
         }
     ),
 }
+
+
+def _figure(**change: object) -> tuple:
+    """One task's row of an ``F`` record (task 1: 3 steps, 0.2 s running ...), changed."""
+    row = {"tid": 1, "steps": 3, "running": 0.2, "longest": 0.1, "first": 0.5, "last": 0.9}
+    row.update({"awaiting": 0, "waited": 0, "file": 0, "line": 0}, **change)
+    return tuple(row.values())
+
+
+OUT_OF_RANGE.update(
+    {
+        "figures at NaN": pack_record(NAN, [_figure()]),
+        "figures at -1": pack_record(-1.0, [_figure()]),
+        "figures running inf": pack_record(1.0, [_figure(running=INF)]),
+        "figures longest NaN": pack_record(1.0, [_figure(longest=NAN)]),
+        "figures first -1": pack_record(1.0, [_figure(first=-1.0)]),
+        "figures last past MAX_TIME": pack_record(1.0, [_figure(last=P.MAX_TIME * 2)]),
+        "figures of 0 steps": pack_record(1.0, [_figure(), _figure(tid=2, steps=0)]),
+        "figures with an unknown string": pack_record(1.0, [_figure(waited=7)]),
+        "figures with part of a row": P.HEADER.pack(P.K_FIGURES, 8 + P.FIGURE.size - 3)
+        + pack_record(1.0, [_figure()])[P.HEADER.size : -3],
+        "figures without a time": P.HEADER.pack(P.K_FIGURES, 4) + b"\0\0\0\0",
+    }
+)
+
+
+def test_figures_decode_with_their_strings() -> None:
+    """An ``F`` record (figures mode): each task's row, string ids made text."""
+    events = P.Decoder().feed(
+        _HELLO
+        + P.pack_str(1, "sleep(1)")
+        + P.pack_str(2, "/p.py")
+        + pack_record(2.5, [_figure(), _figure(tid=2, awaiting=1, waited=1, file=2, line=7)])
+        + pack_record(3.0, [])
+    )
+    assert [e["event"] for e in events] == ["hello", "figures", "figures"]
+    assert events[1]["t"] == 2.5 and events[2]["tasks"] == []
+    assert events[1]["tasks"] == [
+        (1, 3, 0.2, 0.1, 0.5, 0.9, None, None, None, 0),
+        (2, 3, 0.2, 0.1, 0.5, 0.9, "sleep(1)", "sleep(1)", "/p.py", 7),
+    ]
 
 
 def test_non_finite_and_out_of_range_numbers_are_a_protocol_error_in_every_kind() -> None:

@@ -63,7 +63,7 @@ def _write(path, events: list[dict], header: dict | None = None) -> None:  # noq
         (b"", exits.RECORDING, "is not an asyncplay recording"),
         (b"print('hi')\n", exits.RECORDING, "is not an asyncplay recording"),
         (b'{"asyncplay_recording": 2, "protocol": 1}\n', exits.RECORDING_VERSION, "format 2"),
-        (b'{"asyncplay_recording": 1, "protocol": 3}\n', exits.RECORDING_VERSION, "version 3"),
+        (b'{"asyncplay_recording": 1, "protocol": 4}\n', exits.RECORDING_VERSION, "version 4"),
         (b'{"asyncplay_recording": 1, "protocol": 0}\n', exits.RECORDING_VERSION, "version 0"),
         (b'{"asyncplay_recording": 1, "protocol": 1}\n', exits.RECORDING, "holds no run"),
         (

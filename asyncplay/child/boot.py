@@ -186,6 +186,8 @@ def setup(inject_dir: str) -> None:
     clock = spec.get("clock") if spec.get("clock") in ("real", "virtual") else "real"
     speed = _positive(spec.get("speed"), 1.0)
     tracer = Tracer(channel, t0, _positive(spec.get("slow_step"), 0.1), clock, speed)
+    if spec.get("step_records") in ("figures", "both"):  # (step_figures.MODES)
+        tracer.step_records = spec["step_records"]
     _state["tracer"] = tracer
     tracer.send_json(
         hello(clock, speed, tracer.slow_step),

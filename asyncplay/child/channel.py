@@ -15,6 +15,10 @@ from asyncplay import protocol
 
 __all__ = ["PUSH_AFTER", "Channel", "Strings", "hello"]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
 
 
@@ -53,6 +57,10 @@ class Channel:
         self._pid = os.getpid()
         self.last_flush = time.perf_counter()
         self._lock = _thread.allocate_lock()
+        # Figures mode (step_figures.py): records kept on the tasks' own records until a
+        # flush packs them (``pack_held``), as if they had waited in ``buf``.
+        self.held: Any = ()
+        self.pack_held: Any = None
 
     def _still_ours(self) -> bool:
         if os.getpid() != self._pid:
@@ -64,6 +72,8 @@ class Channel:
         return (st.st_dev, st.st_ino) == self._ident
 
     def flush(self) -> None:
+        if self.held:
+            self.pack_held()
         buf = self.buf
         if not buf:
             return
@@ -95,7 +105,7 @@ class Channel:
         ``flush`` cuts only the prefix it took, and every record is appended in one
         ``buf +=`` (string-table entries before the records using them), so the loop's
         thread appending meanwhile is safe."""
-        if self.buf and time.perf_counter() - self.last_flush > PUSH_AFTER:
+        if (self.buf or self.held) and time.perf_counter() - self.last_flush > PUSH_AFTER:
             self.flush()
 
 

@@ -232,8 +232,11 @@ def step_open(tracer: Any, rec: Any, start: float, now: float) -> None:
     sample = tracer.slow_sample
     if sample is not None and sample[0] == start and sample[2]:
         ev["file"], ev["line"] = sample[1], sample[2]
-    tracer.channel.buf += protocol.pack_json(ev)
-    tracer.channel.flush()
+    channel = tracer.channel
+    if channel.held:  # figures mode: the task's steps before this one come first
+        channel.pack_held()
+    channel.buf += protocol.pack_json(ev)
+    channel.flush()
 
 
 def _slow_step_event(

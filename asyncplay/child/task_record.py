@@ -18,6 +18,9 @@ class TaskRecord:
     __slots__ = (
         "tid", "tref", "name", "fresh", "where", "wait", "root", "internal", "cancel", "chain",
         "chain_at",
+        # figures mode (step_figures.py): set at the first step, except ``steps``
+        "steps", "running", "longest", "first", "last", "awaits", "waited", "wfile", "wline",
+        "queued",
     )  # fmt: skip
 
     def __init__(self, tid: int, tref: Any, name: str) -> None:
@@ -32,3 +35,8 @@ class TaskRecord:
         self.cancel: tuple | None = None  # who asked first: (cause, by, file, line)
         self.chain: list | None = None  # 3.14+: the coroutine chain last sent (call_chains)
         self.chain_at: tuple | None = None  # 3.14+: ``wait`` when it was captured
+        # Figures mode (step_figures.py): its steps so far; the rest is set at its first:
+        # running, longest (s), first (its start), last (its end: run seconds), awaits
+        # (string id after the last step), waited (the last non-empty one), wfile and
+        # wline (where it last waited), queued (in Tracer.held, to be sent).
+        self.steps = 0

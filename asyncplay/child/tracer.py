@@ -182,12 +182,18 @@ class Tracer:
         self.failure_lock = _thread.allocate_lock()
         self.patches = Patches()  # what install replaced; uninstall puts it back
         self.step_hook: Any = None  # (Handle, the hook, its source): stepping.py's twin
+        # What a step sends (step_figures.MODES): "steps" (S records), "figures" (each
+        # task's figures on its record, sent in F records: step_figures.py) or "both".
+        self.step_records = "steps"
+        self.held: list[_Rec] = []  # figures mode: the records to send at the next flush
 
     # ---- records -------------------------------------------------------------------
 
     def send_json(self, obj: dict, now: bool = False) -> None:
         if not self.enabled:
             return
+        if self.held:  # figures mode: the parent may fold this against the tasks' state
+            self.channel.pack_held()
         obj.setdefault("t", time.perf_counter() - self.t0)
         self.channel.buf += protocol.pack_json(obj)
         if now:
@@ -432,12 +438,18 @@ class Tracer:
         carries an inlined copy of this (it is the hottest path there is)."""
         if dur > self.slow_step:
             _slow_step_warning(self, rec, task, start, dur)
-        if task.done():
-            self.channel.buf += protocol.pack_step(rec.tid, start - self.t0, dur, 0, 0, 0)
-            self.done(rec, task)
+        ended = task.done()
+        if ended or task._fut_waiter is None:
+            a = f = ln = 0
         else:
-            a, f, ln = (0, 0, 0) if task._fut_waiter is None else self.describe(rec, task)
-            self.channel.buf += protocol.pack_step(rec.tid, start - self.t0, dur, a, f, ln)
+            a, f, ln = self.describe(rec, task)
+        s = start - self.t0
+        if _steps_out:
+            self.channel.buf += protocol.pack_step(rec.tid, s, dur, a, f, ln)
+        if _figures_kept:
+            _count_step(self, rec, s, dur, a, f, ln)
+        if ended:
+            self.done(rec, task)
 
     def done(self, rec: _Rec, task: Any) -> None:
         self.tasks.pop(id(task), None)
@@ -483,6 +495,10 @@ class Tracer:
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
         self.gathering = tasks._GatheringFuture
+        if self.step_records != "steps" and not attached:
+            from asyncplay.child import step_figures
+
+            step_figures.start(self)
         _install_step_hook(self, events.Handle)
         task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
         cancels.install_cancel_causes(self)
@@ -535,6 +551,10 @@ _STEP_CODE: Any = None  # the code of the replacement Handle._run
 _gate: Any = None  # stepping's pause: only its twin of the hook calls it (child/stepping.py)
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
+_steps_out = True  # an S record per step (Tracer.step_records: "steps" or "both")
+_figures_kept = False  # figures on the task's record (step_figures.py: "figures", "both")
+_held: list = []  # Tracer.held: records whose figures changed since they were last sent
+_count_step: Any = None  # step_figures.count (the steps not timed by the hook)
 _perf = time.perf_counter
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
@@ -625,20 +645,38 @@ class _HandleScaffold:
                     except Exception as exc:  # the tracer must never break the program
                         report_failure(tracer, "slow step report", exc)
                 try:  # inlined Tracer.record_step
-                    if task.done():
-                        _channel.buf += _pack_step(
-                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
-                        )
-                        tracer.done(rec, task)
-                    elif task._fut_waiter is None:
-                        _channel.buf += _pack_step(
-                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, 0, 0, 0
-                        )
+                    s = start - _t0
+                    ended = task.done()
+                    if ended or task._fut_waiter is None:
+                        a = f = ln = 0
                     else:
                         a, f, ln = tracer.describe(rec, task)
-                        _channel.buf += _pack_step(
-                            _K_STEP, _STEP_SIZE, rec.tid, start - _t0, dur, a, f, ln
-                        )
+                    if _steps_out:
+                        _channel.buf += _pack_step(_K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln)
+                    if _figures_kept:  # inlined step_figures.count: the parent's sums
+                        n = rec.steps
+                        rec.steps = n + 1
+                        if n:
+                            rec.running += dur
+                            if dur > rec.longest:
+                                rec.longest = dur
+                        else:
+                            rec.first = s
+                            rec.running = rec.longest = dur
+                            rec.waited = rec.wfile = rec.wline = 0
+                            rec.queued = False
+                        rec.last = s + dur
+                        rec.awaits = a
+                        if a:
+                            rec.waited = a
+                        if ln:
+                            rec.wfile = f
+                            rec.wline = ln
+                        if not rec.queued:
+                            rec.queued = True
+                            _held.append(rec)
+                    if ended:
+                        tracer.done(rec, task)
                 except Exception as exc:  # the tracer must never break the program
                     report_failure(tracer, "step record", exc)
                 # Send when the loop is about to wait (nothing else ready) or every 50 ms.
@@ -672,7 +710,13 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     of a busy program (bench/tasks.py measures it).
     """
     global _tracer, _tasks, _channel, _t0, _chunks, _slow
+    global _steps_out, _figures_kept, _held, _count_step
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
+    _steps_out = tracer.step_records != "figures"
+    _figures_kept = tracer.step_records != "steps"
+    _held = tracer.held
+    if _figures_kept:
+        from asyncplay.child.step_figures import count as _count_step
     _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
     _chunks = tracer.chunks
     _set_oflush(tracer.oflush)

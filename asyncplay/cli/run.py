@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from asyncplay.model import RunModel
     from asyncplay.runner.spec import RunSpec
 
-__all__ = ["run"]
+__all__ = ["STEP_OPTIONS", "run", "step_records"]
 
 
 def _apply_policy(ns: SimpleNamespace, given: set[str]) -> None:
@@ -148,9 +148,24 @@ def _run(ns: SimpleNamespace) -> int:
         sandbox=ns.sandbox,
         network=ns.network,
         write=tuple(os.path.abspath(d) for d in getattr(ns, "write", ())),
+        step_records=step_records(ns),
         **target_kw,
     )
     return _run_headless(spec, ns)
+
+
+#: The options whose output needs every step (docs/protocol.md, the spec's ``step_records``):
+#: ``--json`` prints the ``steps`` events, ``--record`` keeps them for a replay's every view,
+#: ``--timeline`` and ``--trace`` draw each task's steps, and ``--graph`` asks whether a
+#: task stepped after a deadlock warning (``graph.stuck``).
+STEP_OPTIONS = ("json", "record", "timeline", "trace", "graph")
+
+
+def step_records(ns: SimpleNamespace) -> str:
+    """ "figures" when nothing the run prints needs its steps one by one: the summary, the
+    warnings and the exit line are made of each task's figures, which the child then adds
+    up itself and sends in batches (``child/step_figures.py``); "steps" otherwise."""
+    return "steps" if any(getattr(ns, name, None) for name in STEP_OPTIONS) else "figures"
 
 
 def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:

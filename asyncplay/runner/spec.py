@@ -8,7 +8,9 @@ import sys
 from asyncplay.breakpoints import Breakpoints
 from asyncplay.limits import CLOCKS, Limits
 
-__all__ = ["RunSpec"]
+__all__ = ["STEP_RECORDS", "RunSpec"]
+
+STEP_RECORDS = ("steps", "figures", "both")  # (the child's step_figures.MODES)
 
 
 class RunSpec:
@@ -36,6 +38,7 @@ class RunSpec:
         write: tuple[str, ...] = (),
         start_paused: bool = False,
         breakpoints: Breakpoints | None = None,
+        step_records: str = "steps",
     ) -> None:
         self.path = path
         self.module = module
@@ -62,6 +65,12 @@ class RunSpec:
         # step, and the breakpoints armed from the start (later ones come over the channel).
         self.start_paused = bool(start_paused)
         self.breakpoints = breakpoints or Breakpoints()
+        # What the child sends of each task step (docs/protocol.md, the spec): "steps",
+        # a record per step (every view can be made); "figures", each task's figures in
+        # batches instead (the headless summary's, all it prints); "both" (tests).
+        if step_records not in STEP_RECORDS:
+            raise ValueError(f"step_records must be one of {', '.join(STEP_RECORDS)}")
+        self.step_records = step_records
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")
@@ -95,6 +104,8 @@ class RunSpec:
             spec["argv0"] = self.argv0 or self.path
         if self.source is not None:
             spec["source"] = self.source
+        if self.step_records != "steps":
+            spec["step_records"] = self.step_records
         if gate_fd is not None:
             spec["gate_fd"] = gate_fd
         if control_fd is not None:

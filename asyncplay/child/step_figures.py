@@ -1,0 +1,108 @@
+"""Figures mode: each task's step figures kept on its ``TaskRecord``, sent in batches.
+
+A run nothing asks step by step of (the headless ``asyncplay run`` without ``--timeline``,
+``--trace``, ``--record``, ``--json`` or ``--graph``) prints per-task figures only: steps,
+running time, longest step, what it last waited on. Its spec then says ``figures``, and
+instead of one ``S`` record per step (80,004 for 20,000 tasks, each decoded and folded by
+the parent) the step hook (``tracer.py``, inline) adds each step to its task's record and
+queues the record in ``Tracer.held`` the first time it changes after a send. Each flush of
+the channel (and each JSON record, which the parent may fold against the tasks' state: a
+deadlock's snapshot of every wait) first packs the queued records into one ``F`` record,
+one ``FIGURE`` struct per task: the totals so far, which the parent sets
+(``model_steps.fold_figures``), adding the same durations in the same order as its fold
+of the steps does, so the floats are the same. ``both`` (tests) sends the steps too.
+
+Threads: tasks of a loop in another thread step there, and the runtime's helper thread
+flushes too. Only the step hook of a task's own loop writes its record, always the
+figures before ``queued``; a sender takes the queue under ``lock``, clears each record's
+``queued`` and only then reads it. A step that ends while its record is read finds
+``queued`` clear and queues it again, so the last send always holds the last step.
+"""
+
+from __future__ import annotations
+
+import _thread
+
+from asyncplay.protocol import FIGURE, FIGURES_HEAD, HEADER, K_FIGURES
+
+__all__ = ["MODES", "PER_RECORD", "count", "pack_record", "send", "start"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+#: The spec's ``figures``: step records only (absent), figures instead, or both (tests).
+MODES = ("steps", "figures", "both")
+PER_RECORD = 100_000  # tasks per F record: 5.6 MB, well under the protocol's MAX_PAYLOAD
+_lock = _thread.allocate_lock()
+
+
+def start(tracer: Any) -> None:
+    """Figures mode from now on: the channel packs the queued records before it writes."""
+    channel = tracer.channel
+    channel.held = tracer.held
+    channel.pack_held = lambda: send(tracer)
+
+
+def count(tracer: Any, rec: Any, s: float, dur: float, a: int, f: int, ln: int) -> None:
+    """One step (start ``s`` in run seconds, ``dur``, then awaiting ``a`` at ``f``:``ln``)
+    added to ``rec``: the step hook's inline code, for the steps timed elsewhere (an
+    eager task's first step, inside ``create_task``)."""
+    n = rec.steps
+    rec.steps = n + 1
+    if n:
+        rec.running += dur
+        if dur > rec.longest:
+            rec.longest = dur
+    else:
+        rec.first = s
+        rec.running = rec.longest = dur
+        rec.waited = rec.wfile = rec.wline = 0
+        rec.queued = False
+    rec.last = s + dur
+    rec.awaits = a
+    if a:
+        rec.waited = a
+    if ln:
+        rec.wfile = f
+        rec.wline = ln
+    if not rec.queued:
+        rec.queued = True
+        tracer.held.append(rec)
+
+
+def pack_record(t: float, rows: list[tuple]) -> bytes:
+    """An ``F`` record of ``rows`` (each ``FIGURE``'s fields): for tests and tools."""
+    body = FIGURES_HEAD.pack(t) + b"".join(FIGURE.pack(*row) for row in rows)
+    return HEADER.pack(K_FIGURES, len(body)) + body
+
+
+def send(tracer: Any) -> None:
+    """The queued records' figures, packed into ``F`` records on the channel's buffer."""
+    held = tracer.held
+    with _lock:
+        taken = held[:]
+        del held[: len(taken)]  # the step hook may append meanwhile (another thread)
+        if not taken:
+            return
+        for rec in taken:
+            rec.queued = False
+        pack = FIGURE.pack
+        for i in range(0, len(taken), PER_RECORD):
+            parts = []
+            t = 0.0
+            for rec in taken[i : i + PER_RECORD]:
+                # longest before running: the hook adds to running first (a step ending
+                # meanwhile never shows a longest step above the running time)
+                longest = rec.longest
+                last = rec.last
+                if last > t:
+                    t = last
+                parts.append(
+                    pack(
+                        rec.tid, rec.steps, rec.running, longest, rec.first, last, rec.awaits,
+                        rec.waited, rec.wfile, rec.wline,
+                    )
+                )  # fmt: skip
+            body = FIGURES_HEAD.pack(t) + b"".join(parts)
+            tracer.channel.buf += HEADER.pack(K_FIGURES, len(body)) + body
