@@ -344,3 +344,40 @@ def test_a_step_open_closed_by_its_record_leaves_the_exact_sum_of_the_durations(
         assert (info.state, info.awaiting, info.wait_line, info.open) == (
             "waiting", "sleep(1)", 3, None,
         )  # fmt: skip
+
+
+# ---- recordings ----------------------------------------------------------------------------
+
+_RUN = [
+    {"event": "run_start", "t": 0.0, "target": "p.py", "mode": "file", "args": []},
+    {"event": "task_created", "t": 0.001, "id": 1, "name": "Task-1", "coro": "main",
+     "parent": None, "internal": False, "file": "p.py", "line": 9},
+]  # fmt: skip
+_END = {"event": "run_end", "t": 1.0, "exit_code": 0, "message": "the program exited"}
+
+
+def _replayed(tmp_path, protocol: int, events: list[dict]):  # noqa: ANN001, ANN202
+    from helpers import asyncplay
+
+    head = {"asyncplay_recording": 1, "protocol": protocol}
+    lines = [json.dumps(e) for e in [head, *_RUN, *events, _END]]
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n")
+    return asyncplay("replay", "--print", "r.jsonl", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("protocol", [1, 2, 3])
+def test_recordings_of_every_version_still_replay(tmp_path, protocol: int) -> None:
+    steps = {"event": "steps", "t": 0.5, "steps": [[1, 0.1, 0.25, "sleep(1)", "p.py", 4]] * 3}
+    r = _replayed(tmp_path, protocol, [steps])
+    assert r.returncode == 0, r.stderr
+    assert "Task-1" in r.stderr.decode() and " 3 " in r.stderr.decode()
+
+
+def test_a_recorded_figures_event_replays_and_a_forged_one_is_damage(tmp_path) -> None:
+    row = [1, 7, 0.75, 0.25, 0.1, 0.9, None, "sleep(1)", "p.py", 4]
+    r = _replayed(tmp_path, 3, [{"event": "figures", "t": 0.9, "tasks": [row]}])
+    assert r.returncode == 0, r.stderr
+    assert "7      750.0ms" in r.stderr.decode() and "sleep(1)" in r.stderr.decode()
+    for bad in ([*row[:9]], [*row[:2], "x", *row[3:]], [*row[:4], float("1e13"), *row[5:]]):
+        r = _replayed(tmp_path, 3, [{"event": "figures", "t": 0.9, "tasks": [bad]}])
+        assert r.returncode == 65 and b"malformed figures" in r.stderr, (bad, r.stderr)

@@ -38,6 +38,7 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
                      "parent": _OPT_INT, "file": _OPT_STR, "line": _OPT_INT},
     "task_renamed": {"id": (int,), "name": (str,)},
     "steps": {"steps": (list,)},
+    "figures": {"tasks": (list,)},
     "task_done": {"id": (int,), "t": _NUM, "state": (str,), "result": _OPT_STR,
                   "exc_type": _OPT_STR, "exc_msg": _OPT_STR, "file": _OPT_STR,
                   "line": _OPT_INT},
@@ -50,6 +51,8 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "protocol_error": {"message": (str,)},
 }  # fmt: skip
 STEP_TYPES = ((int,), _NUM, _NUM, _OPT_STR, _OPT_STR, (int,))
+# A figures row (figures mode: never recorded by asyncplay, but a file is anyone's).
+FIGURE_TYPES = ((int,), (int,), _NUM, _NUM, _NUM, _NUM, _OPT_STR, _OPT_STR, _OPT_STR, (int,))
 
 
 def check(ev: dict) -> str | None:
@@ -59,7 +62,7 @@ def check(ev: dict) -> str | None:
     if t is not None and not time_ok(t):
         return "a time that is not a number of seconds from 0 to 1e12"
     for key, types in FIELDS.get(ev["event"], {}).items():
-        if key in ev or key in ("id", "steps", "text"):
+        if key in ev or key in ("id", "steps", "text", "tasks"):
             if type(ev.get(key)) not in types:
                 return f"a bad {key!r}"
     if ev["event"] == "steps":
@@ -71,6 +74,16 @@ def check(ev: dict) -> str | None:
                 or not (time_ok(step[1]) and time_ok(step[2]) and time_ok(step[1] + step[2]))
             ):
                 return "a malformed step"
+        return None
+    if ev["event"] == "figures":
+        for row in ev["tasks"]:
+            if (
+                type(row) is not list
+                or len(row) != len(FIGURE_TYPES)
+                or any(type(v) not in ts for v, ts in zip(row, FIGURE_TYPES, strict=True))
+                or not all(time_ok(v) for v in row[2:6])
+            ):
+                return "a malformed figures row"
         return None
     if "duration" in ev and not time_ok(ev["duration"]):
         return "a duration out of range"
