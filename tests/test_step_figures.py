@@ -247,7 +247,6 @@ def test_a_plain_headless_run_decodes_no_step_record(tmp_path) -> None:
     kinds, out, err = _counted(tmp_path)
     assert out == "190\n"
     assert kinds["figures"] >= 1 and kinds["steps"] == 0, kinds
-    assert kinds["task_created"] >= 21 and kinds["task_done"] >= 21, kinds
     rows = {line.split()[0] + " " + line.split()[1]: line.split() for line in err.splitlines()}
     assert rows["20 tasks"][4:6] == ["20", "done"] and rows["20 tasks"][6] == "80", err
     assert rows["Task-1 main"][4] == "2", err
@@ -366,14 +365,16 @@ def _replayed(tmp_path, protocol: int, events: list[dict]):  # noqa: ANN001, ANN
 
 
 @pytest.mark.parametrize("protocol", [1, 2, 3])
-def test_recordings_of_every_version_still_replay(tmp_path, protocol: int) -> None:
+def test_recordings_of_every_version_still_replay(tmp_path, monkeypatch, protocol: int) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     steps = {"event": "steps", "t": 0.5, "steps": [[1, 0.1, 0.25, "sleep(1)", "p.py", 4]] * 3}
     r = _replayed(tmp_path, protocol, [steps])
     assert r.returncode == 0, r.stderr
     assert "Task-1" in r.stderr.decode() and " 3 " in r.stderr.decode()
 
 
-def test_a_recorded_figures_event_replays_and_a_forged_one_is_damage(tmp_path) -> None:
+def test_a_recorded_figures_event_replays_and_a_forged_one_is_damage(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     row = [1, 7, 0.75, 0.25, 0.1, 0.9, None, "sleep(1)", "p.py", 4]
     r = _replayed(tmp_path, 3, [{"event": "figures", "t": 0.9, "tasks": [row]}])
     assert r.returncode == 0, r.stderr
