@@ -1,6 +1,8 @@
 """The cost of ``asyncplay run`` against plain Python: wall and CPU, per sandbox layer.
 
-One table for 20,000 tasks, 200,000 printed lines and a hello world, each under
+One table for 20,000 tasks, 200,000 printed lines and a hello world (``--only shapes``:
+programs that wait on sleeps, queues, events, locks, gathers, wait_for, streams, to_thread
+and a semaphore; ``--only NAME`` one program), each under
 ``--sandbox none``, ``rlimit``, ``bwrap`` and the default (``auto``, ``--network on``),
 against the same interpreter's real binary (never a pyenv shim), for each ``--python``.
 Every side runs interleaved, round after round; the figures are ratios of medians.
@@ -12,6 +14,7 @@ summary is included (no ``--quiet``): it is what a user gets.
 
     python bench/cost.py                     # 3.11 and 3.13 from pyenv, 5 rounds
     python bench/cost.py --rounds 9 --only tasks --python /usr/bin/python3
+    python bench/cost.py --only shapes --layer none --layer default
     python bench/cost.py --python python3.14 --python python3.15 --layer none --layer default
 """
 
@@ -52,14 +55,202 @@ PROGRAMS = {
         "asyncio.run(main())\n",
     ),
     "hello": ("hello world", 'print("hello, world")\n'),
+    # Programs that suspend on futures at nearly every step (what a task waits on is
+    # worked out after each such step, which a bare sleep(0) never pays): the "shapes"
+    # group, not in the default run. Each is written to NAME.py: no name of the standard
+    # library (a queue.py would shadow the queue module that to_thread imports).
+    "sleeps": (
+        "3,000 tasks x 10 sleeps",
+        """\
+import asyncio
+
+async def worker(i):
+    for n in range(10):
+        await asyncio.sleep(0.001 * (n % 3))
+
+async def main():
+    await asyncio.gather(*(worker(i) for i in range(3_000)))
+
+asyncio.run(main())
+""",
+    ),
+    "queues": (
+        "queue: 4 producers, 4 consumers",
+        """\
+import asyncio
+
+async def producer(q, n):
+    for i in range(n):
+        await q.put(i)
+
+async def consumer(q):
+    while True:
+        await q.get()
+        q.task_done()
+
+async def main():
+    q = asyncio.Queue(maxsize=8)
+    consumers = [asyncio.create_task(consumer(q)) for _ in range(4)]
+    await asyncio.gather(*(producer(q, 6_000) for _ in range(4)))
+    await q.join()
+    for c in consumers:
+        c.cancel()
+    await asyncio.gather(*consumers, return_exceptions=True)
+
+asyncio.run(main())
+""",
+    ),
+    "events": (
+        "events: 200 ping-pong pairs",
+        """\
+import asyncio
+
+async def player(mine, theirs, rounds):
+    for _ in range(rounds):
+        await mine.wait()
+        mine.clear()
+        theirs.set()
+
+async def main():
+    players = []
+    for _ in range(200):
+        a, b = asyncio.Event(), asyncio.Event()
+        players += [player(a, b, 100), player(b, a, 100)]
+        a.set()
+    await asyncio.gather(*players)
+
+asyncio.run(main())
+""",
+    ),
+    "locks": (
+        "2,000 tasks on one Lock",
+        """\
+import asyncio
+
+async def worker(lock, shared):
+    for _ in range(10):
+        async with lock:
+            shared[0] += 1
+            await asyncio.sleep(0)
+
+async def main():
+    lock, shared = asyncio.Lock(), [0]
+    await asyncio.gather(*(worker(lock, shared) for _ in range(2_000)))
+
+asyncio.run(main())
+""",
+    ),
+    "gathers": (
+        "gather of gathers",
+        """\
+import asyncio
+
+async def leaf(i):
+    await asyncio.sleep(0.001)
+    return i
+
+async def branch(n):
+    return sum(await asyncio.gather(*(leaf(i) for i in range(n))))
+
+async def main():
+    for _ in range(5):
+        await asyncio.gather(*(branch(20) for _ in range(150)))
+
+asyncio.run(main())
+""",
+    ),
+    "wait_for": (
+        "1,000 tasks x 10 wait_for",
+        """\
+import asyncio
+
+async def answer(fut):
+    await asyncio.sleep(0)
+    fut.set_result(1)
+
+async def asker(loop):
+    for _ in range(10):
+        fut = loop.create_future()
+        asyncio.create_task(answer(fut))
+        await asyncio.wait_for(fut, 5)
+
+async def main():
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(asker(loop) for _ in range(1_000)))
+
+asyncio.run(main())
+""",
+    ),
+    "streams": (
+        "streams: 15 echo clients",
+        """\
+import asyncio
+
+async def echo(reader, writer):
+    while line := await reader.readline():
+        writer.write(line)
+        await writer.drain()
+    writer.close()
+
+async def client(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for i in range(200):
+        writer.write(b"ping %d\\n" % i)
+        await writer.drain()
+        await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+
+async def main():
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        await asyncio.gather(*(client(port) for _ in range(15)))
+
+asyncio.run(main())
+""",
+    ),
+    "to_thread": (
+        "2,000 to_thread calls",
+        """\
+import asyncio
+
+def work(n):
+    return n * n
+
+async def main():
+    for _ in range(20):
+        await asyncio.gather(*(asyncio.to_thread(work, i) for i in range(100)))
+
+asyncio.run(main())
+""",
+    ),
+    "semaphore": (
+        "Semaphore(50), 6,000 jobs",
+        """\
+import asyncio
+
+async def job(sem, i):
+    async with sem:
+        await asyncio.sleep(0.001)
+
+async def main():
+    sem = asyncio.Semaphore(50)
+    await asyncio.gather(*(job(sem, i) for i in range(6_000)))
+
+asyncio.run(main())
+""",
+    ),
 }
+DEFAULT = ("tasks", "prints", "hello")
+GROUPS = {"shapes": tuple(n for n in PROGRAMS if n not in DEFAULT)}
 LAYERS = [
     ("none", ["--sandbox", "none"]),
     ("rlimit", ["--sandbox", "rlimit"]),
     ("bwrap", ["--sandbox", "bwrap"]),
     ("default", []),
 ]
-GOALS = {"tasks": (1.5, 1.6), "prints": (1.5, 1.6), "hello": (3.0, None)}
+GOALS = {name: (1.5, 1.6) for name in PROGRAMS} | {"hello": (3.0, None)}
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -141,7 +332,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="bench: asyncplay run against plain Python")
     ap.add_argument("--python", action="append", help="interpreter (repeatable)")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--only", action="append", choices=sorted(PROGRAMS))
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(PROGRAMS) + sorted(GROUPS),
+        help="a program, or a group of them (shapes); default: " + ", ".join(DEFAULT),
+    )
     ap.add_argument("--layer", action="append", choices=[name for name, _ in LAYERS])
     ap.add_argument(
         "--against",
@@ -152,7 +348,7 @@ def main() -> None:
     # A name on PATH (python3.14) as the shell finds it; then its real binary (a wrapper
     # script or a shim would add its own start-up to both sides).
     pythons = [real_binary(p) for p in ns.python] if ns.python else real_pythons()
-    names = ns.only or list(PROGRAMS)
+    names = [n for only in ns.only or DEFAULT for n in GROUPS.get(only, (only,))]
     layers = [(n, f) for n, f in LAYERS if not ns.layer or n in ns.layer]
     become_subreaper()
     env = dict(os.environ)
@@ -168,7 +364,7 @@ def main() -> None:
         f"CPU = user+system of every process started; load {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'benchmark':22} {'python':7} {'sandbox':14} {'plain':>7} {'asyncplay':>9} "
+        f"{'benchmark':32} {'python':7} {'sandbox':14} {'plain':>7} {'asyncplay':>9} "
         f"{'wall':>6} {'plain':>7} {'asyncplay':>9} {'CPU':>6}  goal"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,7 +394,7 @@ def main() -> None:
                     goal_w, goal_c = GOALS[name]
                     goal = f"wall <= {goal_w}x" + (f", CPU <= {goal_c}x" if goal_c else "")
                     print(
-                        f"{PROGRAMS[name][0]:22} {version:7} {tag + layer:14} {pw:6.3f}s {w:8.3f}s "
+                        f"{PROGRAMS[name][0]:32} {version:7} {tag + layer:14} {pw:6.3f}s {w:8.3f}s "
                         f"{w / pw:5.2f}x {pc:6.3f}s {c:8.3f}s {c / pc:5.2f}x  "
                         f"{goal if layer == 'default' and not tag else ''}",
                         flush=True,
