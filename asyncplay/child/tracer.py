@@ -127,7 +127,9 @@ class Tracer:
         # so on 3.13). The code objects are kept alive in ``codes`` so no id is reused.
         self.codes: list[types.CodeType] = []
         self.code_kind: dict[int, int] = {}
-        self.wait_names: dict[int, Any] = {}
+        self.wait_kinds: dict[int, int] = {}  # waits.py: its caches, keyed as it says
+        self.wait_lines: dict[int, dict[int, tuple[int, int]]] = {}
+        self.wait_names: dict[Any, Any] = {}
         self.coro_info: dict[int, tuple[int, bool]] = {}
         self.file_sids: dict[int, int] = {}
         self.create_lines: dict[tuple, int] = {}  # (id(code), f_lasti): f_lineno is a scan

@@ -1,0 +1,269 @@
+"""What a task waits on, through ``describe``'s caches (child/waits.py): each step's words
+and line are what working them out afresh would give, where a cache could go stale.
+
+The end-to-end tests run a program under ``asyncplay run --json`` on every installed
+CPython and compare each task's waits, step by step, with what the source says; the
+others drive the caches directly on this interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import weakref
+
+import pytest
+from helpers import asyncplay
+from pythons import SUPPORTED_VERSIONS, python_or_skip
+
+from asyncplay.child import waits
+from asyncplay.child.channel import Channel
+from asyncplay.child.safe_repr import short_number
+from asyncplay.child.task_record import TaskRecord
+from asyncplay.child.tracer import Tracer
+
+# One code waiting at two lines; a delay that differs per call; one asyncio method (get)
+# on objects of three types; a generator-based coroutine whose one frame waits at two
+# lines; wait() and to_thread() named by what they are given.
+SHAPES = """\
+import asyncio
+import threading
+import time
+import types
+
+
+class Inbox(asyncio.Queue):
+    pass
+
+
+class Outbox(asyncio.Queue):
+    pass
+
+
+async def alternate(q, box, asked):
+    for i in range(4):
+        if i % 2:
+            asked.set()  # (the feeder puts once this step has suspended)
+            await q.get()  # GET
+        else:
+            await asyncio.sleep(0.001 * (i + 1))  # SLEEP
+    asked.set()
+    await box.get()  # BOX
+
+
+async def feed(q, box, asked):
+    for _ in range(2):
+        await asked.wait()
+        asked.clear()
+        q.put_nowait(1)
+    await asked.wait()
+    box.put_nowait(1)
+
+
+@types.coroutine
+def two_futures(first, second):
+    yield from first  # FIRST
+    yield from second  # SECOND
+
+
+async def gen_based(first, second):
+    await two_futures(first, second)
+
+
+async def waiter():
+    await asyncio.wait([asyncio.create_task(asyncio.sleep(0.01))])  # WAIT
+    t1 = asyncio.create_task(asyncio.sleep(0.01))
+    await asyncio.wait([t1, asyncio.create_task(asyncio.sleep(0.01))])  # WAIT
+    await asyncio.to_thread(threading.Event().wait, 0.01)  # THREAD
+    await asyncio.to_thread(time.sleep, 0.01)  # THREAD
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    tasks = [asyncio.create_task(gen_based(first, second), name="gen")]
+    tasks.append(asyncio.create_task(waiter(), name="waiter"))
+    for name, box in (("in", Inbox()), ("out", Outbox())):
+        q, asked = asyncio.Queue(), asyncio.Event()
+        tasks.append(asyncio.create_task(alternate(q, box, asked), name=name))
+        tasks.append(asyncio.create_task(feed(q, box, asked)))
+    await asyncio.sleep(0.01)
+    first.set_result(1)
+    await asyncio.sleep(0)  # (gen runs first: its wake-up was scheduled before)
+    second.set_result(2)
+    await asyncio.gather(*tasks)
+
+
+asyncio.run(main())
+"""
+
+
+def _line(source: str, mark: str, nth: int = 0) -> int:
+    found = [i for i, text in enumerate(source.splitlines(), 1) if text.endswith(f"# {mark}")]
+    return found[nth]
+
+
+def _waits_by_task(result) -> dict[str, list[tuple[str, str | None, int]]]:
+    """Each task's (awaiting, file's name, line) after every step that left it waiting
+    on a future."""
+    names = {e["id"]: e["name"] for e in result.kinds("task_created")}
+    for e in result.kinds("task_renamed"):
+        names[e["id"]] = e["name"]
+    seen: dict[str, list[tuple[str, str | None, int]]] = {}
+    for batch in result.kinds("steps"):
+        for tid, _start, _dur, awaiting, f, line in batch["steps"]:
+            if awaiting:
+                where = os.path.basename(f) if f else None
+                seen.setdefault(names[tid], []).append((awaiting, where, line))
+    return seen
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_each_step_s_wait_is_its_own(tmp_path, version) -> None:
+    """The same code at two lines, per-call delays, one method on three types, a
+    generator's frame at two yields: every step named and placed as the source says."""
+    (tmp_path / "w.py").write_text(SHAPES)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "w.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = _waits_by_task(r)
+    get, sleep, box = (_line(SHAPES, m) for m in ("GET", "SLEEP", "BOX"))
+    for task, queue in (("in", "Inbox"), ("out", "Outbox")):
+        assert seen[task] == [
+            ("sleep(0.001)", "w.py", sleep),
+            ("Queue.get()", "w.py", get),
+            ("sleep(0.003)", "w.py", sleep),
+            ("Queue.get()", "w.py", get),
+            (f"{queue}.get()", "w.py", box),
+        ], task
+    first, second = _line(SHAPES, "FIRST"), _line(SHAPES, "SECOND")
+    assert seen["gen"] == [("future", "w.py", first), ("future", "w.py", second)]
+    assert seen["waiter"] == [
+        ("wait(1)", "w.py", _line(SHAPES, "WAIT")),
+        ("wait(2)", "w.py", _line(SHAPES, "WAIT", 1)),
+        ("to_thread(Event.wait)", "w.py", _line(SHAPES, "THREAD")),
+        ("to_thread(sleep)", "w.py", _line(SHAPES, "THREAD", 1)),
+    ]
+
+
+# Code objects made and freed one after another (the next one is likely to get the freed
+# one's id), each waiting at its own line: a cache keyed by a code's id without keeping
+# the code alive would give a later one an earlier one's line.
+REUSED = """\
+import asyncio
+import gc
+
+
+async def runner(fn, fut):
+    await fn(fut)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    for i in range(40):
+        ns = {}
+        exec(compile("\\n" * i + "async def made(fut):\\n    await fut\\n", "made.py", "exec"), ns)
+        fut = loop.create_future()
+        task = asyncio.create_task(runner(ns.pop("made"), fut), name=f"made{i}")
+        await asyncio.sleep(0)
+        fut.set_result(None)
+        await task
+        del ns, task, fut
+        gc.collect()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_freed_code_s_id_reused_gets_its_own_line(tmp_path, version) -> None:
+    (tmp_path / "r.py").write_text(REUSED)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "r.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = _waits_by_task(r)
+    assert {name: waits for name, waits in seen.items() if name.startswith("made")} == {
+        f"made{i}": [("future", "made.py", i + 2)] for i in range(40)
+    }
+
+
+# ---- the caches, driven directly on this interpreter -----------------------------------------
+
+
+@pytest.fixture
+def tracer(tmp_path):
+    """A tracer not installed into asyncio (nothing of this process is replaced), writing
+    its records to a file; what ``describe`` needs of ``install`` set by hand."""
+    fd = os.open(tmp_path / "records", os.O_WRONLY | os.O_CREAT)
+    t = Tracer(Channel(fd), time.perf_counter())
+    t.aio_dir = os.path.dirname(asyncio.__file__) + os.sep
+    t.gathering = asyncio.tasks._GatheringFuture
+    yield t
+    os.close(fd)
+
+
+def _describe_all(tracer, coros) -> list[str]:
+    """Each coroutine run as a task to its first wait, then described."""
+
+    async def main():
+        tasks = [asyncio.ensure_future(c) for c in coros]
+        await asyncio.sleep(0)
+        words = []
+        for i, task in enumerate(tasks):
+            rec = TaskRecord(i + 1, weakref.ref(task), f"t{i}")
+            words.append(tracer.strings.text(tracer.describe(rec, task)[0]))
+            assert rec.wait[0] == tracer.strings.sid(words[-1])
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return words
+
+    return asyncio.run(main())
+
+
+def test_sleep_names_each_delay_by_its_own_text(tracer) -> None:
+    """Equal values of other types (``10**16 == 1e16``, ``True == 1``, ``0 == -0.0``) have
+    their own texts: each named as ``short_number`` names it, whichever came first."""
+    delays = [10**16, 1e16, 1, True, 1.0, 0.5, 0.5, -0.0, 2**70, float(2**70), 1e-05]
+    words = _describe_all(tracer, [asyncio.sleep(d) for d in delays])
+    assert words == [f"sleep({short_number(d)})" for d in delays]
+    assert words[:4] == [
+        "sleep(10000000000000000)", "sleep(1e+16)", "sleep(1)", "sleep(True)",
+    ]  # fmt: skip
+
+
+def test_a_value_cache_stops_growing_and_never_keeps_nan(tracer) -> None:
+    namer = waits._Sleep(tracer.strings.sid)
+    delays = [i / 7 for i in range(waits.MAX_VALUES + 50)]
+    for _ in range(2):
+        ids = [namer.sid_of(d) for d in delays]
+        assert [tracer.strings.text(s) for s in ids] == [
+            f"sleep({short_number(d)})" for d in delays
+        ]
+    assert len(namer.floats) == waits.MAX_VALUES
+    nan = float("nan")
+    assert tracer.strings.text(namer.sid_of(nan)) == "sleep(nan)"
+    namer.floats.clear()
+    namer.sid_of(nan)
+    assert namer.floats == {}
+
+
+def test_method_waits_are_named_by_each_object_s_type(tracer) -> None:
+    class Mailbox(asyncio.Queue):
+        pass
+
+    async def get(q):
+        await q.get()
+
+    async def main():
+        q, m = asyncio.Queue(), Mailbox()
+        tasks = [asyncio.ensure_future(get(x)) for x in (q, m, q, m)]
+        await asyncio.sleep(0)
+        words = []
+        for i, task in enumerate(tasks):
+            rec = TaskRecord(i + 1, weakref.ref(task), f"t{i}")
+            words.append(tracer.strings.text(tracer.describe(rec, task)[0]))
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return words
+
+    assert asyncio.run(main()) == ["Queue.get()", "Mailbox.get()", "Queue.get()", "Mailbox.get()"]
