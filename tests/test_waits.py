@@ -12,6 +12,7 @@ import asyncio
 import os
 import time
 import weakref
+from types import SimpleNamespace
 
 import pytest
 from helpers import asyncplay
@@ -232,19 +233,20 @@ def test_sleep_names_each_delay_by_its_own_text(tracer) -> None:
 
 
 def test_a_value_cache_stops_growing_and_never_keeps_nan(tracer) -> None:
-    namer = waits._Sleep(tracer.strings.sid)
+    namer = waits._sleep_namer(tracer.strings.sid)
+    ints, floats = namer.ids
     delays = [i / 7 for i in range(waits.MAX_VALUES + 50)]
     for _ in range(2):
-        ids = [namer.sid_of(d) for d in delays]
+        ids = [namer(SimpleNamespace(f_locals={"delay": d})) for d in delays]
         assert [tracer.strings.text(s) for s in ids] == [
             f"sleep({short_number(d)})" for d in delays
         ]
-    assert len(namer.floats) == waits.MAX_VALUES
-    nan = float("nan")
-    assert tracer.strings.text(namer.sid_of(nan)) == "sleep(nan)"
-    namer.floats.clear()
-    namer.sid_of(nan)
-    assert namer.floats == {}
+    assert len(floats) == waits.MAX_VALUES and ints == {}
+    floats.clear()
+    nan = SimpleNamespace(f_locals={"delay": float("nan")})
+    assert tracer.strings.text(namer(nan)) == "sleep(nan)"
+    assert tracer.strings.text(namer(nan)) == "sleep(nan)"
+    assert floats == {}
 
 
 def test_method_waits_are_named_by_each_object_s_type(tracer) -> None:

@@ -14,8 +14,8 @@ so what it works out is cached per tracer, each cache keyed by what decides its 
   string id and the line (``f_lineno`` scans the code's line table from its start). One
   code waiting at two lines has two offsets; a generator-based coroutine's one frame,
   suspended at another ``yield``, another offset;
-- ``self.wait_names``, by asyncio's code: how to name its wait (``_Namer``), a constant's
-  string id, or for a name made of a value (``sleep(DELAY)``, ``Queue.get()`` by the type's
+- ``self.wait_names``, by asyncio's code: how to name its wait: a constant's
+  string id, or (a namer) for a name made of a value (``sleep(DELAY)``, ``Queue.get()`` by the type's
   name, ``wait(N)``, ``to_thread(FUNC)``) the string id of each value met, keyed by the
   value itself (never by an id: it is not kept alive) and only for values whose text only
   their value decides (an int and an equal float are told apart: ``sleep(10**16)``).
@@ -66,7 +66,7 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
         c = task.get_coro()
     except Exception:  # a task class of the program's whose get_coro() fails
         c = None  # described by the future it waits on, as for a finished coroutine
-    user = None
+    user = ucode = None
     aio = None
     aio_k = 0
     public = None
@@ -83,11 +83,13 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
             break
         if f is None:
             break
-        k = kind_get(id(f.f_code))
+        code = f.f_code
+        k = kind_get(id(code))
         if k is None:
-            k = _kind(self, f.f_code)
+            k = _kind(self, code)
         if k == 0:
             user = f
+            ucode = code
             aio = public = None
         elif k & 1:
             if aio is None:
@@ -98,22 +100,41 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
     if aio is not None:
         # The asyncio call the program made, not what it uses inside: queue.join()
         # waits in an Event.wait(), as_completed in a Queue.get().
-        what = _name_sid(self, aio if aio_k & 4 else public or aio)
+        if aio_k & 4 or public is None:
+            public = aio
+        namer = self.wait_names.get(id(public.f_code))
+        if type(namer) is int:
+            what = namer
+        elif namer is None:
+            what = _name_sid(self, public)
+        else:
+            try:
+                what = namer(public)
+            except Exception:  # a frame whose locals are not what the namer reads
+                what = self.strings.sid(public.f_code.co_name + "()")
     else:
-        what = _future_sid(self, task)
+        w = task._fut_waiter
+        if w is None:
+            what = 0
+        elif type(w) is self.gathering:
+            namer = self.wait_names.get("gather")
+            if namer is None:
+                namer = self.wait_names["gather"] = _by_value(self.strings.sid, _gather_text, int)
+            what = namer(len(w._children))
+        else:
+            what = _future_sid(self, w)
     if user is None:
         result = (what, 0, 0)
     else:
-        code = user.f_code
-        lines = self.wait_lines.get(id(code))
+        lines = self.wait_lines.get(id(ucode))
         if lines is None:
-            lines = self.wait_lines[id(code)] = {}
-            self.codes.append(code)
+            lines = self.wait_lines[id(ucode)] = {}
+            self.codes.append(ucode)
         lasti = user.f_lasti
         where = lines.get(lasti)
         if where is None:
-            where = lines[lasti] = (self.strings.sid(code.co_filename), user.f_lineno or 0)
-        result = (what, *where)
+            where = lines[lasti] = (self.strings.sid(ucode.co_filename), user.f_lineno or 0)
+        result = (what, where[0], where[1])
     rec.wait = result
     if self.chains is not None and result != rec.chain_at:
         self.chains.dirty[rec.tid] = rec
@@ -151,120 +172,108 @@ def _name_sid(self: Any, frame: types.FrameType) -> int:
     if type(namer) is int:
         return namer
     try:
-        return namer.sid(frame)
+        return namer(frame)
     except Exception:  # a frame whose locals are not what the namer reads (a method
         return self.strings.sid(code.co_name + "()")  # of the program's shadowing asyncio's)
 
 
-def _future_sid(self: Any, task: Any) -> int:
-    """No asyncio frame below the user's: named by the future the task waits on."""
-    w = task._fut_waiter
-    if w is None:
-        return 0
-    tw = type(w)
-    if tw is self.gathering:
-        namer = self.wait_names.get("gather")
-        if namer is None:
-            namer = self.wait_names["gather"] = _Namer(self.strings.sid, _gather_text, int)
-        return namer.sid_of(len(w._children))
-    if hasattr(tw, "get_coro"):
+def _future_sid(self: Any, w: Any) -> int:
+    """No asyncio frame below the user's: named by the future ``w`` the task waits on (a
+    gather's is named in ``describe``)."""
+    if hasattr(type(w), "get_coro"):
         wrec = self.tasks.get(id(w))
         return self.strings.sid(wrec.name if wrec is not None else w.get_name())
     return self.strings.sid("future")
 
 
-class _Namer:
-    """One asyncio function's name for a wait, made of a value it reads from the frame
-    (``read``) by ``text``; the string id of each value's text is remembered, keyed by
-    the value where its type is ``keyed`` exactly (None: never)."""
-
-    __slots__ = ("ids", "keyed", "read", "strings_sid", "text")
-
-    def __init__(self, strings_sid: Any, text: Any, keyed: type | None, read: Any = None):
-        self.strings_sid = strings_sid
-        self.text = text
-        self.keyed = keyed
-        self.read = read
-        self.ids: dict[Any, int] = {}
-
-    def sid(self, frame: types.FrameType) -> int:
-        return self.sid_of(self.read(frame))
-
-    def sid_of(self, value: Any) -> int:
-        if type(value) is not self.keyed:
-            return self.strings_sid(self.text(value))
-        ids = self.ids
-        sid = ids.get(value)
-        if sid is None:
-            sid = self.strings_sid(self.text(value))
-            if len(ids) < MAX_VALUES:
-                ids[value] = sid
-        return sid
-
-
-class _Sleep(_Namer):
-    """``sleep(DELAY)``: ints and floats apart (``10**16 == 1e16``, their texts differ)."""
-
-    __slots__ = ("floats",)
-
-    def __init__(self, strings_sid: Any) -> None:
-        super().__init__(strings_sid, _sleep_text, int, _delay)
-        self.floats: dict[float, int] = {}
-
-    def sid_of(self, value: Any) -> int:
-        if type(value) is float:  # (NaN is never found: named afresh, never kept twice)
-            ids = self.floats
-            sid = ids.get(value)
-            if sid is None:
-                sid = self.strings_sid(_sleep_text(value))
-                if len(ids) < MAX_VALUES and value == value:
-                    ids[value] = sid
-            return sid
-        return _Namer.sid_of(self, value)
+# A namer: the string id of a wait's words, from asyncio's frame; each remembers the id
+# of each value it met (one call per describe: the reading of the value is inlined).
 
 
 def _namer(self: Any, code: types.CodeType) -> Any:
-    """How ``code``'s wait is named: the string id of a constant name, or a ``_Namer``."""
+    """How ``code``'s wait is named: the string id of a constant name, or a namer."""
     name = code.co_name
     sid = self.strings.sid
     if name == "sleep":
-        return _Sleep(sid)
+        return _sleep_namer(sid)
     if name == "__sleep0":
         return sid("sleep(0)")
     if name == "wait_for":
         return sid("wait_for(...)")
     if name == "to_thread":
-        return _Namer(sid, _to_thread_text, str, _func_name)
+        by_func = _by_value(sid, _to_thread_text, str)
+        return lambda f: by_func(getattr(f.f_locals.get("func"), "__qualname__", "?"))
     if name == "_wait_for_one":
         return sid("as_completed()")
     if name in ("wait", "_wait") and code.co_varnames[:1] == ("fs",):
-        return _Namer(sid, _wait_text, int, _fs_len)
+        by_len = _by_value(sid, _wait_text, int)
+        return lambda f: by_len(len(f.f_locals.get("fs") or ()))
     if code.co_varnames[:1] == ("self",):
-        return _Namer(sid, _method_text(name), str, _self_type_name)
+        return _method_namer(sid, name)
     return sid(name + "()")
 
 
-def _delay(frame: types.FrameType) -> Any:
-    return frame.f_locals.get("delay")
+def _by_value(strings_sid: Any, text: Any, keyed: type) -> Any:
+    """The string id of ``text(value)``, remembered for values of type ``keyed``
+    (exactly: ``True`` is no int here)."""
+    ids: dict[Any, int] = {}
+
+    def sid_of(value: Any) -> int:
+        if type(value) is not keyed:
+            return strings_sid(text(value))
+        sid = ids.get(value)
+        if sid is None:
+            sid = strings_sid(text(value))
+            if len(ids) < MAX_VALUES:
+                ids[value] = sid
+        return sid
+
+    sid_of.ids = ids  # type: ignore[attr-defined]
+    return sid_of
 
 
-def _func_name(frame: types.FrameType) -> Any:
-    return getattr(frame.f_locals.get("func"), "__qualname__", "?")
+def _sleep_namer(strings_sid: Any) -> Any:
+    """``sleep(DELAY)``: ints and floats apart (``10**16 == 1e16``, their texts differ);
+    a NaN is never found, so never kept."""
+    ints: dict[int, int] = {}
+    floats: dict[float, int] = {}
+
+    def sleep(frame: types.FrameType) -> int:
+        delay = frame.f_locals.get("delay")
+        td = type(delay)
+        if td is float:
+            ids: dict = floats
+        elif td is int:
+            ids = ints
+        else:
+            return strings_sid(_sleep_text(delay))
+        sid = ids.get(delay)
+        if sid is None:
+            sid = strings_sid(_sleep_text(delay))
+            if len(ids) < MAX_VALUES and delay == delay:
+                ids[delay] = sid
+        return sid
+
+    sleep.ids = (ints, floats)  # type: ignore[attr-defined]
+    return sleep
 
 
-def _fs_len(frame: types.FrameType) -> int:
-    return len(frame.f_locals.get("fs") or ())
+def _method_namer(strings_sid: Any, name: str) -> Any:
+    """``Queue.get()``: by the name of the type of the method's ``self``."""
+    ids: dict[str, int] = {}
+    suffix = f".{name}()"
 
+    def method(frame: types.FrameType) -> int:
+        type_name = type(frame.f_locals["self"]).__name__
+        sid = ids.get(type_name)
+        if sid is None:
+            sid = strings_sid(f"{type_name}{suffix}")
+            if len(ids) < MAX_VALUES and type(type_name) is str:
+                ids[type_name] = sid
+        return sid
 
-def _self_type_name(frame: types.FrameType) -> str:
-    return type(frame.f_locals["self"]).__name__
-
-
-def _method_text(name: str) -> Any:
-    def text(type_name: Any) -> str:
-        return f"{type_name}.{name}()"
-
-    return text
+    method.ids = ids  # type: ignore[attr-defined]
+    return method
 
 
 def _sleep_text(delay: Any) -> str:
