@@ -107,6 +107,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (CPython's whole asyncio suite, minutes per version) or ``exercise_matrix`` (every
     exercise on every installed CPython) run only when ``-m`` names them."""
     markexpr = config.option.markexpr or ""
+    _next_to_their_shared_run(items)
     for item in items:
         if item.path.name.startswith("test_sandbox"):
             item.add_marker(pytest.mark.unprivileged)
@@ -115,11 +116,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=f"opt-in: python -m pytest -m {opt_in}"))
 
 
+def _next_to_their_shared_run(items: list[pytest.Item]) -> None:
+    """Put the tests that read one shared run next to each other, in place.
+
+    A module that makes each real run once and lets several tests check it (a file cache
+    under a lock, shared by the ``-n`` workers: tests/test_transparency.py) says which run a
+    test reads with ``shared_run(item) -> key``. pytest orders them test function by test
+    function, so with ``-n 2`` one worker ran test_stdout_identical[P-V] while the other,
+    handed the next chunk of the collection, ran test_exit_status[P-V] at the same moment
+    and waited on the lock for the first one's runs. In the order of their runs instead,
+    a chunk of consecutive tests holds whole runs and each worker makes its own. The order
+    is the same in every worker (xdist requires it): stable, by first appearance.
+    """
+    by_module: dict[object, list[int]] = {}
+    for index, item in enumerate(items):
+        module = getattr(item, "module", None)
+        key = getattr(module, "shared_run", None)
+        if callable(key) and key(item) is not None:
+            by_module.setdefault(module, []).append(index)
+    for module, places in by_module.items():
+        key = module.shared_run  # type: ignore[attr-defined]
+        first: dict[object, int] = {}
+        for place in places:
+            first.setdefault(key(items[place]), place)
+        grouped = sorted((items[p] for p in places), key=lambda item: first[key(item)])
+        for place, item in zip(places, grouped, strict=True):
+            items[place] = item
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     """Every test: afterwards, nothing it started may be alive."""
     yield
     assert_nothing_left()
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every test process of this session sees (under ``-n`` each worker's base
+    temp is a sibling in one session folder): for runs made once and read by tests on
+    either worker (tests/snippet_runs.py)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture

@@ -254,6 +254,14 @@ def module_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(d)
 
 
+def shared_run(item: pytest.Item) -> tuple[str, str] | None:
+    """The (program, version) whose runs a test reads: tests/conftest.py puts the tests of
+    one next to each other, so each ``-n`` worker makes the runs of its own chunk."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    prog, version = params.get("prog"), params.get("version")
+    return (prog.name, version) if isinstance(prog, Program) else None
+
+
 def runs(prog: Program, version: str, module_dir: str) -> Runs:
     exe = PYTHONS.get(version)
     if exe is None:
