@@ -3,7 +3,6 @@ deadlocks and where cancellations come from, on every installed CPython 3.10-3.1
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import PROGRAMS, ROOT, asyncplay
 from pythons import SUPPORTED_VERSIONS, python_or_skip
+from snippet_runs import make_snippet_run, snippet_run
 
 from asyncplay.model import build
 from asyncplay.snippets import bundled_names, find_bundled
@@ -255,19 +255,13 @@ def _summary(result) -> list[tuple[str, str, str | None]]:
     )
 
 
-@functools.cache
-def _real_run(name: str):
-    r = asyncplay("run", "--json", "--clock", "real", name, cwd=ROOT, timeout=60)
-    assert r.kinds("hello")[0]["clock"] == "real"
-    return r
-
-
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 @pytest.mark.parametrize("name", bundled_names())
-def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None:
+def test_virtual_clock_changes_nothing_but_time(name: str, version: str, session_dir) -> None:
     """Every bundled snippet prints the same lines in the same order and ends its tasks
-    the same way under both clocks (compared with a real-clock run on the interpreter
-    running the tests), apart from the durations it measures itself."""
+    the same way under both clocks (compared with the real-clock run on the same Python
+    that tests/test_snippets.py checks: tests/snippet_runs.py makes it once for both),
+    apart from the durations it measures itself."""
     python = python_or_skip(version)
     snippet = find_bundled(name)
     assert snippet is not None
@@ -277,7 +271,8 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None
     if not snippet.supports(tuple(map(int, version.split(".")))):
         assert v.returncode == 1 and v.program_stdout == ""
         return
-    real = _real_run(name)
+    real = snippet_run(name, version, session_dir).result
+    assert real.kinds("hello")[0]["clock"] == "real"  # asyncplay's default
     for _ in range(2):
         if _normalised(v.program_stdout) == _normalised(real.program_stdout):
             break
@@ -291,7 +286,7 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str) -> None
         # the one held off, so both are run again; a clock that changes the order on an
         # idle machine differs every time.
         v = asyncplay(*virtual, cwd=ROOT)
-        real = _real_run.__wrapped__(name)
+        real = make_snippet_run(name, python, session_dir).result
     assert v.returncode == real.returncode
     assert _normalised(v.program_stdout) == _normalised(real.program_stdout)
     assert _summary(v) == _summary(real)

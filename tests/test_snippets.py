@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from pythons import SUPPORTED_VERSIONS, find_pythons
+from snippet_runs import snippet_run
 
 from asyncplay.model import build
 from asyncplay.snippets import (
@@ -568,22 +569,17 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_asyncplay(name: str, python: str, cwd: Path) -> RunResult:
-    """``asyncplay run --python PYTHON --json NAME``, parsed into events."""
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "asyncplay", "run", "--python", python, "--json", name],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=90,  # asyncplay's own --timeout (30 s) ends the run first
-        env=_env(),
-    )
-    elapsed = time.monotonic() - start
-    # conftest's autouse fixture then proves nothing of the run is left alive.
-    log = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+def run_asyncplay(name: str, version: str, shared: Path) -> RunResult:
+    """``asyncplay run --python PYTHON --json NAME``, parsed into events: the session's one
+    run of it (tests/snippet_runs.py; test_concurrency_engine.py compares the same run with
+    the snippet under the virtual clock)."""
+    run = snippet_run(name, version, shared)
+    stdout, stderr = run.result.stdout.decode(), run.result.stderr.decode()
+    # conftest's autouse fixture proves nothing of the run is left alive (the test that
+    # made it; the runs are over when snippet_run returns).
+    log = f"exit {run.result.returncode}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     events = []
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         try:
             events.append(json.loads(line))
         except json.JSONDecodeError:
@@ -596,7 +592,7 @@ def run_asyncplay(name: str, python: str, cwd: Path) -> RunResult:
         stdout="".join(e["text"] for e in outputs if e["stream"] == "stdout"),
         stderr="".join(e["text"] for e in outputs if e["stream"] == "stderr")
         + str(ends[0].get("reason", "")),
-        elapsed=elapsed,
+        elapsed=run.elapsed,
         events=events,
         log=log,
     )
@@ -668,11 +664,11 @@ def _is_asyncio_internal(coro: str) -> bool:
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 @pytest.mark.parametrize("name", bundled_names())
-def test_snippet_runs_under_asyncplay(name: str, version: str, tmp_path: Path) -> None:
-    python = _python_or_skip(version)
+def test_snippet_runs_under_asyncplay(name: str, version: str, session_dir: Path) -> None:
+    _python_or_skip(version)
     snippet = find_bundled(name)
     assert snippet is not None
-    result = run_asyncplay(name, python, tmp_path)
+    result = run_asyncplay(name, version, session_dir)
     assert_output(snippet, _version_of(version), result, time_limit=None)
     if not snippet.supports(_version_of(version)):
         return
