@@ -1,4 +1,4 @@
-"""Stepping the real command in a pseudo-terminal (tmux), on CPython 3.10-3.13.
+"""Stepping the real command in a pseudo-terminal (tmux), on CPython 3.10, 3.11 and 3.13.
 
 One playground per Python does it all (a run is the expensive part): F10 starts the
 program paused; each F10 runs one task step, which prints exactly its own line (the
@@ -42,12 +42,13 @@ asyncio.run(main())
 PRINT_LINE = 6  # print(f"{what} {i}")
 PRINTED = re.compile(r"^(\S+)\s+(main start|main end|toast \d|tea \d)\s*$")
 NEXT = re.compile(r"paused - next: (\S+)")
-VERSIONS = (
-    "3.10",
-    "3.11",
-    "3.12",
-    "3.13",
-)  # line breakpoints: sys.settrace up to 3.11, sys.monitoring from 3.12 (about 10 s of a core each)
+#: One Python for each way the child steps (about 10 s of a core each): 3.10 (sys.settrace
+#: for line breakpoints, a step hook without co_qualname), 3.11 (settrace, co_qualname) and
+#: 3.13 (sys.monitoring, child/line_breaks.py, from 3.12). 3.12 takes 3.13's path in every
+#: version test of child/ (line_breaks, stepping, tracer, task_creation); what differs in
+#: asyncio itself from one version to the next is stepped on every installed Python by
+#: tests/test_stepping_engine.py (each step, its pause, the line breakpoints), without tmux.
+VERSIONS = ("3.10", "3.11", "3.13")
 
 
 def printed(screen: str) -> list[tuple[str, str]]:
