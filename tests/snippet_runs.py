@@ -4,10 +4,10 @@ installed CPython: made once per session and read by the tests that check it.
 Two modules look at the same run: tests/test_snippets.py (the lines, tasks, states, objects
 and jobs the snippet promises) and tests/test_concurrency_engine.py (the same snippet under
 the virtual clock prints the same and ends its tasks the same as this real-clock run on the
-same Python). Made once, they cost one run per (snippet, version) instead of two. The runs
-of one snippet are made together (a few at a time: most of a snippet's run is its own
-sleeps), by whichever ``-n`` worker asks first; the other waits on a lock and reads them
-from a file in the session's folder (as tests/test_transparency.py shares its runs).
+same Python). Made once, they cost one run per (snippet, version) where each module made
+its own (the virtual-clock test a real run on the tests' Python, once per snippet and
+``-n`` worker). A run is made by whichever worker asks first; the other waits on a lock and
+reads it from a file in the session's folder (as tests/test_transparency.py shares its runs).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pickle
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +26,7 @@ from pythons import find_pythons
 
 __all__ = ["SnippetRun", "make_snippet_run", "snippet_run"]
 
-#: Runs of one snippet at a time: the versions' runs mostly sleep, so a few overlap well.
-_AT_ONCE = 3
-_CACHE: dict[str, dict[str, SnippetRun]] = {}
+_CACHE: dict[str, SnippetRun] = {}
 
 
 @dataclass(frozen=True)
@@ -58,31 +55,20 @@ def snippet_run(name: str, version: str, shared: Path) -> SnippetRun:
     """The session's run of snippet ``name`` on CPython ``version`` (installed: the caller
     skips otherwise). ``shared``: a folder every worker of the session sees (conftest's
     ``session_dir``)."""
-    if name not in _CACHE:
-        _CACHE[name] = _runs_of(name, shared)
-    return _CACHE[name][version]
-
-
-def _runs_of(name: str, shared: Path) -> dict[str, SnippetRun]:
-    stem = shared / f"snippet-{name}"
+    key = f"{name}-{version}"
+    if key in _CACHE:
+        return _CACHE[key]
+    stem = shared / f"snippet-{key}"
     with open(f"{stem}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(f"{stem}.pickle"):
             with open(f"{stem}.pickle", "rb") as f:
-                return pickle.load(f)
-        pythons = find_pythons()
-        folders = {v: shared / f"snippet-{name}-{v}" for v in pythons}
-        for folder in folders.values():
-            folder.mkdir(exist_ok=True)
-        with ThreadPoolExecutor(max_workers=_AT_ONCE) as pool:
-            made = dict(
-                zip(
-                    pythons,
-                    pool.map(lambda v: make_snippet_run(name, pythons[v], folders[v]), pythons),
-                    strict=True,
-                )
-            )
+                _CACHE[key] = pickle.load(f)
+            return _CACHE[key]
+        folder = shared / f"snippet-{key}"
+        folder.mkdir(exist_ok=True)
+        _CACHE[key] = make_snippet_run(name, find_pythons()[version], folder)
         with open(f"{stem}.tmp", "wb") as f:
-            pickle.dump(made, f)
+            pickle.dump(_CACHE[key], f)
         os.replace(f"{stem}.tmp", f"{stem}.pickle")
-        return made
+    return _CACHE[key]
