@@ -531,12 +531,15 @@ def _mixed_stream(seed: int) -> tuple[bytes, list[dict], list[list], list[int]]:
                 {"event": "output_record", "t": t, "stream": "stdout", "data": b"out\n",
                  "task": None}
             )  # fmt: skip
-        else:  # tasks ending one after another, each after its last step (gather's end)
+        else:  # tasks ending one after another, each after its last step (gather's end),
+            # or with no step record between them (figures mode)
+            alone = rng.random() < 0.5
             for _ in range(rng.choice([1, 5, 30])):
                 ending = rng.randrange(1, tid + 1) if tid else 1
-                step = [ending, t, 0.0002, 0, 0, 0]
-                buf += P.pack_step(*step)
-                steps.append([ending, t, 0.0002, None, None, 0])
+                if not alone:
+                    step = [ending, t, 0.0002, 0, 0, 0]
+                    buf += P.pack_step(*step)
+                    steps.append([ending, t, 0.0002, None, None, 0])
                 state = rng.randrange(3)
                 exc = rng.choice(list(strings))
                 text = rng.choice(["None", "boom ü", ""])
