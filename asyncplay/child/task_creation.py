@@ -33,46 +33,60 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
     base_task = tasks_mod.Task
     traced_task = traced_task_class(base_task, tracer)
     perf = time.perf_counter
+    getframe = sys._getframe
     eager_possible = sys.version_info >= (3, 12)
     coro_t = types.CoroutineType
 
     def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
         if not tracer.enabled:
             return orig(self, coro, *args, **kwargs)
-        # Only a task factory can start tasks eagerly (eager_task_factory, 3.12+).
-        eager = eager_possible and self._task_factory is not None
+        if self._task_factory is None:  # asyncio's own Task: built as the traced class
+            try:
+                if traced and tasks_mod.Task is base_task:
+                    tasks_mod.Task = traced_task
+                    try:  # no arguments to pass on: a plain call, not CALL_FUNCTION_EX
+                        task = (
+                            orig(self, coro, *args, **kwargs)
+                            if args or kwargs
+                            else orig(self, coro)
+                        )
+                    finally:
+                        tasks_mod.Task = base_task
+                else:
+                    task = orig(self, coro, *args, **kwargs)
+            except BaseException as exc:
+                drop_own_frame(exc)
+                raise
+            if self._debug:  # asyncio cut its own frame from where the task was created
+                _drop_own_source_frame(tracer, task)
+            tracer.register(task, coro, getframe(1))
+            return task
+        # A task factory: only it can start tasks eagerly (eager_task_factory, 3.12+).
+        eager = eager_possible
         if eager:
             # Its first step may run inside the constructor: register it first, and
             # make it the running task meanwhile (tasks it creates are its children).
             tracer.flush_output(tracer.current)  # what came before belongs to the parent
-            rec = tracer.register(None, coro, sys._getframe(1), kwargs.get("name"))
+            rec = tracer.register(None, coro, getframe(1), kwargs.get("name"))
             outer, outer_nested = tracer.current, tracer.nested
             tracer.current, tracer.nested = rec, 0.0
             start = perf()  # only an eager task's first step is timed here
-        swap = traced and self._task_factory is None and tasks_mod.Task is base_task
         try:
-            if swap:
-                tasks_mod.Task = traced_task
-                try:
-                    task = orig(self, coro, *args, **kwargs)
-                finally:
-                    tasks_mod.Task = base_task
-            else:
-                task = orig(self, coro, *args, **kwargs)
+            task = orig(self, coro, *args, **kwargs)
         except BaseException as exc:
             if eager:
                 tracer.current, tracer.nested = outer, outer_nested
             drop_own_frame(exc)
             raise
-        if self._debug:  # asyncio cut its own frame from where the task was created
+        if self._debug:
             _drop_own_source_frame(tracer, task)
-        if eager:
-            inner = tracer.nested  # eager grandchildren's steps, inside this one
-            tracer.current, tracer.nested = outer, outer_nested
-            tracer.attach(rec, task)
-        else:
-            rec = tracer.register(task, coro, sys._getframe(1))
-        if eager and type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
+        if not eager:
+            tracer.register(task, coro, getframe(1))
+            return task
+        inner = tracer.nested  # eager grandchildren's steps, inside this one
+        tracer.current, tracer.nested = outer, outer_nested
+        tracer.attach(rec, task)
+        if type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
             # The eager first step ran inside create_task: record it (and its output),
             # and take its time out of the step of the task that created it.
             total = perf() - start
@@ -99,8 +113,8 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
         orig(task, name)
         if name is not None and tracer.enabled:
             rec = tracer.tasks.get(id(task))
-            if rec is None and tracer.recent_done[0] == id(task):
-                rec = tracer.recent_done[1]
+            if rec is None and tracer.recent_id == id(task):
+                rec = tracer.recent_rec
             if rec is not None and rec.tref() is task:
                 tracer.rename_if_needed(rec, task)
 

@@ -23,15 +23,25 @@ class TaskRecord:
         "queued",
     )  # fmt: skip
 
-    def __init__(self, tid: int, tref: Any, name: str) -> None:
+    def __init__(
+        self,
+        tid: int,
+        tref: Any,
+        name: str,
+        where: tuple[int, int] = (0, 0),
+        root: bool = False,
+        internal: bool = False,
+    ) -> None:
         self.tid = tid
         self.tref = tref
         self.name = name
         self.fresh = True  # no step seen yet: its name may still be set after creation
-        self.where: tuple[int, int] = (0, 0)  # (file sid, line) of its creation
+        # (file sid, line) of its creation: one tuple per creating line, shared by every
+        # task made there (``Tracer.create_lines``), not one per task
+        self.where = where
         self.wait: tuple[int, int, int] = (0, 0, 0)  # the last (awaiting, file, line)
-        self.root = False  # created outside any task (asyncio.run's main task)
-        self.internal = False  # asyncio's own
+        self.root = root  # created outside any task (asyncio.run's main task)
+        self.internal = internal  # asyncio's own
         self.cancel: tuple | None = None  # who asked first: (cause, by, file, line)
         self.chain: list | None = None  # 3.14+: the coroutine chain last sent (call_chains)
         self.chain_at: tuple | None = None  # 3.14+: ``wait`` when it was captured

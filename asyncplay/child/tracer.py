@@ -111,7 +111,10 @@ class Tracer:
         self.t0 = t0
         self.tasks: dict[int, _Rec] = {}
         self.failed: dict[int, _Rec] = {}
-        self.recent_done: tuple[int, _Rec | None] = (0, None)
+        # The task whose end was recorded last (id, record): its late name (3.10-3.12's
+        # _set_task_name after an eager task finished) is still told.
+        self.recent_id = 0
+        self.recent_rec: _Rec | None = None
         self.next_tid = 1
         self.current: _Rec | None = None
         # Output: chunks the std streams' raw layers wrote (any thread), taken and
@@ -323,7 +326,8 @@ class Tracer:
         self, task: Any, coro: Any, frame: types.FrameType | None, name: Any = None
     ) -> _Rec:
         """Record a new task. ``task`` is None when it is registered before it exists (an
-        eager task's first step runs inside its constructor); ``attach`` completes it."""
+        eager task's first step runs inside its constructor); ``attach`` completes it.
+        Once per task: every cache here is per code object or per creating line."""
         tid = self.next_tid
         self.next_tid = tid + 1
         if task is not None:
@@ -333,21 +337,10 @@ class Tracer:
                 name = None  # named Task-N, as asyncio names an unnamed task
         if not isinstance(name, str):
             name = f"Task-{tid}"
-        rec = _Rec(tid, weakref.ref(task) if task is not None else _no_task, name)
-        if task is not None:
-            self.tasks[id(task)] = rec
-        code = coro.cr_code if type(coro) is types.CoroutineType else None
-        if code is None:
-            code = getattr(coro, "gi_code", None)
-        info = self.coro_info.get(id(code)) if code is not None else None
+        code = coro.cr_code if type(coro) is _CoroutineType else getattr(coro, "gi_code", None)
+        info = self.coro_info.get(id(code))
         if info is None:
-            if code is not None:
-                qual = getattr(coro, "__qualname__", None) or code.co_name
-                info = (self.strings.sid(qual), self.kind_of(code) == 1)
-                self.coro_info[id(code)] = info
-                self.codes.append(code)
-            else:
-                info = (self.strings.sid(type(coro).__qualname__), False)
+            info = self._coro_info(coro, code)
         # Where it was created: the first frame of the user's code, walking out.
         kind_get = self.code_kind.get
         spawned_by_asyncio = False
@@ -361,23 +354,26 @@ class Tracer:
             if k == 1 and c.co_name not in _SPAWNERS:
                 spawned_by_asyncio = True
             frame = frame.f_back
-        asyncio_made = info[1] or type(coro).__name__ == "async_generator_athrow"
-        internal = asyncio_made and (spawned_by_asyncio or frame is None)
         if frame is not None:
-            c = frame.f_code
-            file = self.file_sids.get(id(c))
-            if file is None:
-                file = self.file_sids[id(c)] = self.strings.sid(c.co_filename)
-                self.codes.append(c)
-            line = self.create_lines.get(key := (id(c), frame.f_lasti))
-            if line is None:
-                line = self.create_lines[key] = frame.f_lineno or 0
+            where = self.create_lines.get(key := (id(c), frame.f_lasti))
+            if where is None:
+                where = self._where(c, frame, key)
         else:
-            file = line = 0
-        rec.where = (file, line)
+            where = _NOWHERE
+        internal = (spawned_by_asyncio or frame is None) and (
+            info[1] or type(coro).__name__ == "async_generator_athrow"
+        )
         parent = self.current
-        rec.root = parent is None and not internal
-        rec.internal = internal
+        rec = _Rec(
+            tid,
+            _weakref(task) if task is not None else _no_task,
+            name,
+            where,
+            parent is None and not internal,
+            internal,
+        )
+        if task is not None:
+            self.tasks[id(task)] = rec
         data = name.encode("utf-8", "replace")
         # One append per record: the flusher thread may append output records between
         # two of them (see output.records_from_thread).
@@ -389,13 +385,33 @@ class Tracer:
                 parent.tid if parent is not None else 0,
                 _perf() - self.t0,
                 info[0],
-                file,
-                line,
+                where[0],
+                where[1],
                 internal,
             )
             + data
         )
         return rec
+
+    def _coro_info(self, coro: Any, code: types.CodeType | None) -> tuple[int, bool]:
+        """(name sid, asyncio's own?) of a coroutine: cached per code object."""
+        if code is None:
+            return (self.strings.sid(type(coro).__qualname__), False)
+        qual = getattr(coro, "__qualname__", None) or code.co_name
+        info = (self.strings.sid(qual), self.kind_of(code) == 1)
+        self.coro_info[id(code)] = info
+        self.codes.append(code)
+        return info
+
+    def _where(self, code: types.CodeType, frame: types.FrameType, key: tuple) -> tuple:
+        """(file sid, line) of a creating line, cached by (code, instruction offset):
+        ``f_lineno`` scans the code's line table from its start."""
+        file = self.file_sids.get(id(code))
+        if file is None:
+            file = self.file_sids[id(code)] = self.strings.sid(code.co_filename)
+            self.codes.append(code)
+        where = self.create_lines[key] = (file, frame.f_lineno or 0)
+        return where
 
     def attach(self, rec: _Rec, task: Any) -> None:
         rec.tref = weakref.ref(task)
@@ -428,8 +444,11 @@ class Tracer:
         except Exception:  # a task class of the program's whose get_name() fails
             return  # keeps the name it had
         if name != rec.name:
-            rec.name = name
-            self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
+            self._renamed(rec, name)
+
+    def _renamed(self, rec: _Rec, name: Any) -> None:
+        rec.name = name
+        self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
 
     # What a task waits on (waits.py): plain functions taking the tracer as ``self``.
     describe = waits.describe
@@ -454,9 +473,15 @@ class Tracer:
             self.done(rec, task)
 
     def done(self, rec: _Rec, task: Any) -> None:
-        self.tasks.pop(id(task), None)
-        self.recent_done = (id(task), rec)  # no strong reference: see _set_task_name
-        self.rename_if_needed(rec, task)  # set_name() may have come at any point
+        key = id(task)
+        self.tasks.pop(key, None)
+        self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
+        try:  # set_name() may have come at any point (rename_if_needed, inlined)
+            name = task.get_name()
+        except Exception:  # a task class of the program's whose get_name() fails
+            name = rec.name  # keeps the name it had
+        if name != rec.name:
+            self._renamed(rec, name)
         if rec.root:
             self.main_end = cut_off.how_ended(rec, task)
         t = _perf() - self.t0
@@ -472,7 +497,7 @@ class Tracer:
                 state = 2
                 text = safe_message(exc)
                 if len(self.failed) < MAX_FAILED:
-                    self.failed[id(task)] = rec  # for "exception was never retrieved"
+                    self.failed[key] = rec  # for "exception was never retrieved"
             else:
                 result = task._result
                 if result is None:
@@ -558,6 +583,9 @@ _figures_kept = False  # figures on the task's record (step_figures.py: "figures
 _held: list = []  # Tracer.held: records whose figures changed since they were last sent
 _count_step: Any = None  # step_figures.count (the steps not timed by the hook)
 _perf = time.perf_counter
+_weakref = weakref.ref
+_CoroutineType = types.CoroutineType
+_NOWHERE = (0, 0)
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size

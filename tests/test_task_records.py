@@ -1,0 +1,132 @@
+"""What the child keeps per task (``Tracer.register``/``done``, ``child/task_record.py``),
+checked inside a real traced loop on every installed CPython 3.10-3.15: the record and the
+task_created/task_done records stay exact while the bookkeeping per task shrinks (one
+``where`` tuple per creating line, not per task; ``create_task`` passing no arguments on
+as a plain call; the rename check of ``done`` inlined).
+
+The probe installs a ``Tracer`` over a temporary file in a plain interpreter (the runtime
+imports the standard library only) and prints what it saw as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from pythons import SUPPORTED_VERSIONS, python_or_skip
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = r"""
+import asyncio, contextvars, gc, json, os, sys, tempfile, time
+from asyncplay import protocol
+from asyncplay.child.channel import Channel
+from asyncplay.child.tracer import Tracer
+
+out = tempfile.TemporaryFile()
+tracer = Tracer(Channel(out.fileno()), time.perf_counter())
+tracer.install(asyncio)
+facts = {}
+var = contextvars.ContextVar("var", default="outer")
+
+
+async def work(n=0):
+    await asyncio.sleep(0)
+    return None if n == 0 else n
+
+
+async def seen():
+    await asyncio.sleep(0)
+    return var.get()
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    made = [asyncio.create_task(work()) for _ in range(40)]  # LINE_A
+    made += [asyncio.ensure_future(work()) for _ in range(40)]  # LINE_B
+    gathered = asyncio.gather(*(work() for _ in range(40)))  # LINE_C
+    recs = [tracer.tasks[id(t)] for t in made]
+    facts["where_objects"] = len({id(r.where) for r in recs})
+    facts["lines"] = sorted({r.where[1] for r in recs})
+    facts["tref"] = all(r.tref() is t for r, t in zip(recs, made))
+    facts["no_dict"] = not any(hasattr(t, "__dict__") for t in made)
+    facts["isinstance"] = all(isinstance(t, asyncio.Task) for t in made)
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "inner")
+    named = loop.create_task(seen(), name="named")  # LINE_D
+    in_ctx = loop.create_task(seen(), context=ctx) if sys.version_info >= (3, 11) else None
+    late = asyncio.create_task(work(7))
+    late.set_name("renamed-before-its-end")
+    facts["late_id"] = tracer.tasks[id(late)].tid
+    await asyncio.gather(*made, gathered)
+    facts["named"] = await named
+    facts["context"] = (await in_ctx) if in_ctx is not None else "inner"
+    facts["late"] = await late
+    facts["left"] = len([t for t in tracer.tasks if t != id(asyncio.current_task())])
+    if sys.version_info >= (3, 12):  # eager: registered before the task exists
+        loop.set_task_factory(asyncio.eager_task_factory)
+        eager = asyncio.create_task(work(3))  # LINE_E
+        rec = tracer.tasks[id(eager)]
+        facts["eager"] = [rec.tref() is eager, rec.where[1], await eager]
+        loop.set_task_factory(None)
+    else:
+        facts["eager"] = [True, LINE_E, 3]
+
+
+asyncio.run(main())
+tracer.flush()
+out.seek(0)
+events = protocol.Decoder().feed(out.read())
+facts["created"] = [
+    (e["id"], e["name"], e["coro"], e["line"], e["internal"])
+    for e in events
+    if e.get("event") == "task_created" and e["coro"] in ("work", "seen")
+]
+facts["renamed"] = [(e["id"], e["name"]) for e in events if e.get("event") == "task_renamed"]
+facts["done"] = sorted({(e["state"], e.get("result")) for e in events if e.get("event") == "task_done"})
+print(json.dumps(facts))
+"""
+
+
+def _line(marker: str) -> int:
+    return next(i for i, text in enumerate(PROBE.splitlines(), 1) if text.endswith(marker))
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE.replace("[True, LINE_E, 3]", f"[True, {_line('# LINE_E')}, 3]"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(
+        [python_or_skip(version), str(probe)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    facts = json.loads(r.stdout)
+    a, b, c, d, e = (_line(f"# LINE_{x}") for x in "ABCDE")
+    # Tasks made at one line share one (file, line) tuple; the second line its own.
+    assert facts["where_objects"] == 2 and facts["lines"] == [a, b]
+    assert facts["tref"] and facts["isinstance"] and facts["no_dict"]
+    created = facts["created"]
+    assert [line for *_, line, _internal in created[:120]] == [a] * 40 + [b] * 40 + [c] * 40
+    assert not any(internal for *_, internal in created)
+    # asyncio's own names (Task-N, counted by asyncio), and the one given
+    assert all(name.startswith("Task-") for _, name, *_ in created[:120])
+    assert (created[120][1], created[120][3]) == ("named", d)
+    assert facts["named"] == "outer" and facts["context"] == "inner"  # context= passed on
+    assert facts["late"] == 7
+    # told once (at its end here; 3.12+ also rename the eager task, named by its id until
+    # asyncio's name is known)
+    assert [name for tid, name in facts["renamed"] if tid == facts["late_id"]] == [
+        "renamed-before-its-end"
+    ]
+    assert facts["left"] == 0  # every finished task's record let go
+    assert facts["eager"] == [True, e, 3]
+    assert ["done", "None"] in facts["done"] and ["done", "7"] in facts["done"]
