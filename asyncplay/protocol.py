@@ -212,70 +212,30 @@ def pack_json(obj: dict) -> bytes:
 
 def dumps(obj: object) -> str:
     """``json.dumps(obj, separators=(",", ":"), default=repr)``, the same text, without
-    importing ``json`` in the child for the plain values its records hold: ``json`` and
-    the ``re`` it imports were a third of the child runtime's start-up (some 8 ms of a
-    hello world). Anything else (subclasses, odd keys, cycles) is ``json``'s to encode."""
-    if _quote is not None:
-        out: list[str] = []
+    importing ``json`` in the child: ``json`` and the ``re`` it imports were a third of
+    the child runtime's start-up (some 8 ms of a hello world). ``_json``'s encoder is
+    the one ``json.dumps`` itself runs (its one-shot path, these arguments), in C: a
+    ``primitive_state`` record cost 3-7x more through a Python encoder, one listing
+    2,000 waiters 5-50x. A cycle, which it would recurse into (no markers here), is
+    ``json``'s to tell (a ValueError)."""
+    if _c_encode is not None:
         try:
-            _encode(obj, out, 0)
-        except _NotPlain:
+            return "".join(_c_encode(obj, 0))
+        except RecursionError:
             pass
-        else:
-            return "".join(out)
     import json
 
     return json.dumps(obj, separators=(",", ":"), default=repr)
 
 
-try:  # the C function json.encoder itself uses for strings (ensure_ascii)
-    from _json import encode_basestring_ascii as _quote
-except ImportError:  # (an interpreter without the accelerator: json does it all)
-    _quote = None  # type: ignore[assignment]
+try:  # json.encoder's own C encoder, as json.dumps makes it (tests/test_protocol.py)
+    from _json import encode_basestring_ascii, make_encoder
 
-
-class _NotPlain(Exception):
-    """A value the fast encoder leaves to ``json``."""
-
-
-def _encode(obj: object, out: list[str], depth: int) -> None:
-    kind = type(obj)
-    if kind is str:
-        out.append(_quote(obj))  # type: ignore[misc]
-    elif obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif kind is int:
-        out.append(int.__repr__(obj))  # type: ignore[arg-type]
-    elif kind is float and math.isfinite(obj):  # type: ignore[arg-type]
-        out.append(float.__repr__(obj))  # type: ignore[arg-type]
-    elif depth > 50:
-        raise _NotPlain  # (json says what a cycle is)
-    elif kind is dict:
-        out.append("{")
-        first = True
-        for key, value in obj.items():  # type: ignore[attr-defined]
-            if type(key) is not str:
-                raise _NotPlain
-            if not first:
-                out.append(",")
-            first = False
-            out.append(_quote(key))  # type: ignore[misc]
-            out.append(":")
-            _encode(value, out, depth + 1)
-        out.append("}")
-    elif kind is list or kind is tuple:
-        out.append("[")
-        for i, value in enumerate(obj):  # type: ignore[call-overload]
-            if i:
-                out.append(",")
-            _encode(value, out, depth + 1)
-        out.append("]")
-    else:
-        raise _NotPlain
+    _c_encode = make_encoder(
+        None, repr, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+except (ImportError, TypeError):  # (no accelerator, or another signature: json does it)
+    _c_encode = None
 
 
 def pack_str(sid: int, text: str) -> bytes:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import subprocess
 
 import pytest
-from helpers import asyncplay
+from helpers import ROOT, asyncplay
+from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay import protocol as P
 from asyncplay.child.step_figures import pack_record
@@ -468,7 +470,52 @@ def test_the_childs_json_encoder_writes_what_json_dumps_writes() -> None:
     for _ in range(200):
         deep = [deep]
     assert P.dumps(deep) == json.dumps(deep, separators=(",", ":"))
-    assert P._quote is not None  # CPython's C string encoder is where json keeps it
+    cycle: list = [1]
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):
+        P.dumps(cycle)
+    assert P._c_encode is not None  # json.encoder's own C encoder, where json keeps it
+
+
+ENCODER_PROBE = r"""
+import json, math, sys
+sys.path.insert(0, sys.argv[1])
+from asyncplay import protocol as P
+assert P._c_encode is not None, "_json.make_encoder moved"
+class Num(int):
+    pass
+values = [
+    {"event": "primitive_state", "id": 3, "waiters": [[i, "acquire"] for i in range(2000)]},
+    {"t": 0.1 + 0.2, "big": 2**70, "neg": -1e-300, "nan": math.nan, "inf": -math.inf},
+    {"s": "caf\u00e9 \U0001f600 \\ \"q\"\n", 1: None, True: False, 2.5: [()]},
+    [Num(7), {"e": ValueError("x")}, {1, 2}], "top", 5, None,
+]
+for value in values:
+    assert P.dumps(value) == json.dumps(value, separators=(",", ":"), default=repr), value
+cycle = {}
+cycle["me"] = cycle
+try:
+    P.dumps(cycle)
+except ValueError as exc:
+    assert "Circular reference" in str(exc)
+else:
+    raise AssertionError("a cycle was encoded")
+print("same")
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_childs_json_encoder_is_json_s_own_on_every_python(version) -> None:
+    """The child runs on each interpreter: ``_json.make_encoder`` there takes what
+    ``json.dumps`` gives it, and writes json.dumps's text (a CPython that changes its
+    signature fails here, and the child falls back to ``json``)."""
+    out = subprocess.run(
+        [python_or_skip(version), "-c", ENCODER_PROBE, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "same"), out.stderr[-2000:]
 
 
 def test_the_child_reads_a_marshal_spec_and_a_json_one(tmp_path) -> None:
