@@ -340,6 +340,46 @@ def test_a_program_without_asyncio_loads_none_of_the_tracers_rooms(tmp_path) -> 
     assert r.returncode == 0 and r.kinds("hello") and r.kinds("run_end")
 
 
+# The runtime a hello world loads (docs/performance.md, fifth pass): what the output, the
+# channel, the exit report and the Tracer object itself need.
+HELLO_RUNTIME = {"asyncplay", "asyncplay.protocol", "asyncplay.child"} | {
+    f"asyncplay.child.{name}"
+    for name in (
+        "boot",
+        "call_chains",
+        "channel",
+        "deadlocks",
+        "ending",
+        "failures",
+        "output",
+        "own_frames",
+        "patches",
+        "periodic",
+        "private_names",
+        "safe_repr",
+        "stdin",
+        "task_record",
+        "tracer",
+        "waits",
+    )
+}
+
+
+def test_a_hello_world_loads_only_the_runtimes_start(tmp_path) -> None:
+    """A module that joins the runtime's start-up is every run's cost: if a program that
+    never imports asyncio needs it, add it to HELLO_RUNTIME; if not, load it with the
+    tracer's rooms (``tracer.load_rooms``)."""
+    from helpers import asyncplay
+
+    (tmp_path / "p.py").write_text(
+        "import sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncplay'))\n"
+    )
+    r = asyncplay("run", "--quiet", "--sandbox", "none", "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    loaded = set(ast.literal_eval(r.stdout.decode()))
+    assert loaded == HELLO_RUNTIME, (sorted(loaded - HELLO_RUNTIME), sorted(HELLO_RUNTIME - loaded))
+
+
 def _installed_pythons() -> list[str]:
     from pythons import find_pythons
 
