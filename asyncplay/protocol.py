@@ -689,7 +689,7 @@ class Decoder:
         }
 
     def _figures(self, payload: bytes) -> dict:
-        """An ``F`` record: each task's figures so far, strings resolved, all checked."""
+        """An ``F`` record: tasks' figures, strings resolved, every number checked."""
         if len(payload) < FIGURES_HEAD.size or (len(payload) - FIGURES_HEAD.size) % FIGURE.size:
             raise ValueError(f"a figures record of {len(payload)} bytes")
         (t,) = FIGURES_HEAD.unpack_from(payload)

@@ -193,6 +193,7 @@ feed = protocol.Decoder.feed
 def counting(self, data):
     events = feed(self, data)
     seen.update(ev["event"] for ev in events)
+    seen["figure rows"] += sum(len(ev["tasks"]) for ev in events if ev["event"] == "figures")
     return events
 
 protocol.Decoder.feed = counting
@@ -219,8 +220,8 @@ asyncio.run(main())
 """
 
 
-def _counted(tmp_path, *args: str) -> tuple[collections.Counter, str, str]:  # noqa: ANN001
-    (tmp_path / "tasks.py").write_text(TASKS)
+def _counted(tmp_path, *args: str, program: str = TASKS):  # noqa: ANN001, ANN202
+    (tmp_path / "tasks.py").write_text(program)
     kinds_file = tmp_path / "kinds.json"
     e = env()
     e["KINDS_FILE"] = str(kinds_file)
@@ -250,6 +251,17 @@ def test_a_plain_headless_run_decodes_no_step_record(tmp_path) -> None:
     rows = {line.split()[0] + " " + line.split()[1]: line.split() for line in err.splitlines()}
     assert rows["20 tasks"][4:6] == ["20", "done"] and rows["20 tasks"][6] == "80", err
     assert rows["Task-1 main"][4] == "2", err
+
+
+def test_many_tasks_stepping_all_run_long_are_far_fewer_rows_than_steps(tmp_path) -> None:
+    """3,000 tasks stepping 20 times each, all through the run: with their figures sent
+    at every flush of the channel (every 50 ms), nearly a row per task per flush, as many
+    rows as steps; sent every SEND_EVERY, a row per task per second, and at the end."""
+    program = TASKS.replace("range(3)", "range(19)").replace("range(20)", "range(3000)")
+    kinds, out, err = _counted(tmp_path, program=program)
+    assert out == f"{sum(range(3000))}\n" and kinds["steps"] == 0, kinds
+    assert "3000 tasks" in err and " 60000 " in err, err
+    assert 3000 <= kinds["figure rows"] <= 60_000 // 4, kinds
 
 
 @pytest.mark.parametrize("option", STEP_OPTIONS)

@@ -58,9 +58,14 @@ class Channel:
         self.last_flush = time.perf_counter()
         self._lock = _thread.allocate_lock()
         # Figures mode (step_figures.py): records kept on the tasks' own records until a
-        # flush packs them (``pack_held``), as if they had waited in ``buf``.
+        # flush packs them (``pack_held``): while they are at most ``held_few``, at every
+        # flush; more, every ``held_every`` seconds (since ``held_at``, the last pack).
+        # And before every JSON record.
         self.held: Any = ()
         self.pack_held: Any = None
+        self.held_few = 0
+        self.held_every = 0.0
+        self.held_at = 0.0
 
     def _still_ours(self) -> bool:
         if os.getpid() != self._pid:
@@ -72,12 +77,15 @@ class Channel:
         return (st.st_dev, st.st_ino) == self._ident
 
     def flush(self) -> None:
-        if self.held:
+        # (Even with nothing to write: the step hook flushes every FLUSH_INTERVAL after
+        # this, and figures mode has no step records to keep the buffer busy.)
+        now = self.last_flush = time.perf_counter()
+        held = self.held
+        if held and (len(held) <= self.held_few or now - self.held_at >= self.held_every):
             self.pack_held()
         buf = self.buf
         if not buf:
             return
-        self.last_flush = time.perf_counter()
         if not self.alive:
             buf.clear()
             return

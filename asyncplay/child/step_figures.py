@@ -22,6 +22,7 @@ figures before ``queued``; a sender takes the queue under ``lock``, clears each 
 from __future__ import annotations
 
 import _thread
+import time
 
 from asyncplay.protocol import FIGURE, FIGURES_HEAD, HEADER, K_FIGURES
 
@@ -34,20 +35,38 @@ if TYPE_CHECKING:
 #: The spec's ``figures``: step records only (absent), figures instead, or both (tests).
 MODES = ("steps", "figures", "both")
 PER_RECORD = 100_000  # tasks per F record: 5.6 MB, well under the protocol's MAX_PAYLOAD
+# When the figures go. Up to SEND_FEW tasks changed: at every flush of the channel, as
+# the steps would (a run of a few hundred tasks that a limit kills shows what it would
+# with the steps). More: every SEND_EVERY seconds, and at the end: a task that steps
+# between each two flushes is a row of each (the 20,000 tasks of bench/cost.py step all
+# through the run: sent at the channel's 50 ms, a row per step, 56 bytes against a step
+# record's 41), and the command line prints the figures only at the end. A run of more
+# that a limit kills shows its figures as of the last send, at most SEND_EVERY before.
+SEND_FEW = 500
+SEND_EVERY = 1.0
 _lock = _thread.allocate_lock()
 
 
 def start(tracer: Any) -> None:
-    """Figures mode from now on: the channel packs the queued records before it writes."""
+    """Figures mode from now on: the channel packs the queued records before it writes
+    (``SEND_FEW``, ``SEND_EVERY``; before every JSON record too); with the steps
+    (``both``), at every flush, as the steps go."""
     channel = tracer.channel
     channel.held = tracer.held
     channel.pack_held = lambda: send(tracer)
+    if tracer.step_records == "figures":
+        channel.held_few, channel.held_every = SEND_FEW, SEND_EVERY
 
 
 def count(tracer: Any, rec: Any, s: float, dur: float, a: int, f: int, ln: int) -> None:
     """One step (start ``s`` in run seconds, ``dur``, then awaiting ``a`` at ``f``:``ln``)
     added to ``rec``: the step hook's inline code, for the steps timed elsewhere (an
     eager task's first step, inside ``create_task``)."""
+    if a:
+        rec.waited = a
+    if ln:
+        rec.wfile = f
+        rec.wline = ln
     n = rec.steps
     rec.steps = n + 1
     if n:
@@ -57,15 +76,9 @@ def count(tracer: Any, rec: Any, s: float, dur: float, a: int, f: int, ln: int) 
     else:
         rec.first = s
         rec.running = rec.longest = dur
-        rec.waited = rec.wfile = rec.wline = 0
         rec.queued = False
     rec.last = s + dur
     rec.awaits = a
-    if a:
-        rec.waited = a
-    if ln:
-        rec.wfile = f
-        rec.wline = ln
     if not rec.queued:
         rec.queued = True
         tracer.held.append(rec)
@@ -81,27 +94,27 @@ def send(tracer: Any) -> None:
     """The queued records' figures, packed into ``F`` records on the channel's buffer."""
     held = tracer.held
     with _lock:
+        tracer.channel.held_at = time.perf_counter()
         taken = held[:]
         del held[: len(taken)]  # the step hook may append meanwhile (another thread)
         if not taken:
             return
         for rec in taken:
             rec.queued = False
+        # (A loop of attribute reads: callgrind says an ``attrgetter`` of the ten costs
+        # five times as much, each read through the type's generic lookup.)
         pack = FIGURE.pack
         for i in range(0, len(taken), PER_RECORD):
             parts = []
             t = 0.0
             for rec in taken[i : i + PER_RECORD]:
-                # longest before running: the hook adds to running first (a step ending
-                # meanwhile never shows a longest step above the running time)
-                longest = rec.longest
                 last = rec.last
                 if last > t:
                     t = last
                 parts.append(
                     pack(
-                        rec.tid, rec.steps, rec.running, longest, rec.first, last, rec.awaits,
-                        rec.waited, rec.wfile, rec.wline,
+                        rec.tid, rec.steps, rec.running, rec.longest, rec.first, last,
+                        rec.awaits, rec.waited, rec.wfile, rec.wline,
                     )
                 )  # fmt: skip
             body = FIGURES_HEAD.pack(t) + b"".join(parts)

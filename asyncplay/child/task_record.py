@@ -45,8 +45,8 @@ class TaskRecord:
         self.cancel: tuple | None = None  # who asked first: (cause, by, file, line)
         self.chain: list | None = None  # 3.14+: the coroutine chain last sent (call_chains)
         self.chain_at: tuple | None = None  # 3.14+: ``wait`` when it was captured
-        # Figures mode (step_figures.py): its steps so far; the rest is set at its first:
-        # running, longest (s), first (its start), last (its end: run seconds), awaits
-        # (string id after the last step), waited (the last non-empty one), wfile and
-        # wline (where it last waited), queued (in Tracer.held, to be sent).
-        self.steps = 0
+        # Figures mode (step_figures.py): its steps so far, waited (the last non-empty
+        # awaiting's string id), wfile and wline (where it last waited); set at its first
+        # step: running, longest (s), first (its start), last (its end: run seconds),
+        # awaits (string id after the last step), queued (in Tracer.held, to be sent).
+        self.steps = self.waited = self.wfile = self.wline = 0

@@ -681,8 +681,12 @@ class _HandleScaffold:
                         a = f = ln = 0
                     else:
                         a, f, ln = tracer.describe(rec, task)
-                    if _steps_out:
-                        _channel.buf += _pack_step(_K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln)
+                        if _figures_kept:  # where it waits (step_figures.count)
+                            if a:
+                                rec.waited = a
+                            if ln:
+                                rec.wfile = f
+                                rec.wline = ln
                     if _figures_kept:  # inlined step_figures.count: the parent's sums
                         n = rec.steps
                         rec.steps = n + 1
@@ -693,18 +697,18 @@ class _HandleScaffold:
                         else:
                             rec.first = s
                             rec.running = rec.longest = dur
-                            rec.waited = rec.wfile = rec.wline = 0
                             rec.queued = False
                         rec.last = s + dur
                         rec.awaits = a
-                        if a:
-                            rec.waited = a
-                        if ln:
-                            rec.wfile = f
-                            rec.wline = ln
                         if not rec.queued:
                             rec.queued = True
                             _held.append(rec)
+                        if _steps_out:  # ("both": the tests')
+                            _channel.buf += _pack_step(
+                                _K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln
+                            )
+                    else:
+                        _channel.buf += _pack_step(_K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln)
                     if ended:
                         tracer.done(rec, task)
                 except Exception as exc:  # the tracer must never break the program
