@@ -179,6 +179,32 @@ def test_a_deadlock_snapshot_and_the_virtual_clock_same_figures(clock: str) -> N
     _same(*_models(events))
 
 
+def test_figures_mode_sends_the_waits_before_a_deadlock_warning() -> None:
+    """Figures mode proper (past 500 tasks changed, sent once a second, not at every
+    flush; and before a warning): the deadlock's snapshot has each task's wait of that
+    moment, 600 tasks on an event and two in a cycle on two locks."""
+    python = _python("3.11") if "3.11" in find_pythons() else sys.executable
+    spec = RunSpec(
+        path=str(FIGURES / "deadlock_many.py"),
+        python=python,
+        cwd=str(FIGURES),
+        limits=Limits(timeout=1.5),
+        sandbox="none",
+        step_records="figures",
+    )
+    events: list[dict] = []
+    run_blocking(spec, events.append, lambda _name, _data: None, stdin="null")
+    assert "steps" not in _kinds(events)
+    model = RunModel()
+    for ev in events:
+        apply(model, ev)
+    (snap,) = model.snapshots
+    waits = collections.Counter(snap.waits.values())
+    where = str(FIGURES / "deadlock_many.py")
+    assert waits[("Lock.acquire()", where, 7)] == 2, waits
+    assert waits[("Event.wait()", where, 14)] == 600, waits
+
+
 # ---- which runs get figures --------------------------------------------------------------
 
 # Runs asyncplay's command line with the decoder counting what it decodes (into a file).

@@ -5,10 +5,11 @@ A run nothing asks step by step of (the headless ``asyncplay run`` without ``--t
 running time, longest step, what it last waited on. Its spec then says ``figures``, and
 instead of one ``S`` record per step (80,004 for 20,000 tasks, each decoded and folded by
 the parent) the step hook (``tracer.py``, inline) adds each step to its task's record and
-queues the record in ``Tracer.held`` the first time it changes after a send. Each flush of
-the channel (and each JSON record, which the parent may fold against the tasks' state: a
-deadlock's snapshot of every wait) first packs the queued records into one ``F`` record,
-one ``FIGURE`` struct per task: the totals so far, which the parent sets
+queues the record in ``Tracer.held`` the first time it changes after a send. A flush of
+the channel (``SEND_FEW``, ``SEND_EVERY``), a warning, a call chain (records the parent
+folds against the tasks' state: a deadlock's snapshot of every wait), a ``step_open`` and
+the run's end first pack the queued records into one ``F`` record, one ``FIGURE``
+struct per task: the totals so far, which the parent sets
 (``model_steps.fold_figures``), adding the same durations in the same order as its fold
 of the steps does, so the floats are the same. ``both`` (tests) sends the steps too.
 
@@ -49,8 +50,8 @@ _lock = _thread.allocate_lock()
 
 def start(tracer: Any) -> None:
     """Figures mode from now on: the channel packs the queued records before it writes
-    (``SEND_FEW``, ``SEND_EVERY``; before every JSON record too); with the steps
-    (``both``), at every flush, as the steps go."""
+    (``SEND_FEW``, ``SEND_EVERY``); with the steps (``both``), at every flush, as the
+    steps go."""
     channel = tracer.channel
     channel.held = tracer.held
     channel.pack_held = lambda: send(tracer)

@@ -93,6 +93,10 @@ def load_rooms() -> None:
 FLUSH_INTERVAL = 0.05
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
+# Figures mode: the JSON records the parent folds against the tasks' figures (a deadlock
+# warning's snapshot of the waits, a call chain's wait) or that end the run: the figures
+# held back go first (step_figures.py).
+_FIGURES_FIRST = frozenset({"warning", "call_chain", "uncaught", "bye"})
 
 
 class Tracer:
@@ -197,7 +201,7 @@ class Tracer:
     def send_json(self, obj: dict, now: bool = False) -> None:
         if not self.enabled:
             return
-        if self.held:  # figures mode: the parent may fold this against the tasks' state
+        if self.held and obj["event"] in _FIGURES_FIRST:  # (step_figures.py)
             self.channel.pack_held()
         obj.setdefault("t", time.perf_counter() - self.t0)
         self.channel.buf += protocol.pack_json(obj)
