@@ -63,6 +63,8 @@ class Channel:
         # And before every JSON record.
         self.held: Any = ()
         self.pack_held: Any = None
+        self.pack_held_before: Any = None  # (a JSON record's kind): pack if it needs them
+        self.count_step: Any = None  # step_figures.count: a step the hook did not time
         self.held_few = 0
         self.held_every = 0.0
         self.held_at = 0.0

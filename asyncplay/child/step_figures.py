@@ -27,7 +27,7 @@ import time
 
 from asyncplay.protocol import FIGURE, FIGURES_HEAD, HEADER, K_FIGURES
 
-__all__ = ["MODES", "PER_RECORD", "count", "pack_record", "send", "start"]
+__all__ = ["FIRST", "MODES", "PER_RECORD", "count", "pack_record", "send", "start"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ PER_RECORD = 100_000  # tasks per F record: 5.6 MB, well under the protocol's MA
 # that a limit kills shows its figures as of the last send, at most SEND_EVERY before.
 SEND_FEW = 500
 SEND_EVERY = 1.0
+# The JSON records the parent folds against the tasks' figures (a deadlock warning's
+# snapshot of the waits, a call chain's wait) or that end the run: the figures go first.
+FIRST = frozenset({"warning", "call_chain", "uncaught", "bye"})
 _lock = _thread.allocate_lock()
 
 
@@ -55,6 +58,8 @@ def start(tracer: Any) -> None:
     channel = tracer.channel
     channel.held = tracer.held
     channel.pack_held = lambda: send(tracer)
+    channel.pack_held_before = lambda kind: kind in FIRST and send(tracer)
+    channel.count_step = count
     if tracer.step_records == "figures":
         channel.held_few, channel.held_every = SEND_FEW, SEND_EVERY
 

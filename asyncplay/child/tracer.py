@@ -93,10 +93,6 @@ def load_rooms() -> None:
 FLUSH_INTERVAL = 0.05
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
-# Figures mode: the JSON records the parent folds against the tasks' figures (a deadlock
-# warning's snapshot of the waits, a call chain's wait) or that end the run: the figures
-# held back go first (step_figures.py).
-_FIGURES_FIRST = frozenset({"warning", "call_chain", "uncaught", "bye"})
 
 
 class Tracer:
@@ -191,9 +187,7 @@ class Tracer:
         self.failure_lock = _thread.allocate_lock()
         self.patches = Patches()  # what install replaced; uninstall puts it back
         self.step_hook: Any = None  # (Handle, the hook, its source): stepping.py's twin
-        # What a step sends (step_figures.MODES): "steps" (S records), "figures" (each
-        # task's figures on its record, sent in F records: step_figures.py) or "both".
-        self.step_records = "steps"
+        self.step_records = "steps"  # S records per step, or figures: step_figures.MODES
         self.held: list[_Rec] = []  # figures mode: the records to send at the next flush
 
     # ---- records -------------------------------------------------------------------
@@ -201,8 +195,8 @@ class Tracer:
     def send_json(self, obj: dict, now: bool = False) -> None:
         if not self.enabled:
             return
-        if self.held and obj["event"] in _FIGURES_FIRST:  # (step_figures.py)
-            self.channel.pack_held()
+        if self.held:  # figures mode: those the parent folds this against go first
+            self.channel.pack_held_before(obj["event"])
         obj.setdefault("t", time.perf_counter() - self.t0)
         self.channel.buf += protocol.pack_json(obj)
         if now:
@@ -472,7 +466,7 @@ class Tracer:
         if _steps_out:
             self.channel.buf += protocol.pack_step(rec.tid, s, dur, a, f, ln)
         if _figures_kept:
-            _count_step(self, rec, s, dur, a, f, ln)
+            self.channel.count_step(self, rec, s, dur, a, f, ln)
         if ended:
             self.done(rec, task)
 
@@ -526,7 +520,7 @@ class Tracer:
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
         self.gathering = tasks._GatheringFuture
-        if self.step_records != "steps" and not attached:
+        if self.step_records != "steps":
             from asyncplay.child import step_figures
 
             step_figures.start(self)
@@ -585,7 +579,6 @@ _slow = float("inf")  # the blocking detector's threshold, seconds
 _steps_out = True  # an S record per step (Tracer.step_records: "steps" or "both")
 _figures_kept = False  # figures on the task's record (step_figures.py: "figures", "both")
 _held: list = []  # Tracer.held: records whose figures changed since they were last sent
-_count_step: Any = None  # step_figures.count (the steps not timed by the hook)
 _perf = time.perf_counter
 _weakref = weakref.ref
 _CoroutineType = types.CoroutineType
@@ -748,13 +741,11 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
     of a busy program (bench/tasks.py measures it).
     """
     global _tracer, _tasks, _channel, _t0, _chunks, _slow
-    global _steps_out, _figures_kept, _held, _count_step
+    global _steps_out, _figures_kept, _held
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
     _steps_out = tracer.step_records != "figures"
     _figures_kept = tracer.step_records != "steps"
     _held = tracer.held
-    if _figures_kept:
-        from asyncplay.child.step_figures import count as _count_step
     _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
     _chunks = tracer.chunks
     _set_oflush(tracer.oflush)
