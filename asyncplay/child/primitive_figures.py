@@ -218,22 +218,30 @@ def send_states(reg: Registry) -> None:
 
 
 def _send_state(tracer: Any, st: Stats, t0: float, now: float) -> None:
-    going = holds(st)
-    held = st.held + sum(now - h[1] for h in going)
+    waiters = st.waiters
+    if st.since is None and not st.more and not waiters:  # (an event's, mostly: no
+        going: list = []  # hold or wait going on, the sums below are of nothing)
+        held, waited = st.held, st.total_waited
+        longest, longest_hold = st.longest_wait, st.longest_hold
+    else:
+        going = holds(st)
+        held = st.held + sum(now - h[1] for h in going)
+        longest = max([st.longest_wait, *(now - w[1] for w in waiters)])
+        waited = st.total_waited + sum(now - w[1] for w in waiters)
+        longest_hold = max([st.longest_hold, *(now - h[1] for h in going)])
     if st.set_since is not None:
         held += now - st.set_since
-    longest = max([st.longest_wait, *(now - w[1] for w in st.waiters)])
     event: dict = {
         "event": "primitive_state",
         "id": st.id,
         "acquisitions": st.acquisitions,
         "holders": [_tid(h[0]) for h in going],
-        "waiters": [[_tid(w[0]), w[2]] for w in st.waiters],
+        "waiters": [[_tid(w[0]), w[2]] for w in waiters],
         "max_waiters": st.max_waiters,
         "longest_wait": longest,
         "held": held,
-        "waited": st.total_waited + sum(now - w[1] for w in st.waiters),
-        "longest_hold": max([st.longest_hold, *(now - h[1] for h in going)]),
+        "waited": waited,
+        "longest_hold": longest_hold,
     }
     if st.kind.endswith("Queue"):
         size = st.size
