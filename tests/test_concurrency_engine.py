@@ -610,12 +610,13 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
     from asyncplay import protocol
     from asyncplay.child.channel import Channel
     from asyncplay.child.slow_steps import slow_step_warning
-    from asyncplay.child.tracer import Tracer, _Rec
+    from asyncplay.child.task_record import new_record
+    from asyncplay.child.tracer import Tracer
 
     r, w = _os.pipe()
     try:
         tracer = Tracer(Channel(w), 0.0)
-        rec = _Rec(7, lambda: None, "worker")
+        rec = new_record(None, 7, "worker")
         rec.wait = (tracer.strings.sid("sleep(1)"), tracer.strings.sid("/p/demo.py"), 12)
         tracer.slow_sample = (99.0, "/p/other.py", 3)  # another step's sample
         slow_step_warning(tracer, rec, None, 100.0, 0.4)

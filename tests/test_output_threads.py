@@ -14,7 +14,7 @@ import pytest
 from asyncplay import protocol
 from asyncplay.child import output
 from asyncplay.child.channel import Channel
-from asyncplay.child.task_record import TaskRecord
+from asyncplay.child.task_record import EarlyRecord, new_record
 from asyncplay.child.tracer import Tracer
 
 
@@ -38,10 +38,10 @@ def _outputs(tracer: Tracer) -> list[tuple[int | None, bytes]]:
     ]
 
 
-def _step_switch_during_flush(tracer: Tracer) -> tuple[TaskRecord, TaskRecord]:
+def _step_switch_during_flush(tracer: Tracer) -> tuple[EarlyRecord, EarlyRecord]:
     """Task A's step is running and has written; the other thread's stdout flush lets
     the loop's thread end A's step (taking A's writes) and run B, which writes."""
-    a, b = TaskRecord(1, None, "a"), TaskRecord(2, None, "b")
+    a, b = new_record(None, 1, "a"), new_record(None, 2, "b")
     tracer.current = a
     tracer.chunks.append((1, b"from a\n"))
     switched = []

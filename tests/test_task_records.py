@@ -21,7 +21,7 @@ from pythons import SUPPORTED_VERSIONS, python_or_skip
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = r"""
-import asyncio, contextvars, gc, json, os, sys, tempfile, time
+import asyncio, contextvars, gc, json, os, sys, tempfile, time, weakref
 from asyncplay import protocol
 from asyncplay.child.channel import Channel
 from asyncplay.child.tracer import Tracer
@@ -43,15 +43,41 @@ async def seen():
     return var.get()
 
 
+def tracked_per_task(loop, n=1000):
+    # gc-tracked objects each pending task adds: traced (1, its record) minus untraced
+    gc.collect()
+    gc.disable()
+    try:
+        counts = []
+        for enabled in (False, True):
+            tracer.enabled = enabled
+            before = len(gc.get_objects())
+            made = [loop.create_task(work()) for _ in range(n)]
+            counts.append(len(gc.get_objects()) - before)
+            for t in made:
+                t.cancel()
+            tracer.enabled = True
+            del made
+    finally:
+        gc.enable()
+    return (counts[1] - counts[0]) / n
+
+
 async def main():
     loop = asyncio.get_running_loop()
+    loop.create_task(work())  # the caches per code and per line filled
+    facts["tracked_per_task"] = tracked_per_task(loop)
+    await asyncio.sleep(0)  # (the cancelled ones end)
+    facts["first_id"] = tracer.next_tid
     made = [asyncio.create_task(work()) for _ in range(40)]  # LINE_A
     made += [asyncio.ensure_future(work()) for _ in range(40)]  # LINE_B
     gathered = asyncio.gather(*(work() for _ in range(40)))  # LINE_C
     recs = [tracer.tasks[id(t)] for t in made]
     facts["where_objects"] = len({id(r.where) for r in recs})
     facts["lines"] = sorted({r.where[1] for r in recs})
-    facts["tref"] = all(r.tref() is t for r, t in zip(recs, made))
+    facts["tref"] = all(r.tref() is t and r() is t for r, t in zip(recs, made))
+    # the record is the task's weak reference: no second object per task
+    facts["is_weakref"] = all(any(w is r for w in weakref.getweakrefs(t)) for r, t in zip(recs, made))
     facts["no_dict"] = not any(hasattr(t, "__dict__") for t in made)
     facts["isinstance"] = all(isinstance(t, asyncio.Task) for t in made)
     ctx = contextvars.copy_context()
@@ -67,10 +93,18 @@ async def main():
     facts["late"] = await late
     facts["left"] = len([t for t in tracer.tasks if t != id(asyncio.current_task())])
     if sys.version_info >= (3, 12):  # eager: registered before the task exists
+        first_step = []
+
+        async def eager_work():
+            first_step.append(tracer.current)  # (a lock taken here holds this record)
+            await asyncio.sleep(0)
+            return 3
+
         loop.set_task_factory(asyncio.eager_task_factory)
-        eager = asyncio.create_task(work(3))  # LINE_E
+        eager = asyncio.create_task(eager_work())  # LINE_E
         rec = tracer.tasks[id(eager)]
-        facts["eager"] = [rec.tref() is eager, rec.where[1], await eager]
+        same = rec is first_step[0] and rec.tref() is eager and rec() is eager
+        facts["eager"] = [same, rec.where[1], await eager]
         loop.set_task_factory(None)
     else:
         facts["eager"] = [True, LINE_E, 3]
@@ -83,7 +117,9 @@ events = protocol.Decoder().feed(out.read())
 facts["created"] = [
     (e["id"], e["name"], e["coro"], e["line"], e["internal"])
     for e in events
-    if e.get("event") == "task_created" and e["coro"] in ("work", "seen")
+    if e.get("event") == "task_created"
+    and e["id"] >= facts["first_id"]
+    and e["coro"] in ("work", "seen", "eager_work")
 ]
 facts["renamed"] = [(e["id"], e["name"]) for e in events if e.get("event") == "task_renamed"]
 facts["done"] = sorted({(e["state"], e.get("result")) for e in events if e.get("event") == "task_done"})
@@ -113,7 +149,10 @@ def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
     a, b, c, d, e = (_line(f"# LINE_{x}") for x in "ABCDE")
     # Tasks made at one line share one (file, line) tuple; the second line its own.
     assert facts["where_objects"] == 2 and facts["lines"] == [a, b]
-    assert facts["tref"] and facts["isinstance"] and facts["no_dict"]
+    assert facts["tref"] and facts["isinstance"] and facts["no_dict"] and facts["is_weakref"]
+    # one object per task for the collector (the record; before: a record, a weak
+    # reference and a (file, line) tuple)
+    assert round(facts["tracked_per_task"], 1) == 1.0
     created = facts["created"]
     assert [line for *_, line, _internal in created[:120]] == [a] * 40 + [b] * 40 + [c] * 40
     assert not any(internal for *_, internal in created)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import weakref
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +20,7 @@ from pythons import SUPPORTED_VERSIONS, python_or_skip
 from asyncplay.child import waits
 from asyncplay.child.channel import Channel
 from asyncplay.child.safe_repr import short_number
-from asyncplay.child.task_record import TaskRecord
+from asyncplay.child.task_record import new_record
 from asyncplay.child.tracer import Tracer
 
 # One code waiting at two lines; a delay that differs per call; one asyncio method (get)
@@ -211,7 +210,7 @@ def _describe_all(tracer, coros) -> list[str]:
         await asyncio.sleep(0)
         words = []
         for i, task in enumerate(tasks):
-            rec = TaskRecord(i + 1, weakref.ref(task), f"t{i}")
+            rec = new_record(task, i + 1, f"t{i}")
             words.append(tracer.strings.text(tracer.describe(rec, task)[0]))
             assert rec.wait[0] == tracer.strings.sid(words[-1])
             task.cancel()
@@ -262,7 +261,7 @@ def test_method_waits_are_named_by_each_object_s_type(tracer) -> None:
         await asyncio.sleep(0)
         words = []
         for i, task in enumerate(tasks):
-            rec = TaskRecord(i + 1, weakref.ref(task), f"t{i}")
+            rec = new_record(task, i + 1, f"t{i}")
             words.append(tracer.strings.text(tracer.describe(rec, task)[0]))
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

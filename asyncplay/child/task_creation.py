@@ -115,7 +115,7 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
             rec = tracer.tasks.get(id(task))
             if rec is None and tracer.recent_id == id(task):
                 rec = tracer.recent_rec
-            if rec is not None and rec.tref() is task:
+            if rec is not None and rec() is task:
                 tracer.rename_if_needed(rec, task)
 
     tracer.patches.set(tasks_mod, "_set_task_name", _set_task_name)

@@ -46,6 +46,7 @@ from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
 from asyncplay.child.safe_repr import safe_message, safe_repr
 from asyncplay.child.task_record import TaskRecord as _Rec
+from asyncplay.child.task_record import new_record as _new_record
 
 __all__ = ["Tracer", "load_rooms"]
 
@@ -362,14 +363,7 @@ class Tracer:
             info[1] or type(coro).__name__ == "async_generator_athrow"
         )
         parent = self.current
-        rec = _Rec(
-            tid,
-            _weakref(task) if task is not None else _no_task,
-            name,
-            where,
-            parent is None and not internal,
-            internal,
-        )
+        rec = _new_record(task, tid, name, where, parent is None and not internal, internal)
         if task is not None:
             self.tasks[id(task)] = rec
         data = name.encode("utf-8", "replace")
@@ -411,14 +405,15 @@ class Tracer:
         where = self.create_lines[key] = (file, frame.f_lineno or 0)
         return where
 
-    def attach(self, rec: _Rec, task: Any) -> None:
+    def attach(self, rec: Any, task: Any) -> None:
+        """``rec`` (an ``EarlyRecord``, registered before its task existed) is ``task``'s."""
         rec.tref = weakref.ref(task)
         self.tasks[id(task)] = rec
         self.rename_if_needed(rec, task)
 
     def lookup(self, task: Any) -> _Rec:
         rec = self.tasks.get(id(task))
-        if rec is None or rec.tref() is not task:
+        if rec is None or rec() is not task:
             try:
                 coro = task.get_coro()
             except Exception:  # a task class of the program's whose get_coro() fails
@@ -431,7 +426,7 @@ class Tracer:
         but its id cannot have been reused while the object still exists."""
         key = id(task)
         rec = self.tasks.get(key) or self.failed.get(key)
-        if rec is not None and rec.tref() not in (task, None):
+        if rec is not None and rec() not in (task, None):
             return None
         return rec
 
@@ -580,7 +575,6 @@ _steps_out = True  # an S record per step (Tracer.step_records: "steps" or "both
 _figures_kept = False  # figures on the task's record (step_figures.py: "figures", "both")
 _held: list = []  # Tracer.held: records whose figures changed since they were last sent
 _perf = time.perf_counter
-_weakref = weakref.ref
 _CoroutineType = types.CoroutineType
 _NOWHERE = (0, 0)
 _pack_step = protocol.STEP_RECORD.pack
@@ -623,7 +617,7 @@ class _HandleScaffold:
             task = cb.__self__
             if k == 1 or (cb.__name__ in _STEP_NAMES and hasattr(type(task), "get_coro")):
                 rec = _tasks.get(id(task))
-                if rec is None or rec.tref() is not task:
+                if rec is None or rec() is not task:  # (rec() is rec.tref(), cheaper)
                     rec = tracer.lookup(task)
                 if rec.fresh:
                     tracer.rename_if_needed(rec, task)
@@ -770,10 +764,6 @@ def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
 
 def _nothing() -> None:
     pass
-
-
-def _no_task() -> None:
-    """The weak reference of a task registered before its constructor returned."""
 
 
 def _set_t0(t0: float) -> None:
