@@ -1,0 +1,63 @@
+"""The child runtime alone on bench/cost.py's 20,000-task program, in one process: a
+``Tracer`` over a channel to /dev/null, installed as a run installs it, or none (plain).
+
+No parent, no sandbox, no output pipes: what is left is the child's own work per task and
+per step. Made for instruction counts, which the machine's load does not move:
+
+    valgrind --tool=callgrind python bench/child_tasks.py traced      # the whole program
+    valgrind --tool=callgrind python bench/child_tasks.py plain
+    valgrind --tool=callgrind --toggle-collect=functools_reduce \\
+        python bench/child_tasks.py traced --creation                  # the tasks' creation
+
+(``--creation``: the ``gather`` that creates the tasks runs inside ``functools.reduce``, so
+``--toggle-collect`` counts creation alone.) Without valgrind it prints the CPU time the
+program took. ``--tasks N`` for another size; ``PYTHONPATH`` picks the checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import sys
+import time
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="bench: the child runtime alone, in-process")
+    ap.add_argument("mode", choices=["traced", "plain"])
+    ap.add_argument("--tasks", type=int, default=20_000)
+    ap.add_argument("--creation", action="store_true", help="create inside functools.reduce")
+    ns = ap.parse_args()
+    tracer = None
+    if ns.mode == "traced":
+        from asyncplay.child.channel import Channel
+        from asyncplay.child.tracer import Tracer
+
+        tracer = Tracer(Channel(os.open(os.devnull, os.O_WRONLY)), time.perf_counter())
+        tracer.install(asyncio)
+
+    async def tiny() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    async def program() -> None:
+        coros = [tiny() for _ in range(ns.tasks)]
+        if ns.creation:
+            gathered = functools.reduce(lambda _a, _b: asyncio.gather(*coros), [0, 0])
+        else:
+            gathered = asyncio.gather(*coros)
+        await gathered
+
+    start = time.process_time()
+    asyncio.run(program())
+    if tracer is not None:
+        tracer.flush()
+    print(
+        f"{ns.mode}: {ns.tasks:,} tasks, {time.process_time() - start:.3f} s CPU", file=sys.stderr
+    )
+
+
+if __name__ == "__main__":
+    main()
