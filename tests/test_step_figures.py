@@ -420,3 +420,27 @@ def test_a_recorded_figures_event_replays_and_a_forged_one_is_damage(tmp_path, m
     for bad in ([*row[:9]], [*row[:2], "x", *row[3:]], [*row[:4], float("1e13"), *row[5:]]):
         r = _replayed(tmp_path, 3, [{"event": "figures", "t": 0.9, "tasks": [bad]}])
         assert r.returncode == 65 and b"malformed figures" in r.stderr, (bad, r.stderr)
+
+
+def test_an_attach_channel_without_figures_still_tells_an_open_step() -> None:
+    """``asyncplay attach``'s channel (``attached.SendQueue``) is a Channel without its
+    ``__init__``: the watchdog's ``step_open`` must not ask it for figures held back."""
+    import socket
+    import time
+
+    from asyncplay.child import attached, slow_steps
+    from asyncplay.child.task_record import new_record
+    from asyncplay.child.tracer import Tracer
+    from asyncplay.protocol import Decoder
+
+    a, b = socket.socketpair()
+    try:
+        channel = attached.SendQueue(a)
+        tracer = Tracer(channel, time.perf_counter() - 1.0)
+        rec = new_record(None, 1, "t")
+        slow_steps.step_open(tracer, rec, tracer.t0 + 0.5, tracer.t0 + 0.8)
+        (ev,) = Decoder().feed(bytes(channel.buf))
+        assert (ev["event"], ev["id"], ev["start"]) == ("step_open", 1, 0.5)
+    finally:
+        a.close()
+        b.close()

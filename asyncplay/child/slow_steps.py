@@ -233,7 +233,7 @@ def step_open(tracer: Any, rec: Any, start: float, now: float) -> None:
     if sample is not None and sample[0] == start and sample[2]:
         ev["file"], ev["line"] = sample[1], sample[2]
     channel = tracer.channel
-    if channel.held:  # figures mode: the task's steps before this one come first
+    if tracer.held:  # figures mode: the task's steps before this one come first
         channel.pack_held()
     channel.buf += protocol.pack_json(ev)
     channel.flush()
