@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -25,6 +27,7 @@ import pytest
 from helpers import PROGRAMS, env
 from pythons import find_pythons
 
+from asyncplay.child import step_figures
 from asyncplay.cli.run import STEP_OPTIONS, step_records
 from asyncplay.limits import Limits
 from asyncplay.model import RunModel, apply
@@ -180,7 +183,7 @@ def test_a_deadlock_snapshot_and_the_virtual_clock_same_figures(clock: str) -> N
 
 
 def test_figures_mode_sends_the_waits_before_a_deadlock_warning() -> None:
-    """Figures mode proper (past 500 tasks changed, sent once a second, not at every
+    """Figures mode proper (past 500 tasks changed, sent every SEND_EVERY, not at every
     flush; and before a warning): the deadlock's snapshot has each task's wait of that
     moment, 600 tasks on an event and two in a cycle on two locks."""
     python = _python("3.11") if "3.11" in find_pythons() else sys.executable
@@ -246,7 +249,7 @@ asyncio.run(main())
 """
 
 
-def _counted(tmp_path, *args: str, program: str = TASKS):  # noqa: ANN001, ANN202
+def _counted(tmp_path, *args: str, program: str = TASKS, status: int = 0):  # noqa: ANN001, ANN202
     (tmp_path / "tasks.py").write_text(program)
     kinds_file = tmp_path / "kinds.json"
     e = env()
@@ -260,7 +263,7 @@ def _counted(tmp_path, *args: str, program: str = TASKS):  # noqa: ANN001, ANN20
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    assert p.returncode == status, p.stderr.decode()[-2000:]
     return (
         collections.Counter(json.loads(kinds_file.read_text())),
         p.stdout.decode(),
@@ -280,14 +283,39 @@ def test_a_plain_headless_run_decodes_no_step_record(tmp_path) -> None:
 
 
 def test_many_tasks_stepping_all_run_long_are_far_fewer_rows_than_steps(tmp_path) -> None:
-    """3,000 tasks stepping 20 times each, all through the run: with their figures sent
+    """3,000 tasks stepping 100 times each, all through the run: with their figures sent
     at every flush of the channel (every 50 ms), nearly a row per task per flush, as many
-    rows as steps; sent every SEND_EVERY, a row per task per second, and at the end."""
-    program = TASKS.replace("range(3)", "range(19)").replace("range(20)", "range(3000)")
+    rows as steps; sent every SEND_EVERY, a row per task per send, and at the end."""
+    program = TASKS.replace("range(3)", "range(99)").replace("range(20)", "range(3000)")
     kinds, out, err = _counted(tmp_path, program=program)
     assert out == f"{sum(range(3000))}\n" and kinds["steps"] == 0, kinds
-    assert "3000 tasks" in err and " 60000 " in err, err
-    assert 3000 <= kinds["figure rows"] <= 60_000 // 4, kinds
+    assert "3000 tasks" in err and " 300000 " in err, err
+    took = float(re.search(r"exited with status 0 after ([0-9.]+) s", err).group(1))
+    sends = math.ceil(took / step_figures.SEND_EVERY) + 2  # (and the first and last)
+    assert 3000 <= kinds["figure rows"] <= min(3000 * sends, 300_000 // 4), (kinds, took)
+
+
+def test_a_run_of_many_tasks_that_dies_shows_its_figures_of_just_before(tmp_path) -> None:
+    """Past SEND_FEW changed tasks the figures go every SEND_EVERY: a run that ends without
+    its last records (os._exit here; a limit's kill, a fatal signal) shows them as of at
+    most that long before, as the steps were (sent once a second, a run of 600 tasks that
+    ended at 0.6 s showed 0 steps and 0 running for every one)."""
+    program = (
+        "import asyncio, os\n"
+        "async def spin():\n"
+        "    while True:\n"
+        "        await asyncio.sleep(0.001)\n"
+        "async def main():\n"
+        "    ts = [asyncio.create_task(spin()) for _ in range(600)]\n"
+        "    await asyncio.sleep(0.6)\n"
+        "    os._exit(3)\n"
+        "asyncio.run(main())\n"
+    )
+    kinds, _out, err = _counted(tmp_path, program=program, status=3)
+    assert kinds["steps"] == 0 and kinds["figures"] >= 2, kinds
+    row = next(line.split() for line in err.splitlines() if line.startswith("600 tasks"))
+    assert row[4:6] == ["600", "unfinished"], err
+    assert int(row[6]) >= 600, err  # each task stepped, and the parent knows it
 
 
 @pytest.mark.parametrize("option", STEP_OPTIONS)
