@@ -356,6 +356,7 @@ HELLO_RUNTIME = {"asyncplay", "asyncplay.protocol", "asyncplay.child"} | {
         "patches",
         "periodic",
         "private_names",
+        "quiet_import",  # (at start: loaded later, it would pass the program's hooks)
         "safe_repr",
         "stdin",
         "task_record",
@@ -452,3 +453,49 @@ def test_the_program_sees_what_site_did_as_under_python(tmp_path, layer, python)
     flags = [] if layer == "default" else ["--sandbox", layer]
     r = asyncplay("run", "--quiet", *flags, "--python", python, "p.py", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (0, want.stdout), r.stderr[-500:]
+
+
+# A program's own import hooks, ahead of every finder: one that tells each import of a
+# name with "asyncplay" in it, one that lets only the standard library through.
+IMPORT_HOOKS = (
+    "import sys, importlib.abc\n"
+    "ALLOWED = set(sys.stdlib_module_names)\n"
+    "class Hook(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if 'asyncplay' in name:\n"
+    "            print('import', name)\n"
+    "        if name.split('.')[0] not in ALLOWED:\n"
+    "            raise ImportError(f'import of {name} blocked')\n"
+    "        return None\n"
+    "sys.meta_path.insert(0, Hook())\n"
+    "import asyncio\n"
+    "async def work():\n"
+    "    await asyncio.sleep(0)\n"
+    "async def main():\n"
+    "    await asyncio.create_task(work(), name='worker')\n"
+    "asyncio.run(main())\n"
+    "print('ok')\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["figures", "steps"])
+def test_the_programs_import_hooks_see_nothing_of_the_tracers_rooms(tmp_path, mode) -> None:
+    """The rooms load inside the program's ``import asyncio``: its finders must not see
+    them go by (a hook that logs would print them) nor refuse them (an allow-list would
+    leave the run untraced, "could not trace asyncio here")."""
+    from helpers import asyncplay
+
+    (tmp_path / "p.py").write_text(IMPORT_HOOKS)
+    args = ["--json"] if mode == "steps" else []
+    r = asyncplay("run", "--sandbox", "none", *args, "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-800:]
+    out = r.program_stdout if mode == "steps" else r.stdout.decode()
+    assert out == "ok\n", out
+    err = r.stderr.decode() if isinstance(r.stderr, bytes) else r.stderr
+    assert "could not trace" not in err, err[-800:]
+    if mode == "steps":
+        (tid,) = [e["id"] for e in r.kinds("task_created") if e["coro"] == "work"]
+        names = {e["id"]: e["name"] for e in r.kinds("task_created") + r.kinds("task_renamed")}
+        assert names[tid] == "worker"
+    else:
+        assert "worker" in err and "work " in err, err[-800:]

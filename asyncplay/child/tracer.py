@@ -37,7 +37,7 @@ import time
 import types
 
 from asyncplay import protocol
-from asyncplay.child import call_chains, deadlocks, waits
+from asyncplay.child import call_chains, deadlocks, quiet_import, waits
 from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
@@ -71,24 +71,31 @@ _slow_step_warning: Any = None
 
 def load_rooms() -> None:
     """Import the rooms above (``install`` does; ``attached`` before its bootstrap takes
-    asyncplay off ``sys.path``)."""
+    asyncplay off ``sys.path``), past the program's import hooks (``quiet_import``)."""
     global cancels, cut_off, executor_jobs, loop_complaints, primitives, running_loops
     global slow_steps, task_creation, virtual_clock, callback_failed, _slow_step_warning
     if cancels is not None:
         return  # (loaded: a name replaced since, by a test, stays replaced)
-    from asyncplay.child import (
+    (
+        slow_steps,
         cancels,
         cut_off,
         executor_jobs,
         loop_complaints,
+        _figures,
         primitives,
-        running_loops,
-        slow_steps,
-        task_creation,
         virtual_clock,
-    )
-    from asyncplay.child.loop_complaints import callback_failed
-    from asyncplay.child.slow_steps import slow_step_warning as _slow_step_warning
+        running_loops,
+        task_creation,
+    ) = quiet_import.load(*_ROOMS)
+    callback_failed = loop_complaints.callback_failed
+    _slow_step_warning = slow_steps.slow_step_warning
+
+
+# In the order they import each other (primitive_figures: primitives' own room).
+_ROOMS = ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
+_ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
+_ROOMS += ("task_creation",)
 
 
 FLUSH_INTERVAL = 0.05
@@ -516,8 +523,7 @@ class Tracer:
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
         self.gathering = tasks._GatheringFuture
         if self.step_records != "steps":
-            from asyncplay.child import step_figures
-
+            (step_figures,) = quiet_import.load("step_figures")
             step_figures.start(self)
         _install_step_hook(self, events.Handle)
         task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
