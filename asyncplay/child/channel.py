@@ -13,12 +13,13 @@ import time
 
 from asyncplay import protocol
 
-__all__ = ["PUSH_AFTER", "Channel", "Strings", "hello"]
+__all__ = ["FLUSH_INTERVAL", "PUSH_AFTER", "Channel", "Strings", "hello"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+FLUSH_INTERVAL = 0.05  # the loop's thread sends at least this often while it runs steps
 PUSH_AFTER = 0.1  # records older than this (s) are sent by a helper thread (a step hangs)
 
 

@@ -38,7 +38,7 @@ import types
 
 from asyncplay import protocol
 from asyncplay.child import call_chains, deadlocks, quiet_import, waits
-from asyncplay.child.channel import Channel, Strings
+from asyncplay.child.channel import FLUSH_INTERVAL, Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
 from asyncplay.child.patches import Patches
@@ -98,7 +98,6 @@ _ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
 _ROOMS += ("task_creation",)
 
 
-FLUSH_INTERVAL = 0.05
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
 

@@ -15,6 +15,7 @@ import time
 import weakref
 
 from asyncplay.child import call_chains
+from asyncplay.child.channel import FLUSH_INTERVAL
 from asyncplay.child.deadlocks import DEADLOCK_CHECK_AFTER, maybe_check_deadlock, real_pending
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
@@ -122,6 +123,14 @@ def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:
     task waiting while nothing outside the loop's timers could wake it. And on 3.14+ the
     coroutine chains of the tasks that suspended since the last wait are captured here.
     """
+    reg = getattr(tracer, "primitives", None)
+    if reg is not None and (reg.dirty or reg.nonempty):
+        # The objects' states go from the loop's thread only (the flusher thread's flush
+        # skips them): one changed by a plain callback (no step after it to flush) would
+        # wait out this wait. Sent now when the wait ends past the flush interval.
+        ends = time.perf_counter() + (0.0 if timeout is None else timeout / tracer.speed)
+        if timeout is None or ends - tracer.channel.last_flush > FLUSH_INTERVAL:
+            tracer.flush()
     if timeout is None or timeout >= DEADLOCK_CHECK_AFTER:
         try:
             maybe_check_deadlock(tracer, loop, timeout)
