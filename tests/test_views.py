@@ -237,6 +237,7 @@ def test_real_run_sorted_filtered_and_json_summary(tmp_path) -> None:
         "async def main():\n"
         "    await asyncio.gather(asyncio.create_task(nap(), name='napper'),\n"
         "                         asyncio.create_task(spin(), name='spinner'))\n"
+        "    await asyncio.sleep(0.1)\n"  # main waits longest by 0.1 s, not a tie with nap
         "asyncio.run(main())\n"
     )
     r = asyncplay("run", "--sort", "running", "--filter", "er", p := "p.py", cwd=tmp_path)
@@ -248,7 +249,8 @@ def test_real_run_sorted_filtered_and_json_summary(tmp_path) -> None:
     kinds = [e["event"] for e in r.events]
     assert kinds[-2:] == ["summary", "run_end"]
     tasks = r.events[-2]["tasks"]
-    assert tasks[0]["name"] == "Task-1" and tasks[0]["waiting"] > 0.15
+    assert tasks[0]["name"] == "Task-1" and tasks[0]["waiting"] > 0.25
+    assert tasks[1]["name"] == "napper" and tasks[1]["waiting"] > 0.15
     spin = next(t for t in tasks if t["name"] == "spinner")
     assert spin["running"] >= 0.04 and spin["longest_step"] >= 0.04
     r = asyncplay("run", "--sort", "nope", p, cwd=tmp_path)
