@@ -52,7 +52,7 @@ runpy.run_module("asyncplay", run_name="__main__")
 # decodes) and each event it gives folded, as the headless command's driver does.
 MEASURE = """
 import gc, inspect, statistics, sys, time
-from asyncplay.protocol import Decoder
+from asyncplay.decoder import Decoder
 from asyncplay.model import RunModel, apply
 from asyncplay.runner.core import SessionCore
 from asyncplay.runner.spec import RunSpec

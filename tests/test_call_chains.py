@@ -11,6 +11,7 @@ from helpers import PROGRAMS, asyncplay
 from pythons import python_or_skip
 from streams import Stream
 
+from asyncplay import decoder as D
 from asyncplay import protocol as P
 from asyncplay.model import build
 from asyncplay.views import graph, task_story
@@ -57,7 +58,7 @@ ANY = _Any()  # a line number, whichever: asyncio's own lines move between relea
 def _decode(chain: object) -> list[dict]:
     hello = P.pack_json({"event": "hello", "t": 0.0, "version": 1})
     record = P.pack_json({"event": "call_chain", "t": 0.5, "id": 2, "chain": chain})
-    return P.Decoder().feed(hello + record)
+    return D.Decoder().feed(hello + record)
 
 
 def test_the_decoder_passes_a_well_formed_chain() -> None:

@@ -10,7 +10,7 @@ import pytest
 from helpers import asyncplay, env
 from pythons import SUPPORTED_VERSIONS, python_or_skip
 
-from asyncplay import protocol
+from asyncplay import decoder
 
 WAITS = """
 import asyncio
@@ -360,7 +360,7 @@ def _boot_child(
         capture_output=True,
         timeout=60,
     )
-    return r, protocol.Decoder().feed(channel.read_bytes())
+    return r, decoder.Decoder().feed(channel.read_bytes())
 
 
 SLOW_STEP = """

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import ROOT, asyncplay
 
-from asyncplay import protocol
+from asyncplay import decoder
 from asyncplay.child import stdin
 from asyncplay.child.channel import Channel
 from asyncplay.child.failures import report_failure
@@ -35,7 +35,7 @@ PROBE = r"""
 import asyncio, gc, json, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 site, program, clock = sys.argv[2], sys.argv[3], sys.argv[4]
-from asyncplay import protocol
+from asyncplay import decoder, protocol
 from asyncplay.child import boot, cancels, cut_off, loop_complaints, running_loops
 from asyncplay.child import tracer as tracer_mod, virtual_clock
 from asyncplay.child.channel import Channel
@@ -75,7 +75,7 @@ if tracer.watchdog is not None:
     tracer.watchdog.stop()
 tracer.flush()
 out.seek(0)
-events = protocol.Decoder().feed(out.read())
+events = decoder.Decoder().feed(out.read())
 failed = [e for e in events if e.get("event") == "warning" and e["kind"] == "tracer_failed"]
 sys.stderr.flush()
 print(json.dumps({"calls": len(calls), "failed": failed}))
@@ -216,7 +216,7 @@ def _events(fd: int) -> list[dict]:
     data = b""
     while chunk := os.read(fd, 65536):
         data += chunk
-    return protocol.Decoder().feed(data)
+    return decoder.Decoder().feed(data)
 
 
 def _failures(fd: int) -> list[dict]:

@@ -554,7 +554,7 @@ def test_cancelled_tasks_of_a_task_factory_have_an_unknown_source(tmp_path: Path
 def test_cancel_source_on_the_wire() -> None:
     """The child's ``cancel_source`` record decodes as is; forged field types are a
     protocol error, never a crash."""
-    from asyncplay import protocol
+    from asyncplay import decoder, protocol
 
     ev = {
         "event": "cancel_source",
@@ -565,9 +565,9 @@ def test_cancel_source_on_the_wire() -> None:
         "file": "/x.py",
         "line": 7,
     }
-    assert protocol.Decoder().feed(protocol.pack_json(ev)) == [ev]
+    assert decoder.Decoder().feed(protocol.pack_json(ev)) == [ev]
     bad = protocol.pack_json({**ev, "by": "Task-1"})
-    (err,) = protocol.Decoder().feed(bad)
+    (err,) = decoder.Decoder().feed(bad)
     assert err["event"] == "protocol_error"
 
 
@@ -610,7 +610,7 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
     line the task resumed at; with its own sample, the sampled line."""
     import os as _os
 
-    from asyncplay import protocol
+    from asyncplay import decoder
     from asyncplay.child.channel import Channel
     from asyncplay.child.slow_steps import slow_step_warning
     from asyncplay.child.task_record import new_record
@@ -625,7 +625,7 @@ def test_slow_step_without_a_sample_is_at_the_line_it_resumed_at() -> None:
         slow_step_warning(tracer, rec, None, 100.0, 0.4)
         tracer.slow_sample = (101.0, "/p/demo.py", 20)
         slow_step_warning(tracer, rec, None, 101.0, 0.5)
-        events = protocol.Decoder().feed(_os.read(r, 65536))
+        events = decoder.Decoder().feed(_os.read(r, 65536))
     finally:
         _os.close(r)
         _os.close(w)

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncplay import protocol
+from asyncplay import decoder, protocol
 from asyncplay.child.step_figures import pack_record
 from asyncplay.cli import printed, replay
 from asyncplay.model import RunModel, apply
@@ -314,10 +314,10 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
 
 def decode(data: bytes, cuts: list[int]) -> list[dict]:
     """The events a live run would fold: run_start, the child's, output, run_end."""
-    decoder = protocol.Decoder()
+    dec = decoder.Decoder()
     child: list[dict] = []
     for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
-        child += decoder.feed(data[start:end])
+        child += dec.feed(data[start:end])
     events: list[dict] = [
         {
             "event": "run_start",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from asyncplay import protocol
+from asyncplay import decoder
 from asyncplay.child import output
 from asyncplay.child.channel import Channel
 from asyncplay.child.task_record import EarlyRecord, new_record
@@ -33,7 +33,7 @@ def _outputs(tracer: Tracer) -> list[tuple[int | None, bytes]]:
         data += chunk
     return [
         (e.get("task"), e["data"])
-        for e in protocol.Decoder().feed(data)
+        for e in decoder.Decoder().feed(data)
         if e.get("event") == "output_record"
     ]
 

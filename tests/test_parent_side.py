@@ -121,8 +121,8 @@ main(["run", "--sandbox", "none", "--quiet", sys.argv[2]])
 def test_a_real_runs_task_records_batched_give_the_same_summary(tmp_path) -> None:
     """The headless command's batched decoder (tasks_created/tasks_done) on a real run's
     channel: the same tasks, figure for figure, and the same summary, as an event each."""
+    from asyncplay.decoder import Decoder
     from asyncplay.model import TaskInfo, build
-    from asyncplay.protocol import Decoder
     from asyncplay.views import summary
 
     (tmp_path / "p.py").write_text(PROGRAM)

@@ -9,6 +9,7 @@ import pytest
 from helpers import ROOT, asyncplay
 from pythons import SUPPORTED_VERSIONS, python_or_skip
 
+from asyncplay import decoder as D
 from asyncplay import protocol as P
 from asyncplay.child.step_figures import pack_record
 
@@ -75,11 +76,11 @@ def _approx(events: list[dict]) -> list[dict]:
 
 
 def test_round_trip_whole() -> None:
-    assert _approx(P.Decoder().feed(_stream())) == EXPECTED
+    assert _approx(D.Decoder().feed(_stream())) == EXPECTED
 
 
 def test_round_trip_byte_by_byte() -> None:
-    d = P.Decoder()
+    d = D.Decoder()
     events: list[dict] = []
     for b in _stream():
         events += d.feed(bytes([b]))
@@ -112,11 +113,11 @@ def test_task_ends_wait_for_the_batch_of_steps_around_them() -> None:
     a batch fed byte by byte folds to the same model."""
     from asyncplay.model import build
 
-    events = P.Decoder().feed(_ending_tasks(100))
+    events = D.Decoder().feed(_ending_tasks(100))
     kinds = [e["event"] for e in events]
     assert kinds == ["task_created"] * 100 + ["steps"] + ["task_done"] * 100
     assert [s[0] for s in events[100]["steps"]] == list(range(1, 101))
-    d = P.Decoder()
+    d = D.Decoder()
     slow = [ev for b in _ending_tasks(100) for ev in d.feed(bytes([b]))]
     seen_step: set[int] = set()
     for ev in slow:
@@ -140,7 +141,7 @@ def test_output_records_do_not_cut_a_batch_of_steps() -> None:
         buf += P.pack_output(1 + i % 2, 1, i / 100, f"line {i}\n".encode())
         buf += P.pack_step(1, i / 100, 0.0001, 0, 0, i)
     buf += P.pack_done(1, 0.6, 0, 0, 0, 0, "None")
-    events = P.Decoder().feed(bytes(buf))
+    events = D.Decoder().feed(bytes(buf))
     kinds = [e["event"] for e in events]
     assert kinds == ["task_created", "steps"] + ["output_record"] * 50 + ["task_done"]
     assert [s[5] for s in events[1]["steps"]] == list(range(50))
@@ -148,7 +149,7 @@ def test_output_records_do_not_cut_a_batch_of_steps() -> None:
     assert records == [
         ("stdout" if i % 2 == 0 else "stderr", f"line {i}\n".encode(), i / 100) for i in range(50)
     ]
-    d = P.Decoder()
+    d = D.Decoder()
     slow = [ev for b in bytes(buf) for ev in d.feed(bytes([b]))]
     assert [e for e in slow if e["event"] == "output_record"] == events[2:52]
     assert [s for e in slow if e["event"] == "steps" for s in e["steps"]] == events[1]["steps"]
@@ -163,7 +164,7 @@ def test_a_long_run_of_steps_is_one_batch_and_a_record_after_it_ends_it() -> Non
     buf += P.pack_json({"event": "task_renamed", "t": 1.0, "id": 1, "name": "w"})
     buf += b"".join(P.pack_step(1, 1 + i / 1000, 0.0001, 0, 0, i) for i in range(3))
     for cut in (len(buf), len(buf) - 7):  # whole, and the last step cut in two
-        d = P.Decoder()
+        d = D.Decoder()
         events = d.feed(bytes(buf[:cut])) + d.feed(bytes(buf[cut:]))
         batches = [e["steps"] for e in events if e["event"] == "steps"]
         assert [len(b) for b in batches][:1] == [1000]
@@ -176,7 +177,7 @@ def test_a_long_run_of_steps_is_one_batch_and_a_record_after_it_ends_it() -> Non
 
 
 def test_garbage_is_one_protocol_error_then_silence() -> None:
-    d = P.Decoder()
+    d = D.Decoder()
     good = P.pack_json({"event": "hello", "t": 0.0, "version": 1})
     events = d.feed(good + b"\xff\x00\x00\x00\x10garbage-garbage!")
     assert [e["event"] for e in events] == ["hello", "protocol_error"]
@@ -187,20 +188,20 @@ def test_garbage_is_one_protocol_error_then_silence() -> None:
 def test_forged_json_kinds_and_missing_time_are_errors() -> None:
     for obj in ({"event": "run_end", "t": 1}, {"event": "warning"}, [1, 2], {"t": 0}):
         data = b'{"x":' if obj is None else P.pack_json(obj)  # type: ignore[arg-type]
-        events = P.Decoder().feed(data)
+        events = D.Decoder().feed(data)
         assert [e["event"] for e in events] == ["protocol_error"], obj
 
 
 def test_unknown_string_id_and_huge_length_are_errors() -> None:
-    assert P.Decoder().feed(P.pack_step(1, 0.0, 0.0, 99, 0, 0))[-1]["event"] == "protocol_error"
+    assert D.Decoder().feed(P.pack_step(1, 0.0, 0.0, 99, 0, 0))[-1]["event"] == "protocol_error"
     huge = P.HEADER.pack(P.K_JSON, P.MAX_PAYLOAD + 1)
-    assert P.Decoder().feed(huge)[-1]["event"] == "protocol_error"
+    assert D.Decoder().feed(huge)[-1]["event"] == "protocol_error"
 
 
 def test_random_bytes_never_raise() -> None:
     rng = random.Random(1234)
     for _ in range(300):
-        d = P.Decoder()
+        d = D.Decoder()
         blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
         for ev in d.feed(blob):
             assert ev["event"] in P.EVENT_KINDS
@@ -293,7 +294,7 @@ OUT_OF_RANGE.update(
 
 def test_figures_decode_with_their_strings() -> None:
     """An ``F`` record (figures mode): each task's row, string ids made text."""
-    events = P.Decoder().feed(
+    events = D.Decoder().feed(
         _HELLO
         + P.pack_str(1, "sleep(1)")
         + P.pack_str(2, "/p.py")
@@ -312,7 +313,7 @@ def test_non_finite_and_out_of_range_numbers_are_a_protocol_error_in_every_kind(
     """The contract (docs/protocol.md, Numbers): the record is malformed, so it becomes the
     run's one protocol_error and nothing later is trusted; nothing of it reaches a view."""
     for what, record in OUT_OF_RANGE.items():
-        d = P.Decoder()
+        d = D.Decoder()
         events = d.feed(_HELLO + P.pack_created(1, 0, 0.1, 0, 0, 0, False, "t") + record)
         kinds = [e["event"] for e in events]
         assert kinds == ["hello", "task_created", "protocol_error"], what
@@ -322,7 +323,7 @@ def test_non_finite_and_out_of_range_numbers_are_a_protocol_error_in_every_kind(
 
 def test_numbers_in_range_still_decode() -> None:
     """The edges: time 0, a step ending exactly at MAX_TIME, u32 ids, integer times."""
-    events = P.Decoder().feed(
+    events = D.Decoder().feed(
         _HELLO
         + P.pack_step(2**32 - 1, 0.0, P.MAX_TIME, 0, 0, 2**32 - 1)
         + P.pack_json({"event": "warning", "t": 5, "kind": "slow_step", "message": "m",
@@ -333,7 +334,7 @@ def test_numbers_in_range_still_decode() -> None:
 
 def test_a_protocol_error_quotes_a_forged_value_in_one_short_line() -> None:
     forged = {"event": "bye", "t": ["x" * 100_000]}
-    (error,) = P.Decoder().feed(P.pack_json(forged))
+    (error,) = D.Decoder().feed(P.pack_json(forged))
     assert error["event"] == "protocol_error" and len(error["message"]) < 300
 
 
@@ -375,7 +376,7 @@ def test_forged_json_never_crashes_the_parent(tmp_path, payload) -> None:
 
 def test_decoder_survives_hostile_json() -> None:
     deep = ("[" * 100_000 + "]" * 100_000).encode()
-    events = P.Decoder().feed(P.HEADER.pack(P.K_JSON, len(deep)) + deep)
+    events = D.Decoder().feed(P.HEADER.pack(P.K_JSON, len(deep)) + deep)
     assert [e["event"] for e in events] == ["protocol_error"]
 
 
@@ -426,9 +427,9 @@ JOB = {"event": "executor_job", "t": 0.3, "id": 1, "function": "time.sleep", "ta
     ],
 )
 def test_forged_object_records_are_a_protocol_error(record, change) -> None:
-    good = P.Decoder().feed(P.pack_json(record))
+    good = D.Decoder().feed(P.pack_json(record))
     assert [e["event"] for e in good] == [record["event"]]
-    events = P.Decoder().feed(P.pack_json({**record, **change}))
+    events = D.Decoder().feed(P.pack_json({**record, **change}))
     assert [e["event"] for e in events] == ["protocol_error"], change
 
 
@@ -480,6 +481,7 @@ def test_the_childs_json_encoder_writes_what_json_dumps_writes() -> None:
 ENCODER_PROBE = r"""
 import json, math, sys
 sys.path.insert(0, sys.argv[1])
+from asyncplay import decoder as D
 from asyncplay import protocol as P
 assert P._c_encode is not None, "_json.make_encoder moved"
 class Num(int):
@@ -617,7 +619,7 @@ def test_runs_of_task_records_decode_to_their_events_however_they_are_fed(seed) 
     ):
         if not pieces:
             continue
-        d = P.Decoder()
+        d = D.Decoder()
         got = [ev for piece in pieces for ev in d.feed(piece)]
         assert [e for e in got if e["event"] != "steps"] == expected
         assert [s for e in got if e["event"] == "steps" for s in e["steps"]] == steps
@@ -651,7 +653,7 @@ def test_a_bad_record_inside_a_run_of_task_records_ends_the_stream_there(where) 
         bad[at : at + P.DONE_RECORD.size] = P.DONE_RECORD.pack(
             P.K_DONE, P.DONE.size + 4, 3, -1.0, 0, 0, 0, 0
         )
-    events = P.Decoder().feed(bytes(bad))
+    events = D.Decoder().feed(bytes(bad))
     kinds = [e["event"] for e in events]
     if where == "created":
         assert kinds == ["task_created", "task_created", "protocol_error"]
@@ -690,7 +692,7 @@ def test_a_batched_decoder_folds_to_the_same_model(seed) -> None:
         [data],
         [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)],
     ):
-        one, batched = P.Decoder(), P.Decoder(batched=True)
+        one, batched = D.Decoder(), D.Decoder(batched=True)
         each = [ev for piece in pieces for ev in one.feed(piece)]
         some = [ev for piece in pieces for ev in batched.feed(piece)]
         assert one.last_t == batched.last_t

@@ -213,11 +213,11 @@ def test_figures_mode_sends_the_waits_before_a_deadlock_warning() -> None:
 # Runs asyncplay's command line with the decoder counting what it decodes (into a file).
 COUNTING = """
 import collections, json, os, sys
-from asyncplay import protocol
+from asyncplay import decoder, protocol
 from asyncplay.cli import main
 
 seen = collections.Counter()
-feed = protocol.Decoder.feed
+feed = decoder.Decoder.feed
 
 def counting(self, data):
     events = feed(self, data)
@@ -225,7 +225,7 @@ def counting(self, data):
     seen["figure rows"] += sum(len(ev["tasks"]) for ev in events if ev["event"] == "figures")
     return events
 
-protocol.Decoder.feed = counting
+decoder.Decoder.feed = counting
 try:
     status = main(sys.argv[1:])
 finally:
@@ -459,7 +459,7 @@ def test_an_attach_channel_without_figures_still_tells_an_open_step() -> None:
     from asyncplay.child import attached, slow_steps
     from asyncplay.child.task_record import new_record
     from asyncplay.child.tracer import Tracer
-    from asyncplay.protocol import Decoder
+    from asyncplay.decoder import Decoder
 
     a, b = socket.socketpair()
     try:

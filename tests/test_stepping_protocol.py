@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from asyncplay import decoder as D
 from asyncplay import protocol as P
 from asyncplay.breakpoints import Breakpoints
 from asyncplay.model import Pause, RunModel, apply
@@ -31,7 +32,7 @@ GOOD_PAUSE = {
 
 def decode(*records: dict) -> list[dict]:
     data = _HELLO + b"".join(P.pack_json(r) for r in records)
-    return P.Decoder().feed(data)[1:]
+    return D.Decoder().feed(data)[1:]
 
 
 def test_a_paused_and_a_resumed_record_decode_as_sent() -> None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = r"""
 import asyncio, contextvars, gc, json, os, sys, tempfile, time, weakref
-from asyncplay import protocol
+from asyncplay import decoder, protocol
 from asyncplay.child.channel import Channel
 from asyncplay.child.tracer import Tracer
 
@@ -113,7 +113,7 @@ async def main():
 asyncio.run(main())
 tracer.flush()
 out.seek(0)
-events = protocol.Decoder().feed(out.read())
+events = decoder.Decoder().feed(out.read())
 facts["created"] = [
     (e["id"], e["name"], e["coro"], e["line"], e["internal"])
     for e in events

@@ -230,7 +230,7 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
             emit(out if name == "stdout" else err, data)
 
         # Nothing but the model reads the task records here (no --json; a recording keeps
-        # each event): they come in batches, no event each (protocol.Decoder).
+        # each event): they come in batches, no event each (decoder.Decoder).
         batched = recorder is None
         end = run_blocking(spec, fold, on_raw, exiting=True, spawned=spawned, batched=batched)
     problems = []

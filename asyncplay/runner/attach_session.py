@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import time
 
-from asyncplay import exits, protocol
+from asyncplay import decoder, exits
 from asyncplay.runner.attach_target import (
     Refused,
     Target,
@@ -132,7 +132,7 @@ class AttachSession:
         self.connect_timeout = connect_timeout
         self.target: Target | None = None
         self.conn: socket.socket | None = None
-        self.decoder = protocol.Decoder()
+        self.decoder = decoder.Decoder()
         self.t0 = time.monotonic()
         self.detach_asked: float | None = None
         self.ask_reason = ""

@@ -17,7 +17,8 @@ import termios
 import time
 
 from asyncplay import exits, policy, sandbox
-from asyncplay.protocol import Decoder, pack_spec
+from asyncplay.decoder import Decoder
+from asyncplay.protocol import pack_spec
 from asyncplay.runner import control as _control
 from asyncplay.runner import rundir
 from asyncplay.runner import spawn as _spawn
@@ -60,7 +61,7 @@ LIMITS: dict[str, tuple[str, str, str, int, str]] = {
 # writes it through RunSession.send_stdin).
 _STDIN = {"null": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
 
-# A batched decoder's events (protocol.Decoder): a record each in them.
+# A batched decoder's events (decoder.Decoder): a record each in them.
 _BATCHES = ("tasks_created", "tasks_done")
 
 # Programs of every session in this process still running: never "orphans" of another run.
@@ -76,7 +77,7 @@ class SessionCore:
         self.spec = spec
         self.stdin = stdin
         # ``batched``: task records come as ``tasks_created``/``tasks_done`` events, for a
-        # consumer that only folds them (``protocol.Decoder``).
+        # consumer that only folds them (``decoder.Decoder``).
         self.decoder = Decoder(batched)
         self.merger = OutputMerger()
         self.proc: subprocess.Popen | None = None

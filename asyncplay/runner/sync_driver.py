@@ -58,7 +58,7 @@ def run_blocking(
     (what the caller needs only from then on loads while the program's interpreter does).
 
     ``batched``: a run of task records is one ``tasks_created`` or ``tasks_done`` event
-    (``protocol.Decoder``), for a caller that only folds them into a model.
+    (``decoder.Decoder``), for a caller that only folds them into a model.
     """
     relay_tty = stdin == "inherit" and is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False, batched=batched)

@@ -16,8 +16,9 @@ from typing import IO
 
 import asyncplay
 from asyncplay import exits
+from asyncplay.decoder import number_problem
 from asyncplay.outfile import open_output_file
-from asyncplay.protocol import PROTOCOL_VERSION, NumberError, loads, number_problem, time_ok
+from asyncplay.protocol import PROTOCOL_VERSION, NumberError, loads, time_ok
 
 FORMAT = 1  # the recording's own layout (header + JSON lines); bumped if that changes
 BUFFER = 1024 * 1024  # the run must not wait for the disk: write in large blocks

@@ -1,0 +1,490 @@
+"""The parent's side of the event protocol: the child's byte stream into event dicts.
+
+Only the parent decodes, so this lives apart from ``protocol.py``, which the child imports
+too (its records' layouts and packers): the child's start does not pay for the decoder
+and its checks. Every byte from the child is untrusted (a program can write on the
+channel): anything malformed ends the stream with one ``protocol_error`` event.
+"""
+
+from __future__ import annotations
+
+from asyncplay.protocol import (
+    CREATED,
+    CREATED_RECORD,
+    DONE,
+    DONE_RECORD,
+    FIGURE,
+    FIGURES_HEAD,
+    HEADER,
+    JSON_KINDS,
+    K_CREATED,
+    K_DONE,
+    K_FIGURES,
+    K_JSON,
+    K_OUTPUT,
+    K_STEP,
+    K_STR,
+    MAX_CHAIN,
+    MAX_CHAIN_TEXT,
+    MAX_NUMBER,
+    MAX_PAYLOAD,
+    MAX_TIME,
+    MAX_U32,
+    MAX_WHY,
+    OUTPUT,
+    PRIMITIVE_KINDS,
+    STATES,
+    STEP,
+    STEP_RECORD,
+    STR,
+    STREAMS,
+    WAIT_KINDS,
+    loads,
+    pause_problem,
+    time_ok,
+)
+
+__all__ = ["Decoder", "chain_problem", "number_problem"]
+
+_STEP_KIND = bytes([K_STEP])
+
+# Field types the parent insists on in the child's JSON records (a program can forge them).
+_NONE = type(None)
+_JSON_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "hello": {"version": (int,), "python": (str, _NONE)},
+    "warning": {"kind": (str,), "message": (str,), "task": (int, _NONE), "file": (str, _NONE),
+                "line": (int, _NONE)},
+    "task_renamed": {"id": (int,), "name": (str,)},
+    "uncaught": {"kind": (str,), "exc_type": (str,), "errno": (int, _NONE), "bare": (bool,),
+                 "rlimits": (dict, _NONE), "vm_size": (int, _NONE), "threads": (int, _NONE),
+                 "path": (str, _NONE)},  # (path: kind ``write``'s refused path)
+    # (file, line: where the loop is held, once the step is slow)
+    "step_open": {"id": (int,), "start": (int, float), "file": (str, _NONE),
+                  "line": (int, _NONE)},
+    "stdin": {"waiting": (bool,), "task": (int, _NONE)},
+    # stepping (docs/protocol.md): pause_problem checks what the table cannot say
+    "paused": {"reason": (str,), "next": (int, _NONE), "file": (str, _NONE),
+               "line": (int, _NONE), "ready": (list,), "timers": (list,),
+               "at_line": (int, _NONE)},
+    "resumed": {"how": (str,)},
+    # asyncplay attach: a task that existed before the attach, where it waits then
+    "task_existing": {"id": (int,), "awaiting": (str, _NONE), "file": (str, _NONE),
+                      "line": (int, _NONE)},
+    "detached": {"reason": (str,)},  # attach: the hooks are off, nothing more comes
+    "refused": {"why": (str,)},  # attach: the program would not have it (the only event)
+    "call_chain": {"id": (int,), "chain": (list,)},  # 3.14+; the entries: check_chain
+    "cancel_source": {"id": (int,), "cause": (str,), "by": (int, _NONE), "file": (str, _NONE),
+                      "line": (int, _NONE)},
+    # asyncio's queues, locks, semaphores, conditions and events the program created
+    # (docs/protocol.md); _check_object checks what the table cannot say.
+    "primitive": {"id": (int,), "kind": (str,), "name": (str, _NONE), "file": (str, _NONE),
+                  "line": (int, _NONE), "maxsize": (int, _NONE), "permits": (int, _NONE)},
+    "primitive_state": {
+        "id": (int,), "acquisitions": (int,), "holders": (list,), "waiters": (list,),
+        "max_waiters": (int,), "longest_wait": (int, float), "held": (int, float),
+        "size": (int, _NONE), "peak_size": (int, _NONE), "puts": (int, _NONE),
+        "gets": (int, _NONE), "put_wait": (int, float, _NONE), "get_wait": (int, float, _NONE),
+        "join_waiters": (int, _NONE), "max_join_waiters": (int, _NONE), "sizes": (list, _NONE),
+        "set": (bool, _NONE), "waited": (int, float, _NONE), "longest_hold": (int, float, _NONE),
+    },
+    "executor_job": {"id": (int,), "function": (str,), "task": (int, _NONE), "pool": (str,),
+                     "thread": (str, _NONE), "submitted": (int, float),
+                     "started": (int, float, _NONE), "ended": (int, float, _NONE)},
+}  # fmt: skip
+# Counts in the primitive records (never negative; u32 like ids).
+_COUNT_KEYS = (
+    "acquisitions", "max_waiters", "size", "peak_size", "puts", "gets", "join_waiters",
+    "max_join_waiters", "maxsize", "permits",
+)  # fmt: skip
+
+_OBJECT_EVENTS = frozenset({"primitive", "primitive_state", "executor_job"})
+
+
+def number_problem(value: object) -> str | None:
+    """What is wrong with the numbers anywhere in a JSON value (NaN, an infinity, a number
+    past ``MAX_NUMBER``), or None. Booleans are not numbers here."""
+    kind = type(value)
+    if kind is float or kind is int:
+        if not (-MAX_NUMBER <= value <= MAX_NUMBER):  # NaN fails too
+            return f"a number out of range ({value!r})"
+    elif kind is dict:
+        for item in value.values():  # type: ignore[attr-defined]
+            problem = number_problem(item)
+            if problem:
+                return problem
+    elif kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            problem = number_problem(item)
+            if problem:
+                return problem
+    return None
+
+
+def chain_problem(chain: list) -> str | None:
+    """What is wrong with a ``call_chain`` record's ``chain``, or None."""
+    if len(chain) > MAX_CHAIN:
+        return f"a chain of {len(chain)} frames"
+    for entry in chain:
+        if type(entry) is not list or len(entry) != 3:
+            return "a chain entry that is not [name, file, line]"
+        name, file, line = entry
+        if type(name) is not str or len(name) > MAX_CHAIN_TEXT:
+            return "a chain entry's name"
+        if not (file is None or (type(file) is str and len(file) <= MAX_CHAIN_TEXT)):
+            return "a chain entry's file"
+        if type(line) is not int or not 0 <= line <= MAX_U32:
+            return "a chain entry's line"
+    return None
+
+
+# Keys of the child's JSON records that hold ids or line numbers (u32, or null).
+_U32_KEYS = ("id", "task", "by", "line", "pid", "version")
+# Keys of the child's JSON records that hold times or durations (seconds of the run).
+_TIME_KEYS = ("duration", "start")
+# The same in the primitive and executor records, where null means "not known (yet)".
+_OPTIONAL_TIME_KEYS = ("longest_wait", "held", "put_wait", "get_wait", "submitted", "started")
+_OPTIONAL_TIME_KEYS += ("ended", "waited", "longest_hold")
+
+
+def _id_ok(value: object) -> bool:
+    return value is None or (type(value) is int and 0 < value <= MAX_U32)
+
+
+def _check_object(obj: dict) -> None:
+    """What the field table cannot say about the primitive and executor records."""
+    kind = obj["event"]
+    for key in _COUNT_KEYS:
+        value = obj.get(key)
+        if value is not None and not 0 <= value <= MAX_U32:
+            raise ValueError(f"{key!r} out of range in a {kind} event")
+    if kind == "primitive" and obj["kind"] not in PRIMITIVE_KINDS:
+        raise ValueError("an unknown kind of primitive")
+    if kind == "primitive_state":
+        if not all(_id_ok(h) for h in obj["holders"]):
+            raise ValueError("bad holders in a primitive_state event")
+        for w in obj["waiters"]:
+            if type(w) is not list or len(w) != 2 or not _id_ok(w[0]) or w[1] not in WAIT_KINDS:
+                raise ValueError("bad waiters in a primitive_state event")
+        for sample in obj.get("sizes") or ():
+            if (
+                type(sample) is not list
+                or len(sample) != 2
+                or not time_ok(sample[0])
+                or type(sample[1]) is not int
+                or not 0 <= sample[1] <= MAX_U32
+            ):
+                raise ValueError("bad sizes in a primitive_state event")
+    if kind == "executor_job":
+        started, ended = obj.get("started"), obj.get("ended")
+        if started is not None and ended is not None and ended < started:
+            raise ValueError("an executor job that ended before it started")
+
+
+class Decoder:
+    """Turns the child's byte stream into event dicts.
+
+    Anything malformed becomes one ``protocol_error`` event and the rest of the stream is
+    ignored: after garbage there is no way to find the next record boundary, and a program
+    that forges records must never crash or steer the parent.
+
+    ``batched``: task records read one after another are one ``tasks_created`` or
+    ``tasks_done`` event of tuples, for a consumer that only folds them (docs/protocol.md,
+    "Task records in batches"): no dict and no event per task.
+    """
+
+    def __init__(self, batched: bool = False) -> None:
+        self._buf = bytearray()
+        # Id 0 is "none": decoded to None, and line 0 means "unknown".
+        self._strings: dict[int, str | None] = {0: None}
+        self.broken = False
+        self.last_t = 0.0
+        self.batched = batched
+
+    def feed(self, data: bytes) -> list[dict]:
+        if self.broken:
+            return []
+        self._buf += data
+        events: list[dict] = []
+        steps: list[list] = []
+        # task_done events wait for the batch of steps around them to end: one steps
+        # event, not one per task, where tasks end one after another (each task's own
+        # events stay in order: its last step comes before its end).
+        ended: list[dict] = []
+        buf = self._buf
+        pos = 0
+        end = len(buf)
+        strings = self._strings
+        head = HEADER.size
+        step_size = STEP_RECORD.size
+        batched = self.batched
+        rows: list[tuple] | None = None  # (batched) the task_created records being read
+        top = 0.0  # ... and their latest time
+        try:
+            while end - pos >= head:
+                kind, size = HEADER.unpack_from(buf, pos)
+                if kind == K_STEP:
+                    # A run of step records, found with one C call per 16, 32, 64 ...
+                    # records (a run of one step between two other records must not
+                    # slice the whole buffer), unpacked in one. One step before another
+                    # kind of record (a task's last step, then its end) is told by the
+                    # next record's first byte, without probing.
+                    after = pos + step_size
+                    if after < end and buf[after] != K_STEP:
+                        n = 1
+                    else:
+                        whole = (end - pos) // step_size
+                        if whole == 0:
+                            break  # an incomplete step record: wait for the rest
+                        n, probe = 0, 16
+                        while n < whole:
+                            upto = min(whole, n + probe)
+                            kinds = buf[pos + n * step_size : pos + upto * step_size : step_size]
+                            run = upto - n - len(kinds.lstrip(_STEP_KIND))
+                            n += run
+                            if n < upto:
+                                break
+                            probe *= 2
+                    run_end = pos + n * step_size
+                    if n == 1:  # (between two task ends: no slice, no call)
+                        _k, size, task, t0, dur, awaiting, file, line = STEP_RECORD.unpack_from(
+                            buf, pos
+                        )
+                        if size != STEP.size:
+                            raise ValueError("bad step record")
+                        if not (0 <= t0 and 0 <= dur and t0 + dur <= MAX_TIME):  # NaN too
+                            raise ValueError(f"a step at {t0!r} s lasting {dur!r} s")
+                        steps.append([task, t0, dur, strings[awaiting], strings[file], line])
+                    else:
+                        steps += self._steps(buf, pos, run_end)
+                    pos = run_end
+                    continue
+                if size > MAX_PAYLOAD:
+                    raise ValueError(f"record of {size} bytes")
+                if end - pos - head < size:
+                    break
+                start = pos + head
+                pos = start + size
+                # Neither a task's end, an output record nor a string ends a batch of
+                # steps (a program printing at every step would make a steps event of
+                # each step): they come right after the steps event, in the order read.
+                if kind == K_DONE:  # inline: one per task, read among the steps
+                    if size < DONE.size:
+                        raise ValueError(f"a task_done record of {size} bytes")
+                    _k, _s, tid, t, state, exc, file, line = DONE_RECORD.unpack_from(
+                        buf, start - head
+                    )
+                    if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t: once the batch is out)
+                        raise ValueError(f"a record at {t!r} s")
+                    text = buf[start + DONE.size : pos].decode("utf-8")
+                    failed = state == 2  # (the lookups that may fail, in the order they were)
+                    how, exc = STATES[state], strings[exc] if failed else None
+                    file, line = strings[file], line or None
+                    if batched:  # (TASKS_DONE)
+                        ended.append((t, tid, how, text if state == 0 else None, exc,
+                                      text if failed else None, file, line))  # fmt: skip
+                    else:
+                        ended.append({"event": "task_done", "t": t, "id": tid, "state": how,
+                                      "result": text if state == 0 else None, "exc_type": exc,
+                                      "exc_msg": text if failed else None, "file": file,
+                                      "line": line})  # fmt: skip
+                    continue
+                if kind == K_OUTPUT:
+                    ended.append(self._output(buf, start, pos))
+                    continue
+                if kind == K_STR:
+                    if size < STR.size:
+                        raise ValueError(f"a string record of {size} bytes")
+                    (sid,) = STR.unpack_from(buf, start)
+                    strings[sid] = buf[start + STR.size : pos].decode("utf-8")
+                    continue
+                if steps:
+                    events.append(self._steps_event(steps))
+                    steps = []
+                if ended:
+                    self._ended(events, ended)
+                    ended = []
+                if kind == K_CREATED:  # inline, with the run of them after it: one per task
+                    append = events.append
+                    if batched:
+                        rows, top = [], -1.0
+                        append = rows.append
+                    while True:
+                        if size < CREATED.size:
+                            raise ValueError(f"a task_created record of {size} bytes")
+                        _k, _s, tid, parent, t, coro, file, line, internal = (
+                            CREATED_RECORD.unpack_from(buf, start - head)
+                        )
+                        if not 0 <= t <= MAX_TIME:  # NaN fails too
+                            raise ValueError(f"a record at {t!r} s")
+                        self.last_t = t
+                        name = buf[start + CREATED.size : pos].decode("utf-8")
+                        coro, file = strings[coro], strings[file]
+                        if batched:  # (TASKS_CREATED)
+                            append((t, tid, name, coro, parent or None, bool(internal), file,
+                                    line or None))  # fmt: skip
+                            if t > top:
+                                top = t
+                        else:
+                            append({"event": "task_created", "t": t, "id": tid, "name": name,
+                                    "coro": coro, "parent": parent or None,
+                                    "internal": bool(internal), "file": file,
+                                    "line": line or None})  # fmt: skip
+                        # The next record, here if it is another whole task_created (any
+                        # other, or one cut short, is the outer loop's).
+                        if end - pos < head or buf[pos] != K_CREATED:
+                            break
+                        _k, size = HEADER.unpack_from(buf, pos)
+                        if size > MAX_PAYLOAD or end - pos - head < size:
+                            break
+                        start = pos + head
+                        pos = start + size
+                    if rows:
+                        events.append({"event": "tasks_created", "t": top, "tasks": rows})
+                        rows = None
+                    continue
+                ev = self._record(kind, bytes(buf[start:pos]))
+                if ev is not None:
+                    events.append(ev)
+        except Exception as exc:  # noqa: BLE001 - nothing a program sends may crash us
+            why = str(exc)
+            if len(why) > MAX_WHY:  # it may quote the forged value: a line, not a megabyte
+                why = why[: MAX_WHY - 3] + "..."
+            self.broken = True
+            del self._buf[:]
+            if rows:  # (batched) the task_created records read before the bad one
+                events.append({"event": "tasks_created", "t": top, "tasks": rows})
+            if steps:
+                events.append(self._steps_event(steps))
+            self._ended(events, ended)
+            events.append(
+                {
+                    "event": "protocol_error",
+                    "t": self.last_t,
+                    "message": f"malformed data on the event channel ({why}); "
+                    "events after this point are ignored",
+                }
+            )
+            return events
+        if steps:
+            events.append(self._steps_event(steps))
+        self._ended(events, ended)
+        del self._buf[:pos]
+        return events
+
+    def _ended(self, events: list[dict], ended: list) -> None:
+        """The task ends and output records read among a batch of steps, after its steps
+        event (whose time is its last step's end, however the bytes were fed). Batched,
+        the task ends (tuples) between two output records are one ``tasks_done``."""
+        if not self.batched:
+            events += ended
+        elif ended:
+            batch: dict = {}
+            for item in ended:
+                if type(item) is not tuple:
+                    batch = {}
+                    events.append(item)
+                elif batch:
+                    batch["tasks"].append(item)
+                    batch["t"] = max(batch["t"], item[0])
+                else:
+                    batch = {"event": "tasks_done", "t": item[0], "tasks": [item]}
+                    events.append(batch)
+        if ended:
+            last = ended[-1]
+            self.last_t = last[0] if type(last) is tuple else last["t"]
+
+    def _time(self, t: float) -> None:
+        if not 0 <= t <= MAX_TIME:  # NaN fails too
+            raise ValueError(f"a record at {t!r} s")
+        self.last_t = t
+
+    def _steps(self, buf: bytearray, start: int, end: int) -> list[list]:
+        strings = self._strings
+        out = []
+        for _k, size, task, t0, dur, awaiting, file, line in STEP_RECORD.iter_unpack(
+            bytes(buf[start:end])
+        ):
+            if size != STEP.size:
+                raise ValueError("bad step record")
+            if not (0 <= t0 and 0 <= dur and t0 + dur <= MAX_TIME):  # NaN fails too
+                raise ValueError(f"a step at {t0!r} s lasting {dur!r} s")
+            out.append([task, t0, dur, strings[awaiting], strings[file], line])
+        return out
+
+    def _steps_event(self, steps: list[list]) -> dict:
+        last = steps[-1]
+        self.last_t = max(self.last_t, last[1] + last[2])
+        return {"event": "steps", "t": self.last_t, "steps": steps}
+
+    def _output(self, buf: bytearray, start: int, end: int) -> dict:
+        """The exact bytes a task's step wrote: the session matches them against the
+        pipes and emits the public ``output`` events (with text) itself."""
+        if end - start < OUTPUT.size:
+            raise ValueError(f"an output record of {end - start} bytes")
+        stream, task, t = OUTPUT.unpack_from(buf, start)
+        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once the batch is out)
+            raise ValueError(f"a record at {t!r} s")
+        return {
+            "event": "output_record",
+            "t": t,
+            "stream": STREAMS[stream],
+            "data": bytes(buf[start + OUTPUT.size : end]),
+            "task": task or None,
+        }
+
+    def _figures(self, payload: bytes) -> dict:
+        """An ``F`` record: tasks' figures, strings resolved, every number checked."""
+        if len(payload) < FIGURES_HEAD.size or (len(payload) - FIGURES_HEAD.size) % FIGURE.size:
+            raise ValueError(f"a figures record of {len(payload)} bytes")
+        (t,) = FIGURES_HEAD.unpack_from(payload)
+        if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once all is checked)
+            raise ValueError(f"a record at {t!r} s")
+        s = self._strings
+        rows = []
+        for tid, steps, run, most, first, last, a, w, f, line in FIGURE.iter_unpack(payload[8:]):
+            if not (steps and 0 <= run <= MAX_TIME and 0 <= most <= MAX_TIME
+                    and 0 <= first <= MAX_TIME and 0 <= last <= MAX_TIME):  # fmt: skip
+                raise ValueError(f"task {tid}'s figures ({steps}, {run!r}, {most!r}, {last!r})")
+            rows.append((tid, steps, run, most, first, last, s[a], s[w], s[f], line))
+        self.last_t = max(self.last_t, t)
+        return {"event": "figures", "t": self.last_t, "tasks": rows}
+
+    def _record(self, kind: int, payload: bytes) -> dict | None:
+        if kind == K_FIGURES:
+            return self._figures(payload)
+        if kind == K_JSON:
+            obj = loads(payload.decode("utf-8"))
+            if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:
+                raise ValueError("unknown JSON event")
+            t = obj.get("t")
+            if not time_ok(t):
+                raise ValueError(f"a {obj['event']} event at {t!r} s")
+            for key, types_ in _JSON_FIELDS.get(obj["event"], {}).items():
+                if type(obj.get(key)) not in types_:
+                    raise ValueError(f"bad {key!r} in a {obj['event']} event")
+            problem = number_problem(obj)
+            if problem:
+                raise ValueError(f"{problem} in a {obj['event']} event")
+            for key in _U32_KEYS:
+                value = obj.get(key)
+                if type(value) is int and not 0 <= value <= MAX_U32:
+                    raise ValueError(f"{key!r} out of range in a {obj['event']} event")
+            for key in _TIME_KEYS:
+                if key in obj and not time_ok(obj[key]):
+                    raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
+            if obj["event"] in _OBJECT_EVENTS:
+                for key in _OPTIONAL_TIME_KEYS:
+                    if obj.get(key) is not None and not time_ok(obj[key]):
+                        raise ValueError(f"a {obj['event']} event with {key} {obj[key]!r}")
+                _check_object(obj)
+            if obj["event"] == "call_chain":
+                problem = chain_problem(obj["chain"])
+                if problem:
+                    raise ValueError(f"{problem} in a call_chain event")
+            elif obj["event"] in ("paused", "resumed"):
+                problem = pause_problem(obj)
+                if problem:
+                    raise ValueError(f"{problem} in a {obj['event']} event")
+            self.last_t = float(t)
+            return obj
+        raise ValueError(f"unknown record kind {kind}")
