@@ -8,6 +8,10 @@ channel): anything malformed ends the stream with one ``protocol_error`` event.
 
 from __future__ import annotations
 
+import sys
+from operator import itemgetter
+from struct import Struct
+
 from asyncplay.protocol import (
     CREATED,
     CREATED_RECORD,
@@ -44,9 +48,89 @@ from asyncplay.protocol import (
     time_ok,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
 __all__ = ["Decoder", "chain_problem", "number_problem"]
 
 _STEP_KIND = bytes([K_STEP])
+_CREATED_KIND = bytes([K_CREATED])
+_DONE_KIND = bytes([K_DONE])
+# Runs of task records whose text (a name, a result) is at most this many bytes are read
+# with one ``iter_unpack`` per run of one size, through a layout made once per size.
+_MAX_RUN_TEXT = 255
+_LAYOUTS: dict[tuple[int, int], Struct] = {}
+
+
+def _layout(kind: int, text: int) -> Struct:
+    """A whole task record (header, body, ``text`` bytes of text) as one struct."""
+    body = CREATED_RECORD if kind == K_CREATED else DONE_RECORD
+    layout = _LAYOUTS[(kind, text)] = Struct(f"{body.format}{text}s")
+    return layout
+
+
+def _run_length(buf: bytearray, pos: int, end: int, kind: bytes, rec: int) -> int:
+    """How many whole records of ``rec`` bytes from ``pos`` (one at least, the caller's)
+    begin with the byte ``kind``: one C call per 16, 32, 64 ... records (a lone record
+    between others must not slice the whole buffer); their sizes are the reader's to check."""
+    whole = (end - pos) // rec
+    if whole < 2 or buf[pos + rec] != kind[0]:
+        return 1
+    n, probe = 1, 16
+    while n < whole:
+        upto = min(whole, n + probe)
+        kinds = buf[pos + n * rec : pos + upto * rec : rec]
+        n += len(kinds) - len(kinds.lstrip(kind))
+        if n < upto:
+            break
+        probe *= 2
+    return n
+
+
+_first = itemgetter(0)
+
+# An F record's rows read a column at a time (``_figure_rows``): the top byte of each of a
+# row's four times (little-endian doubles at these offsets of its 56 bytes) is at most
+# 0x41 exactly when each time is in [0, 2**33) s: finite, not negative (not -0.0), under
+# MAX_TIME.
+_TIME_TOPS = (15, 23, 31, 39)
+_SMALL_TOPS = bytes(range(0x42))
+_NATIVE = sys.byteorder == "little"  # (memoryview casts read native numbers)
+
+
+def _figure_rows(payload: bytes, strings: dict) -> list[tuple] | None:
+    """An F record's rows, exactly as the row-by-row reading makes them, built in C, a
+    column at a time, when bytes alone vouch for the checks: each time's top byte (see
+    ``_TIME_TOPS``) and each step count not zero (no aligned four zero bytes in that
+    column: a count past 2**24 may look like one, then the rows are read one by one).
+    None when they do not. A string id not in ``strings`` raises the KeyError the
+    row-by-row reading raises first (the same row, the same id: the rows are made in
+    order, each row's ids in order)."""
+    size = FIGURE.size
+    if not _NATIVE or len(payload) == 8:
+        return None
+    tops = b"".join([payload[8 + at :: size] for at in _TIME_TOPS])
+    if tops.translate(None, _SMALL_TOPS):
+        return None
+    body = memoryview(payload)[8:]
+    u32, f64 = body.cast("I"), body.cast("d")
+    if b"\0\0\0\0" in u32[1::14].tobytes():  # (a step count of zero, maybe)
+        return None
+    get = strings.__getitem__
+    return list(
+        zip(
+            u32[0::14], u32[1::14], f64[1::7], f64[2::7], f64[3::7], f64[4::7],
+            map(get, u32[10::14]), map(get, u32[11::14]), map(get, u32[12::14]), u32[13::14],
+            strict=True,
+        )
+    )  # fmt: skip
+
+
+def _batch(kind: str, rows: list[tuple]) -> dict:
+    """A batched decoder's event of task records: its ``t`` is their latest."""
+    return {"event": kind, "t": max(map(_first, rows)), "tasks": rows}
+
 
 # Field types the parent insists on in the child's JSON records (a program can forge them).
 _NONE = type(None)
@@ -218,7 +302,7 @@ class Decoder:
         step_size = STEP_RECORD.size
         batched = self.batched
         rows: list[tuple] | None = None  # (batched) the task_created records being read
-        top = 0.0  # ... and their latest time
+        mixed = False  # an output record is among ``ended``
         try:
             while end - pos >= head:
                 kind, size = HEADER.unpack_from(buf, pos)
@@ -267,29 +351,14 @@ class Decoder:
                 # Neither a task's end, an output record nor a string ends a batch of
                 # steps (a program printing at every step would make a steps event of
                 # each step): they come right after the steps event, in the order read.
-                if kind == K_DONE:  # inline: one per task, read among the steps
+                if kind == K_DONE:  # a run of them at once: one per task, among the steps
                     if size < DONE.size:
                         raise ValueError(f"a task_done record of {size} bytes")
-                    _k, _s, tid, t, state, exc, file, line = DONE_RECORD.unpack_from(
-                        buf, start - head
-                    )
-                    if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t: once the batch is out)
-                        raise ValueError(f"a record at {t!r} s")
-                    text = buf[start + DONE.size : pos].decode("utf-8")
-                    failed = state == 2  # (the lookups that may fail, in the order they were)
-                    how, exc = STATES[state], strings[exc] if failed else None
-                    file, line = strings[file], line or None
-                    if batched:  # (TASKS_DONE)
-                        ended.append((t, tid, how, text if state == 0 else None, exc,
-                                      text if failed else None, file, line))  # fmt: skip
-                    else:
-                        ended.append({"event": "task_done", "t": t, "id": tid, "state": how,
-                                      "result": text if state == 0 else None, "exc_type": exc,
-                                      "exc_msg": text if failed else None, "file": file,
-                                      "line": line})  # fmt: skip
+                    pos = self._done(buf, start - head, end, size, ended.append)
                     continue
                 if kind == K_OUTPUT:
                     ended.append(self._output(buf, start, pos))
+                    mixed = True
                     continue
                 if kind == K_STR:
                     if size < STR.size:
@@ -301,34 +370,18 @@ class Decoder:
                     events.append(self._steps_event(steps))
                     steps = []
                 if ended:
-                    self._ended(events, ended)
-                    ended = []
-                if kind == K_CREATED:  # inline, with the run of them after it: one per task
+                    self._ended(events, ended, mixed)
+                    ended, mixed = [], False
+                if kind == K_CREATED:  # runs of them at once, one event (batched)
                     append = events.append
                     if batched:
-                        rows, top = [], -1.0
+                        rows = []
                         append = rows.append
+                    pos = start - head
                     while True:
                         if size < CREATED.size:
                             raise ValueError(f"a task_created record of {size} bytes")
-                        _k, _s, tid, parent, t, coro, file, line, internal = (
-                            CREATED_RECORD.unpack_from(buf, start - head)
-                        )
-                        if not 0 <= t <= MAX_TIME:  # NaN fails too
-                            raise ValueError(f"a record at {t!r} s")
-                        self.last_t = t
-                        name = buf[start + CREATED.size : pos].decode("utf-8")
-                        coro, file = strings[coro], strings[file]
-                        if batched:  # (TASKS_CREATED)
-                            append((t, tid, name, coro, parent or None, bool(internal), file,
-                                    line or None))  # fmt: skip
-                            if t > top:
-                                top = t
-                        else:
-                            append({"event": "task_created", "t": t, "id": tid, "name": name,
-                                    "coro": coro, "parent": parent or None,
-                                    "internal": bool(internal), "file": file,
-                                    "line": line or None})  # fmt: skip
+                        pos = self._created(buf, pos, end, size, append)
                         # The next record, here if it is another whole task_created (any
                         # other, or one cut short, is the outer loop's).
                         if end - pos < head or buf[pos] != K_CREATED:
@@ -336,10 +389,8 @@ class Decoder:
                         _k, size = HEADER.unpack_from(buf, pos)
                         if size > MAX_PAYLOAD or end - pos - head < size:
                             break
-                        start = pos + head
-                        pos = start + size
                     if rows:
-                        events.append({"event": "tasks_created", "t": top, "tasks": rows})
+                        events.append(_batch("tasks_created", rows))
                         rows = None
                     continue
                 ev = self._record(kind, bytes(buf[start:pos]))
@@ -352,10 +403,10 @@ class Decoder:
             self.broken = True
             del self._buf[:]
             if rows:  # (batched) the task_created records read before the bad one
-                events.append({"event": "tasks_created", "t": top, "tasks": rows})
+                events.append(_batch("tasks_created", rows))
             if steps:
                 events.append(self._steps_event(steps))
-            self._ended(events, ended)
+            self._ended(events, ended, mixed)
             events.append(
                 {
                     "event": "protocol_error",
@@ -367,31 +418,105 @@ class Decoder:
             return events
         if steps:
             events.append(self._steps_event(steps))
-        self._ended(events, ended)
+        self._ended(events, ended, mixed)
         del self._buf[:pos]
         return events
 
-    def _ended(self, events: list[dict], ended: list) -> None:
+    def _ended(self, events: list[dict], ended: list, mixed: bool) -> None:
         """The task ends and output records read among a batch of steps, after its steps
         event (whose time is its last step's end, however the bytes were fed). Batched,
-        the task ends (tuples) between two output records are one ``tasks_done``."""
+        the task ends (tuples) between two output records (``mixed``: there are some)
+        are one ``tasks_done``."""
+        if not ended:
+            return
         if not self.batched:
             events += ended
-        elif ended:
-            batch: dict = {}
+        elif not mixed:
+            events.append(_batch("tasks_done", ended))
+        else:
+            batch: list = []
             for item in ended:
-                if type(item) is not tuple:
-                    batch = {}
-                    events.append(item)
-                elif batch:
-                    batch["tasks"].append(item)
-                    batch["t"] = max(batch["t"], item[0])
-                else:
-                    batch = {"event": "tasks_done", "t": item[0], "tasks": [item]}
-                    events.append(batch)
-        if ended:
-            last = ended[-1]
-            self.last_t = last[0] if type(last) is tuple else last["t"]
+                if type(item) is tuple:
+                    batch.append(item)
+                    continue
+                if batch:
+                    events.append(_batch("tasks_done", batch))
+                    batch = []
+                events.append(item)
+            if batch:
+                events.append(_batch("tasks_done", batch))
+        last = ended[-1]
+        self.last_t = last[0] if type(last) is tuple else last["t"]
+
+    def _created(self, buf: bytearray, pos: int, end: int, size: int, append: Callable) -> int:
+        """The ``task_created`` record at ``pos`` (whole, ``size`` bytes of payload) and
+        those right after it of the same size (a program's tasks named alike), unpacked
+        with one ``iter_unpack``, each checked and appended (a tuple of ``TASKS_CREATED``,
+        batched, else its event) in order; where the next record begins."""
+        rec = HEADER.size + size
+        text = size - CREATED.size
+        n = _run_length(buf, pos, end, _CREATED_KIND, rec) if text <= _MAX_RUN_TEXT else 1
+        if n == 1:
+            records: Iterable = (
+                (*CREATED_RECORD.unpack_from(buf, pos), buf[pos + rec - text : pos + rec]),
+            )
+        else:
+            layout = _LAYOUTS.get((K_CREATED, text)) or _layout(K_CREATED, text)
+            records = layout.iter_unpack(buf[pos : pos + n * rec])
+        strings = self._strings
+        batched = self.batched
+        for _k, s, tid, parent, t, coro, file, line, internal, name in records:
+            if s != size:  # (a record of another size: the next call's)
+                break
+            if not 0 <= t <= MAX_TIME:  # NaN fails too
+                raise ValueError(f"a record at {t!r} s")
+            self.last_t = t
+            name = name.decode("utf-8")
+            coro, file = strings[coro], strings[file]
+            if batched:  # (TASKS_CREATED)
+                append((t, tid, name, coro, parent or None, bool(internal), file, line or None))
+            else:
+                append({"event": "task_created", "t": t, "id": tid, "name": name, "coro": coro,
+                        "parent": parent or None, "internal": bool(internal), "file": file,
+                        "line": line or None})  # fmt: skip
+            pos += rec
+        return pos
+
+    def _done(self, buf: bytearray, pos: int, end: int, size: int, append: Callable) -> int:
+        """The ``task_done`` record at ``pos`` and those right after it of the same size
+        (tasks that returned alike: ``None``), as ``_created`` reads its records; each a
+        tuple of ``TASKS_DONE`` (batched) or its event. ``last_t`` is set once the batch is
+        out (``_ended``)."""
+        rec = HEADER.size + size
+        text = size - DONE.size
+        n = _run_length(buf, pos, end, _DONE_KIND, rec) if text <= _MAX_RUN_TEXT else 1
+        if n == 1:
+            records: Iterable = (
+                (*DONE_RECORD.unpack_from(buf, pos), buf[pos + rec - text : pos + rec]),
+            )
+        else:
+            layout = _LAYOUTS.get((K_DONE, text)) or _layout(K_DONE, text)
+            records = layout.iter_unpack(buf[pos : pos + n * rec])
+        strings = self._strings
+        batched = self.batched
+        for _k, s, tid, t, state, exc, file, line, text in records:
+            if s != size:  # (a record of another size: the next call's)
+                break
+            if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t: once the batch is out)
+                raise ValueError(f"a record at {t!r} s")
+            text = text.decode("utf-8")
+            failed = state == 2  # (the lookups that may fail, in the order they were)
+            how, exc = STATES[state], strings[exc] if failed else None
+            if batched:  # (TASKS_DONE)
+                append((t, tid, how, text if state == 0 else None, exc,
+                        text if failed else None, strings[file], line or None))  # fmt: skip
+            else:
+                append({"event": "task_done", "t": t, "id": tid, "state": how,
+                        "result": text if state == 0 else None, "exc_type": exc,
+                        "exc_msg": text if failed else None, "file": strings[file],
+                        "line": line or None})  # fmt: skip
+            pos += rec
+        return pos
 
     def _time(self, t: float) -> None:
         if not 0 <= t <= MAX_TIME:  # NaN fails too
@@ -440,12 +565,16 @@ class Decoder:
         if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once all is checked)
             raise ValueError(f"a record at {t!r} s")
         s = self._strings
-        rows = []
-        for tid, steps, run, most, first, last, a, w, f, line in FIGURE.iter_unpack(payload[8:]):
-            if not (steps and 0 <= run <= MAX_TIME and 0 <= most <= MAX_TIME
-                    and 0 <= first <= MAX_TIME and 0 <= last <= MAX_TIME):  # fmt: skip
-                raise ValueError(f"task {tid}'s figures ({steps}, {run!r}, {most!r}, {last!r})")
-            rows.append((tid, steps, run, most, first, last, s[a], s[w], s[f], line))
+        rows = _figure_rows(payload, s)
+        if rows is None:  # (a number _figure_rows does not vouch for: each row checked)
+            rows = []
+            for tid, steps, run, most, first, last, a, w, f, line in FIGURE.iter_unpack(
+                payload[8:]
+            ):
+                if not (steps and 0 <= run <= MAX_TIME and 0 <= most <= MAX_TIME
+                        and 0 <= first <= MAX_TIME and 0 <= last <= MAX_TIME):  # fmt: skip
+                    raise ValueError(f"task {tid}'s figures ({steps}, {run!r}, {most!r}, {last!r})")
+                rows.append((tid, steps, run, most, first, last, s[a], s[w], s[f], line))
         self.last_t = max(self.last_t, t)
         return {"event": "figures", "t": self.last_t, "tasks": rows}
 
