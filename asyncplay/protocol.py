@@ -102,7 +102,7 @@ MAX_PAUSE_LIST = 1000  # entries of ``ready`` and of ``timers``
 MAX_PAUSE_TEXT = 200  # characters of a timer's ``what``
 MAX_PATH_TEXT = 4096  # characters of a file name
 # The control channel (parent -> child): its commands, and the bounds of ``breakpoints``.
-CONTROL_CMDS = frozenset({"pause", "step", "continue", "breakpoints"})
+CONTROL_CMDS = frozenset({"pause", "step", "continue", "breakpoints", "stop"})
 MAX_BREAKPOINTS = 1000
 MAX_CONTROL_PAYLOAD = 1024 * 1024
 # Every event kind a consumer may see (the parent adds the rest).

@@ -212,3 +212,65 @@ def test_the_control_pipe_queues_before_it_opens_and_never_blocks() -> None:
     pipe.send({"cmd": "pause"})
     assert not pipe.pending
     pipe.close()
+
+
+class _Signals:
+    """What a session sends the program: the signals and the control records."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, paused: bool) -> None:
+        from types import SimpleNamespace
+
+        from asyncplay.runner.core import SessionCore
+
+        self.core = core = SessionCore(RunSpec(path="p.py", cwd="/tmp", start_paused=True))
+        self.sent: list[tuple[str, int]] = []
+        monkeypatch.setattr(core, "signal_program", lambda sig: self.sent.append(("program", sig)))
+        monkeypatch.setattr(core, "killpg", lambda sig: self.sent.append(("group", sig)))
+        core.proc = SimpleNamespace(pid=0, stdout=None, stderr=None)  # type: ignore[assignment]
+        self.clock = 0.0
+        monkeypatch.setattr(core, "now", lambda: self.clock)
+        self.r = core.control.open()
+        records = [GOOD_PAUSE] if paused else []
+        core.on_channel(_HELLO + b"".join(P.pack_json(r) for r in records))
+
+    def control(self) -> bytes:
+        return _read_all(self.r)
+
+
+@pytest.mark.parametrize("paused", [True, False])
+def test_a_stop_tells_a_paused_child_on_the_channel_and_signals_a_running_one(
+    monkeypatch: pytest.MonkeyPatch, paused: bool
+) -> None:
+    """A paused run gets a ``stop`` command and no SIGINT (one sent after the channel
+    unpaused it could land after main() ended, in the loop's cleanup); a running one gets
+    SIGINT. Either way, still there after the grace, the whole group is killed."""
+    import signal
+
+    from asyncplay.runner.core import STOP_GRACE
+
+    run = _Signals(monkeypatch, paused)
+    try:
+        run.core.request_stop()
+        if paused:
+            assert run.sent == [] and run.control() == P.pack_control({"cmd": "stop"})
+            assert not run.core.control.closed  # (the child gives it up once it stopped)
+        else:
+            assert run.sent == [("program", signal.SIGINT)] and run.core.control.closed
+        run.core.send_control({"cmd": "continue"})  # a stopped run takes no more commands
+        if paused:
+            assert run.control() == b""
+        run.core.request_stop()  # a second stop is the same stop
+        run.clock = STOP_GRACE / 2
+        run.core.tick()
+        assert ("group", signal.SIGKILL) not in run.sent
+        run.clock = STOP_GRACE + 0.1  # the program did not obey within the grace
+        run.core.tick()
+        assert run.sent[-1] == ("group", signal.SIGKILL)
+        assert [s for s in run.sent if s[1] == signal.SIGINT] == ([] if paused else [run.sent[0]])
+    finally:
+        os.close(run.r)
+        run.core.control.close()
+
+
+def test_the_child_takes_a_stop_command() -> None:
+    assert P.control_problem({"cmd": "stop"}) is None

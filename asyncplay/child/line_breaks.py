@@ -8,12 +8,17 @@ once, then ``LINE`` events on the few that hold a breakpoint line; every other l
 (its call event returns no local tracer for code without a breakpoint line). A program
 that traces itself already (a debugger, coverage) keeps its tracer: line breakpoints are
 then refused, and the caller tells the user.
+
+``on_line`` may raise (a stop while paused at the line raises the interrupt there): the
+exception goes into the program's frame at that line, without the runtime's frames.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+from asyncplay.child.own_frames import drop_own_frame
 
 __all__ = ["LineBreaks"]
 
@@ -83,7 +88,11 @@ class LineBreaks:
 
     def _trace_line(self, frame: types.FrameType, event: str, arg: object) -> object:
         if event == "line" and frame.f_lineno in self.lines_of(frame.f_code):
-            self.on_line(frame.f_code.co_filename, frame.f_lineno)
+            try:
+                self.on_line(frame.f_code.co_filename, frame.f_lineno)
+            except BaseException as exc:  # the interrupt of a stop: the program's, at its line
+                drop_own_frame(exc)  # (3.10 keeps this frame: the step hook drops it)
+                raise
         return self._trace_line
 
     # ---- 3.12+: sys.monitoring ----------------------------------------------------------
@@ -123,5 +132,9 @@ class LineBreaks:
     def _line(self, code: types.CodeType, line: int) -> object:
         if line not in self.lines_of(code):
             return sys.monitoring.DISABLE  # type: ignore[attr-defined]
-        self.on_line(code.co_filename, line)
+        try:
+            self.on_line(code.co_filename, line)
+        except BaseException as exc:  # the interrupt of a stop: the program's, at its line
+            drop_own_frame(exc)
+            raise
         return None

@@ -29,10 +29,17 @@ def drop_own_frame(exc: BaseException) -> None:
         tb = tb.tb_next
     if tb is not exc.__traceback__:
         exc.__traceback__ = tb
+    before = None
     while tb is not None:
         after = tb.tb_next
         while after is not None and after.tb_frame.f_code.co_filename.startswith(OWN):
             after = after.tb_next
         if after is not tb.tb_next:
-            tb.tb_next = after
-        tb = after
+            if before is not None and before.tb_frame is tb.tb_frame:
+                # 3.10 enters a traced frame twice for an exception its trace function
+                # raised (a stop at a line breakpoint): Python's own run shows it once.
+                before.tb_next = after
+                tb = before
+            else:
+                tb.tb_next = after
+        before, tb = tb, after

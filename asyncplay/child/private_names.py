@@ -45,7 +45,7 @@ PRIVATE_NAMES = {
     "asyncio.queues.Queue()": ("_queue", "_unfinished_tasks", "_putters", "_getters"),
     # executor_jobs.py: the loop's default pool, once run_in_executor(None, ...) made it
     "asyncio.base_events.BaseEventLoop()": (
-        "_ready",
+        "_ready",  # (stepping.py: a stop before a step puts the step back first in it)
         "_scheduled",  # pause_record.py: the timers a pause shows
         "_selector",
         "_ssock",

@@ -16,10 +16,19 @@ reader at a time: ``Stepper.lock``). Paused time is not the run's time: the trac
 pause inside a step (a line breakpoint) is taken out of the step's duration. The control
 bytes are untrusted (the program may read, write or close the pipe): anything odd and the
 runtime gives the channel up and runs on unpaused, for good.
+
+A stop of a paused run is a command too (``stop``): the interrupt is raised at the pause
+itself, where a ^C at that moment would land under ``python`` (``_signal.raise_signal``
+runs the program's SIGINT handler before it returns: Python's KeyboardInterrupt,
+asyncio's cancel of the main task, the program's own, or nothing when it ignores SIGINT;
+on another thread than the main one, the handler runs on the main thread), and the run
+goes on unpaused for good. The parent sends no SIGINT then: one sent while the run unpaused could
+land after ``main()`` ended, in the loop's cleanup or in the runtime's own callbacks.
 """
 
 from __future__ import annotations
 
+import _signal
 import _thread
 import os
 import sys
@@ -40,7 +49,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 GATE_BEFORE = "prev = tracer.current"  # the hook's line the gate goes just above
-GATE_CALL = "_gate(self, rec, task)"
+# The gate returns True when a stop came while paused (the step is back in the ready
+# queue): the interrupt is raised from the hook's own frame, by a C function (no frame of
+# the runtime's in its traceback), and the step is left for the loop's next turn.
+GATE_CALL = "if _gate(self, rec, task): return _interrupt()"
 WAIT_SLICE = 0.5  # seconds a paused loop thread waits on the pipe before looking again
 
 
@@ -112,8 +124,8 @@ class ControlReader:
 
 def build_gated_hook(plain: Any, scaffold: Any) -> Any:
     """The stepping twin of the plain step hook ``plain``, built from ``scaffold``'s
-    source (``tracer._HandleScaffold._run``) with ``_gate(self, rec, task)`` inserted
-    above the step's start; it shares the hook's module globals, so ``_gate`` is one of
+    source (``tracer._HandleScaffold._run``) with ``GATE_CALL`` inserted above the step's
+    start; it shares the hook's module globals, so ``_gate`` and ``_interrupt`` are among
     them. The callback call keeps asyncio's line (one line more above it: it starts one
     line earlier)."""
     import inspect
@@ -175,6 +187,7 @@ class Stepper:
         self.wanted: str | None = "start" if spec.get("start_paused") is True else None
         self.paused = False
         self.how: str | None = None  # while paused: how the user said to go on
+        self.stopping = False  # a stop came: the interrupt goes out at the next pause point
         self.tasks: frozenset[str] = frozenset()
         self.lines: dict[str, frozenset[int]] = {}
         self.lines_due = False  # the loop's thread must (dis)arm the line tracing
@@ -215,6 +228,11 @@ class Stepper:
             self.wanted = None
             if self.paused:
                 self.how = "continue"
+        elif what == "stop":
+            self.stopping = True
+            self.wanted = None
+            if self.paused:
+                self.how = "stop"
 
     def give_up(self) -> None:
         """The channel is lost: no pause ever again (breakpoints disarmed at the next step)."""
@@ -232,12 +250,24 @@ class Stepper:
         lock too, as when asyncio has just been traced)."""
         if self.reader.gone or self.paused or not self.lock.acquire(wait):
             return
+        stop = False
         try:
             if not self.paused:
                 self._read()
+                stop = self._take_stop()
         finally:
             self.lock.release()
+        if stop:  # read while the run goes (sent as it left a pause): as a running stop,
+            os.kill(os.getpid(), _signal.SIGINT)  # the SIGINT the parent would have sent
         self.arm()
+
+    def _take_stop(self) -> bool:
+        """A stop came and is not acted on yet (``lock`` held): it is this caller's to
+        act on, once; the channel is given up (the run goes on unpaused for good)."""
+        if self.stopping and not self.reader.gone:
+            self.give_up()
+            return True
+        return False
 
     def _read(self) -> None:
         """Apply what the pipe holds now (``lock`` held)."""
@@ -266,6 +296,8 @@ class Stepper:
 
     def traced(self) -> None:
         """asyncio is traced now (``tracer.step_hook`` is set): build the gated hook."""
+        import functools  # (loaded with asyncio already)
+
         tracer = self.tracer
         cls, plain, scaffold = tracer.step_hook
         try:
@@ -276,20 +308,24 @@ class Stepper:
             return
         self.hook_globals = plain.__globals__
         self.hook_globals["_gate"] = self.gate
+        # A C function: the interrupt raised in the hook's frame has no frame of ours.
+        self.hook_globals["_interrupt"] = functools.partial(_signal.raise_signal, _signal.SIGINT)
         self.hooks = (cls, plain, gated)
         self.poll(wait=True)  # what was sent while the program started (arms the hook)
         self.arm()
 
-    def gate(self, handle: Any, rec: Any, task: Any) -> None:
-        """Before a task step (the gated hook only, on the loop's thread). A failure of
-        the runtime's own is told once and ends stepping, never the program."""
+    def gate(self, handle: Any, rec: Any, task: Any) -> bool:
+        """Before a task step (the gated hook only, on the loop's thread). True: a stop
+        came while paused, the hook raises the interrupt. A failure of the runtime's own
+        is told once and ends stepping, never the program."""
         try:
-            self._gate(handle, rec, task)
+            return self._gate(handle, rec, task)
         except Exception as exc:
             report_failure(self.tracer, "stepping", exc)
             self.give_up()
+            return False
 
-    def _gate(self, handle: Any, rec: Any, task: Any) -> None:
+    def _gate(self, handle: Any, rec: Any, task: Any) -> bool:
         if self.t0_due:
             self.t0_due = False
             self.hook_globals["_t0"] = self.tracer.t0
@@ -312,39 +348,63 @@ class Stepper:
         elif reason is None and self.tasks and rec.name in self.tasks:
             reason = "task"
         if reason is not None:
-            self.pause(reason, rec, task)
-        elif not self.armed():
+            return self.pause(reason, rec, task) and self._put_back(handle)
+        if not self.armed():
             with self.lock:
                 self.arm()
+        return False
+
+    def _put_back(self, handle: Any) -> bool:
+        """A stop before a step: the step goes back first in the loop's ready queue, where
+        the interrupt leaves it for the loop's next turn or asyncio.run's cleanup (a task
+        whose step was dropped would never end, and the cleanup would wait on it for
+        ever). True: the hook raises the interrupt now."""
+        try:
+            handle._loop._ready.appendleft(handle)
+        except Exception as exc:  # (not asyncio's own loop): the running stop's SIGINT
+            report_failure(self.tracer, "stepping", exc)
+            os.kill(os.getpid(), _signal.SIGINT)
+            return False
+        return True
 
     def line_reached(self, file: str, line: int) -> None:
-        """A line breakpoint (``LineBreaks``): pause inside the running task step."""
+        """A line breakpoint (``LineBreaks``): pause inside the running task step. A stop
+        while paused raises the interrupt here, at the program's line (``LineBreaks``
+        keeps the runtime's frames out of its traceback)."""
         tracer = self.tracer
         rec = tracer.current
         if rec is None or self.reader.gone or _thread.get_ident() != self.loop_thread:
             return  # not in a task step of the loop's thread
         tracer.current = None  # the watchdog must not see a step held by the pause
+        stop = False
         try:
             tracer.flush_output(rec)  # what the step printed so far, before the pause
-            self.pause("line", rec, rec.tref(), at=(file, line))
+            stop = self.pause("line", rec, rec.tref(), at=(file, line))
         except Exception as exc:  # (a trace callback's exception would be the program's)
             report_failure(tracer, "stepping", exc)
             self.give_up()
         finally:
             tracer.current = rec
+        if stop:  # (raised here, in the runtime: LineBreaks drops its frames)
+            _signal.raise_signal(_signal.SIGINT)
 
     # ---- the pause ----------------------------------------------------------------------
 
-    def pause(self, reason: str, rec: Any, task: Any, at: tuple[str, int] | None = None) -> None:
+    def pause(self, reason: str, rec: Any, task: Any, at: tuple[str, int] | None = None) -> bool:
+        """Pause here until the user goes on. True: a stop came (the channel is given up
+        then), and the caller raises the interrupt where the program is."""
         tracer = self.tracer
         if not self.lock.acquire(timeout=1.0):  # (the helper holds it for a read only)
-            return
+            return False
         began = time.perf_counter()
         how = None
+        stop = False
         try:
             self._read()  # a continue that came meanwhile, or a pipe that is not ours
+            if self._take_stop():  # it came as the run left a pause: stop here
+                return True
             if self.reader.gone or (self.wanted is None and reason in ("start", "request", "step")):
-                return
+                return False
             self.wanted = None
             self.paused = True
             self.how = None
@@ -364,11 +424,13 @@ class Stepper:
             raise
         finally:
             self.paused = False
+            stop = self._take_stop()  # (under the lock: acted on once)
             self.lock.release()
             if how is not None:  # (None: no pause was told)
                 now = time.perf_counter()
                 self._resumed(now - began, how, at is not None, now)
         self.arm()
+        return stop
 
     def _wait(self) -> str:
         """Block the loop's thread until ``step`` or ``continue`` (or the channel goes)."""
@@ -402,7 +464,7 @@ class Stepper:
             {
                 "event": "resumed",
                 "t": max(0.0, now - tracer.t0),
-                "how": how,
+                "how": "continue" if how == "stop" else how,
                 "paused": min(paused, protocol.MAX_TIME),
             },
             now=True,

@@ -41,6 +41,7 @@ from asyncplay.child import call_chains, deadlocks, quiet_import, waits
 from asyncplay.child.channel import FLUSH_INTERVAL, Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
+from asyncplay.child.own_frames import drop_own_frame as _drop_own_frame
 from asyncplay.child.patches import Patches
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
@@ -644,7 +645,8 @@ class _HandleScaffold:
                 start = _step_start = _perf()
         try:
             self._context.run(self._callback, *self._args)
-        except (SystemExit, KeyboardInterrupt):
+        except (SystemExit, KeyboardInterrupt) as exc:
+            _drop_own_frame(exc)  # (a ^C or stop that landed in the runtime: not its frames)
             raise
         except BaseException as exc:
             callback_failed(self, exc)

@@ -363,13 +363,22 @@ class SessionCore:
         self.killpg(signal.SIGKILL)
 
     def request_stop(self) -> None:
-        """SIGINT first, so ``finally`` blocks run; SIGKILL after a grace period (tick)."""
+        """An interrupt first, so ``finally`` blocks run; SIGKILL after a grace period
+        (tick), also for a program that does not obey it.
+
+        A run paused (as its ``paused`` record said) gets a ``stop`` command and no
+        signal: the child raises the interrupt at the pause itself, as a ^C there would
+        (docs/protocol.md). A SIGINT after the channel's end unpaused it could land after
+        ``main()`` ended, in the loop's cleanup or the runtime's callbacks. A running
+        run gets SIGINT; a pause it reached meanwhile ends with the channel."""
         if self.exited_at is not None or self.kill_reason is not None:
             return
         self.kill_reason = "stopped"
         self.stop_requested_at = self.now()
-        # A paused run would not see the SIGINT (asyncio.run's handler only cancels the
-        # main task, which cannot run while paused): the channel's end unpauses it first.
+        if self.paused_clock.since is not None:
+            self.control.send({"cmd": "stop"})
+            if not self.control.closed:  # (closed: the child's end is gone)
+                return
         self.control.close()
         self.signal_program(signal.SIGINT)
 
@@ -446,8 +455,8 @@ class SessionCore:
 
     def send_control(self, command: dict) -> None:
         """A stepping command to the child (``ControlPipe``): never blocks, never raises;
-        nothing once the run has ended."""
-        if not self.finished and self.exited_at is None:
+        nothing once the run has ended or is being stopped."""
+        if not self.finished and self.exited_at is None and self.kill_reason is None:
             self.paused_clock.stepped = not self.control.closed
             paused = self.paused_clock.since is not None
             if paused and command["cmd"] in ("step", "continue") and self.resume_asked is None:
