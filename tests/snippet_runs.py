@@ -5,28 +5,26 @@ Two modules look at the same run: tests/test_snippets.py (the lines, tasks, stat
 and jobs the snippet promises) and tests/test_concurrency_engine.py (the same snippet under
 the virtual clock prints the same and ends its tasks the same as this real-clock run on the
 same Python). Made once, they cost one run per (snippet, version) where each module made
-its own (the virtual-clock test a real run on the tests' Python, once per snippet and
-``-n`` worker). A run is made by whichever worker asks first; the other waits on a lock and
-reads it from a file in the session's folder (as tests/test_transparency.py shares its runs).
+its own. A snippet's runs on every installed Python are made together, at once, by
+whichever test process asks first for one of them (tests/made_once.py): a lesson's run is
+mostly its own sleeps (1-3 s), which the versions' runs then wait out side by side rather
+than one after another.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pickle
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import Result, env
+from made_once import made_once
 from pythons import find_pythons
 
 __all__ = ["SnippetRun", "make_snippet_run", "snippet_run"]
-
-_CACHE: dict[str, SnippetRun] = {}
 
 
 @dataclass(frozen=True)
@@ -51,24 +49,22 @@ def make_snippet_run(name: str, python: str, cwd: Path) -> SnippetRun:
     return SnippetRun(Result(proc.returncode, proc.stdout, proc.stderr), time.monotonic() - start)
 
 
+def _make_every_version(name: str, shared: Path) -> dict[str, SnippetRun]:
+    """The snippet's runs on every installed Python, side by side (each in a folder of its
+    own); all are over when this returns."""
+    pythons = find_pythons()
+    folders = {v: shared / f"snippet-{name}-{v}" for v in pythons}
+    for folder in folders.values():
+        folder.mkdir(exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(len(pythons), 1)) as pool:
+        made = {
+            v: pool.submit(make_snippet_run, name, exe, folders[v]) for v, exe in pythons.items()
+        }
+        return {v: future.result() for v, future in made.items()}
+
+
 def snippet_run(name: str, version: str, shared: Path) -> SnippetRun:
     """The session's run of snippet ``name`` on CPython ``version`` (installed: the caller
     skips otherwise). ``shared``: a folder every worker of the session sees (conftest's
     ``session_dir``)."""
-    key = f"{name}-{version}"
-    if key in _CACHE:
-        return _CACHE[key]
-    stem = shared / f"snippet-{key}"
-    with open(f"{stem}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(f"{stem}.pickle"):
-            with open(f"{stem}.pickle", "rb") as f:
-                _CACHE[key] = pickle.load(f)
-            return _CACHE[key]
-        folder = shared / f"snippet-{key}"
-        folder.mkdir(exist_ok=True)
-        _CACHE[key] = make_snippet_run(name, find_pythons()[version], folder)
-        with open(f"{stem}.tmp", "wb") as f:
-            pickle.dump(_CACHE[key], f)
-        os.replace(f"{stem}.tmp", f"{stem}.pickle")
-    return _CACHE[key]
+    return made_once(shared / f"snippet-{name}", lambda: _make_every_version(name, shared))[version]

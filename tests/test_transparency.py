@@ -24,9 +24,7 @@ Where asyncplay differs from plain Python the test stays as it is and is marked
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pickle
 import re
 import shutil
 import subprocess
@@ -40,6 +38,7 @@ from pathlib import Path
 import pytest
 from helpers import PROGRAMS, Result
 from helpers import env as helpers_env
+from made_once import made_once
 from pythons import SUPPORTED_VERSIONS, find_pythons
 
 VERSIONS = SUPPORTED_VERSIONS
@@ -229,7 +228,6 @@ class Runs:
     path: str | None  # the program file as the child sees it (absolute)
 
 
-_CACHE: dict[tuple[str, str], Runs] = {}
 #: The one version whose runs include ``asyncplay run`` without ``--quiet``.
 LOUD_VERSION = max(PYTHONS, key=lambda v: tuple(map(int, v.split("."))), default=None)
 
@@ -268,22 +266,9 @@ def runs(prog: Program, version: str, module_dir: str) -> Runs:
         pytest.skip(f"Python {version} is not installed")
     if tuple(map(int, version.split("."))) < tuple(map(int, prog.min_version.split("."))):
         pytest.skip(f"{prog.name} needs Python {prog.min_version}+, not {version}")
-    key = (prog.name, version)
-    if key in _CACHE:
-        return _CACHE[key]
     # One test process makes the runs; the other waits on the lock and reads them.
     stem = Path(module_dir).parent / f"{prog.name}-{version}"
-    with open(f"{stem}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(f"{stem}.pickle"):
-            with open(f"{stem}.pickle", "rb") as f:
-                _CACHE[key] = pickle.load(f)
-            return _CACHE[key]
-        _CACHE[key] = _make_runs(prog, version, module_dir)
-        with open(f"{stem}.tmp", "wb") as f:
-            pickle.dump(_CACHE[key], f)
-        os.replace(f"{stem}.tmp", f"{stem}.pickle")
-    return _CACHE[key]
+    return made_once(stem, lambda: _make_runs(prog, version, module_dir))
 
 
 def _make_runs(prog: Program, version: str, module_dir: str) -> Runs:
