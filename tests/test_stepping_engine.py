@@ -571,6 +571,43 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_a_sigint_while_paused_before_a_step_leaves_that_step_queued(
+    tmp_path: Path, version: str
+) -> None:
+    """A SIGINT that reaches a run paused before a step (a stop sent before the session
+    saw the pause, or a ^C): on 3.10 KeyboardInterrupt leaves the pause, and the step goes
+    back in the ready queue, so asyncio.run's cleanup runs it and the run ends by itself
+    (a dropped step left that cleanup waiting until the grace's kill); 3.11+'s handler
+    only cancels main(), the run stays paused, and a stop then ends it."""
+    import signal
+
+    path = str(tmp_path / "p.py")
+    spec = RunSpec(
+        source=STOPPED,
+        path=path,
+        cwd=str(tmp_path),
+        python=python_or_skip(version),
+        start_paused=True,
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        await d.paused()
+        s.step()
+        pause = await d.paused()  # before other()'s first step
+        assert d.name(pause["next"]) == "Task-2"
+        s.core.signal_program(signal.SIGINT)
+        if version == "3.10":
+            end = await d.end()
+        else:
+            await d.quiet()  # still paused
+            end = await s.stop()
+            await d.end()
+    assert end["status"] != -9, end  # it ended by itself, not killed after the grace
+    assert [o.text for o in d.model.output if o.stream == "stdout"] == ["started", "cleaned up"]
+    _like_python("".join(o.text + "\n" for o in d.model.output if o.stream == "stderr"), path)
+
+
 ROUNDS = 3  # the old race was lost 1-3 times in 6 by hand: each Python stops this often
 
 

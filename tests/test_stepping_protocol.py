@@ -274,3 +274,51 @@ def test_a_stop_tells_a_paused_child_on_the_channel_and_signals_a_running_one(
 
 def test_the_child_takes_a_stop_command() -> None:
     assert P.control_problem({"cmd": "stop"}) is None
+
+
+def _stepper(monkeypatch: pytest.MonkeyPatch) -> tuple[object, int, list[tuple[int, int]]]:
+    """The child's Stepper on a real pipe (the write end returned), its kills recorded."""
+    from types import SimpleNamespace
+
+    from asyncplay.child import stepping
+
+    r, w = os.pipe()
+    kills: list[tuple[int, int]] = []
+    monkeypatch.setattr(stepping.os, "kill", lambda pid, sig: kills.append((pid, sig)))
+    return stepping.Stepper(SimpleNamespace(), r, {}), w, kills
+
+
+def test_a_stop_the_child_reads_while_running_is_the_sigint_a_running_stop_sends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sent as the run left a pause (the parent had not seen its ``resumed`` yet), the
+    stop reaches a running child: it sends itself SIGINT, once, and never pauses again."""
+    import signal
+
+    stepper, w, kills = _stepper(monkeypatch)
+    try:
+        os.write(w, P.pack_control({"cmd": "stop"}) + P.pack_control({"cmd": "pause"}))
+        stepper.poll()  # (the helper thread's look at the pipe)
+        assert kills == [(os.getpid(), signal.SIGINT)]
+        assert stepper.reader.gone and stepper.wanted is None
+        stepper.poll()
+        assert stepper.pause("request", None, None) is False and len(kills) == 1
+    finally:
+        os.close(w)
+        os.close(stepper.reader.fd)
+
+
+def test_a_stop_read_at_a_pause_point_stops_there_without_a_signal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loop's thread reads the stop as it comes to pause (before a step, or at a line):
+    no pause is told, the caller raises the interrupt there (True), no SIGINT is sent."""
+    stepper, w, kills = _stepper(monkeypatch)
+    try:
+        os.write(w, P.pack_control({"cmd": "step"}) + P.pack_control({"cmd": "stop"}))
+        assert stepper.pause("step", None, None) is True
+        assert kills == [] and stepper.reader.gone
+        assert stepper.pause("step", None, None) is False  # stopped once, never paused again
+    finally:
+        os.close(w)
+        os.close(stepper.reader.fd)

@@ -39,6 +39,7 @@ import weakref
 from asyncplay import protocol
 from asyncplay.child.failures import report_failure
 from asyncplay.child.line_breaks import LineBreaks
+from asyncplay.child.own_frames import drop_own_frame
 from asyncplay.child.pause_record import paused_record
 from asyncplay.child.periodic import Periodic
 
@@ -324,6 +325,10 @@ class Stepper:
             report_failure(self.tracer, "stepping", exc)
             self.give_up()
             return False
+        except BaseException as exc:  # a ^C while paused (or a stop's SIGINT sent as the
+            self._put_back(handle)  # run paused): as a stop here, the step stays queued
+            drop_own_frame(exc)
+            raise
 
     def _gate(self, handle: Any, rec: Any, task: Any) -> bool:
         if self.t0_due:
@@ -347,23 +352,25 @@ class Stepper:
             reason = None
         elif reason is None and self.tasks and rec.name in self.tasks:
             reason = "task"
-        if reason is not None:
-            return self.pause(reason, rec, task) and self._put_back(handle)
+        if reason is not None and self.pause(reason, rec, task):
+            if self._put_back(handle):
+                return True
+            os.kill(os.getpid(), _signal.SIGINT)  # (not asyncio's own loop): as a running stop
+            return False
         if not self.armed():
             with self.lock:
                 self.arm()
         return False
 
     def _put_back(self, handle: Any) -> bool:
-        """A stop before a step: the step goes back first in the loop's ready queue, where
-        the interrupt leaves it for the loop's next turn or asyncio.run's cleanup (a task
-        whose step was dropped would never end, and the cleanup would wait on it for
-        ever). True: the hook raises the interrupt now."""
+        """An interrupt before a step: the step goes back first in the loop's ready
+        queue, where the interrupt leaves it for the loop's next turn or asyncio.run's
+        cleanup (a task whose step was dropped would never end, and the cleanup would
+        wait on it for ever)."""
         try:
             handle._loop._ready.appendleft(handle)
-        except Exception as exc:  # (not asyncio's own loop): the running stop's SIGINT
+        except Exception as exc:
             report_failure(self.tracer, "stepping", exc)
-            os.kill(os.getpid(), _signal.SIGINT)
             return False
         return True
 
