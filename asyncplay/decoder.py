@@ -8,6 +8,7 @@ channel): anything malformed ends the stream with one ``protocol_error`` event.
 
 from __future__ import annotations
 
+import struct
 import sys
 from operator import itemgetter
 from struct import Struct
@@ -26,6 +27,7 @@ from asyncplay.protocol import (
     K_FIGURES,
     K_JSON,
     K_OUTPUT,
+    K_STATE,
     K_STEP,
     K_STR,
     MAX_CHAIN,
@@ -37,12 +39,17 @@ from asyncplay.protocol import (
     MAX_WHY,
     OUTPUT,
     PRIMITIVE_KINDS,
+    STATE,
+    STATE_QUEUE,
+    STATE_QUEUED,
+    STATE_SET,
     STATES,
     STEP,
     STEP_RECORD,
     STR,
     STREAMS,
     WAIT_KINDS,
+    WAIT_ORDER,
     loads,
     pause_problem,
     time_ok,
@@ -53,6 +60,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 __all__ = ["Decoder", "chain_problem", "number_problem"]
+
+struct_unpack_from = struct.unpack_from
 
 _STEP_KIND = bytes([K_STEP])
 _CREATED_KIND = bytes([K_CREATED])
@@ -578,9 +587,62 @@ class Decoder:
         self.last_t = max(self.last_t, t)
         return {"event": "figures", "t": self.last_t, "tasks": rows}
 
+    def _state(self, payload: bytes) -> dict:
+        """A ``P`` record: the ``primitive_state`` event the JSON record was, key for key
+        and in its order, every field checked as that record's are (a u32 is in range by
+        its size; the times, the shape, the waits' kinds and the length here)."""
+        if len(payload) < STATE.size:
+            raise ValueError(f"a primitive_state record of {len(payload)} bytes")
+        t, pid, acq, most, longest, held, waited, longest_hold, shape, nh, nw, ns = (
+            STATE.unpack_from(payload)
+        )
+        queued = shape == STATE_QUEUED
+        if shape > STATE_QUEUED:
+            raise ValueError(f"a primitive_state record of shape {shape}")
+        at = STATE.size + (STATE_QUEUE.size if queued else 0)
+        if len(payload) != at + 4 * nh + 5 * nw + 12 * ns or (ns and not queued):
+            raise ValueError(f"a primitive_state record of {len(payload)} bytes")
+        for value in (t, longest, held, waited, longest_hold):
+            if not 0 <= value <= MAX_TIME:  # NaN fails too
+                raise ValueError(f"a primitive_state event with a time of {value!r}")
+        event = {"event": "primitive_state", "id": pid, "acquisitions": acq}
+        if nh or nw or ns:
+            lists = struct_unpack_from(f"<{nh + nw}I{nw}B{ns}d{ns}I", payload, at)
+            event["holders"] = [h or None for h in lists[:nh]]
+            kinds = lists[nh + nw : nh + 2 * nw]
+            if any(k >= len(WAIT_ORDER) for k in kinds):
+                raise ValueError("bad waiters in a primitive_state event")
+            event["waiters"] = [
+                [w or None, WAIT_ORDER[k]] for w, k in zip(lists[nh : nh + nw], kinds, strict=True)
+            ]
+            times = lists[nh + 2 * nw : nh + 2 * nw + ns]
+            if not all(0 <= x <= MAX_TIME for x in times):  # NaN fails too
+                raise ValueError("bad sizes in a primitive_state event")
+            sizes = [[x, n] for x, n in zip(times, lists[nh + 2 * nw + ns :], strict=True)]
+        else:
+            event["holders"], event["waiters"], sizes = [], [], []
+        event.update(max_waiters=most, longest_wait=longest, held=held, waited=waited,
+                     longest_hold=longest_hold)  # fmt: skip
+        if queued:
+            size, peak, puts, gets, put_wait, get_wait, joiners, most_joiners = (
+                STATE_QUEUE.unpack_from(payload, STATE.size)
+            )
+            if not (0 <= put_wait <= MAX_TIME and 0 <= get_wait <= MAX_TIME):  # NaN too
+                raise ValueError(f"a primitive_state event waiting {put_wait!r}, {get_wait!r}")
+            event.update(size=size, peak_size=peak, puts=puts, gets=gets, put_wait=put_wait,
+                         get_wait=get_wait, join_waiters=joiners,
+                         max_join_waiters=most_joiners, sizes=sizes)  # fmt: skip
+        elif shape:
+            event["set"] = shape == STATE_SET
+        event["t"] = t
+        self.last_t = t
+        return event
+
     def _record(self, kind: int, payload: bytes) -> dict | None:
         if kind == K_FIGURES:
             return self._figures(payload)
+        if kind == K_STATE:
+            return self._state(payload)
         if kind == K_JSON:
             obj = loads(payload.decode("utf-8"))
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:

@@ -27,6 +27,7 @@ __all__ = [
     "pack_output",
     "pack_step",
     "pack_str",
+    "pack_state",
     "pack_control",
     "control_problem",
     "pause_problem",
@@ -34,9 +35,10 @@ __all__ = [
 ]
 
 # 2: the control channel (parent -> child), ``paused``/``resumed``. 3: ``F`` records
-# (figures instead of steps, when the spec asks). A reader of 3 reads recordings of 1 and
-# 2 (nothing changed meaning; ``views/recording.py``).
-PROTOCOL_VERSION = 3
+# (figures instead of steps, when the spec asks). 4: ``P`` records (an object's
+# ``primitive_state``, binary). A reader of 4 reads recordings of 1 to 3 (nothing changed
+# meaning; ``views/recording.py``).
+PROTOCOL_VERSION = 4
 
 # Record header: kind (1 byte), payload length (u32).
 HEADER = struct.Struct("<BI")
@@ -49,6 +51,7 @@ K_STEP = ord("S")  # one task step
 K_DONE = ord("D")  # task finished
 K_OUTPUT = ord("O")  # text written through sys.stdout / sys.stderr
 K_FIGURES = ord("F")  # the figures of the tasks that stepped since the last one
+K_STATE = ord("P")  # a queue's, lock's, semaphore's, condition's or event's figures
 
 # id, parent, t, coro sid, file sid, line, internal + name (utf-8)
 CREATED = struct.Struct("<IIdIIIB")
@@ -63,6 +66,15 @@ STR = struct.Struct("<I")
 # start, last step's end, awaiting, last non-empty awaiting (sids), file sid, line
 FIGURES_HEAD = struct.Struct("<d")
 FIGURE = struct.Struct("<IIddddIIII")
+# P: t, id, acquisitions, max_waiters, longest_wait, held, waited, longest_hold, shape
+# (STATE_SHAPES), holders, waiters, sizes (how many of each); a queue's STATE_QUEUE; then
+# the holders (u32 task ids, 0: none), the waiters' task ids (u32) and what each does
+# (u8, WAIT_ORDER), a queue's size samples' times (f64) and sizes (u32).
+STATE = struct.Struct("<dIIIddddBIII")
+# size, peak_size, puts, gets, put_wait, get_wait, join_waiters, max_join_waiters
+STATE_QUEUE = struct.Struct("<IIIIddII")
+# A P record's shape: a lock, semaphore or condition; an event clear or set; a queue.
+STATE_LOCK, STATE_CLEAR, STATE_SET, STATE_QUEUED = range(4)
 
 STATES = ("done", "cancelled", "failed")
 # The numbers a record may carry. Times (``t``, a step's start and duration, a warning's
@@ -82,8 +94,9 @@ PRIMITIVE_KINDS = frozenset(
     {"Queue", "PriorityQueue", "LifoQueue", "Lock", "Semaphore", "BoundedSemaphore"}
     | {"Condition", "Event"}
 )
-# What a waiter of a primitive is doing.
-WAIT_KINDS = frozenset({"put", "get", "acquire", "wait"})
+# What a waiter of a primitive is doing (a P record's u8: its index in WAIT_ORDER).
+WAIT_ORDER = ("put", "get", "acquire", "wait")
+WAIT_KINDS = frozenset(WAIT_ORDER)
 # Event kinds the child may send as JSON records.
 JSON_KINDS = frozenset(
     {"hello", "warning", "bye", "task_renamed", "cancel_source", "uncaught", "step_open", "stdin"}
@@ -210,6 +223,24 @@ def pack_done(tid: int, t: float, state: int, exc: int, file: int, line: int, te
 
 def pack_output(stream: int, task: int, t: float, data: bytes) -> bytes:
     return HEADER.pack(K_OUTPUT, OUTPUT.size + len(data)) + OUTPUT.pack(stream, task, t) + data
+
+
+def pack_state(
+    head: tuple, queue: tuple | None, holders: list, wtids: list, wkinds: list, sizes: list
+) -> bytes:
+    """A ``P`` record: ``head`` is STATE's fields but the three counts, ``queue``
+    STATE_QUEUE's (a queue's shape only), ``sizes`` ``(t, n)`` pairs."""
+    nh, nw, ns = len(holders), len(wtids), len(sizes)
+    if queue is None:
+        body = STATE.pack(*head, nh, nw, ns)
+    else:
+        body = STATE.pack(*head, nh, nw, ns) + STATE_QUEUE.pack(*queue)
+    if nh or nw or ns:
+        body += struct.pack(
+            f"<{nh + nw}I{nw}B{ns}d{ns}I", *holders, *wtids, *wkinds,
+            *[s[0] for s in sizes], *[s[1] for s in sizes],
+        )  # fmt: skip
+    return HEADER.pack(K_STATE, len(body)) + body
 
 
 def time_ok(value: object) -> bool:

@@ -272,6 +272,31 @@ good_records = st.one_of(
         tids, st.integers(1, 9), good_times, st.floats(0, 1), good_times, good_times,
         good_sids, good_sids, good_sids, lines), max_size=5)),
 )  # fmt: skip
+
+
+@st.composite
+def state_records(draw: st.DrawFn, good: bool) -> bytes:
+    """A ``P`` record (an object's ``primitive_state``, protocol 4): in range, or forged
+    (any double, any shape, any kind of wait)."""
+    when = good_times if good else times
+    ids = st.integers(0, 6) if good else u32
+    shape = draw(st.integers(0, 3) if good else st.integers(0, 3) | st.integers(0, 255))
+    nw = draw(st.integers(0, 3))
+    ns = draw(st.integers(0, 3)) if shape == protocol.STATE_QUEUED or not good else 0
+    head = (draw(when), draw(tids if good else u32), draw(ids), draw(ids), draw(when),
+            draw(when), draw(when), draw(when), shape)  # fmt: skip
+    queue = None
+    if shape == protocol.STATE_QUEUED:
+        queue = (draw(ids), draw(ids), draw(ids), draw(ids), draw(when), draw(when),
+                 draw(ids), draw(ids))  # fmt: skip
+    return protocol.pack_state(
+        head, queue, draw(st.lists(ids, max_size=3)), [draw(ids) for _ in range(nw)],
+        [draw(st.integers(0, 3) if good else st.integers(0, 255)) for _ in range(nw)],
+        [(draw(when), draw(ids)) for _ in range(ns)],
+    )  # fmt: skip
+
+
+good_records = st.one_of(good_records, state_records(True))
 # ... and forged ones: any double, any u32, missing strings, wrong JSON, garbage.
 bad_records = st.one_of(
     st.builds(protocol.pack_str, sids, texts),
@@ -282,6 +307,7 @@ bad_records = st.one_of(
     st.builds(protocol.pack_json, json_records),
     st.builds(pack_record, times, st.lists(st.tuples(
         u32, u32, times, times, times, times, sids, sids, sids, u32), max_size=3)),
+    state_records(False),
     st.binary(max_size=12),
 )  # fmt: skip
 

@@ -1,18 +1,28 @@
 """A ``primitive_state`` record's figures (child/primitive_figures.py ``_send_state``):
 an object with no hold or wait going on sends its figures as they are (the fast path),
-one with holds and waits adds each one's time up to now."""
+one with holds and waits adds each one's time up to now. Each record is the child's
+binary ``P`` record read back by the parent's decoder."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asyncplay import protocol as P
 from asyncplay.child import primitive_figures as pf
+from asyncplay.decoder import Decoder
+from asyncplay.model import RunModel, apply
 
 
 def _state(st: pf.Stats, now: float = 10.0) -> dict:
-    sent: list[dict] = []
-    pf._send_state(SimpleNamespace(send_json=sent.append), st, 0.0, now)
-    (event,) = sent
+    tracer = SimpleNamespace(enabled=True, channel=SimpleNamespace(buf=bytearray()))
+    pf._send_state(tracer, st, 0.0, now)
+    (event,) = Decoder().feed(bytes(tracer.channel.buf))
+    assert event["event"] == "primitive_state" and event["t"] == now
     return event
 
 
@@ -51,3 +61,151 @@ def test_holds_and_waits_going_on_count_up_to_now() -> None:
     st.holder = st.since = None
     st.more = []
     assert _figures(_state(st))[:3] == ([], [[5, "acquire"], [None, "acquire"]], 1.0)
+
+
+# ---- the P record against the JSON record it replaces (protocol 4) ------------------------
+
+
+def _pack(event: dict, **forge: object) -> bytes:
+    """``event`` (a ``primitive_state`` the JSON path takes) as a ``P`` record, each field
+    where the child packs it; ``forge`` overrides a packed field (``shape``, a count)."""
+    queued = "size" in event
+    if queued:
+        shape = P.STATE_QUEUED
+    elif "set" in event:
+        shape = P.STATE_SET if event["set"] else P.STATE_CLEAR
+    else:
+        shape = P.STATE_LOCK
+    fields = {
+        "t": event["t"], "id": event["id"], "acquisitions": event["acquisitions"],
+        "max_waiters": event["max_waiters"], "longest_wait": event["longest_wait"],
+        "held": event["held"], "waited": event["waited"], "longest_hold": event["longest_hold"],
+        "shape": shape,
+    }  # fmt: skip
+    fields.update({k: v for k, v in forge.items() if k in fields})
+    queue = None
+    if queued:
+        keys = ("size", "peak_size", "puts", "gets", "put_wait", "get_wait", "join_waiters",
+                "max_join_waiters")  # fmt: skip
+        queue = tuple(forge.get(k, event[k]) for k in keys)
+    waiters = event["waiters"]
+    return P.pack_state(
+        tuple(fields.values()),
+        queue,
+        [h or 0 for h in event["holders"]],
+        [w[0] or 0 for w in waiters],
+        forge.get("wkinds", [P.WAIT_ORDER.index(w[1]) for w in waiters]),
+        forge.get("sizes", [tuple(s) for s in event.get("sizes", ())]),
+    )
+
+
+_times = st.floats(0, 5) | st.sampled_from([0.0, 1e-12, 0.1 + 0.2, P.MAX_TIME])
+_counts = st.integers(0, 9) | st.just(P.MAX_U32)
+_ids = st.none() | st.integers(1, P.MAX_U32)
+_states = st.fixed_dictionaries(
+    {"event": st.just("primitive_state"), "id": st.integers(0, P.MAX_U32),
+     "acquisitions": _counts, "holders": st.lists(_ids, max_size=4),
+     "waiters": st.lists(st.tuples(_ids, st.sampled_from(P.WAIT_ORDER)).map(list),
+                         max_size=4),
+     "max_waiters": _counts, "longest_wait": _times, "held": _times, "waited": _times,
+     "longest_hold": _times},
+)  # fmt: skip
+_queue_part = st.fixed_dictionaries(
+    {"size": _counts, "peak_size": _counts, "puts": _counts, "gets": _counts,
+     "put_wait": _times, "get_wait": _times, "join_waiters": _counts,
+     "max_join_waiters": _counts,
+     "sizes": st.lists(st.tuples(_times, _counts).map(list), max_size=4)},
+)  # fmt: skip
+
+
+@st.composite
+def _any_state(draw: st.DrawFn) -> dict:
+    event = draw(_states)
+    shape = draw(st.sampled_from(["lock", "event", "queue"]))
+    if shape == "queue":
+        event.update(draw(_queue_part))
+    elif shape == "event":
+        event["set"] = draw(st.booleans())
+    event["t"] = draw(_times)
+    # in the order the child's JSON record had them (its --json line)
+    return {k: event[k] for k in _ORDER if k in event}
+
+
+_ORDER = ("event", "id", "acquisitions", "holders", "waiters", "max_waiters", "longest_wait",
+          "held", "waited", "longest_hold", "size", "peak_size", "puts", "gets", "put_wait",
+          "get_wait", "join_waiters", "max_join_waiters", "sizes", "set", "t")  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(_any_state())
+def test_a_p_record_is_the_json_record_it_replaces(event: dict) -> None:
+    """Decoded, a P record is the event the JSON record was: the same keys in the same
+    order (``--json`` prints the same line), the same values and types, and the same model
+    once folded."""
+    from_json = Decoder().feed(P.pack_json(event))
+    from_p = Decoder().feed(_pack(event))
+    assert [list(e.items()) for e in from_p] == [list(e.items()) for e in from_json]
+    assert [P.dumps(e) for e in from_p] == [P.dumps(e) for e in from_json]
+    models = []
+    for events in (from_json, from_p):
+        m = RunModel()
+        apply(m, {"event": "primitive", "t": 0.0, "id": event["id"], "kind": "Queue"
+                  if "size" in event else "Event" if "set" in event else "Lock",
+                  "name": "x", "file": None, "line": None})  # fmt: skip
+        for e in events:
+            apply(m, e)
+        p = m.primitives[event["id"]]
+        models.append({k: getattr(p, k) for k in p.__slots__})
+    assert models[0] == models[1]
+
+
+_EVENT = {"event": "primitive_state", "id": 1, "acquisitions": 3, "holders": [2, None],
+          "waiters": [[3, "put"], [None, "get"]], "max_waiters": 2, "longest_wait": 0.1,
+          "held": 0.5, "waited": 0.25, "longest_hold": 0.5, "size": 2, "peak_size": 2,
+          "puts": 2, "gets": 0, "put_wait": 0.1, "get_wait": 0.0, "join_waiters": 0,
+          "max_join_waiters": 1, "sizes": [[0.1, 1], [0.2, 2]], "t": 0.2}  # fmt: skip
+_BAD_TIMES = [-1.0, -1e-300, P.MAX_TIME * 2, math.inf, -math.inf, math.nan]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        {key: bad}
+        for key in ("t", "longest_wait", "held", "waited", "longest_hold", "put_wait", "get_wait")
+        for bad in _BAD_TIMES
+    ]  # fmt: skip
+    + [{"sizes": [(bad, 1)]} for bad in _BAD_TIMES]
+    + [{"shape": 4}, {"shape": 255}, {"wkinds": [0, 4]}, {"wkinds": [255, 0]}],
+)
+def test_every_field_of_a_forged_p_record_is_checked(forge: dict) -> None:
+    good = Decoder().feed(_pack(_EVENT))
+    assert [e["event"] for e in good] == ["primitive_state"]
+    events = Decoder().feed(_pack(_EVENT, **forge))
+    assert [e["event"] for e in events] == ["protocol_error"], forge
+
+
+def test_a_p_record_of_the_wrong_length_is_a_protocol_error() -> None:
+    record = _pack(_EVENT)
+    body = record[P.HEADER.size :]
+    lock = _pack({k: v for k, v in _EVENT.items() if k not in _QUEUE_KEYS})
+    for forged in (
+        body[:-1],  # cut inside the size samples
+        body + b"\0",  # a byte past them
+        body[: P.STATE.size - 1],  # not even the head
+        body[: P.STATE.size],  # a queue's head without its queue part
+        # a lock's head claiming a size sample (sizes are a queue's only)
+        lock[P.HEADER.size : P.HEADER.size + P.STATE.size - 4]
+        + P.STR.pack(1)
+        + lock[P.HEADER.size + P.STATE.size :]
+        + bytes(12),
+    ):
+        events = Decoder().feed(P.HEADER.pack(P.K_STATE, len(forged)) + forged)
+        assert [e["event"] for e in events] == ["protocol_error"], len(forged)
+    # ... and a well-formed one after such a stream is never read: the channel is done
+    dec = Decoder()
+    dec.feed(P.HEADER.pack(P.K_STATE, 3) + b"abc")
+    assert dec.feed(record) == []
+
+
+_QUEUE_KEYS = ("size", "peak_size", "puts", "gets", "put_wait", "get_wait", "join_waiters",
+               "max_join_waiters", "sizes")  # fmt: skip

@@ -41,6 +41,22 @@ def test_replay_json_is_the_live_json(tmp_path) -> None:
     assert [json.loads(x) for x in lines[1:]] == [e for e in live.events if e["event"] != "summary"]
 
 
+def test_recordings_of_protocols_1_to_3_replay(tmp_path) -> None:
+    """Protocol 4 changed the wire (an object's state is a binary record), not the events:
+    a recording of 1, 2 or 3 (the same events: ``primitive_state`` and the rest) replays
+    as one of 4 does."""
+    live = asyncplay("run", "--record", "r.jsonl", "queues", cwd=tmp_path)
+    assert live.returncode == 0, live.stderr
+    lines = (tmp_path / "r.jsonl").read_text().splitlines(keepends=True)
+    assert '"primitive_state"' in "".join(lines)
+    for version in (1, 2, 3):
+        head = {**json.loads(lines[0]), "protocol": version}
+        (tmp_path / "old.jsonl").write_text(json.dumps(head) + "\n" + "".join(lines[1:]))
+        again = asyncplay("replay", "old.jsonl", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == live.stderr and again.stdout == live.stdout
+
+
 def test_replay_views_and_trace(tmp_path) -> None:
     _write(tmp_path / "g.jsonl", gather_run())
     r = asyncplay("replay", "--timeline", "--quiet", "--trace", "t.json", "g.jsonl", cwd=tmp_path)
@@ -63,7 +79,7 @@ def _write(path, events: list[dict], header: dict | None = None) -> None:  # noq
         (b"", exits.RECORDING, "is not an asyncplay recording"),
         (b"print('hi')\n", exits.RECORDING, "is not an asyncplay recording"),
         (b'{"asyncplay_recording": 2, "protocol": 1}\n', exits.RECORDING_VERSION, "format 2"),
-        (b'{"asyncplay_recording": 1, "protocol": 4}\n', exits.RECORDING_VERSION, "version 4"),
+        (b'{"asyncplay_recording": 1, "protocol": 5}\n', exits.RECORDING_VERSION, "version 5"),
         (b'{"asyncplay_recording": 1, "protocol": 0}\n', exits.RECORDING_VERSION, "version 0"),
         (b'{"asyncplay_recording": 1, "protocol": 1}\n', exits.RECORDING, "holds no run"),
         (

@@ -13,6 +13,14 @@ import _thread
 import time
 
 from asyncplay.child.failures import report_failure
+from asyncplay.protocol import (
+    STATE_CLEAR,
+    STATE_LOCK,
+    STATE_QUEUED,
+    STATE_SET,
+    WAIT_ORDER,
+    pack_state,
+)
 
 __all__ = [
     "Registry", "Stats", "end_wait", "hold", "holds", "mark", "released", "sample",
@@ -218,51 +226,61 @@ def send_states(reg: Registry) -> None:
 
 
 def _send_state(tracer: Any, st: Stats, t0: float, now: float) -> None:
+    """``st``'s figures as of ``now``, one ``P`` record (docs/protocol.md,
+    ``primitive_state``): packed by struct, no dict, no JSON (#15: the events program
+    sends one per changed event per flush)."""
+    if not tracer.enabled:
+        return
     waiters = st.waiters
     if st.since is None and not st.more and not waiters:  # (an event's, mostly: no
-        going: list = []  # hold or wait going on, the sums below are of nothing)
+        holders: list = []  # hold or wait going on, the sums below are of nothing)
         held, waited = st.held, st.total_waited
         longest, longest_hold = st.longest_wait, st.longest_hold
+        wtids: list = []
+        wkinds: list = []
     else:
         going = holds(st)
+        holders = [_tid0(h[0]) for h in going]
+        wtids = [_tid0(w[0]) for w in waiters]
+        wkinds = [_WAIT_INDEX[w[2]] for w in waiters]
         held = st.held + sum(now - h[1] for h in going)
         longest = max([st.longest_wait, *(now - w[1] for w in waiters)])
         waited = st.total_waited + sum(now - w[1] for w in waiters)
         longest_hold = max([st.longest_hold, *(now - h[1] for h in going)])
     if st.set_since is not None:
         held += now - st.set_since
-    event: dict = {
-        "event": "primitive_state",
-        "id": st.id,
-        "acquisitions": st.acquisitions,
-        "holders": [_tid(h[0]) for h in going],
-        "waiters": [[_tid(w[0]), w[2]] for w in waiters],
-        "max_waiters": st.max_waiters,
-        "longest_wait": longest,
-        "held": held,
-        "waited": waited,
-        "longest_hold": longest_hold,
-    }
-    if st.kind.endswith("Queue"):
+    kind = st.kind
+    queue = None
+    sizes: list = ()  # type: ignore[assignment]
+    if kind.endswith("Queue"):
+        shape = STATE_QUEUED
         size = st.size
         if not st.samples or st.samples[-1][1] != size or st.sent[-1] != size:
             sample(st, t0, now, size)
-        event.update(
-            size=size,
-            peak_size=st.peak,
-            puts=st.puts,
-            gets=max(0, st.puts - size),
-            put_wait=st.put_wait + sum(now - w[1] for w in st.waiters if w[2] == "put"),
-            get_wait=st.get_wait + sum(now - w[1] for w in st.waiters if w[2] == "get"),
-            join_waiters=st.joiners,
-            max_join_waiters=st.max_joiners,
-            sizes=[[max(0.0, t - t0), n] for t, n in st.samples],
+        queue = (
+            size,
+            st.peak,
+            st.puts,
+            max(0, st.puts - size),
+            st.put_wait + sum(now - w[1] for w in waiters if w[2] == "put"),
+            st.get_wait + sum(now - w[1] for w in waiters if w[2] == "get"),
+            st.joiners,
+            st.max_joiners,
         )
+        sizes = [(max(0.0, t - t0), n) for t, n in st.samples]
         st.samples = []
-    elif st.kind == "Event":
-        event["set"] = st.set_since is not None
-    tracer.send_json(event)
+    elif kind == "Event":
+        shape = STATE_SET if st.set_since is not None else STATE_CLEAR
+    else:
+        shape = STATE_LOCK
+    head = (now - t0, st.id, st.acquisitions, st.max_waiters, longest, held, waited)
+    tracer.channel.buf += pack_state(
+        (*head, longest_hold, shape), queue, holders, wtids, wkinds, sizes
+    )
 
 
-def _tid(rec: Any) -> int | None:
-    return rec.tid if rec is not None else None
+_WAIT_INDEX = {why: n for n, why in enumerate(WAIT_ORDER)}
+
+
+def _tid0(rec: Any) -> int:
+    return rec.tid if rec is not None else 0
