@@ -608,6 +608,49 @@ async def test_a_sigint_while_paused_before_a_step_leaves_that_step_queued(
     _like_python("".join(o.text + "\n" for o in d.model.output if o.stream == "stderr"), path)
 
 
+IN_A_THREAD = """\
+import asyncio
+import threading
+
+
+async def main():
+    print("started", flush=True)
+    await asyncio.sleep(0)
+    await asyncio.sleep(30)
+
+
+t = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+t.start()
+t.join()
+print("joined", flush=True)
+"""
+
+
+async def test_stopping_a_loop_paused_on_another_thread_interrupts_the_main_thread(
+    tmp_path: Path,
+) -> None:
+    """A ^C lands on the main thread, wherever the loop runs: paused on another thread,
+    a stop interrupts the main thread's join (the loop's daemon thread goes on, unpaused,
+    until the program ends): raised on the loop's thread, it would wait in that join
+    until the grace's kill."""
+    path = str(tmp_path / "p.py")
+    spec = RunSpec(
+        source=IN_A_THREAD, path=path, cwd=str(tmp_path), breakpoints=Breakpoints([(path, 8)])
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        pause = await d.paused()
+        assert (pause["reason"], pause["at_line"]) == ("line", 8), pause
+        end = await s.stop()
+        await d.end()
+    assert end["reason"] == "stopped" and end["status"] != -9, end
+    assert [o.text for o in d.model.output if o.stream == "stdout"] == ["started"]
+    stderr = "".join(o.text + "\n" for o in d.model.output if o.stream == "stderr")
+    frames = _frames(stderr)
+    assert frames[0] == (path, "13", "<module>") and stderr.endswith("KeyboardInterrupt\n")
+    assert all(f == path or f.endswith(f"{os.sep}threading.py") for f, _l, _n in frames), stderr
+
+
 ROUNDS = 3  # the old race was lost 1-3 times in 6 by hand: each Python stops this often
 
 

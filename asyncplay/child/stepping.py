@@ -21,8 +21,8 @@ A stop of a paused run is a command too (``stop``): the interrupt is raised at t
 itself, where a ^C at that moment would land under ``python`` (``_signal.raise_signal``
 runs the program's SIGINT handler before it returns: Python's KeyboardInterrupt,
 asyncio's cancel of the main task, the program's own, or nothing when it ignores SIGINT;
-on another thread than the main one, the handler runs on the main thread), and the run
-goes on unpaused for good. The parent sends no SIGINT then: one sent while the run unpaused could
+a loop on another thread than the main one goes on, and the main thread gets the SIGINT,
+as from a terminal), and the run goes on unpaused for good. The parent sends no SIGINT then: one sent while the run unpaused could
 land after ``main()`` ended, in the loop's cleanup or in the runtime's own callbacks.
 """
 
@@ -196,6 +196,7 @@ class Stepper:
         self.breaks = LineBreaks(self.line_reached)
         self.refused_lines = False
         self.loop_thread = 0
+        self.main_thread = _thread.get_ident()  # (made at the start, on the main thread)
         self.loop: Any = None  # the loop of the last task step (a weak reference)
         self.hooks: tuple[type, Any, Any] | None = None  # (Handle, plain, gated)
         self.hook_globals: dict = {}
@@ -353,6 +354,9 @@ class Stepper:
         elif reason is None and self.tasks and rec.name in self.tasks:
             reason = "task"
         if reason is not None and self.pause(reason, rec, task):
+            if self.loop_thread != self.main_thread:
+                _signal.pthread_kill(self.main_thread, _signal.SIGINT)  # where ^C lands
+                return False  # (this loop goes on with its step, as under a ^C)
             if self._put_back(handle):
                 return True
             os.kill(os.getpid(), _signal.SIGINT)  # (not asyncio's own loop): as a running stop
@@ -392,7 +396,9 @@ class Stepper:
             self.give_up()
         finally:
             tracer.current = rec
-        if stop:  # (raised here, in the runtime: LineBreaks drops its frames)
+        if stop and self.loop_thread != self.main_thread:  # a ^C lands on the main thread
+            _signal.pthread_kill(self.main_thread, _signal.SIGINT)
+        elif stop:  # (raised here, in the runtime: LineBreaks drops its frames)
             _signal.raise_signal(_signal.SIGINT)
 
     # ---- the pause ----------------------------------------------------------------------
