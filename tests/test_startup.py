@@ -179,25 +179,46 @@ def test_the_user_namespace_helper_with_and_without_util_linux_unshare(
 
 AT_SPAWN = """
 import sys
-from asyncplay.runner import core
-spawn = core.SessionCore.spawn
+from asyncplay.sandbox import process
+start = process.start
 seen = []
-def watched(self):
-    seen.extend(m for m in ("asyncplay.model", "asyncplay.cli.printed", "json") if m in sys.modules)
-    return spawn(self)
-core.SessionCore.spawn = watched
+def watched(argv, **kw):
+    seen.append(sorted(m for m in WATCH if m in sys.modules))
+    return start(argv, **kw)
+process.start = watched
 from asyncplay.cli import main
 status = main(sys.argv[2:])
 with open(sys.argv[1], "w") as f:
-    f.write(repr({"status": status, "new": seen}))
+    f.write(repr({"status": status, "seen": seen}))
 """
 
+# Not imported by ``asyncplay run`` until its processes are started (``sandbox/process.py``:
+# no ``subprocess``; the driver's ``selectors`` and ``signal`` after the spawn), nor what
+# only the run's events need (the model, the printers, the decoder's ``json``).
+NOT_BEFORE_SPAWN = (
+    "subprocess",
+    "selectors",
+    "signal",
+    "asyncplay.model",
+    "asyncplay.cli.printed",
+    "json",
+)
 
-def test_the_model_and_the_printers_load_after_the_spawn(tmp_path) -> None:
-    """What only the run's events need loads while the program's interpreter starts."""
+
+@pytest.mark.parametrize("layer", ["none", "default"])
+def test_the_model_and_the_printers_load_after_the_spawn(tmp_path, layer) -> None:
+    """What only the run's events need loads while the program's interpreter starts, and
+    nothing starts a process through ``subprocess`` (every process a run starts, the
+    program's, the sandbox's helpers as root and the network's, is looked at)."""
     (tmp_path / "hello.py").write_text('print("hello, world")\n')
-    got = _probe(tmp_path, AT_SPAWN, "run", "--sandbox", "none", "hello.py")
-    assert got == {"status": 0, "new": []}
+    flags = [] if layer == "default" else ["--sandbox", layer]
+    script = f"WATCH = {NOT_BEFORE_SPAWN!r}\n" + AT_SPAWN
+    got = _probe(tmp_path, script, "run", "--quiet", *flags, "hello.py")
+    assert got["status"] == 0
+    assert got["seen"], "no process was started through sandbox.process"
+    assert all(s == [] for s in got["seen"]), got["seen"]
+    if layer == "default" and os.geteuid() == 0 and bwrap.path():
+        assert len(got["seen"]) >= 2  # (as root: the user namespace's helper, then bwrap)
 
 
 def test_which_finds_what_shutil_which_finds(tmp_path, monkeypatch) -> None:

@@ -7,15 +7,12 @@ even starts. Whatever one driver decides, the other decides the same way.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import resource
-import signal
-import struct
-import subprocess
-import termios
 import time
 
+# (``signal``, ``fcntl``, ``struct`` and ``termios`` are imported where they are used: the
+# run's spawn comes first, and ``signal`` brings ``enum``; ``sandbox/process.py``.)
 from asyncplay import exits, policy, sandbox
 from asyncplay.decoder import Decoder
 from asyncplay.protocol import pack_spec
@@ -25,6 +22,7 @@ from asyncplay.runner import spawn as _spawn
 from asyncplay.runner.control import ControlPipe, PausedClock, PauseHold
 from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
+from asyncplay.sandbox import process as _process
 
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE
@@ -59,7 +57,7 @@ LIMITS: dict[str, tuple[str, str, str, int, str]] = {
 
 # stdin: "null" (nothing to read), "inherit" (the terminal's, headless) or "pipe" (the TUI
 # writes it through RunSession.send_stdin).
-_STDIN = {"null": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
+_STDIN = {"null": _process.DEVNULL, "inherit": None, "pipe": _process.PIPE}
 
 # A batched decoder's events (decoder.Decoder): a record each in them.
 _BATCHES = ("tasks_created", "tasks_done")
@@ -80,7 +78,7 @@ class SessionCore:
         # consumer that only folds them (``decoder.Decoder``).
         self.decoder = Decoder(batched)
         self.merger = OutputMerger()
-        self.proc: subprocess.Popen | None = None
+        self.proc: _process.Process | None = None
         self.start = 0.0
         self.run_dir = ""
         self._run_dir: rundir.RunDir | None = None
@@ -116,7 +114,7 @@ class SessionCore:
 
     # ---- spawning ------------------------------------------------------------------
 
-    def spawn(self) -> subprocess.Popen:
+    def spawn(self) -> _process.Process:
         # A usage problem, before anything is made.
         sandbox.check(self.spec.sandbox, self.spec.write)
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
@@ -250,6 +248,8 @@ class SessionCore:
 
     def tick(self) -> list[dict]:
         """Called a few times a second: wall-clock limit, stop escalation, held output."""
+        import signal
+
         now = self.now()
         if self.exited_at is None and self.proc is not None:
             timeout = self.spec.limits.timeout
@@ -270,6 +270,10 @@ class SessionCore:
     def unread(self) -> set[str]:
         """The pipes with bytes not read yet: the merge gives up on no output record or
         pipe bytes that may be waiting there (a busy parent reads behind the child)."""
+        import fcntl
+        import struct
+        import termios
+
         names: set[str] = set()
         if self.proc is None or self.proc.stdout is None or self.proc.stderr is None:
             return names
@@ -359,6 +363,8 @@ class SessionCore:
 
     def kill(self, reason: str) -> None:
         """asyncplay ends the run: a limit was hit. The whole process group goes at once."""
+        import signal
+
         self.kill_reason = reason
         self.killpg(signal.SIGKILL)
 
@@ -371,6 +377,8 @@ class SessionCore:
         (docs/protocol.md). A SIGINT after the channel's end unpaused it could land after
         ``main()`` ended, in the loop's cleanup or the runtime's callbacks. A running
         run gets SIGINT; a pause it reached meanwhile ends with the channel."""
+        import signal
+
         if self.exited_at is not None or self.kill_reason is not None:
             return
         self.kill_reason = "stopped"
@@ -441,6 +449,8 @@ class SessionCore:
             return None
 
     def on_exit(self, status: int, cpu: float | None) -> None:
+        import signal
+
         self.exited_at = self.now()
         self.wait_status = status
         self.cpu_used = cpu
@@ -522,6 +532,8 @@ class SessionCore:
         )
 
     def end_event(self) -> dict:
+        import signal
+
         status = getattr(self, "wait_status", 0)
         conf = self.confinement
         if conf is not None and conf.pid_namespace and 128 < status <= 128 + 64:
@@ -580,6 +592,8 @@ class SessionCore:
         by itself says goodbye first; so does Python before it kills itself with SIGINT
         for an uncaught KeyboardInterrupt (its runtime says so). An ``os._exit(128+N)`` is
         the one mix-up."""
+        import signal
+
         if not self.saw_bye:
             return -(status - 128)
         u = self.uncaught
@@ -729,6 +743,8 @@ _DEFAULT_STACK = 8 * 1024 * 1024  # a new thread's stack where RLIMIT_STACK is u
 
 
 def _signame(signum: int) -> str:
+    import signal
+
     try:
         return signal.Signals(signum).name
     except ValueError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 MIN = (3, 10)
@@ -47,6 +46,8 @@ def current() -> PythonInfo:
 
 def resolve(name: str) -> PythonInfo:
     """Find and probe ``name`` (a path or a command on PATH)."""
+    import subprocess  # (only ``--python`` probes: not at every run's start)
+
     if os.sep in name:
         path: str | None = name
     else:

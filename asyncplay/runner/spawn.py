@@ -12,13 +12,16 @@ A program is never started twice: it waits at the start gate until ``open_gate``
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
 
 import asyncplay
 from asyncplay import sandbox, selfguard
 from asyncplay.runner.spec import RunSpec
+from asyncplay.sandbox import process
 from asyncplay.sandbox.which import which
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["BWRAP_RETRIES", "INJECT_DIR", "check_interpreter", "grow_pipe", "open_gate", "start"]
 
@@ -34,7 +37,7 @@ def start(
     stdin: int | None,
     spec_path: str,
     child_fds: tuple[int, ...],
-) -> tuple[subprocess.Popen, sandbox.Plan, bytes]:
+) -> tuple[process.Process, sandbox.Plan, bytes]:
     """Prepare the sandbox and start ``argv`` in it: (the process, its plan, what was read
     of its stderr while bwrap was watched, for the run's output). ``child_fds`` are
     handed to the run (the channel, the control pipe, the gate)."""
@@ -55,7 +58,7 @@ def _try(
     child_fds: tuple[int, ...],
     retried: list[str],
     attempt: int,
-) -> tuple[subprocess.Popen, sandbox.Plan, bytes] | None:
+) -> tuple[process.Process, sandbox.Plan, bytes] | None:
     """One try; None when bwrap failed before the program and another try may do better."""
     conf = sandbox.prepare(spec, run_dir)
     try:
@@ -68,16 +71,16 @@ def _try(
         # An empty entry would put the current directory on sys.path: add none.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [INJECT_DIR, env.get("PYTHONPATH")]))
         env["ASYNCPLAY_CHILD_SPEC"] = spec_path
-        proc = subprocess.Popen(
+        proc = process.start(
             conf.prefix + argv,
             stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=process.PIPE,
+            stderr=process.PIPE,
             pass_fds=(*child_fds, *conf.pass_fds),
             cwd=spec.cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_child_preexec(conf.preexec),
+            preexec=_child_preexec(conf.preexec),
         )
     except BaseException:
         conf.close()
@@ -105,7 +108,7 @@ def _try(
     return None
 
 
-def _undo(proc: subprocess.Popen, conf: sandbox.Plan) -> None:
+def _undo(proc: process.Process, conf: sandbox.Plan) -> None:
     """Reap a bwrap that never started the program and undo its sandbox."""
     proc.kill()  # (gone already; a plan's own failure after the spawn may leave it)
     proc.wait()

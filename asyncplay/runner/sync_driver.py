@@ -7,18 +7,19 @@ the whole rest of asyncplay's start-up.
 from __future__ import annotations
 
 import os
-import selectors
-import signal
-import subprocess
 import time
-from collections.abc import Callable
 
 from asyncplay.runner.core import SessionCore
 from asyncplay.runner.spec import RunSpec
 from asyncplay.runner.tty_input import TtyInput, is_tty
+from asyncplay.sandbox import process
 
-EventSink = Callable[[dict], None]
-RawSink = Callable[[str, bytes], None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    EventSink = Callable[[dict], None]
+    RawSink = Callable[[str, bytes], None]
 
 # A flood (a program printing or stepping as fast as it can) would wake the driver for every
 # few hundred bytes: one read, one decode, one write each time, thousands a second, paid by
@@ -65,6 +66,11 @@ def run_blocking(
     core.reap_helpers = not exiting
     core.spawn()
     assert core.proc is not None
+    # Loaded once the program is on its way (``selectors`` and ``signal`` bring
+    # ``collections`` and ``enum``): the interpreter's start overlaps them.
+    import selectors
+    import signal
+
     if spawned is not None:
         try:
             spawned()
@@ -166,10 +172,7 @@ def run_blocking(
                 if f is not None:
                     f.close()
             if core.proc.returncode is None:
-                try:
-                    core.proc.wait(1)
-                except subprocess.TimeoutExpired:
-                    # Killed above; a child still dying after a second is reaped by the
-                    # interpreter's own subprocess bookkeeping, and the run's end is already told.
-                    pass
+                # Killed above; a child still dying after a second is left to init (or
+                # subprocess's bookkeeping), and the run's end is already told.
+                process.wait(core.proc, 1)
     return end

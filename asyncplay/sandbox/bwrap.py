@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import os
 import select
-import subprocess
-from collections.abc import Callable
 
 from asyncplay.sandbox.which import which
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
 
 # Options whose availability the usability probe checks, in the order they are given.
 NAMESPACES = [
@@ -155,6 +158,8 @@ def probe_early(preexec: Callable[[], None] | None = None) -> None:
     exe = path()
     if exe is None:
         return
+    import subprocess  # (a probe only where bwrap's start failed, or for doctor)
+
     try:
         _PENDING["size"] = _start_probe(exe, 1024 * 1024, preexec)
     except (OSError, subprocess.SubprocessError):
@@ -174,6 +179,8 @@ _PENDING: dict[str, subprocess.Popen] = {}
 def _start_probe(
     exe: str, tmp_size: int | None, preexec: Callable[[], None] | None
 ) -> subprocess.Popen:
+    import subprocess
+
     return subprocess.Popen(
         [exe, *_base(tmp_size), "--", true_path()],
         stdin=subprocess.DEVNULL,
@@ -185,6 +192,8 @@ def _start_probe(
 
 
 def _finish_probe(proc: subprocess.Popen) -> tuple[bool, str]:
+    import subprocess
+
     try:
         _out, stderr = proc.communicate(timeout=10)
     except subprocess.TimeoutExpired as exc:
@@ -199,6 +208,8 @@ def _finish_probe(proc: subprocess.Popen) -> tuple[bool, str]:
 
 
 def _probe(exe: str, tmp_size: int | None, preexec: Callable[[], None] | None) -> tuple[bool, str]:
+    import subprocess
+
     try:
         proc = _start_probe(exe, tmp_size, preexec)
     except (OSError, subprocess.SubprocessError) as exc:

@@ -14,9 +14,8 @@ in practice means root. Unprivileged users on systemd machines get the same limi
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
+from _signal import SIGKILL  # (``signal``'s C half: ``signal`` itself imports ``enum``)
 
 from asyncplay.sandbox.which import which
 
@@ -133,7 +132,7 @@ def _kill_members(path: str) -> None:
             return
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, SIGKILL)
             except OSError:
                 pass
         time.sleep(0.005)  # a killed process leaves the cgroup when it has exited
@@ -319,7 +318,7 @@ class RunCgroup:
                 return
             for pid in left:
                 try:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, SIGKILL)
                 except OSError:
                     pass
 
@@ -366,6 +365,8 @@ def systemd_scope() -> tuple[bool, str]:
         ):
             _SYSTEMD["answer"] = (False, "no systemd user session (XDG_RUNTIME_DIR unset)")
         else:
+            import subprocess  # (only where a systemd user session may hold the limits)
+
             try:
                 proc = subprocess.run(
                     [exe, "--user", "--scope", "--quiet", "-p", "TasksMax=8", "--", "true"],

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
 
+from asyncplay.sandbox import process
 from asyncplay.sandbox.which import which
 
 __all__ = [
@@ -202,12 +202,11 @@ class _Helper:
         self.echo = tool is not None
         try:
             if tool is not None:
-                self.proc = subprocess.Popen(
+                self.proc = process.start(
                     [tool, "--user", _cat()],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    close_fds=True,
+                    stdin=process.PIPE,
+                    stdout=process.PIPE,
+                    stderr=process.DEVNULL,
                 )
             else:
                 libc = _libc()
@@ -215,15 +214,14 @@ class _Helper:
                 def _unshare() -> None:
                     _check(libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
 
-                self.proc = subprocess.Popen(
+                self.proc = process.start(
                     [_cat()],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    preexec_fn=_unshare,
-                    close_fds=True,
+                    stdin=process.PIPE,
+                    stdout=process.DEVNULL,
+                    stderr=process.DEVNULL,
+                    preexec=_unshare,
                 )
-        except (OSError, subprocess.SubprocessError) as exc:
+        except OSError as exc:  # (process.SpawnError among them)
             raise MountError(getattr(exc, "errno", 0) or 0, f"no user namespace: {exc}") from None
 
     def ready(self) -> None:

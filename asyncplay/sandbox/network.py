@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import os
 import select
-import subprocess
-from collections.abc import Callable
 
 from asyncplay.limits import NETWORK_MODES
+from asyncplay.sandbox import process
 from asyncplay.sandbox.which import which
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "DEFAULT",
@@ -195,7 +198,7 @@ class Outbound:
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
         self.failure: str | None = None  # why the run has no outbound network
-        self.helper: subprocess.Popen | None = None
+        self.helper: process.Process | None = None
         self._killed = False  # the helper was sent SIGKILL (it may not be reaped yet)
         self._dns_r = -1  # the run's resolv.conf, for bwrap to read
         self._exit_w = -1
@@ -289,7 +292,7 @@ class Outbound:
             log = os.path.join(self.run_dir, "network.log")
             try:
                 with open(log, "wb") as out:
-                    self.helper = subprocess.Popen(
+                    self.helper = process.start(
                         [
                             *argv,
                             f"--ready-fd={ready_w}",
@@ -297,9 +300,9 @@ class Outbound:
                             f"/proc/self/fd/{netns}",
                             "tap0",
                         ],
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=out,
+                        stdin=process.DEVNULL,
+                        stdout=out.fileno(),
+                        stderr=out.fileno(),
                         pass_fds=(ready_w, exit_r, *keep),
                         start_new_session=True,  # the terminal's ^C is for the program
                     )
@@ -347,10 +350,8 @@ class Outbound:
                     pass  # already gone (and reaped)
             if not wait:
                 return
-            try:
-                self.helper.wait(timeout=5.0)
-            except (subprocess.TimeoutExpired, ChildProcessError):
-                pass  # reaped by the subreaper sweep, or stuck in the kernel: not ours now
+            # (None: stuck in the kernel, not ours now; reaped by a subreaper's sweep: 0)
+            process.wait(self.helper, 5.0)
             LIVE_HELPERS.discard(self.helper.pid)
             self.helper = None
 
@@ -422,6 +423,7 @@ def probe(
 
     The command in the sandbox is ``cat`` on a pipe (``true``'s folder), which stays
     until the pipe closes: the namespace must outlive the helper's start."""
+    import subprocess
     import tempfile
 
     from asyncplay.sandbox import bwrap

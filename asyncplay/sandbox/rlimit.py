@@ -8,13 +8,16 @@ dies abruptly does not leave a snippet running.
 
 from __future__ import annotations
 
+import _signal as signal  # (its C half, loaded with the interpreter: ``signal`` imports ``enum``)
 import os
 import resource
-import signal
-from collections.abc import Callable
 
 from asyncplay.limits import Limits
 from asyncplay.selfguard import libc_prctl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MIB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
