@@ -10,7 +10,9 @@ this on the headless ``run`` path, where importing ``dataclasses`` costs start-u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["MAX_BREAKPOINTS", "Breakpoints"]
 

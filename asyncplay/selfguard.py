@@ -17,7 +17,9 @@ that it can still write its own ``/proc/self`` files (``oom_score_adj``, ``autog
 
 from __future__ import annotations
 
-from collections.abc import Callable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["for_child", "guard", "is_guarded", "libc_prctl"]
 

@@ -17,9 +17,12 @@ by one incremental decoder per stream, so a character split between segments sti
 
 from __future__ import annotations
 
+from _collections import deque  # (``collections``' own C half: no ``collections`` before the spawn)
 from codecs import utf_8_decode
-from collections import deque
-from collections.abc import Container
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Container
 
 HOLD_SECONDS = 0.25
 MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not grow us

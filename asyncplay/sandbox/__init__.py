@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from asyncplay.limits import SANDBOX_MODES, Limits
 from asyncplay.sandbox import (
@@ -43,6 +42,10 @@ from asyncplay.sandbox import (
     user,
 )
 from asyncplay.sandbox.rlimit import FILE_SIZE_FACTOR, file_size_limit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "FILE_SIZE_FACTOR",

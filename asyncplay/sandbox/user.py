@@ -22,9 +22,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterable
 
 from asyncplay.sandbox import mounts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 __all__ = ["RUN_USER", "Identity", "MountPlan", "can", "identity", "plan_mounts"]
 
