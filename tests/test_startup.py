@@ -520,3 +520,76 @@ def test_the_programs_import_hooks_see_nothing_of_the_tracers_rooms(tmp_path, mo
         assert names[tid] == "worker"
     else:
         assert "worker" in err and "work " in err, err[-800:]
+
+
+_NETWORK_ON: list[tuple[bool, str]] = []
+
+
+def _network_on() -> tuple[bool, str]:
+    """Can a run here have ``--network on`` (probed once)?"""
+    if not _NETWORK_ON:
+        _NETWORK_ON.append(_probe_network())
+    return _NETWORK_ON[0]
+
+
+def _probe_network() -> tuple[bool, str]:
+    from asyncplay.sandbox import network
+
+    if not bwrap.usable()[0]:
+        return False, "bwrap is not usable here"
+    if not network.slirp_usable()[0]:
+        return network.slirp_usable()
+    return network.probe(bwrap.path() or "bwrap", bwrap.true_path())
+
+
+AT_GATE = """
+import sys
+from asyncplay.runner import spawn
+gate = spawn.open_gate
+seen = []
+def watched(fd):
+    seen.append("asyncplay.model" in sys.modules)
+    return gate(fd)
+spawn.open_gate = watched
+from asyncplay.cli import main
+status = main(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write(repr({"status": status, "seen": seen}))
+"""
+
+
+def test_the_model_loads_while_the_network_helper_comes_up(tmp_path) -> None:
+    """With the network on, the model and the printers are loaded before the program may
+    start: while slirp4netns comes up, a wait that was idle (after it, they were loaded
+    while the program ran, and a short program's end waited for them)."""
+    ok, why = _network_on()
+    if not ok:
+        pytest.skip(why)
+    (tmp_path / "hello.py").write_text('print("hello, world")\n')
+    got = _probe(tmp_path, AT_GATE, "run", "--quiet", "--network", "on", "hello.py")
+    assert got == {"status": 0, "seen": [True]}
+    got = _probe(tmp_path, AT_GATE, "run", "--quiet", "--sandbox", "none", "hello.py")
+    assert got == {"status": 0, "seen": [False]}  # (no helper: loaded once the gate is open)
+
+
+@pytest.mark.parametrize("network", ["on", "off"])
+def test_a_failure_while_the_program_starts_leaves_nothing(tmp_path, network) -> None:
+    """What the caller loads meanwhile fails (or is interrupted): the run is undone, its
+    processes and the network's helper ended (the conftest checks nothing is left)."""
+    if network == "on" and not _network_on()[0]:
+        pytest.skip(_network_on()[1])
+    from asyncplay.runner.spec import RunSpec
+    from asyncplay.runner.sync_driver import run_blocking
+
+    (tmp_path / "p.py").write_text("open('ran.txt', 'w').write('ran')\n")
+    spec = RunSpec(path="p.py", cwd=str(tmp_path), network=network)
+
+    def spawned() -> None:
+        raise KeyboardInterrupt
+
+    events: list[dict] = []
+    with pytest.raises(KeyboardInterrupt):
+        run_blocking(spec, events.append, stdin="null", spawned=spawned)
+    assert events == []
+    if network == "on":  # (the gate never opened: it never ran)
+        assert not (tmp_path / "ran.txt").exists()

@@ -24,6 +24,10 @@ from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
 from asyncplay.sandbox import process as _process
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE
 EXIT_INTERNAL = exits.INTERNAL
@@ -114,7 +118,10 @@ class SessionCore:
 
     # ---- spawning ------------------------------------------------------------------
 
-    def spawn(self) -> _process.Process:
+    def spawn(self, meanwhile: Callable[[], None] | None = None) -> _process.Process:
+        """Start the run. ``meanwhile``: the caller's work for later (its imports), done
+        while the program's interpreter starts: during the wait for the network's helper
+        where there is one, else once the program may start; once either way."""
         # A usage problem, before anything is made.
         sandbox.check(self.spec.sandbox, self.spec.write)
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
@@ -137,9 +144,22 @@ class SessionCore:
             control = control_r if control_r >= 0 else None
             f.write(pack_spec(self.spec.child_spec(w, control, gate_r)))
         child_fds = (w, *([control_r] if control_r >= 0 else []), gate_r)
+        done: list[bool] = []
+
+        def once() -> None:
+            if meanwhile is not None and not done:
+                done.append(True)
+                meanwhile()
+
         try:
             self.proc, self.confinement, self._early_stderr = _spawn.start(
-                self.spec, self.run_dir, self.argv(), _STDIN[self.stdin], spec_path, child_fds
+                self.spec,
+                self.run_dir,
+                self.argv(),
+                _STDIN[self.stdin],
+                spec_path,
+                child_fds,
+                once,
             )
         except BaseException:
             os.close(r)
@@ -151,8 +171,14 @@ class SessionCore:
                 os.close(child_fd)
         _LIVE_PIDS.add(self.proc.pid)
         _spawn.open_gate(gate_w)  # the program may start
-        self.rss_base = _own_rss()
         self.start = time.monotonic()
+        try:
+            once()
+        except BaseException:
+            self.kill("stopped")
+            self.cleanup()
+            raise
+        self.rss_base = _own_rss()  # (with what ``meanwhile`` loaded)
         os.set_blocking(r, False)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         for f in (self.proc.stdout, self.proc.stderr):

@@ -37,13 +37,16 @@ def start(
     stdin: int | None,
     spec_path: str,
     child_fds: tuple[int, ...],
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[process.Process, sandbox.Plan, bytes]:
     """Prepare the sandbox and start ``argv`` in it: (the process, its plan, what was read
     of its stderr while bwrap was watched, for the run's output). ``child_fds`` are
-    handed to the run (the channel, the control pipe, the gate)."""
+    handed to the run (the channel, the control pipe, the gate). ``meanwhile`` may be
+    called (once: it must not mind being called again) while the network's helper comes
+    up (``sandbox.Plan.meanwhile``)."""
     retried: list[str] = []
     for attempt in range(BWRAP_RETRIES + 1):
-        got = _try(spec, run_dir, argv, stdin, spec_path, child_fds, retried, attempt)
+        got = _try(spec, run_dir, argv, stdin, spec_path, child_fds, retried, attempt, meanwhile)
         if got is not None:
             return got
     raise AssertionError("the last try always returns")  # pragma: no cover
@@ -58,9 +61,11 @@ def _try(
     child_fds: tuple[int, ...],
     retried: list[str],
     attempt: int,
+    meanwhile: Callable[[], None] | None,
 ) -> tuple[process.Process, sandbox.Plan, bytes] | None:
     """One try; None when bwrap failed before the program and another try may do better."""
     conf = sandbox.prepare(spec, run_dir)
+    conf.meanwhile = meanwhile
     try:
         if retried:
             conf.notes.append(f"bwrap was started again: {', '.join(retried)} vanished")

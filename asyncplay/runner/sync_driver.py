@@ -56,7 +56,8 @@ def run_blocking(
     run stuck in a deadlock); the run ends as ``stopped``.
 
     ``spawned``: called once the program's process is started, before the first event
-    (what the caller needs only from then on loads while the program's interpreter does).
+    (what the caller needs only from then on loads while the program's interpreter does,
+    and the network's helper comes up: ``SessionCore.spawn``'s ``meanwhile``).
 
     ``batched``: a run of task records is one ``tasks_created`` or ``tasks_done`` event
     (``decoder.Decoder``), for a caller that only folds them into a model.
@@ -64,20 +65,22 @@ def run_blocking(
     relay_tty = stdin == "inherit" and is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False, batched=batched)
     core.reap_helpers = not exiting
-    core.spawn()
+
+    def meanwhile() -> None:
+        # Loaded once the program is on its way (``selectors`` and ``signal`` bring
+        # ``collections`` and ``enum``), with what the caller loads then: while the
+        # network's helper comes up, or else while the program's interpreter starts.
+        import selectors  # noqa: F401
+        import signal  # noqa: F401
+
+        if spawned is not None:
+            spawned()
+
+    core.spawn(meanwhile)
     assert core.proc is not None
-    # Loaded once the program is on its way (``selectors`` and ``signal`` bring
-    # ``collections`` and ``enum``): the interpreter's start overlaps them.
     import selectors
     import signal
 
-    if spawned is not None:
-        try:
-            spawned()
-        except BaseException:
-            core.kill("stopped")
-            core.cleanup()
-            raise
     tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None
     tty_watched = False
     on_event(core.run_start_event())

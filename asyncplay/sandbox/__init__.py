@@ -136,6 +136,9 @@ class Plan:
         self.mounts: user.MountPlan | None = None
         self.readonly: list[str] = []  # project folders that could not be made writable
         self.writable: list[str] = []  # the folders the program may write
+        # The session's work for later, done while the network's helper comes up
+        # (``started``): the wait for it is otherwise idle.
+        self.meanwhile: Callable[[], None] | None = None
 
     def describe(self) -> dict:
         """The ``sandbox`` field of ``run_start``."""
@@ -164,7 +167,7 @@ class Plan:
             return None
         failed = self.launch.wait_setup(stderr_fd)
         if failed is None and self.outbound is not None:
-            if not self.outbound.start(self.launch.child_pid()):
+            if not self.outbound.start(self.launch.child_pid(), self.meanwhile):
                 self.network = "off"
                 self.notices.append(network.fallback_notice(self.outbound.failure or "it failed"))
         return failed

@@ -234,9 +234,11 @@ class Outbound:
         """bwrap runs (or could not be started): its ends are its own now."""
         self._close_fds("_dns_r")
 
-    def start(self, pid: int | None) -> bool:
+    def start(self, pid: int | None, meanwhile: Callable[[], None] | None = None) -> bool:
         """Bring the network up for the namespace of bwrap's process ``pid``, which has
         made its namespaces and mounts (its loopback is up, its id maps are written).
+        ``meanwhile`` runs once the helper is started, before its wait (raising, it ends
+        the helper).
 
         False (with ``failure`` saying why) when the run has only loopback after all.
         True also without a ``pid`` (bwrap failed): there is no run to speak of, and
@@ -246,7 +248,9 @@ class Outbound:
         if pid is None:
             return True
         try:
-            self.failure = self._start_helper(pid)
+            self.failure = self._start_helper(pid, meanwhile)
+        except _NotOurs as exc:
+            raise exc.args[0] from None  # (meanwhile's own failure, not the network's)
         except OSError as exc:
             self._stop_helper()
             self.failure = f"{TOOL} could not be started ({exc})"
@@ -259,7 +263,7 @@ class Outbound:
                 os.close(fd)
                 setattr(self, name, -1)
 
-    def _start_helper(self, pid: int) -> str | None:
+    def _start_helper(self, pid: int, meanwhile: Callable[[], None] | None) -> str | None:
         exe = which(TOOL)
         if exe is None:
             return f"{TOOL} is not installed"
@@ -315,6 +319,12 @@ class Outbound:
                 os.close(ready_w)
                 os.close(exit_r)
             try:
+                if meanwhile is not None:
+                    try:
+                        meanwhile()
+                    except BaseException as exc:
+                        self._stop_helper()
+                        raise _NotOurs(exc) from exc
                 ready, _, _ = select.select([ready_r], [], [], READY_TIMEOUT)
                 ok = bool(ready) and os.read(ready_r, 1) == b"1"
             finally:
@@ -354,6 +364,10 @@ class Outbound:
             process.wait(self.helper, 5.0)
             LIVE_HELPERS.discard(self.helper.pid)
             self.helper = None
+
+
+class _NotOurs(Exception):
+    """What ``Outbound.start``'s ``meanwhile`` raised, carried past its own handling."""
 
 
 def _owner_userns(netns: int) -> int | None:
