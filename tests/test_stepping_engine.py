@@ -715,3 +715,51 @@ async def test_stopping_a_run_paused_at_a_line_is_a_ctrl_c_at_that_line(
                 attempt,
                 stderr,
             )
+
+
+OWN_HANDLER = """\
+import asyncio
+import signal
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+async def main():
+    signal.signal(signal.SIGINT, interrupted)
+    print("started", flush=True)
+    await asyncio.sleep(0)
+    print("at the line", flush=True)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_a_stop_at_a_line_runs_the_programs_own_sigint_handler_there(
+    tmp_path: Path, version: str
+) -> None:
+    """The program's own handler runs at the paused line, and what it raises goes into
+    the program's frame at that line from the line tracer's callback (sys.settrace on
+    3.10-3.11, sys.monitoring on 3.12+), with none of the runtime's frames."""
+    path = str(tmp_path / "p.py")
+    spec = RunSpec(
+        source=OWN_HANDLER,
+        path=path,
+        cwd=str(tmp_path),
+        python=python_or_skip(version),
+        breakpoints=Breakpoints([(path, 13)]),
+    )
+    async with await RunSession.start(spec) as s:
+        d = Driver(s)
+        pause = await d.paused()
+        assert (pause["reason"], pause["at_line"]) == ("line", 13), pause
+        end = await s.stop()
+        await d.end()
+    assert end["reason"] == "stopped" and end["status"] != -9, end
+    assert [o.text for o in d.model.output if o.stream == "stdout"] == ["started"]
+    stderr = "".join(o.text + "\n" for o in d.model.output if o.stream == "stderr")
+    frames = _like_python(stderr, path)
+    assert frames[-2:] == [(path, "13", "main"), (path, "6", "interrupted")], stderr
