@@ -5,10 +5,12 @@ Two modules look at the same run: tests/test_snippets.py (the lines, tasks, stat
 and jobs the snippet promises) and tests/test_concurrency_engine.py (the same snippet under
 the virtual clock prints the same and ends its tasks the same as this real-clock run on the
 same Python). Made once, they cost one run per (snippet, version) where each module made
-its own. A snippet's runs on every installed Python are made together, at once, by
-whichever test process asks first for one of them (tests/made_once.py): a lesson's run is
-mostly its own sleeps (1-3 s), which the versions' runs then wait out side by side rather
-than one after another.
+its own. A snippet's runs on every installed Python, and its runs under the virtual clock
+that test_concurrency_engine.py compares with them, are made together, at once, by
+whichever test process asks first for one of them (tests/made_once.py): a lesson's real
+run is mostly its own sleeps (1-3 s), which the versions' runs then wait out side by side
+rather than one after another, and the virtual-clock runs (no sleeps: start-up and CPU)
+use the cores meanwhile.
 """
 
 from __future__ import annotations
@@ -35,11 +37,16 @@ class SnippetRun:
     elapsed: float  # wall time of the whole command (never asserted: the machine's load)
 
 
-def make_snippet_run(name: str, python: str, cwd: Path) -> SnippetRun:
-    """Run the snippet ``name`` once, now (the real clock: asyncplay's default)."""
+#: The clocks a snippet is run under: ``real`` is asyncplay's default (no ``--clock``).
+CLOCKS = ("real", "virtual")
+
+
+def make_snippet_run(name: str, python: str, cwd: Path, clock: str = "real") -> SnippetRun:
+    """Run the snippet ``name`` once, now, under ``clock``."""
     start = time.monotonic()
+    flags = [] if clock == "real" else ["--clock", clock]
     proc = subprocess.run(
-        [sys.executable, "-m", "asyncplay", "run", "--python", python, "--json", name],
+        [sys.executable, "-m", "asyncplay", "run", "--python", python, "--json", *flags, name],
         cwd=cwd,
         capture_output=True,
         timeout=90,  # asyncplay's own --timeout (30 s) ends the run first
@@ -49,22 +56,26 @@ def make_snippet_run(name: str, python: str, cwd: Path) -> SnippetRun:
     return SnippetRun(Result(proc.returncode, proc.stdout, proc.stderr), time.monotonic() - start)
 
 
-def _make_every_version(name: str, shared: Path) -> dict[str, SnippetRun]:
-    """The snippet's runs on every installed Python, side by side (each in a folder of its
-    own); all are over when this returns."""
+def _make_every_run(name: str, shared: Path) -> dict[tuple[str, str], SnippetRun]:
+    """The snippet's runs on every installed Python under each clock, side by side (each
+    in a folder of its own; the real ones started first); all are over when this returns."""
     pythons = find_pythons()
-    folders = {v: shared / f"snippet-{name}-{v}" for v in pythons}
+    folders = {
+        (clock, v): shared / f"snippet-{name}-{v}-{clock}" for clock in CLOCKS for v in pythons
+    }
     for folder in folders.values():
         folder.mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(len(pythons), 1)) as pool:
+    with ThreadPoolExecutor(max_workers=max(len(folders), 1)) as pool:
         made = {
-            v: pool.submit(make_snippet_run, name, exe, folders[v]) for v, exe in pythons.items()
+            (clock, v): pool.submit(make_snippet_run, name, pythons[v], folder, clock)
+            for (clock, v), folder in folders.items()
         }
-        return {v: future.result() for v, future in made.items()}
+        return {key: future.result() for key, future in made.items()}
 
 
-def snippet_run(name: str, version: str, shared: Path) -> SnippetRun:
+def snippet_run(name: str, version: str, shared: Path, clock: str = "real") -> SnippetRun:
     """The session's run of snippet ``name`` on CPython ``version`` (installed: the caller
-    skips otherwise). ``shared``: a folder every worker of the session sees (conftest's
-    ``session_dir``)."""
-    return made_once(shared / f"snippet-{name}", lambda: _make_every_version(name, shared))[version]
+    skips otherwise) under ``clock``. ``shared``: a folder every worker of the session
+    sees (conftest's ``session_dir``)."""
+    runs = made_once(shared / f"snippet-{name}", lambda: _make_every_run(name, shared))
+    return runs[(clock, version)]

@@ -268,8 +268,8 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str, session
     python = python_or_skip(version)
     snippet = find_bundled(name)
     assert snippet is not None
-    virtual = ("run", "--json", "--clock", "virtual", "--python", python, name)
-    v = asyncplay(*virtual, cwd=ROOT)
+    # (the session's virtual run is made beside the real ones: tests/snippet_runs.py)
+    v = snippet_run(name, version, session_dir, clock="virtual").result
     assert v.kinds("hello")[0]["clock"] == "virtual"
     if not snippet.supports(tuple(map(int, version.split(".")))):
         assert v.returncode == 1 and v.program_stdout == ""
@@ -288,7 +288,7 @@ def test_virtual_clock_changes_nothing_but_time(name: str, version: str, session
         # and 'download 3: started' comes before 'download 2: finished'. Either run may be
         # the one held off, so both are run again; a clock that changes the order on an
         # idle machine differs every time.
-        v = asyncplay(*virtual, cwd=ROOT)
+        v = make_snippet_run(name, python, session_dir, clock="virtual").result
         real = make_snippet_run(name, python, session_dir).result
     assert v.returncode == real.returncode
     assert _normalised(v.program_stdout) == _normalised(real.program_stdout)
