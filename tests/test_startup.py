@@ -280,6 +280,7 @@ ROOMS = {
         "running_loops",
         "slow_steps",
         "task_creation",
+        "task_registry",
         "virtual_clock",
     )
 }

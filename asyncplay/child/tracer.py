@@ -30,7 +30,6 @@ their own frame from exceptions that pass through them (3.11+; 3.10 re-raises wi
 from __future__ import annotations
 
 import _thread
-import _weakref as weakref  # (weakref.ref itself, without the weakref module's imports)
 import os
 import sys
 import time
@@ -43,11 +42,8 @@ from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
 from asyncplay.child.own_frames import drop_own_frame as _drop_own_frame
 from asyncplay.child.patches import Patches
-from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
-from asyncplay.child.safe_repr import safe_message, safe_repr
 from asyncplay.child.task_record import TaskRecord as _Rec
-from asyncplay.child.task_record import new_record as _new_record
 
 __all__ = ["Tracer", "load_rooms"]
 
@@ -65,6 +61,7 @@ primitives: Any = None
 running_loops: Any = None
 slow_steps: Any = None
 task_creation: Any = None
+task_registry: Any = None
 virtual_clock: Any = None
 callback_failed: Any = None
 _slow_step_warning: Any = None
@@ -74,7 +71,8 @@ def load_rooms() -> None:
     """Import the rooms above (``install`` does; ``attached`` before its bootstrap takes
     asyncplay off ``sys.path``), past the program's import hooks (``quiet_import``)."""
     global cancels, cut_off, executor_jobs, loop_complaints, primitives, running_loops
-    global slow_steps, task_creation, virtual_clock, callback_failed, _slow_step_warning
+    global slow_steps, task_creation, task_registry, virtual_clock, callback_failed
+    global _slow_step_warning
     if cancels is not None:
         return  # (loaded: a name replaced since, by a test, stays replaced)
     (
@@ -88,18 +86,20 @@ def load_rooms() -> None:
         virtual_clock,
         running_loops,
         task_creation,
+        task_registry,
     ) = quiet_import.load(*_ROOMS)
     callback_failed = loop_complaints.callback_failed
+    for name in task_registry.METHODS:
+        setattr(Tracer, name, getattr(task_registry, name))
     _slow_step_warning = slow_steps.slow_step_warning
 
 
 # In the order they import each other (primitive_figures: primitives' own room).
 _ROOMS = ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
 _ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
-_ROOMS += ("task_creation",)
+_ROOMS += ("task_creation", "task_registry")
 
 
-MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
 
 
@@ -326,129 +326,8 @@ class Tracer:
             tb = tb.tb_next
         return best
 
-    # ---- tasks -----------------------------------------------------------------------
-
-    def register(
-        self, task: Any, coro: Any, frame: types.FrameType | None, name: Any = None
-    ) -> _Rec:
-        """Record a new task. ``task`` is None when it is registered before it exists (an
-        eager task's first step runs inside its constructor); ``attach`` completes it.
-        Once per task: every cache here is per code object or per creating line."""
-        tid = self.next_tid
-        self.next_tid = tid + 1
-        if task is not None:
-            try:
-                name = task.get_name()
-            except Exception:  # a task class of the program's whose get_name() fails
-                name = None  # named Task-N, as asyncio names an unnamed task
-        if not isinstance(name, str):
-            name = f"Task-{tid}"
-        code = coro.cr_code if type(coro) is _CoroutineType else getattr(coro, "gi_code", None)
-        info = self.coro_info.get(id(code))
-        if info is None:
-            info = self._coro_info(coro, code)
-        # Where it was created: the first frame of the user's code, walking out.
-        kind_get = self.code_kind.get
-        spawned_by_asyncio = False
-        while frame is not None:
-            c = frame.f_code
-            k = kind_get(id(c))
-            if k is None:
-                k = self.kind_of(c)
-            if k == 0:
-                break
-            if k == 1 and c.co_name not in _SPAWNERS:
-                spawned_by_asyncio = True
-            frame = frame.f_back
-        if frame is not None:
-            where = self.create_lines.get(key := (id(c), frame.f_lasti))
-            if where is None:
-                where = self._where(c, frame, key)
-        else:
-            where = _NOWHERE
-        internal = (spawned_by_asyncio or frame is None) and (
-            info[1] or type(coro).__name__ == "async_generator_athrow"
-        )
-        parent = self.current
-        rec = _new_record(task, tid, name, where, parent is None and not internal, internal)
-        if task is not None:
-            self.tasks[id(task)] = rec
-        data = name.encode("utf-8", "replace")
-        # One append per record: the flusher thread may append output records between
-        # two of them (see output.records_from_thread).
-        self.channel.buf += (
-            _pack_created_head(
-                _K_CREATED,
-                _CREATED_SIZE + len(data),
-                tid,
-                parent.tid if parent is not None else 0,
-                _perf() - self.t0,
-                info[0],
-                where[0],
-                where[1],
-                internal,
-            )
-            + data
-        )
-        return rec
-
-    def _coro_info(self, coro: Any, code: types.CodeType | None) -> tuple[int, bool]:
-        """(name sid, asyncio's own?) of a coroutine: cached per code object."""
-        if code is None:
-            return (self.strings.sid(type(coro).__qualname__), False)
-        qual = getattr(coro, "__qualname__", None) or code.co_name
-        info = (self.strings.sid(qual), self.kind_of(code) == 1)
-        self.coro_info[id(code)] = info
-        self.codes.append(code)
-        return info
-
-    def _where(self, code: types.CodeType, frame: types.FrameType, key: tuple) -> tuple:
-        """(file sid, line) of a creating line, cached by (code, instruction offset):
-        ``f_lineno`` scans the code's line table from its start."""
-        file = self.file_sids.get(id(code))
-        if file is None:
-            file = self.file_sids[id(code)] = self.strings.sid(code.co_filename)
-            self.codes.append(code)
-        where = self.create_lines[key] = (file, frame.f_lineno or 0)
-        return where
-
-    def attach(self, rec: Any, task: Any) -> None:
-        """``rec`` (an ``EarlyRecord``, registered before its task existed) is ``task``'s."""
-        rec.tref = weakref.ref(task)
-        self.tasks[id(task)] = rec
-        self.rename_if_needed(rec, task)
-
-    def lookup(self, task: Any) -> _Rec:
-        rec = self.tasks.get(id(task))
-        if rec is None or rec() is not task:
-            try:
-                coro = task.get_coro()
-            except Exception:  # a task class of the program's whose get_coro() fails
-                coro = None  # registered without a coroutine name
-            rec = self.register(task, coro, None)
-        return rec
-
-    def find(self, task: Any) -> _Rec | None:
-        """The record of a task being finalized: its weak reference may already be dead,
-        but its id cannot have been reused while the object still exists."""
-        key = id(task)
-        rec = self.tasks.get(key) or self.failed.get(key)
-        if rec is not None and rec() not in (task, None):
-            return None
-        return rec
-
-    def rename_if_needed(self, rec: _Rec, task: Any) -> None:
-        rec.fresh = False
-        try:
-            name = task.get_name()
-        except Exception:  # a task class of the program's whose get_name() fails
-            return  # keeps the name it had
-        if name != rec.name:
-            self._renamed(rec, name)
-
-    def _renamed(self, rec: _Rec, name: Any) -> None:
-        rec.name = name
-        self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
+    # ---- tasks: register, attach, lookup, find, rename_if_needed, done: task_registry's
+    # functions, bound here by ``load_rooms`` (they come with asyncio, as the rooms do).
 
     # What a task waits on (waits.py): plain functions taking the tracer as ``self``.
     describe = waits.describe
@@ -471,43 +350,6 @@ class Tracer:
             self.channel.count_step(self, rec, s, dur, a, f, ln)
         if ended:
             self.done(rec, task)
-
-    def done(self, rec: _Rec, task: Any) -> None:
-        key = id(task)
-        self.tasks.pop(key, None)
-        self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
-        try:  # set_name() may have come at any point (rename_if_needed, inlined)
-            name = task.get_name()
-        except Exception:  # a task class of the program's whose get_name() fails
-            name = rec.name  # keeps the name it had
-        if name != rec.name:
-            self._renamed(rec, name)
-        if rec.root:
-            self.main_end = cut_off.how_ended(rec, task)
-        t = _perf() - self.t0
-        if task.cancelled():
-            state, exc_sid, file, line, text = 1, 0, 0, 0, ""
-            if rec.cancel is None:  # not a TracedTask (a task factory's), or never asked
-                cancels.send_cancel_source(self, rec, ("unknown", None, None, 0))
-        else:
-            exc = task._exception
-            if exc is not None:
-                file, line = self.tb_where(exc)
-                exc_sid = self.strings.sid(type(exc).__qualname__)
-                state = 2
-                text = safe_message(exc)
-                if len(self.failed) < MAX_FAILED:
-                    self.failed[key] = rec  # for "exception was never retrieved"
-            else:
-                result = task._result
-                if result is None:
-                    self.channel.buf += _DONE_NONE(
-                        _K_DONE, _DONE_SIZE + 4, rec.tid, t, 0, 0, 0, 0, b"None"
-                    )
-                    return
-                state, exc_sid, file, line = 0, 0, 0, 0
-                text = safe_repr(result)
-        self.channel.buf += protocol.pack_done(rec.tid, t, state, exc_sid, file, line, text)
 
     # ---- installation ------------------------------------------------------------------
 
@@ -581,17 +423,9 @@ _steps_out = True  # an S record per step (Tracer.step_records: "steps" or "both
 _figures_kept = False  # figures on the task's record (step_figures.py: "figures", "both")
 _held: list = []  # Tracer.held: records whose figures changed since they were last sent
 _perf = time.perf_counter
-_CoroutineType = types.CoroutineType
-_NOWHERE = (0, 0)
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
-_pack_created_head = protocol.CREATED_RECORD.pack
-_DONE_NONE = protocol.struct.Struct("<BIIdBIII4s").pack  # a done record whose result is None
-_K_DONE = protocol.K_DONE
-_DONE_SIZE = protocol.DONE.size
-_K_CREATED = protocol.K_CREATED
-_CREATED_SIZE = protocol.CREATED.size
 
 
 def _cb_kind(cb: Any) -> int:

@@ -1,0 +1,220 @@
+"""A task's registration and its end: the ``task_created`` and ``task_done`` records.
+
+Plain functions taking the tracer as ``self``, bound as ``Tracer`` methods (``METHODS``)
+by ``tracer.load_rooms``: a room of the tracer's, loaded with asyncio (a program that never
+imports it never pays for it), and the tracer's module keeps to its hot path. Once per
+task each; every cache here is per code object or per creating line, never per task
+(docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import _weakref as weakref  # (weakref.ref itself, without the weakref module's imports)
+import time
+import types
+
+from asyncplay import protocol
+from asyncplay.child import cancels, cut_off
+from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
+from asyncplay.child.safe_repr import safe_message, safe_repr
+from asyncplay.child.task_record import new_record as _new_record
+
+__all__ = [
+    "MAX_FAILED",
+    "METHODS",
+    "attach",
+    "done",
+    "find",
+    "lookup",
+    "register",
+    "rename_if_needed",
+]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# What ``Tracer`` gets as methods (``tracer.load_rooms`` binds them).
+METHODS = ("register", "attach", "lookup", "find", "rename_if_needed", "done")
+MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
+
+_perf = time.perf_counter
+_CoroutineType = types.CoroutineType
+_NOWHERE = (0, 0)
+_pack_created_head = protocol.CREATED_RECORD.pack
+_K_CREATED = protocol.K_CREATED
+_CREATED_SIZE = protocol.CREATED.size
+_DONE_NONE = protocol.struct.Struct("<BIIdBIII4s").pack  # a done record whose result is None
+_K_DONE = protocol.K_DONE
+_DONE_SIZE = protocol.DONE.size
+
+
+def register(
+    self: Any, task: Any, coro: Any, frame: types.FrameType | None, name: Any = None
+) -> Any:
+    """Record a new task. ``task`` is None when it is registered before it exists (an
+    eager task's first step runs inside its constructor); ``attach`` completes it.
+    Once per task: every cache here is per code object or per creating line."""
+    tid = self.next_tid
+    self.next_tid = tid + 1
+    if task is not None:
+        try:
+            name = task.get_name()
+        except Exception:  # a task class of the program's whose get_name() fails
+            name = None  # named Task-N, as asyncio names an unnamed task
+    if not isinstance(name, str):
+        name = f"Task-{tid}"
+    code = coro.cr_code if type(coro) is _CoroutineType else getattr(coro, "gi_code", None)
+    info = self.coro_info.get(id(code))
+    if info is None:
+        info = _coro_info(self, coro, code)
+    # Where it was created: the first frame of the user's code, walking out.
+    kind_get = self.code_kind.get
+    spawned_by_asyncio = False
+    while frame is not None:
+        c = frame.f_code
+        k = kind_get(id(c))
+        if k is None:
+            k = self.kind_of(c)
+        if k == 0:
+            break
+        if k == 1 and c.co_name not in _SPAWNERS:
+            spawned_by_asyncio = True
+        frame = frame.f_back
+    if frame is not None:
+        where = self.create_lines.get(key := (id(c), frame.f_lasti))
+        if where is None:
+            where = _where(self, c, frame, key)
+    else:
+        where = _NOWHERE
+    internal = (spawned_by_asyncio or frame is None) and (
+        info[1] or type(coro).__name__ == "async_generator_athrow"
+    )
+    parent = self.current
+    rec = _new_record(task, tid, name, where, parent is None and not internal, internal)
+    if task is not None:
+        self.tasks[id(task)] = rec
+    data = name.encode("utf-8", "replace")
+    # One append per record: the flusher thread may append output records between
+    # two of them (see output.records_from_thread).
+    self.channel.buf += (
+        _pack_created_head(
+            _K_CREATED,
+            _CREATED_SIZE + len(data),
+            tid,
+            parent.tid if parent is not None else 0,
+            _perf() - self.t0,
+            info[0],
+            where[0],
+            where[1],
+            internal,
+        )
+        + data
+    )
+    return rec
+
+
+def _coro_info(self: Any, coro: Any, code: types.CodeType | None) -> tuple[int, bool]:
+    """(name sid, asyncio's own?) of a coroutine: cached per code object."""
+    if code is None:
+        return (self.strings.sid(type(coro).__qualname__), False)
+    qual = getattr(coro, "__qualname__", None) or code.co_name
+    info = (self.strings.sid(qual), self.kind_of(code) == 1)
+    self.coro_info[id(code)] = info
+    self.codes.append(code)
+    return info
+
+
+def _where(self: Any, code: types.CodeType, frame: types.FrameType, key: tuple) -> tuple:
+    """(file sid, line) of a creating line, cached by (code, instruction offset):
+    ``f_lineno`` scans the code's line table from its start."""
+    file = self.file_sids.get(id(code))
+    if file is None:
+        file = self.file_sids[id(code)] = self.strings.sid(code.co_filename)
+        self.codes.append(code)
+    where = self.create_lines[key] = (file, frame.f_lineno or 0)
+    return where
+
+
+def attach(self: Any, rec: Any, task: Any) -> None:
+    """``rec`` (an ``EarlyRecord``, registered before its task existed) is ``task``'s."""
+    rec.tref = weakref.ref(task)
+    self.tasks[id(task)] = rec
+    rename_if_needed(self, rec, task)
+
+
+def lookup(self: Any, task: Any) -> Any:
+    """The record of ``task``, registered now if it has none (a task made before the
+    tracer was installed, or by a class of the program's that bypassed create_task)."""
+    rec = self.tasks.get(id(task))
+    if rec is None or rec() is not task:
+        try:
+            coro = task.get_coro()
+        except Exception:  # a task class of the program's whose get_coro() fails
+            coro = None  # registered without a coroutine name
+        rec = register(self, task, coro, None)
+    return rec
+
+
+def find(self: Any, task: Any) -> Any:
+    """The record of a task being finalized: its weak reference may already be dead,
+    but its id cannot have been reused while the object still exists."""
+    key = id(task)
+    rec = self.tasks.get(key) or self.failed.get(key)
+    if rec is not None and rec() not in (task, None):
+        return None
+    return rec
+
+
+def rename_if_needed(self: Any, rec: Any, task: Any) -> None:
+    rec.fresh = False
+    try:
+        name = task.get_name()
+    except Exception:  # a task class of the program's whose get_name() fails
+        return  # keeps the name it had
+    if name != rec.name:
+        _renamed(self, rec, name)
+
+
+def _renamed(self: Any, rec: Any, name: Any) -> None:
+    rec.name = name
+    self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
+
+
+def done(self: Any, rec: Any, task: Any) -> None:
+    """The task's end: its ``task_done`` record (and a late name, a cancel's source)."""
+    key = id(task)
+    self.tasks.pop(key, None)
+    self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
+    try:  # set_name() may have come at any point (rename_if_needed, inlined)
+        name = task.get_name()
+    except Exception:  # a task class of the program's whose get_name() fails
+        name = rec.name  # keeps the name it had
+    if name != rec.name:
+        _renamed(self, rec, name)
+    if rec.root:
+        self.main_end = cut_off.how_ended(rec, task)
+    t = _perf() - self.t0
+    if task.cancelled():
+        state, exc_sid, file, line, text = 1, 0, 0, 0, ""
+        if rec.cancel is None:  # not a TracedTask (a task factory's), or never asked
+            cancels.send_cancel_source(self, rec, ("unknown", None, None, 0))
+    else:
+        exc = task._exception
+        if exc is not None:
+            file, line = self.tb_where(exc)
+            exc_sid = self.strings.sid(type(exc).__qualname__)
+            state = 2
+            text = safe_message(exc)
+            if len(self.failed) < MAX_FAILED:
+                self.failed[key] = rec  # for "exception was never retrieved"
+        else:
+            result = task._result
+            if result is None:
+                self.channel.buf += _DONE_NONE(
+                    _K_DONE, _DONE_SIZE + 4, rec.tid, t, 0, 0, 0, 0, b"None"
+                )
+                return
+            state, exc_sid, file, line = 0, 0, 0, 0
+            text = safe_repr(result)
+    self.channel.buf += protocol.pack_done(rec.tid, t, state, exc_sid, file, line, text)
