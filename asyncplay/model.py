@@ -12,12 +12,17 @@ import math
 import re
 from collections import deque
 
+from asyncplay.model_deferred import DeferredFold
 from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
 from asyncplay.model_objects import ExecutorJob, Primitive
 from asyncplay.model_output import OutputLine, OutputLog
 from asyncplay.model_steps import MAX_SPANS_PER_TASK as MAX_SPANS_PER_TASK
 from asyncplay.model_steps import StepFigures, fold_figures, fold_steps
 from asyncplay.protocol import slow_step_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (not at run time: the headless path's start-up)
+    from collections.abc import Callable
 
 MAX_OUTPUT_LINES = 10_000
 MAX_SNAPSHOTS = 8  # await-graph snapshots taken at deadlock warnings
@@ -260,24 +265,28 @@ class Pause:
         return f"Pause({fields})"
 
 
-class RunModel:
+class RunModel(DeferredFold):
     """Everything known about one run, as the reducer has folded it."""
 
-    def __init__(self, max_lines: int = MAX_OUTPUT_LINES) -> None:
-        self.tasks: dict[int, TaskInfo] = {}
+    def __init__(self, max_lines: int = MAX_OUTPUT_LINES, deferred: bool = False) -> None:
+        self._tasks: dict[int, TaskInfo] = {}
+        # ``deferred`` (the headless command's): what the events do to the tasks is done
+        # when they are first read (model_deferred.py); None: each event as it comes.
+        self._pending: list[tuple[Callable, dict]] | None = [] if deferred else None
+        self._ending = False  # the run's end's part for the tasks is among ``_pending``
         self.figures = StepFigures()  # the tasks' steps kept for their spans (model_steps)
         # The program's output (model_output.py): its lines are built when read.
         self.output_log = OutputLog(max_lines)
-        self.warnings: list[dict] = []
+        self._warnings: list[dict] = []
         self.errors: list[str] = []
         self.status = "idle"  # idle, running, ended
         self.python: str | None = None
         self.protocol: int | None = None
         self.target: str | None = None
         self.now = 0.0
-        self.steps = 0
+        self._steps = 0
         self.end: dict | None = None
-        self.slow_steps = 0
+        self._slow_steps = 0
         self.snapshots: list[WaitSnapshot] = []  # one per deadlock warning (bounded)
         self.limits: dict = {}  # run_start's limits: timeout, memory, cpu, output_limit, procs
         self.sandbox: dict | None = None  # run_start's sandbox: mode, layers, notes
@@ -287,7 +296,7 @@ class RunModel:
         self.waiting_for_input = False
         self.input_task: int | None = None  # the task whose step reads (None: no task)
         # Bumped whenever ``warnings`` changes, also in place (a slow step's update).
-        self.warnings_version = 0
+        self._warnings_version = 0
         self._slow_index: dict[tuple, int] = {}  # (task, step start) -> index in warnings
         # task -> (step start, file, line): an open step past the slow-step threshold
         self._held_at: dict[int, tuple[float, str, int]] = {}
@@ -353,7 +362,10 @@ def apply(model: RunModel, event: dict) -> RunModel:
         model.now = float(t)
     handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
     if handler is not None:
-        handler(model, event)
+        if model._pending is not None and kind in _DEFERRED:
+            model._pending.append((handler, event))
+        else:
+            handler(model, event)
     return model
 
 
@@ -559,6 +571,8 @@ def _output(m: RunModel, ev: dict) -> None:
 
 
 def _warning(m: RunModel, ev: dict) -> None:
+    # (After the run's end, reading ``warnings_version`` first folds the end's part for
+    # the tasks, which may add a warning: it comes before this one, as it did.)
     kind = ev.get("kind")
     m.warnings_version += 1
     if kind == "slow_step":
@@ -572,11 +586,18 @@ def _warning(m: RunModel, ev: dict) -> None:
     m.warnings.append(ev)
     if kind == "slow_step":
         m.slow_steps += 1
-        info = m.tasks.get(ev.get("task"))  # type: ignore[arg-type]
-        if info is not None:
-            info.slow_steps += 1
+        if m._pending:
+            m._pending.append((_count_slow_step, ev))
+        else:
+            _count_slow_step(m, ev)
     elif kind == "deadlock" and len(m.snapshots) < MAX_SNAPSHOTS:
         m.snapshots.append(WaitSnapshot(m.now, ev, m.waits()))
+
+
+def _count_slow_step(m: RunModel, ev: dict) -> None:
+    info = m.tasks.get(ev.get("task"))  # type: ignore[arg-type]
+    if info is not None:
+        info.slow_steps += 1
 
 
 def _cancel_source(m: RunModel, ev: dict) -> None:
@@ -646,23 +667,34 @@ def _run_end(m: RunModel, ev: dict) -> None:
     m.output_log.end_lines()  # unfinished lines are in ``output`` already
     m.waiting_for_input = False
     m.input_task = None
+    if m._pending:  # (deferred: with the events before it, when the tasks are read)
+        m._pending.append((_end_tasks, {"now": m.now}))
+        m._ending = True
+    else:
+        _end_tasks(m, {"now": m.now})
+    m.status = "ended"
+    m.end = ev
+
+
+def _end_tasks(m: RunModel, ev: dict) -> None:
+    """The run's end for its tasks, at ``now``: those not finished are unfinished, a step
+    going on ends then."""
+    now = ev["now"]
     for info in m.tasks.values():
         if info.state not in FINISHED:
             info.unfinished = True
         if info.open is not None:  # the run ended in the middle of this step
             start, counted, longest, _state, running = info.open
-            ran = max(counted, m.now - start)
+            ran = max(counted, now - start)
             info.spans[-1] = (start, ran, ran, 1, None, None, 0)
             info.running = running + ran
             info.longest_step = max(longest, ran)
             info.last_active = start + ran
             info.open = None
-            _held_until_end(m, info, start, ran)
-    m.status = "ended"
-    m.end = ev
+            _held_until_end(m, info, start, ran, now)
 
 
-def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float) -> None:
+def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float, now: float) -> None:
     """A slow step told while it ran never ended: its warning says how long it held the
     loop, to the run's end, not the 2 s it had when it was told. One not told yet (the run
     was cut short before its step ended, under the 2 s of an ongoing report) gets its
@@ -675,7 +707,7 @@ def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float) -> No
                 m,
                 {
                     "event": "warning",
-                    "t": m.now,
+                    "t": now,
                     "kind": "slow_step",
                     "message": slow_step_message(
                         info.name, f"held the event loop for {ran:.2f} s, until the run ended,"
@@ -699,6 +731,12 @@ def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float) -> No
     m.warnings_version += 1
 
 
+# What a deferred model keeps for later (``RunModel.settle``): the events that only change
+# its tasks (and the steps, and what the run's end reads of them).
+_DEFERRED = frozenset(
+    {"task_existing", "task_created", "task_renamed", "steps", "figures", "task_done"}
+    | {"tasks_created", "tasks_done", "cancel_source", "step_open", "call_chain"}
+)
 _HANDLERS = {
     "run_start": _run_start,
     "hello": _hello,

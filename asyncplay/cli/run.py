@@ -187,7 +187,9 @@ def _run_headless(spec: RunSpec, ns: SimpleNamespace) -> int:
         from asyncplay.cli.live_warnings import LineTracker, LiveWarnings
         from asyncplay.model import RunModel, apply
 
-        model = RunModel()
+        # Deferred: the events' work on the tasks is done when something reads them (the
+        # summary, a view, a deadlock's graph), never under ``--quiet`` (model.RunModel).
+        model = RunModel(deferred=True)
         live = LiveWarnings(model, ns, spec.cwd)
         cursor = LineTracker()
 
