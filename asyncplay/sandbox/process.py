@@ -247,8 +247,12 @@ def _error(report: bytes, exe: str) -> OSError:
 
 
 def _threads_running() -> bool:
-    threading = sys.modules.get("threading")
-    return threading is not None and threading.active_count() > 1
+    """Any thread but this one, Python's or not (as ``os.fork``'s warning counts them)."""
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:
+        threading = sys.modules.get("threading")
+        return threading is None or threading.active_count() > 1
 
 
 def _popen(
