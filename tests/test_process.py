@@ -50,7 +50,15 @@ def _report(proc) -> dict:
     return ast.literal_eval(out.decode())
 
 
-def test_pipes_fds_session_cwd_env_and_signals_as_popen(tmp_path) -> None:
+@pytest.mark.parametrize("path", ["fork", "posix_spawn"])
+def test_pipes_fds_session_cwd_env_and_signals_as_popen(tmp_path, monkeypatch, path) -> None:
+    """Both ways: fork and exec (a working folder or pre-exec code asked for), else
+    ``os.posix_spawn``."""
+    spawned = []
+    real = process._posix_spawn
+    monkeypatch.setattr(process, "_posix_spawn", lambda *a: spawned.append(1) or real(*a))
+    if path == "posix_spawn":
+        monkeypatch.chdir(tmp_path)
     keep_r, keep_w = os.pipe()
     stray_r, stray_w = os.pipe()
     os.set_inheritable(stray_r, True)  # inheritable, but not handed on: closed in the child
@@ -61,7 +69,7 @@ def test_pipes_fds_session_cwd_env_and_signals_as_popen(tmp_path) -> None:
             stdout=process.PIPE,
             stderr=process.DEVNULL,
             pass_fds=(keep_r,),
-            cwd=str(tmp_path),
+            cwd=str(tmp_path) if path == "fork" else None,
             env={"PROBE_VAR": "here", "PATH": os.defpath},
             start_new_session=True,
         )
@@ -69,29 +77,35 @@ def test_pipes_fds_session_cwd_env_and_signals_as_popen(tmp_path) -> None:
         proc.stdin.write(b"typed")
         proc.stdin.close()
         got = _report(proc)
+        assert not os.get_inheritable(keep_r)  # (inheritable only in the child)
     finally:
         for fd in (keep_r, keep_w, stray_r, stray_w):
             os.close(fd)
     assert proc.returncode == 0
+    assert spawned == ([1] if path == "posix_spawn" else [])
     assert keep_r in got["fds"] and stray_r not in got["fds"]
     assert got["sid_is_pid"] and got["cwd"] == str(tmp_path)
     assert got["env"] == "here" and got["stdin"] == "typed"
 
 
-def test_sigpipe_and_sigxfsz_are_default_after_the_exec() -> None:
+@pytest.mark.parametrize("preexec", [None, lambda: None])
+def test_sigpipe_and_sigxfsz_are_default_after_the_exec(preexec) -> None:
     """Python ignores SIGPIPE and SIGXFSZ; an exec keeps what is ignored, so the child
-    puts them back as Popen's ``restore_signals`` does (a shell's ``trap`` shows them)."""
-    proc = process.start(["/bin/sh", "-c", "grep SigIgn /proc/self/status"], stdout=process.PIPE)
+    puts them back as Popen's ``restore_signals`` does (both ways)."""
+    proc = process.start(
+        ["/bin/sh", "-c", "grep SigIgn /proc/self/status"], stdout=process.PIPE, preexec=preexec
+    )
     mask = int(proc.stdout.read().split()[1], 16)
     proc.wait()
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
         assert not mask & (1 << (sig - 1)), hex(mask)
 
 
-def test_a_missing_program_raises_as_popen_does(tmp_path) -> None:
+@pytest.mark.parametrize("preexec", [None, lambda: None])
+def test_a_missing_program_raises_as_popen_does(tmp_path, preexec) -> None:
     missing = str(tmp_path / "nothing-here")
     with pytest.raises(FileNotFoundError) as got:
-        process.start([missing])
+        process.start([missing], preexec=preexec)
     assert got.value.filename == missing
     with pytest.raises(FileNotFoundError):
         subprocess.Popen([missing])  # (the same class)

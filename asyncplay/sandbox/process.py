@@ -137,6 +137,9 @@ def start(
                 ends.append((-1, fd))
             else:
                 ends.append((-1, -1 if how is None else how))
+        if preexec is None and cwd is None:  # (a vfork: no copy of our page tables)
+            pid = _posix_spawn(argv, env, [c for _p, c in ends], pass_fds, start_new_session)
+            return _started(pid, ends, opened)
         err_r, err_w = os.pipe()
         opened += (err_r, err_w)
         pid = os.fork()
@@ -150,17 +153,63 @@ def start(
         if report:
             os.waitpid(pid, 0)
             raise _error(report, argv[0])
-        streams = []
-        for i, (parent, _child_end) in enumerate(ends):
-            if parent < 0:
-                streams.append(None)
-                continue
-            streams.append(open(parent, "wb" if i == 0 else "rb", buffering=0))  # noqa: SIM115
-            opened.remove(parent)
-        return Process(pid, *streams)
+        return _started(pid, ends, opened)
     finally:
         for fd in opened:
             os.close(fd)
+
+
+def _started(pid: int, ends: list[tuple[int, int]], opened: list[int]) -> Process:
+    """The process, with our ends of its pipes (taken off ``opened``, which the caller
+    closes: the child's ends)."""
+    streams = []
+    for i, (parent, _child_end) in enumerate(ends):
+        if parent < 0:
+            streams.append(None)
+            continue
+        streams.append(open(parent, "wb" if i == 0 else "rb", buffering=0))  # noqa: SIM115
+        opened.remove(parent)
+    return Process(pid, *streams)
+
+
+def _posix_spawn(
+    argv: Sequence[str],
+    env: dict[str, str],
+    fds: list[int],
+    pass_fds: Sequence[int],
+    start_new_session: bool,
+) -> int:
+    """What needs no Python code in the child, by ``os.posix_spawn`` (as ``Popen`` uses a
+    vfork then): the three in place, every inheritable descriptor but ``pass_fds``
+    closed, ``pass_fds`` inheritable meanwhile (no other thread runs: ``start``)."""
+    keep = {0, 1, 2, *pass_fds}
+    actions: list[tuple] = []
+    for i, fd in enumerate(fds):
+        if fd >= 0:
+            actions.append((os.POSIX_SPAWN_DUP2, fd, i))
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                if os.get_inheritable(fd):
+                    actions.append((os.POSIX_SPAWN_CLOSE, fd))
+            except OSError:
+                continue  # (the listing's own descriptor, closed by now)
+    made = [fd for fd in pass_fds if not os.get_inheritable(fd)]
+    for fd in made:
+        os.set_inheritable(fd, True)
+    try:
+        return os.posix_spawn(
+            argv[0],
+            list(argv),
+            env,
+            file_actions=actions,
+            setsid=start_new_session,
+            setsigdef=(_SIGPIPE, _SIGXFSZ),
+        )
+    finally:
+        for fd in made:
+            os.set_inheritable(fd, False)
 
 
 def _child(
