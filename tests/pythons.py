@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 #: The versions asyncplay supports, oldest first.
@@ -53,17 +54,24 @@ def _real_executable(executable: str, version: str) -> str | None:
 
 
 @functools.cache
+def _find(version: str) -> str | None:
+    """A working interpreter of ``version``, or None."""
+    for candidate in _candidates(version):
+        real = _real_executable(candidate, version)
+        if real:
+            return real
+    return None
+
+
+@functools.cache
 def find_pythons(versions: tuple[str, ...] = SUPPORTED_VERSIONS) -> dict[str, str]:
     """Map each installed version of ``versions`` (by default the supported ones, "3.12")
-    to a working interpreter path."""
-    pythons: dict[str, str] = {}
-    for version in versions:
-        for candidate in _candidates(version):
-            real = _real_executable(candidate, version)
-            if real:
-                pythons[version] = real
-                break
-    return pythons
+    to a working interpreter path. The versions are probed at once (each probe starts an
+    interpreter, a pyenv shim's bash first: seconds one after another, in every ``-n``
+    worker's collection), each version once per process whatever ``versions`` it is in."""
+    with ThreadPoolExecutor(max_workers=max(len(versions), 1)) as pool:
+        found = dict(zip(versions, pool.map(_find, versions), strict=True))
+    return {version: exe for version, exe in found.items() if exe}
 
 
 def python_or_skip(version: str) -> str:
