@@ -3,7 +3,8 @@
 The real runs several tests read (tests/snippet_runs.py, tests/test_transparency.py) are
 made by whichever test process asks first, under a file lock; the others wait on the lock
 and read the pickled result from the session's folder (conftest's ``session_dir``).
-The process that makes it keeps it in memory too.
+The process that makes it keeps it in memory too. ``json_runs``: a program's ``--json``
+runs on every installed Python, made so.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import fcntl
 import os
 import pickle
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["made_once"]
+from helpers import Result, asyncplay
+from pythons import find_pythons
+
+__all__ = ["json_runs", "made_once"]
 
 T = TypeVar("T")
 
@@ -41,3 +46,28 @@ def made_once(stem: Path, make: Callable[[], T]) -> T:
         os.replace(f"{stem}.tmp", f"{stem}.pickle")
     _MADE[key] = made
     return made
+
+
+def json_runs(shared: Path, program: Path, source: str | None = None) -> dict[str, Result]:
+    """``asyncplay run --json --python EXE PROGRAM`` on every installed CPython, side by
+    side, made once per session and read by every test that checks that run: a program
+    that mostly waits (a deadlock's long sleeps) costs one wait, not one per version and
+    per test. ``source``: the program's text, written to ``program`` (in ``shared``) by
+    the process that makes the runs, which run in its folder. All the runs are over when
+    this returns."""
+
+    def make() -> dict[str, Result]:
+        cwd = None
+        if source is not None:
+            program.write_text(source)
+            cwd = program.parent
+        pythons = find_pythons()
+        argv = ("run", "--json", "--python")
+        with ThreadPoolExecutor(max_workers=max(len(pythons), 1)) as pool:
+            made = {
+                version: pool.submit(asyncplay, *argv, exe, str(program), cwd=cwd)
+                for version, exe in pythons.items()
+            }
+            return {version: future.result() for version, future in made.items()}
+
+    return made_once(shared / f"json-{program.stem}", make)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers import PROGRAMS, asyncplay
+from made_once import json_runs
 from pythons import python_or_skip
 from streams import Stream
 
@@ -185,11 +186,13 @@ def test_the_graph_of_a_run_shows_the_chain(version: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
-def test_a_cycle_of_tasks_has_its_chains(version: str) -> None:
+def test_a_cycle_of_tasks_has_its_chains(version: str, session_dir: Path) -> None:
     """A deadlock (tasks awaiting each other in a ring): 3.14's capture_call_graph recurses
-    for ever through the awaiters of such a ring; the runtime's own walk does not."""
+    for ever through the awaiters of such a ring; the runtime's own walk does not. (The
+    session's run: test_concurrency_engine.py checks its deadlock warning.)"""
     prog = PROGRAMS / "deadlock_cycle.py"
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
+    python_or_skip(version)
+    r = json_runs(session_dir, prog)[version]
     assert r.returncode == 0, r.stderr[-2000:]
     assert [w["kind"] for w in r.kinds("warning")] == ["deadlock", "channel_lost"]  # os._exit
     names = {e["id"]: e["name"] for e in r.kinds("task_created")}

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from helpers import asyncplay, env
+from made_once import json_runs
 from pythons import SUPPORTED_VERSIONS, python_or_skip
 
 from asyncplay import decoder
@@ -488,10 +489,11 @@ except asyncio.TimeoutError:
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_sleep_labels_are_short(tmp_path, version) -> None:
-    """``sleep(0.3)``, not ``sleep(0.30000000000000004)``: lanes and tables have no room."""
-    (tmp_path / "s.py").write_text(SLEEPS)
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), "s.py", cwd=tmp_path)
+def test_sleep_labels_are_short(session_dir, version) -> None:
+    """``sleep(0.3)``, not ``sleep(0.30000000000000004)``: lanes and tables have no room.
+    (The session's runs, on every version at once: 1.5 s of sleeps each.)"""
+    python_or_skip(version)
+    r = json_runs(session_dir, session_dir / "sleep_labels.py", SLEEPS)[version]
     seen = set().union(*_awaited(r).values())
     assert {"sleep(0.3)", "sleep(1e-05)", "sleep(0.25)", "sleep(1)", "sleep(10)"} <= seen, seen
     assert not any("0000" in a for a in seen), seen

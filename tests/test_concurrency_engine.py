@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import PROGRAMS, ROOT, asyncplay
+from made_once import json_runs
 from pythons import SUPPORTED_VERSIONS, python_or_skip
 from snippet_runs import make_snippet_run, snippet_run
 
@@ -378,12 +379,14 @@ def _names(result) -> dict[int, str]:
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_a_cycle_of_tasks_is_one_deadlock_warning(version: str) -> None:
+def test_a_cycle_of_tasks_is_one_deadlock_warning(version: str, session_dir: Path) -> None:
     """ring-a awaits ring-b awaits ring-c awaits ring-a: one warning (the loop looks at
     every long wait, three times here), in ring order, at each task's await line; the run
-    goes on."""
+    goes on. (The session's runs, on every version at once: 3.6 s of sleeps each; shared
+    with tests/test_call_chains.py.)"""
     prog = PROGRAMS / "deadlock_cycle.py"
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
+    python_or_skip(version)
+    r = json_runs(session_dir, prog)[version]
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == "still stuck: [False, False, False]\n"
     (w,) = _warnings(r, "deadlock")
@@ -395,11 +398,12 @@ def test_a_cycle_of_tasks_is_one_deadlock_warning(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_every_task_waiting_with_nothing_to_wake_them(version: str) -> None:
+def test_every_task_waiting_with_nothing_to_wake_them(version: str, session_dir: Path) -> None:
     """No timer, I/O, thread or subprocess left: a deadlock as soon as it happens (not
     while the thread ran), naming each task and its line; a signal still wakes it."""
     prog = PROGRAMS / "deadlock_stall.py"
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), str(prog))
+    python_or_skip(version)
+    r = json_runs(session_dir, prog)[version]
     assert r.returncode == 0, r.stderr
     assert r.program_stdout == "worker woke up\n"
     (w,) = _warnings(r, "deadlock")
