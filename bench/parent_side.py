@@ -15,14 +15,20 @@ where it batches them). What a program prints comes
 through its pipes, not the channel (the channel has a copy of each write for the
 attribution): the merge and the folding of ``output`` events are not in these figures.
 
+``--real N``: also the CPU of the whole parent (its ``RUSAGE_SELF`` when it exits) of N
+real runs of each side, interleaved, ``asyncplay run --sandbox none`` with ``--quiet`` (no
+summary) and without (the summary printed), and of a hello world's (its start).
+
     python bench/parent_side.py                   # the 20,000 tasks of bench/cost.py
     python bench/parent_side.py --program prints --against /tmp/before
+    python bench/parent_side.py --real 7 --against /tmp/before
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,12 +107,57 @@ print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, m(sess) * 1000, n_events, s
 """
 
 
+# Runs asyncplay and writes its own CPU (user + system) on stderr as it exits (os._exit).
+WHOLE = """
+import os, resource, runpy, sys
+exit_now = os._exit
+def report(status):
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    os.write(2, b"\\nparent-cpu %f\\n" % (r.ru_utime + r.ru_stime))
+    exit_now(status)
+os._exit = report
+sys.argv = ["asyncplay", *sys.argv[1:]]
+runpy.run_module("asyncplay", run_name="__main__")
+"""
+
+
+def real_runs(ns: argparse.Namespace, sides: list, prog: Path, env: dict) -> None:
+    """The whole parent's CPU of real runs, each side's in turn, round after round."""
+    hello = prog.with_name("hello.py")
+    hello.write_text('print("hello")\n')
+    cases = [("--quiet", prog, ["--quiet"]), ("summary", prog, []), ("hello", hello, [])]
+    got: dict = {}
+    for _ in range(ns.real):
+        for case, target, flags in cases:
+            for name, root in sides:
+                out = subprocess.run(
+                    [ns.python, "-c", WHOLE, "run", "--sandbox", "none", *flags, str(target)],
+                    env=dict(env, PYTHONPATH=root),
+                    cwd=prog.parent,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                ).stderr
+                cpu = [float(x.split()[1]) for x in out.splitlines() if x.startswith("parent-cpu")]
+                got.setdefault((case, name), []).append(cpu[-1])
+    print(f"  the whole parent of {ns.real} real runs, CPU medians, load {os.getloadavg()[0]:.1f}")
+    for case, _target, _flags in cases:
+        print(
+            f"    {case:8}"
+            + "".join(
+                f"  {name} {statistics.median(got[(case, name)]) * 1000:6.1f} ms"
+                for name, _root in sides
+            )
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--program", choices=sorted(PROGRAMS), default="tasks")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--against", metavar="DIR", help="another checkout, on the same bytes")
+    ap.add_argument("--real", type=int, default=0, metavar="N", help="N real runs' parents too")
     ns = ap.parse_args()
     env = dict(os.environ)
     env.pop("PYTHONUNBUFFERED", None)
@@ -144,6 +195,8 @@ def main() -> None:
                 f"  ({int(out[4]):,} events, {int(out[5]):,} steps,"
                 f" {channel.stat().st_size:,} bytes of channel)"
             )
+        if ns.real:
+            real_runs(ns, sides, prog, env)
 
 
 if __name__ == "__main__":
