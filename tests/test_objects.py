@@ -357,3 +357,22 @@ def test_a_process_pools_jobs_and_their_durations(tmp_path) -> None:
     assert {j["pool"] for j in jobs} == {"ProcessPoolExecutor-1"}
     assert all(j["thread"] is None and j["started"] is None for j in jobs)
     assert all(j["ended"] is not None and j["duration"] >= 0.09 for j in jobs)
+
+
+def test_the_headless_summary_counts_the_objects_exactly(tmp_path) -> None:
+    """``asyncplay run`` without --json is figures mode: a lock's, semaphore's,
+    condition's and event's state goes every 0.2 s and at the end, not at every flush
+    (child/primitive_figures.py SEND_EVERY); the summary's counts are the program's."""
+    (tmp_path / "known.py").write_text(KNOWN)
+    r = asyncplay("run", "known.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows: dict[str, list[str]] = {}  # kind -> the row's figures (the labels may be cut)
+    for line in r.stderr.decode().splitlines():
+        cells = [c.strip() for c in line.strip().split("  ") if c]
+        if len(cells) > 2:
+            rows.setdefault(cells[1], cells[2:])
+    assert rows["Semaphore(2)"][:2] == ["6", "4"], r.stderr.decode()  # acquired, peak waiting
+    assert rows["BoundedSemaphore(1)"][:2] == ["1", "0"], r.stderr.decode()
+    assert rows["Condition"][:2] == ["1", "0"], r.stderr.decode()
+    assert rows["Event"][:2] == ["1", "0"], r.stderr.decode()
+    assert rows["Queue"][:4] == ["2", "2", "5", "5"], r.stderr.decode()  # maxsize, peak, puts, gets

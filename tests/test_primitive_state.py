@@ -209,3 +209,114 @@ def test_a_p_record_of_the_wrong_length_is_a_protocol_error() -> None:
 
 _QUEUE_KEYS = ("size", "peak_size", "puts", "gets", "put_wait", "get_wait", "join_waiters",
                "max_join_waiters", "sizes")  # fmt: skip
+
+
+# ---- figures mode: a lock's or an event's state deferred, the same last state --------------
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["acquire", "release", "wait", "woken", "set", "clear", "tick",
+                         "flush", "long wait"]),
+        st.integers(0, 2),  # which object (0, 1: semaphores; 2: an event)
+        st.integers(1, 4),  # which task
+        st.sampled_from([0.0, 0.001, 0.03, 0.07, 0.25]),  # a tick's seconds
+    ),
+    max_size=60,
+)  # fmt: skip
+
+
+def _play(ops: list, mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict], int]:
+    """``ops`` on two semaphores and an event through the helpers the wrappers use, with
+    a flush where asked, on a clock that only ticks; the events the parent decodes."""
+    clock = [100.0]
+    monkeypatch.setattr(pf, "_perf", lambda: clock[0])
+
+    def failed(_tracer: object, site: str, exc: BaseException) -> None:
+        raise AssertionError(f"{site}: {exc!r}")
+
+    monkeypatch.setattr(pf, "report_failure", failed)
+    tracer = SimpleNamespace(enabled=True, channel=SimpleNamespace(buf=bytearray()), t0=90.0,
+                             current=None, step_records=mode)  # fmt: skip
+    reg = pf.Registry(tracer)
+    assert reg.defer is (mode == "figures")
+    stats = [pf.Stats(1, "Semaphore"), pf.Stats(2, "Semaphore"), pf.Stats(3, "Event")]
+    waits: list[list] = [[], [], []]
+    tasks = {n: SimpleNamespace(tid=n) for n in range(1, 5)}
+    for op, which, task, seconds in ops:
+        s = stats[which]
+        tracer.current = tasks[task]
+        if op == "tick":
+            clock[0] += seconds
+        elif op == "flush":
+            pf.send_states(reg)
+        elif op == "long wait":
+            if pf.before_wait(reg, 1.0, 1.0):
+                pf.send_states(reg)
+        elif op == "acquire" and s.kind != "Event":
+            s.acquisitions += 1
+            pf.hold(s, tasks[task], clock[0])
+            pf.mark(reg, s)
+        elif op == "release" and (s.since is not None or s.more):
+            pf.released(s, tasks[task])
+            pf.mark(reg, s)
+        elif op == "wait":
+            waits[which].append(pf.start_wait(reg, s, "wait" if s.kind == "Event" else "acquire"))
+        elif op == "woken" and waits[which]:
+            pf.end_wait(reg, s, waits[which].pop(0))
+            s.acquisitions += 1
+        elif op == "set" and s.kind == "Event" and s.set_since is None:
+            s.set_since = clock[0]
+            pf.mark(reg, s)
+        elif op == "clear" and s.kind == "Event" and s.set_since is not None:
+            s.held += clock[0] - s.set_since
+            s.set_since = None
+            pf.mark(reg, s)
+    clock[0] += 0.01
+    reg.due = True  # the run's end (the at_exit the registry wraps in figures mode)
+    pf.send_states(reg)
+    assert not reg.pending
+    events = Decoder().feed(bytes(tracer.channel.buf))
+    assert all(e["event"] == "primitive_state" for e in events)
+    return events, sum(s.acquisitions for s in stats)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(_OPS)
+def test_deferred_states_end_in_the_model_each_flush_made(ops: list) -> None:
+    """Figures mode sends a lock's or an event's state every SEND_EVERY, as of the flush
+    that saw its last change: folded, the model's objects are the ones the records of
+    every flush make, field for field (times to the bit, ``updated`` included)."""
+    with pytest.MonkeyPatch.context() as mp:
+        each, acquired = _play(ops, "steps", mp)
+    with pytest.MonkeyPatch.context() as mp:
+        deferred, acquired_too = _play(ops, "figures", mp)
+    assert acquired == acquired_too
+    assert len(deferred) <= len(each)
+    models = []
+    for events in (each, deferred):
+        m = RunModel()
+        for pid, kind in ((1, "Semaphore"), (2, "Semaphore"), (3, "Event")):
+            apply(m, {"event": "primitive", "t": 0.0, "id": pid, "kind": kind, "name": None,
+                      "file": None, "line": None})  # fmt: skip
+        for e in events:
+            apply(m, e)
+        models.append([{k: getattr(p, k) for k in p.__slots__} for p in m.primitives.values()])
+    assert models[0] == models[1]
+    if acquired:
+        assert sum(p["acquisitions"] for p in models[1]) == acquired
+
+
+def test_deferred_states_go_every_send_every_and_before_a_long_wait(monkeypatch) -> None:
+    ops = [("acquire", 0, 1, 0.0), ("flush", 0, 1, 0.0)]  # the first flush sends
+    ops += [("tick", 0, 1, 0.03), ("release", 0, 1, 0.0), ("flush", 0, 1, 0.0)] * 3
+    ops += [("tick", 0, 1, 0.25), ("acquire", 0, 2, 0.0), ("flush", 0, 1, 0.0)]
+    ops += [("tick", 0, 1, 0.001), ("release", 0, 2, 0.0), ("long wait", 0, 1, 0.0)]
+    events, _ = _play(ops, "figures", monkeypatch)
+    # the first flush; the release 0.03 s later only at the flush 0.2 s on (with the
+    # acquire seen then); the release before the long wait; none at the end
+    assert [(e["acquisitions"], e["holders"]) for e in events] == [
+        (1, [1]), (2, [2]), (2, []),
+    ]  # fmt: skip
+    assert events[0]["t"] == 10.0 and events[2]["t"] == pytest.approx(10.341)
+    each, _ = _play(ops, "steps", monkeypatch)
+    assert len(each) == 4  # a record at each flush that saw a change (the 2nd, 3rd: none)

@@ -4,7 +4,9 @@ creates: its figures (``Stats``), the run's registry of them, the helpers the wr
 
 The hot paths touch slots only, and mark an object changed once per flush (``mark``,
 inlined in the wrappers); a flush sends the changed objects, so its cost is what changed,
-not what exists.
+not what exists. In figures mode (the headless summary: nothing reads an object's figures
+before the run's end) a lock's, semaphore's, condition's or event's state is noted at each
+flush and sent every ``SEND_EVERY`` (``Registry.defer``): the same last state, fewer records.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 _perf = time.perf_counter
+# Figures mode: the deferred states go at most this long after the flush that saw them
+# (as the tasks' figures, child/step_figures.py SEND_EVERY), before a wait of the loop
+# this long or endless, and at the end.
+SEND_EVERY = 0.2
 
 
 class Stats:
@@ -46,7 +52,7 @@ class Stats:
         "id", "kind", "puts", "peak", "samples", "last_ms", "put_wait", "get_wait",
         "joiners", "max_joiners", "acquisitions", "holder", "since", "more", "waiters",
         "max_waiters", "longest_wait", "held", "set_since", "total_waited", "items", "sent",
-        "longest_hold", "ref", "size", "dirty", "gone",
+        "longest_hold", "ref", "size", "dirty", "gone", "seen", "pending",
     )  # fmt: skip
 
     def __init__(self, sid: int, kind: str) -> None:
@@ -73,6 +79,8 @@ class Stats:
         self.ref: Any = None  # a weak reference to the object
         self.dirty = False  # changed since the last flush (in the registry's ``dirty``)
         self.gone = False  # the program let the object go
+        self.seen = 0.0  # deferred (Registry.defer): the flush that saw its last change
+        self.pending = False  # deferred, not sent yet (in the registry's ``pending``)
 
 
 class Registry:
@@ -90,6 +98,14 @@ class Registry:
         self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
         self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
         self.flush_wrapped = False
+        # Figures mode: a lock's, semaphore's, condition's or event's changed state is
+        # noted at each flush (``seen``) and sent from there every SEND_EVERY, at a long
+        # wait and at the end (``due``). Queues are sent at each flush: their size samples
+        # are cut into records where the flushes fall, as the parent keeps them.
+        self.defer = getattr(tracer, "step_records", "steps") == "figures"
+        self.pending: list[Stats] = []
+        self.sent_at = 0.0  # when the deferred states last went
+        self.due = False  # send the deferred states at the next flush
 
 
 def mark(reg: Registry, st: Stats) -> None:
@@ -187,6 +203,23 @@ def wrap_flush(reg: Registry) -> None:
         orig()
 
     tracer.patches.set(tracer, "flush", flush)
+    if reg.defer:
+        orig_at_exit = tracer.at_exit
+
+        def at_exit() -> None:
+            reg.due = True  # its flush is the run's last
+            orig_at_exit()
+
+        tracer.patches.set(tracer, "at_exit", at_exit)
+
+
+def before_wait(reg: Registry, timeout: float | None, speed: float) -> bool:
+    """Whether the flush before the loop's wait of ``timeout`` s (None: no timer) must
+    send the objects' states: changed ones, and deferred ones before a long wait."""
+    if reg.pending and (timeout is None or timeout >= SEND_EVERY * speed):
+        reg.due = True
+        return True
+    return bool(reg.dirty or reg.nonempty)
 
 
 def send_states(reg: Registry) -> None:
@@ -202,9 +235,11 @@ def send_states(reg: Registry) -> None:
         batch = dirty[:n] + [st for st in reg.nonempty if not st.dirty]
         del dirty[:n]  # (a weak reference's callback may append meanwhile: kept)
         nonempty = []
+        defer, pending = reg.defer, reg.pending
         for st in batch:
             st.dirty = False
-            if st.kind.endswith("Queue"):
+            queued = st.kind.endswith("Queue")
+            if queued:
                 obj = st.ref() if st.ref is not None else None
                 if obj is not None:
                     st.size = len(obj._queue)
@@ -219,8 +254,23 @@ def send_states(reg: Registry) -> None:
             if key == st.sent:
                 continue
             st.sent = key
+            if defer and not queued:
+                # Sent later as of now: nothing it is sent from changes without a mark,
+                # which a later flush would see (figures as of ``seen``, to the bit).
+                st.seen = now
+                if not st.pending:
+                    st.pending = True
+                    pending.append(st)
+                continue
             _send_state(tracer, st, t0, now)
         reg.nonempty = nonempty
+        if pending and (reg.due or now - reg.sent_at >= SEND_EVERY):
+            for st in pending:
+                st.pending = False
+                _send_state(tracer, st, t0, st.seen)
+            pending.clear()
+            reg.sent_at = now
+        reg.due = False
     except Exception as exc:  # the tracer must never break the program
         report_failure(tracer, "primitive state", exc)
 

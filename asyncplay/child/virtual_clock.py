@@ -19,6 +19,7 @@ from asyncplay.child.channel import FLUSH_INTERVAL
 from asyncplay.child.deadlocks import DEADLOCK_CHECK_AFTER, maybe_check_deadlock, real_pending
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame
+from asyncplay.child.primitive_figures import before_wait
 
 __all__ = ["install_loop_time", "install_wrap_future", "wait", "wrap_selector"]
 
@@ -124,12 +125,12 @@ def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:
     coroutine chains of the tasks that suspended since the last wait are captured here.
     """
     reg = getattr(tracer, "primitives", None)
-    if reg is not None and (reg.dirty or reg.nonempty):
+    if reg is not None and before_wait(reg, timeout, tracer.speed):
         # The objects' states go from the loop's thread only (the flusher thread's flush
         # skips them): one changed by a plain callback (no step after it to flush) would
         # wait out this wait. Sent now when the wait ends past the flush interval.
         ends = time.perf_counter() + (0.0 if timeout is None else timeout / tracer.speed)
-        if timeout is None or ends - tracer.channel.last_flush > FLUSH_INTERVAL:
+        if reg.due or timeout is None or ends - tracer.channel.last_flush > FLUSH_INTERVAL:
             tracer.flush()
     if timeout is None or timeout >= DEADLOCK_CHECK_AFTER:
         try:
