@@ -9,10 +9,10 @@ channel): anything malformed ends the stream with one ``protocol_error`` event.
 from __future__ import annotations
 
 import struct
-import sys
 from operator import itemgetter
 from struct import Struct
 
+from asyncplay.figure_rows import figure_rows, lazy_rows
 from asyncplay.protocol import (
     CREATED,
     CREATED_RECORD,
@@ -98,42 +98,6 @@ def _run_length(buf: bytearray, pos: int, end: int, kind: bytes, rec: int) -> in
 
 
 _first = itemgetter(0)
-
-# An F record's rows read a column at a time (``_figure_rows``): the top byte of each of a
-# row's four times (little-endian doubles at these offsets of its 56 bytes) is at most
-# 0x41 exactly when each time is in [0, 2**33) s: finite, not negative (not -0.0), under
-# MAX_TIME.
-_TIME_TOPS = (15, 23, 31, 39)
-_SMALL_TOPS = bytes(range(0x42))
-_NATIVE = sys.byteorder == "little"  # (memoryview casts read native numbers)
-
-
-def _figure_rows(payload: bytes, strings: dict) -> list[tuple] | None:
-    """An F record's rows, exactly as the row-by-row reading makes them, built in C, a
-    column at a time, when bytes alone vouch for the checks: each time's top byte (see
-    ``_TIME_TOPS``) and each step count not zero (no aligned four zero bytes in that
-    column: a count past 2**24 may look like one, then the rows are read one by one).
-    None when they do not. A string id not in ``strings`` raises the KeyError the
-    row-by-row reading raises first (the same row, the same id: the rows are made in
-    order, each row's ids in order)."""
-    size = FIGURE.size
-    if not _NATIVE or len(payload) == 8:
-        return None
-    tops = b"".join([payload[8 + at :: size] for at in _TIME_TOPS])
-    if tops.translate(None, _SMALL_TOPS):
-        return None
-    body = memoryview(payload)[8:]
-    u32, f64 = body.cast("I"), body.cast("d")
-    if b"\0\0\0\0" in u32[1::14].tobytes():  # (a step count of zero, maybe)
-        return None
-    get = strings.__getitem__
-    return list(
-        zip(
-            u32[0::14], u32[1::14], f64[1::7], f64[2::7], f64[3::7], f64[4::7],
-            map(get, u32[10::14]), map(get, u32[11::14]), map(get, u32[12::14]), u32[13::14],
-            strict=True,
-        )
-    )  # fmt: skip
 
 
 def _batch(kind: str, rows: list[tuple]) -> dict:
@@ -574,7 +538,10 @@ class Decoder:
         if not 0 <= t <= MAX_TIME:  # NaN fails too (last_t is set once all is checked)
             raise ValueError(f"a record at {t!r} s")
         s = self._strings
-        rows = _figure_rows(payload, s)
+        # (Batched, nothing but the model reads them: made when it first does.)
+        rows = lazy_rows(payload, s) if self.batched else None
+        if rows is None:
+            rows = figure_rows(payload, s)
         if rows is None:  # (a number _figure_rows does not vouch for: each row checked)
             rows = []
             for tid, steps, run, most, first, last, a, w, f, line in FIGURE.iter_unpack(

@@ -17,20 +17,30 @@ from hypothesis import strategies as st
 from asyncplay import decoder as D
 from asyncplay import protocol as P
 from asyncplay.child.step_figures import pack_record
+from asyncplay.figure_rows import FigureRows, figure_rows
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The decoder read record by record, row by row: no run longer than one record, no
     F record's columns."""
     monkeypatch.setattr(D, "_MAX_RUN_TEXT", -1)
-    monkeypatch.setattr(D, "_figure_rows", lambda payload, strings: None)
+    monkeypatch.setattr(D, "figure_rows", lambda payload, strings: None)
+    monkeypatch.setattr(D, "lazy_rows", lambda payload, strings: None)
 
 
 def _decode(data: bytes, cuts: list[int], batched: bool) -> tuple[list[dict], float]:
     d = D.Decoder(batched)
     bounds = [0, *cuts, len(data)]
     events = [ev for a, b in zip(bounds[:-1], bounds[1:], strict=True) for ev in d.feed(data[a:b])]
-    return events, d.last_t
+    return _read(events), d.last_t
+
+
+def _read(events: list[dict]) -> list[dict]:
+    """The events, a batched decoder's F rows (made when read) read."""
+    for ev in events:
+        if isinstance(ev.get("tasks"), FigureRows):
+            ev["tasks"] = ev["tasks"].rows()
+    return events
 
 
 def _same(a: object, b: object) -> bool:
@@ -138,7 +148,7 @@ def test_long_runs_of_alike_records_are_read_whole_and_each_checked() -> None:
     figures = pack_record(3.0, [(i, 4, 1e-4, 5e-5, 2.0, 2.5, 0, 1, 2, 7) for i in range(1, 20_001)])
     done = b"".join(P.pack_done(i, 3.0 + i / 1e5, 0, 0, 2, 9, "None") for i in range(1, 20_001))
     data = strings + created + figures + done
-    fast = D.Decoder(batched=True).feed(data)
+    fast = _read(D.Decoder(batched=True).feed(data))
     with pytest.MonkeyPatch.context() as mp:
         _slow(mp)
         assert _same(D.Decoder(batched=True).feed(data), fast)
@@ -185,7 +195,7 @@ def test_an_f_record_is_made_of_columns_only_when_its_bytes_vouch_for_it(
     payload = pack_record(1.0, [tuple(r.values()) for r in rows])[P.HEADER.size :]
     strings = {0: None, 1: "sleep", 2: "/p.py"}
     try:
-        columns = D._figure_rows(payload, strings)
+        columns = figure_rows(payload, strings)
     except KeyError as exc:
         assert "awaiting" in change and exc.args == (9,)
         return
@@ -194,3 +204,42 @@ def test_an_f_record_is_made_of_columns_only_when_its_bytes_vouch_for_it(
         d = D.Decoder()
         d._strings = strings
         assert _same(columns, d._figures(payload)["tasks"])
+
+
+def test_a_batched_decoders_f_rows_are_made_when_read_with_the_strings_of_then() -> None:
+    """Batched (the headless command's), a vouched-for F record's rows are a FigureRows,
+    made when first read: the rows the record-by-record reading makes, with the strings
+    as they were when the record came (a string record after it changes nothing), none
+    made by a model that is never read; ids past 255 are made at once, the same."""
+    rows = [(i, 3, 0.2, 0.1, 0.5, 0.9, 1, 2, 0, i % 5) for i in range(1, 40)]
+    head = P.pack_str(1, "sleep(0)") + P.pack_str(2, "Queue.get()")
+    after = P.pack_str(1, "forged later")
+    for sid, lazy in ((2, True), (300, False)):
+        data = head + P.pack_str(sid, "Queue.get()") + pack_record(1.0, [
+            (*r[:7], sid, *r[8:]) for r in rows]) + after  # fmt: skip
+        got = D.Decoder(batched=True).feed(data)
+        each = D.Decoder().feed(data)
+        (fig,) = [e for e in got if e["event"] == "figures"]
+        (one,) = [e for e in each if e["event"] == "figures"]
+        assert isinstance(fig["tasks"], FigureRows) == lazy and type(one["tasks"]) is list
+        if lazy:
+            assert len(fig["tasks"]) == 39 and fig["tasks"]._made is None
+        assert fig == one and list(fig["tasks"]) == one["tasks"]
+        assert one["tasks"][0] == (1, 3, 0.2, 0.1, 0.5, 0.9, "sleep(0)", "Queue.get()", None, 1)
+    from asyncplay.model import RunModel, apply
+
+    data = head + pack_record(1.0, rows)
+    m = RunModel(deferred=True)
+    events = D.Decoder(batched=True).feed(data)
+    for ev in events:
+        apply(m, ev)
+    assert events[-1]["tasks"]._made is None  # (nothing read the model)
+    m.tasks  # noqa: B018 - a read folds them
+    assert events[-1]["tasks"]._made is not None
+
+
+def test_an_f_record_with_an_unknown_string_is_a_protocol_error_batched_or_not() -> None:
+    data = P.pack_str(1, "a") + pack_record(1.0, [(1, 3, 0.2, 0.1, 0.5, 0.9, 1, 7, 0, 2)])
+    for batched in (False, True):
+        (ev,) = D.Decoder(batched).feed(data)
+        assert ev["event"] == "protocol_error" and "(7)" in ev["message"]
