@@ -248,13 +248,7 @@ def _child(
             stage = "preexec"
             preexec()
             stage = "exec"
-        keep = sorted({*pass_fds, err_w, 0, 1, 2})
-        low = 3
-        for fd in keep:
-            if fd >= low:
-                os.closerange(low, fd)
-                low = fd + 1
-        os.closerange(low, _max_fd())
+        _close_all_but({*pass_fds, err_w, 0, 1, 2})
         os.execve(argv[0], list(argv), env)
     except BaseException as exc:  # noqa: BLE001 - told to the parent, whatever it was
         try:
@@ -266,11 +260,23 @@ def _child(
     os._exit(255)  # pragma: no cover (execve does not return)
 
 
-def _max_fd() -> int:
+def _close_all_but(keep: set[int]) -> None:
+    """Close every descriptor but ``keep`` (``close_fds``), those open as listed by
+    ``/proc/self/fd`` (a loop up to the limit could be a million ``close`` calls)."""
     try:
-        return os.sysconf("SC_OPEN_MAX")
-    except (OSError, ValueError):
-        return 65536
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        try:
+            top = os.sysconf("SC_OPEN_MAX")
+        except (OSError, ValueError):
+            top = 65536
+        open_fds = list(range(3, top))
+    for fd in open_fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # (not open: the listing's own descriptor, gone by now)
 
 
 def _read_all(fd: int) -> bytes:
