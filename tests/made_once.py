@@ -20,9 +20,15 @@ from typing import Any, TypeVar
 from helpers import Result, asyncplay
 from pythons import find_pythons
 
-__all__ = ["json_runs", "made_once"]
+__all__ = ["AT_ONCE", "json_runs", "made_once"]
 
 T = TypeVar("T")
+
+#: At most this many runs side by side (as test_transparency's four ways of a program):
+#: more, and their start-ups load the machine while the other worker's tests time their
+#: own runs (a batch of twelve at a load of 40 made a slow-step test and the timeout
+#: lesson's 1 s deadline fail).
+AT_ONCE = 4
 
 _MADE: dict[str, Any] = {}
 
@@ -63,7 +69,7 @@ def json_runs(shared: Path, program: Path, source: str | None = None) -> dict[st
             cwd = program.parent
         pythons = find_pythons()
         argv = ("run", "--json", "--python")
-        with ThreadPoolExecutor(max_workers=max(len(pythons), 1)) as pool:
+        with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
             made = {
                 version: pool.submit(asyncplay, *argv, exe, str(program), cwd=cwd)
                 for version, exe in pythons.items()

@@ -7,10 +7,10 @@ the virtual clock prints the same and ends its tasks the same as this real-clock
 same Python). Made once, they cost one run per (snippet, version) where each module made
 its own. A snippet's runs on every installed Python, and its runs under the virtual clock
 that test_concurrency_engine.py compares with them, are made together, at once, by
-whichever test process asks first for one of them (tests/made_once.py): a lesson's real
-run is mostly its own sleeps (1-3 s), which the versions' runs then wait out side by side
-rather than one after another, and the virtual-clock runs (no sleeps: start-up and CPU)
-use the cores meanwhile.
+whichever test process asks first for one of them (tests/made_once.py), four at a time: a
+lesson's real run is mostly its own sleeps (1-3 s), which the versions' runs then wait out
+side by side rather than one after another, and the virtual-clock runs (no sleeps:
+start-up and CPU) take the slots the first real runs free.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import Result, env
-from made_once import made_once
+from made_once import AT_ONCE, made_once
 from pythons import find_pythons
 
 __all__ = ["SnippetRun", "make_snippet_run", "snippet_run"]
@@ -57,15 +57,16 @@ def make_snippet_run(name: str, python: str, cwd: Path, clock: str = "real") -> 
 
 
 def _make_every_run(name: str, shared: Path) -> dict[tuple[str, str], SnippetRun]:
-    """The snippet's runs on every installed Python under each clock, side by side (each
-    in a folder of its own; the real ones started first); all are over when this returns."""
+    """The snippet's runs on every installed Python under each clock, ``AT_ONCE`` at a
+    time (each in a folder of its own; the real ones first, the virtual ones in the slots
+    they free); all are over when this returns."""
     pythons = find_pythons()
     folders = {
         (clock, v): shared / f"snippet-{name}-{v}-{clock}" for clock in CLOCKS for v in pythons
     }
     for folder in folders.values():
         folder.mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(len(folders), 1)) as pool:
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
         made = {
             (clock, v): pool.submit(make_snippet_run, name, pythons[v], folder, clock)
             for (clock, v), folder in folders.items()
