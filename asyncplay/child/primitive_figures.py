@@ -301,7 +301,7 @@ def _send_state(tracer: Any, st: Stats, t0: float, now: float) -> None:
         held += now - st.set_since
     kind = st.kind
     queue = None
-    sizes: list = ()  # type: ignore[assignment]
+    sizes: list = []
     if kind.endswith("Queue"):
         shape = STATE_QUEUED
         size = st.size
@@ -323,10 +323,9 @@ def _send_state(tracer: Any, st: Stats, t0: float, now: float) -> None:
         shape = STATE_SET if st.set_since is not None else STATE_CLEAR
     else:
         shape = STATE_LOCK
-    head = (now - t0, st.id, st.acquisitions, st.max_waiters, longest, held, waited)
-    tracer.channel.buf += pack_state(
-        (*head, longest_hold, shape), queue, holders, wtids, wkinds, sizes
-    )
+    head = (now - t0, st.id, st.acquisitions, st.max_waiters, longest, held, waited,
+            longest_hold, shape)  # fmt: skip
+    tracer.channel.buf += pack_state(head, queue, holders, wtids, wkinds, sizes)
 
 
 _WAIT_INDEX = {why: n for n, why in enumerate(WAIT_ORDER)}
