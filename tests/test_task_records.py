@@ -2,7 +2,8 @@
 checked inside a real traced loop on every installed CPython 3.10-3.15: the record and the
 task_created/task_done records stay exact while the bookkeeping per task shrinks (one
 ``where`` tuple per creating line, not per task; ``create_task`` passing no arguments on
-as a plain call; the rename check of ``done`` inlined).
+as a plain call; a traced task's ``set_name`` told when called, so neither its first
+step nor its end asks its name).
 
 The probe installs a ``Tracer`` over a temporary file in a plain interpreter (the runtime
 imports the standard library only) and prints what it saw as JSON.
@@ -87,6 +88,14 @@ async def main():
     late = asyncio.create_task(work(7))
     late.set_name("renamed-before-its-end")
     facts["late_id"] = tracer.tasks[id(late)].tid
+    facts["told_at_once"] = [tracer.tasks[id(late)].name]
+    stepped = asyncio.create_task(work(8))
+    await asyncio.sleep(0)  # (its first step done)
+    stepped.set_name(42)  # (asyncio makes it a str)
+    facts["told_at_once"].append(tracer.tasks[id(stepped)].name)
+    stepped.set_name("again")
+    facts["stepped_id"] = tracer.tasks[id(stepped)].tid
+    await stepped
     await asyncio.gather(*made, gathered)
     facts["named"] = await named
     facts["context"] = (await in_ctx) if in_ctx is not None else "inner"
@@ -165,6 +174,13 @@ def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
     # asyncio's name is known)
     assert [name for tid, name in facts["renamed"] if tid == facts["late_id"]] == [
         "renamed-before-its-end"
+    ]
+    # A set_name() is told when it is called (the traced Task's set_name), each one: a
+    # task's end and its first step no longer ask it its name.
+    assert facts["told_at_once"] == ["renamed-before-its-end", "42"]
+    assert [name for tid, name in facts["renamed"] if tid == facts["stepped_id"]] == [
+        "42",
+        "again",
     ]
     assert facts["left"] == 0  # every finished task's record let go
     assert facts["eager"] == [True, e, 3]

@@ -166,16 +166,32 @@ class TracedTask:
 
 
 def traced_task_class(base: type, tracer: Any) -> type:
-    """asyncio's own Task class (C or Python), with one Python method on top: ``cancel``
-    notes who called it, then calls the original. A C type's methods cannot be patched,
-    and an instance has nowhere to hold one, so the subclass is how a cancel request is
-    seen at all; it costs nothing per step (steps never look ``cancel`` up) and about
-    0.1 us per task created. Named, documented and represented as ``Task``; ``type(t) is
-    asyncio.Task`` is False for these tasks (``isinstance`` holds)."""
+    """asyncio's own Task class (C or Python), with two Python methods on top: ``cancel``
+    notes who called it, then calls the original; ``set_name`` tells the new name at once
+    (so neither a task's first step nor its end asks it its name). A C type's methods
+    cannot be patched, and an instance has nowhere to hold one, so the subclass is how a
+    cancel request is seen at all; it costs nothing per step (steps never look ``cancel``
+    up) and about 2,000-2,700 instructions per task on 3.11 (callgrind: a subclass's
+    instance misses the C fast paths of an exact ``Task``; docs/performance.md). Named,
+    documented and represented as ``Task``; ``type(t) is asyncio.Task`` is False for these
+    tasks (``isinstance`` holds)."""
     base_cancel = base.cancel
+    base_set_name = base.set_name
 
     class Task(base, TracedTask):  # type: ignore[valid-type, misc]
         __slots__ = ()
+
+        def set_name(self, value: Any) -> None:  # asyncio's signature, 3.10-3.15
+            try:
+                base_set_name(self, value)
+            except BaseException as exc:
+                drop_own_frame(exc)
+                raise
+            if tracer.enabled:
+                try:  # told now: the tracer never asks these tasks their name again
+                    tracer.name_set(self)
+                except Exception as exc:  # the tracer must never break the program
+                    report_failure(tracer, "task name", exc)
 
         def cancel(self, msg: Any = None) -> bool:  # asyncio's signature, 3.10-3.13
             if not tracer.enabled or self.done():
@@ -203,6 +219,7 @@ def traced_task_class(base: type, tracer: Any) -> type:
             return result
 
     Task.cancel.__doc__ = base_cancel.__doc__
+    Task.set_name.__doc__ = base_set_name.__doc__
     Task.__module__ = base.__module__
     Task.__qualname__ = base.__qualname__
     Task.__doc__ = base.__doc__

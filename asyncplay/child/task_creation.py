@@ -32,6 +32,8 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
     orig = loop_cls.create_task
     base_task = tasks_mod.Task
     traced_task = traced_task_class(base_task, tracer)
+    if traced:  # its set_name() tells the new name: no look at it per task (task_registry)
+        tracer.named_tasks = traced_task
     perf = time.perf_counter
     getframe = sys._getframe
     eager_possible = sys.version_info >= (3, 12)
@@ -110,13 +112,10 @@ def install_set_name(tracer: Any, tasks_mod: Any) -> None:
         return
 
     def _set_task_name(task: Any, name: Any) -> None:
-        orig(task, name)
-        if name is not None and tracer.enabled:
-            rec = tracer.tasks.get(id(task))
-            if rec is None and tracer.recent_id == id(task):
-                rec = tracer.recent_rec
-            if rec is not None and rec() is task:
-                tracer.rename_if_needed(rec, task)
+        if name is not None:  # (the original does nothing with None: every unnamed task)
+            orig(task, name)
+            if tracer.enabled:
+                tracer.name_set(task)
 
     tracer.patches.set(tasks_mod, "_set_task_name", _set_task_name)
 

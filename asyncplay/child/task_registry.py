@@ -17,7 +17,9 @@ from asyncplay import protocol
 from asyncplay.child import cancels, cut_off
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.safe_repr import safe_message, safe_repr
-from asyncplay.child.task_record import new_record as _new_record
+from asyncplay.child.task_record import EarlyRecord as _EarlyRecord
+from asyncplay.child.task_record import TaskRecord as _TaskRecord
+from asyncplay.child.task_record import no_task as _no_task
 
 __all__ = [
     "MAX_FAILED",
@@ -26,6 +28,7 @@ __all__ = [
     "done",
     "find",
     "lookup",
+    "name_set",
     "register",
     "rename_if_needed",
 ]
@@ -35,12 +38,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 # What ``Tracer`` gets as methods (``tracer.load_rooms`` binds them).
-METHODS = ("register", "attach", "lookup", "find", "rename_if_needed", "done")
+METHODS = ("register", "attach", "lookup", "find", "rename_if_needed", "name_set", "done")
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
 _perf = time.perf_counter
 _CoroutineType = types.CoroutineType
 _NOWHERE = (0, 0)
+_NO_WAIT = (0, 0, 0)
 _pack_created_head = protocol.CREATED_RECORD.pack
 _K_CREATED = protocol.K_CREATED
 _CREATED_SIZE = protocol.CREATED.size
@@ -82,18 +86,45 @@ def register(
             spawned_by_asyncio = True
         frame = frame.f_back
     if frame is not None:
-        where = self.create_lines.get(key := (id(c), frame.f_lasti))
+        # By code, then instruction offset: no key tuple per task (each one a container
+        # the collector counts towards its next young collection).
+        lines = self.create_lines.get(id(c))
+        where = lines.get(frame.f_lasti) if lines is not None else None
         if where is None:
-            where = _where(self, c, frame, key)
+            where = _where(self, c, frame)
     else:
         where = _NOWHERE
     internal = (spawned_by_asyncio or frame is None) and (
         info[1] or type(coro).__name__ == "async_generator_athrow"
     )
     parent = self.current
-    rec = _new_record(task, tid, name, where, parent is None and not internal, internal)
+    # The record (task_record.py): every field set here, once per task.
     if task is not None:
+        rec = _TaskRecord(task)
         self.tasks[id(task)] = rec
+    else:  # its weak reference set once the task exists (attach)
+        rec = _EarlyRecord()
+        rec.tref = _no_task
+    rec.tid = tid
+    rec.name = name
+    # fresh: no step seen yet, its name may still be set after creation; not for a task
+    # whose set_name() tells (the traced Task class, cancels.py): no look at its name at
+    # its first step nor at its end.
+    rec.fresh = type(task) is not self.named_tasks
+    # (file sid, line) of its creation: one tuple per creating line, shared by every task
+    # made there (``create_lines``), not one per task
+    rec.where = where
+    rec.wait = _NO_WAIT  # the last (awaiting, file, line)
+    rec.root = parent is None and not internal  # created outside any task: asyncio.run's
+    rec.internal = internal  # asyncio's own
+    # cancel: who asked first, (cause, by, file, line); chain, chain_at (3.14+): the
+    # coroutine chain last sent (call_chains) and ``wait`` when it was captured
+    rec.cancel = rec.chain = rec.chain_at = None
+    # Figures mode (step_figures.py): its steps so far, waited (the last non-empty
+    # awaiting's string id), wfile and wline (where it last waited); set at its first
+    # step: running, longest (s), first (its start), last (its end: run seconds),
+    # awaits (string id after the last step), queued (in Tracer.held, to be sent).
+    rec.steps = rec.waited = rec.wfile = rec.wline = 0
     data = name.encode("utf-8", "replace")
     # One append per record: the flusher thread may append output records between
     # two of them (see output.records_from_thread).
@@ -125,14 +156,18 @@ def _coro_info(self: Any, coro: Any, code: types.CodeType | None) -> tuple[int, 
     return info
 
 
-def _where(self: Any, code: types.CodeType, frame: types.FrameType, key: tuple) -> tuple:
-    """(file sid, line) of a creating line, cached by (code, instruction offset):
+def _where(self: Any, code: types.CodeType, frame: types.FrameType) -> tuple:
+    """(file sid, line) of a creating line, cached by code and instruction offset:
     ``f_lineno`` scans the code's line table from its start."""
     file = self.file_sids.get(id(code))
     if file is None:
         file = self.file_sids[id(code)] = self.strings.sid(code.co_filename)
         self.codes.append(code)
-    where = self.create_lines[key] = (file, frame.f_lineno or 0)
+    lines = self.create_lines.get(id(code))
+    if lines is None:
+        lines = self.create_lines[id(code)] = {}
+        self.codes.append(code)
+    where = lines[frame.f_lasti] = (file, frame.f_lineno or 0)
     return where
 
 
@@ -176,6 +211,16 @@ def rename_if_needed(self: Any, rec: Any, task: Any) -> None:
         _renamed(self, rec, name)
 
 
+def name_set(self: Any, task: Any) -> None:
+    """``task.set_name()`` was called (or 3.10-3.12's ``_set_task_name``): its new name is
+    told now, even for an eager task already finished (the task ended last)."""
+    rec = self.tasks.get(id(task))
+    if rec is None and self.recent_id == id(task):
+        rec = self.recent_rec
+    if rec is not None and rec() is task:
+        rename_if_needed(self, rec, task)
+
+
 def _renamed(self: Any, rec: Any, name: Any) -> None:
     rec.name = name
     self.send_json({"event": "task_renamed", "id": rec.tid, "name": name})
@@ -186,12 +231,13 @@ def done(self: Any, rec: Any, task: Any) -> None:
     key = id(task)
     self.tasks.pop(key, None)
     self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
-    try:  # set_name() may have come at any point (rename_if_needed, inlined)
-        name = task.get_name()
-    except Exception:  # a task class of the program's whose get_name() fails
-        name = rec.name  # keeps the name it had
-    if name != rec.name:
-        _renamed(self, rec, name)
+    if type(task) is not self.named_tasks:  # its set_name() may have come at any point
+        try:  # (rename_if_needed, inlined)
+            name = task.get_name()
+        except Exception:  # a task class of the program's whose get_name() fails
+            name = rec.name  # keeps the name it had
+        if name != rec.name:
+            _renamed(self, rec, name)
     if rec.root:
         self.main_end = cut_off.how_ended(rec, task)
     t = _perf() - self.t0

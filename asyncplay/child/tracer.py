@@ -143,7 +143,8 @@ class Tracer:
         self.wait_names: dict[Any, Any] = {}
         self.coro_info: dict[int, tuple[int, bool]] = {}
         self.file_sids: dict[int, int] = {}
-        self.create_lines: dict[tuple, int] = {}  # (id(code), f_lasti): f_lineno is a scan
+        self.create_lines: dict[int, dict] = {}  # id(code): {f_lasti: (file, line)}
+        self.named_tasks: Any = None  # the task class whose set_name() tells (cancels.py)
         self.warned: set[str] = set()
         self.enabled = True
         self.chains = call_chains.make()  # 3.14+: tasks whose coroutine chain may have changed
