@@ -25,6 +25,7 @@ PROBE = r"""
 import asyncio, contextvars, gc, json, os, sys, tempfile, time, weakref
 from asyncplay import decoder, protocol
 from asyncplay.child.channel import Channel
+from asyncplay.child.task_record import FIELDS, new_record
 from asyncplay.child.tracer import Tracer
 
 out = tempfile.TemporaryFile()
@@ -80,6 +81,10 @@ async def main():
     # the record is the task's weak reference: no second object per task
     facts["is_weakref"] = all(any(w is r for w in weakref.getweakrefs(t)) for r, t in zip(recs, made))
     facts["no_dict"] = not any(hasattr(t, "__dict__") for t in made)
+    # register sets the fields new_record sets (it inlines it for asyncio's own tasks)
+    facts["fields"] = [
+        sorted(f for f in FIELDS if hasattr(r, f)) for r in (recs[0], new_record(None, 0, "x"))
+    ]
     facts["isinstance"] = all(isinstance(t, asyncio.Task) for t in made)
     ctx = contextvars.copy_context()
     ctx.run(var.set, "inner")
@@ -158,6 +163,7 @@ def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
     a, b, c, d, e = (_line(f"# LINE_{x}") for x in "ABCDE")
     # Tasks made at one line share one (file, line) tuple; the second line its own.
     assert facts["where_objects"] == 2 and facts["lines"] == [a, b]
+    assert facts["fields"][0] == facts["fields"][1] and "cancel" in facts["fields"][0]
     assert facts["tref"] and facts["isinstance"] and facts["no_dict"] and facts["is_weakref"]
     # one object per task for the collector (the record; before: a record, a weak
     # reference and a (file, line) tuple)

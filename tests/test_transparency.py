@@ -164,6 +164,9 @@ PROGRAM_LIST = [
     ),
     # Debug mode may log a slow step on a loaded machine: stderr is not compared.
     Program("debug_source_traceback", {"main": 1, "child": 1, **RUN}, stderr_deterministic=False),
+    # create_task's fast path (task_creation.py) and the traced Task's set_name: the errors'
+    # tracebacks and a task's source traceback as python's.
+    Program("create_task_paths", {"main": 1, "work": 5, **RUN}),
 ]
 BY_NAME = {p.name: p for p in PROGRAM_LIST}
 
@@ -186,6 +189,8 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
     ("json_output", "closerange_in_task"): (("3.10",), "3.10: the same frame"),
     ("stdout", "all_tasks_no_loop"): (("3.10",), "3.10: a wrapper's frame in the traceback"),
     ("json_output", "all_tasks_no_loop"): (("3.10",), "3.10: the same frame"),
+    ("stdout", "create_task_paths"): (("3.10",), "3.10: a wrapper's frame in the traceback"),
+    ("json_output", "create_task_paths"): (("3.10",), "3.10: the same frame"),
 }
 
 

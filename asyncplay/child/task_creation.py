@@ -43,6 +43,29 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
         if not tracer.enabled:
             return orig(self, coro, *args, **kwargs)
         if self._task_factory is None:  # asyncio's own Task: built as the traced class
+            if (
+                type(coro) is coro_t
+                and traced
+                and not args
+                and not kwargs
+                and not self._closed
+                and not self._debug
+                and tasks_mod.Task is base_task
+            ):
+                # What the original does then, on 3.10-3.15: tasks.Task(coro, loop=self)
+                # (name and context None, no source traceback to trim), built here as the
+                # traced class with neither its frame nor the module's name swapped per
+                # task. Anything else (a closed loop, debug mode, a coroutine that is
+                # not one, arguments) goes through the original, whose errors are python's.
+                try:
+                    task = traced_task(coro, loop=self)
+                except BaseException as exc:
+                    drop_own_frame(exc)
+                    raise
+                if task._source_traceback:  # (a loop whose get_debug() says otherwise)
+                    del task._source_traceback[-1]  # this frame, as asyncio cuts its own
+                tracer.register(task, coro, getframe(1))
+                return task
             try:
                 if traced and tasks_mod.Task is base_task:
                     tasks_mod.Task = traced_task

@@ -10,8 +10,9 @@ constructor) gets an ``EarlyRecord``, the same fields with a weak reference set 
 task is there (``Tracer.attach``): the same object throughout, as locks and waits made in
 that first step hold it.
 
-Every field is set by ``task_registry.register`` (what each holds is said there): a weak
-reference's subclass cannot take the fields through its constructor
+Every field is set by ``new_record`` (and by ``task_registry.register``, which inlines it
+for asyncio's own tasks, once per task: tests/test_task_records.py checks the two set the
+same fields): a weak reference's subclass cannot take the fields through its constructor
 (``weakref.ref.__new__`` takes the referent and a callback only).
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from _weakref import ref as _ref
 
-__all__ = ["FIELDS", "EarlyRecord", "TaskRecord", "no_task"]
+__all__ = ["FIELDS", "EarlyRecord", "TaskRecord", "new_record"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,5 +53,39 @@ class EarlyRecord:
         return self.tref()
 
 
-def no_task() -> None:
+def _no_task() -> None:
     """The weak reference of a task registered before its constructor returned."""
+
+
+def new_record(
+    task: Any,
+    tid: int,
+    name: str,
+    where: tuple[int, int] = (0, 0),
+    root: bool = False,
+    internal: bool = False,
+) -> Any:
+    """The record of ``task`` (None: not made yet, an ``EarlyRecord``)."""
+    if task is not None:
+        rec: Any = TaskRecord(task)
+    else:
+        rec = EarlyRecord()
+        rec.tref = _no_task
+    rec.tid = tid
+    rec.name = name
+    rec.fresh = True  # no step seen yet: its name may still be set after creation
+    # (file sid, line) of its creation: one tuple per creating line, shared by every task
+    # made there (``Tracer.create_lines``), not one per task
+    rec.where = where
+    rec.wait = (0, 0, 0)  # the last (awaiting, file, line)
+    rec.root = root  # created outside any task (asyncio.run's main task)
+    rec.internal = internal  # asyncio's own
+    rec.cancel = None  # who asked first: (cause, by, file, line)
+    rec.chain = None  # 3.14+: the coroutine chain last sent (call_chains)
+    rec.chain_at = None  # 3.14+: ``wait`` when it was captured
+    # Figures mode (step_figures.py): its steps so far, waited (the last non-empty
+    # awaiting's string id), wfile and wline (where it last waited); set at its first
+    # step: running, longest (s), first (its start), last (its end: run seconds),
+    # awaits (string id after the last step), queued (in Tracer.held, to be sent).
+    rec.steps = rec.waited = rec.wfile = rec.wline = 0
+    return rec

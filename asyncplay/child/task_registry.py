@@ -17,9 +17,8 @@ from asyncplay import protocol
 from asyncplay.child import cancels, cut_off
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.safe_repr import safe_message, safe_repr
-from asyncplay.child.task_record import EarlyRecord as _EarlyRecord
 from asyncplay.child.task_record import TaskRecord as _TaskRecord
-from asyncplay.child.task_record import no_task as _no_task
+from asyncplay.child.task_record import new_record as _new_record
 
 __all__ = [
     "MAX_FAILED",
@@ -98,33 +97,31 @@ def register(
         info[1] or type(coro).__name__ == "async_generator_athrow"
     )
     parent = self.current
-    # The record (task_record.py): every field set here, once per task.
-    if task is not None:
+    if task is None:  # registered before the task exists: an EarlyRecord
+        rec = _new_record(None, tid, name, where, parent is None and not internal, internal)
+    else:  # task_record.new_record, inlined (once per task): every field set here.
         rec = _TaskRecord(task)
         self.tasks[id(task)] = rec
-    else:  # its weak reference set once the task exists (attach)
-        rec = _EarlyRecord()
-        rec.tref = _no_task
-    rec.tid = tid
-    rec.name = name
-    # fresh: no step seen yet, its name may still be set after creation; not for a task
-    # whose set_name() tells (the traced Task class, cancels.py): no look at its name at
-    # its first step nor at its end.
-    rec.fresh = type(task) is not self.named_tasks
-    # (file sid, line) of its creation: one tuple per creating line, shared by every task
-    # made there (``create_lines``), not one per task
-    rec.where = where
-    rec.wait = _NO_WAIT  # the last (awaiting, file, line)
-    rec.root = parent is None and not internal  # created outside any task: asyncio.run's
-    rec.internal = internal  # asyncio's own
-    # cancel: who asked first, (cause, by, file, line); chain, chain_at (3.14+): the
-    # coroutine chain last sent (call_chains) and ``wait`` when it was captured
-    rec.cancel = rec.chain = rec.chain_at = None
-    # Figures mode (step_figures.py): its steps so far, waited (the last non-empty
-    # awaiting's string id), wfile and wline (where it last waited); set at its first
-    # step: running, longest (s), first (its start), last (its end: run seconds),
-    # awaits (string id after the last step), queued (in Tracer.held, to be sent).
-    rec.steps = rec.waited = rec.wfile = rec.wline = 0
+        rec.tid = tid
+        rec.name = name
+        # fresh: no step seen yet, its name may still be set after creation; not for a task
+        # whose set_name() tells (the traced Task class, cancels.py): no look at its name at
+        # its first step nor at its end.
+        rec.fresh = type(task) is not self.named_tasks
+        # (file sid, line) of its creation: one tuple per creating line, shared by every task
+        # made there (``create_lines``), not one per task
+        rec.where = where
+        rec.wait = _NO_WAIT  # the last (awaiting, file, line)
+        rec.root = parent is None and not internal  # created outside any task: asyncio.run's
+        rec.internal = internal  # asyncio's own
+        # cancel: who asked first, (cause, by, file, line); chain, chain_at (3.14+): the
+        # coroutine chain last sent (call_chains) and ``wait`` when it was captured
+        rec.cancel = rec.chain = rec.chain_at = None
+        # Figures mode (step_figures.py): its steps so far, waited (the last non-empty
+        # awaiting's string id), wfile and wline (where it last waited); set at its first
+        # step: running, longest (s), first (its start), last (its end: run seconds),
+        # awaits (string id after the last step), queued (in Tracer.held, to be sent).
+        rec.steps = rec.waited = rec.wfile = rec.wline = 0
     data = name.encode("utf-8", "replace")
     # One append per record: the flusher thread may append output records between
     # two of them (see output.records_from_thread).
