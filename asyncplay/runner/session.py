@@ -233,7 +233,8 @@ class RunSession:
         return self._end
 
     async def stop(self, grace: float | None = None) -> dict:
-        """Ask the program to stop (SIGINT), kill its whole tree if it has not gone soon."""
+        """Ask the program to stop (SIGINT; paused, the interrupt raised at its pause: see
+        ``SessionCore.request_stop``), kill its whole tree if it has not gone soon."""
         self.core.request_stop()
         if grace is not None:
             try:
