@@ -11,7 +11,11 @@ per step. Made for instruction counts, which the machine's load does not move:
 
 (``--creation``: the ``gather`` that creates the tasks runs inside ``functools.reduce``, so
 ``--toggle-collect`` counts creation alone.) Without valgrind it prints the CPU time the
-program took. ``--tasks N`` for another size; ``PYTHONPATH`` picks the checkout.
+program took. ``--tasks N`` for another size, ``--sleeps N`` for the steps per task (the
+difference of two counts that differ only in it is the cost of a step alone); ``PYTHONPATH`` picks the checkout.
+``--records figures`` is what a headless ``asyncplay run`` asks (``steps``, the default,
+is the TUI's and ``--json``'s); ``--output`` also puts the runtime's stdout/stderr layers
+in, as a run does (the step hook then flushes a real ``TextIOWrapper``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ def main() -> None:
     ap.add_argument("mode", choices=["traced", "plain"])
     ap.add_argument("--tasks", type=int, default=20_000)
     ap.add_argument("--creation", action="store_true", help="create inside functools.reduce")
+    ap.add_argument("--sleeps", type=int, default=3, help="sleep(0)s per task (3: cost.py's)")
+    ap.add_argument("--records", choices=["steps", "figures", "both"], default="steps")
+    ap.add_argument("--output", action="store_true", help="the runtime's output layers too")
     ns = ap.parse_args()
     tracer = None
     if ns.mode == "traced":
@@ -36,10 +43,15 @@ def main() -> None:
         from asyncplay.child.tracer import Tracer
 
         tracer = Tracer(Channel(os.open(os.devnull, os.O_WRONLY)), time.perf_counter())
+        tracer.step_records = ns.records
+        if ns.output:
+            from asyncplay.child import output
+
+            tracer.helper = output.install(tracer)
         tracer.install(asyncio)
 
     async def tiny() -> None:
-        for _ in range(3):
+        for _ in range(ns.sleeps):
             await asyncio.sleep(0)
 
     async def program() -> None:
@@ -54,6 +66,8 @@ def main() -> None:
     asyncio.run(program())
     if tracer is not None:
         tracer.flush()
+        if tracer.helper is not None:
+            tracer.helper.stop()
     print(
         f"{ns.mode}: {ns.tasks:,} tasks, {time.process_time() - start:.3f} s CPU", file=sys.stderr
     )

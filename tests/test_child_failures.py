@@ -37,7 +37,7 @@ sys.path.insert(0, sys.argv[1])
 site, program, clock = sys.argv[2], sys.argv[3], sys.argv[4]
 from asyncplay import decoder, protocol
 from asyncplay.child import boot, cancels, cut_off, loop_complaints, running_loops
-from asyncplay.child import tracer as tracer_mod, virtual_clock
+from asyncplay.child import step_hook, tracer as tracer_mod, virtual_clock
 from asyncplay.child.channel import Channel
 
 calls = []
@@ -54,9 +54,9 @@ if site == "step record":
     tracer_mod.Tracer.describe = boom
 elif site == "stdout flush":
     tracer.oflush = boom
-    tracer_mod._set_oflush(boom)
+    step_hook.set_oflush(boom)
 elif site == "slow step report":
-    tracer_mod._slow_step_warning = boom
+    step_hook._slow_step_warning = boom
 elif site == "loop complaint":
     loop_complaints.on_loop_complaint = boom
 elif site == "loop start":

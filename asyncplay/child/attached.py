@@ -30,7 +30,7 @@ import time
 
 from asyncplay import protocol
 from asyncplay.child import attached_output, primitives
-from asyncplay.child.channel import Channel, hello
+from asyncplay.child.channel import FLUSH_INTERVAL, Channel, hello
 from asyncplay.child.output import records_from_thread
 from asyncplay.child.slow_steps import Watchdog
 from asyncplay.child.tracer import Tracer, load_rooms
@@ -62,10 +62,12 @@ class SendQueue(Channel):
         self.buf = bytearray()
         self.alive = True
         self.last_flush = time.perf_counter()
+        self.flush_due = self.last_flush + FLUSH_INTERVAL
         self._lock = _thread.allocate_lock()
 
     def flush(self) -> None:
         self.last_flush = time.perf_counter()
+        self.flush_due = self.last_flush + FLUSH_INTERVAL
 
     def push_from_thread(self) -> None:
         self.send()
@@ -246,7 +248,7 @@ def start(sock_path: str, token: str) -> None:
         return
     run = asyncio_mod.events.Handle.__dict__.get("_run")
     if getattr(run, "__module__", "") != asyncio_mod.events.__name__ or (
-        getattr(run, "__globals__", {}).get("__name__") == "asyncplay.child.tracer"
+        getattr(run, "__globals__", {}).get("__name__") == "asyncplay.child.step_hook"
     ):
         sock.sendall(
             protocol.pack_json(

@@ -57,6 +57,7 @@ class Channel:
         self._ident = (st.st_dev, st.st_ino)
         self._pid = os.getpid()
         self.last_flush = time.perf_counter()
+        self.flush_due = self.last_flush + FLUSH_INTERVAL  # (the step hook's check)
         self._lock = _thread.allocate_lock()
         # Figures mode (step_figures.py): records kept on the tasks' own records until a
         # flush packs them (``pack_held``): while they are at most ``held_few``, at every
@@ -83,6 +84,7 @@ class Channel:
         # (Even with nothing to write: the step hook flushes every FLUSH_INTERVAL after
         # this, and figures mode has no step records to keep the buffer busy.)
         now = self.last_flush = time.perf_counter()
+        self.flush_due = now + FLUSH_INTERVAL
         held = self.held
         if held and (len(held) <= self.held_few or now - self.held_at >= self.held_every):
             self.pack_held()

@@ -3,8 +3,8 @@
 The pause lives in the step hook, so nothing of the program's loop thread runs while
 paused: the loop's thread blocks reading the control pipe (docs/protocol.md, the control
 channel) until ``step`` or ``continue``. A run that is not stepped pays nothing on the hot
-path: the hook with the pause in it, a twin of ``tracer._HandleScaffold._run`` with one
-line more (``_gate(self, rec, task)`` just before the step starts, built here from that
+path: the hook with the pause in it, a twin of ``step_hook._HandleScaffold._run`` (of the
+run's mode) with one line more (``_gate(self, rec, task)`` just before the step starts, built here from that
 source, with the same file, name and callback line as asyncio's own ``Handle._run``), is
 swapped in as ``Handle._run`` only while a pause is asked for, breakpoints are armed or a
 clock correction is due; otherwise the plain hook runs.
@@ -37,6 +37,7 @@ import types
 import weakref
 
 from asyncplay import protocol
+from asyncplay.child import step_hook
 from asyncplay.child.failures import report_failure
 from asyncplay.child.line_breaks import LineBreaks
 from asyncplay.child.own_frames import drop_own_frame
@@ -123,26 +124,20 @@ class ControlReader:
         return None
 
 
-def build_gated_hook(plain: Any, scaffold: Any) -> Any:
-    """The stepping twin of the plain step hook ``plain``, built from ``scaffold``'s
-    source (``tracer._HandleScaffold._run``) with ``GATE_CALL`` inserted above the step's
-    start; it shares the hook's module globals, so ``_gate`` and ``_interrupt`` are among
-    them. The callback call keeps asyncio's line (one line more above it: it starts one
-    line earlier)."""
-    import inspect
-    import textwrap
-
-    lines, _first = inspect.getsourcelines(scaffold)
+def build_gated_hook(plain: Any, source: list[str]) -> Any:
+    """The stepping twin of the plain step hook ``plain``, built from its ``source``
+    lines (``step_hook.hook_lines``: the scaffold's, specialised for the run's mode) with
+    ``GATE_CALL`` inserted above the step's start; it shares the hook's module globals, so
+    ``_gate`` and ``_interrupt`` are among them. The callback call keeps asyncio's line
+    (one line more above it: it starts one line earlier)."""
+    lines = list(source)
     at = [i for i, text in enumerate(lines) if text.strip() == GATE_BEFORE]
     if len(at) != 1:
         raise LookupError(f"the step hook has {len(at)} lines {GATE_BEFORE!r}, not one")
     text = lines[at[0]]
     lines.insert(at[0], text[: len(text) - len(text.lstrip())] + GATE_CALL + "\n")
     plain_code = plain.__code__
-    module = compile(
-        textwrap.dedent("".join(lines)), plain_code.co_filename, "exec", dont_inherit=True
-    )
-    (code,) = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+    code = step_hook.compile_run(lines, plain_code.co_filename)
     fields: dict[str, Any] = {"co_firstlineno": plain_code.co_firstlineno - 1}
     if sys.version_info >= (3, 11):
         fields["co_qualname"] = plain_code.co_qualname
@@ -301,9 +296,9 @@ class Stepper:
         import functools  # (loaded with asyncio already)
 
         tracer = self.tracer
-        cls, plain, scaffold = tracer.step_hook
+        cls, plain, source = tracer.step_hook
         try:
-            gated = build_gated_hook(plain, scaffold)
+            gated = build_gated_hook(plain, source)
         except Exception as exc:  # no source to build it from: stepping is off
             report_failure(tracer, "stepping hook", exc)
             self.give_up()

@@ -1,11 +1,9 @@
-"""Tracing asyncio from the inside: the Tracer and the per-step hook (the hot path).
+"""Tracing asyncio from the inside: the Tracer, the run's trace state.
 
-Every task step, whatever the task class or factory, is run by the loop as a
-``Handle._run`` callback whose ``__self__`` is the task (a task schedules each of its
-steps with ``loop.call_soon(self.__step)`` or its C twin, and a wake-up from a future
-is such a callback too), so one replacement there sees all steps: ``_HandleScaffold._run``
-below, the hottest code there is, kept in this one module with everything it reads a
-module global. ``BaseEventLoop.create_task`` gives creation (and eager first steps on
+Every task step is run by the loop as a ``Handle._run`` callback: ``step_hook.py``
+replaces it (the hottest code there is, in a module of its own with everything it reads a
+module global) and calls back in here for what is rare (a task's first step, its end, what
+it waits on). ``BaseEventLoop.create_task`` gives creation (and eager first steps on
 3.12+) and ``events._set_running_loop`` every loop that starts (and loops we cannot trace).
 
 The rest is wired in by ``install`` from modules of one concept each: the blocking
@@ -22,7 +20,7 @@ CPython by ``tests/test_private_asyncio.py``. A failure of the runtime's own cod
 once per site (``failures.py``), never raised into the program nor printed on its output.
 
 Transparency rules: tasks and coroutines are held only through weak references; the
-replacement ``Handle._run`` keeps the original's frame shape (same file, name and line for
+replacement ``Handle._run`` (step_hook.py) keeps the original's frame shape (same file, name and line for
 the callback call), so stack depth and tracebacks are Python's own; the other wrappers drop
 their own frame from exceptions that pass through them (3.11+; 3.10 re-raises with it).
 """
@@ -31,18 +29,15 @@ from __future__ import annotations
 
 import _thread
 import os
-import sys
 import time
 import types
 
 from asyncplay import protocol
-from asyncplay.child import call_chains, deadlocks, quiet_import, waits
-from asyncplay.child.channel import FLUSH_INTERVAL, Channel, Strings
+from asyncplay.child import call_chains, deadlocks, quiet_import, step_hook, waits
+from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
-from asyncplay.child.own_frames import drop_own_frame as _drop_own_frame
 from asyncplay.child.patches import Patches
-from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
 from asyncplay.child.task_record import TaskRecord as _Rec
 
 __all__ = ["Tracer", "load_rooms"]
@@ -166,7 +161,7 @@ class Tracer:
         self.ongoing: tuple[float, str | None, int] | None = None
         self.watchdog: Any = None
         self.helper: Any = None  # the runtime's helper thread (output.Flusher); carries it
-        self.step_start: Any = _current_step_start  # the running step's start (watchdog)
+        self.step_start: Any = step_hook.current_step_start  # the running step's start (watchdog)
         self.lib_dirs: tuple[str, ...] = ()
         self.main_dir = ""
         self.own_code: dict[int, bool] = {}
@@ -195,7 +190,7 @@ class Tracer:
         self.failure_sites: set[str] = set()
         self.failure_lock = _thread.allocate_lock()
         self.patches = Patches()  # what install replaced; uninstall puts it back
-        self.step_hook: Any = None  # (Handle, the hook, its source): stepping.py's twin
+        self.step_hook: Any = None  # (Handle, the hook, its source lines): stepping's twin
         self.step_records = "steps"  # S records per step, or figures: step_figures.MODES
         self.held: list[_Rec] = []  # figures mode: the records to send at the next flush
 
@@ -245,10 +240,10 @@ class Tracer:
             self.oflush()
         except (OSError, ValueError):  # the program closed or broke stdout: stop trying
             self.oflush = _nothing
-            _set_oflush(_nothing)
+            step_hook.set_oflush(None)
         except Exception as exc:  # the runtime's own stream failed: stop trying, and tell
             self.oflush = _nothing
-            _set_oflush(_nothing)
+            step_hook.set_oflush(None)
             report_failure(self, "stdout flush", exc)
         chunks = self.chunks
         if not chunks:
@@ -345,9 +340,9 @@ class Tracer:
         else:
             a, f, ln = self.describe(rec, task)
         s = start - self.t0
-        if _steps_out:
+        if self.step_records != "figures":
             self.channel.buf += protocol.pack_step(rec.tid, s, dur, a, f, ln)
-        if _figures_kept:
+        if self.step_records != "steps":
             self.channel.count_step(self, rec, s, dur, a, f, ln)
         if ended:
             self.done(rec, task)
@@ -368,12 +363,12 @@ class Tracer:
         if self.step_records != "steps":
             (step_figures,) = quiet_import.load("step_figures")
             step_figures.start(self)
-        _install_step_hook(self, events.Handle)
+        step_hook.install(self, events.Handle, callback_failed, _slow_step_warning)
         task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
         cancels.install_cancel_causes(self)
         loop_complaints.install_exception_handler(self, loop_cls)
         if not attached:
-            running_loops.install_running_loop(self, events, loop_cls, _mark_gap)
+            running_loops.install_running_loop(self, events, loop_cls, step_hook.mark_gap)
         cut_off.install_cut_off_check(self, runners, tasks)
         task_creation.install_set_name(self, tasks)
         virtual_clock.install_wrap_future(self, asyncio_mod)
@@ -402,227 +397,8 @@ class Tracer:
         """Move virtual time ``delta`` seconds away from real time (only between steps)."""
         self.offset += delta
         self.t0 -= delta
-        _set_t0(self.t0)
-
-
-# ---- the step hook ---------------------------------------------------------------------
-# Module globals, set by _install_step_hook: LOAD_GLOBAL is as fast as a closure cell, and
-# the replacement below must be a plain function of this module.
-_tracer: Any = None
-_gap = True  # code other than a task step may have written output since the last flush
-_oflush: Any = None
-_chunks: list = []
-_tasks: dict = {}
-_channel: Any = None
-_t0 = 0.0
-_cb_kinds: dict = {}
-_STEP_CODE: Any = None  # the code of the replacement Handle._run
-_gate: Any = None  # stepping's pause: only its twin of the hook calls it (child/stepping.py)
-_step_start = 0.0  # the running step's start (read by the watchdog thread)
-_slow = float("inf")  # the blocking detector's threshold, seconds
-_steps_out = True  # an S record per step (Tracer.step_records: "steps" or "both")
-_figures_kept = False  # figures on the task's record (step_figures.py: "figures", "both")
-_held: list = []  # Tracer.held: records whose figures changed since they were last sent
-_perf = time.perf_counter
-_pack_step = protocol.STEP_RECORD.pack
-_K_STEP = protocol.K_STEP
-_STEP_SIZE = protocol.STEP.size
-
-
-def _cb_kind(cb: Any) -> int:
-    tcb = type(cb)
-    if tcb.__name__ == "TaskStepMethWrapper":
-        k = 1
-    elif isinstance(cb, (types.MethodType, types.BuiltinMethodType)):
-        k = 2
-    else:
-        k = 0
-    _cb_kinds[tcb] = k
-    return k
-
-
-class _HandleScaffold:
-    """Holds the replacement ``Handle._run`` so that its call of the callback sits at the
-    same indentation as in asyncio's events.py; ``_install_step_hook`` then gives its code
-    events.py's file name and line, and the frame looks exactly like the original's."""
-
-    def _run(self):  # noqa: ANN001, ANN202 - the shape must match asyncio's
-        global _gap, _step_start
-        cb = self._callback
-        k = _cb_kinds.get(type(cb))
-        if k is None:
-            k = _cb_kind(cb)
-        tracer = _tracer
-        rec = None
-        if k and tracer.enabled:
-            task = cb.__self__
-            if k == 1 or (cb.__name__ in _STEP_NAMES and hasattr(type(task), "get_coro")):
-                rec = _tasks.get(id(task))
-                if rec is None or rec() is not task:  # (rec() is rec.tref(), cheaper)
-                    rec = tracer.lookup(task)
-                if rec.fresh:
-                    tracer.rename_if_needed(rec, task)
-                if _gap:  # code other than a step ran since the last step: its output
-                    _gap = False
-                    try:
-                        _oflush()
-                    except (OSError, ValueError):  # the program closed or broke stdout
-                        _set_oflush(_nothing)
-                    except Exception as exc:
-                        _set_oflush(_nothing)
-                        report_failure(tracer, "stdout flush", exc)
-                if _chunks:
-                    tracer.flush_output(None)
-                prev = tracer.current
-                prev_nested = tracer.nested
-                tracer.current = rec
-                tracer.nested = 0.0
-                start = _step_start = _perf()
-        try:
-            self._context.run(self._callback, *self._args)
-        except (SystemExit, KeyboardInterrupt) as exc:
-            _drop_own_frame(exc)  # (a ^C or stop that landed in the runtime: not its frames)
-            raise
-        except BaseException as exc:
-            callback_failed(self, exc)
-        finally:
-            if rec is None:
-                _gap = True
-            else:
-                end = _perf()
-                dur = end - start - tracer.nested
-                tracer.nested = prev_nested
-                try:
-                    _oflush()
-                except (OSError, ValueError):  # the program closed or broke stdout
-                    _set_oflush(_nothing)
-                except Exception as exc:
-                    _set_oflush(_nothing)
-                    report_failure(tracer, "stdout flush", exc)
-                if _chunks:
-                    tracer.flush_output(rec)
-                tracer.current = prev
-                if dur > _slow:  # the blocking detector (the watchdog sampled the line)
-                    try:
-                        _slow_step_warning(tracer, rec, task, start, dur)
-                    except Exception as exc:  # the tracer must never break the program
-                        report_failure(tracer, "slow step report", exc)
-                try:  # inlined Tracer.record_step
-                    s = start - _t0
-                    ended = task.done()
-                    if ended or task._fut_waiter is None:
-                        a = f = ln = 0
-                    else:
-                        a, f, ln = tracer.describe(rec, task)
-                        if _figures_kept:  # where it waits (step_figures.count)
-                            if a:
-                                rec.waited = a
-                            if ln:
-                                rec.wfile = f
-                                rec.wline = ln
-                    if _figures_kept:  # inlined step_figures.count: the parent's sums
-                        n = rec.steps
-                        rec.steps = n + 1
-                        if n:
-                            rec.running += dur
-                            if dur > rec.longest:
-                                rec.longest = dur
-                        else:
-                            rec.first = s
-                            rec.running = rec.longest = dur
-                            rec.queued = False
-                        rec.last = s + dur
-                        rec.awaits = a
-                        if not rec.queued:
-                            rec.queued = True
-                            _held.append(rec)
-                        if _steps_out:  # ("both": the tests')
-                            _channel.buf += _pack_step(
-                                _K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln
-                            )
-                    else:
-                        _channel.buf += _pack_step(_K_STEP, _STEP_SIZE, rec.tid, s, dur, a, f, ln)
-                    if ended:
-                        tracer.done(rec, task)
-                except Exception as exc:  # the tracer must never break the program
-                    report_failure(tracer, "step record", exc)
-                # Send when the loop is about to wait (nothing else ready) or every 50 ms.
-                if not self._loop._ready or end - _channel.last_flush > FLUSH_INTERVAL:
-                    tracer.flush()
-        # Needed to break cycles when an exception occurs: a failed step's traceback
-        # holds this frame (through f_back), and its locals must not hold the task.
-        self = task = cb = None
-
-
-_CALL = "self._context.run(self._callback, *self._args)"
-
-
-def _call_line(func: Any) -> int:
-    """The absolute line number of the callback call in ``func``'s source."""
-    import inspect
-
-    lines, first = inspect.getsourcelines(func)
-    for i, text in enumerate(lines):
-        if text.strip() == _CALL:
-            return first + i
-    raise LookupError(f"no callback call found in {func.__qualname__}")
-
-
-def _install_step_hook(tracer: Tracer, handle_cls: type) -> None:
-    """Replace ``Handle._run``: the hottest path there is, so everything is a global.
-
-    Per step it records the task, start and duration. What the task now waits on (the
-    frame walk) is only worked out when it suspends on a future: a bare yield
-    (``sleep(0)``) means "ready again at once", and walking for it would double the cost
-    of a busy program (bench/tasks.py measures it).
-    """
-    global _tracer, _tasks, _channel, _t0, _chunks, _slow
-    global _steps_out, _figures_kept, _held
-    _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
-    _steps_out = tracer.step_records != "figures"
-    _figures_kept = tracer.step_records != "steps"
-    _held = tracer.held
-    _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
-    _chunks = tracer.chunks
-    _set_oflush(tracer.oflush)
-    orig = handle_cls._run
-    code = _HandleScaffold._run.__code__
-    shift = _call_line(orig) - _call_line(_HandleScaffold._run)
-    fields: dict[str, Any] = {
-        "co_filename": orig.__code__.co_filename,
-        "co_name": "_run",
-        "co_firstlineno": code.co_firstlineno + shift,
-    }
-    if sys.version_info >= (3, 11):
-        fields["co_qualname"] = orig.__code__.co_qualname
-    global _STEP_CODE
-    _STEP_CODE = tracer.step_code = code.replace(**fields)
-    run = types.FunctionType(_STEP_CODE, globals(), "_run")
-    run.__qualname__ = orig.__qualname__
-    run.__module__ = orig.__module__
-    tracer.patches.set(handle_cls, "_run", run)
-    tracer.step_hook = (handle_cls, run, _HandleScaffold._run)
+        step_hook.set_t0(self.t0)
 
 
 def _nothing() -> None:
     pass
-
-
-def _set_t0(t0: float) -> None:
-    global _t0
-    _t0 = t0
-
-
-def _mark_gap() -> None:
-    global _gap
-    _gap = True
-
-
-def _set_oflush(fn: Any) -> None:
-    global _oflush
-    _oflush = fn
-
-
-def _current_step_start() -> float:
-    """The running step's start, for the watchdog thread (``slow_steps.Watchdog``)."""
-    return _step_start
