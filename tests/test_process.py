@@ -116,7 +116,10 @@ def test_a_failing_preexec_is_told_and_nothing_is_left() -> None:
         raise ValueError("no such limit")
 
     before = set(os.listdir("/proc/self/fd"))
-    with pytest.raises(process.SpawnError, match="ValueError: no such limit"):
+    with pytest.raises(
+        process.SpawnError,
+        match="^Exception occurred in the pre-exec code: ValueError: no such limit$",
+    ):
         process.start([sys.executable, "-c", "pass"], stdout=process.PIPE, preexec=fails)
     assert set(os.listdir("/proc/self/fd")) == before  # (the pipes closed)
     with pytest.raises(ChildProcessError):

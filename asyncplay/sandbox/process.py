@@ -293,12 +293,12 @@ def _read_all(fd: int) -> bytes:
 
 def _error(report: bytes, exe: str) -> OSError:
     stage, code, message = report.decode("utf-8", "replace").split(":", 2)
-    if stage == "preexec":
-        return SpawnError(int(code), f"Exception occurred in the pre-exec code: {message}")
+    if stage == "preexec":  # (one argument: no "[Errno 0]" before the words)
+        return SpawnError(f"Exception occurred in the pre-exec code: {message}")
     errno = int(code)
     if errno:
         return OSError(errno, os.strerror(errno), exe if stage == "exec" else None)
-    return SpawnError(0, message)
+    return SpawnError(message)
 
 
 def _threads_running() -> bool:
@@ -336,4 +336,4 @@ def _popen(
             preexec_fn=preexec,
         )
     except subprocess.SubprocessError as exc:
-        raise SpawnError(0, str(exc)) from None
+        raise SpawnError(str(exc)) from None
