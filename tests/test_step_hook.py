@@ -77,7 +77,7 @@ def _python(version: str) -> str:
     return python
 
 
-@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"])
 def test_each_mode_has_its_own_hook_that_looks_like_asyncios(version: str) -> None:
     seen = {}
     for mode in ("steps", "figures", "both"):
