@@ -376,3 +376,37 @@ def test_the_headless_summary_counts_the_objects_exactly(tmp_path) -> None:
     assert rows["Condition"][:2] == ["1", "0"], r.stderr.decode()
     assert rows["Event"][:2] == ["1", "0"], r.stderr.decode()
     assert rows["Queue"][:4] == ["2", "2", "5", "5"], r.stderr.decode()  # maxsize, peak, puts, gets
+
+
+ABRUPT = """\
+import asyncio, os
+async def main():
+    lock = asyncio.Lock()
+    ev = asyncio.Event()
+    for i in range(1000):
+        async with lock:
+            await asyncio.sleep(0)
+    ev.set()
+    await asyncio.sleep(0.05)
+    os._exit(3)
+asyncio.run(main())
+"""
+
+
+def test_a_run_that_ends_abruptly_after_a_short_wait_shows_the_objects_last_state(
+    tmp_path,
+) -> None:
+    """Figures mode defers the objects' states when the loop never waits (a busy run);
+    a real wait, however short, sends them first: a run that then dies (``os._exit``, a
+    limit's kill) shows the 1,000 acquisitions and the set event, not its first state
+    (a lock held for the whole run). Found by review: deferred until a wait of 0.2 s."""
+    (tmp_path / "abrupt.py").write_text(ABRUPT)
+    r = asyncplay("run", "abrupt.py", cwd=tmp_path)
+    assert r.returncode == 3, r.stderr[-3000:]
+    rows: dict[str, list[str]] = {}
+    for line in r.stderr.decode().splitlines():
+        cells = [c.strip() for c in line.strip().split("  ") if c]
+        if len(cells) > 2:
+            rows.setdefault(cells[1], cells[2:])
+    assert rows["Lock"][0] == "1000", r.stderr.decode()  # acquired
+    assert rows["Event"][-1] != "0µs", r.stderr.decode()  # held: how long it was set

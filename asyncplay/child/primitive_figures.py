@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 _perf = time.perf_counter
 # Figures mode: the deferred states go at most this long after the flush that saw them
-# (as the tasks' figures, child/step_figures.py SEND_EVERY), before a wait of the loop
-# this long or endless, and at the end.
+# (as the tasks' figures, child/step_figures.py SEND_EVERY), before any real wait of the
+# loop (``before_wait``), and at the end.
 SEND_EVERY = 0.2
 
 
@@ -215,8 +215,12 @@ def wrap_flush(reg: Registry) -> None:
 
 def before_wait(reg: Registry, timeout: float | None, speed: float) -> bool:
     """Whether the flush before the loop's wait of ``timeout`` s (None: no timer) must
-    send the objects' states: changed ones, and deferred ones before a long wait."""
-    if reg.pending and (timeout is None or timeout >= SEND_EVERY * speed):
+    send the objects' states: changed ones, and deferred ones before any real wait. Only
+    a busy loop (selects with timeout 0) defers: a run that waits, however briefly, and
+    then dies (``os._exit``, a limit's kill) must not end on an old state (a lock shown
+    held for the whole run); a loop that waits has the time, and sent as often as this
+    it costs what every flush's records cost before the deferral."""
+    if reg.pending and (timeout is None or timeout > 0):
         reg.due = True
         return True
     return bool(reg.dirty or reg.nonempty)
