@@ -33,7 +33,7 @@ import time
 import types
 
 from asyncplay import protocol
-from asyncplay.child import call_chains, deadlocks, quiet_import, step_hook, waits
+from asyncplay.child import call_chains, deadlocks, quiet_import, waits
 from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
@@ -60,6 +60,7 @@ task_registry: Any = None
 virtual_clock: Any = None
 callback_failed: Any = None
 _slow_step_warning: Any = None
+step_hook: Any = None
 
 
 def load_rooms() -> None:
@@ -67,7 +68,7 @@ def load_rooms() -> None:
     asyncplay off ``sys.path``), past the program's import hooks (``quiet_import``)."""
     global cancels, cut_off, executor_jobs, loop_complaints, primitives, running_loops
     global slow_steps, task_creation, task_registry, virtual_clock, callback_failed
-    global _slow_step_warning
+    global _slow_step_warning, step_hook
     if cancels is not None:
         return  # (loaded: a name replaced since, by a test, stays replaced)
     (
@@ -82,6 +83,7 @@ def load_rooms() -> None:
         running_loops,
         task_creation,
         task_registry,
+        step_hook,
     ) = quiet_import.load(*_ROOMS)
     callback_failed = loop_complaints.callback_failed
     for name in task_registry.METHODS:
@@ -92,7 +94,7 @@ def load_rooms() -> None:
 # In the order they import each other (primitive_figures: primitives' own room).
 _ROOMS = ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
 _ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
-_ROOMS += ("task_creation", "task_registry")
+_ROOMS += ("task_creation", "task_registry", "step_hook")
 
 
 MERGE_OUTPUT_FROM = 16  # more writes than this taken at once: one record per stream run
@@ -161,7 +163,8 @@ class Tracer:
         self.ongoing: tuple[float, str | None, int] | None = None
         self.watchdog: Any = None
         self.helper: Any = None  # the runtime's helper thread (output.Flusher); carries it
-        self.step_start: Any = step_hook.current_step_start  # the running step's start (watchdog)
+        # The running step's start (the watchdog's): ``step_hook``'s, once installed.
+        self.step_start: Any = _no_step
         self.lib_dirs: tuple[str, ...] = ()
         self.main_dir = ""
         self.own_code: dict[int, bool] = {}
@@ -240,10 +243,12 @@ class Tracer:
             self.oflush()
         except (OSError, ValueError):  # the program closed or broke stdout: stop trying
             self.oflush = _nothing
-            step_hook.set_oflush(None)
+            if step_hook is not None:
+                step_hook.set_oflush(None)
         except Exception as exc:  # the runtime's own stream failed: stop trying, and tell
             self.oflush = _nothing
-            step_hook.set_oflush(None)
+            if step_hook is not None:
+                step_hook.set_oflush(None)
             report_failure(self, "stdout flush", exc)
         chunks = self.chunks
         if not chunks:
@@ -363,6 +368,7 @@ class Tracer:
         if self.step_records != "steps":
             (step_figures,) = quiet_import.load("step_figures")
             step_figures.start(self)
+        self.step_start = step_hook.current_step_start
         step_hook.install(self, events.Handle, callback_failed, _slow_step_warning)
         task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
         cancels.install_cancel_causes(self)
@@ -397,8 +403,14 @@ class Tracer:
         """Move virtual time ``delta`` seconds away from real time (only between steps)."""
         self.offset += delta
         self.t0 -= delta
-        step_hook.set_t0(self.t0)
+        if step_hook is not None:  # (installed: its copy of t0 follows)
+            step_hook.set_t0(self.t0)
 
 
 def _nothing() -> None:
     pass
+
+
+def _no_step() -> float:
+    """No step runs before the step hook is installed (``step_hook.current_step_start``)."""
+    return 0.0
