@@ -2,8 +2,8 @@
 checked inside a real traced loop on every installed CPython 3.10-3.15: the record and the
 task_created/task_done records stay exact while the bookkeeping per task shrinks (one
 ``where`` tuple per creating line, not per task; ``create_task`` passing no arguments on
-as a plain call; a traced task's ``set_name`` told when called, so neither its first
-step nor its end asks its name).
+as a plain call; a traced task's ``set_name`` told when called, so its first step does
+not ask its name; its end still does, for a name set past the traced class).
 
 The probe installs a ``Tracer`` over a temporary file in a plain interpreter (the runtime
 imports the standard library only) and prints what it saw as JSON.
@@ -100,6 +100,13 @@ async def main():
     facts["told_at_once"].append(tracer.tasks[id(stepped)].name)
     stepped.set_name("again")
     facts["stepped_id"] = tracer.tasks[id(stepped)].tid
+    # renamed past the traced class's set_name (asyncio's own Task's, called on it):
+    # not seen when called, so told at its end
+    based = asyncio.create_task(work(9))
+    await asyncio.sleep(0)
+    type(based).__mro__[1].set_name(based, "based")
+    facts["based_id"] = tracer.tasks[id(based)].tid
+    await based
     await stepped
     await asyncio.gather(*made, gathered)
     facts["named"] = await named
@@ -188,6 +195,7 @@ def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
         "42",
         "again",
     ]
+    assert [name for tid, name in facts["renamed"] if tid == facts["based_id"]] == ["based"]
     assert facts["left"] == 0  # every finished task's record let go
     assert facts["eager"] == [True, e, 3]
     assert ["done", "None"] in facts["done"] and ["done", "7"] in facts["done"]

@@ -228,13 +228,15 @@ def done(self: Any, rec: Any, task: Any) -> None:
     key = id(task)
     self.tasks.pop(key, None)
     self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
-    if type(task) is not self.named_tasks:  # its set_name() may have come at any point
-        try:  # (rename_if_needed, inlined)
-            name = task.get_name()
-        except Exception:  # a task class of the program's whose get_name() fails
-            name = rec.name  # keeps the name it had
-        if name != rec.name:
-            _renamed(self, rec, name)
+    # Its set_name() may have come at any point: a traced task's own is told when called,
+    # but asyncio's Task.set_name called on it (``asyncio.Task.set_name(t, ...)``) goes
+    # past that; asked here for every task (found by review: such a name was lost).
+    try:  # (rename_if_needed, inlined)
+        name = task.get_name()
+    except Exception:  # a task class of the program's whose get_name() fails
+        name = rec.name  # keeps the name it had
+    if name != rec.name:
+        _renamed(self, rec, name)
     if rec.root:
         self.main_end = cut_off.how_ended(rec, task)
     t = _perf() - self.t0
