@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -239,7 +240,6 @@ def test_3_14_and_3_15_are_tested_versions(tmp_path, version: str) -> None:
 
 
 def test_sighup_to_asyncplay_ends_the_run_and_leaves_nothing(tmp_path) -> None:
-    import os
     import signal
     import subprocess
 
@@ -405,3 +405,48 @@ def test_a_directory_with_main_and_a_program_on_stdin_run_as_python_runs_them(tm
     (tmp_path / "empty").mkdir()
     r = asyncplay("run", "empty", cwd=tmp_path)
     assert r.returncode == 2 and "no __main__.py" in one_line(r.stderr)
+
+
+FDS = """\
+import os, sys
+with open("fds.txt", "w") as f:
+    print(os.readlink("/proc/self/fd/0"), os.readlink("/proc/self/fd/1"), file=f)
+print("to a closed stdout")
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["none", "auto"])
+def test_closed_standard_descriptors_are_dev_null_not_a_pipe_of_the_run(tmp_path, sandbox) -> None:
+    """``asyncplay run p.py <&- >&-``: the run goes on as under python (whose prints then
+    go nowhere), and the program's stdin is /dev/null, never a descriptor asyncplay
+    opened in the freed number (found by review: 'internal error: AttributeError')."""
+    from helpers import env
+
+    (tmp_path / "p.py").write_text(FDS)
+    cmd = f"exec {sys.executable} -m asyncplay run --sandbox {sandbox} p.py <&- >&-"
+    p = subprocess.run(["sh", "-c", cmd], cwd=tmp_path, env=env(), capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    assert "internal error" not in p.stderr.decode()
+    stdin, _stdout = (tmp_path / "fds.txt").read_text().split()
+    assert stdin == "/dev/null"
+
+
+def test_a_deleted_working_folder_is_one_line_and_the_usage_status(tmp_path) -> None:
+    """Run from a folder deleted meanwhile: one line and the usage status, not an
+    internal error (found by review: FileNotFoundError from os.getcwd())."""
+    from helpers import env
+
+    (tmp_path / "p.py").write_text("print('hi')\n")
+    (tmp_path / "gone").mkdir()
+    # (as the installed command starts: ``python -m`` itself cannot start in a deleted
+    # folder, its sys.path[0] is that folder)
+    start = "import sys; from asyncplay.cli import main; sys.exit(main())"
+    cmd = f"cd gone && rmdir ../gone && exec {sys.executable} -c '{start}' run {tmp_path / 'p.py'}"
+    environ = env()  # (no empty entry in it: that is the working folder, for python too)
+    parts = environ["PYTHONPATH"].split(":")
+    environ["PYTHONPATH"] = ":".join(part for part in parts if part)
+    p = subprocess.run(
+        ["sh", "-c", cmd], cwd=tmp_path, env=environ, capture_output=True, timeout=60
+    )
+    assert p.returncode == 2, p.stderr.decode()[-2000:]
+    assert "no longer exists" in one_line(p.stderr)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 from asyncplay.cli.args import UsageError, build_parser, fast_parse, parse_args
 from asyncplay.exits import INTERNAL as EXIT_INTERNAL
+from asyncplay.exits import USAGE as EXIT_USAGE
 
 __all__ = ["main"]
 
@@ -72,12 +73,43 @@ def _exit_now(status: int) -> None:
     os._exit(status)
 
 
+def _fill_std_fds() -> None:
+    """A standard descriptor closed at the start (``asyncplay run p.py >&-``) gets
+    /dev/null: else the next descriptor asyncplay opens takes its number, and a pipe of
+    the run (or its event channel) would become the program's stdin or stdout, and
+    ``sys.stdout`` is None (python leaves it so: the program's prints go nowhere, as
+    they do into /dev/null)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            got = os.open(os.devnull, os.O_RDWR)  # the lowest free: ``fd`` (0, 1, 2 in turn)
+            if got != fd:
+                os.dup2(got, fd)
+                os.close(got)
+            os.set_inheritable(fd, True)  # (os.open's are not: the run inherits it)
+        if getattr(sys, name) is None:
+            stream = open(fd, mode, closefd=False, errors="backslashreplace")  # noqa: SIM115
+            setattr(sys, name, stream)
+            setattr(sys, f"__{name}__", stream)
+
+
 def main(argv: list[str] | None = None) -> int:
     real = argv is None  # the real command (tests call main(argv) in their own process)
     if real:
         from asyncplay import selfguard
 
         selfguard.guard()  # before anything: no program may trace or read asyncplay
+        _fill_std_fds()
+        try:
+            os.getcwd()
+        except OSError:
+            print(
+                "asyncplay: the current folder no longer exists (deleted, or not reachable):"
+                " cd to one that does and run asyncplay again",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     argv = sys.argv[1:] if argv is None else argv
     if real and argv[:1] == ["run"]:
         # No collection, to the end: nothing asyncplay loads is garbage (some 2 ms of a
