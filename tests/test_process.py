@@ -111,6 +111,15 @@ def test_a_missing_program_raises_as_popen_does(tmp_path, preexec) -> None:
         subprocess.Popen([missing])  # (the same class)
 
 
+def test_a_missing_working_folder_is_named_as_popen_names_it(tmp_path) -> None:
+    gone = str(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError) as got:
+        process.start(["/bin/true"], cwd=gone, preexec=lambda: None)
+    with pytest.raises(FileNotFoundError) as popen:
+        subprocess.Popen(["/bin/true"], cwd=gone)
+    assert got.value.filename == popen.value.filename == gone
+
+
 def test_a_failing_preexec_is_told_and_nothing_is_left() -> None:
     def fails() -> None:
         raise ValueError("no such limit")

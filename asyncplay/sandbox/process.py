@@ -26,8 +26,9 @@ PIPE = -1  # (subprocess's values: either module's constants mean the same)
 DEVNULL = -3
 
 # The signals Python ignores at its start, which an exec would keep ignored (Popen's
-# restore_signals), and SIGINT (ignored when asyncplay was started in the background).
-_SIGINT, _SIGPIPE, _SIGXFSZ = 2, 13, 25
+# restore_signals puts back these two; like Popen, a SIGINT ignored by whoever started
+# asyncplay, a shell's background job, stays ignored).
+_SIGPIPE, _SIGXFSZ = 13, 25
 
 
 class SpawnError(OSError):
@@ -152,7 +153,7 @@ def start(
         report = _read_all(err_r)
         if report:
             os.waitpid(pid, 0)
-            raise _error(report, argv[0])
+            raise _error(report, argv[0], cwd)
         return _started(pid, ends, opened)
     finally:
         for fd in opened:
@@ -291,13 +292,14 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
-def _error(report: bytes, exe: str) -> OSError:
+def _error(report: bytes, exe: str, cwd: str | None) -> OSError:
     stage, code, message = report.decode("utf-8", "replace").split(":", 2)
     if stage == "preexec":  # (one argument: no "[Errno 0]" before the words)
         return SpawnError(f"Exception occurred in the pre-exec code: {message}")
     errno = int(code)
     if errno:
-        return OSError(errno, os.strerror(errno), exe if stage == "exec" else None)
+        # (the file it is about, as Popen names it: the program, or the working folder)
+        return OSError(errno, os.strerror(errno), exe if stage == "exec" else cwd)
     return SpawnError(message)
 
 
