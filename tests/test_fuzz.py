@@ -460,6 +460,41 @@ def test_fuzzed_channel_never_crashes_the_decoder_the_model_or_a_view(tmp_path_f
     views(model, events, str(tmp_path_factory.getbasetemp()))  # the run over
 
 
+@SETTINGS
+@given(streams())
+def test_the_headless_commands_path_folds_a_fuzzed_channel_as_the_event_by_event_one(stream):
+    """``asyncplay run``'s own path (a batched decoder: task records in batches, F rows
+    made when read; a deferred model) against the event-by-event one on the same forged
+    or good stream, cut into the same reads: the same protocol error, the same tasks,
+    warnings and printed end (found by review: only the event-by-event path was fuzzed)."""
+    data, cuts = stream
+    dec = decoder.Decoder(batched=True)
+    batched: list[dict] = []
+    for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        batched += dec.feed(data[start:end])
+    eager = decode(data, cuts)[1:]  # (without its run_start)
+    errors = [e["message"] for e in eager if e["event"] == "protocol_error"]
+    assert [e["message"] for e in batched if e["event"] == "protocol_error"] == errors
+    one = fold(eager)
+    other = RunModel(max_lines=50, deferred=True)
+    for ev in batched:
+        if ev["event"] == "output_record":
+            ev = {"event": "output", "t": ev["t"], "stream": ev["stream"],
+                  "text": ev["data"].decode("utf-8", "replace"), "task": ev["task"]}  # fmt: skip
+        apply(other, ev)
+    for model in (one, other):
+        apply(model, _end(one.now))
+    assert other.now == one.now
+    assert summary.summary(other, True, "/p") == summary.summary(one, True, "/p")
+    assert other.warnings == one.warnings
+    ns = SimpleNamespace(
+        quiet=False, json=False, all_tasks=True, sort="running", filter=None, graph=True,
+        timeline=True,
+    )  # fmt: skip
+    assert printed.end_text(other, ns, "/p", other.end) == printed.end_text(one, ns, "/p", one.end)
+    assert printed.summary_line(other, ns) == printed.summary_line(one, ns)
+
+
 def test_the_forged_infinite_step_of_the_issue_is_refused_and_every_view_works(tmp_path):
     """The report's case: a step lasting +inf used to crash the TUI's timeline (F4)."""
     data = protocol.pack_created(1, 0, 0.0, 0, 0, 0, False, "t") + protocol.pack_step(
