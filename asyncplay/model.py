@@ -363,7 +363,7 @@ def apply(model: RunModel, event: dict) -> RunModel:
     handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
     if handler is not None:
         if model._pending is not None and kind in _DEFERRED:
-            model._pending.append((handler, event))
+            model.hold(handler, event)
         else:
             handler(model, event)
     return model

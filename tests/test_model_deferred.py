@@ -127,6 +127,28 @@ def test_a_deferred_model_folds_nothing_until_read_then_all_in_order() -> None:
     assert m._pending == []
 
 
+def test_a_deferred_model_folds_what_it_holds_past_max_held_rows() -> None:
+    """A long run's events must not pile up unfolded (a 3 s yield loop's steps reached
+    145 MiB, tests/test_replay.py): past MAX_HELD rows the model folds them, the same
+    figures as an event-by-event fold."""
+    from asyncplay.model_deferred import MAX_HELD
+
+    events = [{"event": "tasks_created", "t": 0.1, "tasks": [(0.1, 1, "a", "c", None, False,
+                                                              None, None)]}]  # fmt: skip
+    per = 1000
+    for i in range(MAX_HELD // per + 2):
+        t = 0.2 + i * 0.001
+        row = (1, per * (i + 1), 0.0001 * per * (i + 1), 0.0001, 0.1, t, None, None, None, 0)
+        events.append({"event": "figures", "t": t, "tasks": [row] * per})
+    deferred, eager = RunModel(deferred=True), RunModel()
+    for ev in events:
+        apply(deferred, ev)
+        apply(eager, ev)
+    assert 0 < len(deferred._pending) < len(events) // 2  # folded once on the way
+    assert deferred.tasks[1].steps == eager.tasks[1].steps
+    assert deferred.tasks[1].running == eager.tasks[1].running
+
+
 def _held_at_the_end() -> list[dict]:
     """A task whose step is still going on when the run ends, past the slow-step threshold:
     the run's end gives it a slow step's warning (model._held_until_end)."""
