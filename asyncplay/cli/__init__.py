@@ -97,10 +97,12 @@ def _fill_std_fds() -> None:
 def main(argv: list[str] | None = None) -> int:
     real = argv is None  # the real command (tests call main(argv) in their own process)
     if real:
+        # First of all: whatever opens a file next takes a closed 0-2's number (on a
+        # Debian 3.15 selfguard's ctypes left libffi's open as descriptor 0).
+        _fill_std_fds()
         from asyncplay import selfguard
 
-        selfguard.guard()  # before anything: no program may trace or read asyncplay
-        _fill_std_fds()
+        selfguard.guard()  # before anything else: no program may trace or read asyncplay
         try:
             os.getcwd()
         except OSError:
