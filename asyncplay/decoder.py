@@ -64,8 +64,7 @@ __all__ = ["Decoder", "chain_problem", "number_problem"]
 struct_unpack_from = struct.unpack_from
 
 _STEP_KIND = bytes([K_STEP])
-_CREATED_KIND = bytes([K_CREATED])
-_DONE_KIND = bytes([K_DONE])
+_KINDS = {K_CREATED: bytes([K_CREATED]), K_DONE: bytes([K_DONE])}
 # Runs of task records whose text (a name, a result) is at most this many bytes are read
 # with one ``iter_unpack`` per run of one size, through a layout made once per size.
 _MAX_RUN_TEXT = 255
@@ -95,6 +94,18 @@ def _run_length(buf: bytearray, pos: int, end: int, kind: bytes, rec: int) -> in
             break
         probe *= 2
     return n
+
+
+def _run(buf: bytearray, pos: int, end: int, kind: int, text: int, rec: int) -> Iterable:
+    """The fields (and text) of the task record of kind ``kind`` at ``pos`` (``rec`` bytes,
+    ``text`` of them its text) and of those right after it of the same kind, when their
+    text is short enough for one ``iter_unpack`` (a layout made once per size)."""
+    body = CREATED_RECORD if kind == K_CREATED else DONE_RECORD
+    n = _run_length(buf, pos, end, _KINDS[kind], rec) if text <= _MAX_RUN_TEXT else 1
+    if n == 1:
+        return ((*body.unpack_from(buf, pos), buf[pos + rec - text : pos + rec]),)
+    layout = _LAYOUTS.get((kind, text)) or _layout(kind, text)
+    return layout.iter_unpack(buf[pos : pos + n * rec])
 
 
 _first = itemgetter(0)
@@ -427,15 +438,7 @@ class Decoder:
         with one ``iter_unpack``, each checked and appended (a tuple of ``TASKS_CREATED``,
         batched, else its event) in order; where the next record begins."""
         rec = HEADER.size + size
-        text = size - CREATED.size
-        n = _run_length(buf, pos, end, _CREATED_KIND, rec) if text <= _MAX_RUN_TEXT else 1
-        if n == 1:
-            records: Iterable = (
-                (*CREATED_RECORD.unpack_from(buf, pos), buf[pos + rec - text : pos + rec]),
-            )
-        else:
-            layout = _LAYOUTS.get((K_CREATED, text)) or _layout(K_CREATED, text)
-            records = layout.iter_unpack(buf[pos : pos + n * rec])
+        records = _run(buf, pos, end, K_CREATED, size - CREATED.size, rec)
         strings = self._strings
         batched = self.batched
         for _k, s, tid, parent, t, coro, file, line, internal, name in records:
@@ -461,15 +464,7 @@ class Decoder:
         tuple of ``TASKS_DONE`` (batched) or its event. ``last_t`` is set once the batch is
         out (``_ended``)."""
         rec = HEADER.size + size
-        text = size - DONE.size
-        n = _run_length(buf, pos, end, _DONE_KIND, rec) if text <= _MAX_RUN_TEXT else 1
-        if n == 1:
-            records: Iterable = (
-                (*DONE_RECORD.unpack_from(buf, pos), buf[pos + rec - text : pos + rec]),
-            )
-        else:
-            layout = _LAYOUTS.get((K_DONE, text)) or _layout(K_DONE, text)
-            records = layout.iter_unpack(buf[pos : pos + n * rec])
+        records = _run(buf, pos, end, K_DONE, size - DONE.size, rec)
         strings = self._strings
         batched = self.batched
         for _k, s, tid, t, state, exc, file, line, text in records:
