@@ -250,7 +250,7 @@ def _play(ops: list, mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[d
         elif op == "flush":
             pf.send_states(reg)
         elif op == "long wait":
-            if pf.before_wait(reg, 1.0, 1.0):
+            if pf.before_wait(reg, 1.0):
                 pf.send_states(reg)
         elif op == "acquire" and s.kind != "Event":
             s.acquisitions += 1

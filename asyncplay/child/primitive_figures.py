@@ -213,7 +213,7 @@ def wrap_flush(reg: Registry) -> None:
         tracer.patches.set(tracer, "at_exit", at_exit)
 
 
-def before_wait(reg: Registry, timeout: float | None, speed: float) -> bool:
+def before_wait(reg: Registry, timeout: float | None) -> bool:
     """Whether the flush before the loop's wait of ``timeout`` s (None: no timer) must
     send the objects' states: changed ones, and deferred ones before any real wait. Only
     a busy loop (selects with timeout 0) defers: a run that waits, however briefly, and

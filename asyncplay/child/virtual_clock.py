@@ -125,7 +125,7 @@ def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:
     coroutine chains of the tasks that suspended since the last wait are captured here.
     """
     reg = getattr(tracer, "primitives", None)
-    if reg is not None and before_wait(reg, timeout, tracer.speed):
+    if reg is not None and before_wait(reg, timeout):
         # The objects' states go from the loop's thread only (the flusher thread's flush
         # skips them): one changed by a plain callback (no step after it to flush) would
         # wait out this wait. Sent now when the wait ends past the flush interval.
