@@ -134,13 +134,18 @@ def test_writer_a_sync_write_is_never_overwritten_by_an_older_one(tmp_path) -> N
         written.append("old")
 
     writer.submit(slow)
-    writer.submit(lambda: written.append("older but queued"))  # replaced before written
+    writer.submit(lambda: written.append("older but queued"))
     gate.set()
     writer.run_now(lambda: written.append("new"))
     assert writer.idle(5)
     writer.close()
+    # The queued older snapshot is either dropped by run_now or, when the thread took it
+    # between the gate and run_now (a race the test cannot order without the writer's
+    # internals: CI hit it once), written before it; never after the sync write.
     assert written[-1] == "new"
-    assert "older but queued" not in written
+    assert written.count("new") == 1 and written.count("older but queued") <= 1
+    if "older but queued" in written:
+        assert written.index("older but queued") < written.index("new")
 
 
 def test_writer_reports_errors() -> None:
