@@ -5,7 +5,8 @@ programs that wait on sleeps, queues, events, locks, gathers, wait_for, streams,
 and a semaphore; ``--only NAME`` one program), each under
 ``--sandbox none``, ``rlimit``, ``bwrap`` and the default (``auto``, ``--network on``),
 against the same interpreter's real binary (never a pyenv shim), for each ``--python``.
-Every side runs interleaved, round after round; the figures are ratios of medians.
+Every side runs interleaved, round after round; the figures are ratios of medians, and
+"worst" is the slowest round's CPU against plain's median (an outlier a median would hide).
 
 CPU is that of every process the run starts: this script makes itself a child subreaper,
 so whatever detaches (a helper, a daemonised grandchild) is reparented to it and reaped,
@@ -365,7 +366,7 @@ def main() -> None:
     )
     print(
         f"{'benchmark':32} {'python':7} {'sandbox':14} {'plain':>7} {'asyncplay':>9} "
-        f"{'wall':>6} {'plain':>7} {'asyncplay':>9} {'CPU':>6}  goal"
+        f"{'wall':>6} {'plain':>7} {'asyncplay':>9} {'CPU':>6} {'worst':>6}  goal"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -393,12 +394,17 @@ def main() -> None:
                     w, c = statistics.median(walls[i]), statistics.median(cpus[i])
                     goal_w, goal_c = GOALS[name]
                     goal = f"wall <= {goal_w}x" + (f", CPU <= {goal_c}x" if goal_c else "")
+                    # The slowest round's CPU against plain's median: a median hides a run
+                    # that spins now and then (one did, 6-28 s in one round of seven).
+                    worst = max(cpus[i]) / pc
                     print(
                         f"{PROGRAMS[name][0]:32} {version:7} {tag + layer:14} {pw:6.3f}s {w:8.3f}s "
-                        f"{w / pw:5.2f}x {pc:6.3f}s {c:8.3f}s {c / pc:5.2f}x  "
+                        f"{w / pw:5.2f}x {pc:6.3f}s {c:8.3f}s {c / pc:5.2f}x {worst:5.2f}x  "
                         f"{goal if layer == 'default' and not tag else ''}",
                         flush=True,
                     )
+                    if max(cpus[i]) > 2 * c:
+                        print(f"  ! a round took {max(cpus[i]):.3f}s CPU, over twice the median")
     print(f"load at the end {os.getloadavg()[0]:.1f}")
 
 
