@@ -472,3 +472,31 @@ def test_an_attach_channel_without_figures_still_tells_an_open_step() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_many_queued_rows_wait_longer_than_few_and_the_first_send_too(monkeypatch) -> None:
+    """Past SEND_FEW queued records a flush packs them once SEND_EVERY or ROW_SECONDS a
+    record passed since the last pack (or since figures mode began), whichever is longer:
+    20,000 rows wait 0.8 s, 600 the 0.2 s, a few go at every flush."""
+    from asyncplay.child import channel as channel_mod
+
+    clock = [100.0]
+    monkeypatch.setattr(channel_mod.time, "perf_counter", lambda: clock[0])
+    packs: list[tuple[int, float]] = []
+    at = [0.0]  # (the time a flush is made at, since the last pack)
+    with open(os.devnull, "wb") as null:
+        ch = channel_mod.Channel(null.fileno())
+        tracer = SimpleNamespace(channel=ch, held=[], step_records="figures")
+        step_figures.start(tracer)
+        assert ch.held_at == 100.0  # (from the start of figures mode, not at once)
+        for n, first in ((20_000, 0.81), (600, 0.21), (9, 0.0)):
+            packs.clear()
+            tracer.held[:] = [object()] * n
+            start = ch.held_at = clock[0]
+            ch.pack_held = lambda: (packs.append((len(tracer.held), at[0])), tracer.held.clear())
+            for dt in (0.0, 0.19, 0.21, 0.5, 0.79, 0.81):
+                clock[0] = start + dt
+                at[0] = dt
+                ch.flush()
+            assert packs == [(n, first)], (n, packs)
+            clock[0] += 1.0

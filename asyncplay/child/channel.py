@@ -61,7 +61,8 @@ class Channel:
         self._lock = _thread.allocate_lock()
         # Figures mode (step_figures.py): records kept on the tasks' own records until a
         # flush packs them (``pack_held``): while they are at most ``held_few``, at every
-        # flush; more, every ``held_every`` seconds (since ``held_at``, the last pack).
+        # flush; more, every ``held_every`` seconds since ``held_at`` (the last pack), or
+        # ``held_per_row`` seconds a record queued, whichever is longer (step_figures.py).
         # And before every JSON record.
         self.held: Any = ()
         self.pack_held: Any = None
@@ -69,6 +70,7 @@ class Channel:
         self.count_step: Any = None  # step_figures.count: a step the hook did not time
         self.held_few = 0
         self.held_every = 0.0
+        self.held_per_row = 0.0
         self.held_at = 0.0
 
     def _still_ours(self) -> bool:
@@ -86,8 +88,12 @@ class Channel:
         now = self.last_flush = time.perf_counter()
         self.flush_due = now + FLUSH_INTERVAL
         held = self.held
-        if held and (len(held) <= self.held_few or now - self.held_at >= self.held_every):
-            self.pack_held()
+        if held:
+            n = len(held)
+            if n <= self.held_few or now - self.held_at >= max(
+                self.held_every, n * self.held_per_row
+            ):
+                self.pack_held()
         buf = self.buf
         if not buf:
             return

@@ -47,6 +47,14 @@ PER_RECORD = 100_000  # tasks per F record: 5.6 MB, well under the protocol's MA
 # first second; 0.2 s costs the 20,000 tasks' parent some 10 ms of the 30 ms saved).
 SEND_FEW = 500
 SEND_EVERY = 0.2
+# ... and no more often than a send of that many rows is worth: every SEND_EVERY or
+# ROW_SECONDS a row queued, whichever is longer (rows sent cost ~1 us each in the child
+# and as much in the parent, so a send's cost stays under ~5 % of its interval): 20,000
+# tasks stepping all through a run go every 0.8 s, not every 0.2 s (a row per task
+# each time, 40,000 rows a second the two sides pay for). The first such send is as far
+# from the start of figures mode: a short run of many tasks sends them once, at its
+# end (bench/cost.py's 20,000 tasks: 20,000 rows, was 35,000).
+ROW_SECONDS = 40e-6
 # The JSON records the parent folds against the tasks' figures (a deadlock warning's
 # snapshot of the waits, a call chain's wait) or that end the run: the figures go first.
 FIRST = frozenset({"warning", "call_chain", "uncaught", "bye"})
@@ -64,6 +72,8 @@ def start(tracer: Any) -> None:
     channel.count_step = count
     if tracer.step_records == "figures":
         channel.held_few, channel.held_every = SEND_FEW, SEND_EVERY
+        channel.held_per_row = ROW_SECONDS
+        channel.held_at = time.perf_counter()
 
 
 def count(tracer: Any, rec: Any, s: float, dur: float, a: int, f: int, ln: int) -> None:
