@@ -42,9 +42,9 @@ PER_RECORD = 100_000  # tasks per F record: 5.6 MB, well under the protocol's MA
 # between each two flushes is a row of each (the 20,000 tasks of bench/cost.py step all
 # through the run: sent at the channel's 50 ms, a row per step, 56 bytes against a step
 # record's 41), and the command line prints the figures only at the end. A run of more
-# that a limit kills shows its figures as of the last send, at most SEND_EVERY before:
-# 0.2 s, about what the steps lost (a second showed nothing of a run that died in its
-# first second; 0.2 s costs the 20,000 tasks' parent some 10 ms of the 30 ms saved).
+# that a limit kills shows its figures as of the last send, at most SEND_EVERY before
+# (0.2 s, about what the steps lost: a second showed nothing of a run that died in its
+# first second), or ROW_SECONDS a row for many tasks (below).
 SEND_FEW = 500
 SEND_EVERY = 0.2
 # ... and no more often than a send of that many rows is worth: every SEND_EVERY or
