@@ -32,6 +32,11 @@ NOT_FOR_RUN = {
     "lzma",
     "asyncplay.tui",
     "asyncplay.views.summary",
+    # the driver's loop is ``select.epoll`` and ``_signal`` (sync_driver.py): ``selectors``
+    # and ``signal`` built their classes (``collections``' namedtuple, ``enum``'s) in every
+    # run (6.5 M instructions on 3.13; docs/performance.md, the seventh pass)
+    "selectors",
+    "signal",
 }
 
 PROBE = """
@@ -193,8 +198,9 @@ with open(sys.argv[1], "w") as f:
 """
 
 # Not imported by ``asyncplay run`` until its processes are started (``sandbox/process.py``:
-# no ``subprocess``; the driver's ``selectors`` and ``signal`` after the spawn), nor what
-# only the run's events need (the model, the printers, the decoder's ``json``).
+# no ``subprocess``), nor what only the run's events need (the model, the printers, the
+# decoder and its ``json``, the output's merger: ``SessionCore._make_readers``), nor
+# ``termios`` (a relayed terminal's only).
 NOT_BEFORE_SPAWN = (
     "subprocess",
     "selectors",
@@ -202,6 +208,10 @@ NOT_BEFORE_SPAWN = (
     "asyncplay.model",
     "asyncplay.cli.printed",
     "json",
+    "asyncplay.decoder",
+    "asyncplay.figure_rows",
+    "asyncplay.runner.output_merge",
+    "termios",
 )
 
 

@@ -7,26 +7,29 @@ even starts. Whatever one driver decides, the other decides the same way.
 
 from __future__ import annotations
 
+import _signal  # (the C half of ``signal``: its numbers, without its enum classes)
 import os
 import resource
 import time
 
 # (``signal``, ``fcntl``, ``struct`` and ``termios`` are imported where they are used: the
-# run's spawn comes first, and ``signal`` brings ``enum``; ``sandbox/process.py``.)
+# run's spawn comes first, and ``signal`` brings ``enum``; ``sandbox/process.py``. The
+# decoder and the output's merger load once the program is spawned: ``_make_readers``.)
 from asyncplay import exits, policy, sandbox
-from asyncplay.decoder import Decoder
 from asyncplay.protocol import pack_spec
 from asyncplay.runner import control as _control
 from asyncplay.runner import rundir
 from asyncplay.runner import spawn as _spawn
 from asyncplay.runner.control import ControlPipe, PausedClock, PauseHold
-from asyncplay.runner.output_merge import OutputMerger
 from asyncplay.runner.spec import RunSpec
 from asyncplay.sandbox import process as _process
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from asyncplay.decoder import Decoder
+    from asyncplay.runner.output_merge import OutputMerger
 
 # Kept under these names: tests and the TUI import them from here.
 EXIT_USAGE = exits.USAGE
@@ -80,8 +83,11 @@ class SessionCore:
         self.stdin = stdin
         # ``batched``: task records come as ``tasks_created``/``tasks_done`` events, for a
         # consumer that only folds them (``decoder.Decoder``).
-        self.decoder = Decoder(batched)
-        self.merger = OutputMerger()
+        self.batched = batched
+        # ``decoder`` and ``merger`` are made by ``spawn`` once the program is on its way
+        # (their imports are off the start-up's path), or when first read (``__getattr__``).
+        self.decoder: Decoder
+        self.merger: OutputMerger
         self.proc: _process.Process | None = None
         self.start = 0.0
         self.run_dir = ""
@@ -118,6 +124,20 @@ class SessionCore:
 
     # ---- spawning ------------------------------------------------------------------
 
+    def __getattr__(self, name: str) -> object:  # (an attribute not set: decoder, merger)
+        if name in ("decoder", "merger"):  # read before ``spawn`` (a core fed bytes alone)
+            self._make_readers()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _make_readers(self) -> None:
+        if "decoder" not in self.__dict__:  # (once)
+            from asyncplay.decoder import Decoder
+            from asyncplay.runner.output_merge import OutputMerger
+
+            self.decoder = Decoder(self.batched)
+            self.merger = OutputMerger()
+
     def spawn(self, meanwhile: Callable[[], None] | None = None) -> _process.Process:
         """Start the run. ``meanwhile``: the caller's work for later (its imports), done
         while the program's interpreter starts: during the wait for the network's helper
@@ -127,7 +147,8 @@ class SessionCore:
         # The lab policy, whichever front end built the spec (PolicyError, PolicyDenied).
         policy.load().enforce(self.spec)
         _spawn.check_interpreter(self.spec.python)
-        self._run_dir = rundir.make()  # (the first run sweeps what killed asyncplays left)
+        # What killed asyncplays left is swept once the program is on its way (below).
+        self._run_dir = rundir.make(sweep_first=False)
         self.run_dir = self._run_dir.path
         r, w = os.pipe()
         _spawn.grow_pipe(r)
@@ -173,7 +194,9 @@ class SessionCore:
         _spawn.open_gate(gate_w)  # the program may start
         self.start = time.monotonic()
         try:
+            self._make_readers()
             once()
+            rundir.sweep_once()  # (never raises: a folder it cannot judge stays)
         except BaseException:
             self.kill("stopped")
             self.cleanup()
@@ -274,8 +297,6 @@ class SessionCore:
 
     def tick(self) -> list[dict]:
         """Called a few times a second: wall-clock limit, stop escalation, held output."""
-        import signal
-
         now = self.now()
         if self.exited_at is None and self.proc is not None:
             timeout = self.spec.limits.timeout
@@ -283,7 +304,7 @@ class SessionCore:
             if timeout and ran > timeout and self.kill_reason is None:
                 self.kill("timeout")
             if self.stop_requested_at is not None and now - self.stop_requested_at > STOP_GRACE:
-                self.killpg(signal.SIGKILL)
+                self.killpg(_signal.SIGKILL)
             self.control.flush()
             stuck = self._control_stuck(now)
             self._check_own_memory()
@@ -389,10 +410,8 @@ class SessionCore:
 
     def kill(self, reason: str) -> None:
         """asyncplay ends the run: a limit was hit. The whole process group goes at once."""
-        import signal
-
         self.kill_reason = reason
-        self.killpg(signal.SIGKILL)
+        self.killpg(_signal.SIGKILL)
 
     def request_stop(self) -> None:
         """An interrupt first, so ``finally`` blocks run; SIGKILL after a grace period
@@ -403,8 +422,6 @@ class SessionCore:
         (docs/protocol.md). A SIGINT after the channel's end unpaused it could land after
         ``main()`` ended, in the loop's cleanup or the runtime's callbacks. A running
         run gets SIGINT; a pause it reached meanwhile ends with the channel."""
-        import signal
-
         if self.exited_at is not None or self.kill_reason is not None:
             return
         self.kill_reason = "stopped"
@@ -414,7 +431,7 @@ class SessionCore:
             if not self.control.closed:  # (closed: the child's end is gone)
                 return
         self.control.close()
-        self.signal_program(signal.SIGINT)
+        self.signal_program(_signal.SIGINT)
 
     def fds(self) -> dict[int, str]:
         """The parent's ends of the three streams, by the name ``on_readable`` routes on."""
@@ -475,14 +492,12 @@ class SessionCore:
             return None
 
     def on_exit(self, status: int, cpu: float | None) -> None:
-        import signal
-
         self.exited_at = self.now()
         self.wait_status = status
         self.cpu_used = cpu
         # The run is the whole tree: nothing it started may outlive it, not even a
         # grandchild that left the process group (we are its subreaper).
-        self.killpg(signal.SIGKILL)
+        self.killpg(_signal.SIGKILL)
         _LIVE_PIDS.discard(self.proc.pid if self.proc else -1)
         if self.confinement is not None:
             # Everything in the run's cgroup wherever it went, and the orphans reparented
@@ -558,8 +573,6 @@ class SessionCore:
         )
 
     def end_event(self) -> dict:
-        import signal
-
         status = getattr(self, "wait_status", 0)
         conf = self.confinement
         if conf is not None and conf.pid_namespace and 128 < status <= 128 + 64:
@@ -573,11 +586,11 @@ class SessionCore:
             reason, by, code = "stopped", "asyncplay", EXIT_STOPPED
         elif self.kill_reason is not None:
             limit = self.kill_reason
-        elif signum == signal.SIGXCPU and self.spec.limits.cpu:
+        elif signum == _signal.SIGXCPU and self.spec.limits.cpu:
             limit = "cpu"
         elif status != 0 and self.spec.limits.memory_mib and self._memory_reached(conf):
             limit = "memory"
-        elif signum == signal.SIGKILL and self._cpu_spent():
+        elif signum == _signal.SIGKILL and self._cpu_spent():
             limit = "cpu"  # it ignored SIGXCPU: the kernel's SIGKILL at the hard limit
         elif status != 0 and self._procs_refused(conf):
             limit = "procs"
@@ -618,13 +631,11 @@ class SessionCore:
         by itself says goodbye first; so does Python before it kills itself with SIGINT
         for an uncaught KeyboardInterrupt (its runtime says so). An ``os._exit(128+N)`` is
         the one mix-up."""
-        import signal
-
         if not self.saw_bye:
             return -(status - 128)
         u = self.uncaught
-        if status == 128 + signal.SIGINT and u is not None and u["kind"] == "interrupt":
-            return -signal.SIGINT
+        if status == 128 + _signal.SIGINT and u is not None and u["kind"] == "interrupt":
+            return -_signal.SIGINT
         return status
 
     # ---- evidence: a limit is blamed on facts asyncplay holds, never on the program's text

@@ -66,9 +66,12 @@ def sweep_once() -> None:
         sweep(base)
 
 
-def make() -> RunDir:
-    """A new private folder for a run (sweeping stale ones first, once per process)."""
-    sweep_once()
+def make(sweep_first: bool = True) -> RunDir:
+    """A new private folder for a run; stale ones are swept first, once per process,
+    unless the caller sweeps later (``sweep_first=False``: ``asyncplay run`` sweeps once
+    the program is on its way, off the start-up's path)."""
+    if sweep_first:
+        sweep_once()
     base = base_dir()
     for _ in range(100):
         path = os.path.join(base, PREFIX + os.urandom(6).hex())

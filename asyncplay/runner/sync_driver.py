@@ -1,12 +1,16 @@
-"""The headless command line's driver: a plain ``selectors`` loop around ``SessionCore``.
+"""The headless command line's driver: a plain ``epoll`` loop around ``SessionCore``.
 
 No asyncio in the parent here: importing it would cost a hello-world run about as much as
-the whole rest of asyncplay's start-up.
+the whole rest of asyncplay's start-up. Nor ``selectors`` and ``signal`` (their
+``collections`` and ``enum`` classes): ``select.epoll`` and ``_signal`` are what they
+wrap (docs/performance.md, the seventh start-up pass).
 """
 
 from __future__ import annotations
 
+import _signal  # (the C half of ``signal``, as ``sandbox/rlimit.py`` uses it)
 import os
+import select
 import time
 
 from asyncplay.runner.core import SessionCore
@@ -66,31 +70,21 @@ def run_blocking(
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False, batched=batched)
     core.reap_helpers = not exiting
 
-    def meanwhile() -> None:
-        # Loaded once the program is on its way (``selectors`` and ``signal`` bring
-        # ``collections`` and ``enum``), with what the caller loads then: while the
-        # network's helper comes up, or else while the program's interpreter starts.
-        import selectors  # noqa: F401
-        import signal  # noqa: F401
-
-        if spawned is not None:
-            spawned()
-
-    core.spawn(meanwhile)
+    # What the caller loads once the program is on its way: while the network's helper
+    # comes up, or else while the program's interpreter starts.
+    core.spawn(spawned)
     assert core.proc is not None
-    import selectors
-    import signal
 
     tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None
     tty_watched = False
     on_event(core.run_start_event())
-    sel = selectors.DefaultSelector()
+    sel = _Poller()
     streams = core.fds()
     for fd, name in streams.items():
-        sel.register(fd, selectors.EVENT_READ, name)
+        sel.register(fd, name)
     pidfd = core.pidfd()
     if pidfd is not None:
-        sel.register(pidfd, selectors.EVENT_READ, "exit")
+        sel.register(pidfd, "exit")
     open_streams = set(streams)
     exit_ready = True  # look once; then only when the pidfd says the program ended
     busy = 0
@@ -103,9 +97,9 @@ def run_blocking(
         core.kill("stopped")
 
     previous = {}
-    for s in (signal.SIGHUP, signal.SIGTERM):
+    for s in (_signal.SIGHUP, _signal.SIGTERM):
         try:
-            previous[s] = signal.signal(s, terminal_gone)
+            previous[s] = _signal.signal(s, terminal_gone)
         except ValueError:  # not the main thread: the caller handles signals
             break
     try:
@@ -123,29 +117,29 @@ def run_blocking(
                     if tty.wanted() != tty_watched:
                         tty_watched = not tty_watched
                         if tty_watched:
-                            sel.register(tty.tty, selectors.EVENT_READ, "tty")
+                            sel.register(tty.tty, "tty")
                         else:
                             sel.unregister(tty.tty)
                 exit_ready = False
                 got = False
-                for key, _mask in sel.select(0.05):
-                    if key.data == "exit":
+                for fd, name in sel.select(0.05):
+                    if name == "exit":
                         exit_ready = True
                         continue
-                    if key.data == "tty":
+                    if name == "tty":
                         tty.on_readable()  # type: ignore[union-attr]
                         continue
-                    events, raw, eof = core.on_readable(key.fd, key.data)
+                    events, raw, eof = core.on_readable(fd, name)
                     got = got or bool(raw or events)
                     if raw and on_raw is not None:
-                        on_raw(key.data, raw)
+                        on_raw(name, raw)
                     for ev in events:
                         on_event(ev)
                         if stop_on is not None and core.kill_reason is None and stop_on(ev):
                             core.kill("stopped")
                     if eof:
-                        sel.unregister(key.fd)
-                        open_streams.discard(key.fd)
+                        sel.unregister(fd)
+                        open_streams.discard(fd)
                 for ev in core.tick():
                     on_event(ev)
                 busy = busy + 1 if got else 0
@@ -161,7 +155,7 @@ def run_blocking(
             on_event(ev)
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            _signal.signal(s, handler)
         if pidfd is not None:
             os.close(pidfd)
         if tty is not None:
@@ -179,3 +173,36 @@ def run_blocking(
                 # subprocess's bookkeeping), and the run's end is already told.
                 process.wait(core.proc, 1)
     return end
+
+
+class _Poller:
+    """What the loop needs of ``selectors``' selector: a name per descriptor, and each
+    descriptor ready to read (or hung up: a read then sees the end) with its name, by
+    ``select.epoll`` (what ``selectors`` uses on Linux), else ``select.poll``. A descriptor
+    is unregistered before it is closed."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._poll = select.poll() if self._epoll is None else None
+        self._names: dict[int, str] = {}
+
+    def register(self, fd: int, name: str) -> None:
+        (self._epoll or self._poll).register(fd, select.POLLIN)  # (EPOLLIN's value too)
+        self._names[fd] = name
+
+    def unregister(self, fd: int) -> None:
+        (self._epoll or self._poll).unregister(fd)
+        del self._names[fd]
+
+    def select(self, timeout: float) -> list[tuple[int, str]]:
+        # (either rounds the timeout up to whole milliseconds, as selectors asks them to)
+        if self._epoll is not None:
+            ready = self._epoll.poll(timeout, max(len(self._names), 1))
+        else:
+            ready = self._poll.poll(-(-timeout * 1000 // 1))  # type: ignore[union-attr]
+        names = self._names
+        return [(fd, names[fd]) for fd, _mask in ready if fd in names]
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-import termios
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # (typing costs every run ~2 ms of start-up)
@@ -41,6 +40,8 @@ def is_tty(fd: int) -> bool:
 
 def _pending(fd: int) -> int:
     """Bytes in the pipe the program has not read yet (FIONREAD works on either end)."""
+    import termios  # (only where the terminal is relayed: not in every run's start-up)
+
     buf = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
     return struct.unpack("i", buf)[0]
 
