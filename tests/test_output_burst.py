@@ -179,3 +179,61 @@ def test_a_parent_behind_the_run_reads_on_while_its_pipes_hold_bytes(tmp_path) -
             f.close()
         for _r, w in pipes:
             os.close(w)
+
+
+FLOOD = r"""
+import asyncio
+
+async def small(name):
+    for i in range(20):
+        print(f"{name} {i}")
+        await asyncio.sleep(0)
+
+async def flood():
+    await asyncio.sleep(0)
+    print("flood " + "y" * 3_000_000)
+    print("flood over")
+
+async def main():
+    await asyncio.gather(
+        asyncio.create_task(small("a"), name="a"),
+        asyncio.create_task(small("b"), name="b"),
+        asyncio.create_task(flood(), name="flood"),
+    )
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_step_printing_megabytes_leaves_the_lines_before_it_their_tasks(
+    tmp_path, unbuffered
+) -> None:
+    """A step writes 3 MB in one print while the records of the steps before it still wait
+    in the child's channel buffer (sent every FLUSH_INTERVAL): the parent holds at most
+    MAX_HELD of a pipe for its records, so those earlier lines went out unattributed. The
+    records are now sent before a stream runs AHEAD of them. (The flood's own head still
+    comes before its record can: it may be nobody's, never another task's.)"""
+    import json
+
+    (tmp_path / "p.py").write_text(FLOOD)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    run = subprocess.run(
+        [sys.executable, "-m", "asyncplay", "run", "--json", "--sandbox", "none", "p.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = _lines([json.loads(line) for line in run.stdout.decode().splitlines()])
+    assert len(lines) == 42
+    for _stream, text, task in lines:
+        who = text.split(" ")[0]
+        if who == "flood":
+            assert task in ("flood", None), (text[:20], task)
+        else:
+            assert task == who, (text, task)

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 FLUSH_EVERY = 0.05  # the flusher thread's period, seconds
 MAX_PENDING = 4 * 1024 * 1024  # bytes of output kept for attribution between two steps
+# Bytes a stream may write while records wait in the channel's buffer: past it they are sent
+# first. The parent holds at most MAX_HELD (1 MiB) of a pipe waiting for its records; a
+# step printing megabytes went past that before the records of the steps before it were
+# sent (the channel goes every FLUSH_INTERVAL), so their lines went out unattributed.
+AHEAD = 256 * 1024
 
 
 def _nothing() -> None:
@@ -73,17 +78,21 @@ class _Raw(io.RawIOBase):
     of a method reading and writing attributes.
     """
 
-    def __init__(self, fd: int, stream_id: int, chunks: list, old: Any) -> None:
+    def __init__(self, fd: int, stream_id: int, chunks: list, old: Any, send: Any = None) -> None:
         super().__init__()
         self._fd = fd
         self._old = old  # the original raw object: keeps its name/mode, never closes the fd
         self.shadow: Any = None  # the text layer's FileIO for its closed checks (_text_layer)
         pos = taken = 0  # bytes written; pos when the runtime last took the chunks
+        sent = 0  # pos when the records were last sent before a write (``AHEAD``)
         os_write = os.write
         append = chunks.append
 
         def write(b: Any) -> int:
-            nonlocal pos
+            nonlocal pos, sent
+            if pos + len(b) - sent > AHEAD and send is not None:
+                sent = pos
+                send()  # the records of what the pipe holds go before more of it
             try:
                 n = os_write(fd, b)
             except BaseException as exc:
@@ -196,6 +205,11 @@ def install(tracer: Any) -> Flusher | None:
     tw_flush = io.TextIOWrapper.flush
     chunks: list = tracer.chunks
     streams: dict[int, Any] = {}
+    channel = tracer.channel
+
+    def send() -> None:
+        if channel.buf:
+            channel.flush()
 
     class _Stderr(io.TextIOWrapper):
         def write(self, s: str) -> int:
@@ -224,7 +238,7 @@ def install(tracer: Any) -> Flusher | None:
         old.flush()
         old_buffer = old.buffer
         raw_old = getattr(old_buffer, "raw", old_buffer)
-        raw = _Raw(fd, stream_id, chunks, raw_old)
+        raw = _Raw(fd, stream_id, chunks, raw_old, send)
         kw = dict(
             encoding=old.encoding,
             errors=old.errors,
