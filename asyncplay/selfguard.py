@@ -34,9 +34,9 @@ def libc_prctl() -> Callable[..., int] | None:
     ``guard`` first, and importing the sandbox would cost each of them its start-up)."""
     if not _PRCTL:
         try:
-            import ctypes
+            from asyncplay import libc  # (not ctypes: asyncplay/libc.py)
 
-            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+            _PRCTL.append(libc.lib().prctl)
         except (OSError, AttributeError, ImportError):
             _PRCTL.append(None)
     return _PRCTL[0]

@@ -95,25 +95,24 @@ def shm_filter(machine: str | None = None) -> bytes | None:
 def filter_installer(prog: bytes):  # -> Callable[[], None]
     """A function for the forked child that installs ``prog`` (built here, before the fork:
     the child only makes two prctl calls). It raises OSError if the kernel refuses."""
-    import ctypes
+    from asyncplay import libc
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    buf = ctypes.create_string_buffer(prog, len(prog))
+    buf = (libc.c_char * len(prog)).from_buffer_copy(prog)
 
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    class SockFprog(libc.Structure):
+        _fields_ = [("len", libc.c_ushort), ("filter", libc.c_void_p)]
 
-    fprog = SockFprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    prctl = libc.prctl
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    fprog = SockFprog(len(prog) // 8, libc.addressof(buf))
+    prctl = libc.function("prctl")
+    prctl.argtypes = [libc.c_int, libc.c_ulong, libc.c_void_p, libc.c_ulong, libc.c_ulong]
 
     def install() -> None:
         keep = (buf, fprog)  # noqa: F841  (alive as long as the closure)
         if (
             prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0
-            or prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0
+            or prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, libc.addressof(fprog), 0, 0) != 0
         ):
-            err = ctypes.get_errno()
+            err = libc.get_errno()
             raise OSError(err, f"seccomp: {os.strerror(err)}")
 
     return install

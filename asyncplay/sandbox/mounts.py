@@ -1,4 +1,4 @@
-"""Linux mount calls through ctypes: the new mount API (open_tree, mount_setattr, move_mount)
+"""Linux mount calls through libc (``asyncplay/libc.py``): the new mount API (open_tree, mount_setattr, move_mount)
 and the few classic ones (unshare, mount), for the run's own mount namespace as root.
 
 The new API lets the parent prepare a run's mounts as file descriptors (an idmapped clone of
@@ -9,9 +9,9 @@ Only x86_64 and aarch64 numbers are known; elsewhere ``available()`` says no.
 
 from __future__ import annotations
 
-import ctypes
 import os
 
+from asyncplay import libc as c
 from asyncplay.sandbox import process
 from asyncplay.sandbox.which import which
 
@@ -58,22 +58,17 @@ class MountError(OSError):
     """A mount call failed; ``str()`` is one short line."""
 
 
-class _MountAttr(ctypes.Structure):
+class _MountAttr(c.Structure):
     _fields_ = [
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
+        ("attr_set", c.c_uint64),
+        ("attr_clr", c.c_uint64),
+        ("propagation", c.c_uint64),
+        ("userns_fd", c.c_uint64),
     ]
 
 
-_LIBC: list = []
-
-
-def _libc() -> ctypes.CDLL:
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
+def _libc():  # noqa: ANN202 (libc.lib()'s functions)
+    return c.lib()
 
 
 def available() -> bool:
@@ -83,7 +78,7 @@ def available() -> bool:
 
 def _check(result: int, what: str) -> int:
     if result < 0:
-        err = ctypes.get_errno()
+        err = c.get_errno()
         raise MountError(err, f"{what}: {os.strerror(err)}")
     return result
 
@@ -124,8 +119,8 @@ def _setattr(fd: int, flags: int, userns_fd: int, what: str) -> None:
             fd,
             b"",
             AT_EMPTY_PATH | AT_RECURSIVE,
-            ctypes.byref(attr),
-            ctypes.sizeof(attr),
+            c.byref(attr),
+            c.sizeof(attr),
         ),
         what,
     )

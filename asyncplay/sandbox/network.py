@@ -89,9 +89,9 @@ def slirp_usable() -> tuple[bool, str]:
 def _libc():  # noqa: ANN202
     if "libc" not in _CACHE:
         try:
-            import ctypes
+            from asyncplay import libc
 
-            _CACHE["libc"] = ctypes.CDLL(None, use_errno=True)
+            _CACHE["libc"] = libc.lib()
         except (OSError, ImportError):
             _CACHE["libc"] = None
     return _CACHE["libc"]
@@ -122,30 +122,30 @@ def scope_abstract_sockets(wrapper: str | None = None) -> Callable[[], None] | N
         return None
     if wrapper is not None and _setuid(wrapper):
         return None
-    import ctypes
+    from asyncplay import libc as c
 
     libc = _libc()
 
-    class _Attr(ctypes.Structure):
+    class _Attr(c.Structure):
         _fields_ = [
-            ("handled_access_fs", ctypes.c_uint64),
-            ("handled_access_net", ctypes.c_uint64),
-            ("scoped", ctypes.c_uint64),
+            ("handled_access_fs", c.c_uint64),
+            ("handled_access_net", c.c_uint64),
+            ("scoped", c.c_uint64),
         ]
 
     attr = _Attr(0, 0, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET)
-    size = ctypes.sizeof(attr)
+    size = c.sizeof(attr)
 
     def _apply() -> None:
         # no_new_privs is what lets an unprivileged process restrict itself.
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-        fd = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+            raise OSError(c.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        fd = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, c.byref(attr), size, 0)
         if fd < 0:
-            raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+            raise OSError(c.get_errno(), "landlock_create_ruleset")
         try:
             if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
-                raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+                raise OSError(c.get_errno(), "landlock_restrict_self")
         finally:
             os.close(fd)
 

@@ -284,10 +284,10 @@ def _make_below(plan: MountPlan, mask: str, target: str) -> None:
 
 def drop(who: Identity) -> Callable[[], None]:
     """The child's last step as root: every privilege goes, for good."""
-    import ctypes
+    from asyncplay import libc
 
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl = libc.lib().prctl
     except (OSError, AttributeError):
         prctl = None
 
