@@ -85,6 +85,30 @@ def test_run_imports_no_playground_and_nothing_made_lazy(tmp_path, layer) -> Non
     assert not (new & NOT_FOR_RUN), sorted(new & NOT_FOR_RUN)
 
 
+def test_a_hello_worlds_summary_loads_no_view_it_does_not_show(tmp_path, monkeypatch) -> None:
+    """The summary printed (no ``--quiet``): its own module, not the objects' sections, the
+    cancelled tasks' stories or the timeline's cut (7.5 M -> 1.4 M instructions of the
+    parent, docs/performance.md); a program with a queue and a long name loads those."""
+    (tmp_path / "hello.py").write_text('print("hello, world")\n')
+    status, new = _imported(tmp_path, "run", "--sandbox", "none", "hello.py")
+    assert status == 0 and "asyncplay.views.summary" in new
+    lazy = {"asyncplay.views.objects", "asyncplay.views.task_story", "asyncplay.views.timeline"}
+    assert not (new & lazy), sorted(new & lazy)
+    (tmp_path / "queue.py").write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    q = asyncio.Queue()\n"
+        "    await q.put(1)\n"
+        "    t = asyncio.create_task(asyncio.sleep(9), name='x' * 200)\n"
+        "    await asyncio.sleep(0)\n"
+        "    t.cancel()\n"
+        "asyncio.run(main())\n"
+    )
+    monkeypatch.setenv("COLUMNS", "100")
+    status, new = _imported(tmp_path, "run", "--sandbox", "none", "queue.py")
+    assert status == 0 and lazy <= new, sorted(lazy - new)
+
+
 def test_a_run_reads_bwraps_namespace_pid_without_json() -> None:
     """bwrap's status line, as 0.8 writes it, with and without namespace ids."""
     launch = bwrap.Launch()

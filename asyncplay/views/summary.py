@@ -14,11 +14,14 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.views import objects, task_story
 from asyncplay.views.seconds import duration
 from asyncplay.views.sorting import figures, sort_index
 from asyncplay.views.text_cells import clean
-from asyncplay.views.timeline import shorten
+
+# (``objects``, ``task_story`` and ``timeline`` load where they are needed: a run without
+# queues, locks or executor jobs, a cancelled task or a table too wide never needs them,
+# and every run that prints its summary, a hello world's too, imported them: 2.8 M + 4.4 M
+# instructions of its parent, docs/performance.md.)
 
 FOLD_OVER = 10
 COLUMNS = (
@@ -72,6 +75,8 @@ def cancelled_by(model: RunModel, t: TaskInfo, cwd: str = ".") -> str:
     def place(file: str | None, line: int | None) -> str:
         where = _where(file, line, cwd)
         return "" if where == "-" else where
+
+    from asyncplay.views import task_story
 
     return clean(task_story.cancelled_by(model, t, place))
 
@@ -206,6 +211,8 @@ def table(
         widths[widest] -= 1
         excess -= 1
     lines = []
+    if widths != full:  # (the timeline's cut in the middle, only when one is cut)
+        from asyncplay.views.timeline import shorten
     for row in (header, *body):
         cells = [
             shorten(c, w, "~") if w < full[i] else c
@@ -289,6 +296,10 @@ def object_sections(model: RunModel, cwd: str = ".", width: int = 0) -> list[str
     """A section for each kind of asyncio object the program used (queues; locks,
     semaphores, conditions, events; executor jobs), laid out as the task table is."""
 
+    if not (model.primitives or model.executor_jobs):  # (each section is of those)
+        return []
+    from asyncplay.views import objects
+
     def where(file: str | None, line: int | None) -> str:
         return _where(file, line, cwd)
 
@@ -324,6 +335,8 @@ def summary_event(
 ) -> dict:
     """The ``summary`` event of ``--json``: per-task timing, seconds, one object per task
     (never folded), in the table's order."""
+    from asyncplay.views import objects
+
     now = model.now
     tasks = select(model, all_tasks, filter)
     index = sort_index(sort)
