@@ -19,6 +19,13 @@ copied again), a record whose head was released before it came (a long step's fl
 ``MAX_HELD``) is cut to where the pipe is (``_resync``), and a record that splits more than
 ``MAX_SPLITS`` times against the pipe is given up (its bytes go out unattributed): a
 megabyte record once took 28 s here, re-copied after each of 128,000 eleven-byte matches.
+
+Look-alikes: bytes are matched by content, so a record must not take bytes that only look
+like its own. While nothing went out unattributed, a record whose bytes are not in the pipe
+yet waits for them (what comes before them is another way's); a record is split against the
+pipe only at the end of a whole line; and once bytes went out blind, a record shorter than
+``SHORT`` (print's "\\n" under -u) is looked for only at the pipe's head. Past the cap, the
+same bytes written by two tasks may still be taken for each other.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ HOLD_SECONDS = 0.25
 MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not grow us
 MAX_SPLITS = 64  # a record matched piecewise more often than this is given up
 PROBE = 64  # bytes of a record (or of the pipe) searched for in the other
+SHORT = 8  # a record shorter than this is a look-alike anywhere in a pipe
 
 Segment = tuple[str, str, "int | None", float]  # stream, text, task, t
 
@@ -217,12 +225,15 @@ class OutputMerger:
                     self._skip_gaps()
                     moved = True
                     continue
-                i = raw.find(data[:PROBE])
-                if i < 0 and s.blind and self._resync(s, chunk):
+                blind = s.blind
+                # Blind, a short record is found only at the pipe's head: "\n" (print's
+                # second write under -u) is anywhere, its first write's bytes maybe gone.
+                i = raw.find(data[:PROBE]) if n >= SHORT or not blind else -1
+                if i < 0 and blind and self._resync(s, chunk):
                     moved = True
                     continue
-                if i < 0 and n > 8:  # its first write may be shorter than that (a joined run)
-                    i = raw.find(data[:8])
+                if i < 0 and n > SHORT:  # its first write may be shorter (a joined run)
+                    i = raw.find(data[:SHORT])
                 if i > 0:
                     # Bytes that bypassed the std streams came first.
                     s.emit(out, bytes(raw[:i]), None, now)
@@ -232,8 +243,12 @@ class OutputMerger:
                     continue
                 k = _common_prefix(raw, data)
                 if k:
+                    # Whole lines only: a few bytes in common are most often a look-alike
+                    # ("T" of "T2:17" against "T0:18"), the record's own bytes gone blind.
+                    k = _line_end(data, k)
+                if k:
                     # A record of several writes (a flood under python -u) with bytes of
-                    # another way (os.write) between two of them: its bytes up to there.
+                    # another way (os.write) between two of them: its lines up to there.
                     if not in_turn:
                         break
                     s.emit(out, bytes(raw[:k]), task, t)
@@ -243,6 +258,19 @@ class OutputMerger:
                     s.chunk_bytes -= k
                     moved = True
                     continue
+                if not blind and not final:
+                    # Nothing went out unattributed since the last match, so the record's
+                    # bytes are still to come: what is before them is of another way
+                    # (os.write, a subprocess). Out with it, but for a tail that may be
+                    # the record's start; the record waits for its bytes (dropping it
+                    # here set the records after it on look-alikes further on).
+                    cut = len(raw) - _tail_overlap(raw, data)
+                    if cut:
+                        s.emit(out, bytes(raw[:cut]), None, now)
+                        del raw[:cut]
+                        moved = True
+                        continue
+                    break
                 if len(raw) >= n or final:
                     # The chunk is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.
@@ -276,6 +304,25 @@ class OutputMerger:
         chunk[2] = data[j:]
         s.chunk_bytes -= j
         return True
+
+
+def _tail_overlap(raw: bytearray, data: memoryview) -> int:
+    """The longest end of ``raw`` that ``data`` starts with, shorter than ``data`` and
+    than ``PROBE`` (a longer one, ``raw.find`` found already)."""
+    most = min(len(raw), len(data) - 1, PROBE - 1)
+    head = bytes(data[:most])
+    for k in range(most, 0, -1):
+        if raw.endswith(head[:k]):
+            return k
+    return 0
+
+
+def _line_end(data: memoryview, k: int) -> int:
+    """The end of the last whole line in ``data[:k]`` (0: none)."""
+    whole: bytes = data.obj  # type: ignore[assignment]
+    start = len(whole) - len(data)
+    i = whole.rfind(b"\n", start, start + k) if k else -1
+    return i + 1 - start if i >= 0 else 0
 
 
 def _find(data: memoryview, probe: bytes | bytearray) -> int:
