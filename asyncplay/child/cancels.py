@@ -17,6 +17,7 @@ from asyncplay.child.private_names import CANCEL_CAUSES
 from asyncplay.child.slow_steps import program_line
 
 __all__ = [
+    "RECORD_SLOT",
     "TracedTask",
     "cancel_cause",
     "cancel_requested",
@@ -44,6 +45,8 @@ _cancel_sources: list[tuple] = []
 NESTED_CANCELS = 16
 MAX_CANCEL_CHAIN = 100_000
 _deferred: list[tuple] = []
+# The traced class's one slot: the task's record (what the step hook reads per step).
+RECORD_SLOT = "_asyncplay_record"
 
 
 def install_cancel_causes(tracer: Any) -> None:
@@ -180,7 +183,9 @@ def traced_task_class(base: type, tracer: Any) -> type:
     base_set_name = base.set_name
 
     class Task(base, TracedTask):  # type: ignore[valid-type, misc]
-        __slots__ = ()
+        # The task's record (task_registry.register), read by the step hook at each step
+        # as one slot: no lookup by id, no weak reference to call (docs/performance.md).
+        __slots__ = (RECORD_SLOT,)
 
         def set_name(self, value: Any) -> None:  # asyncio's signature, 3.10-3.15
             try:

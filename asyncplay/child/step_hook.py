@@ -41,6 +41,7 @@ __all__ = [
     "mark_gap",
     "set_oflush",
     "set_t0",
+    "set_traced_task",
 ]
 
 TYPE_CHECKING = False
@@ -58,6 +59,9 @@ _channel: Any = None
 _t0 = 0.0
 _cb_kinds: dict = {}
 _step_type: Any = ()  # TaskStepMethWrapper (C tasks' step callback): kind 1 without a lookup
+# The traced Task class (cancels.traced_task_class, Tracer.named_tasks): its tasks carry
+# their record in a slot (task_registry.register), the others are found by id.
+_traced_task: Any = None
 _gate: Any = None  # stepping's pause: only its twin of the hook calls it (child/stepping.py)
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
@@ -113,11 +117,17 @@ class _HandleScaffold:
         if k and _tracer.enabled:
             task = cb.__self__
             tracer = _tracer
-            rec = _tasks.get(id(task))
-            if rec is None or rec() is not task:  # (rec() is rec.tref(), cheaper)
-                rec = tracer.lookup(task)
-            if rec.fresh:
-                tracer.rename_if_needed(rec, task)
+            if type(task) is _traced_task:  # the record is on the task (one slot read)
+                try:
+                    rec = task._asyncplay_record
+                except AttributeError:  # built by the program from type(task): not yet
+                    rec = tracer.lookup(task)
+            else:  # another class (a task factory's): by id, its name looked at once
+                rec = _tasks.get(id(task))
+                if rec is None or rec() is not task:  # (rec() is rec.tref(), cheaper)
+                    rec = tracer.lookup(task)
+                if rec.fresh:
+                    tracer.rename_if_needed(rec, task)
             if _gap:  # code other than a step ran since the last step: its output
                 _gap = False
                 try:
@@ -295,6 +305,12 @@ def install(tracer: Any, handle_cls: type, callback_failed_: Any, slow_warning: 
 
 def _nothing() -> None:
     pass
+
+
+def set_traced_task(cls: Any) -> None:
+    """The task class whose instances carry their record (``RECORD_SLOT``; None: none)."""
+    global _traced_task
+    _traced_task = cls
 
 
 def set_t0(t0: float) -> None:

@@ -106,8 +106,12 @@ def register(
         rec.name = name
         # fresh: no step seen yet, its name may still be set after creation; not for a task
         # whose set_name() tells (the traced Task class, cancels.py): no look at its name at
-        # its first step nor at its end.
-        rec.fresh = type(task) is not self.named_tasks
+        # its first step. That class's task carries its record (the step hook's one read).
+        if type(task) is self.named_tasks:
+            rec.fresh = False
+            task._asyncplay_record = rec  # (cancels.RECORD_SLOT)
+        else:
+            rec.fresh = True
         # (file sid, line) of its creation: one tuple per creating line, shared by every task
         # made there (``create_lines``), not one per task
         rec.where = where
@@ -172,6 +176,8 @@ def attach(self: Any, rec: Any, task: Any) -> None:
     """``rec`` (an ``EarlyRecord``, registered before its task existed) is ``task``'s."""
     rec.tref = weakref.ref(task)
     self.tasks[id(task)] = rec
+    if type(task) is self.named_tasks:  # (a task factory that builds the traced class)
+        task._asyncplay_record = rec
     rename_if_needed(self, rec, task)
 
 

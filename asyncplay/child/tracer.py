@@ -371,6 +371,7 @@ class Tracer:
         self.step_start = step_hook.current_step_start
         step_hook.install(self, events.Handle, callback_failed, _slow_step_warning)
         task_creation.install_create_task(self, loop_cls, tasks, traced=not attached)
+        step_hook.set_traced_task(self.named_tasks)  # its tasks carry their record
         cancels.install_cancel_causes(self)
         loop_complaints.install_exception_handler(self, loop_cls)
         if not attached:
