@@ -60,8 +60,32 @@ def test_binary_bytes_pass_as_replacement_text() -> None:
 def test_a_flood_is_never_held_beyond_the_cap() -> None:
     m = OutputMerger()
     out = m.feed_raw("stdout", b"x" * (MAX_HELD + 1), 0.0)
-    assert sum(len(t) for _s, t, _task, _t in out) == MAX_HELD + 1
-    assert not m.streams["stdout"].raw
+    held = len(m.streams["stdout"].raw)
+    assert 0 < held <= MAX_HELD // 4  # the newest bytes only
+    assert sum(len(t) for _s, t, _task, _t in out) == MAX_HELD + 1 - held
+    for _k in range(10):  # however long it goes on
+        out += m.feed_raw("stdout", b"y" * (MAX_HELD // 3), 0.0)
+        assert len(m.streams["stdout"].raw) <= MAX_HELD
+    out += m.finish(1.0)
+    assert sum(len(t) for _s, t, _task, _t in out) == MAX_HELD + 1 + 10 * (MAX_HELD // 3)
+
+
+def test_the_lines_right_after_a_flood_keep_their_records(monkeypatch) -> None:
+    """A step prints past the cap before its record can be sent, the next step a few lines:
+    they are in the pipe right behind the flood. The cap lets the oldest bytes go and keeps
+    the newest quarter, so those lines meet their records (the whole pipe went, and a
+    20,000-line step behind a 2 MB print was nobody's)."""
+    monkeypatch.setattr("asyncplay.runner.output_merge.MAX_HELD", 4096)
+    flood = b"F" * 10_000 + b"\n"
+    lines = b"".join(b"next %d\n" % i for i in range(40))
+    m = OutputMerger()
+    pipe = flood + lines
+    out = m.feed_raw("stdout", pipe, 0.0)  # one read: the flood's end and the lines
+    out += m.feed_chunk("stdout", 1, flood, 0.1, 0.1)
+    out += m.feed_chunk("stdout", 2, lines, 0.2, 0.1)
+    out += m.finish(1.0)
+    assert "".join(text for _s, text, _task, _t in out).encode() == pipe
+    assert "".join(text for _s, text, task, _t in out if task == 2).encode() == lines
 
 
 def test_records_are_released_in_write_order_across_streams() -> None:

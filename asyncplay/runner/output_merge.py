@@ -280,9 +280,19 @@ class OutputMerger:
                     continue
                 break
             stale = not hold and now - s.raw_since >= HOLD_SECONDS
-            if final or stale or len(raw) > MAX_HELD:
+            if final or stale:
                 s.emit(out, bytes(raw), None, now)
                 raw.clear()
+                s.blind = True
+                moved = True
+            elif len(raw) > MAX_HELD:
+                # Past the cap the oldest bytes go, the newest quarter stays: the lines
+                # printed right after a flood keep their records' chance (they went out
+                # with it, a whole 20,000-line step nobody's behind a 2 MB print).
+                cut = len(raw) - MAX_HELD // 4
+                s.emit(out, bytes(raw[:cut]), None, now)
+                del raw[:cut]
+                s.raw_since = now
                 s.blind = True
                 moved = True
             break
