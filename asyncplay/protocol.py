@@ -9,7 +9,6 @@ into plain JSON-compatible dicts, which are the protocol everyone else sees.
 from __future__ import annotations
 
 import marshal
-import math
 import struct
 
 __all__ = [
@@ -320,9 +319,12 @@ def _reject_constant(name: str) -> float:
     raise NumberError(f"a number out of range ({name})")
 
 
+_INF = float("inf")  # (not ``math.isfinite``: the child imports this module, never math)
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value):  # 1e400 parses as inf
+    if value == _INF or value == -_INF:  # 1e400 parses as inf (JSON's numbers are never NaN)
         raise NumberError(f"a number out of range ({text[:20]})")
     return value
 

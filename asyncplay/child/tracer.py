@@ -30,24 +30,28 @@ from __future__ import annotations
 import _thread
 import os
 import time
-import types
 
 from asyncplay import protocol
-from asyncplay.child import call_chains, deadlocks, quiet_import, waits
+from asyncplay.child import quiet_import
 from asyncplay.child.channel import Channel, Strings
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import OWN as _OWN
 from asyncplay.child.patches import Patches
-from asyncplay.child.task_record import TaskRecord as _Rec
 
 __all__ = ["Tracer", "load_rooms"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import types
     from typing import Any
+
+    from asyncplay.child.task_record import TaskRecord as _Rec
 
 # The rooms only a traced asyncio needs, loaded by ``install`` (``load_rooms``): a
 # program that never imports asyncio never pays for them (tests/test_startup.py).
+call_chains: Any = None
+deadlocks: Any = None
+waits: Any = None
 cancels: Any = None
 cut_off: Any = None
 executor_jobs: Any = None
@@ -68,10 +72,15 @@ def load_rooms() -> None:
     asyncplay off ``sys.path``), past the program's import hooks (``quiet_import``)."""
     global cancels, cut_off, executor_jobs, loop_complaints, primitives, running_loops
     global slow_steps, task_creation, task_registry, virtual_clock, callback_failed
-    global _slow_step_warning, step_hook
+    global _slow_step_warning, step_hook, call_chains, deadlocks, waits
     if cancels is not None:
         return  # (loaded: a name replaced since, by a test, stays replaced)
     (
+        _record,
+        _names,
+        waits,
+        deadlocks,
+        call_chains,
         slow_steps,
         cancels,
         cut_off,
@@ -88,11 +97,16 @@ def load_rooms() -> None:
     callback_failed = loop_complaints.callback_failed
     for name in task_registry.METHODS:
         setattr(Tracer, name, getattr(task_registry, name))
+    Tracer.describe = waits.describe  # type: ignore[method-assign]
+    Tracer.wait_name = waits.wait_name  # type: ignore[method-assign]
     _slow_step_warning = slow_steps.slow_step_warning
 
 
-# In the order they import each other (primitive_figures: primitives' own room).
-_ROOMS = ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
+# In the order they import each other (primitive_figures: primitives' own room). The first
+# five were loaded at the runtime's start until the seventh start-up pass (a hello world's
+# child paid 4.7 M instructions for them; docs/performance.md).
+_ROOMS = ("task_record", "private_names", "waits", "deadlocks", "call_chains")
+_ROOMS += ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
 _ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
 _ROOMS += ("task_creation", "task_registry", "step_hook")
 
@@ -144,7 +158,7 @@ class Tracer:
         self.named_tasks: Any = None  # the task class whose set_name() tells (cancels.py)
         self.warned: set[str] = set()
         self.enabled = True
-        self.chains = call_chains.make()  # 3.14+: tasks whose coroutine chain may have changed
+        self.chains: Any = None  # 3.14+: tasks whose chain may have changed (``install``)
         self.nested = 0.0
         self.aio_dir = ""
         self.gathering: Any = None
@@ -177,7 +191,7 @@ class Tracer:
         # and not finished yet: a thread is working, so time must run at the real rate.
         self.executor_pending: set = set()
         self.deadlocks: set = set()  # the deadlocks reported (cycle?, task ids)
-        self.last_cycle_check = -deadlocks.DEADLOCK_CHECK_AFTER
+        self.last_cycle_check = float("-inf")  # (the first look is due at once)
         self.all_tasks: Any = None  # asyncio's own all_tasks (ours wraps it)
         # How the last root task (asyncio.run's main) ended: (how, exception type name),
         # so a cut_off warning can say whether main() returned, raised or was stopped.
@@ -330,9 +344,15 @@ class Tracer:
     # ---- tasks: register, attach, lookup, find, rename_if_needed, done: task_registry's
     # functions, bound here by ``load_rooms`` (they come with asyncio, as the rooms do).
 
-    # What a task waits on (waits.py): plain functions taking the tracer as ``self``.
-    describe = waits.describe
-    wait_name = waits.wait_name
+    # What a task waits on (waits.py): plain functions taking the tracer as ``self``,
+    # bound by ``load_rooms`` over these two (a tracer used before it: a test's).
+    def describe(self, rec: _Rec, task: Any) -> tuple[int, int, int]:
+        load_rooms()
+        return self.describe(rec, task)
+
+    def wait_name(self, frame: types.FrameType) -> str:
+        load_rooms()
+        return self.wait_name(frame)
 
     def record_step(self, rec: _Rec, task: Any, start: float, dur: float) -> None:
         """A finished step, then the task's end or what it now waits on. The step hook
@@ -361,6 +381,8 @@ class Tracer:
         from asyncio import base_events, events, runners, tasks
 
         load_rooms()
+        if self.chains is None:
+            self.chains = call_chains.make()
         loop_cls = base_events.BaseEventLoop
         self.aio_dir = os.path.dirname(asyncio_mod.__file__) + os.sep
         self.lib_dirs, self.main_dir = slow_steps.library_dirs()
