@@ -9,7 +9,6 @@ place: copying it per step would make a 100,000-step run quadratic.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 
 from asyncplay.model_deferred import DeferredFold
@@ -54,8 +53,13 @@ CHILD_CLOCK = frozenset(
         "resumed",
     }
 )
-# asyncio's own name for a task nobody named: the lane then says what it runs.
-DEFAULT_NAME = re.compile(r"Task-\d+")
+
+
+def default_name(name: str) -> bool:
+    r"""asyncio's own name for a task nobody named (``Task-<decimal digits>``, as
+    ``re.fullmatch(r"Task-\d+")``; no ``re`` on the headless run's path): the lane then
+    says what it runs."""
+    return name.startswith("Task-") and name[5:].isdecimal()
 
 
 class TaskInfo:
@@ -177,7 +181,7 @@ class TaskInfo:
         name = self.name
         # Not asyncio's own tasks: BaseEventLoop.shutdown_default_executor says nothing
         # and would widen every lane's label.
-        if not self.internal and DEFAULT_NAME.fullmatch(name) and self.coro not in ("", "?"):
+        if not self.internal and default_name(name) and self.coro not in ("", "?"):
             return f"{name} {self.coro}"
         return name
 
@@ -638,7 +642,7 @@ def _input(m: RunModel, ev: dict) -> None:
         log.append(OutputLine("stdin", line, task, ev.get("t", m.now)))
 
 
-_SO_FAR = re.compile(r"has held the event loop for [0-9.]+ s so far")
+_SO_FAR = r"has held the event loop for [0-9.]+ s so far"  # (compiled when used: rare)
 
 
 def _paused(m: RunModel, ev: dict) -> None:
@@ -724,8 +728,10 @@ def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float, now: 
     w = dict(m.warnings[at])
     w["duration"] = ran
     w["until_end"] = True
-    w["message"] = _SO_FAR.sub(
-        f"held the event loop for {ran:.2f} s, until the run ended,", w.get("message", "")
+    import re
+
+    w["message"] = re.sub(
+        _SO_FAR, f"held the event loop for {ran:.2f} s, until the run ended,", w.get("message", "")
     )
     m.warnings[at] = w
     m.warnings_version += 1

@@ -243,3 +243,62 @@ def test_an_f_record_with_an_unknown_string_is_a_protocol_error_batched_or_not()
     for batched in (False, True):
         (ev,) = D.Decoder(batched).feed(data)
         assert ev["event"] == "protocol_error" and "(7)" in ev["message"]
+
+
+def _outcome(read, text: str) -> tuple:
+    try:
+        return ("ok", repr(read(text)))
+    except Exception as exc:  # noqa: BLE001 - the error itself is what is compared
+        return (type(exc).__name__, str(exc))
+
+
+JSON_EDGES = [
+    "",
+    " ",
+    "{}",
+    ' {"a": 1} ',
+    '{"a": 1} x',
+    '{"a": 1}{}',
+    "\ufeff{}",
+    '{"a": NaN}',
+    '{"a": Infinity}',
+    '{"a": -Infinity}',
+    '{"a": 1e400}',
+    '{"a": -1e400}',
+    '[1.5, 2, "x"]',
+    '{"a": {"b": [null, true, false]}}',
+    '{"a": 1',
+    '{"a": "\\ud800"}',
+    '"\\u00e9"',
+    "\t\n\r7\n",
+    '{"a": 1}\x0c',
+    "[" * 50 + "]" * 50,
+    '{"a" 1}',
+    "01",
+    "1.",
+    '{"t": 0.1, "event": "hello"}',
+]
+
+
+@pytest.mark.parametrize("text", JSON_EDGES)
+def test_the_decoders_json_reads_each_edge_as_protocol_loads(text: str) -> None:
+    assert _outcome(D._json_object, text) == _outcome(P.loads, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+            lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3), kids),
+            max_leaves=8,
+        ).map(lambda v: __import__("json").dumps(v)),
+        st.text(alphabet=' \t\n\r{}[]":,.0123456789eE+-nulltruefalsNaIfy\\\ufeffa', max_size=20),
+    ),
+    st.sampled_from(["", " ", "\n", " x", "}"]),
+)
+def test_the_decoders_json_reads_as_protocol_loads(text: str, after: str) -> None:
+    """The decoder's JSON records are read by json's own C scanner without importing json
+    (``decoder._json_object``): the same object, or the same error, as ``protocol.loads``."""
+    text += after
+    assert _outcome(D._json_object, text) == _outcome(P.loads, text)

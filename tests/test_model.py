@@ -267,3 +267,16 @@ def test_a_label_says_what_an_unnamed_task_runs() -> None:
     apply(m, {"event": "task_created", "t": 0.0, "id": 5, "name": "Task-5", "internal": True,
               "coro": "BaseEventLoop.shutdown_default_executor"})  # fmt: skip
     assert [t.label for t in m.tasks.values()] == ["Task-2 spin", "kettle", "", "Task-5"]
+
+
+def test_a_default_task_name_is_what_the_pattern_said() -> None:
+    """``model.default_name`` (no ``re`` on the run's path) says what ``Task-\\d+`` in full
+    said: Unicode decimal digits, no other digit, no sign, at least one."""
+    import re
+
+    from asyncplay.model import default_name
+
+    names = ["Task-1", "Task-20001", "Task-", "Task-1a", "task-1", "Task--1", "Task-+1",
+             "Task-١٢", "Task-²", "Task-1\n", " Task-1", "Task-½", "Task-𝟙", "XTask-1", ""]  # fmt: skip
+    for name in names:
+        assert default_name(name) == bool(re.fullmatch(r"Task-\d+", name)), name
