@@ -7,7 +7,8 @@ so an instruction count is the hook's and nothing else's:
     valgrind --tool=callgrind python bench/step_hook.py figures --calls 10000
 
 (the difference over 50,000 calls, minus the same with ``--orig``, is the hook's cost a
-step; ``PYTHONHASHSEED=0``, and the checkout's bytecode compiled: docs/performance.md).
+step. The fake task carries its record as the traced Task class's do; ``--by-id``: a
+task of another class, a task factory's, found by id; ``PYTHONHASHSEED=0``, and the checkout's bytecode compiled: docs/performance.md).
 Without valgrind it prints the CPU time a call.
 """
 
@@ -26,6 +27,11 @@ def main() -> None:
     ap.add_argument("mode", choices=["steps", "figures", "both"])
     ap.add_argument("--calls", type=int, default=200_000)
     ap.add_argument("--orig", action="store_true", help="asyncio's own Handle._run")
+    ap.add_argument(
+        "--by-id",
+        action="store_true",
+        help="a task of another class (a task factory's): its record looked up by id",
+    )
     ns = ap.parse_args()
     import asyncplay.child.channel as channel_mod
     from asyncplay.child import output, step_hook
@@ -43,6 +49,8 @@ def main() -> None:
         tracer.watchdog.stop()
 
     class FakeTask:
+        # As the traced Task class: the record in a slot (cancels.RECORD_SLOT)
+        __slots__ = ("_asyncplay_record", "__weakref__")
         _fut_waiter = None
 
         def done(self) -> bool:
@@ -62,6 +70,9 @@ def main() -> None:
             pass
 
     step_hook._step_type = FakeStep
+    if not ns.by_id:  # asyncio's tasks in a run are the traced class: the record on it
+        tracer.named_tasks = FakeTask
+        step_hook.set_traced_task(FakeTask)
     task = FakeTask()
     tracer.register(task, None, None)
     loop = asyncio.new_event_loop()
