@@ -12,8 +12,6 @@ output written by the headless command line is not cleaned: it stays byte for by
 
 from __future__ import annotations
 
-import unicodedata
-
 __all__ = ["clean", "fit"]
 
 #: Unicode categories that draw nothing a reader can see or that drive the terminal:
@@ -42,6 +40,8 @@ def clean(text: str, mark: str | None = None) -> str:
     """
     if text.isprintable():  # the common case, at C speed: nothing to replace
         return text
+    import unicodedata  # (a shared library: only for text that needs it, not every run)
+
     out = []
     for char in text:
         if char.isprintable() or unicodedata.category(char) not in _HIDDEN:
