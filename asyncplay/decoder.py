@@ -127,6 +127,7 @@ class _ScanContext:
         self.strict = True
         self.object_hook = None
         self.object_pairs_hook = None
+        self.array_hook = None  # (3.15+: the scanner reads it)
         self.parse_float = _finite_float
         self.parse_int = int
         self.parse_constant = _reject_constant
