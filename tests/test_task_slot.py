@@ -68,10 +68,14 @@ async def main():
     loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))
     kids += [asyncio.create_task(by_factory(i % 4)) for i in range(20)]
     loop.set_task_factory(None)
-    await asyncio.gather(*(gathered(i % 4) for i in range(40)), *kids, *own)
-    facts["own_slot_set"] = all(
-        getattr(t, RECORD_SLOT, None) is not None for t in own
+    await asyncio.sleep(0)  # every task's first step: the program's own got a record
+    pending = [t for t in own if not t.done()]
+    facts["own_slot_set"] = len(pending) == 7 and all(
+        getattr(t, RECORD_SLOT) is tracer.tasks[id(t)] for t in pending
     )
+    await asyncio.gather(*(gathered(i % 4) for i in range(40)), *kids, *own)
+    # a finished task (still held here) no longer holds its record: it is let go
+    facts["record_let_go"] = all(getattr(t, RECORD_SLOT) is None for t in kids[:30])
 
 
 asyncio.run(main())
@@ -114,6 +118,7 @@ def test_every_step_lands_on_its_own_tasks_record(version: str, tmp_path: Path) 
     assert r.returncode == 0, r.stderr[-3000:]
     facts = json.loads(r.stdout)
     assert facts["slot_is_record"] and facts["own_slot_empty"] and facts["own_slot_set"]
+    assert facts["record_let_go"]  # a finished task held by the program: not its record
     # each task registered once, whichever way it was made
     counts = {"gathered": 40, "created": 30, "by_factory": 20, "by_class": 10, "main": 1}
     assert {c: n for c, n in facts["created"].items() if c in counts} == counts

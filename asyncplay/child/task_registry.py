@@ -234,6 +234,8 @@ def done(self: Any, rec: Any, task: Any) -> None:
     key = id(task)
     self.tasks.pop(key, None)
     self.recent_id, self.recent_rec = key, rec  # no strong reference: _set_task_name
+    if type(task) is self.named_tasks:  # its record is let go with its end, as before
+        task._asyncplay_record = None  # it was on the task (a finished task never steps)
     # Its set_name() may have come at any point: a traced task's own is told when called,
     # but asyncio's Task.set_name called on it (``asyncio.Task.set_name(t, ...)``) goes
     # past that; asked here for every task (found by review: such a name was lost).
