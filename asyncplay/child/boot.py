@@ -221,7 +221,8 @@ def _wait_at_gate(fd: int) -> None:
 
 def _wire(tracer: Tracer) -> None:
     """Output attribution, stdin, the exit report, and the tracer (now or with asyncio)."""
-    flusher = tracer.helper = output.install(tracer)
+    attribute = _state["spec"].get("output_records") is not False
+    flusher = tracer.helper = output.install(tracer, attribute)
     periodic.hide_from_thread_count()
     stdin.install(tracer)
     main_thread = _thread.get_ident()

@@ -78,7 +78,15 @@ class _Raw(io.RawIOBase):
     of a method reading and writing attributes.
     """
 
-    def __init__(self, fd: int, stream_id: int, chunks: list, old: Any, send: Any = None) -> None:
+    def __init__(
+        self,
+        fd: int,
+        stream_id: int,
+        chunks: list,
+        old: Any,
+        send: Any = None,
+        copy: bool = True,
+    ) -> None:
         super().__init__()
         self._fd = fd
         self._old = old  # the original raw object: keeps its name/mode, never closes the fd
@@ -87,6 +95,9 @@ class _Raw(io.RawIOBase):
         sent = 0  # pos when the records were last sent before a write (``AHEAD``)
         os_write = os.write
         append = chunks.append
+        # ``copy`` False (the spec's output_records: nothing reads the attribution): no
+        # write is kept, at the cost of the one comparison that keeps a flood's copy bounded.
+        most = MAX_PENDING if copy else -1
 
         def write(b: Any) -> int:
             nonlocal pos, sent
@@ -100,7 +111,7 @@ class _Raw(io.RawIOBase):
                 raise
             if n:
                 pos += n
-                if pos - taken <= MAX_PENDING:
+                if pos - taken <= most:
                     # Under -u the text layer hands over bytes; a buffer hands over a view
                     # of its own memory, which it reuses.
                     append((stream_id, b if type(b) is bytes and n == len(b) else bytes(b[:n])))
@@ -193,8 +204,11 @@ def records_from_thread(tracer: Any) -> None:
         tracer.channel.push_from_thread()
 
 
-def install(tracer: Any) -> Flusher | None:
+def install(tracer: Any, attribute: bool = True) -> Flusher | None:
     """Put new std streams over new raw layers on fds 1 and 2.
+
+    ``attribute`` False (the spec's ``output_records``): the writes are not copied for the
+    session (no ``O`` records); the streams are otherwise the same (flushes, order).
 
     stdout is a plain ``io.TextIOWrapper`` (write-through into a block ``BufferedWriter``:
     live output comes from the runtime's flushes, see the module docstring). stderr is a
@@ -238,7 +252,7 @@ def install(tracer: Any) -> Flusher | None:
         old.flush()
         old_buffer = old.buffer
         raw_old = getattr(old_buffer, "raw", old_buffer)
-        raw = _Raw(fd, stream_id, chunks, raw_old, send)
+        raw = _Raw(fd, stream_id, chunks, raw_old, send if attribute else None, attribute)
         kw = dict(
             encoding=old.encoding,
             errors=old.errors,

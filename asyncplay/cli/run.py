@@ -149,6 +149,9 @@ def _run(ns: SimpleNamespace) -> int:
         network=ns.network,
         write=tuple(os.path.abspath(d) for d in getattr(ns, "write", ())),
         step_records=step_records(ns),
+        # The tasks' output (``output`` events) is read by --json and --record only:
+        # otherwise the program's bytes are passed through and nothing attributes them.
+        output_records=bool(getattr(ns, "json", False) or getattr(ns, "record", None)),
         **target_kw,
     )
     return _run_headless(spec, ns)

@@ -250,6 +250,8 @@ class SessionCore:
         limit = self.spec.limits.output_mib
         if limit and self.output_bytes > limit * 1024 * 1024 and self.kill_reason is None:
             self.kill("output-limit")
+        if not self.spec.output_records:  # passed through as it is, attributed to no one
+            return []
         now = self.now()
         out = self._segments(self.merger.feed_raw(stream, data, now))
         return out + self.pause_hold.release(self.merger.pending(), now)
@@ -261,12 +263,9 @@ class SessionCore:
         for ev in self.decoder.feed(data):
             kind = ev["event"]
             if kind == "output_record":  # one a step that printed: kept lean
-                for stream, text, task, t in feed_chunk(
-                    ev["stream"], ev["task"], ev["data"], ev["t"], now
-                ):
-                    out.append(
-                        {"event": "output", "t": t, "stream": stream, "text": text, "task": task}
-                    )
+                out += self._segments(
+                    feed_chunk(ev["stream"], ev["task"], ev["data"], ev["t"], now)
+                )
                 continue
             if kind == "hello":
                 self.saw_hello = True

@@ -39,6 +39,7 @@ class RunSpec:
         start_paused: bool = False,
         breakpoints: Breakpoints | None = None,
         step_records: str = "steps",
+        output_records: bool = True,
     ) -> None:
         self.path = path
         self.module = module
@@ -71,6 +72,11 @@ class RunSpec:
         if step_records not in STEP_RECORDS:
             raise ValueError(f"step_records must be one of {', '.join(STEP_RECORDS)}")
         self.step_records = step_records
+        # Whether the child copies each write through sys.stdout/sys.stderr to the channel
+        # (``O`` records) for the session to attribute the output to tasks: False when
+        # nothing the run prints reads the ``output`` events (the headless run without
+        # --json or --record passes the pipes through as they are).
+        self.output_records = bool(output_records)
         chosen = (path is not None and source is None) + (module is not None) + (source is not None)
         if chosen != 1:
             raise ValueError("a RunSpec needs exactly one of a file, a module or source text")
@@ -106,6 +112,8 @@ class RunSpec:
             spec["source"] = self.source
         if self.step_records != "steps":
             spec["step_records"] = self.step_records
+        if not self.output_records:
+            spec["output_records"] = False
         if gate_fd is not None:
             spec["gate_fd"] = gate_fd
         if control_fd is not None:
