@@ -268,3 +268,259 @@ def test_method_waits_are_named_by_each_object_s_type(tracer) -> None:
         return words
 
     assert asyncio.run(main()) == ["Queue.get()", "Mailbox.get()", "Queue.get()", "Mailbox.get()"]
+
+
+# ---- the walk by codes against the walk by frames ---------------------------------------------
+
+# One line awaiting something else each time (a sleep, a queue, an event, a plain future,
+# an awaitable of the program's whose __await__ is a generator over two futures); a
+# generator-based coroutine suspended at a bare ``yield`` of a future (its chain ends on a
+# coroutine awaiting nothing: described by the frames).
+MIXED = """\
+import asyncio
+import types
+
+
+class Ticket:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __await__(self):
+        yield from self.a  # TICKET_A
+        yield from self.b  # TICKET_B
+
+
+@types.coroutine
+def bare(fut):
+    fut._asyncio_future_blocking = True
+    yield fut  # BARE
+
+
+async def mixed(q, ev, fut, a, b, asked):
+    for aw in (asyncio.sleep(0.001), q.get(), ev.wait(), fut, Ticket(a, b)):
+        asked.set()
+        await aw  # MIXED
+
+
+async def feed(q, ev, fut, a, b, asked):
+    for n in range(5):
+        await asked.wait()
+        asked.clear()
+        if n == 1:
+            q.put_nowait(1)
+        elif n == 2:
+            ev.set()
+        elif n == 3:
+            fut.set_result(1)
+        elif n == 4:
+            a.set_result(1)
+            await asyncio.sleep(0)
+            b.set_result(2)
+
+
+async def bare_waiter(fut):
+    await bare(fut)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    q, ev, asked = asyncio.Queue(), asyncio.Event(), asyncio.Event()
+    fut, a, b, lone = (loop.create_future() for _ in range(4))
+    tasks = [
+        asyncio.create_task(mixed(q, ev, fut, a, b, asked), name="mixed"),
+        asyncio.create_task(feed(q, ev, fut, a, b, asked), name="feed"),
+        asyncio.create_task(bare_waiter(lone), name="bare"),
+    ]
+    await asyncio.sleep(0.01)
+    lone.set_result(None)
+    await asyncio.gather(*tasks)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_one_line_awaiting_other_things_is_named_each_time(tmp_path, version) -> None:
+    """The answer is cached per line and name: a line awaiting a sleep, a queue, an event,
+    a future and an awaitable of the program's is named as each step waits, and the
+    awaitable's own generator is where it waits, at each of its lines."""
+    (tmp_path / "m.py").write_text(MIXED)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "m.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = _waits_by_task(r)
+    at = _line(MIXED, "MIXED")
+    assert seen["mixed"] == [
+        ("sleep(0.001)", "m.py", at),
+        ("Queue.get()", "m.py", at),
+        ("Event.wait()", "m.py", at),
+        ("future", "m.py", at),
+        ("future", "m.py", _line(MIXED, "TICKET_A")),
+        ("future", "m.py", _line(MIXED, "TICKET_B")),
+    ]
+    assert seen["bare"] == [("future", "m.py", _line(MIXED, "BARE"))]
+
+
+# Every wait the walk by codes (``describe``) must answer as the walk by frames
+# (``describe_frames``) does, each on a tracer of its own (fresh caches), twice (the second
+# answer from the caches), as texts; run by each installed CPython on this checkout.
+DIFFERENTIAL = """\
+import asyncio, os, sys, time, types
+from asyncplay.child import waits
+from asyncplay.child.channel import Channel
+from asyncplay.child.task_record import new_record
+from asyncplay.child.tracer import Tracer
+
+
+def tracer():
+    t = Tracer(Channel(os.open(os.devnull, os.O_WRONLY)), time.perf_counter())
+    t.aio_dir = os.path.dirname(asyncio.__file__) + os.sep
+    t.gathering = asyncio.tasks._GatheringFuture
+    return t
+
+
+class Ticket:
+    def __init__(self, fut):
+        self.fut = fut
+
+    def __await__(self):
+        yield from self.fut
+
+
+class Iter:  # an awaitable whose iterator is no generator: the walk stops at it
+    def __init__(self, fut):
+        self.fut = fut
+
+    def __await__(self):
+        return self
+
+    def __next__(self):
+        if self.fut.done():
+            raise StopIteration(self.fut.result())
+        self.fut._asyncio_future_blocking = True
+        return self.fut
+
+
+@types.coroutine
+def bare(fut):
+    fut._asyncio_future_blocking = True
+    yield fut
+
+
+class Mailbox(asyncio.Queue):
+    pass
+
+
+async def on(aw):
+    await aw
+
+
+async def helper(aw):
+    await on(aw)
+
+
+async def twice(a, b, first):
+    if first:
+        await a
+    await b
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future
+    lock, sem = asyncio.Lock(), asyncio.Semaphore(0)
+    await lock.acquire()
+    q, m, ev, cond = asyncio.Queue(), Mailbox(), asyncio.Event(), asyncio.Condition()
+    joined = asyncio.Queue()
+    joined.put_nowait(1)
+    other = asyncio.create_task(asyncio.sleep(10), name="other")
+
+    async def in_cond():
+        async with cond:
+            await cond.wait()
+
+    coros = [
+        on(asyncio.sleep(0.5)), on(asyncio.sleep(10**16)), on(asyncio.sleep(1e16)),
+        on(q.get()), on(m.get()), helper(q.get()), on(lock.acquire()), on(sem.acquire()),
+        on(ev.wait()), helper(ev.wait()), on(asyncio.gather(fut(), fut())),
+        on(asyncio.wait_for(fut(), 5)), on(asyncio.wait_for(on(fut()), 5)),
+        on(asyncio.wait([fut()])), on(fut()), on(other), on(Ticket(fut())),
+        on(Iter(fut())), on(bare(fut())), helper(bare(fut())), in_cond(),
+        on(asyncio.shield(fut())), twice(fut(), fut(), True), twice(fut(), fut(), False),
+        on(joined.join()), on(next(asyncio.as_completed([fut()]))),
+        on(asyncio.sleep(0)),  # (the last one done by then)
+    ]
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    fresh = asyncio.ensure_future(on(fut()))  # described before its first step
+    fast, slow = tracer(), tracer()
+    out = []
+
+    def both(i, task):
+        rec_a, rec_b = new_record(task, i, "t"), new_record(task, i, "t")
+        for _ in range(2):
+            a = waits.describe(fast, rec_a, task)
+            b = waits.describe_frames(slow, rec_b, task)
+            ta = (fast.strings.text(a[0]), fast.strings.text(a[1]), a[2])
+            tb = (slow.strings.text(b[0]), slow.strings.text(b[1]), b[2])
+            out.append((i, ta, tb))
+
+    both(0, fresh)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    for i, task in enumerate(tasks, 1):
+        both(i, task)
+    for task in [*tasks, fresh, other]:
+        task.cancel()
+    await asyncio.gather(*tasks, fresh, other, return_exceptions=True)
+    print(repr(out))
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_walk_by_codes_answers_as_the_walk_by_frames(tmp_path, version) -> None:
+    import ast
+    import subprocess
+    from pathlib import Path
+
+    root = Path(waits.__file__).resolve().parents[2]
+    r = subprocess.run(
+        [python_or_skip(version), "-c", DIFFERENTIAL],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = ast.literal_eval(r.stdout.strip().splitlines()[-1])
+    assert len(out) == 2 * 28
+    assert [row for row in out if row[1] != row[2]] == []
+    names = {row[1][0] for row in out}
+    assert {"sleep(0.5)", "Queue.get()", "Mailbox.get()", "Lock.acquire()", "other"} <= names
+    assert "as_completed()" in names
+    # every one waits at a line of the program, but the task that ended (twice)
+    assert [row[0] for row in out if not row[1][2]] == [27, 27]
+
+
+def test_a_finished_coroutine_ends_the_walk_as_the_frames_do(tracer) -> None:
+    """A chain may end on a coroutine that awaits nothing (here a finished one, whose
+    frame is gone): ``describe`` leaves it to the walk by frames, which stops there."""
+
+    async def done():
+        return 1
+
+    coro = done()
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+
+    async def main():
+        fut = asyncio.get_running_loop().create_future()
+        task = SimpleNamespace(get_coro=lambda: coro, _fut_waiter=fut)
+        rec = new_record(None, 1, "t")
+        return tracer.strings.text(tracer.describe(rec, task)[0]), rec.wait[1:]
+
+    assert asyncio.run(main()) == ("future", (0, 0))

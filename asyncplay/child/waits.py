@@ -11,14 +11,18 @@ so what it works out is cached per tracer, each cache keyed by what decides its 
 - ``self.wait_kinds``, by the code object's id: what each frame of the walk is (the user's,
   asyncio's public or private functions, or the runtime's own);
 - ``self.wait_lines``, by the user's code and the frame's instruction offset: the file's
-  string id and the line (``f_lineno`` scans the code's line table from its start). One
-  code waiting at two lines has two offsets; a generator-based coroutine's one frame,
-  suspended at another ``yield``, another offset;
+  string id and the line (``f_lineno`` scans the code's line table from its start), under
+  the key None, and the answer tuple of each wait named there (one tuple per line and
+  name, not one per step). One code waiting at two lines has two offsets; a
+  generator-based coroutine's one frame, suspended at another ``yield``, another offset;
 - ``self.wait_names``, by asyncio's code: how to name its wait: a constant's
   string id, or (a namer) for a name made of a value (``sleep(DELAY)``, ``Queue.get()`` by the type's
   name, ``wait(N)``, ``to_thread(FUNC)``) the string id of each value met, keyed by the
   value itself (never by an id: it is not kept alive) and only for values whose text only
-  their value decides (an int and an equal float are told apart: ``sleep(10**16)``).
+  their value decides (an int and an equal float are told apart: ``sleep(10**16)``);
+  and by the type of the future a task waits on with no asyncio call below the user's
+  (a plain future, a gather by its count, a task by its name): ``hasattr`` on a type
+  without the name formats an ``AttributeError`` each time, so it is asked once a type.
 
 Every code object keyed by its id is kept alive in ``self.codes`` (its id is never reused
 by another code while the cache holds it). The caches stop growing past ``MAX_VALUES``
@@ -32,7 +36,7 @@ import types
 from asyncplay.child.private_names import NAMED_PRIVATE, SEE_THROUGH
 from asyncplay.child.safe_repr import short_number
 
-__all__ = ["MAX_VALUES", "describe", "wait_name"]
+__all__ = ["MAX_VALUES", "describe", "describe_frames", "wait_name"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +65,110 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
     The name comes from the innermost public asyncio function below the user's last
     frame (``async with lock`` waits in ``Lock.acquire``, not ``__aenter__``), else the
     outermost asyncio one, else the future itself (a task, a gather, a plain future).
+
+    The walk reads each coroutine's code (``cr_code``), not its frame: a frame object is
+    made only for the two levels that need one (the user's, for its offset, and asyncio's
+    named one, for a value its name is made of), never for the levels between. It holds
+    when the chain ends on what the innermost coroutine awaits (a future): then every
+    coroutine of it is suspended, with a frame. A chain that ends on a coroutine awaiting
+    nothing (not started, a bare ``yield``, finished) is walked by the frames
+    (``describe_frames``, the reference the tests hold this to).
     """
+    try:
+        c = task.get_coro()
+    except Exception:  # a task class of the program's whose get_coro() fails
+        return describe_frames(self, rec, task)
+    kinds = self.wait_kinds
+    user = aio = public = None
+    while True:
+        tc = type(c)
+        if tc is _coro_t:
+            code = c.cr_code
+            nxt = c.cr_await
+        elif tc is _gen_t:
+            code = c.gi_code
+            nxt = c.gi_yieldfrom
+        else:
+            break
+        try:
+            k = kinds[id(code)]
+        except KeyError:
+            k = _kind(self, code)
+        if not k:
+            user = c
+            ucode = code
+            aio = public = None
+        elif k & 1:
+            if aio is None:
+                aio = c
+                aio_k = k
+            if public is None and k & 2:
+                public = c  # the outermost: what the program called (Queue.join)
+        c = nxt
+    if c is None:  # the innermost coroutine awaits nothing: by the frames
+        return describe_frames(self, rec, task)
+    if aio is not None:
+        # The asyncio call the program made, not what it uses inside: queue.join()
+        # waits in an Event.wait(), as_completed in a Queue.get().
+        if public is None or aio_k & 4:
+            public = aio
+        if type(public) is _coro_t:
+            pcode = public.cr_code
+            try:
+                namer = self.wait_names[id(pcode)]
+            except KeyError:
+                namer = None
+            if type(namer) is int:
+                what = namer
+            elif namer is None:
+                what = _name_sid(self, public.cr_frame)
+            else:
+                try:
+                    what = namer(public.cr_frame)
+                except Exception:  # a frame whose locals are not what the namer reads
+                    what = self.strings.sid(pcode.co_name + "()")
+        else:
+            what = _name_sid(self, public.gi_frame)
+    else:  # named by the future itself, by its type: a string id, or a namer
+        w = task._fut_waiter
+        try:
+            what = self.wait_names[type(w)]
+        except KeyError:
+            what = _waiter_namer(self, type(w))
+        if type(what) is not int:
+            what = what(self, w)
+    if user is None:
+        result = (what, 0, 0)
+    else:
+        try:
+            lines = self.wait_lines[id(ucode)]
+        except KeyError:
+            lines = self.wait_lines[id(ucode)] = {}
+            self.codes.append(ucode)
+        frame = user.cr_frame if type(user) is _coro_t else user.gi_frame
+        try:
+            at = lines[frame.f_lasti]
+        except KeyError:
+            at = lines[frame.f_lasti] = {
+                None: (self.strings.sid(ucode.co_filename), frame.f_lineno or 0)
+            }
+        try:
+            result = at[what]  # one tuple per line and wait, not one per step
+        except KeyError:
+            where = at[None]
+            result = (what, where[0], where[1])
+            if len(at) <= MAX_VALUES:
+                at[what] = result
+    rec.wait = result
+    if self.chains is not None and result != rec.chain_at:
+        self.chains.dirty[rec.tid] = rec
+    return result
+
+
+def describe_frames(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
+    """``describe`` by the frames: each level's frame, its code, a stop at a finished
+    one. For the chains ``describe``'s walk by the codes leaves (and, in the tests, the
+    reference it is held to)."""
     try:
         c = task.get_coro()
     except Exception:  # a task class of the program's whose get_coro() fails
@@ -131,9 +238,10 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
             lines = self.wait_lines[id(ucode)] = {}
             self.codes.append(ucode)
         lasti = user.f_lasti
-        where = lines.get(lasti)
-        if where is None:
-            where = lines[lasti] = (self.strings.sid(ucode.co_filename), user.f_lineno or 0)
+        at = lines.get(lasti)
+        if at is None:
+            at = lines[lasti] = {None: (self.strings.sid(ucode.co_filename), user.f_lineno or 0)}
+        where = at[None]
         result = (what, where[0], where[1])
     rec.wait = result
     if self.chains is not None and result != rec.chain_at:
@@ -175,6 +283,43 @@ def _name_sid(self: Any, frame: types.FrameType) -> int:
         return namer(frame)
     except Exception:  # a frame whose locals are not what the namer reads (a method
         return self.strings.sid(code.co_name + "()")  # of the program's shadowing asyncio's)
+
+
+def _waiter_namer(self: Any, tw: type) -> Any:
+    """How a future of type ``tw`` is named (``wait_names[tw]``): no future 0, a plain
+    one "future" (string ids), a gather by its children, a task by its name (namers)."""
+    if tw is type(None):
+        namer: Any = 0
+    elif tw is self.gathering:
+        namer = _gather_namer(self.strings.sid)
+    elif hasattr(tw, "get_coro"):
+        namer = _task_sid
+    else:
+        namer = self.strings.sid("future")
+    self.wait_names[tw] = namer
+    return namer
+
+
+def _gather_namer(strings_sid: Any) -> Any:
+    """``gather(N)``, by the gather's count of children (its future, ``w``)."""
+    ids: dict[int, int] = {}
+
+    def gather(_self: Any, w: Any) -> int:
+        n = len(w._children)
+        sid = ids.get(n)
+        if sid is None:
+            sid = strings_sid(_gather_text(n))
+            if len(ids) < MAX_VALUES:
+                ids[n] = sid
+        return sid
+
+    gather.ids = ids  # type: ignore[attr-defined]
+    return gather
+
+
+def _task_sid(self: Any, w: Any) -> int:
+    wrec = self.tasks.get(id(w))
+    return self.strings.sid(wrec.name if wrec is not None else w.get_name())
 
 
 def _future_sid(self: Any, w: Any) -> int:
