@@ -53,14 +53,14 @@ def test_the_raw_layer_keeps_no_copy_when_told() -> None:
         os.close(w)
 
 
-def _run(spec: RunSpec, merge: bool) -> tuple[list[dict], bytes]:
+def _run(spec: RunSpec, merge: bool) -> tuple[list[dict], dict[str, bytes]]:
     """Run ``spec`` to its end; ``merge``: the session attributes what arrives whatever the
     spec told the child (so that a child which sent records anyway is seen)."""
     core = SessionCore(spec, control=False)
     core.spawn()
     core.spec = RunSpec(path=spec.path, cwd=spec.cwd, sandbox="none", output_records=merge)
     events: list[dict] = []
-    raw = b""
+    raw = {"stdout": b"", "stderr": b""}
     sel = selectors.DefaultSelector()
     try:
         fds = core.fds()
@@ -72,8 +72,8 @@ def _run(spec: RunSpec, merge: bool) -> tuple[list[dict], bytes]:
             for key, _mask in sel.select(0.05):
                 evs, data, eof = core.on_readable(key.fd, key.data)
                 events += evs
-                if key.data == "stdout":
-                    raw += data
+                if key.data in raw:
+                    raw[key.data] += data
                 if eof:
                     sel.unregister(key.fd)
                     open_fds.discard(key.fd)
@@ -98,7 +98,7 @@ def test_the_child_sends_records_only_when_asked(tmp_path, told: bool) -> None:
     spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="none", output_records=told)
     events, raw = _run(spec, merge=True)
     want = "".join(f"{n} {i}\n" for i in range(3) for n in ("a", "b"))
-    assert raw.decode() == want
+    assert raw["stdout"].decode() == want
     out = [e for e in events if e["event"] == "output" and e["stream"] == "stdout"]
     assert "".join(e["text"] for e in out) == want
     tasks = {e["task"] for e in out}
@@ -112,7 +112,7 @@ def test_a_session_not_asked_to_merges_nothing(tmp_path) -> None:
     (tmp_path / "p.py").write_text(PROGRAM)
     spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="none", output_records=False)
     events, raw = _run(spec, merge=False)
-    assert raw.decode().count("\n") == 6
+    assert raw["stdout"].decode().count("\n") == 6
     assert not [e for e in events if e["event"] == "output"]
     assert spec.child_spec(3)["output_records"] is False
     assert "output_records" not in RunSpec(path="p.py").child_spec(3)
@@ -162,3 +162,38 @@ def test_the_command_line_asks_for_records_only_for_json_and_record(
     monkeypatch.setattr(run_mod, "_run_headless", lambda spec, ns: specs.append(spec) or 0)
     assert cli.main(["run", "--sandbox", "none", *args, "p.py"]) == 0
     assert [s.output_records for s in specs] == [asked]
+
+
+COUNTING = """\
+import asyncio, sys
+
+raw = sys.stdout.buffer.raw
+writes = []
+real = raw.write
+raw.write = lambda b: writes.append(len(b)) or real(b)  # (the raw layer's own is per object)
+
+async def main():
+    for i in range(200):
+        print("line", i)
+        await asyncio.sleep(0)
+    sys.stderr.write(f"{len(writes)} writes\\n")
+
+asyncio.run(main())
+"""
+
+
+def test_without_records_a_printing_step_costs_no_write_of_its_own(tmp_path, monkeypatch) -> None:
+    """With records, each step that printed is flushed (its bytes for its record); without,
+    the buffer fills as under python and goes out at the loop's waits, the flusher's period
+    (FLUSH_EVERY), stderr's writes and the end: 200 steps printing a line, 200 writes
+    against a few (each was a third of such a step's cost)."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # (-u: a write per print anyway)
+    (tmp_path / "p.py").write_text(COUNTING)
+    counts = {}
+    for told in (True, False):
+        spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="none", output_records=told)
+        _events, raw = _run(spec, merge=told)
+        assert raw["stdout"].decode() == "".join(f"line {i}\n" for i in range(200))
+        counts[told] = int(raw["stderr"].decode().split()[0])
+    assert counts[True] >= 200
+    assert counts[False] < 50  # (the flusher's period may flush a few under load)

@@ -174,7 +174,8 @@ ALL = None  # every version
 # (test aspect, program) -> (versions or ALL, reason): asyncplay bugs, each test kept strict.
 KNOWN: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
     # Documented difference (docs/how-it-works.md, "Where it differs from plain python"):
-    # stdout is flushed at the end of every step that printed, so output is live; bytes written
+    # stdout is flushed at the end of every step that printed (with --json; a plain run at
+    # the loop's waits), and before any stderr write, so output is live; bytes written
     # later through os.write come after it, where a block-buffered pipe would put them first.
     ("stdout", "raw_fd_writes_unflushed"): (
         ALL,

@@ -9,8 +9,8 @@ other than the one running a step are recorded as unattributed. Writes through
 never seen here.
 
 Liveness without a syscall per line: stdout stays block-buffered, as plain Python's is
-into a pipe, but the runtime flushes it at the end of every step that printed, whenever the
-loop is about to wait, before anything is written to stderr (so a traceback never overtakes
+into a pipe, but the runtime flushes it at the end of every step that printed (when the
+writes are attributed: ``install``'s ``attribute``), whenever the loop is about to wait, before anything is written to stderr (so a traceback never overtakes
 the lines printed before it), and from a small flusher thread when one step or synchronous
 code runs long. stderr is line-buffered, as it always is in Python 3.9+.
 """
@@ -281,6 +281,10 @@ def install(tracer: Any, attribute: bool = True) -> Flusher | None:
         setattr(sys, "__" + name + "__", new)
         if stream_id == 1:
             tracer.oflush = new.flush
+            # Each step's bytes are flushed for its record; without records (nothing
+            # attributes them) the loop's waits, the flusher's period, stderr's writes
+            # and the warnings flush: a syscall per step was a third of a printing step.
+            tracer.flush_each_step = attribute
     if 1 not in streams:
         return None
     flusher = Flusher()

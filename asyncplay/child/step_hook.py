@@ -295,7 +295,7 @@ def install(tracer: Any, handle_cls: type, callback_failed_: Any, slow_warning: 
     _held = tracer.held
     _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
     _chunks = tracer.chunks
-    set_oflush(tracer.oflush)
+    set_oflush(tracer.oflush if getattr(tracer, "flush_each_step", True) else None)
     lines = hook_lines(_steps_out, _figures_kept)
     run = build(lines, handle_cls._run)
     tracer.step_code = run.__code__
