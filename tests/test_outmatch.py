@@ -411,3 +411,63 @@ def test_a_record_cut_at_its_head_gives_no_piece_without_a_whole_line() -> None:
     out += m.finish(1.0)
     assert "".join(text for _s, text, _task, _t in out) == "abc\nXYZ-other\n"
     assert [(text, task) for _s, text, task, _t in out if task is not None] == [("abc\n", 1)]
+
+
+def _attributed(out: list) -> list[tuple[str, int | None]]:
+    return [(text, task) for _s, text, task, _t in out]
+
+
+def test_two_threads_records_made_in_the_other_order_keep_their_tasks() -> None:
+    """A thread's bytes reach the pipe first, its record comes second (a to_thread worker
+    printing while a task does): both keep their tasks, and nothing waits behind them."""
+    m = OutputMerger()
+    out = m.feed_chunk("stdout", 2, b"thread line 1\n", 0.1, 0.0)
+    out += m.feed_chunk("stdout", 1, b"task line 1\n", 0.2, 0.0)
+    out += m.feed_raw("stdout", b"task line 1\nthread line 1\n", 0.0)
+    out += m.feed_raw("stdout", b"task line 2\n", 0.0)
+    out += m.feed_chunk("stdout", 1, b"task line 2\n", 0.3, 0.0)
+    assert _attributed(out) == [
+        ("task line 1\n", 1),
+        ("thread line 1\n", 2),
+        ("task line 2\n", 1),
+    ]
+
+
+def test_a_record_whose_bytes_went_out_before_it_came_holds_nothing_up() -> None:
+    """The other order's record comes only after its bytes went out as nobody's: it is
+    let go at once, and the lines after it keep their tasks (they went out as nobody's,
+    a whole run's stdout behind one six-byte record, and stderr held behind them)."""
+    m = OutputMerger()
+    out = m.feed_raw("stdout", b"|0:0>\nthread line\n", 0.0)
+    out += m.feed_chunk("stdout", 2, b"thread line\n", 0.1, 0.0)
+    out += m.feed_chunk("stdout", 1, b"|0:0>\n", 0.2, 0.0)
+    out += m.feed_chunk("stderr", 1, b"err line\n", 0.25, 0.0)
+    out += m.feed_raw("stderr", b"err line\n", 0.0)
+    out += m.feed_chunk("stdout", 1, b"<0:1|0:1>\n", 0.3, 0.0)
+    out += m.feed_raw("stdout", b"<0:1|0:1>\n", 0.0)
+    assert _attributed(out) == [
+        ("|0:0>\n", None),
+        ("thread line\n", 2),
+        ("err line\n", 1),
+        ("<0:1|0:1>\n", 1),
+    ]
+
+
+def test_a_flood_of_one_byte_past_the_cap_keeps_the_lines_after_it(monkeypatch) -> None:
+    """print("A" * n) past the cap: its text and its "\\n" are two records, the text's
+    head went out blind and its probe is found at its own start; its tail is still its
+    own and the lines printed after it keep their tasks."""
+    monkeypatch.setattr("asyncplay.runner.output_merge.MAX_HELD", 4096)
+    pipe = b"A" * 6000 + b"\n" + b"after 1\n" + b"after 2\n"
+    m = OutputMerger()
+    out = []
+    for k in range(0, len(pipe), 1000):
+        out += m.feed_raw("stdout", pipe[k : k + 1000], 0.0)
+    out += m.feed_chunk("stdout", 5, b"A" * 6000, 0.1, 0.0)
+    out += m.feed_chunk("stdout", 5, b"\n", 0.1, 0.0)
+    out += m.feed_chunk("stdout", 6, b"after 1\n", 0.2, 0.0)
+    out += m.feed_chunk("stdout", 7, b"after 2\n", 0.3, 0.0)
+    out += m.finish(1.0)
+    assert "".join(text for _s, text, _task, _t in out).encode() == pipe
+    assert _attributed(out)[-2:] == [("after 1\n", 6), ("after 2\n", 7)]
+    assert any(task == 5 for _s, _text, task, _t in out)

@@ -42,6 +42,8 @@ MAX_HELD = 1024 * 1024  # never hold more than this per stream: a flood must not
 MAX_SPLITS = 64  # a record matched piecewise more often than this is given up
 PROBE = 64  # bytes of a record (or of the pipe) searched for in the other
 SHORT = 8  # a record shorter than this is a look-alike anywhere in a pipe
+GONE = 4096  # bytes that went out as nobody's kept to recognise a record come too late
+LOOKAHEAD = 8  # records behind the head looked at for another thread's, written first
 
 Segment = tuple[str, str, "int | None", float]  # stream, text, task, t
 
@@ -70,6 +72,7 @@ class _Stream:
         self.chunks: deque[list] = deque()
         self.chunk_bytes = 0
         self.blind = False  # bytes went out unattributed past the hold or the cap
+        self.gone = b""  # the last GONE bytes that went out as nobody's
 
     def emit(self, out: list[Segment], data: bytes, task: int | None, t: float) -> None:
         # codecs' incremental UTF-8 decoder, without its Python-level call per segment
@@ -79,6 +82,8 @@ class _Stream:
         self.undecoded = data[used:]
         if text:
             out.append((self.name, text, task, t))
+        if task is None:  # (raw is what went out as nobody's: kept for records come late)
+            self.gone = (self.gone + data)[-GONE:]
 
     def decode_rest(self) -> str:
         text = utf_8_decode(self.undecoded, "replace", True)[0]
@@ -94,6 +99,7 @@ class OutputMerger:
         self.streams = {"stdout": _Stream("stdout"), "stderr": _Stream("stderr")}
         self.seq = 0  # the next record's number
         self.next_out = 0  # the record that must be released next
+        self.unread: Container[str] = ()  # _match_all's: the pipes with bytes not read yet
 
     def feed_raw(self, stream: str, data: bytes, now: float) -> list[Segment]:
         s = self.streams[stream]
@@ -162,6 +168,7 @@ class OutputMerger:
         them); else give up only on what cannot be in the pipes named there."""
         out: list[Segment] = []
         hold = unread is None or "channel" in unread
+        self.unread = () if unread is None else unread
         progress = True
         while progress:
             progress = False
@@ -234,6 +241,10 @@ class OutputMerger:
                     continue
                 if i < 0 and n > SHORT:  # its first write may be shorter (a joined run)
                     i = raw.find(data[:SHORT])
+                if i > 0 and self._swapped(s, out, now):
+                    # Another thread's record written first, recorded second.
+                    moved = True
+                    continue
                 if i > 0:
                     # Bytes that bypassed the std streams came first.
                     s.emit(out, bytes(raw[:i]), None, now)
@@ -242,6 +253,13 @@ class OutputMerger:
                     moved = True
                     continue
                 k = _common_prefix(raw, data)
+                if blind and 0 < k < len(raw) and k < n and data[n - k :] == raw[:k]:
+                    # Its head went out blind and the pipe holds its tail (a flood of one
+                    # byte over and over, whose probe is found at its own start).
+                    chunk[2] = data[n - k :]
+                    s.chunk_bytes -= n - k
+                    moved = True
+                    continue
                 if k:
                     # Whole lines only: a few bytes in common are most often a look-alike
                     # ("T" of "T2:17" against "T0:18"), the record's own bytes gone blind.
@@ -258,7 +276,16 @@ class OutputMerger:
                     s.chunk_bytes -= k
                     moved = True
                     continue
-                if not blind and not final:
+                waited = not hold and now - chunk[4] >= HOLD_SECONDS and s.name not in self.unread
+                if not final and 1 < n <= GONE and bytes(data) in s.gone:
+                    # Its bytes went out already, as nobody's, before it came (another
+                    # thread's record, made after a later one's): waiting for them would
+                    # hold up every line behind it.
+                    s.pop_chunk()
+                    self._skip_gaps()
+                    moved = True
+                    continue
+                if not blind and not final and not waited:
                     # Nothing went out unattributed since the last match, so the record's
                     # bytes are still to come: what is before them is of another way
                     # (os.write, a subprocess). Out with it, but for a tail that may be
@@ -271,7 +298,7 @@ class OutputMerger:
                         moved = True
                         continue
                     break
-                if len(raw) >= n or final:
+                if len(raw) >= n or final or waited:
                     # The chunk is not in what arrived: it was released earlier as
                     # unattributed (or never reached the fd). Drop it and go on.
                     s.pop_chunk()
@@ -297,6 +324,24 @@ class OutputMerger:
                 moved = True
             break
         return moved
+
+    def _swapped(self, s: _Stream, out: list[Segment], now: float) -> bool:
+        """Two threads printing: one's bytes reach the pipe first, the other's record is
+        made first. If a record a few places behind the head is what the pipe starts
+        with, it goes out now, its task's (before, the head took those bytes for another
+        way's and then waited for them for good, holding up every line behind it)."""
+        raw = s.raw
+        for idx in range(1, min(len(s.chunks), LOOKAHEAD + 1)):
+            rec = s.chunks[idx]
+            data = rec[2]
+            if len(data) >= SHORT and raw.startswith(data):
+                del s.chunks[idx]
+                s.chunk_bytes -= len(data)
+                s.emit(out, bytes(data), rec[1], rec[3])
+                del raw[: len(data)]
+                s.raw_since = now
+                return True
+        return False
 
     @staticmethod
     def _resync(s: _Stream, chunk: list) -> bool:
