@@ -13,6 +13,7 @@ from operator import itemgetter
 from struct import Struct
 
 from asyncplay.figure_rows import figure_rows, lazy_rows
+from asyncplay.json_scan import json_object
 from asyncplay.protocol import (
     CREATED,
     CREATED_RECORD,
@@ -50,9 +51,6 @@ from asyncplay.protocol import (
     STREAMS,
     WAIT_KINDS,
     WAIT_ORDER,
-    _finite_float,
-    _reject_constant,
-    loads,
     pause_problem,
     time_ok,
 )
@@ -116,53 +114,6 @@ _first = itemgetter(0)
 def _batch(kind: str, rows: list[tuple]) -> dict:
     """A batched decoder's event of task records: its ``t`` is their latest."""
     return {"event": kind, "t": max(map(_first, rows)), "tasks": rows}
-
-
-class _ScanContext:
-    """What ``_json.make_scanner`` reads of the ``json.JSONDecoder`` that ``protocol.loads``
-    makes (``json.loads`` with its two hooks): instance attributes, as the decoder's are
-    (a class's functions would be bound methods)."""
-
-    def __init__(self) -> None:
-        self.strict = True
-        self.object_hook = None
-        self.object_pairs_hook = None
-        self.array_hook = None  # (3.15+: the scanner reads it)
-        self.parse_float = _finite_float
-        self.parse_int = int
-        self.parse_constant = _reject_constant
-        self.memo: dict = {}
-
-
-_scan_once: Callable | None = None  # (made at the first JSON record; False: no _json)
-_JSON_SPACE = " \t\n\r"  # (json.decoder.WHITESPACE)
-
-
-def _json_object(text: str) -> object:
-    """``protocol.loads(text)``: the same object, or the same error, without importing
-    ``json`` and the ``re`` and ``enum`` it imports (some 20 M instructions of every run's
-    parent: the hello record is JSON). It is ``json.loads``'s own C scanner, made as its
-    decoder makes it, from the first non-space; what ``json.loads`` refuses around the value
-    (none, something after it, a byte-order mark) goes to it, to say so in its own words.
-    Without ``_json``'s scanner, ``json.loads`` itself."""
-    global _scan_once
-    scan = _scan_once
-    if scan is None:
-        try:
-            from _json import make_scanner
-        except ImportError:
-            scan = _scan_once = False  # type: ignore[assignment]
-        else:
-            scan = _scan_once = make_scanner(_ScanContext())
-    if not scan or text.startswith("\ufeff"):
-        return loads(text)
-    try:
-        obj, end = scan(text, len(text) - len(text.lstrip(_JSON_SPACE)))
-    except StopIteration:  # (no value: json.loads's "Expecting value")
-        return loads(text)
-    if text[end:].lstrip(_JSON_SPACE):  # (json.loads's "Extra data")
-        return loads(text)
-    return obj
 
 
 # Field types the parent insists on in the child's JSON records (a program can forge them).
@@ -655,7 +606,7 @@ class Decoder:
         if kind == K_STATE:
             return self._state(payload)
         if kind == K_JSON:
-            obj = _json_object(payload.decode("utf-8"))
+            obj = json_object(payload.decode("utf-8"))
             if not isinstance(obj, dict) or obj.get("event") not in JSON_KINDS:
                 raise ValueError("unknown JSON event")
             t = obj.get("t")

@@ -18,6 +18,7 @@ from asyncplay import decoder as D
 from asyncplay import protocol as P
 from asyncplay.child.step_figures import pack_record
 from asyncplay.figure_rows import FigureRows, figure_rows
+from asyncplay.json_scan import json_object
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,7 +283,7 @@ JSON_EDGES = [
 
 @pytest.mark.parametrize("text", JSON_EDGES)
 def test_the_decoders_json_reads_each_edge_as_protocol_loads(text: str) -> None:
-    assert _outcome(D._json_object, text) == _outcome(P.loads, text)
+    assert _outcome(json_object, text) == _outcome(P.loads, text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -299,6 +300,6 @@ def test_the_decoders_json_reads_each_edge_as_protocol_loads(text: str) -> None:
 )
 def test_the_decoders_json_reads_as_protocol_loads(text: str, after: str) -> None:
     """The decoder's JSON records are read by json's own C scanner without importing json
-    (``decoder._json_object``): the same object, or the same error, as ``protocol.loads``."""
+    (``json_scan.json_object``): the same object, or the same error, as ``protocol.loads``."""
     text += after
-    assert _outcome(D._json_object, text) == _outcome(P.loads, text)
+    assert _outcome(json_object, text) == _outcome(P.loads, text)

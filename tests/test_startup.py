@@ -38,7 +38,7 @@ NOT_FOR_RUN = {
     "selectors",
     "signal",
     # json (its decoder imports re, re imports enum): the hello record is read by json's C
-    # scanner (decoder._json_object), a task's default name checked without re (model.py)
+    # scanner (json_scan.json_object), a task's default name checked without re (model.py)
     "json",
     "re",
     "enum",
