@@ -102,7 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         _fill_std_fds()
         from asyncplay import selfguard
 
-        selfguard.guard()  # before anything else: no program may trace or read asyncplay
+        # Before anything else: no program may trace or read asyncplay. Linux always
+        # has the prctl: where it fails (libc or _ctypes moved, a seccomp filter), say so.
+        if not selfguard.guard() and sys.platform.startswith("linux"):
+            print(
+                "asyncplay: warning: could not make asyncplay's process non-dumpable"
+                " (prctl PR_SET_DUMPABLE): a program run without the full sandbox could"
+                " trace it or read its memory",
+                file=sys.stderr,
+            )
         try:
             os.getcwd()
         except OSError:
