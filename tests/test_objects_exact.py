@@ -62,6 +62,9 @@ async def wait_for(cond):
     async with cond:
         await cond.wait()
 
+async def wait_on(ev):
+    await ev.wait()
+
 async def producer(q, n):
     for i in range(n):
         await q.put(i)
@@ -129,6 +132,12 @@ async def main():
     async with cond:
         cond.notify_all()
     await asyncio.gather(*waiting)
+
+    gate = asyncio.Event()  # three waits that block, then one that does not
+    waiting = [asyncio.create_task(wait_on(gate)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.gather(*waiting, wait_on(gate))
 
     ev = asyncio.Event()
     for _ in range(N):
@@ -242,6 +251,16 @@ def test_an_event_set_and_waited_in_a_loop(run) -> None:
     ev = objs["ev"]
     assert ev["acquisitions"] == 2000 and ev["max_waiters"] == 0
     assert ev["held"] < 1.0
+
+
+def test_an_event_s_blocked_waits_count_as_its_quick_one(run) -> None:
+    """A wait that blocked counts when it is through (the timed path), as one that did
+    not block counts at once (the wrapper's fast path)."""
+    _r, objs = run
+    gate = objs["gate"]
+    assert gate["acquisitions"] == 4 and gate["max_waiters"] == 3, gate
+    assert 0.04 <= gate["longest_wait"] <= 2.0, gate
+    assert gate["waiters"] == [], gate
 
 
 def test_queues_count_every_item(run) -> None:

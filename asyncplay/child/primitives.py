@@ -216,8 +216,17 @@ def _assigned_name(reg: Registry, code: Any, lasti: int) -> str | None:
 
 
 async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None) -> Any:
-    """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait."""
-    entry = start_wait(reg, st, why)
+    """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait (a
+    lock's acquire, a condition's or an event's wait: ``start_wait`` and ``end_wait``
+    inlined, as every blocked wait of these runs them; a queue's are its wait lines')."""
+    if not st.dirty:
+        st.dirty = True
+        reg.dirty.append(st)
+    waiters = st.waiters
+    entry = [reg.tracer.current, _perf(), why]
+    waiters.append(entry)
+    if len(waiters) > st.max_waiters:
+        st.max_waiters = len(waiters)
     done = False
     try:
         result = await coro
@@ -228,15 +237,27 @@ async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None
         raise
     finally:
         try:
-            waited = end_wait(reg, st, entry)
-            if why == "put":
-                st.put_wait += waited
-            elif why == "get":
-                st.get_wait += waited
+            if not st.dirty:
+                st.dirty = True
+                reg.dirty.append(st)
+            waited = _perf() - entry[1]
+            try:
+                waiters.remove(entry)
+            except ValueError:
+                pass
+            if waited > st.longest_wait:
+                st.longest_wait = waited
+            st.total_waited += waited
             if done and then is not None:
-                then(reg, st)
+                if then is _COUNT:  # an event's wait: one more through
+                    st.acquisitions += 1
+                else:
+                    then(reg, st)
         except Exception as exc:  # the tracer must never break the program
             report_failure(reg.tracer, "primitive wait", exc)
+
+
+_COUNT: Any = object()  # ``_timed``'s ``then`` that counts the wait through, inlined
 
 
 # ---- the wrappers, per object --------------------------------------------------------------
@@ -495,9 +516,6 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
     dirty = reg.dirty
 
-    def waited(reg: Registry, st: Stats) -> None:
-        st.acquisitions += 1
-
     def wait() -> Any:
         if ev._value:
             st.acquisitions += 1
@@ -505,7 +523,7 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
                 st.dirty = True
                 dirty.append(st)
             return orig_wait()
-        return _timed(reg, st, "wait", orig_wait(), waited)
+        return _timed(reg, st, "wait", orig_wait(), _COUNT)
 
     def set() -> None:
         if ev._value:
