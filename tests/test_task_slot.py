@@ -129,3 +129,69 @@ def test_every_step_lands_on_its_own_tasks_record(version: str, tmp_path: Path) 
             continue
         want = sorted((i % 4 + 1, i % 4 + 1) for i in range(total))
         assert [tuple(x) for x in facts["steps"][coro]] == want, coro
+
+
+TAMPER = """\
+import asyncio
+
+async def w(how):
+    t = asyncio.current_task()
+    if how == "object":
+        t._asyncplay_record = object()
+    elif how == "none":
+        t._asyncplay_record = None
+    else:
+        del t._asyncplay_record
+    await asyncio.sleep(0)
+    print("after", how)
+    await asyncio.sleep(0)
+
+async def main():
+    for how in ("object", "none", "del"):
+        await asyncio.create_task(w(how), name=how)
+    print("main end")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_program_that_writes_the_slot_loses_nothing(version: str, tmp_path: Path) -> None:
+    """The slot is visible to the program (``dir(task)``): one that writes it (an object,
+    None) or deletes it still runs as under python and each of its steps is counted on
+    its own task (found by id): an object there made every later step of the task fail
+    in the runtime and the program lost its step ("Task was destroyed but it is
+    pending!", status 1); None left its steps uncounted."""
+    (tmp_path / "tamper.py").write_text(TAMPER)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(
+        [python_or_skip(version), "-m", "asyncplay", "run", "--sandbox", "none", "--json"]
+        + ["tamper.py"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    names = {
+        e["id"]: e["name"] for e in events if e.get("event") in ("task_created", "task_renamed")
+    }
+    text = "".join(e["text"] for e in events if e.get("event") == "output")
+    assert text == "after object\nafter none\nafter del\nmain end\n"
+    assert not [e for e in events if e.get("event") == "warning"], r.stdout[-3000:]
+    steps: dict[str, int] = {}
+    for e in events:
+        if e.get("event") == "steps":
+            for row in e["steps"]:
+                steps[names[row[0]]] = steps.get(names[row[0]], 0) + 1
+    assert {n: steps.get(n) for n in ("object", "none", "del")} == {
+        "object": 3,
+        "none": 3,
+        "del": 3,
+    }
+    done = {names[e["id"]]: e["state"] for e in events if e.get("event") == "task_done"}
+    assert {n: done.get(n) for n in ("object", "none", "del")} == dict.fromkeys(
+        ("object", "none", "del"), "done"
+    )

@@ -62,6 +62,7 @@ _step_type: Any = ()  # TaskStepMethWrapper (C tasks' step callback): kind 1 wit
 # The traced Task class (cancels.traced_task_class, Tracer.named_tasks): its tasks carry
 # their record in a slot (task_registry.register), the others are found by id.
 _traced_task: Any = None
+_rec_types: Any = ()  # (TaskRecord, EarlyRecord): what the slot holds unless the program wrote it
 _gate: Any = None  # stepping's pause: only its twin of the hook calls it (child/stepping.py)
 _step_start = 0.0  # the running step's start (read by the watchdog thread)
 _slow = float("inf")  # the blocking detector's threshold, seconds
@@ -122,6 +123,9 @@ class _HandleScaffold:
                     rec = task._asyncplay_record
                 except AttributeError:  # built by the program from type(task): not yet
                     rec = tracer.lookup(task)
+                else:
+                    if type(rec) not in _rec_types:  # the program set it: found by id
+                        rec = tracer.lookup(task)
             else:  # another class (a task factory's): by id, its name looked at once
                 rec = _tasks.get(id(task))
                 if rec is None or rec() is not task:  # (rec() is rec.tref(), cheaper)
@@ -309,8 +313,11 @@ def _nothing() -> None:
 
 def set_traced_task(cls: Any) -> None:
     """The task class whose instances carry their record (``RECORD_SLOT``; None: none)."""
-    global _traced_task
+    global _traced_task, _rec_types
+    from asyncplay.child.task_record import EarlyRecord, TaskRecord
+
     _traced_task = cls
+    _rec_types = (TaskRecord, EarlyRecord)
 
 
 def set_t0(t0: float) -> None:
