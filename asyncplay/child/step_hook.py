@@ -31,6 +31,8 @@ from asyncplay import protocol
 from asyncplay.child.failures import report_failure
 from asyncplay.child.own_frames import drop_own_frame as _drop_own_frame
 from asyncplay.child.private_names import STEP_NAMES as _STEP_NAMES
+from asyncplay.child.task_record import EarlyRecord as _EarlyRecord
+from asyncplay.child.task_record import TaskRecord as _TaskRecord
 
 __all__ = [
     "build",
@@ -314,10 +316,8 @@ def _nothing() -> None:
 def set_traced_task(cls: Any) -> None:
     """The task class whose instances carry their record (``RECORD_SLOT``; None: none)."""
     global _traced_task, _rec_types
-    from asyncplay.child.task_record import EarlyRecord, TaskRecord
-
     _traced_task = cls
-    _rec_types = (TaskRecord, EarlyRecord)
+    _rec_types = (_TaskRecord, _EarlyRecord)
 
 
 def set_t0(t0: float) -> None:
