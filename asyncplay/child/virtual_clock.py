@@ -95,6 +95,8 @@ def wrap_selector(tracer: Any, loop: Any) -> None:
         try:
             orig = select_fn.__get__(sel_ref())
             if timeout == 0 or not tracer.enabled:
+                if timeout == 0 and tracer.enabled:
+                    due_timer(tracer, loop_ref())
                 return orig(timeout)
             lp = loop_ref()
             if lp is None:
@@ -105,6 +107,19 @@ def wrap_selector(tracer: Any, loop: Any) -> None:
             raise
 
     tracer.patches.set(sel, "select", select)
+
+
+def due_timer(tracer: Any, loop: Any) -> None:
+    """A select of 0 with nothing ready: the loop meant to wait for a timer that was due
+    by then (a slow machine, a timer set in the past). For the objects' deferred states
+    that is a wait like any other: sent now, or a run that then dies (``os._exit``, a
+    limit's kill) would end on their first state (a flaky test under load showed it).
+    A busy loop (callbacks ready) pays one look at its ready queue per turn."""
+    reg = getattr(tracer, "primitives", None)
+    if reg is None or not reg.pending or loop is None or loop._ready:
+        return
+    if before_wait(reg, None):
+        tracer.flush()
 
 
 def wait(tracer: Any, loop: Any, select: Any, timeout: float | None) -> Any:
