@@ -82,19 +82,23 @@ class Tmux:
             ]
         )
         width, height = self.size
-        self.tmux(
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            str(width),
-            "-y",
-            str(height),
-            "-c",
-            str(self.tmp),
-            command,
-        )
+        new = ("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height))
+        new += ("-c", str(self.tmp), command)
+        # A second session right after the last one ended can reach the server while it
+        # exits (tmux ends an empty server): "server exited unexpectedly" (a clean-clone
+        # CI saw it). Once that server is gone, a new one starts: try again.
+        deadline = time.monotonic() + 20
+        while True:
+            out = subprocess.run(
+                ["tmux", "-L", self.socket, "-f", "/dev/null", *new],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            if out.returncode == 0:
+                break
+            if "server exited unexpectedly" not in out.stderr or time.monotonic() > deadline:
+                raise AssertionError(f"tmux {new}: {out.stderr}")
         return int(self.tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
 
     def screen(self, name: str = "app") -> str:
