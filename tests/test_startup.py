@@ -132,11 +132,13 @@ def test_a_run_reads_bwraps_namespace_pid_without_json() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root asyncplay's idmapped project folder")
 def test_the_user_namespace_started_ahead_is_the_one_the_plan_uses(tmp_path, monkeypatch) -> None:
-    """As root the project folder's user namespace is started while asyncplay imports
-    (``sandbox.prestart``); the plan takes that helper instead of starting another, and
-    one no run asked for is ended."""
-    from asyncplay.sandbox import mounts, user
+    """As root, where the namespace needs the ``unshare`` helper (no clone way here:
+    tests/test_sandbox_userns_clone.py), the helper is started while asyncplay imports
+    (``sandbox.prestart``); the plan takes it instead of starting another, and one no run
+    asked for is ended."""
+    from asyncplay.sandbox import mounts, user, userns_clone
 
+    monkeypatch.setattr(userns_clone, "usable", lambda: False)
     monkeypatch.setattr(mounts, "_USERNS", {})
     monkeypatch.setattr(mounts, "_PENDING", {})
     who = user.identity()
@@ -187,32 +189,6 @@ def test_the_program_finds_the_collector_as_python_leaves_it(tmp_path) -> None:
     assert r.returncode == 0 and r.stdout == want
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="a root asyncplay's idmapped project folder")
-@pytest.mark.parametrize("tool", [True, False])
-def test_the_user_namespace_helper_with_and_without_util_linux_unshare(
-    tmp_path, monkeypatch, tool
-) -> None:
-    """``unshare --user cat`` (no fork of asyncplay's memory), or cat forked with
-    unshare(2) where util-linux's tool is missing: either way a namespace mapping the
-    folder's owner to the run user, usable for an idmapped mount of the folder."""
-    from asyncplay.sandbox import mounts, user
-
-    monkeypatch.setattr(mounts, "_USERNS", {})
-    monkeypatch.setattr(mounts, "_PENDING", {})
-    if not tool:
-        monkeypatch.setattr(mounts, "_unshare_tool", lambda: None)
-    elif mounts._unshare_tool() is None:
-        pytest.skip("util-linux's unshare is not installed")
-    who = user.identity()
-    assert who is not None
-    st = os.stat(tmp_path)
-    fd = mounts.idmap_userns(st.st_uid, st.st_gid, who.uid, who.gid)
-    try:
-        os.close(mounts.clone(str(tmp_path), readonly=True, userns_fd=fd))
-    finally:
-        os.close(fd)
-
-
 AT_SPAWN = """
 import sys
 from asyncplay.sandbox import process
@@ -259,7 +235,7 @@ def test_the_model_and_the_printers_load_after_the_spawn(tmp_path, layer) -> Non
     assert got["seen"], "no process was started through sandbox.process"
     assert all(s == [] for s in got["seen"]), got["seen"]
     if layer == "default" and os.geteuid() == 0 and bwrap.path():
-        assert len(got["seen"]) >= 2  # (as root: the user namespace's helper, then bwrap)
+        assert len(got["seen"]) >= 2  # (bwrap, then the network's helper)
 
 
 def test_which_finds_what_shutil_which_finds(tmp_path, monkeypatch) -> None:

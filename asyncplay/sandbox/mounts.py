@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from asyncplay import libc as c
-from asyncplay.sandbox import process
+from asyncplay.sandbox import process, userns_clone
 from asyncplay.sandbox.which import which
 
 __all__ = [
@@ -251,8 +251,8 @@ def start_idmap_userns(
     asyncplay goes on preparing the run (some 10-30 ms of wall time off the start-up);
     ``idmap_userns`` finishes it. Nothing is raised: ``idmap_userns`` tries again."""
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
-    if key in _USERNS or key in _PENDING:
-        return
+    if key in _USERNS or key in _PENDING or userns_clone.usable():
+        return  # (a clone makes it at once when asked: nothing to start ahead)
     try:
         _PENDING[key] = _Helper()
     except OSError:
@@ -266,6 +266,14 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
     if key in _USERNS:
         return _USERNS[key]
+    if key not in _PENDING:
+        try:
+            fd = userns_clone.make(*key)
+        except OSError as exc:
+            raise MountError(exc.errno or 0, f"user namespace map: {exc.strerror}") from None
+        if fd is not None:
+            _USERNS[key] = fd
+            return fd
     helper = _PENDING.pop(key, None) or _Helper()
     pid = helper.proc.pid
     try:
@@ -284,7 +292,8 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
 
 
 def forget_pending() -> None:
-    """End the helpers started ahead that no run asked for."""
+    """End the helpers started ahead that no run asked for, and reap the clones."""
     while _PENDING:
         _key, helper = _PENDING.popitem()
         helper.end()
+    userns_clone.reap(wait=True)
