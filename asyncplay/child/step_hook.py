@@ -237,12 +237,58 @@ def _call_at(lines: list[str]) -> int:
     return at[0]
 
 
+def _file_lines(fn: Any) -> list[str]:
+    """The lines of the file ``fn`` was compiled from, through ``linecache`` as
+    ``inspect`` reads them (its loader asked when the file is not there); OSError: none."""
+    import linecache
+
+    lines = linecache.getlines(fn.__code__.co_filename, fn.__globals__)
+    if not lines:
+        raise OSError(f"no source for {fn.__qualname__}")
+    return lines
+
+
+def _method_lines(fn: Any) -> list[str]:
+    """A method's source lines, from its ``def`` to the last line indented under it
+    (blank and comment lines inside). ``inspect.getsourcelines`` gives the same for the
+    scaffold, but its tokenizer (and the pattern it compiles) cost 3-4 ms of every traced
+    run's start on 3.11, more than the hook's compile: this is a look at indentation,
+    which the scaffold (our own source, no multi-line string) is written to."""
+    lines = _file_lines(fn)
+    first = fn.__code__.co_firstlineno - 1
+    head = lines[first]
+    indent = len(head) - len(head.lstrip())
+    end = first + 1
+    while end < len(lines):
+        text = lines[end]
+        body = text.lstrip()
+        if body and not body.startswith("#") and len(text) - len(body) <= indent:
+            break
+        end += 1
+    while not lines[end - 1].strip():  # (the blank lines before the next statement)
+        end -= 1
+    return lines[first:end]
+
+
+def _call_line(fn: Any) -> int:
+    """The line of ``fn``'s file where it calls the callback (asyncio's ``Handle._run``):
+    the one line of its code that reads ``_CALL`` (LookupError: not one; OSError: no
+    source). Its code's own line table, not a parse of its source."""
+    lines = _file_lines(fn)
+    at = {
+        ln
+        for _start, _end, ln in fn.__code__.co_lines()
+        if ln is not None and 0 < ln <= len(lines) and lines[ln - 1].strip() == _CALL
+    }
+    if len(at) != 1:
+        raise LookupError(f"{len(at)} callback calls in {fn.__qualname__}, not one")
+    return at.pop()
+
+
 def hook_lines(steps_out: bool, figures_kept: bool) -> list[str]:
     """The scaffold's source lines for one mode: ``_steps_out`` and ``_figures_kept``
-    replaced by constants (OSError or TypeError: no source)."""
-    import inspect
-
-    lines, _first = inspect.getsourcelines(_HandleScaffold._run)
+    replaced by constants (OSError: no source)."""
+    lines = _method_lines(_HandleScaffold._run)
     values = {"_steps_out": str(steps_out), "_figures_kept": str(figures_kept)}
     out = []
     for text in lines:
@@ -269,11 +315,8 @@ def build(lines: list[str], orig: Any) -> Any:
     """The hook compiled from ``lines`` (the scaffold's source) as ``orig``
     (asyncio's ``Handle._run``): its file, names, and the callback call at its line; the
     globals are this module's."""
-    import inspect
-
     code_orig = orig.__code__
-    olines, ofirst = inspect.getsourcelines(orig)
-    call_line = ofirst + _call_at(olines)
+    call_line = _call_line(orig)
     code = compile_run(lines, code_orig.co_filename)
     fields: dict[str, Any] = {"co_name": "_run", "co_firstlineno": call_line - _call_at(lines)}
     if sys.version_info >= (3, 11):
