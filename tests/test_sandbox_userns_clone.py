@@ -122,3 +122,13 @@ def test_the_helper_is_the_fallback_where_clone_fails(tmp_path, fresh, monkeypat
         assert not userns_clone.usable()
     finally:
         os.close(fd)
+
+
+def test_not_tried_under_valgrind(monkeypatch):
+    """valgrind ends the whole process at a clone that shares memory without being a
+    thread: under it (its preload library) the helper makes the namespace."""
+    monkeypatch.setattr(userns_clone, "_BROKEN", [])
+    monkeypatch.setenv("LD_PRELOAD", "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so")
+    assert not userns_clone.usable()
+    monkeypatch.delenv("LD_PRELOAD")
+    assert userns_clone.usable() == (os.uname().machine in userns_clone._ARCHES)

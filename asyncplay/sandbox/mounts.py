@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from asyncplay import libc as c
-from asyncplay.sandbox import process, userns_clone
+from asyncplay.sandbox import process
 from asyncplay.sandbox.which import which
 
 __all__ = [
@@ -247,9 +247,11 @@ class _Helper:
 def start_idmap_userns(
     inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int
 ) -> None:
-    """Start ``idmap_userns``'s helper now and return: it makes its user namespace while
-    asyncplay goes on preparing the run (some 10-30 ms of wall time off the start-up);
-    ``idmap_userns`` finishes it. Nothing is raised: ``idmap_userns`` tries again."""
+    """Where the namespace needs the helper (no clone way here: ``userns_clone``), start
+    it now and return: it makes its user namespace while asyncplay goes on preparing the
+    run; ``idmap_userns`` finishes it. Nothing is raised: ``idmap_userns`` tries again."""
+    from asyncplay.sandbox import userns_clone  # (root's only: not in an ordinary run)
+
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
     if key in _USERNS or key in _PENDING or userns_clone.usable():
         return  # (a clone makes it at once when asked: nothing to start ahead)
@@ -261,12 +263,15 @@ def start_idmap_userns(
 
 def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int) -> int:
     """A user namespace (a descriptor, kept for this process's life) mapping one uid and
-    one gid: what an idmapped mount needs. Made by a short-lived helper process in a user
-    namespace of its own; we (root) write its maps, keep its namespace, and end it."""
+    one gid: what an idmapped mount needs. Made by a clone of this process
+    (``userns_clone``), or where that cannot be, by a short-lived helper process in a
+    user namespace of its own; either way we (root) write its maps and keep it."""
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
     if key in _USERNS:
         return _USERNS[key]
     if key not in _PENDING:
+        from asyncplay.sandbox import userns_clone
+
         try:
             fd = userns_clone.make(*key)
         except OSError as exc:
@@ -296,4 +301,7 @@ def forget_pending() -> None:
     while _PENDING:
         _key, helper = _PENDING.popitem()
         helper.end()
-    userns_clone.reap(wait=True)
+    if _USERNS:  # (made here: by a clone, most likely)
+        from asyncplay.sandbox import userns_clone
+
+        userns_clone.reap(wait=True)

@@ -41,9 +41,13 @@ _BROKEN: list[str] = []  # why the clone way failed here (then it is not tried a
 
 
 def usable() -> bool:
-    """The clone way is tried here (Linux on a known architecture, not failed before)."""
+    """The clone way is tried here: Linux on a known architecture, not failed before, and
+    not under valgrind (which ends the whole process at a clone that shares memory without
+    being a thread: there the helper makes the namespace, as it did before)."""
     uname = os.uname()
-    return not _BROKEN and uname.sysname == "Linux" and uname.machine in _ARCHES
+    if _BROKEN or uname.sysname != "Linux" or uname.machine not in _ARCHES:
+        return False
+    return "vgpreload" not in os.environ.get("LD_PRELOAD", "")
 
 
 def unreaped() -> list[int]:
