@@ -54,6 +54,7 @@ from asyncplay.protocol import (
     pause_problem,
     time_ok,
 )
+from asyncplay.task_runs import MIN_RUN, TaskRows, TaskRun, vouched_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,9 +112,13 @@ def _run(buf: bytearray, pos: int, end: int, kind: int, text: int, rec: int) -> 
 _first = itemgetter(0)
 
 
-def _batch(kind: str, rows: list[tuple]) -> dict:
-    """A batched decoder's event of task records: its ``t`` is their latest."""
-    return {"event": kind, "t": max(map(_first, rows)), "tasks": rows}
+def _batch(kind: str, rows: list) -> dict:
+    """A batched decoder's event of task records: its ``t`` is their latest. Runs of them
+    kept as bytes (``TaskRun``) among the rows: made rows when first read (``TaskRows``)."""
+    if type(rows[-1]) is not TaskRun and TaskRun not in map(type, rows):
+        return {"event": kind, "t": max(map(_first, rows)), "tasks": rows}
+    t = max(r.t_max if type(r) is TaskRun else r[0] for r in rows)
+    return {"event": kind, "t": t, "tasks": TaskRows(rows)}
 
 
 # Field types the parent insists on in the child's JSON records (a program can forge them).
@@ -267,6 +272,10 @@ class Decoder:
         self.broken = False
         self.last_t = 0.0
         self.batched = batched
+        # (The strings below 256 a run of task records may use, as of how many strings
+        # were known: a string's id is never given twice by the child; one given again
+        # clears it.)
+        self._small: tuple[int, dict, bytes] | None = None
 
     def feed(self, data: bytes) -> list[dict]:
         if self.broken:
@@ -348,6 +357,8 @@ class Decoder:
                     if size < STR.size:
                         raise ValueError(f"a string record of {size} bytes")
                     (sid,) = STR.unpack_from(buf, start)
+                    if sid in strings:  # (given again: the child never does)
+                        self._small = None
                     strings[sid] = buf[start + STR.size : pos].decode("utf-8")
                     continue
                 if steps:
@@ -420,7 +431,7 @@ class Decoder:
         else:
             batch: list = []
             for item in ended:
-                if type(item) is tuple:
+                if type(item) is not dict:  # (a row, or a run of them)
                     batch.append(item)
                     continue
                 if batch:
@@ -430,7 +441,8 @@ class Decoder:
             if batch:
                 events.append(_batch("tasks_done", batch))
         last = ended[-1]
-        self.last_t = last[0] if type(last) is tuple else last["t"]
+        kind = type(last)
+        self.last_t = last[0] if kind is tuple else last.t_last if kind is TaskRun else last["t"]
 
     def _created(self, buf: bytearray, pos: int, end: int, size: int, append: Callable) -> int:
         """The ``task_created`` record at ``pos`` (whole, ``size`` bytes of payload) and
@@ -438,6 +450,11 @@ class Decoder:
         with one ``iter_unpack``, each checked and appended (a tuple of ``TASKS_CREATED``,
         batched, else its event) in order; where the next record begins."""
         rec = HEADER.size + size
+        run = self._lazy(buf, pos, end, K_CREATED, size - CREATED.size, rec)
+        if run is not None:
+            append(run)
+            self.last_t = run.t_last
+            return pos + run.n * rec
         records = _run(buf, pos, end, K_CREATED, size - CREATED.size, rec)
         strings = self._strings
         batched = self.batched
@@ -464,6 +481,10 @@ class Decoder:
         tuple of ``TASKS_DONE`` (batched) or its event. ``last_t`` is set once the batch is
         out (``_ended``)."""
         rec = HEADER.size + size
+        run = self._lazy(buf, pos, end, K_DONE, size - DONE.size, rec)
+        if run is not None:  # (last_t: once the batch is out)
+            append(run)
+            return pos + run.n * rec
         records = _run(buf, pos, end, K_DONE, size - DONE.size, rec)
         strings = self._strings
         batched = self.batched
@@ -485,6 +506,26 @@ class Decoder:
                         "line": line or None})  # fmt: skip
             pos += rec
         return pos
+
+    def _lazy(
+        self, buf: bytearray, pos: int, end: int, kind: int, text: int, rec: int
+    ) -> TaskRun | None:
+        """Batched, the run of task records of one size at ``pos`` kept as bytes, its rows
+        made when read (``task_runs``), when it is long enough and its bytes vouch for
+        every check; else None (read record by record)."""
+        if not self.batched or text > _MAX_RUN_TEXT or end - pos < MIN_RUN * rec:
+            return None
+        n = _run_length(buf, pos, end, _KINDS[kind], rec)
+        if n < MIN_RUN:
+            return None
+        chunk = bytes(buf[pos : pos + n * rec])
+        small = self._small
+        if small is None or small[0] != len(self._strings):
+            strings = {sid: s for sid, s in self._strings.items() if sid < 256}
+            small = self._small = (len(self._strings), strings, bytes(strings))
+        if not vouched_run(chunk, n, rec, kind, small[2]):
+            return None
+        return TaskRun(chunk, kind, rec, small[1])
 
     def _time(self, t: float) -> None:
         if not 0 <= t <= MAX_TIME:  # NaN fails too

@@ -19,6 +19,7 @@ from asyncplay import protocol as P
 from asyncplay.child.step_figures import pack_record
 from asyncplay.figure_rows import FigureRows, figure_rows
 from asyncplay.json_scan import json_object
+from asyncplay.task_runs import TaskRows
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,9 +38,10 @@ def _decode(data: bytes, cuts: list[int], batched: bool) -> tuple[list[dict], fl
 
 
 def _read(events: list[dict]) -> list[dict]:
-    """The events, a batched decoder's F rows (made when read) read."""
+    """The events, a batched decoder's F rows and runs of task records (made when read)
+    read."""
     for ev in events:
-        if isinstance(ev.get("tasks"), FigureRows):
+        if isinstance(ev.get("tasks"), (FigureRows, TaskRows)):
             ev["tasks"] = ev["tasks"].rows()
     return events
 
