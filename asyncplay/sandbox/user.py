@@ -250,7 +250,12 @@ def plan_mounts(
 
 def prestart(folder: str, who: Identity) -> None:
     """Start making the user namespace the project ``folder``'s idmapped mount will need
-    (``plan_mounts`` asks for it), while asyncplay still imports and prepares the run."""
+    (``plan_mounts`` asks for it), while asyncplay still imports and prepares the run:
+    only where it needs the helper (a clone makes it at once when asked)."""
+    from asyncplay.sandbox import userns_clone
+
+    if userns_clone.usable():
+        return
     try:
         if can(who, folder, write=True):
             return
