@@ -15,7 +15,8 @@ program took. ``--tasks N`` for another size, ``--sleeps N`` for the steps per t
 difference of two counts that differ only in it is the cost of a step alone); ``PYTHONPATH`` picks the checkout.
 ``--records figures`` is what a headless ``asyncplay run`` asks (``steps``, the default,
 is the TUI's and ``--json``'s); ``--output`` also puts the runtime's stdout/stderr layers
-in, as a run does (the step hook then flushes a real ``TextIOWrapper``).
+in, as a run does (the step hook then flushes a real ``TextIOWrapper``); ``--headless`` with
+it, as ``asyncplay run`` has them (its writes not copied: no flush per step).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def main() -> None:
     ap.add_argument("--sleeps", type=int, default=3, help="sleep(0)s per task (3: cost.py's)")
     ap.add_argument("--records", choices=["steps", "figures", "both"], default="steps")
     ap.add_argument("--output", action="store_true", help="the runtime's output layers too")
+    ap.add_argument(
+        "--headless",
+        action="store_true",
+        help="with --output: as the headless command has them (no copy of the writes)",
+    )
     ns = ap.parse_args()
     tracer = None
     if ns.mode == "traced":
@@ -47,7 +53,7 @@ def main() -> None:
         if ns.output:
             from asyncplay.child import output
 
-            tracer.helper = output.install(tracer)
+            tracer.helper = output.install(tracer, attribute=not ns.headless)
         tracer.install(asyncio)
 
     async def tiny() -> None:

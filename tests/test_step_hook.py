@@ -206,3 +206,46 @@ def test_the_hook_is_built_without_inspects_tokenizer(version: str) -> None:
         )
         assert r.returncode == 0, r.stderr.decode(errors="replace")
         assert json.loads(r.stdout) == [True, True], (mode, r.stdout)
+
+
+# In a fresh interpreter: the runtime's output layers (attributed or not), the tracer, and
+# the global names the hook's instructions use.
+FLUSH_PROBE = r"""
+import asyncio, dis, json, os, sys, time
+from asyncio import events
+from asyncplay.child import output
+from asyncplay.child.channel import Channel
+from asyncplay.child.tracer import Tracer
+
+tracer = Tracer(Channel(os.open(os.devnull, os.O_WRONLY)), time.perf_counter())
+tracer.step_records = "figures"
+tracer.helper = output.install(tracer, sys.argv[1] == "attributed")
+tracer.install(asyncio)
+names = sorted({
+    ins.argval
+    for ins in dis.get_instructions(events.Handle._run)
+    if ins.opname.endswith("GLOBAL") and isinstance(ins.argval, str)
+})
+tracer.helper.stop()
+print(json.dumps(names), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.13"])
+def test_no_stdout_flush_per_step_when_writes_are_not_attributed(version: str) -> None:
+    """A run that asks for no copy of its writes (the headless command's) gets a hook
+    without the per-step stdout flush (it called a no-op at every step); one whose writes
+    are attributed flushes at each step's end, as before."""
+    got = {}
+    for how in ("attributed", "plain"):
+        r = subprocess.run(
+            [_python(version), "-c", FLUSH_PROBE, how],
+            env=env(),
+            capture_output=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        got[how] = set(json.loads(r.stderr))
+    assert "_oflush" in got["attributed"] and "_gap" in got["attributed"]
+    assert "_oflush" not in got["plain"], got["plain"]
+    assert "_flush_each" not in got["plain"] | got["attributed"]  # a constant in the hook

@@ -8,11 +8,12 @@ module global of this module (``LOAD_GLOBAL`` is as fast as a closure cell), set
 ``install``; the ``Tracer`` (``tracer.py``) holds the run's state and calls in here.
 
 One source, a hook per mode: ``_HandleScaffold._run`` below is written for every mode,
-its mode's branches under ``if _steps_out:`` and ``if _figures_kept:``. ``install``
-compiles that source again with the two names replaced by the run's ``True``/``False``
-(``step_records``: figures mode, the headless run's, keeps no step-record branch and
-steps mode no figures branch: the compiler drops a branch on a constant), so the modes
-cannot drift apart; stepping's gated twin (``stepping.build_gated_hook``) is built from
+its mode's branches under ``if _steps_out:``, ``if _figures_kept:`` and ``if
+_flush_each:``. ``install`` compiles that source again with the names replaced by the
+run's ``True``/``False`` (``step_records``: figures mode, the headless run's, keeps no
+step-record branch and steps mode no figures branch; a run whose writes are not
+attributed no per-step stdout flush: the compiler drops a branch on a constant), so the
+modes cannot drift apart; stepping's gated twin (``stepping.build_gated_hook``) is built from
 the same specialised lines. (The hook was always placed by its source: asyncio's
 callback line is found in it.)
 
@@ -72,6 +73,11 @@ _slow = float("inf")  # the blocking detector's threshold, seconds
 # on the task's record ("figures", "both"). Constants in the specialised hook.
 _steps_out = True
 _figures_kept = False
+# stdout flushed at each step's end (``Tracer.flush_each_step``: its writes are attributed,
+# O records); without, stdout goes at the loop's waits and the flusher's period, and the
+# hook has no per-step flush at all (was a call of a no-op at every step: ~1 % of a
+# 20,000-task run's child on 3.11). A constant in the specialised hook, as the mode.
+_flush_each = True
 _held: list = []  # Tracer.held: records whose figures changed since they were last sent
 callback_failed: Any = None  # loop_complaints.callback_failed
 _slow_step_warning: Any = None  # slow_steps.slow_step_warning
@@ -79,7 +85,7 @@ _perf = time.perf_counter
 _pack_step = protocol.STEP_RECORD.pack
 _K_STEP = protocol.K_STEP
 _STEP_SIZE = protocol.STEP.size
-_MODE_NAMES = ("_steps_out", "_figures_kept")
+_MODE_NAMES = ("_steps_out", "_figures_kept", "_flush_each")
 
 
 def _cb_kind(cb: Any) -> int:
@@ -134,15 +140,16 @@ class _HandleScaffold:
                     rec = tracer.lookup(task)
                 if rec.fresh:
                     tracer.rename_if_needed(rec, task)
-            if _gap:  # code other than a step ran since the last step: its output
-                _gap = False
-                try:
-                    _oflush()
-                except (OSError, ValueError):  # the program closed or broke stdout
-                    set_oflush(None)
-                except Exception as exc:
-                    set_oflush(None)
-                    report_failure(tracer, "stdout flush", exc)
+            if _flush_each:
+                if _gap:  # code other than a step ran since the last step: its output
+                    _gap = False
+                    try:
+                        _oflush()
+                    except (OSError, ValueError):  # the program closed or broke stdout
+                        set_oflush(None)
+                    except Exception as exc:
+                        set_oflush(None)
+                        report_failure(tracer, "stdout flush", exc)
             if _chunks:
                 tracer.flush_output(None)
             prev = tracer.current
@@ -166,13 +173,14 @@ class _HandleScaffold:
                 dur = end - start
                 if tracer.nested is not nested:
                     dur -= tracer.nested - nested
-                try:
-                    _oflush()
-                except (OSError, ValueError):  # the program closed or broke stdout
-                    set_oflush(None)
-                except Exception as exc:
-                    set_oflush(None)
-                    report_failure(tracer, "stdout flush", exc)
+                if _flush_each:
+                    try:
+                        _oflush()
+                    except (OSError, ValueError):  # the program closed or broke stdout
+                        set_oflush(None)
+                    except Exception as exc:
+                        set_oflush(None)
+                        report_failure(tracer, "stdout flush", exc)
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
@@ -285,11 +293,15 @@ def _call_line(fn: Any) -> int:
     return at.pop()
 
 
-def hook_lines(steps_out: bool, figures_kept: bool) -> list[str]:
-    """The scaffold's source lines for one mode: ``_steps_out`` and ``_figures_kept``
-    replaced by constants (OSError: no source)."""
+def hook_lines(steps_out: bool, figures_kept: bool, flush_each: bool = True) -> list[str]:
+    """The scaffold's source lines for one mode: ``_steps_out``, ``_figures_kept`` and
+    ``_flush_each`` replaced by constants (OSError: no source)."""
     lines = _method_lines(_HandleScaffold._run)
-    values = {"_steps_out": str(steps_out), "_figures_kept": str(figures_kept)}
+    values = {
+        "_steps_out": str(steps_out),
+        "_figures_kept": str(figures_kept),
+        "_flush_each": str(flush_each),
+    }
     out = []
     for text in lines:
         for name in _MODE_NAMES:
@@ -336,7 +348,7 @@ def install(tracer: Any, handle_cls: type, callback_failed_: Any, slow_warning: 
     of a busy program (bench/tasks.py measures it).
     """
     global _tracer, _tasks, _channel, _t0, _chunks, _slow, callback_failed
-    global _steps_out, _figures_kept, _held, _slow_step_warning
+    global _steps_out, _figures_kept, _flush_each, _held, _slow_step_warning
     _tracer, _tasks, _channel, _t0 = tracer, tracer.tasks, tracer.channel, tracer.t0
     callback_failed, _slow_step_warning = callback_failed_, slow_warning
     _steps_out = tracer.step_records != "figures"
@@ -344,8 +356,9 @@ def install(tracer: Any, handle_cls: type, callback_failed_: Any, slow_warning: 
     _held = tracer.held
     _slow = tracer.slow_step if tracer.slow_step > 0 else float("inf")
     _chunks = tracer.chunks
-    set_oflush(tracer.oflush if getattr(tracer, "flush_each_step", True) else None)
-    lines = hook_lines(_steps_out, _figures_kept)
+    _flush_each = bool(getattr(tracer, "flush_each_step", True))
+    set_oflush(tracer.oflush if _flush_each else None)
+    lines = hook_lines(_steps_out, _figures_kept, _flush_each)
     run = build(lines, handle_cls._run)
     tracer.step_code = run.__code__
     tracer.patches.set(handle_cls, "_run", run)
