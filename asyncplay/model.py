@@ -290,6 +290,9 @@ class RunModel(DeferredFold):
         self.now = 0.0
         self._steps = 0
         self.end: dict | None = None
+        # The child sent its end (run_end's ``bye``; None: not known, an older recording):
+        # killed before it did, its figures are as of its last (views/summary.stale_figures).
+        self.said_bye: bool | None = None
         self._slow_steps = 0
         self.snapshots: list[WaitSnapshot] = []  # one per deadlock warning (bounded)
         self.limits: dict = {}  # run_start's limits: timeout, memory, cpu, output_limit, procs
@@ -678,6 +681,7 @@ def _run_end(m: RunModel, ev: dict) -> None:
         _end_tasks(m, {"now": m.now})
     m.status = "ended"
     m.end = ev
+    m.said_bye = ev.get("bye")
 
 
 def _end_tasks(m: RunModel, ev: dict) -> None:

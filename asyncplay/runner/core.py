@@ -610,6 +610,7 @@ class SessionCore:
             "by": by,
             "status": status,
             "message": self.describe_end(reason, code, status) + self._procs_aside(reason, conf),
+            "bye": self.saw_bye,  # the child sent its end (its last figures came first)
         }
         peak = conf.peak_procs() if conf is not None else None
         if peak is not None:

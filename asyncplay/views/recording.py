@@ -48,7 +48,7 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
                 "line": _OPT_INT},
     "cancel_source": {"id": (int,), "cause": _OPT_STR, "by": _OPT_INT, "file": _OPT_STR,
                       "line": _OPT_INT},
-    "run_end": {"exit_code": (int,), "message": (str,)},
+    "run_end": {"exit_code": (int,), "message": (str,), "bye": (bool,)},
     "protocol_error": {"message": (str,)},
 }  # fmt: skip
 STEP_TYPES = ((int,), _NUM, _NUM, _OPT_STR, _OPT_STR, (int,))

@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 
 from asyncplay.model import RunModel, TaskInfo
-from asyncplay.views.seconds import duration
+from asyncplay.views.seconds import duration, seconds_text
 from asyncplay.views.sorting import figures, sort_index
 from asyncplay.views.text_cells import clean
 
@@ -259,6 +259,20 @@ def warning_lines(model: RunModel, cwd: str = ".", width: int = 0) -> list[str]:
     return out
 
 
+def stale_figures(model: RunModel) -> tuple[float, str] | None:
+    """(the time, one line) for a run whose child never sent its end (``run_end``'s
+    ``bye``: a kill, an ``os._exit``), so never its last figures: the tasks' and objects'
+    figures shown are as of the last ones received (up to 0.2 s before: 0.8 s with 20,000
+    tasks). Their time is the latest step end they hold (an ``F`` record's ``t``; the
+    same float from the steps). None for a run that sent its end, or not known not to
+    (an older recording)."""
+    if model.said_bye is not False or not (model.tasks or model.primitives):
+        return None
+    t = max((i.last_active for i in model.tasks.values() if i.first_step is not None), default=0.0)
+    why = "the program was killed, or left by os._exit, before it sent its last"
+    return t, f"figures as of t={seconds_text(t)} ({why})"
+
+
 def summary(
     model: RunModel,
     all_tasks: bool = False,
@@ -283,6 +297,9 @@ def summary(
             parts.append(f"({hidden} asyncio-internal task(s) hidden; --all-tasks shows them)")
     elif model.tasks or hidden:
         parts.append(f"no tasks of the program's own ({hidden} asyncio-internal; --all-tasks)")
+    stale = stale_figures(model)
+    if stale is not None:
+        parts.append(stale[1])
     parts += object_sections(model, cwd, width)
     if model.warnings:
         parts.append(f"── warnings ({len(model.warnings)}) " + "─" * 20)
@@ -342,9 +359,13 @@ def summary_event(
     index = sort_index(sort)
     if index is not None:
         tasks.sort(key=lambda t: -figures(t, now)[index])
+    stale = stale_figures(model)
     return {
         "event": "summary",
         "t": now,
+        # (null: the figures are the run's last; else the time of the last received)
+        "figures_as_of": stale[0] if stale else None,
+        "figures_note": stale[1] if stale else None,
         "steps": model.steps,
         "slow_steps": model.slow_steps,
         "tasks": [

@@ -31,6 +31,7 @@ from asyncplay.model import OutputLine, RunModel
 from asyncplay.tui.ending_words import sentence
 from asyncplay.tui.panes.task_view import name_cell, name_width
 from asyncplay.tui.panes.virtual_size import set_virtual_size
+from asyncplay.views.summary import stale_figures
 from asyncplay.views.text_cells import clean
 
 TASK_WIDTH = 10  # cells for the task column (the least: it grows to the names that print)
@@ -271,12 +272,19 @@ class OutputPane(ScrollView, can_focus=True):
         return rows
 
     def _end_rows(self, m: RunModel) -> list[OutputLine]:
-        """The end of a run asyncplay decided (a limit, a stop), wrapped to the pane."""
-        said = sentence(m.end) if m.end is not None else None
-        if said is None:
+        """The end of a run asyncplay decided (a limit, a stop), and the age of a killed
+        program's figures (``summary.stale_figures``), wrapped to the pane."""
+        if m.end is None:
             return []
+        stale = stale_figures(m)  # (before the end's sentence: that one ends the output)
+        said = [f"asyncplay: {stale[1]}" if stale else None, sentence(m.end)]
         width = max(20, self.scrollable_content_region.width - self._gutter - 1)
-        return [OutputLine("asyncplay", row, None, m.now) for row in textwrap.wrap(said, width)]
+        return [
+            OutputLine("asyncplay", row, None, m.now)
+            for text in said
+            if text
+            for row in textwrap.wrap(text, width)
+        ]
 
     @property
     def row_count(self) -> int:
