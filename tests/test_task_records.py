@@ -129,6 +129,33 @@ async def main():
         loop.set_task_factory(None)
     else:
         facts["eager"] = [True, LINE_E, 3]
+    # The traced class's own register (register_traced, create_task's common case) and
+    # any other task's (register: a task factory's plain asyncio.Task) keep the same
+    # figures of a task made at the same line, through gather's frames
+    pair = [gathered_at(lambda lp, c, **kw: asyncio.Task(c, loop=lp, **kw)), gathered_at(None)]
+    recs = [tracer.tasks[id(t)] for t in pair]
+    facts["same_record"] = [
+        {f: repr(getattr(r, f)) for f in FIELDS if hasattr(r, f) and f not in ("tid", "name", "fresh")}
+        for r in recs
+    ]
+    facts["pair_names"] = [r.name == t.get_name() for r, t in zip(recs, pair)]
+    facts["pair_ids"] = [r.tid for r in recs]
+    facts["classes"] = [type(t) is asyncio.Task for t in pair]
+    await asyncio.gather(*pair)
+    odd = loop.create_task(work(), name="odd\udc80")  # (a lone surrogate: sent as "?")
+    facts["odd_id"] = tracer.tasks[id(odd)].tid
+    await odd
+
+
+def gathered_at(factory):
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(factory)
+    try:
+        outer = asyncio.gather(work())  # LINE_F
+    finally:
+        loop.set_task_factory(None)
+    (task,) = outer._children
+    return task
 
 
 asyncio.run(main())
@@ -142,6 +169,12 @@ facts["created"] = [
     and e["id"] >= facts["first_id"]
     and e["coro"] in ("work", "seen", "eager_work")
 ]
+facts["pair_created"] = [
+    (e["coro"], e["parent"], e["internal"], e["file"], e["line"])
+    for e in events
+    if e.get("event") == "task_created" and e["id"] in facts["pair_ids"]
+]
+facts["odd"] = [e["name"] for e in events if e.get("event") == "task_created" and e["id"] == facts["odd_id"]]
 facts["renamed"] = [(e["id"], e["name"]) for e in events if e.get("event") == "task_renamed"]
 facts["done"] = sorted({(e["state"], e.get("result")) for e in events if e.get("event") == "task_done"})
 print(json.dumps(facts))
@@ -198,4 +231,14 @@ def test_records_per_task_stay_exact(version: str, tmp_path: Path) -> None:
     assert [name for tid, name in facts["renamed"] if tid == facts["based_id"]] == ["based"]
     assert facts["left"] == 0  # every finished task's record let go
     assert facts["eager"] == [True, e, 3]
+    # the same figures whichever way a task was registered (task_registry.register_traced)
+    assert facts["classes"] == [True, False]
+    same = facts["same_record"]
+    assert same[0] == same[1] and same[0]["root"] == "False"
+    assert facts["pair_names"] == [True, True]
+    assert same[0]["where"].endswith(f", {_line('# LINE_F')})")
+    pair = facts["pair_created"]
+    assert len(pair) == 2 and pair[0] == pair[1] and pair[0][1] is not None
+    assert pair[0][4] == _line("# LINE_F") and pair[0][2] is False
+    assert facts["odd"] == ["odd?"]
     assert ["done", "None"] in facts["done"] and ["done", "7"] in facts["done"]

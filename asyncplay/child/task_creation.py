@@ -34,6 +34,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
     traced_task = traced_task_class(base_task, tracer)
     if traced:  # its set_name() tells the new name: no look at it per task (task_registry)
         tracer.named_tasks = traced_task
+    register_traced = type(tracer).register_traced  # (a plain function: tracer passed)
     perf = time.perf_counter
     getframe = sys._getframe
     eager_possible = sys.version_info >= (3, 12)
@@ -64,7 +65,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
                     raise
                 if task._source_traceback:  # (a loop whose get_debug() says otherwise)
                     del task._source_traceback[-1]  # this frame, as asyncio cuts its own
-                tracer.register(task, coro, getframe(1))
+                register_traced(tracer, task, coro, getframe(1))
                 return task
             try:
                 if traced and tasks_mod.Task is base_task:

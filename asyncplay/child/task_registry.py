@@ -29,6 +29,7 @@ __all__ = [
     "lookup",
     "name_set",
     "register",
+    "register_traced",
     "rename_if_needed",
 ]
 
@@ -37,7 +38,16 @@ if TYPE_CHECKING:
     from typing import Any
 
 # What ``Tracer`` gets as methods (``tracer.load_rooms`` binds them).
-METHODS = ("register", "attach", "lookup", "find", "rename_if_needed", "name_set", "done")
+METHODS = (
+    "register",
+    "register_traced",
+    "attach",
+    "lookup",
+    "find",
+    "rename_if_needed",
+    "name_set",
+    "done",
+)
 MAX_FAILED = 10_000  # failed tasks remembered for "exception was never retrieved"
 
 _perf = time.perf_counter
@@ -58,6 +68,8 @@ def register(
     """Record a new task. ``task`` is None when it is registered before it exists (an
     eager task's first step runs inside its constructor); ``attach`` completes it.
     Once per task: every cache here is per code object or per creating line."""
+    if type(task) is self.named_tasks and type(coro) is _CoroutineType:
+        return register_traced(self, task, coro, frame)
     tid = self.next_tid
     self.next_tid = tid + 1
     if task is not None:
@@ -72,16 +84,16 @@ def register(
     if info is None:
         info = _coro_info(self, coro, code)
     # Where it was created: the first frame of the user's code, walking out.
-    kind_get = self.code_kind.get
+    walk_get = self.walk_kinds.get
     spawned_by_asyncio = False
     while frame is not None:
         c = frame.f_code
-        k = kind_get(id(c))
+        k = walk_get(id(c))
         if k is None:
-            k = self.kind_of(c)
-        if k == 0:
+            k = _walk_kind(self, c)
+        if not k:
             break
-        if k == 1 and c.co_name not in _SPAWNERS:
+        if k == 2:
             spawned_by_asyncio = True
         frame = frame.f_back
     if frame is not None:
@@ -144,6 +156,91 @@ def register(
         + data
     )
     return rec
+
+
+def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | None) -> Any:
+    """``register`` of the common case, a coroutine's task of the traced class
+    (``cancels.traced_task_class``): what ``create_task`` calls for every task it builds
+    itself. The same record and ``task_created`` record as ``register``'s, with what it
+    asks of any task left out: that class's ``get_name`` gives a str (asyncio's own
+    ``Task-N``, or ``str()`` of the name given) and tells a new name itself (``fresh``
+    false), its task carries the record, and the coroutine has its ``cr_code``."""
+    tid = self.next_tid
+    self.next_tid = tid + 1
+    name = task.get_name()
+    code = coro.cr_code
+    info = self.coro_info.get(id(code))
+    if info is None:
+        info = _coro_info(self, coro, code)
+    # Where it was created: the first frame of the user's code, walking out.
+    walk_get = self.walk_kinds.get
+    spawned_by_asyncio = False
+    while frame is not None:
+        c = frame.f_code
+        k = walk_get(id(c))
+        if k is None:
+            k = _walk_kind(self, c)
+        if not k:
+            break
+        if k == 2:
+            spawned_by_asyncio = True
+        frame = frame.f_back
+    if frame is not None:
+        lines = self.create_lines.get(id(c))
+        where = lines.get(frame.f_lasti) if lines is not None else None
+        if where is None:
+            where = _where(self, c, frame)
+        internal = spawned_by_asyncio and info[1]
+    else:
+        where = _NOWHERE
+        internal = info[1]
+    parent = self.current
+    rec = _TaskRecord(task)  # every field of new_record's set here (the same values)
+    self.tasks[id(task)] = rec
+    task._asyncplay_record = rec  # (cancels.RECORD_SLOT)
+    rec.tid = tid
+    rec.name = name
+    rec.fresh = False
+    rec.where = where
+    rec.wait = _NO_WAIT
+    rec.root = parent is None and not internal
+    rec.internal = internal
+    rec.cancel = rec.chain = rec.chain_at = None
+    rec.steps = rec.waited = rec.wfile = rec.wline = 0
+    try:
+        data = name.encode()
+    except UnicodeEncodeError:  # (a lone surrogate in a name given)
+        data = name.encode("utf-8", "replace")
+    self.channel.buf += (
+        _pack_created_head(
+            _K_CREATED,
+            _CREATED_SIZE + len(data),
+            tid,
+            parent.tid if parent is not None else 0,
+            _perf() - self.t0,
+            info[0],
+            where[0],
+            where[1],
+            internal,
+        )
+        + data
+    )
+    return rec
+
+
+def _walk_kind(self: Any, code: types.CodeType) -> int:
+    """What the walk to the creating line does at a frame of ``code``, cached per code
+    object (``Tracer.walk_kinds``): 0 stops (the user's code), 1 walks on (asyncplay,
+    the interpreter's frozen code, asyncio's task spawners), 2 walks on from asyncio's
+    own code that is not a spawner (the task is asyncio's own). One look per frame, not
+    a kind and a name."""
+    k = self.kind_of(code)  # (keeps ``code`` alive in ``codes``: its id is never reused)
+    if k == 1:
+        k = 1 if code.co_name in _SPAWNERS else 2
+    elif k == 2:
+        k = 1
+    self.walk_kinds[id(code)] = k
+    return k
 
 
 def _coro_info(self: Any, coro: Any, code: types.CodeType | None) -> tuple[int, bool]:

@@ -149,6 +149,7 @@ class Tracer:
         # so on 3.13). The code objects are kept alive in ``codes`` so no id is reused.
         self.codes: list[types.CodeType] = []
         self.code_kind: dict[int, int] = {}
+        self.walk_kinds: dict[int, int] = {}  # task_registry's walk to a creating line
         self.wait_kinds: dict[int, int] = {}  # waits.py: its caches, keyed as it says
         self.wait_lines: dict[int, dict[int, tuple[int, int]]] = {}
         self.wait_names: dict[Any, Any] = {}
