@@ -16,7 +16,8 @@ difference of two counts that differ only in it is the cost of a step alone); ``
 ``--records figures`` is what a headless ``asyncplay run`` asks (``steps``, the default,
 is the TUI's and ``--json``'s); ``--output`` also puts the runtime's stdout/stderr layers
 in, as a run does (the step hook then flushes a real ``TextIOWrapper``); ``--headless`` with
-it, as ``asyncplay run`` has them (its writes not copied: no flush per step).
+it, as ``asyncplay run`` has them (its writes not copied: no flush per step). Traced, it also
+prints the CPU of ``Tracer.install`` (``--tasks 0``: that alone matters).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def main() -> None:
             from asyncplay.child import output
 
             tracer.helper = output.install(tracer, attribute=not ns.headless)
+        installing = time.process_time()
         tracer.install(asyncio)
+        installed = time.process_time() - installing
 
     async def tiny() -> None:
         for _ in range(ns.sleeps):
@@ -74,9 +77,10 @@ def main() -> None:
         tracer.flush()
         if tracer.helper is not None:
             tracer.helper.stop()
-    print(
-        f"{ns.mode}: {ns.tasks:,} tasks, {time.process_time() - start:.3f} s CPU", file=sys.stderr
-    )
+    took = f"{ns.mode}: {ns.tasks:,} tasks, {time.process_time() - start:.3f} s CPU"
+    if tracer is not None:  # (the tracer's install, on asyncio already imported)
+        took += f"; the install {1e3 * installed:.2f} ms"
+    print(took, file=sys.stderr)
 
 
 if __name__ == "__main__":
