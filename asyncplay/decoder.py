@@ -272,10 +272,11 @@ class Decoder:
         self.broken = False
         self.last_t = 0.0
         self.batched = batched
-        # (The strings below 256 a run of task records may use, as of how many strings
-        # were known: a string's id is never given twice by the child; one given again
-        # clears it.)
-        self._small: tuple[int, dict, bytes] | None = None
+        # (The strings below 256 a run of task records may use, and their ids as bytes:
+        # made again only after a string record below 256, so a run costs O(its records)
+        # however many strings came before it: review, a program naming a new string
+        # between runs made the parent quadratic.)
+        self._small: tuple[dict, bytes] | None = None
 
     def feed(self, data: bytes) -> list[dict]:
         if self.broken:
@@ -357,7 +358,7 @@ class Decoder:
                     if size < STR.size:
                         raise ValueError(f"a string record of {size} bytes")
                     (sid,) = STR.unpack_from(buf, start)
-                    if sid in strings:  # (given again: the child never does)
+                    if sid < 256:  # in the batched runs' snapshot (``_lazy``): renewed
                         self._small = None
                     strings[sid] = buf[start + STR.size : pos].decode("utf-8")
                     continue
@@ -520,12 +521,13 @@ class Decoder:
             return None
         chunk = bytes(buf[pos : pos + n * rec])
         small = self._small
-        if small is None or small[0] != len(self._strings):
-            strings = {sid: s for sid, s in self._strings.items() if sid < 256}
-            small = self._small = (len(self._strings), strings, bytes(strings))
-        if not vouched_run(chunk, n, rec, kind, small[2]):
+        if small is None:  # renewed by a string record below 256 only: at most 256 looks
+            table = self._strings
+            strings = {sid: table[sid] for sid in range(256) if sid in table}
+            small = self._small = (strings, bytes(strings))
+        if not vouched_run(chunk, n, rec, kind, small[1]):
             return None
-        return TaskRun(chunk, kind, rec, small[1])
+        return TaskRun(chunk, kind, rec, small[0])
 
     def _time(self, t: float) -> None:
         if not 0 <= t <= MAX_TIME:  # NaN fails too

@@ -125,3 +125,26 @@ def test_runs_decode_as_record_by_record_whatever_is_forged_and_however_fed(stre
         _slow(mp)
         slow = _decode(data, cuts, True)
     assert _same(fast, slow)
+
+
+def test_the_strings_snapshot_is_renewed_by_a_string_below_256_only() -> None:
+    """Review: the runs' snapshot of the strings below 256 was made again after every new
+    string, walking the whole table: a program making a string between runs (a new sleep
+    value, a task awaited by name) made the parent quadratic. Strings at 256 and past do
+    not touch it; one below 256 does, and the runs after it see it."""
+    data = bytearray(STRINGS)
+    tid = 1
+    for k in range(200):  # a new far string, then a run
+        data += P.pack_str(1000 + k, f"far-{k}")
+        data += b"".join(_created(i, name=f"T{i:05d}") for i in range(tid, tid + N))
+        tid += N
+    late = (_created(i, coro=5, name=f"T{i:05d}") for i in range(tid, tid + N))
+    data += P.pack_str(5, "late") + b"".join(late)
+    events = D.Decoder(batched=True).feed(bytes(data))
+    runs = [p for e in events for p in e["tasks"]._parts]
+    assert len(runs) == 201 and all(type(r).__name__ == "TaskRun" for r in runs)
+    assert len({id(r._strings) for r in runs[:200]}) == 1  # one snapshot for 200 runs
+    assert runs[200]._strings is not runs[0]._strings and runs[200]._strings[5] == "late"
+    assert events[-1]["tasks"][0][3] == "late"
+    fast, slow = _both(bytes(data))
+    assert _same(fast, slow)
