@@ -135,13 +135,29 @@ def assert_nothing_left(grace: float = 3.0) -> None:
         time.sleep(0.05)
 
 
+#: Modules of short tests only (each under 1 s in docs/testing.md's run: 427 tests, 30 s
+#: in all), collected last. xdist's ``load`` hands each -n worker chunks of consecutive
+#: tests and the last ones a few at a time; in alphabetical order the last were the
+#: playground's and the real terminal's (3-14 s a test), and one worker could be left
+#: idle while the other finished them. Last, these short ones even the two out.
+SHORTEST_LAST = frozenset(
+    {"test_checks", "test_child_failures", "test_explain", "test_input_wait", "test_libc"}
+    | {"test_model", "test_model_steps", "test_output_child", "test_output_records"}
+    | {"test_output_threads", "test_private_asyncio", "test_process", "test_python_probe"}
+    | {"test_sandbox_retry", "test_stepping_protocol", "test_storage", "test_task_records"}
+    | {"test_task_slot", "test_text_cells", "test_trace", "test_traceback_lines"}
+    | {"test_tui_event_batches", "test_tui_views"}
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The sandbox's test modules run again as an unprivileged user in CI (.ci/run picks
-    ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
+    """The short tests' modules last (``SHORTEST_LAST``). The sandbox's test modules run
+    again as an unprivileged user in CI (.ci/run picks ``-m unprivileged``): every test in tests/test_sandbox*.py is marked so; other modules
     mark their own tests with ``pytest.mark.unprivileged``. Tests marked ``asyncio_suite``
     (CPython's whole asyncio suite, minutes per version) or ``exercise_matrix`` (every
     exercise on every installed CPython) run only when ``-m`` names them."""
     markexpr = config.option.markexpr or ""
+    items.sort(key=lambda item: item.path.stem in SHORTEST_LAST)  # (a stable sort)
     _next_to_their_shared_run(items)
     for item in items:
         if item.path.name.startswith("test_sandbox"):

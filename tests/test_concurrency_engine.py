@@ -11,7 +11,7 @@ import pytest
 from helpers import PROGRAMS, ROOT, asyncplay
 from made_once import json_runs
 from pythons import SUPPORTED_VERSIONS, python_or_skip
-from snippet_runs import make_snippet_run, snippet_run
+from snippet_runs import VIRTUAL_VERSIONS, make_snippet_run, snippet_run
 
 from asyncplay.model import build
 from asyncplay.snippets import bundled_names, find_bundled
@@ -34,10 +34,15 @@ def _warnings(result, kind: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_blocking_lesson_gives_one_warning_at_the_time_sleep_line(version: str) -> None:
+def test_blocking_lesson_gives_one_warning_at_the_time_sleep_line(
+    version: str, session_dir: Path
+) -> None:
     """The lesson 'a blocking time.sleep freezes everything': exactly one slow_step
-    warning, at the time.sleep line (sampled while it blocks), with its duration."""
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), "blocking", cwd=ROOT)
+    warning, at the time.sleep line (sampled while it blocks), with its duration. (The
+    session's ``asyncplay run --json --python EXE blocking``, the run test_snippets checks:
+    tests/snippet_runs.py.)"""
+    python_or_skip(version)
+    r = snippet_run("blocking", version, session_dir).result
     assert r.returncode == 0, r.stderr
     slow = _warnings(r, "slow_step")
     assert len(slow) == 1, slow
@@ -259,7 +264,8 @@ def _summary(result) -> list[tuple[str, str, str | None]]:
     )
 
 
-@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+# (One Python per way the virtual clock meets asyncio, not six: snippet_runs.VIRTUAL_VERSIONS.)
+@pytest.mark.parametrize("version", VIRTUAL_VERSIONS)
 @pytest.mark.parametrize("name", bundled_names())
 def test_virtual_clock_changes_nothing_but_time(name: str, version: str, session_dir) -> None:
     """Every bundled snippet prints the same lines in the same order and ends its tasks
@@ -523,10 +529,12 @@ def test_cancel_sources(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", [v for v in SUPPORTED_VERSIONS if v >= "3.11"])
-def test_taskgroup_cancel_source_is_the_failing_sibling(version: str) -> None:
+def test_taskgroup_cancel_source_is_the_failing_sibling(version: str, session_dir: Path) -> None:
     """The TaskGroup lesson: slow is cancelled because broken failed (at its raise line),
-    and so is main's own wait in the group."""
-    r = asyncplay("run", "--json", "--python", python_or_skip(version), "taskgroup", cwd=ROOT)
+    and so is main's own wait in the group. (The session's run of the lesson, the one
+    test_snippets checks: tests/snippet_runs.py.)"""
+    python_or_skip(version)
+    r = snippet_run("taskgroup", version, session_dir).result
     src = _sources(r)
     prog = SNIPPETS / "taskgroup.py"
     raised = _line_of(prog, "raise ValueError")
@@ -712,15 +720,16 @@ async def test_cut_off_says_how_main_ended(version: str, ending: str, tmp_path: 
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_a_wait_is_named_by_the_call_the_program_made(version: str) -> None:
+def test_a_wait_is_named_by_the_call_the_program_made(version: str, session_dir: Path) -> None:
     """queue.join() waits inside an Event.wait(), as_completed inside a Queue.get(): the
-    timeline and the table must say what the program awaited, not asyncio's insides."""
+    timeline and the table must say what the program awaited, not asyncio's insides. (The
+    session's runs of the two lessons, those test_snippets checks: tests/snippet_runs.py.)"""
+    python_or_skip(version)
     for lesson, said, not_said in (
         ("queues", "Queue.join()", "Event.wait()"),
         ("as_completed", "as_completed()", "Queue.get()"),
     ):
-        r = asyncplay("run", "--json", "--clock", "virtual", "--python", python_or_skip(version),
-                      lesson, cwd=ROOT)  # fmt: skip
+        r = snippet_run(lesson, version, session_dir).result
         assert r.returncode == 0, r.stderr
         waits = {s[3] for ev in r.kinds("steps") for s in ev["steps"]}
         assert said in waits and not_said not in waits, (lesson, waits)

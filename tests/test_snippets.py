@@ -17,11 +17,13 @@ import sys
 import time
 import zipfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from made_once import made_once
 from pythons import SUPPORTED_VERSIONS, find_pythons
 from snippet_runs import snippet_run
 
@@ -696,12 +698,35 @@ def test_snippet_runs_under_asyncplay(name: str, version: str, session_dir: Path
     assert jobs == dict(expect.jobs), f"executor jobs {jobs}\n{result.log}"
 
 
+#: Lessons run under plain Python side by side: a lesson is mostly its own sleeps (1-3 s)
+#: and a plain interpreter starts in ~20 ms of CPU (asyncplay's runs go AT_ONCE at a time).
+PLAIN_AT_ONCE = 8
+
+
+def plain_runs(shared: Path) -> dict[str, RunResult]:
+    """Every lesson under plain ``python`` (this interpreter), each in a folder of its own,
+    made once per session by whichever test process asks first (tests/made_once.py),
+    PLAIN_AT_ONCE at a time: one after another, one per test, the 22 lessons' sleeps kept
+    a worker waiting ~25 s. All are over when this returns."""
+
+    def make() -> dict[str, RunResult]:
+        folders = {name: shared / f"plain-{name}" for name in bundled_names()}
+        with ThreadPoolExecutor(max_workers=PLAIN_AT_ONCE) as pool:
+            made = {}
+            for name, folder in folders.items():
+                folder.mkdir(exist_ok=True)
+                path = find_bundled(name).path  # type: ignore[union-attr]
+                made[name] = pool.submit(run_plain, path, sys.executable, folder)
+            return {name: future.result() for name, future in made.items()}
+
+    return made_once(shared / "plain-lessons", make)
+
+
 @pytest.mark.parametrize("name", bundled_names())
-def test_snippet_runs_under_plain_python(name: str, tmp_path: Path) -> None:
+def test_snippet_runs_under_plain_python(name: str, session_dir: Path) -> None:
     snippet = find_bundled(name)
     assert snippet is not None
-    result = run_plain(snippet.path, sys.executable, tmp_path)
-    assert_output(snippet, sys.version_info[:2], result)
+    assert_output(snippet, sys.version_info[:2], plain_runs(session_dir)[name])
 
 
 # --- the wheel ----------------------------------------------------------------------------------
