@@ -628,15 +628,30 @@ def peak_kib(tmp_path, *argv: str) -> tuple[int, int]:
     return int(code), int(kib)
 
 
+@pytest.fixture(scope="module")
+def quiet_peak(tmp_path_factory):
+    """asyncplay's own peak RSS running ``pass``, raw or ``--json``: the baseline of every
+    flood test, the same run each time, so made once per test process for each mode."""
+    folder = tmp_path_factory.mktemp("quiet")
+    (folder / "quiet.py").write_text("pass\n")
+    made: dict[bool, int] = {}
+
+    def peak(json_mode: bool) -> int:
+        if json_mode not in made:
+            made[json_mode] = peak_kib(folder, "run", *(["--json"] * json_mode), "quiet.py")[1]
+        return made[json_mode]
+
+    return peak
+
+
 @pytest.mark.parametrize("json_mode", [False, True], ids=["raw", "json"])
 @pytest.mark.parametrize("name", list(FLOODS))
 def test_output_floods_stop_at_the_output_limit_with_bounded_memory(
-    tmp_path, name, json_mode
+    tmp_path, name, json_mode, quiet_peak
 ) -> None:
-    (tmp_path / "quiet.py").write_text("pass\n")
     (tmp_path / "p.py").write_text(FLOODS[name])
     mode = ["--json"] if json_mode else []
-    _code, base = peak_kib(tmp_path, "run", *mode, "quiet.py")
+    base = quiet_peak(json_mode)
     start = time.monotonic()
     code, flood = peak_kib(tmp_path, "run", *mode, "--output-limit", "8", "p.py")
     assert code == exits.OUTPUT
