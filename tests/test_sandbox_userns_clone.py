@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 import pytest
 from helpers import env
 
+from asyncplay import sandbox
 from asyncplay.sandbox import mounts, process, user, userns_clone
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="a root asyncplay's idmapped mount")
@@ -54,6 +57,7 @@ def fresh(monkeypatch):
     """No namespace made or helper started by an earlier test in this process."""
     monkeypatch.setattr(mounts, "_USERNS", {})
     monkeypatch.setattr(mounts, "_PENDING", {})
+    monkeypatch.setattr(mounts, "_CLONED", [])
     monkeypatch.setattr(userns_clone, "_BROKEN", [])
     yield
     userns_clone.reap(wait=True)
@@ -106,6 +110,56 @@ def test_the_clone_way_starts_no_program_and_leaves_no_process(tmp_path, fresh, 
         os.close(fd)
     mounts.forget_pending()  # (what a command does at its end: the clones reaped)
     assert userns_clone.unreaped() == []
+
+
+def _exited(pid: int) -> bool:
+    """The process ``pid`` has exited (a zombie, not reaped yet)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@as_root
+def test_a_playgrounds_next_run_and_the_spawn_reap_the_clone(tmp_path, fresh, monkeypatch):
+    """Review: a playground (one process, many runs) never ends like a command, and the
+    clone was reaped only at the next clone, which a cached key never makes: it stayed a
+    zombie for the playground's life. The same key asked again reaps it, and so does the
+    spawn's ``Plan.spawned`` (without waiting: the clone exits at once)."""
+    who = user.identity()
+    assert who is not None
+    os.chmod(tmp_path, 0o700)
+    st = os.stat(tmp_path)
+    key = (st.st_uid, st.st_gid, who.uid, who.gid)
+    reap = userns_clone.reap
+
+    def made() -> int:
+        """A namespace by a clone that had not exited when ``make`` reaped (as on a
+        loaded machine: its own reap is then too early), left to exit."""
+        with monkeypatch.context() as m:
+            m.setattr(userns_clone, "reap", lambda wait=False: None)
+            fd = mounts.idmap_userns(*key)
+        (pid,) = userns_clone.unreaped()
+        wait_for(lambda: _exited(pid), timeout=30)
+        assert userns_clone.reap is reap
+        return fd
+
+    fd = made()
+    try:
+        assert mounts.idmap_userns(*key) == fd  # the next run's
+        assert userns_clone.unreaped() == []
+        os.close(fd)
+        mounts._USERNS.clear()
+        fd = made()
+        sandbox.Plan("bwrap").spawned()
+        assert userns_clone.unreaped() == []
+    finally:
+        os.close(fd)
 
 
 @as_root

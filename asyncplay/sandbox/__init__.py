@@ -182,9 +182,11 @@ class Plan:
         return bwrap.vanished(failure, self.prefix)
 
     def spawned(self) -> None:
-        """The program is started: the parent lets go of the prepared mounts."""
+        """The program is started: the parent lets go of the prepared mounts, and reaps
+        the clone that made their user namespace (it exited at once, by now)."""
         if self.mounts is not None:
             self.mounts.close()
+        mounts.reap_clones()
 
     # ---- while the run goes on -----------------------------------------------------
 

@@ -22,6 +22,7 @@ __all__ = [
     "bind",
     "clone",
     "forget_pending",
+    "reap_clones",
     "idmap_userns",
     "private_namespace",
     "start_idmap_userns",
@@ -168,6 +169,7 @@ def bind(source: str, target: str, readonly: bool = True) -> None:
 
 
 _USERNS: dict[tuple[int, int, int, int], int] = {}
+_CLONED: list[tuple[int, int, int, int]] = []  # the keys made by a clone (``reap_clones``)
 # Helpers started ahead (``start_idmap_userns``), not yet asked for.
 _PENDING: dict[tuple[int, int, int, int], _Helper] = {}
 
@@ -268,6 +270,7 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
     user namespace of its own; either way we (root) write its maps and keep it."""
     key = (inside_uid, inside_gid, outside_uid, outside_gid)
     if key in _USERNS:
+        reap_clones()  # (a playground's runs: the key's clone has long exited)
         return _USERNS[key]
     if key not in _PENDING:
         from asyncplay.sandbox import userns_clone
@@ -278,6 +281,7 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
             raise MountError(exc.errno or 0, f"user namespace map: {exc.strerror}") from None
         if fd is not None:
             _USERNS[key] = fd
+            _CLONED.append(key)
             return fd
     helper = _PENDING.pop(key, None) or _Helper()
     pid = helper.proc.pid
@@ -294,6 +298,16 @@ def idmap_userns(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid
         helper.end()  # cat reads EOF and exits
     _USERNS[key] = fd
     return fd
+
+
+def reap_clones() -> None:
+    """Reap the namespaces' clones that have exited, without waiting (``userns_clone``
+    reaps only at its next clone, and a playground makes one per key for its whole life:
+    review, its clones stayed zombies). Nothing to do in a process that made none."""
+    if _CLONED:
+        from asyncplay.sandbox import userns_clone
+
+        userns_clone.reap()
 
 
 def forget_pending() -> None:
