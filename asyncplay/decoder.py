@@ -520,6 +520,13 @@ class Decoder:
         if n < MIN_RUN:
             return None
         chunk = bytes(buf[pos : pos + n * rec])
+        # (The run ends at the first record of another size: the kind byte found it too.)
+        for j in range(1, HEADER.size):
+            column = chunk[j::rec]
+            n = min(n, len(column) - len(column.lstrip(column[:1])))
+        if n < MIN_RUN:
+            return None
+        chunk = chunk[: n * rec]
         small = self._small
         if small is None:  # renewed by a string record below 256 only: at most 256 looks
             table = self._strings

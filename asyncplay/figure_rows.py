@@ -91,6 +91,17 @@ class FigureRows:
         self._strings: dict | None = strings
         self._made: list[tuple] | None = None
 
+    def columns(self) -> tuple | None:
+        """While the rows are not made: the ids', steps', running times', longest steps',
+        awaitings' and last awaiteds' (string ids) columns (lists), and the strings; else
+        None."""
+        if self._payload is None:
+            return None
+        body = memoryview(self._payload)[8:]
+        u32, f64 = body.cast("I"), body.cast("d")
+        return (u32[0::14].tolist(), u32[1::14].tolist(), f64[1::7].tolist(), f64[2::7].tolist(),
+                u32[10::14].tolist(), u32[11::14].tolist(), self._strings)  # fmt: skip
+
     def rows(self) -> list[tuple]:
         made = self._made
         if made is None:

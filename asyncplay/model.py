@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from asyncplay import model_columns
 from asyncplay.model_deferred import DeferredFold
 from asyncplay.model_objects import HANDLERS as _OBJECT_HANDLERS
 from asyncplay.model_objects import ExecutorJob, Primitive
@@ -278,6 +279,8 @@ class RunModel(DeferredFold):
         # when they are first read (model_deferred.py); None: each event as it comes.
         self._pending: list[tuple[Callable, dict]] | None = [] if deferred else None
         self._ending = False  # the run's end's part for the tasks is among ``_pending``
+        # (task_columns: for which held events, and what it read of them)
+        self._columns_of: tuple[tuple, model_columns.TaskColumns | None] | None = None
         self.figures = StepFigures()  # the tasks' steps kept for their spans (model_steps)
         # The program's output (model_output.py): its lines are built when read.
         self.output_log = OutputLog(max_lines)
@@ -355,6 +358,23 @@ class RunModel(DeferredFold):
 
     def user_tasks(self) -> list[TaskInfo]:
         return [t for t in self.tasks.values() if not t.internal]
+
+    def task_columns(self) -> model_columns.TaskColumns | None:
+        """A deferred model's tasks as columns, read from the events it holds without
+        folding them (``model_columns``), when they allow it and no task was folded before;
+        else None. ``column_task(i)``: its ``i``-th task alone, as a ``TaskInfo``."""
+        held = self._pending
+        if not held or self._tasks:
+            return None
+        key = (id(held), len(held))
+        if self._columns_of is None or self._columns_of[0] != key:
+            self._columns_of = (key, model_columns.columns(held, _COLUMN_KINDS))
+            # (No step is open at the end: the end's part for the tasks adds no warning.)
+            self._ending = self._ending and self._columns_of[1] is None
+        return self._columns_of[1]
+
+    def column_task(self, i: int) -> TaskInfo:
+        return self._columns_of[1].task(i, TaskInfo, FINISHED)  # type: ignore[index]
 
 
 def apply(model: RunModel, event: dict) -> RunModel:
@@ -741,6 +761,9 @@ def _held_until_end(m: RunModel, info: TaskInfo, start: float, ran: float, now: 
     m.warnings_version += 1
 
 
+# What ``task_columns`` reads as columns, by handler, as model_columns numbers them.
+_COLUMN_KINDS = {h: kind for kind, h in enumerate((_tasks_created, _figures, _tasks_done,
+                                                    _count_slow_step, _end_tasks, _step_open))}  # fmt: skip
 # What a deferred model keeps for later (``RunModel.settle``): the events that only change
 # its tasks (and the steps, and what the run's end reads of them).
 _DEFERRED = frozenset(

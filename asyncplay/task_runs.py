@@ -19,7 +19,7 @@ from struct import Struct
 
 from asyncplay.protocol import CREATED, DONE, HEADER, K_CREATED, STATES
 
-__all__ = ["MIN_RUN", "TaskRows", "TaskRun", "vouched_run"]
+__all__ = ["C_CORO", "C_INTERNAL", "D_STATE", "MIN_RUN", "TaskRows", "TaskRun", "vouched_run"]
 
 # Records: a shorter run is read record by record (the checks cost more); none on a
 # big-endian machine (the times' column is read as native doubles).
@@ -31,6 +31,9 @@ _STATES = bytes(range(len(STATES)))
 _C_T, _C_SIDS, _C_TEXT = 13, (21, 25), HEADER.size + CREATED.size
 _D_T, _D_STATE, _D_SIDS, _D_TEXT = 9, 17, (18, 22), HEADER.size + DONE.size
 _LAYOUTS: dict[tuple[int, int], Struct] = {}
+#: Offsets of fields the model's columns read (``TaskRun.u32``, ``u8``): a C record's
+#: coroutine's string id and its ``internal`` byte, a D record's state.
+C_CORO, C_INTERNAL, D_STATE = _C_SIDS[0], _C_TEXT - 1, _D_STATE
 
 
 def vouched_run(chunk: bytes, n: int, rec: int, kind: int, known: bytes) -> bool:
@@ -55,38 +58,61 @@ def vouched_run(chunk: bytes, n: int, rec: int, kind: int, known: bytes) -> bool
 
 
 class TaskRun:
-    """A vouched-for run of task records, as bytes: its rows made when first read."""
+    """A vouched-for run of task records, as bytes: its rows made when first read, its
+    columns (``ids``, ``times``, ``u32``, ``u8``) read straight from the bytes."""
 
-    __slots__ = ("_chunk", "_kind", "_rec", "_strings", "n", "t_max", "t_last")
+    __slots__ = ("_chunk", "_kind", "_rec", "strings", "n", "times", "t_max", "t_last")
 
     def __init__(self, chunk: bytes, kind: int, rec: int, strings: dict) -> None:
         self._chunk = chunk
         self._kind = kind
         self._rec = rec
-        self._strings = strings
+        self.strings = strings  # (the string ids below 256, as when the run was read)
         self.n = len(chunk) // rec
         at = _C_T if kind == K_CREATED else _D_T
         times = bytearray(8 * self.n)  # the times' column, as doubles (native: little)
         for k in range(8):
             times[k::8] = chunk[at + k :: rec]
-        column = memoryview(times).cast("d")
-        self.t_max = max(column)
-        self.t_last = column[-1]
+        self.times = memoryview(times).cast("d")
+        self.t_max = max(self.times)
+        self.t_last = self.times[-1]
 
-    def rows(self) -> list[tuple]:
-        """The rows the record-by-record reading makes of these records."""
-        rec, s = self._rec, self._strings
+    def u32(self, at: int) -> list[int]:
+        """The column of the u32 field at offset ``at`` of each record (``ids``: 5)."""
+        column = bytearray(4 * self.n)
+        for k in range(4):
+            column[k::4] = self._chunk[at + k :: self._rec]
+        return memoryview(column).cast("I").tolist()
+
+    def ids(self) -> list[int]:
+        """The task ids' column."""
+        return self.u32(HEADER.size)
+
+    def u8(self, at: int) -> bytes:
+        """The column of the byte at offset ``at`` of each record."""
+        return self._chunk[at :: self._rec]
+
+    def row(self, i: int) -> tuple:
+        """The ``i``-th record's row, as ``rows`` makes it."""
+        return self.rows(i, i + 1)[0]
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[tuple]:
+        """The rows the record-by-record reading makes of these records (those from
+        ``start`` to ``stop``)."""
+        rec, s = self._rec, self.strings
+        chunk = self._chunk if not start and stop is None else self._chunk[start * rec :
+                                                                           (stop or self.n) * rec]  # fmt: skip
         if self._kind == K_CREATED:
             layout = _layout(self._kind, rec - _C_TEXT)
             return [
                 (t, tid, name.decode("utf-8"), s[coro], parent or None, bool(internal), s[file],
                  line or None)
                 for _k, _s, tid, parent, t, coro, file, line, internal, name
-                in layout.iter_unpack(self._chunk)
+                in layout.iter_unpack(chunk)
             ]  # fmt: skip
         layout = _layout(self._kind, rec - _D_TEXT)
         out = []
-        for _k, _s, tid, t, state, exc, file, line, text in layout.iter_unpack(self._chunk):
+        for _k, _s, tid, t, state, exc, file, line, text in layout.iter_unpack(chunk):
             text = text.decode("utf-8")
             if state == 0:
                 out.append((t, tid, "done", text, None, None, s[file], line or None))
@@ -112,9 +138,13 @@ class TaskRows:
     __slots__ = ("_parts", "_made", "_n")
 
     def __init__(self, parts: list) -> None:
-        self._parts: list | None = parts
+        self._parts: list | None = parts  # rows (tuples) and runs (TaskRun), in order
         self._made: list[tuple] | None = None
         self._n = sum(p.n if type(p) is TaskRun else 1 for p in parts)
+
+    def parts(self) -> list | None:
+        """The rows and runs, in order, while the rows are not made (else None)."""
+        return self._parts
 
     def rows(self) -> list[tuple]:
         made = self._made

@@ -11,9 +11,11 @@ as the table, for tools, so they need not fold the steps themselves.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import compress, repeat
+from operator import not_
 
-from asyncplay.model import RunModel, TaskInfo
+from asyncplay.model import FINISHED, RunModel, TaskInfo
 from asyncplay.views.seconds import duration, seconds_text
 from asyncplay.views.sorting import figures, sort_index
 from asyncplay.views.text_cells import clean
@@ -143,7 +145,17 @@ def rows(
     sort: str | None = None,
     filter: str | None = None,
 ) -> list[tuple[str, ...]]:
-    tasks = select(model, all_tasks, filter)
+    keyed = None if filter else _column_rows(model, all_tasks, cwd)
+    if keyed is None:
+        keyed = _task_rows(model, select(model, all_tasks, filter), cwd)
+    index = sort_index(sort)
+    if index is not None:
+        keyed.sort(key=lambda kr: -kr[0][index])  # stable: ties keep creation order
+    return [row for _key, row in keyed]
+
+
+def _task_rows(model: RunModel, tasks: list[TaskInfo], cwd: str) -> list[tuple[tuple, tuple]]:
+    """The table's rows in creation order, each with what ``--sort`` sorts it by."""
     groups: dict[str, list[TaskInfo]] = defaultdict(list)
     for t in tasks:
         groups[t.coro].append(t)
@@ -157,35 +169,112 @@ def rows(
                 continue
             folded.add(t.coro)
             states, awaited, running, waiting, steps, longest, slow = _group_figures(group, now)
-            row = (
-                f"{len(group)} tasks",
-                clean(t.coro),
-                _where(t.file, t.line, cwd),
-                ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-                str(steps),
-                duration(running),
-                duration(waiting),
-                _longest(longest, slow),
-                clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
-            )
+            row = _folded_row(len(group), t.coro, t.file, t.line, cwd, states, awaited,
+                              running, waiting, steps, longest, slow)  # fmt: skip
         else:
             running, waiting, steps = figures(t, now)
-            row = (
-                clean(t.name),
-                clean(t.coro),
-                _where(t.file, t.line, cwd),
-                _state(model, t, cwd),
-                str(t.steps),
-                duration(t.running),
-                duration(waiting),
-                _longest(t.longest_step, t.slow_steps),
-                clean(t.last_awaited or "-"),
-            )
+            row = _task_row(model, t, waiting, cwd)
         keyed.append(((running, waiting, steps, order), row))
-    index = sort_index(sort)
-    if index is not None:
-        keyed.sort(key=lambda kr: -kr[0][index])  # stable: ties keep creation order
-    return [row for _key, row in keyed]
+    return keyed
+
+
+def _folded_row(
+    n: int,
+    coro: str,
+    file: str | None,
+    line: int | None,
+    cwd: str,
+    states: dict[str, int],
+    awaited: set[str],
+    running: float,
+    waiting: float,
+    steps: int,
+    longest: float,
+    slow: int,
+) -> tuple[str, ...]:
+    """The row of a group of more than FOLD_OVER tasks of one coroutine."""
+    return (
+        f"{n} tasks",
+        clean(coro),
+        _where(file, line, cwd),
+        ", ".join(f"{k} {s}" for s, k in sorted(states.items())),
+        str(steps),
+        duration(running),
+        duration(waiting),
+        _longest(longest, slow),
+        clean(next(iter(awaited))) if len(awaited) == 1 else f"{len(awaited)} kinds",
+    )
+
+
+def _task_row(model: RunModel, t: TaskInfo, waiting: float, cwd: str) -> tuple[str, ...]:
+    return (
+        clean(t.name),
+        clean(t.coro),
+        _where(t.file, t.line, cwd),
+        _state(model, t, cwd),
+        str(t.steps),
+        duration(t.running),
+        duration(waiting),
+        _longest(t.longest_step, t.slow_steps),
+        clean(t.last_awaited or "-"),
+    )
+
+
+def _column_rows(model: RunModel, all_tasks: bool, cwd: str) -> list[tuple[tuple, tuple]] | None:
+    """``_task_rows`` read from the model's columns (``RunModel.task_columns``: a
+    headless run's 20,000 tasks are not folded into objects), the same rows to the bit: a
+    folded group's figures are its tasks' columns compressed, in creation order, added
+    by the same ``sum`` and ``max`` as ``_group_figures`` adds them; each task of a
+    smaller group is made an object of its own (``RunModel.column_task``). None without
+    columns, or without a group to fold (then nothing would be saved)."""
+    c = model.task_columns()
+    if c is None:
+        return None
+    n = len(c)
+    keep = None if all_tasks else list(map(not_, c.internal))
+    shown = range(n) if keep is None else list(compress(range(n), keep))
+    coros = c.coros if keep is None else list(compress(c.coros, keep))
+    big = {coro for coro, k in Counter(coros).items() if k > FOLD_OVER}
+    if not big:
+        return None
+    slows = c.slow if c.slow is not None else repeat(0, n)
+    keyed: list[tuple[int, tuple, tuple]] = []
+    now = model.now
+    for coro in big:
+        i = shown[coros.index(coro)]  # the group's first task: its row's place
+        if keep is None:
+            mask = [x == coro for x in c.coros]
+        else:
+            mask = [k and x == coro for x, k in zip(c.coros, keep, strict=True)]
+        states: dict[str, int] = {}
+        for state, k in Counter(compress(c.state, mask)).items():
+            if c.ending and state not in FINISHED:  # (the run's end cut it off)
+                state = "unfinished"
+            states[state] = states.get(state, 0) + k
+        awaited = {a for a in set(compress(c.last_awaited, mask)) if a}
+        runs = list(compress(c.running, mask))
+        waits = [  # TaskInfo.waited
+            w if (w := ((now if e is None else e) - t) - r) > 0.0 else 0.0
+            for e, t, r in zip(
+                compress(c.ended, mask), compress(c.created, mask), runs, strict=True
+            )
+        ]
+        running, waiting, steps = sum(runs), sum(waits), sum(compress(c.steps, mask))
+        first = c.created_row(i)
+        row = _folded_row(sum(mask), coro, first[6], first[7], cwd, states, awaited, running,
+                          waiting, steps, max(compress(c.longest, mask)),
+                          sum(compress(slows, mask)))  # fmt: skip
+        keyed.append((i, (running, waiting, steps, i), row))
+    for i in compress(shown, map(not_, map(big.__contains__, coros))):
+        t = model.column_task(i)
+        running, waiting, steps = figures(t, now)
+        keyed.append((i, (running, waiting, steps, i), _task_row(model, t, waiting, cwd)))
+    keyed.sort(key=_first)
+    return [(key, row) for _i, key, row in keyed]
+
+
+def _first(item: tuple) -> int:
+    return item[0]
 
 
 def table(
@@ -282,8 +371,14 @@ def summary(
     filter: str | None = None,
 ) -> str:
     body = rows(model, all_tasks, cwd, sort, filter)
-    hidden = sum(1 for t in model.tasks.values() if t.internal) if not all_tasks else 0
-    shown = len(model.tasks) - hidden
+    columns = model.task_columns()  # (None: the tasks are read as objects)
+    if columns is None:
+        hidden = sum(1 for t in model.tasks.values() if t.internal) if not all_tasks else 0
+        made = len(model.tasks)
+    else:
+        hidden = sum(map(bool, columns.internal)) if not all_tasks else 0
+        made = len(columns)
+    shown = made - hidden
     parts: list[str] = []
     if filter and shown:
         matched = len(select(model, all_tasks, filter))
@@ -295,7 +390,7 @@ def summary(
         parts += table(COLUMNS, body, width, shrink=(0, 1))
         if hidden:
             parts.append(f"({hidden} asyncio-internal task(s) hidden; --all-tasks shows them)")
-    elif model.tasks or hidden:
+    elif made or hidden:
         parts.append(f"no tasks of the program's own ({hidden} asyncio-internal; --all-tasks)")
     stale = stale_figures(model)
     if stale is not None:
