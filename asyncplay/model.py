@@ -279,8 +279,7 @@ class RunModel(DeferredFold):
         # when they are first read (model_deferred.py); None: each event as it comes.
         self._pending: list[tuple[Callable, dict]] | None = [] if deferred else None
         self._ending = False  # the run's end's part for the tasks is among ``_pending``
-        # (task_columns: for which held events, and what it read of them)
-        self._columns_of: tuple[tuple, model_columns.TaskColumns | None] | None = None
+        self._columns_of: tuple | None = None  # (task_columns: of which held events, what)
         self.figures = StepFigures()  # the tasks' steps kept for their spans (model_steps)
         # The program's output (model_output.py): its lines are built when read.
         self.output_log = OutputLog(max_lines)
@@ -360,17 +359,14 @@ class RunModel(DeferredFold):
         return [t for t in self.tasks.values() if not t.internal]
 
     def task_columns(self) -> model_columns.TaskColumns | None:
-        """A deferred model's tasks as columns, read from the events it holds without
-        folding them (``model_columns``), when they allow it and no task was folded before;
-        else None. ``column_task(i)``: its ``i``-th task alone, as a ``TaskInfo``."""
+        """The held events' tasks as columns, not folded (``model_columns``), or None."""
         held = self._pending
         if not held or self._tasks:
             return None
         key = (id(held), len(held))
         if self._columns_of is None or self._columns_of[0] != key:
             self._columns_of = (key, model_columns.columns(held, _COLUMN_KINDS))
-            # (No step is open at the end: the end's part for the tasks adds no warning.)
-            self._ending = self._ending and self._columns_of[1] is None
+            self._ending = self._ending and self._columns_of[1] is None  # (no step open)
         return self._columns_of[1]
 
     def column_task(self, i: int) -> TaskInfo:
