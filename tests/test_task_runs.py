@@ -143,8 +143,8 @@ def test_the_strings_snapshot_is_renewed_by_a_string_below_256_only() -> None:
     events = D.Decoder(batched=True).feed(bytes(data))
     runs = [p for e in events for p in e["tasks"]._parts]
     assert len(runs) == 201 and all(type(r).__name__ == "TaskRun" for r in runs)
-    assert len({id(r._strings) for r in runs[:200]}) == 1  # one snapshot for 200 runs
-    assert runs[200]._strings is not runs[0]._strings and runs[200]._strings[5] == "late"
+    assert len({id(r.strings) for r in runs[:200]}) == 1  # one snapshot for 200 runs
+    assert runs[200].strings is not runs[0].strings and runs[200].strings[5] == "late"
     assert events[-1]["tasks"][0][3] == "late"
     fast, slow = _both(bytes(data))
     assert _same(fast, slow)
