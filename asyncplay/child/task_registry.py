@@ -177,7 +177,8 @@ def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | No
     spawned_by_asyncio = False
     while frame is not None:
         c = frame.f_code
-        k = walk_get(id(c))
+        cid = id(c)  # (an id() is an audit event: one a frame)
+        k = walk_get(cid)
         if k is None:
             k = _walk_kind(self, c)
         if not k:
@@ -186,7 +187,7 @@ def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | No
             spawned_by_asyncio = True
         frame = frame.f_back
     if frame is not None:
-        lines = self.create_lines.get(id(c))
+        lines = self.create_lines.get(cid)
         where = lines.get(frame.f_lasti) if lines is not None else None
         if where is None:
             where = _where(self, c, frame)
