@@ -10,6 +10,8 @@ channel of the same program run by that checkout (its wire format may differ), i
 process of its own (its rows say "before"). "through the session" is the reads passed
 through ``SessionCore.on_channel`` (decoding them) and each event it hands over folded, as
 the headless command's driver does: decode and fold, and what the session adds per event.
+"headless" is the command's own path: the session, its deferred model (which folds the
+tasks only when read, or reads them as columns) and the summary, as ``asyncplay run`` does.
 Each checkout's decoder is made as its ``asyncplay run`` makes it (task records batched,
 where it batches them). What a program prints comes
 through its pipes, not the channel (the channel has a copy of each write for the
@@ -76,7 +78,7 @@ data = open(sys.argv[1], "rb").read()
 rounds = int(sys.argv[2])
 READ = 256 * 1024
 cpu = time.process_time
-dec, fold, summ, sess = [], [], [], []
+dec, fold, summ, sess, head = [], [], [], [], []
 for _ in range(rounds):
     t = cpu()
     d = Decoder(**kw)
@@ -102,8 +104,20 @@ for _ in range(rounds):
             apply(model, ev)
     sess.append(cpu() - t)
     del core, model
+    # The headless command's own path: the session, a deferred model, the summary.
+    t = cpu()
+    core = SessionCore(RunSpec(python=sys.executable, args=(), path="p.py"), control=False, **kw)
+    model = RunModel(deferred=True)
+    for i in range(0, len(data), READ):
+        for ev in core.on_channel(data[i : i + READ]):
+            apply(model, ev)
+    apply(model, {"event": "run_end", "t": model.now, "exit_code": 0})
+    summary.summary(model, False, "/", 100)
+    head.append(cpu() - t)
+    del core, model
 m = statistics.median
-print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, m(sess) * 1000, n_events, steps)
+print(m(dec) * 1000, m(fold) * 1000, m(summ) * 1000, m(sess) * 1000, n_events, steps,
+      m(head) * 1000)
 """
 
 
@@ -192,6 +206,7 @@ def main() -> None:
             print(
                 f"  {name:6} decode {dec:6.1f} ms  fold {fold:6.1f} ms  summary {summ:5.1f} ms"
                 f"  together {dec + fold + summ:6.1f} ms  through the session {sess:6.1f} ms"
+                f"  headless {float(out[6]):6.1f} ms"
                 f"  ({int(out[4]):,} events, {int(out[5]):,} steps,"
                 f" {channel.stat().st_size:,} bytes of channel)"
             )
