@@ -29,7 +29,7 @@ from asyncplay.child.patches import Patches
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 
 PROGRAM = """
-import asyncio, gc, sys, weakref
+import asyncio, gc, os, sys, traceback, weakref
 
 N = 2000
 freed = []
@@ -135,6 +135,8 @@ async def main():
 
     gate = asyncio.Event()  # three waits that block, then one that does not
     waiting = [asyncio.create_task(wait_on(gate)) for _ in range(3)]
+    while len(gate._waiters) < 3:  # all three waiting: then each waits the whole sleep
+        await asyncio.sleep(0)
     await asyncio.sleep(0.05)
     gate.set()
     await asyncio.gather(*waiting, wait_on(gate))
@@ -167,6 +169,48 @@ async def main():
         del item, let_go
         if i % 10 == 0:
             await asyncio.sleep(0)  # a flush now and then
+    # an Event wait cancelled: timed, not counted through
+    dropped = asyncio.Event()
+    waiter = asyncio.create_task(wait_on(dropped))
+    await asyncio.sleep(0.03)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+
+    # a class's own set, clear and release run, not the wrappers' copies of asyncio's
+    calls = []
+
+    class LoudEvent(asyncio.Event):
+        def set(self):
+            calls.append("set")
+            super().set()
+
+        def clear(self):
+            calls.append("clear")
+            super().clear()
+
+    class LoudLock(asyncio.Lock):
+        def release(self):
+            calls.append("release")
+            super().release()
+
+    loud = LoudEvent()
+    loud_lock = LoudLock()
+    loud.set()
+    await loud.wait()
+    loud.clear()
+    async with loud_lock:
+        pass
+    print("calls", calls)
+    unheld = asyncio.Lock()
+    try:
+        unheld.release()
+    except RuntimeError as exc:  # raised by asyncio's own code, as without asyncplay
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print("release:", exc, os.path.basename(where.filename), where.name)
+    prims = sys.modules.get("asyncplay.child.primitives")
+    copies = ("_EVENT_SET", "_EVENT_CLEAR", "_LOCK_RELEASE")
+    print("copies", all(getattr(prims, name, None) is not None for name in copies))
+
     gc.collect()
     print("freed", len(freed))
     print("inline", all(map(inline, (tight_lock, sem, cond, ev, bounded, lifo, prio))))
@@ -261,6 +305,34 @@ def test_an_event_s_blocked_waits_count_as_its_quick_one(run) -> None:
     assert gate["acquisitions"] == 4 and gate["max_waiters"] == 3, gate
     assert 0.04 <= gate["longest_wait"] <= 2.0, gate
     assert gate["waiters"] == [], gate
+
+
+def test_a_cancelled_event_wait_is_timed_and_not_counted(run) -> None:
+    _r, objs = run
+    dropped = objs["dropped"]
+    assert dropped["acquisitions"] == 0 and dropped["max_waiters"] == 1, dropped
+    assert dropped["waiters"] == [] and 0.02 <= dropped["longest_wait"] <= 2.0, dropped
+
+
+def test_a_class_s_own_set_clear_and_release_run(run) -> None:
+    """The wrappers run a copy of asyncio's ``Event.set``/``clear`` and ``Lock.release``
+    (one Python call less each) only where the object's class keeps asyncio's; a
+    release of a lock not held still raises from asyncio's own code."""
+    r, objs = run
+    out = r.program_stdout
+    assert "calls ['set', 'clear', 'release']" in out, out[-2000:]
+    assert "release: Lock is not acquired. locks.py release" in out, out[-2000:]
+    loud, loud_lock = objs["loud"], objs["loud_lock"]
+    assert loud["acquisitions"] == 1 and 0 < loud["held"] < 1.0, loud
+    assert loud_lock["acquisitions"] == 1 and loud_lock["holders"] == [], loud_lock
+
+
+def test_the_wrappers_copies_of_asyncio_s_methods_are_used(run) -> None:
+    """asyncio's ``Event.set``, ``Event.clear`` and ``Lock.release`` have the shape the
+    wrappers copy (their names: ``primitives._known``) on this Python: else the copies
+    are left out (slower, still exact), and this fails to say so."""
+    r, _objs = run
+    assert "copies True" in r.program_stdout, r.program_stdout[-2000:]
 
 
 def test_queues_count_every_item(run) -> None:

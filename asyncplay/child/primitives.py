@@ -71,8 +71,26 @@ def install(tracer: Any, asyncio_mod: Any) -> None:
     tracer.primitives = reg
     from asyncio import locks, queues
 
+    global _EVENT_SET, _EVENT_CLEAR, _LOCK_RELEASE
+    _EVENT_SET = _known(locks.Event.set, ("_value", "_waiters", "done", "set_result"))
+    _EVENT_CLEAR = _known(locks.Event.clear, ("_value",))
+    _LOCK_RELEASE = _known(locks.Lock.release, ("_locked", "_wake_up_first", "RuntimeError"))
     for cls in (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event):
         _wrap_init(reg, cls)
+
+
+# asyncio's own ``Event.set``, ``Event.clear`` and ``Lock.release`` (None: their names
+# are not the ones the wrappers' copies of them use; the wrappers then call them). The
+# same few lines on 3.10-3.15 (tests/test_objects_exact.py checks them on each): a traced
+# object whose class keeps them runs the wrapper's copy, one Python call less each.
+_EVENT_SET: Any = None
+_EVENT_CLEAR: Any = None
+_LOCK_RELEASE: Any = None
+
+
+def _known(fn: Any, names: tuple) -> Any:
+    code = getattr(fn, "__code__", None)
+    return fn if code is not None and code.co_names == names else None
 
 
 def _wrap_init(reg: Registry, cls: type) -> None:
@@ -218,7 +236,8 @@ def _assigned_name(reg: Registry, code: Any, lasti: int) -> str | None:
 async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None) -> Any:
     """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait (a
     lock's acquire, a condition's or an event's wait: ``start_wait`` and ``end_wait``
-    inlined, as every blocked wait of these runs them; a queue's are its wait lines')."""
+    inlined, as every blocked wait of these runs them; a queue's are its wait lines').
+    The wait through is counted after the await, one that raised in ``_failed``."""
     if not st.dirty:
         st.dirty = True
         reg.dirty.append(st)
@@ -227,34 +246,40 @@ async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None
     waiters.append(entry)
     if len(waiters) > st.max_waiters:
         st.max_waiters = len(waiters)
-    done = False
     try:
         result = await coro
-        done = True
-        return result
     except BaseException as exc:
+        _failed(reg, st, entry)
         drop_own_frame(exc)
         raise
-    finally:
+    try:
+        waited = _perf() - entry[1]
+        if not st.dirty:
+            st.dirty = True
+            reg.dirty.append(st)
         try:
-            if not st.dirty:
-                st.dirty = True
-                reg.dirty.append(st)
-            waited = _perf() - entry[1]
-            try:
-                waiters.remove(entry)
-            except ValueError:
-                pass
-            if waited > st.longest_wait:
-                st.longest_wait = waited
-            st.total_waited += waited
-            if done and then is not None:
-                if then is _COUNT:  # an event's wait: one more through
-                    st.acquisitions += 1
-                else:
-                    then(reg, st)
-        except Exception as exc:  # the tracer must never break the program
-            report_failure(reg.tracer, "primitive wait", exc)
+            waiters.remove(entry)
+        except ValueError:
+            pass
+        if waited > st.longest_wait:
+            st.longest_wait = waited
+        st.total_waited += waited
+        if then is not None:
+            if then is _COUNT:  # an event's wait: one more through
+                st.acquisitions += 1
+            else:
+                then(reg, st)
+    except Exception as exc:  # the tracer must never break the program
+        report_failure(reg.tracer, "primitive wait", exc)
+    return result
+
+
+def _failed(reg: Registry, st: Stats, entry: list) -> None:
+    """A timed wait that raised (cancelled, mostly): its time, not counted through."""
+    try:
+        end_wait(reg, st, entry)
+    except Exception as exc:  # the tracer must never break the program
+        report_failure(reg.tracer, "primitive wait", exc)
 
 
 _COUNT: Any = object()  # ``_timed``'s ``then`` that counts the wait through, inlined
@@ -376,14 +401,17 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
     perf = _perf
     more = st.more
     dirty = reg.dirty
+    one_holder = kind in ("Lock", "Condition")
 
     def acquired(reg: Registry, st: Stats) -> None:
         st.acquisitions += 1
-        if kind in ("Lock", "Condition"):  # one holder: a hold never released through
-            st.holder, st.since = tracer.current, perf()  # us (released by the class's
-        else:  # own method, or a Condition's by its lock's) is replaced, not kept
+        if one_holder:  # a hold never released through us (released by the class's
+            st.holder, st.since = tracer.current, perf()  # own method, or a Condition's
+        else:  # by its lock's) is replaced, not kept
             hold(st, tracer.current, perf())
-        mark(reg, st)
+        if not st.dirty:
+            st.dirty = True
+            dirty.append(st)
 
     def taken(reg: Registry, st: Stats, coro: Any) -> Any:
         """The acquire missed the fast test: block, or (a line of waiters all cancelled)
@@ -454,7 +482,26 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 return orig_acquire()
             return taken(reg, st, orig_acquire())
 
-    if kind in ("Lock", "Condition"):
+    if kind == "Lock" and _LOCK_RELEASE is not None and type(obj).release is _LOCK_RELEASE:
+
+        def release() -> None:  # asyncio's Lock.release, then the figures
+            if obj._locked:
+                obj._locked = False
+                obj._wake_up_first()
+            else:
+                orig_release()  # raises, from asyncio's own code, as without us
+            since = st.since
+            if since is not None:
+                hold = perf() - since
+                st.since = None
+                st.held += hold
+                if hold > st.longest_hold:
+                    st.longest_hold = hold
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
+
+    elif kind in ("Lock", "Condition"):
 
         def release() -> None:
             orig_release()
@@ -525,24 +572,52 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
             return orig_wait()
         return _timed(reg, st, "wait", orig_wait(), _COUNT)
 
-    def set() -> None:
-        if ev._value:
-            orig_set()
-        else:
-            orig_set()
-            st.set_since = _perf()
-            if not st.dirty:
-                st.dirty = True
-                dirty.append(st)
+    if _EVENT_SET is not None and getattr(type(ev), "set", None) is _EVENT_SET:
 
-    def clear() -> None:
-        orig_clear()
-        if st.set_since is not None:
-            st.held += _perf() - st.set_since
-            st.set_since = None
-            if not st.dirty:
-                st.dirty = True
-                dirty.append(st)
+        def set() -> None:  # asyncio's Event.set, then the figures
+            if not ev._value:
+                ev._value = True
+                for fut in ev._waiters:
+                    if not fut.done():
+                        fut.set_result(True)
+                st.set_since = _perf()
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
+
+    else:
+
+        def set() -> None:
+            if ev._value:
+                orig_set()
+            else:
+                orig_set()
+                st.set_since = _perf()
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
+
+    if _EVENT_CLEAR is not None and getattr(type(ev), "clear", None) is _EVENT_CLEAR:
+
+        def clear() -> None:  # asyncio's Event.clear, then the figures
+            ev._value = False
+            if st.set_since is not None:
+                st.held += _perf() - st.set_since
+                st.set_since = None
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
+
+    else:
+
+        def clear() -> None:
+            orig_clear()
+            if st.set_since is not None:
+                st.held += _perf() - st.set_since
+                st.set_since = None
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
 
     for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
         fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__

@@ -102,8 +102,10 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
             if aio is None:
                 aio = c
                 aio_k = k
+                acode = code
             if public is None and k & 2:
                 public = c  # the outermost: what the program called (Queue.join)
+                pcode = code
         c = nxt
     if c is None:  # the innermost coroutine awaits nothing: by the frames
         return describe_frames(self, rec, task)
@@ -112,8 +114,8 @@ def describe(self: Any, rec: TaskRecord, task: Any) -> tuple[int, int, int]:
         # waits in an Event.wait(), as_completed in a Queue.get().
         if public is None or aio_k & 4:
             public = aio
+            pcode = acode
         if type(public) is _coro_t:
-            pcode = public.cr_code
             try:
                 namer = self.wait_names[id(pcode)]
             except KeyError:
