@@ -172,6 +172,8 @@ async def main():
     # an Event wait cancelled: timed, not counted through
     dropped = asyncio.Event()
     waiter = asyncio.create_task(wait_on(dropped))
+    while not dropped._waiters:  # waiting: then it waits the whole sleep
+        await asyncio.sleep(0)
     await asyncio.sleep(0.03)
     waiter.cancel()
     await asyncio.gather(waiter, return_exceptions=True)
