@@ -226,7 +226,9 @@ def _column_rows(model: RunModel, all_tasks: bool, cwd: str) -> list[tuple[tuple
     folded group's figures are its tasks' columns compressed, in creation order, added
     by the same ``sum`` and ``max`` as ``_group_figures`` adds them; each task of a
     smaller group is made an object of its own (``RunModel.column_task``). None without
-    columns, or without a group to fold (then nothing would be saved)."""
+    columns, without a group to fold, or with executor jobs (then nothing would be saved)."""
+    if model.executor_jobs:  # (their rows name their tasks: the objects are made anyway)
+        return None
     c = model.task_columns()
     if c is None:
         return None
