@@ -71,10 +71,11 @@ def install(tracer: Any, asyncio_mod: Any) -> None:
     tracer.primitives = reg
     from asyncio import locks, queues
 
-    global _EVENT_SET, _EVENT_CLEAR, _LOCK_RELEASE
+    global _EVENT_SET, _EVENT_CLEAR, _LOCK_RELEASE, _LOCK_WAKE
     _EVENT_SET = _known(locks.Event.set, ("_value", "_waiters", "done", "set_result"))
     _EVENT_CLEAR = _known(locks.Event.clear, ("_value",))
     _LOCK_RELEASE = _known(locks.Lock.release, ("_locked", "_wake_up_first", "RuntimeError"))
+    _LOCK_WAKE = locks.Lock._wake_up_first
     for cls in (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event):
         _wrap_init(reg, cls)
 
@@ -86,6 +87,7 @@ def install(tracer: Any, asyncio_mod: Any) -> None:
 _EVENT_SET: Any = None
 _EVENT_CLEAR: Any = None
 _LOCK_RELEASE: Any = None
+_LOCK_WAKE: Any = None  # asyncio's Lock._wake_up_first: the copy skips it with no waiter
 
 
 def _known(fn: Any, names: tuple) -> Any:
@@ -482,14 +484,18 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 return orig_acquire()
             return taken(reg, st, orig_acquire())
 
-    if kind == "Lock" and _LOCK_RELEASE is not None and type(obj).release is _LOCK_RELEASE:
+    if (
+        kind == "Lock"
+        and _LOCK_RELEASE is not None
+        and type(obj).release is _LOCK_RELEASE
+        and getattr(type(obj), "_wake_up_first", None) is _LOCK_WAKE
+    ):
 
         def release() -> None:  # asyncio's Lock.release, then the figures
-            if obj._locked:
+            if obj._locked and not obj._waiters:  # (its _wake_up_first: nothing to wake)
                 obj._locked = False
-                obj._wake_up_first()
-            else:
-                orig_release()  # raises, from asyncio's own code, as without us
+            else:  # a waiter to wake, or not held: asyncio's own code, whose frame a
+                orig_release()  # traceback from it shows, as without us (review)
             since = st.since
             if since is not None:
                 hold = perf() - since
@@ -576,10 +582,10 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
         def set() -> None:  # asyncio's Event.set, then the figures
             if not ev._value:
-                ev._value = True
-                for fut in ev._waiters:
-                    if not fut.done():
-                        fut.set_result(True)
+                if ev._waiters:  # futures to wake: asyncio's own code, whose frame a
+                    orig_set()  # traceback from it shows, as without us (review)
+                else:
+                    ev._value = True
                 st.set_since = _perf()
                 if not st.dirty:
                     st.dirty = True

@@ -1,0 +1,61 @@
+"""A traced Event's ``set`` and Lock's ``release`` run a copy of asyncio's lines where
+nothing can go wrong in them (``child/primitives.py``); where something can (futures to
+wake), asyncio's own method runs, so a traceback from inside it shows asyncio's frame
+exactly as under python (review: an Event or Lock whose waiter belongs to a closed loop
+lost the ``locks.py ... in set`` / ``in release`` lines)."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from helpers import asyncplay, plain
+
+# A waiter left on a loop that is then closed: waking it raises inside asyncio's method.
+EVENT = """
+import asyncio
+ev = asyncio.Event()
+loop = asyncio.new_event_loop()
+loop.create_task(ev.wait())
+loop.run_until_complete(asyncio.sleep(0.01))
+loop.close()
+async def main():
+    ev.set()
+asyncio.run(main())
+"""
+
+LOCK = """
+import asyncio
+lock = asyncio.Lock()
+async def hold():
+    await lock.acquire()
+    asyncio.get_running_loop().create_task(lock.acquire())
+    await asyncio.sleep(0.01)
+loop = asyncio.new_event_loop()
+loop.run_until_complete(hold())
+loop.close()
+async def main():
+    lock.release()
+asyncio.run(main())
+"""
+
+FRAME = re.compile(r'File "[^"]*", line \d+, in (\w+)')
+
+
+def _frames(stderr: bytes) -> list[str]:
+    """The traceback's functions, from the program's module to the error."""
+    return FRAME.findall(stderr.decode(errors="replace"))
+
+
+@pytest.mark.parametrize(
+    ("program", "method"), [(EVENT, "set"), (LOCK, "release")], ids=["event", "lock"]
+)
+def test_an_error_inside_asyncios_method_shows_its_frame(tmp_path, program, method) -> None:
+    path = tmp_path / "prog.py"
+    path.write_text(program)
+    want = plain(sys.executable, str(path), cwd=tmp_path)
+    got = asyncplay("run", "--quiet", str(path), cwd=tmp_path)
+    assert want.returncode == 1 and method in _frames(want.stderr), want.stderr.decode()
+    assert got.returncode == 1, got.stderr.decode()
+    assert _frames(got.stderr) == _frames(want.stderr), got.stderr.decode()
