@@ -35,7 +35,6 @@ from asyncplay.child.primitive_figures import (
     mark,
     released,
     sample,
-    start_wait,
     wrap_flush,
 )
 
@@ -308,11 +307,19 @@ class _WaitLine(deque):
 
     def append(self, fut: Any) -> None:
         _line_append(self, fut)
-        try:
+        try:  # (start_wait, inlined: every blocked put/get runs it)
             st = self.st
-            entry = start_wait(self.reg, st, self.why)
-            # full or empty: a size to show
-            sample(st, self.reg.tracer.t0, entry[1], len(self.items))
+            reg = self.reg
+            if not st.dirty:
+                st.dirty = True
+                reg.dirty.append(st)
+            now = _perf()
+            entry = [reg.tracer.current, now, self.why]
+            waiters = st.waiters
+            waiters.append(entry)
+            if len(waiters) > st.max_waiters:
+                st.max_waiters = len(waiters)
+            sample(st, reg.tracer.t0, now, len(self.items))  # full or empty: a size to show
             self.entries[fut] = entry
         except Exception as exc:  # the tracer must never break the program
             report_failure(self.reg.tracer, "queue wait", exc)
@@ -320,12 +327,23 @@ class _WaitLine(deque):
     def _ended(self, fut: Any) -> None:
         entry = self.entries.pop(fut, None)
         if entry is not None:
-            try:
-                waited = end_wait(self.reg, self.st, entry)
+            try:  # (end_wait, inlined: every blocked put/get runs it)
+                st = self.st
+                if not st.dirty:
+                    st.dirty = True
+                    self.reg.dirty.append(st)
+                waited = _perf() - entry[1]
+                try:
+                    st.waiters.remove(entry)
+                except ValueError:
+                    pass
+                if waited > st.longest_wait:
+                    st.longest_wait = waited
+                st.total_waited += waited
                 if self.why == "put":
-                    self.st.put_wait += waited
+                    st.put_wait += waited
                 else:
-                    self.st.get_wait += waited
+                    st.get_wait += waited
             except Exception as exc:  # the tracer must never break the program
                 report_failure(self.reg.tracer, "queue wait", exc)
 
