@@ -1,8 +1,12 @@
-"""A traced Event's ``set`` and Lock's ``release`` run a copy of asyncio's lines where
+"""How the objects' wrappers look to the program and in asyncplay's tables.
+
+A traced Event's ``set`` and Lock's ``release`` run a copy of asyncio's lines where
 nothing can go wrong in them (``child/primitives.py``); where something can (futures to
 wake), asyncio's own method runs, so a traceback from inside it shows asyncio's frame
 exactly as under python (review: an Event or Lock whose waiter belongs to a closed loop
-lost the ``locks.py ... in set`` / ``in release`` lines)."""
+lost the ``locks.py ... in set`` / ``in release`` lines). A blocked wait made a task
+(``gather``, 3.10-3.11's ``wait_for``) is named as asyncio's coroutine, not the runtime's
+wrapper of it."""
 
 from __future__ import annotations
 
@@ -59,3 +63,38 @@ def test_an_error_inside_asyncios_method_shows_its_frame(tmp_path, program, meth
     assert want.returncode == 1 and method in _frames(want.stderr), want.stderr.decode()
     assert got.returncode == 1, got.stderr.decode()
     assert _frames(got.stderr) == _frames(want.stderr), got.stderr.decode()
+
+
+# Each wait blocks, so its wrapper is the runtime's coroutine that times it.
+TASKS = """
+import asyncio
+async def main():
+    ev, lock = asyncio.Event(), asyncio.Lock()
+    try:
+        await asyncio.wait_for(ev.wait(), 0.05)
+    except asyncio.TimeoutError:
+        pass
+    await lock.acquire()
+    asyncio.get_running_loop().call_later(0.02, lock.release)
+    await asyncio.gather(lock.acquire(), ev.wait(), ev_set(ev))
+async def ev_set(ev):
+    await asyncio.sleep(0.03)
+    ev.set()
+asyncio.run(main())
+"""
+
+
+def test_a_blocked_wait_made_a_task_is_named_as_asyncios_coroutine(tmp_path) -> None:
+    """Review: the tasks' table said ``_timed`` for these."""
+    path = tmp_path / "prog.py"
+    path.write_text(TASKS)
+    want = plain(sys.executable, str(path), cwd=tmp_path)
+    assert want.returncode == 0, want.stderr.decode()
+    got = asyncplay("run", "--json", str(path), cwd=tmp_path)
+    assert got.returncode == 0, got.stderr.decode()
+    made = [(e["line"], e["coro"]) for e in got.kinds("task_created")][1:-2]  # (main; end's)
+    gathered = [(11, "Lock.acquire"), (11, "Event.wait"), (11, "ev_set")]
+    if sys.version_info < (3, 12):  # (3.12+: wait_for awaits without a task)
+        assert made == [(6, "Event.wait"), *gathered], made
+    else:
+        assert made == gathered, made

@@ -15,6 +15,7 @@ import types
 
 from asyncplay import protocol
 from asyncplay.child import cancels, cut_off
+from asyncplay.child.own_frames import OWN as _OWN
 from asyncplay.child.private_names import SPAWNERS as _SPAWNERS
 from asyncplay.child.safe_repr import safe_message, safe_repr
 from asyncplay.child.task_record import TaskRecord as _TaskRecord
@@ -245,14 +246,36 @@ def _walk_kind(self: Any, code: types.CodeType) -> int:
 
 
 def _coro_info(self: Any, coro: Any, code: types.CodeType | None) -> tuple[int, bool]:
-    """(name sid, asyncio's own?) of a coroutine: cached per code object."""
+    """(name sid, asyncio's own?) of a coroutine: cached per code object. A coroutine of
+    the runtime's own (``primitives._timed``, the wrapper of a blocked lock's acquire or
+    event's wait, made a task by ``gather`` or 3.10-3.11's ``wait_for``) is named as the
+    coroutine it wraps, never cached: review, the tasks' table said ``_timed``."""
     if code is None:
         return (self.strings.sid(type(coro).__qualname__), False)
+    if code.co_filename.startswith(_OWN) and type(coro) is _CoroutineType:
+        inner = _wrapped(coro)
+        if inner is not None:
+            qual = getattr(inner, "__qualname__", None) or type(inner).__qualname__
+            own = getattr(inner, "cr_code", None)
+            return (self.strings.sid(qual), own is not None and self.kind_of(own) == 1)
     qual = getattr(coro, "__qualname__", None) or code.co_name
     info = (self.strings.sid(qual), self.kind_of(code) == 1)
     self.coro_info[id(code)] = info
     self.codes.append(code)
     return info
+
+
+def _wrapped(coro: Any) -> Any:
+    """The coroutine a runtime's wrapper coroutine was given (its ``coro`` argument), or
+    None. (Not started yet: its frame holds its arguments.)"""
+    frame = coro.cr_frame
+    if frame is None:
+        return None
+    try:
+        inner = frame.f_locals.get("coro")
+    except Exception:  # a frame's locals that cannot be read: named as it is
+        return None
+    return inner if type(inner) is _CoroutineType else None
 
 
 def _where(self: Any, code: types.CodeType, frame: types.FrameType) -> tuple:
