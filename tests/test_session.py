@@ -201,3 +201,29 @@ def test_the_headless_driver_reads_a_flood_in_batches(tmp_path) -> None:
     # without the batching this was one read per 1-4 writes, thousands.
     bound = sync_driver.BUSY_STREAK + 2 * took / sync_driver.COALESCE + 20
     assert len(reads) < bound, (len(reads), took)
+
+
+def test_the_childs_times_start_when_the_program_may(tmp_path, monkeypatch) -> None:
+    """The child's clock starts at the gate, as the session's own ("after X s"): it
+    started at the runtime's start-up, before the wait for the sandbox to be complete, so
+    every time the child sent ran ahead of the session's by that wait (a killed run's
+    "figures as of" came out later than its end). The gate is held half a second here,
+    as a slow sandbox set-up would."""
+    from asyncplay.runner import spawn, sync_driver
+
+    gate = spawn.open_gate
+
+    def late(fd: int) -> None:
+        time.sleep(0.5)  # (the stimulus: a set-up that takes long, not a wait for anything)
+        gate(fd)
+
+    monkeypatch.setattr(spawn, "open_gate", late)
+    (tmp_path / "p.py").write_text("import asyncio\nasyncio.run(asyncio.sleep(0.2))\n")
+    events: list[dict] = []
+    spec = RunSpec(path="p.py", cwd=str(tmp_path), sandbox="none")
+    end = sync_driver.run_blocking(spec, events.append, stdin="null")
+    assert end["exit_code"] == 0
+    (made,) = [e for e in events if e["event"] == "task_created" and e["id"] == 1]
+    (done,) = [e for e in events if e["event"] == "task_done" and e["id"] == 1]
+    assert made["t"] < 0.4, made  # (was past 0.5: the gate's wait counted)
+    assert 0.2 <= done["t"] - made["t"] and done["t"] <= end["t"] + 0.005, (made, done, end)

@@ -423,6 +423,13 @@ class Tracer:
         self.enabled = False
         self.channel.alive = False
 
+    def start_clock(self, t0: float) -> None:
+        """The run's time starts at ``t0``: when the program may start (the gate), the
+        moment the session counts its own time from ("after X s")."""
+        self.t0 = t0
+        if step_hook is not None:  # (installed: its copy of t0 follows)
+            step_hook.set_t0(t0)
+
     def shift(self, delta: float) -> None:
         """Move virtual time ``delta`` seconds away from real time (only between steps)."""
         self.offset += delta
