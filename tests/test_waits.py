@@ -524,3 +524,62 @@ def test_a_finished_coroutine_ends_the_walk_as_the_frames_do(tracer) -> None:
         return tracer.strings.text(tracer.describe(rec, task)[0]), rec.wait[1:]
 
     assert asyncio.run(main()) == ("future", (0, 0))
+
+
+# A wait in a method of asyncio's queues, locks and events is named by its class, without
+# a frame, while no instance of a class derived from it was made (primitives.py,
+# ``plain_methods``): each of these waits first on an object of asyncio's own class (the
+# name cached), then on one of a class made later (a program's, or asyncio's own
+# subclass), then on the first again.
+DERIVED = """\
+import asyncio
+
+
+async def wait_on(make, call):
+    first = make[0]()
+    for obj in (first, make[1](), first):
+        task = asyncio.create_task(call(obj))
+        await asyncio.sleep(0.005)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def get(q):
+    await q.get()  # AT
+
+
+async def acquire(sem):
+    await sem.acquire()  # AT
+
+
+async def wait(ev):
+    await ev.wait()  # AT
+
+
+async def main():
+    await wait_on((asyncio.Queue, lambda: type("Box", (asyncio.Queue,), {})()), get)
+    await wait_on((asyncio.Queue, asyncio.LifoQueue), get)
+    await wait_on((lambda: asyncio.Semaphore(0), lambda: asyncio.BoundedSemaphore(0)), acquire)
+    await wait_on((asyncio.Event, lambda: type("Flag", (asyncio.Event,), {})()), wait)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_method_is_named_by_its_class_until_a_derived_one_is_made(tmp_path, version) -> None:
+    (tmp_path / "d.py").write_text(DERIVED)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "d.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = [w for name, waits in _waits_by_task(r).items() if name != "Task-1" for w in waits]
+    lines = [_line(DERIVED, "AT", n) for n in range(3)]
+    expected = [
+        ("Queue.get()", lines[0]), ("Box.get()", lines[0]), ("Queue.get()", lines[0]),
+        ("Queue.get()", lines[0]), ("LifoQueue.get()", lines[0]), ("Queue.get()", lines[0]),
+        ("Semaphore.acquire()", lines[1]), ("BoundedSemaphore.acquire()", lines[1]),
+        ("Semaphore.acquire()", lines[1]),
+        ("Event.wait()", lines[2]), ("Flag.wait()", lines[2]), ("Event.wait()", lines[2]),
+    ]  # fmt: skip
+    assert [(w[0], w[2]) for w in seen] == expected
+    assert {w[1] for w in seen} == {"d.py"}

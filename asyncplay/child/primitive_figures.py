@@ -95,6 +95,7 @@ class Registry:
         self.nonempty: list[Stats] = []  # queues with items at the last flush (a get
         # changes them unseen: get_nowait is not wrapped)
         self.kinds: dict[type, str] = {}
+        self.derived: set[type] = set()  # classes derived from the five, seen made
         self.names: dict[int, Any] = {}  # id(code) -> {offset: assigned name or None}
         self.codes: list = []  # keeps the codes of ``names`` alive (ids not reused)
         self.flush_wrapped = False

@@ -64,8 +64,9 @@ _STORES = ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF")
 _perf = time.perf_counter
 
 
-def install(tracer: Any, asyncio_mod: Any) -> None:
-    """Wrap the five base classes' ``__init__`` (their subclasses pass through them)."""
+def install(tracer: Any, asyncio_mod: Any, attached: bool = False) -> None:
+    """Wrap the five base classes' ``__init__`` (their subclasses pass through them).
+    ``attached``: objects may exist already, made unseen (no ``plain_methods``)."""
     reg = Registry(tracer)
     tracer.primitives = reg
     from asyncio import locks, queues
@@ -75,8 +76,49 @@ def install(tracer: Any, asyncio_mod: Any) -> None:
     _EVENT_CLEAR = _known(locks.Event.clear, ("_value",))
     _LOCK_RELEASE = _known(locks.Lock.release, ("_locked", "_wake_up_first", "RuntimeError"))
     _LOCK_WAKE = locks.Lock._wake_up_first
-    for cls in (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event):
+    wrapped = (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event)
+    for cls in wrapped:
         _wrap_init(reg, cls)
+    if not attached:
+        subclasses = (queues.PriorityQueue, queues.LifoQueue, locks.BoundedSemaphore)
+        _plain_methods(reg, wrapped + subclasses)
+
+
+# ---- the methods' names, without their frames ----------------------------------------------
+
+
+def _plain_methods(reg: Registry, classes: tuple) -> None:
+    """``tracer.plain_methods``: each method of the five classes and asyncio's own
+    subclasses of them, by its code's id, to its class, while no instance of a class
+    derived from that class has been made (``_derived``, from their ``__init__``). A wait
+    in such a method is then named by its class (``Queue.get()``) without a frame of it
+    and its ``self`` (``waits._namer``: a frame and its locals are a fifth of a
+    ``describe``): ``self`` can only be of that class. Every instance of the five passes
+    through their ``__init__`` from the tracer's install on (asyncio's import): an
+    attached tracer has no such table."""
+    table: dict[int, type] = {}
+    for cls in classes:
+        for fn in vars(cls).values():
+            code = getattr(fn, "__code__", None)
+            if code is not None and code.co_varnames[:1] == ("self",):
+                table[id(code)] = cls
+                reg.codes.append(code)  # (its id never reused while the table holds it)
+    reg.tracer.plain_methods = table
+
+
+def _derived(reg: Registry, cls: type) -> None:
+    """An instance of ``cls``, derived from one of the five: the methods of the classes
+    it derives from are named by the type of their ``self`` from now on (their names
+    cached by ``describe`` dropped)."""
+    reg.derived.add(cls)
+    tracer = reg.tracer
+    table = getattr(tracer, "plain_methods", None)
+    if not table:
+        return
+    bases = set(cls.__mro__[1:])
+    for key in [k for k, owner in table.items() if owner in bases]:
+        del table[key]
+        tracer.wait_names.pop(key, None)  # (named again, by the namer of ``self``'s type)
 
 
 # asyncio's own ``Event.set``, ``Event.clear`` and ``Lock.release`` (None: their names
@@ -100,6 +142,11 @@ def _wrap_init(reg: Registry, cls: type) -> None:
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         orig(self, *args, **kwargs)
+        if type(self) is not cls and type(self) not in reg.derived:
+            try:
+                _derived(reg, type(self))
+            except Exception as exc:  # the tracer must never break the program
+                report_failure(tracer, "primitive created", exc)
         if tracer.enabled:
             try:
                 _created(reg, self, sys._getframe(1))

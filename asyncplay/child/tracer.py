@@ -404,7 +404,7 @@ class Tracer:
         virtual_clock.install_wrap_future(self, asyncio_mod)
         # Queues, locks...: per object, never per step (attached: those made from now on;
         # the attach's detach strips their per-object wrappers, ``primitives.strip``).
-        primitives.install(self, asyncio_mod)
+        primitives.install(self, asyncio_mod, attached)
         executor_jobs.install(self, loop_cls)
         if attached:
             return

@@ -356,6 +356,9 @@ def _namer(self: Any, code: types.CodeType) -> Any:
         by_len = _by_value(sid, _wait_text, int)
         return lambda f: by_len(len(f.f_locals.get("fs") or ()))
     if code.co_varnames[:1] == ("self",):
+        owner = getattr(self, "plain_methods", {}).get(id(code))
+        if owner is not None:  # ``self`` can only be of that class (primitives.py)
+            return sid(f"{owner.__name__}.{name}()")
         return _method_namer(sid, name)
     return sid(name + "()")
 
