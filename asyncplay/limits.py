@@ -8,7 +8,7 @@ constants and one small class: the headless ``run`` path imports it on every sta
 
 from __future__ import annotations
 
-__all__ = ["CLOCKS", "NETWORK_MODES", "SANDBOX_MODES", "Limits"]
+__all__ = ["CLOCKS", "NETWORK_MODES", "SANDBOX_MODES", "SORT_KEYS", "Limits"]
 
 #: ``--clock``: real waits, or timer-only waits jumped over.
 CLOCKS = ("real", "virtual")
@@ -16,6 +16,9 @@ CLOCKS = ("real", "virtual")
 SANDBOX_MODES = ("auto", "bwrap", "rlimit", "none")
 #: ``--network`` (``asyncplay/sandbox/network.py``).
 NETWORK_MODES = ("on", "host", "off")
+#: ``--sort``: creation order, or the biggest first by one of a task's figures
+#: (``views/sorting.py`` sorts by them; the parser checks the word before the program starts).
+SORT_KEYS = ("created", "running", "waiting", "steps")
 
 
 class Limits:

@@ -20,7 +20,6 @@ runtime never imports this module.
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 
@@ -287,6 +286,8 @@ def _parse(path: str, data: dict) -> Policy:
 
 
 def _limit(value: object, whole: bool, bad, where: str) -> float:  # noqa: ANN001
+    import math  # (a policy file's number: not in every run's start-up)
+
     kind = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad(where, f"must be {kind} above 0, not {value!r}")

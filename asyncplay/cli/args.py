@@ -9,13 +9,11 @@ on stderr and exit status 2.
 
 from __future__ import annotations
 
-import math
 from types import SimpleNamespace
 
 import asyncplay
 from asyncplay.exits import USAGE as EXIT_USAGE
-from asyncplay.limits import CLOCKS, NETWORK_MODES, SANDBOX_MODES
-from asyncplay.views.sorting import SORT_KEYS
+from asyncplay.limits import CLOCKS, NETWORK_MODES, SANDBOX_MODES, SORT_KEYS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +62,7 @@ class _Value:
         self.kind, self.name, self.minimum, self.maximum = kind, name, minimum, maximum
         self.least = least
         if least is None and kind is int:
-            least = math.floor(minimum) + 1  # a whole number above minimum: "from 32"
+            least = int(minimum // 1) + 1  # a whole number above minimum: "from 32"
         self.range = (
             f"from {_number(least)} to {_number(maximum)}"
             if least is not None

@@ -197,6 +197,7 @@ class SessionCore:
             self._make_readers()
             once()
             rundir.sweep_once()  # (never raises: a folder it cannot judge stays)
+            self.confinement.sweep()  # (dead asyncplays' run cgroups: never raises)
         except BaseException:
             self.kill("stopped")
             self.cleanup()

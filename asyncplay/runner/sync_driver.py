@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import _signal  # (the C half of ``signal``, as ``sandbox/rlimit.py`` uses it)
 import os
-import select
 import time
 
 from asyncplay.runner.core import SessionCore
 from asyncplay.runner.spec import RunSpec
-from asyncplay.runner.tty_input import TtyInput, is_tty
 from asyncplay.sandbox import process
 
 TYPE_CHECKING = False
@@ -66,7 +64,7 @@ def run_blocking(
     ``batched``: a run of task records is one ``tasks_created`` or ``tasks_done`` event
     (``decoder.Decoder``), for a caller that only folds them into a model.
     """
-    relay_tty = stdin == "inherit" and is_tty(0)
+    relay_tty = stdin == "inherit" and _is_tty(0)
     core = SessionCore(spec, stdin="pipe" if relay_tty else stdin, control=False, batched=batched)
     core.reap_helpers = not exiting
 
@@ -75,7 +73,11 @@ def run_blocking(
     core.spawn(spawned)
     assert core.proc is not None
 
-    tty = TtyInput(0, core.proc.stdin) if relay_tty and core.proc.stdin is not None else None
+    tty = None
+    if relay_tty and core.proc.stdin is not None:
+        from asyncplay.runner.tty_input import TtyInput  # (a terminal's only)
+
+        tty = TtyInput(0, core.proc.stdin)
     tty_watched = False
     on_event(core.run_start_event())
     sel = _Poller()
@@ -175,6 +177,14 @@ def run_blocking(
     return end
 
 
+def _is_tty(fd: int) -> bool:
+    """A terminal on ``fd`` (whose input ``tty_input`` relays: it loads only then)."""
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
 class _Poller:
     """What the loop needs of ``selectors``' selector: a name per descriptor, and each
     descriptor ready to read (or hung up: a read then sees the end) with its name, by
@@ -182,12 +192,15 @@ class _Poller:
     is unregistered before it is closed."""
 
     def __init__(self) -> None:
+        import select  # (made after the program's spawn: not on the start-up's path)
+
+        self._select = select
         self._epoll = select.epoll() if hasattr(select, "epoll") else None
         self._poll = select.poll() if self._epoll is None else None
         self._names: dict[int, str] = {}
 
     def register(self, fd: int, name: str) -> None:
-        (self._epoll or self._poll).register(fd, select.POLLIN)  # (EPOLLIN's value too)
+        (self._epoll or self._poll).register(fd, self._select.POLLIN)  # (EPOLLIN's value too)
         self._names[fd] = name
 
     def unregister(self, fd: int) -> None:

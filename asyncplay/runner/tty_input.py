@@ -24,18 +24,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # (typing costs every run ~2 ms of start-up)
     from typing import IO
 
-__all__ = ["TtyInput", "is_tty"]
+__all__ = ["TtyInput"]
 
 # One read of the terminal: a line in canonical mode is at most 4095 bytes, and a write of
 # up to PIPE_BUF (4096) bytes into an empty pipe is whole, whatever its size.
 READ_MAX = 4096
-
-
-def is_tty(fd: int) -> bool:
-    try:
-        return os.isatty(fd)
-    except OSError:
-        return False
 
 
 def _pending(fd: int) -> int:

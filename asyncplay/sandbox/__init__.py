@@ -188,6 +188,13 @@ class Plan:
             self.mounts.close()
         mounts.reap_clones()
 
+    def sweep(self) -> None:
+        """What killed asyncplays left in the run cgroups' hierarchies (their programs'
+        processes, their cgroups) is ended: once the program is on its way, while its
+        interpreter starts (``SessionCore.spawn``), not before the spawn."""
+        if self.cgroup is not None and not self.scope:
+            self.cgroup.sweep_others()
+
     # ---- while the run goes on -----------------------------------------------------
 
     def adopt_scope(self, pid: int) -> None:

@@ -16,7 +16,6 @@ left in the namespace.
 from __future__ import annotations
 
 import os
-import select
 
 from asyncplay.sandbox.which import which
 
@@ -330,6 +329,8 @@ class Launch:
         before it exits, so it is there by the time its end of the setup pipe closes.
         What is read there is kept in ``early_stderr``, for the run's output."""
         self.spawned()
+        import select  # (once bwrap is on its way: not before the spawn)
+
         try:
             poller = select.poll()
             poller.register(self._setup_w, 0)  # only the error: no reader left
@@ -372,6 +373,8 @@ class Launch:
 
     def _read_status(self, until_eof: bool) -> None:
         """Read what bwrap reported: its first line, or everything until it closes."""
+        import select
+
         fd = self._status_r
         while fd >= 0 and (until_eof or b"\n" not in self._status):
             ready, _, _ = select.select([fd], [], [], SETUP_TIMEOUT)

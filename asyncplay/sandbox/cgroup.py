@@ -67,15 +67,19 @@ def _home(mount: str) -> str:
     return home
 
 
-def locate(controller: str) -> tuple[str, str]:
-    """(version, parent directory) where a run's ``controller`` cgroup can be made.
+def locate(
+    controller: str, mounts: list[tuple[str, str, list[str]]] | None = None
+) -> tuple[str, str]:
+    """(version, parent directory) where a run's ``controller`` cgroup can be made
+    (``mounts``: ``_mounts()`` read once by the caller, for several controllers).
 
     Run cgroups live in one ``asyncplay`` directory at the top of the hierarchy rather than
     under the cgroup asyncplay runs in: v2 forbids processes in a cgroup that delegates
     controllers, and a session manager's per-login cgroup must stay removable. Needs write
     access to the hierarchy (root); raises CgroupError saying why there is none.
     """
-    mounts = _mounts()
+    if mounts is None:
+        mounts = _mounts()
     for mount, fstype, opts in mounts:
         if fstype == "cgroup" and controller in opts:
             if not _writable_dir(mount):
@@ -198,19 +202,19 @@ class RunCgroup:
             ("memory", memory_bytes),
             ("cpu", RUN_WEIGHT),
         ]
-        if any(fs == "cgroup" and "cpuacct" in opts for _m, fs, opts in _mounts()):
+        mounts = _mounts()
+        if any(fs == "cgroup" and "cpuacct" in opts for _m, fs, opts in mounts):
             wanted.append(("cpuacct", 0))  # v1: the run's CPU time (v2 dirs have cpu.stat)
         for controller, value in wanted:
             if value is None:
                 continue
             made = None
             try:
-                version, parent = locate(controller)
+                version, parent = locate(controller, mounts)
                 path = next(
                     (d for v, d in self.dirs.values() if v == "v2" and version == "v2"), None
                 )
                 if path is None:
-                    sweep(parent)
                     path = made = os.path.join(parent, name)
                     os.mkdir(path, 0o755)
                 self._limit(controller, version, path, value)
@@ -246,6 +250,13 @@ class RunCgroup:
                 _write(os.path.join(path, "memory.swap.max"), "0")
             except OSError:
                 pass
+
+    def sweep_others(self) -> None:
+        """``sweep`` the hierarchies this run's cgroups are in: what dead asyncplays left
+        there. Called once the program is on its way (``Plan.sweep``), off the start-up's
+        path: this run's own cgroups have a live owner, so a sweep never takes them."""
+        for parent in sorted({os.path.dirname(d) for _v, d in self.dirs.values()}):
+            sweep(parent)
 
     @property
     def controllers(self) -> list[str]:

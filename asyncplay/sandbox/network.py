@@ -25,7 +25,6 @@ the run goes ahead as ``off`` and its first line says why and how to get ``on``.
 from __future__ import annotations
 
 import os
-import select
 
 from asyncplay.limits import NETWORK_MODES
 from asyncplay.sandbox import process
@@ -325,6 +324,8 @@ class Outbound:
                     except BaseException as exc:
                         self._stop_helper()
                         raise _NotOurs(exc) from exc
+                import select  # (after the program's spawn, like the helper itself)
+
                 ready, _, _ = select.select([ready_r], [], [], READY_TIMEOUT)
                 ok = bool(ready) and os.read(ready_r, 1) == b"1"
             finally:

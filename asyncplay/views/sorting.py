@@ -1,19 +1,18 @@
-"""What the task lists sort by (``--sort KEY``): the one definition.
+"""What the task lists sort by (``--sort KEY``): each key's figure.
 
-Its own small module so the command line's parser can offer the choices without importing
-the summary (and the timeline behind it) before the program starts.
+The words themselves are ``limits.SORT_KEYS``: the command line's parser checks them
+before the program starts without importing the views.
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # not typing's: the parser imports this before the program starts
+from asyncplay.limits import SORT_KEYS
+
+TYPE_CHECKING = False  # not typing's
 if TYPE_CHECKING:
     from asyncplay.model import TaskInfo
 
 __all__ = ["SORT_KEYS", "figures", "sort_index"]
-
-#: Creation order, or the biggest first by one of a task's :func:`figures`.
-SORT_KEYS = ("created", "running", "waiting", "steps")
 
 
 def figures(t: TaskInfo, now: float) -> tuple[float, float, int]:
