@@ -48,7 +48,8 @@ def boom(*args, **kwargs):
 out = tempfile.TemporaryFile()
 tracer = tracer_mod.Tracer(Channel(out.fileno()), time.perf_counter(), 0.01, clock)
 if site == "warning hook":
-    boot._install_warning_hook(tracer)
+    import warnings
+    boot._install_warning_hook(tracer, warnings)
 tracer.install(asyncio)
 if site == "step record":
     tracer_mod.Tracer.describe = boom

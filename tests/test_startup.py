@@ -478,6 +478,43 @@ def _installed_pythons() -> list[str]:
     return list(find_pythons().values())
 
 
+NEVER_AWAITED = "async def fetch():\n    pass\n\n\nfetch()\nprint('ran')\n"
+
+
+@pytest.mark.parametrize("python", _installed_pythons())
+def test_the_runtime_loads_warnings_only_where_python_does(tmp_path, python) -> None:
+    """The runtime does not import ``warnings`` (round 8: 1.4 M instructions of a 3.13
+    hello world's child; python's own start loads it on 3.11 here, not on 3.10 or 3.12+):
+    its hook is set when something does import it (the next test)."""
+    from helpers import asyncplay, plain
+
+    (tmp_path / "p.py").write_text("import sys\nprint('warnings' in sys.modules)\n")
+    want = plain(python, "p.py", cwd=tmp_path).stdout
+    r = asyncplay("run", "--quiet", "--sandbox", "none", "--python", python, "p.py", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, want), r.stderr[-500:]
+
+
+@pytest.mark.parametrize("python", _installed_pythons())
+@pytest.mark.parametrize("first", ["", "import warnings\n", "import asyncio\n"])
+def test_a_coroutine_never_awaited_is_told_however_warnings_comes(tmp_path, python, first):
+    """Without asyncio the interpreter imports ``warnings`` itself to say a coroutine was
+    never awaited: the hook, set as it loads, tells it; so it does when the program (or
+    asyncio) imported it first. Python's own RuntimeWarning is printed as under python."""
+    from helpers import asyncplay, plain
+
+    (tmp_path / "p.py").write_text(first + NEVER_AWAITED)
+    want = plain(python, "p.py", cwd=tmp_path)
+    assert b"RuntimeWarning: coroutine 'fetch' was never awaited" in want.stderr
+    r = asyncplay("run", "--json", "--sandbox", "none", "--python", python, "p.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.program_stdout == "ran\n"
+    printed = "".join(e["text"] for e in r.kinds("output") if e["stream"] == "stderr")
+    assert printed == want.stderr.decode()  # python's own RuntimeWarning, as under python
+    told = [e for e in r.kinds("warning") if e["kind"] == "never_awaited"]
+    assert len(told) == 1 and "coroutine 'fetch' was never awaited" in told[0]["message"], told
+    assert told[0]["line"] == first.count("\n") + 5
+
+
 @pytest.mark.parametrize("how", [*WITH_ASYNCIO, "-m", *_installed_pythons()])
 def test_the_tracers_rooms_load_when_asyncio_is_imported(tmp_path, how) -> None:
     """However the program imports asyncio (at the top, in a function, through importlib,

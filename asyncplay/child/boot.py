@@ -79,32 +79,37 @@ def _erase_injection(inject_dir: str) -> None:
 
 
 class _AsyncioHook:
-    """A meta-path finder that installs the tracer right after asyncio is imported."""
+    """A meta-path finder that installs the tracer right after asyncio is imported, and
+    the warnings' hook right after ``warnings`` is (``watch``: module name -> what to do
+    with the module once executed; the finder leaves ``sys.meta_path`` with the last)."""
 
-    def __init__(self, tracer: Tracer) -> None:
-        self.tracer = tracer
+    def __init__(self, watch: dict[str, Any]) -> None:
+        self.watch = watch
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        # Stays on sys.meta_path until asyncio is really executed: a probe such as
+        # Stays on sys.meta_path until the module is really executed: a probe such as
         # importlib.util.find_spec("asyncio") must not use up the hook.
-        if name != "asyncio":
+        then = self.watch.get(name)
+        if then is None:
             return None
-        from importlib.machinery import PathFinder
+        # importlib.machinery's own PathFinder, without importing importlib.machinery: on
+        # 3.14+ its module __getattr__ imports warnings, one of the names watched here.
+        import _frozen_importlib_external
 
-        spec = PathFinder.find_spec(name, path)
+        spec = _frozen_importlib_external.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
             return spec
         loader = spec.loader
         orig_exec = loader.exec_module  # type: ignore[attr-defined]
-        tracer = self.tracer
 
         hook = self
 
         def exec_module(module: Any) -> None:
-            if hook in sys.meta_path:
-                sys.meta_path.remove(hook)
+            if hook.watch.pop(name, None) is not None and not hook.watch:
+                if hook in sys.meta_path:
+                    sys.meta_path.remove(hook)
             orig_exec(module)
-            _install_tracer(tracer, module)
+            then(module)
 
         loader.exec_module = exec_module  # type: ignore[attr-defined]
         return spec
@@ -121,10 +126,13 @@ def _install_tracer(tracer: Tracer, asyncio_mod: Any) -> None:
         stepper.traced()  # a stepped run: the hook with the pause in it, when armed
 
 
-def _install_warning_hook(tracer: Tracer) -> None:
-    """Report 'coroutine ... was never awaited' while Python still prints it as usual."""
-    import warnings
+def _install_warning_hook(tracer: Tracer, warnings: Any) -> None:
+    """Report 'coroutine ... was never awaited' while Python still prints it as usual.
 
+    ``warnings`` is the module, hooked once it is imported (by the program, asyncio, or
+    the interpreter itself: a coroutine never awaited imports it to warn through it), not
+    imported by the runtime: python's own start on 3.10 and 3.12+ does not load it, and a
+    hello world's runtime paid 1.4 M instructions for it (docs/performance.md, round 8)."""
     orig = warnings._showwarnmsg  # type: ignore[attr-defined]
 
     def _showwarnmsg(msg: Any) -> None:
@@ -248,16 +256,22 @@ def _wire(tracer: Tracer) -> None:
         tracer.at_exit()
 
     atexit.register(at_exit)
-    _install_warning_hook(tracer)
     control = _state.get("control_fd")
     if control is not None:  # stepping's commands, read from now on (child/stepping.py)
         from asyncplay.child import stepping
 
         _state["stepper"] = stepping.start(tracer, control, _state["spec"])
-    if "asyncio" in sys.modules:
-        _install_tracer(tracer, sys.modules["asyncio"])
-    else:
-        sys.meta_path.insert(0, _AsyncioHook(tracer))
+    watch: dict[str, Any] = {}
+    for name, then in (
+        ("warnings", lambda module: _install_warning_hook(tracer, module)),
+        ("asyncio", lambda module: _install_tracer(tracer, module)),
+    ):
+        if name in sys.modules:
+            then(sys.modules[name])
+        else:
+            watch[name] = then
+    if watch:
+        sys.meta_path.insert(0, _AsyncioHook(watch))
 
 
 def _positive(value: Any, default: float) -> float:
