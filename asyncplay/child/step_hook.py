@@ -184,6 +184,8 @@ class _HandleScaffold:
                 if _chunks:
                     tracer.flush_output(rec)
                 tracer.current = prev
+                if tracer.walk_memo is not None:  # (task_registry._walk_from's: let go)
+                    tracer.walk_memo = None
                 if dur > _slow:  # the blocking detector (the watchdog sampled the line)
                     try:
                         _slow_step_warning(tracer, rec, task, start, dur)

@@ -102,6 +102,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
         except BaseException as exc:
             if eager:
                 tracer.current, tracer.nested = outer, outer_nested
+                tracer.walk_memo = None
             drop_own_frame(exc)
             raise
         if self._debug:
@@ -111,6 +112,7 @@ def install_create_task(tracer: Any, loop_cls: type, tasks_mod: Any, traced: boo
             return task
         inner = tracer.nested  # eager grandchildren's steps, inside this one
         tracer.current, tracer.nested = outer, outer_nested
+        tracer.walk_memo = None  # (its step's: let go, as the step hook does at a step's end)
         tracer.attach(rec, task)
         if type(coro) is coro_t and (coro.cr_suspended or coro.cr_frame is None):
             # The eager first step ran inside create_task: record it (and its output),

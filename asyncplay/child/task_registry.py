@@ -55,6 +55,9 @@ _perf = time.perf_counter
 _CoroutineType = types.CoroutineType
 _NOWHERE = (0, 0)
 _NO_WAIT = (0, 0, 0)
+# A generator's, coroutine's or async generator's frame: resumed later, maybe by another
+# caller (inspect.CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
+_RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200
 _pack_created_head = protocol.CREATED_RECORD.pack
 _K_CREATED = protocol.K_CREATED
 _CREATED_SIZE = protocol.CREATED.size
@@ -173,30 +176,35 @@ def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | No
     info = self.coro_info.get(id(code))
     if info is None:
         info = _coro_info(self, coro, code)
-    # Where it was created: the first frame of the user's code, walking out.
-    walk_get = self.walk_kinds.get
-    spawned_by_asyncio = False
-    while frame is not None:
+    parent = self.current
+    # Where it was created: the first frame of the user's code, walking out. The frame
+    # that called create_task is looked at each time; the walk from its caller on is
+    # what the last walk found when that caller is the same frame (``walk_memo``).
+    if frame is not None:
         c = frame.f_code
         cid = id(c)  # (an id() is an audit event: one a frame)
-        k = walk_get(cid)
+        k = self.walk_kinds.get(cid)
         if k is None:
             k = _walk_kind(self, c)
-        if not k:
-            break
-        if k == 2:
-            spawned_by_asyncio = True
-        frame = frame.f_back
-    if frame is not None:
-        lines = self.create_lines.get(cid)
-        where = lines.get(frame.f_lasti) if lines is not None else None
-        if where is None:
-            where = _where(self, c, frame)
-        internal = spawned_by_asyncio and info[1]
-    else:
+        if not k:  # the program's own code called create_task
+            lines = self.create_lines.get(cid)
+            where = lines.get(frame.f_lasti) if lines is not None else None
+            if where is None:
+                where = _where(self, c, frame)
+            internal = False
+        else:
+            up = frame.f_back
+            memo = self.walk_memo
+            if memo is None or memo[0] is not up:
+                memo = _walk_from(self, up, parent)
+            where = memo[1]
+            if where is _NOWHERE:  # no frame of the program's: asyncio's own if its coroutine is
+                internal = info[1]
+            else:
+                internal = (k == 2 or memo[2]) and info[1]
+    else:  # (``lookup``'s: a task made before the install, or past create_task)
         where = _NOWHERE
         internal = info[1]
-    parent = self.current
     rec = _TaskRecord(task)  # every field of new_record's set here (the same values)
     self.tasks[id(task)] = rec
     task._asyncplay_record = rec  # (cancels.RECORD_SLOT)
@@ -228,6 +236,49 @@ def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | No
         + data
     )
     return rec
+
+
+def _walk_from(self: Any, frame: types.FrameType | None, parent: Any) -> tuple:
+    """(``frame``, where, spawned by asyncio's own code?) of the walk out from ``frame``,
+    the caller of the frame that called create_task, to the program's creating line.
+
+    Kept as ``Tracer.walk_memo`` when ``frame`` is a plain function's frame (not a
+    generator's or coroutine's) of asyncio or the runtime (``gather``'s, a comprehension's
+    of ``wait``): while it runs, every frame out from it waits in a call at one
+    instruction, so the next task made under it (``frame`` again, by identity: the memo
+    holds it, so it is that frame) finds the same line; ``gather`` walks its frames once,
+    not once per task. Only inside a task's step, and the step hook lets it go at the
+    step's end (``Tracer.walk_memo``): its frame's locals are not kept past that."""
+    start = frame
+    walk_get = self.walk_kinds.get
+    spawned = False
+    while frame is not None:
+        c = frame.f_code
+        cid = id(c)
+        k = walk_get(cid)
+        if k is None:
+            k = _walk_kind(self, c)
+        if not k:
+            break
+        if k == 2:
+            spawned = True
+        frame = frame.f_back
+    if frame is not None:
+        lines = self.create_lines.get(cid)
+        where = lines.get(frame.f_lasti) if lines is not None else None
+        if where is None:
+            where = _where(self, c, frame)
+    else:
+        where = _NOWHERE
+    memo = (start, where, spawned)
+    if (
+        parent is not None
+        and start is not None
+        and start is not frame
+        and not start.f_code.co_flags & _RESUMABLE
+    ):
+        self.walk_memo = memo
+    return memo
 
 
 def _walk_kind(self: Any, code: types.CodeType) -> int:

@@ -156,6 +156,9 @@ class Tracer:
         self.coro_info: dict[int, tuple[int, bool]] = {}
         self.file_sids: dict[int, int] = {}
         self.create_lines: dict[int, dict] = {}  # id(code): {f_lasti: (file, line)}
+        # (frame, where, spawned): the walk out from a frame of asyncio's that makes tasks
+        # (``gather``'s) while it runs, kept for the step (task_registry._walk_from)
+        self.walk_memo: tuple | None = None
         self.named_tasks: Any = None  # the task class whose set_name() tells (cancels.py)
         self.warned: set[str] = set()
         self.enabled = True
