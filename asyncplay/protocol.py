@@ -177,10 +177,9 @@ def dumps(obj: object) -> str:
     ``primitive_state`` record cost 3-7x more through a Python encoder, one listing
     2,000 waiters 5-50x. A cycle, which it would recurse into (no markers here), is
     ``json``'s to tell (a ValueError)."""
-    encode = _c_encode if _c_made else _make_c_encoder()
-    if encode is not None:
+    if _c_encode is not None:
         try:
-            return "".join(encode(obj, 0))
+            return "".join(_c_encode(obj, 0))
         except RecursionError:
             pass
     import json
@@ -188,25 +187,14 @@ def dumps(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"), default=repr)
 
 
-# json.encoder's own C encoder, as json.dumps makes it (tests/test_protocol.py): made at
-# the first ``dumps`` (the parent's start-up, which writes no JSON before the program's
-# spawn, then loads ``_json`` after it; the child's at its hello).
-_c_encode = None
-_c_made = False
+try:  # json.encoder's own C encoder, as json.dumps makes it (tests/test_protocol.py)
+    from _json import encode_basestring_ascii, make_encoder
 
-
-def _make_c_encoder():  # noqa: ANN202
-    global _c_encode, _c_made
-    try:
-        from _json import encode_basestring_ascii, make_encoder
-
-        _c_encode = make_encoder(
-            None, repr, encode_basestring_ascii, None, ":", ",", False, False, True
-        )
-    except (ImportError, TypeError):  # (no accelerator, or another signature: json does it)
-        _c_encode = None
-    _c_made = True
-    return _c_encode
+    _c_encode = make_encoder(
+        None, repr, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+except (ImportError, TypeError):  # (no accelerator, or another signature: json does it)
+    _c_encode = None
 
 
 def pack_str(sid: int, text: str) -> bytes:

@@ -483,7 +483,7 @@ import json, math, sys
 sys.path.insert(0, sys.argv[1])
 from asyncplay import decoder as D
 from asyncplay import protocol as P
-assert P.dumps({}) == "{}" and P._c_encode is not None, "_json.make_encoder moved"
+assert P._c_encode is not None, "_json.make_encoder moved"
 class Num(int):
     pass
 values = [

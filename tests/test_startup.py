@@ -233,12 +233,11 @@ NOT_BEFORE_SPAWN = (
 # need (round 8, the program spawned as early as its plan allows: docs/performance.md,
 # "Round 8: hello world"); these load while bwrap and the program's interpreter start.
 # The ``--sort`` words are ``limits.SORT_KEYS`` (not the views'), ``math`` is for a
-# policy file's numbers only, ``_json`` loads at the first JSON record, ``select`` for the
-# waits on bwrap, the network's helper and the run, the terminal's relay only for one.
+# policy file's numbers only, ``select`` for the waits on bwrap, the network's helper and
+# the run, the terminal's relay only for one.
 NOT_BEFORE_PROGRAM = (
     *NOT_BEFORE_SPAWN,
     "math",
-    "_json",
     "select",
     "asyncplay.views",
     "asyncplay.views.sorting",
