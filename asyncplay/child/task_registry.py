@@ -173,9 +173,15 @@ def register_traced(self: Any, task: Any, coro: Any, frame: types.FrameType | No
     self.next_tid = tid + 1
     name = task.get_name()
     code = coro.cr_code
-    info = self.coro_info.get(id(code))
-    if info is None:
-        info = _coro_info(self, coro, code)
+    last = self.last_coro  # (code, info) of the last task's coroutine: gather's are alike
+    if last[0] is code:
+        info = last[1]
+    else:
+        info = self.coro_info.get(id(code))
+        if info is None:
+            info = _coro_info(self, coro, code)  # (a runtime's wrapper's: never cached)
+        else:
+            self.last_coro = (code, info)
     parent = self.current
     # Where it was created: the first frame of the user's code, walking out. The frame
     # that called create_task is looked at each time; the walk from its caller on is

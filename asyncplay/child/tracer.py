@@ -154,6 +154,7 @@ class Tracer:
         self.wait_lines: dict[int, dict[int, tuple[int, int]]] = {}
         self.wait_names: dict[Any, Any] = {}
         self.coro_info: dict[int, tuple[int, bool]] = {}
+        self.last_coro: tuple = (None, None)  # (code, its coro_info) last looked up
         self.file_sids: dict[int, int] = {}
         self.create_lines: dict[int, dict] = {}  # id(code): {f_lasti: (file, line)}
         # (frame, where, spawned): the walk out from a frame of asyncio's that makes tasks
