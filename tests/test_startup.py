@@ -699,3 +699,42 @@ def test_a_failure_while_the_program_starts_leaves_nothing(tmp_path, network) ->
     assert events == []
     if network == "on":  # (the gate never opened: it never ran)
         assert not (tmp_path / "ran.txt").exists()
+
+
+SHADOWS = {
+    # A newcomer's file named after the standard library's module shadows it, as under
+    # python: the runtime's import hooks must take it for what it is (review, round 8: the
+    # warnings' hook read python's _showwarnmsg off the program's own warnings.py and its
+    # AttributeError came out of the program's import, with the runtime's frames in it).
+    "warnings": "x = 1\n",
+    "asyncio": "def run(coro):\n    coro.close()\n    return 'mine'\n",
+}
+
+
+@pytest.mark.parametrize("python", _installed_pythons())
+@pytest.mark.parametrize("shadowed", sorted(SHADOWS))
+def test_a_programs_own_module_named_as_the_hooked_ones_runs_as_under_python(
+    tmp_path, python, shadowed
+) -> None:
+    from helpers import asyncplay, plain
+
+    # The program in a folder of its own: its sys.path[0], not the command's (``python -m
+    # asyncplay`` from the program's folder would put the shadow in asyncplay's own path).
+    prog = tmp_path / "prog"
+    prog.mkdir()
+    (prog / f"{shadowed}.py").write_text(SHADOWS[shadowed])
+    (prog / "main.py").write_text(
+        f"import {shadowed}\n"
+        "async def fetch():\n    pass\n"
+        f"print('mine', getattr({shadowed}, 'x', None) or {shadowed}.run(fetch()))\n"
+    )
+    want = plain(python, str(prog / "main.py"), cwd=tmp_path)
+    r = asyncplay(
+        "run", "--json", "--sandbox", "none", "--python", python, "prog/main.py", cwd=tmp_path
+    )
+    assert r.returncode == want.returncode == 0, r.stderr[-800:]
+    assert r.program_stdout == want.stdout.decode()
+    printed = "".join(e["text"] for e in r.kinds("output") if e["stream"] == "stderr")
+    assert printed == want.stderr.decode() and "asyncplay" not in printed
+    failed = [e for e in r.kinds("warning") if e["kind"] == "tracer_failed"]
+    assert all("import hook" not in e.get("site", "") for e in failed), failed

@@ -83,8 +83,9 @@ class _AsyncioHook:
     the warnings' hook right after ``warnings`` is (``watch``: module name -> what to do
     with the module once executed; the finder leaves ``sys.meta_path`` with the last)."""
 
-    def __init__(self, watch: dict[str, Any]) -> None:
+    def __init__(self, watch: dict[str, Any], tracer: Tracer) -> None:
         self.watch = watch
+        self.tracer = tracer
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         # Stays on sys.meta_path until the module is really executed: a probe such as
@@ -109,7 +110,10 @@ class _AsyncioHook:
                 if hook in sys.meta_path:
                     sys.meta_path.remove(hook)
             orig_exec(module)
-            then(module)
+            try:
+                then(module)
+            except Exception as exc:  # the program's import must never fail on the runtime's hook
+                report_failure(hook.tracer, f"{name} import hook", exc)
 
         loader.exec_module = exec_module  # type: ignore[attr-defined]
         return spec
@@ -133,7 +137,11 @@ def _install_warning_hook(tracer: Tracer, warnings: Any) -> None:
     the interpreter itself: a coroutine never awaited imports it to warn through it), not
     imported by the runtime: python's own start on 3.10 and 3.12+ does not load it, and a
     hello world's runtime paid 1.4 M instructions for it (docs/performance.md, round 8)."""
-    orig = warnings._showwarnmsg  # type: ignore[attr-defined]
+    # A file of the program's own named warnings.py shadows python's, as under python: it
+    # has nothing to hook (and the interpreter's C warnings then do without it too).
+    orig = vars(warnings).get("_showwarnmsg")
+    if not callable(orig):
+        return
 
     def _showwarnmsg(msg: Any) -> None:
         try:
@@ -271,7 +279,7 @@ def _wire(tracer: Tracer) -> None:
         else:
             watch[name] = then
     if watch:
-        sys.meta_path.insert(0, _AsyncioHook(watch))
+        sys.meta_path.insert(0, _AsyncioHook(watch, tracer))
 
 
 def _positive(value: Any, default: float) -> float:
