@@ -922,7 +922,7 @@ def test_queues_locks_and_executor_jobs_made_while_attached_are_seen(tmp_path, p
         attached = {
             "inits": [False, False, False],
             "wrapped": ["acquire", "join", "put_nowait", "release"],
-            "lines": ["_WaitLine", "deque"],
+            "lines": ["WaitLine", "deque"],
         }
         deadline = time.monotonic() + 10
         for want in (attached, before):  # the ticks of then (in the pipe), then after

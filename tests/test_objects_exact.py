@@ -65,6 +65,12 @@ async def wait_for(cond):
 async def wait_on(ev):
     await ev.wait()
 
+async def wait_in_except(ev):
+    try:
+        raise ValueError
+    except ValueError:
+        await ev.wait()
+
 async def producer(q, n):
     for i in range(n):
         await q.put(i)
@@ -177,6 +183,32 @@ async def main():
     await asyncio.sleep(0.03)
     waiter.cancel()
     await asyncio.gather(waiter, return_exceptions=True)
+
+    # woken, then cancelled before it ran: its wait raised, not counted through
+    raced = asyncio.Event()
+    waiter = asyncio.create_task(wait_on(raced))
+    while not raced._waiters:
+        await asyncio.sleep(0)
+    raced.set()
+    waiter.cancel()
+    print("raced", type((await asyncio.gather(waiter, return_exceptions=True))[0]).__name__)
+    # a wait that goes through inside an except block: counted
+    inside = asyncio.Event()
+    waiter = asyncio.create_task(wait_in_except(inside))
+    while not inside._waiters:
+        await asyncio.sleep(0)
+    inside.set()
+    await waiter
+    # a lock handed to a waiter cancelled before it ran: not taken by it
+    handed = asyncio.Lock()
+    await handed.acquire()
+    blocked = asyncio.create_task(take(handed))
+    while not handed._waiters:
+        await asyncio.sleep(0)
+    handed.release()
+    blocked.cancel()
+    await asyncio.gather(blocked, return_exceptions=True)
+    print("handed", handed.locked())
 
     # a class's own set, clear and release run, not the wrappers' copies of asyncio's
     calls = []
@@ -314,6 +346,22 @@ def test_a_cancelled_event_wait_is_timed_and_not_counted(run) -> None:
     dropped = objs["dropped"]
     assert dropped["acquisitions"] == 0 and dropped["max_waiters"] == 1, dropped
     assert dropped["waiters"] == [] and 0.02 <= dropped["longest_wait"] <= 2.0, dropped
+
+
+def test_a_wait_is_counted_through_as_it_went(run) -> None:
+    """A blocked wait's line of waiters (``wait_lines.HeldLine``) tells a wait that
+    raised from one that went through by the exception being handled at its end: woken,
+    then cancelled before it ran (it raised: not counted, as python's CancelledError
+    says), one that goes through inside an ``except`` block (counted), a lock handed to a
+    waiter cancelled before it ran (not taken: main's one acquisition, no holder)."""
+    r, objs = run
+    assert "raced CancelledError" in r.program_stdout, r.program_stdout[-2000:]
+    assert "handed False" in r.program_stdout, r.program_stdout[-2000:]
+    raced, inside, handed = objs["raced"], objs["inside"], objs["handed"]
+    assert (raced["acquisitions"], raced["max_waiters"], raced["waiters"]) == (0, 1, []), raced
+    assert (inside["acquisitions"], inside["max_waiters"], inside["waiters"]) == (1, 1, [])
+    assert (handed["acquisitions"], handed["max_waiters"]) == (1, 1), handed
+    assert handed["holders"] == [] and handed["waiters"] == [], handed
 
 
 def test_a_class_s_own_set_clear_and_release_run(run) -> None:

@@ -65,7 +65,8 @@ def test_an_error_inside_asyncios_method_shows_its_frame(tmp_path, program, meth
     assert _frames(got.stderr) == _frames(want.stderr), got.stderr.decode()
 
 
-# Each wait blocks, so its wrapper is the runtime's coroutine that times it.
+# Each wait blocks (a semaphore's or a condition's would be timed by a coroutine of the
+# runtime's around asyncio's; these by their lines of waiters).
 TASKS = """
 import asyncio
 async def main():
@@ -98,3 +99,34 @@ def test_a_blocked_wait_made_a_task_is_named_as_asyncios_coroutine(tmp_path) -> 
         assert made == [(6, "Event.wait"), *gathered], made
     else:
         assert made == gathered, made
+
+
+# Blocked waits made tasks: asyncio's coroutines, with nothing of the runtime's in their
+# chains (a blocked Event.wait and Lock.acquire are timed by their line of waiters:
+# ``wait_lines.HeldLine``), so a task's repr and stack read as under python (they said
+# ``_timed() running at .../primitives.py``).
+REPRS = """
+import asyncio, re
+async def main():
+    ev, lock = asyncio.Event(), asyncio.Lock()
+    await lock.acquire()
+    tasks = [asyncio.ensure_future(ev.wait()), asyncio.ensure_future(lock.acquire())]
+    await asyncio.sleep(0)
+    for t in tasks:
+        print(re.sub(r" at 0x[0-9a-f]+", "", repr(t)))
+        print([f.f_code.co_name for f in t.get_stack()], t.get_coro().__qualname__)
+    ev.set()
+    lock.release()
+    print(await asyncio.gather(*tasks))
+asyncio.run(main())
+"""
+
+
+def test_a_blocked_wait_made_a_task_reads_as_under_python(tmp_path) -> None:
+    path = tmp_path / "prog.py"
+    path.write_text(REPRS)
+    want = plain(sys.executable, str(path), cwd=tmp_path)
+    assert want.returncode == 0 and b"Event.wait() running at" in want.stdout, want.stderr
+    got = asyncplay("run", "--quiet", str(path), cwd=tmp_path)
+    assert got.returncode == 0, got.stderr.decode()
+    assert got.stdout == want.stdout

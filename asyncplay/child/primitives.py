@@ -7,8 +7,11 @@ primitive created by the program's own code (not asyncio's: a Queue's Event, a
 Condition's Lock) gets instance attributes that shadow its public methods (``put_nowait``,
 ``acquire``, ``release``, ``wait`` ...) for that one object, so other objects, and
 programs that create none, run asyncio's code untouched. A call that will not block goes
-straight to asyncio's coroutine (no extra frame); one that will block is awaited through
-a small coroutine that times the wait and keeps the waiting task in the waiter list.
+straight to asyncio's coroutine (no extra frame). One that will block is timed, and the
+waiting task kept in the waiter list, by the object's line of waiters where asyncio
+appends and removes the future it blocks on (a queue's ``_putters``/``_getters``, an
+event's or a lock's ``_waiters``: no coroutine of ours in the task's chain), else (a
+semaphore's acquire, a condition's) awaited through a small coroutine that does so.
 
 The figures (``primitive_figures.py``) go out as one ``primitive_state`` record per
 changed object when the tracer flushes (the flush is wrapped once the first primitive
@@ -37,6 +40,7 @@ from asyncplay.child.primitive_figures import (
     sample,
     wrap_flush,
 )
+from asyncplay.child.wait_lines import HeldLine, WaitLine, plain_empty
 
 __all__ = ["KINDS", "install", "strip"]
 
@@ -283,8 +287,10 @@ def _assigned_name(reg: Registry, code: Any, lasti: int) -> str | None:
 
 async def _timed(reg: Registry, st: Stats, why: str, coro: Any, then: Any = None) -> Any:
     """Await asyncio's own coroutine ``coro`` that is about to block, timing the wait (a
-    lock's acquire, a condition's or an event's wait: ``start_wait`` and ``end_wait``
-    inlined, as every blocked wait of these runs them; a queue's are its wait lines').
+    semaphore's or a condition's acquire, a condition's wait, an event's or a lock's whose
+    ``_waiters`` is not asyncio's deque: ``start_wait`` and ``end_wait`` inlined, as every
+    blocked wait of these runs them; a queue's, an event's and a lock's are their wait
+    lines': ``WaitLine``, ``HeldLine``).
     The wait through is counted after the await, one that raised in ``_failed``."""
     if not st.dirty:
         st.dirty = True
@@ -336,74 +342,6 @@ _COUNT: Any = object()  # ``_timed``'s ``then`` that counts the wait through, in
 # ---- the wrappers, per object --------------------------------------------------------------
 
 
-_line_append, _line_popleft, _line_remove = deque.append, deque.popleft, deque.remove
-
-
-class _WaitLine(deque):
-    """A traced queue's ``_putters`` / ``_getters``: asyncio appends a future only when a
-    task is about to block on a full / empty queue, and takes it out (``popleft`` when it
-    wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
-    line costs the queue nothing."""
-
-    __slots__ = ("reg", "st", "why", "items", "entries")
-
-    def __init__(self, reg: Registry, st: Stats, why: str, items: Any) -> None:
-        super().__init__()
-        self.reg, self.st, self.why, self.items = reg, st, why, items
-        self.entries: dict = {}  # future -> waiter entry
-
-    def append(self, fut: Any) -> None:
-        _line_append(self, fut)
-        try:  # (start_wait, inlined: every blocked put/get runs it)
-            st = self.st
-            reg = self.reg
-            if not st.dirty:
-                st.dirty = True
-                reg.dirty.append(st)
-            now = _perf()
-            entry = [reg.tracer.current, now, self.why]
-            waiters = st.waiters
-            waiters.append(entry)
-            if len(waiters) > st.max_waiters:
-                st.max_waiters = len(waiters)
-            sample(st, reg.tracer.t0, now, len(self.items))  # full or empty: a size to show
-            self.entries[fut] = entry
-        except Exception as exc:  # the tracer must never break the program
-            report_failure(self.reg.tracer, "queue wait", exc)
-
-    def _ended(self, fut: Any) -> None:
-        entry = self.entries.pop(fut, None)
-        if entry is not None:
-            try:  # (end_wait, inlined: every blocked put/get runs it)
-                st = self.st
-                if not st.dirty:
-                    st.dirty = True
-                    self.reg.dirty.append(st)
-                waited = _perf() - entry[1]
-                try:
-                    st.waiters.remove(entry)
-                except ValueError:
-                    pass
-                if waited > st.longest_wait:
-                    st.longest_wait = waited
-                st.total_waited += waited
-                if self.why == "put":
-                    st.put_wait += waited
-                else:
-                    st.get_wait += waited
-            except Exception as exc:  # the tracer must never break the program
-                report_failure(self.reg.tracer, "queue wait", exc)
-
-    def popleft(self) -> Any:
-        fut = _line_popleft(self)
-        self._ended(fut)
-        return fut
-
-    def remove(self, fut: Any) -> None:
-        _line_remove(self, fut)
-        self._ended(fut)
-
-
 def _trace_queue(reg: Registry, st: Stats, q: Any) -> None:
     orig_put_nowait, orig_join = q.put_nowait, q.join
     items = q._queue
@@ -431,8 +369,8 @@ def _trace_queue(reg: Registry, st: Stats, q: Any) -> None:
         fn.__qualname__ = orig.__qualname__
         fn.__doc__ = orig.__doc__
     q.put_nowait, q.join = put_nowait, join
-    q._putters = _WaitLine(reg, st, "put", items)
-    q._getters = _WaitLine(reg, st, "get", items)
+    q._putters = WaitLine(reg, st, "put", items)
+    q._getters = WaitLine(reg, st, "get", items)
     if st.ref is None:
         st.items = items  # no weak reference to the queue: its size read from here
     st.peak = st.size = len(items)
@@ -494,6 +432,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
         if free:
             acquired(reg, st)
             return coro
+        if kind == "Lock" and type(obj._waiters) is HeldLine:
+            return coro  # timed by its line (``HeldLine``)
         current = tracer.current
         if kind == "Condition" and current is not None:
             for w in st.waiters:
@@ -605,6 +545,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 released(st, tracer.current)
                 mark(reg, st)
 
+    if kind == "Lock" and (obj._waiters is None or plain_empty(obj._waiters)):
+        obj._waiters = HeldLine(reg, st, acquired)  # its blocked acquires, timed there
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
     acquire.__doc__, release.__doc__ = orig_acquire.__doc__, orig_release.__doc__
@@ -633,15 +575,27 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
     orig_wait, orig_set, orig_clear = ev.wait, ev.set, ev.clear
 
     dirty = reg.dirty
+    if plain_empty(ev._waiters):
+        ev._waiters = HeldLine(reg, st, None)  # its blocked waits, timed there
 
-    def wait() -> Any:
-        if ev._value:
-            st.acquisitions += 1
-            if not st.dirty:
-                st.dirty = True
-                dirty.append(st)
+        def wait() -> Any:
+            if ev._value:
+                st.acquisitions += 1
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
             return orig_wait()
-        return _timed(reg, st, "wait", orig_wait(), _COUNT)
+
+    else:  # (not asyncio's deque: timed by a coroutine of ours around the wait)
+
+        def wait() -> Any:
+            if ev._value:
+                st.acquisitions += 1
+                if not st.dirty:
+                    st.dirty = True
+                    dirty.append(st)
+                return orig_wait()
+            return _timed(reg, st, "wait", orig_wait(), _COUNT)
 
     if _EVENT_SET is not None and getattr(type(ev), "set", None) is _EVENT_SET:
 
@@ -718,9 +672,9 @@ def strip(reg: Registry) -> None:
                     setattr(obj, name, getattr(obj._lock, name))  # its lock's, as asyncio does
                 else:
                     delattr(obj, name)  # asyncio's method, from the class, again
-            for name in ("_putters", "_getters"):
+            for name in ("_putters", "_getters", "_waiters"):
                 line = getattr(obj, name, None)
-                if type(line) is _WaitLine:
+                if type(line) in (WaitLine, HeldLine):
                     setattr(obj, name, deque(line))
         except Exception as exc:  # the tracer must never break the program
             report_failure(reg.tracer, "primitive strip", exc)

@@ -87,6 +87,7 @@ def load_rooms() -> None:
         executor_jobs,
         loop_complaints,
         _figures,
+        _lines,
         primitives,
         virtual_clock,
         running_loops,
@@ -107,7 +108,7 @@ def load_rooms() -> None:
 # child paid 4.7 M instructions for them; docs/performance.md).
 _ROOMS = ("task_record", "private_names", "waits", "deadlocks", "call_chains")
 _ROOMS += ("slow_steps", "cancels", "cut_off", "executor_jobs", "loop_complaints")
-_ROOMS += ("primitive_figures", "primitives", "virtual_clock", "running_loops")
+_ROOMS += ("primitive_figures", "wait_lines", "primitives", "virtual_clock", "running_loops")
 _ROOMS += ("task_creation", "task_registry", "step_hook")
 
 
