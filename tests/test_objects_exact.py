@@ -209,6 +209,14 @@ async def main():
     blocked.cancel()
     await asyncio.gather(blocked, return_exceptions=True)
     print("handed", handed.locked())
+    handed_sem = asyncio.Semaphore(0)  # the same, a semaphore's permit: given back
+    blocked = asyncio.create_task(take(handed_sem))
+    while not handed_sem._waiters:
+        await asyncio.sleep(0)
+    handed_sem.release()
+    blocked.cancel()
+    await asyncio.gather(blocked, return_exceptions=True)
+    print("handed_sem", handed_sem._value)
 
     # a class's own set, clear and release run, not the wrappers' copies of asyncio's
     calls = []
@@ -362,6 +370,9 @@ def test_a_wait_is_counted_through_as_it_went(run) -> None:
     assert (inside["acquisitions"], inside["max_waiters"], inside["waiters"]) == (1, 1, [])
     assert (handed["acquisitions"], handed["max_waiters"]) == (1, 1), handed
     assert handed["holders"] == [] and handed["waiters"] == [], handed
+    assert "handed_sem 1" in r.program_stdout, r.program_stdout[-2000:]
+    sem = objs["handed_sem"]
+    assert (sem["acquisitions"], sem["max_waiters"], sem["holders"]) == (0, 1, []), sem
 
 
 def test_a_class_s_own_set_clear_and_release_run(run) -> None:

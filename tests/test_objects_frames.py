@@ -102,21 +102,23 @@ def test_a_blocked_wait_made_a_task_is_named_as_asyncios_coroutine(tmp_path) -> 
 
 
 # Blocked waits made tasks: asyncio's coroutines, with nothing of the runtime's in their
-# chains (a blocked Event.wait and Lock.acquire are timed by their line of waiters:
+# chains (a blocked Event.wait, Lock.acquire and Semaphore.acquire are timed by their line of waiters:
 # ``wait_lines.HeldLine``), so a task's repr and stack read as under python (they said
 # ``_timed() running at .../primitives.py``).
 REPRS = """
 import asyncio, re
 async def main():
-    ev, lock = asyncio.Event(), asyncio.Lock()
+    ev, lock, sem = asyncio.Event(), asyncio.Lock(), asyncio.Semaphore(0)
     await lock.acquire()
     tasks = [asyncio.ensure_future(ev.wait()), asyncio.ensure_future(lock.acquire())]
+    tasks.append(asyncio.ensure_future(sem.acquire()))
     await asyncio.sleep(0)
     for t in tasks:
         print(re.sub(r" at 0x[0-9a-f]+", "", repr(t)))
         print([f.f_code.co_name for f in t.get_stack()], t.get_coro().__qualname__)
     ev.set()
     lock.release()
+    sem.release()
     print(await asyncio.gather(*tasks))
 asyncio.run(main())
 """

@@ -80,6 +80,15 @@ def install(tracer: Any, asyncio_mod: Any, attached: bool = False) -> None:
     _EVENT_CLEAR = _known(locks.Event.clear, ("_value",))
     _LOCK_RELEASE = _known(locks.Lock.release, ("_locked", "_wake_up_first", "RuntimeError"))
     _LOCK_WAKE = locks.Lock._wake_up_first
+    global _LINED
+    _LINED = tuple(
+        kind
+        for kind, cls in (("Lock", locks.Lock), ("Semaphore", locks.Semaphore))
+        if {"append", "remove"}
+        <= set(getattr(getattr(cls.acquire, "__code__", None), "co_names", ()))
+    )
+    if "Semaphore" in _LINED:
+        _LINED += ("BoundedSemaphore",)
     wrapped = (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event)
     for cls in wrapped:
         _wrap_init(reg, cls)
@@ -133,6 +142,9 @@ _EVENT_SET: Any = None
 _EVENT_CLEAR: Any = None
 _LOCK_RELEASE: Any = None
 _LOCK_WAKE: Any = None  # asyncio's Lock._wake_up_first: the copy skips it with no waiter
+# The kinds whose blocked acquire asyncio's code ends with ``_waiters.remove(fut)`` in a
+# ``finally`` (a Lock's, a Semaphore's on 3.10.9+): timed by their line (``HeldLine``).
+_LINED: tuple = ()
 
 
 def _known(fn: Any, names: tuple) -> Any:
@@ -432,7 +444,7 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
         if free:
             acquired(reg, st)
             return coro
-        if kind == "Lock" and type(obj._waiters) is HeldLine:
+        if kind != "Condition" and type(obj._waiters) is HeldLine:
             return coro  # timed by its line (``HeldLine``)
         current = tracer.current
         if kind == "Condition" and current is not None:
@@ -545,7 +557,7 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 released(st, tracer.current)
                 mark(reg, st)
 
-    if kind == "Lock" and (obj._waiters is None or plain_empty(obj._waiters)):
+    if kind in _LINED and (obj._waiters is None or plain_empty(obj._waiters)):
         obj._waiters = HeldLine(reg, st, acquired)  # its blocked acquires, timed there
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
