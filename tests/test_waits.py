@@ -583,3 +583,56 @@ def test_a_method_is_named_by_its_class_until_a_derived_one_is_made(tmp_path, ve
     ]  # fmt: skip
     assert [(w[0], w[2]) for w in seen] == expected
     assert {w[1] for w in seen} == {"d.py"}
+
+
+# An instance of a derived class need not pass through asyncio's ``__init__``: its class's
+# own ``__init__`` may not call ``super().__init__()``, or an object of asyncio's class is
+# given the program's by ``__class__ =``. The class is made after a wait on asyncio's own
+# named it (cached): its waits are still its own (review, round 8: said ``Event.wait()``).
+UNINITED = """\
+import asyncio
+import collections
+
+
+async def wait(ev):
+    await ev.wait()  # AT
+
+
+async def briefly(ev):
+    task = asyncio.create_task(wait(ev))
+    await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def main():
+    await briefly(asyncio.Event())
+
+    class Mine(asyncio.Event):
+        def __init__(self):
+            self._waiters = collections.deque()
+            self._value = False
+
+    class Recast(asyncio.Event):
+        pass
+
+    await briefly(Mine())
+    other = asyncio.Event()
+    other.__class__ = Recast
+    await briefly(other)
+    await briefly(asyncio.Event())
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_a_derived_class_never_through_asyncios_init_is_named_as_itself(tmp_path, version):
+    (tmp_path / "u.py").write_text(UNINITED)
+    r = asyncplay("run", "--json", "--python", python_or_skip(version), "u.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    seen = [w for name, waits in _waits_by_task(r).items() if name != "Task-1" for w in waits]
+    line = _line(UNINITED, "AT", 0)
+    expected = ["Event.wait()", "Mine.wait()", "Recast.wait()", "Event.wait()"]
+    assert [(w[0], w[2]) for w in seen] == [(name, line) for name in expected]

@@ -95,6 +95,8 @@ def install(tracer: Any, asyncio_mod: Any, attached: bool = False) -> None:
     if not attached:
         subclasses = (queues.PriorityQueue, queues.LifoQueue, locks.BoundedSemaphore)
         _plain_methods(reg, wrapped + subclasses)
+        for cls in wrapped:
+            _watch_subclasses(reg, cls)
 
 
 # ---- the methods' names, without their frames ----------------------------------------------
@@ -124,7 +126,29 @@ def _derived(reg: Registry, cls: type) -> None:
     it derives from are named by the type of their ``self`` from now on (their names
     cached by ``describe`` dropped)."""
     reg.derived.add(cls)
+    _drop_plain(reg.tracer, cls)
+
+
+def _watch_subclasses(reg: Registry, cls: type) -> None:
+    """A class derived from ``cls`` drops ``cls``'s plain names as it is made: an instance
+    of it may never pass through ``__init__`` (a subclass whose own ``__init__`` does not
+    call ``super().__init__()``, an object made by ``__new__`` or given the class by
+    ``__class__ =``), and a wait in it must still be named by its own class (review,
+    round 8). Python's ``__init_subclass__`` runs for every class made under ``cls``."""
     tracer = reg.tracer
+
+    def __init_subclass__(sub: type, **kwargs: Any) -> None:
+        super(cls, sub).__init_subclass__(**kwargs)  # object's: python's checks, unchanged
+        try:
+            _drop_plain(tracer, sub)
+        except Exception as exc:  # the tracer must never break the program's class
+            report_failure(tracer, "primitive subclassed", exc)
+
+    tracer.patches.set(cls, "__init_subclass__", classmethod(__init_subclass__))
+
+
+def _drop_plain(tracer: Any, cls: type) -> None:
+    """The methods of the classes ``cls`` derives from named by their ``self``'s type."""
     table = getattr(tracer, "plain_methods", None)
     if not table:
         return
