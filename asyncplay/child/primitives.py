@@ -80,15 +80,9 @@ def install(tracer: Any, asyncio_mod: Any, attached: bool = False) -> None:
     _EVENT_CLEAR = _known(locks.Event.clear, ("_value",))
     _LOCK_RELEASE = _known(locks.Lock.release, ("_locked", "_wake_up_first", "RuntimeError"))
     _LOCK_WAKE = locks.Lock._wake_up_first
-    global _LINED
-    _LINED = tuple(
-        kind
-        for kind, cls in (("Lock", locks.Lock), ("Semaphore", locks.Semaphore))
-        if {"append", "remove"}
-        <= set(getattr(getattr(cls.acquire, "__code__", None), "co_names", ()))
-    )
-    if "Semaphore" in _LINED:
-        _LINED += ("BoundedSemaphore",)
+    global _SEMAPHORE_LINED
+    names = getattr(getattr(locks.Semaphore.acquire, "__code__", None), "co_names", ())
+    _SEMAPHORE_LINED = "append" in names and "remove" in names
     wrapped = (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event)
     for cls in wrapped:
         _wrap_init(reg, cls)
@@ -166,9 +160,11 @@ _EVENT_SET: Any = None
 _EVENT_CLEAR: Any = None
 _LOCK_RELEASE: Any = None
 _LOCK_WAKE: Any = None  # asyncio's Lock._wake_up_first: the copy skips it with no waiter
-# The kinds whose blocked acquire asyncio's code ends with ``_waiters.remove(fut)`` in a
-# ``finally`` (a Lock's, a Semaphore's on 3.10.9+): timed by their line (``HeldLine``).
-_LINED: tuple = ()
+# Whether a Semaphore's blocked acquire ends with ``_waiters.remove(fut)`` in a
+# ``finally`` in asyncio's code (3.10.13-3.15 here), as a Lock's always does: then timed by
+# its line (``HeldLine``). (A bool: the objects the runtime keeps before the program runs
+# move the collector's order the program sees; 3.10's destroyed_pending prints it.)
+_SEMAPHORE_LINED = False
 
 
 def _known(fn: Any, names: tuple) -> Any:
@@ -581,7 +577,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 released(st, tracer.current)
                 mark(reg, st)
 
-    if kind in _LINED and (obj._waiters is None or plain_empty(obj._waiters)):
+    lined = kind == "Lock" or (_SEMAPHORE_LINED and kind.endswith("Semaphore"))
+    if lined and (obj._waiters is None or plain_empty(obj._waiters)):
         obj._waiters = HeldLine(reg, st, acquired)  # its blocked acquires, timed there
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
