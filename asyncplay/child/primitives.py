@@ -132,7 +132,11 @@ def _watch_subclasses(reg: Registry, cls: type) -> None:
     tracer = reg.tracer
 
     def __init_subclass__(sub: type, **kwargs: Any) -> None:
-        super(cls, sub).__init_subclass__(**kwargs)  # object's: python's checks, unchanged
+        try:  # object's: python's checks, unchanged
+            super(cls, sub).__init_subclass__(**kwargs)
+        except BaseException as exc:  # (its traceback without this frame, as python's)
+            drop_own_frame(exc)
+            raise
         try:
             _drop_plain(tracer, sub)
         except Exception as exc:  # the tracer must never break the program's class
@@ -578,12 +582,20 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 mark(reg, st)
 
     lined = kind == "Lock" or (_SEMAPHORE_LINED and kind.endswith("Semaphore"))
-    if lined and (obj._waiters is None or plain_empty(obj._waiters)):
+    if (
+        lined
+        and (obj._waiters is None or plain_empty(obj._waiters))
+        and _asyncios(obj, "acquire")  # (a program's acquire may keep its line its way)
+    ):
         obj._waiters = HeldLine(reg, st, acquired)  # its blocked acquires, timed there
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
     acquire.__doc__, release.__doc__ = orig_acquire.__doc__, orig_release.__doc__
-    obj.acquire, obj.release = acquire, release
+    if kind == "Condition":  # (the instance's own: its lock's, set by its __init__)
+        obj.acquire, obj.release = acquire, release
+    else:
+        obj.release = release
+        _set_own(obj, (("acquire", acquire),))
     if kind == "Condition":
         orig_wait = obj.wait
 
@@ -591,7 +603,7 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
             return _timed(reg, st, "wait", orig_wait())
 
         wait.__qualname__, wait.__doc__ = orig_wait.__qualname__, orig_wait.__doc__
-        obj.wait = wait
+        _set_own(obj, (("wait", wait),))
 
 
 async def _timed_acquire_inside_wait(acquired: Any, reg: Registry, st: Stats, coro: Any) -> Any:
@@ -608,7 +620,7 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
     orig_wait, orig_set, orig_clear = ev.wait, ev.set, ev.clear
 
     dirty = reg.dirty
-    if plain_empty(ev._waiters):
+    if plain_empty(ev._waiters) and _asyncios(ev, "wait"):
         ev._waiters = HeldLine(reg, st, None)  # its blocked waits, timed there
 
         def wait() -> Any:
@@ -679,7 +691,27 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
     for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
         fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__
-    ev.wait, ev.set, ev.clear = wait, set, clear
+    ev.set, ev.clear = set, clear
+    _set_own(ev, (("wait", wait),))
+
+
+def _asyncios(obj: Any, name: str) -> bool:
+    """Whether ``obj``'s class has asyncio's own method ``name``, not one of a program's
+    subclass (which may take other arguments, or keep the line of waiters its own way)."""
+    module = getattr(getattr(type(obj), name, None), "__module__", None)
+    return type(module) is str and module.startswith("asyncio.")
+
+
+def _set_own(obj: Any, wrappers: tuple) -> None:
+    """Put each wait's wrapper (``wait``, ``acquire``) on ``obj`` where its class's
+    method is asyncio's own: a program's override (``wait(self, timeout=None)``) runs as
+    its class has it, under python's rules (review, round 8: the wrappers, which take
+    asyncio's arguments, made it a TypeError), and is not counted (its waits are not
+    timed: docs/cli.md says so). ``set``, ``clear``, ``release`` and a queue's methods
+    are wrapped whatever the class (they take no arguments in any subclass seen)."""
+    for name, fn in wrappers:
+        if _asyncios(obj, name):
+            setattr(obj, name, fn)
 
 
 #: What the per-object wrappers set on an object (``strip`` takes them off).

@@ -37,7 +37,24 @@ _handled: Any = getattr(sys, "exception", None) or (lambda: sys.exc_info()[1])
 _line_append, _line_popleft, _line_remove = deque.append, deque.popleft, deque.remove
 
 
-class WaitLine(deque):
+class _AsDeque(deque):
+    """Copied, pickled and shown as the plain deque it stands in for (review, round 8:
+    ``copy.deepcopy`` of a traced Event or Lock, and ``dataclasses.asdict`` of one, rebuilt
+    the subclass without its arguments: a TypeError python never raises)."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> deque:
+        return deque(self)
+
+    def __reduce__(self) -> tuple:
+        return (deque, (list(self),))
+
+    def __repr__(self) -> str:
+        return repr(deque(self))
+
+
+class WaitLine(_AsDeque):
     """A traced queue's ``_putters`` / ``_getters``: asyncio appends a future only when a
     task is about to block on a full / empty queue, and takes it out (``popleft`` when it
     wakes the task, ``remove`` when the wait is cancelled) when the wait ends; an empty
@@ -102,7 +119,7 @@ class WaitLine(deque):
         self._ended(fut)
 
 
-class HeldLine(deque):
+class HeldLine(_AsDeque):
     """A traced Event's or Lock's ``_waiters``: asyncio appends a future when a task is
     about to block in ``wait()`` / ``acquire()`` and takes it out with ``remove`` in the
     ``finally`` after its ``await`` (the same lines on 3.10-3.15: tests/test_objects_exact.py),
