@@ -108,3 +108,122 @@ def test_the_programs_primitives_behave_as_under_python(tmp_path, version) -> No
     locks = {e["name"]: e for e in r.kinds("summary")[0]["locks"] if e["name"]}
     # The subclass that wakes its line by popleft: no waiter left behind, none kept.
     assert locks["own"]["waiters"] == [], locks["own"]
+
+
+# Each override takes arguments asyncio's method does not; copies of traced objects are
+# their own (the per-object wrappers are closures over the original: a copy acted on it),
+# and pickle (review, round 8).
+ARGUMENTS = """\
+import asyncio
+import copy
+import dataclasses
+import functools
+import pickle
+
+
+class Why(asyncio.Event):
+    def set(self, why=None):
+        print("set because", why)
+        super().set()
+
+    def clear(self, why=None):
+        print("clear because", why)
+        super().clear()
+
+
+class Many(asyncio.Semaphore):
+    def release(self, n=1):
+        for _ in range(n):
+            super().release()
+
+
+class Tagged(asyncio.Queue):
+    def put_nowait(self, item, tag=None):
+        super().put_nowait((tag, item))
+
+    async def join(self, timeout=None):
+        return await asyncio.wait_for(super().join(), timeout)
+
+
+class TimedLock(asyncio.Lock):
+    async def acquire(self, timeout=None):
+        return await asyncio.wait_for(super().acquire(), timeout)
+
+
+def loud(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        print("calling", method.__name__, len(args) + len(kwargs))
+        return method(self)
+
+    return wrapper
+
+
+class Wrapped(asyncio.Event):
+    wait = loud(asyncio.Event.wait)
+
+
+@dataclasses.dataclass
+class Box:
+    lock: object
+    ev: object
+
+
+async def main():
+    w = Why()
+    w.set("ready")
+    w.clear(why="again")
+    m = Many(0)
+    m.release(2)
+    print("many", m._value)
+    t = Tagged()
+    t.put_nowait(1, tag="a")
+    print("tagged", t.get_nowait())
+    t.task_done()
+    print("joined", await t.join(timeout=1))
+    tl = TimedLock()
+    for _ in range(3):
+        await tl.acquire(timeout=1)
+        await asyncio.sleep(0.01)
+        tl.release()
+    cond = asyncio.Condition(TimedLock())
+    print("cond", await cond.acquire(timeout=1))
+    cond.release()
+    wr = Wrapped()
+    wr.set()
+    print("wrapped", await wr.wait(timeout=1))
+    lock, ev = asyncio.Lock(), asyncio.Event()
+    for how in (copy.copy, copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))):
+        a, e = how(lock), how(ev)
+        await a.acquire()
+        e.set()
+        print("copies", lock.locked(), a.locked(), ev.is_set(), e.is_set())
+    box = dataclasses.asdict(Box(lock, ev))
+    await box["lock"].acquire()
+    box["ev"].set()
+    print("box", lock.locked(), box["lock"].locked(), ev.is_set(), box["ev"].is_set())
+    c2 = copy.deepcopy(asyncio.Condition())
+    async with c2:
+        print("cond copy", c2.locked())
+    q2 = pickle.loads(pickle.dumps(asyncio.Queue()))
+    q2.put_nowait(5)
+    print("queue copy", q2.qsize())
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_overrides_with_arguments_and_copies_run_as_under_python(tmp_path, version) -> None:
+    python = python_or_skip(version)
+    (tmp_path / "q.py").write_text(ARGUMENTS)
+    want = plain(python, "q.py", cwd=tmp_path)
+    assert want.returncode == 0, want.stderr
+    r = asyncplay("run", "--json", "--python", python, "q.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-800:]
+    assert r.program_stdout == want.stdout.decode()
+    assert not [e for e in r.kinds("warning") if e["kind"] == "tracer_failed"]
+    locks = {e["name"]: e for e in r.kinds("summary")[0]["locks"] if e["name"]}
+    # A pass-through override (acquire(timeout) calling super) is still counted and held.
+    assert locks["tl"]["acquisitions"] == 3 and locks["tl"]["held"] > 0.02, locks["tl"]

@@ -86,8 +86,14 @@ def install(tracer: Any, asyncio_mod: Any, attached: bool = False) -> None:
     wrapped = (queues.Queue, locks.Lock, locks.Semaphore, locks.Condition, locks.Event)
     for cls in wrapped:
         _wrap_init(reg, cls)
+    subclasses = (queues.PriorityQueue, queues.LifoQueue, locks.BoundedSemaphore)
+    _OWN_FUNCS.update(
+        fn for cls in wrapped + subclasses for fn in vars(cls).values() if type(fn) is _FUNCTION
+    )
+    for cls in wrapped:
+        if "__getstate__" not in vars(cls):  # (a copy of a traced object: _getstate)
+            tracer.patches.set(cls, "__getstate__", _getstate)
     if not attached:
-        subclasses = (queues.PriorityQueue, queues.LifoQueue, locks.BoundedSemaphore)
         _plain_methods(reg, wrapped + subclasses)
         for cls in wrapped:
             _watch_subclasses(reg, cls)
@@ -396,10 +402,21 @@ def _trace_queue(reg: Registry, st: Stats, q: Any) -> None:
             st.dirty = True
             dirty.append(st)
 
-    def join() -> Any:
+    def join(*args: Any, **kwargs: Any) -> Any:
         if not q._unfinished_tasks:
-            return orig_join()
-        return _joined(reg, st, orig_join())
+            return orig_join(*args, **kwargs)
+        return _joined(reg, st, orig_join(*args, **kwargs))
+
+    if not _asyncios(q, "put_nowait"):  # a program's own: its arguments, forwarded
+
+        def put_nowait(*args: Any, **kwargs: Any) -> None:
+            orig_put_nowait(*args, **kwargs)
+            st.puts += 1
+            if len(items) > st.peak:
+                st.peak = len(items)
+            if not st.dirty:
+                st.dirty = True
+                dirty.append(st)
 
     for fn, orig in ((put_nowait, orig_put_nowait), (join, orig_join)):
         fn.__qualname__ = orig.__qualname__
@@ -485,7 +502,7 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
         if not (hasattr(inner, "_locked") and hasattr(inner, "_waiters")):
             inner = None  # a lock of another kind: asked through locked()
 
-        def acquire() -> Any:
+        def acquire(*args: Any, **kwargs: Any) -> Any:
             if inner is not None and not (inner._locked or inner._waiters):
                 st.acquisitions += 1
                 st.holder = tracer.current
@@ -493,12 +510,12 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 if not st.dirty:
                     st.dirty = True
                     dirty.append(st)
-                return orig_acquire()
-            return taken(reg, st, orig_acquire())
+                return orig_acquire(*args, **kwargs)
+            return taken(reg, st, orig_acquire(*args, **kwargs))
 
     elif kind == "Lock":
 
-        def acquire() -> Any:
+        def acquire(*args: Any, **kwargs: Any) -> Any:
             if not (obj._locked or obj._waiters):
                 st.acquisitions += 1
                 st.holder = tracer.current
@@ -506,12 +523,12 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 if not st.dirty:
                     st.dirty = True
                     dirty.append(st)
-                return orig_acquire()
-            return taken(reg, st, orig_acquire())
+                return orig_acquire(*args, **kwargs)
+            return taken(reg, st, orig_acquire(*args, **kwargs))
 
     else:
 
-        def acquire() -> Any:
+        def acquire(*args: Any, **kwargs: Any) -> Any:
             if obj._value > 0 and not obj._waiters:
                 st.acquisitions += 1
                 if st.since is None:
@@ -522,8 +539,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
                 if not st.dirty:
                     st.dirty = True
                     dirty.append(st)
-                return orig_acquire()
-            return taken(reg, st, orig_acquire())
+                return orig_acquire(*args, **kwargs)
+            return taken(reg, st, orig_acquire(*args, **kwargs))
 
     if (
         kind == "Lock"
@@ -550,8 +567,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
 
     elif kind in ("Lock", "Condition"):
 
-        def release() -> None:
-            orig_release()
+        def release(*args: Any, **kwargs: Any) -> None:
+            orig_release(*args, **kwargs)
             since = st.since
             if since is not None:
                 hold = perf() - since
@@ -565,8 +582,8 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
 
     else:
 
-        def release() -> None:
-            orig_release()
+        def release(*args: Any, **kwargs: Any) -> None:
+            orig_release(*args, **kwargs)
             since = st.since
             if since is not None and (not more or st.holder is tracer.current):
                 hold = perf() - since
@@ -591,19 +608,15 @@ def _trace_lock(reg: Registry, st: Stats, obj: Any) -> None:
     acquire.__qualname__ = getattr(orig_acquire, "__qualname__", "acquire")
     release.__qualname__ = getattr(orig_release, "__qualname__", "release")
     acquire.__doc__, release.__doc__ = orig_acquire.__doc__, orig_release.__doc__
-    if kind == "Condition":  # (the instance's own: its lock's, set by its __init__)
-        obj.acquire, obj.release = acquire, release
-    else:
-        obj.release = release
-        _set_own(obj, (("acquire", acquire),))
+    obj.acquire, obj.release = acquire, release
     if kind == "Condition":
         orig_wait = obj.wait
 
-        def wait() -> Any:
-            return _timed(reg, st, "wait", orig_wait())
+        def wait(*args: Any, **kwargs: Any) -> Any:
+            return _timed(reg, st, "wait", orig_wait(*args, **kwargs))
 
         wait.__qualname__, wait.__doc__ = orig_wait.__qualname__, orig_wait.__doc__
-        _set_own(obj, (("wait", wait),))
+        obj.wait = wait
 
 
 async def _timed_acquire_inside_wait(acquired: Any, reg: Registry, st: Stats, coro: Any) -> Any:
@@ -623,24 +636,24 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
     if plain_empty(ev._waiters) and _asyncios(ev, "wait"):
         ev._waiters = HeldLine(reg, st, None)  # its blocked waits, timed there
 
-        def wait() -> Any:
+        def wait(*args: Any, **kwargs: Any) -> Any:
             if ev._value:
                 st.acquisitions += 1
                 if not st.dirty:
                     st.dirty = True
                     dirty.append(st)
-            return orig_wait()
+            return orig_wait(*args, **kwargs)
 
     else:  # (not asyncio's deque: timed by a coroutine of ours around the wait)
 
-        def wait() -> Any:
+        def wait(*args: Any, **kwargs: Any) -> Any:
             if ev._value:
                 st.acquisitions += 1
                 if not st.dirty:
                     st.dirty = True
                     dirty.append(st)
-                return orig_wait()
-            return _timed(reg, st, "wait", orig_wait(), _COUNT)
+                return orig_wait(*args, **kwargs)
+            return _timed(reg, st, "wait", orig_wait(*args, **kwargs), _COUNT)
 
     if _EVENT_SET is not None and getattr(type(ev), "set", None) is _EVENT_SET:
 
@@ -657,11 +670,11 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
     else:
 
-        def set() -> None:
+        def set(*args: Any, **kwargs: Any) -> None:
             if ev._value:
-                orig_set()
+                orig_set(*args, **kwargs)
             else:
-                orig_set()
+                orig_set(*args, **kwargs)
                 st.set_since = _perf()
                 if not st.dirty:
                     st.dirty = True
@@ -680,8 +693,8 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
     else:
 
-        def clear() -> None:
-            orig_clear()
+        def clear(*args: Any, **kwargs: Any) -> None:
+            orig_clear(*args, **kwargs)
             if st.set_since is not None:
                 st.held += _perf() - st.set_since
                 st.set_since = None
@@ -691,27 +704,49 @@ def _trace_event(reg: Registry, st: Stats, ev: Any) -> None:
 
     for fn, orig in ((wait, orig_wait), (set, orig_set), (clear, orig_clear)):
         fn.__qualname__, fn.__doc__ = orig.__qualname__, orig.__doc__
-    ev.set, ev.clear = set, clear
-    _set_own(ev, (("wait", wait),))
+    ev.wait, ev.set, ev.clear = wait, set, clear
 
 
 def _asyncios(obj: Any, name: str) -> bool:
-    """Whether ``obj``'s class has asyncio's own method ``name``, not one of a program's
-    subclass (which may take other arguments, or keep the line of waiters its own way)."""
-    module = getattr(getattr(type(obj), name, None), "__module__", None)
-    return type(module) is str and module.startswith("asyncio.")
+    """Whether ``obj``'s class has asyncio's own method ``name`` (that very function:
+    ``functools.wraps`` copies a name and a module, not the function), not a program's
+    override, which may keep the line of waiters its own way."""
+    fn = getattr(type(obj), name, None)
+    return type(fn) is _FUNCTION and fn in _OWN_FUNCS
 
 
-def _set_own(obj: Any, wrappers: tuple) -> None:
-    """Put each wait's wrapper (``wait``, ``acquire``) on ``obj`` where its class's
-    method is asyncio's own: a program's override (``wait(self, timeout=None)``) runs as
-    its class has it, under python's rules (review, round 8: the wrappers, which take
-    asyncio's arguments, made it a TypeError), and is not counted (its waits are not
-    timed: docs/cli.md says so). ``set``, ``clear``, ``release`` and a queue's methods
-    are wrapped whatever the class (they take no arguments in any subclass seen)."""
-    for name, fn in wrappers:
-        if _asyncios(obj, name):
-            setattr(obj, name, fn)
+_FUNCTION = type(_asyncios)
+# asyncio's own methods of the five classes and its subclasses of them (``install``).
+_OWN_FUNCS: set = set()
+
+
+def _getstate(self: Any) -> Any:
+    """A traced object's state for ``copy``, ``deepcopy`` and ``pickle``, as python's:
+    without the per-object wrappers (closures over this very object: a copy would act on
+    the original, and they do not pickle), its lines of waiters plain deques. The copy
+    is asyncio's own object, untraced (review, round 8)."""
+    state = vars(self)
+    if not any(
+        getattr(state.get(name), "__module__", None) == __name__ for name in _WRAPPERS
+    ) and not any(type(state.get(name)) in _LINES for name in _LINE_NAMES):
+        return _OBJECT_GETSTATE(self) if _OBJECT_GETSTATE is not None else state
+    state = dict(state)
+    lock = state.get("_lock")  # a Condition's acquire and release: its lock's, bound
+    for name in _WRAPPERS:
+        if getattr(state.get(name), "__module__", None) == __name__:
+            del state[name]
+            method = getattr(type(lock), name, None) if lock is not None else None
+            if name in ("acquire", "release") and method is not None:
+                state[name] = method.__get__(lock)  # (as asyncio's __init__ sets them)
+    for name in _LINE_NAMES:
+        if type(state.get(name)) in _LINES:
+            state[name] = deque(state[name])
+    return state
+
+
+_OBJECT_GETSTATE = getattr(object, "__getstate__", None)  # (3.11+; 3.10: the dict)
+_LINES = (WaitLine, HeldLine)
+_LINE_NAMES = ("_putters", "_getters", "_waiters")
 
 
 #: What the per-object wrappers set on an object (``strip`` takes them off).
