@@ -92,20 +92,25 @@ asyncio.run(main())
 '''
 
 
-@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
-def test_the_programs_primitives_behave_as_under_python(tmp_path, version) -> None:
+def _as_under_python(tmp_path, version: str, program: str, drop: str = "") -> dict:
+    """Run ``program`` under python and asyncplay: the same output (less ``drop``, a line
+    only asyncplay prints), no failure of the runtime's; its named objects' figures."""
     python = python_or_skip(version)
-    (tmp_path / "p.py").write_text(PROGRAM)
+    (tmp_path / "p.py").write_text(program)
     want = plain(python, "p.py", cwd=tmp_path)
     assert want.returncode == 0, want.stderr
     r = asyncplay("run", "--json", "--python", python, "p.py", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-800:]
-    got = r.program_stdout
-    if version == "3.10":  # (3.10 re-adds a wrapper's frame at a bare raise: own_frames.py)
-        got = got.replace("  in __init_subclass__\n", "")
-    assert got == want.stdout.decode()
+    assert r.program_stdout.replace(drop, "") == want.stdout.decode()
     assert not [e for e in r.kinds("warning") if e["kind"] == "tracer_failed"]
-    locks = {e["name"]: e for e in r.kinds("summary")[0]["locks"] if e["name"]}
+    return {e["name"]: e for e in r.kinds("summary")[0]["locks"] if e["name"]}
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_programs_primitives_behave_as_under_python(tmp_path, version) -> None:
+    # (3.10 re-adds a wrapper's frame at a bare raise: own_frames.py)
+    drop = "  in __init_subclass__\n" if version == "3.10" else ""
+    locks = _as_under_python(tmp_path, version, PROGRAM, drop)
     # The subclass that wakes its line by popleft: no waiter left behind, none kept.
     assert locks["own"]["waiters"] == [], locks["own"]
 
@@ -216,14 +221,6 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 def test_overrides_with_arguments_and_copies_run_as_under_python(tmp_path, version) -> None:
-    python = python_or_skip(version)
-    (tmp_path / "q.py").write_text(ARGUMENTS)
-    want = plain(python, "q.py", cwd=tmp_path)
-    assert want.returncode == 0, want.stderr
-    r = asyncplay("run", "--json", "--python", python, "q.py", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr[-800:]
-    assert r.program_stdout == want.stdout.decode()
-    assert not [e for e in r.kinds("warning") if e["kind"] == "tracer_failed"]
-    locks = {e["name"]: e for e in r.kinds("summary")[0]["locks"] if e["name"]}
+    locks = _as_under_python(tmp_path, version, ARGUMENTS)
     # A pass-through override (acquire(timeout) calling super) is still counted and held.
     assert locks["tl"]["acquisitions"] == 3 and locks["tl"]["held"] > 0.02, locks["tl"]
