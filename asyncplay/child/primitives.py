@@ -726,21 +726,19 @@ def _getstate(self: Any) -> Any:
     the original, and they do not pickle), its lines of waiters plain deques. The copy
     is asyncio's own object, untraced (review, round 8)."""
     state = vars(self)
-    if not any(
-        getattr(state.get(name), "__module__", None) == __name__ for name in _WRAPPERS
-    ) and not any(type(state.get(name)) in _LINES for name in _LINE_NAMES):
+    ours = [n for n in _WRAPPERS if getattr(state.get(n), "__module__", None) == __name__]
+    lines = [n for n in _LINE_NAMES if type(state.get(n)) in _LINES]
+    if not ours and not lines:  # not traced: python's own state
         return _OBJECT_GETSTATE(self) if _OBJECT_GETSTATE is not None else state
     state = dict(state)
     lock = state.get("_lock")  # a Condition's acquire and release: its lock's, bound
-    for name in _WRAPPERS:
-        if getattr(state.get(name), "__module__", None) == __name__:
-            del state[name]
-            method = getattr(type(lock), name, None) if lock is not None else None
-            if name in ("acquire", "release") and method is not None:
-                state[name] = method.__get__(lock)  # (as asyncio's __init__ sets them)
-    for name in _LINE_NAMES:
-        if type(state.get(name)) in _LINES:
-            state[name] = deque(state[name])
+    for name in ours:
+        del state[name]
+        method = getattr(type(lock), name, None) if lock is not None else None
+        if name in ("acquire", "release") and method is not None:
+            state[name] = method.__get__(lock)  # (as asyncio's __init__ sets them)
+    for name in lines:
+        state[name] = deque(state[name])
     return state
 
 
